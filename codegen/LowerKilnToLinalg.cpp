@@ -1,0 +1,1163 @@
+//===- LowerKilnToLinalg.cpp - kiln ops to linalg on tensors --------------===//
+//
+// Rewrites each function into the artifact's calling convention (inputs and
+// outputs as memrefs, outputs written in place) and every kiln op into
+// linalg/tensor/arith/math on tensors. Ops are visited in program order, so
+// each op's operands are already lowered when it is rewritten.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/LoweringUtils.h"
+#include "dialects/kiln/KilnOps.h"
+#include "dialects/kiln/SymbolicShape.h"
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+namespace mlir::kiln {
+#define GEN_PASS_DEF_KILNLOWERTOLINALG
+#include "passes/Passes.h.inc"
+} // namespace mlir::kiln
+
+using namespace mlir;
+using namespace mlir::kiln;
+
+namespace {
+
+using utils::IteratorType;
+
+RankedTensorType tensorTy(Value v) {
+  return cast<RankedTensorType>(v.getType());
+}
+
+/// Float element types narrower than f32 compute in f32.
+Type computeType(Type elem) {
+  if (auto ft = dyn_cast<FloatType>(elem); ft && ft.getWidth() < 32)
+    return Float32Type::get(elem.getContext());
+  return elem;
+}
+
+Value extendTo(OpBuilder &b, Location loc, Value v, Type t) {
+  if (v.getType() == t)
+    return v;
+  return arith::ExtFOp::create(b, loc, t, v);
+}
+Value truncTo(OpBuilder &b, Location loc, Value v, Type t) {
+  if (v.getType() == t)
+    return v;
+  return arith::TruncFOp::create(b, loc, t, v);
+}
+
+/// Lowers the kiln ops of one function.
+class FunctionLowering {
+public:
+  FunctionLowering(func::FuncOp func) : func(func), b(func.getContext()) {}
+
+  LogicalResult run();
+
+private:
+  func::FuncOp func;
+  IRRewriter b;
+  SmallVector<Value> symbols;
+
+  LogicalResult convertSignature();
+  LogicalResult lowerOp(Operation *op);
+
+  // Shape helpers.
+  SmallVector<OpFoldResult> sizesOf(Value v) {
+    return tensor::getMixedSizes(b, v.getLoc(), v);
+  }
+  Value empty(Location loc, ArrayRef<OpFoldResult> sizes, Type elem) {
+    return tensor::EmptyOp::create(b, loc, sizes, elem);
+  }
+  Value reshape(Location loc, Value v, RankedTensorType type,
+                ArrayRef<OpFoldResult> sizes);
+  SmallVector<OpFoldResult> broadcastSizes(RankedTensorType result,
+                                           ValueRange inputs);
+  AffineMap broadcastMap(RankedTensorType input, RankedTensorType result);
+
+  /// Elementwise generic over `inputs` broadcast to `resultType`.
+  Value elementwise(Location loc, RankedTensorType resultType,
+                    ValueRange inputs,
+                    function_ref<Value(OpBuilder &, Location, ValueRange)> fn);
+  /// Reduces `x` over `axes` (dropped from the result) with `combine`,
+  /// starting from `init`; the accumulator has type `accType`.
+  Value reduce(Location loc, Value x, ArrayRef<int64_t> axes, Type accType,
+               double init,
+               function_ref<Value(OpBuilder &, Location, Value, Value)> combine);
+  /// Map from the full iteration space of rank `rank` dropping `axes`.
+  AffineMap dropAxesMap(int64_t rank, ArrayRef<int64_t> axes);
+  Value countOf(Location loc, Value x, ArrayRef<int64_t> axes, Type t);
+
+  LogicalResult lowerMatMul(MatMulOp op);
+  LogicalResult lowerSoftmax(SoftmaxOp op);
+  LogicalResult lowerLayerNorm(LayerNormOp op);
+  LogicalResult lowerRMSNorm(RMSNormOp op);
+  template <typename OpT> LogicalResult lowerReduce(OpT op);
+  LogicalResult lowerGather(GatherOp op);
+  LogicalResult lowerConcat(ConcatOp op);
+  LogicalResult lowerSlice(SliceOp op);
+};
+
+//===----------------------------------------------------------------------===//
+// Signature
+//===----------------------------------------------------------------------===//
+
+/// func @main(%x: tensor<...>) -> tensor<...>
+///   => func @main(%x: memref<...>, %out: memref<...>)
+/// with to_tensor / materialize_in_destination at the boundary.
+LogicalResult FunctionLowering::convertSignature() {
+  Block &entry = func.getBody().front();
+  Location loc = func.getLoc();
+  FunctionType ft = func.getFunctionType();
+  SmallVector<Type> newInputs;
+  for (Type t : ft.getInputs()) {
+    auto tt = cast<RankedTensorType>(t);
+    newInputs.push_back(MemRefType::get(tt.getShape(), tt.getElementType()));
+  }
+  unsigned numIn = newInputs.size();
+  for (Type t : ft.getResults()) {
+    auto tt = cast<RankedTensorType>(t);
+    newInputs.push_back(MemRefType::get(tt.getShape(), tt.getElementType()));
+  }
+
+  b.setInsertionPointToStart(&entry);
+  for (unsigned i = 0; i < numIn; ++i) {
+    BlockArgument arg = entry.getArgument(i);
+    auto tt = cast<RankedTensorType>(arg.getType());
+    arg.setType(newInputs[i]);
+    auto toTensor = bufferization::ToTensorOp::create(
+        b, loc, tt, arg, /*restrict=*/true, /*writable=*/false);
+    arg.replaceAllUsesExcept(toTensor, toTensor);
+  }
+  SmallVector<BlockArgument> outs;
+  for (unsigned i = numIn; i < newInputs.size(); ++i)
+    outs.push_back(entry.addArgument(newInputs[i], loc));
+
+  // Symbols: read once from the argument dim that binds each of them.
+  auto names = func->getAttrOfType<ArrayAttr>(kSymbolsAttr);
+  unsigned nsym = names ? names.size() : 0;
+  symbols.assign(nsym, Value());
+  for (unsigned i = 0; i < numIn; ++i) {
+    auto dims = func.getArgAttrOfType<AffineMapAttr>(i, kDimsAttr);
+    if (!dims)
+      continue;
+    for (auto [d, e] : llvm::enumerate(dims.getValue().getResults()))
+      if (auto s = dyn_cast<AffineSymbolExpr>(e); s && !symbols[s.getPosition()])
+        symbols[s.getPosition()] =
+            memref::DimOp::create(b, loc, entry.getArgument(i), d);
+  }
+  for (unsigned s = 0; s < nsym; ++s)
+    if (!symbols[s])
+      return func.emitError() << "symbol " << names[s]
+                              << " is not bound by any input dim";
+
+  auto ret = cast<func::ReturnOp>(entry.getTerminator());
+  b.setInsertionPoint(ret);
+  for (auto [v, out] : llvm::zip(ret.getOperands(), outs))
+    bufferization::MaterializeInDestinationOp::create(b, loc, TypeRange{}, v,
+                                                      out, /*restrict=*/true,
+                                                      /*writable=*/true);
+  func::ReturnOp::create(b, loc);
+  ret.erase();
+
+  // Keep the names and dims of the results as argument attributes.
+  SmallVector<DictionaryAttr> resAttrs;
+  func.getAllResultAttrs(resAttrs);
+  func.setType(FunctionType::get(func.getContext(), newInputs, {}));
+  for (unsigned i = 0; i < outs.size(); ++i) {
+    if (i < resAttrs.size() && resAttrs[i])
+      func.setArgAttrs(numIn + i, resAttrs[i]);
+    func.setArgAttr(numIn + i, "kiln.output", b.getUnitAttr());
+  }
+  func.setAllResultAttrs(ArrayRef<DictionaryAttr>{});
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Shape helpers
+//===----------------------------------------------------------------------===//
+
+Value FunctionLowering::reshape(Location loc, Value v, RankedTensorType type,
+                                ArrayRef<OpFoldResult> sizes) {
+  if (v.getType() == type && type.hasStaticShape())
+    return v;
+  SmallVector<Value> elems;
+  for (OpFoldResult s : sizes)
+    elems.push_back(getValueOrCreateConstantIndexOp(b, loc, s));
+  auto shapeType = RankedTensorType::get({(int64_t)elems.size()},
+                                         b.getIndexType());
+  Value shape = tensor::FromElementsOp::create(b, loc, shapeType, elems);
+  return tensor::ReshapeOp::create(b, loc, type, v, shape);
+}
+
+SmallVector<OpFoldResult>
+FunctionLowering::broadcastSizes(RankedTensorType result, ValueRange inputs) {
+  int64_t rank = result.getRank();
+  SmallVector<OpFoldResult> sizes;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (!result.isDynamicDim(d)) {
+      sizes.push_back(b.getIndexAttr(result.getDimSize(d)));
+      continue;
+    }
+    OpFoldResult found;
+    for (Value in : inputs) {
+      auto t = tensorTy(in);
+      int64_t id = d - (rank - t.getRank());
+      if (id >= 0 && t.isDynamicDim(id)) {
+        found = tensor::DimOp::create(b, in.getLoc(), in, id).getResult();
+        break;
+      }
+    }
+    assert(found && "dynamic result extent without a dynamic operand extent");
+    sizes.push_back(found);
+  }
+  return sizes;
+}
+
+AffineMap FunctionLowering::broadcastMap(RankedTensorType input,
+                                         RankedTensorType result) {
+  int64_t rank = result.getRank(), lead = rank - input.getRank();
+  SmallVector<AffineExpr> exprs;
+  for (int64_t i = 0; i < input.getRank(); ++i) {
+    bool broadcast = input.getDimSize(i) == 1 && result.getDimSize(lead + i) != 1;
+    exprs.push_back(broadcast ? b.getAffineConstantExpr(0)
+                              : b.getAffineDimExpr(lead + i));
+  }
+  return AffineMap::get(rank, 0, exprs, b.getContext());
+}
+
+Value FunctionLowering::elementwise(
+    Location loc, RankedTensorType resultType, ValueRange inputs,
+    function_ref<Value(OpBuilder &, Location, ValueRange)> fn) {
+  int64_t rank = resultType.getRank();
+  Value init = empty(loc, broadcastSizes(resultType, inputs),
+                     resultType.getElementType());
+  SmallVector<AffineMap> maps;
+  for (Value in : inputs)
+    maps.push_back(broadcastMap(tensorTy(in), resultType));
+  maps.push_back(b.getMultiDimIdentityMap(rank));
+  SmallVector<IteratorType> iters(rank, IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{resultType}, inputs, ValueRange{init}, maps, iters,
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value r = fn(nb, nl, args.drop_back());
+        linalg::YieldOp::create(nb, nl, r);
+      });
+  return generic.getResult(0);
+}
+
+AffineMap FunctionLowering::dropAxesMap(int64_t rank, ArrayRef<int64_t> axes) {
+  SmallVector<AffineExpr> exprs;
+  for (int64_t d = 0; d < rank; ++d)
+    if (!llvm::is_contained(axes, d))
+      exprs.push_back(b.getAffineDimExpr(d));
+  return AffineMap::get(rank, 0, exprs, b.getContext());
+}
+
+Value FunctionLowering::reduce(
+    Location loc, Value x, ArrayRef<int64_t> axes, Type accType, double init,
+    function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
+  auto xt = tensorTy(x);
+  int64_t rank = xt.getRank();
+  SmallVector<OpFoldResult> sizes;
+  SmallVector<OpFoldResult> all = sizesOf(x);
+  for (int64_t d = 0; d < rank; ++d)
+    if (!llvm::is_contained(axes, d))
+      sizes.push_back(all[d]);
+  Value acc = empty(loc, sizes, accType);
+  Value initV = scalarConstant(b, loc, accType, init);
+  acc = linalg::FillOp::create(b, loc, ValueRange{initV}, ValueRange{acc})
+            .getResult(0);
+  SmallVector<IteratorType> iters;
+  for (int64_t d = 0; d < rank; ++d)
+    iters.push_back(llvm::is_contained(axes, d) ? IteratorType::reduction
+                                                : IteratorType::parallel);
+  SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(rank),
+                              dropAxesMap(rank, axes)};
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{acc.getType()}, ValueRange{x}, ValueRange{acc}, maps,
+      iters, [&](OpBuilder &nb, Location nl, ValueRange args) {
+        linalg::YieldOp::create(nb, nl, combine(nb, nl, args[0], args[1]));
+      });
+  return generic.getResult(0);
+}
+
+/// Number of elements reduced over `axes`, as a scalar of type `t`.
+Value FunctionLowering::countOf(Location loc, Value x, ArrayRef<int64_t> axes,
+                                Type t) {
+  Value n = arith::ConstantIndexOp::create(b, loc, 1);
+  for (int64_t a : axes)
+    n = arith::MulIOp::create(b, loc, n, tensor::DimOp::create(b, loc, x, a));
+  Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), n);
+  if (isa<FloatType>(t))
+    return arith::SIToFPOp::create(b, loc, t, i64);
+  return arith::TruncIOp::create(b, loc, t, i64);
+}
+
+//===----------------------------------------------------------------------===//
+// Scalar bodies
+//===----------------------------------------------------------------------===//
+
+Value binaryBody(OpBuilder &b, Location loc, Operation *op, Value x, Value y) {
+  Type t = x.getType();
+  bool isFloat = isa<FloatType>(t);
+  using P = arith::CmpFPredicate;
+  using I = arith::CmpIPredicate;
+  auto cmp = [&](P fp, I ip) -> Value {
+    if (isFloat)
+      return arith::CmpFOp::create(b, loc, fp, x, y);
+    return arith::CmpIOp::create(b, loc, ip, x, y);
+  };
+  return llvm::TypeSwitch<Operation *, Value>(op)
+      .Case<AddOp>([&](auto) -> Value {
+        return isFloat ? (Value)arith::AddFOp::create(b, loc, x, y)
+                       : (Value)arith::AddIOp::create(b, loc, x, y);
+      })
+      .Case<SubOp>([&](auto) -> Value {
+        return isFloat ? (Value)arith::SubFOp::create(b, loc, x, y)
+                       : (Value)arith::SubIOp::create(b, loc, x, y);
+      })
+      .Case<MulOp>([&](auto) -> Value {
+        return isFloat ? (Value)arith::MulFOp::create(b, loc, x, y)
+                       : (Value)arith::MulIOp::create(b, loc, x, y);
+      })
+      .Case<DivOp>([&](auto) -> Value {
+        return isFloat ? (Value)arith::DivFOp::create(b, loc, x, y)
+                       : (Value)arith::DivSIOp::create(b, loc, x, y);
+      })
+      .Case<PowOp>([&](auto) -> Value {
+        if (isFloat)
+          return math::PowFOp::create(b, loc, x, y);
+        return math::IPowIOp::create(b, loc, x, y);
+      })
+      .Case<MaxOp>([&](auto) -> Value {
+        return isFloat ? (Value)arith::MaximumFOp::create(b, loc, x, y)
+                       : (Value)arith::MaxSIOp::create(b, loc, x, y);
+      })
+      .Case<MinOp>([&](auto) -> Value {
+        return isFloat ? (Value)arith::MinimumFOp::create(b, loc, x, y)
+                       : (Value)arith::MinSIOp::create(b, loc, x, y);
+      })
+      .Case<ModOp>([&](auto) -> Value {
+        if (isFloat)
+          return arith::RemFOp::create(b, loc, x, y);
+        // Integer Mod takes the sign of the divisor.
+        Value r = arith::RemSIOp::create(b, loc, x, y);
+        Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(t));
+        Value rNeg = arith::CmpIOp::create(b, loc, I::slt, r, zero);
+        Value yNeg = arith::CmpIOp::create(b, loc, I::slt, y, zero);
+        Value rNonZero = arith::CmpIOp::create(b, loc, I::ne, r, zero);
+        Value differ = arith::XOrIOp::create(b, loc, rNeg, yNeg);
+        Value fix = arith::AndIOp::create(b, loc, differ, rNonZero);
+        Value adj = arith::AddIOp::create(b, loc, r, y);
+        return arith::SelectOp::create(b, loc, fix, adj, r);
+      })
+      .Case<AndOp>([&](auto) -> Value {
+        return arith::AndIOp::create(b, loc, x, y);
+      })
+      .Case<OrOp>([&](auto) -> Value {
+        return arith::OrIOp::create(b, loc, x, y);
+      })
+      .Case<EqualOp>([&](auto) { return cmp(P::OEQ, I::eq); })
+      .Case<LessOp>([&](auto) { return cmp(P::OLT, I::slt); })
+      .Case<LessEqualOp>([&](auto) { return cmp(P::OLE, I::sle); })
+      .Case<GreaterOp>([&](auto) { return cmp(P::OGT, I::sgt); })
+      .Case<GreaterEqualOp>([&](auto) { return cmp(P::OGE, I::sge); })
+      .Default([](Operation *) { return Value(); });
+}
+
+Value sigmoid(OpBuilder &b, Location loc, Value x) {
+  Value one = scalarConstant(b, loc, x.getType(), 1.0);
+  Value neg = arith::NegFOp::create(b, loc, x);
+  Value e = math::ExpOp::create(b, loc, neg);
+  return arith::DivFOp::create(b, loc, one,
+                               arith::AddFOp::create(b, loc, one, e));
+}
+
+Value unaryBody(OpBuilder &b, Location loc, Operation *op, Value x) {
+  Type t = x.getType();
+  bool isFloat = isa<FloatType>(t);
+  auto c = [&](double v) { return scalarConstant(b, loc, t, v); };
+  return llvm::TypeSwitch<Operation *, Value>(op)
+      .Case<NegOp>([&](auto) -> Value {
+        if (isFloat)
+          return arith::NegFOp::create(b, loc, x);
+        return arith::SubIOp::create(b, loc, c(0), x);
+      })
+      .Case<AbsOp>([&](auto) -> Value {
+        if (isFloat)
+          return math::AbsFOp::create(b, loc, x);
+        return math::AbsIOp::create(b, loc, x);
+      })
+      .Case<SqrtOp>([&](auto) { return math::SqrtOp::create(b, loc, x); })
+      .Case<RsqrtOp>([&](auto) { return math::RsqrtOp::create(b, loc, x); })
+      .Case<ExpOp>([&](auto) { return math::ExpOp::create(b, loc, x); })
+      .Case<LogOp>([&](auto) { return math::LogOp::create(b, loc, x); })
+      .Case<ErfOp>([&](auto) { return math::ErfOp::create(b, loc, x); })
+      .Case<TanhOp>([&](auto) { return math::TanhOp::create(b, loc, x); })
+      .Case<SinOp>([&](auto) { return math::SinOp::create(b, loc, x); })
+      .Case<CosOp>([&](auto) { return math::CosOp::create(b, loc, x); })
+      .Case<FloorOp>([&](auto) { return math::FloorOp::create(b, loc, x); })
+      .Case<CeilOp>([&](auto) { return math::CeilOp::create(b, loc, x); })
+      .Case<SigmoidOp>([&](auto) { return sigmoid(b, loc, x); })
+      .Case<SiluOp>([&](auto) -> Value {
+        return arith::MulFOp::create(b, loc, x, sigmoid(b, loc, x));
+      })
+      .Case<ReluOp>([&](auto) -> Value {
+        if (isFloat)
+          return arith::MaximumFOp::create(b, loc, x, c(0));
+        return arith::MaxSIOp::create(b, loc, x, c(0));
+      })
+      .Case<ReciprocalOp>([&](auto) -> Value {
+        return arith::DivFOp::create(b, loc, c(1), x);
+      })
+      .Case<NotOp>([&](auto) -> Value {
+        Value one = arith::ConstantOp::create(b, loc, b.getBoolAttr(true));
+        return arith::XOrIOp::create(b, loc, x, one);
+      })
+      .Case<GeluOp>([&](GeluOp g) -> Value {
+        Value half = c(0.5), one = c(1.0);
+        Value inner;
+        if (g.getApproximate() == "tanh") {
+          Value x3 = arith::MulFOp::create(
+              b, loc, x, arith::MulFOp::create(b, loc, x, x));
+          Value poly = arith::AddFOp::create(
+              b, loc, x, arith::MulFOp::create(b, loc, c(0.044715), x3));
+          inner = math::TanhOp::create(
+              b, loc,
+              arith::MulFOp::create(b, loc, c(0.7978845608028654), poly));
+        } else {
+          inner = math::ErfOp::create(
+              b, loc,
+              arith::MulFOp::create(b, loc, x, c(0.7071067811865476)));
+        }
+        Value s = arith::AddFOp::create(b, loc, one, inner);
+        return arith::MulFOp::create(
+            b, loc, arith::MulFOp::create(b, loc, half, x), s);
+      })
+      .Default([](Operation *) { return Value(); });
+}
+
+/// ONNX Cast semantics between scalar types.
+Value castScalar(OpBuilder &b, Location loc, Value x, Type to) {
+  Type from = x.getType();
+  if (from == to)
+    return x;
+  if (to.isInteger(1)) {
+    if (isa<FloatType>(from))
+      return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, x,
+                                   scalarConstant(b, loc, from, 0));
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, x,
+                                 scalarConstant(b, loc, from, 0));
+  }
+  auto fromF = dyn_cast<FloatType>(from), toF = dyn_cast<FloatType>(to);
+  if (fromF && toF)
+    return fromF.getWidth() < toF.getWidth()
+               ? (Value)arith::ExtFOp::create(b, loc, to, x)
+               : (Value)arith::TruncFOp::create(b, loc, to, x);
+  if (fromF)
+    return arith::FPToSIOp::create(b, loc, to, x);
+  if (toF)
+    return from.isInteger(1) ? (Value)arith::UIToFPOp::create(b, loc, to, x)
+                             : (Value)arith::SIToFPOp::create(b, loc, to, x);
+  unsigned fw = from.getIntOrFloatBitWidth(), tw = to.getIntOrFloatBitWidth();
+  if (fw < tw)
+    return from.isInteger(1) ? (Value)arith::ExtUIOp::create(b, loc, to, x)
+                             : (Value)arith::ExtSIOp::create(b, loc, to, x);
+  return arith::TruncIOp::create(b, loc, to, x);
+}
+
+//===----------------------------------------------------------------------===//
+// Contractions and normalizations
+//===----------------------------------------------------------------------===//
+
+/// [..., M, K] x [..., K, N]: weights (rank-2 rhs) fold the batch into M and
+/// use linalg.matmul; otherwise batch dims are broadcast, collapsed, and fed
+/// to linalg.batch_matmul.
+LogicalResult FunctionLowering::lowerMatMul(MatMulOp op) {
+  Location loc = op.getLoc();
+  Value a = op.getLhs(), w = op.getRhs();
+  auto at = tensorTy(a), wt = tensorTy(w), rt = op.getType();
+  Type elem = rt.getElementType();
+  int64_t rank = rt.getRank();
+  SmallVector<OpFoldResult> as = sizesOf(a), ws = sizesOf(w);
+  Value zero = scalarConstant(b, loc, elem, 0);
+  auto mulSizes = [&](ArrayRef<OpFoldResult> s) -> OpFoldResult {
+    int64_t stat = 1;
+    Value dyn;
+    for (OpFoldResult f : s) {
+      if (auto c = getConstantIntValue(f)) {
+        stat *= *c;
+        continue;
+      }
+      Value v = cast<Value>(f);
+      dyn = dyn ? (Value)arith::MulIOp::create(b, loc, dyn, v) : v;
+    }
+    if (!dyn)
+      return b.getIndexAttr(stat);
+    if (stat != 1)
+      dyn = arith::MulIOp::create(b, loc, dyn,
+                                  arith::ConstantIndexOp::create(b, loc, stat));
+    return dyn;
+  };
+  auto typeOf = [&](ArrayRef<OpFoldResult> s) {
+    SmallVector<int64_t> shape;
+    for (OpFoldResult f : s)
+      shape.push_back(getConstantIntValue(f).value_or(ShapedType::kDynamic));
+    return RankedTensorType::get(shape, elem);
+  };
+  SmallVector<OpFoldResult> resultSizes;
+  Value result;
+  if (wt.getRank() == 2) {
+    OpFoldResult m = mulSizes(ArrayRef(as).drop_back());
+    SmallVector<OpFoldResult> a2{m, as.back()};
+    Value a2v = reshape(loc, a, typeOf(a2), a2);
+    SmallVector<OpFoldResult> c2{m, ws[1]};
+    Value init = empty(loc, c2, elem);
+    init = linalg::FillOp::create(b, loc, ValueRange{zero}, ValueRange{init})
+               .getResult(0);
+    Value mm = linalg::MatmulOp::create(b, loc, TypeRange{typeOf(c2)},
+                                        ValueRange{a2v, w}, ValueRange{init})
+                   .getResult(0);
+    resultSizes.assign(as.begin(), as.end() - 1);
+    resultSizes.push_back(ws[1]);
+    result = reshape(loc, mm, rt, resultSizes);
+  } else {
+    // Broadcast both operands to the full batch shape first.
+    SmallVector<OpFoldResult> outSizes =
+        broadcastSizes(rt, ValueRange{a, w});
+    auto expandTo = [&](Value v, RankedTensorType vt,
+                        ArrayRef<OpFoldResult> vs) -> Value {
+      SmallVector<OpFoldResult> full(outSizes.begin(), outSizes.end() - 2);
+      full.append(vs.end() - 2, vs.end());
+      auto fullType = typeOf(full);
+      bool same = vt.getRank() == rank;
+      for (int64_t d = 0; same && d < rank - 2; ++d)
+        same = vt.getDimSize(d) == fullType.getDimSize(d) &&
+               !(vt.getDimSize(d) == 1 && fullType.getDimSize(d) != 1);
+      if (same && vt.getRank() == rank &&
+          llvm::all_of(llvm::seq<int64_t>(0, rank - 2), [&](int64_t d) {
+            return vt.getDimSize(d) != 1 || fullType.getDimSize(d) == 1;
+          }))
+        return v;
+      Value init = empty(loc, full, elem);
+      SmallVector<AffineMap> maps{broadcastMap(vt, fullType),
+                                  b.getMultiDimIdentityMap(rank)};
+      return linalg::GenericOp::create(
+                 b, loc, TypeRange{fullType}, ValueRange{v}, ValueRange{init},
+                 maps, SmallVector<IteratorType>(rank, IteratorType::parallel),
+                 [](OpBuilder &nb, Location nl, ValueRange args) {
+                   linalg::YieldOp::create(nb, nl, args[0]);
+                 })
+          .getResult(0);
+    };
+    a = expandTo(a, at, as);
+    w = expandTo(w, wt, ws);
+    OpFoldResult batch = mulSizes(ArrayRef(outSizes).drop_back(2));
+    SmallVector<OpFoldResult> a3{batch, as[as.size() - 2], as.back()};
+    SmallVector<OpFoldResult> w3{batch, ws[ws.size() - 2], ws.back()};
+    SmallVector<OpFoldResult> c3{batch, as[as.size() - 2], ws.back()};
+    Value a3v = reshape(loc, a, typeOf(a3), a3);
+    Value w3v = reshape(loc, w, typeOf(w3), w3);
+    Value init = empty(loc, c3, elem);
+    init = linalg::FillOp::create(b, loc, ValueRange{zero}, ValueRange{init})
+               .getResult(0);
+    Value mm = linalg::BatchMatmulOp::create(b, loc, TypeRange{typeOf(c3)},
+                                             ValueRange{a3v, w3v},
+                                             ValueRange{init})
+                   .getResult(0);
+    result = reshape(loc, mm, rt, outSizes);
+  }
+  b.replaceOp(op, result);
+  return success();
+}
+
+LogicalResult FunctionLowering::lowerSoftmax(SoftmaxOp op) {
+  Location loc = op.getLoc();
+  Value x = op.getInput();
+  auto xt = tensorTy(x);
+  Type elem = xt.getElementType(), ct = computeType(elem);
+  int64_t rank = xt.getRank(), axis = op.getAxis();
+  Value mx = reduce(loc, x, {axis}, ct, -INFINITY,
+                    [&](OpBuilder &nb, Location nl, Value v, Value acc) {
+                      return (Value)arith::MaximumFOp::create(
+                          nb, nl, extendTo(nb, nl, v, ct), acc);
+                    });
+  // e = exp(x - max), sum = sum(e), y = e / sum: two more generics.
+  SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(rank),
+                              dropAxesMap(rank, {axis}),
+                              b.getMultiDimIdentityMap(rank)};
+  SmallVector<IteratorType> par(rank, IteratorType::parallel);
+  auto ctType = RankedTensorType::get(xt.getShape(), ct);
+  Value e = linalg::GenericOp::create(
+                b, loc, TypeRange{ctType}, ValueRange{x, mx},
+                ValueRange{empty(loc, sizesOf(x), ct)}, maps, par,
+                [&](OpBuilder &nb, Location nl, ValueRange a) {
+                  Value d = arith::SubFOp::create(
+                      nb, nl, extendTo(nb, nl, a[0], ct), a[1]);
+                  linalg::YieldOp::create(nb, nl,
+                                          (Value)math::ExpOp::create(nb, nl, d));
+                })
+                .getResult(0);
+  Value sum = reduce(loc, e, {axis}, ct, 0.0,
+                     [](OpBuilder &nb, Location nl, Value v, Value acc) {
+                       return (Value)arith::AddFOp::create(nb, nl, v, acc);
+                     });
+  Value y = linalg::GenericOp::create(
+                b, loc, TypeRange{xt}, ValueRange{e, sum},
+                ValueRange{empty(loc, sizesOf(x), elem)}, maps, par,
+                [&](OpBuilder &nb, Location nl, ValueRange a) {
+                  Value q = arith::DivFOp::create(nb, nl, a[0], a[1]);
+                  linalg::YieldOp::create(nb, nl, truncTo(nb, nl, q, elem));
+                })
+                .getResult(0);
+  b.replaceOp(op, y);
+  return success();
+}
+
+/// Statistics in f32 over axes [axis, rank): mean, then variance of the
+/// centered values (two passes, as ONNX Runtime does, for accuracy).
+LogicalResult FunctionLowering::lowerLayerNorm(LayerNormOp op) {
+  Location loc = op.getLoc();
+  Value x = op.getInput();
+  auto xt = tensorTy(x);
+  Type elem = xt.getElementType(), ct = computeType(elem);
+  int64_t rank = xt.getRank();
+  SmallVector<int64_t> axes;
+  for (int64_t d = op.getAxis(); d < rank; ++d)
+    axes.push_back(d);
+  auto add = [&](OpBuilder &nb, Location nl, Value v, Value acc) {
+    return (Value)arith::AddFOp::create(nb, nl, extendTo(nb, nl, v, ct), acc);
+  };
+  Value n = countOf(loc, x, axes, ct);
+  Value sum = reduce(loc, x, axes, ct, 0.0, add);
+  AffineMap statMap = dropAxesMap(rank, axes);
+  SmallVector<IteratorType> redIters;
+  for (int64_t d = 0; d < rank; ++d)
+    redIters.push_back(d >= op.getAxis() ? IteratorType::reduction
+                                         : IteratorType::parallel);
+  // var = sum((x - sum/n)^2) / n
+  Value varInit = linalg::FillOp::create(
+                      b, loc, ValueRange{scalarConstant(b, loc, ct, 0)},
+                      ValueRange{empty(loc, sizesOf(sum), ct)})
+                      .getResult(0);
+  Value sq = linalg::GenericOp::create(
+                 b, loc, TypeRange{varInit.getType()}, ValueRange{x, sum},
+                 ValueRange{varInit},
+                 SmallVector<AffineMap>{b.getMultiDimIdentityMap(rank), statMap,
+                                        statMap},
+                 redIters,
+                 [&](OpBuilder &nb, Location nl, ValueRange a) {
+                   Value mean = arith::DivFOp::create(nb, nl, a[1], n);
+                   Value d = arith::SubFOp::create(
+                       nb, nl, extendTo(nb, nl, a[0], ct), mean);
+                   Value s = arith::MulFOp::create(nb, nl, d, d);
+                   linalg::YieldOp::create(
+                       nb, nl, (Value)arith::AddFOp::create(nb, nl, s, a[2]));
+                 })
+                 .getResult(0);
+  SmallVector<Value> ins{x, sum, sq, op.getScale()};
+  if (op.getBias())
+    ins.push_back(op.getBias());
+  SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(rank), statMap, statMap,
+                              broadcastMap(tensorTy(op.getScale()), xt)};
+  if (op.getBias())
+    maps.push_back(broadcastMap(tensorTy(op.getBias()), xt));
+  maps.push_back(b.getMultiDimIdentityMap(rank));
+  float eps = op.getEpsilon().convertToFloat();
+  bool hasBias = (bool)op.getBias();
+  Value y = linalg::GenericOp::create(
+                b, loc, TypeRange{xt}, ins,
+                ValueRange{empty(loc, sizesOf(x), elem)}, maps,
+                SmallVector<IteratorType>(rank, IteratorType::parallel),
+                [&](OpBuilder &nb, Location nl, ValueRange a) {
+                  Value mean = arith::DivFOp::create(nb, nl, a[1], n);
+                  Value var = arith::DivFOp::create(nb, nl, a[2], n);
+                  Value inv = math::RsqrtOp::create(
+                      nb, nl,
+                      arith::AddFOp::create(nb, nl, var,
+                                            scalarConstant(nb, nl, ct, eps)));
+                  Value d = arith::SubFOp::create(
+                      nb, nl, extendTo(nb, nl, a[0], ct), mean);
+                  Value r = arith::MulFOp::create(
+                      nb, nl, arith::MulFOp::create(nb, nl, d, inv),
+                      extendTo(nb, nl, a[3], ct));
+                  if (hasBias)
+                    r = arith::AddFOp::create(nb, nl, r,
+                                              extendTo(nb, nl, a[4], ct));
+                  linalg::YieldOp::create(nb, nl, truncTo(nb, nl, r, elem));
+                })
+                .getResult(0);
+  b.replaceOp(op, y);
+  return success();
+}
+
+LogicalResult FunctionLowering::lowerRMSNorm(RMSNormOp op) {
+  Location loc = op.getLoc();
+  Value x = op.getInput();
+  auto xt = tensorTy(x);
+  Type elem = xt.getElementType(), ct = computeType(elem);
+  int64_t rank = xt.getRank();
+  SmallVector<int64_t> axes{rank - 1};
+  Value n = countOf(loc, x, axes, ct);
+  Value ss = reduce(loc, x, axes, ct, 0.0,
+                    [&](OpBuilder &nb, Location nl, Value v, Value acc) {
+                      Value e = extendTo(nb, nl, v, ct);
+                      return (Value)arith::AddFOp::create(
+                          nb, nl, arith::MulFOp::create(nb, nl, e, e), acc);
+                    });
+  float eps = op.getEpsilon().convertToFloat();
+  SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(rank),
+                              dropAxesMap(rank, axes),
+                              broadcastMap(tensorTy(op.getScale()), xt),
+                              b.getMultiDimIdentityMap(rank)};
+  Value y = linalg::GenericOp::create(
+                b, loc, TypeRange{xt}, ValueRange{x, ss, op.getScale()},
+                ValueRange{empty(loc, sizesOf(x), elem)}, maps,
+                SmallVector<IteratorType>(rank, IteratorType::parallel),
+                [&](OpBuilder &nb, Location nl, ValueRange a) {
+                  Value ms = arith::DivFOp::create(nb, nl, a[1], n);
+                  Value inv = math::RsqrtOp::create(
+                      nb, nl,
+                      arith::AddFOp::create(nb, nl, ms,
+                                            scalarConstant(nb, nl, ct, eps)));
+                  Value r = arith::MulFOp::create(
+                      nb, nl,
+                      arith::MulFOp::create(nb, nl, extendTo(nb, nl, a[0], ct),
+                                            inv),
+                      extendTo(nb, nl, a[2], ct));
+                  linalg::YieldOp::create(nb, nl, truncTo(nb, nl, r, elem));
+                })
+                .getResult(0);
+  b.replaceOp(op, y);
+  return success();
+}
+
+template <typename OpT> LogicalResult FunctionLowering::lowerReduce(OpT op) {
+  Location loc = op.getLoc();
+  Value x = op.getInput();
+  Type elem = tensorTy(x).getElementType();
+  bool isFloat = isa<FloatType>(elem);
+  Type ct = computeType(elem);
+  ArrayRef<int64_t> axes = op.getAxes();
+  double init = 0;
+  std::function<Value(OpBuilder &, Location, Value, Value)> combine;
+  auto ext = [&](OpBuilder &nb, Location nl, Value v) {
+    return isFloat ? extendTo(nb, nl, v, ct) : v;
+  };
+  if constexpr (std::is_same_v<OpT, ReduceMaxOp> ||
+                std::is_same_v<OpT, ReduceMinOp>) {
+    constexpr bool isMax = std::is_same_v<OpT, ReduceMaxOp>;
+    if (isFloat)
+      init = isMax ? -INFINITY : INFINITY;
+    else
+      init = isMax ? (double)std::numeric_limits<int64_t>::min()
+                   : (double)std::numeric_limits<int64_t>::max();
+    if (!isFloat && elem.getIntOrFloatBitWidth() < 64)
+      init = isMax ? -std::ldexp(1.0, elem.getIntOrFloatBitWidth() - 1)
+                   : std::ldexp(1.0, elem.getIntOrFloatBitWidth() - 1) - 1;
+    combine = [&, isFloat](OpBuilder &nb, Location nl, Value v,
+                           Value acc) -> Value {
+      v = ext(nb, nl, v);
+      if (isFloat)
+        return isMax ? (Value)arith::MaximumFOp::create(nb, nl, v, acc)
+                     : (Value)arith::MinimumFOp::create(nb, nl, v, acc);
+      return isMax ? (Value)arith::MaxSIOp::create(nb, nl, v, acc)
+                   : (Value)arith::MinSIOp::create(nb, nl, v, acc);
+    };
+  } else if constexpr (std::is_same_v<OpT, ReduceProdOp>) {
+    init = 1;
+    combine = [&, isFloat](OpBuilder &nb, Location nl, Value v,
+                           Value acc) -> Value {
+      v = ext(nb, nl, v);
+      return isFloat ? (Value)arith::MulFOp::create(nb, nl, v, acc)
+                     : (Value)arith::MulIOp::create(nb, nl, v, acc);
+    };
+  } else {
+    combine = [&, isFloat](OpBuilder &nb, Location nl, Value v,
+                           Value acc) -> Value {
+      v = ext(nb, nl, v);
+      return isFloat ? (Value)arith::AddFOp::create(nb, nl, v, acc)
+                     : (Value)arith::AddIOp::create(nb, nl, v, acc);
+    };
+  }
+  Value r = reduce(loc, x, axes, ct, init, combine);
+  auto rt = tensorTy(r);
+  if (std::is_same_v<OpT, ReduceMeanOp> || ct != elem) {
+    bool mean = std::is_same_v<OpT, ReduceMeanOp>;
+    Value n = mean ? countOf(loc, x, axes, ct) : Value();
+    auto outT = RankedTensorType::get(rt.getShape(), elem);
+    r = elementwise(loc, outT, ValueRange{r},
+                    [&](OpBuilder &nb, Location nl, ValueRange a) {
+                      Value v = a[0];
+                      if (mean)
+                        v = isFloat ? (Value)arith::DivFOp::create(nb, nl, v, n)
+                                    : (Value)arith::DivSIOp::create(nb, nl, v, n);
+                      return isFloat ? truncTo(nb, nl, v, elem) : v;
+                    });
+  }
+  if (op.getKeepdims()) {
+    SmallVector<OpFoldResult> xs = sizesOf(x), sizes;
+    for (int64_t d = 0; d < (int64_t)xs.size(); ++d)
+      sizes.push_back(llvm::is_contained(axes, d) ? b.getIndexAttr(1) : xs[d]);
+    r = reshape(loc, r, op.getType(), sizes);
+  }
+  b.replaceOp(op, r);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Data movement
+//===----------------------------------------------------------------------===//
+
+/// result[pre..., idx..., post...] = data[pre..., clamp(indices[idx...]), post...]
+LogicalResult FunctionLowering::lowerGather(GatherOp op) {
+  Location loc = op.getLoc();
+  Value data = op.getData(), indices = op.getIndices();
+  auto rt = op.getType();
+  int64_t axis = op.getAxis(), rank = rt.getRank();
+  int64_t idxRank = tensorTy(indices).getRank();
+  int64_t dataRank = tensorTy(data).getRank();
+  SmallVector<OpFoldResult> ds = sizesOf(data), is = sizesOf(indices);
+  SmallVector<OpFoldResult> sizes(ds.begin(), ds.begin() + axis);
+  sizes.append(is.begin(), is.end());
+  sizes.append(ds.begin() + axis + 1, ds.end());
+  Value init = empty(loc, sizes, rt.getElementType());
+  SmallVector<AffineExpr> idxExprs;
+  for (int64_t i = 0; i < idxRank; ++i)
+    idxExprs.push_back(b.getAffineDimExpr(axis + i));
+  SmallVector<AffineMap> maps{
+      AffineMap::get(rank, 0, idxExprs, b.getContext()),
+      b.getMultiDimIdentityMap(rank)};
+  Value axisExtent = getValueOrCreateConstantIndexOp(b, loc, ds[axis]);
+  Value r =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{rt}, ValueRange{indices}, ValueRange{init}, maps,
+          SmallVector<IteratorType>(rank, IteratorType::parallel),
+          [&](OpBuilder &nb, Location nl, ValueRange a) {
+            Value i = arith::IndexCastOp::create(nb, nl, nb.getIndexType(),
+                                                 a[0]);
+            Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
+            Value neg = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt,
+                                              i, zero);
+            i = arith::SelectOp::create(
+                nb, nl, neg, arith::AddIOp::create(nb, nl, i, axisExtent), i);
+            // Out-of-range indices clamp instead of reading out of bounds.
+            Value last = arith::SubIOp::create(
+                nb, nl, axisExtent, arith::ConstantIndexOp::create(nb, nl, 1));
+            i = arith::MaxSIOp::create(nb, nl, i, zero);
+            i = arith::MinSIOp::create(nb, nl, i, last);
+            SmallVector<Value> coords;
+            for (int64_t d = 0; d < axis; ++d)
+              coords.push_back(linalg::IndexOp::create(nb, nl, d));
+            coords.push_back(i);
+            for (int64_t d = axis + 1; d < dataRank; ++d)
+              coords.push_back(
+                  linalg::IndexOp::create(nb, nl, d - 1 + idxRank));
+            linalg::YieldOp::create(
+                nb, nl, (Value)tensor::ExtractOp::create(nb, nl, data, coords));
+          })
+          .getResult(0);
+  b.replaceOp(op, r);
+  return success();
+}
+
+LogicalResult FunctionLowering::lowerConcat(ConcatOp op) {
+  Location loc = op.getLoc();
+  int64_t axis = op.getAxis();
+  auto inputs = op.getInputs();
+  SmallVector<OpFoldResult> sizes = sizesOf(inputs[0]);
+  Value total = getValueOrCreateConstantIndexOp(b, loc, sizes[axis]);
+  for (Value in : inputs.drop_front())
+    total = arith::AddIOp::create(b, loc, total,
+                                  tensor::DimOp::create(b, loc, in, axis));
+  sizes[axis] = getAsOpFoldResult(total);
+  Value acc = empty(loc, sizes, op.getType().getElementType());
+  Value offset = arith::ConstantIndexOp::create(b, loc, 0);
+  int64_t rank = op.getType().getRank();
+  for (Value in : inputs) {
+    SmallVector<OpFoldResult> offs(rank, b.getIndexAttr(0));
+    offs[axis] = offset;
+    SmallVector<OpFoldResult> strides(rank, b.getIndexAttr(1));
+    acc = tensor::InsertSliceOp::create(b, loc, in, acc, offs, sizesOf(in),
+                                        strides);
+    offset = arith::AddIOp::create(b, loc, offset,
+                                   tensor::DimOp::create(b, loc, in, axis));
+  }
+  b.replaceOp(op, tensor::CastOp::create(b, loc, op.getType(), acc));
+  return success();
+}
+
+LogicalResult FunctionLowering::lowerSlice(SliceOp op) {
+  Location loc = op.getLoc();
+  SmallVector<OpFoldResult> offs =
+      materializeShape(b, loc, op.getOffsets(), symbols);
+  SmallVector<OpFoldResult> sizes =
+      materializeShape(b, loc, op.getSizes(), symbols);
+  ArrayRef<int64_t> steps = op.getStrides();
+  if (llvm::all_of(steps, [](int64_t s) { return s > 0; })) {
+    SmallVector<OpFoldResult> strides;
+    for (int64_t s : steps)
+      strides.push_back(b.getIndexAttr(s));
+    Value r = tensor::ExtractSliceOp::create(b, loc, op.getType(), op.getInput(),
+                                             offs, sizes, strides);
+    b.replaceOp(op, r);
+    return success();
+  }
+  // Negative steps: gather element by element.
+  int64_t rank = op.getType().getRank();
+  Value init = empty(loc, sizes, op.getType().getElementType());
+  Value input = op.getInput();
+  Value r = linalg::GenericOp::create(
+                b, loc, TypeRange{op.getType()}, ValueRange{},
+                ValueRange{init},
+                SmallVector<AffineMap>{b.getMultiDimIdentityMap(rank)},
+                SmallVector<IteratorType>(rank, IteratorType::parallel),
+                [&](OpBuilder &nb, Location nl, ValueRange) {
+                  SmallVector<Value> coords;
+                  for (int64_t d = 0; d < rank; ++d) {
+                    Value i = linalg::IndexOp::create(nb, nl, d);
+                    Value s = arith::ConstantIndexOp::create(nb, nl, steps[d]);
+                    Value o = getValueOrCreateConstantIndexOp(nb, nl, offs[d]);
+                    coords.push_back(arith::AddIOp::create(
+                        nb, nl, o, arith::MulIOp::create(nb, nl, i, s)));
+                  }
+                  linalg::YieldOp::create(
+                      nb, nl,
+                      (Value)tensor::ExtractOp::create(nb, nl, input, coords));
+                })
+                .getResult(0);
+  b.replaceOp(op, r);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Dispatch
+//===----------------------------------------------------------------------===//
+
+LogicalResult FunctionLowering::lowerOp(Operation *op) {
+  Location loc = op->getLoc();
+  b.setInsertionPoint(op);
+  if (op->getNumResults() == 1 &&
+      (isa<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp, ModOp, AndOp, OrOp,
+           EqualOp, LessOp, LessEqualOp, GreaterOp, GreaterEqualOp>(op))) {
+    auto rt = cast<RankedTensorType>(op->getResult(0).getType());
+    Value r = elementwise(loc, rt, op->getOperands(),
+                          [&](OpBuilder &nb, Location nl, ValueRange a) {
+                            return binaryBody(nb, nl, op, a[0], a[1]);
+                          });
+    b.replaceOp(op, r);
+    return success();
+  }
+  if (isa<NegOp, AbsOp, SqrtOp, RsqrtOp, ExpOp, LogOp, ErfOp, TanhOp, SinOp,
+          CosOp, FloorOp, CeilOp, SigmoidOp, SiluOp, ReluOp, ReciprocalOp,
+          NotOp, GeluOp>(op)) {
+    auto rt = cast<RankedTensorType>(op->getResult(0).getType());
+    Type elem = rt.getElementType();
+    bool widen = isa<FloatType>(elem) && computeType(elem) != elem;
+    Value r = elementwise(loc, rt, op->getOperand(0),
+                          [&](OpBuilder &nb, Location nl, ValueRange a) {
+                            Value x = a[0];
+                            if (widen)
+                              x = extendTo(nb, nl, x, computeType(elem));
+                            Value y = unaryBody(nb, nl, op, x);
+                            return widen ? truncTo(nb, nl, y, elem) : y;
+                          });
+    b.replaceOp(op, r);
+    return success();
+  }
+  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case<ConstantOp>([&](ConstantOp c) {
+        b.replaceOp(c, arith::ConstantOp::create(b, loc, c.getType(),
+                                                 cast<TypedAttr>(c.getValue())));
+        return success();
+      })
+      .Case<CastOp>([&](CastOp c) {
+        Type to = c.getType().getElementType();
+        b.replaceOp(c, elementwise(loc, c.getType(), c.getInput(),
+                                   [&](OpBuilder &nb, Location nl, ValueRange a) {
+                                     return castScalar(nb, nl, a[0], to);
+                                   }));
+        return success();
+      })
+      .Case<ClipOp>([&](ClipOp c) {
+        Type t = c.getType().getElementType();
+        double lo = c.getMin().convertToDouble(), hi = c.getMax().convertToDouble();
+        b.replaceOp(c, elementwise(loc, c.getType(), c.getInput(),
+                                   [&](OpBuilder &nb, Location nl, ValueRange a) {
+                                     Value x = a[0];
+                                     bool f = isa<FloatType>(t);
+                                     if (std::isfinite(lo) || f) {
+                                       Value l = scalarConstant(nb, nl, t, lo);
+                                       x = f ? (Value)arith::MaximumFOp::create(nb, nl, x, l)
+                                             : (Value)arith::MaxSIOp::create(nb, nl, x, l);
+                                     }
+                                     if (std::isfinite(hi) || f) {
+                                       Value h = scalarConstant(nb, nl, t, hi);
+                                       x = f ? (Value)arith::MinimumFOp::create(nb, nl, x, h)
+                                             : (Value)arith::MinSIOp::create(nb, nl, x, h);
+                                     }
+                                     return x;
+                                   }));
+        return success();
+      })
+      .Case<WhereOp>([&](WhereOp w) {
+        b.replaceOp(w, elementwise(loc, w.getType(), w->getOperands(),
+                                   [](OpBuilder &nb, Location nl, ValueRange a) {
+                                     return (Value)arith::SelectOp::create(
+                                         nb, nl, a[0], a[1], a[2]);
+                                   }));
+        return success();
+      })
+      .Case<MatMulOp>([&](MatMulOp m) { return lowerMatMul(m); })
+      .Case<SoftmaxOp>([&](SoftmaxOp s) { return lowerSoftmax(s); })
+      .Case<LayerNormOp>([&](LayerNormOp l) { return lowerLayerNorm(l); })
+      .Case<RMSNormOp>([&](RMSNormOp r) { return lowerRMSNorm(r); })
+      .Case<ReduceSumOp>([&](auto r) { return lowerReduce(r); })
+      .Case<ReduceMeanOp>([&](auto r) { return lowerReduce(r); })
+      .Case<ReduceMaxOp>([&](auto r) { return lowerReduce(r); })
+      .Case<ReduceMinOp>([&](auto r) { return lowerReduce(r); })
+      .Case<ReduceProdOp>([&](auto r) { return lowerReduce(r); })
+      .Case<GatherOp>([&](GatherOp g) { return lowerGather(g); })
+      .Case<ConcatOp>([&](ConcatOp c) { return lowerConcat(c); })
+      .Case<SliceOp>([&](SliceOp s) { return lowerSlice(s); })
+      .Case<TransposeOp>([&](TransposeOp t) {
+        SmallVector<OpFoldResult> in = sizesOf(t.getInput()), out;
+        for (int64_t p : t.getPerm())
+          out.push_back(in[p]);
+        Value init = empty(loc, out, t.getType().getElementType());
+        b.replaceOp(t, linalg::TransposeOp::create(b, loc, t.getInput(), init,
+                                                   t.getPerm())
+                           .getResult()[0]);
+        return success();
+      })
+      .Case<ReshapeOp>([&](ReshapeOp r) {
+        b.replaceOp(r, reshape(loc, r.getInput(), r.getType(),
+                               materializeShape(b, loc, r.getShape(), symbols)));
+        return success();
+      })
+      .Case<ExpandOp>([&](ExpandOp e) {
+        auto rt = e.getType();
+        Value init = empty(loc, materializeShape(b, loc, e.getShape(), symbols),
+                           rt.getElementType());
+        int64_t rank = rt.getRank();
+        SmallVector<AffineMap> maps{broadcastMap(tensorTy(e.getInput()), rt),
+                                    b.getMultiDimIdentityMap(rank)};
+        b.replaceOp(e, linalg::GenericOp::create(
+                           b, loc, TypeRange{rt}, ValueRange{e.getInput()},
+                           ValueRange{init}, maps,
+                           SmallVector<IteratorType>(rank, IteratorType::parallel),
+                           [](OpBuilder &nb, Location nl, ValueRange a) {
+                             linalg::YieldOp::create(nb, nl, a[0]);
+                           })
+                           .getResult(0));
+        return success();
+      })
+      .Case<FillOp>([&](FillOp f) {
+        Value init = empty(loc, materializeShape(b, loc, f.getShape(), symbols),
+                           f.getType().getElementType());
+        Value v = arith::ConstantOp::create(b, loc, f.getValue());
+        b.replaceOp(f, linalg::FillOp::create(b, loc, ValueRange{v},
+                                              ValueRange{init})
+                           .getResult(0));
+        return success();
+      })
+      .Case<SymbolicValuesOp>([&](SymbolicValuesOp s) {
+        Type elem = s.getType().getElementType();
+        SmallVector<Value> elems;
+        for (AffineExpr e : s.getValues().getResults())
+          elems.push_back(arith::IndexCastOp::create(
+              b, loc, elem, materializeSymExpr(b, loc, e, symbols)));
+        b.replaceOp(s, tensor::FromElementsOp::create(b, loc, s.getType(), elems));
+        return success();
+      })
+      .Case<RangeOp>([&](RangeOp r) {
+        Type elem = r.getType().getElementType();
+        Value start = materializeSymExpr(b, loc, r.getStart().getResult(0), symbols);
+        Value init = empty(loc, materializeShape(b, loc, r.getSize(), symbols), elem);
+        int64_t step = r.getStep();
+        b.replaceOp(r, linalg::GenericOp::create(
+                           b, loc, TypeRange{r.getType()}, ValueRange{},
+                           ValueRange{init},
+                           SmallVector<AffineMap>{b.getMultiDimIdentityMap(1)},
+                           SmallVector<IteratorType>{IteratorType::parallel},
+                           [&](OpBuilder &nb, Location nl, ValueRange) {
+                             Value i = linalg::IndexOp::create(nb, nl, 0);
+                             Value v = arith::AddIOp::create(
+                                 nb, nl, start,
+                                 arith::MulIOp::create(
+                                     nb, nl, i,
+                                     arith::ConstantIndexOp::create(nb, nl, step)));
+                             Value i64 = arith::IndexCastOp::create(
+                                 nb, nl, nb.getI64Type(), v);
+                             linalg::YieldOp::create(nb, nl,
+                                                     castScalar(nb, nl, i64, elem));
+                           })
+                           .getResult(0));
+        return success();
+      })
+      .Case<TriluOp>([&](TriluOp t) {
+        auto rt = t.getType();
+        int64_t rank = rt.getRank();
+        bool upper = t.getUpper();
+        int64_t kOff = t.getK();
+        Type elem = rt.getElementType();
+        b.replaceOp(t, elementwise(
+                           loc, rt, t.getInput(),
+                           [&](OpBuilder &nb, Location nl, ValueRange a) {
+                             Value i = linalg::IndexOp::create(nb, nl, rank - 2);
+                             Value j = linalg::IndexOp::create(nb, nl, rank - 1);
+                             Value diff = arith::SubIOp::create(nb, nl, j, i);
+                             Value k = arith::ConstantIndexOp::create(nb, nl, kOff);
+                             Value keep = arith::CmpIOp::create(
+                                 nb, nl,
+                                 upper ? arith::CmpIPredicate::sge
+                                       : arith::CmpIPredicate::sle,
+                                 diff, k);
+                             Value zero = arith::ConstantOp::create(
+                                 nb, nl, nb.getZeroAttr(elem));
+                             return (Value)arith::SelectOp::create(nb, nl, keep,
+                                                                   a[0], zero);
+                           }));
+        return success();
+      })
+      .Default([&](Operation *o) {
+        return o->emitOpError() << "has no lowering to linalg yet";
+      });
+}
+
+LogicalResult FunctionLowering::run() {
+  if (failed(convertSignature()))
+    return failure();
+  SmallVector<Operation *> ops;
+  func.walk([&](Operation *op) {
+    if (isa<KilnDialect>(op->getDialect()))
+      ops.push_back(op);
+  });
+  for (Operation *op : ops)
+    if (failed(lowerOp(op)))
+      return failure();
+  return success();
+}
+
+struct KilnLowerToLinalgPass
+    : impl::KilnLowerToLinalgBase<KilnLowerToLinalgPass> {
+  void runOnOperation() override {
+    for (auto func : getOperation().getOps<func::FuncOp>()) {
+      if (func.isExternal() || !func->hasAttr(kSymbolsAttr))
+        continue;
+      FunctionLowering lowering(func);
+      if (failed(lowering.run()))
+        return signalPassFailure();
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,63 @@
+//===- ConverterUtils.h - Helpers shared by the op converters ---*- C++ -*-===//
+#ifndef KILN_COMPILER_ONNX_OPS_CONVERTERUTILS_H
+#define KILN_COMPILER_ONNX_OPS_CONVERTERUTILS_H
+
+#include "compiler/onnx/ImportContext.h"
+#include "compiler/onnx/OpTable.h"
+#include "dialects/kiln/KilnOps.h"
+#include "dialects/kiln/SymbolicShape.h"
+
+namespace kiln::onnx_import {
+
+/// kiln.reshape of `v` to `dims` (no-op when the shape already matches).
+inline mlir::Value reshapeTo(NodeContext &nc, mlir::Value v,
+                             llvm::ArrayRef<AffineExpr> dims) {
+  auto type = nc.tensorType(
+      dims, llvm::cast<mlir::RankedTensorType>(v.getType()).getElementType());
+  return mlir::kiln::ReshapeOp::create(
+      nc.builder(), nc.loc(), type, v,
+      mlir::AffineMapAttr::get(nc.shapeMap(dims)));
+}
+
+/// Product of extents, simplified.
+inline AffineExpr product(NodeContext &nc, llvm::ArrayRef<AffineExpr> dims) {
+  AffineExpr p = nc.cst(1);
+  for (AffineExpr d : dims)
+    p = mlir::kiln::symMul(p, d);
+  return p;
+}
+
+/// Axes from the `axes` attribute (older opsets) or input `inputIndex`
+/// (newer opsets); nullopt when neither is given.
+inline mlir::FailureOr<std::optional<SmallVector<int64_t>>>
+axesFromAttrOrInput(NodeContext &nc, size_t inputIndex, bool fromInput) {
+  if (fromInput) {
+    if (!nc.hasInput(inputIndex))
+      return std::optional<SmallVector<int64_t>>();
+    auto axes = nc.requireConstInts(inputIndex, "axes");
+    if (mlir::failed(axes))
+      return mlir::failure();
+    return std::optional<SmallVector<int64_t>>(*axes);
+  }
+  return nc.getInts("axes");
+}
+
+/// Normalizes, sorts and de-duplicates axes for a tensor of `rank`.
+inline mlir::FailureOr<SmallVector<int64_t>>
+normalizeAxes(NodeContext &nc, llvm::ArrayRef<int64_t> axes, int64_t rank) {
+  SmallVector<int64_t> out;
+  for (int64_t a : axes) {
+    auto n = nc.normalizeAxis(a, rank);
+    if (mlir::failed(n))
+      return mlir::failure();
+    if (llvm::is_contained(out, *n))
+      return nc.error() << "axis " << a << " is repeated";
+    out.push_back(*n);
+  }
+  llvm::sort(out);
+  return out;
+}
+
+} // namespace kiln::onnx_import
+
+#endif

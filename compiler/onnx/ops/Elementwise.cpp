@@ -1,0 +1,347 @@
+//===- Elementwise.cpp - Elementwise ONNX ops -----------------------------===//
+#include "compiler/onnx/ops/ConverterUtils.h"
+
+#include "onnx.pb.h"
+
+using namespace mlir;
+using namespace kiln::onnx_import;
+namespace k = mlir::kiln;
+
+namespace {
+enum class BinKind { Add, Sub, Mul, Div, Pow, Max, Min, Mod, And, Or, Equal,
+                     Less, LessEqual, Greater, GreaterEqual };
+} // namespace
+
+static bool isComparison(BinKind kind) {
+  return kind >= BinKind::Equal;
+}
+
+/// Folds integer shape arithmetic on known values; nullopt when unknown.
+static std::optional<AffineExpr> foldKnown(NodeContext &nc, BinKind kind,
+                                           AffineExpr a, AffineExpr b) {
+  auto ca = k::symConstant(a), cb = k::symConstant(b);
+  switch (kind) {
+  case BinKind::Add:
+    return k::symAdd(a, b);
+  case BinKind::Sub:
+    return k::symSub(a, b);
+  case BinKind::Mul:
+    return k::symMul(a, b);
+  case BinKind::Div:
+    // ONNX integer division truncates; the extents here are non-negative.
+    if (cb && *cb == 0)
+      return std::nullopt;
+    return k::symFloorDiv(a, b);
+  case BinKind::Mod:
+    return k::symMod(a, b);
+  case BinKind::Max:
+  case BinKind::Min:
+    if (ca && cb)
+      return nc.cst(kind == BinKind::Max ? std::max(*ca, *cb)
+                                         : std::min(*ca, *cb));
+    if (k::symEqual(a, b))
+      return a;
+    return std::nullopt;
+  case BinKind::Equal:
+    if (k::symEqual(a, b))
+      return nc.cst(1);
+    if (ca && cb)
+      return nc.cst(0);
+    // Symbolic extents are >= 1, so they never equal -1 or 0.
+    if ((ca && *ca <= 0) || (cb && *cb <= 0))
+      return nc.cst(0);
+    return std::nullopt;
+  case BinKind::Less:
+  case BinKind::LessEqual:
+  case BinKind::Greater:
+  case BinKind::GreaterEqual:
+    if (!ca || !cb)
+      return std::nullopt;
+    switch (kind) {
+    case BinKind::Less:
+      return nc.cst(*ca < *cb);
+    case BinKind::LessEqual:
+      return nc.cst(*ca <= *cb);
+    case BinKind::Greater:
+      return nc.cst(*ca > *cb);
+    default:
+      return nc.cst(*ca >= *cb);
+    }
+  default:
+    return std::nullopt;
+  }
+}
+
+static Value buildBinary(NodeContext &nc, BinKind kind, RankedTensorType type,
+                         Value a, Value b) {
+  OpBuilder &bl = nc.builder();
+  Location loc = nc.loc();
+  switch (kind) {
+  case BinKind::Add: return k::AddOp::create(bl, loc, type, a, b);
+  case BinKind::Sub: return k::SubOp::create(bl, loc, type, a, b);
+  case BinKind::Mul: return k::MulOp::create(bl, loc, type, a, b);
+  case BinKind::Div: return k::DivOp::create(bl, loc, type, a, b);
+  case BinKind::Pow: return k::PowOp::create(bl, loc, type, a, b);
+  case BinKind::Max: return k::MaxOp::create(bl, loc, type, a, b);
+  case BinKind::Min: return k::MinOp::create(bl, loc, type, a, b);
+  case BinKind::Mod: return k::ModOp::create(bl, loc, type, a, b);
+  case BinKind::And: return k::AndOp::create(bl, loc, type, a, b);
+  case BinKind::Or: return k::OrOp::create(bl, loc, type, a, b);
+  case BinKind::Equal: return k::EqualOp::create(bl, loc, type, a, b);
+  case BinKind::Less: return k::LessOp::create(bl, loc, type, a, b);
+  case BinKind::LessEqual: return k::LessEqualOp::create(bl, loc, type, a, b);
+  case BinKind::Greater: return k::GreaterOp::create(bl, loc, type, a, b);
+  case BinKind::GreaterEqual:
+    return k::GreaterEqualOp::create(bl, loc, type, a, b);
+  }
+  llvm_unreachable("bad binary kind");
+}
+
+/// Binary op on inputs (i, j) of the node; records output 0.
+static LogicalResult convertBinaryOn(NodeContext &nc, BinKind kind, size_t i,
+                                     size_t j, Value *result = nullptr,
+                                     SmallVector<AffineExpr> *resultDims = nullptr) {
+  if (nc.elementType(i) != nc.elementType(j))
+    return nc.error() << "operand types differ: " << nc.elementType(i)
+                      << " vs " << nc.elementType(j);
+  auto dims = nc.broadcast(nc.dims(i), nc.dims(j));
+  if (failed(dims))
+    return failure();
+  Type elem = isComparison(kind) ? nc.builder().getI1Type() : nc.elementType(i);
+
+  // Shape arithmetic: both sides known, small, integer.
+  if (!result && nc.values(i) && nc.values(j) &&
+      isa<IntegerType>(nc.elementType(i))) {
+    const auto &a = *nc.values(i), &b = *nc.values(j);
+    auto n = staticNumElements(*dims);
+    if (n && (a.size() == 1 || (int64_t)a.size() == *n) &&
+        (b.size() == 1 || (int64_t)b.size() == *n) && dims->size() <= 1) {
+      SmallVector<AffineExpr> vals;
+      bool ok = true;
+      for (int64_t e = 0; e < *n && ok; ++e) {
+        auto v = foldKnown(nc, kind, a[a.size() == 1 ? 0 : e],
+                           b[b.size() == 1 ? 0 : e]);
+        ok = v.has_value();
+        if (ok)
+          vals.push_back(*v);
+      }
+      if (ok && !isComparison(kind)) {
+        nc.setOutputValues(0, elem, *dims, vals);
+        return success();
+      }
+      if (ok && isComparison(kind)) {
+        SmallVector<bool> flags;
+        for (AffineExpr v : vals)
+          flags.push_back(*k::symConstant(v) != 0);
+        auto type = nc.tensorType(*dims, elem);
+        nc.setOutputConstant(0, cast<ElementsAttr>(
+                                    DenseElementsAttr::get(type, flags)));
+        return success();
+      }
+    }
+  }
+
+  Value a = nc.input(i), b = nc.input(j);
+  auto type = nc.tensorType(*dims, elem);
+  Value r = buildBinary(nc, kind, type, a, b);
+  if (result) {
+    *result = r;
+    *resultDims = *dims;
+    return success();
+  }
+  nc.setOutput(0, r, *dims);
+  return success();
+}
+
+template <BinKind kind> static LogicalResult convertBinary(NodeContext &nc) {
+  if (kind == BinKind::Mod && nc.getInt("fmod", 0) == 0 &&
+      isa<FloatType>(nc.elementType(0)))
+    return nc.error() << "Mod on floats requires fmod=1";
+  if (kind == BinKind::Pow && nc.elementType(0) != nc.elementType(1)) {
+    // Pow allows a different exponent type; exporters use a float scalar.
+    auto e = nc.constScalar(1);
+    if (!e)
+      return nc.error() << "Pow with an exponent of another type must have a "
+                           "constant exponent";
+  }
+  if (kind == BinKind::Pow) {
+    // x^2 is the RMSNorm/variance idiom: a multiply, not a pow call.
+    if (auto e = nc.constScalar(1); e && *e == 2.0) {
+      Value x = nc.input(0);
+      auto type = nc.tensorType(nc.dims(0), nc.elementType(0));
+      nc.setOutput(0, k::MulOp::create(nc.builder(), nc.loc(), type, x, x),
+                   nc.dims(0));
+      return success();
+    }
+  }
+  return convertBinaryOn(nc, kind, 0, 1);
+}
+
+/// Max/Min/Sum take any number of inputs: fold them left to right.
+template <BinKind kind> static LogicalResult convertVariadic(NodeContext &nc) {
+  if (nc.numInputs() == 1) {
+    nc.forward(0, 0);
+    return success();
+  }
+  if (nc.numInputs() == 2)
+    return convertBinaryOn(nc, kind, 0, 1);
+  Value acc;
+  SmallVector<AffineExpr> dims;
+  if (failed(convertBinaryOn(nc, kind, 0, 1, &acc, &dims)))
+    return failure();
+  for (size_t i = 2; i < nc.numInputs(); ++i) {
+    auto out = nc.broadcast(dims, nc.dims(i));
+    if (failed(out))
+      return failure();
+    acc = buildBinary(nc, kind, nc.tensorType(*out, nc.elementType(0)), acc,
+                      nc.input(i));
+    dims = *out;
+  }
+  nc.setOutput(0, acc, dims);
+  return success();
+}
+
+template <typename OpT> static LogicalResult convertUnary(NodeContext &nc) {
+  Value x = nc.input(0);
+  nc.setOutput(0, OpT::create(nc.builder(), nc.loc(), x.getType(), x),
+               nc.dims(0));
+  return success();
+}
+
+static LogicalResult convertGelu(NodeContext &nc) {
+  std::string approx = nc.getString("approximate", "none");
+  if (approx != "none" && approx != "tanh")
+    return nc.error() << "approximate must be 'none' or 'tanh', got '"
+                      << approx << "'";
+  Value x = nc.input(0);
+  nc.setOutput(0, k::GeluOp::create(nc.builder(), nc.loc(), x.getType(), x,
+                                    nc.builder().getStringAttr(approx)),
+               nc.dims(0));
+  return success();
+}
+
+static LogicalResult convertCast(NodeContext &nc) {
+  int32_t to = nc.getInt("to", 0);
+  Type elem = elementTypeFromOnnx(nc.ctx(), to);
+  if (!elem)
+    return nc.error() << "cast to unsupported type " << onnxDtypeName(to);
+  if (elem == nc.elementType(0)) {
+    nc.forward(0, 0);
+    return success();
+  }
+  if (nc.values(0) && isa<IntegerType>(elem) && !elem.isInteger(1) &&
+      isa<IntegerType>(nc.elementType(0))) {
+    nc.setOutputValues(0, elem, nc.dims(0), *nc.values(0));
+    return success();
+  }
+  Value x = nc.input(0);
+  auto type = nc.tensorType(nc.dims(0), elem);
+  nc.setOutput(0, k::CastOp::create(nc.builder(), nc.loc(), type, x),
+               nc.dims(0));
+  return success();
+}
+
+static LogicalResult convertClip(NodeContext &nc) {
+  double lo = -std::numeric_limits<double>::infinity();
+  double hi = std::numeric_limits<double>::infinity();
+  if (nc.opset() < 11) {
+    lo = nc.getFloat("min", -std::numeric_limits<float>::infinity());
+    hi = nc.getFloat("max", std::numeric_limits<float>::infinity());
+  } else {
+    for (size_t i : {1, 2}) {
+      if (!nc.hasInput(i))
+        continue;
+      auto v = nc.constScalar(i);
+      if (!v)
+        return nc.error() << (i == 1 ? "min" : "max")
+                          << " must be a compile-time constant";
+      (i == 1 ? lo : hi) = *v;
+    }
+  }
+  Value x = nc.input(0);
+  nc.setOutput(0,
+               k::ClipOp::create(nc.builder(), nc.loc(), x.getType(), x,
+                                 nc.builder().getF64FloatAttr(lo),
+                                 nc.builder().getF64FloatAttr(hi)),
+               nc.dims(0));
+  return success();
+}
+
+static LogicalResult convertWhere(NodeContext &nc) {
+  if (nc.elementType(1) != nc.elementType(2))
+    return nc.error() << "branch types differ: " << nc.elementType(1)
+                      << " vs " << nc.elementType(2);
+  auto d1 = nc.broadcast(nc.dims(0), nc.dims(1));
+  if (failed(d1))
+    return failure();
+  auto dims = nc.broadcast(*d1, nc.dims(2));
+  if (failed(dims))
+    return failure();
+  // Where(Equal(shape, -1), ones, shape) and friends: select known values.
+  if (nc.values(1) && nc.values(2) && dims->size() <= 1) {
+    auto n = staticNumElements(*dims);
+    auto dense = dyn_cast_or_null<DenseElementsAttr>(nc.info(0).constant);
+    if (n && dense && dense.getElementType().isInteger(1)) {
+      SmallVector<bool> cond(dense.getValues<bool>());
+      const auto &a = *nc.values(1), &b = *nc.values(2);
+      auto pick = [&](const SmallVector<AffineExpr> &v, int64_t e) {
+        return v[v.size() == 1 ? 0 : e];
+      };
+      SmallVector<AffineExpr> vals;
+      for (int64_t e = 0; e < *n; ++e)
+        vals.push_back(cond[cond.size() == 1 ? 0 : e] ? pick(a, e)
+                                                      : pick(b, e));
+      nc.setOutputValues(0, nc.elementType(1), *dims, vals);
+      return success();
+    }
+  }
+  auto type = nc.tensorType(*dims, nc.elementType(1));
+  Value c = nc.input(0), a = nc.input(1), b = nc.input(2);
+  nc.setOutput(0, k::WhereOp::create(nc.builder(), nc.loc(), type, c, a, b),
+               *dims);
+  return success();
+}
+
+ArrayRef<OpConverter> kiln::onnx_import::elementwiseConverters() {
+  constexpr int M = kMaxSupportedOpset;
+  static const OpConverter rows[] = {
+      {"", "Abs", 6, M, convertUnary<k::AbsOp>, "Elementwise"},
+      {"", "Add", 7, M, convertBinary<BinKind::Add>, "Elementwise"},
+      {"", "And", 7, M, convertBinary<BinKind::And>, "Elementwise"},
+      {"", "Cast", 6, M, convertCast, "Elementwise"},
+      {"", "Ceil", 6, M, convertUnary<k::CeilOp>, "Elementwise"},
+      {"", "Clip", 6, M, convertClip, "Elementwise"},
+      {"", "Cos", 7, M, convertUnary<k::CosOp>, "Elementwise"},
+      {"", "Div", 7, M, convertBinary<BinKind::Div>, "Elementwise"},
+      {"", "Equal", 7, M, convertBinary<BinKind::Equal>, "Elementwise"},
+      {"", "Erf", 9, M, convertUnary<k::ErfOp>, "Elementwise"},
+      {"", "Exp", 6, M, convertUnary<k::ExpOp>, "Elementwise"},
+      {"", "Floor", 6, M, convertUnary<k::FloorOp>, "Elementwise"},
+      {"", "Gelu", 20, M, convertGelu, "Elementwise"},
+      {"", "Greater", 7, M, convertBinary<BinKind::Greater>, "Elementwise"},
+      {"", "GreaterOrEqual", 12, M, convertBinary<BinKind::GreaterEqual>,
+       "Elementwise"},
+      {"", "Less", 7, M, convertBinary<BinKind::Less>, "Elementwise"},
+      {"", "LessOrEqual", 12, M, convertBinary<BinKind::LessEqual>,
+       "Elementwise"},
+      {"", "Log", 6, M, convertUnary<k::LogOp>, "Elementwise"},
+      {"", "Max", 8, M, convertVariadic<BinKind::Max>, "Elementwise"},
+      {"", "Min", 8, M, convertVariadic<BinKind::Min>, "Elementwise"},
+      {"", "Mod", 10, M, convertBinary<BinKind::Mod>, "Elementwise"},
+      {"", "Mul", 7, M, convertBinary<BinKind::Mul>, "Elementwise"},
+      {"", "Neg", 6, M, convertUnary<k::NegOp>, "Elementwise"},
+      {"", "Not", 1, M, convertUnary<k::NotOp>, "Elementwise"},
+      {"", "Or", 7, M, convertBinary<BinKind::Or>, "Elementwise"},
+      {"", "Pow", 7, M, convertBinary<BinKind::Pow>, "Elementwise"},
+      {"", "Reciprocal", 6, M, convertUnary<k::ReciprocalOp>, "Elementwise"},
+      {"", "Relu", 6, M, convertUnary<k::ReluOp>, "Elementwise"},
+      {"", "Sigmoid", 6, M, convertUnary<k::SigmoidOp>, "Elementwise"},
+      {"", "Sin", 7, M, convertUnary<k::SinOp>, "Elementwise"},
+      {"", "Sqrt", 6, M, convertUnary<k::SqrtOp>, "Elementwise"},
+      {"", "Sub", 7, M, convertBinary<BinKind::Sub>, "Elementwise"},
+      {"", "Sum", 8, M, convertVariadic<BinKind::Add>, "Elementwise"},
+      {"", "Tanh", 6, M, convertUnary<k::TanhOp>, "Elementwise"},
+      {"", "Where", 9, M, convertWhere, "Elementwise"},
+  };
+  return rows;
+}

@@ -1,0 +1,71 @@
+//===- Normalization.cpp - LayerNorm and softmax ONNX ops -----------------===//
+#include "compiler/onnx/ops/ConverterUtils.h"
+
+#include "onnx.pb.h"
+
+using namespace mlir;
+using namespace kiln::onnx_import;
+namespace k = mlir::kiln;
+
+static LogicalResult convertLayerNorm(NodeContext &nc) {
+  if (nc.hasOutput(1) || nc.hasOutput(2))
+    return nc.error() << "the Mean and InvStdDev outputs are not supported";
+  if (!isa<FloatType>(nc.elementType(0)))
+    return nc.error() << "input must be floating point";
+  auto axis = nc.normalizeAxis(nc.getInt("axis", -1), nc.rank(0));
+  if (failed(axis))
+    return failure();
+  Value x = nc.input(0), scale = nc.input(1);
+  Value bias = nc.hasInput(2) ? nc.input(2) : Value();
+  Value r = k::LayerNormOp::create(
+      nc.builder(), nc.loc(), x.getType(), x, scale, bias,
+      nc.builder().getI64IntegerAttr(*axis),
+      nc.builder().getF32FloatAttr(nc.getFloat("epsilon", 1e-5f)));
+  nc.setOutput(0, r, nc.dims(0));
+  return success();
+}
+
+/// Opsets < 13 define softmax on the input flattened to 2-D at `axis`.
+static LogicalResult convertSoftmaxFamily(NodeContext &nc, bool logSoftmax) {
+  int64_t rank = nc.rank(0);
+  bool legacy = nc.opset() < 13;
+  auto axis = nc.normalizeAxis(nc.getInt("axis", legacy ? 1 : -1), rank);
+  if (failed(axis))
+    return failure();
+  Value x = nc.input(0);
+  SmallVector<AffineExpr> dims(nc.dims(0));
+  bool flatten = legacy && *axis != rank - 1;
+  int64_t opAxis = *axis;
+  if (flatten) {
+    SmallVector<AffineExpr> flat{product(nc, ArrayRef(dims).take_front(*axis)),
+                                 product(nc, ArrayRef(dims).drop_front(*axis))};
+    x = reshapeTo(nc, x, flat);
+    opAxis = 1;
+  }
+  Value r = k::SoftmaxOp::create(nc.builder(), nc.loc(), x.getType(), x,
+                                 nc.builder().getI64IntegerAttr(opAxis));
+  if (logSoftmax)
+    r = k::LogOp::create(nc.builder(), nc.loc(), r.getType(), r);
+  if (flatten)
+    r = reshapeTo(nc, r, dims);
+  nc.setOutput(0, r, dims);
+  return success();
+}
+
+static LogicalResult convertSoftmax(NodeContext &nc) {
+  return convertSoftmaxFamily(nc, false);
+}
+static LogicalResult convertLogSoftmax(NodeContext &nc) {
+  return convertSoftmaxFamily(nc, true);
+}
+
+ArrayRef<OpConverter> kiln::onnx_import::normalizationConverters() {
+  static const OpConverter rows[] = {
+      {"", "LayerNormalization", 17, kMaxSupportedOpset, convertLayerNorm,
+       "Normalization"},
+      {"", "LogSoftmax", 1, kMaxSupportedOpset, convertLogSoftmax,
+       "Normalization"},
+      {"", "Softmax", 1, kMaxSupportedOpset, convertSoftmax, "Normalization"},
+  };
+  return rows;
+}

@@ -1,0 +1,17 @@
+//===- KilnDialect.h - Kiln dialect declaration -----------------*- C++ -*-===//
+#ifndef KILN_DIALECTS_KILN_KILNDIALECT_H
+#define KILN_DIALECTS_KILN_KILNDIALECT_H
+
+#include "mlir/IR/Dialect.h"
+
+#include "dialects/kiln/KilnDialect.h.inc"
+
+namespace mlir::kiln {
+/// Attribute names shared by the importer, the passes and codegen.
+inline constexpr llvm::StringLiteral kSymbolsAttr = "kiln.symbols";
+inline constexpr llvm::StringLiteral kSymbolMaxAttr = "kiln.symbol_max";
+inline constexpr llvm::StringLiteral kDimsAttr = "kiln.dims";
+inline constexpr llvm::StringLiteral kNameAttr = "kiln.name";
+} // namespace mlir::kiln
+
+#endif

@@ -1,0 +1,417 @@
+//===- KilnOps.cpp - Kiln dialect operations: verifiers and folders -------===//
+#include "dialects/kiln/KilnOps.h"
+#include "dialects/kiln/SymbolicShape.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallSet.h"
+
+using namespace mlir;
+using namespace mlir::kiln;
+
+#define GET_OP_CLASSES
+#include "dialects/kiln/KilnOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+static RankedTensorType tensorType(Value v) {
+  return cast<RankedTensorType>(v.getType());
+}
+
+/// Checks a shape map against the extents of `type`: same rank, no dims, and
+/// every constant result equal to the static extent.
+static LogicalResult verifyShapeMap(Operation *op, AffineMap map,
+                                    RankedTensorType type, StringRef what) {
+  if (map.getNumDims() != 0)
+    return op->emitOpError() << what << " map must have no dimensions, only "
+                                        "symbols";
+  if (map.getNumResults() != type.getRank())
+    return op->emitOpError() << what << " has " << map.getNumResults()
+                             << " extents but the result has rank "
+                             << type.getRank();
+  for (auto [i, e] : llvm::enumerate(map.getResults())) {
+    int64_t ext = toStaticExtent(e);
+    int64_t actual = type.getDimSize(i);
+    if (ext != actual)
+      return op->emitOpError()
+             << what << " extent " << i << " is "
+             << (ShapedType::isDynamic(ext) ? std::string("symbolic")
+                                            : std::to_string(ext))
+             << " but the result type has "
+             << (ShapedType::isDynamic(actual) ? std::string("?")
+                                               : std::to_string(actual));
+    if (ext != ShapedType::kDynamic && ext < 0)
+      return op->emitOpError() << what << " extent " << i << " is negative";
+  }
+  return success();
+}
+
+static LogicalResult verifyAxis(Operation *op, int64_t axis, int64_t rank) {
+  if (axis < 0 || axis >= rank)
+    return op->emitOpError() << "axis " << axis << " is out of range for rank "
+                             << rank;
+  return success();
+}
+
+static bool isBoolTensor(Type t) {
+  return cast<RankedTensorType>(t).getElementType().isInteger(1);
+}
+
+//===----------------------------------------------------------------------===//
+// Constants
+//===----------------------------------------------------------------------===//
+
+OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
+
+LogicalResult FillOp::verify() {
+  auto type = getResult().getType();
+  if (getValue().getType() != type.getElementType())
+    return emitOpError() << "fill value type " << getValue().getType()
+                         << " differs from the element type "
+                         << type.getElementType();
+  return verifyShapeMap(*this, getShape(), type, "shape");
+}
+
+LogicalResult SymbolicValuesOp::verify() {
+  auto type = getResult().getType();
+  if (getValues().getNumDims() != 0)
+    return emitOpError() << "values map must have no dimensions";
+  if (type.getDimSize(0) != getValues().getNumResults())
+    return emitOpError() << "has " << getValues().getNumResults()
+                         << " values but the result holds "
+                         << type.getDimSize(0);
+  return success();
+}
+
+LogicalResult RangeOp::verify() {
+  if (getStart().getNumResults() != 1 || getSize().getNumResults() != 1)
+    return emitOpError() << "start and size must be single-result maps";
+  if (getStep() == 0)
+    return emitOpError() << "step must be non-zero";
+  int64_t ext = toStaticExtent(getSize().getResult(0));
+  if (ext != getResult().getType().getDimSize(0))
+    return emitOpError() << "size does not match the result extent";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+/// Operand element types must agree; comparisons return i1, the rest the
+/// operand type.
+template <typename OpT>
+static LogicalResult verifyBinary(OpT op, bool isComparison) {
+  Type lhs = tensorType(op.getLhs()).getElementType();
+  Type rhs = tensorType(op.getRhs()).getElementType();
+  Type res = op.getResult().getType().getElementType();
+  if (lhs != rhs)
+    return op.emitOpError() << "operand element types differ: " << lhs
+                            << " vs " << rhs;
+  if (isComparison ? !res.isInteger(1) : res != lhs)
+    return op.emitOpError() << "result element type " << res
+                            << " does not match "
+                            << (isComparison ? "i1" : "the operands");
+  return success();
+}
+
+#define KILN_ARITH_VERIFIER(OP)                                                \
+  LogicalResult OP::verify() { return verifyBinary(*this, false); }
+#define KILN_CMP_VERIFIER(OP)                                                  \
+  LogicalResult OP::verify() { return verifyBinary(*this, true); }
+KILN_ARITH_VERIFIER(AddOp)
+KILN_ARITH_VERIFIER(SubOp)
+KILN_ARITH_VERIFIER(MulOp)
+KILN_ARITH_VERIFIER(DivOp)
+KILN_ARITH_VERIFIER(PowOp)
+KILN_ARITH_VERIFIER(ModOp)
+KILN_ARITH_VERIFIER(MaxOp)
+KILN_ARITH_VERIFIER(MinOp)
+KILN_ARITH_VERIFIER(AndOp)
+KILN_ARITH_VERIFIER(OrOp)
+KILN_CMP_VERIFIER(EqualOp)
+KILN_CMP_VERIFIER(LessOp)
+KILN_CMP_VERIFIER(LessEqualOp)
+KILN_CMP_VERIFIER(GreaterOp)
+KILN_CMP_VERIFIER(GreaterEqualOp)
+#undef KILN_ARITH_VERIFIER
+#undef KILN_CMP_VERIFIER
+
+LogicalResult GeluOp::verify() {
+  if (getApproximate() != "none" && getApproximate() != "tanh")
+    return emitOpError() << "approximate must be \"none\" or \"tanh\", got \""
+                         << getApproximate() << "\"";
+  return success();
+}
+
+LogicalResult WhereOp::verify() {
+  Type t = tensorType(getOnTrue()).getElementType();
+  if (t != tensorType(getOnFalse()).getElementType() ||
+      t != getResult().getType().getElementType())
+    return emitOpError() << "branch and result element types must agree";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Contractions and normalizations
+//===----------------------------------------------------------------------===//
+
+LogicalResult MatMulOp::verify() {
+  auto lhs = tensorType(getLhs()), rhs = tensorType(getRhs());
+  auto res = getResult().getType();
+  if (lhs.getRank() < 2 || rhs.getRank() < 2)
+    return emitOpError() << "operands must have rank >= 2, got " << lhs
+                         << " and " << rhs;
+  int64_t k1 = lhs.getDimSize(lhs.getRank() - 1);
+  int64_t k2 = rhs.getDimSize(rhs.getRank() - 2);
+  if (!ShapedType::isDynamic(k1) && !ShapedType::isDynamic(k2) && k1 != k2)
+    return emitOpError() << "contraction extents differ: " << k1 << " vs "
+                         << k2;
+  if (res.getRank() != std::max(lhs.getRank(), rhs.getRank()))
+    return emitOpError() << "result rank " << res.getRank()
+                         << " is not the broadcast rank";
+  auto checkDim = [&](int64_t expected, int64_t actual, StringRef what) {
+    if (!ShapedType::isDynamic(expected) && !ShapedType::isDynamic(actual) &&
+        expected != actual)
+      return emitOpError() << what << " extent is " << actual
+                           << ", expected " << expected;
+    return success();
+  };
+  if (failed(checkDim(lhs.getDimSize(lhs.getRank() - 2),
+                      res.getDimSize(res.getRank() - 2), "row")) ||
+      failed(checkDim(rhs.getDimSize(rhs.getRank() - 1),
+                      res.getDimSize(res.getRank() - 1), "column")))
+    return failure();
+  if (lhs.getElementType() != rhs.getElementType())
+    return emitOpError() << "operand element types differ";
+  return success();
+}
+
+LogicalResult SoftmaxOp::verify() {
+  return verifyAxis(*this, getAxis(), getResult().getType().getRank());
+}
+
+LogicalResult LayerNormOp::verify() {
+  auto in = tensorType(getInput());
+  if (failed(verifyAxis(*this, getAxis(), in.getRank())))
+    return failure();
+  int64_t normRank = in.getRank() - getAxis();
+  auto checkParam = [&](Value v, StringRef what) -> LogicalResult {
+    auto t = tensorType(v);
+    if (t.getRank() > normRank)
+      return emitOpError() << what << " rank " << t.getRank()
+                           << " exceeds the normalized rank " << normRank;
+    for (int64_t i = 0; i < t.getRank(); ++i) {
+      int64_t a = t.getDimSize(t.getRank() - 1 - i);
+      int64_t b = in.getDimSize(in.getRank() - 1 - i);
+      if (!ShapedType::isDynamic(a) && !ShapedType::isDynamic(b) && a != b &&
+          a != 1)
+        return emitOpError() << what << " extent " << a
+                             << " does not match the input extent " << b;
+    }
+    return success();
+  };
+  if (failed(checkParam(getScale(), "scale")))
+    return failure();
+  if (getBias() && failed(checkParam(getBias(), "bias")))
+    return failure();
+  if (in != getResult().getType())
+    return emitOpError() << "result type must equal the input type";
+  return success();
+}
+
+LogicalResult RMSNormOp::verify() {
+  auto in = tensorType(getInput());
+  auto scale = tensorType(getScale());
+  if (scale.getRank() != 1)
+    return emitOpError() << "scale must be 1-D";
+  int64_t h = in.getDimSize(in.getRank() - 1);
+  if (!ShapedType::isDynamic(h) && !ShapedType::isDynamic(scale.getDimSize(0)) &&
+      scale.getDimSize(0) != h)
+    return emitOpError() << "scale extent " << scale.getDimSize(0)
+                         << " does not match the hidden size " << h;
+  if (in != getResult().getType())
+    return emitOpError() << "result type must equal the input type";
+  return success();
+}
+
+template <typename OpT> static LogicalResult verifyReduce(OpT op) {
+  auto in = tensorType(op.getInput());
+  auto res = op.getResult().getType();
+  int64_t prev = -1;
+  for (int64_t a : op.getAxes()) {
+    if (failed(verifyAxis(op, a, in.getRank())))
+      return failure();
+    if (a <= prev)
+      return op.emitOpError() << "axes must be sorted and unique";
+    prev = a;
+  }
+  int64_t expectedRank = op.getKeepdims()
+                             ? in.getRank()
+                             : in.getRank() - (int64_t)op.getAxes().size();
+  if (res.getRank() != expectedRank)
+    return op.emitOpError() << "result rank " << res.getRank()
+                            << ", expected " << expectedRank;
+  return success();
+}
+LogicalResult ReduceSumOp::verify() { return verifyReduce(*this); }
+LogicalResult ReduceMeanOp::verify() { return verifyReduce(*this); }
+LogicalResult ReduceMaxOp::verify() { return verifyReduce(*this); }
+LogicalResult ReduceMinOp::verify() { return verifyReduce(*this); }
+LogicalResult ReduceProdOp::verify() { return verifyReduce(*this); }
+
+//===----------------------------------------------------------------------===//
+// Data movement
+//===----------------------------------------------------------------------===//
+
+LogicalResult GatherOp::verify() {
+  auto data = tensorType(getData()), idx = tensorType(getIndices());
+  auto res = getResult().getType();
+  if (failed(verifyAxis(*this, getAxis(), data.getRank())))
+    return failure();
+  if (res.getRank() != data.getRank() - 1 + idx.getRank())
+    return emitOpError() << "result rank " << res.getRank() << ", expected "
+                         << data.getRank() - 1 + idx.getRank();
+  if (res.getElementType() != data.getElementType())
+    return emitOpError() << "result element type must match the data";
+  return success();
+}
+
+LogicalResult TransposeOp::verify() {
+  auto in = tensorType(getInput());
+  auto res = getResult().getType();
+  ArrayRef<int64_t> perm = getPerm();
+  if ((int64_t)perm.size() != in.getRank())
+    return emitOpError() << "perm has " << perm.size()
+                         << " entries for rank " << in.getRank();
+  llvm::SmallSet<int64_t, 8> seen;
+  for (auto [i, p] : llvm::enumerate(perm)) {
+    if (p < 0 || p >= in.getRank() || !seen.insert(p).second)
+      return emitOpError() << "perm is not a permutation";
+    if (res.getDimSize(i) != in.getDimSize(p))
+      return emitOpError() << "result extent " << i
+                           << " does not match input extent " << p;
+  }
+  return success();
+}
+
+OpFoldResult TransposeOp::fold(FoldAdaptor) {
+  if (llvm::equal(getPerm(), llvm::seq<int64_t>(0, getPerm().size())))
+    return getInput();
+  return {};
+}
+
+LogicalResult ReshapeOp::verify() {
+  auto in = tensorType(getInput());
+  auto res = getResult().getType();
+  if (failed(verifyShapeMap(*this, getShape(), res, "shape")))
+    return failure();
+  if (in.hasStaticShape() && res.hasStaticShape() &&
+      in.getNumElements() != res.getNumElements())
+    return emitOpError() << "changes the element count from "
+                         << in.getNumElements() << " to "
+                         << res.getNumElements();
+  if (in.getElementType() != res.getElementType())
+    return emitOpError() << "changes the element type";
+  return success();
+}
+
+OpFoldResult ReshapeOp::fold(FoldAdaptor) {
+  if (getInput().getType() == getResult().getType() &&
+      getInput().getType().hasStaticShape())
+    return getInput();
+  return {};
+}
+
+LogicalResult ExpandOp::verify() {
+  auto in = tensorType(getInput());
+  auto res = getResult().getType();
+  if (failed(verifyShapeMap(*this, getShape(), res, "shape")))
+    return failure();
+  if (in.getRank() > res.getRank())
+    return emitOpError() << "cannot broadcast rank " << in.getRank()
+                         << " to rank " << res.getRank();
+  int64_t lead = res.getRank() - in.getRank();
+  for (int64_t i = 0; i < in.getRank(); ++i) {
+    int64_t a = in.getDimSize(i), b = res.getDimSize(lead + i);
+    if (a != 1 && a != b && !ShapedType::isDynamic(a))
+      return emitOpError() << "input extent " << a << " at dim " << i
+                           << " cannot broadcast to " << b;
+  }
+  return success();
+}
+
+LogicalResult ConcatOp::verify() {
+  if (getInputs().empty())
+    return emitOpError() << "needs at least one input";
+  auto res = getResult().getType();
+  if (failed(verifyAxis(*this, getAxis(), res.getRank())))
+    return failure();
+  int64_t total = 0;
+  for (Value v : getInputs()) {
+    auto t = tensorType(v);
+    if (t.getRank() != res.getRank() ||
+        t.getElementType() != res.getElementType())
+      return emitOpError() << "input " << t << " does not match result "
+                           << res;
+    for (int64_t d = 0; d < res.getRank(); ++d) {
+      if (d == getAxis())
+        continue;
+      if (!ShapedType::isDynamic(t.getDimSize(d)) &&
+          !ShapedType::isDynamic(res.getDimSize(d)) &&
+          t.getDimSize(d) != res.getDimSize(d))
+        return emitOpError() << "input extent " << t.getDimSize(d)
+                             << " at dim " << d << " differs from the result";
+    }
+    if (total != ShapedType::kDynamic)
+      total = ShapedType::isDynamic(t.getDimSize(getAxis()))
+                  ? ShapedType::kDynamic
+                  : total + t.getDimSize(getAxis());
+  }
+  if (!ShapedType::isDynamic(total) &&
+      !ShapedType::isDynamic(res.getDimSize(getAxis())) &&
+      total != res.getDimSize(getAxis()))
+    return emitOpError() << "concatenated extent " << total
+                         << " differs from the result extent "
+                         << res.getDimSize(getAxis());
+  return success();
+}
+
+LogicalResult SliceOp::verify() {
+  auto in = tensorType(getInput());
+  auto res = getResult().getType();
+  if (in.getRank() != res.getRank() ||
+      (int64_t)getStrides().size() != in.getRank() ||
+      getOffsets().getNumResults() != in.getRank())
+    return emitOpError() << "offsets, sizes, strides and result must all "
+                            "have the input rank "
+                         << in.getRank();
+  if (llvm::is_contained(getStrides(), 0))
+    return emitOpError() << "strides must be non-zero";
+  if (failed(verifyShapeMap(*this, getSizes(), res, "sizes")))
+    return failure();
+  // Statically known out-of-bounds slices are rejected here; symbolic ones are
+  // clamped by the importer.
+  for (int64_t d = 0; d < in.getRank(); ++d) {
+    auto off = symConstant(getOffsets().getResult(d));
+    int64_t size = res.getDimSize(d), extent = in.getDimSize(d);
+    int64_t stride = getStrides()[d];
+    if (!off || ShapedType::isDynamic(size) || ShapedType::isDynamic(extent) ||
+        size == 0)
+      continue;
+    int64_t last = *off + (size - 1) * stride;
+    if (*off < 0 || *off >= extent || last < 0 || last >= extent)
+      return emitOpError() << "slice of dim " << d << " reads [" << *off
+                           << ", " << last << "] outside extent " << extent;
+  }
+  return success();
+}
+
+LogicalResult TriluOp::verify() {
+  if (getResult().getType().getRank() < 2)
+    return emitOpError() << "input must have rank >= 2";
+  return success();
+}

@@ -1,0 +1,371 @@
+//===- KilnOps.td - Kiln dialect operation definitions -----*- tablegen -*-===//
+
+#ifndef KILN_OPS
+#define KILN_OPS
+
+include "dialects/kiln/KilnDialect.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+//===----------------------------------------------------------------------===//
+// Constants
+//===----------------------------------------------------------------------===//
+
+def Kiln_ConstantOp : Kiln_Op<"constant", [ConstantLike, Pure,
+    AllTypesMatch<["value", "result"]>]> {
+  let summary = "tensor constant";
+  let description = [{
+    A constant tensor. Weights arrive as `dense_resource` blobs so that they
+    are never printed inline; small constants stay `dense`.
+
+    ```mlir
+    %w = kiln.constant dense_resource<wte.weight> : tensor<1000x64xf32>
+    ```
+  }];
+  let arguments = (ins ElementsAttr:$value);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "attr-dict $value";
+  let hasFolder = 1;
+}
+
+def Kiln_FillOp : Kiln_Op<"fill", [Pure]> {
+  let summary = "tensor of a symbolic shape filled with one value";
+  let description = [{
+    ONNX `ConstantOfShape` with a shape known symbolically.
+
+    ```mlir
+    %m = kiln.fill -3.4e38 : f32 {shape = affine_map<()[s0, s1] -> (s1, s1)>}
+        : tensor<?x?xf32>
+    ```
+  }];
+  let arguments = (ins TypedAttrInterface:$value, AffineMapAttr:$shape);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$value attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Kiln_SymbolicValuesOp : Kiln_Op<"symbolic_values", [Pure]> {
+  let summary = "1-D integer tensor holding symbolic expressions";
+  let description = [{
+    Materializes shape arithmetic as data, for the rare graph that feeds a
+    shape value into a non-shape op.
+
+    ```mlir
+    %s = kiln.symbolic_values affine_map<()[s0, s1] -> (s0, s1 + 1)> : tensor<2xi64>
+    ```
+  }];
+  let arguments = (ins AffineMapAttr:$values);
+  let results = (outs 1DTensorOf<[I64, I32]>:$result);
+  let assemblyFormat = "$values attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Kiln_RangeOp : Kiln_Op<"range", [Pure]> {
+  let summary = "arithmetic sequence of symbolic length";
+  let description = [{
+    `result[i] = start + i * step` for `i` in `[0, size)`. `start` and `size`
+    are one-result maps over the function's symbols.
+
+    ```mlir
+    %pos = kiln.range {start = affine_map<()[s0, s1, s2] -> (s2)>,
+                       size = affine_map<()[s0, s1, s2] -> (s1)>, step = 1 : i64}
+        : tensor<?xi64>
+    ```
+  }];
+  let arguments = (ins AffineMapAttr:$start, AffineMapAttr:$size, I64Attr:$step);
+  let results = (outs 1DTensorOf<[I64, I32, F32]>:$result);
+  let assemblyFormat = "attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+class Kiln_BinaryOp<string mnemonic, list<Trait> traits = []> :
+    Kiln_Op<mnemonic, !listconcat(traits, [Pure, ResultsBroadcastableShape])> {
+  let arguments = (ins AnyRankedTensor:$lhs, AnyRankedTensor:$rhs);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let description = [{
+    Elementwise with numpy broadcasting. A `?` extent broadcasts only against
+    an equal symbolic extent; the importer proves that before building the op.
+  }];
+}
+
+class Kiln_ArithBinaryOp<string mnemonic, string text> :
+    Kiln_BinaryOp<mnemonic, [Commutative]> {
+  let summary = "elementwise " # text;
+}
+class Kiln_NonCommutativeBinaryOp<string mnemonic, string text> :
+    Kiln_BinaryOp<mnemonic> {
+  let summary = "elementwise " # text;
+}
+
+def Kiln_AddOp : Kiln_ArithBinaryOp<"add", "addition">;
+def Kiln_MulOp : Kiln_ArithBinaryOp<"mul", "multiplication">;
+def Kiln_MaxOp : Kiln_ArithBinaryOp<"max", "maximum">;
+def Kiln_MinOp : Kiln_ArithBinaryOp<"min", "minimum">;
+def Kiln_AndOp : Kiln_ArithBinaryOp<"and", "logical and">;
+def Kiln_OrOp : Kiln_ArithBinaryOp<"or", "logical or">;
+def Kiln_SubOp : Kiln_NonCommutativeBinaryOp<"sub", "subtraction">;
+def Kiln_DivOp : Kiln_NonCommutativeBinaryOp<"div", "division (integer: truncating)">;
+def Kiln_PowOp : Kiln_NonCommutativeBinaryOp<"pow", "power">;
+def Kiln_ModOp : Kiln_NonCommutativeBinaryOp<"mod", "remainder (sign of the divisor for integers, fmod for floats)">;
+
+// Comparisons produce i1 tensors.
+def Kiln_EqualOp : Kiln_BinaryOp<"equal", [Commutative]> { let summary = "elementwise =="; }
+def Kiln_LessOp : Kiln_BinaryOp<"less"> { let summary = "elementwise <"; }
+def Kiln_LessEqualOp : Kiln_BinaryOp<"less_equal"> { let summary = "elementwise <="; }
+def Kiln_GreaterOp : Kiln_BinaryOp<"greater"> { let summary = "elementwise >"; }
+def Kiln_GreaterEqualOp : Kiln_BinaryOp<"greater_equal"> { let summary = "elementwise >="; }
+
+class Kiln_UnaryOp<string mnemonic, string text> : Kiln_Op<mnemonic,
+    [Pure, SameOperandsAndResultType]> {
+  let summary = "elementwise " # text;
+  let arguments = (ins AnyRankedTensor:$input);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+}
+
+def Kiln_NegOp : Kiln_UnaryOp<"neg", "negation">;
+def Kiln_AbsOp : Kiln_UnaryOp<"abs", "absolute value">;
+def Kiln_SqrtOp : Kiln_UnaryOp<"sqrt", "square root">;
+def Kiln_RsqrtOp : Kiln_UnaryOp<"rsqrt", "reciprocal square root">;
+def Kiln_ExpOp : Kiln_UnaryOp<"exp", "exponential">;
+def Kiln_LogOp : Kiln_UnaryOp<"log", "natural logarithm">;
+def Kiln_ErfOp : Kiln_UnaryOp<"erf", "error function">;
+def Kiln_TanhOp : Kiln_UnaryOp<"tanh", "hyperbolic tangent">;
+def Kiln_SigmoidOp : Kiln_UnaryOp<"sigmoid", "logistic sigmoid">;
+def Kiln_ReluOp : Kiln_UnaryOp<"relu", "max(x, 0)">;
+def Kiln_ReciprocalOp : Kiln_UnaryOp<"reciprocal", "1 / x">;
+def Kiln_NotOp : Kiln_UnaryOp<"not", "logical not">;
+def Kiln_FloorOp : Kiln_UnaryOp<"floor", "floor">;
+def Kiln_CeilOp : Kiln_UnaryOp<"ceil", "ceiling">;
+def Kiln_SinOp : Kiln_UnaryOp<"sin", "sine">;
+def Kiln_CosOp : Kiln_UnaryOp<"cos", "cosine">;
+def Kiln_SiluOp : Kiln_UnaryOp<"silu", "x * sigmoid(x)">;
+
+def Kiln_GeluOp : Kiln_Op<"gelu", [Pure, SameOperandsAndResultType]> {
+  let summary = "Gaussian error linear unit";
+  let description = [{
+    `approximate = "none"` is `0.5 x (1 + erf(x / sqrt(2)))`;
+    `approximate = "tanh"` is `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
+  }];
+  let arguments = (ins AnyRankedTensor:$input,
+                       DefaultValuedStrAttr<StrAttr, "none">:$approximate);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Kiln_CastOp : Kiln_Op<"cast", [Pure, SameOperandsAndResultShape]> {
+  let summary = "element type conversion";
+  let description = [{
+    ONNX `Cast`: float→int truncates toward zero, anything→i1 is `!= 0`.
+  }];
+  let arguments = (ins AnyRankedTensor:$input);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
+def Kiln_ClipOp : Kiln_Op<"clip", [Pure, SameOperandsAndResultType]> {
+  let summary = "clamp to [min, max]";
+  let arguments = (ins AnyRankedTensor:$input, F64Attr:$min, F64Attr:$max);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+}
+
+def Kiln_WhereOp : Kiln_Op<"where", [Pure, ResultsBroadcastableShape]> {
+  let summary = "elementwise select with broadcasting";
+  let arguments = (ins TensorOf<[I1]>:$condition, AnyRankedTensor:$on_true,
+                       AnyRankedTensor:$on_false);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $condition `,` $on_true `,` $on_false attr-dict `:`
+    type($condition) `,` type($on_true) `,` type($on_false) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Contractions and normalizations
+//===----------------------------------------------------------------------===//
+
+def Kiln_MatMulOp : Kiln_Op<"matmul", [Pure]> {
+  let summary = "batched matrix multiplication with broadcast batch dims";
+  let description = [{
+    numpy `matmul` on operands of rank >= 2: `[..., M, K] x [..., K, N]`,
+    batch dims broadcast. Accumulates in f32 for floating types.
+
+    ```mlir
+    %y = kiln.matmul %x, %w : tensor<?x?x64xf32>, tensor<64x256xf32> -> tensor<?x?x256xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$lhs, AnyRankedTensor:$rhs);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_SoftmaxOp : Kiln_Op<"softmax", [Pure, SameOperandsAndResultType]> {
+  let summary = "softmax along one axis";
+  let description = [{
+    `exp(x - max(x)) / sum(exp(x - max(x)))` along `axis`, computed in f32.
+  }];
+  let arguments = (ins AnyRankedTensor:$input, I64Attr:$axis);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Kiln_LayerNormOp : Kiln_Op<"layer_norm", [Pure, AttrSizedOperandSegments]> {
+  let summary = "layer normalization over the trailing axes from `axis`";
+  let description = [{
+    `(x - mean) / sqrt(var + epsilon) * scale + bias`, statistics in f32
+    over the axes `[axis, rank)`. `scale` and `bias` have the normalized
+    shape; `bias` is optional.
+  }];
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$scale,
+                       Optional<AnyRankedTensor>:$bias, I64Attr:$axis,
+                       F32Attr:$epsilon);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $scale (`,` $bias^)? attr-dict `:` type(operands) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_RMSNormOp : Kiln_Op<"rms_norm", [Pure]> {
+  let summary = "root-mean-square normalization over the last axis";
+  let description = [{
+    `x / sqrt(mean(x^2) + epsilon) * scale`, statistics in f32.
+  }];
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$scale,
+                       F32Attr:$epsilon);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $scale attr-dict `:` type($input) `,` type($scale) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+class Kiln_ReduceOp<string mnemonic, string text> : Kiln_Op<mnemonic, [Pure]> {
+  let summary = "reduction: " # text;
+  let description = [{
+    Reduces the listed axes (non-negative, sorted, unique); `keepdims` keeps
+    them as extent 1.
+  }];
+  let arguments = (ins AnyRankedTensor:$input, DenseI64ArrayAttr:$axes,
+                       BoolAttr:$keepdims);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Kiln_ReduceSumOp : Kiln_ReduceOp<"reduce_sum", "sum">;
+def Kiln_ReduceMeanOp : Kiln_ReduceOp<"reduce_mean", "arithmetic mean">;
+def Kiln_ReduceMaxOp : Kiln_ReduceOp<"reduce_max", "maximum">;
+def Kiln_ReduceMinOp : Kiln_ReduceOp<"reduce_min", "minimum">;
+def Kiln_ReduceProdOp : Kiln_ReduceOp<"reduce_prod", "product">;
+
+//===----------------------------------------------------------------------===//
+// Data movement
+//===----------------------------------------------------------------------===//
+
+def Kiln_GatherOp : Kiln_Op<"gather", [Pure]> {
+  let summary = "gather slices of `data` along `axis` (embedding lookup)";
+  let description = [{
+    ONNX `Gather`: result shape is `data.shape[:axis] + indices.shape +
+    data.shape[axis+1:]`. Negative indices count from the end; an index out of
+    range is clamped at run time rather than read out of bounds.
+  }];
+  let arguments = (ins AnyRankedTensor:$data, TensorOf<[I64, I32]>:$indices,
+                       I64Attr:$axis);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $data `[` $indices `]` attr-dict `:` type($data) `,` type($indices) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_TransposeOp : Kiln_Op<"transpose", [Pure]> {
+  let summary = "permute dimensions";
+  let description = [{ `result.shape[i] = input.shape[perm[i]]`. }];
+  let arguments = (ins AnyRankedTensor:$input, DenseI64ArrayAttr:$perm);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Kiln_ReshapeOp : Kiln_Op<"reshape", [Pure]> {
+  let summary = "reinterpret a row-major tensor with a symbolic shape";
+  let description = [{
+    ```mlir
+    %r = kiln.reshape %x {shape = affine_map<()[s0, s1] -> (s0, s1, 4, 16)>}
+        : tensor<?x?x64xf32> -> tensor<?x?x4x16xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, AffineMapAttr:$shape);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Kiln_ExpandOp : Kiln_Op<"expand", [Pure]> {
+  let summary = "broadcast to a symbolic shape";
+  let description = [{
+    numpy `broadcast_to`: input extents of 1 (or missing leading dims)
+    repeat to `shape`, which is the full result shape.
+  }];
+  let arguments = (ins AnyRankedTensor:$input, AffineMapAttr:$shape);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Kiln_ConcatOp : Kiln_Op<"concat", [Pure]> {
+  let summary = "concatenate along `axis`";
+  let arguments = (ins Variadic<AnyRankedTensor>:$inputs, I64Attr:$axis);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type($inputs, $result)";
+  let hasVerifier = 1;
+}
+
+def Kiln_SliceOp : Kiln_Op<"slice", [Pure]> {
+  let summary = "strided slice with symbolic offsets and sizes";
+  let description = [{
+    Full-rank: `result[i...] = input[offsets + i * strides]`, extents
+    `sizes`. Offsets and sizes are maps over the function's symbols; strides
+    are constants (negative strides walk backwards from the offset).
+
+    ```mlir
+    %m = kiln.slice %bias {offsets = affine_map<()[s0, s1] -> (0, 0, 0, 0)>,
+                           sizes = affine_map<()[s0, s1] -> (1, 1, s1, s1)>,
+                           strides = array<i64: 1, 1, 1, 1>}
+        : tensor<1x1x256x256xi1> -> tensor<1x1x?x?xi1>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, AffineMapAttr:$offsets,
+                       AffineMapAttr:$sizes, DenseI64ArrayAttr:$strides);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Kiln_TriluOp : Kiln_Op<"trilu", [Pure, SameOperandsAndResultType]> {
+  let summary = "keep the upper or lower triangle of the last two dims";
+  let arguments = (ins AnyRankedTensor:$input, BoolAttr:$upper, I64Attr:$k);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+#endif // KILN_OPS

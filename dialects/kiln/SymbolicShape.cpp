@@ -1,0 +1,296 @@
+//===- SymbolicShape.cpp - Symbolic extents as affine expressions ---------===//
+#include "dialects/kiln/SymbolicShape.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/STLExtras.h"
+#include <map>
+#include <vector>
+
+using namespace mlir;
+using namespace mlir::kiln;
+
+namespace {
+/// Sum of coefficient * product-of-symbols terms. A monomial is a sorted list
+/// of symbol positions (with repeats for powers).
+using Monomial = std::vector<unsigned>;
+using Poly = std::map<Monomial, int64_t>;
+
+void addTerm(Poly &p, const Monomial &m, int64_t c) {
+  if (c == 0)
+    return;
+  int64_t &slot = p[m];
+  slot += c;
+  if (slot == 0)
+    p.erase(m);
+}
+
+Poly polyMul(const Poly &a, const Poly &b) {
+  Poly r;
+  for (auto &[ma, ca] : a)
+    for (auto &[mb, cb] : b) {
+      Monomial m = ma;
+      m.insert(m.end(), mb.begin(), mb.end());
+      llvm::sort(m);
+      addTerm(r, m, ca * cb);
+    }
+  return r;
+}
+
+std::optional<Poly> toPoly(AffineExpr e) {
+  switch (e.getKind()) {
+  case AffineExprKind::Constant: {
+    Poly p;
+    addTerm(p, {}, cast<AffineConstantExpr>(e).getValue());
+    return p;
+  }
+  case AffineExprKind::SymbolId: {
+    Poly p;
+    p[{cast<AffineSymbolExpr>(e).getPosition()}] = 1;
+    return p;
+  }
+  case AffineExprKind::Add:
+  case AffineExprKind::Mul: {
+    auto bin = cast<AffineBinaryOpExpr>(e);
+    auto l = toPoly(bin.getLHS()), r = toPoly(bin.getRHS());
+    if (!l || !r)
+      return std::nullopt;
+    if (e.getKind() == AffineExprKind::Mul)
+      return polyMul(*l, *r);
+    for (auto &[m, c] : *r)
+      addTerm(*l, m, c);
+    return l;
+  }
+  default:
+    return std::nullopt;
+  }
+}
+
+AffineExpr fromPoly(const Poly &p, MLIRContext *ctx) {
+  AffineExpr sum = getAffineConstantExpr(0, ctx);
+  // Constant term last reads naturally: "s0 * s1 + 4".
+  std::optional<int64_t> constant;
+  for (auto &[m, c] : p) {
+    if (m.empty()) {
+      constant = c;
+      continue;
+    }
+    AffineExpr term = getAffineConstantExpr(c, ctx);
+    bool first = true;
+    for (unsigned s : m) {
+      AffineExpr sym = getAffineSymbolExpr(s, ctx);
+      term = (first && c == 1) ? sym : term * sym;
+      first = false;
+    }
+    sum = sum + term;
+  }
+  if (constant)
+    sum = sum + *constant;
+  return sum;
+}
+
+/// a / b when b is a single term dividing every term of a.
+std::optional<Poly> exactDiv(const Poly &a, const Poly &b) {
+  if (b.size() != 1)
+    return std::nullopt;
+  auto &[mb, cb] = *b.begin();
+  Poly q;
+  for (auto &[ma, ca] : a) {
+    if (ca % cb != 0)
+      return std::nullopt;
+    Monomial rest = ma;
+    for (unsigned s : mb) {
+      auto it = llvm::find(rest, s);
+      if (it == rest.end())
+        return std::nullopt;
+      rest.erase(it);
+    }
+    addTerm(q, rest, ca / cb);
+  }
+  return q;
+}
+} // namespace
+
+AffineExpr mlir::kiln::simplifySym(AffineExpr e) {
+  if (auto p = toPoly(e))
+    return fromPoly(*p, e.getContext());
+  if (auto bin = dyn_cast<AffineBinaryOpExpr>(e)) {
+    AffineExpr l = simplifySym(bin.getLHS()), r = simplifySym(bin.getRHS());
+    switch (e.getKind()) {
+    case AffineExprKind::Add:
+      return simplifyAffineExpr(l + r, 0, 64);
+    case AffineExprKind::Mul:
+      return l * r;
+    case AffineExprKind::FloorDiv:
+      return symFloorDiv(l, r);
+    case AffineExprKind::CeilDiv:
+      return l.ceilDiv(r);
+    case AffineExprKind::Mod:
+      return symMod(l, r);
+    default:
+      break;
+    }
+  }
+  return e;
+}
+
+AffineExpr mlir::kiln::symAdd(AffineExpr a, AffineExpr b) {
+  return simplifySym(a + b);
+}
+AffineExpr mlir::kiln::symSub(AffineExpr a, AffineExpr b) {
+  return simplifySym(a - b);
+}
+AffineExpr mlir::kiln::symMul(AffineExpr a, AffineExpr b) {
+  return simplifySym(a * b);
+}
+
+AffineExpr mlir::kiln::symFloorDiv(AffineExpr a, AffineExpr b) {
+  auto pa = toPoly(a), pb = toPoly(b);
+  if (pa && pb)
+    if (auto q = exactDiv(*pa, *pb))
+      return fromPoly(*q, a.getContext());
+  auto ca = symConstant(a), cb = symConstant(b);
+  if (ca && cb && *cb != 0)
+    return getAffineConstantExpr(llvm::divideFloorSigned(*ca, *cb),
+                                 a.getContext());
+  return a.floorDiv(b);
+}
+
+AffineExpr mlir::kiln::symMod(AffineExpr a, AffineExpr b) {
+  auto pa = toPoly(a), pb = toPoly(b);
+  if (pa && pb && exactDiv(*pa, *pb))
+    return getAffineConstantExpr(0, a.getContext());
+  auto ca = symConstant(a), cb = symConstant(b);
+  if (ca && cb && *cb != 0)
+    return getAffineConstantExpr(llvm::mod(*ca, *cb), a.getContext());
+  return a % b;
+}
+
+bool mlir::kiln::symEqual(AffineExpr a, AffineExpr b) {
+  return simplifySym(a) == simplifySym(b);
+}
+
+std::optional<int64_t> mlir::kiln::symConstant(AffineExpr e) {
+  if (auto c = dyn_cast<AffineConstantExpr>(simplifySym(e)))
+    return c.getValue();
+  return std::nullopt;
+}
+
+int64_t mlir::kiln::toStaticExtent(AffineExpr e) {
+  if (auto c = symConstant(e))
+    return *c;
+  return ShapedType::kDynamic;
+}
+
+AffineMap mlir::kiln::shapeMap(MLIRContext *ctx, unsigned numSymbols,
+                               ArrayRef<AffineExpr> exprs) {
+  SmallVector<AffineExpr> simplified;
+  for (AffineExpr e : exprs)
+    simplified.push_back(simplifySym(e));
+  return AffineMap::get(0, numSymbols, simplified, ctx);
+}
+
+SmallVector<int64_t> mlir::kiln::staticExtents(AffineMap map) {
+  SmallVector<int64_t> out;
+  for (AffineExpr e : map.getResults())
+    out.push_back(toStaticExtent(e));
+  return out;
+}
+
+std::optional<int64_t> mlir::kiln::evaluateSym(AffineExpr e,
+                                               ArrayRef<int64_t> syms) {
+  switch (e.getKind()) {
+  case AffineExprKind::Constant:
+    return cast<AffineConstantExpr>(e).getValue();
+  case AffineExprKind::SymbolId: {
+    unsigned pos = cast<AffineSymbolExpr>(e).getPosition();
+    if (pos >= syms.size())
+      return std::nullopt;
+    return syms[pos];
+  }
+  case AffineExprKind::DimId:
+    return std::nullopt;
+  default:
+    break;
+  }
+  auto bin = cast<AffineBinaryOpExpr>(e);
+  auto l = evaluateSym(bin.getLHS(), syms), r = evaluateSym(bin.getRHS(), syms);
+  if (!l || !r)
+    return std::nullopt;
+  int64_t out;
+  switch (e.getKind()) {
+  case AffineExprKind::Add:
+    if (__builtin_add_overflow(*l, *r, &out))
+      return std::nullopt;
+    return out;
+  case AffineExprKind::Mul:
+    if (__builtin_mul_overflow(*l, *r, &out))
+      return std::nullopt;
+    return out;
+  case AffineExprKind::FloorDiv:
+    if (*r == 0)
+      return std::nullopt;
+    return llvm::divideFloorSigned(*l, *r);
+  case AffineExprKind::CeilDiv:
+    if (*r == 0)
+      return std::nullopt;
+    return llvm::divideCeilSigned(*l, *r);
+  case AffineExprKind::Mod:
+    if (*r == 0)
+      return std::nullopt;
+    return llvm::mod(*l, *r);
+  default:
+    return std::nullopt;
+  }
+}
+
+static std::string render(AffineExpr e,
+                          llvm::function_ref<std::string(unsigned)> sym,
+                          bool cStyle) {
+  switch (e.getKind()) {
+  case AffineExprKind::Constant: {
+    int64_t v = cast<AffineConstantExpr>(e).getValue();
+    return cStyle ? "INT64_C(" + std::to_string(v) + ")" : std::to_string(v);
+  }
+  case AffineExprKind::SymbolId:
+    return sym(cast<AffineSymbolExpr>(e).getPosition());
+  case AffineExprKind::DimId:
+    return "d" + std::to_string(cast<AffineDimExpr>(e).getPosition());
+  default:
+    break;
+  }
+  auto bin = cast<AffineBinaryOpExpr>(e);
+  std::string l = render(bin.getLHS(), sym, cStyle);
+  std::string r = render(bin.getRHS(), sym, cStyle);
+  switch (e.getKind()) {
+  case AffineExprKind::Add:
+    return cStyle ? "(" + l + " + " + r + ")" : l + " + " + r;
+  case AffineExprKind::Mul:
+    return "(" + l + " * " + r + ")";
+  case AffineExprKind::FloorDiv:
+    return cStyle ? "kiln_floordiv(" + l + ", " + r + ")"
+                  : "(" + l + " floordiv " + r + ")";
+  case AffineExprKind::CeilDiv:
+    return cStyle ? "kiln_ceildiv(" + l + ", " + r + ")"
+                  : "(" + l + " ceildiv " + r + ")";
+  case AffineExprKind::Mod:
+    return cStyle ? "kiln_mod(" + l + ", " + r + ")"
+                  : "(" + l + " mod " + r + ")";
+  default:
+    return "?";
+  }
+}
+
+std::string mlir::kiln::symToC(AffineExpr e) {
+  return render(
+      e, [](unsigned i) { return "s[" + std::to_string(i) + "]"; }, true);
+}
+
+std::string mlir::kiln::symToString(AffineExpr e,
+                                    ArrayRef<std::string> names) {
+  return render(
+      e,
+      [&](unsigned i) {
+        return i < names.size() ? names[i] : "s" + std::to_string(i);
+      },
+      false);
+}

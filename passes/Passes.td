@@ -1,0 +1,56 @@
+//===- Passes.td - Kiln pass declarations ------------------*- tablegen -*-===//
+
+#ifndef KILN_PASSES
+#define KILN_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+//===----------------------------------------------------------------------===//
+// Kiln-level transformations
+//===----------------------------------------------------------------------===//
+
+def KilnCanonicalizeShapes : Pass<"kiln-canonicalize-shapes",
+                                  "::mlir::func::FuncOp"> {
+  let summary = "Fold shape-only kiln ops";
+  let description = [{
+    Removes data movement that does not move data once shapes are symbolic:
+
+    ```
+    reshape(reshape(x, s1), s2)      => reshape(x, s2)
+    reshape(x, shape(x))             => x
+    transpose(transpose(x, p), q)    => transpose(x, p o q)
+    ```
+  }];
+  let dependentDialects = ["::mlir::kiln::KilnDialect"];
+}
+
+//===----------------------------------------------------------------------===//
+// Lowering
+//===----------------------------------------------------------------------===//
+
+def KilnLowerToLinalg : Pass<"kiln-lower-to-linalg", "::mlir::ModuleOp"> {
+  let summary = "Lower kiln ops to linalg, tensor, arith and math";
+  let description = [{
+    Every kiln op becomes destination-style linalg on tensors:
+
+    ```
+    kiln.add %a, %b         => linalg.generic {broadcasting indexing maps}
+    kiln.matmul %x, %w      => linalg.batch_matmul (collapsed batch dims)
+    kiln.softmax %x         => max / exp-sum / divide generics, f32 statistics
+    kiln.reshape %x {shape} => tensor.reshape with a shape computed from the
+                               function's symbols
+    ```
+
+    Symbol values are read once at function entry with `tensor.dim` on the
+    argument that binds each symbol (from `kiln.dims`).
+  }];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
+    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+    "::mlir::index::IndexDialect"
+  ];
+}
+
+#endif // KILN_PASSES

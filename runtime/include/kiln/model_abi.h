@@ -1,0 +1,81 @@
+/*===- model_abi.h - ABI between kilnc-generated code and the runtime -----===*
+ *
+ * Every artifact that kilnc links exports one `kiln_model_abi` named
+ * `kiln_model_descriptor` (and `<name>_model_descriptor`). The runtime reads
+ * the signature from it, binds the symbolic dimensions from the input shapes,
+ * evaluates the output-shape formulas and calls `run`. Nothing in here walks a
+ * graph: all of it was computed by the compiler.
+ *
+ * Bump KILN_MODEL_ABI_VERSION on any layout change; the runtime refuses a
+ * descriptor of another version.
+ *===----------------------------------------------------------------------===*/
+#ifndef KILN_MODEL_ABI_H
+#define KILN_MODEL_ABI_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KILN_MODEL_ABI_VERSION 1u
+
+/* Element types use ONNX TensorProto.DataType numbering. */
+typedef enum kiln_dtype {
+  KILN_DTYPE_UNDEFINED = 0,
+  KILN_DTYPE_F32 = 1,
+  KILN_DTYPE_U8 = 2,
+  KILN_DTYPE_I8 = 3,
+  KILN_DTYPE_U16 = 4,
+  KILN_DTYPE_I16 = 5,
+  KILN_DTYPE_I32 = 6,
+  KILN_DTYPE_I64 = 7,
+  KILN_DTYPE_BOOL = 9,
+  KILN_DTYPE_F16 = 10,
+  KILN_DTYPE_F64 = 11,
+  KILN_DTYPE_U32 = 12,
+  KILN_DTYPE_U64 = 13,
+  KILN_DTYPE_BF16 = 16
+} kiln_dtype;
+
+/* One input or output of the model. */
+typedef struct kiln_abi_tensor {
+  const char *name;
+  int32_t dtype; /* kiln_dtype */
+  int32_t rank;
+  /* Static extent per dim, or -1 where the dim is symbolic. */
+  const int64_t *dims;
+  /* Inputs: index of the symbol a dynamic dim binds, -1 for static dims.
+   * Outputs: always -1 (output dims come from `output_dims`). */
+  const int32_t *dim_symbols;
+  /* Human-readable form of each dim: "batch", "past_seq + seq", "64". */
+  const char *const *dim_names;
+} kiln_abi_tensor;
+
+typedef struct kiln_abi_model {
+  uint32_t abi_version; /* KILN_MODEL_ABI_VERSION */
+  const char *name;
+  const char *target; /* "cpu" or "cuda" */
+  int32_t num_symbols;
+  const char *const *symbol_names;
+  /* Largest legal value per symbol (INT64_MAX where unbounded). */
+  const int64_t *symbol_max;
+  int32_t num_inputs;
+  const kiln_abi_tensor *inputs;
+  int32_t num_outputs;
+  const kiln_abi_tensor *outputs;
+  /* Fills the dims of every output, concatenated in output order, from the
+   * symbol values. Returns 0, or -1 if a dim would be negative. */
+  int32_t (*output_dims)(const int64_t *symbols, int64_t *dims);
+  /* Runs the model on dense row-major buffers whose dims match the
+   * signature under `symbols`. `inputs[i]`/`outputs[i]` are never NULL.
+   * Returns 0 on success. */
+  int32_t (*run)(void *const *inputs, void *const *outputs,
+                 const int64_t *symbols);
+} kiln_abi_model;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KILN_MODEL_ABI_H */

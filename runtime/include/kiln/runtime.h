@@ -1,0 +1,209 @@
+/*===- runtime.h - Kiln runtime C API --------------------------------------===*
+ *
+ * The stable C11 API through which a product runs a kilnc artifact:
+ *
+ *   kiln_session *s;
+ *   if (kiln_session_create(&kiln_model_descriptor, NULL, &s) != KILN_OK) ...
+ *   kiln_status st = kiln_session_run(s, inputs, 2, outputs, 1);
+ *   if (st != KILN_OK) fprintf(stderr, "%s\n", kiln_session_last_error(s));
+ *   kiln_session_destroy(s);
+ *
+ * There is no global state. A session is used by one thread at a time;
+ * distinct sessions, including sessions of the same model, may run
+ * concurrently. Every function that can fail returns a kiln_status; the
+ * session keeps a message naming what was wrong.
+ *===----------------------------------------------------------------------===*/
+#ifndef KILN_RUNTIME_H
+#define KILN_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kiln/model_abi.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Exported even when an artifact is built with -fvisibility=hidden. */
+#if defined(_WIN32)
+#define KILN_API
+#else
+#define KILN_API __attribute__((visibility("default")))
+#endif
+
+typedef struct kiln_session kiln_session;
+
+typedef enum kiln_status {
+  KILN_OK = 0,
+  KILN_ERROR_INVALID_ARGUMENT,
+  KILN_ERROR_DTYPE_MISMATCH,
+  KILN_ERROR_RANK_MISMATCH,
+  KILN_ERROR_SHAPE_MISMATCH,
+  KILN_ERROR_BUFFER_TOO_SMALL,
+  KILN_ERROR_OUT_OF_MEMORY,
+  KILN_ERROR_LIMIT_EXCEEDED,
+  KILN_ERROR_UNSUPPORTED,
+  KILN_ERROR_DEVICE,
+  KILN_ERROR_INTERNAL,
+  /* Not a status: makes the enum 32 bits and any int32 a valid value. */
+  KILN_STATUS_MAX_ENUM = 0x7fffffff
+} kiln_status;
+
+/* Static string naming `status` ("KILN_ERROR_SHAPE_MISMATCH"); never NULL.
+ * Thread-safe. */
+KILN_API const char *kiln_status_string(kiln_status status);
+
+/* Static short name of an element type ("f32", "i64"), "?" if unknown.
+ * Thread-safe. */
+KILN_API const char *kiln_dtype_name(int32_t dtype);
+
+/* Bytes per element of `dtype`, 0 if unknown. Thread-safe. */
+KILN_API size_t kiln_dtype_size(int32_t dtype);
+
+/*===----------------------------------------------------------------------===*
+ * Sessions
+ *===----------------------------------------------------------------------===*/
+
+#define KILN_DEFAULT_MAX_ARENA_BYTES (16ull << 30)
+
+typedef struct kiln_session_options {
+  /* sizeof(kiln_session_options) as the caller compiled it; lets the struct
+   * grow. Fields past a smaller struct_size keep their defaults. */
+  size_t struct_size;
+  /* Worker threads including the caller; 0 means one per available core. */
+  int32_t num_threads;
+  /* 0 is the CPU. */
+  int32_t device;
+  /* Upper bound on the bytes one run may use for its outputs and planned
+   * buffers; 0 means KILN_DEFAULT_MAX_ARENA_BYTES. */
+  uint64_t max_arena_bytes;
+} kiln_session_options;
+
+/* Fills `opts` with the defaults and sets struct_size. Thread-safe. */
+KILN_API void kiln_session_options_init(kiln_session_options *opts);
+
+/* Checks that `model` is a well-formed descriptor this runtime can run and
+ * writes the reason when it is not into `message` (NUL-terminated, truncated
+ * to `message_size`; may be NULL). kiln_session_create runs the same check, so
+ * call this to learn why a create failed. Thread-safe.
+ * Errors: INVALID_ARGUMENT (NULL model or malformed descriptor), UNSUPPORTED
+ * (other ABI version). */
+KILN_API kiln_status kiln_model_validate(const kiln_abi_model *model,
+                                         char *message, size_t message_size);
+
+/* Creates a session for `model` and starts its thread pool. `model` is
+ * borrowed and must outlive the session (it normally lives in the artifact's
+ * .rodata). `opts` may be NULL for the defaults and is copied. On success
+ * *out owns the new session; on failure *out is set to NULL.
+ * Thread-safe. Errors: INVALID_ARGUMENT (NULL model/out, bad options,
+ * malformed descriptor), UNSUPPORTED (ABI version, target or device),
+ * OUT_OF_MEMORY, INTERNAL (threads could not be started). */
+KILN_API kiln_status kiln_session_create(const kiln_abi_model *model,
+                                         const kiln_session_options *opts,
+                                         kiln_session **out);
+
+/* Joins the session's threads and frees it, with every buffer it handed out
+ * from kiln_session_run_alloc. NULL is a no-op. Must not race with any other
+ * call on the same session. */
+KILN_API void kiln_session_destroy(kiln_session *session);
+
+/* Message of the most recent failure on `session`; "" when none has failed
+ * since the last run started (each run clears it). The string is owned by the
+ * session and valid until its next call. Returns "" for NULL. */
+KILN_API const char *kiln_session_last_error(const kiln_session *session);
+
+/* Threads the session runs kernels on (including the caller). */
+KILN_API int32_t kiln_session_num_threads(const kiln_session *session);
+
+/*===----------------------------------------------------------------------===*
+ * Signature
+ *
+ * All strings and arrays returned below are owned by the model descriptor and
+ * live as long as it does. These calls read immutable data and may be made
+ * from any thread, concurrently with a run; only a failing *_info call writes
+ * the last error.
+ *===----------------------------------------------------------------------===*/
+
+typedef struct kiln_tensor_info {
+  const char *name;
+  kiln_dtype dtype;
+  int32_t rank;
+  /* Static extent per dim, -1 where the dim is symbolic. */
+  const int64_t *dims;
+  /* Printable form of each dim: "batch", "seq + 1", "64". */
+  const char *const *dim_names;
+  /* Inputs: index of the symbol each dim binds, -1 for static dims; NULL
+   * when the model gives none (all static). Outputs: NULL or all -1. */
+  const int32_t *dim_symbols;
+} kiln_tensor_info;
+
+/* Counts; 0 for a NULL session. */
+KILN_API int32_t kiln_session_num_inputs(const kiln_session *session);
+KILN_API int32_t kiln_session_num_outputs(const kiln_session *session);
+KILN_API int32_t kiln_session_num_symbols(const kiln_session *session);
+
+/* Describe input/output `index`. Errors: INVALID_ARGUMENT (NULL argument or
+ * index out of range; the session's last error says which). */
+KILN_API kiln_status kiln_session_input_info(kiln_session *session,
+                                             int32_t index,
+                                             kiln_tensor_info *out);
+KILN_API kiln_status kiln_session_output_info(kiln_session *session,
+                                              int32_t index,
+                                              kiln_tensor_info *out);
+
+/* Name of symbolic dimension `index` ("batch"), NULL if out of range. */
+KILN_API const char *kiln_session_symbol_name(const kiln_session *session,
+                                              int32_t index);
+/* Largest legal value of symbol `index` (INT64_MAX if unbounded), -1 if out
+ * of range. */
+KILN_API int64_t kiln_session_symbol_max(const kiln_session *session,
+                                         int32_t index);
+
+/*===----------------------------------------------------------------------===*
+ * Running
+ *===----------------------------------------------------------------------===*/
+
+/* A dense row-major tensor. The caller owns `dims` and `data`. */
+typedef struct kiln_tensor {
+  kiln_dtype dtype;
+  int32_t rank;
+  const int64_t *dims;
+  void *data;
+  size_t size_bytes; /* capacity of `data` */
+} kiln_tensor;
+
+/* Runs the model. Inputs are matched by position with the signature; each
+ * symbolic dim binds its symbol, and a symbol seen in several inputs must
+ * have one value, >= 1 and <= its maximum. Output dims are computed from the
+ * symbols and every caller buffer must have exactly that dtype, rank and
+ * dims, and at least that many bytes. Nothing is written to any output
+ * unless every check passes. Buffers are borrowed for the call only.
+ * Thread-safety: one call at a time per session (a concurrent call on the
+ * same session fails with INVALID_ARGUMENT and leaves last_error alone).
+ * Errors: INVALID_ARGUMENT (NULL pointers, wrong counts), DTYPE_MISMATCH,
+ * RANK_MISMATCH, SHAPE_MISMATCH (static dim, symbol disagreement or < 1),
+ * BUFFER_TOO_SMALL, LIMIT_EXCEEDED (symbol above its maximum, byte size
+ * overflow, max_arena_bytes), INTERNAL (the model reported a failure). */
+KILN_API kiln_status kiln_session_run(kiln_session *session,
+                                      const kiln_tensor *inputs,
+                                      size_t num_inputs, kiln_tensor *outputs,
+                                      size_t num_outputs);
+
+/* Like kiln_session_run, but the session allocates the outputs. On success
+ * *outputs points to *num_outputs tensors; the array, their dims and data are
+ * owned by the session and stay valid until the next run or run_alloc on it
+ * or its destruction (copy what must outlive that). On failure *outputs is
+ * NULL and *num_outputs 0. Same thread-safety and errors as
+ * kiln_session_run, plus OUT_OF_MEMORY. */
+KILN_API kiln_status kiln_session_run_alloc(kiln_session *session,
+                                            const kiln_tensor *inputs,
+                                            size_t num_inputs,
+                                            kiln_tensor **outputs,
+                                            size_t *num_outputs);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KILN_RUNTIME_H */

@@ -1,0 +1,314 @@
+//===- Run.cpp - Input validation, symbol binding and model invocation ----===//
+//
+// Every check runs before the model is called, so a bad call never writes an
+// output or reads past a buffer: the artifact's code trusts the shapes it is
+// given completely.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+using namespace kiln;
+
+namespace {
+
+// Releases the session's busy flag on every return path.
+class RunGuard {
+public:
+  explicit RunGuard(kiln_session *s) : s(s) {
+    bool expected = false;
+    acquired = s->running.compare_exchange_strong(expected, true);
+  }
+  ~RunGuard() {
+    if (acquired)
+      s->running.store(false, std::memory_order_release);
+  }
+  bool ok() const { return acquired; }
+
+private:
+  kiln_session *s;
+  bool acquired;
+};
+
+// "[2, 3, 4]" into `buf`.
+const char *formatDims(char *buf, size_t size, const int64_t *dims,
+                       int32_t rank) {
+  size_t used = 0;
+  used += snprintf(buf, size, "[");
+  for (int32_t d = 0; d < rank && used < size; ++d)
+    used += snprintf(buf + used, size - used, d ? ", %lld" : "%lld",
+                     (long long)dims[d]);
+  if (used < size)
+    snprintf(buf + used, size - used, "]");
+  return buf;
+}
+
+// Bytes of a dense tensor, or false if the count overflows size_t.
+bool denseBytes(const int64_t *dims, int32_t rank, size_t elementSize,
+                size_t *out) {
+  size_t bytes = elementSize;
+  for (int32_t d = 0; d < rank; ++d) {
+    if (dims[d] < 0)
+      return false;
+    if (__builtin_mul_overflow(bytes, (uint64_t)dims[d], &bytes))
+      return false;
+  }
+  *out = bytes;
+  return true;
+}
+
+const char *dimName(const kiln_abi_tensor &t, int32_t d) {
+  return t.dim_names && t.dim_names[d] ? t.dim_names[d] : "?";
+}
+
+// Shared by both kinds of run: checks the inputs, binds the symbols and
+// computes every output's dims and byte size.
+kiln_status prepare(kiln_session *s, const kiln_tensor *inputs,
+                    size_t numInputs) {
+  const kiln_abi_model &m = *s->model;
+  s->lastError[0] = '\0';
+  if (numInputs != (size_t)m.num_inputs)
+    return setError(s, KILN_ERROR_INVALID_ARGUMENT,
+                    "expected %d inputs, got %zu", m.num_inputs, numInputs);
+  if (numInputs > 0 && !inputs)
+    return setError(s, KILN_ERROR_INVALID_ARGUMENT,
+                    "inputs is NULL but %zu inputs are expected", numInputs);
+
+  for (int32_t k = 0; k < m.num_symbols; ++k) {
+    s->symbols[k] = -1;
+    s->symbolSource[2 * k] = s->symbolSource[2 * k + 1] = -1;
+  }
+
+  char dimsText[512];
+  static char emptyTensor; // data for zero-byte tensors passed as NULL
+  for (int32_t i = 0; i < m.num_inputs; ++i) {
+    const kiln_abi_tensor &sig = m.inputs[i];
+    const kiln_tensor &t = inputs[i];
+    if (t.dtype != sig.dtype)
+      return setError(s, KILN_ERROR_DTYPE_MISMATCH,
+                      "input '%s': got dtype %s, expected %s", sig.name,
+                      kiln_dtype_name(t.dtype), kiln_dtype_name(sig.dtype));
+    if (t.rank != sig.rank)
+      return setError(s, KILN_ERROR_RANK_MISMATCH,
+                      "input '%s': got rank %d, expected %d", sig.name, t.rank,
+                      sig.rank);
+    if (t.rank > 0 && !t.dims)
+      return setError(s, KILN_ERROR_INVALID_ARGUMENT,
+                      "input '%s': dims is NULL for rank %d", sig.name, t.rank);
+    for (int32_t d = 0; d < sig.rank; ++d) {
+      int64_t got = t.dims[d];
+      if (sig.dims[d] >= 0) {
+        if (got != sig.dims[d])
+          return setError(s, KILN_ERROR_SHAPE_MISMATCH,
+                          "input '%s' dim %d: got %lld, expected %lld",
+                          sig.name, d, (long long)got, (long long)sig.dims[d]);
+        continue;
+      }
+      int32_t k = sig.dim_symbols[d];
+      const char *symbol = m.symbol_names[k];
+      if (got < 1)
+        return setError(s, KILN_ERROR_SHAPE_MISMATCH,
+                        "input '%s' dim %d (%s): got %lld, expected >= 1",
+                        sig.name, d, symbol, (long long)got);
+      if (got > m.symbol_max[k])
+        return setError(s, KILN_ERROR_LIMIT_EXCEEDED,
+                        "input '%s' dim %d (%s): got %lld, expected <= %lld",
+                        sig.name, d, symbol, (long long)got,
+                        (long long)m.symbol_max[k]);
+      if (s->symbols[k] == -1) {
+        s->symbols[k] = got;
+        s->symbolSource[2 * k] = i;
+        s->symbolSource[2 * k + 1] = d;
+      } else if (s->symbols[k] != got) {
+        const kiln_abi_tensor &first = m.inputs[s->symbolSource[2 * k]];
+        return setError(s, KILN_ERROR_SHAPE_MISMATCH,
+                        "input '%s' dim %d (%s): got %lld, expected %lld as "
+                        "bound by input '%s' dim %d",
+                        sig.name, d, symbol, (long long)got,
+                        (long long)s->symbols[k], first.name,
+                        s->symbolSource[2 * k + 1]);
+      }
+    }
+    size_t bytes;
+    if (!denseBytes(t.dims, t.rank, kiln_dtype_size(sig.dtype), &bytes))
+      return setError(s, KILN_ERROR_LIMIT_EXCEEDED,
+                      "input '%s': byte size of %s %s overflows", sig.name,
+                      kiln_dtype_name(sig.dtype),
+                      formatDims(dimsText, sizeof(dimsText), t.dims, t.rank));
+    if (t.size_bytes < bytes)
+      return setError(s, KILN_ERROR_BUFFER_TOO_SMALL,
+                      "input '%s': buffer has %zu bytes, needs %zu for %s %s",
+                      sig.name, t.size_bytes, bytes, kiln_dtype_name(sig.dtype),
+                      formatDims(dimsText, sizeof(dimsText), t.dims, t.rank));
+    if (!t.data && bytes > 0)
+      return setError(s, KILN_ERROR_INVALID_ARGUMENT,
+                      "input '%s': data is NULL", sig.name);
+    s->inputData[i] = t.data ? t.data : &emptyTensor;
+  }
+
+  if (m.num_outputs == 0)
+    return KILN_OK;
+  if (m.output_dims(s->symbols, s->outputDims) != 0) {
+    size_t used = 0;
+    for (int32_t k = 0; k < m.num_symbols && used < sizeof(dimsText); ++k)
+      used += snprintf(dimsText + used, sizeof(dimsText) - used,
+                       k ? ", %s=%lld" : "%s=%lld", m.symbol_names[k],
+                       (long long)s->symbols[k]);
+    if (m.num_symbols == 0)
+      dimsText[0] = '\0';
+    return setError(s, KILN_ERROR_SHAPE_MISMATCH,
+                    "output shapes are negative for symbols {%s}", dimsText);
+  }
+  uint64_t total = 0;
+  for (int32_t o = 0; o < m.num_outputs; ++o) {
+    const kiln_abi_tensor &sig = m.outputs[o];
+    const int64_t *dims = s->outputDims + s->outputDimBase[o];
+    for (int32_t d = 0; d < sig.rank; ++d)
+      if (dims[d] < 0 || (sig.dims[d] >= 0 && dims[d] != sig.dims[d]))
+        return setError(s, KILN_ERROR_INTERNAL,
+                        "output '%s' dim %d (%s): computed %lld", sig.name, d,
+                        dimName(sig, d), (long long)dims[d]);
+    size_t bytes;
+    if (!denseBytes(dims, sig.rank, kiln_dtype_size(sig.dtype), &bytes) ||
+        __builtin_add_overflow(total, (uint64_t)bytes, &total))
+      return setError(s, KILN_ERROR_LIMIT_EXCEEDED,
+                      "output '%s': byte size of %s %s overflows", sig.name,
+                      kiln_dtype_name(sig.dtype),
+                      formatDims(dimsText, sizeof(dimsText), dims, sig.rank));
+    s->outputBytes[o] = bytes;
+  }
+  if (total > s->options.max_arena_bytes)
+    return setError(s, KILN_ERROR_LIMIT_EXCEEDED,
+                    "outputs need %llu bytes, over the session's "
+                    "max_arena_bytes of %llu",
+                    (unsigned long long)total,
+                    (unsigned long long)s->options.max_arena_bytes);
+  return KILN_OK;
+}
+
+kiln_status checkCallerOutputs(kiln_session *s, kiln_tensor *outputs,
+                               size_t numOutputs) {
+  const kiln_abi_model &m = *s->model;
+  if (numOutputs != (size_t)m.num_outputs)
+    return setError(s, KILN_ERROR_INVALID_ARGUMENT,
+                    "expected %d outputs, got %zu", m.num_outputs, numOutputs);
+  if (numOutputs > 0 && !outputs)
+    return setError(s, KILN_ERROR_INVALID_ARGUMENT,
+                    "outputs is NULL but %zu outputs are expected", numOutputs);
+  char dimsText[512];
+  static char emptyTensor;
+  for (int32_t o = 0; o < m.num_outputs; ++o) {
+    const kiln_abi_tensor &sig = m.outputs[o];
+    const kiln_tensor &t = outputs[o];
+    const int64_t *dims = s->outputDims + s->outputDimBase[o];
+    if (t.dtype != sig.dtype)
+      return setError(s, KILN_ERROR_DTYPE_MISMATCH,
+                      "output '%s': got dtype %s, expected %s", sig.name,
+                      kiln_dtype_name(t.dtype), kiln_dtype_name(sig.dtype));
+    if (t.rank != sig.rank)
+      return setError(s, KILN_ERROR_RANK_MISMATCH,
+                      "output '%s': got rank %d, expected %d", sig.name, t.rank,
+                      sig.rank);
+    if (t.rank > 0 && !t.dims)
+      return setError(s, KILN_ERROR_INVALID_ARGUMENT,
+                      "output '%s': dims is NULL for rank %d", sig.name,
+                      t.rank);
+    for (int32_t d = 0; d < sig.rank; ++d)
+      if (t.dims[d] != dims[d])
+        return setError(s, KILN_ERROR_SHAPE_MISMATCH,
+                        "output '%s' dim %d (%s): got %lld, expected %lld",
+                        sig.name, d, dimName(sig, d), (long long)t.dims[d],
+                        (long long)dims[d]);
+    if (t.size_bytes < s->outputBytes[o])
+      return setError(s, KILN_ERROR_BUFFER_TOO_SMALL,
+                      "output '%s': buffer has %zu bytes, needs %zu for %s %s",
+                      sig.name, t.size_bytes, s->outputBytes[o],
+                      kiln_dtype_name(sig.dtype),
+                      formatDims(dimsText, sizeof(dimsText), dims, sig.rank));
+    if (!t.data && s->outputBytes[o] > 0)
+      return setError(s, KILN_ERROR_INVALID_ARGUMENT,
+                      "output '%s': data is NULL", sig.name);
+    s->outputData[o] = t.data ? t.data : &emptyTensor;
+  }
+  return KILN_OK;
+}
+
+kiln_status invoke(kiln_session *s) {
+  kiln_rt_context **slot = kiln_rt_context_slot();
+  kiln_rt_context *saved = *slot; // a session may run inside another's kernel
+  *slot = &s->context;
+  s->kernelFailed.store(false, std::memory_order_relaxed);
+  int32_t code = s->model->run(s->inputData, s->outputData, s->symbols);
+  *slot = saved;
+  if (s->kernelFailed.load(std::memory_order_acquire))
+    return setError(s, KILN_ERROR_INTERNAL, "model '%s': kernel failed: %s",
+                    s->model->name ? s->model->name : "?", s->kernelError);
+  if (code != 0)
+    return setError(s, KILN_ERROR_INTERNAL, "model '%s' failed with code %d",
+                    s->model->name ? s->model->name : "?", code);
+  return KILN_OK;
+}
+
+} // namespace
+
+extern "C" {
+
+kiln_status kiln_session_run(kiln_session *s, const kiln_tensor *inputs,
+                             size_t num_inputs, kiln_tensor *outputs,
+                             size_t num_outputs) {
+  if (!s)
+    return KILN_ERROR_INVALID_ARGUMENT;
+  RunGuard guard(s);
+  if (!guard.ok())
+    return KILN_ERROR_INVALID_ARGUMENT;
+  if (kiln_status st = prepare(s, inputs, num_inputs))
+    return st;
+  if (kiln_status st = checkCallerOutputs(s, outputs, num_outputs))
+    return st;
+  return invoke(s);
+}
+
+kiln_status kiln_session_run_alloc(kiln_session *s, const kiln_tensor *inputs,
+                                   size_t num_inputs, kiln_tensor **outputs,
+                                   size_t *num_outputs) {
+  if (outputs)
+    *outputs = nullptr;
+  if (num_outputs)
+    *num_outputs = 0;
+  if (!s)
+    return KILN_ERROR_INVALID_ARGUMENT;
+  RunGuard guard(s);
+  if (!guard.ok())
+    return KILN_ERROR_INVALID_ARGUMENT;
+  if (!outputs || !num_outputs)
+    return setError(s, KILN_ERROR_INVALID_ARGUMENT,
+                    "outputs and num_outputs must not be NULL");
+  if (kiln_status st = prepare(s, inputs, num_inputs))
+    return st;
+  const kiln_abi_model &m = *s->model;
+  for (int32_t o = 0; o < m.num_outputs; ++o) {
+    if (!reserve(s->allocBuffers[o], s->outputBytes[o]))
+      return setError(s, KILN_ERROR_OUT_OF_MEMORY,
+                      "output '%s': cannot allocate %zu bytes",
+                      m.outputs[o].name, s->outputBytes[o]);
+    kiln_tensor &t = s->allocTensors[o];
+    t.dtype = static_cast<kiln_dtype>(m.outputs[o].dtype);
+    t.rank = m.outputs[o].rank;
+    t.dims = s->outputDims + s->outputDimBase[o];
+    t.data = s->allocBuffers[o].data;
+    t.size_bytes = s->outputBytes[o];
+  }
+  if (kiln_status st = checkCallerOutputs(s, s->allocTensors, m.num_outputs))
+    return st;
+  if (kiln_status st = invoke(s))
+    return st;
+  *outputs = s->allocTensors;
+  *num_outputs = (size_t)m.num_outputs;
+  return KILN_OK;
+}
+
+} // extern "C"

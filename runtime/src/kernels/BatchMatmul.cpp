@@ -1,0 +1,453 @@
+//===- BatchMatmul.cpp - fp32 batched GEMM driver -------------------------===//
+//
+// Goto/BLIS-style blocking: C is cut into MC x NC blocks (the parallel work
+// items, together with the batch), K into KC slices. For each slice the block's
+// rows of A and columns of B are packed into MR- and NR-wide panels, which
+// makes every input stride pattern (transposed, broadcast, zero strides) the
+// same problem for the microkernel and keeps its loads contiguous. KC x NR of
+// B (32 KiB for AVX-512) stays in L1 while the MC x KC block of A streams from
+// L2. Products of at most 4 rows (decode steps) skip packing and stream B
+// instead (see streamRowsBody).
+//
+//===----------------------------------------------------------------------===//
+
+#include "kernels/BatchMatmul.h"
+
+#include "ExecutionContext.h"
+#include "kernels/MatmulMicrokernels.h"
+
+#include <atomic>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+namespace kiln {
+
+namespace {
+
+constexpr int64_t kKc = 256;
+constexpr int64_t kMcTiles = 12; // MC = 12 * MR
+constexpr int64_t kNcTiles = 16; // NC = 16 * NR
+// Below this many multiply-adds, waking the pool costs more than it saves.
+constexpr int64_t kParallelMacs = int64_t(1) << 20;
+
+struct View {
+  const float *base; // element (0, 0, 0)
+  int64_t sizes[3];
+  int64_t strides[3];
+};
+
+View viewOf(const kiln_memref3_f32 &m) {
+  return {m.aligned + m.offset,
+          {m.sizes[0], m.sizes[1], m.sizes[2]},
+          {m.strides[0], m.strides[1], m.strides[2]}};
+}
+
+struct Problem {
+  View a, b, c;
+  int64_t batch, m, n, k;
+  int64_t mc, nc;        // block sizes, multiples of MR and NR
+  int64_t streamColumns; // columns per item on the few-rows path
+  int64_t mBlocks, nBlocks;
+  const MatmulMicrokernel *kernel;
+};
+
+// Packs rows [m0, m0+mc) x cols [k0, k0+kc) of `a` into MR-row panels, each
+// kc steps of MR values, zero-padding the last panel.
+void packA(const float *a, int64_t sm, int64_t sk, int64_t mc, int64_t kc,
+           int32_t mr, float *dst) {
+  for (int64_t i0 = 0; i0 < mc; i0 += mr, dst += kc * mr) {
+    int64_t rows = mc - i0 < mr ? mc - i0 : mr;
+    const float *src = a + i0 * sm;
+    if (rows < mr)
+      memset(dst, 0, sizeof(float) * kc * mr);
+    if (sm == 1) {
+      for (int64_t k = 0; k < kc; ++k)
+        for (int64_t r = 0; r < rows; ++r)
+          dst[k * mr + r] = src[k * sk + r];
+    } else {
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t k = 0; k < kc; ++k)
+          dst[k * mr + r] = src[r * sm + k * sk];
+    }
+  }
+}
+
+// Packs rows [k0, k0+kc) x cols [n0, n0+nc) of `b` into NR-column panels,
+// each kc steps of NR values, zero-padding the last panel.
+void packB(const float *b, int64_t sk, int64_t sn, int64_t kc, int64_t nc,
+           int32_t nr, float *dst) {
+  for (int64_t j0 = 0; j0 < nc; j0 += nr, dst += kc * nr) {
+    int64_t cols = nc - j0 < nr ? nc - j0 : nr;
+    const float *src = b + j0 * sn;
+    if (cols < nr)
+      memset(dst, 0, sizeof(float) * kc * nr);
+    if (sn == 1) {
+      for (int64_t k = 0; k < kc; ++k)
+        memcpy(dst + k * nr, src + k * sk, sizeof(float) * cols);
+    } else {
+      for (int64_t j = 0; j < cols; ++j)
+        for (int64_t k = 0; k < kc; ++k)
+          dst[k * nr + j] = src[j * sn + k * sk];
+    }
+  }
+}
+
+size_t scratchFloats(const Problem &p) {
+  return (size_t)(p.mc * kKc + kKc * p.nc);
+}
+
+// Computes one MC x NC block of C for one batch entry.
+void computeBlock(const Problem &p, int64_t item, float *scratch) {
+  int64_t i = item / (p.mBlocks * p.nBlocks);
+  int64_t rest = item % (p.mBlocks * p.nBlocks);
+  int64_t m0 = (rest / p.nBlocks) * p.mc;
+  int64_t n0 = (rest % p.nBlocks) * p.nc;
+  int64_t mc = p.m - m0 < p.mc ? p.m - m0 : p.mc;
+  int64_t nc = p.n - n0 < p.nc ? p.n - n0 : p.nc;
+  const int32_t mr = p.kernel->mr, nr = p.kernel->nr;
+
+  const float *a = p.a.base + (p.a.sizes[0] == 1 ? 0 : i * p.a.strides[0]) +
+                   m0 * p.a.strides[1];
+  const float *b = p.b.base + (p.b.sizes[0] == 1 ? 0 : i * p.b.strides[0]) +
+                   n0 * p.b.strides[2];
+  float *c = const_cast<float *>(p.c.base) + i * p.c.strides[0] +
+             m0 * p.c.strides[1] + n0 * p.c.strides[2];
+  const int64_t csm = p.c.strides[1], csn = p.c.strides[2];
+
+  float *packedA = scratch;
+  float *packedB = scratch + p.mc * kKc;
+  alignas(64) float tile[kMaxTileElements];
+
+  for (int64_t k0 = 0; k0 < p.k; k0 += kKc) {
+    int64_t kc = p.k - k0 < kKc ? p.k - k0 : kKc;
+    bool accumulate = k0 > 0;
+    packB(b + k0 * p.b.strides[1], p.b.strides[1], p.b.strides[2], kc, nc, nr,
+          packedB);
+    packA(a + k0 * p.a.strides[2], p.a.strides[1], p.a.strides[2], mc, kc, mr,
+          packedA);
+    for (int64_t j0 = 0; j0 < nc; j0 += nr) {
+      const float *panelB = packedB + (j0 / nr) * kc * nr;
+      int64_t cols = nc - j0 < nr ? nc - j0 : nr;
+      for (int64_t i0 = 0; i0 < mc; i0 += mr) {
+        const float *panelA = packedA + (i0 / mr) * kc * mr;
+        int64_t rows = mc - i0 < mr ? mc - i0 : mr;
+        float *cTile = c + i0 * csm + j0 * csn;
+        if (rows == mr && cols == nr && csn == 1) {
+          p.kernel->tile(kc, panelA, panelB, cTile, csm, accumulate);
+          continue;
+        }
+        // Partial or strided tile: compute into a dense tile, then merge.
+        p.kernel->tile(kc, panelA, panelB, tile, nr, false);
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t j = 0; j < cols; ++j) {
+            float *dst = cTile + r * csm + j * csn;
+            *dst = accumulate ? *dst + tile[r * nr + j] : tile[r * nr + j];
+          }
+      }
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Few rows (decode steps): stream B in place
+//===----------------------------------------------------------------------===//
+
+// With M <= kStreamMaxRows, packing B costs as much as the multiply and the
+// MR-row microkernel idles; reading B's rows where they lie makes the product
+// run at memory bandwidth instead.
+constexpr int64_t kStreamMaxRows = 4;
+// Columns per work item: whole rows up to this many stream B best (measured:
+// 24 GB/s at 4096 against 10 GB/s at 256), so items only get narrower to give
+// every thread work.
+constexpr int64_t kStreamMaxColumns = 4096;
+
+// Item = (batch entry, block of streamColumns columns). Inlined into one
+// function per ISA so that the compiler vectorizes it for that ISA.
+template <int Rows>
+__attribute__((always_inline)) inline void streamRowsBody(const Problem &p,
+                                                          int64_t item) {
+  const int64_t cols = p.streamColumns;
+  int64_t nBlocks = (p.n + cols - 1) / cols;
+  int64_t i = item / nBlocks, n0 = (item % nBlocks) * cols;
+  int64_t nc = p.n - n0 < cols ? p.n - n0 : cols;
+  const float *a = p.a.base + (p.a.sizes[0] == 1 ? 0 : i * p.a.strides[0]);
+  const float *b = p.b.base + (p.b.sizes[0] == 1 ? 0 : i * p.b.strides[0]) +
+                   n0; // unit column stride
+  float *c =
+      const_cast<float *>(p.c.base) + i * p.c.strides[0] + n0 * p.c.strides[2];
+  alignas(64) float acc[Rows][kStreamMaxColumns];
+  for (int r = 0; r < Rows; ++r)
+    for (int64_t j = 0; j < nc; ++j)
+      acc[r][j] = 0;
+  for (int64_t k = 0; k < p.k; ++k) {
+    const float *row = b + k * p.b.strides[1];
+    for (int r = 0; r < Rows; ++r) {
+      float av = a[r * p.a.strides[1] + k * p.a.strides[2]];
+      for (int64_t j = 0; j < nc; ++j)
+        acc[r][j] += av * row[j];
+    }
+  }
+  for (int r = 0; r < Rows; ++r)
+    for (int64_t j = 0; j < nc; ++j)
+      c[r * p.c.strides[1] + j * p.c.strides[2]] = acc[r][j];
+}
+
+__attribute__((always_inline)) inline void streamRowsAnyM(const Problem &p,
+                                                          int64_t item) {
+  switch (p.m) {
+  case 1:
+    return streamRowsBody<1>(p, item);
+  case 2:
+    return streamRowsBody<2>(p, item);
+  case 3:
+    return streamRowsBody<3>(p, item);
+  default:
+    return streamRowsBody<4>(p, item);
+  }
+}
+
+void streamRowsGeneric(const Problem &p, int64_t item) {
+  streamRowsAnyM(p, item);
+}
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma"))) void streamRowsAvx2(const Problem &p,
+                                                        int64_t item) {
+  streamRowsAnyM(p, item);
+}
+__attribute__((target("avx512f"))) void streamRowsAvx512(const Problem &p,
+                                                         int64_t item) {
+  streamRowsAnyM(p, item);
+}
+#endif
+
+using StreamFn = void (*)(const Problem &, int64_t);
+
+StreamFn streamFor(MatmulIsa isa) {
+#if defined(__x86_64__)
+  if (isa == MatmulIsa::Avx512)
+    return streamRowsAvx512;
+  if (isa == MatmulIsa::Avx2)
+    return streamRowsAvx2;
+#endif
+  (void)isa;
+  return streamRowsGeneric;
+}
+
+struct StreamArgs {
+  const Problem *problem;
+  StreamFn fn;
+};
+
+void runStreamItems(void *raw, int64_t begin, int64_t end, int32_t) {
+  auto *args = static_cast<StreamArgs *>(raw);
+  for (int64_t item = begin; item < end; ++item)
+    args->fn(*args->problem, item);
+}
+
+// Unblocked fallback for when no scratch memory can be had.
+void naiveBlock(const Problem &p) {
+  for (int64_t i = 0; i < p.batch; ++i) {
+    const float *a = p.a.base + (p.a.sizes[0] == 1 ? 0 : i * p.a.strides[0]);
+    const float *b = p.b.base + (p.b.sizes[0] == 1 ? 0 : i * p.b.strides[0]);
+    float *c = const_cast<float *>(p.c.base) + i * p.c.strides[0];
+    for (int64_t m = 0; m < p.m; ++m)
+      for (int64_t n = 0; n < p.n; ++n) {
+        float sum = 0;
+        for (int64_t k = 0; k < p.k; ++k)
+          sum += a[m * p.a.strides[1] + k * p.a.strides[2]] *
+                 b[k * p.b.strides[1] + n * p.b.strides[2]];
+        c[m * p.c.strides[1] + n * p.c.strides[2]] = sum;
+      }
+  }
+}
+
+void reportError(const char *message) {
+  if (kiln_rt_context *ctx = kiln_rt_current_context())
+    ctx->report_error(ctx, message);
+}
+
+struct ParallelArgs {
+  const Problem *problem;
+  kiln_rt_context *ctx;
+  std::atomic<bool> *outOfMemory;
+};
+
+void runItems(void *raw, int64_t begin, int64_t end, int32_t worker) {
+  auto *args = static_cast<ParallelArgs *>(raw);
+  const Problem &p = *args->problem;
+  float *scratch = static_cast<float *>(
+      args->ctx->scratch(args->ctx, worker, scratchFloats(p) * sizeof(float)));
+  if (!scratch) {
+    args->outOfMemory->store(true);
+    return;
+  }
+  for (int64_t item = begin; item < end; ++item)
+    computeBlock(p, item, scratch);
+}
+
+const MatmulMicrokernel &kernelFor(MatmulIsa isa) {
+  switch (isa) {
+  case MatmulIsa::Avx512:
+    return kMatmulAvx512;
+  case MatmulIsa::Avx2:
+    return kMatmulAvx2;
+  case MatmulIsa::Generic:
+    break;
+  }
+  return kMatmulGeneric;
+}
+
+// -1 until resolved; a plain int so no C++ runtime guard is needed.
+std::atomic<int> resolvedIsa{-1};
+
+} // namespace
+
+bool cpuSupports(MatmulIsa isa) {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  switch (isa) {
+  case MatmulIsa::Avx512:
+    return __builtin_cpu_supports("avx512f");
+  case MatmulIsa::Avx2:
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  case MatmulIsa::Generic:
+    return true;
+  }
+  return false;
+#else
+  return isa == MatmulIsa::Generic;
+#endif
+}
+
+MatmulIsa bestMatmulIsa() {
+  int isa = resolvedIsa.load(std::memory_order_relaxed);
+  if (isa < 0) {
+    MatmulIsa best = cpuSupports(MatmulIsa::Avx512) ? MatmulIsa::Avx512
+                     : cpuSupports(MatmulIsa::Avx2) ? MatmulIsa::Avx2
+                                                    : MatmulIsa::Generic;
+    isa = static_cast<int>(best);
+    resolvedIsa.store(isa, std::memory_order_relaxed);
+  }
+  return static_cast<MatmulIsa>(isa);
+}
+
+void batchMatmulF32(const kiln_memref3_f32 &am, const kiln_memref3_f32 &bm,
+                    const kiln_memref3_f32 &cm, MatmulIsa isa) {
+  Problem p;
+  p.a = viewOf(am);
+  p.b = viewOf(bm);
+  p.c = viewOf(cm);
+  p.batch = p.c.sizes[0];
+  p.m = p.c.sizes[1];
+  p.n = p.c.sizes[2];
+  p.k = p.a.sizes[2];
+  bool batchOk = (p.a.sizes[0] == 1 || p.a.sizes[0] == p.batch) &&
+                 (p.b.sizes[0] == 1 || p.b.sizes[0] == p.batch);
+  if (!batchOk || p.a.sizes[1] != p.m || p.b.sizes[2] != p.n ||
+      p.b.sizes[1] != p.k || p.batch < 0 || p.m < 0 || p.n < 0 || p.k < 0) {
+    char message[256];
+    snprintf(message, sizeof(message),
+             "batch_matmul_f32: sizes a [%lld, %lld, %lld] b [%lld, %lld, "
+             "%lld] c [%lld, %lld, %lld] do not match",
+             (long long)p.a.sizes[0], (long long)p.a.sizes[1],
+             (long long)p.a.sizes[2], (long long)p.b.sizes[0],
+             (long long)p.b.sizes[1], (long long)p.b.sizes[2],
+             (long long)p.batch, (long long)p.m, (long long)p.n);
+    reportError(message);
+    return;
+  }
+  if (p.batch == 0 || p.m == 0 || p.n == 0)
+    return;
+  if (p.k == 0) {
+    for (int64_t i = 0; i < p.batch; ++i)
+      for (int64_t m = 0; m < p.m; ++m)
+        for (int64_t n = 0; n < p.n; ++n)
+          const_cast<float *>(
+              p.c.base)[i * p.c.strides[0] + m * p.c.strides[1] +
+                        n * p.c.strides[2]] = 0;
+    return;
+  }
+
+  kiln_rt_context *ctx = kiln_rt_current_context();
+  int64_t macs = 0;
+  bool parallel = ctx && ctx->num_threads > 1 &&
+                  !__builtin_mul_overflow(p.batch * p.m, p.n * p.k, &macs) &&
+                  macs >= kParallelMacs;
+
+  if (p.m <= kStreamMaxRows && p.b.strides[2] == 1) {
+    int64_t cols = p.n < kStreamMaxColumns ? p.n : kStreamMaxColumns;
+    if (parallel && p.batch < ctx->num_threads) {
+      int64_t perThread = (p.n + ctx->num_threads - 1) / ctx->num_threads;
+      perThread = (perThread + 15) / 16 * 16;
+      cols = perThread < 256 ? 256 : perThread < cols ? perThread : cols;
+    }
+    p.streamColumns = cols;
+    StreamArgs args{&p, streamFor(isa)};
+    int64_t items = p.batch * ((p.n + cols - 1) / cols);
+    if (parallel)
+      ctx->parallel_for(ctx, 0, items, 1, runStreamItems, &args);
+    else
+      runStreamItems(&args, 0, items, 0);
+    return;
+  }
+
+  p.kernel = &kernelFor(isa);
+  const int64_t mr = p.kernel->mr, nr = p.kernel->nr;
+  auto roundUp = [](int64_t x, int64_t to) { return (x + to - 1) / to * to; };
+  p.mc = kMcTiles * mr < roundUp(p.m, mr) ? kMcTiles * mr : roundUp(p.m, mr);
+  p.nc = kNcTiles * nr < roundUp(p.n, nr) ? kNcTiles * nr : roundUp(p.n, nr);
+  if (parallel) {
+    // Smaller blocks until every thread has a few items to balance.
+    int64_t wanted = 3 * (int64_t)ctx->num_threads;
+    auto items = [&] {
+      return p.batch * ((p.m + p.mc - 1) / p.mc) * ((p.n + p.nc - 1) / p.nc);
+    };
+    while (items() < wanted && (p.nc > 4 * nr || p.mc > 2 * mr)) {
+      if (p.nc > 4 * nr)
+        p.nc = roundUp(p.nc / 2, nr);
+      else
+        p.mc = roundUp(p.mc / 2, mr);
+    }
+  }
+  p.mBlocks = (p.m + p.mc - 1) / p.mc;
+  p.nBlocks = (p.n + p.nc - 1) / p.nc;
+  int64_t items = p.batch * p.mBlocks * p.nBlocks;
+  size_t scratchBytes = scratchFloats(p) * sizeof(float);
+
+  if (parallel) {
+    std::atomic<bool> outOfMemory{false};
+    ParallelArgs args{&p, ctx, &outOfMemory};
+    ctx->parallel_for(ctx, 0, items, 1, runItems, &args);
+    if (outOfMemory.load())
+      naiveBlock(p); // slow but still right
+    return;
+  }
+
+  float *scratch = nullptr;
+  void *owned = nullptr;
+  if (ctx) {
+    scratch = static_cast<float *>(ctx->scratch(ctx, 0, scratchBytes));
+  } else if (posix_memalign(&owned, 64, scratchBytes) == 0) {
+    scratch = static_cast<float *>(owned);
+  }
+  if (!scratch) {
+    naiveBlock(p);
+    return;
+  }
+  for (int64_t item = 0; item < items; ++item)
+    computeBlock(p, item, scratch);
+  free(owned);
+}
+
+} // namespace kiln
+
+extern "C" void _mlir_ciface_kiln_rt_batch_matmul_f32(kiln_memref3_f32 *a,
+                                                      kiln_memref3_f32 *b,
+                                                      kiln_memref3_f32 *c) {
+  if (!a || !b || !c) {
+    kiln::reportError("batch_matmul_f32: NULL memref descriptor");
+    return;
+  }
+  kiln::batchMatmulF32(*a, *b, *c, kiln::bestMatmulIsa());
+}

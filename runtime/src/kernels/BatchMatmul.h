@@ -1,0 +1,22 @@
+//===- BatchMatmul.h - fp32 batched GEMM with ISA dispatch ------*- C++ -*-===//
+#ifndef KILN_RUNTIME_KERNELS_BATCHMATMUL_H
+#define KILN_RUNTIME_KERNELS_BATCHMATMUL_H
+
+#include "kernels/Kernels.h"
+
+namespace kiln {
+
+enum class MatmulIsa { Generic, Avx2, Avx512 };
+
+// Best ISA this CPU and OS support; resolved once.
+MatmulIsa bestMatmulIsa();
+bool cpuSupports(MatmulIsa isa);
+
+// The kernel behind _mlir_ciface_kiln_rt_batch_matmul_f32 with the ISA
+// forced, so tests can cover every variant on one machine.
+void batchMatmulF32(const kiln_memref3_f32 &a, const kiln_memref3_f32 &b,
+                    const kiln_memref3_f32 &c, MatmulIsa isa);
+
+} // namespace kiln
+
+#endif // KILN_RUNTIME_KERNELS_BATCHMATMUL_H

@@ -1,0 +1,38 @@
+//===- Kernels.h - Microkernels called from generated code ------*- C++ -*-===//
+//
+// Generated code calls these through MLIR's `llvm.emit_c_interface`
+// convention: `_mlir_ciface_<name>` taking pointers to strided memref
+// descriptors. Element (i, j, k) of a rank-3 memref lives at
+// `aligned + offset + i*strides[0] + j*strides[1] + k*strides[2]`.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_RUNTIME_KERNELS_KERNELS_H
+#define KILN_RUNTIME_KERNELS_KERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct kiln_memref3_f32 {
+  float *allocated;
+  float *aligned;
+  int64_t offset;
+  int64_t sizes[3];
+  int64_t strides[3];
+} kiln_memref3_f32;
+
+// c[i,m,n] = sum_k a[ia,m,k] * b[ib,k,n], overwriting c.
+// a: [Ba, M, K], b: [Bb, K, N], c: [Bc, M, N]; Ba and Bb are each 1
+// (broadcast) or Bc. Any strides, including transposed views. Inconsistent
+// sizes are reported to the current execution context and leave c untouched.
+void _mlir_ciface_kiln_rt_batch_matmul_f32(kiln_memref3_f32 *a,
+                                           kiln_memref3_f32 *b,
+                                           kiln_memref3_f32 *c);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif // KILN_RUNTIME_KERNELS_KERNELS_H

@@ -1,0 +1,36 @@
+//===- MatmulMicrokernels.h - Register-blocked fp32 GEMM tiles --*- C++ -*-===//
+//
+// A microkernel computes one MR x NR tile of C from packed panels:
+//   A panel: kc steps of MR values (column k of the tile's rows),
+//   B panel: kc steps of NR values (row k of the tile's columns),
+// and stores it row-major at C with row stride ldc, adding to what is there
+// when `accumulate` is set. Panels are 64-byte aligned and zero-padded, so
+// the kernel has no edge cases; the driver handles partial tiles.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_RUNTIME_KERNELS_MATMULMICROKERNELS_H
+#define KILN_RUNTIME_KERNELS_MATMULMICROKERNELS_H
+
+#include <stdint.h>
+
+namespace kiln {
+
+using MatmulTileFn = void (*)(int64_t kc, const float *a, const float *b,
+                              float *c, int64_t ldc, bool accumulate);
+
+struct MatmulMicrokernel {
+  int32_t mr;
+  int32_t nr;
+  MatmulTileFn tile;
+};
+
+// The largest MR * NR of any microkernel, for stack tiles.
+constexpr int32_t kMaxTileElements = 8 * 32;
+
+extern const MatmulMicrokernel kMatmulGeneric;
+extern const MatmulMicrokernel kMatmulAvx2;
+extern const MatmulMicrokernel kMatmulAvx512;
+
+} // namespace kiln
+
+#endif // KILN_RUNTIME_KERNELS_MATMULMICROKERNELS_H

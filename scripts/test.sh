@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+#===- scripts/test.sh - set up, build and run every test suite ------------===#
+#
+# README command 2 (and CI's, through .ci/run). On a fresh Debian 12 machine:
+# installs what is missing, builds Kiln, then runs
+#   ctest      C++ unit tests and whatever else the build registers
+#   lit        build/test (only when ctest does not already run it)
+#   fixtures   test/models/run_fixtures.py: the fixture models vs references
+#   backend    test/onnx-backend/run_backend.py: ONNX node conformance tests
+# Every suite runs even when an earlier one fails. Ends with the line
+#   N passed, M failed, K skipped
+# summed over the suites, and exits non-zero on any failure.
+#
+# Env: KILN_SUITES (default "ctest lit fixtures backend"),
+#      KILN_SKIP_SETUP=1, KILN_SKIP_BUILD=1 (reuse what is there),
+#      KILNC, KILN_RUN (tool paths; default the build/ ones)
+#
+#===----------------------------------------------------------------------===#
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+BUILD="${KILN_BUILD_DIR:-build}"
+SUITES="${KILN_SUITES:-ctest lit fixtures backend}"
+KILNC="${KILNC:-$BUILD/tools/kilnc/kilnc}"
+KILN_RUN="${KILN_RUN:-$BUILD/tools/kiln-run/kiln-run}"
+LIT=/usr/lib/llvm-22/bin/lit
+JOBS="$(nproc)"
+PY="$ROOT/.venv/bin/python"
+
+LOGS="$(mktemp -d "${TMPDIR:-/tmp}/kiln-test.XXXXXX")"
+trap 'rm -rf "$LOGS"' EXIT
+
+total_pass=0 total_fail=0 total_skip=0
+report=()
+
+# record SUITE PASSED FAILED SKIPPED
+record() {
+  total_pass=$((total_pass + $2)) total_fail=$((total_fail + $3)) total_skip=$((total_skip + $4))
+  report+=("$(printf '  %-9s %5d passed, %d failed, %d skipped' "$1" "$2" "$3" "$4")")
+}
+
+finish() {
+  echo
+  echo "== summary"
+  printf '%s\n' "${report[@]}"
+  echo "$total_pass passed, $total_fail failed, $total_skip skipped"
+  ((total_fail == 0))
+  exit $?
+}
+
+banner() { echo; echo "== $*"; }
+
+has_suite() { [[ " $SUITES " == *" $1 "* ]]; }
+
+# Sum of the integers that a Perl regex with one \K-anchored number matches.
+count() { { grep -oP "$1" "$2" || true; } | awk '{s += $1} END {print s + 0}'; }
+
+#--- setup and build ---------------------------------------------------------#
+if [[ "${KILN_SKIP_SETUP:-0}" != 1 ]]; then
+  banner "setup"
+  bash scripts/setup.sh
+fi
+if [[ "${KILN_SKIP_BUILD:-0}" != 1 ]]; then
+  banner "build"
+  if ! bash scripts/build.sh; then
+    record build 0 1 0
+    finish
+  fi
+fi
+
+#--- ctest -------------------------------------------------------------------#
+lit_in_ctest=0
+if has_suite ctest; then
+  banner "ctest"
+  log="$LOGS/ctest.log"
+  rc=0
+  ctest --test-dir "$BUILD" --output-on-failure -j"$JOBS" 2>&1 | tee "$log" || rc=$?
+  ran="$(count '\d+ tests? failed out of \K\d+' "$log")"
+  failed="$(count '\d+% tests passed, \K\d+(?= tests? failed)' "$log")"
+  skipped="$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*\*\*\*Skipped' "$log" || true)"
+  if ((rc != 0 && failed == 0)); then failed=1; fi  # ctest itself failed
+  record ctest $((ran - failed - skipped < 0 ? 0 : ran - failed - skipped)) "$failed" "$skipped"
+  if ctest --test-dir "$BUILD" -N 2>/dev/null | grep -qiE 'Test +#[0-9]+: .*lit'; then
+    lit_in_ctest=1
+  fi
+fi
+
+#--- lit (when ctest does not run it) ----------------------------------------#
+if has_suite lit && ((lit_in_ctest == 0)); then
+  banner "lit"
+  if [[ -f "$BUILD/test/lit.site.cfg.py" ]]; then
+    log="$LOGS/lit.log"
+    rc=0
+    "$LIT" -sv "$BUILD/test" 2>&1 | tee "$log" || rc=$?
+    p="$(count '^\s*(Passed|Expectedly Failed)\s*:\s*\K\d+' "$log")"
+    f="$(count '^\s*(Failed|Unexpectedly Passed|Unresolved|Timed Out)\s*:\s*\K\d+' "$log")"
+    s="$(count '^\s*(Unsupported|Skipped|Excluded)\s*:\s*\K\d+' "$log")"
+    if ((rc != 0 && f == 0)); then f=1; fi
+    record lit "$p" "$f" "$s"
+  else
+    echo "no $BUILD/test/lit.site.cfg.py: the build configures no lit suite yet"
+  fi
+fi
+
+#--- Python-driven suites ----------------------------------------------------#
+# run_python_suite NAME SCRIPT ARGS...: the script writes its counts as JSON.
+run_python_suite() {
+  local name="$1" script="$2"
+  shift 2
+  banner "$name"
+  local json="$LOGS/$name.json" rc=0
+  "$PY" "$script" --kilnc "$KILNC" --kiln-run "$KILN_RUN" --summary-json "$json" "$@" || rc=$?
+  if [[ -f "$json" ]]; then
+    read -r p f s < <("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["passed"], d["failed"], d["skipped"])' "$json")
+    if ((rc != 0 && f == 0)); then f=1; fi
+    record "$name" "$p" "$f" "$s"
+  else
+    record "$name" 0 1 0  # the runner could not run (missing tool, crash)
+  fi
+}
+
+has_suite fixtures && run_python_suite fixtures test/models/run_fixtures.py -j "$JOBS"
+has_suite backend && run_python_suite backend test/onnx-backend/run_backend.py -j "$JOBS"
+
+finish

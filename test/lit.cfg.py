@@ -1,0 +1,71 @@
+# -*- Python -*-
+#===- test/lit.cfg.py - lit configuration for Kiln's tests ----------------===#
+#
+# Run through the configured <build>/test/lit.site.cfg.py:
+#   /usr/lib/llvm-22/bin/lit -sv build/test
+#
+# Substitutions:
+#   kiln-opt, kilnc, kiln-run   the built tools (build/tools/<tool>/<tool>)
+#   FileCheck, not, count       LLVM 22's test utilities
+#   %python                     the test venv's python (.venv, with onnx,
+#                               onnxruntime and numpy)
+#   %models                     the fixture models, test/models
+#
+#===----------------------------------------------------------------------===#
+import os
+import sys
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "Kiln"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+
+# .mlir: kiln-opt pass and dialect tests; .onnxtxt: ONNX text models fed to
+# kilnc; .test: anything else driven by RUN lines.
+config.suffixes = [".mlir", ".onnxtxt", ".test"]
+
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.kiln_obj_root, "test")
+
+# Not lit tests: inputs of other tests, fixture data and the Python-driven
+# suites, which scripts/test.sh runs on their own.
+config.excludes = [
+    "Inputs",
+    "CMakeLists.txt",
+    "README.md",
+    "lit.cfg.py",
+    "lit.site.cfg.py",
+    "models",
+    "onnx-backend",
+]
+
+llvm_config.with_system_environment(["HOME", "TMP", "TEMP"])
+llvm_config.use_default_substitutions()  # FileCheck, count, not
+
+# The tools are built into build/tools/<tool>/; bin/ too in case the build
+# gathers them there.
+tools_root = os.path.join(config.kiln_obj_root, "tools")
+tool_dirs = [
+    os.path.join(tools_root, "kiln-opt"),
+    os.path.join(tools_root, "kilnc"),
+    os.path.join(tools_root, "kiln-run"),
+    tools_root,
+    os.path.join(config.kiln_obj_root, "bin"),
+    config.llvm_tools_dir,
+]
+llvm_config.add_tool_substitutions(
+    [ToolSubst(t, unresolved="warn") for t in ("kiln-opt", "kilnc", "kiln-run")],
+    tool_dirs)
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+# The venv python when it exists (scripts/setup.sh makes it), else lit's own.
+python = getattr(config, "kiln_python", "") or ""
+if not (python and os.access(python, os.X_OK)):
+    venv_python = os.path.join(config.kiln_src_root, ".venv", "bin", "python")
+    python = venv_python if os.access(venv_python, os.X_OK) else sys.executable
+# use_default_substitutions() has set %python to lit's interpreter: replace it.
+config.substitutions = [s for s in config.substitutions if s[0] != "%python"]
+config.substitutions.append(("%python", '"%s"' % python))
+config.substitutions.append(("%models", os.path.join(config.kiln_src_root, "test", "models")))

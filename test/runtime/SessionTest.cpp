@@ -1,0 +1,476 @@
+//===- SessionTest.cpp - The C API against the fake model -----------------===//
+
+#include "FakeModel.h"
+#include "kernels/Kernels.h"
+#include "kiln/runtime.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <thread>
+#include <vector>
+
+namespace {
+
+// Inputs for the fake model with ids[i] = i and x[i] = i / 8.
+struct Inputs {
+  std::vector<int64_t> idsDims, xDims;
+  std::vector<int64_t> ids;
+  std::vector<float> x;
+  kiln_tensor t[2];
+
+  Inputs(int64_t batch, int64_t seq)
+      : idsDims{batch, seq}, xDims{batch, seq, 4}, ids((size_t)(batch * seq)),
+        x((size_t)(batch * seq * 4)) {
+    for (size_t i = 0; i < ids.size(); ++i)
+      ids[i] = (int64_t)i;
+    for (size_t i = 0; i < x.size(); ++i)
+      x[i] = (float)i / 8;
+    t[0] = {KILN_DTYPE_I64, 2, idsDims.data(), ids.data(),
+            ids.size() * sizeof(int64_t)};
+    t[1] = {KILN_DTYPE_F32, 3, xDims.data(), x.data(),
+            x.size() * sizeof(float)};
+  }
+};
+
+struct Outputs {
+  std::vector<int64_t> yDims, zDims;
+  std::vector<float> y;
+  std::vector<int64_t> z;
+  kiln_tensor t[2];
+
+  Outputs(int64_t batch, int64_t seq)
+      : yDims{batch, seq, 4}, zDims{batch, seq + 1},
+        y((size_t)(batch * seq * 4), -7.0f),
+        z((size_t)(batch * (seq + 1)), -7) {
+    t[0] = {KILN_DTYPE_F32, 3, yDims.data(), y.data(),
+            y.size() * sizeof(float)};
+    t[1] = {KILN_DTYPE_I64, 2, zDims.data(), z.data(),
+            z.size() * sizeof(int64_t)};
+  }
+};
+
+void expectFakeResults(const Inputs &in, const float *y, const int64_t *z) {
+  int64_t batch = in.idsDims[0], seq = in.idsDims[1];
+  for (int64_t i = 0; i < batch * seq; ++i)
+    for (int k = 0; k < 4; ++k)
+      ASSERT_FLOAT_EQ(y[i * 4 + k], 2 * in.x[i * 4 + k] + (float)in.ids[i])
+          << "y element " << i * 4 + k;
+  for (int64_t b = 0; b < batch; ++b) {
+    ASSERT_EQ(z[b * (seq + 1)], 0);
+    for (int64_t j = 1; j <= seq; ++j)
+      ASSERT_EQ(z[b * (seq + 1) + j], in.ids[b * seq + j - 1] + 1);
+  }
+}
+
+class SessionTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    ASSERT_EQ(kiln_session_create(&kiln_fake_model, nullptr, &session),
+              KILN_OK);
+  }
+  void TearDown() override { kiln_session_destroy(session); }
+
+  // Runs and returns the status; the message is in lastError().
+  kiln_status run(Inputs &in, Outputs &out) {
+    return kiln_session_run(session, in.t, 2, out.t, 2);
+  }
+  std::string lastError() { return kiln_session_last_error(session); }
+
+  kiln_session *session = nullptr;
+};
+
+TEST_F(SessionTest, ReportsSignature) {
+  EXPECT_EQ(kiln_session_num_inputs(session), 2);
+  EXPECT_EQ(kiln_session_num_outputs(session), 2);
+  ASSERT_EQ(kiln_session_num_symbols(session), 2);
+  EXPECT_STREQ(kiln_session_symbol_name(session, 1), "seq");
+  EXPECT_EQ(kiln_session_symbol_max(session, 0), 8);
+  EXPECT_EQ(kiln_session_symbol_name(session, 2), nullptr);
+  EXPECT_EQ(kiln_session_symbol_max(session, -1), -1);
+  EXPECT_GE(kiln_session_num_threads(session), 1);
+
+  kiln_tensor_info info;
+  ASSERT_EQ(kiln_session_input_info(session, 1, &info), KILN_OK);
+  EXPECT_STREQ(info.name, "x");
+  EXPECT_EQ(info.dtype, KILN_DTYPE_F32);
+  ASSERT_EQ(info.rank, 3);
+  EXPECT_EQ(info.dims[0], -1);
+  EXPECT_EQ(info.dims[2], 4);
+  EXPECT_STREQ(info.dim_names[1], "seq");
+  EXPECT_EQ(info.dim_symbols[1], 1);
+  ASSERT_EQ(kiln_session_output_info(session, 1, &info), KILN_OK);
+  EXPECT_STREQ(info.name, "z");
+  EXPECT_STREQ(info.dim_names[1], "seq + 1");
+
+  EXPECT_EQ(kiln_session_input_info(session, 2, &info),
+            KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(lastError(), "input index 2 out of range [0, 2)");
+  EXPECT_EQ(kiln_session_output_info(session, 0, nullptr),
+            KILN_ERROR_INVALID_ARGUMENT);
+}
+
+TEST_F(SessionTest, RunsAndComputesOutputs) {
+  EXPECT_EQ(lastError(), "");
+  Inputs in(2, 3);
+  Outputs out(2, 3);
+  ASSERT_EQ(run(in, out), KILN_OK) << lastError();
+  expectFakeResults(in, out.y.data(), out.z.data());
+  // A second run with other symbol values reuses the session.
+  Inputs in2(8, 17);
+  Outputs out2(8, 17);
+  ASSERT_EQ(run(in2, out2), KILN_OK) << lastError();
+  expectFakeResults(in2, out2.y.data(), out2.z.data());
+}
+
+TEST_F(SessionTest, RejectsNullPointers) {
+  kiln_session *s = reinterpret_cast<kiln_session *>(1);
+  EXPECT_EQ(kiln_session_create(nullptr, nullptr, &s),
+            KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(s, nullptr);
+  EXPECT_EQ(kiln_session_create(&kiln_fake_model, nullptr, nullptr),
+            KILN_ERROR_INVALID_ARGUMENT);
+
+  Inputs in(1, 1);
+  Outputs out(1, 1);
+  EXPECT_EQ(kiln_session_run(nullptr, in.t, 2, out.t, 2),
+            KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(kiln_session_run(session, nullptr, 2, out.t, 2),
+            KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(lastError(), "inputs is NULL but 2 inputs are expected");
+  EXPECT_EQ(kiln_session_run(session, in.t, 2, nullptr, 2),
+            KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(lastError(), "outputs is NULL but 2 outputs are expected");
+
+  in.t[1].data = nullptr;
+  EXPECT_EQ(run(in, out), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(lastError(), "input 'x': data is NULL");
+  in.t[1].data = in.x.data();
+  in.t[0].dims = nullptr;
+  EXPECT_EQ(run(in, out), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(lastError(), "input 'input_ids': dims is NULL for rank 2");
+  in.t[0].dims = in.idsDims.data();
+  out.t[0].data = nullptr;
+  EXPECT_EQ(run(in, out), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(lastError(), "output 'y': data is NULL");
+
+  EXPECT_STREQ(kiln_session_last_error(nullptr), "");
+  kiln_session_destroy(nullptr);
+}
+
+TEST_F(SessionTest, RejectsWrongCounts) {
+  Inputs in(1, 1);
+  Outputs out(1, 1);
+  EXPECT_EQ(kiln_session_run(session, in.t, 1, out.t, 2),
+            KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(lastError(), "expected 2 inputs, got 1");
+  EXPECT_EQ(kiln_session_run(session, in.t, 2, out.t, 3),
+            KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(lastError(), "expected 2 outputs, got 3");
+}
+
+TEST_F(SessionTest, RejectsWrongDtypeAndRank) {
+  Inputs in(2, 3);
+  Outputs out(2, 3);
+  in.t[0].dtype = KILN_DTYPE_I32;
+  EXPECT_EQ(run(in, out), KILN_ERROR_DTYPE_MISMATCH);
+  EXPECT_EQ(lastError(), "input 'input_ids': got dtype i32, expected i64");
+  in.t[0].dtype = KILN_DTYPE_I64;
+
+  in.t[1].rank = 2;
+  EXPECT_EQ(run(in, out), KILN_ERROR_RANK_MISMATCH);
+  EXPECT_EQ(lastError(), "input 'x': got rank 2, expected 3");
+  in.t[1].rank = 3;
+
+  out.t[0].dtype = KILN_DTYPE_F16;
+  EXPECT_EQ(run(in, out), KILN_ERROR_DTYPE_MISMATCH);
+  EXPECT_EQ(lastError(), "output 'y': got dtype f16, expected f32");
+  out.t[0].dtype = KILN_DTYPE_F32;
+
+  out.t[1].rank = 3;
+  EXPECT_EQ(run(in, out), KILN_ERROR_RANK_MISMATCH);
+  EXPECT_EQ(lastError(), "output 'z': got rank 3, expected 2");
+}
+
+TEST_F(SessionTest, RejectsWrongStaticDim) {
+  Inputs in(2, 3);
+  Outputs out(2, 3);
+  in.xDims[2] = 5;
+  EXPECT_EQ(run(in, out), KILN_ERROR_SHAPE_MISMATCH);
+  EXPECT_EQ(lastError(), "input 'x' dim 2: got 5, expected 4");
+}
+
+TEST_F(SessionTest, RejectsInconsistentSymbol) {
+  Inputs in(2, 3);
+  Outputs out(2, 3);
+  in.xDims[1] = 2; // x's seq disagrees with input_ids'
+  EXPECT_EQ(run(in, out), KILN_ERROR_SHAPE_MISMATCH);
+  EXPECT_EQ(lastError(), "input 'x' dim 1 (seq): got 2, expected 3 as bound "
+                         "by input 'input_ids' dim 1");
+}
+
+TEST_F(SessionTest, RejectsSymbolBelowOne) {
+  Inputs in(2, 3);
+  Outputs out(2, 3);
+  in.idsDims[1] = 0;
+  EXPECT_EQ(run(in, out), KILN_ERROR_SHAPE_MISMATCH);
+  EXPECT_EQ(lastError(), "input 'input_ids' dim 1 (seq): got 0, expected >= 1");
+  in.idsDims[1] = -5;
+  EXPECT_EQ(run(in, out), KILN_ERROR_SHAPE_MISMATCH);
+  EXPECT_EQ(lastError(),
+            "input 'input_ids' dim 1 (seq): got -5, expected >= 1");
+}
+
+TEST_F(SessionTest, RejectsSymbolAboveMax) {
+  Inputs in(9, 3);
+  Outputs out(9, 3);
+  EXPECT_EQ(run(in, out), KILN_ERROR_LIMIT_EXCEEDED);
+  EXPECT_EQ(lastError(),
+            "input 'input_ids' dim 0 (batch): got 9, expected <= 8");
+}
+
+TEST_F(SessionTest, RejectsSmallBuffers) {
+  Inputs in(2, 3);
+  Outputs out(2, 3);
+  in.t[1].size_bytes -= 1;
+  EXPECT_EQ(run(in, out), KILN_ERROR_BUFFER_TOO_SMALL);
+  EXPECT_EQ(lastError(),
+            "input 'x': buffer has 95 bytes, needs 96 for f32 [2, 3, 4]");
+  in.t[1].size_bytes += 1;
+
+  out.t[1].size_bytes = 63;
+  EXPECT_EQ(run(in, out), KILN_ERROR_BUFFER_TOO_SMALL);
+  EXPECT_EQ(lastError(),
+            "output 'z': buffer has 63 bytes, needs 64 for i64 [2, 4]");
+  // Nothing was written: checks come before the model runs.
+  EXPECT_EQ(out.y[0], -7.0f);
+  EXPECT_EQ(out.z[0], -7);
+}
+
+TEST_F(SessionTest, RejectsWrongOutputDims) {
+  Inputs in(2, 3);
+  Outputs out(2, 3);
+  out.zDims[1] = 3;
+  EXPECT_EQ(run(in, out), KILN_ERROR_SHAPE_MISMATCH);
+  EXPECT_EQ(lastError(), "output 'z' dim 1 (seq + 1): got 3, expected 4");
+}
+
+TEST(SessionLimits, RejectsDimsWhoseByteSizeOverflows) {
+  // The same model with unbounded symbols.
+  static const int64_t unbounded[] = {INT64_MAX, INT64_MAX};
+  kiln_abi_model model = kiln_fake_model;
+  model.symbol_max = unbounded;
+  kiln_session *s;
+  ASSERT_EQ(kiln_session_create(&model, nullptr, &s), KILN_OK);
+  Inputs in(1, 1);
+  Outputs out(1, 1);
+  in.idsDims = {int64_t(1) << 40, int64_t(1) << 40};
+  in.t[0].dims = in.idsDims.data();
+  EXPECT_EQ(kiln_session_run(s, in.t, 2, out.t, 2), KILN_ERROR_LIMIT_EXCEEDED);
+  EXPECT_STREQ(kiln_session_last_error(s),
+               "input 'input_ids': byte size of i64 [1099511627776, "
+               "1099511627776] overflows");
+  // Fits size_t but not the 16 GiB default arena: caught on the outputs.
+  in.idsDims = {int64_t(1) << 20, int64_t(1) << 20};
+  in.xDims = {int64_t(1) << 20, int64_t(1) << 20, 4};
+  in.t[0].size_bytes = in.t[1].size_bytes = SIZE_MAX;
+  EXPECT_EQ(kiln_session_run(s, in.t, 2, out.t, 2), KILN_ERROR_LIMIT_EXCEEDED);
+  EXPECT_STREQ(kiln_session_last_error(s),
+               "outputs need 26388287455232 bytes, over the session's "
+               "max_arena_bytes of 17179869184");
+  kiln_session_destroy(s);
+}
+
+TEST(SessionLimits, EnforcesMaxArenaBytes) {
+  kiln_session_options opts;
+  kiln_session_options_init(&opts);
+  opts.max_arena_bytes = 100;
+  kiln_session *s;
+  ASSERT_EQ(kiln_session_create(&kiln_fake_model, &opts, &s), KILN_OK);
+  Inputs in(2, 3);
+  Outputs out(2, 3);
+  EXPECT_EQ(kiln_session_run(s, in.t, 2, out.t, 2), KILN_ERROR_LIMIT_EXCEEDED);
+  EXPECT_STREQ(kiln_session_last_error(s),
+               "outputs need 160 bytes, over the session's max_arena_bytes "
+               "of 100");
+  Inputs small(1, 1);
+  Outputs smallOut(1, 1);
+  EXPECT_EQ(kiln_session_run(s, small.t, 2, smallOut.t, 2), KILN_OK);
+  kiln_session_destroy(s);
+}
+
+TEST_F(SessionTest, RunAllocOwnsOutputs) {
+  Inputs in(2, 3);
+  kiln_tensor *outs = nullptr;
+  size_t n = 0;
+  ASSERT_EQ(kiln_session_run_alloc(session, in.t, 2, &outs, &n), KILN_OK)
+      << lastError();
+  ASSERT_EQ(n, 2u);
+  EXPECT_EQ(outs[0].dtype, KILN_DTYPE_F32);
+  ASSERT_EQ(outs[1].rank, 2);
+  EXPECT_EQ(outs[1].dims[1], 4);
+  EXPECT_EQ(outs[1].size_bytes, 64u);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(outs[0].data) % 64, 0u);
+  expectFakeResults(in, static_cast<float *>(outs[0].data),
+                    static_cast<int64_t *>(outs[1].data));
+
+  Inputs bigger(4, 100);
+  ASSERT_EQ(kiln_session_run_alloc(session, bigger.t, 2, &outs, &n), KILN_OK);
+  EXPECT_EQ(outs[1].dims[1], 101);
+  expectFakeResults(bigger, static_cast<float *>(outs[0].data),
+                    static_cast<int64_t *>(outs[1].data));
+
+  bigger.xDims[2] = 3;
+  EXPECT_EQ(kiln_session_run_alloc(session, bigger.t, 2, &outs, &n),
+            KILN_ERROR_SHAPE_MISMATCH);
+  EXPECT_EQ(outs, nullptr);
+  EXPECT_EQ(n, 0u);
+  EXPECT_EQ(kiln_session_run_alloc(session, in.t, 2, nullptr, &n),
+            KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(lastError(), "outputs and num_outputs must not be NULL");
+}
+
+TEST_F(SessionTest, ReportsModelFailure) {
+  Inputs in(1, 2);
+  Outputs out(1, 2);
+  in.ids[1] = -1;
+  EXPECT_EQ(run(in, out), KILN_ERROR_INTERNAL);
+  EXPECT_EQ(lastError(), "model 'fake' failed with code 3");
+  // The error is cleared by the next successful run.
+  in.ids[1] = 1;
+  EXPECT_EQ(run(in, out), KILN_OK);
+  EXPECT_EQ(lastError(), "");
+}
+
+// A model whose run calls the matmul kernel with inconsistent sizes.
+int32_t runWithBadKernelCall(void *const *inputs, void *const *outputs,
+                             const int64_t *) {
+  float *x = static_cast<float *>(inputs[1]);
+  float *y = static_cast<float *>(outputs[0]);
+  kiln_memref3_f32 a = {x, x, 0, {1, 2, 4}, {8, 4, 1}};
+  kiln_memref3_f32 b = {x, x, 0, {1, 3, 4}, {12, 4, 1}};
+  kiln_memref3_f32 c = {y, y, 0, {1, 2, 4}, {8, 4, 1}};
+  _mlir_ciface_kiln_rt_batch_matmul_f32(&a, &b, &c);
+  return 0;
+}
+
+TEST(SessionKernels, KernelErrorsFailTheRun) {
+  kiln_abi_model model = kiln_fake_model;
+  model.run = runWithBadKernelCall;
+  kiln_session *s;
+  ASSERT_EQ(kiln_session_create(&model, nullptr, &s), KILN_OK);
+  Inputs in(1, 2);
+  Outputs out(1, 2);
+  EXPECT_EQ(kiln_session_run(s, in.t, 2, out.t, 2), KILN_ERROR_INTERNAL);
+  EXPECT_STREQ(kiln_session_last_error(s),
+               "model 'fake': kernel failed: batch_matmul_f32: sizes a [1, 2, "
+               "4] b [1, 3, 4] c [1, 2, 4] do not match");
+  kiln_session_destroy(s);
+}
+
+TEST(SessionCreate, ValidatesDescriptor) {
+  char message[256];
+  kiln_abi_model model = kiln_fake_model;
+  EXPECT_EQ(kiln_model_validate(&model, message, sizeof(message)), KILN_OK);
+  EXPECT_STREQ(message, "");
+
+  model.abi_version = 2;
+  EXPECT_EQ(kiln_model_validate(&model, message, sizeof(message)),
+            KILN_ERROR_UNSUPPORTED);
+  EXPECT_STREQ(message, "model ABI version 2, this runtime supports 1");
+  kiln_session *s = nullptr;
+  EXPECT_EQ(kiln_session_create(&model, nullptr, &s), KILN_ERROR_UNSUPPORTED);
+  EXPECT_EQ(s, nullptr);
+
+  model = kiln_fake_model;
+  model.run = nullptr;
+  EXPECT_EQ(kiln_model_validate(&model, message, sizeof(message)),
+            KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(message, "model 'fake' lacks its run or output_dims function");
+
+  // A symbol that no input dim binds could never get a value.
+  static const char *const names[] = {"batch", "seq", "past"};
+  static const int64_t maxes[] = {8, 1024, 1024};
+  model = kiln_fake_model;
+  model.num_symbols = 3;
+  model.symbol_names = names;
+  model.symbol_max = maxes;
+  EXPECT_EQ(kiln_model_validate(&model, message, sizeof(message)),
+            KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(message, "symbol 'past' is bound by no input dim");
+
+  model = kiln_fake_model;
+  model.target = "cuda";
+  EXPECT_EQ(kiln_session_create(&model, nullptr, &s), KILN_ERROR_UNSUPPORTED);
+}
+
+TEST(SessionCreate, HonorsOptions) {
+  kiln_session_options opts;
+  kiln_session_options_init(&opts);
+  EXPECT_EQ(opts.struct_size, sizeof(opts));
+  opts.num_threads = 3;
+  kiln_session *s;
+  ASSERT_EQ(kiln_session_create(&kiln_fake_model, &opts, &s), KILN_OK);
+  EXPECT_EQ(kiln_session_num_threads(s), 3);
+  kiln_session_destroy(s);
+
+  // A caller built against an older, shorter struct gets defaults for the
+  // fields it does not know.
+  opts.max_arena_bytes = 1;
+  opts.struct_size = offsetof(kiln_session_options, max_arena_bytes);
+  ASSERT_EQ(kiln_session_create(&kiln_fake_model, &opts, &s), KILN_OK);
+  Inputs in(1, 1);
+  Outputs out(1, 1);
+  EXPECT_EQ(kiln_session_run(s, in.t, 2, out.t, 2), KILN_OK);
+  kiln_session_destroy(s);
+
+  kiln_session_options_init(&opts);
+  opts.num_threads = -1;
+  EXPECT_EQ(kiln_session_create(&kiln_fake_model, &opts, &s),
+            KILN_ERROR_INVALID_ARGUMENT);
+  kiln_session_options_init(&opts);
+  opts.device = 1;
+  EXPECT_EQ(kiln_session_create(&kiln_fake_model, &opts, &s),
+            KILN_ERROR_UNSUPPORTED);
+  opts.struct_size = 0;
+  EXPECT_EQ(kiln_session_create(&kiln_fake_model, &opts, &s),
+            KILN_ERROR_INVALID_ARGUMENT);
+}
+
+TEST(SessionConcurrency, SessionsOfOneModelRunTogether) {
+  auto worker = [](int64_t seq, bool *ok) {
+    kiln_session_options opts;
+    kiln_session_options_init(&opts);
+    opts.num_threads = 2;
+    kiln_session *s;
+    *ok = kiln_session_create(&kiln_fake_model, &opts, &s) == KILN_OK;
+    for (int i = 0; i < 200 && *ok; ++i) {
+      Inputs in(3, seq);
+      Outputs out(3, seq);
+      *ok = kiln_session_run(s, in.t, 2, out.t, 2) == KILN_OK;
+      for (size_t j = 0; j < out.y.size() && *ok; ++j)
+        *ok = out.y[j] == 2 * in.x[j] + (float)in.ids[j / 4];
+    }
+    kiln_session_destroy(s);
+  };
+  bool ok1 = false, ok2 = false;
+  std::thread t1(worker, 5, &ok1), t2(worker, 9, &ok2);
+  t1.join();
+  t2.join();
+  EXPECT_TRUE(ok1);
+  EXPECT_TRUE(ok2);
+}
+
+TEST(Status, NamesStatusesAndDtypes) {
+  EXPECT_STREQ(kiln_status_string(KILN_OK), "KILN_OK");
+  EXPECT_STREQ(kiln_status_string(KILN_ERROR_SHAPE_MISMATCH),
+               "KILN_ERROR_SHAPE_MISMATCH");
+  EXPECT_STREQ(kiln_status_string(KILN_ERROR_INTERNAL), "KILN_ERROR_INTERNAL");
+  EXPECT_STREQ(kiln_status_string(static_cast<kiln_status>(99)),
+               "KILN_ERROR_UNKNOWN");
+  EXPECT_STREQ(kiln_dtype_name(KILN_DTYPE_BF16), "bf16");
+  EXPECT_EQ(kiln_dtype_size(KILN_DTYPE_F16), 2u);
+  EXPECT_EQ(kiln_dtype_size(8 /* string */), 0u);
+}
+
+} // namespace

@@ -1,0 +1,482 @@
+//===- KilnRun.cpp - kiln-run: load, feed, check and time an artifact -----===//
+//
+// Exit codes: 0 success, 1 an output did not match, 2 usage, load or run
+// error (message on stderr). Scripts (test/models, test/onnx-backend) rely on
+// these and on the flag names, so keep both stable.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Compare.h"
+#include "HostTensor.h"
+#include "ModelLibrary.h"
+#include "Npy.h"
+#include "TensorConvert.h"
+#include "TensorProto.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <optional>
+
+namespace fs = std::filesystem;
+using namespace kiln;
+
+namespace {
+
+constexpr int kExitOk = 0, kExitMismatch = 1, kExitError = 2;
+
+const char kUsage[] = R"(usage: kiln-run LIB.so [options]
+
+Loads a kilnc artifact, runs it once on the given or random inputs, and
+optionally saves, checks and times the outputs.
+
+Inputs:
+  --inputs DIR         read each model input from DIR/<name>.npy,
+                       DIR/input_<name>.npy, DIR/<name>.pb or DIR/input_<i>.pb
+                       ('/' in a name becomes '_'). A file of another dtype is
+                       converted when every value converts exactly (e.g. int32
+                       ids for an int64 input), otherwise it is an error.
+  --random-seed S      seed for random inputs when --inputs is absent
+                       (default 0): integers in [0, 100), floats in [-1, 1).
+  --shape NAME=VALUE   value of symbolic dim NAME for random inputs (default
+                       1); repeatable.
+  --save-inputs DIR    write the inputs used as DIR/<name>.npy.
+
+Outputs:
+  --outputs DIR        write each output as DIR/<name>.npy (bf16 as float32).
+  --expect DIR         compare each output with DIR/<name>.npy or
+                       DIR/output_<name>.npy; prints per output
+                       'name: max_abs_err=... max_rel_err=... mismatches=N/M'
+                       and exits 1 if an element fails
+                       |got - expected| <= atol + rtol * |expected|
+                       or a shape differs.
+  --atol A             absolute tolerance (default 1e-4; 1e-7 with
+                       --onnx-test-dir).
+  --rtol R             relative tolerance (default 1e-4; 1e-3 with
+                       --onnx-test-dir).
+  --onnx-test-dir DIR  run an ONNX backend test case: each
+                       DIR/test_data_set_*/input_<i>.pb feeds input i (or the
+                       input its TensorProto names), each output_<i>.pb is
+                       compared (integers and booleans exactly); prints
+                       PASS/FAIL per data set.
+
+Timing:
+  --bench N            after the first run, time N runs and print one JSON
+                       line: {"median_ms":..., "p90_ms":..., "min_ms":...,
+                       "iterations":N, "threads":T}.
+  --warmup W           untimed runs before timing (default 3).
+  --threads T          threads for the session (default 0: one per core).
+
+Exit status: 0 ok, 1 output mismatch, 2 usage, load or run error.
+)";
+
+struct UsageError : ToolError {
+  using ToolError::ToolError;
+};
+
+struct Options {
+  std::string library;
+  std::string inputsDir, saveInputsDir, outputsDir, expectDir, onnxTestDir;
+  std::optional<double> atol, rtol;
+  int64_t bench = 0;
+  int64_t warmup = 3;
+  int32_t threads = 0;
+  uint64_t seed = 0;
+  std::map<std::string, int64_t> shapes;
+};
+
+int64_t parseInt(const std::string &flag, const std::string &text,
+                 int64_t min) {
+  char *end = nullptr;
+  errno = 0;
+  long long v = strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end || errno || v < min)
+    throw UsageError(flag + ": expected an integer >= " + std::to_string(min) +
+                     ", got '" + text + "'");
+  return v;
+}
+
+double parseDouble(const std::string &flag, const std::string &text) {
+  char *end = nullptr;
+  double v = strtod(text.c_str(), &end);
+  if (text.empty() || *end || !(v >= 0))
+    throw UsageError(flag + ": expected a number >= 0, got '" + text + "'");
+  return v;
+}
+
+Options parseOptions(int argc, char **argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i], value;
+    if (arg == "-h" || arg == "--help") {
+      fputs(kUsage, stdout);
+      exit(kExitOk);
+    }
+    if (arg.rfind("--", 0) != 0) {
+      if (!o.library.empty())
+        throw UsageError("more than one library given: '" + o.library +
+                         "' and '" + arg + "'");
+      o.library = arg;
+      continue;
+    }
+    size_t eq = arg.find('=');
+    if (eq != std::string::npos) {
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+    } else {
+      if (i + 1 >= argc)
+        throw UsageError(arg + " needs a value");
+      value = argv[++i];
+    }
+    if (arg == "--inputs")
+      o.inputsDir = value;
+    else if (arg == "--save-inputs")
+      o.saveInputsDir = value;
+    else if (arg == "--outputs")
+      o.outputsDir = value;
+    else if (arg == "--expect")
+      o.expectDir = value;
+    else if (arg == "--onnx-test-dir")
+      o.onnxTestDir = value;
+    else if (arg == "--atol")
+      o.atol = parseDouble(arg, value);
+    else if (arg == "--rtol")
+      o.rtol = parseDouble(arg, value);
+    else if (arg == "--bench")
+      o.bench = parseInt(arg, value, 1);
+    else if (arg == "--warmup")
+      o.warmup = parseInt(arg, value, 0);
+    else if (arg == "--threads")
+      o.threads = (int32_t)parseInt(arg, value, 0);
+    else if (arg == "--random-seed")
+      o.seed = (uint64_t)parseInt(arg, value, 0);
+    else if (arg == "--shape") {
+      size_t at = value.find('=');
+      if (at == std::string::npos || at == 0)
+        throw UsageError("--shape: expected NAME=VALUE, got '" + value + "'");
+      o.shapes[value.substr(0, at)] =
+          parseInt("--shape " + value.substr(0, at), value.substr(at + 1), 1);
+    } else
+      throw UsageError("unknown option '" + arg + "'");
+  }
+  if (o.library.empty())
+    throw UsageError("no library given");
+  if (!o.onnxTestDir.empty() && (!o.inputsDir.empty() || !o.expectDir.empty()))
+    throw UsageError("--onnx-test-dir cannot be combined with --inputs or "
+                     "--expect");
+  return o;
+}
+
+std::string fileStem(std::string name) {
+  std::replace(name.begin(), name.end(), '/', '_');
+  return name;
+}
+
+// The first of `candidates` that exists, or "".
+std::string findFile(const std::string &dir,
+                     const std::vector<std::string> &candidates) {
+  for (const std::string &c : candidates)
+    if (fs::exists(fs::path(dir) / c))
+      return (fs::path(dir) / c).string();
+  return "";
+}
+
+std::string joinNames(const std::vector<std::string> &names) {
+  std::string s;
+  for (const std::string &n : names)
+    s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+
+HostTensor readTensorFile(const std::string &path) {
+  return path.size() > 3 && path.compare(path.size() - 3, 3, ".pb") == 0
+             ? readTensorProto(path)
+             : readNpy(path);
+}
+
+std::vector<HostTensor> loadInputs(Session &s, const std::string &dir) {
+  std::vector<HostTensor> inputs;
+  for (int32_t i = 0; i < s.numInputs(); ++i) {
+    kiln_tensor_info info = s.inputInfo(i);
+    std::string stem = fileStem(info.name);
+    std::vector<std::string> candidates = {
+        stem + ".npy", "input_" + stem + ".npy", stem + ".pb",
+        "input_" + std::to_string(i) + ".pb"};
+    std::string path = findFile(dir, candidates);
+    if (path.empty())
+      throw ToolError("no file for input '" + std::string(info.name) +
+                      "' in '" + dir + "' (tried " + joinNames(candidates) +
+                      ")");
+    inputs.push_back(convertTensor(readTensorFile(path), info.dtype,
+                                   "input '" + std::string(info.name) +
+                                       "' from '" + path + "'"));
+  }
+  return inputs;
+}
+
+std::vector<HostTensor> randomInputs(Session &s, const Options &o) {
+  std::map<std::string, int64_t> values;
+  std::vector<std::string> symbols;
+  for (int32_t k = 0; k < s.numSymbols(); ++k)
+    symbols.push_back(s.symbolName(k));
+  for (const auto &[name, value] : o.shapes)
+    if (std::find(symbols.begin(), symbols.end(), name) == symbols.end())
+      throw UsageError("--shape " + name + ": the model has no symbol '" +
+                       name + "' (symbols: " +
+                       (symbols.empty() ? "none" : joinNames(symbols)) + ")");
+  std::mt19937_64 rng(o.seed);
+  std::vector<HostTensor> inputs;
+  for (int32_t i = 0; i < s.numInputs(); ++i) {
+    kiln_tensor_info info = s.inputInfo(i);
+    HostTensor t;
+    t.name = info.name;
+    t.dtype = info.dtype;
+    for (int32_t d = 0; d < info.rank; ++d) {
+      if (info.dims[d] >= 0) {
+        t.dims.push_back(info.dims[d]);
+        continue;
+      }
+      const char *symbol = s.inputDimSymbol(i, d);
+      auto it = symbol ? o.shapes.find(symbol) : o.shapes.end();
+      t.dims.push_back(it == o.shapes.end() ? 1 : it->second);
+    }
+    fillRandom(t, rng);
+    inputs.push_back(std::move(t));
+  }
+  return inputs;
+}
+
+std::vector<HostTensor> runOnce(Session &s, std::vector<HostTensor> &inputs) {
+  std::vector<kiln_tensor> views;
+  for (HostTensor &t : inputs)
+    views.push_back(t.view());
+  kiln_tensor *outs = nullptr;
+  size_t numOuts = 0;
+  s.check(kiln_session_run_alloc(s.get(), views.data(), views.size(), &outs,
+                                 &numOuts),
+          "run");
+  std::vector<HostTensor> results;
+  for (size_t o = 0; o < numOuts; ++o) {
+    HostTensor t;
+    t.name = s.outputInfo((int32_t)o).name;
+    t.dtype = outs[o].dtype;
+    t.dims.assign(outs[o].dims, outs[o].dims + outs[o].rank);
+    const uint8_t *data = static_cast<const uint8_t *>(outs[o].data);
+    t.data.assign(data, data + outs[o].size_bytes);
+    results.push_back(std::move(t));
+  }
+  return results;
+}
+
+void writeTensors(const std::string &dir, const std::vector<HostTensor> &ts) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec)
+    throw ToolError("cannot create '" + dir + "': " + ec.message());
+  for (const HostTensor &t : ts)
+    writeNpy((fs::path(dir) / (fileStem(t.name) + ".npy")).string(), t);
+}
+
+bool expectOutputs(const std::vector<HostTensor> &outputs,
+                   const std::string &dir, const Tolerance &tol) {
+  bool ok = true;
+  for (const HostTensor &actual : outputs) {
+    std::string stem = fileStem(actual.name);
+    std::vector<std::string> candidates = {stem + ".npy",
+                                           "output_" + stem + ".npy"};
+    std::string path = findFile(dir, candidates);
+    if (path.empty())
+      throw ToolError("no expected file for output '" + actual.name + "' in '" +
+                      dir + "' (tried " + joinNames(candidates) + ")");
+    HostTensor expected = readNpy(path);
+    CompareResult r = compareTensors(actual, expected, tol, false);
+    printf("%s\n", formatComparison(actual.name, actual, expected, r).c_str());
+    ok &= r.ok();
+  }
+  return ok;
+}
+
+void bench(Session &s, std::vector<HostTensor> &inputs,
+           std::vector<HostTensor> &outputs, const Options &o) {
+  std::vector<kiln_tensor> in, out;
+  for (HostTensor &t : inputs)
+    in.push_back(t.view());
+  for (HostTensor &t : outputs)
+    out.push_back(t.view());
+  auto runTimed = [&] {
+    auto start = std::chrono::steady_clock::now();
+    s.check(
+        kiln_session_run(s.get(), in.data(), in.size(), out.data(), out.size()),
+        "run");
+    return std::chrono::duration<double, std::milli>(
+               std::chrono::steady_clock::now() - start)
+        .count();
+  };
+  for (int64_t i = 0; i < o.warmup; ++i)
+    runTimed();
+  std::vector<double> ms;
+  for (int64_t i = 0; i < o.bench; ++i)
+    ms.push_back(runTimed());
+  std::sort(ms.begin(), ms.end());
+  size_t n = ms.size();
+  double median = n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]);
+  double p90 = ms[(size_t)std::ceil(0.9 * n) - 1];
+  printf("{\"median_ms\":%.4f, \"p90_ms\":%.4f, \"min_ms\":%.4f, "
+         "\"iterations\":%lld, \"threads\":%d}\n",
+         median, p90, ms[0], (long long)n, s.numThreads());
+}
+
+//===----------------------------------------------------------------------===//
+// ONNX backend test cases
+//===----------------------------------------------------------------------===//
+
+std::vector<HostTensor> readNumbered(const fs::path &dir,
+                                     const std::string &prefix) {
+  std::vector<HostTensor> ts;
+  for (int i = 0;; ++i) {
+    fs::path p = dir / (prefix + std::to_string(i) + ".pb");
+    if (!fs::exists(p))
+      return ts;
+    ts.push_back(readTensorProto(p.string()));
+  }
+}
+
+// Positions of `files` in the signature: by TensorProto name when every file
+// names a distinct signature entry, else by position.
+std::vector<size_t> matchByName(const std::vector<HostTensor> &files,
+                                const std::vector<std::string> &names) {
+  std::vector<size_t> order(files.size());
+  std::vector<bool> used(names.size(), false);
+  for (size_t f = 0; f < files.size(); ++f) {
+    auto it = std::find(names.begin(), names.end(), files[f].name);
+    size_t at = it - names.begin();
+    if (files[f].name.empty() || it == names.end() || used[at]) {
+      for (size_t g = 0; g < files.size(); ++g)
+        order[g] = g;
+      return order;
+    }
+    used[at] = true;
+    order[f] = at;
+  }
+  return order;
+}
+
+int runOnnxTestDir(Session &s, const Options &o) {
+  fs::path root(o.onnxTestDir);
+  std::vector<fs::path> sets;
+  std::error_code ec;
+  for (const auto &entry : fs::directory_iterator(root, ec))
+    if (entry.is_directory() &&
+        entry.path().filename().string().rfind("test_data_set_", 0) == 0)
+      sets.push_back(entry.path());
+  if (ec)
+    throw ToolError("cannot read '" + root.string() + "': " + ec.message());
+  if (sets.empty())
+    throw ToolError("no test_data_set_* directories in '" + root.string() +
+                    "'");
+  std::sort(sets.begin(), sets.end());
+
+  std::vector<std::string> inputNames, outputNames;
+  for (int32_t i = 0; i < s.numInputs(); ++i)
+    inputNames.push_back(s.inputInfo(i).name);
+  for (int32_t i = 0; i < s.numOutputs(); ++i)
+    outputNames.push_back(s.outputInfo(i).name);
+
+  bool allPassed = true;
+  for (const fs::path &set : sets) {
+    std::string setName = set.filename().string();
+    std::vector<HostTensor> files = readNumbered(set, "input_");
+    if (files.size() != inputNames.size())
+      throw ToolError(setName + ": has " + std::to_string(files.size()) +
+                      " inputs, the model takes " +
+                      std::to_string(inputNames.size()));
+    std::vector<size_t> order = matchByName(files, inputNames);
+    std::vector<HostTensor> inputs(files.size());
+    for (size_t f = 0; f < files.size(); ++f) {
+      kiln_tensor_info info = s.inputInfo((int32_t)order[f]);
+      inputs[order[f]] = convertTensor(files[f], info.dtype,
+                                       setName + " input_" + std::to_string(f) +
+                                           ".pb for '" + info.name + "'");
+    }
+    std::vector<HostTensor> outputs = runOnce(s, inputs);
+
+    std::vector<HostTensor> expected = readNumbered(set, "output_");
+    bool passed = true;
+    if (expected.size() != outputs.size()) {
+      printf("  %s has %zu outputs, the model %zu\n", setName.c_str(),
+             expected.size(), outputs.size());
+      passed = false;
+    } else {
+      std::vector<size_t> outOrder = matchByName(expected, outputNames);
+      for (size_t f = 0; f < expected.size(); ++f) {
+        const HostTensor &actual = outputs[outOrder[f]];
+        Tolerance tol;
+        tol.exact = !isFloatDtype(expected[f].dtype);
+        tol.atol = o.atol.value_or(1e-7);
+        tol.rtol = o.rtol.value_or(1e-3);
+        CompareResult r = compareTensors(actual, expected[f], tol, true);
+        printf("  %s\n",
+               formatComparison(actual.name, actual, expected[f], r).c_str());
+        passed &= r.ok();
+      }
+    }
+    printf("%s: %s\n", setName.c_str(), passed ? "PASS" : "FAIL");
+    allPassed &= passed;
+  }
+  return allPassed ? kExitOk : kExitMismatch;
+}
+
+int runTool(int argc, char **argv) {
+  Options o = parseOptions(argc, argv);
+  ModelLibrary library(o.library);
+  Session session(library.model(), o.threads);
+
+  if (!o.onnxTestDir.empty())
+    return runOnnxTestDir(session, o);
+
+  std::vector<HostTensor> inputs = o.inputsDir.empty()
+                                       ? randomInputs(session, o)
+                                       : loadInputs(session, o.inputsDir);
+  if (!o.saveInputsDir.empty())
+    writeTensors(o.saveInputsDir, inputs);
+  std::vector<HostTensor> outputs = runOnce(session, inputs);
+
+  int status = kExitOk;
+  if (!o.outputsDir.empty())
+    writeTensors(o.outputsDir, outputs);
+  if (!o.expectDir.empty()) {
+    Tolerance tol;
+    tol.atol = o.atol.value_or(1e-4);
+    tol.rtol = o.rtol.value_or(1e-4);
+    if (!expectOutputs(outputs, o.expectDir, tol))
+      status = kExitMismatch;
+  }
+  if (o.bench > 0)
+    bench(session, inputs, outputs, o);
+  else if (o.outputsDir.empty() && o.expectDir.empty())
+    for (const HostTensor &t : outputs)
+      printf("%s: %s\n", t.name.c_str(), describe(t).c_str());
+  return status;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  try {
+    int status = runTool(argc, argv);
+    fflush(stdout);
+    return status;
+  } catch (const UsageError &e) {
+    fflush(stdout);
+    fprintf(stderr, "kiln-run: %s\n(see kiln-run --help)\n", e.what());
+  } catch (const std::exception &e) {
+    fflush(stdout);
+    fprintf(stderr, "kiln-run: %s\n", e.what());
+  }
+  return kExitError;
+}

@@ -1,0 +1,71 @@
+//===- ModelLibrary.cpp - dlopen'ed artifact and its session --------------===//
+
+#include "ModelLibrary.h"
+
+#include <dlfcn.h>
+
+namespace kiln {
+
+ModelLibrary::ModelLibrary(const std::string &path) {
+  // dlopen searches the library path for a name without a slash.
+  std::string where = path.find('/') == std::string::npos ? "./" + path : path;
+  handle = dlopen(where.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle)
+    throw ToolError("cannot load '" + path + "': " + dlerror());
+  descriptor = static_cast<const kiln_abi_model *>(
+      dlsym(handle, "kiln_model_descriptor"));
+  if (!descriptor) {
+    dlclose(handle);
+    throw ToolError("'" + path +
+                    "' does not export kiln_model_descriptor; is it a kilnc "
+                    "artifact?");
+  }
+}
+
+ModelLibrary::~ModelLibrary() {
+  if (handle)
+    dlclose(handle);
+}
+
+Session::Session(const kiln_abi_model *model, int32_t threads) {
+  char reason[512];
+  if (kiln_status st = kiln_model_validate(model, reason, sizeof(reason)))
+    throw ToolError(std::string("invalid model descriptor: ") +
+                    kiln_status_string(st) + ": " + reason);
+  kiln_session_options options;
+  kiln_session_options_init(&options);
+  options.num_threads = threads;
+  if (kiln_status st = kiln_session_create(model, &options, &session))
+    throw ToolError(std::string("cannot create a session for model '") +
+                    (model->name ? model->name : "?") + "' (target '" +
+                    (model->target ? model->target : "?") +
+                    "'): " + kiln_status_string(st));
+}
+
+kiln_tensor_info Session::inputInfo(int32_t i) {
+  kiln_tensor_info info;
+  check(kiln_session_input_info(session, i, &info), "input_info");
+  return info;
+}
+
+kiln_tensor_info Session::outputInfo(int32_t i) {
+  kiln_tensor_info info;
+  check(kiln_session_output_info(session, i, &info), "output_info");
+  return info;
+}
+
+const char *Session::inputDimSymbol(int32_t i, int32_t d) {
+  kiln_tensor_info info = inputInfo(i);
+  if (!info.dim_symbols || info.dim_symbols[d] < 0)
+    return nullptr;
+  return symbolName(info.dim_symbols[d]);
+}
+
+void Session::check(kiln_status status, const char *what) {
+  if (status != KILN_OK)
+    throw ToolError(std::string(what) +
+                    " failed: " + kiln_status_string(status) + ": " +
+                    kiln_session_last_error(session));
+}
+
+} // namespace kiln

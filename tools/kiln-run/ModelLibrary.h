@@ -1,0 +1,57 @@
+//===- ModelLibrary.h - dlopen'ed artifact and its session ------*- C++ -*-===//
+#ifndef KILN_TOOLS_KILNRUN_MODELLIBRARY_H
+#define KILN_TOOLS_KILNRUN_MODELLIBRARY_H
+
+#include "HostTensor.h"
+
+#include <string>
+
+namespace kiln {
+
+// An artifact opened with RTLD_NOW | RTLD_LOCAL, exporting
+// `kiln_model_descriptor`. Closed on destruction.
+class ModelLibrary {
+public:
+  explicit ModelLibrary(const std::string &path); // throws ToolError
+  ~ModelLibrary();
+  ModelLibrary(const ModelLibrary &) = delete;
+  ModelLibrary &operator=(const ModelLibrary &) = delete;
+
+  const kiln_abi_model *model() const { return descriptor; }
+
+private:
+  void *handle = nullptr;
+  const kiln_abi_model *descriptor = nullptr;
+};
+
+// Owns a kiln_session; failures become ToolErrors carrying the last error.
+class Session {
+public:
+  Session(const kiln_abi_model *model, int32_t threads);
+  ~Session() { kiln_session_destroy(session); }
+  Session(const Session &) = delete;
+  Session &operator=(const Session &) = delete;
+
+  kiln_session *get() { return session; }
+  int32_t numInputs() const { return kiln_session_num_inputs(session); }
+  int32_t numOutputs() const { return kiln_session_num_outputs(session); }
+  int32_t numSymbols() const { return kiln_session_num_symbols(session); }
+  int32_t numThreads() const { return kiln_session_num_threads(session); }
+  const char *symbolName(int32_t k) const {
+    return kiln_session_symbol_name(session, k);
+  }
+  kiln_tensor_info inputInfo(int32_t i);
+  kiln_tensor_info outputInfo(int32_t i);
+  // Name of the symbol input `i` dim `d` binds, NULL for a static dim.
+  const char *inputDimSymbol(int32_t i, int32_t d);
+
+  // Throws ToolError("<what> failed: <status>: <last error>") unless OK.
+  void check(kiln_status status, const char *what);
+
+private:
+  kiln_session *session = nullptr;
+};
+
+} // namespace kiln
+
+#endif // KILN_TOOLS_KILNRUN_MODELLIBRARY_H
