@@ -184,17 +184,40 @@ LogicalResult FunctionLowering::convertSignature() {
 // Shape helpers
 //===----------------------------------------------------------------------===//
 
+/// Row-major reshape as a gather: each result element reads the source
+/// element with the same linear index. MLIR 22's expand-strided-metadata
+/// crashes on some dynamic expand_shape chains, so reshapes copy for now.
 Value FunctionLowering::reshape(Location loc, Value v, RankedTensorType type,
                                 ArrayRef<OpFoldResult> sizes) {
   if (v.getType() == type && type.hasStaticShape())
     return v;
-  SmallVector<Value> elems;
-  for (OpFoldResult s : sizes)
-    elems.push_back(getValueOrCreateConstantIndexOp(b, loc, s));
-  auto shapeType = RankedTensorType::get({(int64_t)elems.size()},
-                                         b.getIndexType());
-  Value shape = tensor::FromElementsOp::create(b, loc, shapeType, elems);
-  return tensor::ReshapeOp::create(b, loc, type, v, shape);
+  int64_t dstRank = type.getRank();
+  SmallVector<Value> srcDims;
+  for (OpFoldResult f : sizesOf(v))
+    srcDims.push_back(getValueOrCreateConstantIndexOp(b, loc, f));
+  SmallVector<Value> dstDims;
+  for (OpFoldResult f : sizes)
+    dstDims.push_back(getValueOrCreateConstantIndexOp(b, loc, f));
+  Value init = empty(loc, sizes, type.getElementType());
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{type}, ValueRange{}, ValueRange{init},
+             SmallVector<AffineMap>{b.getMultiDimIdentityMap(dstRank)},
+             SmallVector<IteratorType>(dstRank, IteratorType::parallel),
+             [&](OpBuilder &nb, Location nl, ValueRange) {
+               Value linear = arith::ConstantIndexOp::create(nb, nl, 0);
+               for (int64_t d = 0; d < dstRank; ++d)
+                 linear = arith::AddIOp::create(
+                     nb, nl, arith::MulIOp::create(nb, nl, linear, dstDims[d]),
+                     linalg::IndexOp::create(nb, nl, d));
+               SmallVector<Value> coords(srcDims.size());
+               for (int64_t d = (int64_t)srcDims.size() - 1; d >= 0; --d) {
+                 coords[d] = arith::RemUIOp::create(nb, nl, linear, srcDims[d]);
+                 linear = arith::DivUIOp::create(nb, nl, linear, srcDims[d]);
+               }
+               linalg::YieldOp::create(
+                   nb, nl, (Value)tensor::ExtractOp::create(nb, nl, v, coords));
+             })
+      .getResult(0);
 }
 
 SmallVector<OpFoldResult>
@@ -1148,7 +1171,7 @@ LogicalResult FunctionLowering::run() {
 }
 
 struct KilnLowerToLinalgPass
-    : impl::KilnLowerToLinalgBase<KilnLowerToLinalgPass> {
+    : kiln::impl::KilnLowerToLinalgBase<KilnLowerToLinalgPass> {
   void runOnOperation() override {
     for (auto func : getOperation().getOps<func::FuncOp>()) {
       if (func.isExternal() || !func->hasAttr(kSymbolsAttr))

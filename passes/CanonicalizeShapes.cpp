@@ -63,7 +63,7 @@ struct FoldTransposeChain : OpRewritePattern<TransposeOp> {
 };
 
 struct KilnCanonicalizeShapesPass
-    : impl::KilnCanonicalizeShapesBase<KilnCanonicalizeShapesPass> {
+    : kiln::impl::KilnCanonicalizeShapesBase<KilnCanonicalizeShapesPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<FoldReshapeChain, FoldIdentityReshape, FoldTransposeChain>(

@@ -6,7 +6,7 @@
 #include "onnx.pb.h"
 
 using namespace mlir;
-using namespace kiln::onnx_import;
+using namespace mlir::kiln::onnx_import;
 
 NodeContext::NodeContext(Importer &importer, const onnx::NodeProto &node,
                          int64_t opset)

@@ -31,7 +31,7 @@ class AttributeProto;
 class TensorProto;
 } // namespace onnx
 
-namespace kiln::onnx_import {
+namespace mlir::kiln::onnx_import {
 
 using mlir::AffineExpr;
 using llvm::SmallVector;
@@ -140,6 +140,6 @@ mlir::Type elementTypeFromOnnx(mlir::MLIRContext *ctx, int32_t dtype);
 int32_t onnxFromElementType(mlir::Type t);
 std::string onnxDtypeName(int32_t dtype);
 
-} // namespace kiln::onnx_import
+} // namespace mlir::kiln::onnx_import
 
 #endif

@@ -10,18 +10,22 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/Verifier.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
 #include <queue>
 
 using namespace mlir;
-using namespace kiln::onnx_import;
+using namespace mlir::kiln::onnx_import;
 
 Importer::Importer(MLIRContext &ctx, std::string path,
                    const ImportOptions &options)
@@ -94,7 +98,7 @@ Importer::readExternalData(const onnx::TensorProto &t, Location loc) {
       location = kv.value();
     else if (kv.key() == "offset" || kv.key() == "length") {
       int64_t v;
-      if (!llvm::to_integer(kv.value(), v, 10) || v < 0)
+      if (StringRef(kv.value()).getAsInteger(10, v) || v < 0)
         return emitError(loc) << "tensor '" << t.name() << "' has a bad "
                               << kv.key() << " '" << kv.value()
                               << "' in its external data";

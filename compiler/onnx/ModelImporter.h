@@ -18,7 +18,7 @@ class GraphProto;
 class ValueInfoProto;
 } // namespace onnx
 
-namespace kiln::onnx_import {
+namespace mlir::kiln::onnx_import {
 
 struct ImportOptions {
   /// `--shape NAME=VALUE`: symbols specialized to a constant.
@@ -29,7 +29,7 @@ struct ImportOptions {
   /// anyway; larger models must use external data).
   uint64_t maxModelFileBytes = uint64_t(2) << 30;
   /// Initializers with more elements than this become resource blobs.
-  int64_t inlineConstantLimit = 64;
+  int64_t inlineConstantLimit = 16;
 };
 
 /// Reads a binary `.onnx` file, or protobuf text format when the file name
@@ -78,6 +78,6 @@ private:
                                                       mlir::Location loc);
 };
 
-} // namespace kiln::onnx_import
+} // namespace mlir::kiln::onnx_import
 
 #endif

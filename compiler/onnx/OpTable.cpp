@@ -4,7 +4,8 @@
 #include "llvm/ADT/STLExtras.h"
 #include <algorithm>
 
-using namespace kiln::onnx_import;
+using namespace mlir;
+using namespace mlir::kiln::onnx_import;
 
 const std::vector<OpConverter> &kiln::onnx_import::opTable() {
   static const std::vector<OpConverter> table = [] {

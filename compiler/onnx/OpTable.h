@@ -7,7 +7,7 @@
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 
-namespace kiln::onnx_import {
+namespace mlir::kiln::onnx_import {
 
 using ConverterFn = mlir::LogicalResult (*)(NodeContext &);
 
@@ -39,6 +39,6 @@ const OpConverter *lookupConverter(llvm::StringRef domain,
 /// Whether any row names (domain, op), whatever the opset.
 bool isKnownOp(llvm::StringRef domain, llvm::StringRef opType);
 
-} // namespace kiln::onnx_import
+} // namespace mlir::kiln::onnx_import
 
 #endif

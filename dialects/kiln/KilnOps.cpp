@@ -56,9 +56,6 @@ static LogicalResult verifyAxis(Operation *op, int64_t axis, int64_t rank) {
   return success();
 }
 
-static bool isBoolTensor(Type t) {
-  return cast<RankedTensorType>(t).getElementType().isInteger(1);
-}
 
 //===----------------------------------------------------------------------===//
 // Constants
@@ -173,7 +170,8 @@ LogicalResult MatMulOp::verify() {
   if (res.getRank() != std::max(lhs.getRank(), rhs.getRank()))
     return emitOpError() << "result rank " << res.getRank()
                          << " is not the broadcast rank";
-  auto checkDim = [&](int64_t expected, int64_t actual, StringRef what) {
+  auto checkDim = [&](int64_t expected, int64_t actual,
+                      StringRef what) -> LogicalResult {
     if (!ShapedType::isDynamic(expected) && !ShapedType::isDynamic(actual) &&
         expected != actual)
       return emitOpError() << what << " extent is " << actual

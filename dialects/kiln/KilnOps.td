@@ -6,6 +6,8 @@
 include "dialects/kiln/KilnDialect.td"
 include "mlir/IR/BuiltinAttributeInterfaces.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/IR/CommonTypeConstraints.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
 
 //===----------------------------------------------------------------------===//
 // Constants
@@ -224,7 +226,7 @@ def Kiln_SoftmaxOp : Kiln_Op<"softmax", [Pure, SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
-def Kiln_LayerNormOp : Kiln_Op<"layer_norm", [Pure, AttrSizedOperandSegments]> {
+def Kiln_LayerNormOp : Kiln_Op<"layer_norm", [Pure]> {
   let summary = "layer normalization over the trailing axes from `axis`";
   let description = [{
     `(x - mean) / sqrt(var + epsilon) * scale + bias`, statistics in f32

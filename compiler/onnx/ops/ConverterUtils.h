@@ -7,7 +7,7 @@
 #include "dialects/kiln/KilnOps.h"
 #include "dialects/kiln/SymbolicShape.h"
 
-namespace kiln::onnx_import {
+namespace mlir::kiln::onnx_import {
 
 /// kiln.reshape of `v` to `dims` (no-op when the shape already matches).
 inline mlir::Value reshapeTo(NodeContext &nc, mlir::Value v,
@@ -58,6 +58,6 @@ normalizeAxes(NodeContext &nc, llvm::ArrayRef<int64_t> axes, int64_t rank) {
   return out;
 }
 
-} // namespace kiln::onnx_import
+} // namespace mlir::kiln::onnx_import
 
 #endif

@@ -4,7 +4,7 @@
 #include "onnx.pb.h"
 
 using namespace mlir;
-using namespace kiln::onnx_import;
+using namespace mlir::kiln::onnx_import;
 namespace k = mlir::kiln;
 
 /// `axesInputOpset` is the first opset where axes moved from an attribute to

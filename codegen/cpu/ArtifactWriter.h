@@ -1,0 +1,54 @@
+//===- ArtifactWriter.h - Descriptor, header and link step ------*- C++ -*-===//
+#ifndef KILN_CODEGEN_CPU_ARTIFACTWRITER_H
+#define KILN_CODEGEN_CPU_ARTIFACTWRITER_H
+
+#include "mlir/IR/AffineExpr.h"
+#include "mlir/IR/BuiltinOps.h"
+#include <string>
+#include <vector>
+
+namespace mlir::kiln {
+
+struct TensorSignature {
+  std::string name;
+  int32_t dtype; // ONNX numbering, as kiln_dtype
+  std::vector<AffineExpr> dims;
+};
+
+/// What the runtime needs to know about the compiled function.
+struct ModelSignature {
+  std::string name;
+  std::vector<std::string> symbols;
+  std::vector<TensorSignature> inputs, outputs;
+};
+
+/// Reads the signature off the kiln-level `func.func @main`.
+FailureOr<ModelSignature> captureSignature(ModuleOp module,
+                                           const std::string &name);
+
+/// C source of the model descriptor and the trampoline that calls
+/// `_mlir_ciface_<entry>` with memref descriptors built from the symbols.
+std::string descriptorSource(const ModelSignature &sig,
+                             const std::string &entry);
+/// The per-model public header with typed signature constants.
+std::string headerSource(const ModelSignature &sig);
+
+/// Links `objects` with the runtime into a shared library.
+LogicalResult linkSharedLibrary(Location loc,
+                                const std::vector<std::string> &objects,
+                                const std::string &output, bool verbose);
+
+} // namespace mlir::kiln
+
+
+namespace mlir::kiln {
+/// Moves every LLVM global initialized from a `dense_resource` blob out of
+/// the module: the global becomes a hidden external declaration and its
+/// bytes go to `binPath`, with `asmPath` defining the symbols by .incbin.
+/// LLVM never holds a copy of the weights.
+LogicalResult externalizeWeights(ModuleOp module, const std::string &binPath,
+                                 const std::string &asmPath,
+                                 uint64_t *totalBytes);
+} // namespace mlir::kiln
+
+#endif

@@ -1,0 +1,120 @@
+//===- CpuPipeline.cpp - Kiln dialect -> LLVM object for x86-64 -----------===//
+#include "codegen/cpu/CpuPipeline.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/SubtargetFeature.h"
+
+using namespace mlir;
+
+static LogicalResult runPipeline(ModuleOp module, llvm::StringRef pipeline,
+                                 const kiln::CpuOptions &options) {
+  // The string is the body of the module-level pipeline.
+  PassManager pm(module->getName());
+  if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
+    return module.emitError() << "internal error: bad pipeline " << pipeline;
+  if (options.verbose)
+    pm.enableTiming();
+  return pm.run(module);
+}
+
+LogicalResult kiln::lowerToLinalg(ModuleOp module, const CpuOptions &options) {
+  return runPipeline(module,
+                     "func.func(kiln-canonicalize-shapes),"
+                     "kiln-lower-to-linalg,canonicalize,cse",
+                     options);
+}
+
+LogicalResult kiln::lowerLinalgToLLVMDialect(ModuleOp module,
+                                             const CpuOptions &options) {
+  return runPipeline(
+      module,
+      "linalg-fuse-elementwise-ops,canonicalize,cse,"
+      "one-shot-bufferize,buffer-deallocation-pipeline,"
+      "convert-linalg-to-loops,expand-strided-metadata,lower-affine,"
+      "convert-scf-to-cf,canonicalize,convert-math-to-llvm,"
+      "convert-math-to-libm,convert-to-llvm,reconcile-unrealized-casts",
+      options);
+}
+
+LogicalResult kiln::emitObject(ModuleOp module, const CpuOptions &options,
+                               const std::string &path, bool emitLLVM) {
+  registerBuiltinDialectTranslation(*module->getContext());
+  registerLLVMDialectTranslation(*module->getContext());
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+
+  llvm::LLVMContext llvmCtx;
+  auto llvmModule = translateModuleToLLVMIR(module, llvmCtx);
+  if (!llvmModule)
+    return module.emitError() << "translation to LLVM IR failed";
+
+  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+  std::string err;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, err);
+  if (!target)
+    return module.emitError() << "no LLVM target for " << triple.str() << ": "
+                              << err;
+  std::string cpu = options.cpu == "native" ? llvm::sys::getHostCPUName().str()
+                                            : options.cpu;
+  std::string features;
+  if (options.cpu == "native") {
+    llvm::SubtargetFeatures f;
+    for (auto &feat : llvm::sys::getHostCPUFeatures())
+      f.AddFeature(feat.first(), feat.second);
+    features = f.getString();
+  }
+  llvm::TargetOptions to;
+  auto cg = options.optLevel >= 2 ? llvm::CodeGenOptLevel::Aggressive
+            : options.optLevel == 1 ? llvm::CodeGenOptLevel::Less
+                                    : llvm::CodeGenOptLevel::None;
+  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
+      triple, cpu, features, to, llvm::Reloc::PIC_, std::nullopt, cg));
+  llvmModule->setDataLayout(tm->createDataLayout());
+  llvmModule->setTargetTriple(triple);
+
+  if (options.optLevel > 0) {
+    llvm::LoopAnalysisManager lam;
+    llvm::FunctionAnalysisManager fam;
+    llvm::CGSCCAnalysisManager cgam;
+    llvm::ModuleAnalysisManager mam;
+    llvm::PassBuilder pb(tm.get());
+    pb.registerModuleAnalyses(mam);
+    pb.registerCGSCCAnalyses(cgam);
+    pb.registerFunctionAnalyses(fam);
+    pb.registerLoopAnalyses(lam);
+    pb.crossRegisterProxies(lam, fam, cgam, mam);
+    auto level = options.optLevel >= 3   ? llvm::OptimizationLevel::O3
+                 : options.optLevel == 2 ? llvm::OptimizationLevel::O2
+                                         : llvm::OptimizationLevel::O1;
+    pb.buildPerModuleDefaultPipeline(level).run(*llvmModule, mam);
+  }
+
+  std::error_code ec;
+  llvm::raw_fd_ostream out(path, ec, llvm::sys::fs::OF_None);
+  if (ec)
+    return module.emitError() << "cannot write " << path << ": "
+                              << ec.message();
+  if (emitLLVM) {
+    llvmModule->print(out, nullptr);
+    return success();
+  }
+  llvm::legacy::PassManager pm;
+  if (tm->addPassesToEmitFile(pm, out, nullptr,
+                              llvm::CodeGenFileType::ObjectFile))
+    return module.emitError() << "the target cannot emit object files";
+  pm.run(*llvmModule);
+  return success();
+}

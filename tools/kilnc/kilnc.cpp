@@ -1,0 +1,295 @@
+//===- kilnc.cpp - The Kiln ahead-of-time compiler driver -----------------===//
+#include "codegen/cpu/ArtifactWriter.h"
+#include "codegen/cpu/CpuPipeline.h"
+#include "compiler/onnx/ModelImporter.h"
+#include "compiler/onnx/OpTable.h"
+#include "dialects/kiln/KilnDialect.h"
+#include "passes/Passes.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+#include <chrono>
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/Format.h"
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+static cl::OptionCategory kilncCat("kilnc options");
+static cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx>"),
+                                      cl::cat(kilncCat));
+static cl::opt<std::string>
+    outputPath("o",
+               cl::desc("Output file (default: lib<model>.so, or stdout for "
+                        "--emit=kiln|linalg|llvm)"),
+               cl::value_desc("path"), cl::cat(kilncCat));
+enum class Emit { Kiln, Linalg, LLVM, Obj, Lib };
+static cl::opt<Emit> emit(
+    "emit", cl::desc("What to produce"), cl::init(Emit::Lib),
+    cl::values(clEnumValN(Emit::Kiln, "kiln", "Kiln dialect after import"),
+               clEnumValN(Emit::Linalg, "linalg",
+                          "linalg/tensor IR after lowering"),
+               clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR"),
+               clEnumValN(Emit::Obj, "obj", "the model's object file alone"),
+               clEnumValN(Emit::Lib, "lib",
+                          "shared library + C header (default)")),
+    cl::cat(kilncCat));
+static cl::list<std::string>
+    shapes("shape",
+           cl::desc("Specialize a symbolic dim, NAME=VALUE (repeatable)"),
+           cl::value_desc("NAME=VALUE"), cl::cat(kilncCat));
+static cl::opt<unsigned> optLevel("O",
+                                  cl::desc("Optimization level 0-3 (default 2)"),
+                                  cl::Prefix, cl::init(2), cl::cat(kilncCat));
+static cl::opt<bool> listOps("list-ops",
+                             cl::desc("Print the supported ONNX ops and exit"),
+                             cl::cat(kilncCat));
+static cl::opt<std::string>
+    modelName("name",
+              cl::desc("C identifier for the model (default: from -o)"),
+              cl::cat(kilncCat));
+static cl::opt<std::string>
+    cpu("cpu",
+        cl::desc("Target CPU for generated code: native (default) or an LLVM "
+                 "CPU name such as x86-64-v3"),
+        cl::init("native"), cl::cat(kilncCat));
+static cl::opt<uint64_t> maxWeightBytes(
+    "max-weight-bytes",
+    cl::desc("Refuse models whose weights exceed this many bytes "
+             "(default 64 GiB)"),
+    cl::init(uint64_t(64) << 30), cl::cat(kilncCat));
+static cl::opt<bool> verbose("v", cl::desc("Print each step and its time"),
+                             cl::cat(kilncCat));
+static cl::opt<bool> quiet("q", cl::desc("Print nothing but errors"),
+                           cl::cat(kilncCat));
+
+namespace {
+/// "[kilnc] step ... 0.12 s" progress lines on stderr.
+class Progress {
+public:
+  void step(llvm::StringRef what) {
+    finish();
+    if (!quiet)
+      llvm::errs() << "[kilnc] " << what << " ..." << (verbose ? "\n" : " ");
+    start_ = std::chrono::steady_clock::now();
+    open_ = true;
+  }
+  void finish() {
+    if (!open_ || quiet)
+      return;
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                             start_)
+                   .count();
+    llvm::errs() << llvm::format("%.2f s\n", s);
+    open_ = false;
+  }
+
+private:
+  std::chrono::steady_clock::time_point start_;
+  bool open_ = false;
+};
+} // namespace
+
+static std::string defaultName() {
+  std::string base = llvm::sys::path::stem(
+                         outputPath.empty() ? inputPath : outputPath)
+                         .str();
+  if (!outputPath.empty() && llvm::StringRef(base).starts_with("lib"))
+    base = base.substr(3);
+  std::string id;
+  for (char c : base)
+    id += llvm::isAlnum(c) ? c : '_';
+  if (id.empty() || llvm::isDigit(id[0]))
+    id = "m" + id;
+  return id;
+}
+
+static LogicalResult writeText(const std::string &path,
+                               llvm::function_ref<void(llvm::raw_ostream &)> fn) {
+  if (path.empty() || path == "-") {
+    fn(llvm::outs());
+    return success();
+  }
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  if (ec) {
+    llvm::errs() << "kilnc: error: cannot write " << path << ": "
+                 << ec.message() << "\n";
+    return failure();
+  }
+  fn(os);
+  return success();
+}
+
+static int listSupportedOps() {
+  llvm::outs() << "# domain op min_opset-max_opset family\n";
+  for (const auto &row : kiln::onnx_import::opTable())
+    llvm::outs() << (row.domain.empty() ? "ai.onnx" : row.domain) << " "
+                 << row.opType << " " << row.minOpset << "-" << row.maxOpset
+                 << " " << row.family << "\n";
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(kilncCat);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "kilnc - compile an ONNX transformer model ahead of time\n\n"
+      "  kilnc model.onnx -o libmodel.so    shared library + model.h\n"
+      "  kilnc model.onnx --emit=kiln       print the imported Kiln IR\n");
+  if (listOps)
+    return listSupportedOps();
+  if (inputPath.empty()) {
+    llvm::errs() << "kilnc: error: no input model (see --help)\n";
+    return 2;
+  }
+  if (optLevel > 3) {
+    llvm::errs() << "kilnc: error: -O" << optLevel << " is not 0-3\n";
+    return 2;
+  }
+
+  kiln::onnx_import::ImportOptions importOptions;
+  importOptions.maxWeightBytes = maxWeightBytes;
+  for (const std::string &s : shapes) {
+    auto [name, value] = llvm::StringRef(s).split('=');
+    int64_t v;
+    if (name.empty() || value.getAsInteger(10, v) || v < 1) {
+      llvm::errs() << "kilnc: error: --shape expects NAME=VALUE with VALUE "
+                      ">= 1, got '"
+                   << s << "'\n";
+      return 2;
+    }
+    importOptions.shapeOverrides[name.str()] = v;
+  }
+
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerAllPasses();
+  kiln::registerKilnPasses();
+  registry.insert<kiln::KilnDialect>();
+  MLIRContext ctx(registry);
+  ctx.loadAllAvailableDialects();
+  // Diagnostics: "kilnc: error: <message>" plus attached notes.
+  ScopedDiagnosticHandler handler(&ctx, [](Diagnostic &diag) {
+    llvm::errs() << "kilnc: "
+                 << (diag.getSeverity() == DiagnosticSeverity::Error ? "error"
+                     : diag.getSeverity() == DiagnosticSeverity::Warning
+                         ? "warning"
+                         : "note")
+                 << ": " << diag << "\n";
+    for (auto &note : diag.getNotes())
+      llvm::errs() << "kilnc: note: " << note << "\n";
+    return success();
+  });
+
+  Progress progress;
+  progress.step("importing " + inputPath);
+  auto module = kiln::onnx_import::importOnnxFile(ctx, inputPath, importOptions);
+  if (failed(module)) {
+    progress.finish();
+    return 1;
+  }
+  ModuleOp m = **module;
+  OpPrintingFlags flags;
+  flags.elideLargeResourceString(64);
+  if (emit == Emit::Kiln) {
+    progress.finish();
+    return failed(writeText(outputPath, [&](auto &os) { m->print(os, flags); }))
+               ? 1
+               : 0;
+  }
+
+  std::string name = modelName.empty() ? defaultName() : modelName.getValue();
+  auto sig = kiln::captureSignature(m, name);
+  if (failed(sig))
+    return 1;
+
+  kiln::CpuOptions cpuOptions;
+  cpuOptions.optLevel = optLevel;
+  cpuOptions.cpu = cpu;
+  progress.step("lowering to linalg");
+  if (failed(kiln::lowerToLinalg(m, cpuOptions)))
+    return 1;
+  if (emit == Emit::Linalg) {
+    progress.finish();
+    return failed(writeText(outputPath, [&](auto &os) { m->print(os, flags); }))
+               ? 1
+               : 0;
+  }
+  auto entry = m.lookupSymbol<func::FuncOp>("main");
+  std::string entryName = name + "_main";
+  entry.setSymName(entryName);
+  entry->setAttr("llvm.emit_c_interface", UnitAttr::get(&ctx));
+  // The signature was captured above; LLVM has no use for kiln.* attrs.
+  entry.setAllArgAttrs(ArrayRef<DictionaryAttr>{});
+
+  progress.step("bufferizing and lowering to LLVM");
+  if (failed(kiln::lowerLinalgToLLVMDialect(m, cpuOptions)))
+    return 1;
+
+  std::string out = outputPath;
+  if (out.empty())
+    out = emit == Emit::Lib ? "lib" + name + ".so"
+          : emit == Emit::Obj ? name + ".o"
+                              : "-";
+  progress.step(emit == Emit::LLVM ? "optimizing LLVM IR"
+                                   : "generating machine code");
+  if (emit == Emit::LLVM || emit == Emit::Obj) {
+    std::string path = out == "-" ? "/dev/stdout" : out;
+    if (failed(kiln::emitObject(m, cpuOptions, path, emit == Emit::LLVM)))
+      return 1;
+    progress.finish();
+    return 0;
+  }
+
+  llvm::SmallString<128> dir;
+  if (llvm::sys::fs::createUniqueDirectory("kilnc", dir)) {
+    llvm::errs() << "kilnc: error: cannot create a temporary directory\n";
+    return 1;
+  }
+  std::string obj = (dir + "/" + name + ".o").str();
+  std::string desc = (dir + "/" + name + "_descriptor.c").str();
+  std::string weightsBin = (dir + "/" + name + "_weights.bin").str();
+  std::string weightsAsm = (dir + "/" + name + "_weights.S").str();
+  uint64_t weightBytes = 0;
+  if (failed(kiln::externalizeWeights(m, weightsBin, weightsAsm, &weightBytes)))
+    return 1;
+  if (failed(kiln::emitObject(m, cpuOptions, obj, false)))
+    return 1;
+  if (failed(writeText(desc, [&](auto &os) {
+        os << kiln::descriptorSource(*sig, entryName);
+      })))
+    return 1;
+  progress.step("linking " + out);
+  LogicalResult linked =
+      kiln::linkSharedLibrary(m.getLoc(), {obj, desc, weightsAsm}, out, verbose);
+  if (!verbose) {
+    llvm::sys::fs::remove(obj);
+    llvm::sys::fs::remove(desc);
+    llvm::sys::fs::remove(weightsBin);
+    llvm::sys::fs::remove(weightsAsm);
+    llvm::sys::fs::remove(dir);
+  }
+  if (failed(linked))
+    return 1;
+  llvm::SmallString<128> header(out);
+  llvm::sys::path::remove_filename(header);
+  llvm::sys::path::append(header, name + ".h");
+  if (failed(writeText(header.str().str(),
+                       [&](auto &os) { os << kiln::headerSource(*sig); })))
+    return 1;
+  progress.finish();
+  return 0;
+}
