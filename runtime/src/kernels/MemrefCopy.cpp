@@ -1,0 +1,65 @@
+//===- MemrefCopy.cpp - Strided copy for lowered memref.copy --------------===//
+//
+// MLIR lowers a memref.copy between non-contiguous layouts to a call to
+// `memrefCopy(elemSize, UnrankedMemRef *src, UnrankedMemRef *dst)`, normally
+// provided by libmlir_c_runner_utils. Artifacts must not depend on that
+// library, so the runtime provides it.
+//
+//===----------------------------------------------------------------------===//
+#include <stdint.h>
+#include <string.h>
+
+namespace {
+struct UnrankedMemRef {
+  int64_t rank;
+  void *descriptor;
+};
+/// The ranked descriptor: {allocated, aligned, offset, sizes[rank],
+/// strides[rank]}.
+struct RankedView {
+  char *aligned;
+  int64_t offset;
+  const int64_t *sizes;
+  const int64_t *strides;
+};
+
+RankedView view(const UnrankedMemRef *m) {
+  auto *words = static_cast<int64_t *>(m->descriptor);
+  RankedView v;
+  v.aligned = reinterpret_cast<char *>(words[1]);
+  v.offset = words[2];
+  v.sizes = words + 3;
+  v.strides = words + 3 + m->rank;
+  return v;
+}
+} // namespace
+
+extern "C" __attribute__((visibility("hidden"))) void
+memrefCopy(int64_t elemSize, UnrankedMemRef *src, UnrankedMemRef *dst) {
+  int64_t rank = src->rank;
+  RankedView s = view(src), d = view(dst);
+  int64_t total = 1;
+  for (int64_t i = 0; i < rank; ++i)
+    total *= s.sizes[i];
+  if (total == 0)
+    return;
+  int64_t index[16] = {0};
+  if (rank > 16)
+    return; // Kiln never produces such ranks.
+  int64_t sOff = s.offset, dOff = d.offset;
+  for (int64_t n = 0; n < total; ++n) {
+    memcpy(d.aligned + dOff * elemSize, s.aligned + sOff * elemSize,
+           (size_t)elemSize);
+    // Odometer increment over the dims, innermost first.
+    for (int64_t i = rank - 1; i >= 0; --i) {
+      ++index[i];
+      sOff += s.strides[i];
+      dOff += d.strides[i];
+      if (index[i] < s.sizes[i])
+        break;
+      sOff -= s.strides[i] * s.sizes[i];
+      dOff -= d.strides[i] * d.sizes[i];
+      index[i] = 0;
+    }
+  }
+}
