@@ -132,11 +132,11 @@ static LogicalResult writeText(const std::string &path,
 }
 
 static int listSupportedOps() {
-  llvm::outs() << "# domain op min_opset-max_opset family\n";
+  llvm::outs() << "# domain op min_opset-max_opset\n";
   for (const auto &row : kiln::onnx_import::opTable())
     llvm::outs() << (row.domain.empty() ? "ai.onnx" : row.domain) << " "
                  << row.opType << " " << row.minOpset << "-" << row.maxOpset
-                 << " " << row.family << "\n";
+                 << "\n";
   return 0;
 }
 
