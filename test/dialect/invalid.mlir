@@ -1,0 +1,39 @@
+// RUN: kiln-opt %s -split-input-file -verify-diagnostics
+
+func.func @transpose_not_permutation(%x: tensor<2x3xf32>) -> tensor<3x2xf32> {
+  // expected-error @+1 {{perm is not a permutation}}
+  %0 = kiln.transpose %x {perm = array<i64: 1, 1>} : tensor<2x3xf32> -> tensor<3x2xf32>
+  return %0 : tensor<3x2xf32>
+}
+
+// -----
+
+func.func @matmul_k_mismatch(%a: tensor<2x3xf32>, %b: tensor<4x5xf32>) -> tensor<2x5xf32> {
+  // expected-error @+1 {{contraction extents differ: 3 vs 4}}
+  %0 = kiln.matmul %a, %b : tensor<2x3xf32>, tensor<4x5xf32> -> tensor<2x5xf32>
+  return %0 : tensor<2x5xf32>
+}
+
+// -----
+
+func.func @reshape_count(%x: tensor<2x3xf32>) -> tensor<7xf32> {
+  // expected-error @+1 {{changes the element count from 6 to 7}}
+  %0 = kiln.reshape %x {shape = affine_map<() -> (7)>} : tensor<2x3xf32> -> tensor<7xf32>
+  return %0 : tensor<7xf32>
+}
+
+// -----
+
+func.func @slice_out_of_bounds(%x: tensor<8xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{slice of dim 0 reads [6, 9] outside extent 8}}
+  %0 = kiln.slice %x {offsets = affine_map<() -> (6)>, sizes = affine_map<() -> (4)>, strides = array<i64: 1>} : tensor<8xf32> -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @gelu_bad_mode(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{approximate must be "none" or "tanh", got "fast"}}
+  %0 = kiln.gelu %x {approximate = "fast"} : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}

@@ -1,0 +1,22 @@
+// RUN: kiln-opt %s | kiln-opt --mlir-print-local-scope | FileCheck %s
+
+// CHECK-LABEL: func.func @ops
+func.func @ops(%x: tensor<?x?x64xf32>, %w: tensor<64x256xf32>, %ids: tensor<?x?xi64>,
+               %tab: tensor<1000x64xf32>) -> tensor<?x4x?x16xf32>
+    attributes {kiln.symbols = ["batch", "seq"]} {
+  // CHECK: kiln.matmul %{{.*}}, %{{.*}} : tensor<?x?x64xf32>, tensor<64x256xf32> -> tensor<?x?x256xf32>
+  %0 = kiln.matmul %x, %w : tensor<?x?x64xf32>, tensor<64x256xf32> -> tensor<?x?x256xf32>
+  // CHECK: kiln.gelu %{{.*}} {approximate = "tanh"}
+  %1 = kiln.gelu %0 {approximate = "tanh"} : tensor<?x?x256xf32>
+  // CHECK: kiln.gather %{{.*}}[%{{.*}}] {axis = 0 : i64}
+  %2 = kiln.gather %tab[%ids] {axis = 0 : i64} : tensor<1000x64xf32>, tensor<?x?xi64> -> tensor<?x?x64xf32>
+  // CHECK: kiln.add
+  %3 = kiln.add %2, %x : tensor<?x?x64xf32>, tensor<?x?x64xf32> -> tensor<?x?x64xf32>
+  // CHECK: kiln.reshape %{{.*}} {shape = affine_map<()[s0, s1] -> (s0, s1, 4, 16)>}
+  %4 = kiln.reshape %3 {shape = affine_map<()[s0, s1] -> (s0, s1, 4, 16)>} : tensor<?x?x64xf32> -> tensor<?x?x4x16xf32>
+  // CHECK: kiln.transpose %{{.*}} {perm = array<i64: 0, 2, 1, 3>}
+  %5 = kiln.transpose %4 {perm = array<i64: 0, 2, 1, 3>} : tensor<?x?x4x16xf32> -> tensor<?x4x?x16xf32>
+  // CHECK: kiln.softmax %{{.*}} {axis = 3 : i64}
+  %6 = kiln.softmax %5 {axis = 3 : i64} : tensor<?x4x?x16xf32>
+  return %6 : tensor<?x4x?x16xf32>
+}
