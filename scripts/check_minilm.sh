@@ -56,7 +56,7 @@ import numpy as np
 
 ref_dir, out_dir, min_cos = Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3])
 mask = np.load(ref_dir / "input_attention_mask.npy")
-hidden = np.load(out_dir / "output_last_hidden_state.npy")
+hidden = np.load(out_dir / "last_hidden_state.npy")
 ref_hidden = np.load(ref_dir / "output_last_hidden_state.npy")
 ref_emb = np.load(ref_dir / "embeddings_ort.npy")
 m = mask[..., None].astype(np.float32)

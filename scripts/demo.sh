@@ -43,7 +43,7 @@ echo "== run and check against the PyTorch reference (atol 1e-4, rtol 1e-4)"
 
 echo
 echo "== top-5 next-token ids (logits at the last position)"
-.venv/bin/python - "$EXAMPLE/inputs/input_input_ids.npy" "$OUT/output_logits.npy" <<'EOF'
+.venv/bin/python - "$EXAMPLE/inputs/input_input_ids.npy" "$OUT/logits.npy" <<'EOF'
 import sys
 import numpy as np
 
