@@ -563,12 +563,8 @@ LogicalResult FunctionLowering::lowerMatMul(MatMulOp op) {
       auto fullType = typeOf(full);
       bool same = vt.getRank() == rank;
       for (int64_t d = 0; same && d < rank - 2; ++d)
-        same = vt.getDimSize(d) == fullType.getDimSize(d) &&
-               !(vt.getDimSize(d) == 1 && fullType.getDimSize(d) != 1);
-      if (same && vt.getRank() == rank &&
-          llvm::all_of(llvm::seq<int64_t>(0, rank - 2), [&](int64_t d) {
-            return vt.getDimSize(d) != 1 || fullType.getDimSize(d) == 1;
-          }))
+        same = vt.getDimSize(d) == fullType.getDimSize(d);
+      if (same)
         return v;
       Value init = empty(loc, full, elem);
       SmallVector<AffineMap> maps{broadcastMap(vt, fullType),
