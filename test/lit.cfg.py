@@ -69,3 +69,5 @@ if not (python and os.access(python, os.X_OK)):
 config.substitutions = [s for s in config.substitutions if s[0] != "%python"]
 config.substitutions.append(("%python", '"%s"' % python))
 config.substitutions.append(("%models", os.path.join(config.kiln_src_root, "test", "models")))
+config.substitutions.append(("%kiln_src", config.kiln_src_root))
+config.substitutions.append(("%clang", os.path.join(config.llvm_tools_dir, "clang")))
