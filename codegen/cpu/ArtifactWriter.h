@@ -28,8 +28,10 @@ FailureOr<ModelSignature> captureSignature(ModuleOp module,
 
 /// C source of the model descriptor and the trampoline that calls
 /// `_mlir_ciface_<entry>` with memref descriptors built from the symbols.
+/// C source of the model descriptor (kiln/model_abi.h) for `target`, with a
+/// trampoline that calls the MLIR C interface `_mlir_ciface_<entry>`.
 std::string descriptorSource(const ModelSignature &sig,
-                             const std::string &entry);
+                             const std::string &entry, llvm::StringRef target);
 /// The per-model public header with typed signature constants.
 std::string headerSource(const ModelSignature &sig);
 

@@ -1,5 +1,6 @@
 //===- CpuPipeline.cpp - Kiln dialect -> LLVM object for x86-64 -----------===//
 #include "codegen/cpu/CpuPipeline.h"
+#include "codegen/Target.h"
 
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -19,37 +20,19 @@
 
 using namespace mlir;
 
-static LogicalResult runPipeline(ModuleOp module, llvm::StringRef pipeline,
-                                 const kiln::CpuOptions &options) {
-  // The string is the body of the module-level pipeline.
-  PassManager pm(module->getName());
-  if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
-    return module.emitError() << "internal error: bad pipeline " << pipeline;
-  if (options.verbose)
-    pm.enableTiming();
-  return pm.run(module);
-}
-
-LogicalResult kiln::lowerToLinalg(ModuleOp module, const CpuOptions &options) {
-  return runPipeline(module,
-                     "func.func(kiln-canonicalize-shapes),"
-                     "kiln-lower-to-linalg,canonicalize,cse",
-                     options);
-}
-
 LogicalResult kiln::lowerLinalgToLLVMDialect(ModuleOp module,
-                                             const CpuOptions &options) {
-  return runPipeline(
+                                             const TargetOptions &options) {
+  return runPassPipeline(
       module,
       "linalg-fuse-elementwise-ops,canonicalize,cse,"
       "one-shot-bufferize,buffer-deallocation-pipeline,"
       "convert-linalg-to-loops,expand-strided-metadata,lower-affine,"
       "convert-scf-to-cf,canonicalize,convert-math-to-llvm,"
       "convert-math-to-libm,convert-to-llvm,reconcile-unrealized-casts",
-      options);
+      options.verbose);
 }
 
-LogicalResult kiln::emitObject(ModuleOp module, const CpuOptions &options,
+LogicalResult kiln::emitObject(ModuleOp module, const TargetOptions &options,
                                const std::string &path, bool emitLLVM) {
   registerBuiltinDialectTranslation(*module->getContext());
   registerLLVMDialectTranslation(*module->getContext());

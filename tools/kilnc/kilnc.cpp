@@ -1,6 +1,6 @@
 //===- kilnc.cpp - The Kiln ahead-of-time compiler driver -----------------===//
 #include "codegen/cpu/ArtifactWriter.h"
-#include "codegen/cpu/CpuPipeline.h"
+#include "codegen/Target.h"
 #include "compiler/onnx/ModelImporter.h"
 #include "compiler/onnx/OpTable.h"
 #include "dialects/kiln/KilnDialect.h"
@@ -21,6 +21,7 @@
 #include <chrono>
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/Format.h"
+#include <sys/resource.h>
 
 using namespace mlir;
 namespace cl = llvm::cl;
@@ -58,6 +59,11 @@ static cl::opt<std::string>
     modelName("name",
               cl::desc("C identifier for the model (default: from -o)"),
               cl::cat(kilncCat));
+static cl::opt<std::string> targetSpec(
+    "target",
+    cl::desc("Code generation target: cpu (default); cuda[:sm_90|sm_100] is "
+             "reserved for the CUDA backend"),
+    cl::value_desc("target"), cl::init("cpu"), cl::cat(kilncCat));
 static cl::opt<std::string>
     cpu("cpu",
         cl::desc("Target CPU for generated code: native (default) or an LLVM "
@@ -141,6 +147,7 @@ static int listSupportedOps() {
 }
 
 int main(int argc, char **argv) {
+  auto compileStart = std::chrono::steady_clock::now();
   llvm::InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(kilncCat);
   cl::ParseCommandLineOptions(
@@ -216,11 +223,20 @@ int main(int argc, char **argv) {
   if (failed(sig))
     return 1;
 
-  kiln::CpuOptions cpuOptions;
-  cpuOptions.optLevel = optLevel;
-  cpuOptions.cpu = cpu;
+  kiln::TargetOptions targetOptions;
+  targetOptions.optLevel = optLevel;
+  targetOptions.cpu = cpu;
+  targetOptions.verbose = verbose;
+  std::string targetError;
+  auto target = kiln::createTarget(targetSpec, targetOptions, targetError);
+  if (!target) {
+    progress.finish();
+    llvm::errs() << "kilnc: error: " << targetError << "\n";
+    return 2;
+  }
+
   progress.step("lowering to linalg");
-  if (failed(kiln::lowerToLinalg(m, cpuOptions)))
+  if (failed(kiln::lowerKilnToLinalg(m, verbose)))
     return 1;
   if (emit == Emit::Linalg) {
     progress.finish();
@@ -236,7 +252,7 @@ int main(int argc, char **argv) {
   entry.setAllArgAttrs(ArrayRef<DictionaryAttr>{});
 
   progress.step("bufferizing and lowering to LLVM");
-  if (failed(kiln::lowerLinalgToLLVMDialect(m, cpuOptions)))
+  if (failed(target->lowerToLLVMDialect(m)))
     return 1;
 
   std::string out = outputPath;
@@ -244,11 +260,11 @@ int main(int argc, char **argv) {
     out = emit == Emit::Lib ? "lib" + name + ".so"
           : emit == Emit::Obj ? name + ".o"
                               : "-";
-  progress.step(emit == Emit::LLVM ? "optimizing LLVM IR"
-                                   : "generating machine code");
   if (emit == Emit::LLVM || emit == Emit::Obj) {
+    progress.step(emit == Emit::LLVM ? "optimizing LLVM IR"
+                                     : "generating machine code");
     std::string path = out == "-" ? "/dev/stdout" : out;
-    if (failed(kiln::emitObject(m, cpuOptions, path, emit == Emit::LLVM)))
+    if (failed(target->emitObject(m, path, emit == Emit::LLVM)))
       return 1;
     progress.finish();
     return 0;
@@ -259,29 +275,14 @@ int main(int argc, char **argv) {
     llvm::errs() << "kilnc: error: cannot create a temporary directory\n";
     return 1;
   }
-  std::string obj = (dir + "/" + name + ".o").str();
-  std::string desc = (dir + "/" + name + "_descriptor.c").str();
-  std::string weightsBin = (dir + "/" + name + "_weights.bin").str();
-  std::string weightsAsm = (dir + "/" + name + "_weights.S").str();
+  progress.step("generating machine code and linking " + out);
   uint64_t weightBytes = 0;
-  if (failed(kiln::externalizeWeights(m, weightsBin, weightsAsm, &weightBytes)))
-    return 1;
-  if (failed(kiln::emitObject(m, cpuOptions, obj, false)))
-    return 1;
-  if (failed(writeText(desc, [&](auto &os) {
-        os << kiln::descriptorSource(*sig, entryName);
-      })))
-    return 1;
-  progress.step("linking " + out);
-  LogicalResult linked =
-      kiln::linkSharedLibrary(m.getLoc(), {obj, desc, weightsAsm}, out, verbose);
-  if (!verbose) {
-    llvm::sys::fs::remove(obj);
-    llvm::sys::fs::remove(desc);
-    llvm::sys::fs::remove(weightsBin);
-    llvm::sys::fs::remove(weightsAsm);
-    llvm::sys::fs::remove(dir);
-  }
+  LogicalResult linked = target->writeSharedLibrary(
+      m, *sig, entryName, dir.str().str(), out, &weightBytes);
+  if (verbose)
+    llvm::errs() << "[kilnc] intermediate files kept in " << dir << "\n";
+  else
+    llvm::sys::fs::remove_directories(dir);
   if (failed(linked))
     return 1;
   llvm::SmallString<128> header(out);
@@ -291,5 +292,17 @@ int main(int argc, char **argv) {
                        [&](auto &os) { os << kiln::headerSource(*sig); })))
     return 1;
   progress.finish();
+  if (!quiet) {
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    double total = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - compileStart)
+                       .count();
+    llvm::errs() << llvm::format(
+        "[kilnc] wrote %s and %s: %.1f MB of weights, %.2f s, peak RSS %.0f "
+        "MB\n",
+        out.c_str(), header.c_str(), weightBytes / 1e6, total,
+        usage.ru_maxrss / 1024.0);
+  }
   return 0;
 }

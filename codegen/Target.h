@@ -1,0 +1,65 @@
+//===- Target.h - Code generation targets -----------------------*- C++ -*-===//
+//
+// kilnc drives every backend through this interface. The Kiln -> linalg
+// lowering is shared; a Target takes the module from linalg on tensors to
+// machine code and a linked artifact with the descriptor ABI of
+// runtime/include/kiln/model_abi.h. The CPU target lives in codegen/cpu; a
+// CUDA target slots in beside it under the name "cuda".
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_CODEGEN_TARGET_H
+#define KILN_CODEGEN_TARGET_H
+
+#include "codegen/cpu/ArtifactWriter.h"
+#include "mlir/IR/BuiltinOps.h"
+#include <memory>
+#include <string>
+
+namespace mlir::kiln {
+
+struct TargetOptions {
+  int optLevel = 2;
+  /// The CPU for host code: "native" or an LLVM CPU name.
+  std::string cpu = "native";
+  /// Keep intermediate files and print the commands run.
+  bool verbose = false;
+};
+
+class Target {
+public:
+  virtual ~Target() = default;
+  /// The target string stored in the artifact's descriptor.
+  virtual llvm::StringRef name() const = 0;
+  /// linalg on tensors -> the LLVM dialect.
+  virtual LogicalResult lowerToLLVMDialect(ModuleOp module) = 0;
+  /// LLVM dialect -> an object file, or optimized LLVM IR text.
+  virtual LogicalResult emitObject(ModuleOp module, const std::string &path,
+                                   bool emitLLVM) = 0;
+  /// LLVM dialect -> the shared library `output`. `entry` is the model
+  /// function's name, `tmpDir` a directory for intermediate files.
+  virtual LogicalResult writeSharedLibrary(ModuleOp module,
+                                           const ModelSignature &sig,
+                                           const std::string &entry,
+                                           const std::string &tmpDir,
+                                           const std::string &output,
+                                           uint64_t *weightBytes) = 0;
+};
+
+/// Kiln dialect -> linalg on tensors, the same for every target.
+LogicalResult lowerKilnToLinalg(ModuleOp module, bool verbose);
+
+/// Runs a textual pass pipeline (the body of a builtin.module pipeline).
+LogicalResult runPassPipeline(ModuleOp module, llvm::StringRef pipeline,
+                              bool verbose);
+
+/// The target for a --target spec ("cpu", later "cuda:sm_90"), or null with
+/// `error` set.
+std::unique_ptr<Target> createTarget(llvm::StringRef spec,
+                                     const TargetOptions &options,
+                                     std::string &error);
+
+std::unique_ptr<Target> createCpuTarget(const TargetOptions &options);
+
+} // namespace mlir::kiln
+
+#endif
