@@ -53,4 +53,31 @@ def KilnLowerToLinalg : Pass<"kiln-lower-to-linalg", "::mlir::ModuleOp"> {
   ];
 }
 
+def KilnLinalgToMicrokernels : Pass<"kiln-linalg-to-microkernels",
+                                    "::mlir::ModuleOp"> {
+  let summary = "Call the runtime's GEMM kernels for f32 matmuls on memrefs";
+  let description = [{
+    Runs after bufferization. A zero fill (or a copy from a buffer that only
+    holds zeros, which CSE and bufferization make of merged inits) followed by an f32 `linalg.matmul`
+    or `linalg.batch_matmul` on the same output buffer is the pair that
+    `kiln-lower-to-linalg` emits for `kiln.matmul`; it becomes one call to the
+    runtime's blocked, packed, multi-threaded kernel, which overwrites its
+    output:
+
+    ```
+    linalg.fill ins(%zero) outs(%c)
+    linalg.matmul ins(%a, %b) outs(%c)
+      => func.call @kiln_rt_matmul_f32(%a', %b', %c')   // memref.cast to
+                                                        // strided<[?, ?]>
+    ```
+
+    The callees are declared with `llvm.emit_c_interface`, so the generated
+    code calls `_mlir_ciface_kiln_rt_matmul_f32` with memref descriptors
+    (runtime/src/kernels/Kernels.h). A matmul that accumulates into data it
+    did not zero, or has other element types, stays a linalg op.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 #endif // KILN_PASSES

@@ -25,7 +25,8 @@ LogicalResult kiln::lowerLinalgToLLVMDialect(ModuleOp module,
   return runPassPipeline(
       module,
       "linalg-fuse-elementwise-ops,canonicalize,cse,"
-      "one-shot-bufferize,buffer-deallocation-pipeline,"
+      "one-shot-bufferize,kiln-linalg-to-microkernels,"
+      "buffer-deallocation-pipeline,"
       "convert-linalg-to-loops,expand-strided-metadata,lower-affine,"
       "convert-scf-to-cf,canonicalize,convert-math-to-llvm,"
       "convert-math-to-libm,convert-to-llvm,reconcile-unrealized-casts",

@@ -451,3 +451,21 @@ extern "C" void _mlir_ciface_kiln_rt_batch_matmul_f32(kiln_memref3_f32 *a,
   }
   kiln::batchMatmulF32(*a, *b, *c, kiln::bestMatmulIsa());
 }
+
+extern "C" void _mlir_ciface_kiln_rt_matmul_f32(kiln_memref2_f32 *a,
+                                                kiln_memref2_f32 *b,
+                                                kiln_memref2_f32 *c) {
+  if (!a || !b || !c) {
+    kiln::reportError("matmul_f32: NULL memref descriptor");
+    return;
+  }
+  auto batchOfOne = [](const kiln_memref2_f32 &m) {
+    return kiln_memref3_f32{m.allocated,
+                            m.aligned,
+                            m.offset,
+                            {1, m.sizes[0], m.sizes[1]},
+                            {0, m.strides[0], m.strides[1]}};
+  };
+  kiln::batchMatmulF32(batchOfOne(*a), batchOfOne(*b), batchOfOne(*c),
+                       kiln::bestMatmulIsa());
+}

@@ -23,6 +23,19 @@ typedef struct kiln_memref3_f32 {
   int64_t strides[3];
 } kiln_memref3_f32;
 
+typedef struct kiln_memref2_f32 {
+  float *allocated;
+  float *aligned;
+  int64_t offset;
+  int64_t sizes[2];
+  int64_t strides[2];
+} kiln_memref2_f32;
+
+// c[m,n] = sum_k a[m,k] * b[k,n], overwriting c; the rank-2 form of the
+// batched kernel below, with the same rules.
+void _mlir_ciface_kiln_rt_matmul_f32(kiln_memref2_f32 *a, kiln_memref2_f32 *b,
+                                     kiln_memref2_f32 *c);
+
 // c[i,m,n] = sum_k a[ia,m,k] * b[ib,k,n], overwriting c.
 // a: [Ba, M, K], b: [Bb, K, N], c: [Bc, M, N]; Ba and Bb are each 1
 // (broadcast) or Bc. Any strides, including transposed views. Inconsistent

@@ -1,0 +1,91 @@
+// RUN: kiln-opt %s -kiln-linalg-to-microkernels -split-input-file | FileCheck %s
+
+// A zeroed output and an f32 matmul become one call; the callee is declared
+// once with the C interface and fully dynamic strided memrefs.
+// CHECK: func.func private @kiln_rt_matmul_f32(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>) attributes {llvm.emit_c_interface}
+// CHECK-LABEL: func.func @zero_fill_matmul
+// CHECK-SAME: (%[[A:.*]]: memref<?x64xf32>, %[[B:.*]]: memref<64x32xf32>, %[[C:.*]]: memref<?x32xf32>)
+// CHECK-DAG: %[[CA:.*]] = memref.cast %[[A]] : memref<?x64xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
+// CHECK-DAG: %[[CB:.*]] = memref.cast %[[B]]
+// CHECK-DAG: %[[CC:.*]] = memref.cast %[[C]]
+// CHECK-NOT: linalg.fill
+// CHECK: call @kiln_rt_matmul_f32(%[[CA]], %[[CB]], %[[CC]])
+// CHECK-NOT: linalg.matmul
+func.func @zero_fill_matmul(%a: memref<?x64xf32>, %b: memref<64x32xf32>, %c: memref<?x32xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<?x32xf32>)
+  linalg.matmul ins(%a, %b : memref<?x64xf32>, memref<64x32xf32>) outs(%c : memref<?x32xf32>)
+  return
+}
+
+// -----
+
+// The shape CSE and bufferization leave: one zeroed buffer copied into each
+// output, and written in place by the last matmul. Both become calls and the
+// dead copy goes.
+// CHECK-LABEL: func.func @shared_zero_buffer
+// CHECK: %[[Z:.*]] = memref.alloc
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%[[Z]]
+// CHECK-NOT: memref.copy
+// CHECK: call @kiln_rt_batch_matmul_f32
+// CHECK: call @kiln_rt_batch_matmul_f32
+// CHECK-NOT: linalg.batch_matmul
+func.func @shared_zero_buffer(%a: memref<2x4x8xf32>, %b: memref<2x8x4xf32>, %out: memref<2x4x4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %z = memref.alloc() : memref<2x4x4xf32>
+  linalg.fill ins(%zero : f32) outs(%z : memref<2x4x4xf32>)
+  %c = memref.alloc() : memref<2x4x4xf32>
+  memref.copy %z, %c : memref<2x4x4xf32> to memref<2x4x4xf32>
+  linalg.batch_matmul ins(%a, %b : memref<2x4x8xf32>, memref<2x8x4xf32>) outs(%c : memref<2x4x4xf32>)
+  linalg.batch_matmul ins(%a, %b : memref<2x4x8xf32>, memref<2x8x4xf32>) outs(%z : memref<2x4x4xf32>)
+  linalg.add ins(%c, %z : memref<2x4x4xf32>, memref<2x4x4xf32>) outs(%out : memref<2x4x4xf32>)
+  return
+}
+
+// -----
+
+// Must not fire: the output holds data (accumulation), the fill is not zero,
+// the zero buffer is written between its fill and the copy, or the element
+// type is not f32.
+// CHECK-LABEL: func.func @accumulates
+// CHECK-NOT: call
+// CHECK: linalg.matmul
+func.func @accumulates(%a: memref<4x8xf32>, %b: memref<8x4xf32>, %c: memref<4x4xf32>) {
+  linalg.matmul ins(%a, %b : memref<4x8xf32>, memref<8x4xf32>) outs(%c : memref<4x4xf32>)
+  return
+}
+
+// CHECK-LABEL: func.func @nonzero_fill
+// CHECK-NOT: call
+// CHECK: linalg.matmul
+func.func @nonzero_fill(%a: memref<4x8xf32>, %b: memref<8x4xf32>, %c: memref<4x4xf32>) {
+  %one = arith.constant 1.0 : f32
+  linalg.fill ins(%one : f32) outs(%c : memref<4x4xf32>)
+  linalg.matmul ins(%a, %b : memref<4x8xf32>, memref<8x4xf32>) outs(%c : memref<4x4xf32>)
+  return
+}
+
+// CHECK-LABEL: func.func @zero_buffer_overwritten_first
+// CHECK: memref.copy
+// CHECK-NOT: call
+// CHECK: linalg.matmul
+func.func @zero_buffer_overwritten_first(%a: memref<4x8xf32>, %b: memref<8x4xf32>, %x: memref<4x4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %z = memref.alloc() : memref<4x4xf32>
+  linalg.fill ins(%zero : f32) outs(%z : memref<4x4xf32>)
+  linalg.add ins(%x, %x : memref<4x4xf32>, memref<4x4xf32>) outs(%z : memref<4x4xf32>)
+  %c = memref.alloc() : memref<4x4xf32>
+  memref.copy %z, %c : memref<4x4xf32> to memref<4x4xf32>
+  linalg.matmul ins(%a, %b : memref<4x8xf32>, memref<8x4xf32>) outs(%c : memref<4x4xf32>)
+  return
+}
+
+// CHECK-LABEL: func.func @integer
+// CHECK-NOT: call
+// CHECK: linalg.matmul
+func.func @integer(%a: memref<4x8xi32>, %b: memref<8x4xi32>, %c: memref<4x4xi32>) {
+  %zero = arith.constant 0 : i32
+  linalg.fill ins(%zero : i32) outs(%c : memref<4x4xi32>)
+  linalg.matmul ins(%a, %b : memref<4x8xi32>, memref<8x4xi32>) outs(%c : memref<4x4xi32>)
+  return
+}
