@@ -80,4 +80,21 @@ def KilnLinalgToMicrokernels : Pass<"kiln-linalg-to-microkernels",
                            "::mlir::memref::MemRefDialect"];
 }
 
+def KilnApproximateMath : Pass<"kiln-approximate-math", "::mlir::ModuleOp"> {
+  let summary = "Replace f32 erf, tanh and exp with polynomial approximations";
+  let description = [{
+    libm's scalar `erff`, `tanhf` and `expf` calls keep LLVM from vectorizing
+    the GELU and softmax loops around them. MLIR's polynomial approximations
+    are plain arithmetic that vectorizes, within a few ulp in f32 (the
+    fixture and MiniLM checks hold them to the reference):
+
+    ```
+    math.erf %x : f32  =>  arith/math.fma rational approximation
+    ```
+  }];
+  let dependentDialects = ["::mlir::math::MathDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 #endif // KILN_PASSES

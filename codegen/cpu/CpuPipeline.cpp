@@ -27,7 +27,8 @@ LogicalResult kiln::lowerLinalgToLLVMDialect(ModuleOp module,
       "linalg-fuse-elementwise-ops,canonicalize,cse,"
       "one-shot-bufferize,kiln-linalg-to-microkernels,"
       "buffer-deallocation-pipeline,"
-      "convert-linalg-to-loops,expand-strided-metadata,lower-affine,"
+      "convert-linalg-to-loops,kiln-approximate-math,expand-strided-metadata,"
+      "lower-affine,"
       "convert-scf-to-cf,canonicalize,convert-math-to-llvm,"
       "convert-math-to-libm,convert-to-llvm,reconcile-unrealized-casts",
       options.verbose);
