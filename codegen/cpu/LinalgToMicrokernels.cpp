@@ -4,7 +4,11 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/StringMap.h"
 
 namespace mlir::kiln {
 #define GEN_PASS_DEF_KILNLINALGTOMICROKERNELS
@@ -80,6 +84,37 @@ Operation *zeroingFor(Operation *mm, Value out) {
   return zeroAt(out, mm) ? mm : nullptr;
 }
 
+/// Columns per panel of a pre-packed weight; runtime/src/kernels/Kernels.h
+/// (KILN_RT_PACKED_PANEL) defines the layout.
+constexpr int64_t kPackedPanel = 32;
+
+/// The f32 values of a constant global's initializer, or an empty optional.
+std::optional<std::vector<float>> constantValues(memref::GlobalOp global) {
+  if (!global.getConstant())
+    return std::nullopt;
+  Attribute init = global.getInitialValue().value_or(Attribute());
+  if (auto res = dyn_cast_or_null<DenseResourceElementsAttr>(init)) {
+    AsmResourceBlob *blob = res.getRawHandle().getBlob();
+    if (!blob)
+      return std::nullopt;
+    ArrayRef<char> data = blob->getData();
+    if (data.size() != size_t(res.getNumElements()) * sizeof(float))
+      return std::nullopt;
+    std::vector<float> values(res.getNumElements());
+    memcpy(values.data(), data.data(), data.size());
+    return values;
+  }
+  if (auto dense = dyn_cast_or_null<DenseElementsAttr>(init))
+    if (dense.getElementType().isF32()) {
+      auto range = dense.getValues<float>();
+      std::vector<float> values(range.begin(), range.end());
+      if (dense.isSplat())
+        values.assign(dense.getNumElements(), dense.getSplatValue<float>());
+      return values;
+    }
+  return std::nullopt;
+}
+
 struct KilnLinalgToMicrokernelsPass
     : kiln::impl::KilnLinalgToMicrokernelsBase<KilnLinalgToMicrokernelsPass> {
   void runOnOperation() override {
@@ -110,10 +145,37 @@ struct KilnLinalgToMicrokernelsPass
       if (!zeroing)
         continue;
       unsigned rank = cast<MemRefType>(c.getType()).getRank();
+      if (rank == 2)
+        if (memref::GlobalOp packed = packedWeight(module, w)) {
+          OpBuilder b(op);
+          Type f32 = Float32Type::get(&getContext());
+          MemRefType matType = fullyDynamic(2, f32);
+          MemRefType vecType = fullyDynamic(1, f32);
+          func::FuncOp decl = declare(module, "kiln_rt_matmul_packed_f32",
+                                      {matType, vecType, matType});
+          Value pw = memref::GetGlobalOp::create(b, op->getLoc(),
+                                                 packed.getType(),
+                                                 packed.getSymName());
+          SmallVector<Value> operands = {a, pw, c};
+          SmallVector<Type> types = {matType, vecType, matType};
+          SmallVector<Value> args;
+          for (auto [v, t] : llvm::zip(operands, types))
+            args.push_back(v.getType() == t ? v
+                                            : (Value)memref::CastOp::create(
+                                                  b, op->getLoc(), t, v));
+          func::CallOp::create(b, op->getLoc(), decl, args);
+          if (zeroing != op)
+            zeroing->erase();
+          Operation *wDef = w.getDefiningOp();
+          op->erase();
+          if (wDef && wDef->use_empty())
+            wDef->erase();
+          continue;
+        }
       StringRef callee =
           rank == 2 ? "kiln_rt_matmul_f32" : "kiln_rt_batch_matmul_f32";
       MemRefType argType = fullyDynamic(rank, Float32Type::get(&getContext()));
-      func::FuncOp decl = declare(module, callee, argType);
+      func::FuncOp decl = declare(module, callee, {argType, argType, argType});
       OpBuilder b(op);
       SmallVector<Value> args;
       for (Value v : {a, w, c})
@@ -127,19 +189,77 @@ struct KilnLinalgToMicrokernelsPass
         zeroing->erase();
       op->erase();
     }
+    runOnOperationEnd(module);
   }
 
-  func::FuncOp declare(ModuleOp module, StringRef name, MemRefType argType) {
+  func::FuncOp declare(ModuleOp module, StringRef name, TypeRange argTypes) {
     if (auto f = module.lookupSymbol<func::FuncOp>(name))
       return f;
     OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
-    auto f = func::FuncOp::create(
-        b, module.getLoc(), name,
-        b.getFunctionType({argType, argType, argType}, {}));
+    auto f = func::FuncOp::create(b, module.getLoc(), name,
+                                  b.getFunctionType(argTypes, {}));
     f.setPrivate();
     f->setAttr("llvm.emit_c_interface", b.getUnitAttr());
     return f;
   }
+
+  /// For a [K, N] f32 weight read from a constant global: a global holding
+  /// it in the runtime's panel layout, made once per weight. The original
+  /// global goes when nothing else reads it, so the artifact holds each
+  /// weight once.
+  memref::GlobalOp packedWeight(ModuleOp module, Value w) {
+    auto get = w.getDefiningOp<memref::GetGlobalOp>();
+    if (!get)
+      return nullptr;
+    auto it = packed_.find(get.getName());
+    if (it != packed_.end())
+      return it->second;
+    auto global = module.lookupSymbol<memref::GlobalOp>(get.getName());
+    if (!global)
+      return nullptr;
+    MemRefType type = global.getType();
+    if (type.getRank() != 2 || !type.hasStaticShape() ||
+        !type.getElementType().isF32())
+      return nullptr;
+    std::optional<std::vector<float>> values = constantValues(global);
+    if (!values)
+      return nullptr;
+    int64_t k = type.getDimSize(0), n = type.getDimSize(1);
+    int64_t panels = (n + kPackedPanel - 1) / kPackedPanel;
+    std::vector<float> data(size_t(panels * kPackedPanel * k), 0.0f);
+    for (int64_t kk = 0; kk < k; ++kk)
+      for (int64_t j = 0; j < n; ++j)
+        data[size_t((j / kPackedPanel) * k * kPackedPanel + kk * kPackedPanel +
+                    j % kPackedPanel)] = (*values)[size_t(kk * n + j)];
+
+    MLIRContext *ctx = &getContext();
+    Type f32 = Float32Type::get(ctx);
+    int64_t size = int64_t(data.size());
+    std::string name = (global.getSymName() + "_packed").str();
+    AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
+        ArrayRef<char>(reinterpret_cast<const char *>(data.data()),
+                       data.size() * sizeof(float)),
+        64);
+    auto attr = DenseResourceElementsAttr::get(
+        RankedTensorType::get({size}, f32), name, std::move(blob));
+    OpBuilder b(global);
+    auto packedGlobal = memref::GlobalOp::create(
+        b, global.getLoc(), name, b.getStringAttr("private"),
+        MemRefType::get({size}, f32), attr, /*constant=*/true,
+        b.getI64IntegerAttr(64));
+    SymbolTable(module).insert(packedGlobal); // uniques the name
+    packed_[get.getName()] = packedGlobal;
+    return packedGlobal;
+  }
+
+  void runOnOperationEnd(ModuleOp module) {
+    for (auto &entry : packed_)
+      if (auto global = module.lookupSymbol<memref::GlobalOp>(entry.first()))
+        if (SymbolTable::symbolKnownUseEmpty(global, module))
+          global.erase();
+  }
+
+  llvm::StringMap<memref::GlobalOp> packed_;
 };
 
 } // namespace

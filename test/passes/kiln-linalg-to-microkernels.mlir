@@ -89,3 +89,26 @@ func.func @integer(%a: memref<4x8xi32>, %b: memref<8x4xi32>, %c: memref<4x4xi32>
   linalg.matmul ins(%a, %b : memref<4x8xi32>, memref<8x4xi32>) outs(%c : memref<4x4xi32>)
   return
 }
+
+// -----
+
+// A constant [K, N] weight is packed at compile time into 32-column panels
+// (here 1 panel of 3 rows = 96 values, zero-padded) and the original global
+// goes; the packed blob holds row k at offset k * 32.
+// CHECK-LABEL: memref.global "private" constant @w_packed : memref<96xf32> = dense_resource<w_packed> {alignment = 64 : i64}
+// CHECK-NOT: memref.global "private" constant @w :
+// CHECK-LABEL: func.func @packed_weight
+// CHECK: %[[PW:.*]] = memref.get_global @w_packed : memref<96xf32>
+// CHECK: %[[CPW:.*]] = memref.cast %[[PW]] : memref<96xf32> to memref<?xf32, strided<[?], offset: ?>>
+// CHECK: call @kiln_rt_matmul_packed_f32(%{{.*}}, %[[CPW]], %{{.*}})
+// Blob: alignment 64, then w[0, :] = -1, 0 and zero padding to 32, then
+// w[1, :] = 3, 4.
+// CHECK: w_packed: "0x40000000000080BF00000000{{(00000000)+}}0000404000008040{{(00000000)+}}0000A0400000C040{{(00000000)+}}"
+memref.global "private" constant @w : memref<3x2xf32> = dense<[[-1.0, 0.0], [3.0, 4.0], [5.0, 6.0]]>
+func.func @packed_weight(%a: memref<?x3xf32>, %c: memref<?x2xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %w = memref.get_global @w : memref<3x2xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<?x2xf32>)
+  linalg.matmul ins(%a, %w : memref<?x3xf32>, memref<3x2xf32>) outs(%c : memref<?x2xf32>)
+  return
+}

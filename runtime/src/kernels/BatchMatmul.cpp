@@ -26,6 +26,7 @@ namespace kiln {
 namespace {
 
 constexpr int64_t kKc = 256;
+constexpr int64_t kPackedPanel = KILN_RT_PACKED_PANEL;
 constexpr int64_t kMcTiles = 12; // MC = 12 * MR
 constexpr int64_t kNcTiles = 16; // NC = 16 * NR
 // Below this many multiply-adds, waking the pool costs more than it saves.
@@ -50,6 +51,9 @@ struct Problem {
   int64_t streamColumns; // columns per item on the few-rows path
   int64_t mBlocks, nBlocks;
   const MatmulMicrokernel *kernel;
+  // B pre-packed by the compiler in kPackedPanel-column panels (see
+  // Kernels.h), used in place of packing b; needs kernel->nr == kPackedPanel.
+  const float *packedB = nullptr;
 };
 
 // Packs rows [m0, m0+mc) x cols [k0, k0+kc) of `a` into MR-row panels, each
@@ -122,12 +126,20 @@ void computeBlock(const Problem &p, int64_t item, float *scratch) {
   for (int64_t k0 = 0; k0 < p.k; k0 += kKc) {
     int64_t kc = p.k - k0 < kKc ? p.k - k0 : kKc;
     bool accumulate = k0 > 0;
-    packB(b + k0 * p.b.strides[1], p.b.strides[1], p.b.strides[2], kc, nc, nr,
-          packedB);
+    // Panels of a pre-packed B hold all K rows; packed here, only kc.
+    const float *panelsB = packedB;
+    int64_t panelStride = kc * nr;
+    if (p.packedB) {
+      panelsB = p.packedB + (n0 / nr) * p.k * nr + k0 * nr;
+      panelStride = p.k * nr;
+    } else {
+      packB(b + k0 * p.b.strides[1], p.b.strides[1], p.b.strides[2], kc, nc,
+            nr, packedB);
+    }
     packA(a + k0 * p.a.strides[2], p.a.strides[1], p.a.strides[2], mc, kc, mr,
           packedA);
     for (int64_t j0 = 0; j0 < nc; j0 += nr) {
-      const float *panelB = packedB + (j0 / nr) * kc * nr;
+      const float *panelB = panelsB + (j0 / nr) * panelStride;
       int64_t cols = nc - j0 < nr ? nc - j0 : nr;
       for (int64_t i0 = 0; i0 < mc; i0 += mr) {
         const float *panelA = packedA + (i0 / mr) * kc * mr;
@@ -254,9 +266,14 @@ void naiveBlock(const Problem &p) {
     for (int64_t m = 0; m < p.m; ++m)
       for (int64_t n = 0; n < p.n; ++n) {
         float sum = 0;
+        // A pre-packed B holds column n in panel n / 32.
+        const float *bn = p.packedB ? p.packedB + (n / kPackedPanel) * p.k *
+                                                      kPackedPanel +
+                                          n % kPackedPanel
+                                    : b + n * p.b.strides[2];
+        int64_t sk = p.packedB ? kPackedPanel : p.b.strides[1];
         for (int64_t k = 0; k < p.k; ++k)
-          sum += a[m * p.a.strides[1] + k * p.a.strides[2]] *
-                 b[k * p.b.strides[1] + n * p.b.strides[2]];
+          sum += a[m * p.a.strides[1] + k * p.a.strides[2]] * bn[k * sk];
         c[m * p.c.strides[1] + n * p.c.strides[2]] = sum;
       }
   }
@@ -296,6 +313,56 @@ const MatmulMicrokernel &kernelFor(MatmulIsa isa) {
     break;
   }
   return kMatmulGeneric;
+}
+
+// The blocked driver for m > kStreamMaxRows: packs A (and B unless
+// p.packedB) per KC slice and runs the microkernel over MC x NC blocks.
+void runBlocked(Problem &p, kiln_rt_context *ctx, bool parallel) {
+  const int64_t mr = p.kernel->mr, nr = p.kernel->nr;
+  auto roundUp = [](int64_t x, int64_t to) { return (x + to - 1) / to * to; };
+  p.mc = kMcTiles * mr < roundUp(p.m, mr) ? kMcTiles * mr : roundUp(p.m, mr);
+  p.nc = kNcTiles * nr < roundUp(p.n, nr) ? kNcTiles * nr : roundUp(p.n, nr);
+  if (parallel) {
+    // Smaller blocks until every thread has a few items to balance.
+    int64_t wanted = 3 * (int64_t)ctx->num_threads;
+    auto items = [&] {
+      return p.batch * ((p.m + p.mc - 1) / p.mc) * ((p.n + p.nc - 1) / p.nc);
+    };
+    while (items() < wanted && (p.nc > 4 * nr || p.mc > 2 * mr)) {
+      if (p.nc > 4 * nr)
+        p.nc = roundUp(p.nc / 2, nr);
+      else
+        p.mc = roundUp(p.mc / 2, mr);
+    }
+  }
+  p.mBlocks = (p.m + p.mc - 1) / p.mc;
+  p.nBlocks = (p.n + p.nc - 1) / p.nc;
+  int64_t items = p.batch * p.mBlocks * p.nBlocks;
+  size_t scratchBytes = scratchFloats(p) * sizeof(float);
+
+  if (parallel) {
+    std::atomic<bool> outOfMemory{false};
+    ParallelArgs args{&p, ctx, &outOfMemory};
+    ctx->parallel_for(ctx, 0, items, 1, runItems, &args);
+    if (outOfMemory.load())
+      naiveBlock(p); // slow but still right
+    return;
+  }
+
+  float *scratch = nullptr;
+  void *owned = nullptr;
+  if (ctx) {
+    scratch = static_cast<float *>(ctx->scratch(ctx, 0, scratchBytes));
+  } else if (posix_memalign(&owned, 64, scratchBytes) == 0) {
+    scratch = static_cast<float *>(owned);
+  }
+  if (!scratch) {
+    naiveBlock(p);
+    return;
+  }
+  for (int64_t item = 0; item < items; ++item)
+    computeBlock(p, item, scratch);
+  free(owned);
 }
 
 // -1 until resolved; a plain int so no C++ runtime guard is needed.
@@ -393,51 +460,197 @@ void batchMatmulF32(const kiln_memref3_f32 &am, const kiln_memref3_f32 &bm,
   }
 
   p.kernel = &kernelFor(isa);
-  const int64_t mr = p.kernel->mr, nr = p.kernel->nr;
-  auto roundUp = [](int64_t x, int64_t to) { return (x + to - 1) / to * to; };
-  p.mc = kMcTiles * mr < roundUp(p.m, mr) ? kMcTiles * mr : roundUp(p.m, mr);
-  p.nc = kNcTiles * nr < roundUp(p.n, nr) ? kNcTiles * nr : roundUp(p.n, nr);
-  if (parallel) {
-    // Smaller blocks until every thread has a few items to balance.
-    int64_t wanted = 3 * (int64_t)ctx->num_threads;
-    auto items = [&] {
-      return p.batch * ((p.m + p.mc - 1) / p.mc) * ((p.n + p.nc - 1) / p.nc);
-    };
-    while (items() < wanted && (p.nc > 4 * nr || p.mc > 2 * mr)) {
-      if (p.nc > 4 * nr)
-        p.nc = roundUp(p.nc / 2, nr);
-      else
-        p.mc = roundUp(p.mc / 2, mr);
+  runBlocked(p, ctx, parallel);
+}
+
+
+//===----------------------------------------------------------------------===//
+// Weights pre-packed at compile time
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+// Rows up to this many stream the packed panels once for all rows (decode:
+// the product is bound by reading the weights); more go through runBlocked.
+constexpr int64_t kPanelStreamMaxRows = 8;
+
+struct PanelProblem {
+  const float *a;
+  int64_t sam, sak; // a's strides
+  const float *packed;
+  float *c;
+  int64_t scm, scn; // c's strides
+  int64_t m, n, k;
+};
+
+// Rows x (Panels * 32) of C from Panels consecutive panels, with the
+// accumulators in registers and each panel read once, front to back.
+template <int Rows, int Panels>
+__attribute__((always_inline)) inline void
+panelRowsBody(const PanelProblem &p, int64_t panel) {
+  constexpr int64_t W = kPackedPanel;
+  float acc[Rows][Panels * W] = {};
+  const float *b = p.packed + panel * p.k * W;
+  for (int64_t k = 0; k < p.k; ++k) {
+#pragma clang loop unroll(full)
+    for (int r = 0; r < Rows; ++r) {
+      float av = p.a[r * p.sam + k * p.sak];
+#pragma clang loop unroll(full)
+      for (int q = 0; q < Panels; ++q)
+#pragma clang loop vectorize(enable)
+        for (int j = 0; j < W; ++j)
+          acc[r][q * W + j] += av * b[q * p.k * W + k * W + j];
     }
   }
-  p.mBlocks = (p.m + p.mc - 1) / p.mc;
-  p.nBlocks = (p.n + p.nc - 1) / p.nc;
-  int64_t items = p.batch * p.mBlocks * p.nBlocks;
-  size_t scratchBytes = scratchFloats(p) * sizeof(float);
+  int64_t n0 = panel * W;
+  int64_t cols = p.n - n0 < Panels * W ? p.n - n0 : Panels * W;
+  for (int r = 0; r < Rows; ++r)
+    for (int64_t j = 0; j < cols; ++j)
+      p.c[r * p.scm + (n0 + j) * p.scn] = acc[r][j];
+}
 
-  if (parallel) {
-    std::atomic<bool> outOfMemory{false};
-    ParallelArgs args{&p, ctx, &outOfMemory};
-    ctx->parallel_for(ctx, 0, items, 1, runItems, &args);
-    if (outOfMemory.load())
-      naiveBlock(p); // slow but still right
+// One item: two panels at a time while two remain (more independent FMA
+// chains for few rows), then one.
+template <int Rows>
+__attribute__((always_inline)) inline void panelRowsItem(const PanelProblem &p,
+                                                         int64_t first,
+                                                         int64_t last) {
+  int64_t panel = first;
+  for (; panel + 2 <= last; panel += 2)
+    panelRowsBody<Rows, 2>(p, panel);
+  for (; panel < last; ++panel)
+    panelRowsBody<Rows, 1>(p, panel);
+}
+
+__attribute__((always_inline)) inline void
+panelRowsAnyM(const PanelProblem &p, int64_t first, int64_t last) {
+  switch (p.m) {
+  case 1: return panelRowsItem<1>(p, first, last);
+  case 2: return panelRowsItem<2>(p, first, last);
+  case 3: return panelRowsItem<3>(p, first, last);
+  case 4: return panelRowsItem<4>(p, first, last);
+  case 5: return panelRowsItem<5>(p, first, last);
+  case 6: return panelRowsItem<6>(p, first, last);
+  case 7: return panelRowsItem<7>(p, first, last);
+  default: return panelRowsItem<8>(p, first, last);
+  }
+}
+
+void panelRowsGeneric(const PanelProblem &p, int64_t first, int64_t last) {
+  panelRowsAnyM(p, first, last);
+}
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma"))) void
+panelRowsAvx2(const PanelProblem &p, int64_t first, int64_t last) {
+  panelRowsAnyM(p, first, last);
+}
+__attribute__((target("avx512f"))) void
+panelRowsAvx512(const PanelProblem &p, int64_t first, int64_t last) {
+  panelRowsAnyM(p, first, last);
+}
+#endif
+
+using PanelFn = void (*)(const PanelProblem &, int64_t, int64_t);
+
+struct PanelArgs {
+  const PanelProblem *problem;
+  PanelFn fn;
+  int64_t panelsPerItem;
+  int64_t panels;
+};
+
+void runPanelItems(void *raw, int64_t begin, int64_t end, int32_t) {
+  auto *args = static_cast<PanelArgs *>(raw);
+  for (int64_t item = begin; item < end; ++item) {
+    int64_t first = item * args->panelsPerItem;
+    int64_t last = first + args->panelsPerItem;
+    args->fn(*args->problem, first, last < args->panels ? last : args->panels);
+  }
+}
+
+} // namespace
+
+void packedMatmulF32(const kiln_memref2_f32 &a, const float *packed,
+                     int64_t packedSize, const kiln_memref2_f32 &c,
+                     MatmulIsa isa) {
+  const int64_t m = c.sizes[0], n = c.sizes[1], k = a.sizes[1];
+  const int64_t panels = (n + kPackedPanel - 1) / kPackedPanel;
+  int64_t want = 0;
+  if (a.sizes[0] != m || m < 0 || n < 0 || k < 0 ||
+      __builtin_mul_overflow(panels * kPackedPanel, k, &want) ||
+      packedSize != want) {
+    char message[256];
+    snprintf(message, sizeof(message),
+             "matmul_packed_f32: a [%lld, %lld] and c [%lld, %lld] need %lld "
+             "packed weight elements, got %lld",
+             (long long)a.sizes[0], (long long)k, (long long)m, (long long)n,
+             (long long)want, (long long)packedSize);
+    reportError(message);
+    return;
+  }
+  if (m == 0 || n == 0)
+    return;
+  kiln_rt_context *ctx = kiln_rt_current_context();
+  int64_t macs = 0;
+  bool parallel = ctx && ctx->num_threads > 1 &&
+                  !__builtin_mul_overflow(m * n, k, &macs) &&
+                  macs >= kParallelMacs;
+
+  if (m <= kPanelStreamMaxRows) {
+    PanelProblem pp{a.aligned + a.offset, a.strides[0], a.strides[1], packed,
+                    c.aligned + c.offset, c.strides[0], c.strides[1], m, n, k};
+    PanelFn fn = panelRowsGeneric;
+#if defined(__x86_64__)
+    if (isa == MatmulIsa::Avx512)
+      fn = panelRowsAvx512;
+    else if (isa == MatmulIsa::Avx2)
+      fn = panelRowsAvx2;
+#endif
+    // Items of a few panels, enough of them to balance the threads.
+    int64_t threads = parallel ? ctx->num_threads : 1;
+    int64_t perItem = (panels + 4 * threads - 1) / (4 * threads);
+    perItem = perItem < 2 ? 2 : (perItem + 1) / 2 * 2;
+    PanelArgs args{&pp, fn, perItem, panels};
+    int64_t items = (panels + perItem - 1) / perItem;
+    if (parallel)
+      ctx->parallel_for(ctx, 0, items, 1, runPanelItems, &args);
+    else
+      runPanelItems(&args, 0, items, 0);
     return;
   }
 
-  float *scratch = nullptr;
-  void *owned = nullptr;
-  if (ctx) {
-    scratch = static_cast<float *>(ctx->scratch(ctx, 0, scratchBytes));
-  } else if (posix_memalign(&owned, 64, scratchBytes) == 0) {
-    scratch = static_cast<float *>(owned);
-  }
-  if (!scratch) {
-    naiveBlock(p);
+  const MatmulMicrokernel &kernel = kernelFor(isa);
+  // The microkernel loads B panels with aligned loads; the compiler aligns
+  // packed weights to 64 bytes.
+  bool aligned = reinterpret_cast<uintptr_t>(packed) % 64 == 0;
+  if (kernel.nr != kPackedPanel || !aligned) {
+    // Microkernels of another width read each panel as a strided [k, 32]
+    // matrix: correct everywhere, fast where AVX-512 is.
+    for (int64_t j = 0; j < panels; ++j) {
+      int64_t cols = n - j * kPackedPanel < kPackedPanel ? n - j * kPackedPanel
+                                                         : kPackedPanel;
+      float *pb = const_cast<float *>(packed) + j * k * kPackedPanel;
+      kiln_memref3_f32 av{a.allocated, a.aligned, a.offset,
+                          {1, m, k}, {0, a.strides[0], a.strides[1]}};
+      kiln_memref3_f32 bv{pb, pb, 0, {1, k, cols}, {0, kPackedPanel, 1}};
+      kiln_memref3_f32 cv{c.allocated, c.aligned,
+                          c.offset + j * kPackedPanel * c.strides[1],
+                          {1, m, cols}, {0, c.strides[0], c.strides[1]}};
+      batchMatmulF32(av, bv, cv, isa);
+    }
     return;
   }
-  for (int64_t item = 0; item < items; ++item)
-    computeBlock(p, item, scratch);
-  free(owned);
+  Problem p;
+  p.a = {a.aligned + a.offset, {1, m, k}, {0, a.strides[0], a.strides[1]}};
+  p.b = {packed, {1, k, n}, {0, kPackedPanel, 1}};
+  p.c = {c.aligned + c.offset, {1, m, n}, {0, c.strides[0], c.strides[1]}};
+  p.batch = 1;
+  p.m = m;
+  p.n = n;
+  p.k = k;
+  p.kernel = &kernel;
+  p.packedB = packed;
+  runBlocked(p, ctx, parallel);
 }
 
 } // namespace kiln
@@ -468,4 +681,15 @@ extern "C" void _mlir_ciface_kiln_rt_matmul_f32(kiln_memref2_f32 *a,
   };
   kiln::batchMatmulF32(batchOfOne(*a), batchOfOne(*b), batchOfOne(*c),
                        kiln::bestMatmulIsa());
+}
+
+extern "C" void _mlir_ciface_kiln_rt_matmul_packed_f32(kiln_memref2_f32 *a,
+                                                       kiln_memref1_f32 *packed,
+                                                       kiln_memref2_f32 *c) {
+  if (!a || !packed || !c) {
+    kiln::reportError("matmul_packed_f32: NULL memref descriptor");
+    return;
+  }
+  kiln::packedMatmulF32(*a, packed->aligned + packed->offset, packed->sizes[0],
+                        *c, kiln::bestMatmulIsa());
 }

@@ -17,6 +17,11 @@ bool cpuSupports(MatmulIsa isa);
 void batchMatmulF32(const kiln_memref3_f32 &a, const kiln_memref3_f32 &b,
                     const kiln_memref3_f32 &c, MatmulIsa isa);
 
+// The kernel behind _mlir_ciface_kiln_rt_matmul_packed_f32, ISA forced.
+void packedMatmulF32(const kiln_memref2_f32 &a, const float *packed,
+                     int64_t packedSize, const kiln_memref2_f32 &c,
+                     MatmulIsa isa);
+
 } // namespace kiln
 
 #endif // KILN_RUNTIME_KERNELS_BATCHMATMUL_H

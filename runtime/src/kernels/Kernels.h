@@ -23,6 +23,14 @@ typedef struct kiln_memref3_f32 {
   int64_t strides[3];
 } kiln_memref3_f32;
 
+typedef struct kiln_memref1_f32 {
+  float *allocated;
+  float *aligned;
+  int64_t offset;
+  int64_t sizes[1];
+  int64_t strides[1];
+} kiln_memref1_f32;
+
 typedef struct kiln_memref2_f32 {
   float *allocated;
   float *aligned;
@@ -35,6 +43,20 @@ typedef struct kiln_memref2_f32 {
 // batched kernel below, with the same rules.
 void _mlir_ciface_kiln_rt_matmul_f32(kiln_memref2_f32 *a, kiln_memref2_f32 *b,
                                      kiln_memref2_f32 *c);
+
+// Columns per panel of a weight pre-packed by the compiler
+// (kiln-linalg-to-microkernels): w[k, n] of a [K, N] weight lives at
+// packed[(n / 32) * K * 32 + k * 32 + n % 32], the last panel zero-padded,
+// so packed has ceil(N / 32) * 32 * K elements. 32 is the AVX-512 kernel's NR.
+#define KILN_RT_PACKED_PANEL 32
+
+// c[m,n] = sum_k a[m,k] * w[k,n] with w pre-packed as above; overwrites c.
+// Few rows (decode) stream each panel once; more use the blocked kernel
+// without packing B. A packed size that disagrees with a and c is reported
+// to the current execution context and leaves c untouched.
+void _mlir_ciface_kiln_rt_matmul_packed_f32(kiln_memref2_f32 *a,
+                                            kiln_memref1_f32 *packed,
+                                            kiln_memref2_f32 *c);
 
 // c[i,m,n] = sum_k a[ia,m,k] * b[ib,k,n], overwriting c.
 // a: [Ba, M, K], b: [Bb, K, N], c: [Bc, M, N]; Ba and Bb are each 1
