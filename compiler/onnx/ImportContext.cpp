@@ -177,8 +177,17 @@ void NodeContext::forward(size_t out, size_t in) {
 
 InFlightDiagnostic NodeContext::error() {
   std::string domain = node_.domain().empty() ? "ai.onnx" : node_.domain();
-  return emitError(loc_) << "node '" << node_.name() << "' (" << opType()
-                         << ", " << domain << " opset " << opset_ << "): ";
+  return emitError(loc_) << describeNode(node_) << " (" << opType() << ", "
+                         << domain << " opset " << opset_ << "): ";
+}
+
+std::string kiln::onnx_import::describeNode(const onnx::NodeProto &node) {
+  if (!node.name().empty())
+    return "node '" + node.name() + "'";
+  for (const std::string &out : node.output())
+    if (!out.empty())
+      return "unnamed node producing '" + out + "'";
+  return "unnamed node";
 }
 
 //===----------------------------------------------------------------------===//

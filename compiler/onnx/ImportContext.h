@@ -132,6 +132,11 @@ private:
   mlir::Location loc_;
 };
 
+/// How diagnostics name a node: `node 'name'`, or for an unnamed node (as
+/// many exporters and the ONNX backend tests write them) `unnamed node
+/// producing 'out'`.
+std::string describeNode(const onnx::NodeProto &node);
+
 /// Number of elements of a symbolic shape when static.
 std::optional<int64_t> staticNumElements(llvm::ArrayRef<AffineExpr> dims);
 

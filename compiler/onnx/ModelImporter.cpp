@@ -352,8 +352,9 @@ Importer::topologicalOrder(const onnx::GraphProto &g) {
       auto [it, inserted] = producer.try_emplace(out, (int)i);
       if (!inserted || values.count(out))
         return emitError(fileLoc)
-               << "value '" << out << "' is produced more than once (node '"
-               << node.name() << "' (" << node.op_type() << ") redefines it)";
+               << "value '" << out << "' is produced more than once ("
+               << describeNode(node) << " (" << node.op_type()
+               << ") redefines it)";
     }
   std::vector<std::vector<int>> users(g.node_size());
   std::vector<int> pending(g.node_size(), 0);
@@ -364,8 +365,8 @@ Importer::topologicalOrder(const onnx::GraphProto &g) {
       auto it = producer.find(in);
       if (it == producer.end())
         return emitError(fileLoc)
-               << "node '" << node.name() << "' (" << node.op_type()
-               << ") reads '" << in
+               << describeNode(node) << " (" << node.op_type() << ") reads '"
+               << in
                << "', which no node, initializer or graph input produces";
       users[it->second].push_back(i);
       ++pending[i];
@@ -388,8 +389,8 @@ Importer::topologicalOrder(const onnx::GraphProto &g) {
     for (int i = 0; i < g.node_size(); ++i)
       if (pending[i])
         return emitError(fileLoc)
-               << "the graph has a cycle through node '" << g.node(i).name()
-               << "' (" << g.node(i).op_type() << ")";
+               << "the graph has a cycle through " << describeNode(g.node(i))
+               << " (" << g.node(i).op_type() << ")";
   return order;
 }
 
@@ -403,7 +404,7 @@ LogicalResult Importer::importNodes(onnx::GraphProto &graph) {
     Location loc = nodeLoc(node);
     auto opsetIt = opsets.find(domain);
     if (opsetIt == opsets.end())
-      return emitError(loc) << "node '" << node.name() << "' (" << domain
+      return emitError(loc) << describeNode(node) << " (" << domain
                             << "::" << node.op_type() << ") uses domain '"
                             << domain << "', which the model does not import";
     int64_t opset = opsetIt->second;
@@ -412,7 +413,7 @@ LogicalResult Importer::importNodes(onnx::GraphProto &graph) {
     if (!conv) {
       if (isKnownOp(node.domain(), node.op_type())) {
         auto diag = emitError(loc)
-                    << "node '" << node.name() << "': op '" << node.op_type()
+                    << describeNode(node) << ": op '" << node.op_type()
                     << "' (domain " << domain << ") is not supported at opset "
                     << opset << "; supported opsets:";
         for (const OpConverter &row : opTable())
@@ -421,7 +422,7 @@ LogicalResult Importer::importNodes(onnx::GraphProto &graph) {
         return diag;
       }
       return emitError(loc)
-             << "node '" << node.name() << "': unsupported op '"
+             << describeNode(node) << ": unsupported op '"
              << node.op_type() << "' (domain " << domain << ", opset "
              << opset << "); `kilnc --list-ops` lists the supported ops";
     }
@@ -430,7 +431,7 @@ LogicalResult Importer::importNodes(onnx::GraphProto &graph) {
       return failure();
     for (auto [i, out] : llvm::enumerate(node.output()))
       if (!out.empty() && !values.count(out))
-        return emitError(loc) << "node '" << node.name() << "' ("
+        return emitError(loc) << describeNode(node) << " ("
                               << node.op_type() << "): output " << i << " ('"
                               << out << "') is not supported by Kiln";
   }
