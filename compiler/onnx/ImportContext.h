@@ -120,6 +120,10 @@ public:
   /// ONNX axis in [-rank, rank) to [0, rank), or an error.
   mlir::FailureOr<int64_t> normalizeAxis(int64_t axis, int64_t rank,
                                          llvm::StringRef what = "axis");
+  /// A symbolic extent or shape for diagnostics: "seq + past_seq",
+  /// "[batch, seq + past_seq, 64]".
+  std::string formatExtent(AffineExpr e) const;
+  std::string formatDims(llvm::ArrayRef<AffineExpr> dims) const;
   /// numpy broadcast of two symbolic shapes; errors on extents that cannot
   /// be proven compatible.
   mlir::FailureOr<SmallVector<AffineExpr>>

@@ -54,6 +54,24 @@ static LogicalResult convertLayerNorm(NodeContext &nc) {
   auto axis = nc.normalizeAxis(nc.getInt("axis", -1), nc.rank(0));
   if (failed(axis))
     return failure();
+  // Scale and bias broadcast to the normalized shape, never beyond it.
+  ArrayRef<AffineExpr> normDims = nc.dims(0).drop_front(*axis);
+  for (size_t i : {1, 2}) {
+    if (!nc.hasInput(i))
+      continue;
+    ArrayRef<AffineExpr> pd = nc.dims(i);
+    bool ok = pd.size() <= normDims.size();
+    for (size_t j = 0; ok && j < pd.size(); ++j) {
+      AffineExpr p = pd[pd.size() - 1 - j];
+      ok = k::symConstant(p) == 1 ||
+           k::symEqual(p, normDims[normDims.size() - 1 - j]);
+    }
+    if (!ok)
+      return nc.error() << (i == 1 ? "scale " : "bias ") << nc.formatDims(pd)
+                        << " does not broadcast to the normalized shape "
+                        << nc.formatDims(normDims) << " (axis " << *axis
+                        << ")";
+  }
   if ((nc.hasOutput(1) || nc.hasOutput(2)) &&
       failed(buildLayerNormStatistics(nc, *axis,
                                       nc.getFloat("epsilon", 1e-5f))))

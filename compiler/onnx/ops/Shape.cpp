@@ -248,8 +248,9 @@ static LogicalResult convertSqueeze(NodeContext &nc) {
     norm = *n;
     for (int64_t a : norm)
       if (k::symConstant(in[a]) != 1)
-        return nc.error() << "cannot squeeze dim " << a
-                          << ", whose extent is not 1";
+        return nc.error() << "cannot squeeze dim " << a << " of "
+                          << nc.formatDims(in) << ": its extent '"
+                          << nc.formatExtent(in[a]) << "' is not 1";
   } else {
     for (auto [i, e] : llvm::enumerate(in))
       if (k::symConstant(e) == 1)
