@@ -129,6 +129,11 @@ Importer::readExternalData(const onnx::TensorProto &t, Location loc) {
     return emitError(loc) << "tensor '" << t.name() << "': external data "
                           << "location '" << location
                           << "' resolves outside the model directory";
+  // A FIFO or device would block or never end; a directory cannot be read.
+  if (!llvm::sys::fs::is_regular_file(realFile))
+    return emitError(loc) << "tensor '" << t.name() << "': external data "
+                          << "location '" << location
+                          << "' is not a regular file";
   auto buf = llvm::MemoryBuffer::getFile(realFile, /*IsText=*/false,
                                          /*RequiresNullTerminator=*/false);
   if (!buf)
@@ -136,10 +141,15 @@ Importer::readExternalData(const onnx::TensorProto &t, Location loc) {
                           << "': cannot read external data file '" << full
                           << "': " << buf.getError().message();
   int64_t size = (*buf)->getBufferSize();
-  if (offset > size || (length >= 0 && length > size - offset))
+  if (offset > size)
     return emitError(loc) << "tensor '" << t.name() << "': external data "
-                          << "range [" << offset << ", +" << length
-                          << ") exceeds the file size " << size;
+                          << "offset " << offset << " is past the end of '"
+                          << location << "' (" << size << " bytes)";
+  if (length >= 0 && length > size - offset)
+    return emitError(loc) << "tensor '" << t.name() << "': external data "
+                          << "range [" << offset << ", " << offset << " + "
+                          << length << ") exceeds the size of '" << location
+                          << "' (" << size << " bytes)";
   if (length < 0)
     length = size - offset;
   const char *start = (*buf)->getBufferStart() + offset;
