@@ -177,8 +177,17 @@ void NodeContext::forward(size_t out, size_t in) {
 
 InFlightDiagnostic NodeContext::error() {
   std::string domain = node_.domain().empty() ? "ai.onnx" : node_.domain();
-  return emitError(loc_) << "node '" << node_.name() << "' (" << opType()
-                         << ", " << domain << " opset " << opset_ << "): ";
+  return emitError(loc_) << describeNode(node_) << " (" << opType() << ", "
+                         << domain << " opset " << opset_ << "): ";
+}
+
+std::string kiln::onnx_import::describeNode(const onnx::NodeProto &node) {
+  if (!node.name().empty())
+    return "node '" + node.name() + "'";
+  for (const std::string &out : node.output())
+    if (!out.empty())
+      return "unnamed node producing '" + out + "'";
+  return "unnamed node";
 }
 
 //===----------------------------------------------------------------------===//
@@ -209,6 +218,16 @@ FailureOr<int64_t> NodeContext::normalizeAxis(int64_t axis, int64_t rank,
   return axis < 0 ? axis + rank : axis;
 }
 
+std::string NodeContext::formatExtent(AffineExpr e) const {
+  return kiln::symToString(e, importer_.symbolNames);
+}
+std::string NodeContext::formatDims(ArrayRef<AffineExpr> dims) const {
+  std::string out = "[";
+  for (auto [i, e] : llvm::enumerate(dims))
+    out += (i ? ", " : "") + formatExtent(e);
+  return out + "]";
+}
+
 FailureOr<SmallVector<AffineExpr>>
 NodeContext::broadcast(ArrayRef<AffineExpr> a, ArrayRef<AffineExpr> b) {
   size_t rank = std::max(a.size(), b.size());
@@ -222,11 +241,9 @@ NodeContext::broadcast(ArrayRef<AffineExpr> a, ArrayRef<AffineExpr> b) {
     else if (cy == 1 || kiln::symEqual(x, y))
       out[i] = x;
     else {
-      std::vector<std::string> names = importer_.symbolNames;
-      return error() << "cannot broadcast shapes: extent '"
-                     << kiln::symToString(x, names) << "' vs '"
-                     << kiln::symToString(y, names) << "' at result dim "
-                     << i;
+      return error() << "cannot broadcast shapes " << formatDims(a) << " and "
+                     << formatDims(b) << ": extent '" << formatExtent(x)
+                     << "' vs '" << formatExtent(y) << "' at result dim " << i;
     }
   }
   return out;

@@ -120,6 +120,10 @@ public:
   /// ONNX axis in [-rank, rank) to [0, rank), or an error.
   mlir::FailureOr<int64_t> normalizeAxis(int64_t axis, int64_t rank,
                                          llvm::StringRef what = "axis");
+  /// A symbolic extent or shape for diagnostics: "seq + past_seq",
+  /// "[batch, seq + past_seq, 64]".
+  std::string formatExtent(AffineExpr e) const;
+  std::string formatDims(llvm::ArrayRef<AffineExpr> dims) const;
   /// numpy broadcast of two symbolic shapes; errors on extents that cannot
   /// be proven compatible.
   mlir::FailureOr<SmallVector<AffineExpr>>
@@ -131,6 +135,11 @@ private:
   int64_t opset_;
   mlir::Location loc_;
 };
+
+/// How diagnostics name a node: `node 'name'`, or for an unnamed node (as
+/// many exporters and the ONNX backend tests write them) `unnamed node
+/// producing 'out'`.
+std::string describeNode(const onnx::NodeProto &node);
 
 /// Number of elements of a symbolic shape when static.
 std::optional<int64_t> staticNumElements(llvm::ArrayRef<AffineExpr> dims);

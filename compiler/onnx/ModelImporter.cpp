@@ -129,6 +129,11 @@ Importer::readExternalData(const onnx::TensorProto &t, Location loc) {
     return emitError(loc) << "tensor '" << t.name() << "': external data "
                           << "location '" << location
                           << "' resolves outside the model directory";
+  // A FIFO or device would block or never end; a directory cannot be read.
+  if (!llvm::sys::fs::is_regular_file(realFile))
+    return emitError(loc) << "tensor '" << t.name() << "': external data "
+                          << "location '" << location
+                          << "' is not a regular file";
   auto buf = llvm::MemoryBuffer::getFile(realFile, /*IsText=*/false,
                                          /*RequiresNullTerminator=*/false);
   if (!buf)
@@ -136,10 +141,15 @@ Importer::readExternalData(const onnx::TensorProto &t, Location loc) {
                           << "': cannot read external data file '" << full
                           << "': " << buf.getError().message();
   int64_t size = (*buf)->getBufferSize();
-  if (offset > size || (length >= 0 && length > size - offset))
+  if (offset > size)
     return emitError(loc) << "tensor '" << t.name() << "': external data "
-                          << "range [" << offset << ", +" << length
-                          << ") exceeds the file size " << size;
+                          << "offset " << offset << " is past the end of '"
+                          << location << "' (" << size << " bytes)";
+  if (length >= 0 && length > size - offset)
+    return emitError(loc) << "tensor '" << t.name() << "': external data "
+                          << "range [" << offset << ", " << offset << " + "
+                          << length << ") exceeds the size of '" << location
+                          << "' (" << size << " bytes)";
   if (length < 0)
     length = size - offset;
   const char *start = (*buf)->getBufferStart() + offset;
@@ -352,8 +362,9 @@ Importer::topologicalOrder(const onnx::GraphProto &g) {
       auto [it, inserted] = producer.try_emplace(out, (int)i);
       if (!inserted || values.count(out))
         return emitError(fileLoc)
-               << "value '" << out << "' is produced more than once (node '"
-               << node.name() << "' (" << node.op_type() << ") redefines it)";
+               << "value '" << out << "' is produced more than once ("
+               << describeNode(node) << " (" << node.op_type()
+               << ") redefines it)";
     }
   std::vector<std::vector<int>> users(g.node_size());
   std::vector<int> pending(g.node_size(), 0);
@@ -364,8 +375,8 @@ Importer::topologicalOrder(const onnx::GraphProto &g) {
       auto it = producer.find(in);
       if (it == producer.end())
         return emitError(fileLoc)
-               << "node '" << node.name() << "' (" << node.op_type()
-               << ") reads '" << in
+               << describeNode(node) << " (" << node.op_type() << ") reads '"
+               << in
                << "', which no node, initializer or graph input produces";
       users[it->second].push_back(i);
       ++pending[i];
@@ -388,8 +399,8 @@ Importer::topologicalOrder(const onnx::GraphProto &g) {
     for (int i = 0; i < g.node_size(); ++i)
       if (pending[i])
         return emitError(fileLoc)
-               << "the graph has a cycle through node '" << g.node(i).name()
-               << "' (" << g.node(i).op_type() << ")";
+               << "the graph has a cycle through " << describeNode(g.node(i))
+               << " (" << g.node(i).op_type() << ")";
   return order;
 }
 
@@ -403,7 +414,7 @@ LogicalResult Importer::importNodes(onnx::GraphProto &graph) {
     Location loc = nodeLoc(node);
     auto opsetIt = opsets.find(domain);
     if (opsetIt == opsets.end())
-      return emitError(loc) << "node '" << node.name() << "' (" << domain
+      return emitError(loc) << describeNode(node) << " (" << domain
                             << "::" << node.op_type() << ") uses domain '"
                             << domain << "', which the model does not import";
     int64_t opset = opsetIt->second;
@@ -412,7 +423,7 @@ LogicalResult Importer::importNodes(onnx::GraphProto &graph) {
     if (!conv) {
       if (isKnownOp(node.domain(), node.op_type())) {
         auto diag = emitError(loc)
-                    << "node '" << node.name() << "': op '" << node.op_type()
+                    << describeNode(node) << ": op '" << node.op_type()
                     << "' (domain " << domain << ") is not supported at opset "
                     << opset << "; supported opsets:";
         for (const OpConverter &row : opTable())
@@ -421,7 +432,7 @@ LogicalResult Importer::importNodes(onnx::GraphProto &graph) {
         return diag;
       }
       return emitError(loc)
-             << "node '" << node.name() << "': unsupported op '"
+             << describeNode(node) << ": unsupported op '"
              << node.op_type() << "' (domain " << domain << ", opset "
              << opset << "); `kilnc --list-ops` lists the supported ops";
     }
@@ -430,7 +441,7 @@ LogicalResult Importer::importNodes(onnx::GraphProto &graph) {
       return failure();
     for (auto [i, out] : llvm::enumerate(node.output()))
       if (!out.empty() && !values.count(out))
-        return emitError(loc) << "node '" << node.name() << "' ("
+        return emitError(loc) << describeNode(node) << " ("
                               << node.op_type() << "): output " << i << " ('"
                               << out << "') is not supported by Kiln";
   }

@@ -9,11 +9,15 @@
 
 namespace mlir::kiln::onnx_import {
 
-/// kiln.reshape of `v` to `dims` (no-op when the shape already matches).
+/// kiln.reshape of `v` to `dims`; `v` itself when both shapes are the same
+/// static shape. (Equal types with `?` extents may still differ
+/// symbolically, so those are always reshaped.)
 inline mlir::Value reshapeTo(NodeContext &nc, mlir::Value v,
                              llvm::ArrayRef<AffineExpr> dims) {
-  auto type = nc.tensorType(
-      dims, llvm::cast<mlir::RankedTensorType>(v.getType()).getElementType());
+  auto vType = llvm::cast<mlir::RankedTensorType>(v.getType());
+  auto type = nc.tensorType(dims, vType.getElementType());
+  if (type == vType && type.hasStaticShape())
+    return v;
   return mlir::kiln::ReshapeOp::create(
       nc.builder(), nc.loc(), type, v,
       mlir::AffineMapAttr::get(nc.shapeMap(dims)));

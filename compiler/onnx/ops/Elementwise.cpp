@@ -97,6 +97,33 @@ static Value buildBinary(NodeContext &nc, BinKind kind, RankedTensorType type,
   llvm_unreachable("bad binary kind");
 }
 
+/// `kind` on two values with numpy broadcasting. The element types must agree.
+static FailureOr<std::pair<Value, SmallVector<AffineExpr>>>
+broadcastBinary(NodeContext &nc, BinKind kind, Value a,
+                ArrayRef<AffineExpr> aDims, Value b,
+                ArrayRef<AffineExpr> bDims) {
+  Type elem = cast<RankedTensorType>(a.getType()).getElementType();
+  Type other = cast<RankedTensorType>(b.getType()).getElementType();
+  if (elem != other)
+    return nc.error() << "operand types differ: " << elem << " vs " << other;
+  auto dims = nc.broadcast(aDims, bDims);
+  if (failed(dims))
+    return failure();
+  if (isComparison(kind))
+    elem = nc.builder().getI1Type();
+  Value r = buildBinary(nc, kind, nc.tensorType(*dims, elem), a, b);
+  return std::make_pair(r, *dims);
+}
+
+/// kiln.cast of `v` to `elem` (no-op when it already has that type).
+static Value castTo(NodeContext &nc, Value v, ArrayRef<AffineExpr> dims,
+                    Type elem) {
+  if (cast<RankedTensorType>(v.getType()).getElementType() == elem)
+    return v;
+  return k::CastOp::create(nc.builder(), nc.loc(), nc.tensorType(dims, elem),
+                           v);
+}
+
 /// Binary op on inputs (i, j) of the node; records output 0.
 static LogicalResult convertBinaryOn(NodeContext &nc, BinKind kind, size_t i,
                                      size_t j, Value *result = nullptr,
@@ -154,27 +181,58 @@ static LogicalResult convertBinaryOn(NodeContext &nc, BinKind kind, size_t i,
 }
 
 template <BinKind kind> static LogicalResult convertBinary(NodeContext &nc) {
-  if (kind == BinKind::Mod && nc.getInt("fmod", 0) == 0 &&
-      isa<FloatType>(nc.elementType(0)))
-    return nc.error() << "Mod on floats requires fmod=1";
-  if (kind == BinKind::Pow && nc.elementType(0) != nc.elementType(1)) {
-    // Pow allows a different exponent type; exporters use a float scalar.
-    auto e = nc.constScalar(1);
-    if (!e)
-      return nc.error() << "Pow with an exponent of another type must have a "
-                           "constant exponent";
-  }
-  if (kind == BinKind::Pow) {
-    // x^2 is the RMSNorm/variance idiom: a multiply, not a pow call.
-    if (auto e = nc.constScalar(1); e && *e == 2.0) {
-      Value x = nc.input(0);
-      auto type = nc.tensorType(nc.dims(0), nc.elementType(0));
-      nc.setOutput(0, k::MulOp::create(nc.builder(), nc.loc(), type, x, x),
-                   nc.dims(0));
-      return success();
-    }
-  }
   return convertBinaryOn(nc, kind, 0, 1);
+}
+
+/// ONNX Pow lets the exponent have another type than the base; the result
+/// has the base's type. An integer base with a floating exponent is raised
+/// in the exponent's type and truncated back, as the ONNX reference does.
+static LogicalResult convertPow(NodeContext &nc) {
+  // x^2 is the RMSNorm/variance idiom: a multiply, not a pow call.
+  if (auto e = nc.constScalar(1); e && *e == 2.0 && nc.rank(1) <= nc.rank(0)) {
+    Value x = nc.input(0);
+    auto type = nc.tensorType(nc.dims(0), nc.elementType(0));
+    nc.setOutput(0, k::MulOp::create(nc.builder(), nc.loc(), type, x, x),
+                 nc.dims(0));
+    return success();
+  }
+  Type base = nc.elementType(0), exponent = nc.elementType(1);
+  if (base == exponent)
+    return convertBinaryOn(nc, BinKind::Pow, 0, 1);
+  Type compute =
+      !isa<FloatType>(base) && isa<FloatType>(exponent) ? exponent : base;
+  Value x = castTo(nc, nc.input(0), nc.dims(0), compute);
+  Value y = castTo(nc, nc.input(1), nc.dims(1), compute);
+  auto r = broadcastBinary(nc, BinKind::Pow, x, nc.dims(0), y, nc.dims(1));
+  if (failed(r))
+    return failure();
+  nc.setOutput(0, castTo(nc, r->first, r->second, base), r->second);
+  return success();
+}
+
+/// kiln.mod has the sign of the divisor (Python `%`) for integers and is C
+/// `fmod` for floats. Integer Mod with fmod=1 takes the sign of the dividend:
+/// a - b * trunc(a / b), where kiln.div truncates.
+static LogicalResult convertMod(NodeContext &nc) {
+  bool fmod = nc.getInt("fmod", 0) != 0;
+  if (!fmod && isa<FloatType>(nc.elementType(0)))
+    return nc.error() << "Mod on floats requires fmod=1";
+  if (!fmod || isa<FloatType>(nc.elementType(0)))
+    return convertBinaryOn(nc, BinKind::Mod, 0, 1);
+  Value a = nc.input(0), b = nc.input(1);
+  auto q = broadcastBinary(nc, BinKind::Div, a, nc.dims(0), b, nc.dims(1));
+  if (failed(q))
+    return failure();
+  auto p = broadcastBinary(nc, BinKind::Mul, q->first, q->second, b,
+                           nc.dims(1));
+  if (failed(p))
+    return failure();
+  auto r = broadcastBinary(nc, BinKind::Sub, a, nc.dims(0), p->first,
+                           p->second);
+  if (failed(r))
+    return failure();
+  nc.setOutput(0, r->first, r->second);
+  return success();
 }
 
 /// Max/Min/Sum take any number of inputs: fold them left to right.
@@ -208,6 +266,19 @@ template <typename OpT> static LogicalResult convertUnary(NodeContext &nc) {
   return success();
 }
 
+/// Neg of known integers stays shape arithmetic (the LayerNormalization
+/// function body negates its axis to count the reduced dims).
+static LogicalResult convertNeg(NodeContext &nc) {
+  if (nc.values(0) && isa<IntegerType>(nc.elementType(0))) {
+    SmallVector<AffineExpr> vals;
+    for (AffineExpr e : *nc.values(0))
+      vals.push_back(k::symSub(nc.cst(0), e));
+    nc.setOutputValues(0, nc.elementType(0), nc.dims(0), vals);
+    return success();
+  }
+  return convertUnary<k::NegOp>(nc);
+}
+
 static LogicalResult convertGelu(NodeContext &nc) {
   std::string approx = nc.getString("approximate", "none");
   if (approx != "none" && approx != "tanh")
@@ -234,10 +305,56 @@ static LogicalResult convertCast(NodeContext &nc) {
     nc.setOutputValues(0, elem, nc.dims(0), *nc.values(0));
     return success();
   }
+  // Known integers cast to float stay constant, so that float arithmetic on
+  // shapes (window lengths, 1/sqrt(head_dim)) can still feed a float Range.
+  auto isStatic = [](AffineExpr e) { return k::symConstant(e).has_value(); };
+  if (auto ints = nc.constInts(0);
+      ints && isa<FloatType>(elem) && llvm::all_of(nc.dims(0), isStatic)) {
+    auto type = RankedTensorType::get(
+        llvm::map_to_vector(nc.dims(0),
+                            [](AffineExpr e) { return *k::symConstant(e); }),
+        elem);
+    SmallVector<APFloat> vals;
+    for (int64_t v : *ints) {
+      APFloat f((double)v);
+      bool lost;
+      f.convert(cast<FloatType>(elem).getFloatSemantics(),
+                APFloat::rmNearestTiesToEven, &lost);
+      vals.push_back(f);
+    }
+    nc.setOutputConstant(0, cast<ElementsAttr>(DenseElementsAttr::get(type, vals)));
+    return success();
+  }
   Value x = nc.input(0);
   auto type = nc.tensorType(nc.dims(0), elem);
   nc.setOutput(0, k::CastOp::create(nc.builder(), nc.loc(), type, x),
                nc.dims(0));
+  return success();
+}
+
+/// Clip with bounds known only at run time: min(max(x, lo), hi), which is
+/// numpy's clip (hi wins when lo > hi).
+static LogicalResult convertClipWithTensorBounds(NodeContext &nc) {
+  Value r = nc.input(0);
+  SmallVector<AffineExpr> dims(nc.dims(0));
+  for (auto [i, kind] : {std::pair{size_t(1), BinKind::Max},
+                         std::pair{size_t(2), BinKind::Min}}) {
+    if (!nc.hasInput(i))
+      continue;
+    StringRef what = i == 1 ? "min" : "max";
+    if (staticNumElements(nc.dims(i)) != 1)
+      return nc.error() << what << " must be a scalar, got rank "
+                        << nc.rank(i);
+    if (nc.elementType(i) != nc.elementType(0))
+      return nc.error() << what << " has type " << nc.elementType(i)
+                        << " but the input has " << nc.elementType(0);
+    Value bound = reshapeTo(nc, nc.input(i), {});
+    auto out = broadcastBinary(nc, kind, r, dims, bound, {});
+    if (failed(out))
+      return failure();
+    r = out->first;
+  }
+  nc.setOutput(0, r, dims);
   return success();
 }
 
@@ -248,15 +365,12 @@ static LogicalResult convertClip(NodeContext &nc) {
     lo = nc.getFloat("min", -std::numeric_limits<float>::infinity());
     hi = nc.getFloat("max", std::numeric_limits<float>::infinity());
   } else {
-    for (size_t i : {1, 2}) {
-      if (!nc.hasInput(i))
-        continue;
-      auto v = nc.constScalar(i);
-      if (!v)
-        return nc.error() << (i == 1 ? "min" : "max")
-                          << " must be a compile-time constant";
-      (i == 1 ? lo : hi) = *v;
-    }
+    for (size_t i : {1, 2})
+      if (nc.hasInput(i) && !nc.constScalar(i))
+        return convertClipWithTensorBounds(nc);
+    for (size_t i : {1, 2})
+      if (nc.hasInput(i))
+        (i == 1 ? lo : hi) = *nc.constScalar(i);
   }
   Value x = nc.input(0);
   nc.setOutput(0,
@@ -327,12 +441,12 @@ ArrayRef<OpConverter> kiln::onnx_import::elementwiseConverters() {
       {"", "Log", 6, M, convertUnary<k::LogOp>, "Elementwise"},
       {"", "Max", 8, M, convertVariadic<BinKind::Max>, "Elementwise"},
       {"", "Min", 8, M, convertVariadic<BinKind::Min>, "Elementwise"},
-      {"", "Mod", 10, M, convertBinary<BinKind::Mod>, "Elementwise"},
+      {"", "Mod", 10, M, convertMod, "Elementwise"},
       {"", "Mul", 7, M, convertBinary<BinKind::Mul>, "Elementwise"},
-      {"", "Neg", 6, M, convertUnary<k::NegOp>, "Elementwise"},
+      {"", "Neg", 6, M, convertNeg, "Elementwise"},
       {"", "Not", 1, M, convertUnary<k::NotOp>, "Elementwise"},
       {"", "Or", 7, M, convertBinary<BinKind::Or>, "Elementwise"},
-      {"", "Pow", 7, M, convertBinary<BinKind::Pow>, "Elementwise"},
+      {"", "Pow", 7, M, convertPow, "Elementwise"},
       {"", "Reciprocal", 6, M, convertUnary<k::ReciprocalOp>, "Elementwise"},
       {"", "Relu", 6, M, convertUnary<k::ReluOp>, "Elementwise"},
       {"", "Sigmoid", 6, M, convertUnary<k::SigmoidOp>, "Elementwise"},

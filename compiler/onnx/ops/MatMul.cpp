@@ -14,7 +14,10 @@ buildMatMul(NodeContext &nc, Value a, SmallVector<AffineExpr> ad, Value b,
             SmallVector<AffineExpr> bd) {
   bool vecA = ad.size() == 1, vecB = bd.size() == 1;
   if (ad.empty() || bd.empty())
-    return nc.error() << "matmul operands must have rank >= 1";
+    return nc.error() << "operands must have rank >= 1, got A "
+                      << nc.formatDims(ad) << " and B " << nc.formatDims(bd);
+  std::string shapes =
+      "A " + nc.formatDims(ad) + " and B " + nc.formatDims(bd);
   if (vecA) {
     ad.insert(ad.begin(), nc.cst(1));
     a = reshapeTo(nc, a, ad);
@@ -25,8 +28,9 @@ buildMatMul(NodeContext &nc, Value a, SmallVector<AffineExpr> ad, Value b,
   }
   AffineExpr ka = ad.back(), kb = bd[bd.size() - 2];
   if (!k::symEqual(ka, kb))
-    return nc.error() << "contraction extents differ: lhs " << a.getType()
-                      << " vs rhs " << b.getType();
+    return nc.error() << "inner dimensions differ: " << shapes
+                      << " contract '" << nc.formatExtent(ka) << "' with '"
+                      << nc.formatExtent(kb) << "'";
   auto batch = nc.broadcast(ArrayRef(ad).drop_back(2), ArrayRef(bd).drop_back(2));
   if (failed(batch))
     return failure();
@@ -50,7 +54,8 @@ buildMatMul(NodeContext &nc, Value a, SmallVector<AffineExpr> ad, Value b,
 
 static LogicalResult convertMatMul(NodeContext &nc) {
   if (nc.elementType(0) != nc.elementType(1))
-    return nc.error() << "operand types differ";
+    return nc.error() << "operand types differ: " << nc.elementType(0)
+                      << " vs " << nc.elementType(1);
   if (!isa<FloatType>(nc.elementType(0)))
     return nc.error() << "MatMul on " << nc.elementType(0)
                       << " is not supported (use MatMulInteger)";
@@ -81,7 +86,9 @@ static Value scalarConstant(NodeContext &nc, Type elem, double v) {
 /// Y = alpha * A' * B' + beta * C.
 static LogicalResult convertGemm(NodeContext &nc) {
   if (nc.rank(0) != 2 || nc.rank(1) != 2)
-    return nc.error() << "A and B must be 2-D";
+    return nc.error() << "A and B must be 2-D, got A "
+                      << nc.formatDims(nc.dims(0)) << " and B "
+                      << nc.formatDims(nc.dims(1));
   Type elem = nc.elementType(0);
   if (!isa<FloatType>(elem))
     return nc.error() << "Gemm on " << elem << " is not supported";
@@ -106,7 +113,9 @@ static LogicalResult convertGemm(NodeContext &nc) {
       return failure();
     if (out->size() != 2 || !k::symEqual((*out)[0], dims[0]) ||
         !k::symEqual((*out)[1], dims[1]))
-      return nc.error() << "C does not broadcast to the result shape";
+      return nc.error() << "C " << nc.formatDims(nc.dims(2))
+                        << " does not broadcast to the result shape "
+                        << nc.formatDims(dims);
     Value c = nc.input(2);
     if (beta != 1.0f)
       c = k::MulOp::create(nc.builder(), nc.loc(), c.getType(), c,

@@ -7,13 +7,74 @@ using namespace mlir;
 using namespace mlir::kiln::onnx_import;
 namespace k = mlir::kiln;
 
+/// The optional Mean and InvStdDev outputs of LayerNormalization: f32
+/// statistics over the axes [axis, rank), kept as extents of 1.
+static LogicalResult buildLayerNormStatistics(NodeContext &nc, int64_t axis,
+                                              float epsilon) {
+  if (int64_t stash = nc.getInt("stash_type", 1); stash != 1)
+    return nc.error() << "stash_type " << stash
+                      << " is not supported (only 1, float32)";
+  OpBuilder &b = nc.builder();
+  Location loc = nc.loc();
+  Type f32 = b.getF32Type();
+  ArrayRef<AffineExpr> dims = nc.dims(0);
+  int64_t rank = dims.size();
+  Value x = nc.input(0);
+  auto fullType = nc.tensorType(dims, f32);
+  if (nc.elementType(0) != f32)
+    x = k::CastOp::create(b, loc, fullType, x);
+  SmallVector<int64_t> axes;
+  SmallVector<AffineExpr> statDims(dims.take_front(axis));
+  for (int64_t i = axis; i < rank; ++i) {
+    axes.push_back(i);
+    statDims.push_back(nc.cst(1));
+  }
+  auto statType = nc.tensorType(statDims, f32);
+  auto axesAttr = b.getDenseI64ArrayAttr(axes);
+  Value mean = k::ReduceMeanOp::create(b, loc, statType, x, axesAttr,
+                                       b.getBoolAttr(true));
+  Value dev = k::SubOp::create(b, loc, fullType, x, mean);
+  Value sq = k::MulOp::create(b, loc, fullType, dev, dev);
+  Value var = k::ReduceMeanOp::create(b, loc, statType, sq, axesAttr,
+                                      b.getBoolAttr(true));
+  auto scalarType = RankedTensorType::get({}, f32);
+  Value eps = k::ConstantOp::create(
+      b, loc, scalarType,
+      cast<ElementsAttr>(DenseElementsAttr::get(scalarType, epsilon)));
+  Value invStd = k::RsqrtOp::create(
+      b, loc, statType, k::AddOp::create(b, loc, statType, var, eps));
+  nc.setOutput(1, mean, statDims);
+  nc.setOutput(2, invStd, statDims);
+  return success();
+}
+
 static LogicalResult convertLayerNorm(NodeContext &nc) {
-  if (nc.hasOutput(1) || nc.hasOutput(2))
-    return nc.error() << "the Mean and InvStdDev outputs are not supported";
   if (!isa<FloatType>(nc.elementType(0)))
     return nc.error() << "input must be floating point";
   auto axis = nc.normalizeAxis(nc.getInt("axis", -1), nc.rank(0));
   if (failed(axis))
+    return failure();
+  // Scale and bias broadcast to the normalized shape, never beyond it.
+  ArrayRef<AffineExpr> normDims = nc.dims(0).drop_front(*axis);
+  for (size_t i : {1, 2}) {
+    if (!nc.hasInput(i))
+      continue;
+    ArrayRef<AffineExpr> pd = nc.dims(i);
+    bool ok = pd.size() <= normDims.size();
+    for (size_t j = 0; ok && j < pd.size(); ++j) {
+      AffineExpr p = pd[pd.size() - 1 - j];
+      ok = k::symConstant(p) == 1 ||
+           k::symEqual(p, normDims[normDims.size() - 1 - j]);
+    }
+    if (!ok)
+      return nc.error() << (i == 1 ? "scale " : "bias ") << nc.formatDims(pd)
+                        << " does not broadcast to the normalized shape "
+                        << nc.formatDims(normDims) << " (axis " << *axis
+                        << ")";
+  }
+  if ((nc.hasOutput(1) || nc.hasOutput(2)) &&
+      failed(buildLayerNormStatistics(nc, *axis,
+                                      nc.getFloat("epsilon", 1e-5f))))
     return failure();
   Value x = nc.input(0), scale = nc.input(1);
   Value bias = nc.hasInput(2) ? nc.input(2) : Value();

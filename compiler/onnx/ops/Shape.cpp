@@ -86,11 +86,38 @@ static LogicalResult convertIdentity(NodeContext &nc) {
   return success();
 }
 
+/// Dropout in inference mode is the identity and its mask is all true.
+/// Training mode draws random numbers, so it is supported only where it is
+/// the identity too: a constant ratio of 0.
 static LogicalResult convertDropout(NodeContext &nc) {
-  if (nc.hasOutput(1))
-    return nc.error() << "the mask output of Dropout is not supported "
-                         "(inference graphs should not use it)";
+  if (nc.opset() >= 12 && nc.hasInput(2)) {
+    auto training = nc.constScalar(2);
+    if (!training)
+      return nc.error() << "training_mode (input 2, '" << nc.node().input(2)
+                        << "') must be a compile-time constant: "
+                           "training-mode Dropout is random and not supported";
+    if (*training != 0) {
+      std::optional<double> ratio = 0.5;
+      if (nc.hasInput(1))
+        ratio = nc.constScalar(1);
+      if (!ratio || *ratio != 0)
+        return nc.error() << "training-mode Dropout with a ratio other than "
+                             "a constant 0 is random and not supported";
+    }
+  }
   nc.forward(0, 0);
+  if (!nc.hasOutput(1))
+    return success();
+  // The mask is bool from opset 10 on, the input's type before.
+  Type elem = nc.opset() >= 10 ? nc.builder().getI1Type() : nc.elementType(0);
+  TypedAttr one = isa<FloatType>(elem)
+                      ? TypedAttr(nc.builder().getFloatAttr(elem, 1.0))
+                      : TypedAttr(nc.builder().getIntegerAttr(elem, 1));
+  ArrayRef<AffineExpr> dims = nc.dims(0);
+  Value mask = k::FillOp::create(nc.builder(), nc.loc(),
+                                 nc.tensorType(dims, elem), one,
+                                 AffineMapAttr::get(nc.shapeMap(dims)));
+  nc.setOutput(1, mask, dims);
   return success();
 }
 
@@ -221,8 +248,9 @@ static LogicalResult convertSqueeze(NodeContext &nc) {
     norm = *n;
     for (int64_t a : norm)
       if (k::symConstant(in[a]) != 1)
-        return nc.error() << "cannot squeeze dim " << a
-                          << ", whose extent is not 1";
+        return nc.error() << "cannot squeeze dim " << a << " of "
+                          << nc.formatDims(in) << ": its extent '"
+                          << nc.formatExtent(in[a]) << "' is not 1";
   } else {
     for (auto [i, e] : llvm::enumerate(in))
       if (k::symConstant(e) == 1)
@@ -348,8 +376,11 @@ static LogicalResult convertSlice(NodeContext &nc) {
     if (auto a = nc.getInts("axes"))
       axes = *a;
   } else {
-    auto s = nc.requireValues(1, "starts"), e = nc.requireValues(2, "ends");
-    if (failed(s) || failed(e))
+    auto s = nc.requireValues(1, "starts");
+    if (failed(s))
+      return failure();
+    auto e = nc.requireValues(2, "ends");
+    if (failed(e))
       return failure();
     starts = *s;
     ends = *e;
@@ -561,9 +592,12 @@ static LogicalResult convertRange(NodeContext &nc) {
   Type elem = nc.elementType(0);
   if (isa<FloatType>(elem)) {
     auto s = nc.constScalar(0), l = nc.constScalar(1), d = nc.constScalar(2);
-    if (!s || !l || !d || *d == 0)
-      return nc.error() << "floating-point Range needs constant start, limit "
-                           "and non-zero delta";
+    if (!s || !l || !d)
+      return nc.error() << "floating-point Range needs compile-time constant "
+                           "start, limit and delta (its length depends on "
+                           "them)";
+    if (*d == 0)
+      return nc.error() << "delta is 0";
     int64_t n = std::max<int64_t>(0, (int64_t)std::ceil((*l - *s) / *d));
     SmallVector<float> vals;
     for (int64_t i = 0; i < n; ++i)
@@ -575,9 +609,14 @@ static LogicalResult convertRange(NodeContext &nc) {
                                 DenseElementsAttr::get(type, ArrayRef(vals))));
     return success();
   }
-  auto start = nc.requireValues(0, "start"), limit = nc.requireValues(1, "limit");
+  auto start = nc.requireValues(0, "start");
+  if (failed(start))
+    return failure();
+  auto limit = nc.requireValues(1, "limit");
+  if (failed(limit))
+    return failure();
   auto delta = nc.requireConstInts(2, "delta");
-  if (failed(start) || failed(limit) || failed(delta))
+  if (failed(delta))
     return failure();
   if (start->size() != 1 || limit->size() != 1 || delta->size() != 1)
     return nc.error() << "start, limit and delta must be scalars";
@@ -634,16 +673,57 @@ static LogicalResult convertTile(NodeContext &nc) {
   return success();
 }
 
+/// 0, 1, ..., n-1 as an i64 tensor of shape [n].
+static Value iota(NodeContext &nc, AffineExpr n) {
+  return k::RangeOp::create(
+      nc.builder(), nc.loc(), nc.tensorType({n}, nc.builder().getI64Type()),
+      AffineMapAttr::get(nc.shapeMap({nc.cst(0)})),
+      AffineMapAttr::get(nc.shapeMap({n})),
+      nc.builder().getI64IntegerAttr(1));
+}
+
+/// Trilu with `k` known only at run time: keep x[..., i, j] where j - i >= k
+/// (upper) or j - i <= k (lower), selecting against zero.
+static LogicalResult convertTriluWithTensorK(NodeContext &nc, bool upper) {
+  if (staticNumElements(nc.dims(1)) != 1)
+    return nc.error() << "k must be a scalar, got rank " << nc.rank(1);
+  if (!nc.elementType(1).isInteger(64))
+    return nc.error() << "k must be int64, got " << nc.elementType(1);
+  OpBuilder &b = nc.builder();
+  Location loc = nc.loc();
+  ArrayRef<AffineExpr> dims = nc.dims(0);
+  AffineExpr n = dims[dims.size() - 2], m = dims.back();
+  Type i64 = b.getI64Type();
+  Value rows = reshapeTo(nc, iota(nc, n), {n, nc.cst(1)});
+  Value cols = reshapeTo(nc, iota(nc, m), {nc.cst(1), m});
+  Value diff = k::SubOp::create(b, loc, nc.tensorType({n, m}, i64), cols, rows);
+  Value kv = reshapeTo(nc, nc.input(1), {});
+  auto maskType = nc.tensorType({n, m}, b.getI1Type());
+  Value keep = upper ? (Value)k::GreaterEqualOp::create(b, loc, maskType, diff, kv)
+                     : (Value)k::LessEqualOp::create(b, loc, maskType, diff, kv);
+  Type elem = nc.elementType(0);
+  auto scalarType = RankedTensorType::get({}, elem);
+  Value zero = k::ConstantOp::create(
+      b, loc, scalarType,
+      cast<ElementsAttr>(DenseElementsAttr::get(scalarType, b.getZeroAttr(elem))));
+  Value x = nc.input(0);
+  nc.setOutput(0, k::WhereOp::create(b, loc, x.getType(), keep, x, zero), dims);
+  return success();
+}
+
 static LogicalResult convertTrilu(NodeContext &nc) {
-  int64_t kOff = 0;
-  if (nc.hasInput(1)) {
-    auto kv = nc.requireConstInts(1, "k");
-    if (failed(kv))
-      return failure();
-    kOff = (*kv)[0];
-  }
   if (nc.rank(0) < 2)
     return nc.error() << "input must have rank >= 2";
+  int64_t kOff = 0;
+  if (nc.hasInput(1)) {
+    auto kv = nc.constInts(1);
+    if (!kv)
+      return convertTriluWithTensorK(nc, nc.getInt("upper", 1) != 0);
+    if (kv->size() != 1)
+      return nc.error() << "k must be a scalar, got " << kv->size()
+                        << " values";
+    kOff = (*kv)[0];
+  }
   Value r = k::TriluOp::create(nc.builder(), nc.loc(), nc.input(0).getType(),
                                nc.input(0),
                                nc.builder().getBoolAttr(nc.getInt("upper", 1)),
