@@ -76,6 +76,9 @@ private:
   Value empty(Location loc, ArrayRef<OpFoldResult> sizes, Type elem) {
     return tensor::EmptyOp::create(b, loc, sizes, elem);
   }
+  /// Reshapes as an element gather instead of collapse/expand views
+  /// (KILN_GATHER_RESHAPES=1, to bisect a view-related problem).
+  bool gatherReshapes = getenv("KILN_GATHER_RESHAPES") != nullptr;
   Value reshape(Location loc, Value v, RankedTensorType type,
                 ArrayRef<OpFoldResult> sizes);
   SmallVector<OpFoldResult> broadcastSizes(RankedTensorType result,
@@ -191,6 +194,26 @@ Value FunctionLowering::reshape(Location loc, Value v, RankedTensorType type,
                                 ArrayRef<OpFoldResult> sizes) {
   if (v.getType() == type && type.hasStaticShape())
     return v;
+  if (!gatherReshapes && tensorTy(v).getRank() > 0 && type.getRank() > 0) {
+    // Row-major data does not move: collapse to 1-D and expand to the new
+    // shape. Both are views after bufferization.
+    auto srcType = tensorTy(v);
+    Value flat = v;
+    if (srcType.getRank() != 1) {
+      SmallVector<ReassociationIndices> all(1);
+      for (int64_t d = 0; d < srcType.getRank(); ++d)
+        all[0].push_back(d);
+      flat = tensor::CollapseShapeOp::create(b, loc, v, all);
+    }
+    if (type.getRank() == 1)
+      return flat.getType() == type
+                 ? flat
+                 : (Value)tensor::CastOp::create(b, loc, type, flat);
+    SmallVector<ReassociationIndices> all(1);
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      all[0].push_back(d);
+    return tensor::ExpandShapeOp::create(b, loc, type, flat, all, sizes);
+  }
   int64_t dstRank = type.getRank();
   SmallVector<Value> srcDims;
   for (OpFoldResult f : sizesOf(v))

@@ -97,4 +97,42 @@ def KilnApproximateMath : Pass<"kiln-approximate-math", "::mlir::ModuleOp"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def KilnExpandShapeToReinterpretCast
+    : Pass<"kiln-expand-shape-to-reinterpret-cast", "::mlir::ModuleOp"> {
+  let summary = "Lower memref.expand_shape with several dynamic sizes in one "
+                "group to memref.reinterpret_cast";
+  let description = [{
+    MLIR 22's `expand-strided-metadata` crashes on an expand_shape whose
+    reassociation group holds more than one dynamic size (for example
+    `memref<?x64xf32> into memref<?x?x64xf32>`, which every matmul over
+    [batch, seq, hidden] produces). This pass handles exactly those before
+    it runs: the strides of a group are the source stride of its innermost
+    dim times suffix products of the output sizes, and the offset is the
+    source's.
+
+    ```
+    %r = memref.expand_shape %a [[0, 1], [2]] output_shape [%b, %s, 64]
+        : memref<?x64xf32> into memref<?x?x64xf32>
+      =>
+    %base, %off, %sz:2, %st:2 = memref.extract_strided_metadata %a
+    %r = memref.reinterpret_cast %base to offset: [%off],
+        sizes: [%b, %s, 64], strides: [%s * 64, 64, 1]
+    ```
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def KilnFuseElementwise : Pass<"kiln-fuse-elementwise", "::mlir::ModuleOp"> {
+  let summary = "Fuse producer-consumer elementwise linalg ops on tensors";
+  let description = [{
+    Upstream's elementwise fusion without its reshape propagation: that
+    part folds the collapse/expand views around a matmul into the matmul,
+    turning `linalg.matmul` into a 4-d `linalg.generic` that no longer
+    reaches the runtime's GEMM kernel. A producer fuses into its consumer
+    when the consumer is its only user.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 #endif // KILN_PASSES

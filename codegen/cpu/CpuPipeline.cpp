@@ -24,10 +24,11 @@ LogicalResult kiln::lowerLinalgToLLVMDialect(ModuleOp module,
                                              const TargetOptions &options) {
   return runPassPipeline(
       module,
-      "linalg-fuse-elementwise-ops,canonicalize,cse,"
+      "kiln-fuse-elementwise,canonicalize,cse,"
       "one-shot-bufferize,kiln-linalg-to-microkernels,"
       "buffer-deallocation-pipeline,"
-      "convert-linalg-to-loops,kiln-approximate-math,expand-strided-metadata,"
+      "convert-linalg-to-loops,kiln-approximate-math,"
+      "kiln-expand-shape-to-reinterpret-cast,expand-strided-metadata,"
       "lower-affine,"
       "convert-scf-to-cf,canonicalize,convert-math-to-llvm,"
       "convert-math-to-libm,convert-to-llvm,reconcile-unrealized-casts",

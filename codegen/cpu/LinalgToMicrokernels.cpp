@@ -53,9 +53,10 @@ bool zeroAt(Value buf, Operation *at) {
       zeroFill = fill;
       continue;
     }
-    // Anything else may write it (or alias it): fine only after `at`.
-    if (user->getBlock() != block || !at->isBeforeInBlock(user) ||
-        !isa<linalg::LinalgOp, memref::DeallocOp>(user))
+    // Anything else may write it (or make a view that does): fine only
+    // after `at`, where it cannot change what `at` reads.
+    Operation *inBlock = block->findAncestorOpInBlock(*user);
+    if (!inBlock || !at->isBeforeInBlock(inBlock))
       return false;
   }
   return static_cast<bool>(zeroFill);
