@@ -28,6 +28,7 @@ import platform
 import re
 import select
 import shlex
+import shutil
 import signal
 import statistics
 import subprocess
@@ -71,11 +72,12 @@ def machine_lock(path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def run_measured(cmd: list, log_path: Path, timeout: float) -> tuple:
+def run_measured(cmd: list, log_path: Path, timeout: float, env=None) -> tuple:
     """Runs `cmd` with output to `log_path`; (exit status, wall s, peak RSS MiB)."""
     with open(log_path, "w") as out:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                env=env)
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
@@ -137,12 +139,38 @@ def shape_flags(manifest: dict, cfg: BenchConfig) -> list:
     return [f"--shape={k}={v}" for k, v in values.items() if k in used]
 
 
+def kilnc_steps(text: str) -> list:
+    """kilnc -v's '[kilnc] STEP ...' lines with their times; the time ends the
+    line or, when a pass timing report came between, stands on a line of its own."""
+    steps, current = [], None
+    for line in text.splitlines():
+        m = re.match(r"^\[kilnc\] (.+?) \.\.\.(?: ([\d.]+) s)?$", line)
+        if m:
+            current = m.group(1)
+            if m.group(2):
+                steps.append(dict(step=current, seconds=float(m.group(2))))
+                current = None
+            continue
+        m = re.match(r"^([\d.]+) s$", line)
+        if m and current:
+            steps.append(dict(step=current, seconds=float(m.group(1))))
+            current = None
+    return steps
+
+
 def compile_model(onnx_path: Path, lib: Path, extra: list, args) -> dict:
     cmd = [args.kilnc, str(onnx_path), "-o", str(lib), "-v"] + shlex.split(args.kilnc_flags) + extra
     log_path = lib.with_suffix(".kilnc.log")
+    # -v keeps kilnc's intermediate files (the weights twice over) in TMPDIR;
+    # a private TMPDIR lets them be removed.
+    tmp = args.out / "tmp" / lib.stem
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
     log(f"compiling {onnx_path.name} -> {lib.name}: {' '.join(cmd[1:])}")
     with machine_lock(args.lock):
-        rc, wall, rss = run_measured(cmd, log_path, args.compile_timeout)
+        rc, wall, rss = run_measured(cmd, log_path, args.compile_timeout,
+                                     env=dict(os.environ, TMPDIR=str(tmp)))
+    shutil.rmtree(tmp, ignore_errors=True)
     info = dict(cmd=cmd, seconds=round(wall, 2), peak_rss_mib=round(rss, 1), log=str(log_path))
     if rc is None:
         info["error"] = f"kilnc timed out after {args.compile_timeout:.0f} s (log {log_path})"
@@ -153,8 +181,7 @@ def compile_model(onnx_path: Path, lib: Path, extra: list, args) -> dict:
         m = re.search(r"([\d.]+) MB of weights", text)
         info["weight_mb_kilnc"] = float(m.group(1)) if m else None
         info["lib_bytes"] = lib.stat().st_size
-        info["steps"] = [dict(step=s.strip(), seconds=float(t)) for s, t in
-                         re.findall(r"^\[kilnc\] (.+?) \.\.\. ([\d.]+) s$", text, re.M)]
+        info["steps"] = kilnc_steps(text)
         lib.with_suffix(".compile.json").write_text(json.dumps(info, indent=1) + "\n")
     state = "FAILED: " + info["error"] if "error" in info else "ok"
     log(f"  {wall:.1f} s, peak RSS {rss:.0f} MiB: {state}")
@@ -182,15 +209,15 @@ class Worker:
         ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
         if not ready:
             self.kill()
-            raise StepError(f"{self.kind}: no answer within {timeout:.0f} s (killed)")
+            raise StepError(f"no answer within {timeout:g} s (killed)")
         line = self.proc.stdout.readline()
         if not line:
             rc = self.proc.wait()
             tail = self.log_path.read_text(errors="replace").strip().splitlines()[-3:]
-            raise StepError(f"{self.kind}: worker died (exit {rc}): {' | '.join(tail)[:300]}")
+            raise StepError(f"worker died (exit {rc}): {' | '.join(tail)[:300]}")
         res = json.loads(line)
         if "error" in res:
-            raise StepError(f"{self.kind}: {res['error'][:300]}")
+            raise StepError(res["error"][:300])
         return res
 
     def kill(self):
@@ -346,15 +373,18 @@ def fmt_ms(x):
 def print_tables(results: dict):
     print()
     print("Compile (kilnc)")
-    head = f"{'artifact':<34} {'seconds':>8} {'peak RSS MiB':>13} {'weights MB':>11} {'.so MB':>8}  status"
+    head = (f"{'artifact':<26} {'seconds':>8} {'peak RSS MiB':>13} {'weights MB':>11} {'.so MB':>8}"
+            f"  status; kilnc -v steps (s)")
     print(head)
     print("-" * len(head))
     for name, c in results["compile"].items():
         status = c.get("error", "ok" + (" (reused)" if c.get("reused") else ""))
         w = c.get("weight_mb_kilnc")
         so = c.get("lib_bytes")
-        print(f"{name:<34} {c.get('seconds', 0):>8.1f} {c.get('peak_rss_mib', 0):>13.0f} "
-              f"{(f'{w:.1f}' if w else '-'):>11} {(f'{so / 1e6:.1f}' if so else '-'):>8}  {status}")
+        steps = ", ".join(f"{st['step'].split()[0]} {st['seconds']:.1f}" for st in c.get("steps", []))
+        print(f"{name:<26} {c.get('seconds', 0):>8.1f} {c.get('peak_rss_mib', 0):>13.0f} "
+              f"{(f'{w:.1f}' if w else '-'):>11} {(f'{so / 1e6:.1f}' if so else '-'):>8}  {status}"
+              + (f"; {steps}" if steps else ""))
     print()
     print("Per-call time, median over all rounds (ms); floor = max(FLOPs/peak, bytes/bandwidth)")
     head = (f"{'config':<18} {'kiln ms':>9} {'ORT ms':>9} {'ORT/kiln':>8} {'floor ms':>9} "
