@@ -93,6 +93,24 @@ def run_measured(cmd: list, log_path: Path, timeout: float, env=None) -> tuple:
     return proc.returncode, wall, usage.ru_maxrss / 1024
 
 
+def crash_summary(log_path: Path, rc: int) -> str:
+    """'SIGSEGV in step S at F' from a crashed tool's log: the last step it
+    announced and the first stack frame that names Kiln code."""
+    text = log_path.read_text(errors="replace")
+    try:
+        what = signal.Signals(-rc).name
+    except ValueError:
+        what = f"signal {-rc}"
+    steps = re.findall(r"^\[kilnc\] (.+?) \.\.\.", text, re.M)
+    frames = re.findall(r"^\s*#\d+ 0x[0-9a-f]+ (.*[Kk]iln.*?)(?: \(|$)", text, re.M)
+    msg = f"crashed ({what})"
+    if steps:
+        msg += f" in step '{steps[-1]}'"
+    if frames:
+        msg += f" at {frames[0].strip()}"
+    return msg
+
+
 def first_error(log_path: Path) -> str:
     lines = [l.strip() for l in log_path.read_text(errors="replace").splitlines() if l.strip()]
     errors = [l for l in lines if re.search(r"\berror\b", l, re.I)]
@@ -174,6 +192,8 @@ def compile_model(onnx_path: Path, lib: Path, extra: list, args) -> dict:
     info = dict(cmd=cmd, seconds=round(wall, 2), peak_rss_mib=round(rss, 1), log=str(log_path))
     if rc is None:
         info["error"] = f"kilnc timed out after {args.compile_timeout:.0f} s (log {log_path})"
+    elif rc < 0:
+        info["error"] = f"kilnc {crash_summary(log_path, rc)} (log {log_path})"
     elif rc != 0 or not lib.exists():
         info["error"] = f"kilnc exit {rc}: {first_error(log_path)}"
     else:
