@@ -136,7 +136,7 @@ def ensure_models(names: list, args) -> dict:
             with machine_lock(args.lock):
                 rc, wall, rss = run_measured(
                     [args.export_python, str(HERE / "export_models.py"), "--out", str(args.models),
-                     name], log_path, args.export_timeout)
+                     name] + (["--tiny"] if args.tiny else []), log_path, args.export_timeout)
             if rc != 0 or not json_path.exists():
                 result[name] = StepError(f"export failed: {first_error(log_path)} (log {log_path})")
                 continue
@@ -436,8 +436,9 @@ def print_tables(results: dict):
 
 def tool_revision(path: str) -> str:
     try:
-        return subprocess.run(["git", "-C", str(Path(path).resolve().parent), "rev-parse", "--short",
-                               "HEAD"], capture_output=True, text=True, timeout=10).stdout.strip()
+        # --dirty: a tool built from uncommitted changes says so.
+        return subprocess.run(["git", "-C", str(Path(path).resolve().parent), "describe", "--always",
+                               "--dirty"], capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         return ""
 
@@ -466,6 +467,9 @@ def parse_args(argv):
                          "(e.g. --only bert_b1,gpt2_decode_*)")
     ap.add_argument("--quick", action="store_true",
                     help="smoke test: 1 round, no warm-up, 5 s budget per configuration")
+    ap.add_argument("--tiny", action="store_true",
+                    help="toy-size models of the same architectures and exporter, under "
+                         "build/bench/tiny: tests the pipeline in seconds, times nothing useful")
     ap.add_argument("--rounds", type=int, help="alternating rounds per configuration (default 5)")
     ap.add_argument("--budget", type=float,
                     help="seconds of timed calls per configuration, split evenly between the "
@@ -485,7 +489,7 @@ def parse_args(argv):
     ap.add_argument("--reuse-libs", action="store_true",
                     help="skip kilnc where the artifact is newer than kilnc and the model")
     ap.add_argument("--export-python", default=str(ROOT / ".venv-export/bin/python"))
-    ap.add_argument("--out", type=Path, default=ROOT / "build/bench")
+    ap.add_argument("--out", type=Path, help="default build/bench (build/bench/tiny with --tiny)")
     ap.add_argument("--results", type=Path, help="results JSON (default OUT/results.json)")
     ap.add_argument("--lock", default=os.environ.get("KILN_BENCH_LOCK"),
                     help="flock this file around every heavy step (env KILN_BENCH_LOCK)")
@@ -507,6 +511,7 @@ def parse_args(argv):
     if unmatched or not args.selected:
         ap.error(f"--only {','.join(unmatched) or ''} matches no configuration; "
                  f"known: {', '.join(CONFIGS)}")
+    args.out = args.out or ROOT / "build/bench" / ("tiny" if args.tiny else "")
     args.models = args.out / "models"
     args.libs = args.out / "kiln"
     args.results = args.results or args.out / "results.json"
@@ -531,7 +536,7 @@ def main(argv=None) -> int:
                   kilnc=args.kilnc, kilnc_revision=tool_revision(args.kilnc),
                   kilnc_mtime=(datetime.datetime.fromtimestamp(os.path.getmtime(args.kilnc))
                                .isoformat(timespec="seconds") if os.path.exists(args.kilnc) else None),
-                  kilnc_flags=args.kilnc_flags, specialize=args.specialize,
+                  kilnc_flags=args.kilnc_flags, specialize=args.specialize, tiny=args.tiny,
                   onnxruntime=onnxruntime.__version__, numpy=np.__version__,
                   threads=args.threads, rounds=args.rounds, budget_s=args.budget,
                   warmup=args.warmup, peak_gflops=args.peak_gflops,

@@ -10,7 +10,7 @@
 # every model keeps its batch/sequence/past axes symbolic.
 #
 #===----------------------------------------------------------------------===#
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 OPSET = 17
 
@@ -33,6 +33,17 @@ class BenchConfig:
     past: int = 0      # cached tokens (decode only)
     description: str = ""
 
+
+# --tiny: the same architectures and exporter at toy size (2 layers, hidden
+# 64), to smoke-test the whole pipeline in seconds.
+TINY = {
+    "bert": dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                 intermediate_size=128, vocab_size=1000),
+    "gpt2": dict(n_embd=64, n_layer=2, n_head=4, vocab_size=1000, bos_token_id=0,
+                 eos_token_id=0),
+    "llama": dict(hidden_size=64, intermediate_size=176, num_hidden_layers=2,
+                  num_attention_heads=4, num_key_value_heads=2, vocab_size=1000),
+}
 
 LLAMA_1024 = dict(hidden_size=1024, intermediate_size=2816, num_hidden_layers=8,
                   num_attention_heads=16, num_key_value_heads=4, vocab_size=32000)
@@ -60,3 +71,8 @@ CONFIGS = {c.name: c for c in [
     BenchConfig("llama_prefill_b1", "llama_prefill", 1, 128,
                 description="Llama-style prefill b1 s128"),
 ]}
+
+
+def tiny(spec: ModelSpec) -> ModelSpec:
+    return replace(spec, hf_config={**spec.hf_config, **TINY[spec.family]},
+                   description=f"tiny {spec.description}")

@@ -2,7 +2,7 @@
 #===- bench/export_models.py - export the benchmark models to ONNX -------===#
 #
 # Run with the heavy venv (torch, transformers):
-#   .venv-export/bin/python bench/export_models.py [--out build/bench/models] [NAME...]
+#   .venv-export/bin/python bench/export_models.py [--out DIR] [--tiny] [NAME...]
 #
 # Builds each model of bench/configs.py from a Hugging Face config object with
 # random weights (seed 0, HF's own init; no hub access), exports it with the
@@ -49,7 +49,7 @@ from transformers import (BertConfig, BertModel, DynamicCache, GPT2Config, GPT2L
                           LlamaConfig, LlamaForCausalLM)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from configs import MODELS, OPSET, ModelSpec  # noqa: E402
+from configs import MODELS, OPSET, ModelSpec, tiny  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -288,16 +288,18 @@ def export_one(spec: ModelSpec, out_dir: Path) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description="Export the benchmark models to ONNX.")
     ap.add_argument("names", nargs="*", help=f"models to export (default all: {' '.join(MODELS)})")
-    ap.add_argument("--out", type=Path, default=ROOT / "build" / "bench" / "models")
+    ap.add_argument("--out", type=Path, help="default build/bench/models (build/bench/tiny/models)")
+    ap.add_argument("--tiny", action="store_true", help="toy-size models (configs.TINY)")
     ap.add_argument("--force", action="store_true", help="re-export models that exist")
     args = ap.parse_args()
     unknown = [n for n in args.names if n not in MODELS]
     if unknown:
         ap.error(f"unknown model(s) {' '.join(unknown)}; known: {' '.join(MODELS)}")
+    args.out = args.out or ROOT / "build" / "bench" / ("tiny" if args.tiny else "") / "models"
     args.out.mkdir(parents=True, exist_ok=True)
     status = 0
     for name in args.names or list(MODELS):
-        spec = MODELS[name]
+        spec = tiny(MODELS[name]) if args.tiny else MODELS[name]
         onnx_path, json_path = args.out / f"{name}.onnx", args.out / f"{name}.json"
         if onnx_path.exists() and json_path.exists() and not args.force:
             print(f"export: {name}: cached ({onnx_path})", flush=True)
