@@ -256,6 +256,25 @@ class Worker:
         self.log.close()
 
 
+# Cores that other processes may use during timing before a row is marked busy.
+BUSY_CORES = 0.1
+
+
+def cpu_jiffies(own_pids: list) -> tuple:
+    """(busy jiffies of the whole machine, jiffies of `own_pids` and their
+    threads), from /proc; their difference over a timing phase is what other
+    processes took from it."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    busy = sum(fields) - fields[3] - fields[4]  # all but idle and iowait
+    own = 0
+    for pid in own_pids:
+        with contextlib.suppress(OSError):
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            after_comm = stat[stat.rindex(")") + 2:].split()
+            own += int(after_comm[11]) + int(after_comm[12])  # utime, stime
+    return busy, own
+
+
 def make_inputs(manifest: dict, cfg: BenchConfig, directory: Path):
     """Deterministic inputs for `cfg`, one <name>.npy each."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -354,6 +373,8 @@ def time_config(cfg: BenchConfig, manifest: dict, lib, args, row: dict):
         n = {k: max(1, min(args.max_iters, int(share * 1e3 / max(estimate[k], 1e-3))))
              for k in engines}
         order = [k for k in ("kiln", "ort") if k in engines]
+        own = [os.getpid()] + [w.proc.pid for w, _ in engines.values()]
+        before, t0 = cpu_jiffies(own), time.perf_counter()
         for r in range(args.rounds):
             for kind in (order if r % 2 == 0 else order[::-1]):
                 if kind not in engines:
@@ -373,6 +394,11 @@ def time_config(cfg: BenchConfig, manifest: dict, lib, args, row: dict):
             log(f"  round {r + 1}/{args.rounds}: " + ", ".join(
                 f"{k} {statistics.median(rounds[k][-1]):.2f} ms" for k in order
                 if k in rounds and len(rounds[k]) == r + 1))
+        after, wall = cpu_jiffies(own), time.perf_counter() - t0
+        other = ((after[0] - before[0]) - (after[1] - before[1])) / os.sysconf("SC_CLK_TCK") / wall
+        row["other_cpu_cores"] = round(max(other, 0.0), 2)
+        if other > BUSY_CORES:
+            log(f"  warning: other processes used {other:.2f} cores while timing")
         for kind in samples:
             row[kind].update(summarize(samples[kind], rounds[kind]))
     finally:
@@ -422,6 +448,8 @@ def print_tables(results: dict):
         notes = [r["error"]] if "error" in r else []
         notes += [f"kiln: {k['error']}"] if "error" in k else []
         notes += [f"ort: {o['error']}"] if "error" in o else []
+        if r.get("other_cpu_cores", 0) > BUSY_CORES:
+            notes.append(f"BUSY: other processes used {r['other_cpu_cores']:.2f} cores")
         if check.get("error"):
             notes.append(f"check: {check['error']}")
         elif check and not check.get("ok"):
