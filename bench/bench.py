@@ -176,8 +176,12 @@ def kilnc_steps(text: str) -> list:
     return steps
 
 
+def kilnc_command(onnx_path: Path, lib: Path, extra: list, args) -> list:
+    return [args.kilnc, str(onnx_path), "-o", str(lib), "-v"] + shlex.split(args.kilnc_flags) + extra
+
+
 def compile_model(onnx_path: Path, lib: Path, extra: list, args) -> dict:
-    cmd = [args.kilnc, str(onnx_path), "-o", str(lib), "-v"] + shlex.split(args.kilnc_flags) + extra
+    cmd = kilnc_command(onnx_path, lib, extra, args)
     log_path = lib.with_suffix(".kilnc.log")
     # -v keeps kilnc's intermediate files (the weights twice over) in TMPDIR;
     # a private TMPDIR lets them be removed.
@@ -186,10 +190,12 @@ def compile_model(onnx_path: Path, lib: Path, extra: list, args) -> dict:
     tmp.mkdir(parents=True)
     log(f"compiling {onnx_path.name} -> {lib.name}: {' '.join(cmd[1:])}")
     with machine_lock(args.lock):
+        kilnc_mtime = os.path.getmtime(args.kilnc)
         rc, wall, rss = run_measured(cmd, log_path, args.compile_timeout,
                                      env=dict(os.environ, TMPDIR=str(tmp)))
     shutil.rmtree(tmp, ignore_errors=True)
-    info = dict(cmd=cmd, seconds=round(wall, 2), peak_rss_mib=round(rss, 1), log=str(log_path))
+    info = dict(cmd=cmd, seconds=round(wall, 2), peak_rss_mib=round(rss, 1), log=str(log_path),
+                kilnc_mtime=kilnc_mtime)
     if rc is None:
         info["error"] = f"kilnc timed out after {args.compile_timeout:.0f} s (log {log_path})"
     elif rc < 0:
@@ -515,7 +521,8 @@ def parse_args(argv):
                     help="compile one artifact per configuration with --shape for its "
                          "batch/seq/past instead of one symbolic artifact per model")
     ap.add_argument("--reuse-libs", action="store_true",
-                    help="skip kilnc where the artifact is newer than kilnc and the model")
+                    help="skip kilnc where this kilnc binary already compiled the artifact "
+                         "with the same command from the current model")
     ap.add_argument("--export-python", default=str(ROOT / ".venv-export/bin/python"))
     ap.add_argument("--out", type=Path, help="default build/bench (build/bench/tiny with --tiny)")
     ap.add_argument("--results", type=Path, help="results JSON (default OUT/results.json)")
@@ -596,14 +603,19 @@ def main(argv=None) -> int:
         onnx_path = args.models / f"{cfg.model}.onnx"
         if name not in results["compile"]:
             cached = lib.with_suffix(".compile.json")
-            if (args.reuse_libs and lib.exists() and cached.exists()
-                    and lib.stat().st_mtime > max(onnx_path.stat().st_mtime,
-                                                  os.path.getmtime(args.kilnc))):
-                results["compile"][name] = dict(json.loads(cached.read_text()), reused=True)
+            info = json.loads(cached.read_text()) if cached.exists() else {}
+            extra = shape_flags(man, cfg) if args.specialize else []
+            # Reuse only what this very kilnc binary compiled, with the same
+            # command, from this model.
+            if (args.reuse_libs and lib.exists()
+                    and info.get("cmd") == kilnc_command(onnx_path, lib, extra, args)
+                    and info.get("kilnc_mtime") == os.path.getmtime(args.kilnc)
+                    and lib.stat().st_mtime > onnx_path.stat().st_mtime):
+                results["compile"][name] = dict(info, reused=True)
                 log(f"  reusing {lib}")
             elif os.access(args.kilnc, os.X_OK):
                 lib.unlink(missing_ok=True)
-                extra = shape_flags(man, cfg) if args.specialize else []
+                cached.unlink(missing_ok=True)
                 results["compile"][name] = compile_model(onnx_path, lib, extra, args)
             else:
                 results["compile"][name] = dict(error=f"no kilnc at {args.kilnc}")
