@@ -41,7 +41,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from configs import CONFIGS, MODELS, BenchConfig  # noqa: E402
+from configs import CONFIGS, BenchConfig  # noqa: E402
 import roofline  # noqa: E402
 
 
