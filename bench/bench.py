@@ -1,0 +1,649 @@
+#!/usr/bin/env python3
+#===- bench/bench.py - Kiln vs ONNX Runtime on standard-size models ------===#
+#
+# Entry point: bash bench/run.sh [options]   (bench/README.md)
+#
+# For each selected configuration of bench/configs.py:
+#   1. exports its model if build/bench/models lacks it (export_models.py
+#      under .venv-export);
+#   2. compiles it with kilnc once per run, recording wall time, peak RSS and
+#      the weight bytes kilnc reports;
+#   3. loads Kiln (ctypes worker) and ONNX Runtime (worker) on the same
+#      inputs, compares every output, then times the two alternately for
+#      --rounds rounds (ABBA order), each engine getting the same share of a
+#      per-configuration time budget;
+#   4. prints the results table and writes build/bench/results.json.
+# A step that fails (export, kilnc, a run) is reported in its row; the other
+# configurations go on.
+#
+#===----------------------------------------------------------------------===#
+import argparse
+import contextlib
+import datetime
+import fcntl
+import fnmatch
+import json
+import os
+import platform
+import re
+import select
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+from configs import CONFIGS, BenchConfig  # noqa: E402
+import roofline  # noqa: E402
+
+
+def log(msg: str):
+    print(f"bench: {msg}", flush=True)
+
+
+class StepError(Exception):
+    """A failed step, with the message its table row shows."""
+
+
+@contextlib.contextmanager
+def machine_lock(path):
+    """Holds an exclusive flock on `path` (if any) around a CPU-heavy step, so
+    that timing never overlaps another process that takes the same lock."""
+    if not path:
+        yield
+        return
+    with open(path, "a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log(f"waiting for {path}")
+            fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def run_measured(cmd: list, log_path: Path, timeout: float, env=None) -> tuple:
+    """Runs `cmd` with output to `log_path`; (exit status, wall s, peak RSS MiB)."""
+    with open(log_path, "w") as out:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                env=env)
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() - t0 > timeout:
+                os.killpg(proc.pid, signal.SIGKILL)
+                pid, status, usage = os.wait4(proc.pid, 0)
+                proc.returncode = -9
+                return None, time.perf_counter() - t0, usage.ru_maxrss / 1024
+            time.sleep(0.05)
+        wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)  # keep Popen from reaping again
+    return proc.returncode, wall, usage.ru_maxrss / 1024
+
+
+def crash_summary(log_path: Path, rc: int) -> str:
+    """'SIGSEGV in step S at F' from a crashed tool's log: the last step it
+    announced and the first stack frame that names Kiln code."""
+    text = log_path.read_text(errors="replace")
+    try:
+        what = signal.Signals(-rc).name
+    except ValueError:
+        what = f"signal {-rc}"
+    steps = re.findall(r"^\[kilnc\] (.+?) \.\.\.", text, re.M)
+    frames = re.findall(r"^\s*#\d+ 0x[0-9a-f]+ (.*[Kk]iln.*?)(?: \(|$)", text, re.M)
+    msg = f"crashed ({what})"
+    if steps:
+        msg += f" in step '{steps[-1]}'"
+    if frames:
+        msg += f" at {frames[0].strip()}"
+    return msg
+
+
+def first_error(log_path: Path) -> str:
+    lines = [l.strip() for l in log_path.read_text(errors="replace").splitlines() if l.strip()]
+    errors = [l for l in lines if re.search(r"\berror\b", l, re.I)]
+    return (errors or lines or ["(no output)"])[0][:300]
+
+
+#===----------------------------------------------------------------------===#
+# Export and compile
+#===----------------------------------------------------------------------===#
+
+def ensure_models(names: list, args) -> dict:
+    """{model: manifest or StepError}, exporting what is missing."""
+    result = {}
+    for name in names:
+        onnx_path, json_path = args.models / f"{name}.onnx", args.models / f"{name}.json"
+        if not (onnx_path.exists() and json_path.exists()):
+            if not Path(args.export_python).exists():
+                result[name] = StepError(f"export needs {args.export_python} "
+                                         "(bash scripts/setup-export.sh)")
+                continue
+            log(f"exporting {name} (once; cached in {args.models})")
+            log_path = args.models / f"{name}.export.log"
+            with machine_lock(args.lock):
+                rc, wall, rss = run_measured(
+                    [args.export_python, str(HERE / "export_models.py"), "--out", str(args.models),
+                     name] + (["--tiny"] if args.tiny else []), log_path, args.export_timeout)
+            if rc != 0 or not json_path.exists():
+                result[name] = StepError(f"export failed: {first_error(log_path)} (log {log_path})")
+                continue
+            log(f"exported {name} in {wall:.0f} s")
+        result[name] = json.loads(json_path.read_text())
+    return result
+
+
+def lib_name(model: str, cfg: BenchConfig, specialize: bool) -> str:
+    if not specialize:
+        return model
+    return f"{model}__b{cfg.batch}_s{cfg.seq}" + (f"_p{cfg.past}" if cfg.past else "")
+
+
+def shape_flags(manifest: dict, cfg: BenchConfig) -> list:
+    values = {"batch": cfg.batch, "seq": cfg.seq, "past_seq": cfg.past}
+    used = {v for axes in manifest["dynamic_axes"].values() for v in axes.values()}
+    return [f"--shape={k}={v}" for k, v in values.items() if k in used]
+
+
+def kilnc_steps(text: str) -> list:
+    """kilnc -v's '[kilnc] STEP ...' lines with their times; the time ends the
+    line or, when a pass timing report came between, stands on a line of its own."""
+    steps, current = [], None
+    for line in text.splitlines():
+        m = re.match(r"^\[kilnc\] (.+?) \.\.\.(?: ([\d.]+) s)?$", line)
+        if m:
+            current = m.group(1)
+            if m.group(2):
+                steps.append(dict(step=current, seconds=float(m.group(2))))
+                current = None
+            continue
+        m = re.match(r"^([\d.]+) s$", line)
+        if m and current:
+            steps.append(dict(step=current, seconds=float(m.group(1))))
+            current = None
+    return steps
+
+
+def kilnc_command(onnx_path: Path, lib: Path, extra: list, args) -> list:
+    return [args.kilnc, str(onnx_path), "-o", str(lib), "-v"] + shlex.split(args.kilnc_flags) + extra
+
+
+def compile_model(onnx_path: Path, lib: Path, extra: list, args) -> dict:
+    cmd = kilnc_command(onnx_path, lib, extra, args)
+    log_path = lib.with_suffix(".kilnc.log")
+    # -v keeps kilnc's intermediate files (the weights twice over) in TMPDIR;
+    # a private TMPDIR lets them be removed.
+    tmp = args.out / "tmp" / lib.stem
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    log(f"compiling {onnx_path.name} -> {lib.name}: {' '.join(cmd[1:])}")
+    with machine_lock(args.lock):
+        kilnc_mtime = os.path.getmtime(args.kilnc)
+        rc, wall, rss = run_measured(cmd, log_path, args.compile_timeout,
+                                     env=dict(os.environ, TMPDIR=str(tmp)))
+    shutil.rmtree(tmp, ignore_errors=True)
+    info = dict(cmd=cmd, seconds=round(wall, 2), peak_rss_mib=round(rss, 1), log=str(log_path),
+                kilnc_mtime=kilnc_mtime)
+    if rc is None:
+        info["error"] = f"kilnc timed out after {args.compile_timeout:.0f} s (log {log_path})"
+    elif rc < 0:
+        info["error"] = f"kilnc {crash_summary(log_path, rc)} (log {log_path})"
+    elif rc != 0 or not lib.exists():
+        info["error"] = f"kilnc exit {rc}: {first_error(log_path)}"
+    else:
+        text = log_path.read_text(errors="replace")
+        m = re.search(r"([\d.]+) MB of weights", text)
+        info["weight_mb_kilnc"] = float(m.group(1)) if m else None
+        info["lib_bytes"] = lib.stat().st_size
+        info["steps"] = kilnc_steps(text)
+        lib.with_suffix(".compile.json").write_text(json.dumps(info, indent=1) + "\n")
+    state = "FAILED: " + info["error"] if "error" in info else "ok"
+    log(f"  {wall:.1f} s, peak RSS {rss:.0f} MiB: {state}")
+    return info
+
+
+#===----------------------------------------------------------------------===#
+# Timing
+#===----------------------------------------------------------------------===#
+
+class Worker:
+    """A workers.py process for one engine."""
+
+    def __init__(self, kind: str, log_path: Path):
+        self.kind = kind
+        self.log_path = log_path
+        self.log = open(log_path, "w")
+        self.proc = subprocess.Popen([sys.executable, str(HERE / "workers.py"), kind],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.log, text=True, bufsize=1)
+
+    def request(self, req: dict, timeout: float) -> dict:
+        self.proc.stdin.write(json.dumps(req) + "\n")
+        self.proc.stdin.flush()
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        if not ready:
+            self.kill()
+            raise StepError(f"no answer within {timeout:g} s (killed)")
+        line = self.proc.stdout.readline()
+        if not line:
+            rc = self.proc.wait()
+            tail = self.log_path.read_text(errors="replace").strip().splitlines()[-3:]
+            raise StepError(f"worker died (exit {rc}): {' | '.join(tail)[:300]}")
+        res = json.loads(line)
+        if "error" in res:
+            raise StepError(res["error"][:300])
+        return res
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write('{"cmd": "quit"}\n')
+                self.proc.stdin.flush()
+                self.proc.wait(timeout=30)
+            except (BrokenPipeError, subprocess.TimeoutExpired):
+                self.kill()
+        self.log.close()
+
+
+# Cores that other processes may use during timing before a row is marked busy.
+BUSY_CORES = 0.1
+
+
+def cpu_jiffies(own_pids: list) -> tuple:
+    """(busy jiffies of the whole machine, jiffies of `own_pids` and their
+    threads), from /proc; their difference over a timing phase is what other
+    processes took from it."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    busy = sum(fields) - fields[3] - fields[4]  # all but idle and iowait
+    own = 0
+    for pid in own_pids:
+        with contextlib.suppress(OSError):
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            after_comm = stat[stat.rindex(")") + 2:].split()
+            own += int(after_comm[11]) + int(after_comm[12])  # utime, stime
+    return busy, own
+
+
+def make_inputs(manifest: dict, cfg: BenchConfig, directory: Path):
+    """Deterministic inputs for `cfg`, one <name>.npy each."""
+    directory.mkdir(parents=True, exist_ok=True)
+    g = np.random.default_rng(1234)
+    c = manifest["config"]
+    for name in manifest["inputs"]:
+        if name == "input_ids":
+            value = g.integers(0, c["vocab"], (cfg.batch, cfg.seq), dtype=np.int64)
+        elif name == "attention_mask":
+            value = np.ones((cfg.batch, cfg.seq), np.int64)
+        elif name == "token_type_ids":
+            value = np.zeros((cfg.batch, cfg.seq), np.int64)
+        elif name.startswith("past_key_values."):
+            shape = (cfg.batch, c["kv_heads"], cfg.past, c["head_dim"])
+            value = g.standard_normal(shape, np.float32)
+        else:
+            raise StepError(f"no input generator for model input '{name}'")
+        np.save(directory / f"{name}.npy", value)
+
+
+def compare(kiln_dir: Path, ort_dir: Path, names: list, atol: float, rtol: float) -> dict:
+    per_output, worst, failing = {}, None, 0
+    for name in names:
+        k_path = kiln_dir / f"{name.replace('/', '_')}.npy"
+        if not k_path.exists():
+            raise StepError(f"Kiln has no output '{name}'")
+        got, want = np.load(k_path), np.load(ort_dir / f"{name.replace('/', '_')}.npy")
+        if got.shape != want.shape:
+            raise StepError(f"output {name}: Kiln shape {got.shape}, ORT {want.shape}")
+        diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
+        bad = int(np.count_nonzero(~(diff <= atol + rtol * np.abs(want))))  # NaN counts as bad
+        err = float(np.nanmax(diff)) if diff.size else 0.0
+        if np.isnan(diff).any():
+            err = float("nan")
+        per_output[name] = dict(max_abs_err=err, max_abs_ref=float(np.abs(want).max()),
+                                mismatches=bad, elements=int(diff.size))
+        failing += bad
+        if worst is None or not (err <= per_output[worst]["max_abs_err"]):
+            worst = name
+    return dict(ok=failing == 0, worst_output=worst,
+                max_abs_err=per_output[worst]["max_abs_err"] if worst else 0.0,
+                atol=atol, rtol=rtol, outputs=per_output)
+
+
+def summarize(samples: list, rounds: list) -> dict:
+    s = sorted(samples)
+    return dict(median_ms=statistics.median(s), min_ms=s[0],
+                p90_ms=s[min(len(s) - 1, int(0.9 * len(s)))], iterations=len(s),
+                round_medians_ms=[statistics.median(r) for r in rounds if r])
+
+
+def time_config(cfg: BenchConfig, manifest: dict, lib, args, row: dict):
+    """Fills row['kiln'], row['ort'], row['check'] (or their errors)."""
+    io = args.out / "io" / cfg.name
+    inputs = io / "inputs"
+    make_inputs(manifest, cfg, inputs)
+    onnx_path = args.models / f"{cfg.model}.onnx"
+    engines = {}
+    if lib is not None:
+        engines["kiln"] = (Worker("kiln", io / "kiln.log"), str(lib))
+    engines["ort"] = (Worker("ort", io / "ort.log"), str(onnx_path))
+    estimate, samples, rounds = {}, {}, {}
+    try:
+        for kind in list(engines):
+            worker, model = engines[kind]
+            try:
+                res = worker.request(dict(cmd="load", model=model, inputs=str(inputs),
+                                          outputs=str(io / f"out_{kind}"), threads=args.threads),
+                                     args.call_timeout)
+                if args.warmup:
+                    warm = worker.request(dict(cmd="time", n=args.warmup),
+                                          args.call_timeout * args.warmup)["ms"]
+                    estimate[kind] = statistics.median(warm)
+                else:
+                    estimate[kind] = res["first_ms"]
+                row[kind] = dict(load_ms=res["load_ms"], first_ms=res["first_ms"])
+                log(f"  {kind}: load {res['load_ms']:.0f} ms, first call {res['first_ms']:.1f} ms")
+            except StepError as e:
+                row[kind] = dict(error=str(e))
+                log(f"  {kind}: FAILED: {e}")
+                worker.kill()
+                del engines[kind]
+        if "kiln" in engines and "ort" in engines:
+            try:
+                row["check"] = compare(io / "out_kiln", io / "out_ort",
+                                       res["outputs"], args.atol, args.rtol)
+                c = row["check"]
+                log(f"  check: max abs err {c['max_abs_err']:.2e} ({c['worst_output']}): "
+                    f"{'ok' if c['ok'] else 'MISMATCH'}")
+            except StepError as e:
+                row["check"] = dict(ok=False, error=str(e))
+                log(f"  check: FAILED: {e}")
+
+        # Equal shares of the budget per engine and round, at least one call.
+        share = args.budget / (args.rounds * max(1, len(engines)))
+        n = {k: max(1, min(args.max_iters, int(share * 1e3 / max(estimate[k], 1e-3))))
+             for k in engines}
+        order = [k for k in ("kiln", "ort") if k in engines]
+        own = [os.getpid()] + [w.proc.pid for w, _ in engines.values()]
+        before, t0 = cpu_jiffies(own), time.perf_counter()
+        for r in range(args.rounds):
+            for kind in (order if r % 2 == 0 else order[::-1]):
+                if kind not in engines:
+                    continue
+                worker, _ = engines[kind]
+                timeout = args.call_timeout + 5 * n[kind] * estimate[kind] / 1e3
+                try:
+                    ms = worker.request(dict(cmd="time", n=n[kind]), timeout)["ms"]
+                except StepError as e:
+                    row[kind]["error"] = str(e)
+                    log(f"  {kind}: FAILED in round {r + 1}: {e}")
+                    worker.kill()
+                    del engines[kind]
+                    continue
+                samples.setdefault(kind, []).extend(ms)
+                rounds.setdefault(kind, []).append(ms)
+            log(f"  round {r + 1}/{args.rounds}: " + ", ".join(
+                f"{k} {statistics.median(rounds[k][-1]):.2f} ms" for k in order
+                if k in rounds and len(rounds[k]) == r + 1))
+        after, wall = cpu_jiffies(own), time.perf_counter() - t0
+        other = ((after[0] - before[0]) - (after[1] - before[1])) / os.sysconf("SC_CLK_TCK") / wall
+        row["other_cpu_cores"] = round(max(other, 0.0), 2)
+        if other > BUSY_CORES:
+            log(f"  warning: other processes used {other:.2f} cores while timing")
+        for kind in samples:
+            row[kind].update(summarize(samples[kind], rounds[kind]))
+    finally:
+        for worker, _ in engines.values():
+            worker.close()
+
+
+#===----------------------------------------------------------------------===#
+# Report
+#===----------------------------------------------------------------------===#
+
+def fmt_ms(x):
+    if x is None:
+        return "-"
+    return f"{x:.1f}" if x >= 10 else f"{x:.2f}" if x >= 1 else f"{x:.3f}"
+
+
+def print_tables(results: dict):
+    print()
+    print("Compile (kilnc)")
+    head = (f"{'artifact':<26} {'seconds':>8} {'peak RSS MiB':>13} {'weights MB':>11} {'.so MB':>8}"
+            f"  status; kilnc -v steps (s)")
+    print(head)
+    print("-" * len(head))
+    for name, c in results["compile"].items():
+        status = c.get("error", "ok" + (" (reused)" if c.get("reused") else ""))
+        w = c.get("weight_mb_kilnc")
+        so = c.get("lib_bytes")
+        steps = ", ".join(f"{st['step'].split()[0]} {st['seconds']:.1f}" for st in c.get("steps", []))
+        print(f"{name:<26} {c.get('seconds', 0):>8.1f} {c.get('peak_rss_mib', 0):>13.0f} "
+              f"{(f'{w:.1f}' if w else '-'):>11} {(f'{so / 1e6:.1f}' if so else '-'):>8}  {status}"
+              + (f"; {steps}" if steps else ""))
+    print()
+    print("Per-call time, median over all rounds (ms); floor = max(FLOPs/peak, bytes/bandwidth)")
+    head = (f"{'config':<18} {'kiln ms':>9} {'ORT ms':>9} {'ORT/kiln':>8} {'floor ms':>9} "
+            f"{'bound':>7} {'kiln %fl':>8} {'ORT %fl':>8} {'max|err|':>9} {'iters k/o':>10}  notes")
+    print(head)
+    print("-" * len(head))
+    for name, r in results["configs"].items():
+        k, o = r.get("kiln", {}), r.get("ort", {})
+        km, om, fl = k.get("median_ms"), o.get("median_ms"), r.get("floor_ms")
+        ratio = f"{om / km:.2f}" if km and om else "-"
+        kp = f"{100 * fl / km:.1f}" if km and fl else "-"
+        op = f"{100 * fl / om:.1f}" if om and fl else "-"
+        check = r.get("check", {})
+        err = check.get("max_abs_err")
+        notes = [r["error"]] if "error" in r else []
+        notes += [f"kiln: {k['error']}"] if "error" in k else []
+        notes += [f"ort: {o['error']}"] if "error" in o else []
+        if r.get("other_cpu_cores", 0) > BUSY_CORES:
+            notes.append(f"BUSY: other processes used {r['other_cpu_cores']:.2f} cores")
+        if check.get("error"):
+            notes.append(f"check: {check['error']}")
+        elif check and not check.get("ok"):
+            notes.append(f"MISMATCH > {check['atol']:g}+{check['rtol']:g}|ref| "
+                         f"in {check['worst_output']}")
+        iters = f"{k.get('iterations', 0)}/{o.get('iterations', 0)}"
+        print(f"{name:<18} {fmt_ms(km):>9} {fmt_ms(om):>9} {ratio:>8} {fmt_ms(fl):>9} "
+              f"{r.get('bound', '-'):>7} {kp:>8} {op:>8} "
+              f"{(f'{err:.1e}' if err is not None else '-'):>9} {iters:>10}  {'; '.join(notes)}")
+    print()
+
+
+def tool_revision(path: str) -> str:
+    try:
+        # --dirty: a tool built from uncommitted changes says so.
+        return subprocess.run(["git", "-C", str(Path(path).resolve().parent), "describe", "--always",
+                               "--dirty"], capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+def machine_info() -> dict:
+    cpu = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return dict(host=platform.node(), cpu=cpu, cores=os.cpu_count(),
+                python=platform.python_version())
+
+
+#===----------------------------------------------------------------------===#
+# Main
+#===----------------------------------------------------------------------===#
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(
+        description="Kiln vs ONNX Runtime on BERT-base, GPT-2 small and a Llama-style model.",
+        epilog=f"configurations: {', '.join(CONFIGS)}")
+    ap.add_argument("--only", action="append", default=[],
+                    help="configurations to run: names or globs, comma-separated, repeatable "
+                         "(e.g. --only bert_b1,gpt2_decode_*)")
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke test: 1 round, no warm-up, 5 s budget per configuration")
+    ap.add_argument("--tiny", action="store_true",
+                    help="toy-size models of the same architectures and exporter, under "
+                         "build/bench/tiny: tests the pipeline in seconds, times nothing useful")
+    ap.add_argument("--rounds", type=int, help="alternating rounds per configuration (default 5)")
+    ap.add_argument("--budget", type=float,
+                    help="seconds of timed calls per configuration, split evenly between the "
+                         "engines and rounds; at least one call each (default 60)")
+    ap.add_argument("--warmup", type=int, help="untimed calls per engine after the first (default 2)")
+    ap.add_argument("--max-iters", type=int, default=200, help="calls per engine and round at most")
+    ap.add_argument("--threads", type=int, default=2, help="threads for both engines (default 2)")
+    ap.add_argument("--atol", type=float, default=1e-3)
+    ap.add_argument("--rtol", type=float, default=1e-3)
+    ap.add_argument("--peak-gflops", type=float, default=roofline.DEFAULT_PEAK_FLOPS / 1e9)
+    ap.add_argument("--bandwidth-gbs", type=float, default=roofline.DEFAULT_BANDWIDTH / 1e9)
+    ap.add_argument("--kilnc", default=os.environ.get("KILNC", str(ROOT / "build/tools/kilnc/kilnc")))
+    ap.add_argument("--kilnc-flags", default="-O3", help="extra kilnc flags (default -O3)")
+    ap.add_argument("--specialize", action="store_true",
+                    help="compile one artifact per configuration with --shape for its "
+                         "batch/seq/past instead of one symbolic artifact per model")
+    ap.add_argument("--reuse-libs", action="store_true",
+                    help="skip kilnc where this kilnc binary already compiled the artifact "
+                         "with the same command from the current model")
+    ap.add_argument("--export-python", default=str(ROOT / ".venv-export/bin/python"))
+    ap.add_argument("--out", type=Path, help="default build/bench (build/bench/tiny with --tiny)")
+    ap.add_argument("--results", type=Path, help="results JSON (default OUT/results.json)")
+    ap.add_argument("--lock", default=os.environ.get("KILN_BENCH_LOCK"),
+                    help="flock this file around every heavy step (env KILN_BENCH_LOCK)")
+    ap.add_argument("--call-timeout", type=float, default=600,
+                    help="seconds a load plus first call may take before the engine is killed")
+    ap.add_argument("--compile-timeout", type=float, default=3600)
+    ap.add_argument("--export-timeout", type=float, default=3600)
+    args = ap.parse_args(argv)
+    quick = dict(rounds=1, budget=5.0, warmup=0)
+    full = dict(rounds=5, budget=60.0, warmup=2)
+    for k, v in (quick if args.quick else full).items():
+        if getattr(args, k) is None:
+            setattr(args, k, v)
+    if args.rounds < 1 or args.budget <= 0 or args.warmup < 0:
+        ap.error("--rounds must be >= 1, --budget > 0, --warmup >= 0")
+    patterns = [p for arg in args.only for p in arg.split(",") if p]
+    args.selected = [c for c in CONFIGS if not patterns or any(fnmatch.fnmatch(c, p) for p in patterns)]
+    unmatched = [p for p in patterns if not any(fnmatch.fnmatch(c, p) for c in CONFIGS)]
+    if unmatched or not args.selected:
+        ap.error(f"--only {','.join(unmatched) or ''} matches no configuration; "
+                 f"known: {', '.join(CONFIGS)}")
+    args.out = args.out or ROOT / "build/bench" / ("tiny" if args.tiny else "")
+    args.models = args.out / "models"
+    args.libs = args.out / "kiln"
+    args.results = args.results or args.out / "results.json"
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    import onnxruntime
+    args.models.mkdir(parents=True, exist_ok=True)
+    args.libs.mkdir(parents=True, exist_ok=True)
+    started = datetime.datetime.now(datetime.timezone.utc)
+    if not os.access(args.kilnc, os.X_OK):
+        log(f"warning: kilnc not found at {args.kilnc} (--kilnc or KILNC); timing ORT only")
+    log(f"configurations: {', '.join(args.selected)}; {args.rounds} round(s), "
+        f"{args.budget:g} s budget each, {args.threads} threads")
+
+    configs = [CONFIGS[n] for n in args.selected]
+    manifests = ensure_models(sorted({c.model for c in configs}), args)
+    results = dict(
+        meta=dict(started=started.isoformat(timespec="seconds"), machine=machine_info(),
+                  kilnc=args.kilnc, kilnc_revision=tool_revision(args.kilnc),
+                  kilnc_mtime=(datetime.datetime.fromtimestamp(os.path.getmtime(args.kilnc))
+                               .isoformat(timespec="seconds") if os.path.exists(args.kilnc) else None),
+                  kilnc_flags=args.kilnc_flags, specialize=args.specialize, tiny=args.tiny,
+                  onnxruntime=onnxruntime.__version__, numpy=np.__version__,
+                  threads=args.threads, rounds=args.rounds, budget_s=args.budget,
+                  warmup=args.warmup, peak_gflops=args.peak_gflops,
+                  bandwidth_gbs=args.bandwidth_gbs, argv=sys.argv[1:]),
+        models={}, compile={}, configs={})
+    for name, man in manifests.items():
+        results["models"][name] = ({"error": str(man)} if isinstance(man, StepError) else
+                                   {k: man[k] for k in ("description", "hf_config_class", "config",
+                                                        "params", "initializer_bytes", "onnx_bytes",
+                                                        "nodes", "versions")})
+
+    for cfg in configs:
+        log(f"{cfg.name}: {cfg.description}")
+        row = dict(description=cfg.description, model=cfg.model, batch=cfg.batch, seq=cfg.seq,
+                   past=cfg.past)
+        results["configs"][cfg.name] = row
+        man = manifests[cfg.model]
+        if isinstance(man, StepError):
+            row["error"] = str(man)
+            log(f"  {man}")
+            continue
+        w = roofline.work(man, cfg.batch, cfg.seq, cfg.past)
+        fl, bound = roofline.floor_ms(w, args.peak_gflops * 1e9, args.bandwidth_gbs * 1e9)
+        row.update(work=w, floor_ms=fl, bound=bound)
+
+        # Compile once per artifact and run.
+        name = lib_name(cfg.model, cfg, args.specialize)
+        lib = args.libs / f"lib{name}.so"
+        onnx_path = args.models / f"{cfg.model}.onnx"
+        if name not in results["compile"]:
+            cached = lib.with_suffix(".compile.json")
+            info = json.loads(cached.read_text()) if cached.exists() else {}
+            extra = shape_flags(man, cfg) if args.specialize else []
+            # Reuse only what this very kilnc binary compiled, with the same
+            # command, from this model.
+            if (args.reuse_libs and lib.exists()
+                    and info.get("cmd") == kilnc_command(onnx_path, lib, extra, args)
+                    and info.get("kilnc_mtime") == os.path.getmtime(args.kilnc)
+                    and lib.stat().st_mtime > onnx_path.stat().st_mtime):
+                results["compile"][name] = dict(info, reused=True)
+                log(f"  reusing {lib}")
+            elif os.access(args.kilnc, os.X_OK):
+                lib.unlink(missing_ok=True)
+                cached.unlink(missing_ok=True)
+                results["compile"][name] = compile_model(onnx_path, lib, extra, args)
+            else:
+                results["compile"][name] = dict(error=f"no kilnc at {args.kilnc}")
+        comp = results["compile"][name]
+        row["artifact"] = name
+        if "error" in comp:
+            row["kiln"] = dict(error=comp["error"])
+
+        with machine_lock(args.lock):
+            try:
+                time_config(cfg, man, None if "error" in comp else lib, args, row)
+            except StepError as e:
+                row["error"] = str(e)
+                log(f"  FAILED: {e}")
+        km, om = row.get("kiln", {}).get("median_ms"), row.get("ort", {}).get("median_ms")
+        log(f"  median: kiln {fmt_ms(km)} ms, ORT {fmt_ms(om)} ms, floor {fmt_ms(fl)} ms ({bound})")
+        # Written after every configuration, so an interrupted run keeps its rows.
+        args.results.write_text(json.dumps(results, indent=1) + "\n")
+
+    results["meta"]["seconds"] = round((datetime.datetime.now(datetime.timezone.utc)
+                                        - started).total_seconds(), 1)
+    args.results.write_text(json.dumps(results, indent=1) + "\n")
+    print_tables(results)
+    log(f"wrote {args.results}")
+    failed = [n for n, r in results["configs"].items()
+              if "error" in r or "error" in r.get("kiln", {}) or not r.get("check", {}).get("ok")]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

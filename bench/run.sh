@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+#===- bench/run.sh - Kiln vs ONNX Runtime benchmark suite ----------------===#
+#
+# Usage: bash bench/run.sh [--quick] [--only NAMES] [--rounds N] [...]
+#        (bash bench/run.sh --help lists every option; bench/README.md)
+#
+# Exports the models on first use (needs .venv-export: bash
+# scripts/setup-export.sh), compiles them with kilnc (needs a build: bash
+# scripts/build.sh), times Kiln and ONNX Runtime alternately, prints the
+# tables and writes build/bench/results.json.
+#
+# Env: KILNC (default build/tools/kilnc/kilnc), KILN_BENCH_LOCK (a file to
+#      flock around every heavy step), BENCH_PYTHON (the harness's Python:
+#      numpy + onnxruntime; default .venv, else .venv-export).
+#
+#===----------------------------------------------------------------------===#
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+PY="${BENCH_PYTHON:-}"
+if [[ -z "$PY" ]]; then
+  for candidate in .venv/bin/python .venv-export/bin/python; do
+    if [[ -x "$candidate" ]]; then PY="$candidate"; break; fi
+  done
+fi
+if [[ -z "$PY" ]]; then
+  echo "bench: no Python with onnxruntime; run bash scripts/setup.sh (and" \
+       "bash scripts/setup-export.sh to export the models)" >&2
+  exit 2
+fi
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+exec "$PY" bench/bench.py "$@"

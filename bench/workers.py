@@ -1,0 +1,250 @@
+#!/usr/bin/env python3
+#===- bench/workers.py - timing workers for Kiln and ONNX Runtime --------===#
+#
+# One process per engine, driven by bench.py over JSON lines:
+#   python workers.py kiln   (ctypes on a kilnc artifact's C API)
+#   python workers.py ort    (onnxruntime CPUExecutionProvider)
+#
+# Separate processes keep the two engines' thread pools and allocators apart,
+# and let bench.py kill an engine that hangs or crashes without losing the
+# other. Requests and replies, one JSON object a line:
+#   {"cmd": "load", "model": PATH, "inputs": DIR, "outputs": DIR, "threads": T}
+#       -> {"load_ms", "first_ms", "outputs": [names]}; writes DIR/<name>.npy
+#   {"cmd": "time", "n": N}  -> {"ms": [N per-call times]}
+#   {"cmd": "quit"}
+# Any failure replies {"error": MESSAGE}.
+#
+# Both engines are timed the same way: inputs bound once, outputs written
+# into preallocated buffers (kiln_session_run; ORT I/O binding), one
+# perf_counter_ns pair around each call.
+#
+#===----------------------------------------------------------------------===#
+import ctypes
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+
+def load_inputs(directory: Path, names: list) -> list:
+    arrays = []
+    for name in names:
+        path = directory / f"{name.replace('/', '_')}.npy"
+        if not path.exists():
+            raise FileNotFoundError(f"no input file {path} for model input '{name}'")
+        arrays.append(np.load(path))
+    return arrays
+
+
+def time_calls(call, n: int) -> list:
+    ms = []
+    for _ in range(n):
+        t0 = time.perf_counter_ns()
+        call()
+        ms.append((time.perf_counter_ns() - t0) / 1e6)
+    return ms
+
+
+#===----------------------------------------------------------------------===#
+# Kiln: runtime/include/kiln/runtime.h through ctypes
+#===----------------------------------------------------------------------===#
+
+KILN_DTYPES = {1: np.float32, 2: np.uint8, 3: np.int8, 4: np.uint16, 5: np.int16, 6: np.int32,
+               7: np.int64, 9: np.bool_, 10: np.float16, 11: np.float64, 12: np.uint32,
+               13: np.uint64}
+
+
+class KilnTensor(ctypes.Structure):
+    _fields_ = [("dtype", ctypes.c_int32), ("rank", ctypes.c_int32),
+                ("dims", ctypes.POINTER(ctypes.c_int64)), ("data", ctypes.c_void_p),
+                ("size_bytes", ctypes.c_size_t)]
+
+
+class KilnSessionOptions(ctypes.Structure):
+    _fields_ = [("struct_size", ctypes.c_size_t), ("num_threads", ctypes.c_int32),
+                ("device", ctypes.c_int32), ("max_arena_bytes", ctypes.c_uint64)]
+
+
+class KilnTensorInfo(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("dtype", ctypes.c_int32), ("rank", ctypes.c_int32),
+                ("dims", ctypes.POINTER(ctypes.c_int64)),
+                ("dim_names", ctypes.POINTER(ctypes.c_char_p)),
+                ("dim_symbols", ctypes.POINTER(ctypes.c_int32))]
+
+
+def kiln_tensors(arrays: list, keep: list):
+    """A kiln_tensor array viewing `arrays`; `keep` holds the dims it borrows."""
+    tensors = (KilnTensor * len(arrays))()
+    for t, arr in zip(tensors, arrays):
+        dims = (ctypes.c_int64 * max(arr.ndim, 1))(*arr.shape)
+        keep.append(dims)
+        t.dtype = next(k for k, v in KILN_DTYPES.items() if np.dtype(v) == arr.dtype)
+        t.rank, t.dims, t.data, t.size_bytes = arr.ndim, dims, arr.ctypes.data, arr.nbytes
+    return tensors
+
+
+class KilnEngine:
+    def __init__(self, lib_path: str, threads: int):
+        self.lib = lib = ctypes.CDLL(os.path.abspath(lib_path), mode=os.RTLD_NOW | os.RTLD_LOCAL)
+        lib.kiln_session_create.argtypes = [ctypes.c_void_p, ctypes.POINTER(KilnSessionOptions),
+                                            ctypes.POINTER(ctypes.c_void_p)]
+        lib.kiln_session_last_error.restype = ctypes.c_char_p
+        lib.kiln_session_last_error.argtypes = [ctypes.c_void_p]
+        lib.kiln_status_string.restype = ctypes.c_char_p
+        lib.kiln_session_num_inputs.argtypes = [ctypes.c_void_p]
+        lib.kiln_session_num_outputs.argtypes = [ctypes.c_void_p]
+        for f in (lib.kiln_session_input_info, lib.kiln_session_output_info):
+            f.argtypes = [ctypes.c_void_p, ctypes.c_int32, ctypes.POINTER(KilnTensorInfo)]
+        lib.kiln_session_run.argtypes = [ctypes.c_void_p, ctypes.POINTER(KilnTensor), ctypes.c_size_t,
+                                         ctypes.POINTER(KilnTensor), ctypes.c_size_t]
+        lib.kiln_session_run_alloc.argtypes = [ctypes.c_void_p, ctypes.POINTER(KilnTensor),
+                                               ctypes.c_size_t,
+                                               ctypes.POINTER(ctypes.POINTER(KilnTensor)),
+                                               ctypes.POINTER(ctypes.c_size_t)]
+        lib.kiln_session_destroy.argtypes = [ctypes.c_void_p]
+
+        # The artifact exports its descriptor as data, not as a function.
+        descriptor = ctypes.addressof(ctypes.c_byte.in_dll(lib, "kiln_model_descriptor"))
+        opts = KilnSessionOptions()
+        lib.kiln_session_options_init(ctypes.byref(opts))
+        opts.num_threads = threads
+        self.session = ctypes.c_void_p()
+        self.check(lib.kiln_session_create(descriptor, ctypes.byref(opts),
+                                           ctypes.byref(self.session)), "kiln_session_create")
+
+    def check(self, status: int, what: str):
+        if status != 0:
+            msg = self.lib.kiln_session_last_error(self.session).decode() if self.session else ""
+            raise RuntimeError(f"{what}: {self.lib.kiln_status_string(status).decode()}: {msg}")
+
+    def signature(self, output: bool) -> list:
+        count = (self.lib.kiln_session_num_outputs if output else self.lib.kiln_session_num_inputs)
+        info_fn = self.lib.kiln_session_output_info if output else self.lib.kiln_session_input_info
+        infos = []
+        for i in range(count(self.session)):
+            info = KilnTensorInfo()
+            self.check(info_fn(self.session, i, ctypes.byref(info)), "tensor info")
+            infos.append((info.name.decode(), KILN_DTYPES.get(info.dtype)))
+        return infos
+
+    def prepare(self, inputs_dir: Path, outputs_dir: Path) -> tuple:
+        ins = self.signature(output=False)
+        arrays = load_inputs(inputs_dir, [n for n, _ in ins])
+        self.inputs = [np.ascontiguousarray(a, dtype=dt) for a, (_, dt) in zip(arrays, ins)]
+        self._keep = []
+        in_tensors = kiln_tensors(self.inputs, self._keep)
+
+        # First call: the session allocates, which tells the output shapes.
+        outs_ptr, n_outs = ctypes.POINTER(KilnTensor)(), ctypes.c_size_t()
+        t0 = time.perf_counter_ns()
+        self.check(self.lib.kiln_session_run_alloc(self.session, in_tensors, len(ins),
+                                                   ctypes.byref(outs_ptr), ctypes.byref(n_outs)),
+                   "kiln_session_run_alloc")
+        first_ms = (time.perf_counter_ns() - t0) / 1e6
+        names = [n for n, _ in self.signature(output=True)]
+        self.outputs = []
+        for i, name in enumerate(names):
+            t = outs_ptr[i]
+            shape = tuple(t.dims[d] for d in range(t.rank))
+            dt = KILN_DTYPES[t.dtype]
+            count = int(np.prod(shape, dtype=np.int64))
+            src = np.ctypeslib.as_array(ctypes.cast(t.data, ctypes.POINTER(ctypes.c_byte)),
+                                        (count * np.dtype(dt).itemsize,))
+            value = src.view(dt).reshape(shape).copy()
+            np.save(outputs_dir / f"{name.replace('/', '_')}.npy", value)
+            self.outputs.append(np.empty(shape, dt))
+        out_tensors = kiln_tensors(self.outputs, self._keep)
+        self._args = (self.session, in_tensors, len(ins), out_tensors, len(names))
+        return first_ms, names
+
+    def call(self):
+        status = self.lib.kiln_session_run(*self._args)
+        if status != 0:
+            self.check(status, "kiln_session_run")
+
+
+#===----------------------------------------------------------------------===#
+# ONNX Runtime
+#===----------------------------------------------------------------------===#
+
+class OrtEngine:
+    def __init__(self, model_path: str, threads: int):
+        import onnxruntime as ort
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = threads
+        so.inter_op_num_threads = 1
+        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.sess = ort.InferenceSession(model_path, so, providers=["CPUExecutionProvider"])
+
+    def prepare(self, inputs_dir: Path, outputs_dir: Path) -> tuple:
+        ins = self.sess.get_inputs()
+        names = [o.name for o in self.sess.get_outputs()]
+        types = {"tensor(int64)": np.int64, "tensor(float)": np.float32,
+                 "tensor(int32)": np.int32, "tensor(bool)": np.bool_}
+        arrays = load_inputs(inputs_dir, [i.name for i in ins])
+        feeds = {i.name: np.ascontiguousarray(a, dtype=types.get(i.type, a.dtype))
+                 for i, a in zip(ins, arrays)}
+        t0 = time.perf_counter_ns()
+        values = self.sess.run(names, feeds)
+        first_ms = (time.perf_counter_ns() - t0) / 1e6
+        for name, value in zip(names, values):
+            np.save(outputs_dir / f"{name.replace('/', '_')}.npy", value)
+
+        # I/O binding: inputs bound once, outputs written into preallocated
+        # arrays, as kiln_session_run does.
+        self.io = self.sess.io_binding()
+        for name, a in feeds.items():
+            self.io.bind_cpu_input(name, a)
+        self.outputs = [np.empty_like(v) for v in values]
+        for name, buf in zip(names, self.outputs):
+            self.io.bind_output(name, "cpu", 0, buf.dtype, list(buf.shape), buf.ctypes.data)
+        self.feeds = feeds
+        return first_ms, names
+
+    def call(self):
+        self.sess.run_with_iobinding(self.io)
+
+
+#===----------------------------------------------------------------------===#
+# Request loop
+#===----------------------------------------------------------------------===#
+
+def main() -> int:
+    kind = sys.argv[1]
+    # Replies go to the original stdout; anything the engine prints goes to stderr.
+    reply_fd = os.dup(1)
+    os.dup2(2, 1)
+    reply = os.fdopen(reply_fd, "w", buffering=1)
+    engine = None
+    for line in sys.stdin:
+        req = json.loads(line)
+        try:
+            if req["cmd"] == "load":
+                t0 = time.perf_counter_ns()
+                cls = KilnEngine if kind == "kiln" else OrtEngine
+                engine = cls(req["model"], int(req["threads"]))
+                load_ms = (time.perf_counter_ns() - t0) / 1e6
+                out_dir = Path(req["outputs"])
+                out_dir.mkdir(parents=True, exist_ok=True)
+                first_ms, names = engine.prepare(Path(req["inputs"]), out_dir)
+                res = {"load_ms": load_ms, "first_ms": first_ms, "outputs": names}
+            elif req["cmd"] == "time":
+                res = {"ms": time_calls(engine.call, int(req["n"]))}
+            elif req["cmd"] == "quit":
+                return 0
+            else:
+                res = {"error": f"unknown command {req['cmd']}"}
+        except Exception as e:
+            traceback.print_exc()
+            res = {"error": f"{type(e).__name__}: {e}"}
+        reply.write(json.dumps(res) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
