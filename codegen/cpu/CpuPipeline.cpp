@@ -31,7 +31,8 @@ LogicalResult kiln::lowerLinalgToLLVMDialect(ModuleOp module,
       "kiln-expand-shape-to-reinterpret-cast,expand-strided-metadata,"
       "lower-affine,"
       "convert-scf-to-cf,canonicalize,convert-math-to-llvm,"
-      "convert-math-to-libm,convert-to-llvm,reconcile-unrealized-casts",
+      "convert-math-to-libm,finalize-memref-to-llvm{use-generic-functions=1},"
+      "convert-to-llvm,reconcile-unrealized-casts",
       options.verbose);
 }
 
