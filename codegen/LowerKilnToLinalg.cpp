@@ -1061,6 +1061,16 @@ LogicalResult FunctionLowering::lowerSlice(SliceOp op) {
   SmallVector<OpFoldResult> sizes =
       materializeShape(b, loc, op.getSizes(), symbols);
   ArrayRef<int64_t> steps = op.getStrides();
+  // An empty result reads nothing. extract_slice would verify its offsets
+  // against the source even then (start 10 of 10 is out of bounds), so the
+  // result is a fresh empty tensor instead.
+  if (llvm::is_contained(op.getType().getShape(), 0)) {
+    Value e = empty(loc, sizes, op.getType().getElementType());
+    if (e.getType() != op.getType())
+      e = tensor::CastOp::create(b, loc, op.getType(), e);
+    b.replaceOp(op, e);
+    return success();
+  }
   if (llvm::all_of(steps, [](int64_t s) { return s > 0; })) {
     SmallVector<OpFoldResult> strides;
     for (int64_t s : steps)

@@ -90,3 +90,16 @@ func.func @ipow(%x: tensor<3xi32> {kiln.dims = affine_map<() -> (3)>, kiln.name 
   %y = kiln.pow %x, %e : tensor<3xi32>, tensor<3xi32> -> tensor<3xi32>
   return %y : tensor<3xi32>
 }
+
+// A slice with an empty result reads nothing: it is a tensor.empty, since
+// extract_slice would reject the offset 10 into an extent of 10.
+// CHECK-LABEL: func.func @empty_slice
+// CHECK-NOT: tensor.extract_slice
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<2x0xf32>
+// CHECK: bufferization.materialize_in_destination %[[E]]
+func.func @empty_slice(%x: tensor<2x10xf32> {kiln.dims = affine_map<() -> (2, 10)>, kiln.name = "x"})
+    -> (tensor<2x0xf32> {kiln.dims = affine_map<() -> (2, 0)>, kiln.name = "y"})
+    attributes {kiln.symbols = []} {
+  %y = kiln.slice %x {offsets = affine_map<() -> (0, 10)>, sizes = affine_map<() -> (2, 0)>, strides = array<i64: 1, 1>} : tensor<2x10xf32> -> tensor<2x0xf32>
+  return %y : tensor<2x0xf32>
+}
