@@ -16,7 +16,9 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -54,6 +56,21 @@ Value truncTo(OpBuilder &b, Location loc, Value v, Type t) {
   return arith::TruncFOp::create(b, loc, t, v);
 }
 
+/// Unsigned integers compute as signless ones: arith and linalg take only
+/// signless integers. Each op's signedness is recorded before the types are
+/// rewritten, and picks the unsigned arith variants where they differ.
+Type signless(Type t) {
+  if (auto it = dyn_cast<IntegerType>(t); it && !it.isSignless())
+    return IntegerType::get(t.getContext(), it.getWidth());
+  if (auto st = dyn_cast<RankedTensorType>(t))
+    return st.clone(signless(st.getElementType()));
+  return t;
+}
+
+bool isUnsignedElement(Type t) {
+  return getElementTypeOrSelf(t).isUnsignedInteger();
+}
+
 /// Lowers the kiln ops of one function.
 class FunctionLowering {
 public:
@@ -65,7 +82,12 @@ private:
   func::FuncOp func;
   IRRewriter b;
   SmallVector<Value> symbols;
+  /// Ops whose first operand, or first result, had an unsigned element type
+  /// before makeSignless.
+  DenseSet<Operation *> unsignedOperand, unsignedResult;
 
+  void makeSignless(ArrayRef<Operation *> ops);
+  bool isUnsignedIn(Operation *op) { return unsignedOperand.contains(op); }
   LogicalResult convertSignature();
   LogicalResult lowerOp(Operation *op);
 
@@ -107,6 +129,51 @@ private:
   LogicalResult lowerConcat(ConcatOp op);
   LogicalResult lowerSlice(SliceOp op);
 };
+
+//===----------------------------------------------------------------------===//
+// Signedness
+//===----------------------------------------------------------------------===//
+
+/// Records which ops work on unsigned integers, then rewrites every unsigned
+/// integer type in the function (signature, values, constants) to the
+/// signless type of the same width. The bits do not change, so the memrefs
+/// at the boundary keep the caller's layout.
+void FunctionLowering::makeSignless(ArrayRef<Operation *> ops) {
+  for (Operation *op : ops) {
+    if (op->getNumOperands() && isUnsignedElement(op->getOperand(0).getType()))
+      unsignedOperand.insert(op);
+    if (op->getNumResults() && isUnsignedElement(op->getResult(0).getType()))
+      unsignedResult.insert(op);
+  }
+  auto convert = [](TypeRange types) {
+    return llvm::map_to_vector(types, [](Type t) { return signless(t); });
+  };
+  FunctionType ft = func.getFunctionType();
+  func.setType(FunctionType::get(func.getContext(), convert(ft.getInputs()),
+                                 convert(ft.getResults())));
+  func.walk([&](Block *block) {
+    for (BlockArgument arg : block->getArguments())
+      arg.setType(signless(arg.getType()));
+  });
+  func.walk([&](Operation *op) {
+    for (OpResult r : op->getResults())
+      r.setType(signless(r.getType()));
+  });
+  for (Operation *op : ops) {
+    if (auto c = dyn_cast<ConstantOp>(op)) {
+      auto type = cast<ShapedType>(signless(c.getValue().getType()));
+      if (type == c.getValue().getType())
+        continue;
+      if (auto dense = dyn_cast<DenseElementsAttr>(c.getValue()))
+        c.setValueAttr(dense.bitcast(type.getElementType()));
+      else if (auto blob = dyn_cast<DenseResourceElementsAttr>(c.getValue()))
+        c.setValueAttr(DenseResourceElementsAttr::get(type, blob.getRawHandle()));
+    } else if (auto f = dyn_cast<FillOp>(op)) {
+      if (auto i = dyn_cast<IntegerAttr>(f.getValue()); i && !i.getType().isSignlessInteger())
+        f.setValueAttr(IntegerAttr::get(signless(i.getType()), i.getValue()));
+    }
+  }
+}
 
 //===----------------------------------------------------------------------===//
 // Signature
@@ -344,6 +411,8 @@ Value FunctionLowering::countOf(Location loc, Value x, ArrayRef<int64_t> axes,
   Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), n);
   if (isa<FloatType>(t))
     return arith::SIToFPOp::create(b, loc, t, i64);
+  if (t == i64.getType())
+    return i64;
   return arith::TruncIOp::create(b, loc, t, i64);
 }
 
@@ -351,15 +420,63 @@ Value FunctionLowering::countOf(Location loc, Value x, ArrayRef<int64_t> axes,
 // Scalar bodies
 //===----------------------------------------------------------------------===//
 
-Value binaryBody(OpBuilder &b, Location loc, Operation *op, Value x, Value y) {
+/// x^y for integers by repeated squaring, wrapping as the multiplications
+/// do. A negative exponent gives what C's pow and a cast to the integer type
+/// give (ONNX leaves it open): 1 for x = 1, -1 or 1 for x = -1, else 0.
+/// MLIR's math.ipowi has no LLVM lowering, hence the loop here.
+Value integerPow(OpBuilder &b, Location loc, Value x, Value y,
+                 bool isUnsigned) {
+  Type t = x.getType();
+  using I = arith::CmpIPredicate;
+  Value zero = scalarConstant(b, loc, t, 0), one = scalarConstant(b, loc, t, 1);
+  Value exponent = y, negative;
+  if (!isUnsigned) {
+    negative = arith::CmpIOp::create(b, loc, I::slt, y, zero);
+    exponent = arith::SelectOp::create(b, loc, negative, zero, y);
+  }
+  // (acc, base, e) -> (e & 1 ? acc * base : acc, base * base, e >> 1)
+  auto loop = scf::WhileOp::create(
+      b, loc, TypeRange{t, t, t}, ValueRange{one, x, exponent},
+      [&](OpBuilder &nb, Location nl, ValueRange a) {
+        Value more = arith::CmpIOp::create(nb, nl, I::ne, a[2], zero);
+        scf::ConditionOp::create(nb, nl, more, a);
+      },
+      [&](OpBuilder &nb, Location nl, ValueRange a) {
+        Value odd = arith::CmpIOp::create(
+            nb, nl, I::ne, arith::AndIOp::create(nb, nl, a[2], one), zero);
+        Value acc = arith::SelectOp::create(
+            nb, nl, odd, arith::MulIOp::create(nb, nl, a[0], a[1]), a[0]);
+        Value base = arith::MulIOp::create(nb, nl, a[1], a[1]);
+        Value rest = arith::ShRUIOp::create(nb, nl, a[2], one);
+        scf::YieldOp::create(nb, nl, ValueRange{acc, base, rest});
+      });
+  Value r = loop.getResult(0);
+  if (isUnsigned)
+    return r;
+  Value minusOne = scalarConstant(b, loc, t, -1);
+  Value oddExponent = arith::CmpIOp::create(
+      b, loc, I::ne, arith::AndIOp::create(b, loc, y, one), zero);
+  Value ofMinusOne = arith::SelectOp::create(b, loc, oddExponent, minusOne, one);
+  Value ofOther = arith::SelectOp::create(
+      b, loc, arith::CmpIOp::create(b, loc, I::eq, x, minusOne), ofMinusOne,
+      zero);
+  Value reciprocal = arith::SelectOp::create(
+      b, loc, arith::CmpIOp::create(b, loc, I::eq, x, one), one, ofOther);
+  return arith::SelectOp::create(b, loc, negative, reciprocal, r);
+}
+
+/// Scalar body of a binary kiln op; `isUnsigned` when the operands are
+/// unsigned integers.
+Value binaryBody(OpBuilder &b, Location loc, Operation *op, Value x, Value y,
+                 bool isUnsigned) {
   Type t = x.getType();
   bool isFloat = isa<FloatType>(t);
   using P = arith::CmpFPredicate;
   using I = arith::CmpIPredicate;
-  auto cmp = [&](P fp, I ip) -> Value {
+  auto cmp = [&](P fp, I sp, I up) -> Value {
     if (isFloat)
       return arith::CmpFOp::create(b, loc, fp, x, y);
-    return arith::CmpIOp::create(b, loc, ip, x, y);
+    return arith::CmpIOp::create(b, loc, isUnsigned ? up : sp, x, y);
   };
   return llvm::TypeSwitch<Operation *, Value>(op)
       .Case<AddOp>([&](auto) -> Value {
@@ -375,25 +492,33 @@ Value binaryBody(OpBuilder &b, Location loc, Operation *op, Value x, Value y) {
                        : (Value)arith::MulIOp::create(b, loc, x, y);
       })
       .Case<DivOp>([&](auto) -> Value {
-        return isFloat ? (Value)arith::DivFOp::create(b, loc, x, y)
-                       : (Value)arith::DivSIOp::create(b, loc, x, y);
+        if (isFloat)
+          return arith::DivFOp::create(b, loc, x, y);
+        return isUnsigned ? (Value)arith::DivUIOp::create(b, loc, x, y)
+                          : (Value)arith::DivSIOp::create(b, loc, x, y);
       })
       .Case<PowOp>([&](auto) -> Value {
         if (isFloat)
           return math::PowFOp::create(b, loc, x, y);
-        return math::IPowIOp::create(b, loc, x, y);
+        return integerPow(b, loc, x, y, isUnsigned);
       })
       .Case<MaxOp>([&](auto) -> Value {
-        return isFloat ? (Value)arith::MaximumFOp::create(b, loc, x, y)
-                       : (Value)arith::MaxSIOp::create(b, loc, x, y);
+        if (isFloat)
+          return arith::MaximumFOp::create(b, loc, x, y);
+        return isUnsigned ? (Value)arith::MaxUIOp::create(b, loc, x, y)
+                          : (Value)arith::MaxSIOp::create(b, loc, x, y);
       })
       .Case<MinOp>([&](auto) -> Value {
-        return isFloat ? (Value)arith::MinimumFOp::create(b, loc, x, y)
-                       : (Value)arith::MinSIOp::create(b, loc, x, y);
+        if (isFloat)
+          return arith::MinimumFOp::create(b, loc, x, y);
+        return isUnsigned ? (Value)arith::MinUIOp::create(b, loc, x, y)
+                          : (Value)arith::MinSIOp::create(b, loc, x, y);
       })
       .Case<ModOp>([&](auto) -> Value {
         if (isFloat)
           return arith::RemFOp::create(b, loc, x, y);
+        if (isUnsigned)
+          return arith::RemUIOp::create(b, loc, x, y);
         // Integer Mod takes the sign of the divisor.
         Value r = arith::RemSIOp::create(b, loc, x, y);
         Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(t));
@@ -411,11 +536,11 @@ Value binaryBody(OpBuilder &b, Location loc, Operation *op, Value x, Value y) {
       .Case<OrOp>([&](auto) -> Value {
         return arith::OrIOp::create(b, loc, x, y);
       })
-      .Case<EqualOp>([&](auto) { return cmp(P::OEQ, I::eq); })
-      .Case<LessOp>([&](auto) { return cmp(P::OLT, I::slt); })
-      .Case<LessEqualOp>([&](auto) { return cmp(P::OLE, I::sle); })
-      .Case<GreaterOp>([&](auto) { return cmp(P::OGT, I::sgt); })
-      .Case<GreaterEqualOp>([&](auto) { return cmp(P::OGE, I::sge); })
+      .Case<EqualOp>([&](auto) { return cmp(P::OEQ, I::eq, I::eq); })
+      .Case<LessOp>([&](auto) { return cmp(P::OLT, I::slt, I::ult); })
+      .Case<LessEqualOp>([&](auto) { return cmp(P::OLE, I::sle, I::ule); })
+      .Case<GreaterOp>([&](auto) { return cmp(P::OGT, I::sgt, I::ugt); })
+      .Case<GreaterEqualOp>([&](auto) { return cmp(P::OGE, I::sge, I::uge); })
       .Default([](Operation *) { return Value(); });
 }
 
@@ -427,7 +552,10 @@ Value sigmoid(OpBuilder &b, Location loc, Value x) {
                                arith::AddFOp::create(b, loc, one, e));
 }
 
-Value unaryBody(OpBuilder &b, Location loc, Operation *op, Value x) {
+/// Scalar body of a unary kiln op; `isUnsigned` when the operand is an
+/// unsigned integer.
+Value unaryBody(OpBuilder &b, Location loc, Operation *op, Value x,
+                bool isUnsigned) {
   Type t = x.getType();
   bool isFloat = isa<FloatType>(t);
   auto c = [&](double v) { return scalarConstant(b, loc, t, v); };
@@ -440,7 +568,7 @@ Value unaryBody(OpBuilder &b, Location loc, Operation *op, Value x) {
       .Case<AbsOp>([&](auto) -> Value {
         if (isFloat)
           return math::AbsFOp::create(b, loc, x);
-        return math::AbsIOp::create(b, loc, x);
+        return isUnsigned ? x : (Value)math::AbsIOp::create(b, loc, x);
       })
       .Case<SqrtOp>([&](auto) { return math::SqrtOp::create(b, loc, x); })
       .Case<RsqrtOp>([&](auto) { return math::RsqrtOp::create(b, loc, x); })
@@ -459,7 +587,7 @@ Value unaryBody(OpBuilder &b, Location loc, Operation *op, Value x) {
       .Case<ReluOp>([&](auto) -> Value {
         if (isFloat)
           return arith::MaximumFOp::create(b, loc, x, c(0));
-        return arith::MaxSIOp::create(b, loc, x, c(0));
+        return isUnsigned ? x : (Value)arith::MaxSIOp::create(b, loc, x, c(0));
       })
       .Case<ReciprocalOp>([&](auto) -> Value {
         return arith::DivFOp::create(b, loc, c(1), x);
@@ -491,8 +619,10 @@ Value unaryBody(OpBuilder &b, Location loc, Operation *op, Value x) {
       .Default([](Operation *) { return Value(); });
 }
 
-/// ONNX Cast semantics between scalar types.
-Value castScalar(OpBuilder &b, Location loc, Value x, Type to) {
+/// ONNX Cast semantics between scalar types; the flags say whether the
+/// (signless) integer types stand for unsigned ones.
+Value castScalar(OpBuilder &b, Location loc, Value x, Type to,
+                 bool fromUnsigned = false, bool toUnsigned = false) {
   Type from = x.getType();
   if (from == to)
     return x;
@@ -509,14 +639,16 @@ Value castScalar(OpBuilder &b, Location loc, Value x, Type to) {
                ? (Value)arith::ExtFOp::create(b, loc, to, x)
                : (Value)arith::TruncFOp::create(b, loc, to, x);
   if (fromF)
-    return arith::FPToSIOp::create(b, loc, to, x);
+    return toUnsigned ? (Value)arith::FPToUIOp::create(b, loc, to, x)
+                      : (Value)arith::FPToSIOp::create(b, loc, to, x);
+  bool zeroExtend = fromUnsigned || from.isInteger(1);
   if (toF)
-    return from.isInteger(1) ? (Value)arith::UIToFPOp::create(b, loc, to, x)
-                             : (Value)arith::SIToFPOp::create(b, loc, to, x);
+    return zeroExtend ? (Value)arith::UIToFPOp::create(b, loc, to, x)
+                      : (Value)arith::SIToFPOp::create(b, loc, to, x);
   unsigned fw = from.getIntOrFloatBitWidth(), tw = to.getIntOrFloatBitWidth();
   if (fw < tw)
-    return from.isInteger(1) ? (Value)arith::ExtUIOp::create(b, loc, to, x)
-                             : (Value)arith::ExtSIOp::create(b, loc, to, x);
+    return zeroExtend ? (Value)arith::ExtUIOp::create(b, loc, to, x)
+                      : (Value)arith::ExtSIOp::create(b, loc, to, x);
   return arith::TruncIOp::create(b, loc, to, x);
 }
 
@@ -786,7 +918,7 @@ template <typename OpT> LogicalResult FunctionLowering::lowerReduce(OpT op) {
   Location loc = op.getLoc();
   Value x = op.getInput();
   Type elem = tensorTy(x).getElementType();
-  bool isFloat = isa<FloatType>(elem);
+  bool isFloat = isa<FloatType>(elem), isUnsigned = isUnsignedIn(op);
   Type ct = computeType(elem);
   ArrayRef<int64_t> axes = op.getAxes();
   double init = 0;
@@ -805,12 +937,17 @@ template <typename OpT> LogicalResult FunctionLowering::lowerReduce(OpT op) {
     if (!isFloat && elem.getIntOrFloatBitWidth() < 64)
       init = isMax ? -std::ldexp(1.0, elem.getIntOrFloatBitWidth() - 1)
                    : std::ldexp(1.0, elem.getIntOrFloatBitWidth() - 1) - 1;
-    combine = [&, isFloat](OpBuilder &nb, Location nl, Value v,
-                           Value acc) -> Value {
+    if (isUnsigned) // 0 and all ones (-1 truncates to the width)
+      init = isMax ? 0 : -1;
+    combine = [&, isFloat, isUnsigned](OpBuilder &nb, Location nl, Value v,
+                                       Value acc) -> Value {
       v = ext(nb, nl, v);
       if (isFloat)
         return isMax ? (Value)arith::MaximumFOp::create(nb, nl, v, acc)
                      : (Value)arith::MinimumFOp::create(nb, nl, v, acc);
+      if (isUnsigned)
+        return isMax ? (Value)arith::MaxUIOp::create(nb, nl, v, acc)
+                     : (Value)arith::MinUIOp::create(nb, nl, v, acc);
       return isMax ? (Value)arith::MaxSIOp::create(nb, nl, v, acc)
                    : (Value)arith::MinSIOp::create(nb, nl, v, acc);
     };
@@ -839,9 +976,12 @@ template <typename OpT> LogicalResult FunctionLowering::lowerReduce(OpT op) {
     r = elementwise(loc, outT, ValueRange{r},
                     [&](OpBuilder &nb, Location nl, ValueRange a) {
                       Value v = a[0];
-                      if (mean)
-                        v = isFloat ? (Value)arith::DivFOp::create(nb, nl, v, n)
-                                    : (Value)arith::DivSIOp::create(nb, nl, v, n);
+                      if (mean && isFloat)
+                        v = arith::DivFOp::create(nb, nl, v, n);
+                      else if (mean)
+                        v = isUnsigned
+                                ? (Value)arith::DivUIOp::create(nb, nl, v, n)
+                                : (Value)arith::DivSIOp::create(nb, nl, v, n);
                       return isFloat ? truncTo(nb, nl, v, elem) : v;
                     });
   }
@@ -944,6 +1084,16 @@ LogicalResult FunctionLowering::lowerSlice(SliceOp op) {
   SmallVector<OpFoldResult> sizes =
       materializeShape(b, loc, op.getSizes(), symbols);
   ArrayRef<int64_t> steps = op.getStrides();
+  // An empty result reads nothing. extract_slice would verify its offsets
+  // against the source even then (start 10 of 10 is out of bounds), so the
+  // result is a fresh empty tensor instead.
+  if (llvm::is_contained(op.getType().getShape(), 0)) {
+    Value e = empty(loc, sizes, op.getType().getElementType());
+    if (e.getType() != op.getType())
+      e = tensor::CastOp::create(b, loc, op.getType(), e);
+    b.replaceOp(op, e);
+    return success();
+  }
   if (llvm::all_of(steps, [](int64_t s) { return s > 0; })) {
     SmallVector<OpFoldResult> strides;
     for (int64_t s : steps)
@@ -991,9 +1141,11 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
       (isa<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp, ModOp, AndOp, OrOp,
            EqualOp, LessOp, LessEqualOp, GreaterOp, GreaterEqualOp>(op))) {
     auto rt = cast<RankedTensorType>(op->getResult(0).getType());
+    bool isUnsigned = isUnsignedIn(op);
     Value r = elementwise(loc, rt, op->getOperands(),
                           [&](OpBuilder &nb, Location nl, ValueRange a) {
-                            return binaryBody(nb, nl, op, a[0], a[1]);
+                            return binaryBody(nb, nl, op, a[0], a[1],
+                                              isUnsigned);
                           });
     b.replaceOp(op, r);
     return success();
@@ -1004,12 +1156,13 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
     auto rt = cast<RankedTensorType>(op->getResult(0).getType());
     Type elem = rt.getElementType();
     bool widen = isa<FloatType>(elem) && computeType(elem) != elem;
+    bool isUnsigned = isUnsignedIn(op);
     Value r = elementwise(loc, rt, op->getOperand(0),
                           [&](OpBuilder &nb, Location nl, ValueRange a) {
                             Value x = a[0];
                             if (widen)
                               x = extendTo(nb, nl, x, computeType(elem));
-                            Value y = unaryBody(nb, nl, op, x);
+                            Value y = unaryBody(nb, nl, op, x, isUnsigned);
                             return widen ? truncTo(nb, nl, y, elem) : y;
                           });
     b.replaceOp(op, r);
@@ -1023,15 +1176,19 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
       })
       .Case<CastOp>([&](CastOp c) {
         Type to = c.getType().getElementType();
+        bool fromUnsigned = isUnsignedIn(c),
+             toUnsigned = unsignedResult.contains(c);
         b.replaceOp(c, elementwise(loc, c.getType(), c.getInput(),
                                    [&](OpBuilder &nb, Location nl, ValueRange a) {
-                                     return castScalar(nb, nl, a[0], to);
+                                     return castScalar(nb, nl, a[0], to,
+                                                       fromUnsigned, toUnsigned);
                                    }));
         return success();
       })
       .Case<ClipOp>([&](ClipOp c) {
         Type t = c.getType().getElementType();
         double lo = c.getMin().convertToDouble(), hi = c.getMax().convertToDouble();
+        bool isUnsigned = isUnsignedIn(c);
         b.replaceOp(c, elementwise(loc, c.getType(), c.getInput(),
                                    [&](OpBuilder &nb, Location nl, ValueRange a) {
                                      Value x = a[0];
@@ -1039,12 +1196,14 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
                                      if (std::isfinite(lo) || f) {
                                        Value l = scalarConstant(nb, nl, t, lo);
                                        x = f ? (Value)arith::MaximumFOp::create(nb, nl, x, l)
-                                             : (Value)arith::MaxSIOp::create(nb, nl, x, l);
+                                           : isUnsigned ? (Value)arith::MaxUIOp::create(nb, nl, x, l)
+                                                        : (Value)arith::MaxSIOp::create(nb, nl, x, l);
                                      }
                                      if (std::isfinite(hi) || f) {
                                        Value h = scalarConstant(nb, nl, t, hi);
                                        x = f ? (Value)arith::MinimumFOp::create(nb, nl, x, h)
-                                             : (Value)arith::MinSIOp::create(nb, nl, x, h);
+                                           : isUnsigned ? (Value)arith::MinUIOp::create(nb, nl, x, h)
+                                                        : (Value)arith::MinSIOp::create(nb, nl, x, h);
                                      }
                                      return x;
                                    }));
@@ -1176,13 +1335,14 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
 }
 
 LogicalResult FunctionLowering::run() {
-  if (failed(convertSignature()))
-    return failure();
   SmallVector<Operation *> ops;
   func.walk([&](Operation *op) {
     if (isa<KilnDialect>(op->getDialect()))
       ops.push_back(op);
   });
+  makeSignless(ops);
+  if (failed(convertSignature()))
+    return failure();
   for (Operation *op : ops)
     if (failed(lowerOp(op)))
       return failure();

@@ -16,3 +16,90 @@ func.func @add_bias(%x: tensor<?x?x64xf32> {kiln.dims = affine_map<()[s0, s1] ->
   %0 = kiln.add %x, %b : tensor<?x?x64xf32>, tensor<64xf32> -> tensor<?x?x64xf32>
   return %0 : tensor<?x?x64xf32>
 }
+
+// Unsigned integers compute as signless ones of the same width, with the
+// unsigned arith variants where the result differs: uint8 200 / 3 is 66,
+// not -56 / 3. The boundary memrefs become signless too (same bits).
+// CHECK-LABEL: func.func @uint8_arith
+// CHECK-SAME: memref<4xi8> {kiln.dims = {{.*}}, kiln.name = "x"}
+// CHECK-SAME: memref<4xi8> {kiln.dims = {{.*}}, kiln.name = "q", kiln.output}
+// CHECK-SAME: memref<4xi1> {kiln.dims = {{.*}}, kiln.name = "lt", kiln.output}
+// CHECK-SAME: memref<i8> {kiln.dims = {{.*}}, kiln.name = "top", kiln.output}
+// CHECK-NOT: ui8
+// CHECK: arith.divui
+// CHECK: arith.remui
+// CHECK-NOT: arith.cmpi slt
+// CHECK: arith.maxui
+// CHECK: arith.minui
+// CHECK: arith.addi
+// CHECK: arith.cmpi ult
+// CHECK: arith.uitofp %{{.*}} : i8 to f32
+// CHECK: arith.fptoui %{{.*}} : f32 to i8
+// The reduction starts from 0, the unsigned minimum.
+// CHECK: %[[ZERO:.*]] = arith.constant 0 : i8
+// CHECK: linalg.fill ins(%[[ZERO]] : i8)
+// CHECK: arith.maxui
+func.func @uint8_arith(%x: tensor<4xui8> {kiln.dims = affine_map<() -> (4)>, kiln.name = "x"},
+                       %y: tensor<4xui8> {kiln.dims = affine_map<() -> (4)>, kiln.name = "y"})
+    -> (tensor<4xui8> {kiln.dims = affine_map<() -> (4)>, kiln.name = "q"},
+        tensor<4xui8> {kiln.dims = affine_map<() -> (4)>, kiln.name = "r"},
+        tensor<4xi1> {kiln.dims = affine_map<() -> (4)>, kiln.name = "lt"},
+        tensor<4xf32> {kiln.dims = affine_map<() -> (4)>, kiln.name = "f"},
+        tensor<4xui8> {kiln.dims = affine_map<() -> (4)>, kiln.name = "back"},
+        tensor<ui8> {kiln.dims = affine_map<() -> ()>, kiln.name = "top"})
+    attributes {kiln.symbols = []} {
+  %q = kiln.div %x, %y : tensor<4xui8>, tensor<4xui8> -> tensor<4xui8>
+  %r = kiln.mod %x, %y : tensor<4xui8>, tensor<4xui8> -> tensor<4xui8>
+  %hi = kiln.max %x, %y : tensor<4xui8>, tensor<4xui8> -> tensor<4xui8>
+  %lo = kiln.min %x, %y : tensor<4xui8>, tensor<4xui8> -> tensor<4xui8>
+  %s = kiln.add %hi, %lo : tensor<4xui8>, tensor<4xui8> -> tensor<4xui8>
+  %lt = kiln.less %s, %y : tensor<4xui8>, tensor<4xui8> -> tensor<4xi1>
+  %f = kiln.cast %x : tensor<4xui8> -> tensor<4xf32>
+  %back = kiln.cast %f : tensor<4xf32> -> tensor<4xui8>
+  %top = kiln.reduce_max %x {axes = array<i64: 0>, keepdims = false} : tensor<4xui8> -> tensor<ui8>
+  return %q, %r, %lt, %f, %back, %top : tensor<4xui8>, tensor<4xui8>, tensor<4xi1>, tensor<4xf32>, tensor<4xui8>, tensor<ui8>
+}
+
+// Constants of unsigned type keep their bits; casts from uint8 zero-extend.
+// CHECK-LABEL: func.func @uint8_constant
+// CHECK: arith.constant dense<[-56, 1]> : tensor<2xi8>
+// CHECK: arith.extui %{{.*}} : i8 to i32
+func.func @uint8_constant(%x: tensor<2xui8> {kiln.dims = affine_map<() -> (2)>, kiln.name = "x"})
+    -> (tensor<2xi32> {kiln.dims = affine_map<() -> (2)>, kiln.name = "y"})
+    attributes {kiln.symbols = []} {
+  %c = kiln.constant dense<[200, 1]> : tensor<2xui8>
+  %s = kiln.add %x, %c : tensor<2xui8>, tensor<2xui8> -> tensor<2xui8>
+  %y = kiln.cast %s : tensor<2xui8> -> tensor<2xi32>
+  return %y : tensor<2xi32>
+}
+
+// Integer pow is a square-and-multiply loop (math.ipowi has no LLVM
+// lowering); a negative exponent selects 1, -1 or 0.
+// CHECK-LABEL: func.func @ipow
+// CHECK-NOT: math.ipowi
+// CHECK: linalg.generic
+// CHECK: %[[NEG:.*]] = arith.cmpi slt, %[[E:.*]], %{{.*}} : i32
+// CHECK: scf.while
+// CHECK: arith.muli
+// CHECK: arith.shrui
+// CHECK: arith.select %[[NEG]]
+func.func @ipow(%x: tensor<3xi32> {kiln.dims = affine_map<() -> (3)>, kiln.name = "x"},
+                %e: tensor<3xi32> {kiln.dims = affine_map<() -> (3)>, kiln.name = "e"})
+    -> (tensor<3xi32> {kiln.dims = affine_map<() -> (3)>, kiln.name = "y"})
+    attributes {kiln.symbols = []} {
+  %y = kiln.pow %x, %e : tensor<3xi32>, tensor<3xi32> -> tensor<3xi32>
+  return %y : tensor<3xi32>
+}
+
+// A slice with an empty result reads nothing: it is a tensor.empty, since
+// extract_slice would reject the offset 10 into an extent of 10.
+// CHECK-LABEL: func.func @empty_slice
+// CHECK-NOT: tensor.extract_slice
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<2x0xf32>
+// CHECK: bufferization.materialize_in_destination %[[E]]
+func.func @empty_slice(%x: tensor<2x10xf32> {kiln.dims = affine_map<() -> (2, 10)>, kiln.name = "x"})
+    -> (tensor<2x0xf32> {kiln.dims = affine_map<() -> (2, 0)>, kiln.name = "y"})
+    attributes {kiln.symbols = []} {
+  %y = kiln.slice %x {offsets = affine_map<() -> (0, 10)>, sizes = affine_map<() -> (2, 0)>, strides = array<i64: 1, 1>} : tensor<2x10xf32> -> tensor<2x0xf32>
+  return %y : tensor<2x0xf32>
+}

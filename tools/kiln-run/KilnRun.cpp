@@ -41,6 +41,8 @@ Inputs:
                        ('/' in a name becomes '_'). A file of another dtype is
                        converted when every value converts exactly (e.g. int32
                        ids for an int64 input), otherwise it is an error.
+                       A uint16 .pb for a bf16 input holds bf16 bit patterns,
+                       as in the ONNX backend tests.
   --random-seed S      seed for random inputs when --inputs is absent
                        (default 0): integers in [0, 100), floats in [-1, 1).
   --shape NAME=VALUE   value of symbolic dim NAME for random inputs (default
@@ -62,8 +64,9 @@ Outputs:
   --onnx-test-dir DIR  run an ONNX backend test case: each
                        DIR/test_data_set_*/input_<i>.pb feeds input i (or the
                        input its TensorProto names), each output_<i>.pb is
-                       compared (integers and booleans exactly); prints
-                       PASS/FAIL per data set.
+                       compared (integers and booleans exactly; uint16 data
+                       for bf16 as bit patterns); prints PASS/FAIL per data
+                       set.
 
 Timing:
   --bench N            after the first run, time N runs and print one JSON
@@ -193,10 +196,12 @@ std::string joinNames(const std::vector<std::string> &names) {
   return s;
 }
 
+bool isTensorProtoPath(const std::string &path) {
+  return path.size() > 3 && path.compare(path.size() - 3, 3, ".pb") == 0;
+}
+
 HostTensor readTensorFile(const std::string &path) {
-  return path.size() > 3 && path.compare(path.size() - 3, 3, ".pb") == 0
-             ? readTensorProto(path)
-             : readNpy(path);
+  return isTensorProtoPath(path) ? readTensorProto(path) : readNpy(path);
 }
 
 std::vector<HostTensor> loadInputs(Session &s, const std::string &dir) {
@@ -212,7 +217,10 @@ std::vector<HostTensor> loadInputs(Session &s, const std::string &dir) {
       throw ToolError("no file for input '" + std::string(info.name) +
                       "' in '" + dir + "' (tried " + joinNames(candidates) +
                       ")");
-    inputs.push_back(convertTensor(readTensorFile(path), info.dtype,
+    HostTensor file = readTensorFile(path);
+    if (isTensorProtoPath(path))
+      adoptBf16BitPattern(file, info.dtype);
+    inputs.push_back(convertTensor(file, info.dtype,
                                    "input '" + std::string(info.name) +
                                        "' from '" + path + "'"));
   }
@@ -399,6 +407,7 @@ int runOnnxTestDir(Session &s, const Options &o) {
     std::vector<HostTensor> inputs(files.size());
     for (size_t f = 0; f < files.size(); ++f) {
       kiln_tensor_info info = s.inputInfo((int32_t)order[f]);
+      adoptBf16BitPattern(files[f], info.dtype);
       inputs[order[f]] = convertTensor(files[f], info.dtype,
                                        setName + " input_" + std::to_string(f) +
                                            ".pb for '" + info.name + "'");
@@ -415,6 +424,7 @@ int runOnnxTestDir(Session &s, const Options &o) {
       std::vector<size_t> outOrder = matchByName(expected, outputNames);
       for (size_t f = 0; f < expected.size(); ++f) {
         const HostTensor &actual = outputs[outOrder[f]];
+        adoptBf16BitPattern(expected[f], actual.dtype);
         Tolerance tol;
         tol.exact = !isFloatDtype(expected[f].dtype);
         tol.atol = o.atol.value_or(1e-7);

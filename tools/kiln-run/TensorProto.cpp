@@ -240,6 +240,11 @@ HostTensor parseTensorProto(const std::string &bytes, const std::string &what) {
   return t;
 }
 
+void adoptBf16BitPattern(HostTensor &t, int32_t wanted) {
+  if (t.dtype == KILN_DTYPE_U16 && wanted == KILN_DTYPE_BF16)
+    t.dtype = KILN_DTYPE_BF16;
+}
+
 HostTensor readTensorProto(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
   if (!in)

@@ -19,6 +19,11 @@ namespace kiln {
 HostTensor parseTensorProto(const std::string &bytes, const std::string &what);
 HostTensor readTensorProto(const std::string &path);
 
+// The ONNX backend tests store bfloat16 tensors as UINT16 bit patterns
+// (numpy has no bfloat16). When `t` is u16 and `wanted` is bf16, retypes it
+// as bf16 with the same bits; otherwise leaves it alone.
+void adoptBf16BitPattern(HostTensor &t, int32_t wanted);
+
 } // namespace kiln
 
 #endif // KILN_TOOLS_KILNRUN_TENSORPROTO_H

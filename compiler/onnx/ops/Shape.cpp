@@ -252,9 +252,22 @@ static LogicalResult convertSqueeze(NodeContext &nc) {
                           << nc.formatDims(in) << ": its extent '"
                           << nc.formatExtent(in[a]) << "' is not 1";
   } else {
-    for (auto [i, e] : llvm::enumerate(in))
-      if (k::symConstant(e) == 1)
+    // Without axes ONNX drops every extent that is 1 at run time, so the
+    // result's rank would depend on a symbol that may be 1. A multiple of a
+    // constant >= 2 never is.
+    for (auto [i, e] : llvm::enumerate(in)) {
+      auto c = k::symConstant(e);
+      if (c == 1)
         norm.push_back(i);
+      else if (!c && e.getLargestKnownDivisor() < 2)
+        return nc.error() << "without axes, dim " << i << " of "
+                          << nc.formatDims(in)
+                          << " would be squeezed only if its extent '"
+                          << nc.formatExtent(e)
+                          << "' is 1 at run time, and the result's rank "
+                             "cannot depend on that; give the axes, or fix "
+                             "the symbol with --shape";
+    }
   }
   SmallVector<AffineExpr> out;
   for (auto [i, e] : llvm::enumerate(in))
@@ -470,6 +483,16 @@ static LogicalResult convertSplit(NodeContext &nc) {
       for (size_t i = 0; i < n; ++i)
         parts.push_back(nc.cst(std::min<int64_t>(chunk, *c - chunk * i)));
     } else {
+      // Equal parts of a symbolic extent are exact only when n divides it,
+      // and nothing checks that at run time.
+      if (k::symConstant(k::symMod(dim, nc.cst(n))) != 0)
+        return nc.error() << "cannot split dim " << *axis << " of "
+                          << nc.formatDims(nc.dims(0)) << " into " << n
+                          << " equal parts: its extent '"
+                          << nc.formatExtent(dim)
+                          << "' may not be divisible by " << n
+                          << "; give the sizes ('split'), or fix the symbol "
+                             "with --shape";
       for (size_t i = 0; i < n; ++i)
         parts.push_back(k::symFloorDiv(dim, nc.cst(n)));
     }
