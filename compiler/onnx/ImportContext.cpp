@@ -286,6 +286,12 @@ Type kiln::onnx_import::elementTypeFromOnnx(MLIRContext *ctx, int32_t dtype) {
     return b.getI8Type();
   case onnx::TensorProto::UINT8:
     return b.getIntegerType(8, /*isSigned=*/false);
+  case onnx::TensorProto::UINT16:
+    return b.getIntegerType(16, /*isSigned=*/false);
+  case onnx::TensorProto::UINT32:
+    return b.getIntegerType(32, /*isSigned=*/false);
+  case onnx::TensorProto::UINT64:
+    return b.getIntegerType(64, /*isSigned=*/false);
   case onnx::TensorProto::BOOL:
     return b.getI1Type();
   default:
@@ -304,6 +310,12 @@ int32_t kiln::onnx_import::onnxFromElementType(Type t) {
     return onnx::TensorProto::BFLOAT16;
   if (t.isUnsignedInteger(8))
     return onnx::TensorProto::UINT8;
+  if (t.isUnsignedInteger(16))
+    return onnx::TensorProto::UINT16;
+  if (t.isUnsignedInteger(32))
+    return onnx::TensorProto::UINT32;
+  if (t.isUnsignedInteger(64))
+    return onnx::TensorProto::UINT64;
   if (t.isInteger(64))
     return onnx::TensorProto::INT64;
   if (t.isInteger(32))
