@@ -31,6 +31,9 @@ static LogicalResult writeTextFile(const std::string &path,
 static int32_t dtypeOf(Type t) {
   if (t.isF32()) return 1;
   if (t.isUnsignedInteger(8)) return 2;
+  if (t.isUnsignedInteger(16)) return 4;
+  if (t.isUnsignedInteger(32)) return 12;
+  if (t.isUnsignedInteger(64)) return 13;
   if (t.isInteger(8)) return 3;
   if (t.isInteger(16)) return 5;
   if (t.isInteger(32)) return 6;
@@ -247,12 +250,15 @@ static const char *cElementType(int32_t dtype) {
   case 1: return "float";
   case 2: return "uint8_t";
   case 3: return "int8_t";
+  case 4: return "uint16_t";
   case 5: return "int16_t";
   case 6: return "int32_t";
   case 7: return "int64_t";
   case 9: return "uint8_t"; /* bool, one byte */
   case 10: return "uint16_t"; /* fp16 bits */
   case 11: return "double";
+  case 12: return "uint32_t";
+  case 13: return "uint64_t";
   case 16: return "uint16_t"; /* bf16 bits */
   default: return "void";
   }
