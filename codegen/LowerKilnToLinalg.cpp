@@ -122,6 +122,10 @@ private:
 
   LogicalResult lowerMatMul(MatMulOp op);
   LogicalResult lowerSoftmax(SoftmaxOp op);
+  /// Softmax of `x` along `axis` with f32 statistics, as type `resultType`.
+  Value softmax(Location loc, Value x, int64_t axis,
+                RankedTensorType resultType);
+  LogicalResult lowerAttention(AttentionOp op);
   LogicalResult lowerLayerNorm(LayerNormOp op);
   LogicalResult lowerRMSNorm(RMSNormOp op);
   template <typename OpT> LogicalResult lowerReduce(OpT op);
@@ -754,11 +758,16 @@ LogicalResult FunctionLowering::lowerMatMul(MatMulOp op) {
 }
 
 LogicalResult FunctionLowering::lowerSoftmax(SoftmaxOp op) {
-  Location loc = op.getLoc();
-  Value x = op.getInput();
+  b.replaceOp(op, softmax(op.getLoc(), op.getInput(), op.getAxis(),
+                          op.getType()));
+  return success();
+}
+
+Value FunctionLowering::softmax(Location loc, Value x, int64_t axis,
+                                RankedTensorType resultType) {
   auto xt = tensorTy(x);
-  Type elem = xt.getElementType(), ct = computeType(elem);
-  int64_t rank = xt.getRank(), axis = op.getAxis();
+  Type elem = resultType.getElementType(), ct = computeType(elem);
+  int64_t rank = xt.getRank();
   Value mx = reduce(loc, x, {axis}, ct, -INFINITY,
                     [&](OpBuilder &nb, Location nl, Value v, Value acc) {
                       return (Value)arith::MaximumFOp::create(
@@ -784,15 +793,122 @@ LogicalResult FunctionLowering::lowerSoftmax(SoftmaxOp op) {
                      [](OpBuilder &nb, Location nl, Value v, Value acc) {
                        return (Value)arith::AddFOp::create(nb, nl, v, acc);
                      });
-  Value y = linalg::GenericOp::create(
-                b, loc, TypeRange{xt}, ValueRange{e, sum},
-                ValueRange{empty(loc, sizesOf(x), elem)}, maps, par,
-                [&](OpBuilder &nb, Location nl, ValueRange a) {
-                  Value q = arith::DivFOp::create(nb, nl, a[0], a[1]);
-                  linalg::YieldOp::create(nb, nl, truncTo(nb, nl, q, elem));
-                })
-                .getResult(0);
-  b.replaceOp(op, y);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{resultType}, ValueRange{e, sum},
+             ValueRange{empty(loc, sizesOf(x), elem)}, maps, par,
+             [&](OpBuilder &nb, Location nl, ValueRange a) {
+               Value q = arith::DivFOp::create(nb, nl, a[0], a[1]);
+               linalg::YieldOp::create(nb, nl, truncTo(nb, nl, q, elem));
+             })
+      .getResult(0);
+}
+
+/// Reference lowering: scores = scale * q k^T (+ mask, causal), softmax in
+/// f32, then p v. Query head h reads key/value head h floordiv (H / Hkv).
+LogicalResult FunctionLowering::lowerAttention(AttentionOp op) {
+  Location loc = op.getLoc();
+  Value q = op.getQuery(), k = op.getKey(), v = op.getValue();
+  auto qt = tensorTy(q), kt = tensorTy(k);
+  RankedTensorType rt = op.getType();
+  Type elem = rt.getElementType(), ct = computeType(elem);
+  int64_t group = qt.getDimSize(1) / kt.getDimSize(1);
+  MLIRContext *ctx = b.getContext();
+  AffineExpr d0, d1, d2, d3, d4;
+  bindDims(ctx, d0, d1, d2, d3, d4);
+  auto map5 = [&](ArrayRef<AffineExpr> r) {
+    return AffineMap::get(5, 0, r, ctx);
+  };
+  auto par = IteratorType::parallel, red = IteratorType::reduction;
+  SmallVector<OpFoldResult> qs = sizesOf(q), ks = sizesOf(k), vs = sizesOf(v);
+
+  // scores[b, h, i, j] = sum_d q[b, h, i, d] * k[b, h / g, j, d]
+  SmallVector<OpFoldResult> scoreSizes{qs[0], qs[1], qs[2], ks[2]};
+  auto scoreType = RankedTensorType::get(
+      {qt.getDimSize(0), qt.getDimSize(1), qt.getDimSize(2), kt.getDimSize(2)},
+      ct);
+  Value zero = scalarConstant(b, loc, ct, 0);
+  Value init = linalg::FillOp::create(b, loc, ValueRange{zero},
+                                      ValueRange{empty(loc, scoreSizes, ct)})
+                   .getResult(0);
+  Value scores =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{scoreType}, ValueRange{q, k}, ValueRange{init},
+          SmallVector<AffineMap>{map5({d0, d1, d2, d4}),
+                                 map5({d0, d1.floorDiv(group), d3, d4}),
+                                 map5({d0, d1, d2, d3})},
+          SmallVector<IteratorType>{par, par, par, par, red},
+          [&](OpBuilder &nb, Location nl, ValueRange a) {
+            Value p = arith::MulFOp::create(nb, nl, extendTo(nb, nl, a[0], ct),
+                                            extendTo(nb, nl, a[1], ct));
+            linalg::YieldOp::create(
+                nb, nl, (Value)arith::AddFOp::create(nb, nl, p, a[2]));
+          })
+          .getResult(0);
+
+  // scale, mask and causal hiding in one pass.
+  Value scale = scalarConstant(b, loc, ct, op.getScale().convertToFloat());
+  Value offset; // Sk - Sq
+  if (op.getCausal())
+    offset = arith::SubIOp::create(
+        b, loc, getValueOrCreateConstantIndexOp(b, loc, ks[2]),
+        getValueOrCreateConstantIndexOp(b, loc, qs[2]));
+  SmallVector<Value> ins{scores};
+  SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(4)};
+  if (Value mask = op.getMask()) {
+    ins.push_back(mask);
+    maps.push_back(broadcastMap(tensorTy(mask), scoreType));
+  }
+  maps.push_back(b.getMultiDimIdentityMap(4));
+  Value masked =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{scoreType}, ins,
+          ValueRange{empty(loc, scoreSizes, ct)}, maps,
+          SmallVector<IteratorType>(4, par),
+          [&](OpBuilder &nb, Location nl, ValueRange a) {
+            Value x = arith::MulFOp::create(nb, nl, a[0], scale);
+            if (op.getMask())
+              x = arith::AddFOp::create(nb, nl, x, extendTo(nb, nl, a[1], ct));
+            if (offset) {
+              Value i = linalg::IndexOp::create(nb, nl, 2);
+              Value j = linalg::IndexOp::create(nb, nl, 3);
+              Value last = arith::AddIOp::create(nb, nl, i, offset);
+              Value hidden = arith::CmpIOp::create(
+                  nb, nl, arith::CmpIPredicate::sgt, j, last);
+              x = arith::SelectOp::create(
+                  nb, nl, hidden, scalarConstant(nb, nl, ct, -INFINITY), x);
+            }
+            linalg::YieldOp::create(nb, nl, x);
+          })
+          .getResult(0);
+  Value probs = softmax(loc, masked, 3, scoreType);
+
+  // out[b, h, i, e] = sum_j p[b, h, i, j] * v[b, h / g, j, e]
+  SmallVector<OpFoldResult> outSizes{qs[0], qs[1], qs[2], vs[3]};
+  Value outInit =
+      linalg::FillOp::create(b, loc, ValueRange{zero},
+                             ValueRange{empty(loc, outSizes, ct)})
+          .getResult(0);
+  auto outCt = RankedTensorType::get(rt.getShape(), ct);
+  Value out =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{outCt}, ValueRange{probs, v}, ValueRange{outInit},
+          SmallVector<AffineMap>{map5({d0, d1, d2, d4}),
+                                 map5({d0, d1.floorDiv(group), d4, d3}),
+                                 map5({d0, d1, d2, d3})},
+          SmallVector<IteratorType>{par, par, par, par, red},
+          [&](OpBuilder &nb, Location nl, ValueRange a) {
+            Value p = arith::MulFOp::create(nb, nl, a[0],
+                                            extendTo(nb, nl, a[1], ct));
+            linalg::YieldOp::create(
+                nb, nl, (Value)arith::AddFOp::create(nb, nl, p, a[2]));
+          })
+          .getResult(0);
+  if (ct != elem)
+    out = elementwise(loc, rt, ValueRange{out},
+                      [&](OpBuilder &nb, Location nl, ValueRange a) {
+                        return truncTo(nb, nl, a[0], elem);
+                      });
+  b.replaceOp(op, out);
   return success();
 }
 
@@ -1219,6 +1335,7 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
       })
       .Case<MatMulOp>([&](MatMulOp m) { return lowerMatMul(m); })
       .Case<SoftmaxOp>([&](SoftmaxOp s) { return lowerSoftmax(s); })
+      .Case<AttentionOp>([&](AttentionOp a) { return lowerAttention(a); })
       .Case<LayerNormOp>([&](LayerNormOp l) { return lowerLayerNorm(l); })
       .Case<RMSNormOp>([&](RMSNormOp r) { return lowerRMSNorm(r); })
       .Case<ReduceSumOp>([&](auto r) { return lowerReduce(r); })

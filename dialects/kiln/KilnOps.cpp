@@ -192,6 +192,66 @@ LogicalResult SoftmaxOp::verify() {
   return verifyAxis(*this, getAxis(), getResult().getType().getRank());
 }
 
+LogicalResult AttentionOp::verify() {
+  auto q = tensorType(getQuery()), k = tensorType(getKey()),
+       v = tensorType(getValue()), r = getResult().getType();
+  for (auto [t, what] : {std::pair{q, "query"}, {k, "key"}, {v, "value"},
+                         {r, "result"}})
+    if (t.getRank() != 4)
+      return emitOpError() << what << " must have rank 4 [batch, heads, seq, "
+                              "dim], got "
+                           << t;
+  auto same = [](int64_t a, int64_t b) {
+    return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
+  };
+  auto mismatch = [&](StringRef what, int64_t a, int64_t b) {
+    return emitOpError() << what << " differ: " << a << " vs " << b;
+  };
+  if (!same(q.getDimSize(0), k.getDimSize(0)) ||
+      !same(q.getDimSize(0), v.getDimSize(0)))
+    return mismatch("batch sizes of query, key and value", q.getDimSize(0),
+                    k.getDimSize(0));
+  int64_t h = q.getDimSize(1), hkv = k.getDimSize(1);
+  if (ShapedType::isDynamic(h) || ShapedType::isDynamic(hkv))
+    return emitOpError() << "head counts must be static, got query " << q
+                         << " and key " << k;
+  if (hkv == 0 || h % hkv != 0)
+    return emitOpError() << "key/value heads (" << hkv
+                         << ") must divide query heads (" << h << ")";
+  if (v.getDimSize(1) != hkv)
+    return mismatch("key and value heads", hkv, v.getDimSize(1));
+  if (!same(q.getDimSize(3), k.getDimSize(3)))
+    return mismatch("query and key head dims", q.getDimSize(3),
+                    k.getDimSize(3));
+  if (!same(k.getDimSize(2), v.getDimSize(2)))
+    return mismatch("key and value lengths", k.getDimSize(2),
+                    v.getDimSize(2));
+  SmallVector<int64_t> want = {q.getDimSize(0), h, q.getDimSize(2),
+                               v.getDimSize(3)};
+  for (int64_t d = 0; d < 4; ++d)
+    if (!same(r.getDimSize(d), want[d]))
+      return emitOpError() << "result " << r << " does not match [batch, "
+                           << h << ", query length, value dim]";
+  if (Value mask = getMask()) {
+    auto m = tensorType(mask);
+    SmallVector<int64_t> scores = {q.getDimSize(0), h, q.getDimSize(2),
+                                   k.getDimSize(2)};
+    if (m.getRank() > 4)
+      return emitOpError() << "mask rank " << m.getRank() << " exceeds 4";
+    for (int64_t i = 0; i < m.getRank(); ++i) {
+      int64_t md = m.getDimSize(m.getRank() - 1 - i), sd = scores[3 - i];
+      if (md != 1 && !same(md, sd))
+        return emitOpError() << "mask " << m
+                             << " does not broadcast to the scores [batch, "
+                             << h << ", query length, key length]";
+    }
+  }
+  for (auto t : {q, k, v, r})
+    if (!isa<FloatType>(t.getElementType()))
+      return emitOpError() << "expects floating-point tensors, got " << t;
+  return success();
+}
+
 LogicalResult LayerNormOp::verify() {
   auto in = tensorType(getInput());
   if (failed(verifyAxis(*this, getAxis(), in.getRank())))

@@ -226,6 +226,35 @@ def Kiln_SoftmaxOp : Kiln_Op<"softmax", [Pure, SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
+def Kiln_AttentionOp : Kiln_Op<"attention", [Pure]> {
+  let summary = "scaled dot-product attention with optional mask, GQA";
+  let description = [{
+    `softmax(scale * q k^T + mask) v` over the key axis, statistics in f32:
+
+    - `query` [B, H, Sq, D], `key` [B, Hkv, Sk, D], `value` [B, Hkv, Sk, Dv]
+      give a result [B, H, Sq, Dv]. Query head `h` reads key/value head
+      `h / (H / Hkv)` (grouped-query attention), so `Hkv` must divide `H`;
+      both are static.
+    - `mask`, when present, is added to the scores and broadcasts to
+      [B, H, Sq, Sk] (padding masks as large negative values).
+    - `causal` hides key `j` from query `i` when `j > i + Sk - Sq`: with a
+      KV cache the queries are the last `Sq` positions.
+
+    The raising pass of the CPU pipeline forms it from exported
+    MatMul/Softmax subgraphs; its lowering is the reference that fused
+    kernels are checked against.
+  }];
+  let arguments = (ins AnyRankedTensor:$query, AnyRankedTensor:$key,
+                       AnyRankedTensor:$value,
+                       Optional<AnyRankedTensor>:$mask, F32Attr:$scale,
+                       UnitAttr:$causal);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value (`,` $mask^)? attr-dict `:` type(operands) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def Kiln_LayerNormOp : Kiln_Op<"layer_norm", [Pure]> {
   let summary = "layer normalization over the trailing axes from `axis`";
   let description = [{

@@ -20,3 +20,12 @@ func.func @ops(%x: tensor<?x?x64xf32>, %w: tensor<64x256xf32>, %ids: tensor<?x?x
   %6 = kiln.softmax %5 {axis = 3 : i64} : tensor<?x4x?x16xf32>
   return %6 : tensor<?x4x?x16xf32>
 }
+
+// CHECK-LABEL: func.func @attention
+// CHECK: kiln.attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {causal, scale = 1.250000e-01 : f32} : tensor<?x8x?x64xf32>, tensor<?x2x?x64xf32>, tensor<?x2x?x64xf32>, tensor<?x1x1x?xf32> -> tensor<?x8x?x64xf32>
+// CHECK: kiln.attention %{{.*}}, %{{.*}}, %{{.*}} {scale = 1.000000e+00 : f32} :
+func.func @attention(%q: tensor<?x8x?x64xf32>, %k: tensor<?x2x?x64xf32>, %v: tensor<?x2x?x64xf32>, %m: tensor<?x1x1x?xf32>) -> (tensor<?x8x?x64xf32>, tensor<?x8x?x64xf32>) {
+  %0 = kiln.attention %q, %k, %v, %m {scale = 0.125 : f32, causal} : tensor<?x8x?x64xf32>, tensor<?x2x?x64xf32>, tensor<?x2x?x64xf32>, tensor<?x1x1x?xf32> -> tensor<?x8x?x64xf32>
+  %1 = kiln.attention %q, %k, %v {scale = 1.0 : f32} : tensor<?x8x?x64xf32>, tensor<?x2x?x64xf32>, tensor<?x2x?x64xf32> -> tensor<?x8x?x64xf32>
+  return %0, %1 : tensor<?x8x?x64xf32>, tensor<?x8x?x64xf32>
+}

@@ -1,4 +1,5 @@
 // RUN: kiln-opt %s -kiln-lower-to-linalg | FileCheck %s
+// RUN: kiln-opt %s -kiln-lower-to-linalg --mlir-print-local-scope | FileCheck %s --check-prefix=ATT
 
 // The signature becomes memrefs with outputs written in place; symbols are
 // read from the input dims; a broadcasting add becomes one linalg.generic.
@@ -102,4 +103,21 @@ func.func @empty_slice(%x: tensor<2x10xf32> {kiln.dims = affine_map<() -> (2, 10
     attributes {kiln.symbols = []} {
   %y = kiln.slice %x {offsets = affine_map<() -> (0, 10)>, sizes = affine_map<() -> (2, 0)>, strides = array<i64: 1, 1>} : tensor<2x10xf32> -> tensor<2x0xf32>
   return %y : tensor<2x0xf32>
+}
+
+// Attention: q k^T with the key head chosen by h floordiv (H / Hkv), then
+// scale/mask/causal in one generic, the softmax, and p v.
+// ATT-LABEL: func.func @attention_gqa
+// ATT: linalg.generic {{{.*}}affine_map<(d0, d1, d2, d3, d4) -> (d0, d1 floordiv 2, d3, d4)>{{.*}}iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]
+// ATT: linalg.index 3
+// ATT: arith.cmpi sgt
+// ATT: math.exp
+// ATT: linalg.generic {{{.*}}affine_map<(d0, d1, d2, d3, d4) -> (d0, d1 floordiv 2, d4, d3)>
+func.func @attention_gqa(%q: tensor<1x4x3x8xf32> {kiln.dims = affine_map<() -> (1, 4, 3, 8)>, kiln.name = "q"},
+                         %k: tensor<1x2x5x8xf32> {kiln.dims = affine_map<() -> (1, 2, 5, 8)>, kiln.name = "k"},
+                         %v: tensor<1x2x5x8xf32> {kiln.dims = affine_map<() -> (1, 2, 5, 8)>, kiln.name = "v"})
+    -> (tensor<1x4x3x8xf32> {kiln.dims = affine_map<() -> (1, 4, 3, 8)>, kiln.name = "o"})
+    attributes {kiln.symbols = []} {
+  %0 = kiln.attention %q, %k, %v {scale = 0.5 : f32, causal} : tensor<1x4x3x8xf32>, tensor<1x2x5x8xf32>, tensor<1x2x5x8xf32> -> tensor<1x4x3x8xf32>
+  return %0 : tensor<1x4x3x8xf32>
 }

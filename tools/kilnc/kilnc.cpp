@@ -7,6 +7,8 @@
 #include "passes/Passes.h"
 
 #include "mlir/IR/AsmState.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/InitAllDialects.h"
@@ -27,7 +29,8 @@ using namespace mlir;
 namespace cl = llvm::cl;
 
 static cl::OptionCategory kilncCat("kilnc options");
-static cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx>"),
+static cl::opt<std::string> inputPath(cl::Positional,
+                                      cl::desc("<model.onnx | kiln.mlir>"),
                                       cl::cat(kilncCat));
 static cl::opt<std::string>
     outputPath("o",
@@ -203,7 +206,16 @@ int main(int argc, char **argv) {
 
   Progress progress;
   progress.step("importing " + inputPath);
-  auto module = kiln::onnx_import::importOnnxFile(ctx, inputPath, importOptions);
+  // A .mlir input is a module in the Kiln dialect (func @main with kiln.*
+  // signature attributes), for testing ops no importer pattern forms yet.
+  FailureOr<OwningOpRef<ModuleOp>> module = failure();
+  if (llvm::StringRef(inputPath).ends_with(".mlir")) {
+    OwningOpRef<ModuleOp> parsed = parseSourceFile<ModuleOp>(inputPath, &ctx);
+    if (parsed && succeeded(verify(*parsed)))
+      module = std::move(parsed);
+  } else {
+    module = kiln::onnx_import::importOnnxFile(ctx, inputPath, importOptions);
+  }
   if (failed(module)) {
     progress.finish();
     return 1;
