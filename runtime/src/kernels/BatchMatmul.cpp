@@ -17,6 +17,9 @@
 #include "kernels/MatmulMicrokernels.h"
 
 #include <atomic>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -509,15 +512,17 @@ panelRowsBody(const PanelProblem &p, int64_t panel) {
       p.c[r * p.scm + (n0 + j) * p.scn] = acc[r][j];
 }
 
-// One item: two panels at a time while two remain (more independent FMA
-// chains for few rows), then one.
+// One item: up to 4 rows take two panels at a time while two remain (more
+// independent FMA chains); more rows take one, so that the Rows x 32
+// accumulators (16 zmm at 8 rows) stay in registers.
 template <int Rows>
 __attribute__((always_inline)) inline void panelRowsItem(const PanelProblem &p,
                                                          int64_t first,
                                                          int64_t last) {
   int64_t panel = first;
-  for (; panel + 2 <= last; panel += 2)
-    panelRowsBody<Rows, 2>(p, panel);
+  if constexpr (Rows <= 4)
+    for (; panel + 2 <= last; panel += 2)
+      panelRowsBody<Rows, 2>(p, panel);
   for (; panel < last; ++panel)
     panelRowsBody<Rows, 1>(p, panel);
 }
@@ -544,9 +549,78 @@ __attribute__((target("avx2,fma"))) void
 panelRowsAvx2(const PanelProblem &p, int64_t first, int64_t last) {
   panelRowsAnyM(p, first, last);
 }
+// Explicit registers: the compiler's SLP vectorizer leaves panelRowsBody
+// scalar for more than one row.
+template <int Rows, int Panels>
+__attribute__((target("avx512f"), always_inline)) inline void
+panelTileAvx512(const PanelProblem &p, int64_t panel) {
+  constexpr int64_t W = kPackedPanel;
+  constexpr int V = Panels * 2; // zmm per row
+  __m512 acc[Rows][V];
+#pragma clang loop unroll(full)
+  for (int r = 0; r < Rows; ++r)
+#pragma clang loop unroll(full)
+    for (int c = 0; c < V; ++c)
+      acc[r][c] = _mm512_setzero_ps();
+  const float *b = p.packed + panel * p.k * W;
+  const int64_t panelStride = p.k * W;
+  for (int64_t k = 0; k < p.k; ++k) {
+    __m512 bv[V];
+#pragma clang loop unroll(full)
+    for (int q = 0; q < Panels; ++q) {
+      bv[2 * q] = _mm512_loadu_ps(b + q * panelStride + k * W);
+      bv[2 * q + 1] = _mm512_loadu_ps(b + q * panelStride + k * W + 16);
+    }
+#pragma clang loop unroll(full)
+    for (int r = 0; r < Rows; ++r) {
+      __m512 av = _mm512_set1_ps(p.a[r * p.sam + k * p.sak]);
+#pragma clang loop unroll(full)
+      for (int c = 0; c < V; ++c)
+        acc[r][c] = _mm512_fmadd_ps(av, bv[c], acc[r][c]);
+    }
+  }
+  int64_t n0 = panel * W;
+  int64_t cols = p.n - n0 < Panels * W ? p.n - n0 : Panels * W;
+  for (int r = 0; r < Rows; ++r) {
+    float *row = p.c + r * p.scm + n0 * p.scn;
+    if (cols == Panels * W && p.scn == 1) {
+#pragma clang loop unroll(full)
+      for (int c = 0; c < V; ++c)
+        _mm512_storeu_ps(row + 16 * c, acc[r][c]);
+      continue;
+    }
+    alignas(64) float tmp[Panels * W];
+#pragma clang loop unroll(full)
+    for (int c = 0; c < V; ++c)
+      _mm512_store_ps(tmp + 16 * c, acc[r][c]);
+    for (int64_t j = 0; j < cols; ++j)
+      row[j * p.scn] = tmp[j];
+  }
+}
+
+template <int Rows>
+__attribute__((target("avx512f"))) void
+panelItemAvx512(const PanelProblem &p, int64_t first, int64_t last) {
+  int64_t panel = first;
+  if constexpr (Rows <= 4)
+    for (; panel + 2 <= last; panel += 2)
+      panelTileAvx512<Rows, 2>(p, panel);
+  for (; panel < last; ++panel)
+    panelTileAvx512<Rows, 1>(p, panel);
+}
+
 __attribute__((target("avx512f"))) void
 panelRowsAvx512(const PanelProblem &p, int64_t first, int64_t last) {
-  panelRowsAnyM(p, first, last);
+  switch (p.m) {
+  case 1: return panelItemAvx512<1>(p, first, last);
+  case 2: return panelItemAvx512<2>(p, first, last);
+  case 3: return panelItemAvx512<3>(p, first, last);
+  case 4: return panelItemAvx512<4>(p, first, last);
+  case 5: return panelItemAvx512<5>(p, first, last);
+  case 6: return panelItemAvx512<6>(p, first, last);
+  case 7: return panelItemAvx512<7>(p, first, last);
+  default: return panelItemAvx512<8>(p, first, last);
+  }
 }
 #endif
 
