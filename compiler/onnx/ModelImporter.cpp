@@ -1,5 +1,6 @@
 //===- ModelImporter.cpp - ONNX model -> Kiln dialect ---------------------===//
 #include "compiler/onnx/ModelImporter.h"
+#include "compiler/onnx/OnnxSchema.h"
 #include "compiler/onnx/OpTable.h"
 #include "dialects/kiln/KilnDialect.h"
 #include "dialects/kiln/KilnOps.h"
@@ -54,6 +55,30 @@ unsigned Importer::symbolFor(const std::string &name) {
 //===----------------------------------------------------------------------===//
 // Tensor decoding
 //===----------------------------------------------------------------------===//
+
+/// No tensor, static or symbolic, may have more elements than this: 2^40
+/// elements is terabytes, far past any model Kiln targets, and keeps every
+/// byte size and stride computation downstream far from int64 overflow.
+static constexpr int64_t kMaxElements = int64_t(1) << 40;
+
+/// Why static extents `dims` do not describe a tensor Kiln can handle, or ""
+/// when they do. Symbolic extents are skipped (the runtime checks them).
+static std::string checkStaticExtents(ArrayRef<AffineExpr> dims) {
+  int64_t numElements = 1;
+  for (AffineExpr e : dims) {
+    auto c = kiln::symConstant(e);
+    if (!c)
+      continue;
+    if (*c < 0)
+      return "has negative dim " + std::to_string(*c);
+    if (*c > kMaxElements)
+      return "has dim " + std::to_string(*c) + ", over the limit of 2^40";
+    if (__builtin_mul_overflow(numElements, *c, &numElements) ||
+        numElements > kMaxElements)
+      return "has more than 2^40 elements";
+  }
+  return "";
+}
 
 static int64_t elementByteSize(int32_t dtype) {
   switch (dtype) {
@@ -167,11 +192,11 @@ FailureOr<ElementsAttr> Importer::decodeTensor(const onnx::TensorProto &t,
   SmallVector<int64_t> shape;
   int64_t numElements = 1;
   for (int64_t d : t.dims()) {
-    if (d < 0 || d > (int64_t(1) << 40))
+    if (d < 0 || d > kMaxElements)
       return emitError(loc) << what << " '" << t.name() << "' has dim " << d
                             << ", outside [0, 2^40]";
     if (__builtin_mul_overflow(numElements, d, &numElements) ||
-        numElements > (int64_t(1) << 40))
+        numElements > kMaxElements)
       return emitError(loc) << what << " '" << t.name()
                             << "' has too many elements";
     shape.push_back(d);
@@ -309,6 +334,8 @@ LogicalResult Importer::declareInputs(const onnx::GraphProto &graph,
       }
       dims.push_back(getAffineSymbolExpr(symbolFor(symName), &ctx));
     }
+    if (std::string why = checkStaticExtents(dims); !why.empty())
+      return emitError(fileLoc) << "graph input '" << in.name() << "' " << why;
     args.push_back({in.name(), dims});
     values[in.name()] = ValueInfo{elem, dims, Value(), std::nullopt, {}};
   }
@@ -437,13 +464,21 @@ LogicalResult Importer::importNodes(onnx::GraphProto &graph) {
              << opset << "); `kilnc --list-ops` lists the supported ops";
     }
     NodeContext nc(*this, node, opset);
-    if (failed(conv->convert(nc)))
+    if (failed(checkNodeSchema(nc)) || failed(conv->convert(nc)))
       return failure();
-    for (auto [i, out] : llvm::enumerate(node.output()))
-      if (!out.empty() && !values.count(out))
+    for (auto [i, out] : llvm::enumerate(node.output())) {
+      if (out.empty())
+        continue;
+      auto it = values.find(out);
+      if (it == values.end())
         return emitError(loc) << describeNode(node) << " ("
                               << node.op_type() << "): output " << i << " ('"
                               << out << "') is not supported by Kiln";
+      // Shapes computed from hostile constants (Expand, ConstantOfShape,
+      // Reshape, Tile...) stop here, before any pass sizes a buffer by them.
+      if (std::string why = checkStaticExtents(it->second.dims); !why.empty())
+        return nc.error() << "output " << i << " ('" << out << "') " << why;
+    }
   }
   return success();
 }
@@ -458,6 +493,11 @@ FailureOr<OwningOpRef<ModuleOp>> Importer::run(onnx::ModelProto &model) {
   }
   if (model.opset_import_size() == 0)
     opsets["ai.onnx"] = 1; // IR version 1 models carry no opset import.
+  for (const auto &[domain, version] : opsets)
+    if (version < 1)
+      return emitError(fileLoc) << "the model imports domain '" << domain
+                                << "' at opset version " << version
+                                << "; versions start at 1";
   if (opsets.count("ai.onnx") && opsets["ai.onnx"] > kMaxSupportedOpset)
     return emitError(fileLoc) << "the model uses ai.onnx opset "
                               << opsets["ai.onnx"]
@@ -510,7 +550,12 @@ FailureOr<OwningOpRef<ModuleOp>> Importer::run(onnx::ModelProto &model) {
   SmallVector<Value> results;
   SmallVector<Type> resultTypes;
   SmallVector<std::pair<std::string, SmallVector<AffineExpr>>> outs;
+  llvm::StringSet<> outputNames;
   for (const auto &out : graph.output()) {
+    // The artifact's outputs are looked up by name.
+    if (!outputNames.insert(out.name()).second)
+      return emitError(fileLoc) << "graph output '" << out.name()
+                                << "' is listed more than once";
     auto it = values.find(out.name());
     if (it == values.end())
       return emitError(fileLoc) << "graph output '" << out.name()
@@ -605,6 +650,12 @@ kiln::onnx_import::importOnnxFile(MLIRContext &ctx, StringRef path,
                               << " bytes, over the limit of "
                               << options.maxModelFileBytes
                               << " (store large weights as ONNX external data)";
+  // Protobuf's parsers take an int size, whatever the configured limit.
+  if (size > uint64_t(INT32_MAX))
+    return emitError(fileLoc) << "model file is " << size
+                              << " bytes, more than protobuf can parse (2 GiB "
+                                 "- 1); store large weights as ONNX external "
+                                 "data";
   auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
                                          /*RequiresNullTerminator=*/false);
   if (!buf)
@@ -625,6 +676,9 @@ kiln::onnx_import::importOnnxFile(MLIRContext &ctx, StringRef path,
       }
     } errors;
     parser.RecordErrorsTo(&errors);
+    // The text parser recurses per nesting level and, unlike the binary one,
+    // has no limit by default: a deeply nested file would overflow the stack.
+    parser.SetRecursionLimit(100);
     if (!parser.ParseFromString((*buf)->getBuffer().str(), &model))
       return emitError(fileLoc) << "cannot parse '" << path
                                 << "' as an ONNX text-format model: "
