@@ -636,33 +636,17 @@ Value Importer::materialize(ValueInfo &info, Location loc) {
 // Entry point
 //===----------------------------------------------------------------------===//
 
-FailureOr<OwningOpRef<ModuleOp>>
-kiln::onnx_import::importOnnxFile(MLIRContext &ctx, StringRef path,
-                                  const ImportOptions &options) {
-  ctx.loadDialect<kiln::KilnDialect, func::FuncDialect>();
-  Location fileLoc = FileLineColLoc::get(&ctx, path, 0, 0);
-  uint64_t size = 0;
-  if (std::error_code ec = llvm::sys::fs::file_size(path, size))
-    return emitError(fileLoc) << "cannot open model '" << path
-                              << "': " << ec.message();
-  if (size > options.maxModelFileBytes)
-    return emitError(fileLoc) << "model file is " << size
-                              << " bytes, over the limit of "
-                              << options.maxModelFileBytes
-                              << " (store large weights as ONNX external data)";
+/// Parses binary or (by `path`'s extension) text-format protobuf.
+static LogicalResult parseModel(StringRef bytes, StringRef path,
+                                Location fileLoc, onnx::ModelProto &model) {
   // Protobuf's parsers take an int size, whatever the configured limit.
-  if (size > uint64_t(INT32_MAX))
-    return emitError(fileLoc) << "model file is " << size
+  if (bytes.size() > size_t(INT32_MAX))
+    return emitError(fileLoc) << "model is " << bytes.size()
                               << " bytes, more than protobuf can parse (2 GiB "
                                  "- 1); store large weights as ONNX external "
                                  "data";
-  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                         /*RequiresNullTerminator=*/false);
-  if (!buf)
-    return emitError(fileLoc) << "cannot read model '" << path
-                              << "': " << buf.getError().message();
-
-  onnx::ModelProto model;
+  google::protobuf::io::ArrayInputStream stream(bytes.data(),
+                                                (int)bytes.size());
   bool text = path.ends_with(".onnxtxt") || path.ends_with(".textproto") ||
               path.ends_with(".pbtxt");
   if (text) {
@@ -679,27 +663,62 @@ kiln::onnx_import::importOnnxFile(MLIRContext &ctx, StringRef path,
     // The text parser recurses per nesting level and, unlike the binary one,
     // has no limit by default: a deeply nested file would overflow the stack.
     parser.SetRecursionLimit(100);
-    if (!parser.ParseFromString((*buf)->getBuffer().str(), &model))
+    if (!parser.Parse(&stream, &model))
       return emitError(fileLoc) << "cannot parse '" << path
                                 << "' as an ONNX text-format model: "
                                 << errors.first;
-  } else {
-    google::protobuf::io::ArrayInputStream stream(
-        (*buf)->getBufferStart(), (int)(*buf)->getBufferSize());
-    google::protobuf::io::CodedInputStream coded(&stream);
-    coded.SetTotalBytesLimit(INT32_MAX);
-    if (!model.ParseFromCodedStream(&coded) ||
-        !coded.ConsumedEntireMessage())
-      return emitError(fileLoc)
-             << "cannot parse '" << path
-             << "' as an ONNX model: the file is not a valid ModelProto "
-                "(truncated, corrupt, or not ONNX)";
-    if (!model.has_graph() && model.ir_version() == 0)
-      return emitError(fileLoc) << "'" << path
-                                << "' does not look like an ONNX model (no "
-                                   "IR version and no graph)";
+    return success();
   }
-  buf->reset();
+  google::protobuf::io::CodedInputStream coded(&stream);
+  coded.SetTotalBytesLimit(INT32_MAX);
+  if (!model.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage())
+    return emitError(fileLoc)
+           << "cannot parse '" << path
+           << "' as an ONNX model: the file is not a valid ModelProto "
+              "(truncated, corrupt, or not ONNX)";
+  if (!model.has_graph() && model.ir_version() == 0)
+    return emitError(fileLoc) << "'" << path
+                              << "' does not look like an ONNX model (no "
+                                 "IR version and no graph)";
+  return success();
+}
+
+FailureOr<OwningOpRef<ModuleOp>>
+kiln::onnx_import::importOnnxFile(MLIRContext &ctx, StringRef path,
+                                  const ImportOptions &options) {
+  ctx.loadDialect<kiln::KilnDialect, func::FuncDialect>();
+  Location fileLoc = FileLineColLoc::get(&ctx, path, 0, 0);
+  uint64_t size = 0;
+  if (std::error_code ec = llvm::sys::fs::file_size(path, size))
+    return emitError(fileLoc) << "cannot open model '" << path
+                              << "': " << ec.message();
+  if (size > options.maxModelFileBytes)
+    return emitError(fileLoc) << "model file is " << size
+                              << " bytes, over the limit of "
+                              << options.maxModelFileBytes
+                              << " (store large weights as ONNX external data)";
+  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                         /*RequiresNullTerminator=*/false);
+  if (!buf)
+    return emitError(fileLoc) << "cannot read model '" << path
+                              << "': " << buf.getError().message();
+  onnx::ModelProto model;
+  if (failed(parseModel((*buf)->getBuffer(), path, fileLoc, model)))
+    return failure();
+  buf->reset(); // the parsed model holds its own copy of the weights
+  Importer importer(ctx, path.str(), options);
+  return importer.run(model);
+}
+
+FailureOr<OwningOpRef<ModuleOp>>
+kiln::onnx_import::importOnnxBuffer(MLIRContext &ctx, StringRef bytes,
+                                    StringRef path,
+                                    const ImportOptions &options) {
+  ctx.loadDialect<kiln::KilnDialect, func::FuncDialect>();
+  onnx::ModelProto model;
+  if (failed(parseModel(bytes, path, FileLineColLoc::get(&ctx, path, 0, 0),
+                        model)))
+    return failure();
   Importer importer(ctx, path.str(), options);
   return importer.run(model);
 }
