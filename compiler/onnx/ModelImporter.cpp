@@ -45,11 +45,10 @@ Location Importer::nodeLoc(const onnx::NodeProto &node) {
 }
 
 unsigned Importer::symbolFor(const std::string &name) {
-  auto it = llvm::find(symbolNames, name);
-  if (it != symbolNames.end())
-    return it - symbolNames.begin();
-  symbolNames.push_back(name);
-  return symbolNames.size() - 1;
+  auto [it, inserted] = symbolIndex.try_emplace(name, symbolNames.size());
+  if (inserted)
+    symbolNames.push_back(name);
+  return it->second;
 }
 
 //===----------------------------------------------------------------------===//
@@ -61,14 +60,44 @@ unsigned Importer::symbolFor(const std::string &name) {
 /// byte size and stride computation downstream far from int64 overflow.
 static constexpr int64_t kMaxElements = int64_t(1) << 40;
 
-/// Why static extents `dims` do not describe a tensor Kiln can handle, or ""
-/// when they do. Symbolic extents are skipped (the runtime checks them).
-static std::string checkStaticExtents(ArrayRef<AffineExpr> dims) {
+/// The most dims a tensor may have: the runtime refuses artifacts with more
+/// (runtime/src/ModelValidation.cpp), and no ONNX model comes close.
+static constexpr size_t kMaxRank = 64;
+
+/// The most distinct symbolic dims a model may have. Every shape map carries
+/// all of them, so their number multiplies the size of the IR; transformer
+/// exports have a handful.
+static constexpr size_t kMaxSymbols = 4096;
+
+/// Why extents `dims` do not describe a tensor Kiln can handle, or "" when
+/// they do. Symbolic extents are checked for hostile constants only; their
+/// values are the runtime's to check.
+static std::string checkExtents(ArrayRef<AffineExpr> dims) {
+  if (dims.size() > kMaxRank)
+    return "has rank " + std::to_string(dims.size()) + ", over the limit of " +
+           std::to_string(kMaxRank);
   int64_t numElements = 1;
   for (AffineExpr e : dims) {
     auto c = kiln::symConstant(e);
-    if (!c)
+    if (!c) {
+      // Constants in a symbolic extent end up in the artifact's int64 shape
+      // arithmetic: keep them far from overflow. An extent without symbols
+      // that does not fold to a constant overflowed while folding.
+      bool hasSymbol = false;
+      std::optional<int64_t> huge;
+      e.walk([&](AffineExpr sub) {
+        hasSymbol |= isa<AffineSymbolExpr>(sub);
+        if (auto k = dyn_cast<AffineConstantExpr>(sub))
+          if (k.getValue() > kMaxElements || k.getValue() < -kMaxElements)
+            huge = k.getValue();
+      });
+      if (huge)
+        return "has a dim with the constant " + std::to_string(*huge) +
+               ", over the limit of 2^40";
+      if (!hasSymbol)
+        return "has a dim whose value overflows int64";
       continue;
+    }
     if (*c < 0)
       return "has negative dim " + std::to_string(*c);
     if (*c > kMaxElements)
@@ -189,6 +218,10 @@ FailureOr<ElementsAttr> Importer::decodeTensor(const onnx::TensorProto &t,
     return emitError(loc) << what << " '" << t.name()
                           << "' has unsupported data type "
                           << onnxDtypeName(t.data_type());
+  if ((size_t)t.dims_size() > kMaxRank)
+    return emitError(loc) << what << " '" << t.name() << "' has rank "
+                          << t.dims_size() << ", over the limit of "
+                          << kMaxRank;
   SmallVector<int64_t> shape;
   int64_t numElements = 1;
   for (int64_t d : t.dims()) {
@@ -314,6 +347,10 @@ LogicalResult Importer::declareInputs(const onnx::GraphProto &graph,
       return emitError(fileLoc) << "graph input '" << in.name()
                                 << "' has no shape; Kiln needs the rank of "
                                    "every input";
+    if ((size_t)tt.shape().dim_size() > kMaxRank)
+      return emitError(fileLoc) << "graph input '" << in.name()
+                                << "' has rank " << tt.shape().dim_size()
+                                << ", over the limit of " << kMaxRank;
     SmallVector<AffineExpr> dims;
     for (auto [i, d] : llvm::enumerate(tt.shape().dim())) {
       std::string symName;
@@ -333,8 +370,13 @@ LogicalResult Importer::declareInputs(const onnx::GraphProto &graph,
         continue;
       }
       dims.push_back(getAffineSymbolExpr(symbolFor(symName), &ctx));
+      if (symbolNames.size() > kMaxSymbols)
+        return emitError(fileLoc)
+               << "the graph inputs have more than " << kMaxSymbols
+               << " distinct symbolic dims (name the dims that are equal "
+                  "with one dim_param, or fix some with --shape)";
     }
-    if (std::string why = checkStaticExtents(dims); !why.empty())
+    if (std::string why = checkExtents(dims); !why.empty())
       return emitError(fileLoc) << "graph input '" << in.name() << "' " << why;
     args.push_back({in.name(), dims});
     values[in.name()] = ValueInfo{elem, dims, Value(), std::nullopt, {}};
@@ -476,7 +518,7 @@ LogicalResult Importer::importNodes(onnx::GraphProto &graph) {
                               << out << "') is not supported by Kiln";
       // Shapes computed from hostile constants (Expand, ConstantOfShape,
       // Reshape, Tile...) stop here, before any pass sizes a buffer by them.
-      if (std::string why = checkStaticExtents(it->second.dims); !why.empty())
+      if (std::string why = checkExtents(it->second.dims); !why.empty())
         return nc.error() << "output " << i << " ('" << out << "') " << why;
     }
   }

@@ -63,6 +63,8 @@ public:
   std::string modelDir;
   const ImportOptions &options;
   std::vector<std::string> symbolNames;
+  /// Index of each name in symbolNames.
+  llvm::StringMap<unsigned> symbolIndex;
   llvm::StringMap<ValueInfo> values;
   std::map<std::string, int64_t> opsets;
   uint64_t weightBytes = 0;

@@ -163,6 +163,18 @@ def tensor_cases():
         "constant-of-shape-huge": model(
             [helper.make_node("ConstantOfShape", ["s"], ["y"], name="fill")],
             inits=[i64("s", [1 << 40, 1 << 40])]),
+        "input-rank-100": input_with([1] * 100),
+        "init-rank-100": add_w(tensor("w", F32, [1] * 100, floats=[1])),
+        "unsqueeze-rank-101": model(
+            [helper.make_node("Unsqueeze", ["x"], ["y"], name="unsqueeze",
+                              axes=list(range(100)))],
+            inputs=[helper.make_tensor_value_info("x", F32, [1])],
+            opsets=(("", 11),)),
+        # Each input with its own dim_param: every shape map would carry them all.
+        "too-many-symbols": model(
+            [helper.make_node("Relu", ["x0"], ["y"], name="relu")],
+            inputs=[helper.make_tensor_value_info(f"x{i}", F32, [f"d{i}"])
+                    for i in range(5000)]),
         "expand-negative": model(
             [helper.make_node("Expand", ["x", "s"], ["y"], name="expand")],
             inits=[i64("s", [-1, 4])]),
