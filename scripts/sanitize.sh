@@ -43,6 +43,7 @@ for config in "${configs[@]}"; do
       KILN_CMAKE_ARGS="-DKILN_SANITIZE=address,undefined -DKILN_ENABLE_FUZZER=ON" \
         bash scripts/build.sh || { status=1; continue; }
       KILN_BUILD_DIR=build-asan KILN_SKIP_SETUP=1 KILN_SKIP_BUILD=1 \
+      KILN_SUITES="${KILN_SUITES:-ctest lit fixtures backend}" \
         bash scripts/test.sh || status=1
       ;;
     tsan)
