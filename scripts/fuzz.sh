@@ -11,7 +11,8 @@
 # timed out or ran out of memory.
 #
 # Usage: bash scripts/fuzz.sh [SECONDS] [extra libFuzzer flags...]
-# Env:   KILN_FUZZ_SEEDS=sample|all, KILN_JOBS
+# Env:   KILN_FUZZ_SEEDS=sample|all, KILN_FUZZ_BUILD_DIR (default build-asan),
+#        KILN_JOBS
 #
 # A crash: reproduce with `build-asan/test/fuzz/kiln-fuzz-import FILE`, fix,
 # then keep FILE in test/fuzz/regressions/ (ctest runs them in build-asan;
@@ -25,7 +26,7 @@ cd "$ROOT"
 
 SECONDS_TO_RUN="${1:-60}"
 shift || true
-BUILD=build-asan
+BUILD="${KILN_FUZZ_BUILD_DIR:-build-asan}"
 FUZZER="$BUILD/test/fuzz/kiln-fuzz-import"
 NODE_TESTS=/usr/share/libonnx-testdata/data/node
 
