@@ -7,11 +7,13 @@
 #   lit        build/test (only when ctest does not already run it)
 #   fixtures   test/models/run_fixtures.py: the fixture models vs references
 #   backend    test/onnx-backend/run_backend.py: ONNX node conformance tests
+#   fuzz       scripts/fuzz.sh: the importer fuzzer for KILN_FUZZ_SECONDS
+#              (default 60) in build-asan (ASan+UBSan+libFuzzer)
 # Every suite runs even when an earlier one fails. Ends with the line
 #   N passed, M failed, K skipped
 # summed over the suites, and exits non-zero on any failure.
 #
-# Env: KILN_SUITES (default "ctest lit fixtures backend"),
+# Env: KILN_SUITES (default "ctest lit fixtures backend fuzz"),
 #      KILN_SKIP_SETUP=1, KILN_SKIP_BUILD=1 (reuse what is there),
 #      KILNC, KILN_RUN (tool paths; default the build/ ones)
 #
@@ -22,7 +24,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 BUILD="${KILN_BUILD_DIR:-build}"
-SUITES="${KILN_SUITES:-ctest lit fixtures backend}"
+SUITES="${KILN_SUITES:-ctest lit fixtures backend fuzz}"
 KILNC="${KILNC:-$BUILD/tools/kilnc/kilnc}"
 KILN_RUN="${KILN_RUN:-$BUILD/tools/kiln-run/kiln-run}"
 LIT=/usr/lib/llvm-22/bin/lit
@@ -123,5 +125,15 @@ run_python_suite() {
 
 has_suite fixtures && run_python_suite fixtures test/models/run_fixtures.py -j "$JOBS"
 has_suite backend && run_python_suite backend test/onnx-backend/run_backend.py -j "$JOBS"
+
+#--- fuzz: a bounded run of the importer fuzzer -------------------------------#
+if has_suite fuzz; then
+  banner "fuzz"
+  if bash scripts/fuzz.sh "${KILN_FUZZ_SECONDS:-60}"; then
+    record fuzz 1 0 0
+  else
+    record fuzz 0 1 0
+  fi
+fi
 
 finish

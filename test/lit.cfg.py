@@ -10,6 +10,8 @@
 #   %python                     the test venv's python (.venv, with onnx,
 #                               onnxruntime and numpy)
 #   %models                     the fixture models, test/models
+#   %clang                      LLVM 22's clang (with -fsanitize=... in a
+#                               sanitizer build)
 #
 #===----------------------------------------------------------------------===#
 import os
@@ -70,4 +72,11 @@ config.substitutions = [s for s in config.substitutions if s[0] != "%python"]
 config.substitutions.append(("%python", '"%s"' % python))
 config.substitutions.append(("%models", os.path.join(config.kiln_src_root, "test", "models")))
 config.substitutions.append(("%kiln_src", config.kiln_src_root))
-config.substitutions.append(("%clang", os.path.join(config.llvm_tools_dir, "clang")))
+# In a sanitizer build (scripts/sanitize.sh) artifacts carry the instrumented
+# runtime, so programs linked against them need the sanitizer runtime too.
+clang = os.path.join(config.llvm_tools_dir, "clang")
+sanitize = getattr(config, "kiln_sanitize", "")
+if sanitize:
+    clang += " -fsanitize=" + sanitize
+    config.available_features.add("sanitizer")
+config.substitutions.append(("%clang", clang))

@@ -254,9 +254,10 @@ kiln::onnx_import::staticNumElements(ArrayRef<AffineExpr> dims) {
   int64_t n = 1;
   for (AffineExpr e : dims) {
     auto c = kiln::symConstant(e);
-    if (!c)
+    // A count that overflows is no use to anyone: treat it as unknown (the
+    // importer refuses the node's huge output after the converter ran).
+    if (!c || __builtin_mul_overflow(n, *c, &n))
       return std::nullopt;
-    n *= *c;
   }
   return n;
 }

@@ -141,7 +141,7 @@ private:
 /// producing 'out'`.
 std::string describeNode(const onnx::NodeProto &node);
 
-/// Number of elements of a symbolic shape when static.
+/// Number of elements of a symbolic shape when static (and it fits int64).
 std::optional<int64_t> staticNumElements(llvm::ArrayRef<AffineExpr> dims);
 
 /// ONNX TensorProto.DataType <-> MLIR element type.

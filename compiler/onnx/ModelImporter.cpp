@@ -1,5 +1,6 @@
 //===- ModelImporter.cpp - ONNX model -> Kiln dialect ---------------------===//
 #include "compiler/onnx/ModelImporter.h"
+#include "compiler/onnx/OnnxSchema.h"
 #include "compiler/onnx/OpTable.h"
 #include "dialects/kiln/KilnDialect.h"
 #include "dialects/kiln/KilnOps.h"
@@ -44,16 +45,69 @@ Location Importer::nodeLoc(const onnx::NodeProto &node) {
 }
 
 unsigned Importer::symbolFor(const std::string &name) {
-  auto it = llvm::find(symbolNames, name);
-  if (it != symbolNames.end())
-    return it - symbolNames.begin();
-  symbolNames.push_back(name);
-  return symbolNames.size() - 1;
+  auto [it, inserted] = symbolIndex.try_emplace(name, symbolNames.size());
+  if (inserted)
+    symbolNames.push_back(name);
+  return it->second;
 }
 
 //===----------------------------------------------------------------------===//
 // Tensor decoding
 //===----------------------------------------------------------------------===//
+
+/// No tensor, static or symbolic, may have more elements than this: 2^40
+/// elements is terabytes, far past any model Kiln targets, and keeps every
+/// byte size and stride computation downstream far from int64 overflow.
+static constexpr int64_t kMaxElements = int64_t(1) << 40;
+
+/// The most dims a tensor may have: the runtime refuses artifacts with more
+/// (runtime/src/ModelValidation.cpp), and no ONNX model comes close.
+static constexpr size_t kMaxRank = 64;
+
+/// The most distinct symbolic dims a model may have. Every shape map carries
+/// all of them, so their number multiplies the size of the IR; transformer
+/// exports have a handful.
+static constexpr size_t kMaxSymbols = 4096;
+
+/// Why extents `dims` do not describe a tensor Kiln can handle, or "" when
+/// they do. Symbolic extents are checked for hostile constants only; their
+/// values are the runtime's to check.
+static std::string checkExtents(ArrayRef<AffineExpr> dims) {
+  if (dims.size() > kMaxRank)
+    return "has rank " + std::to_string(dims.size()) + ", over the limit of " +
+           std::to_string(kMaxRank);
+  int64_t numElements = 1;
+  for (AffineExpr e : dims) {
+    auto c = kiln::symConstant(e);
+    if (!c) {
+      // Constants in a symbolic extent end up in the artifact's int64 shape
+      // arithmetic: keep them far from overflow. An extent without symbols
+      // that does not fold to a constant overflowed while folding.
+      bool hasSymbol = false;
+      std::optional<int64_t> huge;
+      e.walk([&](AffineExpr sub) {
+        hasSymbol |= isa<AffineSymbolExpr>(sub);
+        if (auto k = dyn_cast<AffineConstantExpr>(sub))
+          if (k.getValue() > kMaxElements || k.getValue() < -kMaxElements)
+            huge = k.getValue();
+      });
+      if (huge)
+        return "has a dim with the constant " + std::to_string(*huge) +
+               ", over the limit of 2^40";
+      if (!hasSymbol)
+        return "has a dim whose value overflows int64";
+      continue;
+    }
+    if (*c < 0)
+      return "has negative dim " + std::to_string(*c);
+    if (*c > kMaxElements)
+      return "has dim " + std::to_string(*c) + ", over the limit of 2^40";
+    if (__builtin_mul_overflow(numElements, *c, &numElements) ||
+        numElements > kMaxElements)
+      return "has more than 2^40 elements";
+  }
+  return "";
+}
 
 static int64_t elementByteSize(int32_t dtype) {
   switch (dtype) {
@@ -164,14 +218,18 @@ FailureOr<ElementsAttr> Importer::decodeTensor(const onnx::TensorProto &t,
     return emitError(loc) << what << " '" << t.name()
                           << "' has unsupported data type "
                           << onnxDtypeName(t.data_type());
+  if ((size_t)t.dims_size() > kMaxRank)
+    return emitError(loc) << what << " '" << t.name() << "' has rank "
+                          << t.dims_size() << ", over the limit of "
+                          << kMaxRank;
   SmallVector<int64_t> shape;
   int64_t numElements = 1;
   for (int64_t d : t.dims()) {
-    if (d < 0 || d > (int64_t(1) << 40))
+    if (d < 0 || d > kMaxElements)
       return emitError(loc) << what << " '" << t.name() << "' has dim " << d
                             << ", outside [0, 2^40]";
     if (__builtin_mul_overflow(numElements, d, &numElements) ||
-        numElements > (int64_t(1) << 40))
+        numElements > kMaxElements)
       return emitError(loc) << what << " '" << t.name()
                             << "' has too many elements";
     shape.push_back(d);
@@ -289,6 +347,10 @@ LogicalResult Importer::declareInputs(const onnx::GraphProto &graph,
       return emitError(fileLoc) << "graph input '" << in.name()
                                 << "' has no shape; Kiln needs the rank of "
                                    "every input";
+    if ((size_t)tt.shape().dim_size() > kMaxRank)
+      return emitError(fileLoc) << "graph input '" << in.name()
+                                << "' has rank " << tt.shape().dim_size()
+                                << ", over the limit of " << kMaxRank;
     SmallVector<AffineExpr> dims;
     for (auto [i, d] : llvm::enumerate(tt.shape().dim())) {
       std::string symName;
@@ -308,7 +370,14 @@ LogicalResult Importer::declareInputs(const onnx::GraphProto &graph,
         continue;
       }
       dims.push_back(getAffineSymbolExpr(symbolFor(symName), &ctx));
+      if (symbolNames.size() > kMaxSymbols)
+        return emitError(fileLoc)
+               << "the graph inputs have more than " << kMaxSymbols
+               << " distinct symbolic dims (name the dims that are equal "
+                  "with one dim_param, or fix some with --shape)";
     }
+    if (std::string why = checkExtents(dims); !why.empty())
+      return emitError(fileLoc) << "graph input '" << in.name() << "' " << why;
     args.push_back({in.name(), dims});
     values[in.name()] = ValueInfo{elem, dims, Value(), std::nullopt, {}};
   }
@@ -437,13 +506,21 @@ LogicalResult Importer::importNodes(onnx::GraphProto &graph) {
              << opset << "); `kilnc --list-ops` lists the supported ops";
     }
     NodeContext nc(*this, node, opset);
-    if (failed(conv->convert(nc)))
+    if (failed(checkNodeSchema(nc)) || failed(conv->convert(nc)))
       return failure();
-    for (auto [i, out] : llvm::enumerate(node.output()))
-      if (!out.empty() && !values.count(out))
+    for (auto [i, out] : llvm::enumerate(node.output())) {
+      if (out.empty())
+        continue;
+      auto it = values.find(out);
+      if (it == values.end())
         return emitError(loc) << describeNode(node) << " ("
                               << node.op_type() << "): output " << i << " ('"
                               << out << "') is not supported by Kiln";
+      // Shapes computed from hostile constants (Expand, ConstantOfShape,
+      // Reshape, Tile...) stop here, before any pass sizes a buffer by them.
+      if (std::string why = checkExtents(it->second.dims); !why.empty())
+        return nc.error() << "output " << i << " ('" << out << "') " << why;
+    }
   }
   return success();
 }
@@ -458,6 +535,11 @@ FailureOr<OwningOpRef<ModuleOp>> Importer::run(onnx::ModelProto &model) {
   }
   if (model.opset_import_size() == 0)
     opsets["ai.onnx"] = 1; // IR version 1 models carry no opset import.
+  for (const auto &[domain, version] : opsets)
+    if (version < 1)
+      return emitError(fileLoc) << "the model imports domain '" << domain
+                                << "' at opset version " << version
+                                << "; versions start at 1";
   if (opsets.count("ai.onnx") && opsets["ai.onnx"] > kMaxSupportedOpset)
     return emitError(fileLoc) << "the model uses ai.onnx opset "
                               << opsets["ai.onnx"]
@@ -510,7 +592,12 @@ FailureOr<OwningOpRef<ModuleOp>> Importer::run(onnx::ModelProto &model) {
   SmallVector<Value> results;
   SmallVector<Type> resultTypes;
   SmallVector<std::pair<std::string, SmallVector<AffineExpr>>> outs;
+  llvm::StringSet<> outputNames;
   for (const auto &out : graph.output()) {
+    // The artifact's outputs are looked up by name.
+    if (!outputNames.insert(out.name()).second)
+      return emitError(fileLoc) << "graph output '" << out.name()
+                                << "' is listed more than once";
     auto it = values.find(out.name());
     if (it == values.end())
       return emitError(fileLoc) << "graph output '" << out.name()
@@ -591,6 +678,53 @@ Value Importer::materialize(ValueInfo &info, Location loc) {
 // Entry point
 //===----------------------------------------------------------------------===//
 
+/// Parses binary or (by `path`'s extension) text-format protobuf.
+static LogicalResult parseModel(StringRef bytes, StringRef path,
+                                Location fileLoc, onnx::ModelProto &model) {
+  // Protobuf's parsers take an int size, whatever the configured limit.
+  if (bytes.size() > size_t(INT32_MAX))
+    return emitError(fileLoc) << "model is " << bytes.size()
+                              << " bytes, more than protobuf can parse (2 GiB "
+                                 "- 1); store large weights as ONNX external "
+                                 "data";
+  google::protobuf::io::ArrayInputStream stream(bytes.data(),
+                                                (int)bytes.size());
+  bool text = path.ends_with(".onnxtxt") || path.ends_with(".textproto") ||
+              path.ends_with(".pbtxt");
+  if (text) {
+    google::protobuf::TextFormat::Parser parser;
+    struct Collector : google::protobuf::io::ErrorCollector {
+      std::string first;
+      void AddError(int line, int col, const std::string &msg) override {
+        if (first.empty())
+          first = "line " + std::to_string(line + 1) + ":" +
+                  std::to_string(col + 1) + ": " + msg;
+      }
+    } errors;
+    parser.RecordErrorsTo(&errors);
+    // The text parser recurses per nesting level and, unlike the binary one,
+    // has no limit by default: a deeply nested file would overflow the stack.
+    parser.SetRecursionLimit(100);
+    if (!parser.Parse(&stream, &model))
+      return emitError(fileLoc) << "cannot parse '" << path
+                                << "' as an ONNX text-format model: "
+                                << errors.first;
+    return success();
+  }
+  google::protobuf::io::CodedInputStream coded(&stream);
+  coded.SetTotalBytesLimit(INT32_MAX);
+  if (!model.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage())
+    return emitError(fileLoc)
+           << "cannot parse '" << path
+           << "' as an ONNX model: the file is not a valid ModelProto "
+              "(truncated, corrupt, or not ONNX)";
+  if (!model.has_graph() && model.ir_version() == 0)
+    return emitError(fileLoc) << "'" << path
+                              << "' does not look like an ONNX model (no "
+                                 "IR version and no graph)";
+  return success();
+}
+
 FailureOr<OwningOpRef<ModuleOp>>
 kiln::onnx_import::importOnnxFile(MLIRContext &ctx, StringRef path,
                                   const ImportOptions &options) {
@@ -610,42 +744,23 @@ kiln::onnx_import::importOnnxFile(MLIRContext &ctx, StringRef path,
   if (!buf)
     return emitError(fileLoc) << "cannot read model '" << path
                               << "': " << buf.getError().message();
-
   onnx::ModelProto model;
-  bool text = path.ends_with(".onnxtxt") || path.ends_with(".textproto") ||
-              path.ends_with(".pbtxt");
-  if (text) {
-    google::protobuf::TextFormat::Parser parser;
-    struct Collector : google::protobuf::io::ErrorCollector {
-      std::string first;
-      void AddError(int line, int col, const std::string &msg) override {
-        if (first.empty())
-          first = "line " + std::to_string(line + 1) + ":" +
-                  std::to_string(col + 1) + ": " + msg;
-      }
-    } errors;
-    parser.RecordErrorsTo(&errors);
-    if (!parser.ParseFromString((*buf)->getBuffer().str(), &model))
-      return emitError(fileLoc) << "cannot parse '" << path
-                                << "' as an ONNX text-format model: "
-                                << errors.first;
-  } else {
-    google::protobuf::io::ArrayInputStream stream(
-        (*buf)->getBufferStart(), (int)(*buf)->getBufferSize());
-    google::protobuf::io::CodedInputStream coded(&stream);
-    coded.SetTotalBytesLimit(INT32_MAX);
-    if (!model.ParseFromCodedStream(&coded) ||
-        !coded.ConsumedEntireMessage())
-      return emitError(fileLoc)
-             << "cannot parse '" << path
-             << "' as an ONNX model: the file is not a valid ModelProto "
-                "(truncated, corrupt, or not ONNX)";
-    if (!model.has_graph() && model.ir_version() == 0)
-      return emitError(fileLoc) << "'" << path
-                                << "' does not look like an ONNX model (no "
-                                   "IR version and no graph)";
-  }
-  buf->reset();
+  if (failed(parseModel((*buf)->getBuffer(), path, fileLoc, model)))
+    return failure();
+  buf->reset(); // the parsed model holds its own copy of the weights
+  Importer importer(ctx, path.str(), options);
+  return importer.run(model);
+}
+
+FailureOr<OwningOpRef<ModuleOp>>
+kiln::onnx_import::importOnnxBuffer(MLIRContext &ctx, StringRef bytes,
+                                    StringRef path,
+                                    const ImportOptions &options) {
+  ctx.loadDialect<kiln::KilnDialect, func::FuncDialect>();
+  onnx::ModelProto model;
+  if (failed(parseModel(bytes, path, FileLineColLoc::get(&ctx, path, 0, 0),
+                        model)))
+    return failure();
   Importer importer(ctx, path.str(), options);
   return importer.run(model);
 }

@@ -40,6 +40,13 @@ mlir::FailureOr<mlir::OwningOpRef<mlir::ModuleOp>>
 importOnnxFile(mlir::MLIRContext &ctx, llvm::StringRef path,
                const ImportOptions &options);
 
+/// The same for a model already in memory. `path` names it in diagnostics,
+/// selects the text format by its extension, and locates external data
+/// (beside it); nothing is read from it.
+mlir::FailureOr<mlir::OwningOpRef<mlir::ModuleOp>>
+importOnnxBuffer(mlir::MLIRContext &ctx, llvm::StringRef bytes,
+                 llvm::StringRef path, const ImportOptions &options);
+
 /// Internal state of one import; converters reach it through NodeContext.
 class Importer {
 public:
@@ -56,6 +63,8 @@ public:
   std::string modelDir;
   const ImportOptions &options;
   std::vector<std::string> symbolNames;
+  /// Index of each name in symbolNames.
+  llvm::StringMap<unsigned> symbolIndex;
   llvm::StringMap<ValueInfo> values;
   std::map<std::string, int64_t> opsets;
   uint64_t weightBytes = 0;

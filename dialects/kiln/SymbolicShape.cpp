@@ -15,32 +15,45 @@ namespace {
 using Monomial = std::vector<unsigned>;
 using Poly = std::map<Monomial, int64_t>;
 
-void addTerm(Poly &p, const Monomial &m, int64_t c) {
+/// Adds c * m to p; false when a coefficient overflows int64. Constants
+/// come from the model, so a hostile one can overflow any arithmetic on
+/// them: callers then give up on the polynomial form and leave the
+/// expression to MLIR's own (overflow-checked) folding.
+[[nodiscard]] bool addTerm(Poly &p, const Monomial &m, int64_t c) {
   if (c == 0)
-    return;
+    return true;
   int64_t &slot = p[m];
-  slot += c;
+  if (__builtin_add_overflow(slot, c, &slot))
+    return false;
   if (slot == 0)
     p.erase(m);
+  return true;
 }
 
-Poly polyMul(const Poly &a, const Poly &b) {
+std::optional<Poly> polyMul(const Poly &a, const Poly &b) {
   Poly r;
   for (auto &[ma, ca] : a)
     for (auto &[mb, cb] : b) {
       Monomial m = ma;
       m.insert(m.end(), mb.begin(), mb.end());
       llvm::sort(m);
-      addTerm(r, m, ca * cb);
+      int64_t c;
+      if (__builtin_mul_overflow(ca, cb, &c) || !addTerm(r, m, c))
+        return std::nullopt;
     }
   return r;
+}
+
+/// Whether a / b and a % b are defined: not by zero, not INT64_MIN / -1.
+bool canDivide(int64_t a, int64_t b) {
+  return b != 0 && !(a == INT64_MIN && b == -1);
 }
 
 std::optional<Poly> toPoly(AffineExpr e) {
   switch (e.getKind()) {
   case AffineExprKind::Constant: {
     Poly p;
-    addTerm(p, {}, cast<AffineConstantExpr>(e).getValue());
+    (void)addTerm(p, {}, cast<AffineConstantExpr>(e).getValue());
     return p;
   }
   case AffineExprKind::SymbolId: {
@@ -57,7 +70,8 @@ std::optional<Poly> toPoly(AffineExpr e) {
     if (e.getKind() == AffineExprKind::Mul)
       return polyMul(*l, *r);
     for (auto &[m, c] : *r)
-      addTerm(*l, m, c);
+      if (!addTerm(*l, m, c))
+        return std::nullopt;
     return l;
   }
   default:
@@ -95,7 +109,7 @@ std::optional<Poly> exactDiv(const Poly &a, const Poly &b) {
   auto &[mb, cb] = *b.begin();
   Poly q;
   for (auto &[ma, ca] : a) {
-    if (ca % cb != 0)
+    if (!canDivide(ca, cb) || ca % cb != 0)
       return std::nullopt;
     Monomial rest = ma;
     for (unsigned s : mb) {
@@ -104,7 +118,8 @@ std::optional<Poly> exactDiv(const Poly &a, const Poly &b) {
         return std::nullopt;
       rest.erase(it);
     }
-    addTerm(q, rest, ca / cb);
+    if (!addTerm(q, rest, ca / cb))
+      return std::nullopt;
   }
   return q;
 }
@@ -149,7 +164,7 @@ AffineExpr mlir::kiln::symFloorDiv(AffineExpr a, AffineExpr b) {
     if (auto q = exactDiv(*pa, *pb))
       return fromPoly(*q, a.getContext());
   auto ca = symConstant(a), cb = symConstant(b);
-  if (ca && cb && *cb != 0)
+  if (ca && cb && canDivide(*ca, *cb))
     return getAffineConstantExpr(llvm::divideFloorSigned(*ca, *cb),
                                  a.getContext());
   return a.floorDiv(b);
@@ -160,7 +175,7 @@ AffineExpr mlir::kiln::symMod(AffineExpr a, AffineExpr b) {
   if (pa && pb && exactDiv(*pa, *pb))
     return getAffineConstantExpr(0, a.getContext());
   auto ca = symConstant(a), cb = symConstant(b);
-  if (ca && cb && *cb != 0)
+  if (ca && cb && canDivide(*ca, *cb))
     return getAffineConstantExpr(llvm::mod(*ca, *cb), a.getContext());
   return a % b;
 }
@@ -227,15 +242,15 @@ std::optional<int64_t> mlir::kiln::evaluateSym(AffineExpr e,
       return std::nullopt;
     return out;
   case AffineExprKind::FloorDiv:
-    if (*r == 0)
+    if (!canDivide(*l, *r))
       return std::nullopt;
     return llvm::divideFloorSigned(*l, *r);
   case AffineExprKind::CeilDiv:
-    if (*r == 0)
+    if (!canDivide(*l, *r))
       return std::nullopt;
     return llvm::divideCeilSigned(*l, *r);
   case AffineExprKind::Mod:
-    if (*r == 0)
+    if (!canDivide(*l, *r))
       return std::nullopt;
     return llvm::mod(*l, *r);
   default:

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstring>
 #include <thread>
 #include <vector>
@@ -158,6 +159,59 @@ TEST_F(SessionTest, RejectsNullPointers) {
   kiln_session_destroy(nullptr);
 }
 
+// What RejectsNullPointers leaves out: the remaining NULL arguments, each
+// with its message where the session can hold one.
+TEST_F(SessionTest, RejectsOtherNullPointers) {
+  Inputs in(2, 3);
+  Outputs out(2, 3);
+  out.t[1].dims = nullptr;
+  EXPECT_EQ(run(in, out), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(lastError(), "output 'z': dims is NULL for rank 2");
+  out.t[1].dims = out.zDims.data();
+
+  EXPECT_EQ(kiln_session_input_info(session, 0, nullptr),
+            KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(lastError(), "input info: out is NULL");
+  kiln_tensor_info info;
+  EXPECT_EQ(kiln_session_input_info(nullptr, 0, &info),
+            KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(kiln_session_output_info(session, -1, &info),
+            KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(lastError(), "output index -1 out of range [0, 2)");
+
+  // run_alloc clears its out-parameters before anything else, so a caller
+  // that ignores the status never sees a stale pointer.
+  kiln_tensor *outs = out.t;
+  size_t n = 7;
+  EXPECT_EQ(kiln_session_run_alloc(nullptr, in.t, 2, &outs, &n),
+            KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(outs, nullptr);
+  EXPECT_EQ(n, 0u);
+  EXPECT_EQ(kiln_session_run_alloc(session, in.t, 2, &outs, nullptr),
+            KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(lastError(), "outputs and num_outputs must not be NULL");
+  EXPECT_EQ(kiln_session_run_alloc(session, nullptr, 2, &outs, &n),
+            KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(lastError(), "inputs is NULL but 2 inputs are expected");
+  EXPECT_EQ(outs, nullptr);
+
+  char message[128];
+  EXPECT_EQ(kiln_model_validate(nullptr, message, sizeof(message)),
+            KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_STRNE(message, "");
+  EXPECT_EQ(kiln_model_validate(nullptr, nullptr, 0),
+            KILN_ERROR_INVALID_ARGUMENT);
+  kiln_session_options_init(nullptr); // a no-op, not a crash
+
+  // The signature queries answer for a NULL session without failing.
+  EXPECT_EQ(kiln_session_num_inputs(nullptr), 0);
+  EXPECT_EQ(kiln_session_num_outputs(nullptr), 0);
+  EXPECT_EQ(kiln_session_num_symbols(nullptr), 0);
+  EXPECT_EQ(kiln_session_num_threads(nullptr), 0);
+  EXPECT_EQ(kiln_session_symbol_name(nullptr, 0), nullptr);
+  EXPECT_EQ(kiln_session_symbol_max(nullptr, 0), -1);
+}
+
 TEST_F(SessionTest, RejectsWrongCounts) {
   Inputs in(1, 1);
   Outputs out(1, 1);
@@ -190,6 +244,27 @@ TEST_F(SessionTest, RejectsWrongDtypeAndRank) {
   out.t[1].rank = 3;
   EXPECT_EQ(run(in, out), KILN_ERROR_RANK_MISMATCH);
   EXPECT_EQ(lastError(), "output 'z': got rank 3, expected 2");
+}
+
+TEST_F(SessionTest, RejectsOutOfRangeDtypeAndRank) {
+  Inputs in(2, 3);
+  Outputs out(2, 3);
+  // Any int32 is a possible dtype or rank from a careless or hostile caller;
+  // none may index a table or read dims past the buffer.
+  in.t[0].dtype = static_cast<kiln_dtype>(12345);
+  EXPECT_EQ(run(in, out), KILN_ERROR_DTYPE_MISMATCH);
+  EXPECT_EQ(lastError(), "input 'input_ids': got dtype ?, expected i64");
+  in.t[0].dtype = KILN_DTYPE_I64;
+  in.t[0].rank = -1;
+  EXPECT_EQ(run(in, out), KILN_ERROR_RANK_MISMATCH);
+  EXPECT_EQ(lastError(), "input 'input_ids': got rank -1, expected 2");
+  in.t[0].rank = INT32_MAX;
+  EXPECT_EQ(run(in, out), KILN_ERROR_RANK_MISMATCH);
+  EXPECT_EQ(lastError(), "input 'input_ids': got rank 2147483647, expected 2");
+  in.t[0].rank = 2;
+  out.t[1].dtype = static_cast<kiln_dtype>(-1);
+  EXPECT_EQ(run(in, out), KILN_ERROR_DTYPE_MISMATCH);
+  EXPECT_EQ(lastError(), "output 'z': got dtype ?, expected i64");
 }
 
 TEST_F(SessionTest, RejectsWrongStaticDim) {
@@ -278,6 +353,46 @@ TEST(SessionLimits, RejectsDimsWhoseByteSizeOverflows) {
   EXPECT_STREQ(kiln_session_last_error(s),
                "outputs need 26388287455232 bytes, over the session's "
                "max_arena_bytes of 17179869184");
+  kiln_session_destroy(s);
+}
+
+TEST(SessionLimits, RunAllocRefusesHugeOutputsWithoutAllocating) {
+  // Unbounded symbols, as kilnc's artifacts have them today: only the byte
+  // size checks stand between a caller's dims and the allocator.
+  static const int64_t unbounded[] = {INT64_MAX, INT64_MAX};
+  kiln_abi_model model = kiln_fake_model;
+  model.symbol_max = unbounded;
+  kiln_session_options opts;
+  kiln_session_options_init(&opts);
+  opts.max_arena_bytes = 1 << 20;
+  kiln_session *s;
+  ASSERT_EQ(kiln_session_create(&model, &opts, &s), KILN_OK);
+  kiln_tensor *outs = nullptr;
+  size_t n = 0;
+
+  // 1.5 MiB of inputs imply 1.5 MiB of outputs: refused before allocating.
+  Inputs in(1, 65536);
+  EXPECT_EQ(kiln_session_run_alloc(s, in.t, 2, &outs, &n),
+            KILN_ERROR_LIMIT_EXCEEDED);
+  EXPECT_STREQ(kiln_session_last_error(s),
+               "outputs need 1572872 bytes, over the session's "
+               "max_arena_bytes of 1048576");
+  EXPECT_EQ(outs, nullptr);
+  EXPECT_EQ(n, 0u);
+
+  // A symbol whose byte size overflows size_t (the caller claims a buffer
+  // of SIZE_MAX bytes): refused on the input, before any output is sized.
+  in.t[0].size_bytes = in.t[1].size_bytes = SIZE_MAX;
+  in.idsDims = {1, (int64_t(1) << 62) - 1};
+  in.xDims = {1, (int64_t(1) << 62) - 1, 4};
+  in.t[0].dims = in.idsDims.data();
+  in.t[1].dims = in.xDims.data();
+  EXPECT_EQ(kiln_session_run_alloc(s, in.t, 2, &outs, &n),
+            KILN_ERROR_LIMIT_EXCEEDED);
+  EXPECT_STREQ(kiln_session_last_error(s),
+               "input 'input_ids': byte size of i64 [1, 4611686018427387903] "
+               "overflows");
+  EXPECT_EQ(outs, nullptr);
   kiln_session_destroy(s);
 }
 
@@ -459,6 +574,58 @@ TEST(SessionConcurrency, SessionsOfOneModelRunTogether) {
   t2.join();
   EXPECT_TRUE(ok1);
   EXPECT_TRUE(ok2);
+}
+
+// A run that holds the session until the test lets it go.
+std::atomic<bool> runEntered{false}, runReleased{false};
+int32_t runThatWaits(void *const *inputs, void *const *outputs,
+                     const int64_t *symbols) {
+  runEntered = true;
+  while (!runReleased)
+    std::this_thread::yield();
+  return kiln_fake_model.run(inputs, outputs, symbols);
+}
+
+TEST(SessionConcurrency, SecondCallOnABusySessionIsRefused) {
+  kiln_abi_model model = kiln_fake_model;
+  model.run = runThatWaits;
+  runEntered = runReleased = false;
+  kiln_session *s;
+  ASSERT_EQ(kiln_session_create(&model, nullptr, &s), KILN_OK);
+  Inputs in(2, 3);
+  Outputs out(2, 3);
+  kiln_status first = KILN_ERROR_INTERNAL;
+  std::thread runner(
+      [&] { first = kiln_session_run(s, in.t, 2, out.t, 2); });
+  while (!runEntered)
+    std::this_thread::yield();
+
+  // Misuse: a second thread on the same session while the first runs. It
+  // must neither run nor touch the first run's state, including last_error.
+  Inputs in2(1, 1);
+  Outputs out2(1, 1);
+  in2.xDims[2] = 5; // would fail validation and set last_error if checked
+  EXPECT_EQ(kiln_session_run(s, in2.t, 2, out2.t, 2),
+            KILN_ERROR_INVALID_ARGUMENT);
+  kiln_tensor *outs = out2.t;
+  size_t n = 5;
+  EXPECT_EQ(kiln_session_run_alloc(s, in2.t, 2, &outs, &n),
+            KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(outs, nullptr);
+  EXPECT_EQ(n, 0u);
+  EXPECT_EQ(out2.y[0], -7.0f);
+
+  runReleased = true;
+  runner.join();
+  EXPECT_EQ(first, KILN_OK);
+  EXPECT_STREQ(kiln_session_last_error(s), "");
+  expectFakeResults(in, out.y.data(), out.z.data());
+  // Once the first call returned, the session takes calls again.
+  EXPECT_EQ(kiln_session_run(s, in2.t, 2, out2.t, 2),
+            KILN_ERROR_SHAPE_MISMATCH);
+  EXPECT_STREQ(kiln_session_last_error(s),
+               "input 'x' dim 2: got 5, expected 4");
+  kiln_session_destroy(s);
 }
 
 TEST(Status, NamesStatusesAndDtypes) {

@@ -77,6 +77,12 @@ static cl::opt<uint64_t> maxWeightBytes(
     cl::desc("Refuse models whose weights exceed this many bytes "
              "(default 64 GiB)"),
     cl::init(uint64_t(64) << 30), cl::cat(kilncCat));
+static cl::opt<uint64_t> maxModelBytes(
+    "max-model-bytes",
+    cl::desc("Refuse model files larger than this many bytes (default 2 GiB, "
+             "the most protobuf can parse; larger weights go in external "
+             "data)"),
+    cl::init(uint64_t(2) << 30), cl::cat(kilncCat));
 static cl::opt<bool> verbose("v", cl::desc("Print each step and its time"),
                              cl::cat(kilncCat));
 static cl::opt<bool> quiet("q", cl::desc("Print nothing but errors"),
@@ -171,6 +177,7 @@ int main(int argc, char **argv) {
 
   kiln::onnx_import::ImportOptions importOptions;
   importOptions.maxWeightBytes = maxWeightBytes;
+  importOptions.maxModelFileBytes = maxModelBytes;
   for (const std::string &s : shapes) {
     auto [name, value] = llvm::StringRef(s).split('=');
     int64_t v;

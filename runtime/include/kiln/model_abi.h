@@ -20,8 +20,19 @@ extern "C" {
 
 #define KILN_MODEL_ABI_VERSION 1u
 
+/* In C++ the ABI enums get int32_t as their fixed underlying type: a C
+ * caller may store any int32 in a kiln_dtype field, and only with a fixed
+ * type is every such value one the C++ runtime may load (otherwise values
+ * outside the enumerators' bit range are undefined behavior). The size and
+ * representation are the same as C's. */
+#ifdef __cplusplus
+#define KILN_ENUM_INT32 : int32_t
+#else
+#define KILN_ENUM_INT32
+#endif
+
 /* Element types use ONNX TensorProto.DataType numbering. */
-typedef enum kiln_dtype {
+typedef enum kiln_dtype KILN_ENUM_INT32 {
   KILN_DTYPE_UNDEFINED = 0,
   KILN_DTYPE_F32 = 1,
   KILN_DTYPE_U8 = 2,

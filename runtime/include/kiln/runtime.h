@@ -34,7 +34,7 @@ extern "C" {
 
 typedef struct kiln_session kiln_session;
 
-typedef enum kiln_status {
+typedef enum kiln_status KILN_ENUM_INT32 {
   KILN_OK = 0,
   KILN_ERROR_INVALID_ARGUMENT,
   KILN_ERROR_DTYPE_MISMATCH,

@@ -1,0 +1,290 @@
+//===- ArtifactConcurrencyTest.cpp - Sessions of a real artifact in threads ===//
+//
+// gpt2_tiny_prefill compiled by kilnc (test/runtime/CMakeLists.txt), run from
+// many threads at once: each thread's outputs must be bitwise identical to
+// the same run made alone on one thread. The artifact is dlopen'ed and its
+// descriptor run by the runtime linked into this test (instrumented under
+// scripts/sanitize.sh), and, outside of TSan, also through the C API that the
+// artifact itself exports, as a product would call it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/runtime.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstring>
+#include <dlfcn.h>
+#include <string>
+#include <thread>
+#include <vector>
+
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define KILN_UNDER_TSAN 1
+#endif
+#endif
+
+namespace {
+
+/// The C API entry points a test drives: this binary's runtime, or the one
+/// inside the artifact.
+struct Api {
+  decltype(&kiln_session_options_init) optionsInit;
+  decltype(&kiln_session_create) create;
+  decltype(&kiln_session_destroy) destroy;
+  decltype(&kiln_session_run_alloc) runAlloc;
+  decltype(&kiln_session_last_error) lastError;
+};
+
+const Api kLinkedApi = {kiln_session_options_init, kiln_session_create,
+                        kiln_session_destroy, kiln_session_run_alloc,
+                        kiln_session_last_error};
+
+struct Artifact {
+  void *handle = nullptr;
+  const kiln_abi_model *model = nullptr;
+  Api api{};
+  std::string error;
+
+  Artifact() {
+    handle = dlopen(KILN_GPT2_ARTIFACT, RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+      error = dlerror();
+      return;
+    }
+    model = static_cast<const kiln_abi_model *>(
+        dlsym(handle, "kiln_model_descriptor"));
+    api.optionsInit = reinterpret_cast<decltype(api.optionsInit)>(
+        dlsym(handle, "kiln_session_options_init"));
+    api.create = reinterpret_cast<decltype(api.create)>(
+        dlsym(handle, "kiln_session_create"));
+    api.destroy = reinterpret_cast<decltype(api.destroy)>(
+        dlsym(handle, "kiln_session_destroy"));
+    api.runAlloc = reinterpret_cast<decltype(api.runAlloc)>(
+        dlsym(handle, "kiln_session_run_alloc"));
+    api.lastError = reinterpret_cast<decltype(api.lastError)>(
+        dlsym(handle, "kiln_session_last_error"));
+    if (!model || !api.optionsInit || !api.create || !api.destroy ||
+        !api.runAlloc || !api.lastError)
+      error = "the artifact lacks its descriptor or a C API function";
+  }
+};
+
+const Artifact &artifact() {
+  static Artifact a;
+  return a;
+}
+
+struct Shape {
+  int64_t batch, seq;
+};
+// Symbol values the runs cycle through: 1 and several of each, odd sizes.
+const Shape kShapes[] = {{1, 7}, {2, 16}, {3, 5}, {1, 33}};
+constexpr int kNumShapes = sizeof(kShapes) / sizeof(kShapes[0]);
+
+/// Every output of one run: dims and bytes.
+struct RunResult {
+  std::vector<std::vector<int64_t>> dims;
+  std::vector<std::vector<char>> bytes;
+  bool operator==(const RunResult &o) const {
+    return dims == o.dims && bytes == o.bytes;
+  }
+};
+
+/// Runs `s` on token ids derived from `shape`; returns false (and the
+/// message) on a failed run.
+bool runShape(const Api &api, kiln_session *s, Shape shape, RunResult &result,
+              std::string &message) {
+  const kiln_abi_model &m = *artifact().model;
+  std::vector<std::vector<int64_t>> dims(m.num_inputs);
+  std::vector<std::vector<int64_t>> data(m.num_inputs);
+  std::vector<kiln_tensor> inputs(m.num_inputs);
+  for (int32_t i = 0; i < m.num_inputs; ++i) {
+    const kiln_abi_tensor &sig = m.inputs[i];
+    size_t count = 1;
+    for (int32_t d = 0; d < sig.rank; ++d) {
+      int64_t extent = sig.dims[d];
+      if (extent < 0) // symbol 0 is batch, 1 is seq in this model
+        extent = sig.dim_symbols[d] == 0 ? shape.batch : shape.seq;
+      dims[i].push_back(extent);
+      count *= (size_t)extent;
+    }
+    data[i].resize(count);
+    for (size_t k = 0; k < count; ++k)
+      data[i][k] = (int64_t)((k * 37 + shape.seq * 11 + i) % 1000);
+    inputs[i] = {static_cast<kiln_dtype>(sig.dtype), sig.rank, dims[i].data(),
+                 data[i].data(), count * sizeof(int64_t)};
+  }
+  kiln_tensor *outs = nullptr;
+  size_t n = 0;
+  if (api.runAlloc(s, inputs.data(), inputs.size(), &outs, &n) != KILN_OK) {
+    message = api.lastError(s);
+    return false;
+  }
+  result.dims.clear();
+  result.bytes.clear();
+  for (size_t o = 0; o < n; ++o) {
+    result.dims.emplace_back(outs[o].dims, outs[o].dims + outs[o].rank);
+    const char *p = static_cast<const char *>(outs[o].data);
+    result.bytes.emplace_back(p, p + outs[o].size_bytes);
+  }
+  return true;
+}
+
+kiln_session *createSession(const Api &api, int32_t threads) {
+  kiln_session_options opts;
+  api.optionsInit(&opts);
+  opts.num_threads = threads;
+  kiln_session *s = nullptr;
+  return api.create(artifact().model, &opts, &s) == KILN_OK ? s : nullptr;
+}
+
+class ArtifactConcurrency : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() {
+    if (!artifact().error.empty())
+      return;
+    // The references: each shape run alone, by one thread, in a session of
+    // one thread.
+    kiln_session *s = createSession(kLinkedApi, 1);
+    ASSERT_NE(s, nullptr);
+    for (int k = 0; k < kNumShapes; ++k) {
+      std::string message;
+      ASSERT_TRUE(runShape(kLinkedApi, s, kShapes[k], references[k], message))
+          << message;
+    }
+    kiln_session_destroy(s);
+  }
+  void SetUp() override {
+    ASSERT_EQ(artifact().error, "") << "loading " KILN_GPT2_ARTIFACT;
+  }
+
+  /// `threads` threads, each with its own session of `sessionThreads`
+  /// workers, run every shape `rounds` times; returns how many runs failed
+  /// or differed from the references.
+  static int runInThreads(const Api &api, int threads, int32_t sessionThreads,
+                          int rounds, bool sessionPerRun) {
+    std::atomic<int> bad{0};
+    std::atomic<bool> go{false};
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] {
+        while (!go) // start together, for the most overlap
+          std::this_thread::yield();
+        kiln_session *s = nullptr;
+        for (int r = 0; r < rounds * kNumShapes; ++r) {
+          if (!s && !(s = createSession(api, sessionThreads))) {
+            ++bad;
+            return;
+          }
+          int k = (r + t) % kNumShapes;
+          RunResult got;
+          std::string message;
+          if (!runShape(api, s, kShapes[k], got, message) ||
+              !(got == references[k]))
+            ++bad;
+          if (sessionPerRun) {
+            api.destroy(s);
+            s = nullptr;
+          }
+        }
+        api.destroy(s);
+      });
+    go = true;
+    for (auto &th : pool)
+      th.join();
+    return bad;
+  }
+
+  static RunResult references[kNumShapes];
+};
+
+RunResult ArtifactConcurrency::references[kNumShapes];
+
+TEST_F(ArtifactConcurrency, ReferencesAreDeterministic) {
+  // A second session with two workers reproduces the one-thread references
+  // bit for bit, so any difference under concurrency is a real one.
+  kiln_session *s = createSession(kLinkedApi, 2);
+  ASSERT_NE(s, nullptr);
+  for (int k = 0; k < kNumShapes; ++k) {
+    RunResult got;
+    std::string message;
+    ASSERT_TRUE(runShape(kLinkedApi, s, kShapes[k], got, message)) << message;
+    // logits [batch, seq, vocab] come first.
+    ASSERT_FALSE(got.dims.empty());
+    EXPECT_EQ(got.dims[0],
+              (std::vector<int64_t>{kShapes[k].batch, kShapes[k].seq, 1000}));
+    EXPECT_EQ(got.dims, references[k].dims);
+    EXPECT_TRUE(got == references[k]) << "shape " << k;
+  }
+  kiln_session_destroy(s);
+}
+
+TEST_F(ArtifactConcurrency, EightThreadsEachWithASession) {
+  EXPECT_EQ(runInThreads(kLinkedApi, 8, 2, 3, /*sessionPerRun=*/false), 0);
+}
+
+TEST_F(ArtifactConcurrency, SessionsCreatedAndDestroyedConcurrently) {
+  // Every run in its own session: creation, thread-pool start-up and
+  // teardown overlap with other threads' runs.
+  EXPECT_EQ(runInThreads(kLinkedApi, 8, 2, 2, /*sessionPerRun=*/true), 0);
+}
+
+/// Runs a fresh session with `maxArenaBytes` on input_ids [1, seq].
+kiln_status runLongSequence(int64_t seq, uint64_t maxArenaBytes,
+                            std::string &message) {
+  kiln_session_options opts;
+  kiln_session_options_init(&opts);
+  opts.num_threads = 1;
+  opts.max_arena_bytes = maxArenaBytes;
+  kiln_session *s = nullptr;
+  if (kiln_session_create(artifact().model, &opts, &s) != KILN_OK)
+    return KILN_ERROR_INTERNAL;
+  std::vector<int64_t> ids((size_t)seq, 7);
+  int64_t dims[] = {1, seq};
+  kiln_tensor input = {KILN_DTYPE_I64, 2, dims, ids.data(),
+                       ids.size() * sizeof(int64_t)};
+  kiln_tensor *outs = nullptr;
+  size_t n = 0;
+  kiln_status st = kiln_session_run_alloc(s, &input, 1, &outs, &n);
+  message = kiln_session_last_error(s);
+  kiln_session_destroy(s);
+  return st;
+}
+
+TEST_F(ArtifactConcurrency, LongSequenceOverMaxArenaBytesIsRefused) {
+  // 512 KiB of token ids imply 256 MB of logits alone: refused before the
+  // model runs, with the session's limit in the message.
+  std::string message;
+  EXPECT_EQ(runLongSequence(65536, 64 << 20, message),
+            KILN_ERROR_LIMIT_EXCEEDED);
+  EXPECT_TRUE(message.starts_with("outputs need ")) << message;
+  EXPECT_TRUE(message.ends_with(" bytes, over the session's max_arena_bytes "
+                                "of 67108864"))
+      << message;
+}
+
+// Disabled because it crashes today: the outputs fit the default 16 GiB, but
+// the attention scores ([1, 4, 65536, 65536] f32, 64 GiB) are a malloc in
+// generated code whose failure nothing checks, so the run dies of SIGSEGV
+// instead of returning LIMIT_EXCEEDED. Intermediate buffers are not yet
+// counted against max_arena_bytes (docs/robustness.md, "Open").
+TEST_F(ArtifactConcurrency, DISABLED_IntermediatesCountAgainstMaxArenaBytes) {
+  std::string message;
+  EXPECT_EQ(runLongSequence(65536, 0, message), KILN_ERROR_LIMIT_EXCEEDED)
+      << message;
+}
+
+#ifndef KILN_UNDER_TSAN
+// The runtime inside the artifact is not instrumented, so TSan would see
+// only half of its synchronization: these run in the plain build only.
+TEST_F(ArtifactConcurrency, ExportedApiFromEightThreads) {
+  EXPECT_EQ(runInThreads(artifact().api, 8, 2, 2, /*sessionPerRun=*/false),
+            0);
+  EXPECT_EQ(runInThreads(artifact().api, 8, 1, 1, /*sessionPerRun=*/true), 0);
+}
+#endif
+
+} // namespace
