@@ -500,7 +500,6 @@ panelRowsBody(const PanelProblem &p, int64_t panel) {
       float av = p.a[r * p.sam + k * p.sak];
 #pragma clang loop unroll(full)
       for (int q = 0; q < Panels; ++q)
-#pragma clang loop vectorize(enable)
         for (int j = 0; j < W; ++j)
           acc[r][q * W + j] += av * b[q * p.k * W + k * W + j];
     }
