@@ -821,29 +821,36 @@ LogicalResult FunctionLowering::lowerAttention(AttentionOp op) {
   auto par = IteratorType::parallel, red = IteratorType::reduction;
   SmallVector<OpFoldResult> qs = sizesOf(q), ks = sizesOf(k), vs = sizesOf(v);
 
+  // out[b, h, i, n] = sum_r lhs[b, h, i, r] * rhs[b, h / g, rhsMap], in ct;
+  // iteration dims (b, h, i, n, r).
+  Value zero = scalarConstant(b, loc, ct, 0);
+  auto contract = [&](Value lhs, Value rhs, AffineMap rhsMap,
+                      ArrayRef<OpFoldResult> sizes, RankedTensorType type) {
+    Value init = linalg::FillOp::create(b, loc, ValueRange{zero},
+                                        ValueRange{empty(loc, sizes, ct)})
+                     .getResult(0);
+    return linalg::GenericOp::create(
+               b, loc, TypeRange{type}, ValueRange{lhs, rhs}, ValueRange{init},
+               SmallVector<AffineMap>{map5({d0, d1, d2, d4}), rhsMap,
+                                      map5({d0, d1, d2, d3})},
+               SmallVector<IteratorType>{par, par, par, par, red},
+               [&](OpBuilder &nb, Location nl, ValueRange a) {
+                 Value p = arith::MulFOp::create(nb, nl,
+                                                 extendTo(nb, nl, a[0], ct),
+                                                 extendTo(nb, nl, a[1], ct));
+                 linalg::YieldOp::create(
+                     nb, nl, (Value)arith::AddFOp::create(nb, nl, p, a[2]));
+               })
+        .getResult(0);
+  };
+
   // scores[b, h, i, j] = sum_d q[b, h, i, d] * k[b, h / g, j, d]
   SmallVector<OpFoldResult> scoreSizes{qs[0], qs[1], qs[2], ks[2]};
   auto scoreType = RankedTensorType::get(
       {qt.getDimSize(0), qt.getDimSize(1), qt.getDimSize(2), kt.getDimSize(2)},
       ct);
-  Value zero = scalarConstant(b, loc, ct, 0);
-  Value init = linalg::FillOp::create(b, loc, ValueRange{zero},
-                                      ValueRange{empty(loc, scoreSizes, ct)})
-                   .getResult(0);
-  Value scores =
-      linalg::GenericOp::create(
-          b, loc, TypeRange{scoreType}, ValueRange{q, k}, ValueRange{init},
-          SmallVector<AffineMap>{map5({d0, d1, d2, d4}),
-                                 map5({d0, d1.floorDiv(group), d3, d4}),
-                                 map5({d0, d1, d2, d3})},
-          SmallVector<IteratorType>{par, par, par, par, red},
-          [&](OpBuilder &nb, Location nl, ValueRange a) {
-            Value p = arith::MulFOp::create(nb, nl, extendTo(nb, nl, a[0], ct),
-                                            extendTo(nb, nl, a[1], ct));
-            linalg::YieldOp::create(
-                nb, nl, (Value)arith::AddFOp::create(nb, nl, p, a[2]));
-          })
-          .getResult(0);
+  Value scores = contract(q, k, map5({d0, d1.floorDiv(group), d3, d4}),
+                          scoreSizes, scoreType);
 
   // scale, mask and causal hiding in one pass.
   Value scale = scalarConstant(b, loc, ct, op.getScale().convertToFloat());
@@ -884,25 +891,8 @@ LogicalResult FunctionLowering::lowerAttention(AttentionOp op) {
 
   // out[b, h, i, e] = sum_j p[b, h, i, j] * v[b, h / g, j, e]
   SmallVector<OpFoldResult> outSizes{qs[0], qs[1], qs[2], vs[3]};
-  Value outInit =
-      linalg::FillOp::create(b, loc, ValueRange{zero},
-                             ValueRange{empty(loc, outSizes, ct)})
-          .getResult(0);
-  auto outCt = RankedTensorType::get(rt.getShape(), ct);
-  Value out =
-      linalg::GenericOp::create(
-          b, loc, TypeRange{outCt}, ValueRange{probs, v}, ValueRange{outInit},
-          SmallVector<AffineMap>{map5({d0, d1, d2, d4}),
-                                 map5({d0, d1.floorDiv(group), d4, d3}),
-                                 map5({d0, d1, d2, d3})},
-          SmallVector<IteratorType>{par, par, par, par, red},
-          [&](OpBuilder &nb, Location nl, ValueRange a) {
-            Value p = arith::MulFOp::create(nb, nl, a[0],
-                                            extendTo(nb, nl, a[1], ct));
-            linalg::YieldOp::create(
-                nb, nl, (Value)arith::AddFOp::create(nb, nl, p, a[2]));
-          })
-          .getResult(0);
+  Value out = contract(probs, v, map5({d0, d1.floorDiv(group), d4, d3}),
+                       outSizes, RankedTensorType::get(rt.getShape(), ct));
   if (ct != elem)
     out = elementwise(loc, rt, ValueRange{out},
                       [&](OpBuilder &nb, Location nl, ValueRange a) {

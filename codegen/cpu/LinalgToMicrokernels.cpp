@@ -146,51 +146,38 @@ struct KilnLinalgToMicrokernelsPass
       if (!zeroing)
         continue;
       unsigned rank = cast<MemRefType>(c.getType()).getRank();
-      if (rank == 2)
-        if (memref::GlobalOp packed = packedWeight(module, w)) {
-          OpBuilder b(op);
-          Type f32 = Float32Type::get(&getContext());
-          MemRefType matType = fullyDynamic(2, f32);
-          MemRefType vecType = fullyDynamic(1, f32);
-          func::FuncOp decl = declare(module, "kiln_rt_matmul_packed_f32",
-                                      {matType, vecType, matType});
-          Value pw = memref::GetGlobalOp::create(b, op->getLoc(),
-                                                 packed.getType(),
-                                                 packed.getSymName());
-          SmallVector<Value> operands = {a, pw, c};
-          SmallVector<Type> types = {matType, vecType, matType};
-          SmallVector<Value> args;
-          for (auto [v, t] : llvm::zip(operands, types))
-            args.push_back(v.getType() == t ? v
-                                            : (Value)memref::CastOp::create(
-                                                  b, op->getLoc(), t, v));
-          func::CallOp::create(b, op->getLoc(), decl, args);
-          if (zeroing != op)
-            zeroing->erase();
-          Operation *wDef = w.getDefiningOp();
-          op->erase();
-          if (wDef && wDef->use_empty())
-            wDef->erase();
-          continue;
-        }
+      Type f32 = Float32Type::get(&getContext());
+      MemRefType argType = fullyDynamic(rank, f32);
+      OpBuilder b(op);
       StringRef callee =
           rank == 2 ? "kiln_rt_matmul_f32" : "kiln_rt_batch_matmul_f32";
-      MemRefType argType = fullyDynamic(rank, Float32Type::get(&getContext()));
-      func::FuncOp decl = declare(module, callee, {argType, argType, argType});
-      OpBuilder b(op);
+      SmallVector<Value> operands = {a, w, c};
+      SmallVector<Type> types = {argType, argType, argType};
+      if (memref::GlobalOp packed = rank == 2 ? packedWeight(module, w)
+                                              : memref::GlobalOp()) {
+        callee = "kiln_rt_matmul_packed_f32";
+        operands[1] = memref::GetGlobalOp::create(
+            b, op->getLoc(), packed.getType(), packed.getSymName());
+        types[1] = fullyDynamic(1, f32);
+      }
+      func::FuncOp decl = declare(module, callee, types);
       SmallVector<Value> args;
-      for (Value v : {a, w, c})
-        args.push_back(
-            v.getType() == argType
-                ? v
-                : (Value)memref::CastOp::create(b, op->getLoc(), argType, v));
+      for (auto [v, t] : llvm::zip(operands, types))
+        args.push_back(v.getType() == t ? v
+                                        : (Value)memref::CastOp::create(
+                                              b, op->getLoc(), t, v));
       func::CallOp::create(b, op->getLoc(), decl, args);
       // The kernel overwrites c, so zeroing it right before is dead.
       if (zeroing != op)
         zeroing->erase();
+      Operation *wDef = w.getDefiningOp();
       op->erase();
+      // A weight read only by this matmul is gone when its packed copy
+      // replaced it.
+      if (wDef && wDef->use_empty() && isPure(wDef))
+        wDef->erase();
     }
-    runOnOperationEnd(module);
+    eraseUnpackedWeights(module);
   }
 
   func::FuncOp declare(ModuleOp module, StringRef name, TypeRange argTypes) {
@@ -253,7 +240,8 @@ struct KilnLinalgToMicrokernelsPass
     return packedGlobal;
   }
 
-  void runOnOperationEnd(ModuleOp module) {
+  /// Drops the globals whose every use now reads their packed copy.
+  void eraseUnpackedWeights(ModuleOp module) {
     for (auto &entry : packed_)
       if (auto global = module.lookupSymbol<memref::GlobalOp>(entry.first()))
         if (SymbolTable::symbolKnownUseEmpty(global, module))
