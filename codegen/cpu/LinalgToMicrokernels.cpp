@@ -120,6 +120,7 @@ struct KilnLinalgToMicrokernelsPass
     : kiln::impl::KilnLinalgToMicrokernelsBase<KilnLinalgToMicrokernelsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    packed_.clear(); // a pass instance may run on several modules
     SmallVector<Operation *> matmuls;
     module.walk([&](Operation *op) {
       if (isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op))
