@@ -1,7 +1,6 @@
 //===- MatmulTest.cpp - Batch matmul kernel against a naive reference -----===//
 
-#include "ExecutionContext.h"
-#include "ThreadPool.h"
+#include "PoolContext.h"
 #include "kernels/BatchMatmul.h"
 
 #include <gtest/gtest.h>
@@ -170,41 +169,9 @@ INSTANTIATE_TEST_SUITE_P(Isas, MatmulIsaTest,
                            return std::string("Unknown");
                          });
 
-// An execution context over a real pool, as a session provides one.
-struct TestContext {
-  kiln::ThreadPool *pool;
-  std::vector<std::vector<char>> scratch;
-  std::string error;
-  kiln_rt_context ctx;
-
-  explicit TestContext(int32_t threads)
-      : pool(kiln::ThreadPool::create(threads)), scratch(threads) {
-    ctx.version = KILN_RT_CONTEXT_VERSION;
-    ctx.num_threads = threads;
-    ctx.parallel_for = [](kiln_rt_context *c, int64_t b, int64_t e, int64_t g,
-                          kiln_rt_task_fn fn, void *arg) {
-      static_cast<TestContext *>(c->impl)->pool->parallelFor(b, e, g, fn, arg);
-    };
-    ctx.scratch = [](kiln_rt_context *c, int32_t w, size_t bytes) -> void * {
-      auto &buf = static_cast<TestContext *>(c->impl)->scratch[w];
-      buf.resize(bytes + 64);
-      uintptr_t p = reinterpret_cast<uintptr_t>(buf.data());
-      return reinterpret_cast<void *>((p + 63) & ~uintptr_t(63));
-    };
-    ctx.report_error = [](kiln_rt_context *c, const char *message) {
-      static_cast<TestContext *>(c->impl)->error = message;
-    };
-    ctx.impl = this;
-    *kiln_rt_context_slot() = &ctx;
-  }
-  ~TestContext() {
-    *kiln_rt_context_slot() = nullptr;
-    kiln::ThreadPool::destroy(pool);
-  }
-};
 
 TEST(MatmulParallel, MatchesReferenceOnThePool) {
-  TestContext context(4);
+  kiln::test::PoolContext context(4);
   const Shape shapes[] = {{1, 200, 300, 150},
                           {6, 64, 64, 64},
                           {1, 1, 4096, 256},
@@ -222,7 +189,7 @@ TEST(MatmulParallel, MatchesReferenceOnThePool) {
 }
 
 TEST(MatmulEntryPoint, ReportsInconsistentSizes) {
-  TestContext context(1);
+  kiln::test::PoolContext context(1);
   std::mt19937 rng(1);
   Operand a(2, 4, 5, Layout::RowMajor, rng);
   Operand b(3, 5, 6, Layout::RowMajor, rng); // batch 3 vs 2

@@ -1,7 +1,6 @@
 //===- PackedMatmulTest.cpp - Pre-packed weight GEMM vs a naive reference -===//
 
-#include "ExecutionContext.h"
-#include "ThreadPool.h"
+#include "PoolContext.h"
 #include "kernels/BatchMatmul.h"
 
 #include <gtest/gtest.h>
@@ -123,41 +122,9 @@ INSTANTIATE_TEST_SUITE_P(Isas, PackedMatmulIsaTest,
                                                                    : "Avx512";
                          });
 
-// A context over a real pool, as a session provides one.
-struct PoolContext {
-  kiln::ThreadPool *pool;
-  std::vector<std::vector<char>> scratch;
-  std::string error;
-  kiln_rt_context ctx;
-
-  explicit PoolContext(int32_t threads)
-      : pool(kiln::ThreadPool::create(threads)), scratch(threads) {
-    ctx.version = KILN_RT_CONTEXT_VERSION;
-    ctx.num_threads = threads;
-    ctx.parallel_for = [](kiln_rt_context *c, int64_t b, int64_t e, int64_t g,
-                          kiln_rt_task_fn fn, void *arg) {
-      static_cast<PoolContext *>(c->impl)->pool->parallelFor(b, e, g, fn, arg);
-    };
-    ctx.scratch = [](kiln_rt_context *c, int32_t w, size_t bytes) -> void * {
-      auto &buf = static_cast<PoolContext *>(c->impl)->scratch[w];
-      buf.resize(bytes + 64);
-      uintptr_t p = reinterpret_cast<uintptr_t>(buf.data());
-      return reinterpret_cast<void *>((p + 63) & ~uintptr_t(63));
-    };
-    ctx.report_error = [](kiln_rt_context *c, const char *message) {
-      static_cast<PoolContext *>(c->impl)->error = message;
-    };
-    ctx.impl = this;
-    *kiln_rt_context_slot() = &ctx;
-  }
-  ~PoolContext() {
-    *kiln_rt_context_slot() = nullptr;
-    kiln::ThreadPool::destroy(pool);
-  }
-};
 
 TEST(PackedMatmulParallel, MatchesReferenceOnThePool) {
-  PoolContext context(3);
+  kiln::test::PoolContext context(3);
   for (const Case &s : {Case{1, 2048, 512}, Case{8, 1000, 300},
                         Case{200, 300, 150}}) {
     checkPacked(s, kiln::bestMatmulIsa());
@@ -168,7 +135,7 @@ TEST(PackedMatmulParallel, MatchesReferenceOnThePool) {
 }
 
 TEST(PackedMatmulEntryPoint, ReportsAWrongPackedSize) {
-  PoolContext context(1);
+  kiln::test::PoolContext context(1);
   std::vector<float> a(4 * 5, 1.0f), packed(5 * 32 - 1, 1.0f), c(4 * 6, 7.0f);
   kiln_memref2_f32 am{a.data(), a.data(), 0, {4, 5}, {5, 1}};
   kiln_memref1_f32 pm{packed.data(), packed.data(), 0, {(int64_t)packed.size()}, {1}};
