@@ -300,36 +300,6 @@ Type kiln::onnx_import::elementTypeFromOnnx(MLIRContext *ctx, int32_t dtype) {
   }
 }
 
-int32_t kiln::onnx_import::onnxFromElementType(Type t) {
-  if (t.isF32())
-    return onnx::TensorProto::FLOAT;
-  if (t.isF64())
-    return onnx::TensorProto::DOUBLE;
-  if (t.isF16())
-    return onnx::TensorProto::FLOAT16;
-  if (t.isBF16())
-    return onnx::TensorProto::BFLOAT16;
-  if (t.isUnsignedInteger(8))
-    return onnx::TensorProto::UINT8;
-  if (t.isUnsignedInteger(16))
-    return onnx::TensorProto::UINT16;
-  if (t.isUnsignedInteger(32))
-    return onnx::TensorProto::UINT32;
-  if (t.isUnsignedInteger(64))
-    return onnx::TensorProto::UINT64;
-  if (t.isInteger(64))
-    return onnx::TensorProto::INT64;
-  if (t.isInteger(32))
-    return onnx::TensorProto::INT32;
-  if (t.isInteger(16))
-    return onnx::TensorProto::INT16;
-  if (t.isInteger(8))
-    return onnx::TensorProto::INT8;
-  if (t.isInteger(1))
-    return onnx::TensorProto::BOOL;
-  return onnx::TensorProto::UNDEFINED;
-}
-
 std::string kiln::onnx_import::onnxDtypeName(int32_t dtype) {
   if (onnx::TensorProto::DataType_IsValid(dtype))
     return onnx::TensorProto::DataType_Name(

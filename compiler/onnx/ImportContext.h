@@ -144,9 +144,9 @@ std::string describeNode(const onnx::NodeProto &node);
 /// Number of elements of a symbolic shape when static (and it fits int64).
 std::optional<int64_t> staticNumElements(llvm::ArrayRef<AffineExpr> dims);
 
-/// ONNX TensorProto.DataType <-> MLIR element type.
+/// ONNX TensorProto.DataType -> MLIR element type. (The reverse mapping,
+/// for the C API, is codegen/cpu/ArtifactWriter.cpp's dtypeOf.)
 mlir::Type elementTypeFromOnnx(mlir::MLIRContext *ctx, int32_t dtype);
-int32_t onnxFromElementType(mlir::Type t);
 std::string onnxDtypeName(int32_t dtype);
 
 } // namespace mlir::kiln::onnx_import
