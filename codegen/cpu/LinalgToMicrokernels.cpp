@@ -89,30 +89,26 @@ Operation *zeroingFor(Operation *mm, Value out) {
 /// (KILN_RT_PACKED_PANEL) defines the layout.
 constexpr int64_t kPackedPanel = 32;
 
-/// The f32 values of a constant global's initializer, or an empty optional.
-std::optional<std::vector<float>> constantValues(memref::GlobalOp global) {
+/// The raw f32 bytes of a constant global's initializer, read in place:
+/// all elements, or one when `splat`.
+struct ConstantBytes {
+  ArrayRef<char> data;
+  bool splat;
+};
+std::optional<ConstantBytes> constantBytes(memref::GlobalOp global) {
   if (!global.getConstant())
     return std::nullopt;
   Attribute init = global.getInitialValue().value_or(Attribute());
   if (auto res = dyn_cast_or_null<DenseResourceElementsAttr>(init)) {
     AsmResourceBlob *blob = res.getRawHandle().getBlob();
-    if (!blob)
+    if (!blob ||
+        blob->getData().size() != size_t(res.getNumElements()) * sizeof(float))
       return std::nullopt;
-    ArrayRef<char> data = blob->getData();
-    if (data.size() != size_t(res.getNumElements()) * sizeof(float))
-      return std::nullopt;
-    std::vector<float> values(res.getNumElements());
-    memcpy(values.data(), data.data(), data.size());
-    return values;
+    return ConstantBytes{blob->getData(), false};
   }
   if (auto dense = dyn_cast_or_null<DenseElementsAttr>(init))
-    if (dense.getElementType().isF32()) {
-      auto range = dense.getValues<float>();
-      std::vector<float> values(range.begin(), range.end());
-      if (dense.isSplat())
-        values.assign(dense.getNumElements(), dense.getSplatValue<float>());
-      return values;
-    }
+    if (dense.getElementType().isF32())
+      return ConstantBytes{dense.getRawData(), dense.isSplat()};
   return std::nullopt;
 }
 
@@ -210,25 +206,36 @@ struct KilnLinalgToMicrokernelsPass
     if (type.getRank() != 2 || !type.hasStaticShape() ||
         !type.getElementType().isF32())
       return nullptr;
-    std::optional<std::vector<float>> values = constantValues(global);
-    if (!values)
+    std::optional<ConstantBytes> src = constantBytes(global);
+    if (!src)
       return nullptr;
     int64_t k = type.getDimSize(0), n = type.getDimSize(1);
     int64_t panels = (n + kPackedPanel - 1) / kPackedPanel;
-    std::vector<float> data(size_t(panels * kPackedPanel * k), 0.0f);
-    for (int64_t kk = 0; kk < k; ++kk)
-      for (int64_t j = 0; j < n; ++j)
-        data[size_t((j / kPackedPanel) * k * kPackedPanel + kk * kPackedPanel +
-                    j % kPackedPanel)] = (*values)[size_t(kk * n + j)];
+    int64_t size = panels * kPackedPanel * k;
+    // Packed straight from the initializer into the new blob: row k of panel
+    // p is columns [32p, 32p + 32) of w's row k, zero-padded.
+    AsmResourceBlob blob =
+        HeapAsmResourceBlob::allocate(size_t(size) * sizeof(float), 64);
+    char *dst = blob.getMutableData().data();
+    memset(dst, 0, size_t(size) * sizeof(float));
+    for (int64_t p = 0; p < panels; ++p) {
+      int64_t j0 = p * kPackedPanel;
+      int64_t cols = std::min(kPackedPanel, n - j0);
+      for (int64_t kk = 0; kk < k; ++kk) {
+        char *out = dst + ((p * k + kk) * kPackedPanel) * sizeof(float);
+        if (src->splat) {
+          for (int64_t j = 0; j < cols; ++j)
+            memcpy(out + j * sizeof(float), src->data.data(), sizeof(float));
+          continue;
+        }
+        memcpy(out, src->data.data() + (kk * n + j0) * sizeof(float),
+               size_t(cols) * sizeof(float));
+      }
+    }
 
     MLIRContext *ctx = &getContext();
     Type f32 = Float32Type::get(ctx);
-    int64_t size = int64_t(data.size());
     std::string name = (global.getSymName() + "_packed").str();
-    AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
-        ArrayRef<char>(reinterpret_cast<const char *>(data.data()),
-                       data.size() * sizeof(float)),
-        64);
     auto attr = DenseResourceElementsAttr::get(
         RankedTensorType::get({size}, f32), name, std::move(blob));
     OpBuilder b(global);
