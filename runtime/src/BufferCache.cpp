@@ -9,6 +9,13 @@
 // bounded (KILN_BUFFER_CACHE_MB, default 4096) and freed when the thread
 // exits.
 //
+// While a session runs a model, the buffers allocated on the invoking thread
+// are linked into the run's list and counted against its max_arena_bytes. An
+// allocation over the limit, or one malloc refuses, unwinds the run through
+// the context (a longjmp back to the session) instead of handing NULL to
+// generated code that does not check it; the session then frees what the
+// list still holds.
+//
 //===----------------------------------------------------------------------===//
 
 #include <stdint.h>
@@ -16,6 +23,9 @@
 #include <string.h>
 
 #include <pthread.h>
+#include <stdio.h>
+
+#include "ExecutionContext.h"
 
 namespace {
 
@@ -28,7 +38,10 @@ struct Header {
   uint64_t magic;
   size_t size;
   size_t offset;
+  kiln_rt_context *run; // the run that counts this buffer, or NULL
+  Header *prev, *next;  // the run's live buffers
 };
+static_assert(sizeof(Header) <= kAlign, "header must fit the offset");
 
 // Free blocks of one thread: (size, block) pairs, newest last. Plain C
 // memory and a pthread key, since the runtime links no C++ library.
@@ -74,7 +87,7 @@ Header *headerOf(void *ptr) {
   return reinterpret_cast<Header *>(static_cast<char *>(ptr) - sizeof(Header));
 }
 
-void *allocate(size_t alignment, size_t size) {
+void *allocateUncounted(size_t alignment, size_t size) {
   size_t offset = alignment > kAlign ? alignment : kAlign;
   if (offset == kAlign)
     if (Cache *c = cache())
@@ -89,7 +102,46 @@ void *allocate(size_t alignment, size_t size) {
   if (size > SIZE_MAX - offset || posix_memalign(&block, offset, size + offset))
     return nullptr;
   void *ptr = static_cast<char *>(block) + offset;
-  *headerOf(ptr) = {kMagic, size, offset};
+  *headerOf(ptr) = {kMagic, size, offset, nullptr, nullptr, nullptr};
+  return ptr;
+}
+
+void unlink(Header *h) {
+  kiln_rt_context *run = h->run;
+  if (h->prev)
+    h->prev->next = h->next;
+  else
+    run->arena_live = h->next;
+  if (h->next)
+    h->next->prev = h->prev;
+  run->arena_used -= h->size;
+  h->run = nullptr;
+}
+
+void *allocate(size_t alignment, size_t size) {
+  kiln_rt_context *run = kiln_rt_current_context();
+  if (!run || !run->refuse_allocation)
+    return allocateUncounted(alignment, size);
+  if (size > run->arena_limit - run->arena_used ||
+      run->arena_used > run->arena_limit)
+    run->refuse_allocation(run, size, /*malloc_failed=*/0);
+  void *ptr = allocateUncounted(alignment, size);
+  if (!ptr) {
+    run->refuse_allocation(run, size, /*malloc_failed=*/1);
+    // Inside a parallel loop nothing can unwind, and generated code does
+    // not check for NULL: stop here rather than write through it.
+    fprintf(stderr, "kiln: cannot allocate %zu bytes inside a parallel loop\n",
+            size);
+    abort();
+  }
+  Header *h = headerOf(ptr);
+  h->run = run;
+  h->prev = nullptr;
+  h->next = static_cast<Header *>(run->arena_live);
+  if (h->next)
+    h->next->prev = h;
+  run->arena_live = h;
+  run->arena_used += size;
   return ptr;
 }
 
@@ -106,6 +158,8 @@ void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t size) {
 void _mlir_memref_to_llvm_free(void *ptr) {
   if (!ptr)
     return;
+  if (headerOf(ptr)->magic == kMagic && headerOf(ptr)->run)
+    unlink(headerOf(ptr));
   Header h = *headerOf(ptr);
   void *block = static_cast<char *>(ptr) - h.offset;
   Cache *c = h.magic == kMagic && h.offset == kAlign ? cache() : nullptr;
@@ -125,6 +179,14 @@ void _mlir_memref_to_llvm_free(void *ptr) {
   }
   c->entries[c->count++] = {h.size, block};
   c->cachedBytes += h.size;
+}
+
+void kiln_rt_end_run_buffers(kiln_rt_context *ctx, int release) {
+  while (Header *h = static_cast<Header *>(ctx->arena_live)) {
+    unlink(h);
+    if (release)
+      _mlir_memref_to_llvm_free(reinterpret_cast<char *>(h) + sizeof(Header));
+  }
 }
 
 } // extern "C"

@@ -23,7 +23,7 @@
 extern "C" {
 #endif
 
-#define KILN_RT_CONTEXT_VERSION 1u
+#define KILN_RT_CONTEXT_VERSION 2u
 
 // Runs items [begin, end) of a parallel loop on worker `worker`.
 typedef void (*kiln_rt_task_fn)(void *arg, int64_t begin, int64_t end,
@@ -42,7 +42,23 @@ typedef struct kiln_rt_context {
   // Records a kernel failure; the run then fails with this message.
   void (*report_error)(struct kiln_rt_context *ctx, const char *message);
   void *impl;
+
+  // The run's memory bound. Buffers that generated code allocates on the
+  // invoking thread (runtime/src/BufferCache.cpp) count against
+  // `arena_limit` while they live, on top of the outputs.
+  uint64_t arena_limit;
+  uint64_t arena_used;
+  void *arena_live;       // the allocator's list of the run's live buffers
+  int32_t parallel_depth; // > 0 inside parallel_for, where no unwind is safe
+  // An allocation of `bytes` would pass arena_limit (or malloc failed):
+  // records the error and unwinds the run; returns only when it cannot.
+  void (*refuse_allocation)(struct kiln_rt_context *ctx, size_t bytes,
+                            int malloc_failed);
 } kiln_rt_context;
+
+// Frees the buffers of the current run that are still live (after an
+// unwind) and forgets the run's accounting.
+void kiln_rt_end_run_buffers(kiln_rt_context *ctx, int release);
 
 // Address of the calling thread's context slot.
 __attribute__((visibility("default"))) kiln_rt_context **

@@ -238,12 +238,31 @@ kiln_status checkCallerOutputs(kiln_session *s, kiln_tensor *outputs,
 }
 
 kiln_status invoke(kiln_session *s) {
+  uint64_t outputBytes = 0;
+  for (int32_t o = 0; o < s->model->num_outputs; ++o)
+    outputBytes += s->outputBytes[o]; // prepare() checked the sum
   kiln_rt_context **slot = kiln_rt_context_slot();
   kiln_rt_context *saved = *slot; // a session may run inside another's kernel
-  *slot = &s->context;
+  kiln_rt_context &ctx = s->context;
+  ctx.arena_limit = s->options.max_arena_bytes;
+  ctx.arena_used = outputBytes;
+  ctx.parallel_depth = 0;
   s->kernelFailed.store(false, std::memory_order_relaxed);
+  *slot = &ctx;
+  // Generated code has no cleanups to run: leaving its frames by longjmp
+  // loses nothing but the buffers, which the run's list still holds.
+  if (int refused = setjmp(s->unwind)) {
+    *slot = saved;
+    kiln_rt_end_run_buffers(&ctx, /*release=*/1);
+    return setError(s,
+                    refused == 2 ? KILN_ERROR_OUT_OF_MEMORY
+                                 : KILN_ERROR_LIMIT_EXCEEDED,
+                    "model '%s': %s", s->model->name ? s->model->name : "?",
+                    s->kernelError);
+  }
   int32_t code = s->model->run(s->inputData, s->outputData, s->symbols);
   *slot = saved;
+  kiln_rt_end_run_buffers(&ctx, /*release=*/0);
   if (s->kernelFailed.load(std::memory_order_acquire))
     return setError(s, KILN_ERROR_INTERNAL, "model '%s': kernel failed: %s",
                     s->model->name ? s->model->name : "?", s->kernelError);

@@ -62,8 +62,27 @@ int32_t availableCores() {
 
 void contextParallelFor(kiln_rt_context *ctx, int64_t begin, int64_t end,
                         int64_t grain, kiln_rt_task_fn fn, void *arg) {
+  ++ctx->parallel_depth;
   static_cast<kiln_session *>(ctx->impl)->pool->parallelFor(begin, end, grain,
                                                             fn, arg);
+  --ctx->parallel_depth;
+}
+
+void contextRefuseAllocation(kiln_rt_context *ctx, size_t bytes,
+                             int mallocFailed) {
+  auto *s = static_cast<kiln_session *>(ctx->impl);
+  if (mallocFailed)
+    snprintf(s->kernelError, sizeof(s->kernelError),
+             "cannot allocate an intermediate buffer of %zu bytes", bytes);
+  else
+    snprintf(s->kernelError, sizeof(s->kernelError),
+             "an intermediate buffer of %zu bytes would raise the run's "
+             "memory to %llu bytes, over the session's max_arena_bytes of "
+             "%llu",
+             bytes, (unsigned long long)(ctx->arena_used + bytes),
+             (unsigned long long)ctx->arena_limit);
+  if (ctx->parallel_depth == 0)
+    longjmp(s->unwind, mallocFailed ? 2 : 1);
 }
 
 void *contextScratch(kiln_rt_context *ctx, int32_t worker, size_t bytes) {
@@ -166,6 +185,7 @@ kiln_status kiln_session_create(const kiln_abi_model *model,
   s->context.parallel_for = contextParallelFor;
   s->context.scratch = contextScratch;
   s->context.report_error = contextReportError;
+  s->context.refuse_allocation = contextRefuseAllocation;
   s->context.impl = s;
   *out = s;
   return KILN_OK;

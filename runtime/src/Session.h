@@ -13,6 +13,7 @@
 #include "kiln/runtime.h"
 
 #include <atomic>
+#include <setjmp.h>
 #include <stdarg.h>
 
 namespace kiln {
@@ -35,6 +36,8 @@ struct kiln_session {
   std::atomic<bool> kernelFailed;
   char kernelError[256];
   char lastError[1024];
+  // Where a refused allocation unwinds to while the model runs (Run.cpp).
+  jmp_buf unwind;
 
   // Per-run state, sized from the descriptor.
   int64_t *symbols;       // num_symbols

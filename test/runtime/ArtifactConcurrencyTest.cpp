@@ -266,15 +266,48 @@ TEST_F(ArtifactConcurrency, LongSequenceOverMaxArenaBytesIsRefused) {
       << message;
 }
 
-// Disabled because it crashes today: the outputs fit the default 16 GiB, but
-// the attention scores ([1, 4, 65536, 65536] f32, 64 GiB) are a malloc in
-// generated code whose failure nothing checks, so the run dies of SIGSEGV
-// instead of returning LIMIT_EXCEEDED. Intermediate buffers are not yet
-// counted against max_arena_bytes (docs/robustness.md, "Open").
-TEST_F(ArtifactConcurrency, DISABLED_IntermediatesCountAgainstMaxArenaBytes) {
+// The outputs fit the default 16 GiB, but the attention scores
+// ([1, 4, 65536, 65536] f32, 64 GiB) do not: the allocation in generated code
+// is refused and the run unwinds with LIMIT_EXCEEDED instead of writing
+// through NULL. The session stays usable.
+TEST_F(ArtifactConcurrency, IntermediatesCountAgainstMaxArenaBytes) {
   std::string message;
   EXPECT_EQ(runLongSequence(65536, 0, message), KILN_ERROR_LIMIT_EXCEEDED)
       << message;
+  EXPECT_TRUE(message.find("an intermediate buffer of ") != std::string::npos)
+      << message;
+  EXPECT_TRUE(message.ends_with(
+      "over the session's max_arena_bytes of 17179869184"))
+      << message;
+}
+
+TEST_F(ArtifactConcurrency, RunsAfterARefusedIntermediateAreExact) {
+  // seq 1024: 4 MB of logits fit 8 MB, 16 MB of attention scores do not.
+  // The refused run unwinds from inside generated code; the buffers it held
+  // go back to the runtime, and later runs of the same session (through this
+  // binary's runtime and the artifact's own) match the references bit for
+  // bit.
+  for (const Api *api : {&kLinkedApi, &artifact().api}) {
+    kiln_session_options opts;
+    api->optionsInit(&opts);
+    opts.num_threads = 2;
+    opts.max_arena_bytes = 8 << 20;
+    kiln_session *s = nullptr;
+    ASSERT_EQ(api->create(artifact().model, &opts, &s), KILN_OK);
+    for (int round = 0; round < 3; ++round) {
+      RunResult got;
+      std::string message;
+      EXPECT_FALSE(runShape(*api, s, {1, 1024}, got, message));
+      EXPECT_TRUE(message.find("over the session's max_arena_bytes of "
+                               "8388608") != std::string::npos)
+          << message;
+      for (int k = 0; k < kNumShapes; ++k) {
+        ASSERT_TRUE(runShape(*api, s, kShapes[k], got, message)) << message;
+        EXPECT_TRUE(got == references[k]) << "shape " << k;
+      }
+    }
+    api->destroy(s);
+  }
 }
 
 #ifndef KILN_UNDER_TSAN

@@ -75,8 +75,8 @@ typedef struct kiln_session_options {
   int32_t num_threads;
   /* 0 is the CPU. */
   int32_t device;
-  /* Upper bound on the bytes one run may use for its outputs and planned
-   * buffers; 0 means KILN_DEFAULT_MAX_ARENA_BYTES. */
+  /* Upper bound on the bytes one run may hold at once in its outputs and
+   * intermediate buffers; 0 means KILN_DEFAULT_MAX_ARENA_BYTES. */
   uint64_t max_arena_bytes;
 } kiln_session_options;
 
@@ -184,7 +184,11 @@ typedef struct kiln_tensor {
  * Errors: INVALID_ARGUMENT (NULL pointers, wrong counts), DTYPE_MISMATCH,
  * RANK_MISMATCH, SHAPE_MISMATCH (static dim, symbol disagreement or < 1),
  * BUFFER_TOO_SMALL, LIMIT_EXCEEDED (symbol above its maximum, byte size
- * overflow, max_arena_bytes), INTERNAL (the model reported a failure). */
+ * overflow, max_arena_bytes), INTERNAL (the model reported a failure).
+ * The outputs' bytes are checked against max_arena_bytes before the model
+ * runs; an intermediate buffer that would pass it (or that the system cannot
+ * allocate: OUT_OF_MEMORY) stops the run midway, and the outputs' contents
+ * are then unspecified. */
 KILN_API kiln_status kiln_session_run(kiln_session *session,
                                       const kiln_tensor *inputs,
                                       size_t num_inputs, kiln_tensor *outputs,
