@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 #===- scripts/sanitize.sh - test suites under ASan+UBSan and TSan ---------===#
 #
-# Not part of scripts/test.sh (see docs/robustness.md for the times): run it
-# nightly or before a release. Each configuration has its own build directory.
+# scripts/test.sh runs both as its `sanitize` suite (so CI does); this script
+# runs them alone. Each configuration has its own build directory.
 #
 #   asan  build-asan/: everything, the compiler and the runtime linked into
 #         artifacts included, with -fsanitize=address,undefined (UBSan

@@ -7,13 +7,16 @@
 #   lit        build/test (only when ctest does not already run it)
 #   fixtures   test/models/run_fixtures.py: the fixture models vs references
 #   backend    test/onnx-backend/run_backend.py: ONNX node conformance tests
+#   sanitize   scripts/sanitize.sh: ctest, lit, fixtures and backend again in
+#              build-asan (ASan+UBSan, leaks on), the runtime tests in
+#              build-tsan (TSan)
 #   fuzz       scripts/fuzz.sh: the importer fuzzer for KILN_FUZZ_SECONDS
 #              (default 60) in build-asan (ASan+UBSan+libFuzzer)
 # Every suite runs even when an earlier one fails. Ends with the line
 #   N passed, M failed, K skipped
 # summed over the suites, and exits non-zero on any failure.
 #
-# Env: KILN_SUITES (default "ctest lit fixtures backend fuzz"),
+# Env: KILN_SUITES (default "ctest lit fixtures backend sanitize fuzz"),
 #      KILN_SKIP_SETUP=1, KILN_SKIP_BUILD=1 (reuse what is there),
 #      KILNC, KILN_RUN (tool paths; default the build/ ones)
 #
@@ -24,7 +27,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 BUILD="${KILN_BUILD_DIR:-build}"
-SUITES="${KILN_SUITES:-ctest lit fixtures backend fuzz}"
+SUITES="${KILN_SUITES:-ctest lit fixtures backend sanitize fuzz}"
 KILNC="${KILNC:-$BUILD/tools/kilnc/kilnc}"
 KILN_RUN="${KILN_RUN:-$BUILD/tools/kiln-run/kiln-run}"
 LIT=/usr/lib/llvm-22/bin/lit
@@ -125,6 +128,29 @@ run_python_suite() {
 
 has_suite fixtures && run_python_suite fixtures test/models/run_fixtures.py -j "$JOBS"
 has_suite backend && run_python_suite backend test/onnx-backend/run_backend.py -j "$JOBS"
+
+#--- sanitize: the suites again under ASan+UBSan, the runtime under TSan -----#
+# Before fuzz, which then finds build-asan built.
+if has_suite sanitize; then
+  for config in asan tsan; do
+    banner "sanitize: $config"
+    log="$LOGS/sanitize-$config.log"
+    rc=0
+    KILN_SUITES="ctest lit fixtures backend" bash scripts/sanitize.sh "$config" \
+      >"$log" 2>&1 || rc=$?
+    tail -n 12 "$log"
+    if [[ "$config" == asan ]] && summary="$(grep -P '^\d+ passed, \d+ failed, \d+ skipped$' "$log" | tail -1)" && [[ -n "$summary" ]]; then
+      read -r p _ f _ k _ <<<"${summary//,/}"
+    elif [[ "$config" == tsan ]] && grep -q 'tests failed out of' "$log"; then
+      f="$(count '\K\d+(?= tests failed out of)' "$log")"
+      p=$(( $(count 'tests failed out of \K\d+' "$log") - f )) k=0
+    else
+      p=0 f=1 k=0  # did not get as far as running tests
+    fi
+    ((rc == 0 || f > 0)) || f=1
+    record "$config" "$p" "$f" "$k"
+  done
+fi
 
 #--- fuzz: a bounded run of the importer fuzzer -------------------------------#
 if has_suite fuzz; then
