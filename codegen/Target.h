@@ -23,6 +23,8 @@ struct TargetOptions {
   std::string cpu = "native";
   /// Keep intermediate files and print the commands run.
   bool verbose = false;
+  /// Split generated loop nests across the session's threads.
+  bool parallelLoops = true;
 };
 
 class Target {

@@ -135,4 +135,48 @@ def KilnFuseElementwise : Pass<"kiln-fuse-elementwise", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def KilnOutlineParallelLoops : Pass<"kiln-outline-parallel-loops",
+                                     "::mlir::ModuleOp"> {
+  let summary = "Move top-level scf.parallel nests into functions the "
+                "runtime's thread pool can split";
+  let description = [{
+    Generated loops (everything but the GEMM and attention kernels) would
+    otherwise run on one core. Each `scf.parallel` directly in a function
+    body, with zero-based unit-step outer loops and enough work (symbolic
+    bounds, or at least 4096 iterations known statically), becomes a private
+    function over a flattened range of its outer loops; its innermost loop
+    stays whole in every item so that it vectorizes:
+
+    ```
+    scf.parallel (%i, %j, %k) = (0, 0, 0) to (%b, %s, 768) step (1, 1, 1)
+      => func.call @__kiln_par_0(%c0, %b * %s, %grain, captures...)
+         func.func private @__kiln_par_0(%begin, %end, %grain, ...) {
+           scf.for %f = %begin to %end { %i = %f / %s; %j = %f % %s
+             scf.for %k = 0 to 768 { body } } }
+    ```
+
+    `%grain` gives a chunk at least 16384 elements of work (the inner
+    extent times the constant trip counts of nested loops).
+    `kiln-lower-parallel-calls` turns the call into
+    `kiln_rt_parallel_for` once the module is in the LLVM dialect.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def KilnLowerParallelCalls : Pass<"kiln-lower-parallel-calls",
+                                  "::mlir::ModuleOp"> {
+  let summary = "Run outlined loop nests through kiln_rt_parallel_for";
+  let description = [{
+    On the LLVM dialect, after `kiln-outline-parallel-loops` and the
+    conversion: the call of each `__kiln_par_N` body becomes a call of the
+    runtime's `kiln_rt_parallel_for(begin, end, grain, task, frame)`. The
+    captured values (memref descriptors are scalars by now) are stored in a
+    frame on the caller's stack; the internal `__kiln_par_N_task` loads them
+    and calls the body on the chunk it is given.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // KILN_PASSES

@@ -22,17 +22,26 @@ using namespace mlir;
 
 LogicalResult kiln::lowerLinalgToLLVMDialect(ModuleOp module,
                                              const TargetOptions &options) {
+  std::string loops = options.parallelLoops
+                          ? "convert-linalg-to-parallel-loops,"
+                            "kiln-outline-parallel-loops,"
+                          : "convert-linalg-to-loops,";
+  std::string lowerCalls =
+      options.parallelLoops ? ",kiln-lower-parallel-calls" : "";
   return runPassPipeline(
       module,
       "kiln-fuse-elementwise,canonicalize,cse,"
       "one-shot-bufferize,kiln-linalg-to-microkernels,"
-      "buffer-deallocation-pipeline,"
-      "convert-linalg-to-loops,kiln-approximate-math,"
-      "kiln-expand-shape-to-reinterpret-cast,expand-strided-metadata,"
-      "lower-affine,"
-      "convert-scf-to-cf,canonicalize,convert-math-to-llvm,"
-      "convert-math-to-libm,finalize-memref-to-llvm{use-generic-functions=1},"
-      "convert-to-llvm,reconcile-unrealized-casts",
+      "buffer-deallocation-pipeline," +
+          loops +
+          "kiln-approximate-math,"
+          "kiln-expand-shape-to-reinterpret-cast,expand-strided-metadata,"
+          "lower-affine,"
+          "convert-scf-to-cf,canonicalize,convert-math-to-llvm,"
+          "convert-math-to-libm,finalize-memref-to-llvm{use-generic-"
+          "functions=1},"
+          "convert-to-llvm,reconcile-unrealized-casts" +
+          lowerCalls,
       options.verbose);
 }
 

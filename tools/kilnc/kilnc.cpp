@@ -83,6 +83,12 @@ static cl::opt<uint64_t> maxModelBytes(
              "the most protobuf can parse; larger weights go in external "
              "data)"),
     cl::init(uint64_t(2) << 30), cl::cat(kilncCat));
+static cl::opt<bool> parallelLoops(
+    "parallel-loops",
+    cl::desc("Split generated loop nests (everything but the GEMM kernels) "
+             "across the session's threads (default on; "
+             "--parallel-loops=0 keeps them on the calling thread)"),
+    cl::init(true), cl::cat(kilncCat));
 static cl::opt<bool> verbose("v", cl::desc("Print each step and its time"),
                              cl::cat(kilncCat));
 static cl::opt<bool> quiet("q", cl::desc("Print nothing but errors"),
@@ -246,6 +252,7 @@ int main(int argc, char **argv) {
   targetOptions.optLevel = optLevel;
   targetOptions.cpu = cpu;
   targetOptions.verbose = verbose;
+  targetOptions.parallelLoops = parallelLoops;
   std::string targetError;
   auto target = kiln::createTarget(targetSpec, targetOptions, targetError);
   if (!target) {
