@@ -43,15 +43,30 @@ memrefCopy(int64_t elemSize, UnrankedMemRef *src, UnrankedMemRef *dst) {
     total *= s.sizes[i];
   if (total == 0)
     return;
-  int64_t index[16] = {0};
-  if (rank > 16)
-    return; // Kiln never produces such ranks.
+  // The innermost dims that are contiguous in both views (or of extent 1)
+  // form one run for memcpy: a KV-cache concat copies whole rows of D, or
+  // whole [S, D] blocks, instead of one element per call.
+  int64_t outer = rank, run = 1;
+  while (outer > 0) {
+    int64_t i = outer - 1;
+    if (s.sizes[i] != 1 && (s.strides[i] != run || d.strides[i] != run))
+      break;
+    run *= s.sizes[i];
+    --outer;
+  }
+  size_t runBytes = (size_t)(run * elemSize);
+  // Kiln's importer caps ranks at 64; anything else is a compiler bug that
+  // must not pass as a partial copy.
+  constexpr int64_t kMaxRank = 64;
+  if (outer > kMaxRank)
+    __builtin_trap();
+  int64_t index[kMaxRank] = {0};
   int64_t sOff = s.offset, dOff = d.offset;
-  for (int64_t n = 0; n < total; ++n) {
+  for (int64_t n = 0; n < total; n += run) {
     memcpy(d.aligned + dOff * elemSize, s.aligned + sOff * elemSize,
-           (size_t)elemSize);
-    // Odometer increment over the dims, innermost first.
-    for (int64_t i = rank - 1; i >= 0; --i) {
+           runBytes);
+    // Odometer increment over the outer dims, innermost first.
+    for (int64_t i = outer - 1; i >= 0; --i) {
       ++index[i];
       sOff += s.strides[i];
       dOff += d.strides[i];
