@@ -91,6 +91,10 @@ def KilnApproximateMath : Pass<"kiln-approximate-math", "::mlir::ModuleOp"> {
     ```
     math.erf %x : f32  =>  arith/math.fma rational approximation
     ```
+
+    `math.powf` by the constants exporters write (2, 3, 0.5, -1, ...)
+    becomes multiplications, `sqrt` or a division (upstream's algebraic
+    simplification), which are exact or correctly rounded.
   }];
   let dependentDialects = ["::mlir::math::MathDialect",
                            "::mlir::arith::ArithDialect",

@@ -20,6 +20,9 @@ struct KilnApproximateMathPass
         patterns, [](StringRef name) {
           return name == "math.erf" || name == "math.tanh" || name == "math.exp";
         });
+    // powf by small constant exponents (GELU's x^3, RMSNorm's x^2) becomes
+    // multiplications instead of a libm call per element.
+    populateMathAlgebraicSimplificationPatterns(patterns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
