@@ -171,8 +171,14 @@ struct KilnLinalgToMicrokernelsPass
       op->erase();
       // A weight read only by this matmul is gone when its packed copy
       // replaced it.
-      if (wDef && wDef->use_empty() && isPure(wDef))
+      if (wDef && wDef->use_empty() && isPure(wDef)) {
+        auto get = dyn_cast<memref::GetGlobalOp>(wDef);
         wDef->erase();
+        // Free the unpacked bytes now rather than after every weight is
+        // packed, which would hold both copies of all weights at once.
+        if (get && packed_.count(get.getName()))
+          eraseIfUnused(module, get.getName());
+      }
     }
     eraseUnpackedWeights(module);
   }
@@ -251,9 +257,19 @@ struct KilnLinalgToMicrokernelsPass
   /// Drops the globals whose every use now reads their packed copy.
   void eraseUnpackedWeights(ModuleOp module) {
     for (auto &entry : packed_)
-      if (auto global = module.lookupSymbol<memref::GlobalOp>(entry.first()))
-        if (SymbolTable::symbolKnownUseEmpty(global, module))
-          global.erase();
+      eraseIfUnused(module, entry.first());
+  }
+
+  /// Erases global `name` if nothing reads it, and frees its weight blob.
+  static void eraseIfUnused(ModuleOp module, StringRef name) {
+    auto global = module.lookupSymbol<memref::GlobalOp>(name);
+    if (!global || !SymbolTable::symbolKnownUseEmpty(global, module))
+      return;
+    if (auto res = dyn_cast_or_null<DenseResourceElementsAttr>(
+            global.getInitialValueAttr()))
+      if (auto *entry = res.getRawHandle().getResource())
+        entry->setBlob(AsmResourceBlob());
+    global.erase();
   }
 
   llvm::StringMap<memref::GlobalOp> packed_;

@@ -20,9 +20,11 @@
 #include "llvm/Support/Path.h"
 
 #include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
+#include <cstring>
 #include <queue>
 
 using namespace mlir;
@@ -236,48 +238,52 @@ FailureOr<ElementsAttr> Importer::decodeTensor(const onnx::TensorProto &t,
   }
   int64_t expectedBytes = numElements * elemSize;
 
-  std::vector<char> bytes;
+  std::vector<char> owned; // converted or external data
+  ArrayRef<char> bytes;
   if (t.data_location() == onnx::TensorProto::EXTERNAL) {
     auto ext = readExternalData(t, loc);
     if (failed(ext))
       return failure();
-    bytes = std::move(*ext);
+    owned = std::move(*ext);
+    bytes = owned;
   } else if (t.has_raw_data()) {
-    bytes.assign(t.raw_data().begin(), t.raw_data().end());
+    // A view: the blob below is the one copy the compiler keeps.
+    bytes = ArrayRef<char>(t.raw_data().data(), t.raw_data().size());
   } else {
     switch (t.data_type()) {
     case onnx::TensorProto::FLOAT:
-      appendAs<float>(bytes, t.float_data());
+      appendAs<float>(owned, t.float_data());
       break;
     case onnx::TensorProto::DOUBLE:
-      appendAs<double>(bytes, t.double_data());
+      appendAs<double>(owned, t.double_data());
       break;
     case onnx::TensorProto::INT64:
-      appendAs<int64_t>(bytes, t.int64_data());
+      appendAs<int64_t>(owned, t.int64_data());
       break;
     case onnx::TensorProto::UINT64:
-      appendAs<uint64_t>(bytes, t.uint64_data());
+      appendAs<uint64_t>(owned, t.uint64_data());
       break;
     case onnx::TensorProto::UINT32:
-      appendAs<uint32_t>(bytes, t.uint64_data());
+      appendAs<uint32_t>(owned, t.uint64_data());
       break;
     case onnx::TensorProto::INT32:
-      appendAs<int32_t>(bytes, t.int32_data());
+      appendAs<int32_t>(owned, t.int32_data());
       break;
     case onnx::TensorProto::INT16:
     case onnx::TensorProto::UINT16:
     case onnx::TensorProto::FLOAT16:
     case onnx::TensorProto::BFLOAT16:
-      appendAs<uint16_t>(bytes, t.int32_data());
+      appendAs<uint16_t>(owned, t.int32_data());
       break;
     case onnx::TensorProto::INT8:
     case onnx::TensorProto::UINT8:
     case onnx::TensorProto::BOOL:
-      appendAs<uint8_t>(bytes, t.int32_data());
+      appendAs<uint8_t>(owned, t.int32_data());
       break;
     default:
       break;
     }
+    bytes = owned;
   }
   if ((int64_t)bytes.size() != expectedBytes)
     return emitError(loc) << what << " '" << t.name() << "' holds "
@@ -295,7 +301,7 @@ FailureOr<ElementsAttr> Importer::decodeTensor(const onnx::TensorProto &t,
       return cast<ElementsAttr>(DenseElementsAttr::get(type, flags));
   } else if (numElements <= options.inlineConstantLimit) {
     return cast<ElementsAttr>(
-        DenseElementsAttr::getFromRawBuffer(type, ArrayRef<char>(bytes)));
+        DenseElementsAttr::getFromRawBuffer(type, bytes));
   }
 
   weightBytes += bytes.size();
@@ -309,7 +315,7 @@ FailureOr<ElementsAttr> Importer::decodeTensor(const onnx::TensorProto &t,
   if (key.empty() || llvm::isDigit(key[0]))
     key.insert(0, "w");
   auto blob = HeapAsmResourceBlob::allocateAndCopyInferAlign(
-      ArrayRef<char>(bytes.data(), bytes.size()));
+      bytes);
   return cast<ElementsAttr>(
       DenseResourceElementsAttr::get(type, key, std::move(blob)));
 }
@@ -561,9 +567,10 @@ FailureOr<OwningOpRef<ModuleOp>> Importer::run(onnx::ModelProto &model) {
     auto attr = decodeTensor(init, fileLoc, "initializer");
     if (failed(attr))
       return failure();
-    // Keep one copy of the weights: the blob now owns them.
-    init.clear_raw_data();
-    init.clear_float_data();
+    // Keep one copy of the weights: the blob now owns them. clear() keeps
+    // a string's capacity, so swap the bytes out to free them.
+    std::string().swap(*init.mutable_raw_data());
+    google::protobuf::RepeatedField<float>().Swap(init.mutable_float_data());
     ValueInfo info;
     info.elementType = attr->getShapedType().getElementType();
     for (int64_t d : attr->getShapedType().getShape())
@@ -679,16 +686,15 @@ Value Importer::materialize(ValueInfo &info, Location loc) {
 //===----------------------------------------------------------------------===//
 
 /// Parses binary or (by `path`'s extension) text-format protobuf.
-static LogicalResult parseModel(StringRef bytes, StringRef path,
+static LogicalResult parseModel(google::protobuf::io::ZeroCopyInputStream &stream,
+                                uint64_t size, StringRef path,
                                 Location fileLoc, onnx::ModelProto &model) {
   // Protobuf's parsers take an int size, whatever the configured limit.
-  if (bytes.size() > size_t(INT32_MAX))
-    return emitError(fileLoc) << "model is " << bytes.size()
+  if (size > uint64_t(INT32_MAX))
+    return emitError(fileLoc) << "model is " << size
                               << " bytes, more than protobuf can parse (2 GiB "
                                  "- 1); store large weights as ONNX external "
                                  "data";
-  google::protobuf::io::ArrayInputStream stream(bytes.data(),
-                                                (int)bytes.size());
   bool text = path.ends_with(".onnxtxt") || path.ends_with(".textproto") ||
               path.ends_with(".pbtxt");
   if (text) {
@@ -739,15 +745,21 @@ kiln::onnx_import::importOnnxFile(MLIRContext &ctx, StringRef path,
                               << " bytes, over the limit of "
                               << options.maxModelFileBytes
                               << " (store large weights as ONNX external data)";
-  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                         /*RequiresNullTerminator=*/false);
-  if (!buf)
+  // Read through a small buffer rather than mapping the file: the parsed
+  // model holds its own copy of the weights, and a mapping would count them
+  // twice in the compiler's peak memory.
+  int fd = -1;
+  if (std::error_code ec = llvm::sys::fs::openFileForRead(path, fd))
     return emitError(fileLoc) << "cannot read model '" << path
-                              << "': " << buf.getError().message();
+                              << "': " << ec.message();
   onnx::ModelProto model;
-  if (failed(parseModel((*buf)->getBuffer(), path, fileLoc, model)))
+  google::protobuf::io::FileInputStream stream(fd, 1 << 20);
+  stream.SetCloseOnDelete(true);
+  if (failed(parseModel(stream, size, path, fileLoc, model)))
     return failure();
-  buf->reset(); // the parsed model holds its own copy of the weights
+  if (stream.GetErrno() != 0)
+    return emitError(fileLoc) << "cannot read model '" << path
+                              << "': " << std::strerror(stream.GetErrno());
   Importer importer(ctx, path.str(), options);
   return importer.run(model);
 }
@@ -758,8 +770,10 @@ kiln::onnx_import::importOnnxBuffer(MLIRContext &ctx, StringRef bytes,
                                     const ImportOptions &options) {
   ctx.loadDialect<kiln::KilnDialect, func::FuncDialect>();
   onnx::ModelProto model;
-  if (failed(parseModel(bytes, path, FileLineColLoc::get(&ctx, path, 0, 0),
-                        model)))
+  google::protobuf::io::ArrayInputStream stream(
+      bytes.data(), (int)std::min<size_t>(bytes.size(), INT32_MAX));
+  if (failed(parseModel(stream, bytes.size(), path,
+                        FileLineColLoc::get(&ctx, path, 0, 0), model)))
     return failure();
   Importer importer(ctx, path.str(), options);
   return importer.run(model);
