@@ -242,8 +242,19 @@ kiln_status invoke(kiln_session *s) {
   kiln_rt_context *saved = *slot; // a session may run inside another's kernel
   *slot = &s->context;
   s->kernelFailed.store(false, std::memory_order_relaxed);
-  int32_t code = s->model->run(s->inputData, s->outputData, s->symbols);
+  int32_t code;
+  char deviceError[512] = "";
+  if (s->deviceState)
+    code = s->model->device->run(s->deviceState, s->model, s->inputData,
+                                 s->outputData, s->symbols, s->outputDims,
+                                 deviceError, sizeof(deviceError));
+  else
+    code = s->model->run(s->inputData, s->outputData, s->symbols);
   *slot = saved;
+  if (code != 0 && deviceError[0])
+    return setError(s, KILN_ERROR_DEVICE, "model '%s' on %s: %s",
+                    s->model->name ? s->model->name : "?", s->model->target,
+                    deviceError);
   if (s->kernelFailed.load(std::memory_order_acquire))
     return setError(s, KILN_ERROR_INTERNAL, "model '%s': kernel failed: %s",
                     s->model->name ? s->model->name : "?", s->kernelError);
