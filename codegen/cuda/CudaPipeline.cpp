@@ -9,6 +9,7 @@
 #include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 
 using namespace mlir;
@@ -109,6 +110,14 @@ LogicalResult kiln::lowerKernelsToPtx(ModuleOp module, const CudaOptions &cuda,
                                       const TargetOptions &options) {
   // gpu-module-to-binary translates each gpu.module to LLVM IR.
   registerCudaTranslations(module.getContext());
+  // math.erf, math.tanh, ... become calls of libdevice's __nv_* functions.
+  // MLIR links libdevice on its own only when it finds the toolkit through
+  // CUDA_HOME or the like; name it, so the PTX never depends on the caller's
+  // environment.
+  std::string libdevice = cuda.toolkit + "/nvvm/libdevice/libdevice.10.bc";
+  if (!llvm::sys::fs::exists(libdevice))
+    return module.emitError() << "cannot find " << libdevice
+                              << ": the CUDA backend needs the CUDA toolkit";
   // PTX ISA 8.0 is the first with sm_90, 8.6 the first with sm_100.
   const std::string &chip = cuda.chips.front();
   std::string features = chip == "sm_90" ? "+ptx80" : "+ptx86";
@@ -117,11 +126,12 @@ LogicalResult kiln::lowerKernelsToPtx(ModuleOp module, const CudaOptions &cuda,
       llvm::formatv(
           "kiln-expand-shape-to-reinterpret-cast,expand-strided-metadata,"
           "lower-affine,convert-scf-to-cf,canonicalize,"
-          "nvvm-attach-target{{chip={0} features={1} O={2}},"
+          "nvvm-attach-target{{chip={0} features={1} O={2} l={3}},"
           "gpu.module(convert-gpu-to-nvvm,canonicalize,cse,"
           "reconcile-unrealized-casts),"
           "gpu-module-to-binary{{format=isa}",
-          chip, features, options.optLevel >= 3 ? 3 : options.optLevel)
+          chip, features, options.optLevel >= 3 ? 3 : options.optLevel,
+          libdevice)
           .str(),
       options.verbose);
 }
