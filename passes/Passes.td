@@ -233,7 +233,9 @@ def KilnCudaTileParallelLoops : Pass<"kiln-cuda-tile-parallel-loops",
     ```
 
     Reductions stay sequential loops inside a thread (one output element
-    per thread).
+    per thread). Memory work outside any scf.parallel (a reduction over
+    every dim, a rank-0 fill) is wrapped in a one-iteration scf.parallel:
+    one thread runs it.
   }];
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"256",

@@ -4,6 +4,7 @@
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/SmallPtrSet.h"
 
 namespace mlir::kiln {
 #define GEN_PASS_DEF_KILNCUDATILEPARALLELLOOPS
@@ -19,6 +20,8 @@ struct KilnCudaTileParallelLoopsPass
   using Base::Base;
 
   void runOnOperation() override {
+    if (getOperation().isExternal())
+      return;
     if (blockSize < 1) {
       getOperation().emitError() << "block-size must be >= 1";
       return signalPassFailure();
@@ -52,6 +55,59 @@ struct KilnCudaTileParallelLoopsPass
       }
       scf::tileParallelLoop(op, {blockSize}, /*noMinMaxBounds=*/true);
     }
+    wrapSerialWork();
+  }
+
+  /// Memory work outside any scf.parallel (a reduction over every dim, a
+  /// rank-0 fill or copy) becomes a one-thread scf.parallel, so that it too
+  /// runs as a kernel on device memory. Consecutive such ops, with the
+  /// arithmetic between them, share one; a run whose values are used after
+  /// it stays on the host (and the pipeline reports it).
+  void wrapSerialWork() {
+    auto touchesMemory = [](Operation *op) {
+      bool memory = false, parallel = false;
+      op->walk([&](Operation *inner) {
+        memory |= isa<memref::LoadOp, memref::StoreOp>(inner);
+        parallel |= isa<scf::ParallelOp>(inner);
+      });
+      return memory && !parallel;
+    };
+    Block &body = getOperation().getBody().front();
+    SmallVector<Operation *> run;
+    auto flush = [&] {
+      while (!run.empty() && !touchesMemory(run.back()))
+        run.pop_back();
+      if (run.empty())
+        return;
+      llvm::SmallPtrSet<Operation *, 8> inRun(run.begin(), run.end());
+      for (Operation *op : run)
+        for (Operation *user : op->getUsers())
+          if (!inRun.contains(body.findAncestorOpInBlock(*user))) {
+            run.clear();
+            return;
+          }
+      OpBuilder b(run.front());
+      Location loc = run.front()->getLoc();
+      Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+      Value one = arith::ConstantIndexOp::create(b, loc, 1);
+      auto single = scf::ParallelOp::create(b, loc, ValueRange{zero},
+                                            ValueRange{one}, ValueRange{one});
+      for (Operation *op : run)
+        op->moveBefore(single.getBody()->getTerminator());
+      run.clear();
+    };
+    for (Operation &op : llvm::make_early_inc_range(body)) {
+      bool memory = isa<memref::LoadOp, memref::StoreOp, scf::ForOp,
+                        scf::IfOp>(op) &&
+                    touchesMemory(&op);
+      bool glue = !run.empty() && op.getNumRegions() == 0 &&
+                  isa<arith::ArithDialect>(op.getDialect());
+      if (memory || glue)
+        run.push_back(&op);
+      else
+        flush();
+    }
+    flush();
   }
 };
 } // namespace

@@ -59,3 +59,56 @@ func.func @row_reduction(%a: memref<?x64xf32>, %s: memref<?xf32>) {
   }
   return
 }
+
+// A full reduction has no parallel dim: one thread runs the fill, the
+// loop nest and the rank-0 copy, in one scf.parallel. A loop that only
+// computes host values stays where it is.
+// CHECK-LABEL: func.func @full_reduction
+// CHECK-SAME: (%[[A:.*]]: memref<?xf32>, %[[S:.*]]: memref<f32>, %[[OUT:.*]]: memref<f32>, %[[N:.*]]: index)
+// CHECK: arith.constant 0.0
+// CHECK-NEXT: %[[Z:.*]] = arith.constant 0 : index
+// CHECK-NEXT: %[[O:.*]] = arith.constant 1 : index
+// CHECK-NEXT: scf.parallel (%{{.*}}) = (%[[Z]]) to (%[[O]]) step (%[[O]])
+// CHECK-NEXT: memref.store %{{.*}}, %[[S]][]
+// CHECK-NEXT: scf.for
+// CHECK: }
+// CHECK-NEXT: %[[T:.*]] = memref.load %[[S]][]
+// CHECK-NEXT: memref.store %[[T]], %[[OUT]][]
+// CHECK-NEXT: scf.reduce
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+// CHECK-NOT: scf.parallel
+func.func @full_reduction(%a: memref<?xf32>, %s: memref<f32>, %out: memref<f32>, %n: index) -> index {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f32
+  memref.store %zero, %s[] : memref<f32>
+  scf.for %i = %c0 to %n step %c1 {
+    %x = memref.load %a[%i] : memref<?xf32>
+    %acc = memref.load %s[] : memref<f32>
+    %y = arith.addf %x, %acc : f32
+    memref.store %y, %s[] : memref<f32>
+  }
+  %total = memref.load %s[] : memref<f32>
+  memref.store %total, %out[] : memref<f32>
+  %r = scf.for %i = %c0 to %n step %c1 iter_args(%k = %c0) -> index {
+    %k1 = arith.addi %k, %i : index
+    scf.yield %k1 : index
+  }
+  return %r : index
+}
+
+// A host value read from memory and used on the host cannot move into a
+// kernel: it stays (and the CUDA pipeline reports it).
+// CHECK-LABEL: func.func @escaping_load
+// CHECK-NEXT: %[[C0:.*]] = arith.constant 0 : index
+// CHECK-NEXT: memref.load
+// CHECK-NOT: scf.parallel
+func.func @escaping_load(%shape: memref<1xindex>) -> index {
+  %c0 = arith.constant 0 : index
+  %n = memref.load %shape[%c0] : memref<1xindex>
+  return %n : index
+}
+
+// Declarations (the runtime's GEMM entry points) have no body to work on.
+// CHECK-LABEL: func.func private @declaration
+func.func private @declaration(memref<?xf32>)
