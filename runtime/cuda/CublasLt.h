@@ -63,13 +63,34 @@ struct GemmOperand {
   int64_t batchStride;
 };
 
+/// A GEMM's cuBLASLt descriptors and chosen algorithm, kept per shape so
+/// that repeated calls (every layer, every decode step) skip the descriptor
+/// setup and the heuristic query.
+struct GemmPlan {
+  int64_t key[14];
+  cublasLtMatmulDesc_t desc;
+  cublasLtMatrixLayout_t layouts[3];
+  cublasLtMatmulAlgo_t algo;
+};
+
+struct GemmCache {
+  static constexpr int kCapacity = 64;
+  GemmPlan plans[kCapacity];
+  int count, next; // next: the slot to replace when full
+  int heuristicQueries;
+};
+
+/// Destroys the cached descriptors.
+void clearGemmCache(const CublasLt &lt, GemmCache &cache);
+
 /// The compute type of `precision` (KILN_CUDA_PRECISION_*).
 cublasComputeType_t computeTypeFor(int32_t precision);
 
 /// d = a * b + beta * d in f32 storage, column-major, `batch` times. Returns
 /// a cuBLASLt status text on failure, NULL on success.
 const char *gemm(const CublasLt &lt, cublasLtHandle_t handle,
-                 cudaStream_t stream, void *workspace, size_t workspaceBytes,
+                 GemmCache &cache, cudaStream_t stream, void *workspace,
+                 size_t workspaceBytes,
                  cublasComputeType_t compute, int64_t batch,
                  const GemmOperand &a, const GemmOperand &b, float *d,
                  int64_t m, int64_t n, int64_t ldd, int64_t dBatchStride,

@@ -116,6 +116,7 @@ static void destroyState(State *s) {
       s->driver.cuMemFree(s->chunks[i].base);
     if (s->workspace)
       s->driver.cuMemFree(s->workspace);
+    clearGemmCache(s->blas, s->gemms);
     if (s->blasHandle)
       s->blas.destroy(s->blasHandle);
     if (s->stream)

@@ -45,6 +45,7 @@ struct State {
   cublasLtHandle_t blasHandle;
   CUdeviceptr workspace;
   size_t workspaceBytes;
+  GemmCache gemms;
 
   // Bump arena: chunks are added while a run needs more, and merged into
   // one of the high-water size after it, so steady-state runs allocate

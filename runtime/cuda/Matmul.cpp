@@ -74,7 +74,8 @@ void matmul(int64_t batch, const float *a, const int64_t *aSizes,
   // beta = 1: the output holds the zeros (or the partial sums) the
   // generated code put there.
   if (const char *error =
-          gemm(s->blas, s->blasHandle, reinterpret_cast<cudaStream_t>(s->stream),
+          gemm(s->blas, s->blasHandle, s->gemms,
+               reinterpret_cast<cudaStream_t>(s->stream),
                reinterpret_cast<void *>(s->workspace), s->workspaceBytes,
                computeTypeFor(precision), batch, x, y, c, n, m, ldc,
                cBatchStride, 1.0f))

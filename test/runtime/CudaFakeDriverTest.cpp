@@ -175,9 +175,13 @@ TEST(CudaFakeDriver, RunsGeneratedCodeEntryPoints) {
   EXPECT_EQ(driverCounter("fake_cuda_htod_copies"), 2 + 2 * 2);
   EXPECT_EQ(driverCounter("fake_cuda_launches"), 2);
   EXPECT_EQ(blasCounter("fake_cublaslt_matmuls"), 6);
+  // Three GEMM shapes: each plan is made once and reused by the second run.
+  EXPECT_EQ(blasCounter("fake_cublaslt_heuristics"), 3);
+  EXPECT_EQ(blasCounter("fake_cublaslt_live_descriptors"), 3 * 4);
   EXPECT_EQ(blasCounter("fake_cublaslt_last_compute"), 74); // FAST_16F
   kiln_session_destroy(s);
   EXPECT_EQ(driverCounter("fake_cuda_live_allocs"), 0);
+  EXPECT_EQ(blasCounter("fake_cublaslt_live_descriptors"), 0);
 }
 
 TEST(CudaFakeDriver, KernelFailureFailsTheRun) {

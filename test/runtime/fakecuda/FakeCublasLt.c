@@ -20,7 +20,8 @@ enum { kLayoutBatchCount = 5, kLayoutBatchStride = 6 };
 typedef struct { int transA, transB; int compute; } Desc;
 typedef struct { uint64_t rows, cols; int64_t ld; int32_t batch; int64_t stride; } Layout;
 
-int fake_cublaslt_matmuls, fake_cublaslt_last_compute;
+int fake_cublaslt_matmuls, fake_cublaslt_last_compute,
+    fake_cublaslt_heuristics, fake_cublaslt_live_descriptors;
 
 Status cublasLtCreate(void **h) { *h = malloc(1); return kOk; }
 Status cublasLtDestroy(void *h) { free(h); return kOk; }
@@ -31,9 +32,14 @@ Status cublasLtMatmulDescCreate(Desc **d, int compute, int scale) {
   (void)scale;
   *d = calloc(1, sizeof(Desc));
   (*d)->compute = compute;
+  ++fake_cublaslt_live_descriptors;
   return kOk;
 }
-Status cublasLtMatmulDescDestroy(Desc *d) { free(d); return kOk; }
+Status cublasLtMatmulDescDestroy(Desc *d) {
+  --fake_cublaslt_live_descriptors;
+  free(d);
+  return kOk;
+}
 Status cublasLtMatmulDescSetAttribute(Desc *d, int attr, const void *v,
                                       size_t n) {
   (void)n;
@@ -52,9 +58,14 @@ Status cublasLtMatrixLayoutCreate(Layout **l, int type, uint64_t rows,
   (*l)->cols = cols;
   (*l)->ld = ld;
   (*l)->batch = 1;
+  ++fake_cublaslt_live_descriptors;
   return kOk;
 }
-Status cublasLtMatrixLayoutDestroy(Layout *l) { free(l); return kOk; }
+Status cublasLtMatrixLayoutDestroy(Layout *l) {
+  --fake_cublaslt_live_descriptors;
+  free(l);
+  return kOk;
+}
 Status cublasLtMatrixLayoutSetAttribute(Layout *l, int attr, const void *v,
                                         size_t n) {
   (void)n;
@@ -76,6 +87,7 @@ Status cublasLtMatmulAlgoGetHeuristic(void *h, Desc *d, Layout *a, Layout *b,
                                       void *results, int *found) {
   (void)h; (void)d; (void)a; (void)b; (void)c; (void)dl; (void)p; (void)want;
   memset(results, 0, 96); /* sizeof(cublasLtMatmulHeuristicResult_t) */
+  ++fake_cublaslt_heuristics;
   *found = 1;
   return kOk;
 }
