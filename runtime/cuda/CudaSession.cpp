@@ -189,7 +189,8 @@ static void destroy(void *state) { destroyState(static_cast<State *>(state)); }
 static int32_t run(void *state, const kiln_abi_model *model,
                    void *const *inputs, void *const *outputs,
                    const int64_t *symbols, const int64_t *outputDims,
-                   char *message, size_t messageSize) {
+                   uint32_t flags, char *message, size_t messageSize) {
+  bool onDevice = flags & KILN_ABI_RUN_DEVICE_POINTERS;
   State *s = static_cast<State *>(state);
   s->failed = false;
   s->error[0] = '\0';
@@ -210,6 +211,10 @@ static int32_t run(void *state, const kiln_abi_model *model,
     for (int32_t d = 0; d < t.rank; ++d)
       bytes *= (size_t)(t.dims[d] >= 0 ? t.dims[d]
                                        : symbols[t.dim_symbols[d]]);
+    if (onDevice) {
+      deviceIn[i] = inputs[i];
+      continue;
+    }
     CUdeviceptr p = arenaAlloc(s, bytes);
     if (p && bytes)
       if (CUresult r =
@@ -225,7 +230,8 @@ static int32_t run(void *state, const kiln_abi_model *model,
     for (int32_t d = 0; d < t.rank; ++d)
       bytes *= (size_t)*dims++;
     outBytes[o] = bytes;
-    deviceOut[o] = reinterpret_cast<void *>(arenaAlloc(s, bytes));
+    deviceOut[o] = onDevice ? outputs[o]
+                            : reinterpret_cast<void *>(arenaAlloc(s, bytes));
   }
   if (!s->failed) {
     State *saved = tlsCurrent;
@@ -235,7 +241,7 @@ static int32_t run(void *state, const kiln_abi_model *model,
     if (code != 0)
       fail(s, "the generated code returned %d", code);
   }
-  for (int32_t o = 0; o < model->num_outputs && !s->failed; ++o)
+  for (int32_t o = 0; o < model->num_outputs && !s->failed && !onDevice; ++o)
     if (outBytes[o])
       if (CUresult r = s->driver.cuMemcpyDtoHAsync(
               outputs[o], reinterpret_cast<CUdeviceptr>(deviceOut[o]),

@@ -237,7 +237,7 @@ kiln_status checkCallerOutputs(kiln_session *s, kiln_tensor *outputs,
   return KILN_OK;
 }
 
-kiln_status invoke(kiln_session *s) {
+kiln_status invoke(kiln_session *s, uint32_t flags = 0) {
   kiln_rt_context **slot = kiln_rt_context_slot();
   kiln_rt_context *saved = *slot; // a session may run inside another's kernel
   *slot = &s->context;
@@ -247,7 +247,7 @@ kiln_status invoke(kiln_session *s) {
   if (s->deviceState)
     code = s->model->device->run(s->deviceState, s->model, s->inputData,
                                  s->outputData, s->symbols, s->outputDims,
-                                 deviceError, sizeof(deviceError));
+                                 flags, deviceError, sizeof(deviceError));
   else
     code = s->model->run(s->inputData, s->outputData, s->symbols);
   *slot = saved;
@@ -281,6 +281,25 @@ kiln_status kiln_session_run(kiln_session *s, const kiln_tensor *inputs,
   if (kiln_status st = checkCallerOutputs(s, outputs, num_outputs))
     return st;
   return invoke(s);
+}
+
+kiln_status kiln_session_run_device(kiln_session *s, const kiln_tensor *inputs,
+                                    size_t num_inputs, kiln_tensor *outputs,
+                                    size_t num_outputs) {
+  if (!s)
+    return KILN_ERROR_INVALID_ARGUMENT;
+  RunGuard guard(s);
+  if (!guard.ok())
+    return KILN_ERROR_INVALID_ARGUMENT;
+  if (!s->deviceState)
+    return setError(s, KILN_ERROR_UNSUPPORTED,
+                    "model '%s' runs on the cpu: use kiln_session_run",
+                    s->model->name ? s->model->name : "?");
+  if (kiln_status st = prepare(s, inputs, num_inputs))
+    return st;
+  if (kiln_status st = checkCallerOutputs(s, outputs, num_outputs))
+    return st;
+  return invoke(s, KILN_ABI_RUN_DEVICE_POINTERS);
 }
 
 kiln_status kiln_session_run_alloc(kiln_session *s, const kiln_tensor *inputs,

@@ -179,6 +179,19 @@ TEST(CudaFakeDriver, RunsGeneratedCodeEntryPoints) {
   EXPECT_EQ(blasCounter("fake_cublaslt_heuristics"), 3);
   EXPECT_EQ(blasCounter("fake_cublaslt_live_descriptors"), 3 * 4);
   EXPECT_EQ(blasCounter("fake_cublaslt_last_compute"), 74); // FAST_16F
+
+  // kiln_session_run_device: the stand-in's device memory is host memory,
+  // so host buffers serve as "device pointers"; nothing is copied.
+  std::vector<float> y2(y.size(), -1.0f), z2(z.size(), -1.0f);
+  kiln_tensor out2[] = {
+      {KILN_DTYPE_F32, 2, yDims, y2.data(), y2.size() * sizeof(float)},
+      {KILN_DTYPE_F32, 3, zDims, z2.data(), z2.size() * sizeof(float)}};
+  ASSERT_EQ(kiln_session_run_device(s, in, 2, out2, 2), KILN_OK)
+      << kiln_session_last_error(s);
+  EXPECT_EQ(y2, y);
+  EXPECT_EQ(z2, z);
+  EXPECT_EQ(driverCounter("fake_cuda_htod_copies"), 2 + 2 * 2);
+
   kiln_session_destroy(s);
   EXPECT_EQ(driverCounter("fake_cuda_live_allocs"), 0);
   EXPECT_EQ(blasCounter("fake_cublaslt_live_descriptors"), 0);

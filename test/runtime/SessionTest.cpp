@@ -524,6 +524,7 @@ TEST(SessionCreate, ValidatesDescriptor) {
 struct FakeDevice {
   static int created, destroyed;
   static int64_t lastOutputDims[5];
+  static uint32_t lastFlags;
   static void *create(int32_t ordinal, char *message, size_t size) {
     if (ordinal != 0) {
       snprintf(message, size, "no such fake device %d", ordinal);
@@ -538,8 +539,10 @@ struct FakeDevice {
   }
   static int32_t run(void *state, const kiln_abi_model *model,
                      void *const *in, void *const *out, const int64_t *symbols,
-                     const int64_t *outputDims, char *message, size_t size) {
+                     const int64_t *outputDims, uint32_t flags, char *message,
+                     size_t size) {
     EXPECT_EQ(state, &created);
+    lastFlags = flags;
     memcpy(lastOutputDims, outputDims, sizeof(lastOutputDims));
     if (symbols[0] == 3) {
       snprintf(message, size, "fake device fault");
@@ -551,6 +554,7 @@ struct FakeDevice {
 };
 int FakeDevice::created = 0, FakeDevice::destroyed = 0;
 int64_t FakeDevice::lastOutputDims[5];
+uint32_t FakeDevice::lastFlags;
 const kiln_abi_device kFakeDevice = {"fake", FakeDevice::create,
                                      FakeDevice::destroy, FakeDevice::run};
 
@@ -570,6 +574,17 @@ TEST(SessionDevice, RunsThroughTheDeviceBackend) {
   expectFakeResults(in, out.y.data(), out.z.data());
   const int64_t dims[5] = {2, 3, 4, 2, 4};
   EXPECT_EQ(memcmp(FakeDevice::lastOutputDims, dims, sizeof(dims)), 0);
+  EXPECT_EQ(FakeDevice::lastFlags, 0u);
+
+  // The device-pointer variant: same checks, and the backend is told.
+  Outputs devOut(2, 3);
+  ASSERT_EQ(kiln_session_run_device(s, in.t, 2, devOut.t, 2), KILN_OK)
+      << kiln_session_last_error(s);
+  EXPECT_EQ(FakeDevice::lastFlags, KILN_ABI_RUN_DEVICE_POINTERS);
+  expectFakeResults(in, devOut.y.data(), devOut.z.data());
+  Outputs small(2, 2);
+  EXPECT_EQ(kiln_session_run_device(s, in.t, 2, small.t, 2),
+            KILN_ERROR_SHAPE_MISMATCH);
 
   Inputs bad(3, 1);
   Outputs badOut(3, 1);
@@ -578,6 +593,18 @@ TEST(SessionDevice, RunsThroughTheDeviceBackend) {
                "model 'fake' on fake: fake device fault");
   kiln_session_destroy(s);
   EXPECT_EQ(FakeDevice::destroyed, 1);
+}
+
+TEST(SessionDevice, DevicePointersNeedADeviceModel) {
+  kiln_session *s = nullptr;
+  ASSERT_EQ(kiln_session_create(&kiln_fake_model, nullptr, &s), KILN_OK);
+  Inputs in(1, 1);
+  Outputs out(1, 1);
+  EXPECT_EQ(kiln_session_run_device(s, in.t, 2, out.t, 2),
+            KILN_ERROR_UNSUPPORTED);
+  EXPECT_STREQ(kiln_session_last_error(s),
+               "model 'fake' runs on the cpu: use kiln_session_run");
+  kiln_session_destroy(s);
 }
 
 TEST(SessionDevice, CreateFailureSaysWhy) {

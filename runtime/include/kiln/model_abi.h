@@ -66,6 +66,8 @@ typedef struct kiln_abi_tensor {
 
 struct kiln_abi_model;
 
+#define KILN_ABI_RUN_DEVICE_POINTERS 1u
+
 /* How a device artifact runs: the per-session state behind a session of a
  * model whose `target` is not "cpu". The runtime library of that device
  * (runtime/cuda for "cuda") defines it and the artifact links it, so that a
@@ -77,13 +79,15 @@ typedef struct kiln_abi_device {
    * `message` (e.g. no driver on this machine). */
   void *(*create)(int32_t ordinal, char *message, size_t message_size);
   void (*destroy)(void *state);
-  /* Runs `model` on host buffers: copies the inputs to the device, calls
-   * model->run with device pointers, copies the outputs back and waits.
-   * Returns 0, or nonzero with a reason in `message`. */
+  /* Runs `model`: copies the inputs to the device, calls model->run with
+   * device pointers, copies the outputs back and waits. With
+   * KILN_ABI_RUN_DEVICE_POINTERS in `flags` the buffers already are device
+   * memory and nothing is copied. Returns 0, or nonzero with a reason in
+   * `message`. */
   int32_t (*run)(void *state, const struct kiln_abi_model *model,
                  void *const *inputs, void *const *outputs,
                  const int64_t *symbols, const int64_t *output_dims,
-                 char *message, size_t message_size);
+                 uint32_t flags, char *message, size_t message_size);
 } kiln_abi_device;
 
 typedef struct kiln_abi_model {

@@ -200,6 +200,18 @@ KILN_API kiln_status kiln_session_run(kiln_session *session,
                                       size_t num_inputs, kiln_tensor *outputs,
                                       size_t num_outputs);
 
+/* Like kiln_session_run, for a device model (target "cuda"): every data
+ * pointer is memory of the session's device (from cuMemAlloc or the like,
+ * in the context of the device chosen at create), and nothing is copied
+ * between host and device. The call returns once the outputs are written.
+ * Same checks, thread-safety and errors as kiln_session_run, plus
+ * UNSUPPORTED for a cpu model. */
+KILN_API kiln_status kiln_session_run_device(kiln_session *session,
+                                             const kiln_tensor *inputs,
+                                             size_t num_inputs,
+                                             kiln_tensor *outputs,
+                                             size_t num_outputs);
+
 /* Like kiln_session_run, but the session allocates the outputs. On success
  * *outputs points to *num_outputs tensors; the array, their dims and data are
  * owned by the session and stay valid until the next run or run_alloc on it
