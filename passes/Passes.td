@@ -171,17 +171,20 @@ def KilnCudaMatmulToCublasLt : Pass<"kiln-cuda-matmul-to-cublaslt",
   let description = [{
     Runs after bufferization. A plain f32 `linalg.matmul` or
     `linalg.batch_matmul` (no user-defined indexing maps) becomes a call to
-    the CUDA runtime, which runs it in cuBLASLt with beta = 1, so the output
-    keeps the zeros (or partial sums) the generated code put there. The
+    the CUDA runtime, which runs it in cuBLASLt. When the output's zeroing
+    comes right before (the fill, or copy from a zeroed buffer, that
+    `kiln-lower-to-linalg` emits), the zeroing goes and cuBLASLt overwrites
+    the output (beta = 0); otherwise it accumulates (beta = 1). The
     `precision` option picks the tensor-core input type (fp32 accumulation
     and storage in every case):
 
     ```
+    linalg.fill ins(%zero) outs(%c)
     linalg.matmul ins(%a, %b : memref<?x64xf32>, memref<64x256xf32>)
                   outs(%c : memref<?x256xf32>)
-      => func.call @kiln_cuda_matmul_f32(%a', %b', %c', %precision)
+      => func.call @kiln_cuda_matmul_f32(%a', %b', %c', %precision, %c0_i32)
          // memref.cast to strided<[?, ?], offset: ?>; fp16 = 1, bf16 = 2,
-         // tf32 = 3, fp32 = 0 (runtime/include/kiln/cuda.h)
+         // tf32 = 3, fp32 = 0 (runtime/include/kiln/cuda.h); 0 = overwrite
     ```
   }];
   let options = [

@@ -1,4 +1,5 @@
 //===- MatmulToCublasLt.cpp - f32 matmuls -> cuBLASLt calls ----------------===//
+#include "codegen/GemmZeroing.h"
 #include "passes/Passes.h"
 
 #include "mlir/IR/SymbolTable.h"
@@ -73,10 +74,16 @@ struct KilnCudaMatmulToCublasLtPass
                            ? v
                            : (Value)memref::CastOp::create(b, loc, argType, v));
       args.push_back(arith::ConstantIntOp::create(b, loc, *code, 32));
+      // With the output's zeroing right before, cuBLASLt overwrites it
+      // (beta = 0) and the zeroing goes; otherwise it accumulates.
+      Operation *zeroing = kiln::zeroingFor(op, operands[2]);
+      args.push_back(arith::ConstantIntOp::create(b, loc, zeroing ? 0 : 1, 32));
       StringRef callee =
           rank == 2 ? "kiln_cuda_matmul_f32" : "kiln_cuda_batch_matmul_f32";
       func::FuncOp decl = declare(module, callee, ValueRange(args).getTypes());
       func::CallOp::create(b, loc, decl, args);
+      if (zeroing && zeroing != op)
+        zeroing->erase();
       op->erase();
     }
   }

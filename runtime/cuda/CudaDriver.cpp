@@ -56,6 +56,8 @@ bool loadDriver(Driver &d, char *message, size_t messageSize) {
              messageSize) &&
       lookup(d.library, "cuMemsetD32Async", d.cuMemsetD32Async, message,
              messageSize) &&
+      lookup(d.library, "cuMemsetD2D32Async", d.cuMemsetD2D32Async, message,
+             messageSize) &&
       lookup(d.library, "cuModuleLoadData", d.cuModuleLoadData, message,
              messageSize) &&
       lookup(d.library, "cuModuleUnload", d.cuModuleUnload, message,

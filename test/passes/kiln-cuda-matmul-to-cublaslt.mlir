@@ -5,18 +5,19 @@
 
 // BAD: unknown precision 'int4' (expected fp16, bf16, tf32 or fp32)
 
-// CHECK-DAG: func.func private @kiln_cuda_matmul_f32(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i32) attributes {llvm.emit_c_interface}
-// CHECK-DAG: func.func private @kiln_cuda_batch_matmul_f32(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, i32) attributes {llvm.emit_c_interface}
+// CHECK-DAG: func.func private @kiln_cuda_matmul_f32(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i32, i32) attributes {llvm.emit_c_interface}
+// CHECK-DAG: func.func private @kiln_cuda_batch_matmul_f32(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, i32, i32) attributes {llvm.emit_c_interface}
 
-// The fill stays: cuBLASLt accumulates into the output (beta = 1).
+// The zero fill right before is dead: cuBLASLt overwrites (accumulate = 0).
 // CHECK-LABEL: func.func @matmul
 // CHECK-SAME: (%[[A:.*]]: memref<?x64xf32>, %[[B:.*]]: memref<64x256xf32>, %[[C:.*]]: memref<?x256xf32>)
-// CHECK: linalg.fill
+// CHECK-NOT: linalg.fill
 // CHECK-DAG: %[[CA:.*]] = memref.cast %[[A]] : memref<?x64xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
 // CHECK-DAG: %[[CB:.*]] = memref.cast %[[B]]
 // CHECK-DAG: %[[CC:.*]] = memref.cast %[[C]]
 // CHECK-DAG: %[[FP16:.*]] = arith.constant 1 : i32
-// CHECK: call @kiln_cuda_matmul_f32(%[[CA]], %[[CB]], %[[CC]], %[[FP16]])
+// CHECK-DAG: %[[OVERWRITE:.*]] = arith.constant 0 : i32
+// CHECK: call @kiln_cuda_matmul_f32(%[[CA]], %[[CB]], %[[CC]], %[[FP16]], %[[OVERWRITE]])
 // CHECK-NOT: linalg.matmul
 // BF16-LABEL: func.func @matmul
 // BF16: arith.constant 2 : i32
@@ -29,8 +30,11 @@ func.func @matmul(%a: memref<?x64xf32>, %b: memref<64x256xf32>, %c: memref<?x256
   return
 }
 
+// Without a zeroing it accumulates into what the output holds.
 // CHECK-LABEL: func.func @batch_matmul
-// CHECK: call @kiln_cuda_batch_matmul_f32(
+// CHECK-DAG: %[[FP16:.*]] = arith.constant 1 : i32
+// CHECK-DAG: %[[ACCUMULATE:.*]] = arith.constant 1 : i32
+// CHECK: call @kiln_cuda_batch_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[FP16]], %[[ACCUMULATE]])
 // CHECK-NOT: linalg.batch_matmul
 func.func @batch_matmul(%a: memref<?x4x?xf32>, %b: memref<?x?x16xf32>, %c: memref<?x4x16xf32>) {
   linalg.batch_matmul ins(%a, %b : memref<?x4x?xf32>, memref<?x?x16xf32>) outs(%c : memref<?x4x16xf32>)

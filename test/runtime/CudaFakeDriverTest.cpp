@@ -35,18 +35,24 @@ template <int Rank> struct Memref {
 };
 
 extern "C" void _mlir_ciface_kiln_cuda_matmul_f32(Memref<2> *, Memref<2> *,
-                                                  Memref<2> *, int32_t);
+                                                  Memref<2> *, int32_t,
+                                                  int32_t);
 extern "C" void _mlir_ciface_kiln_cuda_batch_matmul_f32(Memref<3> *,
                                                         Memref<3> *,
-                                                        Memref<3> *, int32_t);
+                                                        Memref<3> *, int32_t,
+                                                        int32_t);
+constexpr int32_t kOverwrite = 0, kAccumulate = 1;
+constexpr unsigned kNaN = 0x7fc00000u;
 
 // w is [4, 3] row-major; wT holds the same matrix transposed ([3, 4]).
 const float kW[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
 const float kWT[12] = {1, 4, 7, 10, 2, 5, 8, 11, 3, 6, 9, 12};
 const char kImage[] = "not a real fatbinary";
 
-// y = x·w + x·(wT viewed transposed) + 1 = 2·x·w + 1, and
-// z[b] = x2[b]·w with the weight shared across the batch (batch stride 0).
+// y = x·w + x·(wT viewed transposed) + 1 = 2·x·w + 1, accumulated into a
+// buffer that an empty (K = 0) overwriting matmul cleared of NaNs, and
+// z[b] = x2[b]·w with the weight shared across the batch (batch stride 0),
+// overwriting NaNs.
 int32_t fakeRun(void *const *in, void *const *out, const int64_t *s) {
   int64_t n = s[0];
   float *x = static_cast<float *>(in[0]);
@@ -58,13 +64,19 @@ int32_t fakeRun(void *const *in, void *const *out, const int64_t *s) {
   auto *tmp = static_cast<float *>(kiln_cuda_alloc(n * 3 * sizeof(float)));
   if (!w || !wT || !tmp)
     return 1;
-  mgpuMemset32(tmp, 0, n * 3, mgpuStreamCreate());
+  mgpuMemset32(tmp, kNaN, n * 3, mgpuStreamCreate());
   Memref<2> a = {x, x, 0, {n, 4}, {4, 1}};
   Memref<2> b = {w, w, 0, {4, 3}, {3, 1}};
   Memref<2> bt = {wT, wT, 0, {4, 3}, {1, 4}};
   Memref<2> c = {tmp, tmp, 0, {n, 3}, {3, 1}};
-  _mlir_ciface_kiln_cuda_matmul_f32(&a, &b, &c, KILN_CUDA_PRECISION_FP32);
-  _mlir_ciface_kiln_cuda_matmul_f32(&a, &bt, &c, KILN_CUDA_PRECISION_FP32);
+  Memref<2> a0 = {x, x, 0, {n, 0}, {4, 1}};
+  Memref<2> b0 = {w, w, 0, {0, 3}, {3, 1}};
+  _mlir_ciface_kiln_cuda_matmul_f32(&a0, &b0, &c, KILN_CUDA_PRECISION_FP32,
+                                    kOverwrite);
+  _mlir_ciface_kiln_cuda_matmul_f32(&a, &b, &c, KILN_CUDA_PRECISION_FP32,
+                                    kAccumulate);
+  _mlir_ciface_kiln_cuda_matmul_f32(&a, &bt, &c, KILN_CUDA_PRECISION_FP32,
+                                    kAccumulate);
 
   void *addOne = mgpuModuleGetFunction(const_cast<char *>(kImage), "add_one");
   int64_t count = n * 3;
@@ -72,12 +84,12 @@ int32_t fakeRun(void *const *in, void *const *out, const int64_t *s) {
   mgpuLaunchKernel(addOne, (count + 3) / 4, 1, 1, 4, 1, 1, 0,
                    mgpuStreamCreate(), params, nullptr, 3);
 
-  mgpuMemset32(z, 0, 2 * n * 3, mgpuStreamCreate());
+  mgpuMemset32(z, kNaN, 2 * n * 3, mgpuStreamCreate());
   Memref<3> a3 = {x2, x2, 0, {2, n, 4}, {n * 4, 4, 1}};
   Memref<3> b3 = {w, w, 0, {2, 4, 3}, {0, 3, 1}};
   Memref<3> c3 = {z, z, 0, {2, n, 3}, {n * 3, 3, 1}};
   _mlir_ciface_kiln_cuda_batch_matmul_f32(&a3, &b3, &c3,
-                                          KILN_CUDA_PRECISION_FP16);
+                                          KILN_CUDA_PRECISION_FP16, kOverwrite);
   return 0;
 }
 

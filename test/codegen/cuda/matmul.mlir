@@ -4,16 +4,22 @@
 // RUN: kilnc -q --target=cuda:sm_90 --emit=ptx %s | FileCheck %s --check-prefix=PTX
 // RUN: not kilnc -q --target=cuda --precision=fp8 %s 2>&1 | FileCheck %s --check-prefix=BAD
 
-// Both products go to cuBLASLt with fp16 tensor-core inputs (the default)
-// and accumulate into an output that a kernel zeroed; no kernel multiplies.
+// Both products go to cuBLASLt with fp16 tensor-core inputs (the default),
+// overwriting their outputs: the zero fills that kiln.matmul's lowering puts
+// first are gone, and no kernel multiplies. The two kernels left copy the
+// results into the caller's output buffers.
 // GPU-LABEL: func.func @matmul_main
-// GPU: %[[FP16:.*]] = arith.constant 1 : i32
-// GPU: gpu.launch_func @matmul_main_kernel::@matmul_main_kernel
-// GPU: call @kiln_cuda_matmul_f32({{.*}}, %[[FP16]]) : (memref<?x?xf32, strided<[?, ?], offset: ?>>
-// GPU: call @kiln_cuda_batch_matmul_f32({{.*}}, %[[FP16]]) : (memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>
+// GPU-DAG: %[[OVERWRITE:.*]] = arith.constant 0 : i32
+// GPU-DAG: %[[FP16:.*]] = arith.constant 1 : i32
+// GPU-NOT: gpu.launch_func
+// GPU: call @kiln_cuda_matmul_f32({{.*}}, %[[FP16]], %[[OVERWRITE]]) : (memref<?x?xf32, strided<[?, ?], offset: ?>>
+// GPU-NOT: gpu.launch_func
+// GPU: call @kiln_cuda_batch_matmul_f32({{.*}}, %[[FP16]], %[[OVERWRITE]]) : (memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>
+// GPU-COUNT-2: gpu.launch_func
+// GPU-NOT: gpu.launch_func
 // GPU-NOT: arith.mulf
 // BF16: %[[BF16:.*]] = arith.constant 2 : i32
-// BF16: call @kiln_cuda_matmul_f32({{.*}}, %[[BF16]])
+// BF16: call @kiln_cuda_matmul_f32({{.*}}, %[[BF16]], %{{.*}})
 
 // PTX: .target sm_90
 // PTX-NOT: fma.rn.f32

@@ -123,7 +123,9 @@ Status cublasLtMatmul(void *h, Desc *d, const float *alpha, const float *a,
         for (int64_t q = 0; q < k; ++q)
           sum += at(ap, la, d->transA, i, q) * at(bp, lb, d->transB, q, j);
         float *dst = op + i + j * lo->ld;
-        *dst = *alpha * sum + *beta * *dst;
+        /* As documented for cuBLAS: with beta == 0, C is not read (it may
+         * hold NaNs). */
+        *dst = *beta == 0.0f ? *alpha * sum : *alpha * sum + *beta * *dst;
       }
   }
   return kOk;

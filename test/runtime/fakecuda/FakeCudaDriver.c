@@ -92,6 +92,14 @@ CUresult cuMemsetD32Async(CUdeviceptr d, unsigned v, size_t n, void *s) {
     ((unsigned *)(uintptr_t)d)[i] = v;
   return 0;
 }
+CUresult cuMemsetD2D32Async(CUdeviceptr d, size_t pitch, unsigned v,
+                            size_t width, size_t height, void *s) {
+  (void)s;
+  for (size_t row = 0; row < height; ++row)
+    for (size_t i = 0; i < width; ++i)
+      ((unsigned *)(uintptr_t)(d + row * pitch))[i] = v;
+  return 0;
+}
 CUresult cuModuleLoadData(void **module, const void *image) {
   ++fake_cuda_module_loads;
   *module = (void *)image;
