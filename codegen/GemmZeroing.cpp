@@ -63,4 +63,3 @@ Operation *mlir::kiln::zeroingFor(Operation *mm, Value out) {
   }
   return zeroAt(out, mm) ? mm : nullptr;
 }
-

@@ -17,7 +17,8 @@ using namespace mlir;
 /// Host code must not touch tensor data: every buffer is device memory.
 /// A load or store left outside a kernel means some op was not mapped.
 static LogicalResult checkNoHostAccess(ModuleOp module) {
-  WalkResult r = module->walk<WalkOrder::PreOrder>([&](Operation *op) -> WalkResult {
+  WalkResult r = module->walk<WalkOrder::PreOrder>([&](Operation *op)
+                                                       -> WalkResult {
     if (isa<gpu::LaunchOp, gpu::GPUModuleOp>(op))
       return WalkResult::skip();
     if (isa<memref::LoadOp, memref::StoreOp>(op))
@@ -58,8 +59,8 @@ static void mergeGpuModules(ModuleOp module) {
   }
   module.walk([&](gpu::LaunchFuncOp launch) {
     SymbolRefAttr kernel = launch.getKernel();
-    auto it = renamed.find({kernel.getRootReference(),
-                            kernel.getLeafReference()});
+    auto it =
+        renamed.find({kernel.getRootReference(), kernel.getLeafReference()});
     if (it == renamed.end())
       return;
     launch.setKernelAttr(SymbolRefAttr::get(

@@ -1,4 +1,5 @@
-//===- CudaTarget.cpp - The NVIDIA GPU target ------------------------------===//
+//===- CudaTarget.cpp - The NVIDIA GPU target
+//------------------------------===//
 //
 // --target=cuda builds cubins for sm_90 and sm_100 plus sm_90 PTX;
 // --target=cuda:sm_90 or cuda:sm_100 builds that chip's cubin and PTX.
@@ -68,8 +69,8 @@ public:
     {
       llvm::raw_fd_ostream os(desc, ec);
       if (ec)
-        return module.emitError() << "cannot write " << desc << ": "
-                                  << ec.message();
+        return module.emitError()
+               << "cannot write " << desc << ": " << ec.message();
       os << descriptorSource(sig, entry, name());
     }
     return linkSharedLibrary(module.getLoc(), {obj, desc, weightsAsm}, output,

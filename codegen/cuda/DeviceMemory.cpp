@@ -3,8 +3,8 @@
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-#include "mlir/Interfaces/DataLayoutInterfaces.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/DataLayoutInterfaces.h"
 
 namespace mlir::kiln {
 #define GEN_PASS_DEF_KILNCUDADEVICEMEMORY
@@ -25,8 +25,8 @@ struct KilnCudaDeviceMemoryPass
     LLVM::LLVMFuncOp alloc = declare(module, "kiln_cuda_alloc", ptr, {i64});
     LLVM::LLVMFuncOp alignedAlloc =
         declare(module, "kiln_cuda_aligned_alloc", ptr, {i64, i64});
-    LLVM::LLVMFuncOp freeFn = declare(
-        module, "kiln_cuda_free", LLVM::LLVMVoidType::get(ctx), {ptr});
+    LLVM::LLVMFuncOp freeFn =
+        declare(module, "kiln_cuda_free", LLVM::LLVMVoidType::get(ctx), {ptr});
     LLVM::LLVMFuncOp constant =
         declare(module, "kiln_cuda_device_constant", ptr, {ptr, i64});
     llvm::StringMap<LLVM::LLVMFuncOp> replacement = {
@@ -38,8 +38,7 @@ struct KilnCudaDeviceMemoryPass
 
     DataLayout layout(module);
     SymbolTable symbols(module);
-    WalkResult result = module->walk<WalkOrder::PreOrder>(
-        [&](Operation *op) -> WalkResult {
+    module->walk<WalkOrder::PreOrder>([&](Operation *op) -> WalkResult {
       if (isa<gpu::GPUModuleOp>(op))
         return WalkResult::skip(); // device code keeps its own memory ops
       if (auto call = dyn_cast<LLVM::CallOp>(op)) {
@@ -72,7 +71,6 @@ struct KilnCudaDeviceMemoryPass
       addr.getResult().replaceAllUsesExcept(device.getResult(), device);
       return WalkResult::advance();
     });
-    (void)result;
   }
 
   LLVM::LLVMFuncOp declare(ModuleOp module, StringRef name, Type result,
@@ -80,8 +78,8 @@ struct KilnCudaDeviceMemoryPass
     if (auto f = module.lookupSymbol<LLVM::LLVMFuncOp>(name))
       return f;
     OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
-    return LLVM::LLVMFuncOp::create(
-        b, module.getLoc(), name, LLVM::LLVMFunctionType::get(result, args));
+    return LLVM::LLVMFuncOp::create(b, module.getLoc(), name,
+                                    LLVM::LLVMFunctionType::get(result, args));
   }
 };
 

@@ -105,11 +105,11 @@ LogicalResult kiln::embedFatbinaries(ModuleOp module,
     for (auto [chip, cubin] : llvm::zip(options.chips, cubins)) {
       if (failed(cubin.create("cubin")))
         return emitError(loc) << "cannot create a temporary file";
-      if (failed(runTool(loc, bin + "ptxas",
-                         {"-arch=" + chip,
-                          "-O" + std::to_string(options.optLevel),
-                          ptx.path.str().str(), "-o", cubin.path.str().str()},
-                         options.verbose)))
+      if (failed(
+              runTool(loc, bin + "ptxas",
+                      {"-arch=" + chip, "-O" + std::to_string(options.optLevel),
+                       ptx.path.str().str(), "-o", cubin.path.str().str()},
+                      options.verbose)))
         return WalkResult::interrupt();
       fatbinArgs.push_back("--image3=kind=elf,sm=" + smNumber(chip) +
                            ",file=" + cubin.path.str().str());

@@ -1,4 +1,5 @@
-//===- MatmulToCublasLt.cpp - f32 matmuls -> cuBLASLt calls ----------------===//
+//===- MatmulToCublasLt.cpp - f32 matmuls -> cuBLASLt calls
+//----------------===//
 #include "codegen/GemmZeroing.h"
 #include "passes/Passes.h"
 
@@ -57,8 +58,7 @@ struct KilnCudaMatmulToCublasLtPass
     for (linalg::LinalgOp op : matmuls) {
       if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2)
         continue;
-      SmallVector<Value> operands = {op.getDpsInputs()[0],
-                                     op.getDpsInputs()[1],
+      SmallVector<Value> operands = {op.getDpsInputs()[0], op.getDpsInputs()[1],
                                      op.getDpsInits()[0]};
       if (!llvm::all_of(operands, [](Value v) {
             return cast<MemRefType>(v.getType()).getElementType().isF32();

@@ -15,8 +15,7 @@ using namespace mlir;
 
 namespace {
 struct KilnCudaTileParallelLoopsPass
-    : kiln::impl::KilnCudaTileParallelLoopsBase<
-          KilnCudaTileParallelLoopsPass> {
+    : kiln::impl::KilnCudaTileParallelLoopsBase<KilnCudaTileParallelLoopsPass> {
   using Base::Base;
 
   void runOnOperation() override {
@@ -97,9 +96,9 @@ struct KilnCudaTileParallelLoopsPass
       run.clear();
     };
     for (Operation &op : llvm::make_early_inc_range(body)) {
-      bool memory = isa<memref::LoadOp, memref::StoreOp, scf::ForOp,
-                        scf::IfOp>(op) &&
-                    touchesMemory(&op);
+      bool memory =
+          isa<memref::LoadOp, memref::StoreOp, scf::ForOp, scf::IfOp>(op) &&
+          touchesMemory(&op);
       bool glue = !run.empty() && op.getNumRegions() == 0 &&
                   isa<arith::ArithDialect>(op.getDialect());
       if (memory || glue)

@@ -21,8 +21,8 @@ bool loadCublasLt(CublasLt &lt, char *message, size_t messageSize) {
   memset(&lt, 0, sizeof(lt));
   lt.library = dlopen("libcublasLt.so.13", RTLD_NOW | RTLD_LOCAL);
   if (!lt.library)
-    lt.library =
-        dlopen("/usr/local/cuda/lib64/libcublasLt.so.13", RTLD_NOW | RTLD_LOCAL);
+    lt.library = dlopen("/usr/local/cuda/lib64/libcublasLt.so.13",
+                        RTLD_NOW | RTLD_LOCAL);
   if (!lt.library) {
     snprintf(message, messageSize,
              "no cuBLASLt: libcublasLt.so.13 not found on the library path "
@@ -31,30 +31,29 @@ bool loadCublasLt(CublasLt &lt, char *message, size_t messageSize) {
   }
   bool ok =
       lookup(lt.library, "cublasLtCreate", lt.create, message, messageSize) &&
-      lookup(lt.library, "cublasLtDestroy", lt.destroy, message,
-             messageSize) &&
+      lookup(lt.library, "cublasLtDestroy", lt.destroy, message, messageSize) &&
       lookup(lt.library, "cublasLtGetStatusString", lt.statusString, message,
              messageSize) &&
       lookup(lt.library, "cublasLtMatmulDescCreate", lt.descCreate, message,
              messageSize) &&
       lookup(lt.library, "cublasLtMatmulDescDestroy", lt.descDestroy, message,
              messageSize) &&
-      lookup(lt.library, "cublasLtMatmulDescSetAttribute",
-             lt.descSetAttribute, message, messageSize) &&
-      lookup(lt.library, "cublasLtMatrixLayoutCreate", lt.layoutCreate,
+      lookup(lt.library, "cublasLtMatmulDescSetAttribute", lt.descSetAttribute,
              message, messageSize) &&
+      lookup(lt.library, "cublasLtMatrixLayoutCreate", lt.layoutCreate, message,
+             messageSize) &&
       lookup(lt.library, "cublasLtMatrixLayoutDestroy", lt.layoutDestroy,
              message, messageSize) &&
       lookup(lt.library, "cublasLtMatrixLayoutSetAttribute",
              lt.layoutSetAttribute, message, messageSize) &&
-      lookup(lt.library, "cublasLtMatmulPreferenceCreate",
-             lt.preferenceCreate, message, messageSize) &&
+      lookup(lt.library, "cublasLtMatmulPreferenceCreate", lt.preferenceCreate,
+             message, messageSize) &&
       lookup(lt.library, "cublasLtMatmulPreferenceDestroy",
              lt.preferenceDestroy, message, messageSize) &&
       lookup(lt.library, "cublasLtMatmulPreferenceSetAttribute",
              lt.preferenceSetAttribute, message, messageSize) &&
-      lookup(lt.library, "cublasLtMatmulAlgoGetHeuristic",
-             lt.algoGetHeuristic, message, messageSize) &&
+      lookup(lt.library, "cublasLtMatmulAlgoGetHeuristic", lt.algoGetHeuristic,
+             message, messageSize) &&
       lookup(lt.library, "cublasLtMatmul", lt.matmul, message, messageSize);
   if (!ok)
     unloadCublasLt(lt);
@@ -126,13 +125,11 @@ static const char *makePlan(const CublasLt &lt, cublasLtHandle_t handle,
       return lt.statusString(st);
     if (batch > 1) {
       int32_t count = (int32_t)batch;
-      lt.layoutSetAttribute(plan.layouts[i],
-                            CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count,
-                            sizeof(count));
-      lt.layoutSetAttribute(plan.layouts[i],
-                            CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET,
-                            &shapes[i].batchStride,
-                            sizeof(shapes[i].batchStride));
+      lt.layoutSetAttribute(plan.layouts[i], CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT,
+                            &count, sizeof(count));
+      lt.layoutSetAttribute(
+          plan.layouts[i], CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET,
+          &shapes[i].batchStride, sizeof(shapes[i].batchStride));
     }
   }
   cublasLtMatmulPreference_t preference = nullptr;
@@ -145,9 +142,9 @@ static const char *makePlan(const CublasLt &lt, cublasLtHandle_t handle,
                             &maxWorkspace, sizeof(maxWorkspace));
   cublasLtMatmulHeuristicResult_t heuristic;
   int found = 0;
-  st = lt.algoGetHeuristic(handle, plan.desc, plan.layouts[0],
-                           plan.layouts[1], plan.layouts[2], plan.layouts[2],
-                           preference, 1, &heuristic, &found);
+  st = lt.algoGetHeuristic(handle, plan.desc, plan.layouts[0], plan.layouts[1],
+                           plan.layouts[2], plan.layouts[2], preference, 1,
+                           &heuristic, &found);
   lt.preferenceDestroy(preference);
   if (st != CUBLAS_STATUS_SUCCESS)
     return lt.statusString(st);
@@ -157,17 +154,16 @@ static const char *makePlan(const CublasLt &lt, cublasLtHandle_t handle,
   return nullptr;
 }
 
-const char *gemm(const CublasLt &lt, cublasLtHandle_t handle,
-                 GemmCache &cache, cudaStream_t stream, void *workspace,
-                 size_t workspaceBytes, cublasComputeType_t compute,
-                 int64_t batch, const GemmOperand &a, const GemmOperand &b,
-                 float *d, int64_t m, int64_t n, int64_t ldd,
-                 int64_t dBatchStride, float beta) {
-  const int64_t key[14] = {compute,       batch,        a.rows, a.cols,
-                           a.ld,          a.transpose,  a.batchStride,
-                           b.rows,        b.cols,       b.ld,
-                           b.transpose,   b.batchStride, ldd,
-                           dBatchStride};
+const char *gemm(const CublasLt &lt, cublasLtHandle_t handle, GemmCache &cache,
+                 cudaStream_t stream, void *workspace, size_t workspaceBytes,
+                 cublasComputeType_t compute, int64_t batch,
+                 const GemmOperand &a, const GemmOperand &b, float *d,
+                 int64_t m, int64_t n, int64_t ldd, int64_t dBatchStride,
+                 float beta) {
+  const int64_t key[14] = {compute, batch,       a.rows,        a.cols,
+                           a.ld,    a.transpose, a.batchStride, b.rows,
+                           b.cols,  b.ld,        b.transpose,   b.batchStride,
+                           ldd,     dBatchStride};
   GemmPlan *plan = nullptr;
   for (int i = 0; i < cache.count && !plan; ++i)
     if (memcmp(cache.plans[i].key, key, sizeof(key)) == 0)
@@ -179,20 +175,18 @@ const char *gemm(const CublasLt &lt, cublasLtHandle_t handle,
     destroyPlan(lt, *plan);
     memset(plan->key, 0xff, sizeof(plan->key)); // matches no key until made
     ++cache.heuristicQueries;
-    if (const char *error = makePlan(lt, handle, workspaceBytes, compute,
-                                     batch, a, b, m, n, ldd, dBatchStride,
-                                     *plan)) {
+    if (const char *error = makePlan(lt, handle, workspaceBytes, compute, batch,
+                                     a, b, m, n, ldd, dBatchStride, *plan)) {
       destroyPlan(lt, *plan);
       return error;
     }
     memcpy(plan->key, key, sizeof(key));
   }
   float alpha = 1.0f;
-  cublasStatus_t st =
-      lt.matmul(handle, plan->desc, &alpha, a.data, plan->layouts[0], b.data,
-                plan->layouts[1], &beta, d, plan->layouts[2], d,
-                plan->layouts[2], &plan->algo, workspace, workspaceBytes,
-                stream);
+  cublasStatus_t st = lt.matmul(handle, plan->desc, &alpha, a.data,
+                                plan->layouts[0], b.data, plan->layouts[1],
+                                &beta, d, plan->layouts[2], d, plan->layouts[2],
+                                &plan->algo, workspace, workspaceBytes, stream);
   return st == CUBLAS_STATUS_SUCCESS ? nullptr : lt.statusString(st);
 }
 

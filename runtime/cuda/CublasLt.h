@@ -43,10 +43,10 @@ struct CublasLt {
                                      cublasLtMatrixLayout_t,
                                      cublasLtMatmulPreference_t, int,
                                      cublasLtMatmulHeuristicResult_t *, int *);
-  cublasStatus_t (*matmul)(cublasLtHandle_t, cublasLtMatmulDesc_t,
-                           const void *, const void *, cublasLtMatrixLayout_t,
+  cublasStatus_t (*matmul)(cublasLtHandle_t, cublasLtMatmulDesc_t, const void *,
                            const void *, cublasLtMatrixLayout_t, const void *,
-                           const void *, cublasLtMatrixLayout_t, void *,
+                           cublasLtMatrixLayout_t, const void *, const void *,
+                           cublasLtMatrixLayout_t, void *,
                            cublasLtMatrixLayout_t, const cublasLtMatmulAlgo_t *,
                            void *, size_t, cudaStream_t);
 };
@@ -88,9 +88,8 @@ cublasComputeType_t computeTypeFor(int32_t precision);
 
 /// d = a * b + beta * d in f32 storage, column-major, `batch` times. Returns
 /// a cuBLASLt status text on failure, NULL on success.
-const char *gemm(const CublasLt &lt, cublasLtHandle_t handle,
-                 GemmCache &cache, cudaStream_t stream, void *workspace,
-                 size_t workspaceBytes,
+const char *gemm(const CublasLt &lt, cublasLtHandle_t handle, GemmCache &cache,
+                 cudaStream_t stream, void *workspace, size_t workspaceBytes,
                  cublasComputeType_t compute, int64_t batch,
                  const GemmOperand &a, const GemmOperand &b, float *d,
                  int64_t m, int64_t n, int64_t ldd, int64_t dBatchStride,

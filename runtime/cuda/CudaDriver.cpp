@@ -32,8 +32,8 @@ bool loadDriver(Driver &d, char *message, size_t messageSize) {
       lookup(d.library, "cuDeviceGetCount", d.cuDeviceGetCount, message,
              messageSize) &&
       lookup(d.library, "cuDeviceGet", d.cuDeviceGet, message, messageSize) &&
-      lookup(d.library, "cuDeviceGetAttribute", d.cuDeviceGetAttribute,
-             message, messageSize) &&
+      lookup(d.library, "cuDeviceGetAttribute", d.cuDeviceGetAttribute, message,
+             messageSize) &&
       lookup(d.library, "cuDevicePrimaryCtxRetain", d.cuDevicePrimaryCtxRetain,
              message, messageSize) &&
       lookup(d.library, "cuDevicePrimaryCtxRelease_v2",
@@ -86,8 +86,8 @@ void unloadDriver(Driver &d) {
 
 const char *errorString(const Driver &d, CUresult result) {
   const char *text = nullptr;
-  if (!d.cuGetErrorString || d.cuGetErrorString(result, &text) != CUDA_SUCCESS ||
-      !text)
+  if (!d.cuGetErrorString ||
+      d.cuGetErrorString(result, &text) != CUDA_SUCCESS || !text)
     return "unknown CUDA error";
   return text;
 }

@@ -94,11 +94,21 @@ static void arenaReset(State *s) {
 
 static size_t dtypeBytes(int32_t dtype) {
   switch (dtype) {
-  case KILN_DTYPE_F64: case KILN_DTYPE_I64: case KILN_DTYPE_U64: return 8;
-  case KILN_DTYPE_F32: case KILN_DTYPE_I32: case KILN_DTYPE_U32: return 4;
-  case KILN_DTYPE_F16: case KILN_DTYPE_BF16: case KILN_DTYPE_I16:
-  case KILN_DTYPE_U16: return 2;
-  default: return 1;
+  case KILN_DTYPE_F64:
+  case KILN_DTYPE_I64:
+  case KILN_DTYPE_U64:
+    return 8;
+  case KILN_DTYPE_F32:
+  case KILN_DTYPE_I32:
+  case KILN_DTYPE_U32:
+    return 4;
+  case KILN_DTYPE_F16:
+  case KILN_DTYPE_BF16:
+  case KILN_DTYPE_I16:
+  case KILN_DTYPE_U16:
+    return 2;
+  default:
+    return 1;
   }
 }
 
@@ -209,8 +219,7 @@ static int32_t run(void *state, const kiln_abi_model *model,
     const kiln_abi_tensor &t = model->inputs[i];
     size_t bytes = dtypeBytes(t.dtype);
     for (int32_t d = 0; d < t.rank; ++d)
-      bytes *= (size_t)(t.dims[d] >= 0 ? t.dims[d]
-                                       : symbols[t.dim_symbols[d]]);
+      bytes *= (size_t)(t.dims[d] >= 0 ? t.dims[d] : symbols[t.dim_symbols[d]]);
     if (onDevice) {
       deviceIn[i] = inputs[i];
       continue;
@@ -230,8 +239,8 @@ static int32_t run(void *state, const kiln_abi_model *model,
     for (int32_t d = 0; d < t.rank; ++d)
       bytes *= (size_t)*dims++;
     outBytes[o] = bytes;
-    deviceOut[o] = onDevice ? outputs[o]
-                            : reinterpret_cast<void *>(arenaAlloc(s, bytes));
+    deviceOut[o] =
+        onDevice ? outputs[o] : reinterpret_cast<void *>(arenaAlloc(s, bytes));
   }
   if (!s->failed) {
     State *saved = tlsCurrent;
@@ -261,6 +270,5 @@ static int32_t run(void *state, const kiln_abi_model *model,
 
 } // namespace kiln::cuda
 
-extern "C" const kiln_abi_device kiln_cuda_device = {"cuda", kiln::cuda::createState,
-                                          kiln::cuda::destroy,
-                                          kiln::cuda::run};
+extern "C" const kiln_abi_device kiln_cuda_device = {
+    "cuda", kiln::cuda::createState, kiln::cuda::destroy, kiln::cuda::run};

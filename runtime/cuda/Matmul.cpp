@@ -2,10 +2,10 @@
 //
 // kiln-cuda-matmul-to-cublaslt turns `linalg.matmul` and
 // `linalg.batch_matmul` on device memrefs into calls of these: C = A * B
-// (beta = 0) when the compiler removed C's zeroing, C += A * B otherwise. Kiln's tensors
-// are row-major and cuBLASLt's are column-major: a row-major C = A * B is
-// the column-major C^T = B^T * A^T, and a row-major [r, c] matrix with unit
-// inner stride is the column-major [c, r] one with the same leading
+// (beta = 0) when the compiler removed C's zeroing, C += A * B otherwise.
+// Kiln's tensors are row-major and cuBLASLt's are column-major: a row-major C =
+// A * B is the column-major C^T = B^T * A^T, and a row-major [r, c] matrix with
+// unit inner stride is the column-major [c, r] one with the same leading
 // dimension, so no data moves. Views with unit outer stride instead
 // (transposed weights) become cuBLASLt's op T.
 //
@@ -100,9 +100,8 @@ void matmul(int64_t batch, const float *a, const int64_t *aSizes,
 
 extern "C" {
 
-void _mlir_ciface_kiln_cuda_matmul_f32(Memref<2> *a, Memref<2> *b,
-                                       Memref<2> *c, int32_t precision,
-                                       int32_t accumulate) {
+void _mlir_ciface_kiln_cuda_matmul_f32(Memref<2> *a, Memref<2> *b, Memref<2> *c,
+                                       int32_t precision, int32_t accumulate) {
   matmul(1, a->aligned + a->offset, a->sizes, a->strides, 0,
          b->aligned + b->offset, b->sizes, b->strides, 0,
          c->aligned + c->offset, c->sizes, c->strides, 0, precision,

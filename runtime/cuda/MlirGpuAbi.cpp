@@ -36,8 +36,7 @@ CUmodule moduleFor(State *s, const void *image) {
   for (int32_t i = 0; i < s->numModules; ++i)
     if (s->modules[i].image == image)
       return s->modules[i].module;
-  if (s->numModules == s->maxModules &&
-      !growArray(s->modules, s->maxModules)) {
+  if (s->numModules == s->maxModules && !growArray(s->modules, s->maxModules)) {
     fail(s, "out of host memory for the module table");
     return nullptr;
   }
@@ -62,7 +61,8 @@ size_t hashPointer(const void *p) {
 
 bool growConstants(State *s) {
   size_t capacity = s->constantCapacity ? 2 * s->constantCapacity : 64;
-  auto *table = static_cast<ConstantSlot *>(calloc(capacity, sizeof(ConstantSlot)));
+  auto *table =
+      static_cast<ConstantSlot *>(calloc(capacity, sizeof(ConstantSlot)));
   if (!table)
     return false;
   for (size_t i = 0; i < s->constantCapacity; ++i) {
@@ -120,10 +120,11 @@ void mgpuLaunchKernel(CUfunction function, intptr_t gridX, intptr_t gridY,
     return;
   if (CUresult r = s->driver.cuLaunchKernel(
           function, (unsigned)gridX, (unsigned)gridY, (unsigned)gridZ,
-          (unsigned)blockX, (unsigned)blockY, (unsigned)blockZ,
-          (unsigned)smem, s->stream, params, extra))
-    fail(s, "kernel launch (grid %ld x %ld x %ld, block %ld x %ld x %ld) "
-            "failed: %s",
+          (unsigned)blockX, (unsigned)blockY, (unsigned)blockZ, (unsigned)smem,
+          s->stream, params, extra))
+    fail(s,
+         "kernel launch (grid %ld x %ld x %ld, block %ld x %ld x %ld) "
+         "failed: %s",
          (long)gridX, (long)gridY, (long)gridZ, (long)blockX, (long)blockY,
          (long)blockZ, errorString(s->driver, r));
 }
@@ -145,8 +146,8 @@ void mgpuMemcpy(void *dst, void *src, size_t bytes, CUstream /*stream*/) {
   if (!s || s->failed || bytes == 0)
     return;
   if (CUresult r = s->driver.cuMemcpyDtoDAsync(
-          reinterpret_cast<CUdeviceptr>(dst), reinterpret_cast<CUdeviceptr>(src),
-          bytes, s->stream))
+          reinterpret_cast<CUdeviceptr>(dst),
+          reinterpret_cast<CUdeviceptr>(src), bytes, s->stream))
     fail(s, "device copy of %zu bytes failed: %s", bytes,
          errorString(s->driver, r));
 }
@@ -198,8 +199,8 @@ void *kiln_cuda_device_constant(const void *host, int64_t bytes) {
     return nullptr;
   }
   if (bytes > 0)
-    if (CUresult r =
-            s->driver.cuMemcpyHtoDAsync(device, host, (size_t)bytes, s->stream)) {
+    if (CUresult r = s->driver.cuMemcpyHtoDAsync(device, host, (size_t)bytes,
+                                                 s->stream)) {
       s->driver.cuMemFree(device);
       fail(s, "cannot upload a constant of %zu bytes: %s", size,
            errorString(s->driver, r));

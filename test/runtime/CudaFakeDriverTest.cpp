@@ -111,9 +111,19 @@ int32_t outputDims(const int64_t *s, int64_t *d) {
   d[0] = s[0], d[1] = 3, d[2] = 2, d[3] = s[0], d[4] = 3;
   return 0;
 }
-const kiln_abi_model kModel = {KILN_MODEL_ABI_VERSION, "fake_cuda", "cuda", 1,
-                               kSymbols, kSymbolMax, 2, kInputs, 2, kOutputs,
-                               outputDims, fakeRun, &kiln_cuda_device};
+const kiln_abi_model kModel = {KILN_MODEL_ABI_VERSION,
+                               "fake_cuda",
+                               "cuda",
+                               1,
+                               kSymbols,
+                               kSymbolMax,
+                               2,
+                               kInputs,
+                               2,
+                               kOutputs,
+                               outputDims,
+                               fakeRun,
+                               &kiln_cuda_device};
 
 // The stand-ins stay loaded for the whole test (the runtime dlcloses its
 // handles with the session), so their counters can be read at any time.

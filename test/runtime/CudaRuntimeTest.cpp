@@ -30,9 +30,9 @@ TEST(CudaRuntime, NoDriverFailsSessionCreationWithAReason) {
                     "reachable on this machine";
   char message[512] = "";
   EXPECT_EQ(kiln_cuda_device.create(0, message, sizeof(message)), nullptr);
-  EXPECT_EQ(std::string(message).rfind(
-                "no CUDA driver: libcuda.so.1 not found", 0),
-            0u)
+  EXPECT_EQ(
+      std::string(message).rfind("no CUDA driver: libcuda.so.1 not found", 0),
+      0u)
       << message;
 
   kiln_abi_model model = kiln_fake_model;
