@@ -28,12 +28,23 @@ std::unique_ptr<kiln::Target> kiln::createTarget(llvm::StringRef spec,
                                                  const TargetOptions &options,
                                                  std::string &error) {
   auto [kind, arch] = spec.split(':');
-  if (kind == "cpu" && arch.empty())
+  if (kind == "cpu" && arch.empty()) {
+    if (!options.precision.empty() && options.precision != "fp32") {
+      error = "--precision=" + options.precision +
+              " is for device targets; the cpu target computes in fp32";
+      return nullptr;
+    }
     return createCpuTarget(options);
+  }
   if (kind == "cuda") {
+#ifdef KILN_HAVE_CUDA_TARGET
+    return createCudaTarget(options, arch, error);
+#else
     error = "target '" + spec.str() +
-            "': the CUDA backend is not part of this build yet";
+            "': this kilnc was built without the CUDA backend "
+            "(-DKILN_ENABLE_CUDA=OFF)";
     return nullptr;
+#endif
   }
   error = "unknown target '" + spec.str() + "' (expected cpu or cuda[:sm_NN])";
   return nullptr;

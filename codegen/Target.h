@@ -3,8 +3,8 @@
 // kilnc drives every backend through this interface. The Kiln -> linalg
 // lowering is shared; a Target takes the module from linalg on tensors to
 // machine code and a linked artifact with the descriptor ABI of
-// runtime/include/kiln/model_abi.h. The CPU target lives in codegen/cpu; a
-// CUDA target slots in beside it under the name "cuda".
+// runtime/include/kiln/model_abi.h. The CPU target lives in codegen/cpu, the
+// CUDA target ("cuda") in codegen/cuda.
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_CODEGEN_TARGET_H
@@ -25,7 +25,13 @@ struct TargetOptions {
   bool verbose = false;
   /// Split generated loop nests across the session's threads.
   bool parallelLoops = true;
+  /// Device targets: GEMM precision (cuda: fp16 by default, bf16, tf32,
+  /// fp32); empty for the target's default.
+  std::string precision;
 };
+
+/// What --emit=gpu|ptx prints for a device target.
+enum class DeviceStage { Kernels, Ptx };
 
 class Target {
 public:
@@ -34,6 +40,15 @@ public:
   virtual llvm::StringRef name() const = 0;
   /// linalg on tensors -> the LLVM dialect.
   virtual LogicalResult lowerToLLVMDialect(ModuleOp module) = 0;
+  /// linalg on tensors -> device code at `stage`, printed to `os`. Only
+  /// device targets have any.
+  virtual LogicalResult printDeviceCode(ModuleOp module, DeviceStage stage,
+                                        llvm::raw_ostream &os) {
+    (void)stage;
+    (void)os;
+    return module.emitError() << "--emit=gpu and --emit=ptx need a device "
+                                 "target (--target=cuda)";
+  }
   /// LLVM dialect -> an object file, or optimized LLVM IR text.
   virtual LogicalResult emitObject(ModuleOp module, const std::string &path,
                                    bool emitLLVM) = 0;
@@ -54,13 +69,17 @@ LogicalResult lowerKilnToLinalg(ModuleOp module, bool verbose);
 LogicalResult runPassPipeline(ModuleOp module, llvm::StringRef pipeline,
                               bool verbose);
 
-/// The target for a --target spec ("cpu", later "cuda:sm_90"), or null with
+/// The target for a --target spec ("cpu", "cuda", "cuda:sm_90"), or null with
 /// `error` set.
 std::unique_ptr<Target> createTarget(llvm::StringRef spec,
                                      const TargetOptions &options,
                                      std::string &error);
 
 std::unique_ptr<Target> createCpuTarget(const TargetOptions &options);
+/// `arch` is "", "sm_90" or "sm_100"; null with `error` set otherwise.
+std::unique_ptr<Target> createCudaTarget(const TargetOptions &options,
+                                         llvm::StringRef arch,
+                                         std::string &error);
 
 } // namespace mlir::kiln
 

@@ -57,6 +57,20 @@ else
   echo "setup: Debian packages present"
 fi
 
+# The CUDA backend (KILN_ENABLE_CUDA, on by default) needs the CUDA 13
+# toolkit's headers, ptxas, fatbinary and libdevice, which Debian does not
+# package; the development and CI images carry it at /usr/local/cuda. No GPU
+# or driver is needed. Without it, configure stops; say so here first.
+CUDA_ROOT="${CUDAToolkit_ROOT:-/usr/local/cuda}"
+if [[ -x "$CUDA_ROOT/bin/ptxas" && -x "$CUDA_ROOT/bin/fatbinary" &&
+      -f "$CUDA_ROOT/nvvm/libdevice/libdevice.10.bc" ]]; then
+  echo "setup: CUDA toolkit present at $CUDA_ROOT"
+else
+  echo "setup: warning: no CUDA toolkit at $CUDA_ROOT (ptxas, fatbinary, libdevice):" \
+       "install CUDA 13 there (NVIDIA's cuda-toolkit-13-0 package) or build with" \
+       "KILN_CMAKE_ARGS=-DKILN_ENABLE_CUDA=OFF" >&2
+fi
+
 ((WITH_VENV)) || exit 0
 
 # Debian's interpreter, not whatever python3 comes first on PATH (pyenv etc.):

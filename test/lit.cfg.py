@@ -80,3 +80,26 @@ if sanitize:
     clang += " -fsanitize=" + sanitize
     config.available_features.add("sanitizer")
 config.substitutions.append(("%clang", clang))
+
+# CUDA: "cuda" when this build has the CUDA backend (kilnc --target=cuda);
+# "cuda-driver" when libcuda.so.1 loads; "cuda-gpu" when nvidia-smi also lists
+# a GPU. Tests that run kernels REQUIRE cuda-gpu and are UNSUPPORTED (with
+# that reason in lit's output) on machines without one, such as CI.
+import ctypes
+import shutil
+import subprocess
+
+if getattr(config, "kiln_enable_cuda", "").upper() in ("ON", "1", "TRUE", "YES"):
+    config.available_features.add("cuda")
+try:
+    ctypes.CDLL("libcuda.so.1")
+    config.available_features.add("cuda-driver")
+    smi = shutil.which("nvidia-smi")
+    if smi and "GPU " in subprocess.run([smi, "-L"], capture_output=True,
+                                        text=True, timeout=30).stdout:
+        config.available_features.add("cuda-gpu")
+except (OSError, subprocess.SubprocessError):
+    pass
+if "cuda-gpu" not in config.available_features:
+    lit_config.note("no NVIDIA GPU here: the CUDA execution tests are "
+                    "UNSUPPORTED (compile, PTX and link tests still run)")

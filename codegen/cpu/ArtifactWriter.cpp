@@ -221,11 +221,19 @@ std::string mlir::kiln::descriptorSource(const ModelSignature &sig,
     os << (first ? "" : ", ") << "&r" << i;
   os << ");\n  return 0;\n}\n\n";
 
+  // A device target's runtime library (runtime/cuda) defines
+  // kiln_<target>_device; the artifact links it.
+  std::string device = "0";
+  if (target != "cpu") {
+    device = "&kiln_" + target.str() + "_device";
+    os << "extern const kiln_abi_device kiln_" << target << "_device;\n";
+  }
   os << "__attribute__((visibility(\"default\"))) const kiln_abi_model "
         "kiln_model_descriptor = {\n  KILN_MODEL_ABI_VERSION, "
      << cString(sig.name) << ", " << cString(target) << ", " << sig.symbols.size()
      << ", symbol_names, symbol_max,\n  " << sig.inputs.size() << ", inputs, "
-     << sig.outputs.size() << ", outputs, output_dims, run};\n"
+     << sig.outputs.size() << ", outputs, output_dims, run, " << device
+     << "};\n"
      << "__attribute__((visibility(\"default\"))) const kiln_abi_model *"
      << sig.name << "_model_descriptor(void) {\n"
      << "  return &kiln_model_descriptor;\n}\n";
@@ -355,10 +363,10 @@ std::string mlir::kiln::headerSource(const ModelSignature &sig) {
   return src;
 }
 
-LogicalResult mlir::kiln::linkSharedLibrary(Location loc,
-                                            const std::vector<std::string> &objects,
-                                            const std::string &output,
-                                            bool verbose) {
+LogicalResult mlir::kiln::linkSharedLibrary(
+    Location loc, const std::vector<std::string> &objects,
+    const std::string &output, bool verbose,
+    const std::vector<std::string> &runtimeLibraries) {
   std::string clang = KILN_CLANG;
   if (!llvm::sys::fs::can_execute(clang)) {
     auto found = llvm::sys::findProgramByName("clang-22");
@@ -370,9 +378,10 @@ LogicalResult mlir::kiln::linkSharedLibrary(Location loc,
                                    "-fuse-ld=lld", "-o", output,
                                    "-I" KILN_RUNTIME_INCLUDE_DIR};
   args.insert(args.end(), objects.begin(), objects.end());
-  args.insert(args.end(), {"-Wl,--whole-archive", KILN_RUNTIME_LIBRARY,
-                           "-Wl,--no-whole-archive", "-lm", "-lpthread",
-                           "-ldl", "-Wl,--gc-sections"});
+  args.push_back("-Wl,--whole-archive");
+  args.insert(args.end(), runtimeLibraries.begin(), runtimeLibraries.end());
+  args.insert(args.end(), {KILN_RUNTIME_LIBRARY, "-Wl,--no-whole-archive",
+                           "-lm", "-lpthread", "-ldl", "-Wl,--gc-sections"});
   std::vector<llvm::StringRef> refs(args.begin(), args.end());
   if (verbose) {
     for (auto &a : args)

@@ -35,10 +35,12 @@ std::string descriptorSource(const ModelSignature &sig,
 /// The per-model public header with typed signature constants.
 std::string headerSource(const ModelSignature &sig);
 
-/// Links `objects` with the runtime into a shared library.
-LogicalResult linkSharedLibrary(Location loc,
-                                const std::vector<std::string> &objects,
-                                const std::string &output, bool verbose);
+/// Links `objects` with the runtime, and before it `runtimeLibraries`
+/// (a device target's runtime), into a shared library.
+LogicalResult linkSharedLibrary(
+    Location loc, const std::vector<std::string> &objects,
+    const std::string &output, bool verbose,
+    const std::vector<std::string> &runtimeLibraries = {});
 
 } // namespace mlir::kiln
 

@@ -10,6 +10,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 namespace {
 
@@ -95,6 +96,16 @@ extern "C" kiln_status kiln_model_validate(const kiln_abi_model *m,
   if (!m->run || (m->num_outputs > 0 && !m->output_dims))
     return r.fail(KILN_ERROR_INVALID_ARGUMENT,
                   "model '%s' lacks its run or output_dims function", name);
+  bool cpu = m->target && strcmp(m->target, "cpu") == 0;
+  if (cpu && m->device)
+    return r.fail(KILN_ERROR_INVALID_ARGUMENT,
+                  "model '%s' targets cpu but carries a device backend", name);
+  if (!cpu && (!m->device || !m->device->create || !m->device->destroy ||
+               !m->device->run))
+    return r.fail(KILN_ERROR_UNSUPPORTED,
+                  "model '%s' targets '%s', for which it carries no device "
+                  "backend",
+                  name, m->target ? m->target : "(null)");
 
   // Symbols are few (a handful per model); a fixed bound keeps this
   // allocation-free.

@@ -237,7 +237,7 @@ kiln_status checkCallerOutputs(kiln_session *s, kiln_tensor *outputs,
   return KILN_OK;
 }
 
-kiln_status invoke(kiln_session *s) {
+kiln_status invoke(kiln_session *s, uint32_t flags = 0) {
   uint64_t outputBytes = 0;
   for (int32_t o = 0; o < s->model->num_outputs; ++o)
     outputBytes += s->outputBytes[o]; // prepare() checked the sum
@@ -260,9 +260,20 @@ kiln_status invoke(kiln_session *s) {
                     "model '%s': %s", s->model->name ? s->model->name : "?",
                     s->kernelError);
   }
-  int32_t code = s->model->run(s->inputData, s->outputData, s->symbols);
+  int32_t code;
+  char deviceError[512] = "";
+  if (s->deviceState)
+    code = s->model->device->run(s->deviceState, s->model, s->inputData,
+                                 s->outputData, s->symbols, s->outputDims,
+                                 flags, deviceError, sizeof(deviceError));
+  else
+    code = s->model->run(s->inputData, s->outputData, s->symbols);
   *slot = saved;
   kiln_rt_end_run_buffers(&ctx, /*release=*/0);
+  if (code != 0 && deviceError[0])
+    return setError(s, KILN_ERROR_DEVICE, "model '%s' on %s: %s",
+                    s->model->name ? s->model->name : "?", s->model->target,
+                    deviceError);
   if (s->kernelFailed.load(std::memory_order_acquire))
     return setError(s, KILN_ERROR_INTERNAL, "model '%s': kernel failed: %s",
                     s->model->name ? s->model->name : "?", s->kernelError);
@@ -289,6 +300,25 @@ kiln_status kiln_session_run(kiln_session *s, const kiln_tensor *inputs,
   if (kiln_status st = checkCallerOutputs(s, outputs, num_outputs))
     return st;
   return invoke(s);
+}
+
+kiln_status kiln_session_run_device(kiln_session *s, const kiln_tensor *inputs,
+                                    size_t num_inputs, kiln_tensor *outputs,
+                                    size_t num_outputs) {
+  if (!s)
+    return KILN_ERROR_INVALID_ARGUMENT;
+  RunGuard guard(s);
+  if (!guard.ok())
+    return KILN_ERROR_INVALID_ARGUMENT;
+  if (!s->deviceState)
+    return setError(s, KILN_ERROR_UNSUPPORTED,
+                    "model '%s' runs on the cpu: use kiln_session_run",
+                    s->model->name ? s->model->name : "?");
+  if (kiln_status st = prepare(s, inputs, num_inputs))
+    return st;
+  if (kiln_status st = checkCallerOutputs(s, outputs, num_outputs))
+    return st;
+  return invoke(s, KILN_ABI_RUN_DEVICE_POINTERS);
 }
 
 kiln_status kiln_session_run_alloc(kiln_session *s, const kiln_tensor *inputs,

@@ -135,13 +135,21 @@ kiln_status kiln_session_create(const kiln_abi_model *model,
     memcpy(&options, opts, n);
     options.struct_size = sizeof(options);
   }
+  auto fail = [&](kiln_status st, const char *message) {
+    if (options.error_message && options.error_message_size)
+      snprintf(options.error_message, options.error_message_size, "%s",
+               message);
+    return st;
+  };
   if (options.num_threads < 0 || options.device < 0)
-    return KILN_ERROR_INVALID_ARGUMENT;
-  if (!model->target || strcmp(model->target, "cpu") != 0 ||
-      options.device != 0)
-    return KILN_ERROR_UNSUPPORTED; // CUDA loading is not implemented yet.
+    return fail(KILN_ERROR_INVALID_ARGUMENT,
+                "num_threads and device must not be negative");
+  if (!model->device && options.device != 0)
+    return fail(KILN_ERROR_UNSUPPORTED,
+                "a cpu model runs on device 0 only");
+  // A device model's host side only launches work: one thread is enough.
   if (options.num_threads == 0)
-    options.num_threads = availableCores();
+    options.num_threads = model->device ? 1 : availableCores();
   if (options.max_arena_bytes == 0)
     options.max_arena_bytes = KILN_DEFAULT_MAX_ARENA_BYTES;
 
@@ -151,6 +159,8 @@ kiln_status kiln_session_create(const kiln_abi_model *model,
   kiln_session *s = new (memory) kiln_session();
   s->model = model;
   s->options = options;
+  s->options.error_message = nullptr; // borrowed for this call only
+  s->options.error_message_size = 0;
 
   int64_t totalOutputRank = 0;
   for (int32_t i = 0; i < model->num_outputs; ++i)
@@ -167,7 +177,7 @@ kiln_status kiln_session_create(const kiln_abi_model *model,
             allocArray(s->scratch, options.num_threads);
   if (!ok) {
     kiln_session_destroy(s);
-    return KILN_ERROR_OUT_OF_MEMORY;
+    return fail(KILN_ERROR_OUT_OF_MEMORY, "out of memory");
   }
   int32_t base = 0;
   for (int32_t i = 0; i < model->num_outputs; ++i) {
@@ -175,10 +185,20 @@ kiln_status kiln_session_create(const kiln_abi_model *model,
     base += model->outputs[i].rank;
   }
 
+  if (model->device) {
+    char message[512] = "";
+    s->deviceState =
+        model->device->create(options.device, message, sizeof(message));
+    if (!s->deviceState) {
+      kiln_session_destroy(s);
+      return fail(KILN_ERROR_DEVICE, message);
+    }
+  }
+
   s->pool = ThreadPool::create(options.num_threads);
   if (!s->pool) {
     kiln_session_destroy(s);
-    return KILN_ERROR_INTERNAL;
+    return fail(KILN_ERROR_INTERNAL, "cannot start the thread pool");
   }
   s->context.version = KILN_RT_CONTEXT_VERSION;
   s->context.num_threads = s->pool->numThreads();
@@ -195,6 +215,8 @@ void kiln_session_destroy(kiln_session *s) {
   if (!s)
     return;
   ThreadPool::destroy(s->pool);
+  if (s->deviceState)
+    s->model->device->destroy(s->deviceState);
   if (s->scratch)
     for (int32_t i = 0; i < s->options.num_threads; ++i)
       free(s->scratch[i].data);

@@ -31,6 +31,7 @@ struct kiln_session {
   kiln::ThreadPool *pool;
   kiln_rt_context context;
   kiln::ScratchBuffer *scratch; // one per thread
+  void *deviceState;            // model->device's state; NULL on the CPU
 
   std::atomic<bool> running;
   std::atomic<bool> kernelFailed;

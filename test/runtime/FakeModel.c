@@ -96,4 +96,5 @@ const kiln_abi_model kiln_fake_model = {
     kOutputs,
     fakeOutputDims,
     fakeRun,
+    0,
 };

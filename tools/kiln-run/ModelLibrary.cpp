@@ -35,11 +35,15 @@ Session::Session(const kiln_abi_model *model, int32_t threads) {
   kiln_session_options options;
   kiln_session_options_init(&options);
   options.num_threads = threads;
+  char why[512] = "";
+  options.error_message = why;
+  options.error_message_size = sizeof(why);
   if (kiln_status st = kiln_session_create(model, &options, &session))
     throw ToolError(std::string("cannot create a session for model '") +
                     (model->name ? model->name : "?") + "' (target '" +
                     (model->target ? model->target : "?") +
-                    "'): " + kiln_status_string(st));
+                    "'): " + kiln_status_string(st) + (why[0] ? ": " : "") +
+                    why);
 }
 
 kiln_tensor_info Session::inputInfo(int32_t i) {

@@ -37,13 +37,17 @@ static cl::opt<std::string>
                cl::desc("Output file (default: lib<model>.so, or stdout for "
                         "--emit=kiln|linalg|llvm)"),
                cl::value_desc("path"), cl::cat(kilncCat));
-enum class Emit { Kiln, Linalg, LLVM, Obj, Lib };
+enum class Emit { Kiln, Linalg, Gpu, Ptx, LLVM, Obj, Lib };
 static cl::opt<Emit> emit(
     "emit", cl::desc("What to produce"), cl::init(Emit::Lib),
     cl::values(clEnumValN(Emit::Kiln, "kiln", "Kiln dialect after import"),
                clEnumValN(Emit::Linalg, "linalg",
                           "linalg/tensor IR after lowering"),
-               clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR"),
+               clEnumValN(Emit::Gpu, "gpu",
+                          "device targets: kernels outlined in the gpu "
+                          "dialect, host code calling them"),
+               clEnumValN(Emit::Ptx, "ptx", "device targets: kernels' PTX"),
+               clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR (host)"),
                clEnumValN(Emit::Obj, "obj", "the model's object file alone"),
                clEnumValN(Emit::Lib, "lib",
                           "shared library + C header (default)")),
@@ -64,9 +68,15 @@ static cl::opt<std::string>
               cl::cat(kilncCat));
 static cl::opt<std::string> targetSpec(
     "target",
-    cl::desc("Code generation target: cpu (default); cuda[:sm_90|sm_100] is "
-             "reserved for the CUDA backend"),
+    cl::desc("Code generation target: cpu (default), cuda (cubins for "
+             "sm_90 and sm_100 plus PTX), cuda:sm_90 or cuda:sm_100"),
     cl::value_desc("target"), cl::init("cpu"), cl::cat(kilncCat));
+static cl::opt<std::string> precision(
+    "precision",
+    cl::desc("cuda: GEMM tensor-core input type, fp16 (default), bf16, "
+             "tf32 or fp32; accumulation, storage and normalization "
+             "statistics stay fp32"),
+    cl::value_desc("type"), cl::cat(kilncCat));
 static cl::opt<std::string>
     cpu("cpu",
         cl::desc("Target CPU for generated code: native (default) or an LLVM "
@@ -253,6 +263,7 @@ int main(int argc, char **argv) {
   targetOptions.cpu = cpu;
   targetOptions.verbose = verbose;
   targetOptions.parallelLoops = parallelLoops;
+  targetOptions.precision = precision;
   std::string targetError;
   auto target = kiln::createTarget(targetSpec, targetOptions, targetError);
   if (!target) {
@@ -276,6 +287,23 @@ int main(int argc, char **argv) {
   entry->setAttr("llvm.emit_c_interface", UnitAttr::get(&ctx));
   // The signature was captured above; LLVM has no use for kiln.* attrs.
   entry.setAllArgAttrs(ArrayRef<DictionaryAttr>{});
+
+  if (emit == Emit::Gpu || emit == Emit::Ptx) {
+    progress.step(emit == Emit::Gpu ? "generating GPU kernels"
+                                    : "generating PTX");
+    std::string deviceCode;
+    llvm::raw_string_ostream text(deviceCode);
+    if (failed(target->printDeviceCode(
+            m, emit == Emit::Gpu ? kiln::DeviceStage::Kernels
+                                 : kiln::DeviceStage::Ptx,
+            text)))
+      return 1;
+    progress.finish();
+    return failed(writeText(outputPath,
+                            [&](auto &os) { os << deviceCode; }))
+               ? 1
+               : 0;
+  }
 
   progress.step("bufferizing and lowering to LLVM");
   if (failed(target->lowerToLLVMDialect(m)))

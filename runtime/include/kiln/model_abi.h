@@ -12,13 +12,14 @@
 #ifndef KILN_MODEL_ABI_H
 #define KILN_MODEL_ABI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define KILN_MODEL_ABI_VERSION 1u
+#define KILN_MODEL_ABI_VERSION 2u
 
 /* In C++ the ABI enums get int32_t as their fixed underlying type: a C
  * caller may store any int32 in a kiln_dtype field, and only with a fixed
@@ -63,6 +64,32 @@ typedef struct kiln_abi_tensor {
   const char *const *dim_names;
 } kiln_abi_tensor;
 
+struct kiln_abi_model;
+
+#define KILN_ABI_RUN_DEVICE_POINTERS 1u
+
+/* How a device artifact runs: the per-session state behind a session of a
+ * model whose `target` is not "cpu". The runtime library of that device
+ * (runtime/cuda for "cuda") defines it and the artifact links it, so that a
+ * program loading the artifact needs no device code of its own. */
+typedef struct kiln_abi_device {
+  const char *kind; /* "cuda" */
+  /* Sets up device `ordinal` for one session (driver, context, stream,
+   * libraries). Returns the state, or NULL with a NUL-terminated reason in
+   * `message` (e.g. no driver on this machine). */
+  void *(*create)(int32_t ordinal, char *message, size_t message_size);
+  void (*destroy)(void *state);
+  /* Runs `model`: copies the inputs to the device, calls model->run with
+   * device pointers, copies the outputs back and waits. With
+   * KILN_ABI_RUN_DEVICE_POINTERS in `flags` the buffers already are device
+   * memory and nothing is copied. Returns 0, or nonzero with a reason in
+   * `message`. */
+  int32_t (*run)(void *state, const struct kiln_abi_model *model,
+                 void *const *inputs, void *const *outputs,
+                 const int64_t *symbols, const int64_t *output_dims,
+                 uint32_t flags, char *message, size_t message_size);
+} kiln_abi_device;
+
 typedef struct kiln_abi_model {
   uint32_t abi_version; /* KILN_MODEL_ABI_VERSION */
   const char *name;
@@ -83,6 +110,9 @@ typedef struct kiln_abi_model {
    * Returns 0 on success. */
   int32_t (*run)(void *const *inputs, void *const *outputs,
                  const int64_t *symbols);
+  /* NULL for "cpu". Otherwise `run` takes device pointers and sessions go
+   * through this. */
+  const kiln_abi_device *device;
 } kiln_abi_model;
 
 #ifdef __cplusplus

@@ -73,11 +73,17 @@ typedef struct kiln_session_options {
   size_t struct_size;
   /* Worker threads including the caller; 0 means one per available core. */
   int32_t num_threads;
-  /* 0 is the CPU. */
+  /* Device ordinal within the model's target: must be 0 for a "cpu"
+   * model; the CUDA device ordinal (0 = first GPU) for a "cuda" model. */
   int32_t device;
   /* Upper bound on the bytes one run may hold at once in its outputs and
    * intermediate buffers; 0 means KILN_DEFAULT_MAX_ARENA_BYTES. */
   uint64_t max_arena_bytes;
+  /* Optional: when kiln_session_create fails, a NUL-terminated reason is
+   * written here (truncated to error_message_size), e.g. "no CUDA driver:
+   * libcuda.so.1 not found". Borrowed for the call only. */
+  char *error_message;
+  size_t error_message_size;
 } kiln_session_options;
 
 /* Fills `opts` with the defaults and sets struct_size. Thread-safe. */
@@ -92,12 +98,16 @@ KILN_API void kiln_session_options_init(kiln_session_options *opts);
 KILN_API kiln_status kiln_model_validate(const kiln_abi_model *model,
                                          char *message, size_t message_size);
 
-/* Creates a session for `model` and starts its thread pool. `model` is
- * borrowed and must outlive the session (it normally lives in the artifact's
- * .rodata). `opts` may be NULL for the defaults and is copied. On success
- * *out owns the new session; on failure *out is set to NULL.
+/* Creates a session for `model` and starts its thread pool; for a device
+ * model (target "cuda") it also loads the driver (dlopen, so an artifact
+ * loads on machines without one), picks the device and creates the
+ * session's stream and libraries. `model` is borrowed and must outlive the
+ * session (it normally lives in the artifact's .rodata). `opts` may be NULL
+ * for the defaults and is copied. On success *out owns the new session; on
+ * failure *out is set to NULL and opts->error_message, if given, says why.
  * Thread-safe. Errors: INVALID_ARGUMENT (NULL model/out, bad options,
  * malformed descriptor), UNSUPPORTED (ABI version, target or device),
+ * DEVICE (no driver, no such device, or the device could not be set up),
  * OUT_OF_MEMORY, INTERNAL (threads could not be started). */
 KILN_API kiln_status kiln_session_create(const kiln_abi_model *model,
                                          const kiln_session_options *opts,
@@ -193,6 +203,18 @@ KILN_API kiln_status kiln_session_run(kiln_session *session,
                                       const kiln_tensor *inputs,
                                       size_t num_inputs, kiln_tensor *outputs,
                                       size_t num_outputs);
+
+/* Like kiln_session_run, for a device model (target "cuda"): every data
+ * pointer is memory of the session's device (from cuMemAlloc or the like,
+ * in the context of the device chosen at create), and nothing is copied
+ * between host and device. The call returns once the outputs are written.
+ * Same checks, thread-safety and errors as kiln_session_run, plus
+ * UNSUPPORTED for a cpu model. */
+KILN_API kiln_status kiln_session_run_device(kiln_session *session,
+                                             const kiln_tensor *inputs,
+                                             size_t num_inputs,
+                                             kiln_tensor *outputs,
+                                             size_t num_outputs);
 
 /* Like kiln_session_run, but the session allocates the outputs. On success
  * *outputs points to *num_outputs tensors; the array, their dims and data are

@@ -1,0 +1,110 @@
+//===- CudaTarget.cpp - The NVIDIA GPU target
+//------------------------------===//
+//
+// --target=cuda builds cubins for sm_90 and sm_100 plus sm_90 PTX;
+// --target=cuda:sm_90 or cuda:sm_100 builds that chip's cubin and PTX.
+// Host code is x86-64 and goes through the CPU target's object emission and
+// link step, with the CUDA runtime linked in beside the CPU one.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/Target.h"
+#include "codegen/cpu/ArtifactWriter.h"
+#include "codegen/cpu/CpuPipeline.h"
+#include "codegen/cuda/CudaPipeline.h"
+#include "codegen/cuda/KernelImage.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace mlir::kiln;
+
+namespace {
+class CudaTarget final : public Target {
+public:
+  CudaTarget(const TargetOptions &options, const CudaOptions &cuda)
+      : options_(options), cuda_(cuda) {}
+
+  llvm::StringRef name() const override { return "cuda"; }
+
+  LogicalResult lowerToLLVMDialect(ModuleOp module) override {
+    return failure(failed(lowerToGpuKernels(module, cuda_, options_)) ||
+                   failed(lowerKernelsToPtx(module, cuda_, options_)) ||
+                   failed(lowerHostToLLVM(module, cuda_, options_)));
+  }
+
+  LogicalResult printDeviceCode(ModuleOp module, DeviceStage stage,
+                                llvm::raw_ostream &os) override {
+    if (failed(lowerToGpuKernels(module, cuda_, options_)))
+      return failure();
+    if (stage == DeviceStage::Kernels) {
+      module->print(os, OpPrintingFlags().elideLargeResourceString(64));
+      return success();
+    }
+    if (failed(lowerKernelsToPtx(module, cuda_, options_)))
+      return failure();
+    return printPtx(module, os);
+  }
+
+  LogicalResult emitObject(ModuleOp module, const std::string &path,
+                           bool emitLLVM) override {
+    registerTranslations(module);
+    return kiln::emitObject(module, options_, path, emitLLVM);
+  }
+
+  LogicalResult writeSharedLibrary(ModuleOp module, const ModelSignature &sig,
+                                   const std::string &entry,
+                                   const std::string &tmpDir,
+                                   const std::string &output,
+                                   uint64_t *weightBytes) override {
+    std::string base = tmpDir + "/" + sig.name;
+    std::string obj = base + ".o", desc = base + "_descriptor.c";
+    std::string weightsBin = base + "_weights.bin";
+    std::string weightsAsm = base + "_weights.S";
+    if (failed(externalizeWeights(module, weightsBin, weightsAsm, weightBytes)))
+      return failure();
+    registerTranslations(module);
+    if (failed(kiln::emitObject(module, options_, obj, false)))
+      return failure();
+    std::error_code ec;
+    {
+      llvm::raw_fd_ostream os(desc, ec);
+      if (ec)
+        return module.emitError()
+               << "cannot write " << desc << ": " << ec.message();
+      os << descriptorSource(sig, entry, name());
+    }
+    return linkSharedLibrary(module.getLoc(), {obj, desc, weightsAsm}, output,
+                             options_.verbose, {KILN_CUDA_RUNTIME_LIBRARY});
+  }
+
+private:
+  static void registerTranslations(ModuleOp module) {
+    registerCudaTranslations(module.getContext());
+  }
+
+  TargetOptions options_;
+  CudaOptions cuda_;
+};
+} // namespace
+
+std::unique_ptr<Target> kiln::createCudaTarget(const TargetOptions &options,
+                                               llvm::StringRef arch,
+                                               std::string &error) {
+  CudaOptions cuda;
+  cuda.toolkit = KILN_CUDA_TOOLKIT_DIR;
+  if (arch == "sm_90" || arch == "sm_100")
+    cuda.chips = {arch.str()};
+  else if (!arch.empty()) {
+    error = "target 'cuda:" + arch.str() +
+            "': unsupported chip (expected sm_90 or sm_100)";
+    return nullptr;
+  }
+  cuda.precision = options.precision.empty() ? "fp16" : options.precision;
+  if (cuda.precision != "fp16" && cuda.precision != "bf16" &&
+      cuda.precision != "tf32" && cuda.precision != "fp32") {
+    error = "--precision=" + cuda.precision +
+            " is not one of fp16, bf16, tf32, fp32";
+    return nullptr;
+  }
+  return std::make_unique<CudaTarget>(options, cuda);
+}

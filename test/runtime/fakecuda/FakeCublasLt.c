@@ -1,0 +1,132 @@
+/*===- FakeCublasLt.c - A host reference for libcublasLt.so.13 ------------===*
+ *
+ * Built as fakecuda/libcublasLt.so.13 for CudaRuntimeTest. It implements
+ * the documented semantics of the cuBLASLt calls runtime/cuda makes, on
+ * host memory: D = alpha * op(A) * op(B) + beta * C, column-major, with
+ * leading dimensions, op T and strided batches. Only f32 data is supported,
+ * which is all the runtime passes. That checks the runtime's row-major to
+ * column-major mapping, not cuBLASLt itself.
+ *===----------------------------------------------------------------------===*/
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int Status;
+enum { kOk = 0, kInvalid = 7 };
+/* Attribute numbers from cublasLt.h. */
+enum { kDescTransA = 3, kDescTransB = 4 };
+enum { kLayoutBatchCount = 5, kLayoutBatchStride = 6 };
+
+typedef struct { int transA, transB; int compute; } Desc;
+typedef struct { uint64_t rows, cols; int64_t ld; int32_t batch; int64_t stride; } Layout;
+
+int fake_cublaslt_matmuls, fake_cublaslt_last_compute,
+    fake_cublaslt_heuristics, fake_cublaslt_live_descriptors;
+
+Status cublasLtCreate(void **h) { *h = malloc(1); return kOk; }
+Status cublasLtDestroy(void *h) { free(h); return kOk; }
+const char *cublasLtGetStatusString(Status s) {
+  return s ? "CUBLAS_STATUS_INVALID_VALUE" : "CUBLAS_STATUS_SUCCESS";
+}
+Status cublasLtMatmulDescCreate(Desc **d, int compute, int scale) {
+  (void)scale;
+  *d = calloc(1, sizeof(Desc));
+  (*d)->compute = compute;
+  ++fake_cublaslt_live_descriptors;
+  return kOk;
+}
+Status cublasLtMatmulDescDestroy(Desc *d) {
+  --fake_cublaslt_live_descriptors;
+  free(d);
+  return kOk;
+}
+Status cublasLtMatmulDescSetAttribute(Desc *d, int attr, const void *v,
+                                      size_t n) {
+  (void)n;
+  if (attr == kDescTransA)
+    d->transA = *(const int *)v;
+  else if (attr == kDescTransB)
+    d->transB = *(const int *)v;
+  return kOk;
+}
+Status cublasLtMatrixLayoutCreate(Layout **l, int type, uint64_t rows,
+                                  uint64_t cols, int64_t ld) {
+  if (type != 0 /* CUDA_R_32F */ || ld < (int64_t)rows || ld < 1)
+    return kInvalid;
+  *l = calloc(1, sizeof(Layout));
+  (*l)->rows = rows;
+  (*l)->cols = cols;
+  (*l)->ld = ld;
+  (*l)->batch = 1;
+  ++fake_cublaslt_live_descriptors;
+  return kOk;
+}
+Status cublasLtMatrixLayoutDestroy(Layout *l) {
+  --fake_cublaslt_live_descriptors;
+  free(l);
+  return kOk;
+}
+Status cublasLtMatrixLayoutSetAttribute(Layout *l, int attr, const void *v,
+                                        size_t n) {
+  (void)n;
+  if (attr == kLayoutBatchCount)
+    l->batch = *(const int32_t *)v;
+  else if (attr == kLayoutBatchStride)
+    l->stride = *(const int64_t *)v;
+  return kOk;
+}
+Status cublasLtMatmulPreferenceCreate(void **p) { *p = malloc(1); return kOk; }
+Status cublasLtMatmulPreferenceDestroy(void *p) { free(p); return kOk; }
+Status cublasLtMatmulPreferenceSetAttribute(void *p, int a, const void *v,
+                                            size_t n) {
+  (void)p; (void)a; (void)v; (void)n;
+  return kOk;
+}
+Status cublasLtMatmulAlgoGetHeuristic(void *h, Desc *d, Layout *a, Layout *b,
+                                      Layout *c, Layout *dl, void *p, int want,
+                                      void *results, int *found) {
+  (void)h; (void)d; (void)a; (void)b; (void)c; (void)dl; (void)p; (void)want;
+  memset(results, 0, 96); /* sizeof(cublasLtMatmulHeuristicResult_t) */
+  ++fake_cublaslt_heuristics;
+  *found = 1;
+  return kOk;
+}
+
+static float at(const float *m, const Layout *l, int trans, int64_t i,
+                int64_t j) {
+  /* op(M)[i][j] in column-major storage. */
+  return trans ? m[j + i * l->ld] : m[i + j * l->ld];
+}
+
+Status cublasLtMatmul(void *h, Desc *d, const float *alpha, const float *a,
+                      Layout *la, const float *b, Layout *lb,
+                      const float *beta, const float *c, Layout *lc, float *out,
+                      Layout *lo, const void *algo, void *ws, size_t wsBytes,
+                      void *stream) {
+  (void)h; (void)algo; (void)ws; (void)wsBytes; (void)stream;
+  int64_t m = d->transA ? la->cols : la->rows;
+  int64_t k = d->transA ? la->rows : la->cols;
+  int64_t kb = d->transB ? lb->cols : lb->rows;
+  int64_t n = d->transB ? lb->rows : lb->cols;
+  if (k != kb || (int64_t)lc->rows != m || (int64_t)lc->cols != n ||
+      lo->rows != lc->rows || lo->cols != lc->cols || c != out ||
+      la->batch != lc->batch || lb->batch != lc->batch)
+    return kInvalid;
+  ++fake_cublaslt_matmuls;
+  fake_cublaslt_last_compute = d->compute;
+  for (int32_t p = 0; p < lc->batch; ++p) {
+    const float *ap = a + p * la->stride, *bp = b + p * lb->stride;
+    float *op = out + p * lo->stride;
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t i = 0; i < m; ++i) {
+        float sum = 0;
+        for (int64_t q = 0; q < k; ++q)
+          sum += at(ap, la, d->transA, i, q) * at(bp, lb, d->transB, q, j);
+        float *dst = op + i + j * lo->ld;
+        /* As documented for cuBLAS: with beta == 0, C is not read (it may
+         * hold NaNs). */
+        *dst = *beta == 0.0f ? *alpha * sum : *alpha * sum + *beta * *dst;
+      }
+  }
+  return kOk;
+}
