@@ -24,6 +24,35 @@ def KilnCanonicalizeShapes : Pass<"kiln-canonicalize-shapes",
   let dependentDialects = ["::mlir::kiln::KilnDialect"];
 }
 
+def KilnRaiseAttention : Pass<"kiln-raise-attention", "::mlir::func::FuncOp"> {
+  let summary = "Raise exported scaled-dot-product attention to kiln.attention";
+  let description = [{
+    Finds the attention that exporters write out op by op (passes/
+    RaiseAttention.cpp lists the forms) and replaces it with one op that the
+    backends run as a fused kernel:
+
+    ```
+    s = matmul(q * c1, transpose(k) * c2) / c3      // [B, H, Sq, Sk]
+    s = where(causal, s, -big) + mask               // optional, any order
+    out = matmul(softmax(s, axis = 3), v)
+      => out = kiln.attention q, k, v, mask {scale = c1 * c2 / c3, causal}
+    ```
+
+    `causal` is set only when the condition provably hides key j from query
+    i exactly when j > i + Sk - Sq (a slice of a lower-triangular table, or
+    a comparison of position ranges, as GPT-2 and Llama exports write it).
+    Keys and values repeated for grouped-query heads (reshape, expand,
+    reshape) are read unrepeated. Nothing is raised when a score tensor has
+    another user, the softmax is not over the keys, a factor is not a
+    constant scalar, or the mask would broadcast the scores to a larger
+    shape.
+  }];
+  let dependentDialects = ["::mlir::kiln::KilnDialect"];
+  let statistics = [
+    Statistic<"numRaised", "raised", "Attention subgraphs raised">
+  ];
+}
+
 //===----------------------------------------------------------------------===//
 // Lowering
 //===----------------------------------------------------------------------===//
