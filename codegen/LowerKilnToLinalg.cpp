@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/LoweringUtils.h"
+#include "codegen/cpu/AttentionKernelCall.h"
 #include "dialects/kiln/KilnOps.h"
 #include "dialects/kiln/SymbolicShape.h"
 #include "passes/Passes.h"
@@ -74,13 +75,15 @@ bool isUnsignedElement(Type t) {
 /// Lowers the kiln ops of one function.
 class FunctionLowering {
 public:
-  FunctionLowering(func::FuncOp func) : func(func), b(func.getContext()) {}
+  FunctionLowering(func::FuncOp func, bool attentionKernel)
+      : func(func), b(func.getContext()), attentionKernel(attentionKernel) {}
 
   LogicalResult run();
 
 private:
   func::FuncOp func;
   IRRewriter b;
+  bool attentionKernel;
   SmallVector<Value> symbols;
   /// Ops whose first operand, or first result, had an unsigned element type
   /// before makeSignless.
@@ -806,6 +809,11 @@ Value FunctionLowering::softmax(Location loc, Value x, int64_t axis,
 /// Reference lowering: scores = scale * q k^T (+ mask, causal), softmax in
 /// f32, then p v. Query head h reads key/value head h floordiv (H / Hkv).
 LogicalResult FunctionLowering::lowerAttention(AttentionOp op) {
+  if (attentionKernel)
+    if (Value call = buildAttentionKernelCall(b, op)) {
+      b.replaceOp(op, call);
+      return success();
+    }
   Location loc = op.getLoc();
   Value q = op.getQuery(), k = op.getKey(), v = op.getValue();
   auto qt = tensorTy(q), kt = tensorTy(k);
@@ -1458,11 +1466,12 @@ LogicalResult FunctionLowering::run() {
 
 struct KilnLowerToLinalgPass
     : kiln::impl::KilnLowerToLinalgBase<KilnLowerToLinalgPass> {
+  using KilnLowerToLinalgBase::KilnLowerToLinalgBase;
   void runOnOperation() override {
     for (auto func : getOperation().getOps<func::FuncOp>()) {
       if (func.isExternal() || !func->hasAttr(kSymbolsAttr))
         continue;
-      FunctionLowering lowering(func);
+      FunctionLowering lowering(func, attentionKernel);
       if (failed(lowering.run()))
         return signalPassFailure();
     }

@@ -20,7 +20,9 @@ LogicalResult kiln::runPassPipeline(ModuleOp module, llvm::StringRef pipeline,
 LogicalResult kiln::lowerKilnToLinalg(ModuleOp module, bool verbose) {
   return runPassPipeline(module,
                          "func.func(kiln-canonicalize-shapes),"
-                         "kiln-lower-to-linalg,canonicalize,cse",
+                         "func.func(kiln-raise-attention),"
+                         "kiln-lower-to-linalg{attention-kernel=true},"
+                         "canonicalize,cse",
                          verbose);
 }
 

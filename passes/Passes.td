@@ -73,6 +73,11 @@ def KilnLowerToLinalg : Pass<"kiln-lower-to-linalg", "::mlir::ModuleOp"> {
     Symbol values are read once at function entry with `tensor.dim` on the
     argument that binds each symbol (from `kiln.dims`).
   }];
+  let options = [
+    Option<"attentionKernel", "attention-kernel", "bool", "false",
+           "Lower f32 kiln.attention to a call of the runtime's fused CPU "
+           "kernel instead of the reference linalg ops">
+  ];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
     "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
