@@ -131,6 +131,7 @@ private:
   LogicalResult lowerAttention(AttentionOp op);
   LogicalResult lowerLayerNorm(LayerNormOp op);
   LogicalResult lowerRMSNorm(RMSNormOp op);
+  LogicalResult lowerRotary(RotaryOp op);
   template <typename OpT> LogicalResult lowerReduce(OpT op);
   LogicalResult lowerGather(GatherOp op);
   LogicalResult lowerConcat(ConcatOp op);
@@ -910,6 +911,52 @@ LogicalResult FunctionLowering::lowerAttention(AttentionOp op) {
   return success();
 }
 
+/// One generic: y = x * cos + sign * x[partner] * sin, where the partner of
+/// d is d + D/2 (sign -1) in the first half and d - D/2 (sign +1) in the
+/// second, read with tensor.extract.
+LogicalResult FunctionLowering::lowerRotary(RotaryOp op) {
+  Location loc = op.getLoc();
+  Value x = op.getInput();
+  RankedTensorType xt = tensorTy(x);
+  Type elem = xt.getElementType(), ct = computeType(elem);
+  int64_t rank = xt.getRank(), half = xt.getDimSize(rank - 1) / 2;
+  SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(rank),
+                              broadcastMap(tensorTy(op.getCos()), xt),
+                              broadcastMap(tensorTy(op.getSin()), xt),
+                              b.getMultiDimIdentityMap(rank)};
+  Value y = linalg::GenericOp::create(
+                b, loc, TypeRange{xt}, ValueRange{x, op.getCos(), op.getSin()},
+                ValueRange{empty(loc, sizesOf(x), elem)}, maps,
+                SmallVector<IteratorType>(rank, IteratorType::parallel),
+                [&](OpBuilder &nb, Location nl, ValueRange a) {
+                  SmallVector<Value> idx;
+                  for (int64_t d = 0; d < rank; ++d)
+                    idx.push_back(linalg::IndexOp::create(nb, nl, d));
+                  Value h = arith::ConstantIndexOp::create(nb, nl, half);
+                  Value first = arith::CmpIOp::create(
+                      nb, nl, arith::CmpIPredicate::ult, idx.back(), h);
+                  idx.back() = arith::SelectOp::create(
+                      nb, nl, first,
+                      arith::AddIOp::create(nb, nl, idx.back(), h),
+                      arith::SubIOp::create(nb, nl, idx.back(), h));
+                  Value partner = extendTo(
+                      nb, nl, tensor::ExtractOp::create(nb, nl, x, idx), ct);
+                  partner = arith::SelectOp::create(
+                      nb, nl, first, arith::NegFOp::create(nb, nl, partner),
+                      partner);
+                  Value r = arith::AddFOp::create(
+                      nb, nl,
+                      arith::MulFOp::create(nb, nl, extendTo(nb, nl, a[0], ct),
+                                            extendTo(nb, nl, a[1], ct)),
+                      arith::MulFOp::create(nb, nl, partner,
+                                            extendTo(nb, nl, a[2], ct)));
+                  linalg::YieldOp::create(nb, nl, truncTo(nb, nl, r, elem));
+                })
+                .getResult(0);
+  b.replaceOp(op, y);
+  return success();
+}
+
 /// Statistics in f32 over axes [axis, rank): mean, then variance of the
 /// centered values (two passes, as ONNX Runtime does, for accuracy).
 LogicalResult FunctionLowering::lowerLayerNorm(LayerNormOp op) {
@@ -1336,6 +1383,7 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
       .Case<AttentionOp>([&](AttentionOp a) { return lowerAttention(a); })
       .Case<LayerNormOp>([&](LayerNormOp l) { return lowerLayerNorm(l); })
       .Case<RMSNormOp>([&](RMSNormOp r) { return lowerRMSNorm(r); })
+      .Case<RotaryOp>([&](RotaryOp r) { return lowerRotary(r); })
       .Case<ReduceSumOp>([&](auto r) { return lowerReduce(r); })
       .Case<ReduceMeanOp>([&](auto r) { return lowerReduce(r); })
       .Case<ReduceMaxOp>([&](auto r) { return lowerReduce(r); })

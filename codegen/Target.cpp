@@ -21,6 +21,7 @@ LogicalResult kiln::lowerKilnToLinalg(ModuleOp module, bool verbose) {
   return runPassPipeline(module,
                          "func.func(kiln-canonicalize-shapes),"
                          "func.func(kiln-raise-attention),"
+                         "func.func(kiln-raise-rotary),"
                          "kiln-lower-to-linalg{attention-kernel=true},"
                          "canonicalize,cse",
                          verbose);

@@ -53,6 +53,28 @@ def KilnRaiseAttention : Pass<"kiln-raise-attention", "::mlir::func::FuncOp"> {
   ];
 }
 
+def KilnRaiseRotary : Pass<"kiln-raise-rotary", "::mlir::func::FuncOp"> {
+  let summary = "Raise the exported rotate-half rotary embedding to kiln.rotary";
+  let description = [{
+    Llama-style exports apply rotary position embeddings as seven ops with
+    two slices and a concat in between, which no elementwise fusion crosses.
+    The raised op lowers to one loop nest:
+
+    ```
+    y = x * cos + concat(-x[..., D/2:], x[..., :D/2]) * sin
+      => y = kiln.rotary x, cos, sin
+    ```
+
+    Nothing is raised when the halves are swapped or not exactly half, the
+    concat is not on the last axis, an intermediate has another user, or a
+    table would broadcast x to a larger shape.
+  }];
+  let dependentDialects = ["::mlir::kiln::KilnDialect"];
+  let statistics = [
+    Statistic<"numRaised", "raised", "Rotary embeddings raised">
+  ];
+}
+
 //===----------------------------------------------------------------------===//
 // Lowering
 //===----------------------------------------------------------------------===//
