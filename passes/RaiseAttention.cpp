@@ -358,7 +358,7 @@ std::optional<Match> AttentionMatcher::match(MatMulOp product) {
 
   // Masks, outermost first, down to the scaled scores.
   Value x = probs.getInput();
-  Value additive;
+  Value additive, causalCondition;
   for (int step = 0; step < 2; ++step) {
     if (!x.hasOneUse())
       return std::nullopt;
@@ -367,8 +367,8 @@ std::optional<Match> AttentionMatcher::match(MatMulOp product) {
       if (m.causal || !hide || *hide > kHiddenScore ||
           where.getOnTrue().getType() != x.getType())
         return std::nullopt;
-      m.causal = true; // checked against Sq and Sk below
-      m.mask = where.getCondition();
+      m.causal = true;
+      causalCondition = where.getCondition(); // proven against Sq, Sk below
       m.replaced.push_back(where);
       x = where.getOnTrue();
       continue;
@@ -445,11 +445,8 @@ std::optional<Match> AttentionMatcher::match(MatMulOp product) {
     return std::nullopt;
   AffineExpr sq = (*ss)[2], sk = (*ss)[3];
 
-  if (m.causal) {
-    if (!isCausalCondition(m.mask, sq, sk))
-      return std::nullopt;
-    m.mask = nullptr;
-  }
+  if (causalCondition && !isCausalCondition(causalCondition, sq, sk))
+    return std::nullopt;
   if (additive) {
     if (isCausalAdditiveMask(additive, sq, sk)) {
       if (m.causal)
