@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/LoweringUtils.h"
+#include "codegen/cpu/AttentionKernelCall.h"
 #include "dialects/kiln/KilnOps.h"
 #include "dialects/kiln/SymbolicShape.h"
 #include "passes/Passes.h"
@@ -74,13 +75,15 @@ bool isUnsignedElement(Type t) {
 /// Lowers the kiln ops of one function.
 class FunctionLowering {
 public:
-  FunctionLowering(func::FuncOp func) : func(func), b(func.getContext()) {}
+  FunctionLowering(func::FuncOp func, bool attentionKernel)
+      : func(func), b(func.getContext()), attentionKernel(attentionKernel) {}
 
   LogicalResult run();
 
 private:
   func::FuncOp func;
   IRRewriter b;
+  bool attentionKernel;
   SmallVector<Value> symbols;
   /// Ops whose first operand, or first result, had an unsigned element type
   /// before makeSignless.
@@ -128,6 +131,7 @@ private:
   LogicalResult lowerAttention(AttentionOp op);
   LogicalResult lowerLayerNorm(LayerNormOp op);
   LogicalResult lowerRMSNorm(RMSNormOp op);
+  LogicalResult lowerRotary(RotaryOp op);
   template <typename OpT> LogicalResult lowerReduce(OpT op);
   LogicalResult lowerGather(GatherOp op);
   LogicalResult lowerConcat(ConcatOp op);
@@ -806,6 +810,11 @@ Value FunctionLowering::softmax(Location loc, Value x, int64_t axis,
 /// Reference lowering: scores = scale * q k^T (+ mask, causal), softmax in
 /// f32, then p v. Query head h reads key/value head h floordiv (H / Hkv).
 LogicalResult FunctionLowering::lowerAttention(AttentionOp op) {
+  if (attentionKernel)
+    if (Value call = buildAttentionKernelCall(b, op)) {
+      b.replaceOp(op, call);
+      return success();
+    }
   Location loc = op.getLoc();
   Value q = op.getQuery(), k = op.getKey(), v = op.getValue();
   auto qt = tensorTy(q), kt = tensorTy(k);
@@ -899,6 +908,52 @@ LogicalResult FunctionLowering::lowerAttention(AttentionOp op) {
                         return truncTo(nb, nl, a[0], elem);
                       });
   b.replaceOp(op, out);
+  return success();
+}
+
+/// One generic: y = x * cos + sign * x[partner] * sin, where the partner of
+/// d is d + D/2 (sign -1) in the first half and d - D/2 (sign +1) in the
+/// second, read with tensor.extract.
+LogicalResult FunctionLowering::lowerRotary(RotaryOp op) {
+  Location loc = op.getLoc();
+  Value x = op.getInput();
+  RankedTensorType xt = tensorTy(x);
+  Type elem = xt.getElementType(), ct = computeType(elem);
+  int64_t rank = xt.getRank(), half = xt.getDimSize(rank - 1) / 2;
+  SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(rank),
+                              broadcastMap(tensorTy(op.getCos()), xt),
+                              broadcastMap(tensorTy(op.getSin()), xt),
+                              b.getMultiDimIdentityMap(rank)};
+  Value y = linalg::GenericOp::create(
+                b, loc, TypeRange{xt}, ValueRange{x, op.getCos(), op.getSin()},
+                ValueRange{empty(loc, sizesOf(x), elem)}, maps,
+                SmallVector<IteratorType>(rank, IteratorType::parallel),
+                [&](OpBuilder &nb, Location nl, ValueRange a) {
+                  SmallVector<Value> idx;
+                  for (int64_t d = 0; d < rank; ++d)
+                    idx.push_back(linalg::IndexOp::create(nb, nl, d));
+                  Value h = arith::ConstantIndexOp::create(nb, nl, half);
+                  Value first = arith::CmpIOp::create(
+                      nb, nl, arith::CmpIPredicate::ult, idx.back(), h);
+                  idx.back() = arith::SelectOp::create(
+                      nb, nl, first,
+                      arith::AddIOp::create(nb, nl, idx.back(), h),
+                      arith::SubIOp::create(nb, nl, idx.back(), h));
+                  Value partner = extendTo(
+                      nb, nl, tensor::ExtractOp::create(nb, nl, x, idx), ct);
+                  partner = arith::SelectOp::create(
+                      nb, nl, first, arith::NegFOp::create(nb, nl, partner),
+                      partner);
+                  Value r = arith::AddFOp::create(
+                      nb, nl,
+                      arith::MulFOp::create(nb, nl, extendTo(nb, nl, a[0], ct),
+                                            extendTo(nb, nl, a[1], ct)),
+                      arith::MulFOp::create(nb, nl, partner,
+                                            extendTo(nb, nl, a[2], ct)));
+                  linalg::YieldOp::create(nb, nl, truncTo(nb, nl, r, elem));
+                })
+                .getResult(0);
+  b.replaceOp(op, y);
   return success();
 }
 
@@ -1328,6 +1383,7 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
       .Case<AttentionOp>([&](AttentionOp a) { return lowerAttention(a); })
       .Case<LayerNormOp>([&](LayerNormOp l) { return lowerLayerNorm(l); })
       .Case<RMSNormOp>([&](RMSNormOp r) { return lowerRMSNorm(r); })
+      .Case<RotaryOp>([&](RotaryOp r) { return lowerRotary(r); })
       .Case<ReduceSumOp>([&](auto r) { return lowerReduce(r); })
       .Case<ReduceMeanOp>([&](auto r) { return lowerReduce(r); })
       .Case<ReduceMaxOp>([&](auto r) { return lowerReduce(r); })
@@ -1458,11 +1514,12 @@ LogicalResult FunctionLowering::run() {
 
 struct KilnLowerToLinalgPass
     : kiln::impl::KilnLowerToLinalgBase<KilnLowerToLinalgPass> {
+  using KilnLowerToLinalgBase::KilnLowerToLinalgBase;
   void runOnOperation() override {
     for (auto func : getOperation().getOps<func::FuncOp>()) {
       if (func.isExternal() || !func->hasAttr(kSymbolsAttr))
         continue;
-      FunctionLowering lowering(func);
+      FunctionLowering lowering(func, attentionKernel);
       if (failed(lowering.run()))
         return signalPassFailure();
     }

@@ -20,7 +20,10 @@ LogicalResult kiln::runPassPipeline(ModuleOp module, llvm::StringRef pipeline,
 LogicalResult kiln::lowerKilnToLinalg(ModuleOp module, bool verbose) {
   return runPassPipeline(module,
                          "func.func(kiln-canonicalize-shapes),"
-                         "kiln-lower-to-linalg,canonicalize,cse",
+                         "func.func(kiln-raise-attention),"
+                         "func.func(kiln-raise-rotary),"
+                         "kiln-lower-to-linalg{attention-kernel=true},"
+                         "canonicalize,cse",
                          verbose);
 }
 

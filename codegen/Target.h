@@ -62,7 +62,9 @@ public:
                                            uint64_t *weightBytes) = 0;
 };
 
-/// Kiln dialect -> linalg on tensors, the same for every target.
+/// Kiln dialect -> linalg on tensors, the same for every target but for
+/// f32 kiln.attention, which becomes a call of the CPU runtime's fused kernel
+/// (a CUDA target will want its own).
 LogicalResult lowerKilnToLinalg(ModuleOp module, bool verbose);
 
 /// Runs a textual pass pipeline (the body of a builtin.module pipeline).

@@ -24,6 +24,57 @@ def KilnCanonicalizeShapes : Pass<"kiln-canonicalize-shapes",
   let dependentDialects = ["::mlir::kiln::KilnDialect"];
 }
 
+def KilnRaiseAttention : Pass<"kiln-raise-attention", "::mlir::func::FuncOp"> {
+  let summary = "Raise exported scaled-dot-product attention to kiln.attention";
+  let description = [{
+    Finds the attention that exporters write out op by op (passes/
+    RaiseAttention.cpp lists the forms) and replaces it with one op that the
+    backends run as a fused kernel:
+
+    ```
+    s = matmul(q * c1, transpose(k) * c2) / c3      // [B, H, Sq, Sk]
+    s = where(causal, s, -big) + mask               // optional, any order
+    out = matmul(softmax(s, axis = 3), v)
+      => out = kiln.attention q, k, v, mask {scale = c1 * c2 / c3, causal}
+    ```
+
+    `causal` is set only when the condition provably hides key j from query
+    i exactly when j > i + Sk - Sq (a slice of a lower-triangular table, or
+    a comparison of position ranges, as GPT-2 and Llama exports write it).
+    Keys and values repeated for grouped-query heads (reshape, expand,
+    reshape) are read unrepeated. Nothing is raised when a score tensor has
+    another user, the softmax is not over the keys, a factor is not a
+    constant scalar, or the mask would broadcast the scores to a larger
+    shape.
+  }];
+  let dependentDialects = ["::mlir::kiln::KilnDialect"];
+  let statistics = [
+    Statistic<"numRaised", "raised", "Attention subgraphs raised">
+  ];
+}
+
+def KilnRaiseRotary : Pass<"kiln-raise-rotary", "::mlir::func::FuncOp"> {
+  let summary = "Raise the exported rotate-half rotary embedding to kiln.rotary";
+  let description = [{
+    Llama-style exports apply rotary position embeddings as seven ops with
+    two slices and a concat in between, which no elementwise fusion crosses.
+    The raised op lowers to one loop nest:
+
+    ```
+    y = x * cos + concat(-x[..., D/2:], x[..., :D/2]) * sin
+      => y = kiln.rotary x, cos, sin
+    ```
+
+    Nothing is raised when the halves are swapped or not exactly half, the
+    concat is not on the last axis, an intermediate has another user, or a
+    table would broadcast x to a larger shape.
+  }];
+  let dependentDialects = ["::mlir::kiln::KilnDialect"];
+  let statistics = [
+    Statistic<"numRaised", "raised", "Rotary embeddings raised">
+  ];
+}
+
 //===----------------------------------------------------------------------===//
 // Lowering
 //===----------------------------------------------------------------------===//
@@ -44,6 +95,11 @@ def KilnLowerToLinalg : Pass<"kiln-lower-to-linalg", "::mlir::ModuleOp"> {
     Symbol values are read once at function entry with `tensor.dim` on the
     argument that binds each symbol (from `kiln.dims`).
   }];
+  let options = [
+    Option<"attentionKernel", "attention-kernel", "bool", "false",
+           "Lower f32 kiln.attention to a call of the runtime's fused CPU "
+           "kernel instead of the reference linalg ops">
+  ];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
     "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",

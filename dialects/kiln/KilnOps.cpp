@@ -281,6 +281,35 @@ LogicalResult LayerNormOp::verify() {
   return success();
 }
 
+LogicalResult RotaryOp::verify() {
+  auto in = tensorType(getInput());
+  if (in != getResult().getType())
+    return emitOpError() << "result type must equal the input type";
+  int64_t d = in.getRank() ? in.getDimSize(in.getRank() - 1) : 0;
+  if (ShapedType::isDynamic(d) || d % 2 != 0 || d == 0)
+    return emitOpError() << "last extent must be static and even, got " << in;
+  for (Value table : {getCos(), getSin()}) {
+    auto t = tensorType(table);
+    if (t.getElementType() != in.getElementType() || t.getRank() > in.getRank())
+      return emitOpError() << "cos and sin must be " << in.getElementType()
+                           << " tensors of rank at most " << in.getRank()
+                           << ", got " << t;
+    for (int64_t i = 1; i <= t.getRank(); ++i) {
+      int64_t td = t.getDimSize(t.getRank() - i);
+      int64_t xd = in.getDimSize(in.getRank() - i);
+      // A table extent broadcasts only when it is 1; it may not grow x.
+      if (td != 1 && td != xd && !(ShapedType::isDynamic(td) &&
+                                   ShapedType::isDynamic(xd)))
+        return emitOpError() << t << " does not broadcast to " << in;
+    }
+    if (t.getDimSize(t.getRank() - 1) != d)
+      return emitOpError() << "cos and sin must have last extent " << d;
+  }
+  if (!isa<FloatType>(in.getElementType()))
+    return emitOpError() << "expects a floating-point input, got " << in;
+  return success();
+}
+
 LogicalResult RMSNormOp::verify() {
   auto in = tensorType(getInput());
   auto scale = tensorType(getScale());

@@ -255,6 +255,30 @@ def Kiln_AttentionOp : Kiln_Op<"attention", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Kiln_RotaryOp : Kiln_Op<"rotary", [Pure]> {
+  let summary = "rotary position embedding, rotate-half form";
+  let description = [{
+    `x * cos + rotate_half(x) * sin` over the last axis of extent D (static,
+    even), where `rotate_half(x) = concat(-x[..., D/2:], x[..., :D/2])` as
+    Llama and GPT-NeoX write it; `cos` and `sin` broadcast to `x`.
+    `kiln-raise-rotary` forms it from the exported ops.
+
+    ```mlir
+    %y = kiln.rotary %q, %cos, %sin
+        : tensor<?x16x?x64xf32>, tensor<1x1x?x64xf32>, tensor<1x1x?x64xf32>
+        -> tensor<?x16x?x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$cos,
+                       AnyRankedTensor:$sin);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $cos `,` $sin attr-dict `:` type($input) `,` type($cos) `,`
+    type($sin) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def Kiln_LayerNormOp : Kiln_Op<"layer_norm", [Pure]> {
   let summary = "layer normalization over the trailing axes from `axis`";
   let description = [{

@@ -1,5 +1,6 @@
 // RUN: kiln-opt %s -kiln-lower-to-linalg | FileCheck %s
 // RUN: kiln-opt %s -kiln-lower-to-linalg --mlir-print-local-scope | FileCheck %s --check-prefix=ATT
+// RUN: kiln-opt %s -kiln-lower-to-linalg='attention-kernel=true' | FileCheck %s --check-prefix=CALL
 
 // The signature becomes memrefs with outputs written in place; symbols are
 // read from the input dims; a broadcasting add becomes one linalg.generic.
@@ -113,6 +114,18 @@ func.func @empty_slice(%x: tensor<2x10xf32> {kiln.dims = affine_map<() -> (2, 10
 // ATT: arith.cmpi sgt
 // ATT: math.exp
 // ATT: linalg.generic {{{.*}}affine_map<(d0, d1, d2, d3, d4) -> (d0, d1 floordiv 2, d4, d3)>
+// With attention-kernel, the runtime's fused kernel reads the operands'
+// buffers and overwrites a fresh one.
+// CALL-LABEL: func.func @attention_gqa
+// CALL-DAG: %[[Q:.*]] = bufferization.to_buffer %{{.*}} read_only : tensor<1x4x3x8xf32> to memref<1x4x3x8xf32, strided<[?, ?, ?, ?], offset: ?>>
+// CALL-DAG: %[[K:.*]] = bufferization.to_buffer %{{.*}} read_only : tensor<1x2x5x8xf32>
+// CALL-DAG: %[[OUT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x4x3x8xf32>
+// CALL-DAG: %[[CAUSAL:.*]] = arith.constant 1 : i32
+// CALL-DAG: %[[SCALE:.*]] = arith.constant 5.000000e-01 : f32
+// CALL: call @kiln_rt_attention_f32({{.*}}, %[[SCALE]], %[[CAUSAL]])
+// CALL: bufferization.to_tensor %[[OUT]] restrict writable
+// CALL-NOT: linalg.generic
+// CALL: return
 func.func @attention_gqa(%q: tensor<1x4x3x8xf32> {kiln.dims = affine_map<() -> (1, 4, 3, 8)>, kiln.name = "q"},
                          %k: tensor<1x2x5x8xf32> {kiln.dims = affine_map<() -> (1, 2, 5, 8)>, kiln.name = "k"},
                          %v: tensor<1x2x5x8xf32> {kiln.dims = affine_map<() -> (1, 2, 5, 8)>, kiln.name = "v"})
@@ -120,4 +133,21 @@ func.func @attention_gqa(%q: tensor<1x4x3x8xf32> {kiln.dims = affine_map<() -> (
     attributes {kiln.symbols = []} {
   %0 = kiln.attention %q, %k, %v {scale = 0.5 : f32, causal} : tensor<1x4x3x8xf32>, tensor<1x2x5x8xf32>, tensor<1x2x5x8xf32> -> tensor<1x4x3x8xf32>
   return %0 : tensor<1x4x3x8xf32>
+}
+
+// Rotary: one generic, reading each element's partner in the other half.
+// CHECK-LABEL: func.func @rotary
+// CHECK: linalg.generic
+// CHECK: arith.cmpi ult
+// CHECK: tensor.extract
+// CHECK: arith.negf
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @rotary(%x: tensor<1x2x3x8xf32> {kiln.dims = affine_map<() -> (1, 2, 3, 8)>, kiln.name = "x"},
+                  %cos: tensor<1x1x3x8xf32> {kiln.dims = affine_map<() -> (1, 1, 3, 8)>, kiln.name = "cos"},
+                  %sin: tensor<1x1x3x8xf32> {kiln.dims = affine_map<() -> (1, 1, 3, 8)>, kiln.name = "sin"})
+    -> (tensor<1x2x3x8xf32> {kiln.dims = affine_map<() -> (1, 2, 3, 8)>, kiln.name = "y"})
+    attributes {kiln.symbols = []} {
+  %0 = kiln.rotary %x, %cos, %sin : tensor<1x2x3x8xf32>, tensor<1x1x3x8xf32>, tensor<1x1x3x8xf32> -> tensor<1x2x3x8xf32>
+  return %0 : tensor<1x2x3x8xf32>
 }

@@ -266,23 +266,36 @@ TEST_F(ArtifactConcurrency, LongSequenceOverMaxArenaBytesIsRefused) {
       << message;
 }
 
-// The outputs fit the default 16 GiB, but the attention scores
-// ([1, 4, 65536, 65536] f32, 64 GiB) do not: the allocation in generated code
-// is refused and the run unwinds with LIMIT_EXCEEDED instead of writing
-// through NULL. The session stays usable.
+// A limit that the outputs fit with 1 KiB to spare: the first intermediate
+// buffer larger than that is refused inside generated code, and the run
+// unwinds with LIMIT_EXCEEDED instead of allocating it (before the bound
+// existed, GPT-2 tiny at seq 65536 allocated 64 GiB of attention scores here
+// and wrote through NULL).
 TEST_F(ArtifactConcurrency, IntermediatesCountAgainstMaxArenaBytes) {
+  const int64_t seq = 256;
+  kiln_session *s = createSession(kLinkedApi, 1);
+  ASSERT_NE(s, nullptr);
+  RunResult unbounded;
   std::string message;
-  EXPECT_EQ(runLongSequence(65536, 0, message), KILN_ERROR_LIMIT_EXCEEDED)
+  ASSERT_TRUE(runShape(kLinkedApi, s, {1, seq}, unbounded, message))
+      << message;
+  kiln_session_destroy(s);
+  uint64_t outputBytes = 0;
+  for (const auto &bytes : unbounded.bytes)
+    outputBytes += bytes.size();
+
+  EXPECT_EQ(runLongSequence(seq, outputBytes + 1024, message),
+            KILN_ERROR_LIMIT_EXCEEDED)
       << message;
   EXPECT_TRUE(message.find("an intermediate buffer of ") != std::string::npos)
       << message;
-  EXPECT_TRUE(message.ends_with(
-      "over the session's max_arena_bytes of 17179869184"))
+  EXPECT_TRUE(message.ends_with("over the session's max_arena_bytes of " +
+                                std::to_string(outputBytes + 1024)))
       << message;
 }
 
 TEST_F(ArtifactConcurrency, RunsAfterARefusedIntermediateAreExact) {
-  // seq 1024: 4 MB of logits fit 8 MB, 16 MB of attention scores do not.
+  // seq 1024: 4 MB of logits fit 8 MB; the intermediates on top do not.
   // The refused run unwinds from inside generated code; the buffers it held
   // go back to the runtime, and later runs of the same session (through this
   // binary's runtime and the artifact's own) match the references bit for

@@ -39,6 +39,14 @@ typedef struct kiln_memref2_f32 {
   int64_t strides[2];
 } kiln_memref2_f32;
 
+typedef struct kiln_memref4_f32 {
+  float *allocated;
+  float *aligned;
+  int64_t offset;
+  int64_t sizes[4];
+  int64_t strides[4];
+} kiln_memref4_f32;
+
 // c[m,n] = sum_k a[m,k] * b[k,n], overwriting c; the rank-2 form of the
 // batched kernel below, with the same rules.
 void _mlir_ciface_kiln_rt_matmul_f32(kiln_memref2_f32 *a, kiln_memref2_f32 *b,
@@ -65,6 +73,23 @@ void _mlir_ciface_kiln_rt_matmul_packed_f32(kiln_memref2_f32 *a,
 void _mlir_ciface_kiln_rt_batch_matmul_f32(kiln_memref3_f32 *a,
                                            kiln_memref3_f32 *b,
                                            kiln_memref3_f32 *c);
+
+// out = softmax(scale * q k^T + mask) v over the key axis (kiln.attention),
+// overwriting out. q [B, H, Sq, D], k [B, Hkv, Sk, D], v [B, Hkv, Sk, Dv],
+// out [B, H, Sq, Dv]; query head h reads key/value head h / (H / Hkv). Any
+// strides. `causal` nonzero hides key j from query i when j > i + Sk - Sq.
+// The masked form adds mask [Bm, Hm, Sqm, Skm], each extent 1 (broadcast) or
+// the scores' extent. Inconsistent sizes are reported to the current
+// execution context and leave out untouched.
+void _mlir_ciface_kiln_rt_attention_f32(kiln_memref4_f32 *q,
+                                        kiln_memref4_f32 *k,
+                                        kiln_memref4_f32 *v,
+                                        kiln_memref4_f32 *out, float scale,
+                                        int32_t causal);
+void _mlir_ciface_kiln_rt_attention_masked_f32(
+    kiln_memref4_f32 *q, kiln_memref4_f32 *k, kiln_memref4_f32 *v,
+    kiln_memref4_f32 *mask, kiln_memref4_f32 *out, float scale,
+    int32_t causal);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,85 @@
+//===- AttentionKernelCall.cpp - kiln.attention as a runtime call ---------===//
+#include "codegen/cpu/AttentionKernelCall.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinOps.h"
+
+using namespace mlir;
+
+Value kiln::buildAttentionKernelCall(OpBuilder &b, AttentionOp op) {
+  MLIRContext *ctx = b.getContext();
+  Type f32 = b.getF32Type();
+  for (Value v : op->getOperands())
+    if (cast<ShapedType>(v.getType()).getElementType() != f32)
+      return nullptr;
+  if (Value mask = op.getMask();
+      mask && cast<ShapedType>(mask.getType()).getRank() == 0)
+    return nullptr;
+  Location loc = op.getLoc();
+  SmallVector<int64_t> dynamic(4, ShapedType::kDynamic);
+  auto anyLayout = StridedLayoutAttr::get(ctx, ShapedType::kDynamic, dynamic);
+  // One declaration serves every shape and layout.
+  auto argType = MemRefType::get(dynamic, f32, anyLayout);
+
+  auto bufferOf = [&](Value t) -> Value {
+    auto tt = cast<RankedTensorType>(t.getType());
+    if (int64_t lead = 4 - tt.getRank(); lead > 0) {
+      // A mask of lower rank broadcasts over leading unit dims.
+      SmallVector<int64_t> shape(lead, 1);
+      shape.append(tt.getShape().begin(), tt.getShape().end());
+      SmallVector<ReassociationIndices> groups;
+      ReassociationIndices first;
+      for (int64_t d = 0; d <= lead; ++d)
+        first.push_back(d);
+      groups.push_back(first);
+      for (int64_t d = lead + 1; d < 4; ++d)
+        groups.push_back({d});
+      tt = RankedTensorType::get(shape, f32);
+      t = tensor::ExpandShapeOp::create(b, loc, tt, t, groups);
+    }
+    auto bufferType = MemRefType::get(tt.getShape(), f32, anyLayout);
+    Value buffer = bufferization::ToBufferOp::create(b, loc, bufferType, t,
+                                                     /*read_only=*/true);
+    return memref::CastOp::create(b, loc, argType, buffer);
+  };
+  SmallVector<Value> args{bufferOf(op.getQuery()), bufferOf(op.getKey()),
+                          bufferOf(op.getValue())};
+  if (op.getMask())
+    args.push_back(bufferOf(op.getMask()));
+
+  RankedTensorType rt = op.getType();
+  SmallVector<Value> dynamicSizes;
+  for (int64_t d = 0; d < 4; ++d)
+    if (rt.isDynamicDim(d))
+      dynamicSizes.push_back(tensor::DimOp::create(
+          b, loc, d == 3 ? op.getValue() : op.getQuery(), d));
+  Value out = memref::AllocOp::create(
+      b, loc, MemRefType::get(rt.getShape(), f32), dynamicSizes,
+      b.getI64IntegerAttr(64));
+  args.push_back(memref::CastOp::create(b, loc, argType, out));
+  args.push_back(arith::ConstantOp::create(
+      b, loc, b.getF32FloatAttr(op.getScale().convertToFloat())));
+  args.push_back(arith::ConstantOp::create(
+      b, loc, b.getI32IntegerAttr(op.getCausal() ? 1 : 0)));
+
+  StringRef name = op.getMask() ? "kiln_rt_attention_masked_f32"
+                                : "kiln_rt_attention_f32";
+  auto module = op->getParentOfType<ModuleOp>();
+  auto callee = module.lookupSymbol<func::FuncOp>(name);
+  if (!callee) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(module.getBody());
+    callee = func::FuncOp::create(
+        b, module.getLoc(), name,
+        b.getFunctionType(ValueRange(args).getTypes(), {}));
+    callee.setPrivate();
+    callee->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  }
+  func::CallOp::create(b, loc, callee, args);
+  return bufferization::ToTensorOp::create(b, loc, rt, out, /*restrict=*/true,
+                                           /*writable=*/true);
+}

@@ -1,0 +1,533 @@
+//===- RaiseAttention.cpp - Exported attention subgraphs -> kiln.attention ===//
+//
+// Matches from the value product backwards:
+//
+//   matmul(softmax(masks(scale(matmul(q', kT'))), axis = -1), v')
+//
+// where scale is any chain of multiplications or divisions by scalar
+// constants, q' and kT' may carry such factors themselves (the sqrt-split
+// scale of SDPA exports), kT' is any permutation of the keys, and masks are
+// at most one additive mask plus causal hiding, the latter either as
+// where(causal, scores, -big) or as an additive where(causal, 0, -big). A
+// causal condition is a slice of a constant lower-triangular table or a
+// comparison of two position ranges; either way it must hide key j from
+// query i exactly when j > i + Sk - Sq. Keys and values repeated for
+// grouped-query heads (reshape, expand, reshape) are read unrepeated.
+//
+// Matching runs before any rewrite so that the cached symbolic shapes stay
+// valid; the replaced subgraphs are erased afterwards where nothing else
+// uses them.
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/kiln/KilnOps.h"
+#include "dialects/kiln/SymbolicShape.h"
+#include "passes/Passes.h"
+#include "passes/SymbolicShapes.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/SmallPtrSet.h"
+
+namespace mlir::kiln {
+#define GEN_PASS_DEF_KILNRAISEATTENTION
+#include "passes/Passes.h.inc"
+} // namespace mlir::kiln
+
+using namespace mlir;
+using namespace mlir::kiln;
+
+namespace {
+
+/// A masked score this negative gives exp(score - max) == 0 in f32 for any
+/// score a real model produces, so hiding by it equals hiding by -inf.
+constexpr double kHiddenScore = -1e9;
+
+/// The one value of a splat constant or fill.
+std::optional<double> splatValue(Value v) {
+  if (auto fill = v.getDefiningOp<FillOp>()) {
+    if (auto f = dyn_cast<FloatAttr>(fill.getValue()))
+      return f.getValueAsDouble();
+    if (auto i = dyn_cast<IntegerAttr>(fill.getValue()))
+      return (double)i.getInt();
+    return std::nullopt;
+  }
+  auto c = v.getDefiningOp<ConstantOp>();
+  if (!c)
+    return std::nullopt;
+  auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
+  if (!dense || !dense.isSplat())
+    return std::nullopt;
+  if (isa<FloatType>(dense.getElementType()))
+    return dense.getSplatValue<APFloat>().convertToDouble();
+  if (dense.getElementType().isSignlessInteger() &&
+      dense.getElementType().getIntOrFloatBitWidth() > 1)
+    return (double)dense.getSplatValue<APInt>().getSExtValue();
+  return std::nullopt;
+}
+
+/// `v` times a scalar constant (x * c, c * x or x / c) whose result has the
+/// shape of x: returns x and multiplies `scale` by the factor.
+Value peelScalarFactor(Value v, double &scale) {
+  Operation *op = v.getDefiningOp();
+  if (!op || !isa<MulOp, DivOp>(op))
+    return nullptr;
+  Value lhs = op->getOperand(0), rhs = op->getOperand(1);
+  auto scalar = [&](Value c) {
+    auto t = cast<RankedTensorType>(c.getType());
+    return t.getNumElements() == 1 ? splatValue(c) : std::nullopt;
+  };
+  auto keepsShape = [&](Value x) { return x.getType() == v.getType(); };
+  if (auto c = scalar(rhs); c && keepsShape(lhs)) {
+    if (isa<DivOp>(op)) {
+      if (*c == 0)
+        return nullptr;
+      scale /= *c;
+    } else {
+      scale *= *c;
+    }
+    return lhs;
+  }
+  if (auto c = scalar(lhs); c && isa<MulOp>(op) && keepsShape(rhs)) {
+    scale *= *c;
+    return rhs;
+  }
+  return nullptr;
+}
+
+/// Strips every scalar factor from `v`; with `singleUse`, only factors whose
+/// result has no other user.
+Value peelScalarFactors(Value v, double &scale, bool singleUse) {
+  while (!singleUse || v.hasOneUse()) {
+    Value inner = peelScalarFactor(v, scale);
+    if (!inner)
+      break;
+    v = inner;
+  }
+  return v;
+}
+
+struct Match {
+  MatMulOp product;
+  Value query, keySource, value, mask;
+  /// The key is transpose(keySource, keyPerm), or keySource itself when the
+  /// permutation is the identity.
+  SmallVector<int64_t> keyPerm;
+  double scale = 1.0;
+  bool causal = false;
+  /// Ops of the matched subgraph, consumers first, to erase when dead.
+  SmallVector<Operation *> replaced;
+};
+
+class AttentionMatcher {
+public:
+  std::optional<Match> match(MatMulOp product);
+
+private:
+  SymbolicShapes shapes;
+
+  bool isCausalCondition(Value cond, AffineExpr sq, AffineExpr sk);
+  bool isCausalTable(Value cond, AffineExpr sq, AffineExpr sk);
+  bool isCausalComparison(Value cond, AffineExpr sq, AffineExpr sk);
+  bool isCausalAdditiveMask(Value mask, AffineExpr sq, AffineExpr sk);
+  Value unrepeatHeads(Value v, int64_t &group);
+};
+
+/// Lower-triangular over the last two dims: t[..., r, c] == (c <= r).
+bool isLowerTriangular(ConstantOp table) {
+  auto type = cast<RankedTensorType>(table.getType());
+  if (!type.getElementType().isInteger(1) || type.getRank() < 2 ||
+      !type.hasStaticShape())
+    return false;
+  int64_t rows = type.getDimSize(type.getRank() - 2);
+  int64_t cols = type.getDimSize(type.getRank() - 1);
+  auto at = [&](auto &&value) {
+    for (int64_t i = 0; i < type.getNumElements(); ++i) {
+      int64_t c = i % cols, r = (i / cols) % rows;
+      if (value(i) != (c <= r))
+        return false;
+    }
+    return true;
+  };
+  if (auto dense = dyn_cast<DenseElementsAttr>(table.getValue())) {
+    auto values = dense.getValues<bool>();
+    return at([&](int64_t i) { return values[i]; });
+  }
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(table.getValue())) {
+    AsmResourceBlob *blob = res.getRawHandle().getBlob();
+    if (!blob || (int64_t)blob->getData().size() != type.getNumElements())
+      return false;
+    ArrayRef<char> data = blob->getData();
+    return at([&](int64_t i) { return data[i] != 0; });
+  }
+  return false;
+}
+
+/// slice(...slice(tril)...) whose rows start Sk - Sq further than its
+/// columns: query i (row rowOffset + i) sees key j (column colOffset + j)
+/// exactly when j <= i + Sk - Sq.
+bool AttentionMatcher::isCausalTable(Value cond, AffineExpr sq,
+                                     AffineExpr sk) {
+  MLIRContext *ctx = cond.getContext();
+  AffineExpr rowOffset = getAffineConstantExpr(0, ctx), colOffset = rowOffset;
+  Value v = cond;
+  while (auto slice = v.getDefiningOp<SliceOp>()) {
+    if (llvm::any_of(slice.getStrides(), [](int64_t s) { return s != 1; }))
+      return false;
+    ArrayRef<AffineExpr> offsets = slice.getOffsets().getResults();
+    rowOffset = symAdd(rowOffset, offsets[offsets.size() - 2]);
+    colOffset = symAdd(colOffset, offsets.back());
+    v = slice.getInput();
+  }
+  auto table = v.getDefiningOp<ConstantOp>();
+  return table && isLowerTriangular(table) &&
+         symEqual(symSub(rowOffset, colOffset), symSub(sk, sq));
+}
+
+/// A one-element integer tensor's value as a symbolic expression: a splat
+/// constant, or symbolic values (the exporter's shape arithmetic), reshaped.
+std::optional<AffineExpr> scalarExpr(Value v) {
+  if (cast<RankedTensorType>(v.getType()).getNumElements() != 1)
+    return std::nullopt;
+  while (auto r = v.getDefiningOp<ReshapeOp>())
+    v = r.getInput();
+  if (auto sym = v.getDefiningOp<SymbolicValuesOp>())
+    return sym.getValues().getNumResults() == 1
+               ? std::optional(sym.getValues().getResult(0))
+               : std::nullopt;
+  std::optional<double> c = splatValue(v);
+  if (!c || *c != (double)(int64_t)*c)
+    return std::nullopt;
+  return getAffineConstantExpr((int64_t)*c, v.getContext());
+}
+
+/// A position index laid along one axis: reshape/expand of
+/// range(start, size, step 1) plus scalars.
+struct AxisIndex {
+  AffineExpr start, size;
+};
+std::optional<AxisIndex> axisIndex(Value v) {
+  AffineExpr addend = getAffineConstantExpr(0, v.getContext());
+  while (true) {
+    if (auto r = v.getDefiningOp<ReshapeOp>()) {
+      v = r.getInput();
+    } else if (auto e = v.getDefiningOp<ExpandOp>()) {
+      v = e.getInput();
+    } else if (auto add = v.getDefiningOp<AddOp>()) {
+      if (auto c = scalarExpr(add.getRhs());
+          c && add.getLhs().getType() == add.getType()) {
+        addend = symAdd(addend, *c);
+        v = add.getLhs();
+      } else if (auto c = scalarExpr(add.getLhs());
+                 c && add.getRhs().getType() == add.getType()) {
+        addend = symAdd(addend, *c);
+        v = add.getRhs();
+      } else {
+        return std::nullopt;
+      }
+    } else {
+      break;
+    }
+  }
+  auto range = v.getDefiningOp<RangeOp>();
+  if (!range || range.getStep() != 1 ||
+      !cast<RankedTensorType>(range.getType()).getElementType().isInteger())
+    return std::nullopt;
+  return AxisIndex{symAdd(range.getStart().getResult(0), addend),
+                   range.getSize().getResult(0)};
+}
+
+/// cmp(key positions along the last axis, query positions along the one
+/// before), as Llama exports write the causal mask.
+bool AttentionMatcher::isCausalComparison(Value cond, AffineExpr sq,
+                                          AffineExpr sk) {
+  Operation *op = cond.getDefiningOp();
+  if (!op || !isa<LessOp, LessEqualOp, GreaterOp, GreaterEqualOp>(op))
+    return false;
+  Value keys = op->getOperand(0), queries = op->getOperand(1);
+  // k < q + 1 and k <= q, or q > k - 1 and q >= k, put on one form:
+  // visible when key <= query + bias.
+  int64_t bias = isa<LessOp, GreaterOp>(op) ? -1 : 0;
+  if (isa<GreaterOp, GreaterEqualOp>(op))
+    std::swap(keys, queries);
+  // Which axis each operand varies along, from its shape.
+  auto alongAxis = [&](Value v, int64_t fromEnd) {
+    auto s = shapes.get(v);
+    if (!s || (int64_t)s->size() < fromEnd)
+      return false;
+    for (int64_t d = 0; d < (int64_t)s->size(); ++d)
+      if (d != (int64_t)s->size() - fromEnd && symConstant((*s)[d]) != 1)
+        return false;
+    return true;
+  };
+  if (!alongAxis(keys, 1) || !alongAxis(queries, 2))
+    return false;
+  auto key = axisIndex(keys), query = axisIndex(queries);
+  if (!key || !query || !symEqual(key->size, sk) || !symEqual(query->size, sq))
+    return false;
+  // key j sits at kStart + j, query i at qStart + i:
+  // visible when j <= i + qStart - kStart + bias.
+  AffineExpr offset = symAdd(symSub(query->start, key->start),
+                             getAffineConstantExpr(bias, cond.getContext()));
+  return symEqual(offset, symSub(sk, sq));
+}
+
+/// `cond` is true exactly where query i may see key j <= i + Sk - Sq, over
+/// trailing dims [Sq, Sk] (leading dims 1 or broadcast).
+bool AttentionMatcher::isCausalCondition(Value cond, AffineExpr sq,
+                                         AffineExpr sk) {
+  while (true) {
+    auto s = shapes.get(cond);
+    if (!s || s->size() < 2 || !symEqual((*s)[s->size() - 2], sq) ||
+        !symEqual(s->back(), sk))
+      return false;
+    if (auto r = cond.getDefiningOp<ReshapeOp>())
+      cond = r.getInput();
+    else if (auto e = cond.getDefiningOp<ExpandOp>())
+      cond = e.getInput();
+    else
+      break;
+  }
+  return isCausalTable(cond, sq, sk) || isCausalComparison(cond, sq, sk);
+}
+
+/// where(causal, 0, -big), possibly reshaped or expanded over leading dims.
+bool AttentionMatcher::isCausalAdditiveMask(Value mask, AffineExpr sq,
+                                            AffineExpr sk) {
+  Value v = mask;
+  while (true) {
+    auto s = shapes.get(v);
+    if (!s || s->size() < 2 || !symEqual((*s)[s->size() - 2], sq) ||
+        !symEqual(s->back(), sk))
+      return false;
+    if (auto r = v.getDefiningOp<ReshapeOp>())
+      v = r.getInput();
+    else if (auto e = v.getDefiningOp<ExpandOp>())
+      v = e.getInput();
+    else
+      break;
+  }
+  auto where = v.getDefiningOp<WhereOp>();
+  if (!where)
+    return false;
+  std::optional<double> keep = splatValue(where.getOnTrue());
+  std::optional<double> hide = splatValue(where.getOnFalse());
+  return keep == 0.0 && hide && *hide <= kHiddenScore &&
+         isCausalCondition(where.getCondition(), sq, sk);
+}
+
+/// reshape(expand(reshape(x [B, Hkv, S, D] -> [B, Hkv, 1, S, D])
+///   -> [B, Hkv, g, S, D]) -> [B, Hkv * g, S, D]) => x, with group = g.
+Value AttentionMatcher::unrepeatHeads(Value v, int64_t &group) {
+  auto outer = v.getDefiningOp<ReshapeOp>();
+  auto expand = outer ? outer.getInput().getDefiningOp<ExpandOp>() : nullptr;
+  auto inner = expand ? expand.getInput().getDefiningOp<ReshapeOp>() : nullptr;
+  if (!inner)
+    return nullptr;
+  Value x = inner.getInput();
+  auto xs = shapes.get(x), is = shapes.get(inner), es = shapes.get(expand),
+       os = shapes.get(outer);
+  if (!xs || !is || !es || !os || xs->size() != 4 || es->size() != 5)
+    return nullptr;
+  std::optional<int64_t> g = symConstant((*es)[2]);
+  MLIRContext *ctx = v.getContext();
+  if (!g || *g < 1)
+    return nullptr;
+  auto one = getAffineConstantExpr(1, ctx), gx = getAffineConstantExpr(*g, ctx);
+  const SymbolicShape &s = *xs;
+  if (!sameShape(*is, {s[0], s[1], one, s[2], s[3]}) ||
+      !sameShape(*es, {s[0], s[1], gx, s[2], s[3]}) ||
+      !sameShape(*os, {s[0], symMul(s[1], gx), s[2], s[3]}))
+    return nullptr;
+  group = *g;
+  return x;
+}
+
+std::optional<Match> AttentionMatcher::match(MatMulOp product) {
+  Match m;
+  m.product = product;
+  auto probs = product.getLhs().getDefiningOp<SoftmaxOp>();
+  if (!probs || !probs->hasOneUse())
+    return std::nullopt;
+  auto pt = cast<RankedTensorType>(probs.getType());
+  if (pt.getRank() != 4 || probs.getAxis() != 3 ||
+      cast<RankedTensorType>(product.getRhs().getType()).getRank() != 4 ||
+      !isa<FloatType>(pt.getElementType()))
+    return std::nullopt;
+  m.replaced = {product, probs};
+
+  // Masks, outermost first, down to the scaled scores.
+  Value x = probs.getInput();
+  Value additive, causalCondition;
+  for (int step = 0; step < 2; ++step) {
+    if (!x.hasOneUse())
+      return std::nullopt;
+    if (auto where = x.getDefiningOp<WhereOp>()) {
+      std::optional<double> hide = splatValue(where.getOnFalse());
+      if (m.causal || !hide || *hide > kHiddenScore ||
+          where.getOnTrue().getType() != x.getType())
+        return std::nullopt;
+      m.causal = true;
+      causalCondition = where.getCondition(); // proven against Sq, Sk below
+      m.replaced.push_back(where);
+      x = where.getOnTrue();
+      continue;
+    }
+    if (auto add = x.getDefiningOp<AddOp>()) {
+      if (additive)
+        return std::nullopt;
+      // The side that leads to the q k^T product is the scores.
+      auto leadsToScores = [&](Value side) {
+        double ignored = 1.0;
+        Value core = peelScalarFactors(side, ignored, /*singleUse=*/true);
+        return core.getDefiningOp<MatMulOp>() && side.getType() == x.getType();
+      };
+      if (leadsToScores(add.getLhs())) {
+        additive = add.getRhs();
+        x = add.getLhs();
+      } else if (leadsToScores(add.getRhs())) {
+        additive = add.getLhs();
+        x = add.getRhs();
+      } else {
+        return std::nullopt;
+      }
+      m.replaced.push_back(add);
+      continue;
+    }
+    break;
+  }
+  // A scale above a mask would scale the mask too: not this form.
+  while (Operation *op = x.getDefiningOp()) {
+    if (!isa<MulOp, DivOp>(op) || !x.hasOneUse())
+      break;
+    Value inner = peelScalarFactor(x, m.scale);
+    if (!inner)
+      return std::nullopt; // a factor that is not a constant scalar
+    m.replaced.push_back(op);
+    x = inner;
+  }
+  auto scores = x.getDefiningOp<MatMulOp>();
+  if (!scores || !x.hasOneUse())
+    return std::nullopt;
+  m.replaced.push_back(scores);
+
+  m.query = peelScalarFactors(scores.getLhs(), m.scale, false);
+  Value keysT = peelScalarFactors(scores.getRhs(), m.scale, false);
+  // keysT = transpose(src, p) is keys^T for keys = transpose(src, p with its
+  // last two entries swapped).
+  m.keySource = keysT;
+  m.keyPerm = {0, 1, 3, 2};
+  if (auto t = keysT.getDefiningOp<TransposeOp>()) {
+    m.keySource = t.getInput();
+    m.keyPerm = {t.getPerm()[0], t.getPerm()[1], t.getPerm()[3],
+                 t.getPerm()[2]};
+  }
+  bool identity = m.keyPerm == SmallVector<int64_t>{0, 1, 2, 3};
+  auto sourceType = dyn_cast<RankedTensorType>(m.keySource.getType());
+  if (!sourceType || sourceType.getRank() != 4 ||
+      sourceType.isDynamicDim(m.keyPerm[1]))
+    return std::nullopt;
+  if (identity)
+    m.keySource = peelScalarFactors(m.keySource, m.scale, false);
+  m.value = product.getRhs();
+
+  // Shapes: q [B, H, Sq, D], keys [B, H, Sk, D], v [B, H, Sk, Dv], no batch
+  // or head broadcasting.
+  auto qs = shapes.get(m.query), ss = shapes.get(scores.getResult()),
+       vs = shapes.get(m.value), ks = shapes.get(keysT);
+  if (!qs || !ss || !vs || !ks || qs->size() != 4 || vs->size() != 4 ||
+      ks->size() != 4 || cast<ShapedType>(m.keySource.getType()).getRank() != 4)
+    return std::nullopt;
+  if (!symEqual((*qs)[0], (*ks)[0]) || !symEqual((*qs)[0], (*vs)[0]) ||
+      !symEqual((*qs)[1], (*ks)[1]) || !symEqual((*qs)[1], (*vs)[1]) ||
+      !symEqual((*ks)[3], (*vs)[2]) ||
+      cast<RankedTensorType>(m.query.getType()).isDynamicDim(1))
+    return std::nullopt;
+  AffineExpr sq = (*ss)[2], sk = (*ss)[3];
+
+  if (causalCondition && !isCausalCondition(causalCondition, sq, sk))
+    return std::nullopt;
+  if (additive) {
+    if (isCausalAdditiveMask(additive, sq, sk)) {
+      if (m.causal)
+        return std::nullopt; // two causal masks: leave it be
+      m.causal = true;
+    } else {
+      // Must broadcast to the scores without growing them.
+      auto ms = shapes.get(additive);
+      if (!ms || ms->size() > 4 ||
+          cast<RankedTensorType>(additive.getType()).getElementType() !=
+              pt.getElementType())
+        return std::nullopt;
+      size_t lead = 4 - ms->size();
+      for (size_t d = 0; d < ms->size(); ++d)
+        if (symConstant((*ms)[d]) != 1 && !symEqual((*ms)[d], (*ss)[lead + d]))
+          return std::nullopt;
+      m.mask = additive;
+    }
+  }
+
+  // Grouped-query heads: read keys and values before their repetition.
+  if (identity) {
+    int64_t gk = 0, gv = 0;
+    Value k = unrepeatHeads(m.keySource, gk), v = unrepeatHeads(m.value, gv);
+    if (k && v && gk == gv) {
+      m.keySource = k;
+      m.value = v;
+    }
+  }
+  return m;
+}
+
+struct KilnRaiseAttentionPass
+    : kiln::impl::KilnRaiseAttentionBase<KilnRaiseAttentionPass> {
+  void runOnOperation() override {
+    SmallVector<Match> matches;
+    {
+      AttentionMatcher matcher;
+      getOperation().walk([&](MatMulOp op) {
+        if (auto m = matcher.match(op))
+          matches.push_back(std::move(*m));
+      });
+    }
+    for (Match &m : matches) {
+      OpBuilder b(m.product);
+      Location loc = m.product.getLoc();
+      Value key = m.keySource;
+      if (m.keyPerm != SmallVector<int64_t>{0, 1, 2, 3}) {
+        auto st = cast<RankedTensorType>(key.getType());
+        SmallVector<int64_t> shape;
+        for (int64_t p : m.keyPerm)
+          shape.push_back(st.getDimSize(p));
+        key = TransposeOp::create(b, loc, st.clone(shape), key,
+                                  b.getDenseI64ArrayAttr(m.keyPerm));
+      }
+      auto attention = AttentionOp::create(
+          b, loc, m.product.getType(), m.query, key, m.value, m.mask,
+          b.getF32FloatAttr((float)m.scale),
+          m.causal ? b.getUnitAttr() : nullptr);
+      m.product.getResult().replaceAllUsesWith(attention.getResult());
+      eraseDeadKilnOps(m.replaced);
+    }
+    numRaised += matches.size();
+  }
+
+  /// Erases `ops` and, transitively, their producers once nothing uses them.
+  static void eraseDeadKilnOps(ArrayRef<Operation *> ops) {
+    SmallVector<Operation *> worklist(ops.rbegin(), ops.rend());
+    llvm::SmallPtrSet<Operation *, 16> erased;
+    while (!worklist.empty()) {
+      Operation *op = worklist.pop_back_val();
+      if (erased.contains(op) || !op->use_empty() || !isPure(op) ||
+          !isa<KilnDialect>(op->getDialect()))
+        continue;
+      for (Value operand : op->getOperands())
+        if (Operation *def = operand.getDefiningOp())
+          worklist.push_back(def);
+      erased.insert(op);
+      op->erase();
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,241 @@
+//===- AttentionTest.cpp - Fused attention against a naive reference ------===//
+
+#include "PoolContext.h"
+#include "kernels/Attention.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+using kiln::MatmulIsa;
+
+// A [d0, d1, d2, d3] view over its own storage with a nonzero offset.
+// `sequenceMajor` lays it out as [d0, d2, d1, d3] (a [B, S, H, D] buffer seen
+// as [B, H, S, D]); `padding` rows follow each run of d2, as in a KV cache
+// longer than its valid part; `inner` spaces the innermost dim.
+struct Tensor4 {
+  std::vector<float> storage;
+  kiln_memref4_f32 ref;
+
+  Tensor4(const int64_t (&sizes)[4], std::mt19937 &rng, float lo = -1,
+          float hi = 1, bool sequenceMajor = false, int64_t padding = 0,
+          int64_t inner = 1) {
+    const int64_t perm[4] = {0, sequenceMajor ? 2 : 1, sequenceMajor ? 1 : 2,
+                             3};
+    int64_t strides[4];
+    int64_t stride = inner;
+    for (int i = 3; i >= 0; --i) {
+      strides[perm[i]] = stride;
+      stride *= sizes[perm[i]] + (perm[i] == 2 ? padding : 0);
+    }
+    int64_t offset = 3;
+    storage.assign(size_t(offset + stride + 16), NAN);
+    std::uniform_real_distribution<float> dist(lo, hi);
+    ref = {storage.data(), storage.data(), offset,
+           {sizes[0], sizes[1], sizes[2], sizes[3]},
+           {strides[0], strides[1], strides[2], strides[3]}};
+    for (int64_t a = 0; a < sizes[0]; ++a)
+      for (int64_t b = 0; b < sizes[1]; ++b)
+        for (int64_t c = 0; c < sizes[2]; ++c)
+          for (int64_t d = 0; d < sizes[3]; ++d)
+            at(a, b, c, d) = dist(rng);
+  }
+
+  float &at(int64_t a, int64_t b, int64_t c, int64_t d) {
+    if (ref.sizes[0] == 1)
+      a = 0;
+    if (ref.sizes[1] == 1)
+      b = 0;
+    if (ref.sizes[2] == 1)
+      c = 0;
+    if (ref.sizes[3] == 1)
+      d = 0;
+    return ref.aligned[ref.offset + a * ref.strides[0] + b * ref.strides[1] +
+                       c * ref.strides[2] + d * ref.strides[3]];
+  }
+};
+
+enum class Mask { None, Padding, Full, QueryRows };
+enum class Layout { Dense, Strided };
+
+struct Case {
+  int64_t batch, heads, kvHeads, sq, sk, d, dv;
+  bool causal;
+  Mask mask;
+  Layout layout;
+};
+
+std::string describe(const Case &c) {
+  return "B" + std::to_string(c.batch) + " H" + std::to_string(c.heads) +
+         " Hkv" + std::to_string(c.kvHeads) + " Sq" + std::to_string(c.sq) +
+         " Sk" + std::to_string(c.sk) + " D" + std::to_string(c.d) + " Dv" +
+         std::to_string(c.dv) + (c.causal ? " causal" : "") + " mask" +
+         std::to_string(int(c.mask)) +
+         (c.layout == Layout::Strided ? " strided" : "");
+}
+
+void checkAttention(const Case &c, MatmulIsa isa) {
+  std::mt19937 rng(unsigned(c.sq * 7919 + c.sk * 131 + c.d + c.heads));
+  bool strided = c.layout == Layout::Strided;
+  // Strided: queries and output in the [B, S, H, D] order projections
+  // produce, keys and values the valid part of a longer cache, values with
+  // a spaced inner dim.
+  Tensor4 q({c.batch, c.heads, c.sq, c.d}, rng, -2, 2, strided);
+  Tensor4 k({c.batch, c.kvHeads, c.sk, c.d}, rng, -2, 2, false,
+            strided ? 7 : 0);
+  Tensor4 v({c.batch, c.kvHeads, c.sk, c.dv}, rng, -1, 1, false,
+            strided ? 5 : 0, strided ? 2 : 1);
+  Tensor4 out({c.batch, c.heads, c.sq, c.dv}, rng, 100, 200, strided);
+  int64_t maskSizes[4] = {1, 1, 1, 1};
+  switch (c.mask) {
+  case Mask::None:
+    break;
+  case Mask::Padding: // [B, 1, 1, Sk], as BERT's attention_mask
+    maskSizes[0] = c.batch, maskSizes[3] = c.sk;
+    break;
+  case Mask::Full:
+    maskSizes[0] = c.batch, maskSizes[1] = c.heads, maskSizes[2] = c.sq,
+    maskSizes[3] = c.sk;
+    break;
+  case Mask::QueryRows: // [1, 1, Sq, Sk]
+    maskSizes[2] = c.sq, maskSizes[3] = c.sk;
+    break;
+  }
+  Tensor4 mask({maskSizes[0], maskSizes[1], maskSizes[2], maskSizes[3]}, rng,
+               -3, 1);
+  if (c.mask == Mask::Padding) // the last sequence pads its first keys
+    for (int64_t j = 0; j < c.sk && j < 3; ++j)
+      mask.at(c.batch - 1, 0, 0, j) = -3.4028235e38f;
+  const float scale = 1.0f / std::sqrt(float(c.d));
+
+  kiln::attentionF32(q.ref, k.ref, v.ref,
+                     c.mask == Mask::None ? nullptr : &mask.ref, out.ref, scale,
+                     c.causal, isa);
+
+  const int64_t group = c.heads / c.kvHeads;
+  std::vector<double> s(size_t(c.sk));
+  for (int64_t b = 0; b < c.batch; ++b)
+    for (int64_t h = 0; h < c.heads; ++h)
+      for (int64_t i = 0; i < c.sq; ++i) {
+        double mx = -INFINITY;
+        for (int64_t j = 0; j < c.sk; ++j) {
+          double dot = 0;
+          for (int64_t d = 0; d < c.d; ++d)
+            dot += double(q.at(b, h, i, d)) * k.at(b, h / group, j, d);
+          s[j] = scale * dot;
+          if (c.mask != Mask::None)
+            s[j] += mask.at(b, h, i, j);
+          if (c.causal && j > i + c.sk - c.sq)
+            s[j] = -INFINITY;
+          mx = std::max(mx, s[j]);
+        }
+        double sum = 0;
+        for (int64_t j = 0; j < c.sk; ++j)
+          sum += (s[j] = std::exp(s[j] - mx));
+        for (int64_t e = 0; e < c.dv; ++e) {
+          double want = 0;
+          for (int64_t j = 0; j < c.sk; ++j)
+            want += s[j] / sum * v.at(b, h / group, j, e);
+          ASSERT_NEAR(out.at(b, h, i, e), want, 2e-5)
+              << describe(c) << " at b " << b << " h " << h << " i " << i
+              << " e " << e;
+        }
+      }
+}
+
+const Case kCases[] = {
+    // Prefill: causal, square, head dims 64 and 128, lengths off 16 and 64.
+    {2, 4, 4, 37, 37, 64, 64, true, Mask::None, Layout::Dense},
+    {1, 2, 2, 130, 130, 128, 128, true, Mask::None, Layout::Dense},
+    // BERT: padding mask, no causality.
+    {3, 4, 4, 21, 21, 64, 64, false, Mask::Padding, Layout::Dense},
+    // GQA prefill with a causal [1, 1, Sq, Sk] mask on top.
+    {2, 8, 2, 70, 70, 64, 64, true, Mask::QueryRows, Layout::Dense},
+    // Decode: one query over a cache, with and without grouped heads.
+    {2, 12, 12, 1, 129, 64, 64, true, Mask::None, Layout::Dense},
+    {1, 16, 4, 1, 75, 128, 128, true, Mask::Padding, Layout::Dense},
+    {3, 4, 4, 1, 1, 64, 64, true, Mask::None, Layout::Dense},
+    // Several new tokens over a cache: the causal offset Sk - Sq.
+    {1, 4, 2, 5, 133, 64, 64, true, Mask::Full, Layout::Dense},
+    {2, 3, 3, 9, 17, 64, 64, false, Mask::Full, Layout::Dense},
+    // Odd head dims, a value dim unlike the key dim, tiny heads.
+    {2, 4, 2, 19, 23, 20, 24, true, Mask::Padding, Layout::Dense},
+    {2, 4, 2, 5, 5, 8, 8, true, Mask::Padding, Layout::Dense},
+    {1, 6, 3, 3, 40, 72, 40, false, Mask::None, Layout::Dense},
+    // Views: [B, S, H, D] queries and output, cache slices, spaced values.
+    {2, 4, 4, 33, 33, 64, 64, true, Mask::None, Layout::Strided},
+    {2, 8, 2, 1, 97, 64, 64, true, Mask::Padding, Layout::Strided},
+    {1, 4, 1, 7, 70, 16, 16, true, Mask::Full, Layout::Strided},
+};
+
+class AttentionIsaTest : public ::testing::TestWithParam<MatmulIsa> {
+protected:
+  void SetUp() override {
+    if (!kiln::cpuSupports(GetParam()))
+      GTEST_SKIP() << "this CPU lacks the ISA";
+  }
+};
+
+TEST_P(AttentionIsaTest, MatchesReference) {
+  for (const Case &c : kCases) {
+    checkAttention(c, GetParam());
+    if (HasFatalFailure())
+      return;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Isas, AttentionIsaTest,
+                         ::testing::Values(MatmulIsa::Generic, MatmulIsa::Avx2,
+                                           MatmulIsa::Avx512),
+                         [](const ::testing::TestParamInfo<MatmulIsa> &info) {
+                           switch (info.param) {
+                           case MatmulIsa::Generic:
+                             return std::string("Generic");
+                           case MatmulIsa::Avx2:
+                             return std::string("Avx2");
+                           case MatmulIsa::Avx512:
+                             return std::string("Avx512");
+                           }
+                           return std::string("Unknown");
+                         });
+
+TEST(AttentionParallel, MatchesReferenceOnThePool) {
+  kiln::test::PoolContext context(3);
+  for (const Case &c : kCases) {
+    checkAttention(c, kiln::bestMatmulIsa());
+    if (HasFatalFailure())
+      return;
+  }
+  EXPECT_EQ(context.error, "");
+}
+
+TEST(AttentionEntryPoint, ReportsInconsistentSizes) {
+  kiln::test::PoolContext context(1);
+  std::mt19937 rng(3);
+  Tensor4 q({1, 4, 2, 8}, rng), k({1, 3, 5, 8}, rng), v({1, 3, 5, 8}, rng);
+  Tensor4 out({1, 4, 2, 8}, rng);
+  float before = out.at(0, 0, 0, 0);
+  _mlir_ciface_kiln_rt_attention_f32(&q.ref, &k.ref, &v.ref, &out.ref, 1.0f,
+                                     0); // 3 key heads do not divide 4
+  EXPECT_EQ(context.error,
+            "attention_f32: q [1, 4, 2, 8], k [1, 3, 5, 8], v [1, 3, 5, 8] "
+            "and out [1, 4, 2, 8] do not fit together");
+  EXPECT_EQ(out.at(0, 0, 0, 0), before);
+
+  context.error.clear();
+  Tensor4 k2({1, 2, 5, 8}, rng), v2({1, 2, 5, 8}, rng);
+  Tensor4 mask({1, 1, 3, 5}, rng); // 3 query rows for 2 queries
+  _mlir_ciface_kiln_rt_attention_masked_f32(&q.ref, &k2.ref, &v2.ref,
+                                            &mask.ref, &out.ref, 1.0f, 1);
+  EXPECT_NE(context.error.find("the mask does not broadcast"),
+            std::string::npos)
+      << context.error;
+  EXPECT_EQ(out.at(0, 0, 0, 0), before);
+}
+
+} // namespace
