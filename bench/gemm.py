@@ -350,22 +350,30 @@ def main(argv=None) -> int:
     results_path = args.out / "results.json"
     log(f"M {args.m} x (K, N) {args.kn}; {args.rounds} round(s), {args.budget:g} s per shape, "
         f"{args.threads} threads")
-    for k, n in args.kn:
-        paths = write_models(k, n, models)
-        libs = {}
-        for kind in ("init", "input") if args.unpacked else ("init",):
-            if not have_kilnc:
-                libs[f"{'kiln' if kind == 'init' else 'kiln_in'}_error"] = "no kilnc"
-                continue
-            lib = libs_dir / f"lib{paths[kind].stem}.so"
-            info = args.reuse_libs and reusable_compile(paths[kind], lib, [], args)
-            if not info:
-                info = compile_model(paths[kind], lib, [], args)
-            results["compile"][lib.name] = info
-            if "error" in info:
-                libs[f"{'kiln' if kind == 'init' else 'kiln_in'}_error"] = info["error"]
-            else:
-                libs[kind] = lib
+    # All compiles (under a second each) under one lock: on a shared machine
+    # every wait for the lock can take minutes.
+    plans = []
+    with machine_lock(args.lock):
+        unlocked = argparse.Namespace(**dict(vars(args), lock=None))
+        for k, n in args.kn:
+            paths = write_models(k, n, models)
+            libs = {}
+            for kind in ("init", "input") if args.unpacked else ("init",):
+                engine = "kiln" if kind == "init" else "kiln_in"
+                if not have_kilnc:
+                    libs[f"{engine}_error"] = "no kilnc"
+                    continue
+                lib = libs_dir / f"lib{paths[kind].stem}.so"
+                info = args.reuse_libs and reusable_compile(paths[kind], lib, [], args)
+                if not info:
+                    info = compile_model(paths[kind], lib, [], unlocked)
+                results["compile"][lib.name] = info
+                if "error" in info:
+                    libs[f"{engine}_error"] = info["error"]
+                else:
+                    libs[kind] = lib
+            plans.append((k, n, paths, libs))
+    for k, n, paths, libs in plans:
         with machine_lock(args.lock):
             run_kn(k, n, libs, paths, args, results["rows"], results["meta"])
         results_path.write_text(json.dumps(results, indent=1) + "\n")

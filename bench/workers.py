@@ -98,6 +98,7 @@ class KilnEngine:
         lib.kiln_session_last_error.restype = ctypes.c_char_p
         lib.kiln_session_last_error.argtypes = [ctypes.c_void_p]
         lib.kiln_status_string.restype = ctypes.c_char_p
+        lib.kiln_model_validate.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
         lib.kiln_session_num_inputs.argtypes = [ctypes.c_void_p]
         lib.kiln_session_num_outputs.argtypes = [ctypes.c_void_p]
         for f in (lib.kiln_session_input_info, lib.kiln_session_output_info):
@@ -116,8 +117,14 @@ class KilnEngine:
         lib.kiln_session_options_init(ctypes.byref(opts))
         opts.num_threads = threads
         self.session = ctypes.c_void_p()
-        self.check(lib.kiln_session_create(descriptor, ctypes.byref(opts),
-                                           ctypes.byref(self.session)), "kiln_session_create")
+        status = lib.kiln_session_create(descriptor, ctypes.byref(opts), ctypes.byref(self.session))
+        if status != 0:
+            # No session to ask; the validator says what is wrong with the
+            # artifact (e.g. a runtime of another model ABI version).
+            message = ctypes.create_string_buffer(512)
+            lib.kiln_model_validate(ctypes.c_void_p(descriptor), message, len(message))
+            raise RuntimeError(f"kiln_session_create: {lib.kiln_status_string(status).decode()}: "
+                               f"{message.value.decode(errors='replace')}")
 
     def check(self, status: int, what: str):
         if status != 0:
