@@ -228,6 +228,26 @@ def ratio(a, b) -> str:
     return f"{a / b:.2f}" if a and b else "-"
 
 
+def print_markdown(results: dict, peak: float):
+    """The table of print_table as Markdown, for docs/performance.md."""
+    print("| M | K | N | Kiln | Kiln, W input | ORT | ORT, W input | OpenBLAS Haswell | "
+          "OpenBLAS auto | Kiln/ORT | Kiln/OB Haswell | Kiln/OB auto | Kiln % of peak | "
+          "Kiln GB/s | notes |")
+    print("|" + "---|" * 15)
+    for r in results["rows"].values():
+        g = {e: gflops(r, e) for e in ENGINES}
+        cells = " | ".join(f"{g[e]:.1f}" if g[e] else "-" for e in ENGINES)
+        pct = f"{100 * g['kiln'] / peak:.0f}" if g["kiln"] else "-"
+        gbs = (f"{r['weight_bytes'] / r['kiln']['median_ms'] / 1e6:.0f}"
+               if g["kiln"] and r["m"] <= STREAM_MAX_M else "")
+        notes = [f"{e}: error" for e in ENGINES if r.get(e, {}).get("error")]
+        if r.get("other_cpu_cores", 0) > BUSY_CORES:
+            notes.append(f"BUSY ({r['other_cpu_cores']:.2f} cores)")
+        print(f"| {r['m']} | {r['k']} | {r['n']} | {cells} | {ratio(g['kiln'], g['ort'])} | "
+              f"{ratio(g['kiln'], g['ob_hsw'])} | {ratio(g['kiln'], g['ob_auto'])} | {pct} | {gbs} | "
+              f"{'; '.join(notes)} |")
+
+
 def print_table(results: dict, peak: float):
     print()
     print(f"fp32 GEMM Y[M,N] = X[M,K] @ W[K,N], {results['meta']['threads']} threads: GFLOP/s of the "
@@ -306,6 +326,9 @@ def parse_args(argv):
     ap.add_argument("--out", type=Path, default=ROOT / "build/bench/gemm")
     ap.add_argument("--lock", default=os.environ.get("KILN_BENCH_LOCK"),
                     help="flock this file around every compile and timing step (env KILN_BENCH_LOCK)")
+    ap.add_argument("--report", type=Path, metavar="RESULTS_JSON",
+                    help="print the tables of an earlier run's results.json and exit")
+    ap.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
     ap.add_argument("--call-timeout", type=float, default=120)
     ap.add_argument("--compile-timeout", type=float, default=600)
     args = ap.parse_args(argv)
@@ -324,8 +347,20 @@ def parse_args(argv):
     return args
 
 
+def report(results: dict, args):
+    peak = results["meta"].get("peak_gflops", args.peak_gflops)
+    print_table(results, peak)
+    if args.markdown:
+        print()
+        print_markdown(results, peak)
+        print()
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.report:
+        report(json.loads(args.report.read_text()), args)
+        return 0
     import onnxruntime
     started = datetime.datetime.now(datetime.timezone.utc)
     models, libs_dir = args.out / "models", args.out / "kiln"
@@ -381,7 +416,7 @@ def main(argv=None) -> int:
     results["meta"]["seconds"] = round((datetime.datetime.now(datetime.timezone.utc)
                                         - started).total_seconds(), 1)
     results_path.write_text(json.dumps(results, indent=1) + "\n")
-    print_table(results, args.peak_gflops)
+    report(results, args)
     busy = [r["other_cpu_cores"] for r in results["rows"].values()
             if r.get("other_cpu_cores", 0) > BUSY_CORES]
     if busy:
