@@ -180,6 +180,18 @@ def kilnc_command(onnx_path: Path, lib: Path, extra: list, args) -> list:
     return [args.kilnc, str(onnx_path), "-o", str(lib), "-v"] + shlex.split(args.kilnc_flags) + extra
 
 
+def reusable_compile(onnx_path: Path, lib: Path, extra: list, args):
+    """The compile record of `lib` if this very kilnc binary compiled it, with
+    the same command, from the current model; else None."""
+    cached = lib.with_suffix(".compile.json")
+    info = json.loads(cached.read_text()) if cached.exists() else {}
+    if (lib.exists() and info.get("cmd") == kilnc_command(onnx_path, lib, extra, args)
+            and info.get("kilnc_mtime") == os.path.getmtime(args.kilnc)
+            and lib.stat().st_mtime > onnx_path.stat().st_mtime):
+        return dict(info, reused=True)
+    return None
+
+
 def compile_model(onnx_path: Path, lib: Path, extra: list, args) -> dict:
     cmd = kilnc_command(onnx_path, lib, extra, args)
     log_path = lib.with_suffix(".kilnc.log")
@@ -221,13 +233,13 @@ def compile_model(onnx_path: Path, lib: Path, extra: list, args) -> dict:
 class Worker:
     """A workers.py process for one engine."""
 
-    def __init__(self, kind: str, log_path: Path):
+    def __init__(self, kind: str, log_path: Path, env=None):
         self.kind = kind
         self.log_path = log_path
         self.log = open(log_path, "w")
         self.proc = subprocess.Popen([sys.executable, str(HERE / "workers.py"), kind],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self.log, text=True, bufsize=1)
+                                     stderr=self.log, text=True, bufsize=1, env=env)
 
     def request(self, req: dict, timeout: float) -> dict:
         self.proc.stdin.write(json.dumps(req) + "\n")
@@ -602,20 +614,15 @@ def main(argv=None) -> int:
         lib = args.libs / f"lib{name}.so"
         onnx_path = args.models / f"{cfg.model}.onnx"
         if name not in results["compile"]:
-            cached = lib.with_suffix(".compile.json")
-            info = json.loads(cached.read_text()) if cached.exists() else {}
             extra = shape_flags(man, cfg) if args.specialize else []
-            # Reuse only what this very kilnc binary compiled, with the same
-            # command, from this model.
-            if (args.reuse_libs and lib.exists()
-                    and info.get("cmd") == kilnc_command(onnx_path, lib, extra, args)
-                    and info.get("kilnc_mtime") == os.path.getmtime(args.kilnc)
-                    and lib.stat().st_mtime > onnx_path.stat().st_mtime):
-                results["compile"][name] = dict(info, reused=True)
+            reused = (args.reuse_libs and os.access(args.kilnc, os.X_OK)
+                      and reusable_compile(onnx_path, lib, extra, args))
+            if reused:
+                results["compile"][name] = reused
                 log(f"  reusing {lib}")
             elif os.access(args.kilnc, os.X_OK):
                 lib.unlink(missing_ok=True)
-                cached.unlink(missing_ok=True)
+                lib.with_suffix(".compile.json").unlink(missing_ok=True)
                 results["compile"][name] = compile_model(onnx_path, lib, extra, args)
             else:
                 results["compile"][name] = dict(error=f"no kilnc at {args.kilnc}")

@@ -2,12 +2,15 @@
 #===- bench/run.sh - Kiln vs ONNX Runtime benchmark suite ----------------===#
 #
 # Usage: bash bench/run.sh [--quick] [--only NAMES] [--rounds N] [...]
-#        (bash bench/run.sh --help lists every option; bench/README.md)
+#        bash bench/run.sh gemm [--quick] [--m 1,8] [--kn 768x768] [...]
+#        (--help lists every option of either; bench/README.md)
 #
 # Exports the models on first use (needs .venv-export: bash
 # scripts/setup-export.sh), compiles them with kilnc (needs a build: bash
 # scripts/build.sh), times Kiln and ONNX Runtime alternately, prints the
-# tables and writes build/bench/results.json.
+# tables and writes build/bench/results.json. The gemm mode runs the GEMM
+# microbenchmark (bench/gemm.py: Kiln, ONNX Runtime and OpenBLAS on single
+# MatMuls) and writes build/bench/gemm/results.json.
 #
 # Env: KILNC (default build/tools/kilnc/kilnc), KILN_BENCH_LOCK (a file to
 #      flock around every heavy step), BENCH_PYTHON (the harness's Python:
@@ -31,4 +34,8 @@ if [[ -z "$PY" ]]; then
   exit 2
 fi
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+if [[ "${1:-}" == gemm ]]; then
+  shift
+  exec "$PY" bench/gemm.py "$@"
+fi
 exec "$PY" bench/bench.py "$@"

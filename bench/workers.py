@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
 #===- bench/workers.py - timing workers for Kiln and ONNX Runtime --------===#
 #
-# One process per engine, driven by bench.py over JSON lines:
-#   python workers.py kiln   (ctypes on a kilnc artifact's C API)
-#   python workers.py ort    (onnxruntime CPUExecutionProvider)
+# One process per engine, driven by bench.py (and gemm.py) over JSON lines:
+#   python workers.py kiln      (ctypes on a kilnc artifact's C API)
+#   python workers.py ort       (onnxruntime CPUExecutionProvider)
+#   python workers.py openblas  (cblas_sgemm; "model" is the library's path)
 #
 # Separate processes keep the two engines' thread pools and allocators apart,
 # and let bench.py kill an engine that hangs or crashes without losing the
 # other. Requests and replies, one JSON object a line:
 #   {"cmd": "load", "model": PATH, "inputs": DIR, "outputs": DIR, "threads": T}
-#       -> {"load_ms", "first_ms", "outputs": [names]}; writes DIR/<name>.npy
+#       -> {"load_ms", "first_ms", "outputs": [names], "engine"}; writes
+#          DIR/<name>.npy; "engine" describes the engine (OpenBLAS: its build
+#          and the core type it chose), absent where there is nothing to say
 #   {"cmd": "time", "n": N}  -> {"ms": [N per-call times]}
 #   {"cmd": "quit"}
 # Any failure replies {"error": MESSAGE}.
@@ -95,6 +98,7 @@ class KilnEngine:
         lib.kiln_session_last_error.restype = ctypes.c_char_p
         lib.kiln_session_last_error.argtypes = [ctypes.c_void_p]
         lib.kiln_status_string.restype = ctypes.c_char_p
+        lib.kiln_model_validate.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
         lib.kiln_session_num_inputs.argtypes = [ctypes.c_void_p]
         lib.kiln_session_num_outputs.argtypes = [ctypes.c_void_p]
         for f in (lib.kiln_session_input_info, lib.kiln_session_output_info):
@@ -113,8 +117,14 @@ class KilnEngine:
         lib.kiln_session_options_init(ctypes.byref(opts))
         opts.num_threads = threads
         self.session = ctypes.c_void_p()
-        self.check(lib.kiln_session_create(descriptor, ctypes.byref(opts),
-                                           ctypes.byref(self.session)), "kiln_session_create")
+        status = lib.kiln_session_create(descriptor, ctypes.byref(opts), ctypes.byref(self.session))
+        if status != 0:
+            # No session to ask; the validator says what is wrong with the
+            # artifact (e.g. a runtime of another model ABI version).
+            message = ctypes.create_string_buffer(512)
+            lib.kiln_model_validate(ctypes.c_void_p(descriptor), message, len(message))
+            raise RuntimeError(f"kiln_session_create: {lib.kiln_status_string(status).decode()}: "
+                               f"{message.value.decode(errors='replace')}")
 
     def check(self, status: int, what: str):
         if status != 0:
@@ -211,6 +221,45 @@ class OrtEngine:
 
 
 #===----------------------------------------------------------------------===#
+# OpenBLAS: cblas_sgemm on the inputs X [M, K] and W [K, N] -> Y [M, N]
+#===----------------------------------------------------------------------===#
+
+class BlasEngine:
+    """Y = X @ W by cblas_sgemm, row-major, for bench/gemm.py. OpenBLAS reads
+    OPENBLAS_CORETYPE when it is loaded, so the caller sets it in this
+    process's environment; the thread count is set here."""
+
+    def __init__(self, lib_path: str, threads: int):
+        self.lib = lib = ctypes.CDLL(lib_path)
+        lib.openblas_set_num_threads(threads)
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        lib.openblas_get_config.restype = ctypes.c_char_p
+        self.info = (f"{lib.openblas_get_config().decode()}; core {lib.openblas_get_corename().decode()}"
+                     f", {lib.openblas_get_num_threads()} threads")
+        f = ctypes.c_float
+        lib.cblas_sgemm.argtypes = ([ctypes.c_int] * 3 + [ctypes.c_int] * 3
+                                    + [f, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int,
+                                       f, ctypes.c_void_p, ctypes.c_int])
+        lib.cblas_sgemm.restype = None
+
+    def prepare(self, inputs_dir: Path, outputs_dir: Path) -> tuple:
+        x, w = (np.ascontiguousarray(a, np.float32) for a in load_inputs(inputs_dir, ["X", "W"]))
+        (m, k), n = x.shape, w.shape[1]
+        self.inputs, self.y = (x, w), np.empty((m, n), np.float32)
+        row_major, no_trans = 101, 111
+        self._args = (row_major, no_trans, no_trans, m, n, k, 1.0, x.ctypes.data, k,
+                      w.ctypes.data, n, 0.0, self.y.ctypes.data, n)
+        t0 = time.perf_counter_ns()
+        self.call()
+        first_ms = (time.perf_counter_ns() - t0) / 1e6
+        np.save(outputs_dir / "Y.npy", self.y)
+        return first_ms, ["Y"]
+
+    def call(self):
+        self.lib.cblas_sgemm(*self._args)
+
+
+#===----------------------------------------------------------------------===#
 # Request loop
 #===----------------------------------------------------------------------===#
 
@@ -226,13 +275,15 @@ def main() -> int:
         try:
             if req["cmd"] == "load":
                 t0 = time.perf_counter_ns()
-                cls = KilnEngine if kind == "kiln" else OrtEngine
+                cls = {"kiln": KilnEngine, "ort": OrtEngine, "openblas": BlasEngine}[kind]
                 engine = cls(req["model"], int(req["threads"]))
                 load_ms = (time.perf_counter_ns() - t0) / 1e6
                 out_dir = Path(req["outputs"])
                 out_dir.mkdir(parents=True, exist_ok=True)
                 first_ms, names = engine.prepare(Path(req["inputs"]), out_dir)
                 res = {"load_ms": load_ms, "first_ms": first_ms, "outputs": names}
+                if getattr(engine, "info", None):
+                    res["engine"] = engine.info
             elif req["cmd"] == "time":
                 res = {"ms": time_calls(engine.call, int(req["n"]))}
             elif req["cmd"] == "quit":
