@@ -19,7 +19,9 @@ LogicalResult kiln::runPassPipeline(ModuleOp module, llvm::StringRef pipeline,
 
 LogicalResult kiln::lowerKilnToLinalg(ModuleOp module, bool verbose) {
   return runPassPipeline(module,
-                         "func.func(kiln-canonicalize-shapes),"
+                         "func.func(kiln-canonicalize-shapes,kiln-raise-gelu,"
+                         "kiln-raise-silu,kiln-raise-rms-norm,"
+                         "kiln-raise-layer-norm),"
                          "kiln-lower-to-linalg,canonicalize,cse",
                          verbose);
 }
