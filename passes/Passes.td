@@ -68,6 +68,25 @@ def KilnRaiseLayerNorm : Pass<"kiln-raise-layer-norm", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::kiln::KilnDialect"];
 }
 
+def KilnRaiseLinear : Pass<"kiln-raise-linear", "::mlir::func::FuncOp"> {
+  let summary = "Raise MatMul + bias (+ activation) to kiln.linear";
+  let description = [{
+    For a constant f32 [K, N] weight and a constant [N] bias, so that the CPU
+    GEMM applies bias and activation to each output tile while it is in
+    cache (kiln-linalg-to-microkernels):
+
+    ```
+    matmul(x, w) + b                  => kiln.linear %x, %w, %b
+    gelu(matmul(x, w) + b)            => kiln.linear %x, %w, %b {activation = "gelu"}
+    silu(matmul(x, w))                => kiln.linear %x, %w {activation = "silu"}
+    relu(reshape(matmul(x, w) + b))   => reshape(kiln.linear %x, %w, %b {activation = "relu"})
+    ```
+
+    Runs after the GELU and SiLU raising, whose ops it absorbs.
+  }];
+  let dependentDialects = ["::mlir::kiln::KilnDialect"];
+}
+
 def KilnRaiseRMSNorm : Pass<"kiln-raise-rms-norm", "::mlir::func::FuncOp"> {
   let summary = "Raise RMSNorm decompositions to kiln.rms_norm";
   let description = [{
@@ -154,7 +173,8 @@ def KilnLinalgToMicrokernels : Pass<"kiln-linalg-to-microkernels",
     did not zero, or has other element types, stays a linalg op.
   }];
   let dependentDialects = ["::mlir::func::FuncDialect",
-                           "::mlir::memref::MemRefDialect"];
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
 }
 
 def KilnApproximateMath : Pass<"kiln-approximate-math", "::mlir::ModuleOp"> {
