@@ -101,7 +101,9 @@ def KilnRaiseRMSNorm : Pass<"kiln-raise-rms-norm", "::mlir::func::FuncOp"> {
 
     The reciprocal may also be `reciprocal(sqrt)` or `1 / sqrt`. The cast
     form (f16/bf16 models that compute the statistics in f32) raises to the
-    narrow type; kiln.rms_norm computes in f32 anyway.
+    narrow type; kiln.rms_norm computes in f32 anyway. The tail of a
+    LayerNorm decomposition is an RMSNorm of the centered values, so the
+    pipeline runs kiln-raise-layer-norm first.
   }];
   let dependentDialects = ["::mlir::kiln::KilnDialect"];
 }
