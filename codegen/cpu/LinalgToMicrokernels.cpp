@@ -260,9 +260,10 @@ struct KilnLinalgToMicrokernelsPass
         epilogue->erase();
         Operation *cDef = c.getDefiningOp();
         op->erase();
-        if (cDef && llvm::all_of(c.getUsers(),
-                         [](Operation *u) { return isa<memref::DimOp>(u); }) &&
-            cDef && isa<memref::AllocOp>(cDef)) {
+        // c's own buffer is dead when only its dims are left.
+        if (isa_and_nonnull<memref::AllocOp>(cDef) &&
+            llvm::all_of(c.getUsers(),
+                         [](Operation *u) { return isa<memref::DimOp>(u); })) {
           for (Operation *u : llvm::make_early_inc_range(c.getUsers()))
             if (u->use_empty())
               u->erase();
