@@ -124,6 +124,11 @@ private:
   Value countOf(Location loc, Value x, ArrayRef<int64_t> axes, Type t);
 
   LogicalResult lowerMatMul(MatMulOp op);
+  /// a [..., K] x w [K, N] as one 2-D linalg.matmul over the folded leading
+  /// dims; `c2` gets the [M, N] sizes of the returned 2-D result.
+  Value matmulByWeight(Location loc, Value a, Value w, Type elem,
+                       SmallVector<OpFoldResult> &c2);
+  LogicalResult lowerLinear(LinearOp op);
   LogicalResult lowerSoftmax(SoftmaxOp op);
   /// Softmax of `x` along `axis` with f32 statistics, as type `resultType`.
   Value softmax(Location loc, Value x, int64_t axis,
@@ -560,6 +565,37 @@ Value sigmoid(OpBuilder &b, Location loc, Value x) {
                                arith::AddFOp::create(b, loc, one, e));
 }
 
+Value geluBody(OpBuilder &b, Location loc, Value x, bool tanhForm) {
+  auto c = [&](double v) { return scalarConstant(b, loc, x.getType(), v); };
+  Value inner;
+  if (tanhForm) {
+    Value x3 =
+        arith::MulFOp::create(b, loc, x, arith::MulFOp::create(b, loc, x, x));
+    Value poly = arith::AddFOp::create(
+        b, loc, x, arith::MulFOp::create(b, loc, c(0.044715), x3));
+    inner = math::TanhOp::create(
+        b, loc, arith::MulFOp::create(b, loc, c(0.7978845608028654), poly));
+  } else {
+    inner = math::ErfOp::create(
+        b, loc, arith::MulFOp::create(b, loc, x, c(0.7071067811865476)));
+  }
+  Value s = arith::AddFOp::create(b, loc, c(1.0), inner);
+  return arith::MulFOp::create(b, loc,
+                               arith::MulFOp::create(b, loc, c(0.5), x), s);
+}
+
+/// kiln.linear's activations on a float scalar.
+Value activationBody(OpBuilder &b, Location loc, StringRef act, Value x) {
+  if (act == "relu")
+    return arith::MaximumFOp::create(
+        b, loc, x, scalarConstant(b, loc, x.getType(), 0.0));
+  if (act == "gelu" || act == "gelu_tanh")
+    return geluBody(b, loc, x, act == "gelu_tanh");
+  if (act == "silu")
+    return arith::MulFOp::create(b, loc, x, sigmoid(b, loc, x));
+  return x;
+}
+
 /// Scalar body of a unary kiln op; `isUnsigned` when the operand is an
 /// unsigned integer.
 Value unaryBody(OpBuilder &b, Location loc, Operation *op, Value x,
@@ -605,24 +641,7 @@ Value unaryBody(OpBuilder &b, Location loc, Operation *op, Value x,
         return arith::XOrIOp::create(b, loc, x, one);
       })
       .Case<GeluOp>([&](GeluOp g) -> Value {
-        Value half = c(0.5), one = c(1.0);
-        Value inner;
-        if (g.getApproximate() == "tanh") {
-          Value x3 = arith::MulFOp::create(
-              b, loc, x, arith::MulFOp::create(b, loc, x, x));
-          Value poly = arith::AddFOp::create(
-              b, loc, x, arith::MulFOp::create(b, loc, c(0.044715), x3));
-          inner = math::TanhOp::create(
-              b, loc,
-              arith::MulFOp::create(b, loc, c(0.7978845608028654), poly));
-        } else {
-          inner = math::ErfOp::create(
-              b, loc,
-              arith::MulFOp::create(b, loc, x, c(0.7071067811865476)));
-        }
-        Value s = arith::AddFOp::create(b, loc, one, inner);
-        return arith::MulFOp::create(
-            b, loc, arith::MulFOp::create(b, loc, half, x), s);
+        return geluBody(b, loc, x, g.getApproximate() == "tanh");
       })
       .Default([](Operation *) { return Value(); });
 }
@@ -664,6 +683,94 @@ Value castScalar(OpBuilder &b, Location loc, Value x, Type to,
 // Contractions and normalizations
 //===----------------------------------------------------------------------===//
 
+/// The product of `sizes`, folded where constant.
+static OpFoldResult productOf(OpBuilder &b, Location loc,
+                              ArrayRef<OpFoldResult> sizes) {
+  int64_t stat = 1;
+  Value dyn;
+  for (OpFoldResult f : sizes) {
+    if (auto c = getConstantIntValue(f)) {
+      stat *= *c;
+      continue;
+    }
+    Value v = cast<Value>(f);
+    dyn = dyn ? (Value)arith::MulIOp::create(b, loc, dyn, v) : v;
+  }
+  if (!dyn)
+    return b.getIndexAttr(stat);
+  if (stat != 1)
+    dyn = arith::MulIOp::create(b, loc, dyn,
+                                arith::ConstantIndexOp::create(b, loc, stat));
+  return dyn;
+}
+
+static RankedTensorType tensorTypeOf(ArrayRef<OpFoldResult> sizes, Type elem) {
+  SmallVector<int64_t> shape;
+  for (OpFoldResult f : sizes)
+    shape.push_back(getConstantIntValue(f).value_or(ShapedType::kDynamic));
+  return RankedTensorType::get(shape, elem);
+}
+
+Value FunctionLowering::matmulByWeight(Location loc, Value a, Value w,
+                                       Type elem,
+                                       SmallVector<OpFoldResult> &c2) {
+  SmallVector<OpFoldResult> as = sizesOf(a), ws = sizesOf(w);
+  OpFoldResult m = productOf(b, loc, ArrayRef(as).drop_back());
+  SmallVector<OpFoldResult> a2{m, as.back()};
+  Value a2v = reshape(loc, a, tensorTypeOf(a2, elem), a2);
+  c2 = {m, ws[1]};
+  Value init = empty(loc, c2, elem);
+  Value zero = scalarConstant(b, loc, elem, 0);
+  init = linalg::FillOp::create(b, loc, ValueRange{zero}, ValueRange{init})
+             .getResult(0);
+  return linalg::MatmulOp::create(b, loc, TypeRange{tensorTypeOf(c2, elem)},
+                                  ValueRange{a2v, w}, ValueRange{init})
+      .getResult(0);
+}
+
+/// matmulByWeight, then bias and activation in one generic on the 2-D result
+/// marked with kEpilogueAttr, then the reshape to the result's dims.
+LogicalResult FunctionLowering::lowerLinear(LinearOp op) {
+  Location loc = op.getLoc();
+  RankedTensorType rt = op.getType();
+  Type elem = rt.getElementType(), ct = computeType(elem);
+  SmallVector<OpFoldResult> c2;
+  Value y = matmulByWeight(loc, op.getInput(), op.getWeight(), elem, c2);
+  StringRef act = op.getActivation();
+  Value bias = op.getBias();
+  if (bias || act != "none") {
+    AffineMap id = b.getMultiDimIdentityMap(2);
+    SmallVector<Value> ins{y};
+    SmallVector<AffineMap> maps{id};
+    if (bias) {
+      ins.push_back(bias);
+      maps.push_back(AffineMap::get(2, 0, {b.getAffineDimExpr(1)},
+                                    b.getContext()));
+    }
+    maps.push_back(id);
+    auto epilogue = linalg::GenericOp::create(
+        b, loc, TypeRange{y.getType()}, ins,
+        ValueRange{empty(loc, c2, elem)}, maps,
+        SmallVector<IteratorType>(2, IteratorType::parallel),
+        [&](OpBuilder &nb, Location nl, ValueRange args) {
+          Value v = extendTo(nb, nl, args[0], ct);
+          if (bias)
+            v = arith::AddFOp::create(nb, nl, v, extendTo(nb, nl, args[1], ct));
+          linalg::YieldOp::create(
+              nb, nl, truncTo(nb, nl, activationBody(nb, nl, act, v), elem));
+        });
+    epilogue->setAttr(kEpilogueAttr,
+                      b.getDictionaryAttr(
+                          {b.getNamedAttr("activation", b.getStringAttr(act)),
+                           b.getNamedAttr("bias", b.getBoolAttr(bias != nullptr))}));
+    y = epilogue.getResult(0);
+  }
+  SmallVector<OpFoldResult> resultSizes = sizesOf(op.getInput());
+  resultSizes.back() = c2[1];
+  b.replaceOp(op, reshape(loc, y, rt, resultSizes));
+  return success();
+}
+
 /// [..., M, K] x [..., K, N]: weights (rank-2 rhs) fold the batch into M and
 /// use linalg.matmul; otherwise batch dims are broadcast, collapsed, and fed
 /// to linalg.batch_matmul.
@@ -702,16 +809,8 @@ LogicalResult FunctionLowering::lowerMatMul(MatMulOp op) {
   SmallVector<OpFoldResult> resultSizes;
   Value result;
   if (wt.getRank() == 2) {
-    OpFoldResult m = mulSizes(ArrayRef(as).drop_back());
-    SmallVector<OpFoldResult> a2{m, as.back()};
-    Value a2v = reshape(loc, a, typeOf(a2), a2);
-    SmallVector<OpFoldResult> c2{m, ws[1]};
-    Value init = empty(loc, c2, elem);
-    init = linalg::FillOp::create(b, loc, ValueRange{zero}, ValueRange{init})
-               .getResult(0);
-    Value mm = linalg::MatmulOp::create(b, loc, TypeRange{typeOf(c2)},
-                                        ValueRange{a2v, w}, ValueRange{init})
-                   .getResult(0);
+    SmallVector<OpFoldResult> c2;
+    Value mm = matmulByWeight(loc, a, w, elem, c2);
     resultSizes.assign(as.begin(), as.end() - 1);
     resultSizes.push_back(ws[1]);
     result = reshape(loc, mm, rt, resultSizes);
@@ -1379,6 +1478,7 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
         return success();
       })
       .Case<MatMulOp>([&](MatMulOp m) { return lowerMatMul(m); })
+      .Case<LinearOp>([&](LinearOp l) { return lowerLinear(l); })
       .Case<SoftmaxOp>([&](SoftmaxOp s) { return lowerSoftmax(s); })
       .Case<AttentionOp>([&](AttentionOp a) { return lowerAttention(a); })
       .Case<LayerNormOp>([&](LayerNormOp l) { return lowerLayerNorm(l); })

@@ -19,9 +19,10 @@ LogicalResult kiln::runPassPipeline(ModuleOp module, llvm::StringRef pipeline,
 
 LogicalResult kiln::lowerKilnToLinalg(ModuleOp module, bool verbose) {
   return runPassPipeline(module,
-                         "func.func(kiln-canonicalize-shapes),"
-                         "func.func(kiln-raise-attention),"
-                         "func.func(kiln-raise-rotary),"
+                         "func.func(kiln-canonicalize-shapes,kiln-raise-gelu,"
+                         "kiln-raise-silu,kiln-raise-layer-norm,"
+                         "kiln-raise-rms-norm,kiln-raise-attention,"
+                         "kiln-raise-rotary,kiln-raise-linear),"
                          "kiln-lower-to-linalg{attention-kernel=true},"
                          "canonicalize,cse",
                          verbose);

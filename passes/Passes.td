@@ -76,6 +76,104 @@ def KilnRaiseRotary : Pass<"kiln-raise-rotary", "::mlir::func::FuncOp"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Raising: exported decompositions back to one kiln op
+//
+// Each pattern fires only when every intermediate of the decomposition has
+// no other use, the constants are the operator's own (within f32 rounding)
+// and the element type is f32, so the raised op computes what the graph
+// did. Operands of commutative ops match in either order.
+//===----------------------------------------------------------------------===//
+
+def KilnRaiseGelu : Pass<"kiln-raise-gelu", "::mlir::func::FuncOp"> {
+  let summary = "Raise exported GELU subgraphs to kiln.gelu";
+  let description = [{
+    The erf form (BERT) and the tanh form (GPT-2), the three factors of the
+    product in any order and association:
+
+    ```
+    x * 0.5 * (1 + erf(x / 1.4142135))            => kiln.gelu %x
+    x * 0.5 * (1 + erf(x * 0.70710677))           => kiln.gelu %x
+    0.5 * x * (1 + tanh(0.7978846 * (x + 0.044715 * pow(x, 3))))
+                                                  => kiln.gelu %x {approximate = "tanh"}
+    ```
+
+    `pow(x, 3)` may also be `x * x * x` in either association.
+  }];
+  let dependentDialects = ["::mlir::kiln::KilnDialect"];
+}
+
+def KilnRaiseLayerNorm : Pass<"kiln-raise-layer-norm", "::mlir::func::FuncOp"> {
+  let summary = "Raise LayerNorm decompositions to kiln.layer_norm";
+  let description = [{
+    What exporters write below opset 17, over trailing keepdims axes
+    `[axis, rank)`:
+
+    ```
+    d = x - mean(x)
+    d / sqrt(mean(d * d) + eps) * scale + bias  => kiln.layer_norm %x, %scale, %bias
+    ```
+
+    `d * d` may be `pow(d, 2)`; the division may be a multiplication by
+    `reciprocal(sqrt)`, `1 / sqrt` or `rsqrt`; the bias is optional.
+  }];
+  let dependentDialects = ["::mlir::kiln::KilnDialect"];
+}
+
+def KilnRaiseLinear : Pass<"kiln-raise-linear", "::mlir::func::FuncOp"> {
+  let summary = "Raise MatMul + bias (+ activation) to kiln.linear";
+  let description = [{
+    For a constant f32 [K, N] weight and a constant [N] bias, so that the CPU
+    GEMM applies bias and activation to each output tile while it is in
+    cache (kiln-linalg-to-microkernels):
+
+    ```
+    matmul(x, w) + b                  => kiln.linear %x, %w, %b
+    gelu(matmul(x, w) + b)            => kiln.linear %x, %w, %b {activation = "gelu"}
+    silu(matmul(x, w))                => kiln.linear %x, %w {activation = "silu"}
+    relu(reshape(matmul(x, w) + b))   => reshape(kiln.linear %x, %w, %b {activation = "relu"})
+    ```
+
+    Runs after the GELU and SiLU raising, whose ops it absorbs.
+  }];
+  let dependentDialects = ["::mlir::kiln::KilnDialect"];
+}
+
+def KilnRaiseRMSNorm : Pass<"kiln-raise-rms-norm", "::mlir::func::FuncOp"> {
+  let summary = "Raise RMSNorm decompositions to kiln.rms_norm";
+  let description = [{
+    Llama/T5 style, statistics over the last axis:
+
+    ```
+    w * (x / sqrt(mean(x * x) + eps))            => kiln.rms_norm %x, %w
+    w * (x * rsqrt(mean(pow(x, 2)) + eps))       => kiln.rms_norm %x, %w
+    w * cast(x32 * (1 / sqrt(mean(x32 * x32) + eps))), x32 = cast(x)
+                                                 => kiln.rms_norm %x, %w
+    ```
+
+    The reciprocal may also be `reciprocal(sqrt)` or `1 / sqrt`. The cast
+    form (f16/bf16 models that compute the statistics in f32) raises to the
+    narrow type; kiln.rms_norm computes in f32 anyway. The tail of a
+    LayerNorm decomposition is an RMSNorm of the centered values, so the
+    pipeline runs kiln-raise-layer-norm first.
+  }];
+  let dependentDialects = ["::mlir::kiln::KilnDialect"];
+}
+
+def KilnRaiseSilu : Pass<"kiln-raise-silu", "::mlir::func::FuncOp"> {
+  let summary = "Raise x * sigmoid(x) to kiln.silu";
+  let description = [{
+    ```
+    x * sigmoid(x)  => kiln.silu %x
+    ```
+
+    SwiGLU, `silu(gate) * up`, needs no op of its own: the silu and the
+    multiplication lower to elementwise generics that kiln-fuse-elementwise
+    makes one loop nest.
+  }];
+  let dependentDialects = ["::mlir::kiln::KilnDialect"];
+}
+
+//===----------------------------------------------------------------------===//
 // Lowering
 //===----------------------------------------------------------------------===//
 
@@ -133,7 +231,8 @@ def KilnLinalgToMicrokernels : Pass<"kiln-linalg-to-microkernels",
     did not zero, or has other element types, stays a linalg op.
   }];
   let dependentDialects = ["::mlir::func::FuncDialect",
-                           "::mlir::memref::MemRefDialect"];
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
 }
 
 def KilnApproximateMath : Pass<"kiln-approximate-math", "::mlir::ModuleOp"> {

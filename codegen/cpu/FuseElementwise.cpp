@@ -19,7 +19,11 @@ struct KilnFuseElementwisePass
     linalg::populateElementwiseOpsFusionPatterns(
         patterns, [](OpOperand *fused) {
           Operation *producer = fused->get().getDefiningOp();
-          return producer && producer->hasOneUse();
+          // A GEMM epilogue stays a generic of its own for the GEMM kernel
+          // to absorb (kiln-linalg-to-microkernels).
+          return producer && producer->hasOneUse() &&
+                 !producer->hasAttr(kiln::kEpilogueAttr) &&
+                 !fused->getOwner()->hasAttr(kiln::kEpilogueAttr);
         });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();

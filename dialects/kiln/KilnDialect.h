@@ -12,6 +12,11 @@ inline constexpr llvm::StringLiteral kSymbolsAttr = "kiln.symbols";
 inline constexpr llvm::StringLiteral kSymbolMaxAttr = "kiln.symbol_max";
 inline constexpr llvm::StringLiteral kDimsAttr = "kiln.dims";
 inline constexpr llvm::StringLiteral kNameAttr = "kiln.name";
+/// On the linalg.generic that applies kiln.linear's bias and activation to
+/// the 2-D matmul result: {activation = "<act>", bias = <bool>}. Lets
+/// kiln-linalg-to-microkernels move it into the GEMM kernel; elementwise
+/// fusion leaves such a generic alone.
+inline constexpr llvm::StringLiteral kEpilogueAttr = "kiln.epilogue";
 } // namespace mlir::kiln
 
 #endif

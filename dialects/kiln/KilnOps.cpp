@@ -5,6 +5,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/Sequence.h"
 #include "llvm/ADT/SmallSet.h"
 
 using namespace mlir;
@@ -249,6 +250,44 @@ LogicalResult AttentionOp::verify() {
   for (auto t : {q, k, v, r})
     if (!isa<FloatType>(t.getElementType()))
       return emitOpError() << "expects floating-point tensors, got " << t;
+  return success();
+}
+
+LogicalResult LinearOp::verify() {
+  auto in = tensorType(getInput()), w = tensorType(getWeight());
+  auto res = getResult().getType();
+  StringRef act = getActivation();
+  if (act != "none" && act != "relu" && act != "gelu" && act != "gelu_tanh" &&
+      act != "silu")
+    return emitOpError() << "unknown activation \"" << act << "\"";
+  if (in.getRank() < 2 || w.getRank() != 2)
+    return emitOpError() << "input must have rank >= 2 and weight rank 2, got "
+                         << in << " and " << w;
+  auto mismatch = [](int64_t a, int64_t b) {
+    return !ShapedType::isDynamic(a) && !ShapedType::isDynamic(b) && a != b;
+  };
+  if (mismatch(in.getShape().back(), w.getDimSize(0)))
+    return emitOpError() << "contraction extents differ: "
+                         << in.getShape().back() << " vs " << w.getDimSize(0);
+  if (res.getRank() != in.getRank() ||
+      mismatch(res.getShape().back(), w.getDimSize(1)) ||
+      llvm::any_of(llvm::seq<int64_t>(0, in.getRank() - 1), [&](int64_t d) {
+        return mismatch(res.getDimSize(d), in.getDimSize(d));
+      }))
+    return emitOpError() << "result " << res << " does not match input " << in
+                         << " and weight " << w;
+  if (Value bias = getBias()) {
+    auto b = tensorType(bias);
+    if (b.getRank() != 1 || mismatch(b.getDimSize(0), w.getDimSize(1)))
+      return emitOpError() << "bias must be 1-D with the weight's "
+                           << w.getDimSize(1) << " columns, got " << b;
+  }
+  Type elem = res.getElementType();
+  if (!isa<FloatType>(elem))
+    return emitOpError() << "element type must be a float, got " << elem;
+  if (in.getElementType() != elem || w.getElementType() != elem ||
+      (getBias() && tensorType(getBias()).getElementType() != elem))
+    return emitOpError() << "element types must agree";
   return success();
 }
 

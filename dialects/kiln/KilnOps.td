@@ -215,6 +215,31 @@ def Kiln_MatMulOp : Kiln_Op<"matmul", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Kiln_LinearOp : Kiln_Op<"linear", [Pure]> {
+  let summary = "matmul by a weight, plus bias, then an activation";
+  let description = [{
+    `activation(input · weight + bias)` with input [..., K], weight [K, N]
+    and an optional bias [N]; `activation` is `none`, `relu`, `gelu` (erf),
+    `gelu_tanh` or `silu`. `kiln-raise-linear` forms it from MatMul, Add and
+    the activation ops. On the CPU, with a constant f32 weight, it is one
+    call to the packed GEMM kernel that applies bias and activation to each
+    output tile while the tile is in cache.
+
+    ```mlir
+    %y = kiln.linear %x, %w, %b {activation = "gelu"}
+        : tensor<?x?x768xf32>, tensor<768x3072xf32>, tensor<3072xf32> -> tensor<?x?x3072xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$weight,
+                       Optional<AnyRankedTensor>:$bias,
+                       DefaultValuedStrAttr<StrAttr, "none">:$activation);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` type(operands) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def Kiln_SoftmaxOp : Kiln_Op<"softmax", [Pure, SameOperandsAndResultType]> {
   let summary = "softmax along one axis";
   let description = [{

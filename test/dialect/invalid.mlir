@@ -61,3 +61,19 @@ func.func @attention_bad_mask(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x5x8xf32>, 
   %0 = kiln.attention %q, %k, %v, %m {scale = 1.0 : f32} : tensor<1x2x4x8xf32>, tensor<1x2x5x8xf32>, tensor<1x2x5x8xf32>, tensor<1x1x1x4xf32> -> tensor<1x2x4x8xf32>
   return %0 : tensor<1x2x4x8xf32>
 }
+
+// -----
+
+func.func @linear_bias_size(%x: tensor<2x3xf32>, %w: tensor<3x4xf32>, %b: tensor<5xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{bias must be 1-D with the weight's 4 columns, got 'tensor<5xf32>'}}
+  %0 = kiln.linear %x, %w, %b : tensor<2x3xf32>, tensor<3x4xf32>, tensor<5xf32> -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @linear_activation(%x: tensor<2x3xf32>, %w: tensor<3x4xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{unknown activation "tanh"}}
+  %0 = kiln.linear %x, %w {activation = "tanh"} : tensor<2x3xf32>, tensor<3x4xf32> -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}

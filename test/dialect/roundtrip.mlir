@@ -29,3 +29,12 @@ func.func @attention(%q: tensor<?x8x?x64xf32>, %k: tensor<?x2x?x64xf32>, %v: ten
   %1 = kiln.attention %q, %k, %v {scale = 1.0 : f32} : tensor<?x8x?x64xf32>, tensor<?x2x?x64xf32>, tensor<?x2x?x64xf32> -> tensor<?x8x?x64xf32>
   return %0, %1 : tensor<?x8x?x64xf32>, tensor<?x8x?x64xf32>
 }
+
+// CHECK-LABEL: func.func @linear
+// CHECK: kiln.linear %{{.*}}, %{{.*}}, %{{.*}} {activation = "gelu_tanh"} : tensor<?x?x64xf32>, tensor<64x256xf32>, tensor<256xf32> -> tensor<?x?x256xf32>
+// CHECK: kiln.linear %{{.*}}, %{{.*}} : tensor<?x?x64xf32>, tensor<64x256xf32> -> tensor<?x?x256xf32>
+func.func @linear(%x: tensor<?x?x64xf32>, %w: tensor<64x256xf32>, %b: tensor<256xf32>) -> (tensor<?x?x256xf32>, tensor<?x?x256xf32>) {
+  %0 = kiln.linear %x, %w, %b {activation = "gelu_tanh"} : tensor<?x?x64xf32>, tensor<64x256xf32>, tensor<256xf32> -> tensor<?x?x256xf32>
+  %1 = kiln.linear %x, %w : tensor<?x?x64xf32>, tensor<64x256xf32> -> tensor<?x?x256xf32>
+  return %0, %1 : tensor<?x?x256xf32>, tensor<?x?x256xf32>
+}

@@ -112,3 +112,151 @@ func.func @packed_weight(%a: memref<?x3xf32>, %c: memref<?x2xf32>) {
   linalg.matmul ins(%a, %w : memref<?x3xf32>, memref<3x2xf32>) outs(%c : memref<?x2xf32>)
   return
 }
+
+// -----
+
+// kiln.linear's epilogue generic after a packed matmul becomes the epilogue
+// variant of the packed kernel, writing the generic's output; the generic
+// and the matmul's own buffer go.
+// CHECK: func.func private @kiln_rt_matmul_packed_epilogue_f32(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?xf32, strided<[?], offset: ?>>, memref<?xf32, strided<[?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i32) attributes {llvm.emit_c_interface}
+// CHECK-LABEL: func.func @linear_epilogue
+// CHECK-SAME: (%[[A:.*]]: memref<?x3xf32>, %[[OUT:.*]]: memref<?x2xf32>)
+// CHECK-NOT: memref.alloc(
+// CHECK-DAG: %[[B:.*]] = memref.get_global @b : memref<2xf32>
+// CHECK-DAG: %[[ACT:.*]] = arith.constant 3 : i32
+// CHECK-DAG: %[[CB:.*]] = memref.cast %[[B]]
+// CHECK-DAG: %[[CO:.*]] = memref.cast %[[OUT]]
+// CHECK: call @kiln_rt_matmul_packed_epilogue_f32(%{{.*}}, %{{.*}}, %[[CB]], %[[CO]], %[[ACT]])
+// CHECK-NOT: linalg.generic
+// CHECK: return
+memref.global "private" constant @w : memref<3x2xf32> = dense<[[-1.0, 0.0], [3.0, 4.0], [5.0, 6.0]]>
+memref.global "private" constant @b : memref<2xf32> = dense<[1.0, 2.0]>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#col = affine_map<(d0, d1) -> (d1)>
+func.func @linear_epilogue(%a: memref<?x3xf32>, %out: memref<?x2xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  %m = memref.dim %a, %c0 : memref<?x3xf32>
+  %c = memref.alloc(%m) : memref<?x2xf32>
+  %w = memref.get_global @w : memref<3x2xf32>
+  %b = memref.get_global @b : memref<2xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<?x2xf32>)
+  linalg.matmul ins(%a, %w : memref<?x3xf32>, memref<3x2xf32>) outs(%c : memref<?x2xf32>)
+  linalg.generic {indexing_maps = [#id, #col, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%c, %b : memref<?x2xf32>, memref<2xf32>) outs(%out : memref<?x2xf32>)
+      attrs = {kiln.epilogue = {activation = "gelu_tanh", bias = true}} {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %s = arith.addf %x, %y : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// In place and without a bias: an empty bias memref stands for none.
+// CHECK-LABEL: func.func @linear_epilogue_in_place
+// CHECK: %[[NOBIAS:.*]] = memref.alloca() : memref<0xf32>
+// CHECK: %[[C:.*]] = memref.cast %[[NOBIAS]]
+// CHECK: call @kiln_rt_matmul_packed_epilogue_f32(%{{.*}}, %{{.*}}, %[[C]], %{{.*}}, %{{.*}})
+// CHECK-NOT: linalg.generic
+memref.global "private" constant @w : memref<3x2xf32> = dense<[[-1.0, 0.0], [3.0, 4.0], [5.0, 6.0]]>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @linear_epilogue_in_place(%a: memref<?x3xf32>, %c: memref<?x2xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %w = memref.get_global @w : memref<3x2xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<?x2xf32>)
+  linalg.matmul ins(%a, %w : memref<?x3xf32>, memref<3x2xf32>) outs(%c : memref<?x2xf32>)
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%c : memref<?x2xf32>) outs(%c : memref<?x2xf32>)
+      attrs = {kiln.epilogue = {activation = "silu", bias = false}} {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  return
+}
+
+// -----
+
+// Must not fire: the matmul's result is read by something else before the
+// epilogue (here a copy), or the attribute promises a bias the generic
+// does not have (canonicalization folded a splat bias into the body).
+// CHECK-LABEL: func.func @epilogue_not_absorbed
+// CHECK: call @kiln_rt_matmul_packed_f32
+// CHECK: memref.copy
+// CHECK: linalg.generic
+// CHECK: call @kiln_rt_matmul_packed_f32
+// CHECK: linalg.generic
+// CHECK-NOT: epilogue_f32
+// CHECK: return
+memref.global "private" constant @w : memref<3x2xf32> = dense<[[-1.0, 0.0], [3.0, 4.0], [5.0, 6.0]]>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @epilogue_not_absorbed(%a: memref<4x3xf32>, %out: memref<4x2xf32>, %copy: memref<4x2xf32>, %out2: memref<4x2xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %w = memref.get_global @w : memref<3x2xf32>
+  %c = memref.alloc() : memref<4x2xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<4x2xf32>)
+  linalg.matmul ins(%a, %w : memref<4x3xf32>, memref<3x2xf32>) outs(%c : memref<4x2xf32>)
+  memref.copy %c, %copy : memref<4x2xf32> to memref<4x2xf32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%c : memref<4x2xf32>) outs(%out : memref<4x2xf32>)
+      attrs = {kiln.epilogue = {activation = "relu", bias = false}} {
+  ^bb0(%x: f32, %o: f32):
+    %r = arith.maximumf %x, %zero : f32
+    linalg.yield %r : f32
+  }
+  %d = memref.alloc() : memref<4x2xf32>
+  linalg.fill ins(%zero : f32) outs(%d : memref<4x2xf32>)
+  linalg.matmul ins(%a, %w : memref<4x3xf32>, memref<3x2xf32>) outs(%d : memref<4x2xf32>)
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%d : memref<4x2xf32>) outs(%out2 : memref<4x2xf32>)
+      attrs = {kiln.epilogue = {activation = "none", bias = true}} {
+  ^bb0(%x: f32, %o: f32):
+    %s = arith.addf %x, %one : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// CSE's shared zero buffer: the first matmul zeroes its output by a copy
+// from it, the last writes it in place after the fill. Both take their
+// epilogues.
+// CHECK-LABEL: func.func @epilogues_on_shared_zero_buffer
+// CHECK-NOT: memref.copy
+// CHECK: call @kiln_rt_matmul_packed_epilogue_f32
+// CHECK: call @kiln_rt_matmul_packed_epilogue_f32
+// CHECK-NOT: linalg.generic
+memref.global "private" constant @w : memref<3x2xf32> = dense<[[-1.0, 0.0], [3.0, 4.0], [5.0, 6.0]]>
+memref.global "private" constant @b : memref<2xf32> = dense<[1.0, 2.0]>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#col = affine_map<(d0, d1) -> (d1)>
+func.func @epilogues_on_shared_zero_buffer(%a: memref<4x3xf32>, %out1: memref<4x2xf32>, %out2: memref<4x2xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %w = memref.get_global @w : memref<3x2xf32>
+  %b = memref.get_global @b : memref<2xf32>
+  %z = memref.alloc() : memref<4x2xf32>
+  linalg.fill ins(%zero : f32) outs(%z : memref<4x2xf32>)
+  %c = memref.alloc() : memref<4x2xf32>
+  memref.copy %z, %c : memref<4x2xf32> to memref<4x2xf32>
+  linalg.matmul ins(%a, %w : memref<4x3xf32>, memref<3x2xf32>) outs(%c : memref<4x2xf32>)
+  linalg.generic {indexing_maps = [#id, #col, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%c, %b : memref<4x2xf32>, memref<2xf32>) outs(%out1 : memref<4x2xf32>)
+      attrs = {kiln.epilogue = {activation = "relu", bias = true}} {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %s = arith.addf %x, %y : f32
+    %r = arith.maximumf %s, %zero : f32
+    linalg.yield %r : f32
+  }
+  linalg.matmul ins(%a, %w : memref<4x3xf32>, memref<3x2xf32>) outs(%z : memref<4x2xf32>)
+  linalg.generic {indexing_maps = [#id, #col, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%z, %b : memref<4x2xf32>, memref<2xf32>) outs(%out2 : memref<4x2xf32>)
+      attrs = {kiln.epilogue = {activation = "none", bias = true}} {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %s = arith.addf %x, %y : f32
+    linalg.yield %s : f32
+  }
+  return
+}

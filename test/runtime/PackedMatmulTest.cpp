@@ -2,6 +2,7 @@
 
 #include "PoolContext.h"
 #include "kernels/BatchMatmul.h"
+#include "kernels/GemmEpilogue.h"
 
 #include <gtest/gtest.h>
 
@@ -132,6 +133,142 @@ TEST(PackedMatmulParallel, MatchesReferenceOnThePool) {
       return;
   }
   EXPECT_EQ(context.error, "");
+}
+
+double activationReference(int32_t act, double v) {
+  switch (act) {
+  case KILN_RT_ACT_RELU:
+    return v > 0 ? v : 0;
+  case KILN_RT_ACT_GELU:
+    return 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
+  case KILN_RT_ACT_GELU_TANH:
+    return 0.5 * v *
+           (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
+  case KILN_RT_ACT_SILU:
+    return v / (1 + std::exp(-v));
+  default:
+    return v;
+  }
+}
+
+const int32_t kActivations[] = {KILN_RT_ACT_NONE, KILN_RT_ACT_RELU,
+                                KILN_RT_ACT_GELU, KILN_RT_ACT_GELU_TANH,
+                                KILN_RT_ACT_SILU};
+
+TEST(GemmEpilogue, ActivationsMatchLibm) {
+  for (int32_t act : kActivations)
+    for (double v = -12; v <= 12; v += 0.01) {
+      double want = activationReference(act, (float)v);
+      ASSERT_NEAR(kiln::activationF32(act, (float)v), want,
+                  2e-7 * std::fabs(want) + 3e-7)
+          << "activation " << act << " at " << v;
+    }
+  // Far outside the polynomial ranges: no inf or NaN.
+  EXPECT_NEAR(kiln::activationF32(KILN_RT_ACT_GELU_TANH, -200.0f), 0.0f, 1e-30);
+  EXPECT_NEAR(kiln::activationF32(KILN_RT_ACT_SILU, -200.0f), 0.0f, 1e-30);
+  EXPECT_EQ(kiln::activationF32(KILN_RT_ACT_SILU, 200.0f), 200.0f);
+  EXPECT_EQ(kiln::activationF32(KILN_RT_ACT_GELU, 200.0f), 200.0f);
+}
+
+// c = act(a . w + bias) on the decode, blocked and fallback paths, with a
+// padded c whose padding must stay untouched.
+void checkEpilogue(const Case &s, MatmulIsa isa, int32_t act, bool withBias,
+                   bool misaligned = false) {
+  std::mt19937 rng(unsigned(s.m * 5 + s.n * 17 + s.k + act));
+  std::uniform_real_distribution<float> dist(-1, 1);
+  int64_t ldc = s.n + 2;
+  std::vector<float> a((size_t)(s.m * s.k)), w((size_t)(s.k * s.n)),
+      bias((size_t)s.n);
+  for (auto *v : {&a, &w, &bias})
+    for (auto &x : *v)
+      x = dist(rng);
+  PackedVector packed = pack(w, s.k, s.n);
+  if (misaligned)
+    packed.insert(packed.begin(), 0.0f);
+  std::vector<float> c((size_t)(s.m * ldc), NAN);
+  kiln_memref2_f32 am{a.data(), a.data(), 0, {s.m, s.k}, {s.k, 1}};
+  kiln_memref2_f32 cm{c.data(), c.data(), 0, {s.m, s.n}, {ldc, 1}};
+  kiln::Epilogue e{withBias ? bias.data() : nullptr, act};
+  kiln::packedMatmulF32(am, packed.data() + (misaligned ? 1 : 0),
+                        (int64_t)packed.size() - (misaligned ? 1 : 0), cm, isa,
+                        e);
+  for (int64_t m = 0; m < s.m; ++m) {
+    for (int64_t n = 0; n < s.n; ++n) {
+      double sum = withBias ? bias[(size_t)n] : 0, scale = 0;
+      for (int64_t k = 0; k < s.k; ++k) {
+        double t = (double)a[(size_t)(m * s.k + k)] * w[(size_t)(k * s.n + n)];
+        sum += t;
+        scale += std::fabs(t);
+      }
+      double want = activationReference(act, sum);
+      ASSERT_NEAR(c[(size_t)(m * ldc + n)], want,
+                  2e-6 * scale + 1e-6 * std::fabs(want) + 1e-6)
+          << "activation " << act << " bias " << withBias << " m " << m
+          << " n " << n << " shape [" << s.m << ", " << s.n << ", " << s.k
+          << "]";
+    }
+    ASSERT_TRUE(std::isnan(c[(size_t)(m * ldc + s.n)])) << "padding written";
+  }
+}
+
+TEST_P(PackedMatmulIsaTest, EpilogueMatchesReference) {
+  for (const Case &s : {Case{1, 33, 17}, Case{4, 128, 64}, Case{8, 70, 33},
+                        Case{9, 64, 64}, Case{17, 33, 300}, Case{100, 130, 40}})
+    for (int32_t act : kActivations)
+      for (bool withBias : {false, true}) {
+        checkEpilogue(s, GetParam(), act, withBias);
+        if (HasFatalFailure())
+          return;
+      }
+  // The path for weights the microkernel cannot load aligned.
+  checkEpilogue(Case{40, 100, 50}, GetParam(), KILN_RT_ACT_GELU, true,
+                /*misaligned=*/true);
+}
+
+TEST(PackedMatmulParallel, EpilogueOnThePool) {
+  kiln::test::PoolContext context(3);
+  for (const Case &s : {Case{2, 2048, 512}, Case{200, 300, 150}}) {
+    checkEpilogue(s, kiln::bestMatmulIsa(), KILN_RT_ACT_GELU_TANH, true);
+    if (HasFatalFailure())
+      return;
+  }
+  EXPECT_EQ(context.error, "");
+}
+
+TEST(PackedMatmulEntryPoint, EpilogueAppliesBiasAndActivation) {
+  kiln::test::PoolContext context(1);
+  // a = 1s [2, 3], w = 1s [3, 2]: every product is 3; bias -5 and 1.
+  std::vector<float> a(2 * 3, 1.0f), w(3 * 2, 1.0f), bias{-5.0f, 1.0f},
+      c(2 * 2, 7.0f);
+  PackedVector packed = pack(w, 3, 2);
+  kiln_memref2_f32 am{a.data(), a.data(), 0, {2, 3}, {3, 1}};
+  kiln_memref1_f32 pm{packed.data(), packed.data(), 0, {(int64_t)packed.size()}, {1}};
+  kiln_memref1_f32 bm{bias.data(), bias.data(), 0, {2}, {1}};
+  kiln_memref2_f32 cm{c.data(), c.data(), 0, {2, 2}, {2, 1}};
+  _mlir_ciface_kiln_rt_matmul_packed_epilogue_f32(&am, &pm, &bm, &cm,
+                                                  KILN_RT_ACT_RELU);
+  EXPECT_EQ(context.error, "");
+  EXPECT_EQ(c, (std::vector<float>{0.0f, 4.0f, 0.0f, 4.0f}));
+}
+
+TEST(PackedMatmulEntryPoint, EpilogueReportsBadArguments) {
+  kiln::test::PoolContext context(1);
+  std::vector<float> a(2 * 3, 1.0f), w(3 * 2, 1.0f), bias(3, 0.0f),
+      c(2 * 2, 7.0f);
+  PackedVector packed = pack(w, 3, 2);
+  kiln_memref2_f32 am{a.data(), a.data(), 0, {2, 3}, {3, 1}};
+  kiln_memref1_f32 pm{packed.data(), packed.data(), 0, {(int64_t)packed.size()}, {1}};
+  kiln_memref1_f32 bm{bias.data(), bias.data(), 0, {3}, {1}};
+  kiln_memref2_f32 cm{c.data(), c.data(), 0, {2, 2}, {2, 1}};
+  _mlir_ciface_kiln_rt_matmul_packed_epilogue_f32(&am, &pm, &bm, &cm,
+                                                  KILN_RT_ACT_NONE);
+  EXPECT_EQ(context.error, "matmul_packed_epilogue_f32: bias of 3 elements "
+                           "(stride 1) for 2 output columns");
+  bm.sizes[0] = 2;
+  context.error.clear();
+  _mlir_ciface_kiln_rt_matmul_packed_epilogue_f32(&am, &pm, &bm, &cm, 9);
+  EXPECT_EQ(context.error, "matmul_packed_epilogue_f32: unknown activation 9");
+  EXPECT_EQ(c[0], 7.0f);
 }
 
 TEST(PackedMatmulEntryPoint, ReportsAWrongPackedSize) {

@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "kernels/BatchMatmul.h"
+#include "kernels/GemmEpilogue.h"
 
 #include "ExecutionContext.h"
 #include "kernels/MatmulMicrokernels.h"
@@ -57,6 +58,9 @@ struct Problem {
   // B pre-packed by the compiler in kPackedPanel-column panels (see
   // Kernels.h), used in place of packing b; needs kernel->nr == kPackedPanel.
   const float *packedB = nullptr;
+  // Applied to each tile of C after its last K slice; null for none.
+  Epilogue epilogue;
+  EpilogueFn epilogueFn = nullptr;
 };
 
 // Packs rows [m0, m0+mc) x cols [k0, k0+kc) of `a` into MR-row panels, each
@@ -129,6 +133,7 @@ void computeBlock(const Problem &p, int64_t item, float *scratch) {
   for (int64_t k0 = 0; k0 < p.k; k0 += kKc) {
     int64_t kc = p.k - k0 < kKc ? p.k - k0 : kKc;
     bool accumulate = k0 > 0;
+    EpilogueFn finish = k0 + kc >= p.k ? p.epilogueFn : nullptr;
     // Panels of a pre-packed B hold all K rows; packed here, only kc.
     const float *panelsB = packedB;
     int64_t panelStride = kc * nr;
@@ -150,6 +155,8 @@ void computeBlock(const Problem &p, int64_t item, float *scratch) {
         float *cTile = c + i0 * csm + j0 * csn;
         if (rows == mr && cols == nr && csn == 1) {
           p.kernel->tile(kc, panelA, panelB, cTile, csm, accumulate);
+          if (finish)
+            finish(p.epilogue, cTile, rows, cols, csm, csn, n0 + j0);
           continue;
         }
         // Partial or strided tile: compute into a dense tile, then merge.
@@ -159,6 +166,8 @@ void computeBlock(const Problem &p, int64_t item, float *scratch) {
             float *dst = cTile + r * csm + j * csn;
             *dst = accumulate ? *dst + tile[r * nr + j] : tile[r * nr + j];
           }
+        if (finish)
+          finish(p.epilogue, cTile, rows, cols, csm, csn, n0 + j0);
       }
     }
   }
@@ -279,6 +288,8 @@ void naiveBlock(const Problem &p) {
           sum += a[m * p.a.strides[1] + k * p.a.strides[2]] * bn[k * sk];
         c[m * p.c.strides[1] + n * p.c.strides[2]] = sum;
       }
+    if (p.epilogueFn)
+      p.epilogueFn(p.epilogue, c, p.m, p.n, p.c.strides[1], p.c.strides[2], 0);
   }
 }
 
@@ -484,6 +495,8 @@ struct PanelProblem {
   float *c;
   int64_t scm, scn; // c's strides
   int64_t m, n, k;
+  Epilogue epilogue;
+  EpilogueFn epilogueFn; // null for none
 };
 
 // Rows x (Panels * 32) of C from Panels consecutive panels, with the
@@ -509,6 +522,8 @@ panelRowsBody(const PanelProblem &p, int64_t panel) {
   for (int r = 0; r < Rows; ++r)
     for (int64_t j = 0; j < cols; ++j)
       p.c[r * p.scm + (n0 + j) * p.scn] = acc[r][j];
+  if (p.epilogueFn)
+    p.epilogueFn(p.epilogue, p.c + n0 * p.scn, Rows, cols, p.scm, p.scn, n0);
 }
 
 // One item: up to 4 rows take two panels at a time while two remain (more
@@ -595,6 +610,8 @@ panelTileAvx512(const PanelProblem &p, int64_t panel) {
     for (int64_t j = 0; j < cols; ++j)
       row[j * p.scn] = tmp[j];
   }
+  if (p.epilogueFn)
+    p.epilogueFn(p.epilogue, p.c + n0 * p.scn, Rows, cols, p.scm, p.scn, n0);
 }
 
 template <int Rows>
@@ -645,7 +662,7 @@ void runPanelItems(void *raw, int64_t begin, int64_t end, int32_t) {
 
 void packedMatmulF32(const kiln_memref2_f32 &a, const float *packed,
                      int64_t packedSize, const kiln_memref2_f32 &c,
-                     MatmulIsa isa) {
+                     MatmulIsa isa, const Epilogue &epilogue) {
   const int64_t m = c.sizes[0], n = c.sizes[1], k = a.sizes[1];
   const int64_t panels = (n + kPackedPanel - 1) / kPackedPanel;
   int64_t want = 0;
@@ -663,6 +680,7 @@ void packedMatmulF32(const kiln_memref2_f32 &a, const float *packed,
   }
   if (m == 0 || n == 0)
     return;
+  EpilogueFn epilogueFn = epilogueFor(epilogue, isa);
   kiln_rt_context *ctx = kiln_rt_current_context();
   int64_t macs = 0;
   bool parallel = ctx && ctx->num_threads > 1 &&
@@ -670,8 +688,18 @@ void packedMatmulF32(const kiln_memref2_f32 &a, const float *packed,
                   macs >= kParallelMacs;
 
   if (m <= kPanelStreamMaxRows) {
-    PanelProblem pp{a.aligned + a.offset, a.strides[0], a.strides[1], packed,
-                    c.aligned + c.offset, c.strides[0], c.strides[1], m, n, k};
+    PanelProblem pp{a.aligned + a.offset,
+                    a.strides[0],
+                    a.strides[1],
+                    packed,
+                    c.aligned + c.offset,
+                    c.strides[0],
+                    c.strides[1],
+                    m,
+                    n,
+                    k,
+                    epilogue,
+                    epilogueFn};
     PanelFn fn = panelRowsGeneric;
 #if defined(__x86_64__)
     if (isa == MatmulIsa::Avx512)
@@ -711,6 +739,9 @@ void packedMatmulF32(const kiln_memref2_f32 &a, const float *packed,
                           {1, m, cols}, {0, c.strides[0], c.strides[1]}};
       batchMatmulF32(av, bv, cv, isa);
     }
+    if (epilogueFn)
+      epilogueFn(epilogue, c.aligned + c.offset, m, n, c.strides[0],
+                 c.strides[1], 0);
     return;
   }
   Problem p;
@@ -723,6 +754,8 @@ void packedMatmulF32(const kiln_memref2_f32 &a, const float *packed,
   p.k = k;
   p.kernel = &kernel;
   p.packedB = packed;
+  p.epilogue = epilogue;
+  p.epilogueFn = epilogueFn;
   runBlocked(p, ctx, parallel);
 }
 
@@ -765,4 +798,36 @@ extern "C" void _mlir_ciface_kiln_rt_matmul_packed_f32(kiln_memref2_f32 *a,
   }
   kiln::packedMatmulF32(*a, packed->aligned + packed->offset, packed->sizes[0],
                         *c, kiln::bestMatmulIsa());
+}
+
+extern "C" void _mlir_ciface_kiln_rt_matmul_packed_epilogue_f32(
+    kiln_memref2_f32 *a, kiln_memref1_f32 *packed, kiln_memref1_f32 *bias,
+    kiln_memref2_f32 *c, int32_t activation) {
+  if (!a || !packed || !bias || !c) {
+    kiln::reportError("matmul_packed_epilogue_f32: NULL memref descriptor");
+    return;
+  }
+  if (activation < KILN_RT_ACT_NONE || activation > KILN_RT_ACT_SILU) {
+    char message[96];
+    snprintf(message, sizeof(message),
+             "matmul_packed_epilogue_f32: unknown activation %d",
+             (int)activation);
+    kiln::reportError(message);
+    return;
+  }
+  int64_t biasSize = bias->sizes[0];
+  if (biasSize != 0 && (biasSize != c->sizes[1] || bias->strides[0] != 1)) {
+    char message[160];
+    snprintf(message, sizeof(message),
+             "matmul_packed_epilogue_f32: bias of %lld elements (stride %lld) "
+             "for %lld output columns",
+             (long long)biasSize, (long long)bias->strides[0],
+             (long long)c->sizes[1]);
+    kiln::reportError(message);
+    return;
+  }
+  kiln::Epilogue epilogue{biasSize ? bias->aligned + bias->offset : nullptr,
+                          activation};
+  kiln::packedMatmulF32(*a, packed->aligned + packed->offset, packed->sizes[0],
+                        *c, kiln::bestMatmulIsa(), epilogue);
 }

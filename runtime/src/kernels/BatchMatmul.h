@@ -17,10 +17,17 @@ bool cpuSupports(MatmulIsa isa);
 void batchMatmulF32(const kiln_memref3_f32 &a, const kiln_memref3_f32 &b,
                     const kiln_memref3_f32 &c, MatmulIsa isa);
 
-// The kernel behind _mlir_ciface_kiln_rt_matmul_packed_f32, ISA forced.
+// What a GEMM applies to each finished output tile: c = act(c + bias[n]).
+struct Epilogue {
+  const float *bias = nullptr; // N elements, or none
+  int32_t activation = KILN_RT_ACT_NONE;
+};
+
+// The kernel behind _mlir_ciface_kiln_rt_matmul_packed_f32 and its epilogue
+// variant, ISA forced.
 void packedMatmulF32(const kiln_memref2_f32 &a, const float *packed,
                      int64_t packedSize, const kiln_memref2_f32 &c,
-                     MatmulIsa isa);
+                     MatmulIsa isa, const Epilogue &epilogue = {});
 
 } // namespace kiln
 

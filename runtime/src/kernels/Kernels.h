@@ -66,6 +66,25 @@ void _mlir_ciface_kiln_rt_matmul_packed_f32(kiln_memref2_f32 *a,
                                             kiln_memref1_f32 *packed,
                                             kiln_memref2_f32 *c);
 
+// Activations of a GEMM epilogue (kiln.linear), applied after the bias.
+#define KILN_RT_ACT_NONE 0
+#define KILN_RT_ACT_RELU 1
+#define KILN_RT_ACT_GELU 2      // 0.5 x (1 + erf(x / sqrt 2))
+#define KILN_RT_ACT_GELU_TANH 3 // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+#define KILN_RT_ACT_SILU 4      // x * sigmoid(x)
+
+// c[m,n] = act(sum_k a[m,k] * w[k,n] + bias[n]) with w pre-packed as above;
+// overwrites c. bias has N contiguous elements, or none (size 0). The kernel
+// applies bias and activation to each output tile as it finishes it, while
+// the tile is in cache. Besides the errors of the plain packed kernel, an
+// unknown activation or a bias of another size is reported to the current
+// execution context and leaves c untouched.
+void _mlir_ciface_kiln_rt_matmul_packed_epilogue_f32(kiln_memref2_f32 *a,
+                                                     kiln_memref1_f32 *packed,
+                                                     kiln_memref1_f32 *bias,
+                                                     kiln_memref2_f32 *c,
+                                                     int32_t activation);
+
 // c[i,m,n] = sum_k a[ia,m,k] * b[ib,k,n], overwriting c.
 // a: [Ba, M, K], b: [Bb, K, N], c: [Bc, M, N]; Ba and Bb are each 1
 // (broadcast) or Bc. Any strides, including transposed views. Inconsistent
