@@ -782,24 +782,6 @@ LogicalResult FunctionLowering::lowerMatMul(MatMulOp op) {
   int64_t rank = rt.getRank();
   SmallVector<OpFoldResult> as = sizesOf(a), ws = sizesOf(w);
   Value zero = scalarConstant(b, loc, elem, 0);
-  auto mulSizes = [&](ArrayRef<OpFoldResult> s) -> OpFoldResult {
-    int64_t stat = 1;
-    Value dyn;
-    for (OpFoldResult f : s) {
-      if (auto c = getConstantIntValue(f)) {
-        stat *= *c;
-        continue;
-      }
-      Value v = cast<Value>(f);
-      dyn = dyn ? (Value)arith::MulIOp::create(b, loc, dyn, v) : v;
-    }
-    if (!dyn)
-      return b.getIndexAttr(stat);
-    if (stat != 1)
-      dyn = arith::MulIOp::create(b, loc, dyn,
-                                  arith::ConstantIndexOp::create(b, loc, stat));
-    return dyn;
-  };
   auto typeOf = [&](ArrayRef<OpFoldResult> s) {
     SmallVector<int64_t> shape;
     for (OpFoldResult f : s)
@@ -841,7 +823,7 @@ LogicalResult FunctionLowering::lowerMatMul(MatMulOp op) {
     };
     a = expandTo(a, at, as);
     w = expandTo(w, wt, ws);
-    OpFoldResult batch = mulSizes(ArrayRef(outSizes).drop_back(2));
+    OpFoldResult batch = productOf(b, loc, ArrayRef(outSizes).drop_back(2));
     SmallVector<OpFoldResult> a3{batch, as[as.size() - 2], as.back()};
     SmallVector<OpFoldResult> w3{batch, ws[ws.size() - 2], ws.back()};
     SmallVector<OpFoldResult> c3{batch, as[as.size() - 2], ws.back()};
