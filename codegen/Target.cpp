@@ -17,14 +17,17 @@ LogicalResult kiln::runPassPipeline(ModuleOp module, llvm::StringRef pipeline,
   return pm.run(module);
 }
 
-LogicalResult kiln::lowerKilnToLinalg(ModuleOp module, bool verbose) {
+LogicalResult kiln::lowerKilnToLinalg(ModuleOp module, const Target &target,
+                                     bool verbose) {
+  std::string lower = target.hasCpuAttentionKernel()
+                          ? "kiln-lower-to-linalg{attention-kernel=true},"
+                          : "kiln-lower-to-linalg,";
   return runPassPipeline(module,
                          "func.func(kiln-canonicalize-shapes,kiln-raise-gelu,"
                          "kiln-raise-silu,kiln-raise-layer-norm,"
                          "kiln-raise-rms-norm,kiln-raise-attention,"
                          "kiln-raise-rotary,kiln-raise-linear),"
-                         "kiln-lower-to-linalg{attention-kernel=true},"
-                         "canonicalize,cse",
+                         + lower + "canonicalize,cse",
                          verbose);
 }
 

@@ -38,6 +38,10 @@ public:
   virtual ~Target() = default;
   /// The target string stored in the artifact's descriptor.
   virtual llvm::StringRef name() const = 0;
+  /// Whether f32 kiln.attention should call the runtime's fused CPU kernel
+  /// (a host function: wrong on device memory) instead of the reference
+  /// linalg lowering.
+  virtual bool hasCpuAttentionKernel() const { return false; }
   /// linalg on tensors -> the LLVM dialect.
   virtual LogicalResult lowerToLLVMDialect(ModuleOp module) = 0;
   /// linalg on tensors -> device code at `stage`, printed to `os`. Only
@@ -64,8 +68,9 @@ public:
 
 /// Kiln dialect -> linalg on tensors, the same for every target but for
 /// f32 kiln.attention, which becomes a call of the CPU runtime's fused kernel
-/// (a CUDA target will want its own).
-LogicalResult lowerKilnToLinalg(ModuleOp module, bool verbose);
+/// where `target` has it (the CUDA target keeps the reference lowering).
+LogicalResult lowerKilnToLinalg(ModuleOp module, const Target &target,
+                                bool verbose);
 
 /// Runs a textual pass pipeline (the body of a builtin.module pipeline).
 LogicalResult runPassPipeline(ModuleOp module, llvm::StringRef pipeline,

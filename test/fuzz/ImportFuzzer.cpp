@@ -79,7 +79,7 @@ void compileToLLVMIR(ModuleOp m) {
   auto target = kiln::createTarget("cpu", options, error);
   if (!target)
     abort();
-  if (failed(kiln::lowerKilnToLinalg(m, /*verbose=*/false)))
+  if (failed(kiln::lowerKilnToLinalg(m, *target, /*verbose=*/false)))
     return;
   auto entry = m.lookupSymbol<func::FuncOp>("main");
   if (!entry)

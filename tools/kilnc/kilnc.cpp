@@ -273,7 +273,7 @@ int main(int argc, char **argv) {
   }
 
   progress.step("lowering to linalg");
-  if (failed(kiln::lowerKilnToLinalg(m, verbose)))
+  if (failed(kiln::lowerKilnToLinalg(m, *target, verbose)))
     return 1;
   if (emit == Emit::Linalg) {
     progress.finish();
