@@ -1,5 +1,6 @@
 //===- ArtifactWriter.cpp - Descriptor, header and link step --------------===//
 #include "codegen/cpu/ArtifactWriter.h"
+#include "codegen/cpu/CpuPipeline.h"
 #include "dialects/kiln/KilnDialect.h"
 #include "dialects/kiln/SymbolicShape.h"
 
@@ -442,4 +443,31 @@ LogicalResult mlir::kiln::externalizeWeights(ModuleOp module,
   if (totalBytes)
     *totalBytes = offset;
   return writeTextFile(asmPath, asmText);
+}
+
+LogicalResult mlir::kiln::writeHostArtifact(
+    ModuleOp module, const TargetOptions &options, const ModelSignature &sig,
+    const std::string &entry, llvm::StringRef target,
+    const std::string &tmpDir, const std::string &output,
+    uint64_t *weightBytes, const std::vector<std::string> &runtimeLibraries) {
+  std::string base = tmpDir + "/" + sig.name;
+  std::string obj = base + ".o", desc = base + "_descriptor.c";
+  std::string weightsBin = base + "_weights.bin";
+  std::string weightsAsm = base + "_weights.S";
+  // Weights leave the LLVM module before translation: the assembler
+  // .incbin's them, so LLVM never holds a copy.
+  if (failed(externalizeWeights(module, weightsBin, weightsAsm, weightBytes)))
+    return failure();
+  if (failed(emitObject(module, options, obj, false)))
+    return failure();
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(desc, ec);
+    if (ec)
+      return module.emitError() << "cannot write " << desc << ": "
+                                << ec.message();
+    os << descriptorSource(sig, entry, target);
+  }
+  return linkSharedLibrary(module.getLoc(), {obj, desc, weightsAsm}, output,
+                           options.verbose, runtimeLibraries);
 }

@@ -26,8 +26,6 @@ struct ModelSignature {
 FailureOr<ModelSignature> captureSignature(ModuleOp module,
                                            const std::string &name);
 
-/// C source of the model descriptor and the trampoline that calls
-/// `_mlir_ciface_<entry>` with memref descriptors built from the symbols.
 /// C source of the model descriptor (kiln/model_abi.h) for `target`, with a
 /// trampoline that calls the MLIR C interface `_mlir_ciface_<entry>`.
 std::string descriptorSource(const ModelSignature &sig,
@@ -46,6 +44,22 @@ LogicalResult linkSharedLibrary(
 
 
 namespace mlir::kiln {
+struct TargetOptions;
+
+/// The host side of every target's artifact, from a module in the LLVM
+/// dialect: weights externalized, the object emitted, the descriptor for
+/// `target` written into `tmpDir`, all linked into `output` with the runtime
+/// (and `runtimeLibraries` before it).
+LogicalResult writeHostArtifact(ModuleOp module, const TargetOptions &options,
+                                const ModelSignature &sig,
+                                const std::string &entry,
+                                llvm::StringRef target,
+                                const std::string &tmpDir,
+                                const std::string &output,
+                                uint64_t *weightBytes,
+                                const std::vector<std::string>
+                                    &runtimeLibraries = {});
+
 /// Moves every LLVM global initialized from a `dense_resource` blob out of
 /// the module: the global becomes a hidden external declaration and its
 /// bytes go to `binPath`, with `asmPath` defining the symbols by .incbin.

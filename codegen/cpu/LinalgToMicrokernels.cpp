@@ -1,5 +1,6 @@
 //===- LinalgToMicrokernels.cpp - f32 matmuls -> runtime GEMM calls --------===//
 #include "codegen/GemmZeroing.h"
+#include "codegen/RuntimeCalls.h"
 #include "dialects/kiln/KilnDialect.h"
 #include "passes/Passes.h"
 
@@ -21,16 +22,6 @@ namespace mlir::kiln {
 using namespace mlir;
 
 namespace {
-
-/// memref<?x..xf32, strided<[?, ..], offset: ?>>: one declaration serves
-/// every layout.
-MemRefType fullyDynamic(unsigned rank, Type elem) {
-  MLIRContext *ctx = elem.getContext();
-  SmallVector<int64_t> dyn(rank, ShapedType::kDynamic);
-  auto layout =
-      StridedLayoutAttr::get(ctx, ShapedType::kDynamic, dyn);
-  return MemRefType::get(dyn, elem, layout);
-}
 
 /// Columns per panel of a pre-packed weight; runtime/src/kernels/Kernels.h
 /// (KILN_RT_PACKED_PANEL) defines the layout.
@@ -156,7 +147,7 @@ struct KilnLinalgToMicrokernelsPass
         continue;
       unsigned rank = cast<MemRefType>(c.getType()).getRank();
       Type f32 = Float32Type::get(&getContext());
-      MemRefType argType = fullyDynamic(rank, f32);
+      MemRefType argType = kiln::fullyDynamicMemRef(rank, f32);
       linalg::GenericOp epilogue;
       if (rank == 2 && w.getDefiningOp<memref::GetGlobalOp>())
         epilogue = epilogueOf(op, c, zeroing);
@@ -173,7 +164,7 @@ struct KilnLinalgToMicrokernelsPass
         callee = "kiln_rt_matmul_packed_f32";
         operands[1] = memref::GetGlobalOp::create(
             b, op->getLoc(), packed.getType(), packed.getSymName());
-        types[1] = fullyDynamic(1, f32);
+        types[1] = kiln::fullyDynamicMemRef(1, f32);
       }
       if (!packed)
         epilogue = nullptr;
@@ -188,10 +179,10 @@ struct KilnLinalgToMicrokernelsPass
             *activationCode(attr.getAs<StringAttr>("activation").getValue());
         operands = {a, operands[1], bias, epilogue.getDpsInits()[0],
                     arith::ConstantIntOp::create(b, op->getLoc(), act, 32)};
-        types = {argType, fullyDynamic(1, f32), fullyDynamic(1, f32), argType,
-                 b.getI32Type()};
+        types = {argType, kiln::fullyDynamicMemRef(1, f32),
+                 kiln::fullyDynamicMemRef(1, f32), argType, b.getI32Type()};
       }
-      func::FuncOp decl = declare(module, callee, types);
+      func::FuncOp decl = kiln::declareRuntimeFunction(module, callee, types);
       SmallVector<Value> args;
       for (auto [v, t] : llvm::zip(operands, types))
         args.push_back(v.getType() == t ? v
@@ -234,17 +225,6 @@ struct KilnLinalgToMicrokernelsPass
       }
     }
     eraseUnpackedWeights(module);
-  }
-
-  func::FuncOp declare(ModuleOp module, StringRef name, TypeRange argTypes) {
-    if (auto f = module.lookupSymbol<func::FuncOp>(name))
-      return f;
-    OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
-    auto f = func::FuncOp::create(b, module.getLoc(), name,
-                                  b.getFunctionType(argTypes, {}));
-    f.setPrivate();
-    f->setAttr("llvm.emit_c_interface", b.getUnitAttr());
-    return f;
   }
 
   /// For a [K, N] f32 weight read from a constant global: a global holding

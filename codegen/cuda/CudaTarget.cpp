@@ -56,25 +56,9 @@ public:
                                    const std::string &tmpDir,
                                    const std::string &output,
                                    uint64_t *weightBytes) override {
-    std::string base = tmpDir + "/" + sig.name;
-    std::string obj = base + ".o", desc = base + "_descriptor.c";
-    std::string weightsBin = base + "_weights.bin";
-    std::string weightsAsm = base + "_weights.S";
-    if (failed(externalizeWeights(module, weightsBin, weightsAsm, weightBytes)))
-      return failure();
     registerTranslations(module);
-    if (failed(kiln::emitObject(module, options_, obj, false)))
-      return failure();
-    std::error_code ec;
-    {
-      llvm::raw_fd_ostream os(desc, ec);
-      if (ec)
-        return module.emitError()
-               << "cannot write " << desc << ": " << ec.message();
-      os << descriptorSource(sig, entry, name());
-    }
-    return linkSharedLibrary(module.getLoc(), {obj, desc, weightsAsm}, output,
-                             options_.verbose, {KILN_CUDA_RUNTIME_LIBRARY});
+    return writeHostArtifact(module, options_, sig, entry, name(), tmpDir,
+                             output, weightBytes, {KILN_CUDA_RUNTIME_LIBRARY});
   }
 
 private:

@@ -1,6 +1,7 @@
 //===- MatmulToCublasLt.cpp - f32 matmuls -> cuBLASLt calls
 //----------------===//
 #include "codegen/GemmZeroing.h"
+#include "codegen/RuntimeCalls.h"
 #include "passes/Passes.h"
 
 #include "mlir/IR/SymbolTable.h"
@@ -13,15 +14,6 @@ namespace mlir::kiln {
 using namespace mlir;
 
 namespace {
-
-/// memref<?x..xf32, strided<[?, ..], offset: ?>>: one declaration serves
-/// every layout.
-MemRefType fullyDynamic(unsigned rank, Type elem) {
-  SmallVector<int64_t> dyn(rank, ShapedType::kDynamic);
-  auto layout =
-      StridedLayoutAttr::get(elem.getContext(), ShapedType::kDynamic, dyn);
-  return MemRefType::get(dyn, elem, layout);
-}
 
 /// KILN_CUDA_PRECISION_* of runtime/include/kiln/cuda.h.
 std::optional<int32_t> precisionCode(StringRef name) {
@@ -65,7 +57,7 @@ struct KilnCudaMatmulToCublasLtPass
           }))
         continue;
       unsigned rank = cast<MemRefType>(operands[2].getType()).getRank();
-      MemRefType argType = fullyDynamic(rank, f32);
+      MemRefType argType = kiln::fullyDynamicMemRef(rank, f32);
       OpBuilder b(op);
       Location loc = op.getLoc();
       SmallVector<Value> args;
@@ -80,7 +72,8 @@ struct KilnCudaMatmulToCublasLtPass
       args.push_back(arith::ConstantIntOp::create(b, loc, zeroing ? 0 : 1, 32));
       StringRef callee =
           rank == 2 ? "kiln_cuda_matmul_f32" : "kiln_cuda_batch_matmul_f32";
-      func::FuncOp decl = declare(module, callee, ValueRange(args).getTypes());
+      func::FuncOp decl = kiln::declareRuntimeFunction(
+          module, callee, ValueRange(args).getTypes());
       func::CallOp::create(b, loc, decl, args);
       if (zeroing && zeroing != op)
         zeroing->erase();
@@ -88,16 +81,6 @@ struct KilnCudaMatmulToCublasLtPass
     }
   }
 
-  func::FuncOp declare(ModuleOp module, StringRef name, TypeRange argTypes) {
-    if (auto f = module.lookupSymbol<func::FuncOp>(name))
-      return f;
-    OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
-    auto f = func::FuncOp::create(b, module.getLoc(), name,
-                                  b.getFunctionType(argTypes, {}));
-    f.setPrivate();
-    f->setAttr("llvm.emit_c_interface", b.getUnitAttr());
-    return f;
-  }
 };
 
 } // namespace
