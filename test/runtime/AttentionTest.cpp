@@ -1,5 +1,6 @@
 //===- AttentionTest.cpp - Fused attention against a naive reference ------===//
 
+#include "IsaParam.h"
 #include "PoolContext.h"
 #include "kernels/Attention.h"
 
@@ -189,20 +190,8 @@ TEST_P(AttentionIsaTest, MatchesReference) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Isas, AttentionIsaTest,
-                         ::testing::Values(MatmulIsa::Generic, MatmulIsa::Avx2,
-                                           MatmulIsa::Avx512),
-                         [](const ::testing::TestParamInfo<MatmulIsa> &info) {
-                           switch (info.param) {
-                           case MatmulIsa::Generic:
-                             return std::string("Generic");
-                           case MatmulIsa::Avx2:
-                             return std::string("Avx2");
-                           case MatmulIsa::Avx512:
-                             return std::string("Avx512");
-                           }
-                           return std::string("Unknown");
-                         });
+INSTANTIATE_TEST_SUITE_P(Isas, AttentionIsaTest, kiln::test::allIsas(),
+                         kiln::test::isaName);
 
 TEST(AttentionParallel, MatchesReferenceOnThePool) {
   kiln::test::PoolContext context(3);

@@ -22,7 +22,7 @@ namespace {
 struct PoolContext {
   ThreadPool *pool;
   std::vector<std::vector<char>> scratch;
-  kiln_rt_context ctx;
+  kiln_rt_context ctx{}; // fields this context does not use stay zero
 
   explicit PoolContext(int32_t threads)
       : pool(ThreadPool::create(threads)), scratch(threads) {

@@ -1,5 +1,6 @@
 //===- MatmulTest.cpp - Batch matmul kernel against a naive reference -----===//
 
+#include "IsaParam.h"
 #include "PoolContext.h"
 #include "kernels/BatchMatmul.h"
 
@@ -154,20 +155,8 @@ TEST_P(MatmulIsaTest, MatchesReferenceForEveryLayout) {
         }
 }
 
-INSTANTIATE_TEST_SUITE_P(Isas, MatmulIsaTest,
-                         ::testing::Values(MatmulIsa::Generic, MatmulIsa::Avx2,
-                                           MatmulIsa::Avx512),
-                         [](const ::testing::TestParamInfo<MatmulIsa> &info) {
-                           switch (info.param) {
-                           case MatmulIsa::Generic:
-                             return std::string("Generic");
-                           case MatmulIsa::Avx2:
-                             return std::string("Avx2");
-                           case MatmulIsa::Avx512:
-                             return std::string("Avx512");
-                           }
-                           return std::string("Unknown");
-                         });
+INSTANTIATE_TEST_SUITE_P(Isas, MatmulIsaTest, kiln::test::allIsas(),
+                         kiln::test::isaName);
 
 
 TEST(MatmulParallel, MatchesReferenceOnThePool) {

@@ -1,5 +1,6 @@
 //===- PackedMatmulTest.cpp - Pre-packed weight GEMM vs a naive reference -===//
 
+#include "IsaParam.h"
 #include "PoolContext.h"
 #include "kernels/BatchMatmul.h"
 #include "kernels/GemmEpilogue.h"
@@ -114,14 +115,8 @@ TEST_P(PackedMatmulIsaTest, MisalignedWeightsStillMatch) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Isas, PackedMatmulIsaTest,
-                         ::testing::Values(MatmulIsa::Generic, MatmulIsa::Avx2,
-                                           MatmulIsa::Avx512),
-                         [](const ::testing::TestParamInfo<MatmulIsa> &info) {
-                           return info.param == MatmulIsa::Generic ? "Generic"
-                                  : info.param == MatmulIsa::Avx2  ? "Avx2"
-                                                                   : "Avx512";
-                         });
+INSTANTIATE_TEST_SUITE_P(Isas, PackedMatmulIsaTest, kiln::test::allIsas(),
+                         kiln::test::isaName);
 
 
 TEST(PackedMatmulParallel, MatchesReferenceOnThePool) {
