@@ -1,19 +1,20 @@
 //===- ArtifactWriter.cpp - Descriptor, header and link step --------------===//
 #include "codegen/cpu/ArtifactWriter.h"
 #include "codegen/cpu/CpuPipeline.h"
+#include "codegen/cpu/WeightSection.h"
 #include "dialects/kiln/KilnDialect.h"
 #include "dialects/kiln/SymbolicShape.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/SymbolTable.h"
-#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
-#include "llvm/ADT/StringExtras.h"
 #include <set>
 
 using namespace mlir;
@@ -30,24 +31,37 @@ static LogicalResult writeTextFile(const std::string &path,
 }
 
 static int32_t dtypeOf(Type t) {
-  if (t.isF32()) return 1;
-  if (t.isUnsignedInteger(8)) return 2;
-  if (t.isUnsignedInteger(16)) return 4;
-  if (t.isUnsignedInteger(32)) return 12;
-  if (t.isUnsignedInteger(64)) return 13;
-  if (t.isInteger(8)) return 3;
-  if (t.isInteger(16)) return 5;
-  if (t.isInteger(32)) return 6;
-  if (t.isInteger(64)) return 7;
-  if (t.isInteger(1)) return 9;
-  if (t.isF16()) return 10;
-  if (t.isF64()) return 11;
-  if (t.isBF16()) return 16;
+  if (t.isF32())
+    return 1;
+  if (t.isUnsignedInteger(8))
+    return 2;
+  if (t.isUnsignedInteger(16))
+    return 4;
+  if (t.isUnsignedInteger(32))
+    return 12;
+  if (t.isUnsignedInteger(64))
+    return 13;
+  if (t.isInteger(8))
+    return 3;
+  if (t.isInteger(16))
+    return 5;
+  if (t.isInteger(32))
+    return 6;
+  if (t.isInteger(64))
+    return 7;
+  if (t.isInteger(1))
+    return 9;
+  if (t.isF16())
+    return 10;
+  if (t.isF64())
+    return 11;
+  if (t.isBF16())
+    return 16;
   return 0;
 }
 
-FailureOr<ModelSignature> mlir::kiln::captureSignature(ModuleOp module,
-                                                       const std::string &name) {
+FailureOr<ModelSignature>
+mlir::kiln::captureSignature(ModuleOp module, const std::string &name) {
   auto func = module.lookupSymbol<func::FuncOp>("main");
   if (!func)
     return module.emitError() << "the module has no func.func @main";
@@ -64,9 +78,9 @@ FailureOr<ModelSignature> mlir::kiln::captureSignature(ModuleOp module,
     ts.name = nameAttr ? nameAttr.str() : "t" + std::to_string(i);
     ts.dtype = dtypeOf(tt.getElementType());
     if (!ts.dtype)
-      return func.emitError() << "tensor '" << ts.name << "' has element type "
-                              << tt.getElementType()
-                              << ", which the C API cannot carry";
+      return func.emitError()
+             << "tensor '" << ts.name << "' has element type "
+             << tt.getElementType() << ", which the C API cannot carry";
     auto dims = attrs ? attrs.getAs<AffineMapAttr>(kDimsAttr) : AffineMapAttr();
     if (!dims)
       return func.emitError() << "tensor '" << ts.name << "' has no kiln.dims";
@@ -104,7 +118,8 @@ static std::string cString(llvm::StringRef s) {
 static const char *const kSymbolHelpers =
     "#ifndef KILN_SYMBOL_HELPERS\n#define KILN_SYMBOL_HELPERS\n"
     "static inline int64_t kiln_floordiv(int64_t a, int64_t b) {\n"
-    "  int64_t q = a / b; return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;\n}\n"
+    "  int64_t q = a / b; return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 "
+    ": q;\n}\n"
     "static inline int64_t kiln_ceildiv(int64_t a, int64_t b) {\n"
     "  return -kiln_floordiv(-a, b);\n}\n"
     "static inline int64_t kiln_mod(int64_t a, int64_t b) {\n"
@@ -167,9 +182,9 @@ std::string mlir::kiln::descriptorSource(const ModelSignature &sig,
     }
     os << "static const kiln_abi_tensor " << prefix << "s[] = {\n";
     for (auto [i, t] : llvm::enumerate(list))
-      os << "  {" << cString(t.name) << ", " << t.dtype << ", "
-         << t.dims.size() << ", " << prefix << i << "_dims, " << prefix << i
-         << "_syms, " << prefix << i << "_names},\n";
+      os << "  {" << cString(t.name) << ", " << t.dtype << ", " << t.dims.size()
+         << ", " << prefix << i << "_dims, " << prefix << i << "_syms, "
+         << prefix << i << "_names},\n";
     if (list.empty())
       os << "  {0, 0, 0, 0, 0, 0},\n";
     os << "};\n";
@@ -231,10 +246,10 @@ std::string mlir::kiln::descriptorSource(const ModelSignature &sig,
   }
   os << "__attribute__((visibility(\"default\"))) const kiln_abi_model "
         "kiln_model_descriptor = {\n  KILN_MODEL_ABI_VERSION, "
-     << cString(sig.name) << ", " << cString(target) << ", " << sig.symbols.size()
-     << ", symbol_names, symbol_max,\n  " << sig.inputs.size() << ", inputs, "
-     << sig.outputs.size() << ", outputs, output_dims, run, " << device
-     << "};\n"
+     << cString(sig.name) << ", " << cString(target) << ", "
+     << sig.symbols.size() << ", symbol_names, symbol_max,\n  "
+     << sig.inputs.size() << ", inputs, " << sig.outputs.size()
+     << ", outputs, output_dims, run, " << device << "};\n"
      << "__attribute__((visibility(\"default\"))) const kiln_abi_model *"
      << sig.name << "_model_descriptor(void) {\n"
      << "  return &kiln_model_descriptor;\n}\n";
@@ -242,7 +257,8 @@ std::string mlir::kiln::descriptorSource(const ModelSignature &sig,
 }
 
 /// A C identifier from `name`, distinct from those in `taken`.
-static std::string cIdentifier(llvm::StringRef name, std::set<std::string> &taken) {
+static std::string cIdentifier(llvm::StringRef name,
+                               std::set<std::string> &taken) {
   std::string id;
   for (char c : name)
     id += llvm::isAlnum(c) ? c : '_';
@@ -256,20 +272,34 @@ static std::string cIdentifier(llvm::StringRef name, std::set<std::string> &take
 
 static const char *cElementType(int32_t dtype) {
   switch (dtype) {
-  case 1: return "float";
-  case 2: return "uint8_t";
-  case 3: return "int8_t";
-  case 4: return "uint16_t";
-  case 5: return "int16_t";
-  case 6: return "int32_t";
-  case 7: return "int64_t";
-  case 9: return "uint8_t"; /* bool, one byte */
-  case 10: return "uint16_t"; /* fp16 bits */
-  case 11: return "double";
-  case 12: return "uint32_t";
-  case 13: return "uint64_t";
-  case 16: return "uint16_t"; /* bf16 bits */
-  default: return "void";
+  case 1:
+    return "float";
+  case 2:
+    return "uint8_t";
+  case 3:
+    return "int8_t";
+  case 4:
+    return "uint16_t";
+  case 5:
+    return "int16_t";
+  case 6:
+    return "int32_t";
+  case 7:
+    return "int64_t";
+  case 9:
+    return "uint8_t"; /* bool, one byte */
+  case 10:
+    return "uint16_t"; /* fp16 bits */
+  case 11:
+    return "double";
+  case 12:
+    return "uint32_t";
+  case 13:
+    return "uint64_t";
+  case 16:
+    return "uint16_t"; /* bf16 bits */
+  default:
+    return "void";
   }
 }
 
@@ -296,9 +326,9 @@ std::string mlir::kiln::headerSource(const ModelSignature &sig) {
          << "dtype " << t.dtype << ", dims [";
       for (auto [d, e] : llvm::enumerate(t.dims))
         os << (d ? ", " : "") << symToString(e, sig.symbols);
-      os << "] */\n#define " << upper << "_" << kind << "_" << id
-         << "_INDEX " << i << "\n#define " << upper << "_" << kind << "_"
-         << id << "_RANK " << t.dims.size() << "\n";
+      os << "] */\n#define " << upper << "_" << kind << "_" << id << "_INDEX "
+         << i << "\n#define " << upper << "_" << kind << "_" << id << "_RANK "
+         << t.dims.size() << "\n";
     }
   };
   constants(sig.inputs, "INPUT");
@@ -322,7 +352,8 @@ std::string mlir::kiln::headerSource(const ModelSignature &sig) {
       os << " " << s;
     os << ".";
   }
-  os << "\n * Each buffer is row-major with the dims above, and n_<name> is its\n"
+  os << "\n * Each buffer is row-major with the dims above, and n_<name> is "
+        "its\n"
         " * capacity in elements; see kiln_session_run for the checks and\n"
         " * status codes. */\nstatic inline kiln_status "
      << sig.name << "_run(kiln_session *session";
@@ -375,9 +406,9 @@ LogicalResult mlir::kiln::linkSharedLibrary(
       return emitError(loc) << "cannot find clang-22 to link " << output;
     clang = *found;
   }
-  std::vector<std::string> args = {clang, "-shared", "-fPIC", "-O2",
-                                   "-fuse-ld=lld", "-o", output,
-                                   "-I" KILN_RUNTIME_INCLUDE_DIR};
+  std::vector<std::string> args = {
+      clang,          "-shared", "-fPIC", "-O2",
+      "-fuse-ld=lld", "-o",      output,  "-I" KILN_RUNTIME_INCLUDE_DIR};
   args.insert(args.end(), objects.begin(), objects.end());
   args.push_back("-Wl,--whole-archive");
   args.insert(args.end(), runtimeLibraries.begin(), runtimeLibraries.end());
@@ -393,81 +424,42 @@ LogicalResult mlir::kiln::linkSharedLibrary(
   int rc = llvm::sys::ExecuteAndWait(clang, refs, std::nullopt, {}, 0, 0, &err);
   if (rc != 0)
     return emitError(loc) << "linking " << output << " failed (" << clang
-                          << " exited with " << rc << ")" << (err.empty() ? "" : ": ")
-                          << err;
+                          << " exited with " << rc << ")"
+                          << (err.empty() ? "" : ": ") << err;
   return success();
-}
-
-LogicalResult mlir::kiln::externalizeWeights(ModuleOp module,
-                                             const std::string &binPath,
-                                             const std::string &asmPath,
-                                             uint64_t *totalBytes) {
-  std::error_code ec;
-  llvm::raw_fd_ostream bin(binPath, ec, llvm::sys::fs::OF_None);
-  if (ec)
-    return module.emitError() << "cannot write " << binPath << ": "
-                              << ec.message();
-  std::string asmText = "\t.section .rodata.kiln_weights,\"a\",@progbits\n";
-  uint64_t offset = 0;
-  unsigned counter = 0;
-  for (auto global : module.getOps<LLVM::GlobalOp>()) {
-    auto value = global.getValueOrNull();
-    auto res = dyn_cast_or_null<DenseResourceElementsAttr>(value);
-    if (!res)
-      continue;
-    AsmResourceBlob *blob = res.getRawHandle().getBlob();
-    if (!blob)
-      return global.emitError() << "weight blob '"
-                                << res.getRawHandle().getKey()
-                                << "' has no data";
-    ArrayRef<char> data = blob->getData();
-    uint64_t pad = (64 - offset % 64) % 64;
-    bin.write_zeros(pad);
-    offset += pad;
-    std::string sym = "kiln_weight_" + std::to_string(counter++);
-    asmText += "\t.p2align 6\n\t.globl " + sym + "\n\t.hidden " + sym + "\n" +
-               sym + ":\n\t.incbin \"" + binPath + "\", " +
-               std::to_string(offset) + ", " + std::to_string(data.size()) +
-               "\n";
-    bin.write(data.data(), data.size());
-    offset += data.size();
-    // Uses refer to the global by name: rename them with it.
-    if (failed(SymbolTable::replaceAllSymbolUses(
-            global, StringAttr::get(module.getContext(), sym), module)))
-      return global.emitError() << "cannot rename weight global";
-    global.setSymName(sym);
-    global.removeValueAttr();
-    global.setLinkage(LLVM::Linkage::External);
-    global.setVisibility_(LLVM::Visibility::Hidden);
-  }
-  if (totalBytes)
-    *totalBytes = offset;
-  return writeTextFile(asmPath, asmText);
 }
 
 LogicalResult mlir::kiln::writeHostArtifact(
     ModuleOp module, const TargetOptions &options, const ModelSignature &sig,
-    const std::string &entry, llvm::StringRef target,
-    const std::string &tmpDir, const std::string &output,
-    uint64_t *weightBytes, const std::vector<std::string> &runtimeLibraries) {
+    const std::string &entry, llvm::StringRef target, const std::string &tmpDir,
+    const std::string &output, uint64_t *weightBytes,
+    const std::vector<std::string> &runtimeLibraries) {
   std::string base = tmpDir + "/" + sig.name;
   std::string obj = base + ".o", desc = base + "_descriptor.c";
-  std::string weightsBin = base + "_weights.bin";
-  std::string weightsAsm = base + "_weights.S";
-  // Weights leave the LLVM module before translation: the assembler
-  // .incbin's them, so LLVM never holds a copy.
-  if (failed(externalizeWeights(module, weightsBin, weightsAsm, weightBytes)))
+  WeightFiles weights{base + "_weights.bin", base + "_weights.S",
+                      base + "_weights.ld"};
+  // Weights leave the LLVM module before translation and join the library
+  // after the link (WeightSection.h): no tool holds a copy of them.
+  if (failed(externalizeWeights(module, weights)))
     return failure();
+  if (weightBytes)
+    *weightBytes = weights.bytes;
   if (failed(emitObject(module, options, obj, false)))
     return failure();
   {
     std::error_code ec;
     llvm::raw_fd_ostream os(desc, ec);
     if (ec)
-      return module.emitError() << "cannot write " << desc << ": "
-                                << ec.message();
+      return module.emitError()
+             << "cannot write " << desc << ": " << ec.message();
     os << descriptorSource(sig, entry, target);
   }
-  return linkSharedLibrary(module.getLoc(), {obj, desc, weightsAsm}, output,
-                           options.verbose, runtimeLibraries);
+  std::vector<std::string> inputs = {obj, desc};
+  if (weights.bytes)
+    inputs.insert(inputs.end(), {weights.asm_, "-Wl,-T," + weights.script});
+  if (failed(linkSharedLibrary(module.getLoc(), inputs, output, options.verbose,
+                               runtimeLibraries)))
+    return failure();
+  return weights.bytes ? fillWeightSection(module.getLoc(), output, weights)
+                       : success();
 }

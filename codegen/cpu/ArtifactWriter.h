@@ -33,7 +33,7 @@ std::string descriptorSource(const ModelSignature &sig,
 /// The per-model public header with typed signature constants.
 std::string headerSource(const ModelSignature &sig);
 
-/// Links `objects` with the runtime, and before it `runtimeLibraries`
+/// Links `objects` (inputs and options for the clang driver) with the runtime, and before it `runtimeLibraries`
 /// (a device target's runtime), into a shared library.
 LogicalResult linkSharedLibrary(
     Location loc, const std::vector<std::string> &objects,
@@ -60,13 +60,6 @@ LogicalResult writeHostArtifact(ModuleOp module, const TargetOptions &options,
                                 const std::vector<std::string>
                                     &runtimeLibraries = {});
 
-/// Moves every LLVM global initialized from a `dense_resource` blob out of
-/// the module: the global becomes a hidden external declaration and its
-/// bytes go to `binPath`, with `asmPath` defining the symbols by .incbin.
-/// LLVM never holds a copy of the weights.
-LogicalResult externalizeWeights(ModuleOp module, const std::string &binPath,
-                                 const std::string &asmPath,
-                                 uint64_t *totalBytes);
 } // namespace mlir::kiln
 
 #endif

@@ -1,4 +1,5 @@
-//===- LinalgToMicrokernels.cpp - f32 matmuls -> runtime GEMM calls --------===//
+//===- LinalgToMicrokernels.cpp - f32 matmuls -> runtime GEMM calls
+//--------===//
 #include "codegen/GemmZeroing.h"
 #include "codegen/RuntimeCalls.h"
 #include "dialects/kiln/KilnDialect.h"
@@ -130,7 +131,8 @@ struct KilnLinalgToMicrokernelsPass
       if (!lin.hasPureBufferSemantics() || lin.getNumDpsInputs() != 2)
         continue;
       // Plain contractions only: no transposed or broadcast indexing maps.
-      if (auto mm = dyn_cast<linalg::MatmulOp>(op); mm && mm.hasUserDefinedMaps())
+      if (auto mm = dyn_cast<linalg::MatmulOp>(op);
+          mm && mm.hasUserDefinedMaps())
         continue;
       if (auto bm = dyn_cast<linalg::BatchMatmulOp>(op);
           bm && bm.hasUserDefinedMaps())
@@ -169,7 +171,8 @@ struct KilnLinalgToMicrokernelsPass
       if (!packed)
         epilogue = nullptr;
       if (epilogue) {
-        auto attr = epilogue->getAttrOfType<DictionaryAttr>(kiln::kEpilogueAttr);
+        auto attr =
+            epilogue->getAttrOfType<DictionaryAttr>(kiln::kEpilogueAttr);
         callee = "kiln_rt_matmul_packed_epilogue_f32";
         Value bias = epilogue.getNumDpsInputs() == 2
                          ? epilogue.getDpsInputs()[1]
@@ -206,23 +209,11 @@ struct KilnLinalgToMicrokernelsPass
           if (c.use_empty())
             cDef->erase();
         }
-        if (Operation *wDef = w.getDefiningOp();
-            wDef && wDef->use_empty() && isPure(wDef))
-          wDef->erase();
+        eraseReplacedWeight(module, w);
         continue;
       }
-      Operation *wDef = w.getDefiningOp();
       op->erase();
-      // A weight read only by this matmul is gone when its packed copy
-      // replaced it.
-      if (wDef && wDef->use_empty() && isPure(wDef)) {
-        auto get = dyn_cast<memref::GetGlobalOp>(wDef);
-        wDef->erase();
-        // Free the unpacked bytes now rather than after every weight is
-        // packed, which would hold both copies of all weights at once.
-        if (get && packed_.count(get.getName()))
-          eraseIfUnused(module, get.getName());
-      }
+      eraseReplacedWeight(module, w);
     }
     eraseUnpackedWeights(module);
   }
@@ -285,6 +276,20 @@ struct KilnLinalgToMicrokernelsPass
     SymbolTable(module).insert(packedGlobal); // uniques the name
     packed_[get.getName()] = packedGlobal;
     return packedGlobal;
+  }
+
+  /// A weight read only by the matmul just rewritten is gone when its packed
+  /// copy replaced it: its bytes are freed now rather than after every
+  /// weight is packed, which would hold both copies of all weights at once.
+  void eraseReplacedWeight(ModuleOp module, Value w) {
+    Operation *wDef = w.getDefiningOp();
+    if (!wDef || !wDef->use_empty() || !isPure(wDef))
+      return;
+    auto get = dyn_cast<memref::GetGlobalOp>(wDef);
+    std::string name = get ? get.getName().str() : std::string();
+    wDef->erase();
+    if (get && packed_.count(name))
+      eraseIfUnused(module, name);
   }
 
   /// Drops the globals whose every use now reads their packed copy.

@@ -1,28 +1,28 @@
 //===- kilnc.cpp - The Kiln ahead-of-time compiler driver -----------------===//
-#include "codegen/cpu/ArtifactWriter.h"
 #include "codegen/Target.h"
+#include "codegen/cpu/ArtifactWriter.h"
 #include "compiler/onnx/ModelImporter.h"
 #include "compiler/onnx/OpTable.h"
 #include "dialects/kiln/KilnDialect.h"
 #include "passes/Passes.h"
 
 #include "mlir/IR/AsmState.h"
-#include "mlir/IR/Verifier.h"
-#include "mlir/Parser/Parser.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 #include <chrono>
-#include "llvm/ADT/StringExtras.h"
-#include "llvm/Support/Format.h"
 #include <sys/resource.h>
 
 using namespace mlir;
@@ -40,31 +40,29 @@ static cl::opt<std::string>
 enum class Emit { Kiln, Linalg, Gpu, Ptx, LLVM, Obj, Lib };
 static cl::opt<Emit> emit(
     "emit", cl::desc("What to produce"), cl::init(Emit::Lib),
-    cl::values(clEnumValN(Emit::Kiln, "kiln", "Kiln dialect after import"),
-               clEnumValN(Emit::Linalg, "linalg",
-                          "linalg/tensor IR after lowering"),
-               clEnumValN(Emit::Gpu, "gpu",
-                          "device targets: kernels outlined in the gpu "
-                          "dialect, host code calling them"),
-               clEnumValN(Emit::Ptx, "ptx", "device targets: kernels' PTX"),
-               clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR (host)"),
-               clEnumValN(Emit::Obj, "obj", "the model's object file alone"),
-               clEnumValN(Emit::Lib, "lib",
-                          "shared library + C header (default)")),
+    cl::values(
+        clEnumValN(Emit::Kiln, "kiln", "Kiln dialect after import"),
+        clEnumValN(Emit::Linalg, "linalg", "linalg/tensor IR after lowering"),
+        clEnumValN(Emit::Gpu, "gpu",
+                   "device targets: kernels outlined in the gpu "
+                   "dialect, host code calling them"),
+        clEnumValN(Emit::Ptx, "ptx", "device targets: kernels' PTX"),
+        clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR (host)"),
+        clEnumValN(Emit::Obj, "obj", "the model's object file alone"),
+        clEnumValN(Emit::Lib, "lib", "shared library + C header (default)")),
     cl::cat(kilncCat));
 static cl::list<std::string>
     shapes("shape",
            cl::desc("Specialize a symbolic dim, NAME=VALUE (repeatable)"),
            cl::value_desc("NAME=VALUE"), cl::cat(kilncCat));
-static cl::opt<unsigned> optLevel("O",
-                                  cl::desc("Optimization level 0-3 (default 2)"),
-                                  cl::Prefix, cl::init(2), cl::cat(kilncCat));
+static cl::opt<unsigned>
+    optLevel("O", cl::desc("Optimization level 0-3 (default 2)"), cl::Prefix,
+             cl::init(2), cl::cat(kilncCat));
 static cl::opt<bool> listOps("list-ops",
                              cl::desc("Print the supported ONNX ops and exit"),
                              cl::cat(kilncCat));
 static cl::opt<std::string>
-    modelName("name",
-              cl::desc("C identifier for the model (default: from -o)"),
+    modelName("name", cl::desc("C identifier for the model (default: from -o)"),
               cl::cat(kilncCat));
 static cl::opt<std::string> targetSpec(
     "target",
@@ -118,9 +116,9 @@ public:
   void finish() {
     if (!open_ || quiet)
       return;
-    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                             start_)
-                   .count();
+    double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_)
+            .count();
     llvm::errs() << llvm::format("%.2f s\n", s);
     open_ = false;
   }
@@ -132,9 +130,8 @@ private:
 } // namespace
 
 static std::string defaultName() {
-  std::string base = llvm::sys::path::stem(
-                         outputPath.empty() ? inputPath : outputPath)
-                         .str();
+  std::string base =
+      llvm::sys::path::stem(outputPath.empty() ? inputPath : outputPath).str();
   if (!outputPath.empty() && llvm::StringRef(base).starts_with("lib"))
     base = base.substr(3);
   std::string id;
@@ -145,8 +142,9 @@ static std::string defaultName() {
   return id;
 }
 
-static LogicalResult writeText(const std::string &path,
-                               llvm::function_ref<void(llvm::raw_ostream &)> fn) {
+static LogicalResult
+writeText(const std::string &path,
+          llvm::function_ref<void(llvm::raw_ostream &)> fn) {
   if (path.empty() || path == "-") {
     fn(llvm::outs());
     return success();
@@ -293,14 +291,14 @@ int main(int argc, char **argv) {
                                     : "generating PTX");
     std::string deviceCode;
     llvm::raw_string_ostream text(deviceCode);
-    if (failed(target->printDeviceCode(
-            m, emit == Emit::Gpu ? kiln::DeviceStage::Kernels
-                                 : kiln::DeviceStage::Ptx,
-            text)))
+    if (failed(target->printDeviceCode(m,
+                                       emit == Emit::Gpu
+                                           ? kiln::DeviceStage::Kernels
+                                           : kiln::DeviceStage::Ptx,
+                                       text)))
       return 1;
     progress.finish();
-    return failed(writeText(outputPath,
-                            [&](auto &os) { os << deviceCode; }))
+    return failed(writeText(outputPath, [&](auto &os) { os << deviceCode; }))
                ? 1
                : 0;
   }
@@ -311,7 +309,7 @@ int main(int argc, char **argv) {
 
   std::string out = outputPath;
   if (out.empty())
-    out = emit == Emit::Lib ? "lib" + name + ".so"
+    out = emit == Emit::Lib   ? "lib" + name + ".so"
           : emit == Emit::Obj ? name + ".o"
                               : "-";
   if (emit == Emit::LLVM || emit == Emit::Obj) {

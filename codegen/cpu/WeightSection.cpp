@@ -1,0 +1,191 @@
+//===- WeightSection.cpp - Weights placed in the artifact after linking ---===//
+#include "codegen/cpu/WeightSection.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/BinaryFormat/ELF.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+#include <vector>
+
+using namespace mlir;
+using namespace mlir::kiln;
+namespace ELF = llvm::ELF;
+
+static constexpr const char *kSectionName = ".kiln_weights";
+
+LogicalResult mlir::kiln::externalizeWeights(ModuleOp module,
+                                             WeightFiles &files) {
+  std::error_code ec;
+  llvm::raw_fd_ostream bin(files.bin, ec, llvm::sys::fs::OF_None);
+  if (ec)
+    return module.emitError()
+           << "cannot write " << files.bin << ": " << ec.message();
+  std::string asmText =
+      std::string("\t.section ") + kSectionName + ",\"a\",@nobits\n";
+  uint64_t offset = 0;
+  unsigned counter = 0;
+  for (auto global : module.getOps<LLVM::GlobalOp>()) {
+    auto res =
+        dyn_cast_or_null<DenseResourceElementsAttr>(global.getValueOrNull());
+    if (!res)
+      continue;
+    AsmResourceBlob *blob = res.getRawHandle().getBlob();
+    if (!blob)
+      return global.emitError()
+             << "weight blob '" << res.getRawHandle().getKey()
+             << "' has no data";
+    ArrayRef<char> data = blob->getData();
+    uint64_t pad = (64 - offset % 64) % 64;
+    bin.write_zeros(pad);
+    offset += pad;
+    std::string sym = "kiln_weight_" + std::to_string(counter++);
+    std::string size = std::to_string(data.size());
+    asmText += "\t.p2align 6\n\t.globl " + sym + "\n\t.hidden " + sym +
+               "\n\t.type " + sym + ",@object\n\t.size " + sym + ", " + size +
+               "\n" + sym + ":\n\t.zero " + size + "\n";
+    bin.write(data.data(), data.size());
+    offset += data.size();
+    // Uses refer to the global by name: rename them with it.
+    if (failed(SymbolTable::replaceAllSymbolUses(
+            global, StringAttr::get(module.getContext(), sym), module)))
+      return global.emitError() << "cannot rename weight global";
+    global.setSymName(sym);
+    global.removeValueAttr();
+    global.setLinkage(LLVM::Linkage::External);
+    global.setVisibility_(LLVM::Visibility::Hidden);
+  }
+  bin.close();
+  if (bin.has_error())
+    return module.emitError()
+           << "cannot write " << files.bin << ": " << bin.error().message();
+  files.bytes = offset;
+  // NOLOAD keeps the section NOBITS through the link; after .bss it is the
+  // last allocated section and, read-only after read-write data, starts a
+  // segment of its own that fillWeightSection can give file contents.
+  std::string script = std::string("SECTIONS {\n  ") + kSectionName +
+                       " (NOLOAD) : ALIGN(4096) { KEEP(*(" + kSectionName +
+                       ")) }\n} INSERT AFTER .bss;\n";
+  for (auto [path, text] :
+       {std::pair(&files.asm_, &asmText), std::pair(&files.script, &script)}) {
+    llvm::raw_fd_ostream os(*path, ec);
+    if (ec)
+      return module.emitError()
+             << "cannot write " << *path << ": " << ec.message();
+    os << *text;
+  }
+  return success();
+}
+
+namespace {
+
+/// pread/pwrite of whole structs, failing on short transfers.
+template <typename T> bool readAt(int fd, uint64_t offset, T &value) {
+  return pread(fd, &value, sizeof(T), offset) == (ssize_t)sizeof(T);
+}
+template <typename T> bool writeAt(int fd, uint64_t offset, const T &value) {
+  return pwrite(fd, &value, sizeof(T), offset) == (ssize_t)sizeof(T);
+}
+
+struct Fd {
+  int fd;
+  ~Fd() {
+    if (fd >= 0)
+      close(fd);
+  }
+};
+
+} // namespace
+
+LogicalResult mlir::kiln::fillWeightSection(Location loc,
+                                            const std::string &library,
+                                            const WeightFiles &files) {
+  auto fail = [&](const llvm::Twine &why) {
+    return emitError(loc) << "placing " << files.bytes
+                          << " bytes of weights in " << library << ": " << why;
+  };
+  Fd lib{open(library.c_str(), O_RDWR)};
+  Fd bin{open(files.bin.c_str(), O_RDONLY)};
+  if (lib.fd < 0 || bin.fd < 0)
+    return fail(std::string("cannot open: ") + strerror(errno));
+
+  ELF::Elf64_Ehdr eh;
+  if (!readAt(lib.fd, 0, eh) || memcmp(eh.e_ident, ELF::ElfMagic, 4) != 0 ||
+      eh.e_ident[ELF::EI_CLASS] != ELF::ELFCLASS64 ||
+      eh.e_ident[ELF::EI_DATA] != ELF::ELFDATA2LSB ||
+      eh.e_shentsize != sizeof(ELF::Elf64_Shdr) ||
+      eh.e_phentsize != sizeof(ELF::Elf64_Phdr))
+    return fail("not a 64-bit little-endian ELF file");
+
+  // The section, by name.
+  std::vector<ELF::Elf64_Shdr> sections(eh.e_shnum);
+  for (unsigned i = 0; i < eh.e_shnum; ++i)
+    if (!readAt(lib.fd, eh.e_shoff + i * sizeof(ELF::Elf64_Shdr), sections[i]))
+      return fail("cannot read the section headers");
+  if (eh.e_shstrndx >= sections.size())
+    return fail("no section name table");
+  const ELF::Elf64_Shdr &names = sections[eh.e_shstrndx];
+  std::vector<char> nameTable(names.sh_size + 1, '\0');
+  if (pread(lib.fd, nameTable.data(), names.sh_size, names.sh_offset) !=
+      (ssize_t)names.sh_size)
+    return fail("cannot read the section name table");
+  int index = -1;
+  for (unsigned i = 0; i < sections.size(); ++i)
+    if (sections[i].sh_name < names.sh_size &&
+        strcmp(nameTable.data() + sections[i].sh_name, kSectionName) == 0)
+      index = i;
+  if (index < 0)
+    return fail(std::string("no ") + kSectionName + " section after linking");
+  ELF::Elf64_Shdr section = sections[index];
+  if (section.sh_type != ELF::SHT_NOBITS || section.sh_size != files.bytes)
+    return fail(llvm::Twine("section ") + kSectionName + " has type " +
+                llvm::Twine(section.sh_type) + " and " +
+                llvm::Twine(section.sh_size) + " bytes, expected NOBITS");
+
+  // Its segment: a load segment of its own, with no file contents yet.
+  int segment = -1;
+  ELF::Elf64_Phdr ph;
+  for (unsigned i = 0; i < eh.e_phnum; ++i) {
+    if (!readAt(lib.fd, eh.e_phoff + i * sizeof(ph), ph))
+      return fail("cannot read the program headers");
+    if (ph.p_type == ELF::PT_LOAD && ph.p_vaddr == section.sh_addr) {
+      segment = i;
+      break;
+    }
+  }
+  if (segment < 0 || ph.p_filesz != 0 || ph.p_memsz < section.sh_size)
+    return fail("the linker did not give the weights a segment of their own");
+
+  // Appended at an offset congruent to the address modulo the alignment, as
+  // the loader's mmap needs.
+  off_t end = lseek(lib.fd, 0, SEEK_END);
+  uint64_t align = ph.p_align ? ph.p_align : 1;
+  uint64_t offset = (end + align - 1) / align * align + ph.p_vaddr % align;
+  std::vector<char> buffer(4 << 20);
+  for (uint64_t done = 0; done < files.bytes;) {
+    ssize_t got = pread(bin.fd, buffer.data(), buffer.size(), done);
+    if (got <= 0)
+      return fail("cannot read " + files.bin);
+    for (ssize_t put = 0; put < got;) {
+      ssize_t n =
+          pwrite(lib.fd, buffer.data() + put, got - put, offset + done + put);
+      if (n <= 0)
+        return fail(std::string("cannot write: ") + strerror(errno));
+      put += n;
+    }
+    done += got;
+  }
+  section.sh_type = ELF::SHT_PROGBITS;
+  section.sh_offset = offset;
+  ph.p_offset = offset;
+  ph.p_filesz = section.sh_size;
+  if (!writeAt(lib.fd, eh.e_shoff + index * sizeof(section), section) ||
+      !writeAt(lib.fd, eh.e_phoff + segment * sizeof(ph), ph))
+    return fail(std::string("cannot update the headers: ") + strerror(errno));
+  return success();
+}
