@@ -17,6 +17,19 @@ struct WorkerStart {
 // keeps its caller's worker index (and with it the caller's scratch).
 thread_local const ThreadPool *currentPool = nullptr;
 thread_local int32_t currentWorker = 0;
+
+// Polling before a wait sleeps: about 100 microseconds on the Zen 4 this was
+// tuned on (a pause takes ~33 ns there), longer than the gaps between a run's
+// loops and far shorter than the gaps between runs.
+constexpr int kSpinIterations = 3000;
+
+inline void cpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
 } // namespace
 
 ThreadPool *ThreadPool::create(int32_t numThreads) {
@@ -56,7 +69,7 @@ void ThreadPool::destroy(ThreadPool *pool) {
   if (!pool)
     return;
   pthread_mutex_lock(&pool->mutex);
-  pool->stopping = true;
+  pool->stopping.store(true, std::memory_order_release);
   pthread_cond_broadcast(&pool->wake);
   pthread_mutex_unlock(&pool->mutex);
   for (int32_t i = 0; i < pool->numWorkers; ++i)
@@ -75,20 +88,32 @@ void *ThreadPool::workerMain(void *raw) {
   currentPool = pool;
   currentWorker = start->index;
   uint64_t seen = 0;
-  pthread_mutex_lock(&pool->mutex);
   for (;;) {
-    while (!pool->stopping && pool->generation == seen)
-      pthread_cond_wait(&pool->wake, &pool->mutex);
-    if (pool->stopping)
+    auto idle = [&] {
+      return !pool->stopping.load(std::memory_order_acquire) &&
+             pool->generation.load(std::memory_order_acquire) == seen;
+    };
+    for (int i = 0; i < kSpinIterations && idle(); ++i)
+      cpuRelax();
+    if (idle()) {
+      pthread_mutex_lock(&pool->mutex);
+      ++pool->sleepingWorkers;
+      while (idle())
+        pthread_cond_wait(&pool->wake, &pool->mutex);
+      --pool->sleepingWorkers;
+      pthread_mutex_unlock(&pool->mutex);
+    }
+    if (pool->stopping.load(std::memory_order_acquire))
       break;
-    seen = pool->generation;
-    pthread_mutex_unlock(&pool->mutex);
+    seen = pool->generation.load(std::memory_order_acquire);
     pool->runChunks(start->index);
-    pthread_mutex_lock(&pool->mutex);
-    if (--pool->pendingWorkers == 0)
-      pthread_cond_signal(&pool->finished);
+    if (pool->pendingWorkers.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      pthread_mutex_lock(&pool->mutex);
+      if (pool->callerSleeping)
+        pthread_cond_signal(&pool->finished);
+      pthread_mutex_unlock(&pool->mutex);
+    }
   }
-  pthread_mutex_unlock(&pool->mutex);
   return nullptr;
 }
 
@@ -114,24 +139,37 @@ void ThreadPool::parallelFor(int64_t begin, int64_t end, int64_t grain,
     fn(arg, begin, end, currentPool == this ? currentWorker : 0);
     return;
   }
-  pthread_mutex_lock(&mutex);
   this->fn = fn;
   this->arg = arg;
   this->end = end;
   this->grain = grain;
   next.store(begin, std::memory_order_relaxed);
-  pendingWorkers = numWorkers;
-  ++generation;
-  pthread_cond_broadcast(&wake);
+  pendingWorkers.store(numWorkers, std::memory_order_relaxed);
+  // Publishes the fields above to the workers that see the new generation.
+  generation.fetch_add(1, std::memory_order_release);
+  // A worker that found the old generation under the mutex is counted in
+  // sleepingWorkers by now, or will see the new one before it waits.
+  pthread_mutex_lock(&mutex);
+  if (sleepingWorkers > 0)
+    pthread_cond_broadcast(&wake);
   pthread_mutex_unlock(&mutex);
 
   runChunks(0);
 
   // Every worker must leave runChunks before the loop's fields are reused.
-  pthread_mutex_lock(&mutex);
-  while (pendingWorkers != 0)
-    pthread_cond_wait(&finished, &mutex);
-  pthread_mutex_unlock(&mutex);
+  auto pending = [&] {
+    return pendingWorkers.load(std::memory_order_acquire) != 0;
+  };
+  for (int i = 0; i < kSpinIterations && pending(); ++i)
+    cpuRelax();
+  if (pending()) {
+    pthread_mutex_lock(&mutex);
+    callerSleeping = true;
+    while (pending())
+      pthread_cond_wait(&finished, &mutex);
+    callerSleeping = false;
+    pthread_mutex_unlock(&mutex);
+  }
   busy.store(false, std::memory_order_release);
 }
 

@@ -53,14 +53,20 @@ private:
   static void *workerMain(void *arg);
   void runChunks(int32_t worker);
 
+  // Waits are spin-then-sleep: generated code calls parallelFor back to
+  // back (a decode step makes hundreds of calls of tens of microseconds), and
+  // a futex wake-up costs about as much as such a call on a virtual machine.
+  // `mutex` and the condition variables serve only the sleepers.
   pthread_mutex_t mutex;
-  pthread_cond_t wake;     // workers wait here for a new generation
-  pthread_cond_t finished; // the caller waits here for the stragglers
+  pthread_cond_t wake;     // sleeping workers wait here for a new generation
+  pthread_cond_t finished; // a sleeping caller waits here for the stragglers
   pthread_t *threads = nullptr;
   int32_t numWorkers = 0;
-  uint64_t generation = 0;
-  int32_t pendingWorkers = 0;
-  bool stopping = false;
+  int32_t sleepingWorkers = 0; // under mutex
+  bool callerSleeping = false; // under mutex
+  std::atomic<uint64_t> generation{0};
+  std::atomic<int32_t> pendingWorkers{0};
+  std::atomic<bool> stopping{false};
   std::atomic<bool> busy{false};
 
   // The loop being run; written by the caller before it bumps `generation`.
