@@ -78,19 +78,20 @@ static GraphSlot *findSlot(State *s, size_t length) {
   return nullptr;
 }
 
-// Enters the scratch key as seen once, in a free slot or the least recently
-// used one.
+// Enters the scratch key as seen once. It takes a free slot, else the least
+// recently used key without a graph, else the least recently used graph: keys
+// seen once (every step of a decode whose cache length is a symbol is one)
+// replace each other rather than the graphs of shapes that repeat.
 static void rememberKey(State *s, size_t length) {
   GraphCache &g = s->graphs;
+  auto rank = [](const GraphSlot &slot) {
+    return !slot.key ? 0 : !slot.exec ? 1 : 2;
+  };
   GraphSlot *victim = &g.slots[0];
-  for (GraphSlot &slot : g.slots) {
-    if (!slot.key) {
+  for (GraphSlot &slot : g.slots)
+    if (rank(slot) < rank(*victim) ||
+        (rank(slot) == rank(*victim) && slot.lastUse < victim->lastUse))
       victim = &slot;
-      break;
-    }
-    if (slot.lastUse < victim->lastUse)
-      victim = &slot;
-  }
   releaseSlot(s, *victim);
   void *key = malloc(length * sizeof(int64_t));
   if (!key)

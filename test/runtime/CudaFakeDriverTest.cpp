@@ -469,6 +469,17 @@ TEST_F(CudaGraphs, AtMostEightGraphsLeastRecentlyUsedGoesFirst) {
   expectRuns(one, 21, {RunKind::Plain, RunKind::Captured});
 }
 
+TEST_F(CudaGraphs, ShapesSeenOnceDoNotEvictGraphs) {
+  Io five(5, 1);
+  expectRuns(five, 1, {RunKind::Plain, RunKind::Captured});
+  // Like decode steps with a growing cache: every run a new shape.
+  for (int64_t n = 10; n < 30; ++n) {
+    Io io(n, 0);
+    expectRuns(io, int(n), {RunKind::Plain});
+  }
+  expectRuns(five, 3, {RunKind::Replayed});
+}
+
 // A capture that fails must leave a correct plain run, and the key is not
 // captured again.
 void expectCaptureFallsBack(kiln_session *s) {
