@@ -6,8 +6,11 @@
 // code calls (arena allocations, device constants, memset, kernel launches,
 // cuBLASLt matmuls on row-major memrefs, some through transposed views and
 // strided batches), so the session plumbing and the row-major to
-// column-major GEMM mapping are checked against reference results. No GPU
-// and no real driver take part: kernels are host functions.
+// column-major GEMM mapping are checked against reference results. The
+// CudaGraphs tests check when runs are captured as CUDA graphs and replayed
+// (the stand-ins record captured work and replay it), with the same
+// reference. No GPU and no real driver take part: kernels are host
+// functions.
 //
 //===----------------------------------------------------------------------===//
 #include "kiln/cuda.h"

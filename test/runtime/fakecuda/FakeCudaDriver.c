@@ -13,10 +13,13 @@
  * values), device copies and memsets, and the host work FakeCublasLt.c hands
  * over through fake_cuda_capture_host_work become the nodes of a graph, and
  * cuGraphLaunch runs those nodes in order. As the real driver does in
- * CU_STREAM_CAPTURE_MODE_THREAD_LOCAL, an allocation, free, synchronize,
- * module load or host<->device copy during a capture fails with
+ * CU_STREAM_CAPTURE_MODE_THREAD_LOCAL, an allocation, free, synchronize or
+ * module load during a capture fails with
  * CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED and invalidates it, and the capture
- * then ends with CUDA_ERROR_STREAM_CAPTURE_INVALIDATED.
+ * then ends with CUDA_ERROR_STREAM_CAPTURE_INVALIDATED. Host<->device copies
+ * are refused the same way (stricter than the driver), so that a runtime
+ * putting its boundary copies or a constant upload inside a capture shows
+ * as a failed capture in the counters.
  *===----------------------------------------------------------------------===*/
 #include <stdint.h>
 #include <stdlib.h>
@@ -82,7 +85,8 @@ typedef struct {
   size_t count, capacity;
 } Graph;
 
-static Graph *capture; /* the capture running on the one stream */
+static int stream;     /* the one stream there is */
+static Graph *capture; /* the capture running on it */
 static int captureInvalid;
 
 static void freeGraph(Graph *g) {
@@ -161,8 +165,7 @@ static void runNode(const Node *n) {
  * or an error when the capture was invalidated. */
 int fake_cuda_capture_host_work(void *s, void (*fn)(const void *),
                                 const void *payload, size_t bytes) {
-  (void)s;
-  if (!capture)
+  if (!capture || s != &stream)
     return -1;
   Node n = {.kind = kHostNode, .host = fn};
   return record(n, payload, bytes);
@@ -184,7 +187,6 @@ CUresult cuDevicePrimaryCtxRetain(void **ctx, int d) {
 }
 CUresult cuDevicePrimaryCtxRelease_v2(int d) { (void)d; return 0; }
 CUresult cuCtxSetCurrent(void *ctx) { return ctx == &context ? 0 : 201; }
-static int stream;
 CUresult cuStreamCreate(void **s, unsigned flags) {
   (void)flags; *s = &stream; return 0;
 }
