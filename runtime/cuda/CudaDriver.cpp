@@ -17,6 +17,11 @@ static bool lookup(void *library, const char *name, Fn &fn, char *message,
   return fn != nullptr;
 }
 
+template <typename Fn>
+static void optional(void *library, const char *name, Fn &fn) {
+  fn = reinterpret_cast<Fn>(dlsym(library, name));
+}
+
 bool loadDriver(Driver &d, char *message, size_t messageSize) {
   memset(&d, 0, sizeof(d));
   d.library = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
@@ -70,6 +75,13 @@ bool loadDriver(Driver &d, char *message, size_t messageSize) {
     unloadDriver(d);
     return false;
   }
+  // Graphs are optional: without them runs stay plain.
+  optional(d.library, "cuStreamBeginCapture_v2", d.cuStreamBeginCapture);
+  optional(d.library, "cuStreamEndCapture", d.cuStreamEndCapture);
+  optional(d.library, "cuGraphInstantiateWithFlags", d.cuGraphInstantiate);
+  optional(d.library, "cuGraphLaunch", d.cuGraphLaunch);
+  optional(d.library, "cuGraphExecDestroy", d.cuGraphExecDestroy);
+  optional(d.library, "cuGraphDestroy", d.cuGraphDestroy);
   if (CUresult r = d.cuInit(0)) {
     snprintf(message, messageSize, "cuInit failed: %s", errorString(d, r));
     unloadDriver(d);
@@ -82,6 +94,12 @@ void unloadDriver(Driver &d) {
   if (d.library)
     dlclose(d.library);
   memset(&d, 0, sizeof(d));
+}
+
+bool hasGraphs(const Driver &d) {
+  return d.cuStreamBeginCapture && d.cuStreamEndCapture &&
+         d.cuGraphInstantiate && d.cuGraphLaunch && d.cuGraphExecDestroy &&
+         d.cuGraphDestroy;
 }
 
 const char *errorString(const Driver &d, CUresult result) {

@@ -42,7 +42,18 @@ struct Driver {
   CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
                              unsigned, unsigned, unsigned, CUstream, void **,
                              void **);
+  // Stream capture and graphs (decode steps are replayed as CUDA graphs).
+  // Optional: NULL when the driver lacks one, and runs then stay plain.
+  CUresult (*cuStreamBeginCapture)(CUstream, CUstreamCaptureMode);
+  CUresult (*cuStreamEndCapture)(CUstream, CUgraph *);
+  CUresult (*cuGraphInstantiate)(CUgraphExec *, CUgraph, unsigned long long);
+  CUresult (*cuGraphLaunch)(CUgraphExec, CUstream);
+  CUresult (*cuGraphExecDestroy)(CUgraphExec);
+  CUresult (*cuGraphDestroy)(CUgraph);
 };
+
+// True when every graph entry point was found.
+bool hasGraphs(const Driver &driver);
 
 // Loads libcuda.so.1 and initializes it. False with a reason in `message`
 // when the library, an entry point or a device is missing.

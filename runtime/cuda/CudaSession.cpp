@@ -20,6 +20,16 @@ static thread_local State *tlsCurrent = nullptr;
 
 State *currentState() { return tlsCurrent; }
 
+void callModel(State *s, const kiln_abi_model *model, void **in, void **out,
+               const int64_t *symbols) {
+  State *saved = tlsCurrent;
+  tlsCurrent = s;
+  int32_t code = model->run(in, out, symbols);
+  tlsCurrent = saved;
+  if (code != 0)
+    fail(s, "the generated code returned %d", code);
+}
+
 void fail(State *s, const char *format, ...) {
   if (s->failed)
     return;
@@ -53,6 +63,12 @@ CUdeviceptr arenaAlloc(State *s, size_t bytes) {
       return p;
     }
   }
+  if (s->capturing) {
+    // cuMemAlloc is not capturable, and a new chunk would move the next
+    // replay's buffers.
+    fail(s, "the arena would grow during graph capture");
+    return 0;
+  }
   if (s->numChunks == s->maxChunks && !grow(s->chunks, s->maxChunks)) {
     fail(s, "out of host memory for the arena's chunk list");
     return 0;
@@ -75,6 +91,16 @@ CUdeviceptr arenaAlloc(State *s, size_t bytes) {
   return base;
 }
 
+ArenaMark arenaMark(const State *s) {
+  return {s->numChunks ? s->chunks[s->numChunks - 1].used : 0, s->inUse};
+}
+
+void arenaRewind(State *s, ArenaMark mark) {
+  if (s->numChunks)
+    s->chunks[s->numChunks - 1].used = mark.used;
+  s->inUse = mark.inUse;
+}
+
 // After a finished run (stream idle): one chunk of the high-water size.
 static void arenaReset(State *s) {
   if (s->inUse > s->highWater)
@@ -84,6 +110,8 @@ static void arenaReset(State *s) {
     s->chunks[0].used = 0;
     return;
   }
+  if (s->numChunks > 1)
+    clearGraphs(s); // their buffers are in the chunks freed here
   for (int32_t i = 0; i < s->numChunks; ++i)
     s->driver.cuMemFree(s->chunks[i].base);
   s->numChunks = 0;
@@ -117,6 +145,7 @@ static void destroyState(State *s) {
     s->driver.cuCtxSetCurrent(s->context);
     if (s->stream)
       s->driver.cuStreamSynchronize(s->stream);
+    clearGraphs(s);
     for (int32_t i = 0; i < s->numModules; ++i)
       s->driver.cuModuleUnload(s->modules[i].module);
     for (size_t i = 0; i < s->constantCapacity; ++i)
@@ -139,6 +168,7 @@ static void destroyState(State *s) {
   free(s->constants);
   free(s->modules);
   free(s->kernels);
+  free(s->graphs.scratch);
   s->~State();
   free(s);
 }
@@ -187,10 +217,14 @@ static void *createState(int32_t ordinal, char *message, size_t messageSize) {
   if (cublasStatus_t st = s->blas.create(&s->blasHandle))
     return bail("cublasLtCreate failed: %s (device %d)",
                 s->blas.statusString(st));
+  // One workspace for the session's life: captured GEMMs hold its address.
   s->workspaceBytes = kWorkspaceBytes;
   if (CUresult r = s->driver.cuMemAlloc(&s->workspace, s->workspaceBytes))
     return bail("cannot allocate the cuBLASLt workspace: %s (device %d)",
                 errorString(s->driver, r));
+  const char *graphs = getenv(KILN_CUDA_GRAPHS_ENV);
+  s->graphsEnabled =
+      hasGraphs(s->driver) && !(graphs && strcmp(graphs, "0") == 0);
   return s;
 }
 
@@ -242,14 +276,11 @@ static int32_t run(void *state, const kiln_abi_model *model,
     deviceOut[o] =
         onDevice ? outputs[o] : reinterpret_cast<void *>(arenaAlloc(s, bytes));
   }
-  if (!s->failed) {
-    State *saved = tlsCurrent;
-    tlsCurrent = s;
-    int32_t code = model->run(deviceIn, deviceOut, symbols);
-    tlsCurrent = saved;
-    if (code != 0)
-      fail(s, "the generated code returned %d", code);
-  }
+  // The boundary copies stay outside any graph: the caller's host buffers
+  // change from call to call and are pageable, which a graph's memcpy node
+  // cannot take asynchronously.
+  if (!s->failed)
+    runModel(s, model, deviceIn, deviceOut, symbols, onDevice);
   for (int32_t o = 0; o < model->num_outputs && !s->failed && !onDevice; ++o)
     if (outBytes[o])
       if (CUresult r = s->driver.cuMemcpyDtoHAsync(

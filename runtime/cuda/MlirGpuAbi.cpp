@@ -9,7 +9,9 @@
 //    each session loads it on its first launch.
 //  - Every stream is the session's stream. Work is ordered on it, so the
 //    synchronize the lowering puts after each launch is left to the end of
-//    the run, where the outputs are copied back.
+//    the run, where the outputs are copied back. That also keeps a run
+//    capturable as a CUDA graph (CudaGraphs.cpp): nothing inside a run
+//    waits for the device.
 //
 //===----------------------------------------------------------------------===//
 #include "CudaSession.h"
@@ -95,6 +97,12 @@ CUfunction mgpuModuleGetFunction(void *image, const char *name) {
   for (int32_t i = 0; i < s->numKernels; ++i)
     if (s->kernels[i].image == image && s->kernels[i].name == name)
       return s->kernels[i].function;
+  if (s->capturing) {
+    // Loading (and, with lazy loading, resolving) is not capturable; the
+    // plain run that the failed capture falls back to does it.
+    fail(s, "kernel '%s' first looked up during graph capture", name);
+    return nullptr;
+  }
   CUmodule module = moduleFor(s, image);
   if (!module)
     return nullptr;
@@ -191,6 +199,11 @@ void *kiln_cuda_device_constant(const void *host, int64_t bytes) {
     j = (j + 1) & mask;
   if (s->constants[j].host)
     return reinterpret_cast<void *>(s->constants[j].device);
+  if (s->capturing) {
+    // The upload would be recorded, not run, and repeated by every replay.
+    fail(s, "constant first used during graph capture");
+    return nullptr;
+  }
   CUdeviceptr device = 0;
   size_t size = bytes > 0 ? (size_t)bytes : 1;
   if (CUresult r = s->driver.cuMemAlloc(&device, size)) {

@@ -6,8 +6,11 @@
 // code calls (arena allocations, device constants, memset, kernel launches,
 // cuBLASLt matmuls on row-major memrefs, some through transposed views and
 // strided batches), so the session plumbing and the row-major to
-// column-major GEMM mapping are checked against reference results. No GPU
-// and no real driver take part: kernels are host functions.
+// column-major GEMM mapping are checked against reference results. The
+// CudaGraphs tests check when runs are captured as CUDA graphs and replayed
+// (the stand-ins record captured work and replay it), with the same
+// reference. No GPU and no real driver take part: kernels are host
+// functions.
 //
 //===----------------------------------------------------------------------===//
 #include "kiln/cuda.h"
@@ -15,7 +18,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <dlfcn.h>
+#include <initializer_list>
+#include <stdlib.h>
+#include <string.h>
+#include <string>
 #include <vector>
 
 extern "C" {
@@ -140,6 +148,61 @@ int counter(const char *library, const char *name) {
 int driverCounter(const char *name) { return counter("driver", name); }
 int blasCounter(const char *name) { return counter("blas", name); }
 
+// The fake model's inputs for symbol n (their values vary with `seed`), its
+// output buffers (filled with -1) and the tensors pointing at them.
+struct Io {
+  int64_t n;
+  std::vector<float> x, x2, y, z;
+  int64_t xDims[2], x2Dims[3], yDims[2], zDims[3];
+  kiln_tensor in[2], out[2];
+
+  Io(int64_t n, int seed)
+      : n(n), x(n * 4), x2(2 * n * 4), y(n * 3, -1.0f), z(2 * n * 3, -1.0f),
+        xDims{n, 4}, x2Dims{2, n, 4}, yDims{n, 3}, zDims{2, n, 3} {
+    refill(seed);
+    in[0] = {KILN_DTYPE_F32, 2, xDims, x.data(), x.size() * sizeof(float)};
+    in[1] = {KILN_DTYPE_F32, 3, x2Dims, x2.data(), x2.size() * sizeof(float)};
+    out[0] = {KILN_DTYPE_F32, 2, yDims, y.data(), y.size() * sizeof(float)};
+    out[1] = {KILN_DTYPE_F32, 3, zDims, z.data(), z.size() * sizeof(float)};
+  }
+  Io(const Io &) = delete;
+  Io &operator=(const Io &) = delete;
+
+  // Small integers and halves: every product and sum below is exact.
+  void refill(int seed) {
+    for (size_t i = 0; i < x.size(); ++i)
+      x[i] = float((i + seed) % 7) - 3.0f;
+    for (size_t i = 0; i < x2.size(); ++i)
+      x2[i] = float((i + 2 * seed) % 5) * 0.5f;
+  }
+};
+
+// y = 2·x·w + 1 and z[b] = x2[b]·w, computed here on the host.
+void expectReference(const Io &io) {
+  int64_t n = io.n, wrong = 0, first = -1;
+  auto check = [&](float got, float want, int64_t at) {
+    if (got != want && wrong++ == 0)
+      first = at;
+  };
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < 3; ++j) {
+      float dot = 0;
+      for (int64_t k = 0; k < 4; ++k)
+        dot += io.x[i * 4 + k] * kW[k * 3 + j];
+      check(io.y[i * 3 + j], 2 * dot + 1, i * 3 + j);
+    }
+  EXPECT_EQ(wrong, 0) << "y differs from the reference, first at " << first;
+  wrong = 0;
+  for (int64_t r = 0; r < 2 * n; ++r)
+    for (int64_t j = 0; j < 3; ++j) {
+      float dot = 0;
+      for (int64_t k = 0; k < 4; ++k)
+        dot += io.x2[r * 4 + k] * kW[k * 3 + j];
+      check(io.z[r * 3 + j], dot, r * 3 + j);
+    }
+  EXPECT_EQ(wrong, 0) << "z differs from the reference, first at " << first;
+}
+
 TEST(CudaFakeDriver, RunsGeneratedCodeEntryPoints) {
   ASSERT_EQ(driverCounter("fake_cuda_module_loads"), 0)
       << "libcuda.so.1 is not the stand-in: run through ctest, which sets "
@@ -150,43 +213,22 @@ TEST(CudaFakeDriver, RunsGeneratedCodeEntryPoints) {
   opts.error_message = why;
   opts.error_message_size = sizeof(why);
   kiln_session *s = nullptr;
-  ASSERT_EQ(kiln_session_create(&kModel, &opts, &s), KILN_OK) << why;
+  // Plain runs only: KILN_CUDA_GRAPHS=0 is read when the session is created.
+  setenv(KILN_CUDA_GRAPHS_ENV, "0", 1);
+  kiln_status created = kiln_session_create(&kModel, &opts, &s);
+  unsetenv(KILN_CUDA_GRAPHS_ENV);
+  ASSERT_EQ(created, KILN_OK) << why;
 
-  const int64_t n = 5;
-  std::vector<float> x(n * 4), x2(2 * n * 4), y(n * 3), z(2 * n * 3);
-  for (size_t i = 0; i < x.size(); ++i)
-    x[i] = float(i % 7) - 3.0f;
-  for (size_t i = 0; i < x2.size(); ++i)
-    x2[i] = float(i % 5) * 0.5f;
-  const int64_t xDims[] = {n, 4}, x2Dims[] = {2, n, 4}, yDims[] = {n, 3},
-                zDims[] = {2, n, 3};
-  kiln_tensor in[] = {
-      {KILN_DTYPE_F32, 2, xDims, x.data(), x.size() * sizeof(float)},
-      {KILN_DTYPE_F32, 3, x2Dims, x2.data(), x2.size() * sizeof(float)}};
-  kiln_tensor out[] = {
-      {KILN_DTYPE_F32, 2, yDims, y.data(), y.size() * sizeof(float)},
-      {KILN_DTYPE_F32, 3, zDims, z.data(), z.size() * sizeof(float)}};
+  Io io(5, 0);
+  std::vector<float> &y = io.y, &z = io.z;
+  const int64_t *yDims = io.yDims, *zDims = io.zDims;
+  kiln_tensor *in = io.in, *out = io.out;
 
   for (int round = 0; round < 2; ++round) {
     int allocsBefore = driverCounter("fake_cuda_allocs");
     ASSERT_EQ(kiln_session_run(s, in, 2, out, 2), KILN_OK)
         << kiln_session_last_error(s);
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < 3; ++j) {
-        float dot = 0;
-        for (int64_t k = 0; k < 4; ++k)
-          dot += x[i * 4 + k] * kW[k * 3 + j];
-        EXPECT_EQ(y[i * 3 + j], 2 * dot + 1) << "y[" << i << "][" << j << "]";
-      }
-    for (int64_t b = 0; b < 2; ++b)
-      for (int64_t i = 0; i < n; ++i)
-        for (int64_t j = 0; j < 3; ++j) {
-          float dot = 0;
-          for (int64_t k = 0; k < 4; ++k)
-            dot += x2[(b * n + i) * 4 + k] * kW[k * 3 + j];
-          EXPECT_EQ(z[(b * n + i) * 3 + j], dot)
-              << "z[" << b << "][" << i << "][" << j << "]";
-        }
+    expectReference(io);
     if (round == 1)
       // Steady state: the arena was merged to its high-water size.
       EXPECT_EQ(driverCounter("fake_cuda_allocs"), allocsBefore);
@@ -201,6 +243,8 @@ TEST(CudaFakeDriver, RunsGeneratedCodeEntryPoints) {
   EXPECT_EQ(blasCounter("fake_cublaslt_heuristics"), 3);
   EXPECT_EQ(blasCounter("fake_cublaslt_live_descriptors"), 3 * 4);
   EXPECT_EQ(blasCounter("fake_cublaslt_last_compute"), 74); // FAST_16F
+  EXPECT_EQ(driverCounter("fake_cuda_captures"), 0);
+  EXPECT_EQ(driverCounter("fake_cuda_graph_launches"), 0);
 
   // kiln_session_run_device: the stand-in's device memory is host memory,
   // so host buffers serve as "device pointers"; nothing is copied.
@@ -240,6 +284,298 @@ TEST(CudaFakeDriver, KernelFailureFailsTheRun) {
                "model 'fake_cuda' on cuda: kernel 'missing_kernel' not found: "
                "CUDA_ERROR_FAKE");
   kiln_session_destroy(s);
+}
+
+//===----------------------------------------------------------------------===//
+// CUDA graphs
+//===----------------------------------------------------------------------===//
+
+enum Counter {
+  Launches,
+  Matmuls,
+  HtodCopies,
+  Captures,
+  CapturedNodes,
+  Instantiates,
+  GraphLaunches,
+  ReplayedNodes,
+  ExecDestroys,
+  LiveGraphs,
+  CapturedMatmuls,
+  ReplayedMatmuls,
+  NumCounters
+};
+const char *const kCounterNames[NumCounters] = {
+    "fake_cuda_launches",
+    "fake_cublaslt_matmuls",
+    "fake_cuda_htod_copies",
+    "fake_cuda_captures",
+    "fake_cuda_captured_nodes",
+    "fake_cuda_graph_instantiates",
+    "fake_cuda_graph_launches",
+    "fake_cuda_replayed_nodes",
+    "fake_cuda_graph_exec_destroys",
+    "fake_cuda_live_graphs",
+    "fake_cublaslt_captured_matmuls",
+    "fake_cublaslt_replayed_matmuls"};
+
+// Both stand-ins' counters at one moment; tests look at differences.
+struct Counters {
+  int value[NumCounters];
+  int operator[](Counter c) const { return value[c]; }
+};
+Counters readCounters() {
+  Counters c;
+  for (int i = 0; i < NumCounters; ++i)
+    c.value[i] = strncmp(kCounterNames[i], "fake_cublaslt", 13) == 0
+                     ? blasCounter(kCounterNames[i])
+                     : driverCounter(kCounterNames[i]);
+  return c;
+}
+Counters operator-(const Counters &a, const Counters &b) {
+  Counters d;
+  for (int i = 0; i < NumCounters; ++i)
+    d.value[i] = a.value[i] - b.value[i];
+  return d;
+}
+
+// The fake model's device work per run: a memset, the empty-K product's
+// 2-d memset, two GEMMs, the add_one kernel, a memset and the batched GEMM.
+constexpr int kNodesPerRun = 7, kGemmsPerRun = 3;
+
+enum class RunKind { Plain, Captured, Replayed };
+
+// What the counters of one run must show for each kind of run.
+void expectRunKind(const Counters &d, RunKind kind) {
+  bool plain = kind == RunKind::Plain;
+  EXPECT_EQ(d[Launches], plain ? 1 : 0) << "kernels launched directly";
+  EXPECT_EQ(d[Matmuls], plain ? kGemmsPerRun : 0) << "GEMMs run directly";
+  EXPECT_EQ(d[Captures], kind == RunKind::Captured ? 1 : 0);
+  EXPECT_EQ(d[Instantiates], kind == RunKind::Captured ? 1 : 0);
+  EXPECT_EQ(d[CapturedNodes], kind == RunKind::Captured ? kNodesPerRun : 0);
+  EXPECT_EQ(d[CapturedMatmuls], kind == RunKind::Captured ? kGemmsPerRun : 0);
+  EXPECT_EQ(d[GraphLaunches], plain ? 0 : 1);
+  EXPECT_EQ(d[ReplayedNodes], plain ? 0 : kNodesPerRun);
+  EXPECT_EQ(d[ReplayedMatmuls], plain ? 0 : kGemmsPerRun);
+}
+
+// Runs `io` through `s` (host buffers) and checks the outputs against the
+// reference; returns what the stand-ins counted meanwhile.
+Counters runChecked(kiln_session *s, Io &io) {
+  Counters before = readCounters();
+  kiln_status st = kiln_session_run(s, io.in, 2, io.out, 2);
+  EXPECT_EQ(st, KILN_OK) << kiln_session_last_error(s);
+  EXPECT_STREQ(kiln_session_last_error(s), "");
+  expectReference(io);
+  return readCounters() - before;
+}
+
+// A session per test; at its end, the session is destroyed and every graph
+// it made must have been destroyed with it.
+class CudaGraphs : public ::testing::Test {
+protected:
+  void open(const kiln_abi_model &model) {
+    atCreate = readCounters();
+    ASSERT_EQ(kiln_session_create(&model, nullptr, &session), KILN_OK);
+  }
+  void SetUp() override { open(kModel); }
+  void TearDown() override {
+    kiln_session_destroy(session);
+    Counters d = readCounters() - atCreate;
+    EXPECT_EQ(d[LiveGraphs], 0) << "graphs or graph execs left alive";
+    EXPECT_EQ(d[ExecDestroys], d[Instantiates]);
+    EXPECT_EQ(driverCounter("fake_cuda_live_allocs"), 0);
+  }
+
+  // Runs `io` once per entry of `kinds`, with new input values each time
+  // (seeds from `seed` on), and checks each run's outputs and kind.
+  void expectRuns(Io &io, int seed, std::initializer_list<RunKind> kinds) {
+    for (RunKind kind : kinds) {
+      SCOPED_TRACE("n = " + std::to_string(io.n) + ", run with seed " +
+                   std::to_string(seed));
+      io.refill(seed++);
+      expectRunKind(runChecked(session, io), kind);
+    }
+  }
+
+  kiln_session *session = nullptr;
+  Counters atCreate;
+};
+
+TEST_F(CudaGraphs, SecondRunCapturesLaterRunsReplay) {
+  Io io(5, 1);
+  {
+    SCOPED_TRACE("first run");
+    Counters d = runChecked(session, io);
+    expectRunKind(d, RunKind::Plain);
+    EXPECT_EQ(d[HtodCopies], 2 + 2); // the constants and the inputs
+  }
+  {
+    SCOPED_TRACE("second run, same shapes: captured and launched");
+    io.refill(2);
+    Counters d = runChecked(session, io);
+    expectRunKind(d, RunKind::Captured);
+    EXPECT_EQ(d[HtodCopies], 2); // the inputs, outside the graph
+    EXPECT_EQ(d[LiveGraphs], 1); // the exec; the graph was destroyed
+    EXPECT_EQ(driverCounter("fake_cuda_capture_mode"),
+              1); // CU_STREAM_CAPTURE_MODE_THREAD_LOCAL
+  }
+  for (int seed = 3; seed < 6; ++seed) {
+    SCOPED_TRACE("later run " + std::to_string(seed) + ": replayed");
+    io.refill(seed);
+    std::fill(io.y.begin(), io.y.end(), -1.0f);
+    std::fill(io.z.begin(), io.z.end(), -1.0f);
+    Counters d = runChecked(session, io);
+    expectRunKind(d, RunKind::Replayed);
+    EXPECT_EQ(d[HtodCopies], 2);
+  }
+}
+
+TEST_F(CudaGraphs, EachShapeHasItsOwnGraph) {
+  Io five(5, 1), three(3, 2);
+  expectRuns(five, 1, {RunKind::Plain, RunKind::Captured});
+  // A new shape is not replayed from n = 5's graph.
+  expectRuns(three, 3, {RunKind::Plain, RunKind::Captured});
+  for (int seed = 5; seed < 9; seed += 2) {
+    // Alternating shapes replay their own graphs.
+    expectRuns(five, seed, {RunKind::Replayed});
+    expectRuns(three, seed + 1, {RunKind::Replayed});
+  }
+}
+
+TEST_F(CudaGraphs, ArenaGrowthDropsTheGraphs) {
+  Io small(5, 1);
+  expectRuns(small, 1, {RunKind::Plain, RunKind::Captured});
+  {
+    SCOPED_TRACE("n = 200000 needs about 22 MB, more than the 16 MiB chunk");
+    Io large(200000, 3);
+    Counters d = runChecked(session, large);
+    expectRunKind(d, RunKind::Plain);
+    EXPECT_EQ(d[ExecDestroys], 1) << "n = 5's graph holds the old chunk";
+  }
+  // n = 5 again, in the merged chunk: plain, captured, replayed.
+  expectRuns(small, 4, {RunKind::Plain, RunKind::Captured, RunKind::Replayed});
+}
+
+TEST_F(CudaGraphs, AtMostEightGraphsLeastRecentlyUsedGoesFirst) {
+  for (int64_t n = 1; n <= 10; ++n) {
+    Io io(n, 0);
+    expectRuns(io, int(n), {RunKind::Plain, RunKind::Captured});
+  }
+  Counters d = readCounters() - atCreate;
+  EXPECT_EQ(d[Instantiates], 10);
+  EXPECT_EQ(d[LiveGraphs], 8);
+  EXPECT_EQ(d[ExecDestroys], 2) << "n = 1 and n = 2 were evicted";
+  Io ten(10, 0), one(1, 0);
+  expectRuns(ten, 20, {RunKind::Replayed});
+  // n = 1 was evicted: plain, then captured again.
+  expectRuns(one, 21, {RunKind::Plain, RunKind::Captured});
+}
+
+TEST_F(CudaGraphs, ShapesSeenOnceDoNotEvictGraphs) {
+  Io five(5, 1);
+  expectRuns(five, 1, {RunKind::Plain, RunKind::Captured});
+  // Like decode steps with a growing cache: every run a new shape.
+  for (int64_t n = 10; n < 30; ++n) {
+    Io io(n, 0);
+    expectRuns(io, int(n), {RunKind::Plain});
+  }
+  expectRuns(five, 3, {RunKind::Replayed});
+}
+
+// A capture that fails must leave a correct plain run, and the key is not
+// captured again.
+void expectCaptureFallsBack(kiln_session *s) {
+  Io io(4, 1);
+  expectRunKind(runChecked(s, io), RunKind::Plain);
+  {
+    SCOPED_TRACE("second run: the capture fails, the run is made plainly");
+    io.refill(2);
+    Counters d = runChecked(s, io);
+    EXPECT_EQ(d[Captures], 1);
+    EXPECT_EQ(d[Instantiates], 0);
+    EXPECT_EQ(d[GraphLaunches], 0);
+    EXPECT_EQ(d[Launches], 1);
+    EXPECT_EQ(d[Matmuls], kGemmsPerRun);
+    EXPECT_EQ(d[LiveGraphs], 0);
+  }
+  {
+    SCOPED_TRACE("third run: plain, no second attempt");
+    io.refill(3);
+    expectRunKind(runChecked(s, io), RunKind::Plain);
+  }
+}
+
+int *knob(const char *library, const char *name) {
+  return static_cast<int *>(dlsym(fakeLibrary(library), name));
+}
+
+TEST_F(CudaGraphs, DriverRefusingALaunchInCaptureFallsBack) {
+  int *refuse = knob("driver", "fake_cuda_refuse_capture_launches");
+  ASSERT_TRUE(refuse);
+  *refuse = 1;
+  expectCaptureFallsBack(session);
+  *refuse = 0;
+}
+
+TEST_F(CudaGraphs, CublasLtRefusingACaptureFallsBack) {
+  int *refuse = knob("blas", "fake_cublaslt_refuse_capture");
+  ASSERT_TRUE(refuse);
+  *refuse = 1;
+  expectCaptureFallsBack(session);
+  *refuse = 0;
+}
+
+// The model's second call (the capture) first asks for 64 MiB more: the
+// arena may not grow inside a capture.
+int gGrowingRunCalls = 0;
+int32_t growingRun(void *const *in, void *const *out, const int64_t *s) {
+  if (++gGrowingRunCalls == 2 && !kiln_cuda_alloc(64ll << 20))
+    return 0; // as generated code would go on; the run is failed anyway
+  return fakeRun(in, out, s);
+}
+
+TEST_F(CudaGraphs, ArenaGrowthInCaptureFallsBack) {
+  static kiln_abi_model model = kModel;
+  model.run = growingRun;
+  kiln_session_destroy(session);
+  gGrowingRunCalls = 0;
+  open(model);
+  int allocsBefore = driverCounter("fake_cuda_allocs");
+  expectCaptureFallsBack(session);
+  EXPECT_EQ(gGrowingRunCalls, 4) << "plain, capture, its plain rerun, plain";
+  // The first run's chunk and the two weights; no 64 MiB chunk.
+  EXPECT_EQ(driverCounter("fake_cuda_allocs") - allocsBefore, 1 + 2);
+}
+
+TEST_F(CudaGraphs, RunDeviceReplaysForTheSameBuffers) {
+  // The stand-in's device memory is host memory: host buffers serve as
+  // device pointers, and the graph reads the inputs where they are.
+  Io io(6, 1);
+  RunKind kinds[] = {RunKind::Plain, RunKind::Captured, RunKind::Replayed,
+                     RunKind::Replayed};
+  for (int i = 0; i < 4; ++i) {
+    SCOPED_TRACE("run_device " + std::to_string(i));
+    io.refill(i);
+    Counters before = readCounters();
+    ASSERT_EQ(kiln_session_run_device(session, io.in, 2, io.out, 2), KILN_OK)
+        << kiln_session_last_error(session);
+    expectReference(io);
+    Counters d = readCounters() - before;
+    expectRunKind(d, kinds[i]);
+    EXPECT_EQ(d[HtodCopies], i == 0 ? 2 : 0) << "only the constants";
+  }
+  {
+    SCOPED_TRACE("other output buffers: not the graph of the first ones");
+    Io other(6, 7);
+    Counters before = readCounters();
+    ASSERT_EQ(kiln_session_run_device(session, io.in, 2, other.out, 2), KILN_OK)
+        << kiln_session_last_error(session);
+    std::copy(io.x.begin(), io.x.end(), other.x.begin());
+    std::copy(io.x2.begin(), io.x2.end(), other.x2.begin());
+    expectReference(other);
+    expectRunKind(readCounters() - before, RunKind::Plain);
+  }
 }
 
 } // namespace

@@ -26,6 +26,18 @@ extern "C" {
 #define KILN_CUDA_PRECISION_BF16 2
 #define KILN_CUDA_PRECISION_TF32 3
 
+/* CUDA graphs. A session runs the first call with a given set of symbol
+ * values plainly, captures the device work of the second one (same symbol
+ * values, same input/output device addresses) into a CUDA graph, and
+ * launches that graph for later calls: one launch instead of one per kernel
+ * and GEMM. Up to 8 graphs per session (least recently used replaced);
+ * they are dropped when the session's device arena grows. Host copies at the
+ * API boundary stay outside the graph. A capture that fails for any reason
+ * ends cleanly and the call runs plainly, so results never depend on it.
+ * Setting the environment variable KILN_CUDA_GRAPHS=0 before
+ * kiln_session_create turns graphs off for the sessions created then. */
+#define KILN_CUDA_GRAPHS_ENV "KILN_CUDA_GRAPHS"
+
 /* The descriptor's device backend for target "cuda". */
 extern const kiln_abi_device kiln_cuda_device;
 

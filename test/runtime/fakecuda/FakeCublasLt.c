@@ -6,7 +6,13 @@
  * leading dimensions, op T and strided batches. Only f32 data is supported,
  * which is all the runtime passes. That checks the runtime's row-major to
  * column-major mapping, not cuBLASLt itself.
+ *
+ * Like the real library, whose kernels a stream capture records, a matmul on
+ * a capturing stream is not computed: it is handed with its operands'
+ * addresses and alpha/beta values (read at the call, as cuBLASLt reads
+ * host-side scalars) to the fake driver's capture, and runs on each replay.
  *===----------------------------------------------------------------------===*/
+#include <dlfcn.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +26,15 @@ enum { kLayoutBatchCount = 5, kLayoutBatchStride = 6 };
 typedef struct { int transA, transB; int compute; } Desc;
 typedef struct { uint64_t rows, cols; int64_t ld; int32_t batch; int64_t stride; } Layout;
 
+/* fake_cublaslt_matmuls counts products computed at the call;
+ * _captured_matmuls those recorded into a graph, _replayed_matmuls their
+ * runs from graph launches. */
 int fake_cublaslt_matmuls, fake_cublaslt_last_compute,
-    fake_cublaslt_heuristics, fake_cublaslt_live_descriptors;
+    fake_cublaslt_heuristics, fake_cublaslt_live_descriptors,
+    fake_cublaslt_captured_matmuls, fake_cublaslt_replayed_matmuls;
+/* Set by a test: a matmul on a capturing stream fails. */
+int fake_cublaslt_refuse_capture;
+enum { kNotSupported = 15 };
 
 Status cublasLtCreate(void **h) { *h = malloc(1); return kOk; }
 Status cublasLtDestroy(void *h) { free(h); return kOk; }
@@ -98,23 +111,25 @@ static float at(const float *m, const Layout *l, int trans, int64_t i,
   return trans ? m[j + i * l->ld] : m[i + j * l->ld];
 }
 
-Status cublasLtMatmul(void *h, Desc *d, const float *alpha, const float *a,
-                      Layout *la, const float *b, Layout *lb,
-                      const float *beta, const float *c, Layout *lc, float *out,
-                      Layout *lo, const void *algo, void *ws, size_t wsBytes,
-                      void *stream) {
-  (void)h; (void)algo; (void)ws; (void)wsBytes; (void)stream;
+/* One product with everything it reads copied, so that a recorded one does
+ * not depend on the caller's descriptors and scalars. */
+typedef struct {
+  Desc d;
+  Layout la, lb, lo;
+  float alpha, beta;
+  const float *a, *b;
+  float *out;
+} Product;
+
+static void compute(const Product *w) {
+  const Desc *d = &w->d;
+  const Layout *la = &w->la, *lb = &w->lb, *lo = &w->lo;
+  const float *a = w->a, *b = w->b, *alpha = &w->alpha, *beta = &w->beta;
+  float *out = w->out;
   int64_t m = d->transA ? la->cols : la->rows;
   int64_t k = d->transA ? la->rows : la->cols;
-  int64_t kb = d->transB ? lb->cols : lb->rows;
   int64_t n = d->transB ? lb->rows : lb->cols;
-  if (k != kb || (int64_t)lc->rows != m || (int64_t)lc->cols != n ||
-      lo->rows != lc->rows || lo->cols != lc->cols || c != out ||
-      la->batch != lc->batch || lb->batch != lc->batch)
-    return kInvalid;
-  ++fake_cublaslt_matmuls;
-  fake_cublaslt_last_compute = d->compute;
-  for (int32_t p = 0; p < lc->batch; ++p) {
+  for (int32_t p = 0; p < lo->batch; ++p) {
     const float *ap = a + p * la->stride, *bp = b + p * lb->stride;
     float *op = out + p * lo->stride;
     for (int64_t j = 0; j < n; ++j)
@@ -128,5 +143,60 @@ Status cublasLtMatmul(void *h, Desc *d, const float *alpha, const float *a,
         *dst = *beta == 0.0f ? *alpha * sum : *alpha * sum + *beta * *dst;
       }
   }
+}
+
+static void replay(const void *payload) {
+  ++fake_cublaslt_replayed_matmuls;
+  compute((const Product *)payload);
+}
+
+/* What a matmul asks the driver (FakeCudaDriver.c), which the runtime
+ * loaded before it created a cuBLASLt handle: whether the stream captures,
+ * and, when it does, to record the product. */
+typedef int (*IsCapturing)(void *, int *);
+typedef int (*CaptureHook)(void *, void (*)(const void *), const void *,
+                           size_t);
+static IsCapturing isCapturing;
+static CaptureHook captureHook;
+static void findDriver(void) {
+  /* Looked up at every call: the driver may have been reloaded since. */
+  isCapturing = NULL;
+  captureHook = NULL;
+  void *driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_NOLOAD);
+  if (!driver)
+    return;
+  captureHook = (CaptureHook)dlsym(driver, "fake_cuda_capture_host_work");
+  isCapturing = (IsCapturing)dlsym(driver, "cuStreamIsCapturing");
+  dlclose(driver); /* the runtime keeps it loaded */
+}
+
+Status cublasLtMatmul(void *h, Desc *d, const float *alpha, const float *a,
+                      Layout *la, const float *b, Layout *lb,
+                      const float *beta, const float *c, Layout *lc, float *out,
+                      Layout *lo, const void *algo, void *ws, size_t wsBytes,
+                      void *stream) {
+  (void)h; (void)algo; (void)ws; (void)wsBytes;
+  int64_t m = d->transA ? la->cols : la->rows;
+  int64_t k = d->transA ? la->rows : la->cols;
+  int64_t kb = d->transB ? lb->cols : lb->rows;
+  int64_t n = d->transB ? lb->rows : lb->cols;
+  if (k != kb || (int64_t)lc->rows != m || (int64_t)lc->cols != n ||
+      lo->rows != lc->rows || lo->cols != lc->cols || c != out ||
+      la->batch != lc->batch || lb->batch != lc->batch)
+    return kInvalid;
+  fake_cublaslt_last_compute = d->compute;
+  Product w = {*d, *la, *lb, *lo, *alpha, *beta, a, b, out};
+  findDriver();
+  int capturing = 0;
+  if (isCapturing && captureHook && isCapturing(stream, &capturing) == 0 &&
+      capturing) {
+    if (fake_cublaslt_refuse_capture ||
+        captureHook(stream, replay, &w, sizeof(w)) != 0)
+      return kNotSupported;
+    ++fake_cublaslt_captured_matmuls;
+    return kOk;
+  }
+  ++fake_cublaslt_matmuls;
+  compute(&w);
   return kOk;
 }

@@ -7,6 +7,19 @@
  * memory; kernels are the host functions of kKernels below, run once per
  * thread of the grid. It checks nothing about PTX: the images it is given
  * are only counted.
+ *
+ * Stream capture records instead of running: between cuStreamBeginCapture
+ * and cuStreamEndCapture, kernel launches (with copies of their parameter
+ * values), device copies and memsets, and the host work FakeCublasLt.c hands
+ * over through fake_cuda_capture_host_work become the nodes of a graph, and
+ * cuGraphLaunch runs those nodes in order. As the real driver does in
+ * CU_STREAM_CAPTURE_MODE_THREAD_LOCAL, an allocation, free, synchronize or
+ * module load during a capture fails with
+ * CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED and invalidates it, and the capture
+ * then ends with CUDA_ERROR_STREAM_CAPTURE_INVALIDATED. Host<->device copies
+ * are refused the same way (stricter than the driver), so that a runtime
+ * putting its boundary copies or a constant upload inside a capture shows
+ * as a failed capture in the counters.
  *===----------------------------------------------------------------------===*/
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,9 +28,18 @@
 typedef int CUresult;
 typedef unsigned long long CUdeviceptr;
 
-/* Counters the test reads through dlsym. */
+enum { kCaptureUnsupported = 900, kCaptureInvalidated = 901 };
+
+/* Counters the test reads through dlsym. fake_cuda_launches counts kernels
+ * run directly, not those recorded or replayed. */
 int fake_cuda_module_loads, fake_cuda_launches, fake_cuda_allocs,
     fake_cuda_live_allocs, fake_cuda_htod_copies;
+int fake_cuda_captures, fake_cuda_capture_mode = -1, fake_cuda_captured_nodes,
+    fake_cuda_graph_instantiates, fake_cuda_graph_launches,
+    fake_cuda_replayed_nodes, fake_cuda_graph_exec_destroys,
+    fake_cuda_live_graphs;
+/* Set by a test: kernel launches during a capture are refused. */
+int fake_cuda_refuse_capture_launches;
 
 /* add_one(float *out, const float *in, int64_t n): out[i] = in[i] + 1. */
 static void addOne(int64_t thread, void **params) {
@@ -28,11 +50,126 @@ static void addOne(int64_t thread, void **params) {
     out[thread] = in[thread] + 1.0f;
 }
 
+enum { kMaxParams = 4 };
 typedef struct {
   const char *name;
   void (*fn)(int64_t thread, void **params);
+  /* What the driver reads from a cubin's metadata: the parameters' sizes,
+   * whose values a captured launch copies. */
+  int numParams;
+  size_t paramBytes[kMaxParams];
 } Kernel;
-static const Kernel kKernels[] = {{"add_one", addOne}};
+static const Kernel kKernels[] = {{"add_one", addOne, 3, {8, 8, 8}}};
+
+static void runKernel(const Kernel *k, int64_t threads, void **params) {
+  for (int64_t t = 0; t < threads; ++t)
+    k->fn(t, params);
+}
+
+/*===- Graphs -------------------------------------------------------------===*/
+
+typedef enum { kKernelNode, kCopyNode, kMemsetNode, kHostNode } NodeKind;
+typedef struct {
+  NodeKind kind;
+  const Kernel *kernel;
+  int64_t threads;
+  void (*host)(const void *payload);
+  unsigned char *payload; /* parameter values or host work's arguments */
+  size_t payloadBytes;
+  CUdeviceptr dst, src;
+  size_t bytes, pitch, width, height;
+  unsigned value;
+} Node;
+typedef struct {
+  Node *nodes;
+  size_t count, capacity;
+} Graph;
+
+static int stream;     /* the one stream there is */
+static Graph *capture; /* the capture running on it */
+static int captureInvalid;
+
+static void freeGraph(Graph *g) {
+  for (size_t i = 0; i < g->count; ++i)
+    free(g->nodes[i].payload);
+  free(g->nodes);
+  free(g);
+}
+
+/* Refuses a call that a thread-local capture does not allow. */
+static CUresult refuseDuringCapture(void) {
+  captureInvalid = 1;
+  return kCaptureUnsupported;
+}
+
+/* Appends `n` (its payload, `bytes` long, is copied) to the capture. */
+static CUresult record(Node n, const void *payload, size_t bytes) {
+  if (captureInvalid)
+    return kCaptureInvalidated;
+  if (capture->count == capture->capacity) {
+    size_t next = capture->capacity ? 2 * capture->capacity : 16;
+    Node *nodes = realloc(capture->nodes, next * sizeof(Node));
+    if (!nodes)
+      return 2;
+    capture->nodes = nodes;
+    capture->capacity = next;
+  }
+  n.payload = NULL;
+  n.payloadBytes = bytes;
+  if (bytes) {
+    n.payload = malloc(bytes);
+    if (!n.payload)
+      return 2;
+    memcpy(n.payload, payload, bytes);
+  }
+  capture->nodes[capture->count++] = n;
+  ++fake_cuda_captured_nodes;
+  return 0;
+}
+
+static void memset32(CUdeviceptr d, size_t pitch, unsigned v, size_t width,
+                     size_t height) {
+  for (size_t row = 0; row < height; ++row)
+    for (size_t i = 0; i < width; ++i)
+      ((unsigned *)(uintptr_t)(d + row * pitch))[i] = v;
+}
+
+static void runNode(const Node *n) {
+  switch (n->kind) {
+  case kKernelNode: {
+    void *params[kMaxParams];
+    size_t offset = 0;
+    for (int i = 0; i < n->kernel->numParams; ++i) {
+      params[i] = n->payload + offset;
+      offset += n->kernel->paramBytes[i];
+    }
+    runKernel(n->kernel, n->threads, params);
+    break;
+  }
+  case kCopyNode:
+    memmove((void *)(uintptr_t)n->dst, (const void *)(uintptr_t)n->src,
+            n->bytes);
+    break;
+  case kMemsetNode:
+    memset32(n->dst, n->pitch, n->value, n->width, n->height);
+    break;
+  case kHostNode:
+    n->host(n->payload);
+    break;
+  }
+}
+
+/* For FakeCublasLt.c, whose matmuls on a capturing stream must be recorded
+ * too: records `fn(payload)` (`bytes` copied) and returns 0 when `s` is
+ * capturing, returns -1 when it is not (the caller runs the work itself),
+ * or an error when the capture was invalidated. */
+int fake_cuda_capture_host_work(void *s, void (*fn)(const void *),
+                                const void *payload, size_t bytes) {
+  if (!capture || s != &stream)
+    return -1;
+  Node n = {.kind = kHostNode, .host = fn};
+  return record(n, payload, bytes);
+}
 
 CUresult cuInit(unsigned flags) { (void)flags; return 0; }
 CUresult cuGetErrorString(CUresult r, const char **s) {
@@ -50,13 +187,18 @@ CUresult cuDevicePrimaryCtxRetain(void **ctx, int d) {
 }
 CUresult cuDevicePrimaryCtxRelease_v2(int d) { (void)d; return 0; }
 CUresult cuCtxSetCurrent(void *ctx) { return ctx == &context ? 0 : 201; }
-static int stream;
 CUresult cuStreamCreate(void **s, unsigned flags) {
   (void)flags; *s = &stream; return 0;
 }
 CUresult cuStreamDestroy_v2(void *s) { return s == &stream ? 0 : 400; }
-CUresult cuStreamSynchronize(void *s) { return s == &stream ? 0 : 400; }
+CUresult cuStreamSynchronize(void *s) {
+  if (capture)
+    return refuseDuringCapture();
+  return s == &stream ? 0 : 400;
+}
 CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
+  if (capture)
+    return refuseDuringCapture();
   void *m = malloc(bytes ? bytes : 1);
   if (!m)
     return 2;
@@ -66,41 +208,55 @@ CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
   return 0;
 }
 CUresult cuMemFree_v2(CUdeviceptr p) {
+  if (capture)
+    return refuseDuringCapture();
   --fake_cuda_live_allocs;
   free((void *)(uintptr_t)p);
   return 0;
 }
 CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr d, const void *h, size_t n, void *s) {
   (void)s;
+  if (capture)
+    return refuseDuringCapture();
   ++fake_cuda_htod_copies;
   memcpy((void *)(uintptr_t)d, h, n);
   return 0;
 }
 CUresult cuMemcpyDtoHAsync_v2(void *h, CUdeviceptr d, size_t n, void *s) {
   (void)s;
+  if (capture)
+    return refuseDuringCapture();
   memcpy(h, (const void *)(uintptr_t)d, n);
+  return 0;
+}
+/* Device copies and memsets run at once, or become a node of the capture. */
+static CUresult enqueue(Node n) {
+  if (capture)
+    return record(n, NULL, 0);
+  runNode(&n);
   return 0;
 }
 CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr d, CUdeviceptr src, size_t n, void *s) {
   (void)s;
-  memmove((void *)(uintptr_t)d, (const void *)(uintptr_t)src, n);
-  return 0;
+  Node node = {.kind = kCopyNode, .dst = d, .src = src, .bytes = n};
+  return enqueue(node);
 }
 CUresult cuMemsetD32Async(CUdeviceptr d, unsigned v, size_t n, void *s) {
   (void)s;
-  for (size_t i = 0; i < n; ++i)
-    ((unsigned *)(uintptr_t)d)[i] = v;
-  return 0;
+  Node node = {.kind = kMemsetNode, .dst = d, .value = v, .width = n,
+               .height = 1};
+  return enqueue(node);
 }
 CUresult cuMemsetD2D32Async(CUdeviceptr d, size_t pitch, unsigned v,
                             size_t width, size_t height, void *s) {
   (void)s;
-  for (size_t row = 0; row < height; ++row)
-    for (size_t i = 0; i < width; ++i)
-      ((unsigned *)(uintptr_t)(d + row * pitch))[i] = v;
-  return 0;
+  Node node = {.kind = kMemsetNode, .dst = d, .pitch = pitch, .value = v,
+               .width = width, .height = height};
+  return enqueue(node);
 }
 CUresult cuModuleLoadData(void **module, const void *image) {
+  if (capture)
+    return refuseDuringCapture();
   ++fake_cuda_module_loads;
   *module = (void *)image;
   return 0;
@@ -121,10 +277,97 @@ CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz,
   (void)smem; (void)extra;
   if (s != &stream)
     return 400;
-  ++fake_cuda_launches;
   const Kernel *k = (const Kernel *)f;
   int64_t threads = (int64_t)gx * gy * gz * bx * by * bz;
-  for (int64_t t = 0; t < threads; ++t)
-    k->fn(t, params);
+  if (capture) {
+    if (fake_cuda_refuse_capture_launches)
+      return refuseDuringCapture();
+    unsigned char values[kMaxParams * 8];
+    size_t bytes = 0;
+    for (int i = 0; i < k->numParams; ++i) {
+      memcpy(values + bytes, params[i], k->paramBytes[i]);
+      bytes += k->paramBytes[i];
+    }
+    Node node = {.kind = kKernelNode, .kernel = k, .threads = threads};
+    return record(node, values, bytes);
+  }
+  ++fake_cuda_launches;
+  runKernel(k, threads, params);
+  return 0;
+}
+
+CUresult cuStreamBeginCapture_v2(void *s, int mode) {
+  if (s != &stream)
+    return 400;
+  if (capture)
+    return kCaptureUnsupported;
+  capture = calloc(1, sizeof(Graph));
+  if (!capture)
+    return 2;
+  captureInvalid = 0;
+  fake_cuda_capture_mode = mode;
+  ++fake_cuda_captures;
+  return 0;
+}
+CUresult cuStreamIsCapturing(void *s, int *status) {
+  (void)s;
+  *status = !capture ? 0 : captureInvalid ? 2 : 1;
+  return 0;
+}
+CUresult cuStreamEndCapture(void *s, Graph **graph) {
+  if (s != &stream || !capture)
+    return 401; /* CUDA_ERROR_ILLEGAL_STATE */
+  Graph *g = capture;
+  capture = NULL;
+  *graph = NULL;
+  if (captureInvalid) {
+    freeGraph(g);
+    return kCaptureInvalidated;
+  }
+  ++fake_cuda_live_graphs;
+  *graph = g;
+  return 0;
+}
+CUresult cuGraphDestroy(Graph *g) {
+  --fake_cuda_live_graphs;
+  freeGraph(g);
+  return 0;
+}
+/* An executable graph is a deep copy: it outlives the graph it came from. */
+CUresult cuGraphInstantiateWithFlags(Graph **exec, Graph *g,
+                                     unsigned long long flags) {
+  (void)flags;
+  Graph *copy = calloc(1, sizeof(Graph));
+  if (!copy)
+    return 2;
+  copy->nodes = calloc(g->count ? g->count : 1, sizeof(Node));
+  for (size_t i = 0; copy->nodes && i < g->count; ++i) {
+    Node n = g->nodes[i];
+    if (n.payload) {
+      n.payload = malloc(n.payloadBytes);
+      memcpy(n.payload, g->nodes[i].payload, n.payloadBytes);
+    }
+    copy->nodes[copy->count++] = n;
+  }
+  ++fake_cuda_graph_instantiates;
+  ++fake_cuda_live_graphs;
+  *exec = copy;
+  return 0;
+}
+CUresult cuGraphLaunch(Graph *exec, void *s) {
+  if (s != &stream)
+    return 400;
+  if (capture)
+    return refuseDuringCapture();
+  ++fake_cuda_graph_launches;
+  for (size_t i = 0; i < exec->count; ++i)
+    runNode(&exec->nodes[i]);
+  fake_cuda_replayed_nodes += (int)exec->count;
+  return 0;
+}
+CUresult cuGraphExecDestroy(Graph *exec) {
+  ++fake_cuda_graph_exec_destroys;
+  --fake_cuda_live_graphs;
+  freeGraph(exec);
   return 0;
 }
