@@ -15,7 +15,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <dlfcn.h>
+#include <functional>
+#include <string>
 #include <vector>
 
 extern "C" {
@@ -29,8 +32,8 @@ void mgpuMemset32(void *dst, unsigned value, size_t count, void *stream);
 
 namespace {
 
-template <int Rank> struct Memref {
-  float *allocated, *aligned;
+template <int Rank, typename T = float> struct Memref {
+  T *allocated, *aligned;
   int64_t offset, sizes[Rank], strides[Rank];
 };
 
@@ -41,6 +44,9 @@ extern "C" void _mlir_ciface_kiln_cuda_batch_matmul_f32(Memref<3> *,
                                                         Memref<3> *,
                                                         Memref<3> *, int32_t,
                                                         int32_t);
+extern "C" void _mlir_ciface_kiln_cuda_linear_f32(Memref<2> *, Memref<2> *,
+                                                  Memref<1> *, Memref<2> *,
+                                                  int32_t, int32_t);
 constexpr int32_t kOverwrite = 0, kAccumulate = 1;
 constexpr unsigned kNaN = 0x7fc00000u;
 
@@ -219,15 +225,29 @@ TEST(CudaFakeDriver, RunsGeneratedCodeEntryPoints) {
   EXPECT_EQ(blasCounter("fake_cublaslt_live_descriptors"), 0);
 }
 
-TEST(CudaFakeDriver, KernelFailureFailsTheRun) {
-  kiln_abi_model model = kModel;
-  model.run = [](void *const *, void *const *, const int64_t *) -> int32_t {
-    // A kernel the image does not have.
-    mgpuModuleGetFunction(const_cast<char *>(kImage), "missing_kernel");
-    return 0;
-  };
-  kiln_session *s = nullptr;
-  ASSERT_EQ(kiln_session_create(&model, nullptr, &s), KILN_OK);
+// Runs `body` as the generated code of a session's run (the stand-in's
+// device memory is host memory, so host vectors serve as device buffers);
+// the run's status, with the session's error in `error`.
+std::function<void()> *gBody;
+// The session keeps the model, so it outlives each run (`keep` carries a
+// session from one run to the next).
+kiln_status runInSession(std::function<void()> body, std::string *error,
+                         kiln_session **keep = nullptr) {
+  static const kiln_abi_model model = [] {
+    kiln_abi_model m = kModel;
+    m.run = [](void *const *, void *const *, const int64_t *) -> int32_t {
+      (*gBody)();
+      return 0;
+    };
+    return m;
+  }();
+  gBody = &body;
+  kiln_session *s = keep && *keep ? *keep : nullptr;
+  if (!s && kiln_session_create(&model, nullptr, &s) != KILN_OK) {
+    if (error)
+      *error = "no session";
+    return KILN_ERROR_INTERNAL;
+  }
   float x[4] = {}, x2[8] = {}, y[3], z[6];
   const int64_t xDims[] = {1, 4}, x2Dims[] = {2, 1, 4}, yDims[] = {1, 3},
                 zDims[] = {2, 1, 3};
@@ -235,11 +255,142 @@ TEST(CudaFakeDriver, KernelFailureFailsTheRun) {
                       {KILN_DTYPE_F32, 3, x2Dims, x2, sizeof(x2)}};
   kiln_tensor out[] = {{KILN_DTYPE_F32, 2, yDims, y, sizeof(y)},
                        {KILN_DTYPE_F32, 3, zDims, z, sizeof(z)}};
-  EXPECT_EQ(kiln_session_run(s, in, 2, out, 2), KILN_ERROR_DEVICE);
-  EXPECT_STREQ(kiln_session_last_error(s),
-               "model 'fake_cuda' on cuda: kernel 'missing_kernel' not found: "
-               "CUDA_ERROR_FAKE");
-  kiln_session_destroy(s);
+  kiln_status st = kiln_session_run(s, in, 2, out, 2);
+  if (error)
+    *error = st == KILN_OK ? "" : kiln_session_last_error(s);
+  if (keep)
+    *keep = s;
+  else
+    kiln_session_destroy(s);
+  return st;
+}
+
+TEST(CudaFakeDriver, KernelFailureFailsTheRun) {
+  std::string error;
+  EXPECT_EQ(runInSession(
+                [] {
+                  // A kernel the image does not have.
+                  mgpuModuleGetFunction(const_cast<char *>(kImage),
+                                        "missing_kernel");
+                },
+                &error),
+            KILN_ERROR_DEVICE);
+  EXPECT_EQ(error, "model 'fake_cuda' on cuda: kernel 'missing_kernel' not "
+                   "found: CUDA_ERROR_FAKE");
+}
+
+double geluTanh(double x) {
+  return 0.5 * x *
+         (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
+}
+
+/// kiln.linear's row-major y = act(x * w + bias), x [m, k], w [k, n].
+std::vector<float> linearReference(const std::vector<float> &x,
+                                   const std::vector<float> &w,
+                                   const float *bias, int32_t epilogue,
+                                   int64_t m, int64_t k, int64_t n) {
+  std::vector<float> y(m * n);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double v = 0;
+      for (int64_t q = 0; q < k; ++q)
+        v += double(x[i * k + q]) * w[q * n + j];
+      if (epilogue & KILN_CUDA_EPILOGUE_BIAS)
+        v += bias[j];
+      if (epilogue & KILN_CUDA_EPILOGUE_RELU)
+        v = v > 0 ? v : 0;
+      if (epilogue & KILN_CUDA_EPILOGUE_GELU_TANH)
+        v = geluTanh(v);
+      y[i * n + j] = float(v);
+    }
+  return y;
+}
+
+// kiln_cuda_linear_f32 with each epilogue cuBLASLt gets from Kiln: the bias
+// is per output column (n = 3 of a [5, 7] x [7, 3] product, so a bias along
+// the wrong axis would read past it or differ), the activation follows the
+// bias, and the output (NaNs before) is overwritten. The weight is also
+// passed as a transposed view (op T). Each epilogue is a plan of its own
+// in the descriptor cache: the same shapes with another epilogue must not
+// reuse a plan, and a second run reuses all of them.
+TEST(CudaFakeDriver, LinearEpilogues) {
+  const int64_t m = 5, k = 7, n = 3;
+  std::vector<float> x(m * k), w(k * n), wT(n * k);
+  for (int64_t i = 0; i < m * k; ++i)
+    x[i] = float((i * 5) % 11) * 0.25f - 1.25f;
+  for (int64_t q = 0; q < k; ++q)
+    for (int64_t j = 0; j < n; ++j) {
+      w[q * n + j] = float((q * 3 + j * 7) % 9) * 0.125f - 0.5f;
+      wT[j * k + q] = w[q * n + j];
+    }
+  float bias[n] = {0.75f, -2.0f, 0.25f};
+  const struct {
+    int32_t flags, cublas;
+  } epilogues[] = {{KILN_CUDA_EPILOGUE_BIAS, 4},
+                   {KILN_CUDA_EPILOGUE_BIAS | KILN_CUDA_EPILOGUE_RELU, 6},
+                   {KILN_CUDA_EPILOGUE_BIAS | KILN_CUDA_EPILOGUE_GELU_TANH, 36},
+                   {KILN_CUDA_EPILOGUE_RELU, 2},
+                   {KILN_CUDA_EPILOGUE_GELU_TANH, 32}};
+  // One output buffer: the plans' keys include the operands' alignment.
+  std::vector<float> y;
+  y.reserve(m * n);
+  kiln_session *session = nullptr;
+  int heuristicsBefore = blasCounter("fake_cublaslt_heuristics");
+  for (int round = 0; round < 2; ++round)
+    for (auto [flags, cublas] : epilogues)
+      for (bool transposed : {false, true}) {
+        SCOPED_TRACE("epilogue " + std::to_string(flags) +
+                     (transposed ? ", transposed weight" : ""));
+        y.assign(m * n, NAN);
+        std::string error;
+        ASSERT_EQ(
+            runInSession(
+                [&] {
+                  Memref<2> a = {x.data(), x.data(), 0, {m, k}, {k, 1}};
+                  Memref<2> b =
+                      transposed
+                          ? Memref<2>{wT.data(), wT.data(), 0, {k, n}, {1, k}}
+                          : Memref<2>{w.data(), w.data(), 0, {k, n}, {n, 1}};
+                  Memref<1> bv = {bias, bias, 0, {n}, {1}};
+                  Memref<2> d = {y.data(), y.data(), 0, {m, n}, {n, 1}};
+                  _mlir_ciface_kiln_cuda_linear_f32(&a, &b, &bv, &d, flags,
+                                                    KILN_CUDA_PRECISION_FP32);
+                },
+                &error, &session),
+            KILN_OK)
+            << error;
+        EXPECT_EQ(blasCounter("fake_cublaslt_last_epilogue"), cublas);
+        std::vector<float> want = linearReference(x, w, bias, flags, m, k, n);
+        for (int64_t i = 0; i < m * n; ++i)
+          EXPECT_NEAR(y[i], want[i], 1e-5f)
+              << "y[" << i / n << "][" << i % n << "]";
+      }
+  // Five epilogues, each with a plain and a transposed weight.
+  EXPECT_EQ(blasCounter("fake_cublaslt_heuristics") - heuristicsBefore, 10);
+  kiln_session_destroy(session);
+}
+
+// A bias that is not one float per output column fails the run, naming the
+// shapes, instead of reading past it.
+TEST(CudaFakeDriver, LinearRejectsAMisshapenBias) {
+  float x[8] = {}, w[12] = {}, y[6], bias[4] = {};
+  std::string error;
+  EXPECT_EQ(runInSession(
+                [&] {
+                  Memref<2> a = {x, x, 0, {2, 4}, {4, 1}};
+                  Memref<2> b = {w, w, 0, {4, 3}, {3, 1}};
+                  Memref<1> bv = {bias, bias, 0, {2}, {1}};
+                  Memref<2> d = {y, y, 0, {2, 3}, {3, 1}};
+                  _mlir_ciface_kiln_cuda_linear_f32(&a, &b, &bv, &d,
+                                                    KILN_CUDA_EPILOGUE_BIAS,
+                                                    KILN_CUDA_PRECISION_FP32);
+                },
+                &error),
+            KILN_ERROR_DEVICE);
+  EXPECT_NE(error.find("matmul [2 x 4] x [4 x 3]: the bias must be 3 "
+                       "contiguous floats, got 2 with stride 1"),
+            std::string::npos)
+      << error;
 }
 
 } // namespace

@@ -2,11 +2,15 @@
  *
  * Built as fakecuda/libcublasLt.so.13 for CudaRuntimeTest. It implements
  * the documented semantics of the cuBLASLt calls runtime/cuda makes, on
- * host memory: D = alpha * op(A) * op(B) + beta * C, column-major, with
- * leading dimensions, op T and strided batches. Only f32 data is supported,
- * which is all the runtime passes. That checks the runtime's row-major to
- * column-major mapping, not cuBLASLt itself.
+ * host memory: D = epilogue(alpha * op(A) * op(B) + beta * C + bias),
+ * column-major, with leading dimensions, op T and strided batches. The
+ * epilogues are the documented ones: BIAS adds bias[i] to row i of D (the
+ * vector's length is D's row count), then RELU is max(x, 0) and GELU the
+ * tanh approximation. Only f32 data is supported, which is all the runtime
+ * passes. That checks the runtime's row-major to column-major mapping, not
+ * cuBLASLt itself.
  *===----------------------------------------------------------------------===*/
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,14 +18,25 @@
 typedef int Status;
 enum { kOk = 0, kInvalid = 7 };
 /* Attribute numbers from cublasLt.h. */
-enum { kDescTransA = 3, kDescTransB = 4 };
+enum { kDescTransA = 3, kDescTransB = 4, kDescEpilogue = 7, kDescBias = 8 };
 enum { kLayoutBatchCount = 5, kLayoutBatchStride = 6 };
+/* cublasLtEpilogue_t: flags of the forward epilogues. */
+enum {
+  kEpilogueDefault = 1,
+  kEpilogueRelu = 2,
+  kEpilogueBias = 4,
+  kEpilogueGelu = 32
+};
 
-typedef struct { int transA, transB; int compute; } Desc;
+typedef struct {
+  int transA, transB, compute;
+  uint32_t epilogue;
+  const float *bias;
+} Desc;
 typedef struct { uint64_t rows, cols; int64_t ld; int32_t batch; int64_t stride; } Layout;
 
-int fake_cublaslt_matmuls, fake_cublaslt_last_compute,
-    fake_cublaslt_heuristics, fake_cublaslt_live_descriptors;
+int fake_cublaslt_matmuls, fake_cublaslt_last_compute, fake_cublaslt_heuristics,
+    fake_cublaslt_live_descriptors, fake_cublaslt_last_epilogue;
 
 Status cublasLtCreate(void **h) { *h = malloc(1); return kOk; }
 Status cublasLtDestroy(void *h) { free(h); return kOk; }
@@ -32,6 +47,7 @@ Status cublasLtMatmulDescCreate(Desc **d, int compute, int scale) {
   (void)scale;
   *d = calloc(1, sizeof(Desc));
   (*d)->compute = compute;
+  (*d)->epilogue = kEpilogueDefault;
   ++fake_cublaslt_live_descriptors;
   return kOk;
 }
@@ -47,6 +63,10 @@ Status cublasLtMatmulDescSetAttribute(Desc *d, int attr, const void *v,
     d->transA = *(const int *)v;
   else if (attr == kDescTransB)
     d->transB = *(const int *)v;
+  else if (attr == kDescEpilogue)
+    d->epilogue = *(const uint32_t *)v;
+  else if (attr == kDescBias)
+    d->bias = *(const float *const *)v;
   return kOk;
 }
 Status cublasLtMatrixLayoutCreate(Layout **l, int type, uint64_t rows,
@@ -98,6 +118,17 @@ static float at(const float *m, const Layout *l, int trans, int64_t i,
   return trans ? m[j + i * l->ld] : m[i + j * l->ld];
 }
 
+/* The forward epilogue on one element of row i of D. */
+static float epilogue(const Desc *d, int64_t i, float x) {
+  if (d->epilogue & kEpilogueBias)
+    x += d->bias[i];
+  if (d->epilogue & kEpilogueRelu)
+    x = x > 0.0f ? x : 0.0f;
+  if (d->epilogue & kEpilogueGelu)
+    x = 0.5f * x * (1.0f + tanhf(0.7978845608f * (x + 0.044715f * x * x * x)));
+  return x;
+}
+
 Status cublasLtMatmul(void *h, Desc *d, const float *alpha, const float *a,
                       Layout *la, const float *b, Layout *lb,
                       const float *beta, const float *c, Layout *lc, float *out,
@@ -112,8 +143,15 @@ Status cublasLtMatmul(void *h, Desc *d, const float *alpha, const float *a,
       lo->rows != lc->rows || lo->cols != lc->cols || c != out ||
       la->batch != lc->batch || lb->batch != lc->batch)
     return kInvalid;
+  uint32_t e = d->epilogue;
+  if (e != kEpilogueDefault &&
+      ((e & ~(uint32_t)(kEpilogueRelu | kEpilogueBias | kEpilogueGelu)) ||
+       ((e & kEpilogueRelu) && (e & kEpilogueGelu)) ||
+       ((e & kEpilogueBias) && !d->bias)))
+    return kInvalid;
   ++fake_cublaslt_matmuls;
   fake_cublaslt_last_compute = d->compute;
+  fake_cublaslt_last_epilogue = (int)d->epilogue;
   for (int32_t p = 0; p < lc->batch; ++p) {
     const float *ap = a + p * la->stride, *bp = b + p * lb->stride;
     float *op = out + p * lo->stride;
@@ -125,7 +163,8 @@ Status cublasLtMatmul(void *h, Desc *d, const float *alpha, const float *a,
         float *dst = op + i + j * lo->ld;
         /* As documented for cuBLAS: with beta == 0, C is not read (it may
          * hold NaNs). */
-        *dst = *beta == 0.0f ? *alpha * sum : *alpha * sum + *beta * *dst;
+        *dst = epilogue(
+            d, i, *beta == 0.0f ? *alpha * sum : *alpha * sum + *beta * *dst);
       }
   }
   return kOk;
