@@ -390,13 +390,15 @@ def KilnCudaMatmulToCublasLt : Pass<"kiln-cuda-matmul-to-cublaslt",
   let summary = "Call cuBLASLt for GEMMs on device memrefs, with epilogues";
   let description = [{
     Runs after bufferization. A plain `linalg.matmul` or
-    `linalg.batch_matmul` (no user-defined indexing maps) on f32 becomes a
-    call to the CUDA runtime, which runs it in cuBLASLt. When the output's
-    zeroing comes right before (the fill, or copy from a zeroed buffer, that
+    `linalg.batch_matmul` (no user-defined indexing maps) with an f32
+    output and f32, f16 or bf16 operands (f16/bf16: the inputs of a
+    mixed-precision GEMM, accumulated in f32) becomes a call to the CUDA
+    runtime, which runs it in cuBLASLt. When the output's zeroing comes
+    right before (the fill, or copy from a zeroed buffer, that
     `kiln-lower-to-linalg` emits), the zeroing goes and cuBLASLt overwrites
     the output (beta = 0); otherwise it accumulates (beta = 1). The
-    `precision` option picks the tensor-core input type (fp32 accumulation
-    and storage in every case):
+    `precision` option picks the tensor-core input type of f32 operands
+    (fp32 accumulation and storage in every case):
 
     ```
     linalg.fill ins(%zero) outs(%c)
@@ -405,6 +407,10 @@ def KilnCudaMatmulToCublasLt : Pass<"kiln-cuda-matmul-to-cublaslt",
       => func.call @kiln_cuda_matmul_f32(%a', %b', %c', %precision, %c0_i32)
          // memref.cast to strided<[?, ?], offset: ?>; fp16 = 1, bf16 = 2,
          // tf32 = 3, fp32 = 0 (runtime/include/kiln/cuda.h); 0 = overwrite
+    linalg.matmul ins(%a, %b : memref<?x64xf16>, memref<64x256xf16>)
+                  outs(%c : memref<?x256xf32>)
+      => func.call @kiln_cuda_matmul_f16(...)  // A, B: CUDA_R_16F (bf16:
+         // _bf16, CUDA_R_16BF); CUBLAS_COMPUTE_32F whatever `precision`
     ```
 
     A zeroed 2-D matmul followed by `kiln.linear`'s epilogue generic (marked

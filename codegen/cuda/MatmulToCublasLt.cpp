@@ -40,10 +40,15 @@ std::optional<int32_t> epilogueCode(const kiln::GemmEpilogue &e) {
 }
 
 /// The runtime entry points' suffix for A and B of element type `ab` with an
-/// f32 C.
+/// f32 C: f32, or the f16 / bf16 operands of a mixed-precision GEMM (f32
+/// accumulation and result; the runtime passes CUDA_R_16F / CUDA_R_16BF).
 std::optional<StringRef> operandSuffix(Type ab) {
   if (ab.isF32())
     return StringRef("f32");
+  if (ab.isF16())
+    return StringRef("f16");
+  if (ab.isBF16())
+    return StringRef("bf16");
   return std::nullopt;
 }
 

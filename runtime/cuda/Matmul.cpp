@@ -4,7 +4,8 @@
 // `linalg.batch_matmul` on device memrefs into calls of these: C = A * B
 // (beta = 0) when the compiler removed C's zeroing, C += A * B otherwise,
 // and kiln.linear's matmul plus bias/activation generic into one call with
-// a cuBLASLt epilogue.
+// a cuBLASLt epilogue. A and B are f32, or f16/bf16 (the inputs of a
+// mixed-precision GEMM, accumulated in f32); C, D and the bias are f32.
 //
 // Kiln's tensors are row-major and cuBLASLt's are column-major: a row-major
 // C = A * B is the column-major C^T = B^T * A^T, and a row-major [r, c]
@@ -209,27 +210,30 @@ void linear(cudaDataType_t abType, Memref<T, 2> *a, Memref<T, 2> *b,
 
 } // namespace
 
+// One set of entry points per operand type, since the memref descriptors of
+// generated code differ in element type (16-bit floats travel as their
+// bits): kiln_cuda_matmul_{f32,f16,bf16}, kiln_cuda_batch_matmul_* and
+// kiln_cuda_linear_*, each through MLIR's C interface (_mlir_ciface_).
+// C, D and the bias are f32 in all; 16-bit operands ignore `precision`.
+#define KILN_CUDA_GEMM_ENTRY_POINTS(suffix, T, abType)                         \
+  void _mlir_ciface_kiln_cuda_matmul_##suffix(                                 \
+      Memref<T, 2> *a, Memref<T, 2> *b, Memref<float, 2> *c,                   \
+      int32_t precision, int32_t accumulate) {                                 \
+    matmul2d(abType, a, b, c, precision, accumulate);                          \
+  }                                                                            \
+  void _mlir_ciface_kiln_cuda_batch_matmul_##suffix(                           \
+      Memref<T, 3> *a, Memref<T, 3> *b, Memref<float, 3> *c,                   \
+      int32_t precision, int32_t accumulate) {                                 \
+    batchMatmul(abType, a, b, c, precision, accumulate);                       \
+  }                                                                            \
+  void _mlir_ciface_kiln_cuda_linear_##suffix(                                 \
+      Memref<T, 2> *a, Memref<T, 2> *b, Memref<float, 1> *bias,                \
+      Memref<float, 2> *d, int32_t epilogue, int32_t precision) {              \
+    linear(abType, a, b, bias, d, epilogue, precision);                        \
+  }
+
 extern "C" {
-
-void _mlir_ciface_kiln_cuda_matmul_f32(Memref<float, 2> *a, Memref<float, 2> *b,
-                                       Memref<float, 2> *c, int32_t precision,
-                                       int32_t accumulate) {
-  matmul2d(CUDA_R_32F, a, b, c, precision, accumulate);
-}
-
-void _mlir_ciface_kiln_cuda_batch_matmul_f32(Memref<float, 3> *a,
-                                             Memref<float, 3> *b,
-                                             Memref<float, 3> *c,
-                                             int32_t precision,
-                                             int32_t accumulate) {
-  batchMatmul(CUDA_R_32F, a, b, c, precision, accumulate);
-}
-
-void _mlir_ciface_kiln_cuda_linear_f32(Memref<float, 2> *a, Memref<float, 2> *b,
-                                       Memref<float, 1> *bias,
-                                       Memref<float, 2> *d, int32_t epilogue,
-                                       int32_t precision) {
-  linear(CUDA_R_32F, a, b, bias, d, epilogue, precision);
-}
-
+KILN_CUDA_GEMM_ENTRY_POINTS(f32, float, CUDA_R_32F)
+KILN_CUDA_GEMM_ENTRY_POINTS(f16, uint16_t, CUDA_R_16F)
+KILN_CUDA_GEMM_ENTRY_POINTS(bf16, uint16_t, CUDA_R_16BF)
 } // extern "C"

@@ -8,6 +8,9 @@
 // CHECK-DAG: func.func private @kiln_cuda_matmul_f32(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i32, i32) attributes {llvm.emit_c_interface}
 // CHECK-DAG: func.func private @kiln_cuda_batch_matmul_f32(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, i32, i32) attributes {llvm.emit_c_interface}
 // CHECK-DAG: func.func private @kiln_cuda_linear_f32(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?xf32, strided<[?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i32, i32) attributes {llvm.emit_c_interface}
+// CHECK-DAG: func.func private @kiln_cuda_matmul_f16(memref<?x?xf16, strided<[?, ?], offset: ?>>, memref<?x?xf16, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i32, i32) attributes {llvm.emit_c_interface}
+// CHECK-DAG: func.func private @kiln_cuda_batch_matmul_bf16(memref<?x?x?xbf16, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xbf16, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, i32, i32) attributes {llvm.emit_c_interface}
+// CHECK-DAG: func.func private @kiln_cuda_linear_f16(memref<?x?xf16, strided<[?, ?], offset: ?>>, memref<?x?xf16, strided<[?, ?], offset: ?>>, memref<?xf32, strided<[?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i32, i32) attributes {llvm.emit_c_interface}
 
 // The zero fill right before is dead: cuBLASLt overwrites (accumulate = 0).
 // CHECK-LABEL: func.func @matmul
@@ -244,5 +247,70 @@ func.func @epilogue_writes_the_input(%x: memref<8x32xf32>, %w: memref<32x32xf32>
     %s = arith.addf %v, %y : f32
     linalg.yield %s : f32
   }
+  return
+}
+
+// Mixed precision: f16 or bf16 operands with an f32 output (what
+// kiln-mixed-precision makes of a GEMM) call the entry points of that
+// operand type, which pass CUDA_R_16F / CUDA_R_16BF for A and B, CUDA_R_32F
+// for C and D, and compute in CUBLAS_COMPUTE_32F.
+// CHECK-LABEL: func.func @matmul_f16
+// CHECK-SAME: (%[[A:.*]]: memref<?x64xf16>, %[[B:.*]]: memref<64x256xf16>, %[[C:.*]]: memref<?x256xf32>)
+// CHECK-NOT: linalg.fill
+// CHECK-DAG: %[[CA:.*]] = memref.cast %[[A]] : memref<?x64xf16> to memref<?x?xf16, strided<[?, ?], offset: ?>>
+// CHECK-DAG: %[[CB:.*]] = memref.cast %[[B]] : memref<64x256xf16> to memref<?x?xf16, strided<[?, ?], offset: ?>>
+// CHECK-DAG: %[[CC:.*]] = memref.cast %[[C]] : memref<?x256xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
+// CHECK: call @kiln_cuda_matmul_f16(%[[CA]], %[[CB]], %[[CC]], %{{.*}}, %{{.*}})
+// CHECK-NOT: linalg.matmul
+func.func @matmul_f16(%a: memref<?x64xf16>, %b: memref<64x256xf16>, %c: memref<?x256xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<?x256xf32>)
+  linalg.matmul ins(%a, %b : memref<?x64xf16>, memref<64x256xf16>) outs(%c : memref<?x256xf32>)
+  return
+}
+
+// CHECK-LABEL: func.func @batch_matmul_bf16
+// CHECK: call @kiln_cuda_batch_matmul_bf16
+// CHECK-NOT: linalg.batch_matmul
+func.func @batch_matmul_bf16(%a: memref<?x4x?xbf16>, %b: memref<?x?x16xbf16>, %c: memref<?x4x16xf32>) {
+  linalg.batch_matmul ins(%a, %b : memref<?x4x?xbf16>, memref<?x?x16xbf16>) outs(%c : memref<?x4x16xf32>)
+  return
+}
+
+// The epilogue with f16 operands: the bias and the output stay f32.
+// CHECK-LABEL: func.func @linear_f16
+// CHECK: %[[GELU_BIAS:.*]] = arith.constant 5 : i32
+// CHECK: call @kiln_cuda_linear_f16(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[GELU_BIAS]], %{{.*}})
+// CHECK-NOT: linalg.generic
+func.func @linear_f16(%a: memref<8x16xf16>, %w: memref<16x32xf16>, %b: memref<32xf32>, %out: memref<8x32xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c = memref.alloc() : memref<8x32xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<8x32xf32>)
+  linalg.matmul ins(%a, %w : memref<8x16xf16>, memref<16x32xf16>) outs(%c : memref<8x32xf32>)
+  linalg.generic {indexing_maps = [#id, #col, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%c, %b : memref<8x32xf32>, memref<32xf32>) outs(%out : memref<8x32xf32>)
+      attrs = {kiln.epilogue = {activation = "gelu_tanh", bias = true}} {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %s = arith.addf %x, %y : f32
+    %t = math.tanh %s : f32
+    linalg.yield %t : f32
+  }
+  return
+}
+
+// Must not fire: a 16-bit output (the runtime's GEMMs write f32), operands
+// of two types, or 16-bit operands with an f64 output.
+// CHECK-LABEL: func.func @half_types_that_stay
+// CHECK-NOT: call @kiln_cuda
+// CHECK: linalg.matmul
+// CHECK: linalg.matmul
+// CHECK: linalg.matmul
+// CHECK-NOT: call @kiln_cuda
+// CHECK: return
+func.func @half_types_that_stay(%a: memref<8x16xf16>, %b: memref<16x32xf16>, %bb: memref<16x32xbf16>, %bf: memref<16x32xf32>,
+                                %c16: memref<8x32xf16>, %c32: memref<8x32xf32>, %c64: memref<8x32xf64>) {
+  linalg.matmul ins(%a, %b : memref<8x16xf16>, memref<16x32xf16>) outs(%c16 : memref<8x32xf16>)
+  linalg.matmul ins(%a, %bb : memref<8x16xf16>, memref<16x32xbf16>) outs(%c32 : memref<8x32xf32>)
+  linalg.matmul ins(%a, %b : memref<8x16xf16>, memref<16x32xf16>) outs(%c64 : memref<8x32xf64>)
   return
 }

@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <dlfcn.h>
 #include <functional>
 #include <string>
@@ -47,6 +48,39 @@ extern "C" void _mlir_ciface_kiln_cuda_batch_matmul_f32(Memref<3> *,
 extern "C" void _mlir_ciface_kiln_cuda_linear_f32(Memref<2> *, Memref<2> *,
                                                   Memref<1> *, Memref<2> *,
                                                   int32_t, int32_t);
+
+/// bfloat16 bits, rounded to nearest even from a float (libgcc 12 lacks the
+/// compiler's own __bf16 conversion).
+struct BFloat16 {
+  uint16_t bits;
+  BFloat16() = default;
+  explicit BFloat16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof(u));
+    bits = uint16_t((u + 0x7fffu + ((u >> 16) & 1)) >> 16);
+  }
+  explicit operator float() const {
+    uint32_t u = uint32_t(bits) << 16;
+    float f;
+    memcpy(&f, &u, sizeof(f));
+    return f;
+  }
+};
+
+#define KILN_HALF_ENTRY_POINTS(suffix)                                         \
+  extern "C" void _mlir_ciface_kiln_cuda_matmul_##suffix(                      \
+      Memref<2, uint16_t> *, Memref<2, uint16_t> *, Memref<2> *, int32_t,      \
+      int32_t);                                                                \
+  extern "C" void _mlir_ciface_kiln_cuda_batch_matmul_##suffix(                \
+      Memref<3, uint16_t> *, Memref<3, uint16_t> *, Memref<3> *, int32_t,      \
+      int32_t);                                                                \
+  extern "C" void _mlir_ciface_kiln_cuda_linear_##suffix(                      \
+      Memref<2, uint16_t> *, Memref<2, uint16_t> *, Memref<1> *, Memref<2> *,  \
+      int32_t, int32_t);
+KILN_HALF_ENTRY_POINTS(f16)
+KILN_HALF_ENTRY_POINTS(bf16)
+#undef KILN_HALF_ENTRY_POINTS
+
 constexpr int32_t kOverwrite = 0, kAccumulate = 1;
 constexpr unsigned kNaN = 0x7fc00000u;
 
@@ -242,6 +276,7 @@ kiln_status runInSession(std::function<void()> body, std::string *error,
     return m;
   }();
   gBody = &body;
+  fakeLibrary("blas"); // keeps its counters past the session's dlclose
   kiln_session *s = keep && *keep ? *keep : nullptr;
   if (!s && kiln_session_create(&model, nullptr, &s) != KILN_OK) {
     if (error)
@@ -391,6 +426,149 @@ TEST(CudaFakeDriver, LinearRejectsAMisshapenBias) {
                        "contiguous floats, got 2 with stride 1"),
             std::string::npos)
       << error;
+}
+
+/// `count` values of type H, and the floats they hold exactly.
+template <typename H>
+void halfValues(int64_t count, int64_t seed, std::vector<H> &h,
+                std::vector<float> &f) {
+  h.resize(count);
+  f.resize(count);
+  for (int64_t i = 0; i < count; ++i) {
+    // Thirds and a tiny value: most do not fit 16 bits, and the rounding
+    // is what the reference must see too.
+    float v = float((i * 7 + seed) % 13 - 6) / 3.0f;
+    if (i % 11 == 5)
+      v = 3e-6f; // an f16 subnormal
+    h[i] = H(v);
+    f[i] = float(h[i]);
+  }
+}
+
+/// Row-major [m, k] x [k, n] (b[q * bs0 + j * bs1]) in double.
+std::vector<double> reference(const float *a, const float *b, int64_t m,
+                              int64_t k, int64_t n, int64_t bs0, int64_t bs1) {
+  std::vector<double> c(m * n);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t q = 0; q < k; ++q)
+        c[i * n + j] += double(a[i * k + q]) * b[q * bs0 + j * bs1];
+  return c;
+}
+
+void expectNear(const float *got, const std::vector<double> &want,
+                const char *what) {
+  for (size_t i = 0; i < want.size(); ++i)
+    EXPECT_NEAR(got[i], want[i], 1e-5 * (1 + std::fabs(want[i])))
+        << what << "[" << i << "]";
+}
+
+// f16 or bf16 A and B with an f32 C through the runtime's GEMM entry points
+// and the stand-in (which converts the 16-bit values itself): plain,
+// transposed B, batched (one weight per batch entry, and one shared), an
+// accumulating product and a GELU_BIAS linear, all against a reference on
+// the same rounded inputs. cuBLASLt takes 16-bit inputs with an f32 output
+// only with CUBLAS_COMPUTE_32F (68): the precision argument (fp16 here) must
+// not turn it into 32F_FAST_16F, which the stand-in rejects as cuBLASLt
+// would.
+// The entry points come as lambdas that call them: a call through a pointer
+// would have the test's memref type, not the runtime's, which UBSan's
+// -fsanitize=function reports.
+template <typename H, typename Matmul, typename BatchMatmul, typename Linear>
+void checkHalfGemms(int cudaType, Matmul matmul, BatchMatmul batchMatmul,
+                    Linear linear) {
+  const int64_t m = 5, k = 9, n = 4;
+  std::vector<H> a, b, bT, a3, b3;
+  std::vector<float> af, bf, bTf, a3f, b3f;
+  halfValues(m * k, 1, a, af);
+  halfValues(k * n, 2, b, bf);
+  bT.resize(n * k);
+  bTf.resize(n * k);
+  for (int64_t q = 0; q < k; ++q)
+    for (int64_t j = 0; j < n; ++j) {
+      bT[j * k + q] = b[q * n + j];
+      bTf[j * k + q] = bf[q * n + j];
+    }
+  halfValues(2 * m * k, 3, a3, a3f);
+  halfValues(2 * k * n, 4, b3, b3f);
+  float bias[n] = {0.5f, -1.0f, 0.25f, 2.0f};
+  std::vector<float> c(m * n, NAN), ct(m * n, NAN), acc(m * n, 1.5f),
+      lin(m * n, NAN), c3(2 * m * n, NAN), c3shared(2 * m * n, NAN);
+  // The runtime takes 16-bit floats as their bits.
+  auto bits = [](std::vector<H> &v) {
+    return reinterpret_cast<uint16_t *>(v.data());
+  };
+  std::string error;
+  ASSERT_EQ(
+      runInSession(
+          [&] {
+            Memref<2, uint16_t> ma = {bits(a), bits(a), 0, {m, k}, {k, 1}};
+            Memref<2, uint16_t> mb = {bits(b), bits(b), 0, {k, n}, {n, 1}};
+            Memref<2, uint16_t> mbT = {bits(bT), bits(bT), 0, {k, n}, {1, k}};
+            Memref<2> mc = {c.data(), c.data(), 0, {m, n}, {n, 1}};
+            Memref<2> mct = {ct.data(), ct.data(), 0, {m, n}, {n, 1}};
+            Memref<2> macc = {acc.data(), acc.data(), 0, {m, n}, {n, 1}};
+            Memref<2> mlin = {lin.data(), lin.data(), 0, {m, n}, {n, 1}};
+            Memref<1> mbias = {bias, bias, 0, {n}, {1}};
+            matmul(&ma, &mb, &mc, KILN_CUDA_PRECISION_FP16, kOverwrite);
+            matmul(&ma, &mbT, &mct, KILN_CUDA_PRECISION_FP16, kOverwrite);
+            matmul(&ma, &mb, &macc, KILN_CUDA_PRECISION_FP16, kAccumulate);
+            linear(&ma, &mb, &mbias, &mlin,
+                   KILN_CUDA_EPILOGUE_BIAS | KILN_CUDA_EPILOGUE_GELU_TANH,
+                   KILN_CUDA_PRECISION_FP16);
+            Memref<3, uint16_t> ma3 = {
+                bits(a3), bits(a3), 0, {2, m, k}, {m * k, k, 1}};
+            Memref<3, uint16_t> mb3 = {
+                bits(b3), bits(b3), 0, {2, k, n}, {k * n, n, 1}};
+            Memref<3, uint16_t> mbShared = {
+                bits(b), bits(b), 0, {2, k, n}, {0, n, 1}};
+            Memref<3> mc3 = {c3.data(), c3.data(), 0, {2, m, n}, {m * n, n, 1}};
+            Memref<3> mc3s = {
+                c3shared.data(), c3shared.data(), 0, {2, m, n}, {m * n, n, 1}};
+            batchMatmul(&ma3, &mb3, &mc3, KILN_CUDA_PRECISION_FP16, kOverwrite);
+            batchMatmul(&ma3, &mbShared, &mc3s, KILN_CUDA_PRECISION_FP16,
+                        kOverwrite);
+          },
+          &error),
+      KILN_OK)
+      << error;
+  EXPECT_EQ(blasCounter("fake_cublaslt_last_ab_type"), cudaType);
+  EXPECT_EQ(blasCounter("fake_cublaslt_last_compute"), 68); // COMPUTE_32F
+
+  std::vector<double> want = reference(af.data(), bf.data(), m, k, n, n, 1);
+  expectNear(c.data(), want, "c");
+  expectNear(ct.data(), reference(af.data(), bTf.data(), m, k, n, 1, k),
+             "transposed");
+  std::vector<double> wantAcc = want, wantLin = want;
+  for (int64_t i = 0; i < m * n; ++i) {
+    wantAcc[i] += 1.5;
+    wantLin[i] = geluTanh(want[i] + bias[i % n]);
+  }
+  expectNear(acc.data(), wantAcc, "accumulated");
+  expectNear(lin.data(), wantLin, "linear");
+  for (int64_t p = 0; p < 2; ++p) {
+    expectNear(c3.data() + p * m * n,
+               reference(a3f.data() + p * m * k, b3f.data() + p * k * n, m, k,
+                         n, n, 1),
+               "batched");
+    expectNear(c3shared.data() + p * m * n,
+               reference(a3f.data() + p * m * k, bf.data(), m, k, n, n, 1),
+               "batched, shared weight");
+  }
+}
+
+TEST(CudaFakeDriver, Float16Operands) {
+  checkHalfGemms<_Float16>(
+      2, [](auto... a) { _mlir_ciface_kiln_cuda_matmul_f16(a...); },
+      [](auto... a) { _mlir_ciface_kiln_cuda_batch_matmul_f16(a...); },
+      [](auto... a) { _mlir_ciface_kiln_cuda_linear_f16(a...); });
+}
+
+TEST(CudaFakeDriver, BFloat16Operands) {
+  checkHalfGemms<BFloat16>(
+      14, [](auto... a) { _mlir_ciface_kiln_cuda_matmul_bf16(a...); },
+      [](auto... a) { _mlir_ciface_kiln_cuda_batch_matmul_bf16(a...); },
+      [](auto... a) { _mlir_ciface_kiln_cuda_linear_bf16(a...); });
 }
 
 } // namespace

@@ -6,9 +6,11 @@
  * column-major, with leading dimensions, op T and strided batches. The
  * epilogues are the documented ones: BIAS adds bias[i] to row i of D (the
  * vector's length is D's row count), then RELU is max(x, 0) and GELU the
- * tanh approximation. Only f32 data is supported, which is all the runtime
- * passes. That checks the runtime's row-major to column-major mapping, not
- * cuBLASLt itself.
+ * tanh approximation. A and B are f32, f16 or bf16 (converted to float
+ * here), C and D f32: the combinations the runtime passes, and with 16-bit
+ * inputs only CUBLAS_COMPUTE_32F, as cuBLASLt's table of supported types
+ * has it. That checks the runtime's row-major to column-major mapping and
+ * its type codes, not cuBLASLt itself.
  *===----------------------------------------------------------------------===*/
 #include <math.h>
 #include <stdint.h>
@@ -33,10 +35,21 @@ typedef struct {
   uint32_t epilogue;
   const float *bias;
 } Desc;
-typedef struct { uint64_t rows, cols; int64_t ld; int32_t batch; int64_t stride; } Layout;
+/* cudaDataType_t and cublasComputeType_t values. */
+enum { kR32F = 0, kR16F = 2, kR16BF = 14 };
+enum { kCompute32F = 68 };
+
+typedef struct {
+  int type;
+  uint64_t rows, cols;
+  int64_t ld;
+  int32_t batch;
+  int64_t stride;
+} Layout;
 
 int fake_cublaslt_matmuls, fake_cublaslt_last_compute, fake_cublaslt_heuristics,
-    fake_cublaslt_live_descriptors, fake_cublaslt_last_epilogue;
+    fake_cublaslt_live_descriptors, fake_cublaslt_last_epilogue,
+    fake_cublaslt_last_ab_type;
 
 Status cublasLtCreate(void **h) { *h = malloc(1); return kOk; }
 Status cublasLtDestroy(void *h) { free(h); return kOk; }
@@ -71,9 +84,11 @@ Status cublasLtMatmulDescSetAttribute(Desc *d, int attr, const void *v,
 }
 Status cublasLtMatrixLayoutCreate(Layout **l, int type, uint64_t rows,
                                   uint64_t cols, int64_t ld) {
-  if (type != 0 /* CUDA_R_32F */ || ld < (int64_t)rows || ld < 1)
+  if ((type != kR32F && type != kR16F && type != kR16BF) ||
+      ld < (int64_t)rows || ld < 1)
     return kInvalid;
   *l = calloc(1, sizeof(Layout));
+  (*l)->type = type;
   (*l)->rows = rows;
   (*l)->cols = cols;
   (*l)->ld = ld;
@@ -112,10 +127,48 @@ Status cublasLtMatmulAlgoGetHeuristic(void *h, Desc *d, Layout *a, Layout *b,
   return kOk;
 }
 
-static float at(const float *m, const Layout *l, int trans, int64_t i,
+/* IEEE binary16 bits as a float. */
+static float halfToFloat(uint16_t h) {
+  uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f,
+           mant = h & 0x3ff, bits;
+  if (exp == 0x1f) {
+    bits = sign | 0x7f800000u | (mant << 13);
+  } else if (exp != 0) {
+    bits = sign | ((exp + 112) << 23) | (mant << 13);
+  } else if (mant == 0) {
+    bits = sign;
+  } else {
+    /* Subnormal: normalize. */
+    exp = 113;
+    while (!(mant & 0x400)) {
+      mant <<= 1;
+      --exp;
+    }
+    bits = sign | (exp << 23) | ((mant & 0x3ff) << 13);
+  }
+  float f;
+  memcpy(&f, &bits, sizeof(f));
+  return f;
+}
+
+/* Element `index` of a matrix of element type `type`. */
+static float load(const void *m, int type, int64_t index) {
+  if (type == kR16F)
+    return halfToFloat(((const uint16_t *)m)[index]);
+  if (type == kR16BF) {
+    uint32_t bits = (uint32_t)((const uint16_t *)m)[index] << 16;
+    float f;
+    memcpy(&f, &bits, sizeof(f));
+    return f;
+  }
+  return ((const float *)m)[index];
+}
+
+/* op(M)[i][j] of batch entry p, column-major. */
+static float at(const void *m, const Layout *l, int trans, int32_t p, int64_t i,
                 int64_t j) {
-  /* op(M)[i][j] in column-major storage. */
-  return trans ? m[j + i * l->ld] : m[i + j * l->ld];
+  return load(m, l->type,
+              p * l->stride + (trans ? j + i * l->ld : i + j * l->ld));
 }
 
 /* The forward epilogue on one element of row i of D. */
@@ -129,10 +182,10 @@ static float epilogue(const Desc *d, int64_t i, float x) {
   return x;
 }
 
-Status cublasLtMatmul(void *h, Desc *d, const float *alpha, const float *a,
-                      Layout *la, const float *b, Layout *lb,
-                      const float *beta, const float *c, Layout *lc, float *out,
-                      Layout *lo, const void *algo, void *ws, size_t wsBytes,
+Status cublasLtMatmul(void *h, Desc *d, const float *alpha, const void *a,
+                      Layout *la, const void *b, Layout *lb, const float *beta,
+                      const float *c, Layout *lc, float *out, Layout *lo,
+                      const void *algo, void *ws, size_t wsBytes,
                       void *stream) {
   (void)h; (void)algo; (void)ws; (void)wsBytes; (void)stream;
   int64_t m = d->transA ? la->cols : la->rows;
@@ -143,6 +196,9 @@ Status cublasLtMatmul(void *h, Desc *d, const float *alpha, const float *a,
       lo->rows != lc->rows || lo->cols != lc->cols || c != out ||
       la->batch != lc->batch || lb->batch != lc->batch)
     return kInvalid;
+  if (la->type != lb->type || lc->type != kR32F || lo->type != kR32F ||
+      (la->type != kR32F && d->compute != kCompute32F))
+    return kInvalid;
   uint32_t e = d->epilogue;
   if (e != kEpilogueDefault &&
       ((e & ~(uint32_t)(kEpilogueRelu | kEpilogueBias | kEpilogueGelu)) ||
@@ -152,14 +208,14 @@ Status cublasLtMatmul(void *h, Desc *d, const float *alpha, const float *a,
   ++fake_cublaslt_matmuls;
   fake_cublaslt_last_compute = d->compute;
   fake_cublaslt_last_epilogue = (int)d->epilogue;
+  fake_cublaslt_last_ab_type = la->type;
   for (int32_t p = 0; p < lc->batch; ++p) {
-    const float *ap = a + p * la->stride, *bp = b + p * lb->stride;
     float *op = out + p * lo->stride;
     for (int64_t j = 0; j < n; ++j)
       for (int64_t i = 0; i < m; ++i) {
         float sum = 0;
         for (int64_t q = 0; q < k; ++q)
-          sum += at(ap, la, d->transA, i, q) * at(bp, lb, d->transB, q, j);
+          sum += at(a, la, d->transA, p, i, q) * at(b, lb, d->transB, p, q, j);
         float *dst = op + i + j * lo->ld;
         /* As documented for cuBLAS: with beta == 0, C is not read (it may
          * hold NaNs). */
