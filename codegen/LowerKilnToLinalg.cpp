@@ -75,8 +75,10 @@ bool isUnsignedElement(Type t) {
 /// Lowers the kiln ops of one function.
 class FunctionLowering {
 public:
-  FunctionLowering(func::FuncOp func, bool attentionKernel)
-      : func(func), b(func.getContext()), attentionKernel(attentionKernel) {}
+  FunctionLowering(func::FuncOp func, bool attentionKernel,
+                   ArrayRef<std::string> epilogueActivations)
+      : func(func), b(func.getContext()), attentionKernel(attentionKernel),
+        epilogueActivations(epilogueActivations) {}
 
   LogicalResult run();
 
@@ -84,6 +86,8 @@ private:
   func::FuncOp func;
   IRRewriter b;
   bool attentionKernel;
+  /// What kiln.linear's epilogue generic may apply; empty: everything.
+  ArrayRef<std::string> epilogueActivations;
   SmallVector<Value> symbols;
   /// Ops whose first operand, or first result, had an unsigned element type
   /// before makeSignless.
@@ -729,14 +733,19 @@ Value FunctionLowering::matmulByWeight(Location loc, Value a, Value w,
 }
 
 /// matmulByWeight, then bias and activation in one generic on the 2-D result
-/// marked with kEpilogueAttr, then the reshape to the result's dims.
+/// marked with kEpilogueAttr, then the reshape to the result's dims. An
+/// activation the target's GEMM cannot apply (epilogueActivations) goes into
+/// a separate, unmarked generic after the epilogue.
 LogicalResult FunctionLowering::lowerLinear(LinearOp op) {
   Location loc = op.getLoc();
   RankedTensorType rt = op.getType();
   Type elem = rt.getElementType(), ct = computeType(elem);
   SmallVector<OpFoldResult> c2;
   Value y = matmulByWeight(loc, op.getInput(), op.getWeight(), elem, c2);
-  StringRef act = op.getActivation();
+  StringRef act = op.getActivation(), after = "none";
+  if (!epilogueActivations.empty() &&
+      !llvm::is_contained(epilogueActivations, act))
+    std::swap(act, after);
   Value bias = op.getBias();
   if (bias || act != "none") {
     AffineMap id = b.getMultiDimIdentityMap(2);
@@ -765,6 +774,13 @@ LogicalResult FunctionLowering::lowerLinear(LinearOp op) {
                            b.getNamedAttr("bias", b.getBoolAttr(bias != nullptr))}));
     y = epilogue.getResult(0);
   }
+  if (after != "none")
+    y = elementwise(loc, cast<RankedTensorType>(y.getType()), ValueRange{y},
+                    [&](OpBuilder &nb, Location nl, ValueRange args) {
+                      Value v = extendTo(nb, nl, args[0], ct);
+                      return truncTo(nb, nl, activationBody(nb, nl, after, v),
+                                     elem);
+                    });
   SmallVector<OpFoldResult> resultSizes = sizesOf(op.getInput());
   resultSizes.back() = c2[1];
   b.replaceOp(op, reshape(loc, y, rt, resultSizes));
@@ -1601,7 +1617,7 @@ struct KilnLowerToLinalgPass
     for (auto func : getOperation().getOps<func::FuncOp>()) {
       if (func.isExternal() || !func->hasAttr(kSymbolsAttr))
         continue;
-      FunctionLowering lowering(func, attentionKernel);
+      FunctionLowering lowering(func, attentionKernel, *epilogueActivations);
       if (failed(lowering.run()))
         return signalPassFailure();
     }

@@ -19,9 +19,14 @@ LogicalResult kiln::runPassPipeline(ModuleOp module, llvm::StringRef pipeline,
 
 LogicalResult kiln::lowerKilnToLinalg(ModuleOp module, const Target &target,
                                      bool verbose) {
-  std::string lower = target.hasCpuAttentionKernel()
-                          ? "kiln-lower-to-linalg{attention-kernel=true},"
-                          : "kiln-lower-to-linalg,";
+  std::string options;
+  if (target.hasCpuAttentionKernel())
+    options += " attention-kernel=true";
+  if (StringRef acts = target.gemmEpilogueActivations(); !acts.empty())
+    options += " epilogue-activations=" + acts.str();
+  std::string lower = options.empty()
+                          ? "kiln-lower-to-linalg,"
+                          : "kiln-lower-to-linalg{" + options + "},";
   return runPassPipeline(module,
                          "func.func(kiln-canonicalize-shapes,kiln-raise-gelu,"
                          "kiln-raise-silu,kiln-raise-layer-norm,"

@@ -42,6 +42,9 @@ public:
   /// (a host function: wrong on device memory) instead of the reference
   /// linalg lowering.
   virtual bool hasCpuAttentionKernel() const { return false; }
+  /// The kiln.linear activations its GEMMs apply in their epilogue, comma
+  /// separated; empty: all of them. The others run as elementwise code.
+  virtual llvm::StringRef gemmEpilogueActivations() const { return ""; }
   /// linalg on tensors -> the LLVM dialect.
   virtual LogicalResult lowerToLLVMDialect(ModuleOp module) = 0;
   /// linalg on tensors -> device code at `stage`, printed to `os`. Only
@@ -68,7 +71,8 @@ public:
 
 /// Kiln dialect -> linalg on tensors, the same for every target but for
 /// f32 kiln.attention, which becomes a call of the CPU runtime's fused kernel
-/// where `target` has it (the CUDA target keeps the reference lowering).
+/// where `target` has it (the CUDA target keeps the reference lowering), and
+/// for the kiln.linear activations the target's GEMM epilogue lacks.
 LogicalResult lowerKilnToLinalg(ModuleOp module, const Target &target,
                                 bool verbose);
 

@@ -192,11 +192,28 @@ def KilnLowerToLinalg : Pass<"kiln-lower-to-linalg", "::mlir::ModuleOp"> {
 
     Symbol values are read once at function entry with `tensor.dim` on the
     argument that binds each symbol (from `kiln.dims`).
+
+    `kiln.linear` becomes a `linalg.matmul` followed by one generic marked
+    `kiln.epilogue` that adds the bias and applies the activation, for the
+    GEMM kernel to absorb. An activation not listed in
+    `epilogue-activations` (cuBLASLt has ReLU and tanh-GELU, not erf-GELU or
+    SiLU) is left out of that generic and applied by the next one:
+
+    ```
+    kiln.linear %x, %w, %b {activation = "silu"}
+      => linalg.matmul, generic {kiln.epilogue = {activation = "none",
+         bias = true}}, generic (silu)        // epilogue-activations=relu
+    ```
   }];
   let options = [
     Option<"attentionKernel", "attention-kernel", "bool", "false",
            "Lower f32 kiln.attention to a call of the runtime's fused CPU "
-           "kernel instead of the reference linalg ops">
+           "kernel instead of the reference linalg ops">,
+    ListOption<"epilogueActivations", "epilogue-activations", "std::string",
+               "The kiln.linear activations that the target's GEMM applies "
+               "in its epilogue (default: all). Any other follows the "
+               "epilogue as an elementwise generic of its own, free to fuse "
+               "with what comes next">
   ];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
@@ -370,16 +387,18 @@ def KilnCudaDeviceMemory : Pass<"kiln-cuda-device-memory", "::mlir::ModuleOp"> {
 
 def KilnCudaMatmulToCublasLt : Pass<"kiln-cuda-matmul-to-cublaslt",
                                     "::mlir::ModuleOp"> {
-  let summary = "Call cuBLASLt for f32 matmuls on device memrefs";
+  let summary = "Call cuBLASLt for GEMMs on device memrefs, with epilogues";
   let description = [{
-    Runs after bufferization. A plain f32 `linalg.matmul` or
-    `linalg.batch_matmul` (no user-defined indexing maps) becomes a call to
-    the CUDA runtime, which runs it in cuBLASLt. When the output's zeroing
-    comes right before (the fill, or copy from a zeroed buffer, that
+    Runs after bufferization. A plain `linalg.matmul` or
+    `linalg.batch_matmul` (no user-defined indexing maps) with an f32
+    output and f32, f16 or bf16 operands (f16/bf16: the inputs of a
+    mixed-precision GEMM, accumulated in f32) becomes a call to the CUDA
+    runtime, which runs it in cuBLASLt. When the output's zeroing comes
+    right before (the fill, or copy from a zeroed buffer, that
     `kiln-lower-to-linalg` emits), the zeroing goes and cuBLASLt overwrites
     the output (beta = 0); otherwise it accumulates (beta = 1). The
-    `precision` option picks the tensor-core input type (fp32 accumulation
-    and storage in every case):
+    `precision` option picks the tensor-core input type of f32 operands
+    (fp32 accumulation and storage in every case):
 
     ```
     linalg.fill ins(%zero) outs(%c)
@@ -388,7 +407,27 @@ def KilnCudaMatmulToCublasLt : Pass<"kiln-cuda-matmul-to-cublaslt",
       => func.call @kiln_cuda_matmul_f32(%a', %b', %c', %precision, %c0_i32)
          // memref.cast to strided<[?, ?], offset: ?>; fp16 = 1, bf16 = 2,
          // tf32 = 3, fp32 = 0 (runtime/include/kiln/cuda.h); 0 = overwrite
+    linalg.matmul ins(%a, %b : memref<?x64xf16>, memref<64x256xf16>)
+                  outs(%c : memref<?x256xf32>)
+      => func.call @kiln_cuda_matmul_f16(...)  // A, B: CUDA_R_16F (bf16:
+         // _bf16, CUDA_R_16BF); CUBLAS_COMPUTE_32F whatever `precision`
     ```
+
+    A zeroed 2-D matmul followed by `kiln.linear`'s epilogue generic (marked
+    `kiln.epilogue`) with a bias, ReLU or tanh-GELU becomes one call that
+    applies it in cuBLASLt's epilogue and writes the generic's output:
+
+    ```
+    linalg.matmul ins(%a, %w) outs(%c)
+    linalg.generic {kiln.epilogue = {activation = "gelu_tanh", bias = true}}
+        ins(%c, %bias) outs(%d)
+      => func.call @kiln_cuda_linear_f32(%a', %w', %bias', %d', %c5_i32,
+                                         %precision)
+         // KILN_CUDA_EPILOGUE_BIAS | _GELU_TANH: CUBLASLT_EPILOGUE_GELU_BIAS
+    ```
+
+    Epilogues with erf-GELU or SiLU stay generics (`kiln-lower-to-linalg`
+    moves those activations out of the epilogue on CUDA).
   }];
   let options = [
     Option<"precision", "precision", "std::string", /*default=*/"\"fp16\"",

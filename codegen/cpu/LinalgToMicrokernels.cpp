@@ -1,5 +1,5 @@
-//===- LinalgToMicrokernels.cpp - f32 matmuls -> runtime GEMM calls
-//--------===//
+//===- LinalgToMicrokernels.cpp - f32 matmuls -> runtime GEMM calls --------===//
+#include "codegen/GemmEpilogueMatch.h"
 #include "codegen/GemmZeroing.h"
 #include "codegen/RuntimeCalls.h"
 #include "dialects/kiln/KilnDialect.h"
@@ -62,60 +62,6 @@ std::optional<int32_t> activationCode(StringRef act) {
       .Default(std::nullopt);
 }
 
-/// kiln.linear's epilogue generic (kEpilogueAttr) reading the whole result
-/// `c` of `mm`: c with the identity map and, when the attribute says so, a
-/// 1-D f32 bias indexed by column, into a 2-D f32 buffer. Only pure ops and
-/// allocations may lie between, and nothing else may read c, so the kernel
-/// can write the epilogue's output instead of c.
-linalg::GenericOp epilogueOf(Operation *mm, Value c, Operation *zeroing) {
-  linalg::GenericOp g;
-  for (Operation *next = mm->getNextNode(); next && !g;
-       next = next->getNextNode()) {
-    g = dyn_cast<linalg::GenericOp>(next);
-    if (!g && !isPure(next) && !isa<memref::AllocOp>(next))
-      return nullptr;
-  }
-  auto attr = g ? g->getAttrOfType<DictionaryAttr>(kiln::kEpilogueAttr)
-                : DictionaryAttr();
-  if (!attr)
-    return nullptr;
-  auto act = attr.getAs<StringAttr>("activation");
-  auto bias = attr.getAs<BoolAttr>("bias");
-  if (!act || !bias || !activationCode(act.getValue()))
-    return nullptr;
-  unsigned inputs = bias.getValue() ? 2 : 1;
-  if (!g.hasPureBufferSemantics() || g.getNumDpsInputs() != inputs ||
-      g.getNumDpsInits() != 1 || g.getNumLoops() != 2 ||
-      g.getNumParallelLoops() != 2 || g.getDpsInputs()[0] != c)
-    return nullptr;
-  MLIRContext *ctx = mm->getContext();
-  AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
-  SmallVector<AffineMap> want{id};
-  if (bias.getValue())
-    want.push_back(AffineMap::get(2, 0, {getAffineDimExpr(1, ctx)}, ctx));
-  want.push_back(id);
-  if (g.getIndexingMapsArray() != want)
-    return nullptr;
-  for (Value v : g->getOperands())
-    if (!cast<MemRefType>(v.getType()).getElementType().isF32())
-      return nullptr;
-  // Whatever used c before the matmul is unaffected when the kernel writes
-  // elsewhere; after it, only the epilogue may read c, unless the epilogue
-  // writes c itself.
-  bool inPlace = g.getDpsInits()[0] == c;
-  Block *block = mm->getBlock();
-  for (Operation *user : c.getUsers()) {
-    if (user == mm || user == zeroing || user == g.getOperation() ||
-        isa<memref::DimOp>(user))
-      continue;
-    Operation *inBlock = block->findAncestorOpInBlock(*user);
-    if (!inBlock || !(inBlock->isBeforeInBlock(mm) ||
-                      (inPlace && g->isBeforeInBlock(inBlock))))
-      return nullptr;
-  }
-  return g;
-}
-
 struct KilnLinalgToMicrokernelsPass
     : kiln::impl::KilnLinalgToMicrokernelsBase<KilnLinalgToMicrokernelsPass> {
   void runOnOperation() override {
@@ -150,12 +96,12 @@ struct KilnLinalgToMicrokernelsPass
       unsigned rank = cast<MemRefType>(c.getType()).getRank();
       Type f32 = Float32Type::get(&getContext());
       MemRefType argType = kiln::fullyDynamicMemRef(rank, f32);
-      linalg::GenericOp epilogue;
+      std::optional<kiln::GemmEpilogue> epilogue;
       if (rank == 2 && w.getDefiningOp<memref::GetGlobalOp>())
-        epilogue = epilogueOf(op, c, zeroing);
+        epilogue = kiln::findGemmEpilogue(op, c, zeroing);
       // With an epilogue the call takes its place: its output may be
       // allocated after the matmul.
-      OpBuilder b(epilogue ? epilogue.getOperation() : op);
+      OpBuilder b(epilogue ? epilogue->generic.getOperation() : op);
       StringRef callee =
           rank == 2 ? "kiln_rt_matmul_f32" : "kiln_rt_batch_matmul_f32";
       SmallVector<Value> operands = {a, w, c};
@@ -169,18 +115,15 @@ struct KilnLinalgToMicrokernelsPass
         types[1] = kiln::fullyDynamicMemRef(1, f32);
       }
       if (!packed)
-        epilogue = nullptr;
+        epilogue.reset();
       if (epilogue) {
-        auto attr =
-            epilogue->getAttrOfType<DictionaryAttr>(kiln::kEpilogueAttr);
         callee = "kiln_rt_matmul_packed_epilogue_f32";
-        Value bias = epilogue.getNumDpsInputs() == 2
-                         ? epilogue.getDpsInputs()[1]
+        Value bias = epilogue->bias
+                         ? epilogue->bias
                          : (Value)memref::AllocaOp::create(
                                b, op->getLoc(), MemRefType::get({0}, f32));
-        int32_t act =
-            *activationCode(attr.getAs<StringAttr>("activation").getValue());
-        operands = {a, operands[1], bias, epilogue.getDpsInits()[0],
+        int32_t act = *activationCode(epilogue->activation);
+        operands = {a, operands[1], bias, epilogue->output,
                     arith::ConstantIntOp::create(b, op->getLoc(), act, 32)};
         types = {argType, kiln::fullyDynamicMemRef(1, f32),
                  kiln::fullyDynamicMemRef(1, f32), argType, b.getI32Type()};
@@ -196,19 +139,7 @@ struct KilnLinalgToMicrokernelsPass
       if (zeroing != op)
         zeroing->erase();
       if (epilogue) {
-        epilogue->erase();
-        Operation *cDef = c.getDefiningOp();
-        op->erase();
-        // c's own buffer is dead when only its dims are left.
-        if (isa_and_nonnull<memref::AllocOp>(cDef) &&
-            llvm::all_of(c.getUsers(),
-                         [](Operation *u) { return isa<memref::DimOp>(u); })) {
-          for (Operation *u : llvm::make_early_inc_range(c.getUsers()))
-            if (u->use_empty())
-              u->erase();
-          if (c.use_empty())
-            cDef->erase();
-        }
+        kiln::eraseGemmAndEpilogue(op, *epilogue, c);
         eraseReplacedWeight(module, w);
         continue;
       }

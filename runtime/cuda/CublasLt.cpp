@@ -97,34 +97,55 @@ void clearGemmCache(const CublasLt &lt, GemmCache &cache) {
   cache.count = cache.next = 0;
 }
 
-/// Fills `plan` (descriptors and algorithm) for its key; the status text on
+/// The largest power of two up to 256 that divides `p`'s address: what
+/// cuBLASLt may assume of a buffer. Its heuristic otherwise assumes 256
+/// bytes, and a view into a buffer (or an f16 operand at an odd element
+/// offset) may have less.
+static uint32_t alignmentOf(const void *p) {
+  uintptr_t address = reinterpret_cast<uintptr_t>(p);
+  uint32_t alignment = 256;
+  while (alignment > 1 && address % alignment != 0)
+    alignment /= 2;
+  return alignment;
+}
+
+/// Fills `plan` (descriptors and algorithm) for `call`; the status text on
 /// failure.
 static const char *makePlan(const CublasLt &lt, cublasLtHandle_t handle,
-                            size_t workspaceBytes, cublasComputeType_t compute,
-                            int64_t batch, const GemmOperand &a,
-                            const GemmOperand &b, int64_t m, int64_t n,
-                            int64_t ldd, int64_t dBatchStride, GemmPlan &plan) {
-  cublasStatus_t st = lt.descCreate(&plan.desc, compute, CUDA_R_32F);
+                            size_t workspaceBytes, const GemmCall &call,
+                            GemmPlan &plan) {
+  cublasStatus_t st = lt.descCreate(&plan.desc, call.compute, CUDA_R_32F);
   if (st != CUBLAS_STATUS_SUCCESS)
     return lt.statusString(st);
-  cublasOperation_t opA = a.transpose ? CUBLAS_OP_T : CUBLAS_OP_N;
-  cublasOperation_t opB = b.transpose ? CUBLAS_OP_T : CUBLAS_OP_N;
+  cublasOperation_t opA = call.a.transpose ? CUBLAS_OP_T : CUBLAS_OP_N;
+  cublasOperation_t opB = call.b.transpose ? CUBLAS_OP_T : CUBLAS_OP_N;
   lt.descSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_TRANSA, &opA,
                       sizeof(opA));
   lt.descSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_TRANSB, &opB,
                       sizeof(opB));
+  if (call.epilogue != CUBLASLT_EPILOGUE_DEFAULT) {
+    uint32_t epilogue = call.epilogue;
+    lt.descSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue,
+                        sizeof(epilogue));
+    // The heuristic reads the bias pointer's alignment from here; every
+    // call sets its own pointer again.
+    lt.descSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
+                        &call.bias, sizeof(call.bias));
+  }
   struct Shape {
+    cudaDataType_t type;
     int64_t rows, cols, ld, batchStride;
-  } shapes[3] = {{a.rows, a.cols, a.ld, a.batchStride},
-                 {b.rows, b.cols, b.ld, b.batchStride},
-                 {m, n, ldd, dBatchStride}};
+  } shapes[3] = {
+      {call.abType, call.a.rows, call.a.cols, call.a.ld, call.a.batchStride},
+      {call.abType, call.b.rows, call.b.cols, call.b.ld, call.b.batchStride},
+      {CUDA_R_32F, call.m, call.n, call.ldd, call.dBatchStride}};
   for (int i = 0; i < 3; ++i) {
-    st = lt.layoutCreate(&plan.layouts[i], CUDA_R_32F, shapes[i].rows,
+    st = lt.layoutCreate(&plan.layouts[i], shapes[i].type, shapes[i].rows,
                          shapes[i].cols, shapes[i].ld);
     if (st != CUBLAS_STATUS_SUCCESS)
       return lt.statusString(st);
-    if (batch > 1) {
-      int32_t count = (int32_t)batch;
+    if (call.batch > 1) {
+      int32_t count = (int32_t)call.batch;
       lt.layoutSetAttribute(plan.layouts[i], CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT,
                             &count, sizeof(count));
       lt.layoutSetAttribute(
@@ -140,6 +161,17 @@ static const char *makePlan(const CublasLt &lt, cublasLtHandle_t handle,
   lt.preferenceSetAttribute(preference,
                             CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
                             &maxWorkspace, sizeof(maxWorkspace));
+  const struct {
+    cublasLtMatmulPreferenceAttributes_t attribute;
+    uint32_t bytes;
+  } alignments[] = {
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, alignmentOf(call.a.data)},
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, alignmentOf(call.b.data)},
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, alignmentOf(call.d)},
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, alignmentOf(call.d)}};
+  for (const auto &a : alignments)
+    lt.preferenceSetAttribute(preference, a.attribute, &a.bytes,
+                              sizeof(a.bytes));
   cublasLtMatmulHeuristicResult_t heuristic;
   int found = 0;
   st = lt.algoGetHeuristic(handle, plan.desc, plan.layouts[0], plan.layouts[1],
@@ -156,14 +188,31 @@ static const char *makePlan(const CublasLt &lt, cublasLtHandle_t handle,
 
 const char *gemm(const CublasLt &lt, cublasLtHandle_t handle, GemmCache &cache,
                  cudaStream_t stream, void *workspace, size_t workspaceBytes,
-                 cublasComputeType_t compute, int64_t batch,
-                 const GemmOperand &a, const GemmOperand &b, float *d,
-                 int64_t m, int64_t n, int64_t ldd, int64_t dBatchStride,
-                 float beta) {
-  const int64_t key[14] = {compute, batch,       a.rows,        a.cols,
-                           a.ld,    a.transpose, a.batchStride, b.rows,
-                           b.cols,  b.ld,        b.transpose,   b.batchStride,
-                           ldd,     dBatchStride};
+                 const GemmCall &call) {
+  const GemmOperand &a = call.a, &b = call.b;
+  const int64_t key[22] = {call.compute,
+                           call.abType,
+                           call.batch,
+                           a.rows,
+                           a.cols,
+                           a.ld,
+                           a.transpose,
+                           a.batchStride,
+                           b.rows,
+                           b.cols,
+                           b.ld,
+                           b.transpose,
+                           b.batchStride,
+                           call.m,
+                           call.n,
+                           call.ldd,
+                           call.dBatchStride,
+                           call.epilogue,
+                           alignmentOf(a.data),
+                           alignmentOf(b.data),
+                           alignmentOf(call.d),
+                           alignmentOf(call.bias)};
+  static_assert(sizeof(key) == sizeof(GemmPlan::key));
   GemmPlan *plan = nullptr;
   for (int i = 0; i < cache.count && !plan; ++i)
     if (memcmp(cache.plans[i].key, key, sizeof(key)) == 0)
@@ -175,18 +224,22 @@ const char *gemm(const CublasLt &lt, cublasLtHandle_t handle, GemmCache &cache,
     destroyPlan(lt, *plan);
     memset(plan->key, 0xff, sizeof(plan->key)); // matches no key until made
     ++cache.heuristicQueries;
-    if (const char *error = makePlan(lt, handle, workspaceBytes, compute, batch,
-                                     a, b, m, n, ldd, dBatchStride, *plan)) {
+    if (const char *error = makePlan(lt, handle, workspaceBytes, call, *plan)) {
       destroyPlan(lt, *plan);
       return error;
     }
     memcpy(plan->key, key, sizeof(key));
+  } else if (call.epilogue & CUBLASLT_EPILOGUE_BIAS) {
+    // cuBLASLt reads the descriptor when the matmul is enqueued, so the
+    // cached one can take this call's bias.
+    lt.descSetAttribute(plan->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
+                        &call.bias, sizeof(call.bias));
   }
   float alpha = 1.0f;
-  cublasStatus_t st = lt.matmul(handle, plan->desc, &alpha, a.data,
-                                plan->layouts[0], b.data, plan->layouts[1],
-                                &beta, d, plan->layouts[2], d, plan->layouts[2],
-                                &plan->algo, workspace, workspaceBytes, stream);
+  cublasStatus_t st = lt.matmul(
+      handle, plan->desc, &alpha, a.data, plan->layouts[0], b.data,
+      plan->layouts[1], &call.beta, call.d, plan->layouts[2], call.d,
+      plan->layouts[2], &plan->algo, workspace, workspaceBytes, stream);
   return st == CUBLAS_STATUS_SUCCESS ? nullptr : lt.statusString(st);
 }
 

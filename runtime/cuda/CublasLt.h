@@ -55,19 +55,38 @@ bool loadCublasLt(CublasLt &lt, char *message, size_t messageSize);
 void unloadCublasLt(CublasLt &lt);
 
 /// One column-major operand: rows x cols with leading dimension `ld`,
-/// transposed when `transpose`, `batch` matrices `batchStride` apart.
+/// transposed when `transpose`, `batch` matrices `batchStride` elements
+/// apart.
 struct GemmOperand {
-  const float *data;
+  const void *data;
   int64_t rows, cols, ld;
   bool transpose;
   int64_t batchStride;
 };
 
-/// A GEMM's cuBLASLt descriptors and chosen algorithm, kept per shape so
-/// that repeated calls (every layer, every decode step) skip the descriptor
-/// setup and the heuristic query.
+/// One cuBLASLt matmul, column-major, `batch` times:
+/// d = epilogue(a * b + beta * d + bias). a and b have element type
+/// `abType` (CUDA_R_32F, CUDA_R_16F or CUDA_R_16BF); d and bias are f32.
+struct GemmCall {
+  cublasComputeType_t compute;
+  cudaDataType_t abType;
+  int64_t batch;
+  GemmOperand a, b;
+  float *d;
+  int64_t m, n, ldd, dBatchStride;
+  float beta;
+  /// CUBLASLT_EPILOGUE_DEFAULT, _BIAS, _RELU(_BIAS) or _GELU(_BIAS).
+  cublasLtEpilogue_t epilogue;
+  /// m floats (one per row of d) when the epilogue adds a bias.
+  const float *bias;
+};
+
+/// A GEMM's cuBLASLt descriptors and chosen algorithm, kept per shape,
+/// types, epilogue and operand alignment so that repeated calls (every
+/// layer, every decode step) skip the descriptor setup and the heuristic
+/// query.
 struct GemmPlan {
-  int64_t key[14];
+  int64_t key[22];
   cublasLtMatmulDesc_t desc;
   cublasLtMatrixLayout_t layouts[3];
   cublasLtMatmulAlgo_t algo;
@@ -83,17 +102,16 @@ struct GemmCache {
 /// Destroys the cached descriptors.
 void clearGemmCache(const CublasLt &lt, GemmCache &cache);
 
-/// The compute type of `precision` (KILN_CUDA_PRECISION_*).
+/// The compute type of `precision` (KILN_CUDA_PRECISION_*) for f32
+/// operands. f16 and bf16 operands always use CUBLAS_COMPUTE_32F, the one
+/// compute type cuBLASLt takes them with and an f32 result.
 cublasComputeType_t computeTypeFor(int32_t precision);
 
-/// d = a * b + beta * d in f32 storage, column-major, `batch` times. Returns
-/// a cuBLASLt status text on failure, NULL on success.
+/// Runs `call` on `stream`, with its plan from `cache`. Returns a cuBLASLt
+/// status text on failure, NULL on success.
 const char *gemm(const CublasLt &lt, cublasLtHandle_t handle, GemmCache &cache,
                  cudaStream_t stream, void *workspace, size_t workspaceBytes,
-                 cublasComputeType_t compute, int64_t batch,
-                 const GemmOperand &a, const GemmOperand &b, float *d,
-                 int64_t m, int64_t n, int64_t ldd, int64_t dBatchStride,
-                 float beta);
+                 const GemmCall &call);
 
 } // namespace kiln::cuda
 

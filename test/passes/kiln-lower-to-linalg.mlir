@@ -151,3 +151,49 @@ func.func @rotary(%x: tensor<1x2x3x8xf32> {kiln.dims = affine_map<() -> (1, 2, 3
   %0 = kiln.rotary %x, %cos, %sin : tensor<1x2x3x8xf32>, tensor<1x1x3x8xf32>, tensor<1x1x3x8xf32> -> tensor<1x2x3x8xf32>
   return %0 : tensor<1x2x3x8xf32>
 }
+
+// RUN: kiln-opt %s -kiln-lower-to-linalg='epilogue-activations=relu,gelu_tanh' | FileCheck %s --check-prefix=EPI
+
+// kiln.linear: a matmul, then one generic marked kiln.epilogue with the bias
+// and the activation. With epilogue-activations (the CUDA target: cuBLASLt
+// has ReLU and tanh-GELU), erf-GELU and SiLU leave the epilogue, which keeps
+// the bias, for an unmarked generic after it; without a bias and with such
+// an activation there is no epilogue at all.
+// CHECK-LABEL: func.func @linear_activations
+// CHECK: linalg.matmul
+// CHECK: kiln.epilogue = {activation = "gelu", bias = true}
+// CHECK: linalg.matmul
+// CHECK: kiln.epilogue = {activation = "silu", bias = false}
+// CHECK: linalg.matmul
+// CHECK: kiln.epilogue = {activation = "gelu_tanh", bias = true}
+// EPI-LABEL: func.func @linear_activations
+// EPI: linalg.matmul
+// EPI: linalg.generic
+// EPI-SAME: kiln.epilogue = {activation = "none", bias = true}
+// EPI-NOT: math.erf
+// EPI: linalg.yield
+// EPI: linalg.generic
+// EPI-NOT: kiln.epilogue
+// EPI: math.erf
+// EPI: linalg.matmul
+// EPI-NOT: kiln.epilogue
+// EPI: linalg.generic
+// EPI-NOT: kiln.epilogue
+// EPI: math.exp
+// EPI: linalg.matmul
+// EPI: linalg.generic
+// EPI-SAME: kiln.epilogue = {activation = "gelu_tanh", bias = true}
+// EPI: math.tanh
+func.func @linear_activations(
+    %x: tensor<?x8xf32> {kiln.dims = affine_map<()[s0] -> (s0, 8)>, kiln.name = "x"},
+    %w: tensor<8x16xf32> {kiln.dims = affine_map<()[s0] -> (8, 16)>, kiln.name = "w"},
+    %b: tensor<16xf32> {kiln.dims = affine_map<()[s0] -> (16)>, kiln.name = "b"})
+    -> (tensor<?x16xf32> {kiln.dims = affine_map<()[s0] -> (s0, 16)>, kiln.name = "gelu"},
+        tensor<?x16xf32> {kiln.dims = affine_map<()[s0] -> (s0, 16)>, kiln.name = "silu"},
+        tensor<?x16xf32> {kiln.dims = affine_map<()[s0] -> (s0, 16)>, kiln.name = "gelu_tanh"})
+    attributes {kiln.symbols = ["tokens"]} {
+  %0 = kiln.linear %x, %w, %b {activation = "gelu"} : tensor<?x8xf32>, tensor<8x16xf32>, tensor<16xf32> -> tensor<?x16xf32>
+  %1 = kiln.linear %x, %w {activation = "silu"} : tensor<?x8xf32>, tensor<8x16xf32> -> tensor<?x16xf32>
+  %2 = kiln.linear %x, %w, %b {activation = "gelu_tanh"} : tensor<?x8xf32>, tensor<8x16xf32>, tensor<16xf32> -> tensor<?x16xf32>
+  return %0, %1, %2 : tensor<?x16xf32>, tensor<?x16xf32>, tensor<?x16xf32>
+}

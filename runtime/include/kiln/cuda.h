@@ -37,6 +37,12 @@ extern "C" {
  * Setting the environment variable KILN_CUDA_GRAPHS=0 before
  * kiln_session_create turns graphs off for the sessions created then. */
 #define KILN_CUDA_GRAPHS_ENV "KILN_CUDA_GRAPHS"
+/* The epilogue of a GEMM with kiln.linear's bias and activation, as flags:
+ * BIAS adds a per-output-column vector, then RELU or GELU_TANH (cuBLASLt's
+ * GELU, the tanh approximation) applies. */
+#define KILN_CUDA_EPILOGUE_BIAS 1
+#define KILN_CUDA_EPILOGUE_RELU 2
+#define KILN_CUDA_EPILOGUE_GELU_TANH 4
 
 /* The descriptor's device backend for target "cuda". */
 extern const kiln_abi_device kiln_cuda_device;
