@@ -73,9 +73,11 @@ static cl::opt<std::string> targetSpec(
     cl::value_desc("target"), cl::init("cpu"), cl::cat(kilncCat));
 static cl::opt<std::string> precision(
     "precision",
-    cl::desc("cuda: GEMM tensor-core input type, fp16 (default), bf16, "
-             "tf32 or fp32; accumulation, storage and normalization "
-             "statistics stay fp32"),
+    cl::desc("GEMM operand type: fp16 or bf16 (weights stored in it, "
+             "activations cast to it; accumulation, normalization "
+             "statistics, softmax and the model's inputs and outputs stay "
+             "fp32), tf32 (cuda) or fp32. Default: fp16 on cuda, fp32 on "
+             "cpu"),
     cl::value_desc("type"), cl::cat(kilncCat));
 static cl::opt<std::string>
     cpu("cpu",
@@ -272,6 +274,14 @@ int main(int argc, char **argv) {
     return 2;
   }
 
+  if (target->name() == "cpu" && !target->gemmOperandType().empty() && !quiet) {
+    progress.finish();
+    llvm::errs() << "kilnc: warning: --precision=" << precision
+                 << ": the cpu GEMM kernels take f32 operands only; GEMMs "
+                    "on "
+                 << target->gemmOperandType()
+                 << " operands run as generic loops (slow)\n";
+  }
   progress.step("lowering to linalg");
   if (failed(kiln::lowerKilnToLinalg(m, *target, verbose)))
     return 1;
