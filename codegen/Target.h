@@ -29,6 +29,9 @@ struct TargetOptions {
   /// accumulation and everything else f32), tf32 (cuda only) or fp32; empty
   /// for the target's default (cpu: fp32, cuda: fp16).
   std::string precision;
+  /// cuda: store GEMM operands in the fp16/bf16 `precision` type
+  /// (kiln-mixed-precision). The cpu does whenever precision is fp16/bf16.
+  bool mixedPrecision = false;
 };
 
 /// What --emit=gpu|ptx prints for a device target.
