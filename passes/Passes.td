@@ -196,7 +196,7 @@ def KilnMixedPrecision : Pass<"kiln-mixed-precision", "::mlir::ModuleOp"> {
     original is freed as soon as nothing reads it, so the artifact stores
     the weight in half the bytes and compile memory stays near one f32 copy
     of the weights. Other operands get one `kiln.cast` per value, which the
-    elementwise fusion merges into the producer's loop. A kiln.linear's
+    elementwise fusion can merge into an elementwise producer. A kiln.linear's
     bias and activation stay f32, as do normalization statistics, softmax,
     attention, reductions and the model's inputs and outputs.
 
