@@ -721,7 +721,8 @@ Value FunctionLowering::matmulByWeight(Location loc, Value a, Value w,
   SmallVector<OpFoldResult> as = sizesOf(a), ws = sizesOf(w);
   OpFoldResult m = productOf(b, loc, ArrayRef(as).drop_back());
   SmallVector<OpFoldResult> a2{m, as.back()};
-  Value a2v = reshape(loc, a, tensorTypeOf(a2, elem), a2);
+  Value a2v =
+      reshape(loc, a, tensorTypeOf(a2, tensorTy(a).getElementType()), a2);
   c2 = {m, ws[1]};
   Value init = empty(loc, c2, elem);
   Value zero = scalarConstant(b, loc, elem, 0);
@@ -794,16 +795,13 @@ LogicalResult FunctionLowering::lowerMatMul(MatMulOp op) {
   Location loc = op.getLoc();
   Value a = op.getLhs(), w = op.getRhs();
   auto at = tensorTy(a), wt = tensorTy(w), rt = op.getType();
-  Type elem = rt.getElementType();
+  // The operands' type differs from the result's for f16/bf16 operands
+  // with an f32 result; linalg's matmuls extend each product's inputs to
+  // the accumulator type.
+  Type elem = rt.getElementType(), inElem = at.getElementType();
   int64_t rank = rt.getRank();
   SmallVector<OpFoldResult> as = sizesOf(a), ws = sizesOf(w);
   Value zero = scalarConstant(b, loc, elem, 0);
-  auto typeOf = [&](ArrayRef<OpFoldResult> s) {
-    SmallVector<int64_t> shape;
-    for (OpFoldResult f : s)
-      shape.push_back(getConstantIntValue(f).value_or(ShapedType::kDynamic));
-    return RankedTensorType::get(shape, elem);
-  };
   SmallVector<OpFoldResult> resultSizes;
   Value result;
   if (wt.getRank() == 2) {
@@ -820,13 +818,13 @@ LogicalResult FunctionLowering::lowerMatMul(MatMulOp op) {
                         ArrayRef<OpFoldResult> vs) -> Value {
       SmallVector<OpFoldResult> full(outSizes.begin(), outSizes.end() - 2);
       full.append(vs.end() - 2, vs.end());
-      auto fullType = typeOf(full);
+      auto fullType = tensorTypeOf(full, inElem);
       bool same = vt.getRank() == rank;
       for (int64_t d = 0; same && d < rank - 2; ++d)
         same = vt.getDimSize(d) == fullType.getDimSize(d);
       if (same)
         return v;
-      Value init = empty(loc, full, elem);
+      Value init = empty(loc, full, inElem);
       SmallVector<AffineMap> maps{broadcastMap(vt, fullType),
                                   b.getMultiDimIdentityMap(rank)};
       return linalg::GenericOp::create(
@@ -843,15 +841,15 @@ LogicalResult FunctionLowering::lowerMatMul(MatMulOp op) {
     SmallVector<OpFoldResult> a3{batch, as[as.size() - 2], as.back()};
     SmallVector<OpFoldResult> w3{batch, ws[ws.size() - 2], ws.back()};
     SmallVector<OpFoldResult> c3{batch, as[as.size() - 2], ws.back()};
-    Value a3v = reshape(loc, a, typeOf(a3), a3);
-    Value w3v = reshape(loc, w, typeOf(w3), w3);
+    Value a3v = reshape(loc, a, tensorTypeOf(a3, inElem), a3);
+    Value w3v = reshape(loc, w, tensorTypeOf(w3, inElem), w3);
     Value init = empty(loc, c3, elem);
     init = linalg::FillOp::create(b, loc, ValueRange{zero}, ValueRange{init})
                .getResult(0);
-    Value mm = linalg::BatchMatmulOp::create(b, loc, TypeRange{typeOf(c3)},
-                                             ValueRange{a3v, w3v},
-                                             ValueRange{init})
-                   .getResult(0);
+    Value mm =
+        linalg::BatchMatmulOp::create(b, loc, TypeRange{tensorTypeOf(c3, elem)},
+                                      ValueRange{a3v, w3v}, ValueRange{init})
+            .getResult(0);
     result = reshape(loc, mm, rt, outSizes);
   }
   b.replaceOp(op, result);

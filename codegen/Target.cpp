@@ -17,8 +17,19 @@ LogicalResult kiln::runPassPipeline(ModuleOp module, llvm::StringRef pipeline,
   return pm.run(module);
 }
 
+llvm::StringRef kiln::gemmOperandTypeFor(llvm::StringRef precision) {
+  if (precision == "fp16")
+    return "f16";
+  if (precision == "bf16")
+    return "bf16";
+  return {};
+}
+
 LogicalResult kiln::lowerKilnToLinalg(ModuleOp module, const Target &target,
                                      bool verbose) {
+  std::string narrow;
+  if (llvm::StringRef type = target.gemmOperandType(); !type.empty())
+    narrow = ("kiln-mixed-precision{type=" + type + "},").str();
   std::string options;
   if (target.hasCpuAttentionKernel())
     options += " attention-kernel=true";
@@ -31,8 +42,8 @@ LogicalResult kiln::lowerKilnToLinalg(ModuleOp module, const Target &target,
                          "func.func(kiln-canonicalize-shapes,kiln-raise-gelu,"
                          "kiln-raise-silu,kiln-raise-layer-norm,"
                          "kiln-raise-rms-norm,kiln-raise-attention,"
-                         "kiln-raise-rotary,kiln-raise-linear),"
-                         + lower + "canonicalize,cse",
+                         "kiln-raise-rotary,kiln-raise-linear)," +
+                             narrow + lower + "canonicalize,cse",
                          verbose);
 }
 
@@ -41,9 +52,11 @@ std::unique_ptr<kiln::Target> kiln::createTarget(llvm::StringRef spec,
                                                  std::string &error) {
   auto [kind, arch] = spec.split(':');
   if (kind == "cpu" && arch.empty()) {
-    if (!options.precision.empty() && options.precision != "fp32") {
+    if (!options.precision.empty() && options.precision != "fp32" &&
+        gemmOperandTypeFor(options.precision).empty()) {
       error = "--precision=" + options.precision +
-              " is for device targets; the cpu target computes in fp32";
+              " is not one of fp32, fp16, bf16 for the cpu target (tf32 is "
+              "a tensor-core format)";
       return nullptr;
     }
     return createCpuTarget(options);

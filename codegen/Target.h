@@ -25,9 +25,13 @@ struct TargetOptions {
   bool verbose = false;
   /// Split generated loop nests across the session's threads.
   bool parallelLoops = true;
-  /// Device targets: GEMM precision (cuda: fp16 by default, bf16, tf32,
-  /// fp32); empty for the target's default.
+  /// GEMM precision: fp16 or bf16 (GEMM operands stored in that type,
+  /// accumulation and everything else f32), tf32 (cuda only) or fp32; empty
+  /// for the target's default (cpu: fp32, cuda: fp16).
   std::string precision;
+  /// cuda: store GEMM operands in the fp16/bf16 `precision` type
+  /// (kiln-mixed-precision). The cpu does whenever precision is fp16/bf16.
+  bool mixedPrecision = false;
 };
 
 /// What --emit=gpu|ptx prints for a device target.
@@ -45,6 +49,9 @@ public:
   /// The kiln.linear activations its GEMMs apply in their epilogue, comma
   /// separated; empty: all of them. The others run as elementwise code.
   virtual llvm::StringRef gemmEpilogueActivations() const { return ""; }
+  /// The operand type kiln-mixed-precision gives f32 GEMMs, "f16" or
+  /// "bf16", or empty to keep them f32.
+  virtual llvm::StringRef gemmOperandType() const { return {}; }
   /// linalg on tensors -> the LLVM dialect.
   virtual LogicalResult lowerToLLVMDialect(ModuleOp module) = 0;
   /// linalg on tensors -> device code at `stage`, printed to `os`. Only
@@ -69,10 +76,15 @@ public:
                                            uint64_t *weightBytes) = 0;
 };
 
+/// The GEMM operand type of a --precision value: "f16" for fp16, "bf16" for
+/// bf16, empty for anything else (f32 storage).
+llvm::StringRef gemmOperandTypeFor(llvm::StringRef precision);
+
 /// Kiln dialect -> linalg on tensors, the same for every target but for
 /// f32 kiln.attention, which becomes a call of the CPU runtime's fused kernel
 /// where `target` has it (the CUDA target keeps the reference lowering), and
-/// for the kiln.linear activations the target's GEMM epilogue lacks.
+/// for the kiln.linear activations the target's GEMM epilogue lacks, and
+/// for the GEMM operand type (Target::gemmOperandType).
 LogicalResult lowerKilnToLinalg(ModuleOp module, const Target &target,
                                 bool verbose);
 

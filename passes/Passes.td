@@ -174,6 +174,48 @@ def KilnRaiseSilu : Pass<"kiln-raise-silu", "::mlir::func::FuncOp"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Precision
+//===----------------------------------------------------------------------===//
+
+def KilnMixedPrecision : Pass<"kiln-mixed-precision", "::mlir::ModuleOp"> {
+  let summary = "Give f32 GEMMs f16 or bf16 operands with an f32 result";
+  let description = [{
+    Runs after the raising passes. Every `kiln.matmul` and `kiln.linear`
+    whose operands and result are f32 reads its two GEMM operands in
+    `type` and keeps its f32 result, which it accumulates in f32:
+
+    ```
+    kiln.matmul %x, %w : tensor<?x64xf32>, tensor<64x256xf32> -> tensor<?x256xf32>
+      => %xh = kiln.cast %x : tensor<?x64xf32> -> tensor<?x64xf16>
+         %wh = kiln.constant dense_resource<w_f16> : tensor<64x256xf16>
+         kiln.matmul %xh, %wh : tensor<?x64xf16>, tensor<64x256xf16> -> tensor<?x256xf32>
+    ```
+
+    Constant operands are converted at compile time (round to nearest even;
+    f16 overflows to inf, NaNs stay NaNs), one at a time, and the f32
+    original is freed as soon as nothing reads it, so the artifact stores
+    the weight in half the bytes and compile memory stays near one f32 copy
+    of the weights. Other operands get one `kiln.cast` per value, which the
+    elementwise fusion can merge into an elementwise producer. A kiln.linear's
+    bias and activation stay f32, as do normalization statistics, softmax,
+    attention, reductions and the model's inputs and outputs.
+
+    Nothing changes for GEMMs on other types (integer, f16 or f64 models).
+    A GEMM with a constant operand that has finite values beyond f16's
+    range (|x| > 65504) stays f32, with a warning.
+  }];
+  let options = [
+    Option<"elementType", "type", "std::string", /*default=*/"\"f16\"",
+           "Operand type of the GEMMs: f16 or bf16">
+  ];
+  let dependentDialects = ["::mlir::kiln::KilnDialect"];
+  let statistics = [
+    Statistic<"numNarrowed", "narrowed", "GEMMs given narrow operands">,
+    Statistic<"numWeights", "weights", "Constant operands converted">
+  ];
+}
+
+//===----------------------------------------------------------------------===//
 // Lowering
 //===----------------------------------------------------------------------===//
 

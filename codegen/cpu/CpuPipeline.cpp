@@ -2,8 +2,12 @@
 #include "codegen/cpu/CpuPipeline.h"
 #include "codegen/Target.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
@@ -28,14 +32,32 @@ LogicalResult kiln::lowerLinalgToLLVMDialect(ModuleOp module,
                           : "convert-linalg-to-loops,";
   std::string lowerCalls =
       options.parallelLoops ? ",kiln-lower-parallel-calls" : "";
+  if (failed(runPassPipeline(module,
+                             "kiln-fuse-elementwise,canonicalize,cse,"
+                             "one-shot-bufferize,kiln-linalg-to-microkernels,"
+                             "buffer-deallocation-pipeline," +
+                                 loops + "kiln-approximate-math",
+                             options.verbose)))
+    return failure();
+  // Without AVX512-BF16, LLVM lowers an f32 -> bf16 truncation to a call of
+  // __truncsfbf2, which Debian 12's libgcc lacks: the artifact would not
+  // load. Integer arithmetic (round to nearest even, NaN kept) instead.
+  bool hasBf16 = false;
+  module.walk([&](Operation *op) {
+    if (isa<arith::TruncFOp, arith::ExtFOp>(op) &&
+        (getElementTypeOrSelf(op->getResult(0)).isBF16() ||
+         getElementTypeOrSelf(op->getOperand(0)).isBF16()))
+      hasBf16 = true;
+  });
+  if (hasBf16) {
+    RewritePatternSet patterns(module.getContext());
+    arith::populateExpandBFloat16Patterns(patterns);
+    if (failed(applyPatternsGreedily(module, std::move(patterns))))
+      return module.emitError() << "internal error: bf16 expansion failed";
+  }
   return runPassPipeline(
       module,
-      "kiln-fuse-elementwise,canonicalize,cse,"
-      "one-shot-bufferize,kiln-linalg-to-microkernels,"
-      "buffer-deallocation-pipeline," +
-          loops +
-          "kiln-approximate-math,"
-          "kiln-expand-shape-to-reinterpret-cast,expand-strided-metadata,"
+      "kiln-expand-shape-to-reinterpret-cast,expand-strided-metadata,"
           "lower-affine,"
           "convert-scf-to-cf,canonicalize,convert-math-to-llvm,"
           "convert-math-to-libm,finalize-memref-to-llvm{use-generic-"

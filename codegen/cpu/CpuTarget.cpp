@@ -15,6 +15,9 @@ public:
 
   llvm::StringRef name() const override { return "cpu"; }
   bool hasCpuAttentionKernel() const override { return true; }
+  llvm::StringRef gemmOperandType() const override {
+    return gemmOperandTypeFor(options_.precision);
+  }
 
   LogicalResult lowerToLLVMDialect(ModuleOp module) override {
     return lowerLinalgToLLVMDialect(module, options_);

@@ -30,6 +30,15 @@ public:
     return "relu,gelu_tanh";
   }
 
+  /// With --mixed-precision, fp16 (the default) and bf16 store GEMM
+  /// operands in that type. Off by default until
+  /// kiln-cuda-matmul-to-cublaslt takes f16/bf16 operands: an f16 GEMM
+  /// would run as a generated kernel instead of in cuBLASLt.
+  llvm::StringRef gemmOperandType() const override {
+    return options_.mixedPrecision ? gemmOperandTypeFor(cuda_.precision)
+                                   : llvm::StringRef();
+  }
+
   LogicalResult lowerToLLVMDialect(ModuleOp module) override {
     return failure(failed(lowerToGpuKernels(module, cuda_, options_)) ||
                    failed(lowerKernelsToPtx(module, cuda_, options_)) ||

@@ -157,6 +157,14 @@ LogicalResult WhereOp::verify() {
 // Contractions and normalizations
 //===----------------------------------------------------------------------===//
 
+/// A GEMM on `operand` elements may produce `result` elements: the same
+/// type, or f32 from f16/bf16 operands (f32 accumulation, what
+/// kiln-mixed-precision makes).
+static bool isAccumulatorType(Type operand, Type result) {
+  return operand == result ||
+         (result.isF32() && (operand.isF16() || operand.isBF16()));
+}
+
 LogicalResult MatMulOp::verify() {
   auto lhs = tensorType(getLhs()), rhs = tensorType(getRhs());
   auto res = getResult().getType();
@@ -186,6 +194,10 @@ LogicalResult MatMulOp::verify() {
     return failure();
   if (lhs.getElementType() != rhs.getElementType())
     return emitOpError() << "operand element types differ";
+  if (!isAccumulatorType(lhs.getElementType(), res.getElementType()))
+    return emitOpError() << "result element type " << res.getElementType()
+                         << " is neither the operands' " << lhs.getElementType()
+                         << " nor f32";
   return success();
 }
 
@@ -285,9 +297,12 @@ LogicalResult LinearOp::verify() {
   Type elem = res.getElementType();
   if (!isa<FloatType>(elem))
     return emitOpError() << "element type must be a float, got " << elem;
-  if (in.getElementType() != elem || w.getElementType() != elem ||
+  if (in.getElementType() != w.getElementType() ||
+      !isAccumulatorType(in.getElementType(), elem) ||
       (getBias() && tensorType(getBias()).getElementType() != elem))
-    return emitOpError() << "element types must agree";
+    return emitOpError() << "element types must agree (input and weight; "
+                            "bias and result; an f16 or bf16 input and "
+                            "weight may have an f32 result)";
   return success();
 }
 

@@ -77,3 +77,19 @@ func.func @linear_activation(%x: tensor<2x3xf32>, %w: tensor<3x4xf32>) -> tensor
   %0 = kiln.linear %x, %w {activation = "tanh"} : tensor<2x3xf32>, tensor<3x4xf32> -> tensor<2x4xf32>
   return %0 : tensor<2x4xf32>
 }
+
+// -----
+
+func.func @matmul_f16_to_f64(%a: tensor<2x3xf16>, %b: tensor<3x4xf16>) -> tensor<2x4xf64> {
+  // expected-error @+1 {{result element type 'f64' is neither the operands' 'f16' nor f32}}
+  %0 = kiln.matmul %a, %b : tensor<2x3xf16>, tensor<3x4xf16> -> tensor<2x4xf64>
+  return %0 : tensor<2x4xf64>
+}
+
+// -----
+
+func.func @linear_f16_bias(%x: tensor<2x3xf16>, %w: tensor<3x4xf16>, %b: tensor<4xf16>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{element types must agree (input and weight; bias and result}}
+  %0 = kiln.linear %x, %w, %b : tensor<2x3xf16>, tensor<3x4xf16>, tensor<4xf16> -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}

@@ -38,3 +38,14 @@ func.func @linear(%x: tensor<?x?x64xf32>, %w: tensor<64x256xf32>, %b: tensor<256
   %1 = kiln.linear %x, %w : tensor<?x?x64xf32>, tensor<64x256xf32> -> tensor<?x?x256xf32>
   return %0, %1 : tensor<?x?x256xf32>, tensor<?x?x256xf32>
 }
+
+// f16/bf16 GEMM operands with an f32 (accumulated) result, as
+// kiln-mixed-precision writes them.
+// CHECK-LABEL: func.func @mixed_precision_gemms
+// CHECK: kiln.matmul %{{.*}}, %{{.*}} : tensor<?x64xf16>, tensor<64x256xf16> -> tensor<?x256xf32>
+// CHECK: kiln.linear %{{.*}}, %{{.*}}, %{{.*}} : tensor<?x64xbf16>, tensor<64x256xbf16>, tensor<256xf32> -> tensor<?x256xf32>
+func.func @mixed_precision_gemms(%x: tensor<?x64xf16>, %w: tensor<64x256xf16>, %xb: tensor<?x64xbf16>, %wb: tensor<64x256xbf16>, %b: tensor<256xf32>) -> (tensor<?x256xf32>, tensor<?x256xf32>) {
+  %0 = kiln.matmul %x, %w : tensor<?x64xf16>, tensor<64x256xf16> -> tensor<?x256xf32>
+  %1 = kiln.linear %xb, %wb, %b : tensor<?x64xbf16>, tensor<64x256xbf16>, tensor<256xf32> -> tensor<?x256xf32>
+  return %0, %1 : tensor<?x256xf32>, tensor<?x256xf32>
+}

@@ -12,6 +12,11 @@
 # tolerances.json (derived from ONNX Runtime's own int8 error; see
 # scripts/make_ort_references.py); fp32 models with atol = rtol = 1e-4.
 #
+# Each fp32 model is also compiled with every precision in tolerances.json's
+# "mixed" table (kilnc --precision=fp16, bf16: GEMM operands in that type,
+# f32 accumulation) and judged against the same fp32 references with that
+# precision's tolerance; those cases are named "<model>@<precision>/<refset>".
+#
 # xfail.txt beside this file lists expected failures, one case name per line
 # (e.g. "llama_tiny_prefill_int8/ref_ort  # reason"). A failing case not on
 # the list fails the run; a listed case that passes is an unexpected pass and
@@ -75,39 +80,44 @@ def run_cmd(cmd, timeout):
 
 
 def discover(models_dir: Path, tolerances: dict, pattern):
-    """[(model_name, onnx_path, [(case_name, refdir, atol, rtol)])]"""
+    """[(label, onnx_path, kilnc_flags, [(case_name, refdir, atol, rtol)])]"""
     fp32 = tolerances.get("fp32", {"atol": 1e-4, "rtol": 1e-4})
     int8 = tolerances.get("int8", {})
+    variants = [("", [], fp32)] + [
+        (f"@{p}", [f"--precision={p}"], t) for p, t in tolerances.get("mixed", {}).items()]
     out = []
     for onnx_path in sorted(models_dir.glob("*.onnx")):
         model = onnx_path.stem
-        base = model[:-len("_int8")] if model.endswith("_int8") else model
-        cases = []
-        for refset in REFSETS:
-            refdir = models_dir / refset / base
-            if not refdir.is_dir():
-                continue
-            name = f"{model}/{refset}"
-            if pattern and not re.search(pattern, name):
-                continue
-            if model.endswith("_int8"):
-                t = int8.get(model, {}).get(refset)
-                if t is None:
-                    print(f"warning: no int8 tolerance for {name} in tolerances.json; skipping",
-                          file=sys.stderr)
+        quantized = model.endswith("_int8")
+        base = model[:-len("_int8")] if quantized else model
+        for suffix, flags, tol in variants[:1] if quantized else variants:
+            label = model + suffix
+            cases = []
+            for refset in REFSETS:
+                refdir = models_dir / refset / base
+                if not refdir.is_dir():
                     continue
-                cases.append((name, refdir, t["atol"], t.get("rtol", 0.0)))
-            else:
-                cases.append((name, refdir, fp32["atol"], fp32["rtol"]))
-        if cases:
-            out.append((model, onnx_path, cases))
+                name = f"{label}/{refset}"
+                if pattern and not re.search(pattern, name):
+                    continue
+                if quantized:
+                    t = int8.get(model, {}).get(refset)
+                    if t is None:
+                        print(f"warning: no int8 tolerance for {name} in tolerances.json; skipping",
+                              file=sys.stderr)
+                        continue
+                    cases.append((name, refdir, t["atol"], t.get("rtol", 0.0)))
+                else:
+                    cases.append((name, refdir, tol["atol"], tol["rtol"]))
+            if cases:
+                out.append((label, onnx_path, flags, cases))
     return out
 
 
-def check_model(args, work: Path, model, onnx_path, cases):
+def check_model(args, work: Path, label, onnx_path, flags, cases):
     """Compile once, run every reference. Returns [(case, ok, detail)]."""
-    lib = work / f"lib{model}.so"
-    rc, out = run_cmd([args.kilnc, str(onnx_path), "-o", str(lib)], args.compile_timeout)
+    lib = work / f"lib{label.replace('@', '_')}.so"
+    rc, out = run_cmd([args.kilnc, str(onnx_path), *flags, "-o", str(lib)], args.compile_timeout)
     if rc != 0 or not lib.exists():
         detail = f"kilnc exited {rc}\n{tail(out)}"
         return [(name, False, detail) for name, *_ in cases]

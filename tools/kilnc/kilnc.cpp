@@ -71,10 +71,19 @@ static cl::opt<std::string> targetSpec(
     cl::value_desc("target"), cl::init("cpu"), cl::cat(kilncCat));
 static cl::opt<std::string> precision(
     "precision",
-    cl::desc("cuda: GEMM tensor-core input type, fp16 (default), bf16, "
-             "tf32 or fp32; accumulation, storage and normalization "
-             "statistics stay fp32"),
+    cl::desc("GEMM operand type: fp16 or bf16 (weights stored in it, "
+             "activations cast to it; accumulation, normalization "
+             "statistics, softmax and the model's inputs and outputs stay "
+             "fp32), tf32 (cuda) or fp32. Default: fp16 on cuda, fp32 on "
+             "cpu"),
     cl::value_desc("type"), cl::cat(kilncCat));
+static cl::opt<bool> mixedPrecision(
+    "mixed-precision",
+    cl::desc("cuda: store GEMM weights and operands in the --precision type "
+             "(fp16 or bf16; accumulation and everything else stay fp32). "
+             "Off by default on cuda for now; on the cpu, --precision=fp16 "
+             "or bf16 implies it"),
+    cl::init(false), cl::cat(kilncCat));
 static cl::opt<std::string>
     cpu("cpu",
         cl::desc("Target CPU for generated code: native (default) or an LLVM "
@@ -262,6 +271,7 @@ int main(int argc, char **argv) {
   targetOptions.verbose = verbose;
   targetOptions.parallelLoops = parallelLoops;
   targetOptions.precision = precision;
+  targetOptions.mixedPrecision = mixedPrecision;
   std::string targetError;
   auto target = kiln::createTarget(targetSpec, targetOptions, targetError);
   if (!target) {
@@ -270,6 +280,14 @@ int main(int argc, char **argv) {
     return 2;
   }
 
+  if (target->name() == "cpu" && !target->gemmOperandType().empty() && !quiet) {
+    progress.finish();
+    llvm::errs() << "kilnc: warning: --precision=" << precision
+                 << ": the cpu GEMM kernels take f32 operands only; GEMMs "
+                    "on "
+                 << target->gemmOperandType()
+                 << " operands run as generic loops (slow)\n";
+  }
   progress.step("lowering to linalg");
   if (failed(kiln::lowerKilnToLinalg(m, *target, verbose)))
     return 1;
