@@ -75,7 +75,8 @@ bool isUnsignedElement(Type t) {
 /// Lowers the kiln ops of one function.
 class FunctionLowering {
 public:
-  FunctionLowering(func::FuncOp func, bool attentionKernel)
+  FunctionLowering(func::FuncOp func,
+                   std::optional<AttentionKernel> attentionKernel)
       : func(func), b(func.getContext()), attentionKernel(attentionKernel) {}
 
   LogicalResult run();
@@ -83,7 +84,7 @@ public:
 private:
   func::FuncOp func;
   IRRewriter b;
-  bool attentionKernel;
+  std::optional<AttentionKernel> attentionKernel;
   SmallVector<Value> symbols;
   /// Ops whose first operand, or first result, had an unsigned element type
   /// before makeSignless.
@@ -892,7 +893,7 @@ Value FunctionLowering::softmax(Location loc, Value x, int64_t axis,
 /// f32, then p v. Query head h reads key/value head h floordiv (H / Hkv).
 LogicalResult FunctionLowering::lowerAttention(AttentionOp op) {
   if (attentionKernel)
-    if (Value call = buildAttentionKernelCall(b, op)) {
+    if (Value call = buildAttentionKernelCall(b, op, *attentionKernel)) {
       b.replaceOp(op, call);
       return success();
     }
@@ -1598,10 +1599,21 @@ struct KilnLowerToLinalgPass
     : kiln::impl::KilnLowerToLinalgBase<KilnLowerToLinalgPass> {
   using KilnLowerToLinalgBase::KilnLowerToLinalgBase;
   void runOnOperation() override {
+    std::optional<AttentionKernel> kernel;
+    if (attentionKernel == "cpu")
+      kernel = AttentionKernel::Cpu;
+    else if (attentionKernel == "cuda")
+      kernel = AttentionKernel::Cuda;
+    else if (attentionKernel != "none") {
+      getOperation().emitError()
+          << "kiln-lower-to-linalg: unknown attention-kernel '"
+          << attentionKernel << "' (expected none, cpu or cuda)";
+      return signalPassFailure();
+    }
     for (auto func : getOperation().getOps<func::FuncOp>()) {
       if (func.isExternal() || !func->hasAttr(kSymbolsAttr))
         continue;
-      FunctionLowering lowering(func, attentionKernel);
+      FunctionLowering lowering(func, kernel);
       if (failed(lowering.run()))
         return signalPassFailure();
     }

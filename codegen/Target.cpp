@@ -19,9 +19,8 @@ LogicalResult kiln::runPassPipeline(ModuleOp module, llvm::StringRef pipeline,
 
 LogicalResult kiln::lowerKilnToLinalg(ModuleOp module, const Target &target,
                                      bool verbose) {
-  std::string lower = target.hasCpuAttentionKernel()
-                          ? "kiln-lower-to-linalg{attention-kernel=true},"
-                          : "kiln-lower-to-linalg,";
+  std::string lower = "kiln-lower-to-linalg{attention-kernel=" +
+                      target.attentionKernel().str() + "},";
   return runPassPipeline(module,
                          "func.func(kiln-canonicalize-shapes,kiln-raise-gelu,"
                          "kiln-raise-silu,kiln-raise-layer-norm,"

@@ -38,10 +38,10 @@ public:
   virtual ~Target() = default;
   /// The target string stored in the artifact's descriptor.
   virtual llvm::StringRef name() const = 0;
-  /// Whether f32 kiln.attention should call the runtime's fused CPU kernel
-  /// (a host function: wrong on device memory) instead of the reference
-  /// linalg lowering.
-  virtual bool hasCpuAttentionKernel() const { return false; }
+  /// Which runtime's fused kernel f32 kiln.attention calls instead of the
+  /// reference linalg lowering: kiln-lower-to-linalg's attention-kernel
+  /// option ("none", "cpu", "cuda").
+  virtual llvm::StringRef attentionKernel() const { return "none"; }
   /// linalg on tensors -> the LLVM dialect.
   virtual LogicalResult lowerToLLVMDialect(ModuleOp module) = 0;
   /// linalg on tensors -> device code at `stage`, printed to `os`. Only
@@ -67,8 +67,8 @@ public:
 };
 
 /// Kiln dialect -> linalg on tensors, the same for every target but for
-/// f32 kiln.attention, which becomes a call of the CPU runtime's fused kernel
-/// where `target` has it (the CUDA target keeps the reference lowering).
+/// f32 kiln.attention, which becomes a call of the target runtime's fused
+/// kernel (Target::attentionKernel).
 LogicalResult lowerKilnToLinalg(ModuleOp module, const Target &target,
                                 bool verbose);
 

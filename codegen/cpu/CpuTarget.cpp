@@ -14,7 +14,7 @@ public:
   explicit CpuTarget(const TargetOptions &options) : options_(options) {}
 
   llvm::StringRef name() const override { return "cpu"; }
-  bool hasCpuAttentionKernel() const override { return true; }
+  llvm::StringRef attentionKernel() const override { return "cpu"; }
 
   LogicalResult lowerToLLVMDialect(ModuleOp module) override {
     return lowerLinalgToLLVMDialect(module, options_);

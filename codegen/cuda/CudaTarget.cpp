@@ -25,6 +25,7 @@ public:
       : options_(options), cuda_(cuda) {}
 
   llvm::StringRef name() const override { return "cuda"; }
+  llvm::StringRef attentionKernel() const override { return "cuda"; }
 
   LogicalResult lowerToLLVMDialect(ModuleOp module) override {
     return failure(failed(lowerToGpuKernels(module, cuda_, options_)) ||

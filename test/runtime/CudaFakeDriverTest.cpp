@@ -394,14 +394,15 @@ TEST(CudaFakeDriver, AttentionRunsTheRuntimesKernelOnTheEmulator) {
 }
 
 TEST(CudaFakeDriver, AttentionWithoutAKernelFailsTheRun) {
-  AttentionModel m(80); // no kernel for head dim 80
+  AttentionModel m(48); // no kernel for head dim 48
   kiln_session *s = nullptr;
   ASSERT_EQ(kiln_session_create(&m.model, nullptr, &s), KILN_OK);
   EXPECT_EQ(kiln_session_run(s, m.in, 4, m.out, 2), KILN_ERROR_DEVICE);
   EXPECT_STREQ(kiln_session_last_error(s),
                "model 'fake_cuda_attention' on cuda: attention_f32: q [1, 4, "
-               "1, 80], k [1, 2, 75, 80], v [1, 2, 75, 80], out [1, 4, 1, 80] "
-               "with a mask: head dim has no kernel (32, 64, 96, 128)");
+               "1, 48], k [1, 2, 75, 48], v [1, 2, 75, 48], out [1, 4, 1, 48] "
+               "with a mask: head dim has no kernel (16, 32, 64, 80, 96, "
+               "128)");
   kiln_session_destroy(s);
 }
 

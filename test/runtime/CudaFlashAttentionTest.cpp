@@ -161,6 +161,12 @@ const Case kCases[] = {
      true, Mask::Full, 140, Splits::Several},
     {"d32, batch 3", 3, 4, 2, 9, 40, 32, false, Mask::Full, 0, Splits::One},
     {"d96, GQA 6/3", 1, 6, 3, 3, 70, 96, true, Mask::None, 0, Splits::Several},
+    {"d16 (GPT-2 tiny's), causal prefill", 2, 4, 4, 13, 13, 16, true,
+     Mask::None, 0, Splits::One},
+    {"d16 decode over a cache", 2, 4, 4, 1, 77, 16, true, Mask::Padding, 90,
+     Splits::Several},
+    {"d80, padding mask", 2, 4, 2, 11, 11, 80, false, Mask::Padding, 0,
+     Splits::One},
 };
 
 class FlashAttentionEmulated : public ::testing::TestWithParam<Case> {};
@@ -200,15 +206,15 @@ TEST(FlashAttentionEmulatedRows, RowWithoutKeysIsNaNAsOnTheCpu) {
 
 TEST(FlashAttentionPlan, RejectsWhatHasNoKernel) {
   std::mt19937 rng(7);
-  Tensor4 q({1, 2, 3, 80}, rng), k({1, 2, 5, 80}, rng), v({1, 2, 5, 80}, rng);
-  Tensor4 out({1, 2, 3, 80}, rng);
+  Tensor4 q({1, 2, 3, 48}, rng), k({1, 2, 5, 48}, rng), v({1, 2, 5, 48}, rng);
+  Tensor4 out({1, 2, 3, 48}, rng);
   flash::Params p;
   flash::LaunchShape shape;
   ASSERT_EQ(flash::setProblem(p, operandOf(q), operandOf(k), operandOf(v),
                               nullptr, operandOf(out), 1.0f, false),
             nullptr);
   EXPECT_STREQ(flash::planLaunch(p, shape),
-               "head dim has no kernel (32, 64, 96, 128)");
+               "head dim has no kernel (16, 32, 64, 80, 96, 128)");
 
   Tensor4 v2({1, 2, 5, 64}, rng), out2({1, 2, 3, 64}, rng);
   Tensor4 q2({1, 2, 3, 64}, rng), k2({1, 2, 5, 64}, rng);

@@ -40,14 +40,17 @@ template <int D> __device__ __forceinline__ void attention(const Params &p) {
 
 extern "C" {
 
-// One kernel per head dim: D / 32 output dims per lane stay in registers.
+// One kernel per head dim: ceil(D / 32) output dims per lane stay in
+// registers.
 #define KILN_FLASH_ATTENTION_KERNEL(D)                                         \
   __global__ void __launch_bounds__(kMaxWarps *kWarp)                          \
       kiln_flash_attention_f32_d##D(const Params p) {                          \
     attention<D>(p);                                                           \
   }
+KILN_FLASH_ATTENTION_KERNEL(16)
 KILN_FLASH_ATTENTION_KERNEL(32)
 KILN_FLASH_ATTENTION_KERNEL(64)
+KILN_FLASH_ATTENTION_KERNEL(80)
 KILN_FLASH_ATTENTION_KERNEL(96)
 KILN_FLASH_ATTENTION_KERNEL(128)
 #undef KILN_FLASH_ATTENTION_KERNEL

@@ -87,10 +87,14 @@ struct LaunchShape {
 /// Head dims with a kernel: kernelName(d) is non-null.
 inline const char *kernelName(int64_t d) {
   switch (d) {
+  case 16:
+    return "kiln_flash_attention_f32_d16";
   case 32:
     return "kiln_flash_attention_f32_d32";
   case 64:
     return "kiln_flash_attention_f32_d64";
+  case 80:
+    return "kiln_flash_attention_f32_d80";
   case 96:
     return "kiln_flash_attention_f32_d96";
   case 128:
@@ -107,7 +111,7 @@ inline const char *combineKernelName() {
 /// null, or why the problem has no kernel.
 inline const char *planLaunch(Params &p, LaunchShape &shape) {
   if (!kernelName(p.d))
-    return "head dim has no kernel (32, 64, 96, 128)";
+    return "head dim has no kernel (16, 32, 64, 80, 96, 128)";
   int64_t rows = int64_t(p.group) * p.sq;
   if (rows > INT32_MAX / 2 || p.kvHeads > 65535 || p.batch > 65535)
     return "too large for the kernel's grid";
@@ -221,7 +225,9 @@ KILN_FA_FN void warpAllReduce(Gpu &gpu, float (&x)[N]) {
 /// block's synchronization, `sm` is the block's shared memory.
 template <int D, class Gpu>
 KILN_FA_FN void attentionThread(const Params &p, Gpu &gpu, SharedTiles<D> &sm) {
-  constexpr int kDimsPerLane = D / kWarp;
+  // Lane l owns output dims l, l + 32, ...; below D where D is not a
+  // multiple of 32.
+  constexpr int kDimsPerLane = (D + kWarp - 1) / kWarp;
   constexpr int R = kRowsPerWarp;
   const int tid = gpu.threadIdxX(), lane = tid % kWarp, warp = tid / kWarp;
   const int threads = p.warps * kWarp;
@@ -328,6 +334,8 @@ KILN_FA_FN void attentionThread(const Params &p, Gpu &gpu, SharedTiles<D> &sm) {
       for (int r = 0; r < R; ++r)
         pj[r] = sm.p[warp][r][j];
       for (int t = 0; t < kDimsPerLane; ++t) {
+        if (D % kWarp && lane + t * kWarp >= D)
+          break;
         float vj = sm.v[j][lane + t * kWarp];
         for (int r = 0; r < R; ++r)
           acc[r][t] += pj[r] * vj;
@@ -342,13 +350,13 @@ KILN_FA_FN void attentionThread(const Params &p, Gpu &gpu, SharedTiles<D> &sm) {
     if (p.splits == 1) {
       float *o = p.out + b * p.os[0] + head[r] * p.os[1] + query[r] * p.os[2];
       float inv = 1.0f / rowSum[r]; // 0/0 where no key is seen, as on the CPU
-      for (int t = 0; t < kDimsPerLane; ++t)
+      for (int t = 0; t < kDimsPerLane && lane + t * kWarp < D; ++t)
         o[(lane + t * kWarp) * p.os[3]] = acc[r][t] * inv;
       continue;
     }
     int64_t row = (int64_t(b) * p.heads + head[r]) * p.sq + query[r];
     int64_t slot = split * outRows + row;
-    for (int t = 0; t < kDimsPerLane; ++t)
+    for (int t = 0; t < kDimsPerLane && lane + t * kWarp < D; ++t)
       p.partialOut[slot * D + lane + t * kWarp] = acc[r][t];
     if (lane == 0) {
       p.partialStats[2 * slot] = rowMax[r];

@@ -27,8 +27,10 @@ struct Kernel {
 };
 
 const Kernel kKernels[] = {
+    {kernelName(16), attentionBody<16>, sizeof(SharedTiles<16>)},
     {kernelName(32), attentionBody<32>, sizeof(SharedTiles<32>)},
     {kernelName(64), attentionBody<64>, sizeof(SharedTiles<64>)},
+    {kernelName(80), attentionBody<80>, sizeof(SharedTiles<80>)},
     {kernelName(96), attentionBody<96>, sizeof(SharedTiles<96>)},
     {kernelName(128), attentionBody<128>, sizeof(SharedTiles<128>)},
     {combineKernelName(), combineBody, 0},
