@@ -47,8 +47,10 @@ int runEmulated(flash::Params &p) {
     return 0;
   std::vector<float> partial(size_t(shape.partialFloats), NAN);
   int64_t outRows = int64_t(p.batch) * p.heads * p.sq;
-  p.partialOut = partial.data();
-  p.partialStats = partial.data() + int64_t(p.splits) * outRows * p.d;
+  if (shape.partialFloats) {
+    p.partialOut = partial.data();
+    p.partialStats = partial.data() + int64_t(p.splits) * outRows * p.d;
+  }
   void *params[] = {&p};
   EXPECT_EQ(kiln_cudaemu_launch(flash::kernelName(p.d), shape.grid[0],
                                 shape.grid[1], shape.grid[2], shape.block, 1, 1,
