@@ -75,7 +75,8 @@ bool isUnsignedElement(Type t) {
 /// Lowers the kiln ops of one function.
 class FunctionLowering {
 public:
-  FunctionLowering(func::FuncOp func, bool attentionKernel,
+  FunctionLowering(func::FuncOp func,
+                   std::optional<AttentionKernel> attentionKernel,
                    ArrayRef<std::string> epilogueActivations)
       : func(func), b(func.getContext()), attentionKernel(attentionKernel),
         epilogueActivations(epilogueActivations) {}
@@ -85,7 +86,7 @@ public:
 private:
   func::FuncOp func;
   IRRewriter b;
-  bool attentionKernel;
+  std::optional<AttentionKernel> attentionKernel;
   /// What kiln.linear's epilogue generic may apply; empty: everything.
   ArrayRef<std::string> epilogueActivations;
   SmallVector<Value> symbols;
@@ -906,7 +907,7 @@ Value FunctionLowering::softmax(Location loc, Value x, int64_t axis,
 /// f32, then p v. Query head h reads key/value head h floordiv (H / Hkv).
 LogicalResult FunctionLowering::lowerAttention(AttentionOp op) {
   if (attentionKernel)
-    if (Value call = buildAttentionKernelCall(b, op)) {
+    if (Value call = buildAttentionKernelCall(b, op, *attentionKernel)) {
       b.replaceOp(op, call);
       return success();
     }
@@ -1612,10 +1613,21 @@ struct KilnLowerToLinalgPass
     : kiln::impl::KilnLowerToLinalgBase<KilnLowerToLinalgPass> {
   using KilnLowerToLinalgBase::KilnLowerToLinalgBase;
   void runOnOperation() override {
+    std::optional<AttentionKernel> kernel;
+    if (attentionKernel == "cpu")
+      kernel = AttentionKernel::Cpu;
+    else if (attentionKernel == "cuda")
+      kernel = AttentionKernel::Cuda;
+    else if (attentionKernel != "none") {
+      getOperation().emitError()
+          << "kiln-lower-to-linalg: unknown attention-kernel '"
+          << attentionKernel << "' (expected none, cpu or cuda)";
+      return signalPassFailure();
+    }
     for (auto func : getOperation().getOps<func::FuncOp>()) {
       if (func.isExternal() || !func->hasAttr(kSymbolsAttr))
         continue;
-      FunctionLowering lowering(func, attentionKernel, *epilogueActivations);
+      FunctionLowering lowering(func, kernel, *epilogueActivations);
       if (failed(lowering.run()))
         return signalPassFailure();
     }

@@ -30,14 +30,10 @@ LogicalResult kiln::lowerKilnToLinalg(ModuleOp module, const Target &target,
   std::string narrow;
   if (llvm::StringRef type = target.gemmOperandType(); !type.empty())
     narrow = ("kiln-mixed-precision{type=" + type + "},").str();
-  std::string options;
-  if (target.hasCpuAttentionKernel())
-    options += " attention-kernel=true";
+  std::string options = "attention-kernel=" + target.attentionKernel().str();
   if (StringRef acts = target.gemmEpilogueActivations(); !acts.empty())
     options += " epilogue-activations=" + acts.str();
-  std::string lower = options.empty()
-                          ? "kiln-lower-to-linalg,"
-                          : "kiln-lower-to-linalg{" + options + "},";
+  std::string lower = "kiln-lower-to-linalg{" + options + "},";
   return runPassPipeline(module,
                          "func.func(kiln-canonicalize-shapes,kiln-raise-gelu,"
                          "kiln-raise-silu,kiln-raise-layer-norm,"

@@ -42,10 +42,10 @@ public:
   virtual ~Target() = default;
   /// The target string stored in the artifact's descriptor.
   virtual llvm::StringRef name() const = 0;
-  /// Whether f32 kiln.attention should call the runtime's fused CPU kernel
-  /// (a host function: wrong on device memory) instead of the reference
-  /// linalg lowering.
-  virtual bool hasCpuAttentionKernel() const { return false; }
+  /// Which runtime's fused kernel f32 kiln.attention calls instead of the
+  /// reference linalg lowering: kiln-lower-to-linalg's attention-kernel
+  /// option ("none", "cpu", "cuda").
+  virtual llvm::StringRef attentionKernel() const { return "none"; }
   /// The kiln.linear activations its GEMMs apply in their epilogue, comma
   /// separated; empty: all of them. The others run as elementwise code.
   virtual llvm::StringRef gemmEpilogueActivations() const { return ""; }
@@ -81,10 +81,10 @@ public:
 llvm::StringRef gemmOperandTypeFor(llvm::StringRef precision);
 
 /// Kiln dialect -> linalg on tensors, the same for every target but for
-/// f32 kiln.attention, which becomes a call of the CPU runtime's fused kernel
-/// where `target` has it (the CUDA target keeps the reference lowering), and
-/// for the kiln.linear activations the target's GEMM epilogue lacks, and
-/// for the GEMM operand type (Target::gemmOperandType).
+/// f32 kiln.attention, which becomes a call of the target runtime's fused
+/// kernel (Target::attentionKernel), for the kiln.linear activations the
+/// target's GEMM epilogue lacks, and for the GEMM operand type
+/// (Target::gemmOperandType).
 LogicalResult lowerKilnToLinalg(ModuleOp module, const Target &target,
                                 bool verbose);
 

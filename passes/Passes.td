@@ -248,9 +248,13 @@ def KilnLowerToLinalg : Pass<"kiln-lower-to-linalg", "::mlir::ModuleOp"> {
     ```
   }];
   let options = [
-    Option<"attentionKernel", "attention-kernel", "bool", "false",
-           "Lower f32 kiln.attention to a call of the runtime's fused CPU "
-           "kernel instead of the reference linalg ops">,
+    Option<"attentionKernel", "attention-kernel", "std::string", "\"none\"",
+           "Lower f32 kiln.attention to a call of the runtime's fused "
+           "kernel instead of the reference linalg ops: none, cpu "
+           "(kiln_rt_attention_*, host memory) or cuda "
+           "(kiln_cuda_attention_*, device memory; head dims 16, 32, 64, "
+           "80, 96 and 128 with equal key and value dims, others keep "
+           "the reference ops)">,
     ListOption<"epilogueActivations", "epilogue-activations", "std::string",
                "The kiln.linear activations that the target's GEMM applies "
                "in its epilogue (default: all). Any other follows the "

@@ -10,7 +10,8 @@
 
 using namespace mlir;
 
-Value kiln::buildAttentionKernelCall(OpBuilder &b, AttentionOp op) {
+Value kiln::buildAttentionKernelCall(OpBuilder &b, AttentionOp op,
+                                     AttentionKernel kernel) {
   MLIRContext *ctx = b.getContext();
   Type f32 = b.getF32Type();
   for (Value v : op->getOperands())
@@ -19,6 +20,12 @@ Value kiln::buildAttentionKernelCall(OpBuilder &b, AttentionOp op) {
   if (Value mask = op.getMask();
       mask && cast<ShapedType>(mask.getType()).getRank() == 0)
     return nullptr;
+  if (kernel == AttentionKernel::Cuda) {
+    int64_t d = cast<ShapedType>(op.getQuery().getType()).getDimSize(3);
+    int64_t dv = cast<ShapedType>(op.getValue().getType()).getDimSize(3);
+    if (dv != d || !llvm::is_contained({16, 32, 64, 80, 96, 128}, d))
+      return nullptr;
+  }
   Location loc = op.getLoc();
   SmallVector<int64_t> dynamic(4, ShapedType::kDynamic);
   auto anyLayout = StridedLayoutAttr::get(ctx, ShapedType::kDynamic, dynamic);
@@ -66,8 +73,13 @@ Value kiln::buildAttentionKernelCall(OpBuilder &b, AttentionOp op) {
   args.push_back(arith::ConstantOp::create(
       b, loc, b.getI32IntegerAttr(op.getCausal() ? 1 : 0)));
 
-  StringRef name = op.getMask() ? "kiln_rt_attention_masked_f32"
-                                : "kiln_rt_attention_f32";
+  StringRef name;
+  if (kernel == AttentionKernel::Cpu)
+    name =
+        op.getMask() ? "kiln_rt_attention_masked_f32" : "kiln_rt_attention_f32";
+  else
+    name = op.getMask() ? "kiln_cuda_attention_masked_f32"
+                        : "kiln_cuda_attention_f32";
   auto module = op->getParentOfType<ModuleOp>();
   auto callee = module.lookupSymbol<func::FuncOp>(name);
   if (!callee) {

@@ -14,7 +14,7 @@ public:
   explicit CpuTarget(const TargetOptions &options) : options_(options) {}
 
   llvm::StringRef name() const override { return "cpu"; }
-  bool hasCpuAttentionKernel() const override { return true; }
+  llvm::StringRef attentionKernel() const override { return "cpu"; }
   llvm::StringRef gemmOperandType() const override {
     return gemmOperandTypeFor(options_.precision);
   }

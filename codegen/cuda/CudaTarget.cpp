@@ -25,6 +25,7 @@ public:
       : options_(options), cuda_(cuda) {}
 
   llvm::StringRef name() const override { return "cuda"; }
+  llvm::StringRef attentionKernel() const override { return "cuda"; }
   /// cuBLASLt's epilogues: ReLU and GELU (its GELU is the tanh form).
   llvm::StringRef gemmEpilogueActivations() const override {
     return "relu,gelu_tanh";

@@ -1,6 +1,10 @@
 // RUN: kiln-opt %s -kiln-lower-to-linalg | FileCheck %s
 // RUN: kiln-opt %s -kiln-lower-to-linalg --mlir-print-local-scope | FileCheck %s --check-prefix=ATT
-// RUN: kiln-opt %s -kiln-lower-to-linalg='attention-kernel=true' | FileCheck %s --check-prefix=CALL
+// RUN: kiln-opt %s -kiln-lower-to-linalg='attention-kernel=cpu' | FileCheck %s --check-prefix=CALL
+// RUN: kiln-opt %s -kiln-lower-to-linalg='attention-kernel=cuda' | FileCheck %s --check-prefix=CUDA
+// RUN: not kiln-opt %s -kiln-lower-to-linalg='attention-kernel=gpu' 2>&1 | FileCheck %s --check-prefix=BAD
+
+// BAD: unknown attention-kernel 'gpu' (expected none, cpu or cuda)
 
 // The signature becomes memrefs with outputs written in place; symbols are
 // read from the input dims; a broadcasting add becomes one linalg.generic.
@@ -133,6 +137,48 @@ func.func @attention_gqa(%q: tensor<1x4x3x8xf32> {kiln.dims = affine_map<() -> (
     attributes {kiln.symbols = []} {
   %0 = kiln.attention %q, %k, %v {scale = 0.5 : f32, causal} : tensor<1x4x3x8xf32>, tensor<1x2x5x8xf32>, tensor<1x2x5x8xf32> -> tensor<1x4x3x8xf32>
   return %0 : tensor<1x4x3x8xf32>
+}
+
+// The CUDA kernel has no head dim 8: attention_gqa keeps the reference ops
+// there. Head dim 64 calls the device kernel on the operands' buffers, with
+// the mask and no [Sq x Sk] scores in between.
+// CUDA-LABEL: func.func @attention_gqa
+// CUDA-NOT: call @kiln_cuda_attention
+// CUDA: linalg.generic
+// CUDA-NOT: call @kiln_cuda_attention
+// CUDA: return
+// CUDA-LABEL: func.func @attention_masked_d64
+// CUDA-DAG: %[[Q:.*]] = bufferization.to_buffer %{{.*}} read_only : tensor<2x4x1x64xf32>
+// CUDA-DAG: %[[M:.*]] = bufferization.to_buffer %{{.*}} read_only : tensor<2x1x1x9xf32>
+// CUDA-DAG: %[[OUT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<2x4x1x64xf32>
+// CUDA-DAG: %[[SCALE:.*]] = arith.constant 1.250000e-01 : f32
+// CUDA: call @kiln_cuda_attention_masked_f32({{.*}}, %[[SCALE]], %{{.*}}) : (memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>, {{.*}}, f32, i32) -> ()
+// CUDA-NOT: linalg.generic
+// CUDA: return
+// The value head dim differs from the key one: no CUDA kernel.
+// CUDA-LABEL: func.func @attention_value_dim_differs
+// CUDA-NOT: call @kiln_cuda_attention
+// CUDA: linalg.generic
+// CUDA-NOT: call @kiln_cuda_attention
+// CUDA: return
+// CALL-LABEL: func.func @attention_masked_d64
+// CALL: call @kiln_rt_attention_masked_f32
+func.func @attention_masked_d64(%q: tensor<2x4x1x64xf32> {kiln.dims = affine_map<() -> (2, 4, 1, 64)>, kiln.name = "q"},
+                                %k: tensor<2x2x9x64xf32> {kiln.dims = affine_map<() -> (2, 2, 9, 64)>, kiln.name = "k"},
+                                %v: tensor<2x2x9x64xf32> {kiln.dims = affine_map<() -> (2, 2, 9, 64)>, kiln.name = "v"},
+                                %m: tensor<2x1x1x9xf32> {kiln.dims = affine_map<() -> (2, 1, 1, 9)>, kiln.name = "m"})
+    -> (tensor<2x4x1x64xf32> {kiln.dims = affine_map<() -> (2, 4, 1, 64)>, kiln.name = "o"})
+    attributes {kiln.symbols = []} {
+  %0 = kiln.attention %q, %k, %v, %m {scale = 0.125 : f32, causal} : tensor<2x4x1x64xf32>, tensor<2x2x9x64xf32>, tensor<2x2x9x64xf32>, tensor<2x1x1x9xf32> -> tensor<2x4x1x64xf32>
+  return %0 : tensor<2x4x1x64xf32>
+}
+func.func @attention_value_dim_differs(%q: tensor<1x2x3x64xf32> {kiln.dims = affine_map<() -> (1, 2, 3, 64)>, kiln.name = "q"},
+                                       %k: tensor<1x2x5x64xf32> {kiln.dims = affine_map<() -> (1, 2, 5, 64)>, kiln.name = "k"},
+                                       %v: tensor<1x2x5x32xf32> {kiln.dims = affine_map<() -> (1, 2, 5, 32)>, kiln.name = "v"})
+    -> (tensor<1x2x3x32xf32> {kiln.dims = affine_map<() -> (1, 2, 3, 32)>, kiln.name = "o"})
+    attributes {kiln.symbols = []} {
+  %0 = kiln.attention %q, %k, %v {scale = 0.125 : f32} : tensor<1x2x3x64xf32>, tensor<1x2x5x64xf32>, tensor<1x2x5x32xf32> -> tensor<1x2x3x32xf32>
+  return %0 : tensor<1x2x3x32xf32>
 }
 
 // Rotary: one generic, reading each element's partner in the other half.

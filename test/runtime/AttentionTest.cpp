@@ -1,8 +1,9 @@
 //===- AttentionTest.cpp - Fused attention against a naive reference ------===//
 
+#include "kernels/Attention.h"
+#include "AttentionReference.h"
 #include "IsaParam.h"
 #include "PoolContext.h"
-#include "kernels/Attention.h"
 
 #include <gtest/gtest.h>
 
@@ -14,52 +15,7 @@
 namespace {
 
 using kiln::MatmulIsa;
-
-// A [d0, d1, d2, d3] view over its own storage with a nonzero offset.
-// `sequenceMajor` lays it out as [d0, d2, d1, d3] (a [B, S, H, D] buffer seen
-// as [B, H, S, D]); `padding` rows follow each run of d2, as in a KV cache
-// longer than its valid part; `inner` spaces the innermost dim.
-struct Tensor4 {
-  std::vector<float> storage;
-  kiln_memref4_f32 ref;
-
-  Tensor4(const int64_t (&sizes)[4], std::mt19937 &rng, float lo = -1,
-          float hi = 1, bool sequenceMajor = false, int64_t padding = 0,
-          int64_t inner = 1) {
-    const int64_t perm[4] = {0, sequenceMajor ? 2 : 1, sequenceMajor ? 1 : 2,
-                             3};
-    int64_t strides[4];
-    int64_t stride = inner;
-    for (int i = 3; i >= 0; --i) {
-      strides[perm[i]] = stride;
-      stride *= sizes[perm[i]] + (perm[i] == 2 ? padding : 0);
-    }
-    int64_t offset = 3;
-    storage.assign(size_t(offset + stride + 16), NAN);
-    std::uniform_real_distribution<float> dist(lo, hi);
-    ref = {storage.data(), storage.data(), offset,
-           {sizes[0], sizes[1], sizes[2], sizes[3]},
-           {strides[0], strides[1], strides[2], strides[3]}};
-    for (int64_t a = 0; a < sizes[0]; ++a)
-      for (int64_t b = 0; b < sizes[1]; ++b)
-        for (int64_t c = 0; c < sizes[2]; ++c)
-          for (int64_t d = 0; d < sizes[3]; ++d)
-            at(a, b, c, d) = dist(rng);
-  }
-
-  float &at(int64_t a, int64_t b, int64_t c, int64_t d) {
-    if (ref.sizes[0] == 1)
-      a = 0;
-    if (ref.sizes[1] == 1)
-      b = 0;
-    if (ref.sizes[2] == 1)
-      c = 0;
-    if (ref.sizes[3] == 1)
-      d = 0;
-    return ref.aligned[ref.offset + a * ref.strides[0] + b * ref.strides[1] +
-                       c * ref.strides[2] + d * ref.strides[3]];
-  }
-};
+using kiln::test::Tensor4;
 
 enum class Mask { None, Padding, Full, QueryRows };
 enum class Layout { Dense, Strided };
@@ -118,35 +74,17 @@ void checkAttention(const Case &c, MatmulIsa isa) {
                      c.mask == Mask::None ? nullptr : &mask.ref, out.ref, scale,
                      c.causal, isa);
 
-  const int64_t group = c.heads / c.kvHeads;
-  std::vector<double> s(size_t(c.sk));
+  const std::vector<double> want = kiln::test::referenceAttention(
+      q, k, v, c.mask == Mask::None ? nullptr : &mask, scale, c.causal);
   for (int64_t b = 0; b < c.batch; ++b)
     for (int64_t h = 0; h < c.heads; ++h)
-      for (int64_t i = 0; i < c.sq; ++i) {
-        double mx = -INFINITY;
-        for (int64_t j = 0; j < c.sk; ++j) {
-          double dot = 0;
-          for (int64_t d = 0; d < c.d; ++d)
-            dot += double(q.at(b, h, i, d)) * k.at(b, h / group, j, d);
-          s[j] = scale * dot;
-          if (c.mask != Mask::None)
-            s[j] += mask.at(b, h, i, j);
-          if (c.causal && j > i + c.sk - c.sq)
-            s[j] = -INFINITY;
-          mx = std::max(mx, s[j]);
-        }
-        double sum = 0;
-        for (int64_t j = 0; j < c.sk; ++j)
-          sum += (s[j] = std::exp(s[j] - mx));
-        for (int64_t e = 0; e < c.dv; ++e) {
-          double want = 0;
-          for (int64_t j = 0; j < c.sk; ++j)
-            want += s[j] / sum * v.at(b, h / group, j, e);
-          ASSERT_NEAR(out.at(b, h, i, e), want, 2e-5)
+      for (int64_t i = 0; i < c.sq; ++i)
+        for (int64_t e = 0; e < c.dv; ++e)
+          ASSERT_NEAR(out.at(b, h, i, e),
+                      want[size_t(((b * c.heads + h) * c.sq + i) * c.dv + e)],
+                      2e-5)
               << describe(c) << " at b " << b << " h " << h << " i " << i
               << " e " << e;
-        }
-      }
 }
 
 const Case kCases[] = {
@@ -219,8 +157,8 @@ TEST(AttentionEntryPoint, ReportsInconsistentSizes) {
   context.error.clear();
   Tensor4 k2({1, 2, 5, 8}, rng), v2({1, 2, 5, 8}, rng);
   Tensor4 mask({1, 1, 3, 5}, rng); // 3 query rows for 2 queries
-  _mlir_ciface_kiln_rt_attention_masked_f32(&q.ref, &k2.ref, &v2.ref,
-                                            &mask.ref, &out.ref, 1.0f, 1);
+  _mlir_ciface_kiln_rt_attention_masked_f32(&q.ref, &k2.ref, &v2.ref, &mask.ref,
+                                            &out.ref, 1.0f, 1);
   EXPECT_NE(context.error.find("the mask does not broadcast"),
             std::string::npos)
       << context.error;

@@ -5,8 +5,9 @@
  * driver, so the session, arena, constant table, module cache and copies of
  * runtime/cuda run on a machine without a GPU. "Device" memory is host
  * memory; kernels are the host functions of kKernels below, run once per
- * thread of the grid. It checks nothing about PTX: the images it is given
- * are only counted.
+ * thread of the grid, or the runtime's own attention kernels, whose device
+ * source runs on the block emulator (../cudaemu). It checks nothing about
+ * PTX: the images it is given are only counted.
  *
  * Stream capture records instead of running: between cuStreamBeginCapture
  * and cuStreamEndCapture, kernel launches (with copies of their parameter
@@ -20,10 +21,14 @@
  * are refused the same way (stricter than the driver), so that a runtime
  * putting its boundary copies or a constant upload inside a capture shows
  * as a failed capture in the counters.
+ * A launch of an emulated kernel is refused that way too: the stand-in does
+ * not record them, so a run with attention falls back to a plain run.
  *===----------------------------------------------------------------------===*/
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "cudaemu/FlashAttentionEmulation.h"
 
 typedef int CUresult;
 typedef unsigned long long CUdeviceptr;
@@ -53,13 +58,19 @@ static void addOne(int64_t thread, void **params) {
 enum { kMaxParams = 4 };
 typedef struct {
   const char *name;
-  void (*fn)(int64_t thread, void **params);
+  void (*fn)(int64_t thread, void **params); /* NULL: an emulated kernel */
   /* What the driver reads from a cubin's metadata: the parameters' sizes,
    * whose values a captured launch copies. */
   int numParams;
   size_t paramBytes[kMaxParams];
 } Kernel;
 static const Kernel kKernels[] = {{"add_one", addOne, 3, {8, 8, 8}}};
+static Kernel emulated[8];
+static int numEmulated;
+
+/* The launches and last grid of emulated kernels, for the test. */
+int fake_cuda_emulated_launches;
+unsigned fake_cuda_last_emulated_grid[4];
 
 static void runKernel(const Kernel *k, int64_t threads, void **params) {
   for (int64_t t = 0; t < threads; ++t)
@@ -269,7 +280,19 @@ CUresult cuModuleGetFunction(void **f, void *module, const char *name) {
       *f = (void *)&kKernels[i];
       return 0;
     }
-  return 500; /* CUDA_ERROR_NOT_FOUND */
+  if (!kiln_cudaemu_has_kernel(name))
+    return 500; /* CUDA_ERROR_NOT_FOUND */
+  for (int i = 0; i < numEmulated; ++i)
+    if (strcmp(emulated[i].name, name) == 0) {
+      *f = &emulated[i];
+      return 0;
+    }
+  if (numEmulated == (int)(sizeof(emulated) / sizeof(emulated[0])))
+    return 2;
+  emulated[numEmulated].name = strdup(name);
+  emulated[numEmulated].fn = NULL;
+  *f = &emulated[numEmulated++];
+  return 0;
 }
 CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz,
                         unsigned bx, unsigned by, unsigned bz, unsigned smem,
@@ -278,6 +301,19 @@ CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz,
   if (s != &stream)
     return 400;
   const Kernel *k = (const Kernel *)f;
+  if (!k->fn) {
+    if (capture)
+      return refuseDuringCapture();
+    ++fake_cuda_launches;
+    ++fake_cuda_emulated_launches;
+    fake_cuda_last_emulated_grid[0] = gx;
+    fake_cuda_last_emulated_grid[1] = gy;
+    fake_cuda_last_emulated_grid[2] = gz;
+    fake_cuda_last_emulated_grid[3] = bx;
+    return kiln_cudaemu_launch(k->name, gx, gy, gz, bx, by, bz, params)
+               ? 719 /* CUDA_ERROR_LAUNCH_FAILED */
+               : 0;
+  }
   int64_t threads = (int64_t)gx * gy * gz * bx * by * bz;
   if (capture) {
     if (fake_cuda_refuse_capture_launches)
