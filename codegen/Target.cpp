@@ -26,7 +26,7 @@ llvm::StringRef kiln::gemmOperandTypeFor(llvm::StringRef precision) {
 }
 
 LogicalResult kiln::lowerKilnToLinalg(ModuleOp module, const Target &target,
-                                     bool verbose) {
+                                      bool verbose) {
   std::string narrow;
   if (llvm::StringRef type = target.gemmOperandType(); !type.empty())
     narrow = ("kiln-mixed-precision{type=" + type + "},").str();

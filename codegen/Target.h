@@ -29,9 +29,6 @@ struct TargetOptions {
   /// accumulation and everything else f32), tf32 (cuda only) or fp32; empty
   /// for the target's default (cpu: fp32, cuda: fp16).
   std::string precision;
-  /// cuda: store GEMM operands in the fp16/bf16 `precision` type
-  /// (kiln-mixed-precision). The cpu does whenever precision is fp16/bf16.
-  bool mixedPrecision = false;
 };
 
 /// What --emit=gpu|ptx prints for a device target.
@@ -68,12 +65,10 @@ public:
                                    bool emitLLVM) = 0;
   /// LLVM dialect -> the shared library `output`. `entry` is the model
   /// function's name, `tmpDir` a directory for intermediate files.
-  virtual LogicalResult writeSharedLibrary(ModuleOp module,
-                                           const ModelSignature &sig,
-                                           const std::string &entry,
-                                           const std::string &tmpDir,
-                                           const std::string &output,
-                                           uint64_t *weightBytes) = 0;
+  virtual LogicalResult
+  writeSharedLibrary(ModuleOp module, const ModelSignature &sig,
+                     const std::string &entry, const std::string &tmpDir,
+                     const std::string &output, uint64_t *weightBytes) = 0;
 };
 
 /// The GEMM operand type of a --precision value: "f16" for fp16, "bf16" for

@@ -31,13 +31,10 @@ public:
     return "relu,gelu_tanh";
   }
 
-  /// With --mixed-precision, fp16 (the default) and bf16 store GEMM
-  /// operands in that type. Off by default until
-  /// kiln-cuda-matmul-to-cublaslt takes f16/bf16 operands: an f16 GEMM
-  /// would run as a generated kernel instead of in cuBLASLt.
+  /// fp16 (the default) and bf16 store GEMM operands in that type, for
+  /// cuBLASLt's 16-bit inputs with f32 output; tf32 and fp32 keep f32.
   llvm::StringRef gemmOperandType() const override {
-    return options_.mixedPrecision ? gemmOperandTypeFor(cuda_.precision)
-                                   : llvm::StringRef();
+    return gemmOperandTypeFor(cuda_.precision);
   }
 
   LogicalResult lowerToLLVMDialect(ModuleOp module) override {

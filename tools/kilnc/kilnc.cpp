@@ -77,13 +77,6 @@ static cl::opt<std::string> precision(
              "fp32), tf32 (cuda) or fp32. Default: fp16 on cuda, fp32 on "
              "cpu"),
     cl::value_desc("type"), cl::cat(kilncCat));
-static cl::opt<bool> mixedPrecision(
-    "mixed-precision",
-    cl::desc("cuda: store GEMM weights and operands in the --precision type "
-             "(fp16 or bf16; accumulation and everything else stay fp32). "
-             "Off by default on cuda for now; on the cpu, --precision=fp16 "
-             "or bf16 implies it"),
-    cl::init(false), cl::cat(kilncCat));
 static cl::opt<std::string>
     cpu("cpu",
         cl::desc("Target CPU for generated code: native (default) or an LLVM "
@@ -271,7 +264,6 @@ int main(int argc, char **argv) {
   targetOptions.verbose = verbose;
   targetOptions.parallelLoops = parallelLoops;
   targetOptions.precision = precision;
-  targetOptions.mixedPrecision = mixedPrecision;
   std::string targetError;
   auto target = kiln::createTarget(targetSpec, targetOptions, targetError);
   if (!target) {

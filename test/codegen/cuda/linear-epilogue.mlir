@@ -11,11 +11,11 @@
 // CHECK-DAG: %[[RELU_BIAS:.*]] = arith.constant 3 : i32
 // CHECK-DAG: %[[GELU_BIAS:.*]] = arith.constant 5 : i32
 // CHECK-NOT: call @kiln_cuda_matmul
-// CHECK: call @kiln_cuda_linear_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[GELU_BIAS]], %{{.*}})
-// CHECK: call @kiln_cuda_linear_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[RELU_BIAS]], %{{.*}})
-// CHECK: call @kiln_cuda_linear_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[BIAS]], %{{.*}})
-// CHECK: call @kiln_cuda_linear_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[BIAS]], %{{.*}})
-// CHECK: call @kiln_cuda_linear_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[BIAS]], %{{.*}})
+// CHECK: call @kiln_cuda_linear_f16(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[GELU_BIAS]], %{{.*}})
+// CHECK: call @kiln_cuda_linear_f16(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[RELU_BIAS]], %{{.*}})
+// CHECK: call @kiln_cuda_linear_f16(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[BIAS]], %{{.*}})
+// CHECK: call @kiln_cuda_linear_f16(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[BIAS]], %{{.*}})
+// CHECK: call @kiln_cuda_linear_f16(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[BIAS]], %{{.*}})
 // CHECK-NOT: call @kiln_cuda_
 // No kernel adds a bias or computes tanh-GELU or ReLU; erf-GELU and SiLU do
 // run in kernels.

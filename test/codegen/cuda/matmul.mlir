@@ -1,25 +1,33 @@
 // REQUIRES: cuda
 // RUN: kilnc -q --target=cuda:sm_90 --emit=gpu %s | FileCheck %s --check-prefix=GPU
 // RUN: kilnc -q --target=cuda:sm_90 --emit=gpu --precision=bf16 %s | FileCheck %s --check-prefix=BF16
+// RUN: kilnc -q --target=cuda:sm_90 --emit=gpu --precision=fp32 %s | FileCheck %s --check-prefix=FP32
 // RUN: kilnc -q --target=cuda:sm_90 --emit=ptx %s | FileCheck %s --check-prefix=PTX
 // RUN: not kilnc -q --target=cuda --precision=fp8 %s 2>&1 | FileCheck %s --check-prefix=BAD
 
-// Both products go to cuBLASLt with fp16 tensor-core inputs (the default),
+// Both products go to cuBLASLt with fp16 operands (the default: weights
+// stored in fp16, activations cast by a kernel; the output stays f32),
 // overwriting their outputs: the zero fills that kiln.matmul's lowering puts
-// first are gone, and no kernel multiplies. The two kernels left copy the
-// results into the caller's output buffers.
+// first are gone, and no kernel multiplies.
 // GPU-LABEL: func.func @matmul_main
 // GPU-DAG: %[[OVERWRITE:.*]] = arith.constant 0 : i32
 // GPU-DAG: %[[FP16:.*]] = arith.constant 1 : i32
-// GPU-NOT: gpu.launch_func
-// GPU: call @kiln_cuda_matmul_f32({{.*}}, %[[FP16]], %[[OVERWRITE]]) : (memref<?x?xf32, strided<[?, ?], offset: ?>>
-// GPU-NOT: gpu.launch_func
-// GPU: call @kiln_cuda_batch_matmul_f32({{.*}}, %[[FP16]], %[[OVERWRITE]]) : (memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>
-// GPU-COUNT-2: gpu.launch_func
-// GPU-NOT: gpu.launch_func
+// GPU: call @kiln_cuda_matmul_f16({{.*}}, %[[FP16]], %[[OVERWRITE]]) : (memref<?x?xf16, strided<[?, ?], offset: ?>>, memref<?x?xf16, strided<[?, ?], offset: ?>>, memref<?x?xf32
+// GPU: call @kiln_cuda_batch_matmul_f16({{.*}}, %[[FP16]], %[[OVERWRITE]]) : (memref<?x?x?xf16, strided<[?, ?, ?], offset: ?>>
 // GPU-NOT: arith.mulf
-// BF16: %[[BF16:.*]] = arith.constant 2 : i32
-// BF16: call @kiln_cuda_matmul_f32({{.*}}, %[[BF16]], %{{.*}})
+// BF16: call @kiln_cuda_matmul_bf16(
+// BF16: call @kiln_cuda_batch_matmul_bf16(
+
+// With fp32 storage the products take the f32 operands as they are: no
+// kernel but the two copies into the caller's output buffers.
+// FP32-LABEL: func.func @matmul_main
+// FP32-NOT: gpu.launch_func
+// FP32: call @kiln_cuda_matmul_f32({{.*}}) : (memref<?x?xf32, strided<[?, ?], offset: ?>>
+// FP32-NOT: gpu.launch_func
+// FP32: call @kiln_cuda_batch_matmul_f32({{.*}}) : (memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>
+// FP32-COUNT-2: gpu.launch_func
+// FP32-NOT: gpu.launch_func
+// FP32-NOT: arith.mulf
 
 // PTX: .target sm_90
 // PTX-NOT: fma.rn.f32
