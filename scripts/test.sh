@@ -16,7 +16,9 @@
 #   N passed, M failed, K skipped
 # summed over the suites, and exits non-zero on any failure.
 #
-# Env: KILN_SUITES (default "ctest lit fixtures backend sanitize fuzz"),
+# Usage: bash scripts/test.sh [SUITE...]   (e.g. `scripts/test.sh ctest lit`)
+# Env: KILN_SUITES (default "ctest lit fixtures backend sanitize fuzz";
+#      suites given as arguments win),
 #      KILN_SKIP_SETUP=1, KILN_SKIP_BUILD=1 (reuse what is there),
 #      KILNC, KILN_RUN (tool paths; default the build/ ones)
 #
@@ -28,6 +30,18 @@ cd "$ROOT"
 
 BUILD="${KILN_BUILD_DIR:-build}"
 SUITES="${KILN_SUITES:-ctest lit fixtures backend sanitize fuzz}"
+if (($#)); then
+  case "$1" in
+    -h|--help) sed -n '2,24p' "${BASH_SOURCE[0]}"; exit 0 ;;
+  esac
+  for suite in "$@"; do
+    case " ctest lit fixtures backend sanitize fuzz " in
+      *" $suite "*) ;;
+      *) echo "test.sh: unknown suite '$suite' (ctest lit fixtures backend sanitize fuzz)" >&2; exit 2 ;;
+    esac
+  done
+  SUITES="$*"
+fi
 KILNC="${KILNC:-$BUILD/tools/kilnc/kilnc}"
 KILN_RUN="${KILN_RUN:-$BUILD/tools/kiln-run/kiln-run}"
 LIT=/usr/lib/llvm-22/bin/lit
