@@ -30,6 +30,23 @@ inline void cpuRelax() {
   __asm__ __volatile__("yield");
 #endif
 }
+
+// Returns once `waiting()` is false: polls first, then sleeps on `cond`
+// under `mutex`, counted in `sleepers` so that the notifier knows to signal.
+template <typename Pred>
+void waitWhile(Pred waiting, pthread_mutex_t &mutex, pthread_cond_t &cond,
+               int32_t &sleepers) {
+  for (int i = 0; i < kSpinIterations && waiting(); ++i)
+    cpuRelax();
+  if (!waiting())
+    return;
+  pthread_mutex_lock(&mutex);
+  ++sleepers;
+  while (waiting())
+    pthread_cond_wait(&cond, &mutex);
+  --sleepers;
+  pthread_mutex_unlock(&mutex);
+}
 } // namespace
 
 ThreadPool *ThreadPool::create(int32_t numThreads) {
@@ -93,23 +110,14 @@ void *ThreadPool::workerMain(void *raw) {
       return !pool->stopping.load(std::memory_order_acquire) &&
              pool->generation.load(std::memory_order_acquire) == seen;
     };
-    for (int i = 0; i < kSpinIterations && idle(); ++i)
-      cpuRelax();
-    if (idle()) {
-      pthread_mutex_lock(&pool->mutex);
-      ++pool->sleepingWorkers;
-      while (idle())
-        pthread_cond_wait(&pool->wake, &pool->mutex);
-      --pool->sleepingWorkers;
-      pthread_mutex_unlock(&pool->mutex);
-    }
+    waitWhile(idle, pool->mutex, pool->wake, pool->sleepingWorkers);
     if (pool->stopping.load(std::memory_order_acquire))
       break;
     seen = pool->generation.load(std::memory_order_acquire);
     pool->runChunks(start->index);
     if (pool->pendingWorkers.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       pthread_mutex_lock(&pool->mutex);
-      if (pool->callerSleeping)
+      if (pool->sleepingCallers)
         pthread_cond_signal(&pool->finished);
       pthread_mutex_unlock(&pool->mutex);
     }
@@ -160,16 +168,7 @@ void ThreadPool::parallelFor(int64_t begin, int64_t end, int64_t grain,
   auto pending = [&] {
     return pendingWorkers.load(std::memory_order_acquire) != 0;
   };
-  for (int i = 0; i < kSpinIterations && pending(); ++i)
-    cpuRelax();
-  if (pending()) {
-    pthread_mutex_lock(&mutex);
-    callerSleeping = true;
-    while (pending())
-      pthread_cond_wait(&finished, &mutex);
-    callerSleeping = false;
-    pthread_mutex_unlock(&mutex);
-  }
+  waitWhile(pending, mutex, finished, sleepingCallers);
   busy.store(false, std::memory_order_release);
 }
 

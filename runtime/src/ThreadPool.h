@@ -63,7 +63,7 @@ private:
   pthread_t *threads = nullptr;
   int32_t numWorkers = 0;
   int32_t sleepingWorkers = 0; // under mutex
-  bool callerSleeping = false; // under mutex
+  int32_t sleepingCallers = 0; // under mutex; 0 or 1 (one loop at a time)
   std::atomic<uint64_t> generation{0};
   std::atomic<int32_t> pendingWorkers{0};
   std::atomic<bool> stopping{false};
