@@ -357,6 +357,37 @@ def KilnFuseElementwise : Pass<"kiln-fuse-elementwise", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def KilnPlanMemory : Pass<"kiln-plan-memory", "::mlir::func::FuncOp"> {
+  let summary = "Place a function's intermediate buffers in one arena per "
+                "call, sized from the symbolic dims";
+  let description = [{
+    Runs on bufferized code, after `buffer-deallocation-pipeline`. Every
+    `memref.alloc` in the function body whose one `memref.dealloc` sits in
+    the same block, with an identity layout, a byte-sized element type and
+    sizes computable from the arguments alone, gets a slot of one arena;
+    buffers whose lifetimes (alloc to dealloc) do not overlap share a slot.
+    At entry the function computes each buffer's size from the dims of its
+    arguments, each slot's size as the largest of its buffers (64-byte
+    multiples), the slots' offsets and the total, and allocates the arena
+    once; every buffer becomes a view of it and the deallocs go:
+
+    ```
+    %a = memref.alloc(%s) : memref<?x768xf32>     // dead before %b
+    %b = memref.alloc(%s) : memref<?x3072xf32>
+      =>
+    %arena = memref.alloc(%total) {alignment = 64} : memref<?xi8>
+    %a = memref.view %arena[%c0][%s] : memref<?xi8> to memref<?x768xf32>
+    %b = memref.view %arena[%c0][%s] : memref<?xi8> to memref<?x3072xf32>
+    memref.dealloc %arena : memref<?xi8>
+    ```
+
+    Buffers allocated inside loops or conditionals, buffers that escape,
+    and those with sizes computed from data stay separate allocations.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def KilnOutlineParallelLoops : Pass<"kiln-outline-parallel-loops",
                                      "::mlir::ModuleOp"> {
   let summary = "Move top-level scf.parallel nests into functions the "

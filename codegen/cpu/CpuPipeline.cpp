@@ -35,7 +35,7 @@ LogicalResult kiln::lowerLinalgToLLVMDialect(ModuleOp module,
   if (failed(runPassPipeline(module,
                              "kiln-fuse-elementwise,canonicalize,cse,"
                              "one-shot-bufferize,kiln-linalg-to-microkernels,"
-                             "buffer-deallocation-pipeline," +
+                             "buffer-deallocation-pipeline,func.func(kiln-plan-memory)," +
                                  loops + "kiln-approximate-math",
                              options.verbose)))
     return failure();

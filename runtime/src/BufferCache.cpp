@@ -7,7 +7,9 @@
 // back on the next request: after the first call no buffer reaches malloc or
 // the kernel, and no page is faulted in again. The cache of a thread is
 // bounded (KILN_BUFFER_CACHE_MB, default 4096) and freed when the thread
-// exits.
+// exits. Sizes of 1 MiB and more are rounded up to a quarter of a power of
+// two: a decode loop asks for a slightly larger arena every step, and each
+// step would otherwise map (and fault in) a fresh block.
 //
 // While a session runs a model, the buffers allocated on the invoking thread
 // are linked into the run's list and counted against its max_arena_bytes. An
@@ -83,11 +85,19 @@ Cache *cache() {
   return c;
 }
 
+size_t sizeClass(size_t size) {
+  if (size < (size_t(1) << 20) || size > SIZE_MAX / 2)
+    return size;
+  size_t step = (size_t(1) << (63 - __builtin_clzll(size))) / 4;
+  return (size + step - 1) / step * step;
+}
+
 Header *headerOf(void *ptr) {
   return reinterpret_cast<Header *>(static_cast<char *>(ptr) - sizeof(Header));
 }
 
 void *allocateUncounted(size_t alignment, size_t size) {
+  size = sizeClass(size);
   size_t offset = alignment > kAlign ? alignment : kAlign;
   if (offset == kAlign)
     if (Cache *c = cache())
@@ -122,6 +132,7 @@ void *allocate(size_t alignment, size_t size) {
   kiln_rt_context *run = kiln_rt_current_context();
   if (!run || !run->refuse_allocation)
     return allocateUncounted(alignment, size);
+  size = sizeClass(size);
   if (size > run->arena_limit - run->arena_used ||
       run->arena_used > run->arena_limit)
     run->refuse_allocation(run, size, /*malloc_failed=*/0);

@@ -1,0 +1,330 @@
+//===- PlanMemory.cpp - One arena per call for a function's buffers --------===//
+#include "passes/Passes.h"
+
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+
+namespace mlir::kiln {
+#define GEN_PASS_DEF_KILNPLANMEMORY
+#include "passes/Passes.h.inc"
+} // namespace mlir::kiln
+
+using namespace mlir;
+
+namespace {
+
+constexpr int64_t kAlign = 64;
+// Larger static parts are left to separate allocations: their byte counts
+// would come close to overflowing the size arithmetic.
+constexpr int64_t kMaxStaticBytes = int64_t(1) << 40;
+// Stand-in for a dynamic extent when two slots' sizes are compared.
+constexpr int64_t kGuessedExtent = 128;
+
+struct Buffer {
+  memref::AllocOp alloc;
+  memref::DeallocOp dealloc;
+  int64_t staticBytes;
+  SmallVector<Value> sizes; // the alloc's dynamic sizes, computed at entry
+  unsigned slot = 0;
+};
+
+/// Computes index values at the function's entry: an argument's dims, and
+/// pure arithmetic over them. A dim of a buffer or of a view is traced to the
+/// value it was made from, since the buffers themselves do not exist yet.
+class EntryValues {
+public:
+  explicit EntryValues(Block &body) : body(body), b(&body, body.begin()) {}
+
+  /// `v`'s value computed at entry, or null where it depends on data.
+  Value get(Value v) {
+    if (auto arg = dyn_cast<BlockArgument>(v))
+      return arg.getOwner() == &body ? v : Value();
+    auto it = memo.find(v);
+    if (it != memo.end())
+      return it->second;
+    memo[v] = Value();
+    Value result = compute(v);
+    memo[v] = result;
+    return result;
+  }
+
+  Value constant(int64_t value) {
+    Value &c = constants[value];
+    if (!c)
+      c = arith::ConstantIndexOp::create(b, body.getParent()->getLoc(), value);
+    return c;
+  }
+
+  OpBuilder &builder() { return b; }
+
+private:
+  Value compute(Value v) {
+    Operation *def = v.getDefiningOp();
+    if (auto dim = dyn_cast<memref::DimOp>(def)) {
+      std::optional<int64_t> index = dim.getConstantIndex();
+      if (!index)
+        return Value();
+      return dimOf(dim.getSource(), *index);
+    }
+    if (def->getBlock() != &body || !isPure(def) || def->getNumRegions())
+      return Value();
+    IRMapping mapping;
+    for (Value operand : def->getOperands()) {
+      Value entry = get(operand);
+      if (!entry)
+        return Value();
+      mapping.map(operand, entry);
+    }
+    Operation *clone = b.clone(*def, mapping);
+    return clone->getResult(cast<OpResult>(v).getResultNumber());
+  }
+
+  /// Extent `index` of `buffer`.
+  Value dimOf(Value buffer, int64_t index) {
+    auto type = dyn_cast<MemRefType>(buffer.getType());
+    if (!type || index < 0 || index >= type.getRank())
+      return Value();
+    if (!type.isDynamicDim(index))
+      return constant(type.getDimSize(index));
+    if (auto arg = dyn_cast<BlockArgument>(buffer)) {
+      if (arg.getOwner() != &body)
+        return Value();
+      return memref::DimOp::create(b, arg.getLoc(), arg, constant(index));
+    }
+    Operation *def = buffer.getDefiningOp();
+    auto mixed = [&](OpFoldResult size) -> Value {
+      if (auto attr = dyn_cast<Attribute>(size))
+        return constant(cast<IntegerAttr>(attr).getInt());
+      return get(cast<Value>(size));
+    };
+    if (auto alloc = dyn_cast<memref::AllocOp>(def))
+      return get(alloc.getDynamicSizes()[type.getDynamicDimIndex(index)]);
+    if (auto view = dyn_cast<memref::ViewOp>(def))
+      return get(view.getSizes()[type.getDynamicDimIndex(index)]);
+    if (auto cast = dyn_cast<memref::CastOp>(def))
+      return dimOf(cast.getSource(), index);
+    if (auto expand = dyn_cast<memref::ExpandShapeOp>(def))
+      return mixed(expand.getMixedOutputShape()[index]);
+    if (auto collapse = dyn_cast<memref::CollapseShapeOp>(def)) {
+      Value product = constant(1);
+      for (int64_t d : collapse.getReassociationIndices()[index]) {
+        Value extent = dimOf(collapse.getSrc(), d);
+        if (!extent)
+          return Value();
+        product = b.createOrFold<arith::MulIOp>(def->getLoc(), product, extent);
+      }
+      return product;
+    }
+    if (auto subview = dyn_cast<memref::SubViewOp>(def))
+      if (subview.getSourceType().getRank() == type.getRank())
+        return mixed(subview.getMixedSizes()[index]);
+    return Value();
+  }
+
+  Block &body;
+  OpBuilder b;
+  DenseMap<Value, Value> memo;
+  DenseMap<int64_t, Value> constants;
+};
+
+struct Slot {
+  SmallVector<unsigned> buffers;
+  Operation *freedAt = nullptr; // dealloc of the last buffer, null while live
+  int64_t guessedBytes = 0;
+};
+
+/// The buffer `v` is a view of, following view-like ops and metadata
+/// extraction (how the deallocation pipeline names a base buffer).
+Value rootBuffer(Value v) {
+  while (Operation *def = v.getDefiningOp()) {
+    if (auto meta = dyn_cast<memref::ExtractStridedMetadataOp>(def))
+      v = meta.getSource();
+    else if (auto view = dyn_cast<ViewLikeOpInterface>(def))
+      v = view.getViewSource();
+    else
+      break;
+  }
+  return v;
+}
+
+struct KilnPlanMemoryPass
+    : kiln::impl::KilnPlanMemoryBase<KilnPlanMemoryPass> {
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    if (func.isExternal() || !func.getBody().hasOneBlock())
+      return;
+    Block &body = func.getBody().front();
+
+    // Deallocs per alloc; an alloc freed twice or freed inside a region has
+    // no lifetime in this block.
+    DenseMap<Operation *, memref::DeallocOp> deallocOf;
+    DenseSet<Operation *> excluded;
+    func.walk([&](memref::DeallocOp dealloc) {
+      Operation *root = rootBuffer(dealloc.getMemref()).getDefiningOp();
+      if (!isa_and_nonnull<memref::AllocOp>(root))
+        return;
+      if (dealloc->getBlock() != &body || deallocOf.count(root))
+        excluded.insert(root);
+      deallocOf[root] = dealloc;
+    });
+
+    // Values computed at entry that end up unused are pure and go with the
+    // next canonicalization.
+    EntryValues entry(body);
+    std::vector<Buffer> buffers;
+    DenseMap<Operation *, unsigned> bufferOf;
+    for (auto alloc : body.getOps<memref::AllocOp>()) {
+      auto dealloc = deallocOf.lookup(alloc);
+      std::optional<int64_t> bytes = staticBytes(alloc.getType());
+      if (!dealloc || excluded.count(alloc) || !bytes ||
+          alloc.getAlignment().value_or(kAlign) > uint64_t(kAlign) ||
+          !alloc.getSymbolOperands().empty())
+        continue;
+      SmallVector<Value> sizes;
+      for (Value size : alloc.getDynamicSizes())
+        if (Value atEntry = entry.get(size))
+          sizes.push_back(atEntry);
+      if (sizes.size() != alloc.getDynamicSizes().size())
+        continue;
+      bufferOf[alloc] = buffers.size();
+      buffers.push_back({alloc, dealloc, *bytes, std::move(sizes)});
+    }
+    if (buffers.size() < 2)
+      return;
+
+    std::vector<Slot> slots = assignSlots(body, buffers, bufferOf);
+    emit(body, buffers, slots, entry);
+  }
+
+  static std::optional<int64_t> staticBytes(MemRefType type) {
+    Type element = type.getElementType();
+    if (!type.getLayout().isIdentity() || type.getMemorySpace() ||
+        !element.isIntOrFloat() || element.getIntOrFloatBitWidth() % 8 != 0)
+      return std::nullopt;
+    int64_t bytes = element.getIntOrFloatBitWidth() / 8;
+    for (int64_t d : type.getShape()) {
+      if (ShapedType::isDynamic(d))
+        continue;
+      if (d > kMaxStaticBytes / bytes)
+        return std::nullopt;
+      bytes *= d;
+    }
+    return bytes;
+  }
+
+  static int64_t guessBytes(Buffer b) {
+    int64_t bytes = b.staticBytes;
+    for (int64_t d : b.alloc.getType().getShape())
+      if (ShapedType::isDynamic(d))
+        bytes = std::min(bytes * kGuessedExtent, kMaxStaticBytes);
+    return bytes;
+  }
+
+  /// Whether two buffers certainly have the same size.
+  static bool sameSize(Buffer a, Buffer b) {
+    return a.staticBytes == b.staticBytes &&
+           a.sizes == b.sizes;
+  }
+
+  /// Walks the body in order; a buffer takes a slot whose last buffer was
+  /// freed before it is allocated (one of the same size if there is, else
+  /// the one closest in size), or a new slot.
+  static std::vector<Slot>
+  assignSlots(Block &body, std::vector<Buffer> &buffers,
+              const DenseMap<Operation *, unsigned> &bufferOf) {
+    std::vector<Slot> slots;
+    DenseMap<Operation *, unsigned> slotFreedBy;
+    for (auto &b : buffers)
+      slotFreedBy[b.dealloc] = 0;
+    for (Operation &op : body) {
+      auto freed = slotFreedBy.find(&op);
+      if (freed != slotFreedBy.end()) {
+        slots[freed->second].freedAt = &op;
+        continue;
+      }
+      auto it = bufferOf.find(&op);
+      if (it == bufferOf.end())
+        continue;
+      Buffer &b = buffers[it->second];
+      int64_t guess = guessBytes(b);
+      int best = -1;
+      bool bestSame = false;
+      int64_t bestDistance = 0;
+      for (auto [i, slot] : llvm::enumerate(slots)) {
+        if (!slot.freedAt)
+          continue;
+        bool same = sameSize(buffers[slot.buffers.back()], b);
+        int64_t distance = std::abs(slot.guessedBytes - guess);
+        if (best < 0 || (same && !bestSame) ||
+            (same == bestSame && distance < bestDistance)) {
+          best = i;
+          bestSame = same;
+          bestDistance = distance;
+        }
+      }
+      if (best < 0) {
+        best = slots.size();
+        slots.emplace_back();
+      }
+      Slot &slot = slots[best];
+      slot.buffers.push_back(it->second);
+      slot.freedAt = nullptr;
+      slot.guessedBytes = std::max(slot.guessedBytes, guess);
+      b.slot = best;
+      slotFreedBy[b.dealloc] = best;
+    }
+    return slots;
+  }
+
+  static void emit(Block &body, std::vector<Buffer> &buffers,
+                   std::vector<Slot> &slots, EntryValues &entry) {
+    OpBuilder &b = entry.builder();
+    Location loc = body.getParent()->getLoc();
+    auto index = [&](int64_t v) { return entry.constant(v); };
+    Value alignMask = index(~(kAlign - 1));
+    Value alignAdd = index(kAlign - 1);
+    SmallVector<Value> slotBytes(slots.size());
+    for (Buffer &buf : buffers) {
+      Value bytes;
+      if (buf.alloc.getDynamicSizes().empty()) {
+        bytes = index((buf.staticBytes + kAlign - 1) / kAlign * kAlign);
+      } else {
+        bytes = index(buf.staticBytes);
+        for (Value d : buf.sizes)
+          bytes = b.createOrFold<arith::MulIOp>(loc, bytes, d);
+        bytes = b.createOrFold<arith::AndIOp>(
+            loc, b.createOrFold<arith::AddIOp>(loc, bytes, alignAdd),
+            alignMask);
+      }
+      Value &slot = slotBytes[buf.slot];
+      slot = slot ? b.createOrFold<arith::MaxUIOp>(loc, slot, bytes) : bytes;
+    }
+    SmallVector<Value> offsets(slots.size());
+    Value total = index(0);
+    for (auto [i, bytes] : llvm::enumerate(slotBytes)) {
+      offsets[i] = total;
+      total = b.createOrFold<arith::AddIOp>(loc, total, bytes);
+    }
+    auto arenaType =
+        MemRefType::get({ShapedType::kDynamic}, b.getIntegerType(8));
+    Value arena = memref::AllocOp::create(b, loc, arenaType, ValueRange{total},
+                                          b.getI64IntegerAttr(kAlign));
+
+    for (Buffer &buf : buffers) {
+      b.setInsertionPoint(buf.alloc);
+      // The alloc's own sizes: they are equal to buf.sizes, and keep the IR
+      // after the entry as it was.
+      Value view = memref::ViewOp::create(
+          b, buf.alloc.getLoc(), buf.alloc.getType(), arena,
+          offsets[buf.slot], buf.alloc.getDynamicSizes());
+      buf.alloc.replaceAllUsesWith(view);
+      buf.dealloc.erase();
+      buf.alloc.erase();
+    }
+    b.setInsertionPoint(body.getTerminator());
+    memref::DeallocOp::create(b, loc, arena);
+  }
+};
+
+} // namespace

@@ -1,0 +1,130 @@
+// RUN: kiln-opt %s -split-input-file -pass-pipeline="builtin.module(func.func(kiln-plan-memory))" | FileCheck %s
+
+// Two buffers that are never live together share a slot; the one live
+// beside them gets its own.
+// CHECK-LABEL: func.func @static_slots
+// CHECK: %[[ARENA:.*]] = memref.alloc(%c128) {alignment = 64 : i64} : memref<?xi8>
+// CHECK-NEXT: %[[A:.*]] = memref.view %[[ARENA]][%c0][] : memref<?xi8> to memref<16xf32>
+// CHECK-NEXT: memref.view %[[ARENA]][%c64{{.*}}][] : memref<?xi8> to memref<4xf64>
+// CHECK-NEXT: memref.copy %{{.*}}, %[[A]]
+// CHECK-NEXT: memref.view %[[ARENA]][%c0][] : memref<?xi8> to memref<8x2xf32>
+// CHECK-NEXT: memref.dealloc %[[ARENA]] : memref<?xi8>
+// CHECK-NEXT: return
+func.func @static_slots(%arg: memref<16xf32>) {
+  %a = memref.alloc() : memref<16xf32>
+  %b = memref.alloc() : memref<4xf64>
+  memref.copy %arg, %a : memref<16xf32> to memref<16xf32>
+  memref.dealloc %a : memref<16xf32>
+  %c = memref.alloc() : memref<8x2xf32>
+  memref.dealloc %c : memref<8x2xf32>
+  memref.dealloc %b : memref<4xf64>
+  return
+}
+
+// -----
+
+// Sizes from the arguments' dims: computed at entry even where the body
+// computes them later. The buffer of 768 floats and the [s x 3072] one share
+// a slot; the f16 buffer lives beside the latter.
+// CHECK-LABEL: func.func @dynamic_sizes
+// CHECK: %[[S:.*]] = memref.dim
+// CHECK: %[[S4:.*]] = arith.muli %[[S]], %{{.*}} : index
+// CHECK: %[[BIG:.*]] = arith.muli %[[S4]], %c12288
+// CHECK: %[[BIGR:.*]] = arith.andi
+// CHECK: %[[SLOT0:.*]] = arith.maxui %[[BIGR]], %c3072
+// CHECK: %[[HALF:.*]] = arith.muli %[[S]], %c1536
+// CHECK: %[[HALFR:.*]] = arith.andi
+// CHECK: %[[TOTAL:.*]] = arith.addi %[[SLOT0]], %[[HALFR]]
+// CHECK: %[[ARENA:.*]] = memref.alloc(%[[TOTAL]])
+// CHECK-NEXT: memref.view %[[ARENA]][%[[Z:.*]]][] : memref<?xi8> to memref<768xf32>
+// CHECK: memref.view %[[ARENA]][%[[Z]]][%{{.*}}] : memref<?xi8> to memref<?x3072xf32>
+// CHECK-NEXT: memref.view %[[ARENA]][%[[SLOT0]]][%{{.*}}] : memref<?xi8> to memref<?x768xf16>
+// CHECK-NEXT: memref.dealloc %[[ARENA]]
+// CHECK-NOT: memref.dealloc
+func.func @dynamic_sizes(%arg: memref<?x768xf32>) {
+  %a = memref.alloc() : memref<768xf32>
+  memref.dealloc %a : memref<768xf32>
+  %c0 = arith.constant 0 : index
+  %s = memref.dim %arg, %c0 : memref<?x768xf32>
+  %c4 = arith.constant 4 : index
+  %s4 = arith.muli %s, %c4 : index
+  %b = memref.alloc(%s4) : memref<?x3072xf32>
+  %c = memref.alloc(%s) : memref<?x768xf16>
+  memref.dealloc %c : memref<?x768xf16>
+  memref.dealloc %b : memref<?x3072xf32>
+  return
+}
+
+// -----
+
+// The deallocation pipeline frees a view's base buffer.
+// CHECK-LABEL: func.func @dealloc_of_base
+// CHECK: %[[ARENA:.*]] = memref.alloc(%c512)
+// CHECK: %[[A:.*]] = memref.view %[[ARENA]][%c0][] : memref<?xi8> to memref<8x8xf32>
+// CHECK: memref.subview %[[A]]
+// CHECK-NOT: memref.dealloc %base_buffer
+// CHECK: memref.dealloc %[[ARENA]]
+func.func @dealloc_of_base(%arg: memref<8x8xf32>) {
+  %a = memref.alloc() : memref<8x8xf32>
+  %b = memref.alloc() : memref<64xf32>
+  %sub = memref.subview %a[0, 0] [4, 8] [1, 1] : memref<8x8xf32> to memref<4x8xf32, strided<[8, 1]>>
+  %base, %off, %sz:2, %st:2 = memref.extract_strided_metadata %sub : memref<4x8xf32, strided<[8, 1]>> -> memref<f32>, index, index, index, index, index
+  memref.dealloc %base : memref<f32>
+  memref.dealloc %b : memref<64xf32>
+  return
+}
+
+// -----
+
+// Not planned: a buffer that escapes, one allocated in a loop, one whose size
+// is read from memory, an i1 buffer and one with a larger alignment.
+// CHECK-LABEL: func.func @not_planned
+// CHECK-NOT: memref.view
+// CHECK-COUNT-6: memref.alloc
+// CHECK-NOT: memref.view
+func.func @not_planned(%arg: memref<?xindex>, %n: index) -> memref<4xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %escapes = memref.alloc() : memref<4xf32>
+  scf.for %i = %c0 to %n step %c1 {
+    %inner = memref.alloc() : memref<4xf32>
+    memref.dealloc %inner : memref<4xf32>
+  }
+  %loaded = memref.load %arg[%c0] : memref<?xindex>
+  %data = memref.alloc(%loaded) : memref<?xf32>
+  %bits = memref.alloc() : memref<8xi1>
+  %aligned = memref.alloc() {alignment = 128} : memref<8xf32>
+  %one = memref.alloc() : memref<8xf32>
+  memref.dealloc %data : memref<?xf32>
+  memref.dealloc %bits : memref<8xi1>
+  memref.dealloc %aligned : memref<8xf32>
+  memref.dealloc %one : memref<8xf32>
+  return %escapes : memref<4xf32>
+}
+
+
+// -----
+
+// A size taken from a view of another buffer is traced back to the dims it
+// was made from (here the argument's dim 0 times 2), since at entry no
+// buffer exists yet.
+// CHECK-LABEL: func.func @size_from_view
+// CHECK: %[[S:.*]] = memref.dim %arg0, %c0
+// CHECK: %[[TWO_S:.*]] = arith.muli %[[S]], %c2
+// CHECK: arith.muli %[[TWO_S]], %c128
+// CHECK: memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xi8>
+// CHECK-NOT: memref.alloc
+func.func @size_from_view(%arg: memref<?x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c2 = arith.constant 2 : index
+  %s = memref.dim %arg, %c0 : memref<?x64xf32>
+  %s2 = arith.muli %s, %c2 : index
+  %a = memref.alloc(%s2) : memref<?x32xf32>
+  %e = memref.expand_shape %a [[0, 1], [2]] output_shape [%s, 2, 32] : memref<?x32xf32> into memref<?x2x32xf32>
+  %c = memref.collapse_shape %e [[0, 1], [2]] : memref<?x2x32xf32> into memref<?x32xf32>
+  %n = memref.dim %c, %c0 : memref<?x32xf32>
+  %b = memref.alloc(%n) : memref<?x32xf32>
+  memref.dealloc %b : memref<?x32xf32>
+  memref.dealloc %a : memref<?x32xf32>
+  return
+}
