@@ -1,4 +1,4 @@
-//===- PlanMemory.cpp - One arena per call for a function's buffers --------===//
+//===- PlanMemory.cpp - One arena per call for a function's buffers ----===//
 #include "passes/Passes.h"
 
 #include "mlir/IR/IRMapping.h"
@@ -148,8 +148,7 @@ Value rootBuffer(Value v) {
   return v;
 }
 
-struct KilnPlanMemoryPass
-    : kiln::impl::KilnPlanMemoryBase<KilnPlanMemoryPass> {
+struct KilnPlanMemoryPass : kiln::impl::KilnPlanMemoryBase<KilnPlanMemoryPass> {
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     if (func.isExternal() || !func.getBody().hasOneBlock())
@@ -223,8 +222,7 @@ struct KilnPlanMemoryPass
 
   /// Whether two buffers certainly have the same size.
   static bool sameSize(Buffer a, Buffer b) {
-    return a.staticBytes == b.staticBytes &&
-           a.sizes == b.sizes;
+    return a.staticBytes == b.staticBytes && a.sizes == b.sizes;
   }
 
   /// Walks the body in order; a buffer takes a slot whose last buffer was
@@ -316,8 +314,8 @@ struct KilnPlanMemoryPass
       // The alloc's own sizes: they are equal to buf.sizes, and keep the IR
       // after the entry as it was.
       Value view = memref::ViewOp::create(
-          b, buf.alloc.getLoc(), buf.alloc.getType(), arena,
-          offsets[buf.slot], buf.alloc.getDynamicSizes());
+          b, buf.alloc.getLoc(), buf.alloc.getType(), arena, offsets[buf.slot],
+          buf.alloc.getDynamicSizes());
       buf.alloc.replaceAllUsesWith(view);
       buf.dealloc.erase();
       buf.alloc.erase();

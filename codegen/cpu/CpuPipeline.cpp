@@ -7,10 +7,10 @@
 #include "mlir/IR/TypeUtilities.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
@@ -32,12 +32,14 @@ LogicalResult kiln::lowerLinalgToLLVMDialect(ModuleOp module,
                           : "convert-linalg-to-loops,";
   std::string lowerCalls =
       options.parallelLoops ? ",kiln-lower-parallel-calls" : "";
-  if (failed(runPassPipeline(module,
-                             "kiln-fuse-elementwise,canonicalize,cse,"
-                             "one-shot-bufferize,kiln-linalg-to-microkernels,"
-                             "buffer-deallocation-pipeline,func.func(kiln-plan-memory)," +
-                                 loops + "kiln-approximate-math",
-                             options.verbose)))
+  if (failed(runPassPipeline(
+          module,
+          "kiln-fuse-elementwise,canonicalize,cse,"
+          "eliminate-empty-tensors,one-shot-bufferize,kiln-linalg-to-"
+          "microkernels,"
+          "buffer-deallocation-pipeline,func.func(kiln-plan-memory)," +
+              loops + "kiln-approximate-math",
+          options.verbose)))
     return failure();
   // Without AVX512-BF16, LLVM lowers an f32 -> bf16 truncation to a call of
   // __truncsfbf2, which Debian 12's libgcc lacks: the artifact would not
@@ -58,11 +60,11 @@ LogicalResult kiln::lowerLinalgToLLVMDialect(ModuleOp module,
   return runPassPipeline(
       module,
       "kiln-expand-shape-to-reinterpret-cast,expand-strided-metadata,"
-          "lower-affine,"
-          "convert-scf-to-cf,canonicalize,convert-math-to-llvm,"
-          "convert-math-to-libm,finalize-memref-to-llvm{use-generic-"
-          "functions=1},"
-          "convert-to-llvm,reconcile-unrealized-casts" +
+      "lower-affine,"
+      "convert-scf-to-cf,canonicalize,convert-math-to-llvm,"
+      "convert-math-to-libm,finalize-memref-to-llvm{use-generic-"
+      "functions=1},"
+      "convert-to-llvm,reconcile-unrealized-casts" +
           lowerCalls,
       options.verbose);
 }
@@ -83,10 +85,10 @@ LogicalResult kiln::emitObject(ModuleOp module, const TargetOptions &options,
   std::string err;
   const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, err);
   if (!target)
-    return module.emitError() << "no LLVM target for " << triple.str() << ": "
-                              << err;
-  std::string cpu = options.cpu == "native" ? llvm::sys::getHostCPUName().str()
-                                            : options.cpu;
+    return module.emitError()
+           << "no LLVM target for " << triple.str() << ": " << err;
+  std::string cpu =
+      options.cpu == "native" ? llvm::sys::getHostCPUName().str() : options.cpu;
   std::string features;
   if (options.cpu == "native") {
     llvm::SubtargetFeatures f;
@@ -95,7 +97,7 @@ LogicalResult kiln::emitObject(ModuleOp module, const TargetOptions &options,
     features = f.getString();
   }
   llvm::TargetOptions to;
-  auto cg = options.optLevel >= 2 ? llvm::CodeGenOptLevel::Aggressive
+  auto cg = options.optLevel >= 2   ? llvm::CodeGenOptLevel::Aggressive
             : options.optLevel == 1 ? llvm::CodeGenOptLevel::Less
                                     : llvm::CodeGenOptLevel::None;
   std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
@@ -123,8 +125,8 @@ LogicalResult kiln::emitObject(ModuleOp module, const TargetOptions &options,
   std::error_code ec;
   llvm::raw_fd_ostream out(path, ec, llvm::sys::fs::OF_None);
   if (ec)
-    return module.emitError() << "cannot write " << path << ": "
-                              << ec.message();
+    return module.emitError()
+           << "cannot write " << path << ": " << ec.message();
   if (emitLLVM) {
     llvmModule->print(out, nullptr);
     return success();

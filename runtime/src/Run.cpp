@@ -148,6 +148,7 @@ kiln_status prepare(kiln_session *s, const kiln_tensor *inputs,
       return setError(s, KILN_ERROR_INVALID_ARGUMENT,
                       "input '%s': data is NULL", sig.name);
     s->inputData[i] = t.data ? t.data : &emptyTensor;
+    s->inputBytes[i] = bytes;
   }
 
   if (m.num_outputs == 0)
@@ -234,6 +235,29 @@ kiln_status checkCallerOutputs(kiln_session *s, kiln_tensor *outputs,
                       "output '%s': data is NULL", sig.name);
     s->outputData[o] = t.data ? t.data : &emptyTensor;
   }
+  // Generated code writes outputs while it still reads inputs (a KV cache's
+  // present is built in its output buffer), and outputs one after another:
+  // overlapping buffers would give wrong results, not an error.
+  auto overlap = [](const void *a, size_t aBytes, const void *b,
+                    size_t bBytes) {
+    uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
+    return aBytes && bBytes && x < y + bBytes && y < x + aBytes;
+  };
+  for (int32_t o = 0; o < m.num_outputs; ++o) {
+    for (int32_t i = 0; i < m.num_inputs; ++i)
+      if (overlap(s->outputData[o], s->outputBytes[o], s->inputData[i],
+                  s->inputBytes[i]))
+        return setError(s, KILN_ERROR_INVALID_ARGUMENT,
+                        "output '%s' overlaps input '%s': outputs must not "
+                        "share memory with inputs",
+                        m.outputs[o].name, m.inputs[i].name);
+    for (int32_t p = 0; p < o; ++p)
+      if (overlap(s->outputData[o], s->outputBytes[o], s->outputData[p],
+                  s->outputBytes[p]))
+        return setError(s, KILN_ERROR_INVALID_ARGUMENT,
+                        "output '%s' overlaps output '%s'", m.outputs[o].name,
+                        m.outputs[p].name);
+  }
   return KILN_OK;
 }
 
@@ -254,11 +278,10 @@ kiln_status invoke(kiln_session *s, uint32_t flags = 0) {
   if (int refused = setjmp(s->unwind)) {
     *slot = saved;
     kiln_rt_end_run_buffers(&ctx, /*release=*/1);
-    return setError(s,
-                    refused == 2 ? KILN_ERROR_OUT_OF_MEMORY
-                                 : KILN_ERROR_LIMIT_EXCEEDED,
-                    "model '%s': %s", s->model->name ? s->model->name : "?",
-                    s->kernelError);
+    return setError(
+        s, refused == 2 ? KILN_ERROR_OUT_OF_MEMORY : KILN_ERROR_LIMIT_EXCEEDED,
+        "model '%s': %s", s->model->name ? s->model->name : "?",
+        s->kernelError);
   }
   int32_t code;
   char deviceError[512] = "";

@@ -171,6 +171,7 @@ kiln_status kiln_session_create(const kiln_abi_model *model,
             allocArray(s->outputDimBase, model->num_outputs) &&
             allocArray(s->outputBytes, model->num_outputs) &&
             allocArray(s->inputData, model->num_inputs) &&
+            allocArray(s->inputBytes, model->num_inputs) &&
             allocArray(s->outputData, model->num_outputs) &&
             allocArray(s->allocTensors, model->num_outputs) &&
             allocArray(s->allocBuffers, model->num_outputs) &&
@@ -228,6 +229,7 @@ void kiln_session_destroy(kiln_session *s) {
   free(s->allocTensors);
   free(s->outputData);
   free(s->inputData);
+  free(s->inputBytes);
   free(s->outputBytes);
   free(s->outputDimBase);
   free(s->outputDims);

@@ -47,6 +47,7 @@ struct kiln_session {
   int32_t *outputDimBase; // num_outputs: offset into outputDims
   size_t *outputBytes;    // num_outputs
   void **inputData;       // num_inputs
+  size_t *inputBytes;     // num_inputs
   void **outputData;      // num_outputs
 
   // kiln_session_run_alloc's outputs.

@@ -323,6 +323,37 @@ TEST_F(SessionTest, RejectsSmallBuffers) {
   EXPECT_EQ(out.z[0], -7);
 }
 
+TEST_F(SessionTest, RejectsOverlappingBuffers) {
+  Inputs in(2, 3);
+  Outputs out(2, 3);
+  kiln_tensor y = out.t[0];
+  // y is f32 [2, 3, 4] like x: the same buffer for both is refused.
+  out.t[0].data = in.x.data();
+  EXPECT_EQ(run(in, out), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(lastError(), "output 'y' overlaps input 'x': outputs must not "
+                         "share memory with inputs");
+  // A partial overlap, one byte into the last element of x.
+  out.t[0].data = reinterpret_cast<char *>(in.x.data()) + in.t[1].size_bytes -
+                  sizeof(float);
+  EXPECT_EQ(run(in, out), KILN_ERROR_INVALID_ARGUMENT);
+  out.t[0] = y;
+  // Two outputs in one buffer.
+  std::vector<int64_t> shared(out.z.size() + out.y.size());
+  out.t[0].data = shared.data();
+  out.t[1].data = shared.data() + 1;
+  EXPECT_EQ(run(in, out), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(lastError(), "output 'z' overlaps output 'y'");
+  // Adjacent buffers are fine.
+  out.t[0] = y;
+  out.t[1].data = out.z.data();
+  std::vector<char> both(in.t[1].size_bytes + out.t[0].size_bytes);
+  in.t[1].data = both.data();
+  out.t[0].data = both.data() + in.t[1].size_bytes;
+  memcpy(in.t[1].data, in.x.data(), in.t[1].size_bytes);
+  ASSERT_EQ(run(in, out), KILN_OK) << lastError();
+  expectFakeResults(in, static_cast<float *>(out.t[0].data), out.z.data());
+}
+
 TEST_F(SessionTest, RejectsWrongOutputDims) {
   Inputs in(2, 3);
   Outputs out(2, 3);

@@ -188,7 +188,9 @@ typedef struct kiln_tensor {
  * have one value, >= 1 and <= its maximum. Output dims are computed from the
  * symbols and every caller buffer must have exactly that dtype, rank and
  * dims, and at least that many bytes. Nothing is written to any output
- * unless every check passes. Buffers are borrowed for the call only.
+ * unless every check passes. Buffers are borrowed for the call only. Output
+ * buffers must not overlap any input or each other (INVALID_ARGUMENT): the
+ * model writes outputs while it still reads inputs.
  * Thread-safety: one call at a time per session (a concurrent call on the
  * same session fails with INVALID_ARGUMENT and leaves last_error alone).
  * Errors: INVALID_ARGUMENT (NULL pointers, wrong counts), DTYPE_MISMATCH,

@@ -43,6 +43,15 @@ memrefCopy(int64_t elemSize, UnrankedMemRef *src, UnrankedMemRef *dst) {
     total *= s.sizes[i];
   if (total == 0)
     return;
+  // A view copied onto itself: what an in-place KV cache's Concat(past, new)
+  // does with the past part.
+  if (s.aligned + s.offset * elemSize == d.aligned + d.offset * elemSize) {
+    bool same = true;
+    for (int64_t i = 0; i < rank; ++i)
+      same &= s.sizes[i] == 1 || s.strides[i] == d.strides[i];
+    if (same)
+      return;
+  }
   // The innermost dims that are contiguous in both views (or of extent 1)
   // form one run for memcpy: a KV-cache concat copies whole rows of D, or
   // whole [S, D] blocks, instead of one element per call.
@@ -63,8 +72,7 @@ memrefCopy(int64_t elemSize, UnrankedMemRef *src, UnrankedMemRef *dst) {
   int64_t index[kMaxRank] = {0};
   int64_t sOff = s.offset, dOff = d.offset;
   for (int64_t n = 0; n < total; n += run) {
-    memcpy(d.aligned + dOff * elemSize, s.aligned + sOff * elemSize,
-           runBytes);
+    memcpy(d.aligned + dOff * elemSize, s.aligned + sOff * elemSize, runBytes);
     // Odometer increment over the outer dims, innermost first.
     for (int64_t i = outer - 1; i >= 0; --i) {
       ++index[i];
