@@ -360,14 +360,15 @@ def time_config(cfg: BenchConfig, manifest: dict, lib, args, row: dict):
             worker, model = engines[kind]
             try:
                 res = worker.request(dict(cmd="load", model=model, inputs=str(inputs),
-                                          outputs=str(io / f"out_{kind}"), threads=args.threads),
-                                     args.call_timeout)
+                                          outputs=str(io / f"out_{kind}"), threads=args.threads,
+                                          steps=cfg.steps, inplace=cfg.inplace),
+                                     args.call_timeout * max(1, cfg.steps))
                 if args.warmup:
                     warm = worker.request(dict(cmd="time", n=args.warmup),
                                           args.call_timeout * args.warmup)["ms"]
                     estimate[kind] = statistics.median(warm)
                 else:
-                    estimate[kind] = res["first_ms"]
+                    estimate[kind] = res["first_ms"] * max(1, cfg.steps)
                 row[kind] = dict(load_ms=res["load_ms"], first_ms=res["first_ms"])
                 log(f"  {kind}: load {res['load_ms']:.0f} ms, first call {res['first_ms']:.1f} ms")
             except StepError as e:
@@ -407,6 +408,8 @@ def time_config(cfg: BenchConfig, manifest: dict, lib, args, row: dict):
                     worker.kill()
                     del engines[kind]
                     continue
+                if cfg.steps:  # a call was a whole generation: per token
+                    ms = [m / cfg.steps for m in ms]
                 samples.setdefault(kind, []).extend(ms)
                 rounds.setdefault(kind, []).append(ms)
             log(f"  round {r + 1}/{args.rounds}: " + ", ".join(
@@ -605,7 +608,10 @@ def main(argv=None) -> int:
             row["error"] = str(man)
             log(f"  {man}")
             continue
-        w = roofline.work(man, cfg.batch, cfg.seq, cfg.past)
+        # A generation's steps grow the past linearly: their mean is the
+        # step at the mean past.
+        past = cfg.past + (cfg.steps - 1) / 2 if cfg.steps else cfg.past
+        w = roofline.work(man, cfg.batch, cfg.seq, past)
         fl, bound = roofline.floor_ms(w, args.peak_gflops * 1e9, args.bandwidth_gbs * 1e9)
         row.update(work=w, floor_ms=fl, bound=bound)
 

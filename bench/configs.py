@@ -31,6 +31,9 @@ class BenchConfig:
     batch: int
     seq: int           # new tokens per sequence
     past: int = 0      # cached tokens (decode only)
+    steps: int = 0     # >0: time a generation of this many tokens, each step's
+                       # present fed back as past; times are per token
+    inplace: bool = False  # Kiln through its in-place KV cache (ORT as before)
     description: str = ""
 
 
@@ -68,6 +71,14 @@ CONFIGS = {c.name: c for c in [
                 description="GPT-2 small decode 1 token, past 128, b1"),
     BenchConfig("gpt2_decode_b8", "gpt2_decode", 8, 1, past=128,
                 description="GPT-2 small decode 1 token, past 128, b8"),
+    BenchConfig("gpt2_generate_b1", "gpt2_decode", 1, 1, past=128, steps=64,
+                description="GPT-2 small, 64 decode steps from past 128, b1, per token"),
+    BenchConfig("gpt2_generate_b8", "gpt2_decode", 8, 1, past=128, steps=64,
+                description="GPT-2 small, 64 decode steps from past 128, b8, per token"),
+    BenchConfig("gpt2_generate_inplace_b1", "gpt2_decode", 1, 1, past=128, steps=64,
+                inplace=True, description="as gpt2_generate_b1, Kiln's in-place KV cache"),
+    BenchConfig("gpt2_generate_inplace_b8", "gpt2_decode", 8, 1, past=128, steps=64,
+                inplace=True, description="as gpt2_generate_b8, Kiln's in-place KV cache"),
     BenchConfig("llama_prefill_b1", "llama_prefill", 1, 128,
                 description="Llama-style prefill b1 s128"),
 ]}

@@ -9,10 +9,15 @@
 # Separate processes keep the two engines' thread pools and allocators apart,
 # and let bench.py kill an engine that hangs or crashes without losing the
 # other. Requests and replies, one JSON object a line:
-#   {"cmd": "load", "model": PATH, "inputs": DIR, "outputs": DIR, "threads": T}
+#   {"cmd": "load", "model": PATH, "inputs": DIR, "outputs": DIR, "threads": T,
+#    "steps": S}
 #       -> {"load_ms", "first_ms", "outputs": [names], "engine"}; writes
 #          DIR/<name>.npy; "engine" describes the engine (OpenBLAS: its build
-#          and the core type it chose), absent where there is nothing to say
+#          and the core type it chose), absent where there is nothing to say.
+#          With "steps" > 0 (decode graphs) a timed call is a generation of S
+#          tokens, each step's present fed back as the next past (KvLoop), and
+#          the last step's logits are written as generated_logits.npy; with
+#          "inplace" Kiln keeps the past in kiln_session_run_cached's cache
 #   {"cmd": "time", "n": N}  -> {"ms": [N per-call times]}
 #   {"cmd": "quit"}
 # Any failure replies {"error": MESSAGE}.
@@ -50,6 +55,52 @@ def time_calls(call, n: int) -> list:
         call()
         ms.append((time.perf_counter_ns() - t0) / 1e6)
     return ms
+
+
+class KvLoop:
+    """The buffers of a generation loop over a decode graph, as an
+    application without an in-place cache API writes it: each step's
+    present.N.* outputs are the next step's past_key_values.N.* inputs. Two
+    buffers of the final length per cache tensor take turns (no allocation
+    per step); every step's tensors are dense prefixes of them. input_ids
+    stays the same token (timing does not depend on it); attention_mask, if
+    the graph has one, grows by one column of ones per step."""
+
+    def __init__(self, in_names, inputs, out_names, outputs, steps):
+        self.inputs, self.outputs, self.num_steps = inputs, outputs, steps
+        self.pairs = []  # (input index, output index, ping, pong)
+        for i, name in enumerate(in_names):
+            if not name.startswith("past_key_values."):
+                continue
+            o = out_names.index("present." + name[len("past_key_values."):])
+            b, h, past, d = inputs[i].shape
+            ping, pong = (np.empty(b * h * (past + steps) * d, inputs[i].dtype) for _ in range(2))
+            ping[:inputs[i].size] = inputs[i].ravel()
+            self.pairs.append((i, o, ping, pong))
+        if not self.pairs:
+            raise ValueError("a generation needs past_key_values.* inputs")
+        self.mask = in_names.index("attention_mask") if "attention_mask" in in_names else None
+        if self.mask is not None:
+            b, total = inputs[self.mask].shape
+            self.ones = np.ones(b * (total + steps), inputs[self.mask].dtype)
+        self.logits_index = out_names.index("logits")
+
+    def steps(self):
+        """(inputs, outputs) array lists of every step."""
+        for k in range(self.num_steps):
+            ins, outs = list(self.inputs), list(self.outputs)
+            for i, o, ping, pong in self.pairs:
+                b, h, past, d = self.inputs[i].shape
+                src, dst = (ping, pong) if k % 2 == 0 else (pong, ping)
+                ins[i] = src[:b * h * (past + k) * d].reshape(b, h, past + k, d)
+                outs[o] = dst[:b * h * (past + k + 1) * d].reshape(b, h, past + k + 1, d)
+            if self.mask is not None:
+                b, total = self.inputs[self.mask].shape
+                ins[self.mask] = self.ones[:b * (total + k)].reshape(b, total + k)
+            yield ins, outs
+
+    def logits(self) -> np.ndarray:
+        return self.outputs[self.logits_index].copy()
 
 
 #===----------------------------------------------------------------------===#
@@ -176,6 +227,70 @@ class KilnEngine:
         if status != 0:
             self.check(status, "kiln_session_run")
 
+    def prepare_generate(self, steps: int) -> np.ndarray:
+        """Builds the calls of a `steps`-token generation (see KvLoop) and
+        runs it once; returns the last step's logits."""
+        in_names = [n for n, _ in self.signature(output=False)]
+        out_names = [n for n, _ in self.signature(output=True)]
+        self.loop = KvLoop(in_names, self.inputs, out_names, self.outputs, steps)
+        self._steps = []
+        for ins, outs in self.loop.steps():
+            ins_t, outs_t = kiln_tensors(ins, self._keep), kiln_tensors(outs, self._keep)
+            self._steps.append((self.session, ins_t, len(ins), outs_t, len(outs)))
+        self.generate()
+        return self.loop.logits()
+
+    def prepare_generate_inplace(self, steps: int) -> np.ndarray:
+        """The same generation through kiln_session_run_cached: the past
+        stays in one cache buffer per pair, each step appends to it. A
+        generation starts by loading the initial past (kiln_kv_cache_set,
+        timed with it)."""
+        lib = self.lib
+        lib.kiln_kv_cache_create.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
+                                             ctypes.POINTER(ctypes.c_void_p)]
+        lib.kiln_kv_cache_set.argtypes = [ctypes.c_void_p, ctypes.POINTER(KilnTensor),
+                                          ctypes.c_size_t]
+        lib.kiln_session_run_cached.argtypes = [ctypes.c_void_p, ctypes.c_void_p,
+                                                ctypes.POINTER(KilnTensor), ctypes.c_size_t,
+                                                ctypes.POINTER(KilnTensor), ctypes.c_size_t]
+        in_names = [n for n, _ in self.signature(output=False)]
+        out_names = [n for n, _ in self.signature(output=True)]
+        pasts = [i for i, n in enumerate(in_names) if n.startswith("past_key_values.")]
+        presents = {out_names.index("present." + in_names[i][len("past_key_values."):])
+                    for i in pasts}
+        if any(n == "attention_mask" for n in in_names):
+            raise ValueError("the in-place generation does not grow an attention_mask")
+        batch, _, past, _ = self.inputs[pasts[0]].shape
+        self.cache = ctypes.c_void_p()
+        self.check(lib.kiln_kv_cache_create(self.session, batch, past + steps,
+                                            ctypes.byref(self.cache)), "kiln_kv_cache_create")
+        self._initial = kiln_tensors([self.inputs[i] for i in pasts], self._keep)
+        others_in = [a for i, a in enumerate(self.inputs) if i not in pasts]
+        others_out = [a for o, a in enumerate(self.outputs) if o not in presents]
+        self._cached_args = (self.session, self.cache,
+                             kiln_tensors(others_in, self._keep), len(others_in),
+                             kiln_tensors(others_out, self._keep), len(others_out))
+        self._num_steps, self._num_pasts = steps, len(pasts)
+        self._logits = self.outputs[out_names.index("logits")]
+        self.generate_inplace()
+        return self._logits.copy()
+
+    def generate_inplace(self):
+        lib = self.lib
+        self.check(lib.kiln_kv_cache_set(self.cache, self._initial, self._num_pasts),
+                   "kiln_kv_cache_set")
+        for _ in range(self._num_steps):
+            status = lib.kiln_session_run_cached(*self._cached_args)
+            if status != 0:
+                self.check(status, "kiln_session_run_cached")
+
+    def generate(self):
+        run = self.lib.kiln_session_run
+        for args in self._steps:
+            status = run(*args)
+            if status != 0:
+                self.check(status, "kiln_session_run")
+
 
 #===----------------------------------------------------------------------===#
 # ONNX Runtime
@@ -218,6 +333,25 @@ class OrtEngine:
 
     def call(self):
         self.sess.run_with_iobinding(self.io)
+
+    def prepare_generate(self, steps: int) -> np.ndarray:
+        in_names = list(self.feeds)
+        out_names = [o.name for o in self.sess.get_outputs()]
+        self.loop = KvLoop(in_names, list(self.feeds.values()), out_names, self.outputs, steps)
+        self._steps = []
+        for ins, outs in self.loop.steps():
+            io = self.sess.io_binding()
+            for name, a in zip(in_names, ins):
+                io.bind_input(name, "cpu", 0, a.dtype, list(a.shape), a.ctypes.data)
+            for name, a in zip(out_names, outs):
+                io.bind_output(name, "cpu", 0, a.dtype, list(a.shape), a.ctypes.data)
+            self._steps.append(io)
+        self.generate()
+        return self.loop.logits()
+
+    def generate(self):
+        for io in self._steps:
+            self.sess.run_with_iobinding(io)
 
 
 #===----------------------------------------------------------------------===#
@@ -281,6 +415,17 @@ def main() -> int:
                 out_dir = Path(req["outputs"])
                 out_dir.mkdir(parents=True, exist_ok=True)
                 first_ms, names = engine.prepare(Path(req["inputs"]), out_dir)
+                if int(req.get("steps", 0)) > 0:
+                    # Timed calls are whole generations from here on; Kiln
+                    # runs them through its in-place cache when asked.
+                    if req.get("inplace") and kind == "kiln":
+                        logits = engine.prepare_generate_inplace(int(req["steps"]))
+                        engine.call = engine.generate_inplace
+                    else:
+                        logits = engine.prepare_generate(int(req["steps"]))
+                        engine.call = engine.generate
+                    np.save(out_dir / "generated_logits.npy", logits)
+                    names = names + ["generated_logits"]
                 res = {"load_ms": load_ms, "first_ms": first_ms, "outputs": names}
                 if getattr(engine, "info", None):
                     res["engine"] = engine.info

@@ -6,6 +6,7 @@
 // each op's operands are already lowered when it is rewritten.
 //
 //===----------------------------------------------------------------------===//
+#include "codegen/KvCache.h"
 #include "codegen/LoweringUtils.h"
 #include "codegen/cpu/AttentionKernelCall.h"
 #include "dialects/kiln/KilnOps.h"
@@ -77,9 +78,10 @@ class FunctionLowering {
 public:
   FunctionLowering(func::FuncOp func,
                    std::optional<AttentionKernel> attentionKernel,
-                   ArrayRef<std::string> epilogueActivations)
+                   ArrayRef<std::string> epilogueActivations, bool kvCacheViews)
       : func(func), b(func.getContext()), attentionKernel(attentionKernel),
-        epilogueActivations(epilogueActivations) {}
+        epilogueActivations(epilogueActivations), kvCacheViews(kvCacheViews) {
+  }
 
   LogicalResult run();
 
@@ -89,6 +91,8 @@ private:
   std::optional<AttentionKernel> attentionKernel;
   /// What kiln.linear's epilogue generic may apply; empty: everything.
   ArrayRef<std::string> epilogueActivations;
+  /// Give KV-cache inputs and outputs strided memref types.
+  bool kvCacheViews;
   SmallVector<Value> symbols;
   /// Ops whose first operand, or first result, had an unsigned element type
   /// before makeSignless.
@@ -214,6 +218,17 @@ LogicalResult FunctionLowering::convertSignature() {
     auto tt = cast<RankedTensorType>(t);
     newInputs.push_back(MemRefType::get(tt.getShape(), tt.getElementType()));
   }
+  // Both sides of a KV-cache pair may be views of one longer cache buffer
+  // (kiln_session_run_cached); the C entry passes dense strides otherwise.
+  SmallVector<KvCachePair> kvPairs;
+  if (kvCacheViews)
+    kvPairs = findKvCachePairs(func);
+  for (const KvCachePair &p : kvPairs) {
+    newInputs[p.input] = kvCacheViewType(
+        cast<RankedTensorType>(ft.getInput(p.input)), p.axis);
+    newInputs[numIn + p.output] = kvCacheViewType(
+        cast<RankedTensorType>(ft.getResult(p.output)), p.axis);
+  }
 
   b.setInsertionPointToStart(&entry);
   for (unsigned i = 0; i < numIn; ++i) {
@@ -264,6 +279,9 @@ LogicalResult FunctionLowering::convertSignature() {
       func.setArgAttrs(numIn + i, resAttrs[i]);
     func.setArgAttr(numIn + i, "kiln.output", b.getUnitAttr());
   }
+  for (const KvCachePair &p : kvPairs)
+    func.setArgAttr(p.input, "kiln.kv_cache",
+                    b.getDenseI64ArrayAttr({p.output, p.axis}));
   func.setAllResultAttrs(ArrayRef<DictionaryAttr>{});
   return success();
 }
@@ -1627,7 +1645,8 @@ struct KilnLowerToLinalgPass
     for (auto func : getOperation().getOps<func::FuncOp>()) {
       if (func.isExternal() || !func->hasAttr(kSymbolsAttr))
         continue;
-      FunctionLowering lowering(func, kernel, *epilogueActivations);
+      FunctionLowering lowering(func, kernel, *epilogueActivations,
+                                kvCacheViews);
       if (failed(lowering.run()))
         return signalPassFailure();
     }

@@ -33,6 +33,8 @@ LogicalResult kiln::lowerKilnToLinalg(ModuleOp module, const Target &target,
   std::string options = "attention-kernel=" + target.attentionKernel().str();
   if (StringRef acts = target.gemmEpilogueActivations(); !acts.empty())
     options += " epilogue-activations=" + acts.str();
+  if (target.kvCacheViews())
+    options += " kv-cache-views=1";
   std::string lower = "kiln-lower-to-linalg{" + options + "},";
   return runPassPipeline(module,
                          "func.func(kiln-canonicalize-shapes,kiln-raise-gelu,"

@@ -49,6 +49,9 @@ public:
   /// The operand type kiln-mixed-precision gives f32 GEMMs, "f16" or
   /// "bf16", or empty to keep them f32.
   virtual llvm::StringRef gemmOperandType() const { return {}; }
+  /// Whether KV-cache inputs and outputs take strided views (an in-place
+  /// cache through kiln_session_run_cached).
+  virtual bool kvCacheViews() const { return false; }
   /// linalg on tensors -> the LLVM dialect.
   virtual LogicalResult lowerToLLVMDialect(ModuleOp module) = 0;
   /// linalg on tensors -> device code at `stage`, printed to `os`. Only

@@ -259,7 +259,14 @@ def KilnLowerToLinalg : Pass<"kiln-lower-to-linalg", "::mlir::ModuleOp"> {
                "The kiln.linear activations that the target's GEMM applies "
                "in its epilogue (default: all). Any other follows the "
                "epilogue as an elementwise generic of its own, free to fuse "
-               "with what comes next">
+               "with what comes next">,
+    Option<"kvCacheViews", "kv-cache-views", "bool", "false",
+           "Give each input that an output concatenates onto (a decode "
+           "graph's past, present = Concat(past, new)) and that output "
+           "strided memref types, dense from the concat axis inward, so "
+           "that both can be views of one preallocated cache "
+           "(kiln_session_run_cached); marks the input kiln.kv_cache = "
+           "[output, axis]">
   ];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",

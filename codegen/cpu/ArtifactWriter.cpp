@@ -203,8 +203,10 @@ std::string mlir::kiln::descriptorSource(const ModelSignature &sig,
     }
   os << "  return 0;\n}\n\n";
 
-  os << "static int32_t run(void *const *in, void *const *out, "
-        "const int64_t *s) {\n  (void)s;\n";
+  // `st`: the element strides of each input, then each output; NULL (or a
+  // NULL entry) for dense. Only KV-cache tensors are compiled to read them.
+  os << "static int32_t run_strided(void *const *in, void *const *out, "
+        "const int64_t *s, const int64_t *const *st) {\n  (void)s;\n";
   auto emitMemref = [&](const TensorSignature &t, const std::string &var,
                         const std::string &ptr) {
     size_t r = t.dims.size();
@@ -229,13 +231,38 @@ std::string mlir::kiln::descriptorSource(const ModelSignature &sig,
     emitMemref(t, "a" + std::to_string(i), "in[" + std::to_string(i) + "]");
   for (auto [i, t] : llvm::enumerate(sig.outputs))
     emitMemref(t, "r" + std::to_string(i), "out[" + std::to_string(i) + "]");
+  os << "  if (st) {\n";
+  auto emitStrides = [&](const TensorSignature &t, const std::string &var,
+                         size_t k) {
+    if (t.dims.empty())
+      return;
+    os << "    if (st[" << k << "]) {";
+    for (size_t d = 0; d < t.dims.size(); ++d)
+      os << " " << var << ".strides[" << d << "] = st[" << k << "][" << d
+         << "];";
+    os << " }\n";
+  };
+  for (auto [i, t] : llvm::enumerate(sig.inputs))
+    emitStrides(t, "a" + std::to_string(i), i);
+  for (auto [i, t] : llvm::enumerate(sig.outputs))
+    emitStrides(t, "r" + std::to_string(i), sig.inputs.size() + i);
+  os << "  }\n";
   os << "  _mlir_ciface_" << entry << "(";
   first = true;
   for (size_t i = 0; i < sig.inputs.size(); ++i, first = false)
     os << (first ? "" : ", ") << "&a" << i;
   for (size_t i = 0; i < sig.outputs.size(); ++i, first = false)
     os << (first ? "" : ", ") << "&r" << i;
-  os << ");\n  return 0;\n}\n\n";
+  os << ");\n  return 0;\n}\n\n"
+        "static int32_t run(void *const *in, void *const *out, "
+        "const int64_t *s) {\n  return run_strided(in, out, s, 0);\n}\n\n";
+
+  os << "static const kiln_abi_kv_pair kv_pairs[] = {";
+  for (const KvCachePair &p : sig.kvPairs)
+    os << "{" << p.input << ", " << p.output << ", " << p.axis << "}, ";
+  if (sig.kvPairs.empty())
+    os << "{0, 0, 0}";
+  os << "};\n\n";
 
   // A device target's runtime library (runtime/cuda) defines
   // kiln_<target>_device; the artifact links it.
@@ -249,7 +276,8 @@ std::string mlir::kiln::descriptorSource(const ModelSignature &sig,
      << cString(sig.name) << ", " << cString(target) << ", "
      << sig.symbols.size() << ", symbol_names, symbol_max,\n  "
      << sig.inputs.size() << ", inputs, " << sig.outputs.size()
-     << ", outputs, output_dims, run, " << device << "};\n"
+     << ", outputs, output_dims, run, " << device << ",\n  "
+     << sig.kvPairs.size() << ", kv_pairs, run_strided};\n"
      << "__attribute__((visibility(\"default\"))) const kiln_abi_model *"
      << sig.name << "_model_descriptor(void) {\n"
      << "  return &kiln_model_descriptor;\n}\n";

@@ -2,6 +2,7 @@
 #ifndef KILN_CODEGEN_CPU_ARTIFACTWRITER_H
 #define KILN_CODEGEN_CPU_ARTIFACTWRITER_H
 
+#include "codegen/KvCache.h"
 #include "mlir/IR/AffineExpr.h"
 #include "mlir/IR/BuiltinOps.h"
 #include <string>
@@ -20,6 +21,9 @@ struct ModelSignature {
   std::string name;
   std::vector<std::string> symbols;
   std::vector<TensorSignature> inputs, outputs;
+  /// Inputs that an output concatenates onto, both compiled as strided
+  /// views (kiln_abi_kv_pair).
+  std::vector<KvCachePair> kvPairs;
 };
 
 /// Reads the signature off the kiln-level `func.func @main`.

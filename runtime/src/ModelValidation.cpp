@@ -133,5 +133,24 @@ extern "C" kiln_status kiln_model_validate(const kiln_abi_model *m,
     if (!bound[s])
       return r.fail(KILN_ERROR_INVALID_ARGUMENT,
                     "symbol '%s' is bound by no input dim", m->symbol_names[s]);
+  if (m->num_kv_pairs < 0 || (m->num_kv_pairs > 0 && !m->kv_pairs) ||
+      (m->num_kv_pairs > 0 && !m->run_strided))
+    return r.fail(KILN_ERROR_INVALID_ARGUMENT,
+                  "model '%s' has a malformed KV-cache table", name);
+  for (int32_t k = 0; k < m->num_kv_pairs; ++k) {
+    const kiln_abi_kv_pair &p = m->kv_pairs[k];
+    if (p.input < 0 || p.input >= m->num_inputs || p.output < 0 ||
+        p.output >= m->num_outputs)
+      return r.fail(KILN_ERROR_INVALID_ARGUMENT,
+                    "model '%s' KV-cache pair %d names input %d and output %d",
+                    name, k, p.input, p.output);
+    const kiln_abi_tensor &in = m->inputs[p.input], &out = m->outputs[p.output];
+    if (in.rank != out.rank || in.dtype != out.dtype || p.axis < 0 ||
+        p.axis >= in.rank)
+      return r.fail(KILN_ERROR_INVALID_ARGUMENT,
+                    "model '%s' KV-cache pair %d ('%s', '%s', axis %d) does "
+                    "not match the tensors",
+                    name, k, in.name, out.name, p.axis);
+  }
   return KILN_OK;
 }

@@ -3,6 +3,7 @@
 // RUN: kiln-opt %s -kiln-lower-to-linalg='attention-kernel=cpu' | FileCheck %s --check-prefix=CALL
 // RUN: kiln-opt %s -kiln-lower-to-linalg='attention-kernel=cuda' | FileCheck %s --check-prefix=CUDA
 // RUN: not kiln-opt %s -kiln-lower-to-linalg='attention-kernel=gpu' 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: kiln-opt %s -kiln-lower-to-linalg='kv-cache-views=1' | FileCheck %s --check-prefix=KV
 
 // BAD: unknown attention-kernel 'gpu' (expected none, cpu or cuda)
 
@@ -242,4 +243,28 @@ func.func @linear_activations(
   %1 = kiln.linear %x, %w {activation = "silu"} : tensor<?x8xf32>, tensor<8x16xf32> -> tensor<?x16xf32>
   %2 = kiln.linear %x, %w, %b {activation = "gelu_tanh"} : tensor<?x8xf32>, tensor<8x16xf32>, tensor<16xf32> -> tensor<?x16xf32>
   return %0, %1, %2 : tensor<?x16xf32>, tensor<?x16xf32>, tensor<?x16xf32>
+}
+
+// With kv-cache-views, an output that concatenates onto an input (a decode
+// graph's present = Concat(past, new)) and that input become strided views,
+// dense from the concat axis inward, so that both can live in one longer
+// cache; the input records its output and the axis. Without the option, or
+// for a concat whose first operand is computed, the types stay dense.
+// CHECK-LABEL: func.func @kv_cache
+// CHECK-SAME: (%{{.*}}: memref<?x4x?x16xf32> {{{.*}}}, %{{.*}}: memref<?x4x1x16xf32>
+// CHECK-SAME: %{{.*}}: memref<?x4x?x16xf32> {{{.*}}kiln.output}, %{{.*}}: memref<?x4x?x16xf32> {{{.*}}kiln.output})
+// KV-LABEL: func.func @kv_cache
+// KV-SAME: (%{{.*}}: memref<?x4x?x16xf32, strided<[?, ?, 16, 1]>> {kiln.dims = {{.*}}, kiln.kv_cache = array<i64: 0, 2>, kiln.name = "past"}
+// KV-SAME: %{{.*}}: memref<?x4x1x16xf32> {kiln.dims
+// KV-SAME: %{{.*}}: memref<?x4x?x16xf32, strided<[?, ?, 16, 1]>> {{{.*}}kiln.name = "present", kiln.output}
+// KV-SAME: %{{.*}}: memref<?x4x?x16xf32> {{{.*}}kiln.name = "doubled", kiln.output})
+func.func @kv_cache(%past: tensor<?x4x?x16xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, 4, s1, 16)>, kiln.name = "past"},
+                    %new: tensor<?x4x1x16xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, 4, 1, 16)>, kiln.name = "new"})
+    -> (tensor<?x4x?x16xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, 4, s1 + 1, 16)>, kiln.name = "present"},
+        tensor<?x4x?x16xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, 4, s1 + 2, 16)>, kiln.name = "doubled"})
+    attributes {kiln.symbols = ["batch", "past_seq"]} {
+  %present = kiln.concat %past, %new {axis = 2 : i64} : (tensor<?x4x?x16xf32>, tensor<?x4x1x16xf32>) -> tensor<?x4x?x16xf32>
+  %twice = kiln.add %present, %present : tensor<?x4x?x16xf32>, tensor<?x4x?x16xf32> -> tensor<?x4x?x16xf32>
+  %doubled = kiln.concat %twice, %new {axis = 2 : i64} : (tensor<?x4x?x16xf32>, tensor<?x4x1x16xf32>) -> tensor<?x4x?x16xf32>
+  return %present, %doubled : tensor<?x4x?x16xf32>, tensor<?x4x?x16xf32>
 }

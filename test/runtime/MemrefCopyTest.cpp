@@ -105,3 +105,31 @@ INSTANTIATE_TEST_SUITE_P(
     [](const auto &info) { return std::string(info.param.name); });
 
 } // namespace
+
+namespace {
+
+// A view copied onto itself (the past part of an in-place KV cache's
+// Concat) is left alone: with a destination that shares the buffer but not
+// the strides, it must still copy.
+TEST(MemrefCopy, ViewOntoItselfIsANoOpAndOtherAliasingStillCopies) {
+  std::vector<float> cache(2 * 8 * 4);
+  std::iota(cache.begin(), cache.end(), 0.0f);
+  std::vector<float> before = cache;
+  // [2, 3, 4] of a [2, 8, 4] cache.
+  View past(cache.data(), 0, {2, 3, 4}, {32, 4, 1});
+  View present(cache.data(), 0, {2, 3, 4}, {32, 4, 1});
+  memrefCopy(sizeof(float), &past.unranked, &present.unranked);
+  EXPECT_EQ(cache, before);
+
+  // Same start, other strides: rows 0-2 of each batch go to rows 0, 2, 4.
+  View spread(cache.data(), 0, {2, 3, 4}, {32, 8, 1});
+  std::vector<float> source = cache;
+  View from(source.data(), 0, {2, 3, 4}, {32, 4, 1});
+  memrefCopy(sizeof(float), &from.unranked, &spread.unranked);
+  for (int b = 0; b < 2; ++b)
+    for (int r = 0; r < 3; ++r)
+      for (int c = 0; c < 4; ++c)
+        ASSERT_EQ(cache[b * 32 + r * 8 + c], source[b * 32 + r * 4 + c]);
+}
+
+} // namespace

@@ -521,13 +521,33 @@ TEST(SessionCreate, ValidatesDescriptor) {
   EXPECT_EQ(kiln_model_validate(&model, message, sizeof(message)), KILN_OK);
   EXPECT_STREQ(message, "");
 
-  model.abi_version = 3;
+  model.abi_version = 2; // before the KV-cache fields
   EXPECT_EQ(kiln_model_validate(&model, message, sizeof(message)),
             KILN_ERROR_UNSUPPORTED);
-  EXPECT_STREQ(message, "model ABI version 3, this runtime supports 2");
+  EXPECT_STREQ(message, "model ABI version 2, this runtime supports 3");
   kiln_session *s = nullptr;
   EXPECT_EQ(kiln_session_create(&model, nullptr, &s), KILN_ERROR_UNSUPPORTED);
   EXPECT_EQ(s, nullptr);
+
+  // A KV-cache table must name existing tensors of one rank and dtype.
+  static const kiln_abi_kv_pair badPair[] = {{0, 5, 1}};
+  model = kiln_fake_model;
+  model.num_kv_pairs = 1;
+  model.kv_pairs = badPair;
+  model.run_strided = [](void *const *, void *const *, const int64_t *,
+                         const int64_t *const *) -> int32_t { return 0; };
+  EXPECT_EQ(kiln_model_validate(&model, message, sizeof(message)),
+            KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(message, "model 'fake' KV-cache pair 0 names input 0 and "
+                        "output 5");
+  static const kiln_abi_kv_pair rankPair[] = {{0, 0, 1}}; // i64 [b,s] vs f32
+  model.kv_pairs = rankPair;
+  EXPECT_EQ(kiln_model_validate(&model, message, sizeof(message)),
+            KILN_ERROR_INVALID_ARGUMENT);
+  model.run_strided = nullptr;
+  EXPECT_EQ(kiln_model_validate(&model, message, sizeof(message)),
+            KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(message, "model 'fake' has a malformed KV-cache table");
 
   model = kiln_fake_model;
   model.run = nullptr;
@@ -568,8 +588,8 @@ struct FakeDevice {
     EXPECT_EQ(state, &created);
     ++destroyed;
   }
-  static int32_t run(void *state, const kiln_abi_model *model,
-                     void *const *in, void *const *out, const int64_t *symbols,
+  static int32_t run(void *state, const kiln_abi_model *model, void *const *in,
+                     void *const *out, const int64_t *symbols,
                      const int64_t *outputDims, uint32_t flags, char *message,
                      size_t size) {
     EXPECT_EQ(state, &created);
@@ -659,7 +679,8 @@ TEST(SessionDevice, CreateFailureSaysWhy) {
   model.target = "cpu";
   EXPECT_EQ(kiln_model_validate(&model, message, sizeof(message)),
             KILN_ERROR_INVALID_ARGUMENT);
-  EXPECT_STREQ(message, "model 'fake' targets cpu but carries a device backend");
+  EXPECT_STREQ(message,
+               "model 'fake' targets cpu but carries a device backend");
   model.target = "cuda";
   model.device = nullptr;
   EXPECT_EQ(kiln_model_validate(&model, message, sizeof(message)),
@@ -744,8 +765,7 @@ TEST(SessionConcurrency, SecondCallOnABusySessionIsRefused) {
   Inputs in(2, 3);
   Outputs out(2, 3);
   kiln_status first = KILN_ERROR_INTERNAL;
-  std::thread runner(
-      [&] { first = kiln_session_run(s, in.t, 2, out.t, 2); });
+  std::thread runner([&] { first = kiln_session_run(s, in.t, 2, out.t, 2); });
   while (!runEntered)
     std::this_thread::yield();
 

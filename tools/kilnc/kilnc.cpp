@@ -293,7 +293,11 @@ int main(int argc, char **argv) {
   std::string entryName = name + "_main";
   entry.setSymName(entryName);
   entry->setAttr("llvm.emit_c_interface", UnitAttr::get(&ctx));
-  // The signature was captured above; LLVM has no use for kiln.* attrs.
+  // The signature was captured above, except for the KV-cache pairs that the
+  // lowering gave strided types; LLVM has no use for kiln.* attrs.
+  for (unsigned i = 0; i < entry.getNumArguments(); ++i)
+    if (auto kv = entry.getArgAttrOfType<DenseI64ArrayAttr>(i, "kiln.kv_cache"))
+      sig->kvPairs.push_back({i, unsigned(kv[0]), kv[1]});
   entry.setAllArgAttrs(ArrayRef<DictionaryAttr>{});
 
   if (emit == Emit::Gpu || emit == Emit::Ptx) {

@@ -19,7 +19,7 @@
 extern "C" {
 #endif
 
-#define KILN_MODEL_ABI_VERSION 2u
+#define KILN_MODEL_ABI_VERSION 3u
 
 /* In C++ the ABI enums get int32_t as their fixed underlying type: a C
  * caller may store any int32 in a kiln_dtype field, and only with a fixed
@@ -90,6 +90,16 @@ typedef struct kiln_abi_device {
                  uint32_t flags, char *message, size_t message_size);
 } kiln_abi_device;
 
+/* An output that is Concat(input, new) along `axis` (a decode graph's
+ * present and past). Both are compiled as strided views, dense from `axis`
+ * inward, so that a preallocated cache longer along `axis` can hold them in
+ * place (kiln_session_run_cached). */
+typedef struct kiln_abi_kv_pair {
+  int32_t input;
+  int32_t output;
+  int32_t axis;
+} kiln_abi_kv_pair;
+
 typedef struct kiln_abi_model {
   uint32_t abi_version; /* KILN_MODEL_ABI_VERSION */
   const char *name;
@@ -113,6 +123,15 @@ typedef struct kiln_abi_model {
   /* NULL for "cpu". Otherwise `run` takes device pointers and sessions go
    * through this. */
   const kiln_abi_device *device;
+  int32_t num_kv_pairs;
+  const kiln_abi_kv_pair *kv_pairs;
+  /* Like `run`, with the element strides of every tensor: `strides[i]` for
+   * input i, `strides[num_inputs + o]` for output o, each NULL for dense (as
+   * is `strides` itself). Only the tensors of kv_pairs may be given other
+   * strides. */
+  int32_t (*run_strided)(void *const *inputs, void *const *outputs,
+                         const int64_t *symbols,
+                         const int64_t *const *strides);
 } kiln_abi_model;
 
 #ifdef __cplusplus

@@ -230,6 +230,70 @@ KILN_API kiln_status kiln_session_run_alloc(kiln_session *session,
                                             kiln_tensor **outputs,
                                             size_t *num_outputs);
 
+/*===----------------------------------------------------------------------===*
+ * In-place KV cache
+ *
+ * A decode graph's present.N outputs are Concat(past.N, new) of its
+ * past.N inputs (the descriptor's kv_pairs). Run through a cache, each pair
+ * lives in one buffer of a maximum length: a step reads the past in place,
+ * writes only the new positions after it, and the cache grows by them. Every
+ * other input and output is passed as in kiln_session_run.
+ *
+ *   kiln_kv_cache *c;
+ *   kiln_kv_cache_create(s, 1, 1024, &c);
+ *   kiln_kv_cache_set(c, prefill_presents, num_pairs);   // length = prompt
+ *   for (...) kiln_session_run_cached(s, c, &ids, 1, &logits, 1);
+ *   kiln_kv_cache_destroy(c);
+ *===----------------------------------------------------------------------===*/
+
+typedef struct kiln_kv_cache kiln_kv_cache;
+
+/* Number of KV-cache pairs of the session's model (0: none, or NULL). */
+KILN_API int32_t kiln_session_num_kv_pairs(const kiln_session *session);
+
+/* Creates an empty cache for `session`'s model with room for `max_length`
+ * positions along each pair's concat axis, for `batch` sequences (dim 0 of
+ * the cache tensors, when symbolic; every other dim must be static). The
+ * cache belongs to the session and must be destroyed before it.
+ * Errors: INVALID_ARGUMENT (NULL, batch or max_length < 1), UNSUPPORTED (no
+ * pairs, a device model, another symbolic dim), LIMIT_EXCEEDED (byte size
+ * overflows), OUT_OF_MEMORY. The message is the session's last error. */
+KILN_API kiln_status kiln_kv_cache_create(kiln_session *session,
+                                          int64_t batch, int64_t max_length,
+                                          kiln_kv_cache **out);
+
+/* Frees the cache; NULL is a no-op. */
+KILN_API void kiln_kv_cache_destroy(kiln_kv_cache *cache);
+
+/* Positions the cache holds; -1 for NULL. */
+KILN_API int64_t kiln_kv_cache_length(const kiln_kv_cache *cache);
+
+/* Replaces the cache's contents with dense tensors, one per pair in the
+ * order of kv pairs (the past inputs' order), all of one length along the
+ * axis (a prefill graph's present outputs); with num_past 0 the cache
+ * becomes empty. Errors: INVALID_ARGUMENT (count, NULL, lengths differ),
+ * DTYPE_MISMATCH, RANK_MISMATCH, SHAPE_MISMATCH, BUFFER_TOO_SMALL,
+ * LIMIT_EXCEEDED (longer than the cache). */
+KILN_API kiln_status kiln_kv_cache_set(kiln_kv_cache *cache,
+                                       const kiln_tensor *past,
+                                       size_t num_past);
+
+/* Runs one step with the cache as the pairs' inputs and outputs: `inputs`
+ * and `outputs` are the model's others, in signature order. On success the
+ * cache holds the present (its length grows by the new positions); on
+ * failure it is unchanged unless the model failed midway (INTERNAL,
+ * OUT_OF_MEMORY or LIMIT_EXCEEDED from an intermediate buffer), when the
+ * positions after the old length are unspecified but the length is kept.
+ * The cache must hold at least one position. Same checks, thread-safety and
+ * errors as kiln_session_run, plus LIMIT_EXCEEDED when the step would not
+ * fit. */
+KILN_API kiln_status kiln_session_run_cached(kiln_session *session,
+                                             kiln_kv_cache *cache,
+                                             const kiln_tensor *inputs,
+                                             size_t num_inputs,
+                                             kiln_tensor *outputs,
+                                             size_t num_outputs);
+
 #ifdef __cplusplus
 }
 #endif

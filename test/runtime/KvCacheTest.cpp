@@ -1,0 +1,226 @@
+//===- KvCacheTest.cpp - In-place KV cache on a real decode artifact ---===//
+//
+// gpt2_tiny_decode compiled by kilnc (test/runtime/CMakeLists.txt): several
+// decode steps through kiln_session_run_cached must give the same logits,
+// bit for bit, as the same steps through kiln_session_run with dense past
+// and present buffers fed back by the caller, and the cache must end up
+// holding the last dense present.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/runtime.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <dlfcn.h>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr int64_t kBatch = 2, kHeads = 4, kHeadDim = 16, kVocab = 1000;
+constexpr int64_t kPast = 3, kSteps = 5, kMaxLength = 10;
+
+const kiln_abi_model *decodeModel() {
+  static void *handle =
+      dlopen(KILN_GPT2_DECODE_ARTIFACT, RTLD_NOW | RTLD_LOCAL);
+  return handle ? static_cast<const kiln_abi_model *>(
+                      dlsym(handle, "kiln_model_descriptor"))
+                : nullptr;
+}
+
+struct Session {
+  kiln_session *s = nullptr;
+  explicit Session(const kiln_abi_model *m) {
+    kiln_session_options opts;
+    kiln_session_options_init(&opts);
+    opts.num_threads = 2;
+    EXPECT_EQ(kiln_session_create(m, &opts, &s), KILN_OK);
+  }
+  ~Session() { kiln_session_destroy(s); }
+};
+
+kiln_tensor tensor(kiln_dtype dtype, std::vector<int64_t> &dims, void *data,
+                   size_t bytes) {
+  return {dtype, (int32_t)dims.size(), dims.data(), data, bytes};
+}
+
+class KvCacheTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    model = decodeModel();
+    ASSERT_NE(model, nullptr) << dlerror();
+    ASSERT_EQ(model->num_kv_pairs, 4); // 2 layers x key, value
+    std::mt19937 rng(7);
+    std::normal_distribution<float> normal;
+    past.assign(4, std::vector<float>(kBatch * kHeads * kPast * kHeadDim));
+    for (auto &p : past)
+      for (float &x : p)
+        x = normal(rng);
+    for (int64_t i = 0; i < kBatch; ++i)
+      ids.push_back(17 + 100 * i);
+  }
+
+  /// The input/output index of pair k's past and present.
+  int32_t pastInput(int k) const { return model->kv_pairs[k].input; }
+
+  const kiln_abi_model *model = nullptr;
+  std::vector<std::vector<float>> past;
+  std::vector<int64_t> ids;
+};
+
+TEST_F(KvCacheTest, StepsMatchDenseRunsBitForBit) {
+  // Dense: the caller feeds each step's presents back as the next pasts.
+  std::vector<std::vector<float>> logitsDense;
+  std::vector<std::vector<float>> cur = past;
+  {
+    Session dense(model);
+    for (int64_t step = 0; step < kSteps; ++step) {
+      int64_t length = kPast + step;
+      std::vector<int64_t> idDims = {kBatch, 1};
+      std::vector<int64_t> pastDims = {kBatch, kHeads, length, kHeadDim};
+      std::vector<int64_t> presentDims = {kBatch, kHeads, length + 1, kHeadDim};
+      std::vector<int64_t> logitDims = {kBatch, 1, kVocab};
+      std::vector<kiln_tensor> ins(model->num_inputs), outs(model->num_outputs);
+      ins[0] = tensor(KILN_DTYPE_I64, idDims, ids.data(), ids.size() * 8);
+      std::vector<std::vector<float>> next(4);
+      std::vector<float> logits(kBatch * kVocab);
+      outs[0] =
+          tensor(KILN_DTYPE_F32, logitDims, logits.data(), logits.size() * 4);
+      for (int k = 0; k < 4; ++k) {
+        const kiln_abi_kv_pair &p = model->kv_pairs[k];
+        ins[p.input] =
+            tensor(KILN_DTYPE_F32, pastDims, cur[k].data(), cur[k].size() * 4);
+        next[k].resize(kBatch * kHeads * (length + 1) * kHeadDim);
+        outs[p.output] = tensor(KILN_DTYPE_F32, presentDims, next[k].data(),
+                                next[k].size() * 4);
+      }
+      ASSERT_EQ(kiln_session_run(dense.s, ins.data(), ins.size(), outs.data(),
+                                 outs.size()),
+                KILN_OK)
+          << kiln_session_last_error(dense.s);
+      logitsDense.push_back(logits);
+      cur = next;
+    }
+  }
+
+  Session cached(model);
+  ASSERT_EQ(kiln_session_num_kv_pairs(cached.s), 4);
+  kiln_kv_cache *cache = nullptr;
+  ASSERT_EQ(kiln_kv_cache_create(cached.s, kBatch, kMaxLength, &cache), KILN_OK)
+      << kiln_session_last_error(cached.s);
+  std::vector<int64_t> pastDims = {kBatch, kHeads, kPast, kHeadDim};
+  std::vector<kiln_tensor> initial;
+  for (int k = 0; k < 4; ++k)
+    initial.push_back(
+        tensor(KILN_DTYPE_F32, pastDims, past[k].data(), past[k].size() * 4));
+  ASSERT_EQ(kiln_kv_cache_set(cache, initial.data(), initial.size()), KILN_OK)
+      << kiln_session_last_error(cached.s);
+  EXPECT_EQ(kiln_kv_cache_length(cache), kPast);
+  for (int64_t step = 0; step < kSteps; ++step) {
+    std::vector<int64_t> idDims = {kBatch, 1}, logitDims = {kBatch, 1, kVocab};
+    std::vector<float> logits(kBatch * kVocab, -1.0f);
+    kiln_tensor in = tensor(KILN_DTYPE_I64, idDims, ids.data(), ids.size() * 8);
+    kiln_tensor out =
+        tensor(KILN_DTYPE_F32, logitDims, logits.data(), logits.size() * 4);
+    ASSERT_EQ(kiln_session_run_cached(cached.s, cache, &in, 1, &out, 1),
+              KILN_OK)
+        << kiln_session_last_error(cached.s);
+    EXPECT_EQ(kiln_kv_cache_length(cache), kPast + step + 1);
+    ASSERT_EQ(
+        0, memcmp(logits.data(), logitsDense[step].data(), logits.size() * 4))
+        << "step " << step;
+  }
+
+  // The cache now holds the dense loop's last presents: compare by running
+  // one more step both ways (its logits read every cached position).
+  int64_t length = kPast + kSteps;
+  std::vector<int64_t> idDims = {kBatch, 1}, logitDims = {kBatch, 1, kVocab};
+  std::vector<int64_t> denseDims = {kBatch, kHeads, length, kHeadDim};
+  std::vector<int64_t> presentDims = {kBatch, kHeads, length + 1, kHeadDim};
+  std::vector<kiln_tensor> ins(model->num_inputs), outs(model->num_outputs);
+  std::vector<float> logitsA(kBatch * kVocab), logitsB(kBatch * kVocab);
+  std::vector<std::vector<float>> presents(
+      4, std::vector<float>(kBatch * kHeads * (length + 1) * kHeadDim));
+  ins[0] = tensor(KILN_DTYPE_I64, idDims, ids.data(), ids.size() * 8);
+  outs[0] =
+      tensor(KILN_DTYPE_F32, logitDims, logitsA.data(), logitsA.size() * 4);
+  for (int k = 0; k < 4; ++k) {
+    ins[model->kv_pairs[k].input] =
+        tensor(KILN_DTYPE_F32, denseDims, cur[k].data(), cur[k].size() * 4);
+    outs[model->kv_pairs[k].output] =
+        tensor(KILN_DTYPE_F32, presentDims, presents[k].data(),
+               presents[k].size() * 4);
+  }
+  {
+    Session dense(model);
+    ASSERT_EQ(kiln_session_run(dense.s, ins.data(), ins.size(), outs.data(),
+                               outs.size()),
+              KILN_OK);
+  }
+  kiln_tensor in = tensor(KILN_DTYPE_I64, idDims, ids.data(), ids.size() * 8);
+  kiln_tensor out =
+      tensor(KILN_DTYPE_F32, logitDims, logitsB.data(), logitsB.size() * 4);
+  ASSERT_EQ(kiln_session_run_cached(cached.s, cache, &in, 1, &out, 1), KILN_OK);
+  EXPECT_EQ(0, memcmp(logitsA.data(), logitsB.data(), logitsA.size() * 4));
+  kiln_kv_cache_destroy(cache);
+}
+
+TEST_F(KvCacheTest, RefusesWhatDoesNotFit) {
+  Session s(model);
+  kiln_kv_cache *cache = nullptr;
+  EXPECT_EQ(kiln_kv_cache_create(s.s, 0, 4, &cache),
+            KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(cache, nullptr);
+  ASSERT_EQ(kiln_kv_cache_create(s.s, kBatch, 4, &cache), KILN_OK);
+
+  std::vector<int64_t> idDims = {kBatch, 1}, logitDims = {kBatch, 1, kVocab};
+  std::vector<float> logits(kBatch * kVocab);
+  kiln_tensor in = tensor(KILN_DTYPE_I64, idDims, ids.data(), ids.size() * 8);
+  kiln_tensor out =
+      tensor(KILN_DTYPE_F32, logitDims, logits.data(), logits.size() * 4);
+  // Empty.
+  EXPECT_EQ(kiln_session_run_cached(s.s, cache, &in, 1, &out, 1),
+            KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(kiln_session_last_error(s.s),
+               "the KV cache is empty: fill it with kiln_kv_cache_set");
+
+  // Three positions of four: one step fits, the next does not.
+  std::vector<int64_t> pastDims = {kBatch, kHeads, kPast, kHeadDim};
+  std::vector<kiln_tensor> initial;
+  for (int k = 0; k < 4; ++k)
+    initial.push_back(
+        tensor(KILN_DTYPE_F32, pastDims, past[k].data(), past[k].size() * 4));
+  ASSERT_EQ(kiln_kv_cache_set(cache, initial.data(), 4), KILN_OK);
+  EXPECT_EQ(kiln_session_run_cached(s.s, cache, &in, 1, &out, 1), KILN_OK)
+      << kiln_session_last_error(s.s);
+  EXPECT_EQ(kiln_kv_cache_length(cache), 4);
+  EXPECT_EQ(kiln_session_run_cached(s.s, cache, &in, 1, &out, 1),
+            KILN_ERROR_LIMIT_EXCEEDED);
+  EXPECT_EQ(kiln_kv_cache_length(cache), 4);
+
+  // Wrong counts, a past of the wrong shape, a longer past than the cache.
+  EXPECT_EQ(kiln_session_run_cached(s.s, cache, &in, 1, &out, 2),
+            KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(kiln_kv_cache_set(cache, initial.data(), 3),
+            KILN_ERROR_INVALID_ARGUMENT);
+  std::vector<int64_t> wrongHeads = {kBatch, kHeads - 1, kPast, kHeadDim};
+  std::vector<kiln_tensor> wrong = initial;
+  wrong[2].dims = wrongHeads.data();
+  EXPECT_EQ(kiln_kv_cache_set(cache, wrong.data(), 4),
+            KILN_ERROR_SHAPE_MISMATCH);
+  std::vector<int64_t> tooLong = {kBatch, kHeads, 5, kHeadDim};
+  std::vector<float> big(kBatch * kHeads * 5 * kHeadDim);
+  for (auto &t : wrong)
+    t = tensor(KILN_DTYPE_F32, tooLong, big.data(), big.size() * 4);
+  EXPECT_EQ(kiln_kv_cache_set(cache, wrong.data(), 4),
+            KILN_ERROR_LIMIT_EXCEEDED);
+  EXPECT_EQ(kiln_kv_cache_length(cache), 4);
+  EXPECT_EQ(kiln_kv_cache_set(cache, nullptr, 0), KILN_OK);
+  EXPECT_EQ(kiln_kv_cache_length(cache), 0);
+  kiln_kv_cache_destroy(cache);
+}
+
+} // namespace
