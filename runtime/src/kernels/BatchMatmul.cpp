@@ -104,8 +104,12 @@ void packB(const float *b, int64_t sk, int64_t sn, int64_t kc, int64_t nc,
   }
 }
 
+int64_t roundUpTo(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
+
+// Packed A (MC rows; with direct A, the partial last rows plus one MR panel
+// for a partial column tile), then packed B.
 size_t scratchFloats(const Problem &p) {
-  return (size_t)(p.mc * kKc + kKc * p.nc);
+  return (size_t)((p.mc + p.kernel->mr) * kKc + kKc * p.nc);
 }
 
 // Computes one MC x NC block of C for one batch entry.
@@ -127,7 +131,7 @@ void computeBlock(const Problem &p, int64_t item, float *scratch) {
   const int64_t csm = p.c.strides[1], csn = p.c.strides[2];
 
   float *packedA = scratch;
-  float *packedB = scratch + p.mc * kKc;
+  float *packedB = scratch + (p.mc + p.kernel->mr) * kKc;
   alignas(64) float tile[kMaxTileElements];
 
   for (int64_t k0 = 0; k0 < p.k; k0 += kKc) {
@@ -144,15 +148,37 @@ void computeBlock(const Problem &p, int64_t item, float *scratch) {
       packB(b + k0 * p.b.strides[1], p.b.strides[1], p.b.strides[2], kc, nc,
             nr, packedB);
     }
-    packA(a + k0 * p.a.strides[2], p.a.strides[1], p.a.strides[2], mc, kc, mr,
-          packedA);
+    // Rows of A with contiguous K are read in place by full tiles; only a
+    // last partial tile of rows is packed (at the start of packedA).
+    const float *aSlice = a + k0 * p.a.strides[2];
+    const int64_t lda = p.a.strides[1];
+    bool direct = p.kernel->directTile && p.a.strides[2] == 1;
+    int64_t fullRows = mc / mr * mr;
+    if (!direct)
+      packA(aSlice, lda, p.a.strides[2], mc, kc, mr, packedA);
+    else if (fullRows < mc)
+      packA(aSlice + fullRows * lda, lda, 1, mc - fullRows, kc, mr, packedA);
     for (int64_t j0 = 0; j0 < nc; j0 += nr) {
       const float *panelB = panelsB + (j0 / nr) * panelStride;
       int64_t cols = nc - j0 < nr ? nc - j0 : nr;
       for (int64_t i0 = 0; i0 < mc; i0 += mr) {
-        const float *panelA = packedA + (i0 / mr) * kc * mr;
+        const float *panelA =
+            packedA + (direct ? (i0 - fullRows) / mr : i0 / mr) * kc * mr;
         int64_t rows = mc - i0 < mr ? mc - i0 : mr;
         float *cTile = c + i0 * csm + j0 * csn;
+        if (direct && rows == mr) {
+          if (cols == nr && csn == 1) {
+            p.kernel->directTile(kc, aSlice + i0 * lda, lda, panelB, cTile,
+                                 csm, accumulate);
+            if (finish)
+              finish(p.epilogue, cTile, rows, cols, csm, csn, n0 + j0);
+            continue;
+          }
+          // A partial column tile: pack these rows for the packed kernel.
+          panelA = packedA + roundUpTo(mc - fullRows, mr) * kc;
+          packA(aSlice + i0 * lda, lda, 1, mr, kc, mr,
+                const_cast<float *>(panelA));
+        }
         if (rows == mr && cols == nr && csn == 1) {
           p.kernel->tile(kc, panelA, panelB, cTile, csm, accumulate);
           if (finish)

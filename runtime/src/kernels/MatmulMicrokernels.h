@@ -17,11 +17,19 @@ namespace kiln {
 
 using MatmulTileFn = void (*)(int64_t kc, const float *a, const float *b,
                               float *c, int64_t ldc, bool accumulate);
+/// The same tile with A read in place: MR rows `lda` floats apart, each
+/// with kc contiguous values. Packing A would cost as much as a tenth of
+/// the multiply at transformer sizes (each A block is packed again for
+/// every column block); broadcasting from the rows costs the same loads.
+using MatmulDirectTileFn = void (*)(int64_t kc, const float *a, int64_t lda,
+                                    const float *b, float *c, int64_t ldc,
+                                    bool accumulate);
 
 struct MatmulMicrokernel {
   int32_t mr;
   int32_t nr;
   MatmulTileFn tile;
+  MatmulDirectTileFn directTile; // null: A is always packed
 };
 
 // The largest MR * NR of any microkernel, for stack tiles.
