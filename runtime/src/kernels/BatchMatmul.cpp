@@ -2,11 +2,12 @@
 //
 // Goto/BLIS-style blocking: C is cut into MC x NC blocks (the parallel work
 // items, together with the batch), K into KC slices. For each slice the block's
-// rows of A and columns of B are packed into MR- and NR-wide panels, which
-// makes every input stride pattern (transposed, broadcast, zero strides) the
-// same problem for the microkernel and keeps its loads contiguous. KC x NR of
-// B (32 KiB for AVX-512) stays in L1 while the MC x KC block of A streams from
-// L2. Products of at most 4 rows (decode steps) skip packing and stream B
+// columns of B are packed into NR-wide panels (weights are packed at compile
+// time), and rows of A into MR-wide panels unless K is contiguous, when full
+// tiles read A's rows in place. KC x NR of B (32 KiB for AVX-512) stays in L1
+// while the MC x KC block of A streams from L2; MC = 128 rows keeps a
+// 128-token prefill in one block, so each B panel comes from memory once.
+// Products of at most 4 rows (decode steps) skip packing and stream B
 // instead (see streamRowsBody).
 //
 //===----------------------------------------------------------------------===//
@@ -31,7 +32,7 @@ namespace {
 
 constexpr int64_t kKc = 256;
 constexpr int64_t kPackedPanel = KILN_RT_PACKED_PANEL;
-constexpr int64_t kMcTiles = 12; // MC = 12 * MR
+constexpr int64_t kMcTiles = 16; // MC = 16 * MR
 constexpr int64_t kNcTiles = 16; // NC = 16 * NR
 // Below this many multiply-adds, waking the pool costs more than it saves.
 constexpr int64_t kParallelMacs = int64_t(1) << 20;
