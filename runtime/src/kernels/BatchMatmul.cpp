@@ -162,7 +162,22 @@ void computeBlock(const Problem &p, int64_t item, float *scratch) {
     for (int64_t j0 = 0; j0 < nc; j0 += nr) {
       const float *panelB = panelsB + (j0 / nr) * panelStride;
       int64_t cols = nc - j0 < nr ? nc - j0 : nr;
+      // Compile-time packed weights come from memory: fetch the next panel
+      // into L2 a slice per tile while this one is in use, or the first
+      // tile of every panel waits for it.
+      const char *nextPanel =
+          p.packedB && j0 + nr < nc
+              ? reinterpret_cast<const char *>(panelB + panelStride)
+              : nullptr;
+      const int64_t panelLines = kc * nr * (int64_t)sizeof(float) / 64;
+      const int64_t linesPerTile = (panelLines + mc / mr) / (mc / mr + 1);
       for (int64_t i0 = 0; i0 < mc; i0 += mr) {
+        if (nextPanel)
+          for (int64_t l = (i0 / mr) * linesPerTile,
+                       end = l + linesPerTile < panelLines ? l + linesPerTile
+                                                           : panelLines;
+               l < end; ++l)
+            __builtin_prefetch(nextPanel + l * 64, 0, 2);
         const float *panelA =
             packedA + (direct ? (i0 - fullRows) / mr : i0 / mr) * kc * mr;
         int64_t rows = mc - i0 < mr ? mc - i0 : mr;
