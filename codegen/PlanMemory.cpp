@@ -108,7 +108,10 @@ private:
       return mixed(expand.getMixedOutputShape()[index]);
     if (auto collapse = dyn_cast<memref::CollapseShapeOp>(def)) {
       Value product = constant(1);
-      for (int64_t d : collapse.getReassociationIndices()[index]) {
+      // getReassociationIndices returns a temporary: keep it alive.
+      SmallVector<ReassociationIndices> groups =
+          collapse.getReassociationIndices();
+      for (int64_t d : groups[index]) {
         Value extent = dimOf(collapse.getSrc(), d);
         if (!extent)
           return Value();
