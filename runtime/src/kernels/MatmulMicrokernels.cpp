@@ -72,9 +72,13 @@ tileAvx2(int64_t kc, const float *__restrict a, const float *__restrict b,
   }
 }
 
-__attribute__((target("avx512f"))) void
-tileAvx512(int64_t kc, const float *__restrict a, const float *__restrict b,
-           float *c, int64_t ldc, bool accumulate) {
+// A's element (row r, step k) is a[k * 8 + r] in a packed panel and
+// a[r * lda + k] read in place.
+template <bool DirectA>
+__attribute__((target("avx512f"), always_inline)) inline void
+tileAvx512Body(int64_t kc, const float *__restrict a, int64_t lda,
+               const float *__restrict b, float *c, int64_t ldc,
+               bool accumulate) {
   constexpr int kMr = 8;
   __m512 acc[kMr][2];
 #pragma clang loop unroll(full)
@@ -85,11 +89,10 @@ tileAvx512(int64_t kc, const float *__restrict a, const float *__restrict b,
     __m512 b1 = _mm512_load_ps(b + 16);
 #pragma clang loop unroll(full)
     for (int r = 0; r < kMr; ++r) {
-      __m512 av = _mm512_set1_ps(a[r]);
+      __m512 av = _mm512_set1_ps(DirectA ? a[r * lda + k] : a[k * kMr + r]);
       acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
       acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
     }
-    a += kMr;
     b += 32;
   }
 #pragma clang loop unroll(full)
@@ -105,35 +108,16 @@ tileAvx512(int64_t kc, const float *__restrict a, const float *__restrict b,
 }
 
 __attribute__((target("avx512f"))) void
+tileAvx512(int64_t kc, const float *__restrict a, const float *__restrict b,
+           float *c, int64_t ldc, bool accumulate) {
+  tileAvx512Body<false>(kc, a, 0, b, c, ldc, accumulate);
+}
+
+__attribute__((target("avx512f"))) void
 directTileAvx512(int64_t kc, const float *__restrict a, int64_t lda,
                  const float *__restrict b, float *c, int64_t ldc,
                  bool accumulate) {
-  constexpr int kMr = 8;
-  __m512 acc[kMr][2];
-#pragma clang loop unroll(full)
-  for (int r = 0; r < kMr; ++r)
-    acc[r][0] = acc[r][1] = _mm512_setzero_ps();
-  for (int64_t k = 0; k < kc; ++k) {
-    __m512 b0 = _mm512_load_ps(b);
-    __m512 b1 = _mm512_load_ps(b + 16);
-#pragma clang loop unroll(full)
-    for (int r = 0; r < kMr; ++r) {
-      __m512 av = _mm512_set1_ps(a[r * lda + k]);
-      acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
-      acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
-    }
-    b += 32;
-  }
-#pragma clang loop unroll(full)
-  for (int r = 0; r < kMr; ++r) {
-    float *row = c + r * ldc;
-    if (accumulate) {
-      acc[r][0] = _mm512_add_ps(acc[r][0], _mm512_loadu_ps(row));
-      acc[r][1] = _mm512_add_ps(acc[r][1], _mm512_loadu_ps(row + 16));
-    }
-    _mm512_storeu_ps(row, acc[r][0]);
-    _mm512_storeu_ps(row + 16, acc[r][1]);
-  }
+  tileAvx512Body<true>(kc, a, lda, b, c, ldc, accumulate);
 }
 
 #endif // __x86_64__
