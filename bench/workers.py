@@ -119,8 +119,12 @@ class KilnTensor(ctypes.Structure):
 
 
 class KilnSessionOptions(ctypes.Structure):
+    # Every field of runtime.h's kiln_session_options: kiln_session_options_init
+    # writes the whole C struct, and a shorter one here let it write past this
+    # object into Python's heap (a worker that loaded a second model crashed).
     _fields_ = [("struct_size", ctypes.c_size_t), ("num_threads", ctypes.c_int32),
-                ("device", ctypes.c_int32), ("max_arena_bytes", ctypes.c_uint64)]
+                ("device", ctypes.c_int32), ("max_arena_bytes", ctypes.c_uint64),
+                ("error_message", ctypes.c_char_p), ("error_message_size", ctypes.c_size_t)]
 
 
 class KilnTensorInfo(ctypes.Structure):
@@ -164,6 +168,14 @@ class KilnEngine:
 
         # The artifact exports its descriptor as data, not as a function.
         descriptor = ctypes.addressof(ctypes.c_byte.in_dll(lib, "kiln_model_descriptor"))
+        # Let the runtime fill a buffer larger than any options struct first,
+        # so that a runtime whose struct grew is caught here, not by a crash.
+        probe = ctypes.create_string_buffer(1024)
+        lib.kiln_session_options_init(probe)
+        c_size = ctypes.c_size_t.from_buffer(probe).value
+        if c_size != ctypes.sizeof(KilnSessionOptions):
+            raise RuntimeError(f"kiln_session_options is {c_size} bytes in the runtime, "
+                               f"{ctypes.sizeof(KilnSessionOptions)} in workers.py")
         opts = KilnSessionOptions()
         lib.kiln_session_options_init(ctypes.byref(opts))
         opts.num_threads = threads
