@@ -20,11 +20,10 @@ SmallVector<KvCachePair> mlir::kiln::findKvCachePairs(func::FuncOp func) {
       continue;
     auto arg = dyn_cast<BlockArgument>(concat.getInputs()[0]);
     auto type = dyn_cast<RankedTensorType>(v.getType());
-    if (!arg || arg.getOwner() != &entry || !type ||
-        arg.getType() != RankedTensorType::get(
-                             cast<RankedTensorType>(arg.getType()).getShape(),
-                             type.getElementType()) ||
-        !taken.insert(arg.getArgNumber()).second)
+    auto argType = arg ? dyn_cast<RankedTensorType>(arg.getType()) : nullptr;
+    if (!arg || arg.getOwner() != &entry || !type || !argType ||
+        argType.getElementType() != type.getElementType() ||
+        argType.getEncoding() || !taken.insert(arg.getArgNumber()).second)
       continue;
     int64_t axis = concat.getAxis();
     if (axis < 0)

@@ -215,16 +215,16 @@ struct KilnPlanMemoryPass : kiln::impl::KilnPlanMemoryBase<KilnPlanMemoryPass> {
     return bytes;
   }
 
-  static int64_t guessBytes(Buffer b) {
+  static int64_t guessBytes(const Buffer &b) {
     int64_t bytes = b.staticBytes;
-    for (int64_t d : b.alloc.getType().getShape())
+    for (int64_t d : memref::AllocOp(b.alloc).getType().getShape())
       if (ShapedType::isDynamic(d))
         bytes = std::min(bytes * kGuessedExtent, kMaxStaticBytes);
     return bytes;
   }
 
   /// Whether two buffers certainly have the same size.
-  static bool sameSize(Buffer a, Buffer b) {
+  static bool sameSize(const Buffer &a, const Buffer &b) {
     return a.staticBytes == b.staticBytes && a.sizes == b.sizes;
   }
 
@@ -235,9 +235,8 @@ struct KilnPlanMemoryPass : kiln::impl::KilnPlanMemoryBase<KilnPlanMemoryPass> {
   assignSlots(Block &body, std::vector<Buffer> &buffers,
               const DenseMap<Operation *, unsigned> &bufferOf) {
     std::vector<Slot> slots;
+    // Filled as buffers get slots: a dealloc follows its alloc in the block.
     DenseMap<Operation *, unsigned> slotFreedBy;
-    for (auto &b : buffers)
-      slotFreedBy[b.dealloc] = 0;
     for (Operation &op : body) {
       auto freed = slotFreedBy.find(&op);
       if (freed != slotFreedBy.end()) {

@@ -96,8 +96,8 @@ Header *headerOf(void *ptr) {
   return reinterpret_cast<Header *>(static_cast<char *>(ptr) - sizeof(Header));
 }
 
+// `size` is a sizeClass already.
 void *allocateUncounted(size_t alignment, size_t size) {
-  size = sizeClass(size);
   size_t offset = alignment > kAlign ? alignment : kAlign;
   if (offset == kAlign)
     if (Cache *c = cache())
@@ -129,10 +129,10 @@ void unlink(Header *h) {
 }
 
 void *allocate(size_t alignment, size_t size) {
+  size = sizeClass(size);
   kiln_rt_context *run = kiln_rt_current_context();
   if (!run || !run->refuse_allocation)
     return allocateUncounted(alignment, size);
-  size = sizeClass(size);
   if (size > run->arena_limit - run->arena_used ||
       run->arena_used > run->arena_limit)
     run->refuse_allocation(run, size, /*malloc_failed=*/0);

@@ -424,20 +424,16 @@ struct kiln_kv_cache {
 
 namespace {
 
-bool cachePair(const kiln_kv_cache *cache, int32_t i, int32_t o) {
-  if (!cache)
-    return false;
-  for (int32_t k = 0; k < cache->numPairs; ++k)
-    if (cache->pairs[k].pair->input == i && cache->pairs[k].pair->output == o)
-      return true;
-  return false;
-}
-
-const CachePair *pairOfInput(const kiln_kv_cache *c, int32_t i) {
+CachePair *pairOfInput(const kiln_kv_cache *c, int32_t i) {
   for (int32_t k = 0; k < c->numPairs; ++k)
     if (c->pairs[k].pair->input == i)
       return &c->pairs[k];
   return nullptr;
+}
+
+bool cachePair(const kiln_kv_cache *cache, int32_t i, int32_t o) {
+  const CachePair *p = cache ? pairOfInput(cache, i) : nullptr;
+  return p && p->pair->output == o;
 }
 
 CachePair *pairOfOutput(kiln_kv_cache *c, int32_t o) {
@@ -669,13 +665,12 @@ kiln_status kiln_session_run_cached(kiln_session *s, kiln_kv_cache *c,
   for (int32_t i = 0; i < m.num_inputs; ++i) {
     const kiln_abi_tensor &sig = m.inputs[i];
     c->strides[i] = nullptr;
-    if (const CachePair *p = pairOfInput(c, i)) {
-      CachePair &q = const_cast<CachePair &>(*p);
-      memcpy(q.viewDims[0], q.dims, sizeof(q.dims));
-      q.viewDims[0][p->pair->axis] = c->length;
+    if (CachePair *p = pairOfInput(c, i)) {
+      memcpy(p->viewDims[0], p->dims, sizeof(p->dims));
+      p->viewDims[0][p->pair->axis] = c->length;
       c->inputs[i] = {static_cast<kiln_dtype>(sig.dtype), sig.rank,
-                      q.viewDims[0], q.data, q.bytes};
-      c->strides[i] = q.strides;
+                      p->viewDims[0], p->data, p->bytes};
+      c->strides[i] = p->strides;
     } else {
       c->inputs[i] = inputs[next++];
     }

@@ -182,24 +182,22 @@ void computeBlock(const Problem &p, int64_t item, float *scratch) {
             packedA + (direct ? (i0 - fullRows) / mr : i0 / mr) * kc * mr;
         int64_t rows = mc - i0 < mr ? mc - i0 : mr;
         float *cTile = c + i0 * csm + j0 * csn;
-        if (direct && rows == mr) {
-          if (cols == nr && csn == 1) {
-            p.kernel->directTile(kc, aSlice + i0 * lda, lda, panelB, cTile,
-                                 csm, accumulate);
-            if (finish)
-              finish(p.epilogue, cTile, rows, cols, csm, csn, n0 + j0);
-            continue;
-          }
-          // A partial column tile: pack these rows for the packed kernel.
-          panelA = packedA + roundUpTo(mc - fullRows, mr) * kc;
-          packA(aSlice + i0 * lda, lda, 1, mr, kc, mr,
-                const_cast<float *>(panelA));
-        }
         if (rows == mr && cols == nr && csn == 1) {
-          p.kernel->tile(kc, panelA, panelB, cTile, csm, accumulate);
+          if (direct)
+            p.kernel->directTile(kc, aSlice + i0 * lda, lda, panelB, cTile, csm,
+                                 accumulate);
+          else
+            p.kernel->tile(kc, panelA, panelB, cTile, csm, accumulate);
           if (finish)
             finish(p.epilogue, cTile, rows, cols, csm, csn, n0 + j0);
           continue;
+        }
+        if (direct && rows == mr) {
+          // Full rows read in place, but a partial or strided column tile:
+          // pack the rows for the packed kernel, after the partial rows.
+          float *rowsPanel = packedA + roundUpTo(mc - fullRows, mr) * kc;
+          packA(aSlice + i0 * lda, lda, 1, mr, kc, mr, rowsPanel);
+          panelA = rowsPanel;
         }
         // Partial or strided tile: compute into a dense tile, then merge.
         p.kernel->tile(kc, panelA, panelB, tile, nr, false);
@@ -375,9 +373,10 @@ const MatmulMicrokernel &kernelFor(MatmulIsa isa) {
 // p.packedB) per KC slice and runs the microkernel over MC x NC blocks.
 void runBlocked(Problem &p, kiln_rt_context *ctx, bool parallel) {
   const int64_t mr = p.kernel->mr, nr = p.kernel->nr;
-  auto roundUp = [](int64_t x, int64_t to) { return (x + to - 1) / to * to; };
-  p.mc = kMcTiles * mr < roundUp(p.m, mr) ? kMcTiles * mr : roundUp(p.m, mr);
-  p.nc = kNcTiles * nr < roundUp(p.n, nr) ? kNcTiles * nr : roundUp(p.n, nr);
+  p.mc =
+      kMcTiles * mr < roundUpTo(p.m, mr) ? kMcTiles * mr : roundUpTo(p.m, mr);
+  p.nc =
+      kNcTiles * nr < roundUpTo(p.n, nr) ? kNcTiles * nr : roundUpTo(p.n, nr);
   if (parallel) {
     // Smaller blocks until every thread has a few items to balance.
     int64_t wanted = 3 * (int64_t)ctx->num_threads;
@@ -386,9 +385,9 @@ void runBlocked(Problem &p, kiln_rt_context *ctx, bool parallel) {
     };
     while (items() < wanted && (p.nc > 4 * nr || p.mc > 2 * mr)) {
       if (p.nc > 4 * nr)
-        p.nc = roundUp(p.nc / 2, nr);
+        p.nc = roundUpTo(p.nc / 2, nr);
       else
-        p.mc = roundUp(p.mc / 2, mr);
+        p.mc = roundUpTo(p.mc / 2, mr);
     }
   }
   p.mBlocks = (p.m + p.mc - 1) / p.mc;
