@@ -1,55 +1,86 @@
 //===- MatmulBench.cpp - GFLOP/s of the fp32 batch matmul kernel ----------===//
 //
 // usage: kiln_matmul_bench [M N K [threads [batch [transposeB]]]]
-// Prints one line per ISA this CPU supports.
+//        kiln_matmul_bench decode [M [threads]]
+// The first prints one line per ISA this CPU supports. The second times the
+// products of one GPT-2-small decode step over compile-time packed weights
+// (12 layers of 768x2304, 768x768, 768x3072, 3072x768, then 768x50257; 497
+// MB, more than any cache) and prints the weight stream in GB/s.
 //
 //===----------------------------------------------------------------------===//
 
-#include "ExecutionContext.h"
-#include "ThreadPool.h"
+#include "PoolContext.h"
 #include "kernels/BatchMatmul.h"
+#include "kernels/Kernels.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 using namespace kiln;
+using kiln::test::PoolContext;
 
 namespace {
 
-struct PoolContext {
-  ThreadPool *pool;
-  std::vector<std::vector<char>> scratch;
-  kiln_rt_context ctx{}; // fields this context does not use stay zero
-
-  explicit PoolContext(int32_t threads)
-      : pool(ThreadPool::create(threads)), scratch(threads) {
-    ctx.version = KILN_RT_CONTEXT_VERSION;
-    ctx.num_threads = threads;
-    ctx.parallel_for = [](kiln_rt_context *c, int64_t b, int64_t e, int64_t g,
-                          kiln_rt_task_fn fn, void *arg) {
-      static_cast<PoolContext *>(c->impl)->pool->parallelFor(b, e, g, fn, arg);
-    };
-    ctx.scratch = [](kiln_rt_context *c, int32_t w, size_t bytes) -> void * {
-      auto &buf = static_cast<PoolContext *>(c->impl)->scratch[w];
-      if (buf.size() < bytes + 64)
-        buf.resize(bytes + 64);
-      uintptr_t p = reinterpret_cast<uintptr_t>(buf.data());
-      return reinterpret_cast<void *>((p + 63) & ~uintptr_t(63));
-    };
-    ctx.report_error = [](kiln_rt_context *, const char *m) {
-      fprintf(stderr, "kernel error: %s\n", m);
-    };
-    ctx.impl = this;
+int decodeStep(int64_t m, int32_t threads) {
+  struct Shape {
+    int64_t k, n;
+  };
+  std::vector<Shape> shapes;
+  for (int layer = 0; layer < 12; ++layer)
+    for (Shape s : {Shape{768, 2304}, Shape{768, 768}, Shape{768, 3072},
+                    Shape{3072, 768}})
+      shapes.push_back(s);
+  shapes.push_back({768, 50257});
+  const int64_t panel = KILN_RT_PACKED_PANEL;
+  std::vector<std::vector<float>> weights;
+  double bytes = 0;
+  for (Shape s : shapes) {
+    int64_t size = (s.n + panel - 1) / panel * panel * s.k;
+    weights.emplace_back(size + 16, 0.001f);
+    bytes += size * sizeof(float);
   }
-  ~PoolContext() { ThreadPool::destroy(pool); }
-};
+  std::vector<float> a(m * 3072, 0.5f), c(m * 50257);
+  PoolContext context(threads);
+  auto step = [&] {
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      auto [k, n] = shapes[i];
+      // 64-byte aligned, as the compiler aligns packed weights.
+      uintptr_t raw = reinterpret_cast<uintptr_t>(weights[i].data());
+      const float *w = reinterpret_cast<const float *>((raw + 63) & ~63ul);
+      kiln_memref2_f32 am = {a.data(), a.data(), 0, {m, k}, {k, 1}};
+      kiln_memref2_f32 cm = {c.data(), c.data(), 0, {m, n}, {n, 1}};
+      packedMatmulF32(am, w, (n + panel - 1) / panel * panel * k, cm,
+                      bestMatmulIsa());
+    }
+  };
+  step();
+  std::vector<double> seconds;
+  for (int rep = 0; rep < 20; ++rep) {
+    auto start = std::chrono::steady_clock::now();
+    step();
+    seconds.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count());
+  }
+  std::sort(seconds.begin(), seconds.end());
+  double median = seconds[seconds.size() / 2];
+  printf("decode step M %lld threads %d: %.2f ms median (best %.2f), %.1f "
+         "GB/s of weights\n",
+         (long long)m, threads, median * 1e3, seconds[0] * 1e3,
+         bytes / median * 1e-9);
+  return 0;
+}
 
 } // namespace
 
 int main(int argc, char **argv) {
+  if (argc > 1 && std::string(argv[1]) == "decode")
+    return decodeStep(argc > 2 ? atoll(argv[2]) : 1,
+                      argc > 3 ? atoi(argv[3]) : 2);
   int64_t m = argc > 1 ? atoll(argv[1]) : 1024;
   int64_t n = argc > 2 ? atoll(argv[2]) : 1024;
   int64_t k = argc > 3 ? atoll(argv[3]) : 1024;
@@ -69,8 +100,6 @@ int main(int argc, char **argv) {
   kiln_memref3_f32 cm = {c.data(), c.data(), 0, {batch, m, n}, {m * n, n, 1}};
 
   PoolContext context(threads);
-  if (threads > 1)
-    *kiln_rt_context_slot() = &context.ctx;
 
   const struct {
     MatmulIsa isa;
@@ -101,6 +130,5 @@ int main(int argc, char **argv) {
            (long long)k, transposeB ? " (B transposed)" : "", threads,
            flops / best * 1e-9, best * 1e3);
   }
-  *kiln_rt_context_slot() = nullptr;
   return 0;
 }

@@ -606,6 +606,12 @@ panelRowsAvx2(const PanelProblem &p, int64_t first, int64_t last) {
 }
 // Explicit registers: the compiler's SLP vectorizer leaves panelRowsBody
 // scalar for more than one row.
+//
+// Floats of a panel fetched ahead of use (4 KiB): with 8 rows the FMAs fill
+// the out-of-order window and the hardware prefetcher falls behind; measured
+// on a GPT-2 decode step's weights (kiln_matmul_bench decode 8 2), 12.3 ms
+// without, 10.5 ms with; one row is unchanged.
+constexpr int64_t kPanelPrefetch = 1024;
 template <int Rows, int Panels>
 __attribute__((target("avx512f"), always_inline)) inline void
 panelTileAvx512(const PanelProblem &p, int64_t panel) {
@@ -623,6 +629,9 @@ panelTileAvx512(const PanelProblem &p, int64_t panel) {
     __m512 bv[V];
 #pragma clang loop unroll(full)
     for (int q = 0; q < Panels; ++q) {
+      const float *ahead = b + q * panelStride + k * W + kPanelPrefetch;
+      _mm_prefetch(reinterpret_cast<const char *>(ahead), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char *>(ahead + 16), _MM_HINT_T0);
       bv[2 * q] = _mm512_loadu_ps(b + q * panelStride + k * W);
       bv[2 * q + 1] = _mm512_loadu_ps(b + q * panelStride + k * W + 16);
     }
