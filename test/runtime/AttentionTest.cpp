@@ -99,6 +99,9 @@ const Case kCases[] = {
     {2, 12, 12, 1, 129, 64, 64, true, Mask::None, Layout::Dense},
     {1, 16, 4, 1, 75, 128, 128, true, Mask::Padding, Layout::Dense},
     {3, 4, 4, 1, 1, 64, 64, true, Mask::None, Layout::Dense},
+    // Decode dot products: 16-key blocks, a 4-key block and single keys,
+    // over a head dim that ends in a partial vector.
+    {2, 3, 3, 1, 87, 24, 24, true, Mask::Padding, Layout::Dense},
     // Several new tokens over a cache: the causal offset Sk - Sq.
     {1, 4, 2, 5, 133, 64, 64, true, Mask::Full, Layout::Dense},
     {2, 3, 3, 9, 17, 64, 64, false, Mask::Full, Layout::Dense},

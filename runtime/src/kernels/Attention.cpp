@@ -11,7 +11,10 @@
 // Scores of four or more rows multiply a packed, transposed key block
 // ([D][kKeyBlock]) like a GEMM tile; fewer rows (a decode step without
 // grouped heads) take dot products of the key rows where they lie, which
-// skips the packing that would cost as much as the product.
+// skips the packing that would cost as much as the product, sixteen keys at
+// a time with one transposing reduction. The values are fetched 16 rows
+// ahead (the keys stream well without). kiln_attention_bench (GPT-2 small
+// decode step, batch 8): 3.1 -> 2.3 ms at 161 keys, 20.5 -> 13.4 ms at 1001.
 //
 //===----------------------------------------------------------------------===//
 
@@ -260,8 +263,27 @@ scoresTileAvx512(const float *qp, int64_t d, const float *kt, float *s) {
       _mm512_store_ps(s + r * kKeyBlock + 16 * i, c[r][i]);
 }
 
+// Lane i of the result is the sum of the lanes of c[i]: a transposing tree
+// of 15 adds, where 16 separate reductions would take 64 adds and shuffles.
+__attribute__((target("avx512f"), always_inline)) inline __m512
+sumLanes16(const __m512 (&c)[16]) {
+  __m512 x[8], y[4];
+  for (int i = 0; i < 8; ++i) // per 128 bits: c0+c2 of a, b, c1+c3 of a, b
+    x[i] = _mm512_add_ps(_mm512_unpacklo_ps(c[2 * i], c[2 * i + 1]),
+                         _mm512_unpackhi_ps(c[2 * i], c[2 * i + 1]));
+  for (int i = 0; i < 4; ++i) // per 128 bits: the sums of keys 4i..4i+3
+    y[i] = _mm512_add_ps(_mm512_shuffle_ps(x[2 * i], x[2 * i + 1], 0x44),
+                         _mm512_shuffle_ps(x[2 * i], x[2 * i + 1], 0xEE));
+  __m512 lo = _mm512_add_ps(_mm512_shuffle_f32x4(y[0], y[1], 0x44),
+                            _mm512_shuffle_f32x4(y[0], y[1], 0xEE));
+  __m512 hi = _mm512_add_ps(_mm512_shuffle_f32x4(y[2], y[3], 0x44),
+                            _mm512_shuffle_f32x4(y[2], y[3], 0xEE));
+  return _mm512_add_ps(_mm512_shuffle_f32x4(lo, hi, 0x88),
+                       _mm512_shuffle_f32x4(lo, hi, 0xDD));
+}
+
 // Dot products of `rows` (< 4) query rows with key rows of unit inner
-// stride, four keys at a time.
+// stride, sixteen keys at a time, then four.
 __attribute__((target("avx512f"))) void
 scoresDotAvx512(const Problem &p, int64_t rows, const float *qp,
                 const float *keys, int64_t bk, float *s) {
@@ -269,6 +291,20 @@ scoresDotAvx512(const Problem &p, int64_t rows, const float *qp,
   for (int64_t r = 0; r < rows; ++r) {
     const float *qr = qp + r * d;
     int64_t j = 0;
+    for (; j + 16 <= bk; j += 16) {
+      __m512 c[16];
+      for (int t = 0; t < 16; ++t)
+        c[t] = _mm512_setzero_ps();
+      for (int64_t dd = 0; dd < d; dd += 16) {
+        __mmask16 m = lanesBelow(dd, d);
+        __m512 a = _mm512_maskz_loadu_ps(m, qr + dd);
+        const float *kj = keys + j * ldk + dd;
+        for (int t = 0; t < 16; ++t)
+          c[t] = _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m, kj + t * ldk),
+                                 c[t]);
+      }
+      _mm512_storeu_ps(s + r * kKeyBlock + j, sumLanes16(c));
+    }
     for (; j + 4 <= bk; j += 4) {
       __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
       for (int64_t dd = 0; dd < d; dd += 16) {
@@ -333,6 +369,9 @@ accumulateTileAvx512(const float *s, const float *v, int64_t ldv, int64_t bk,
       c[r][i] = _mm512_maskz_loadu_ps(m[i], acc + r * ldacc + n0 + 16 * i);
   for (int64_t j = 0; j < bk; ++j) {
     const float *vr = v + j * ldv + n0;
+    for (int i = 0; i < 4; ++i) // the value row 16 keys on
+      _mm_prefetch(reinterpret_cast<const char *>(vr + 16 * ldv + 16 * i),
+                   _MM_HINT_T0);
     __m512 v0 = _mm512_maskz_loadu_ps(m[0], vr);
     __m512 v1 = _mm512_maskz_loadu_ps(m[1], vr + 16);
     __m512 v2 = _mm512_maskz_loadu_ps(m[2], vr + 32);
