@@ -611,7 +611,7 @@ def main(argv=None) -> int:
         # A generation's steps grow the past linearly: their mean is the
         # step at the mean past.
         past = cfg.past + (cfg.steps - 1) / 2 if cfg.steps else cfg.past
-        w = roofline.work(man, cfg.batch, cfg.seq, past)
+        w = roofline.work(man, cfg.batch, cfg.seq, past, inplace=cfg.inplace)
         fl, bound = roofline.floor_ms(w, args.peak_gflops * 1e9, args.bandwidth_gbs * 1e9)
         row.update(work=w, floor_ms=fl, bound=bound)
 

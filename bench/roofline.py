@@ -17,7 +17,8 @@
 #
 # Bytes: 4 * streamed parameters (every weight read once; embedding tables
 # that are only gathered from are left out, a table tied to the LM head is
-# in), plus the KV cache: past read and present written (fp32).
+# in), plus the KV cache (fp32): past read and present written, or with an
+# in-place cache only the new entries written (and all of them read).
 #
 # The parameter counts come from the exporter's manifest (counted on the
 # PyTorch modules), the rest from the resolved config in the same manifest.
@@ -34,7 +35,7 @@ def attention_pairs(seq: int, past: int, causal: bool) -> float:
     return seq * (past + seq)
 
 
-def work(manifest: dict, batch: int, seq: int, past: int) -> dict:
+def work(manifest: dict, batch: int, seq: int, past: int, inplace: bool = False) -> dict:
     """FLOPs and bytes of one call; the terms are kept for the report."""
     cfg, params = manifest["config"], manifest["params"]
     matmul = 2 * params["linear_per_token"] * batch * seq + 2 * params["linear_per_sequence"] * batch
@@ -44,7 +45,7 @@ def work(manifest: dict, batch: int, seq: int, past: int) -> dict:
     kv_bytes = 0
     if manifest["graph"] in ("prefill", "decode"):
         per_token = 2 * cfg["layers"] * cfg["kv_heads"] * cfg["head_dim"] * 4
-        kv_bytes = per_token * batch * (past + (past + seq))
+        kv_bytes = per_token * batch * ((past + seq) + seq if inplace else past + (past + seq))
     return dict(matmul_flops=matmul, attention_flops=attn, flops=matmul + attn,
                 weight_bytes=weight_bytes, kv_bytes=kv_bytes, bytes=weight_bytes + kv_bytes)
 
