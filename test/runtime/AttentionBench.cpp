@@ -1,10 +1,11 @@
 //===- AttentionBench.cpp - Decode-step attention over a KV cache ---------===//
 //
-// usage: kiln_attention_bench [batch [past [threads]]]
-// Times the attention of one GPT-2-small decode step: 12 layers, each one
-// query per sequence and 12 heads of 64 over its own in-place cache
-// ([batch, 12, 1024, 64], `past` + 1 keys in use), so the keys and values
-// come from memory as in a long generation. Prints the cache stream in GB/s.
+// usage: kiln_attention_bench [batch [past [threads [queries]]]]
+// Times the attention of one GPT-2-small step: 12 layers, each `queries`
+// (default 1: a decode step) per sequence and 12 heads of 64 over its own
+// in-place cache ([batch, 12, 1024, 64], `past` + `queries` keys in use), so
+// the keys and values come from memory as in a long generation. Prints the
+// cache stream in GB/s and GFLOP/s.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,11 +25,12 @@ int main(int argc, char **argv) {
   const int64_t batch = argc > 1 ? atoll(argv[1]) : 8;
   const int64_t past = argc > 2 ? atoll(argv[2]) : 160;
   const int32_t threads = argc > 3 ? atoi(argv[3]) : 2;
+  const int64_t queries = argc > 4 ? atoll(argv[4]) : 1;
   const int64_t layers = 12, heads = 12, d = 64, maxLen = 1024;
-  const int64_t keys = past + 1;
-  if (batch < 1 || past < 0 || keys > maxLen || threads < 1) {
-    fprintf(stderr, "usage: kiln_attention_bench [batch [past<1024 "
-                    "[threads]]]\n");
+  const int64_t keys = past + queries;
+  if (batch < 1 || past < 0 || queries < 1 || keys > maxLen || threads < 1) {
+    fprintf(stderr, "usage: kiln_attention_bench [batch [past [threads "
+                    "[queries]]]], past + queries <= 1024\n");
     return 2;
   }
   const int64_t cacheFloats = batch * heads * maxLen * d;
@@ -37,14 +39,15 @@ int main(int argc, char **argv) {
     kCache[l].assign(cacheFloats, 0.01f);
     vCache[l].assign(cacheFloats, 0.02f);
   }
-  std::vector<float> q(batch * heads * d, 0.1f), out(batch * heads * d);
+  std::vector<float> q(batch * heads * queries * d, 0.1f),
+      out(batch * heads * queries * d);
   std::vector<float> mask(batch * keys, 0.0f);
   kiln::test::PoolContext context(threads);
 
   auto step = [&] {
     for (int64_t l = 0; l < layers; ++l) {
-      kiln_memref4_f32 qm{q.data(), q.data(), 0, {batch, heads, 1, d},
-                          {heads * d, d, d, 1}};
+      kiln_memref4_f32 qm{q.data(), q.data(), 0, {batch, heads, queries, d},
+                          {heads * queries * d, queries * d, d, 1}};
       const int64_t cs[4] = {heads * maxLen * d, maxLen * d, d, 1};
       kiln_memref4_f32 km{kCache[l].data(), kCache[l].data(), 0,
                           {batch, heads, keys, d}, {cs[0], cs[1], cs[2], 1}};
@@ -52,8 +55,9 @@ int main(int argc, char **argv) {
                           {batch, heads, keys, d}, {cs[0], cs[1], cs[2], 1}};
       kiln_memref4_f32 mm{mask.data(), mask.data(), 0, {batch, 1, 1, keys},
                           {keys, 0, 0, 1}};
-      kiln_memref4_f32 om{out.data(), out.data(), 0, {batch, heads, 1, d},
-                          {heads * d, d, d, 1}};
+      kiln_memref4_f32 om{out.data(), out.data(), 0,
+                          {batch, heads, queries, d},
+                          {heads * queries * d, queries * d, d, 1}};
       attentionF32(qm, km, vm, &mm, om, 0.125f, true, bestMatmulIsa());
     }
   };
@@ -74,9 +78,13 @@ int main(int argc, char **argv) {
   std::sort(seconds.begin(), seconds.end());
   double median = seconds[seconds.size() / 2];
   double bytes = 2.0 * layers * batch * heads * keys * d * sizeof(float);
-  printf("decode attention batch %lld keys %lld threads %d: %.3f ms median "
-         "(best %.3f), %.1f GB/s of keys and values\n",
-         (long long)batch, (long long)keys, threads, median * 1e3,
-         seconds[0] * 1e3, bytes / median * 1e-9);
+  // Causal: query i sees past + i + 1 keys.
+  double pairs = queries * past + queries * (queries + 1) / 2.0;
+  double flops = 4.0 * layers * batch * heads * d * pairs;
+  printf("attention batch %lld queries %lld keys %lld threads %d: %.3f ms "
+         "median (best %.3f), %.1f GB/s of keys and values, %.1f GFLOP/s\n",
+         (long long)batch, (long long)queries, (long long)keys, threads,
+         median * 1e3, seconds[0] * 1e3, bytes / median * 1e-9,
+         flops / median * 1e-9);
   return 0;
 }

@@ -334,12 +334,61 @@ scoresDotAvx512(const Problem &p, int64_t rows, const float *qp,
   }
 }
 
+// t[c] = column c of the 16 x 16 block r, in four rounds of shuffles.
+__attribute__((target("avx512f"), always_inline)) inline void
+transpose16(const __m512 (&r)[16], __m512 (&t)[16]) {
+  __m512 a[16], b[16];
+  for (int i = 0; i < 8; ++i) { // per 128 bits: columns 0, 1 | 2, 3 of a pair
+    a[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    a[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) // b[4i + c], 128 bits L: column 4L + c, rows 4i..
+    for (int h = 0; h < 2; ++h) {
+      __m512d lo = _mm512_castps_pd(a[4 * i + h]);
+      __m512d hi = _mm512_castps_pd(a[4 * i + 2 + h]);
+      b[4 * i + 2 * h] = _mm512_castpd_ps(_mm512_unpacklo_pd(lo, hi));
+      b[4 * i + 2 * h + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(lo, hi));
+    }
+  for (int c = 0; c < 4; ++c) {
+    __m512 x = _mm512_shuffle_f32x4(b[c], b[4 + c], 0x88);
+    __m512 y = _mm512_shuffle_f32x4(b[c], b[4 + c], 0xDD);
+    __m512 x2 = _mm512_shuffle_f32x4(b[8 + c], b[12 + c], 0x88);
+    __m512 y2 = _mm512_shuffle_f32x4(b[8 + c], b[12 + c], 0xDD);
+    t[c] = _mm512_shuffle_f32x4(x, x2, 0x88);
+    t[8 + c] = _mm512_shuffle_f32x4(x, x2, 0xDD);
+    t[4 + c] = _mm512_shuffle_f32x4(y, y2, 0x88);
+    t[12 + c] = _mm512_shuffle_f32x4(y, y2, 0xDD);
+  }
+}
+
+// packKeys for keys of unit inner stride, by 16 x 16 blocks in registers
+// (the compiler makes packKeys' transpose a scatter per element).
+__attribute__((target("avx512f"))) void
+packKeysAvx512(const Problem &p, const float *keys, int64_t bk, float *kt) {
+  const int64_t ldk = p.ks[2];
+  for (int64_t j0 = 0; j0 < kKeyBlock; j0 += 16)
+    for (int64_t d0 = 0; d0 < p.d; d0 += 16) {
+      __mmask16 m = lanesBelow(d0, p.d);
+      __m512 r[16], t[16];
+      for (int64_t j = 0; j < 16; ++j)
+        r[j] = j0 + j < bk ? _mm512_maskz_loadu_ps(m, keys + (j0 + j) * ldk + d0)
+                           : _mm512_setzero_ps();
+      transpose16(r, t);
+      int64_t dims = p.d - d0 < 16 ? p.d - d0 : 16;
+      for (int64_t c = 0; c < dims; ++c)
+        _mm512_store_ps(kt + (d0 + c) * kKeyBlock + j0, t[c]);
+    }
+}
+
 __attribute__((target("avx512f"))) void
 scoresAvx512(const Problem &p, int64_t rows, const float *qp,
              const float *keys, int64_t bk, float *kt, float *s) {
   if (rows < 4 && p.ks[3] == 1)
     return scoresDotAvx512(p, rows, qp, keys, bk, s);
-  packKeys(p, keys, bk, kt);
+  if (p.ks[3] == 1)
+    packKeysAvx512(p, keys, bk, kt);
+  else
+    packKeys(p, keys, bk, kt);
   int64_t r = 0;
   for (; r + 4 <= rows; r += 4)
     scoresTileAvx512<4>(qp + r * p.d, p.d, kt, s + r * kKeyBlock);
