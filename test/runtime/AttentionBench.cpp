@@ -9,11 +9,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "BenchTiming.h"
 #include "PoolContext.h"
 #include "kernels/Attention.h"
 
-#include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -67,16 +66,8 @@ int main(int argc, char **argv) {
             context.error.c_str(), out[0]);
     return 1;
   }
-  std::vector<double> seconds;
-  for (int rep = 0; rep < 30; ++rep) {
-    auto start = std::chrono::steady_clock::now();
-    step();
-    seconds.push_back(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-            .count());
-  }
-  std::sort(seconds.begin(), seconds.end());
-  double median = seconds[seconds.size() / 2];
+  kiln::test::Timing t = kiln::test::timeCalls(step, 30);
+  double median = t.medianSeconds;
   double bytes = 2.0 * layers * batch * heads * keys * d * sizeof(float);
   // Causal: query i sees past + i + 1 keys.
   double pairs = queries * past + queries * (queries + 1) / 2.0;
@@ -84,7 +75,7 @@ int main(int argc, char **argv) {
   printf("attention batch %lld queries %lld keys %lld threads %d: %.3f ms "
          "median (best %.3f), %.1f GB/s of keys and values, %.1f GFLOP/s\n",
          (long long)batch, (long long)queries, (long long)keys, threads,
-         median * 1e3, seconds[0] * 1e3, bytes / median * 1e-9,
+         median * 1e3, t.bestSeconds * 1e3, bytes / median * 1e-9,
          flops / median * 1e-9);
   return 0;
 }

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "BenchTiming.h"
 #include "PoolContext.h"
 #include "kernels/BatchMatmul.h"
 #include "kernels/Kernels.h"
@@ -58,19 +59,11 @@ int decodeStep(int64_t m, int32_t threads) {
     }
   };
   step();
-  std::vector<double> seconds;
-  for (int rep = 0; rep < 20; ++rep) {
-    auto start = std::chrono::steady_clock::now();
-    step();
-    seconds.push_back(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-            .count());
-  }
-  std::sort(seconds.begin(), seconds.end());
-  double median = seconds[seconds.size() / 2];
+  kiln::test::Timing t = kiln::test::timeCalls(step, 20);
+  double median = t.medianSeconds;
   printf("decode step M %lld threads %d: %.2f ms median (best %.2f), %.1f "
          "GB/s of weights\n",
-         (long long)m, threads, median * 1e3, seconds[0] * 1e3,
+         (long long)m, threads, median * 1e3, t.bestSeconds * 1e3,
          bytes / median * 1e-9);
   return 0;
 }
