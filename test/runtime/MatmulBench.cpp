@@ -15,7 +15,6 @@
 #include "kernels/Kernels.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -38,11 +37,12 @@ int decodeStep(int64_t m, int32_t threads) {
   shapes.push_back({768, 50257});
   const int64_t panel = KILN_RT_PACKED_PANEL;
   std::vector<std::vector<float>> weights;
+  std::vector<int64_t> sizes;
   double bytes = 0;
   for (Shape s : shapes) {
-    int64_t size = (s.n + panel - 1) / panel * panel * s.k;
-    weights.emplace_back(size + 16, 0.001f);
-    bytes += size * sizeof(float);
+    sizes.push_back((s.n + panel - 1) / panel * panel * s.k);
+    weights.emplace_back(sizes.back() + 16, 0.001f);
+    bytes += sizes.back() * sizeof(float);
   }
   std::vector<float> a(m * 3072, 0.5f), c(m * 50257);
   PoolContext context(threads);
@@ -54,11 +54,14 @@ int decodeStep(int64_t m, int32_t threads) {
       const float *w = reinterpret_cast<const float *>((raw + 63) & ~63ul);
       kiln_memref2_f32 am = {a.data(), a.data(), 0, {m, k}, {k, 1}};
       kiln_memref2_f32 cm = {c.data(), c.data(), 0, {m, n}, {n, 1}};
-      packedMatmulF32(am, w, (n + panel - 1) / panel * panel * k, cm,
-                      bestMatmulIsa());
+      packedMatmulF32(am, w, sizes[i], cm, bestMatmulIsa());
     }
   };
   step();
+  if (!context.error.empty()) {
+    fprintf(stderr, "kernel error: %s\n", context.error.c_str());
+    return 1;
+  }
   kiln::test::Timing t = kiln::test::timeCalls(step, 20);
   double median = t.medianSeconds;
   printf("decode step M %lld threads %d: %.2f ms median (best %.2f), %.1f "
@@ -105,18 +108,18 @@ int main(int argc, char **argv) {
     if (!cpuSupports(entry.isa))
       continue;
     batchMatmulF32(am, bm, cm, entry.isa); // warm up
-    int iterations = std::max(1, int(2e9 / flops));
-    std::vector<double> seconds;
-    for (int rep = 0; rep < 5; ++rep) {
-      auto start = std::chrono::steady_clock::now();
-      for (int i = 0; i < iterations; ++i)
-        batchMatmulF32(am, bm, cm, entry.isa);
-      seconds.push_back(std::chrono::duration<double>(
-                            std::chrono::steady_clock::now() - start)
-                            .count() /
-                        iterations);
+    if (!context.error.empty()) {
+      fprintf(stderr, "kernel error: %s\n", context.error.c_str());
+      return 1;
     }
-    double best = *std::min_element(seconds.begin(), seconds.end());
+    int iterations = std::max(1, int(2e9 / flops));
+    kiln::test::Timing t = kiln::test::timeCalls(
+        [&] {
+          for (int i = 0; i < iterations; ++i)
+            batchMatmulF32(am, bm, cm, entry.isa);
+        },
+        5);
+    double best = t.bestSeconds / iterations;
     printf("%-8s batch %lld M %lld N %lld K %lld%s threads %d: %.1f GFLOP/s "
            "(%.3f ms)\n",
            entry.name, (long long)batch, (long long)m, (long long)n,

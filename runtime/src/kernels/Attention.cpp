@@ -404,11 +404,14 @@ scoresAvx512(const Problem &p, int64_t rows, const float *qp,
   }
 }
 
-// acc[r][n0..n0+64) += sum_j s[r][j] * v[j][n0..n0+64) for Rows rows.
+// acc[r][n0..n0+64) += sum_j s[r][j] * v[j][n0..n0+64) for Rows rows. The
+// first row group over these columns (`fetchAhead`) fetches value rows 16
+// keys ahead; the later groups find them in cache.
 template <int Rows>
 __attribute__((target("avx512f"), always_inline)) inline void
 accumulateTileAvx512(const float *s, const float *v, int64_t ldv, int64_t bk,
-                     float *acc, int64_t ldacc, int64_t n0, int64_t n) {
+                     float *acc, int64_t ldacc, int64_t n0, int64_t n,
+                     bool fetchAhead) {
   __mmask16 m[4];
   for (int i = 0; i < 4; ++i)
     m[i] = lanesBelow(n0 + 16 * i, n);
@@ -418,9 +421,10 @@ accumulateTileAvx512(const float *s, const float *v, int64_t ldv, int64_t bk,
       c[r][i] = _mm512_maskz_loadu_ps(m[i], acc + r * ldacc + n0 + 16 * i);
   for (int64_t j = 0; j < bk; ++j) {
     const float *vr = v + j * ldv + n0;
-    for (int i = 0; i < 4; ++i) // the value row 16 keys on
-      _mm_prefetch(reinterpret_cast<const char *>(vr + 16 * ldv + 16 * i),
-                   _MM_HINT_T0);
+    if (fetchAhead)
+      for (int i = 0; i < 4; ++i)
+        _mm_prefetch(reinterpret_cast<const char *>(vr + 16 * ldv + 16 * i),
+                     _MM_HINT_T0);
     __m512 v0 = _mm512_maskz_loadu_ps(m[0], vr);
     __m512 v1 = _mm512_maskz_loadu_ps(m[1], vr + 16);
     __m512 v2 = _mm512_maskz_loadu_ps(m[2], vr + 32);
@@ -454,19 +458,19 @@ accumulateAvx512(const Problem &p, int64_t rows, const float *s,
     int64_t r = 0;
     for (; r + 4 <= rows; r += 4)
       accumulateTileAvx512<4>(s + r * kKeyBlock, v, ldv, bk, acc + r * p.dv,
-                              p.dv, n0, p.dv);
+                              p.dv, n0, p.dv, r == 0);
     switch (rows - r) {
     case 3:
       accumulateTileAvx512<3>(s + r * kKeyBlock, v, ldv, bk, acc + r * p.dv,
-                              p.dv, n0, p.dv);
+                              p.dv, n0, p.dv, r == 0);
       break;
     case 2:
       accumulateTileAvx512<2>(s + r * kKeyBlock, v, ldv, bk, acc + r * p.dv,
-                              p.dv, n0, p.dv);
+                              p.dv, n0, p.dv, r == 0);
       break;
     case 1:
       accumulateTileAvx512<1>(s + r * kKeyBlock, v, ldv, bk, acc + r * p.dv,
-                              p.dv, n0, p.dv);
+                              p.dv, n0, p.dv, r == 0);
       break;
     default:
       break;

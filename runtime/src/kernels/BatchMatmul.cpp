@@ -629,11 +629,13 @@ panelTileAvx512(const PanelProblem &p, int64_t panel) {
     __m512 bv[V];
 #pragma clang loop unroll(full)
     for (int q = 0; q < Panels; ++q) {
-      const float *ahead = b + q * panelStride + k * W + kPanelPrefetch;
-      _mm_prefetch(reinterpret_cast<const char *>(ahead), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char *>(ahead + 16), _MM_HINT_T0);
-      bv[2 * q] = _mm512_loadu_ps(b + q * panelStride + k * W);
-      bv[2 * q + 1] = _mm512_loadu_ps(b + q * panelStride + k * W + 16);
+      const float *row = b + q * panelStride + k * W;
+      _mm_prefetch(reinterpret_cast<const char *>(row + kPanelPrefetch),
+                   _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char *>(row + kPanelPrefetch + 16),
+                   _MM_HINT_T0);
+      bv[2 * q] = _mm512_loadu_ps(row);
+      bv[2 * q + 1] = _mm512_loadu_ps(row + 16);
     }
 #pragma clang loop unroll(full)
     for (int r = 0; r < Rows; ++r) {
