@@ -453,7 +453,13 @@ def print_tables(results: dict):
               f"{(f'{w:.1f}' if w else '-'):>11} {(f'{so / 1e6:.1f}' if so else '-'):>8}  {status}"
               + (f"; {steps}" if steps else ""))
     print()
+    meta = results["meta"]
     print("Per-call time, median over all rounds (ms); floor = max(FLOPs/peak, bytes/bandwidth)")
+    probes = [f"{m['fma_gflops']:.0f} GFLOP/s, {m['read_gbs']:.1f} GB/s" if "error" not in m
+              else m["error"] for m in meta.get("measured_limits", [])]
+    print(f"with peak {meta['peak_gflops']:.0f} GFLOP/s ({meta['peak_gflops_source']}) and bandwidth "
+          f"{meta['bandwidth_gbs']:.1f} GB/s ({meta['bandwidth_gbs_source']}); kiln_machine_limits "
+          f"measured {' at the start, '.join(probes) or 'nothing'} at the end")
     head = (f"{'config':<18} {'kiln ms':>9} {'ORT ms':>9} {'ORT/kiln':>8} {'floor ms':>9} "
             f"{'bound':>7} {'kiln %fl':>8} {'ORT %fl':>8} {'max|err|':>9} {'iters k/o':>10}  notes")
     print(head)
@@ -492,6 +498,48 @@ def tool_revision(path: str) -> str:
         return ""
 
 
+def measure_limits(args) -> dict:
+    """This machine's fp32 FMA peak and read bandwidth now, from
+    kiln_machine_limits on --threads threads, or {'error': why}."""
+    probe = Path(args.limits_probe)
+    if not os.access(probe, os.X_OK):
+        return dict(error=f"no {probe} (build the project)")
+    with machine_lock(args.lock):
+        try:
+            out = subprocess.run([str(probe), str(args.threads), "--json"], capture_output=True,
+                                 text=True, timeout=300, check=True).stdout
+            measured = json.loads(out)
+        except (OSError, subprocess.SubprocessError, ValueError) as e:
+            return dict(error=f"{probe}: {e}")
+    log(f"  measured: fp32 FMA peak {measured['fma_gflops']:.0f} GFLOP/s ({measured['isa']}), "
+        f"read {measured['read_gbs']:.1f} GB/s")
+    return measured
+
+
+def floor_limits(args, measured: list) -> dict:
+    """The peak and bandwidth the floors divide by: a flag's value where
+    given, else the best any probe of this run measured, else the defaults."""
+    ok = [m for m in measured if "error" not in m]
+    limits = {}
+    for key, flag, default in (("peak_gflops", "fma_gflops", roofline.DEFAULT_PEAK_FLOPS / 1e9),
+                               ("bandwidth_gbs", "read_gbs", roofline.DEFAULT_BANDWIDTH / 1e9)):
+        given = getattr(args, key)
+        if given:
+            limits[key], limits[key + "_source"] = given, "flag"
+        elif ok:
+            limits[key], limits[key + "_source"] = max(m[flag] for m in ok), "measured"
+        else:
+            limits[key], limits[key + "_source"] = default, "default"
+    return limits
+
+
+def apply_floors(results: dict, limits: dict) -> None:
+    for row in results["configs"].values():
+        if "work" in row:
+            row["floor_ms"], row["bound"] = roofline.floor_ms(
+                row["work"], limits["peak_gflops"] * 1e9, limits["bandwidth_gbs"] * 1e9)
+
+
 def machine_info() -> dict:
     cpu = ""
     with contextlib.suppress(OSError):
@@ -528,8 +576,15 @@ def parse_args(argv):
     ap.add_argument("--threads", type=int, default=2, help="threads for both engines (default 2)")
     ap.add_argument("--atol", type=float, default=1e-3)
     ap.add_argument("--rtol", type=float, default=1e-3)
-    ap.add_argument("--peak-gflops", type=float, default=roofline.DEFAULT_PEAK_FLOPS / 1e9)
-    ap.add_argument("--bandwidth-gbs", type=float, default=roofline.DEFAULT_BANDWIDTH / 1e9)
+    ap.add_argument("--peak-gflops", type=float,
+                    help="fp32 FMA peak of --threads cores for the floors (default: the best "
+                         "kiln_machine_limits measured at the start and end of this run)")
+    ap.add_argument("--bandwidth-gbs", type=float,
+                    help="memory bandwidth for the floors (default: measured likewise)")
+    ap.add_argument("--limits-probe", default=str(ROOT / "build/test/runtime/kiln_machine_limits"),
+                    help="the program that measures both (if missing: "
+                         f"{roofline.DEFAULT_PEAK_FLOPS / 1e9:g} GFLOP/s, "
+                         f"{roofline.DEFAULT_BANDWIDTH / 1e9:g} GB/s)")
     ap.add_argument("--kilnc", default=os.environ.get("KILNC", str(ROOT / "build/tools/kilnc/kilnc")))
     ap.add_argument("--kilnc-flags", default="-O3", help="extra kilnc flags (default -O3)")
     ap.add_argument("--specialize", action="store_true",
@@ -589,8 +644,7 @@ def main(argv=None) -> int:
                   kilnc_flags=args.kilnc_flags, specialize=args.specialize, tiny=args.tiny,
                   onnxruntime=onnxruntime.__version__, numpy=np.__version__,
                   threads=args.threads, rounds=args.rounds, budget_s=args.budget,
-                  warmup=args.warmup, peak_gflops=args.peak_gflops,
-                  bandwidth_gbs=args.bandwidth_gbs, argv=sys.argv[1:]),
+                  warmup=args.warmup, argv=sys.argv[1:]),
         models={}, compile={}, configs={})
     for name, man in manifests.items():
         results["models"][name] = ({"error": str(man)} if isinstance(man, StepError) else
@@ -598,6 +652,9 @@ def main(argv=None) -> int:
                                                         "params", "initializer_bytes", "onnx_bytes",
                                                         "nodes", "versions")})
 
+    log("machine limits at the start")
+    measured = [measure_limits(args)]
+    limits = floor_limits(args, measured)
     for cfg in configs:
         log(f"{cfg.name}: {cfg.description}")
         row = dict(description=cfg.description, model=cfg.model, batch=cfg.batch, seq=cfg.seq,
@@ -612,7 +669,8 @@ def main(argv=None) -> int:
         # step at the mean past.
         past = cfg.past + (cfg.steps - 1) / 2 if cfg.steps else cfg.past
         w = roofline.work(man, cfg.batch, cfg.seq, past, inplace=cfg.inplace)
-        fl, bound = roofline.floor_ms(w, args.peak_gflops * 1e9, args.bandwidth_gbs * 1e9)
+        fl, bound = roofline.floor_ms(w, limits["peak_gflops"] * 1e9,
+                                      limits["bandwidth_gbs"] * 1e9)
         row.update(work=w, floor_ms=fl, bound=bound)
 
         # Compile once per artifact and run.
@@ -648,6 +706,12 @@ def main(argv=None) -> int:
         # Written after every configuration, so an interrupted run keeps its rows.
         args.results.write_text(json.dumps(results, indent=1) + "\n")
 
+    # The machine drifts: the floors use the best either probe measured.
+    log("machine limits at the end")
+    measured.append(measure_limits(args))
+    limits = floor_limits(args, measured)
+    apply_floors(results, limits)
+    results["meta"].update(limits, measured_limits=measured)
     results["meta"]["seconds"] = round((datetime.datetime.now(datetime.timezone.utc)
                                         - started).total_seconds(), 1)
     args.results.write_text(json.dumps(results, indent=1) + "\n")

@@ -35,7 +35,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import bench  # noqa: E402
 from bench import (BUSY_CORES, StepError, Worker, compare, compile_model, cpu_jiffies,  # noqa: E402
-                   log, machine_info, machine_lock, reusable_compile, summarize, tool_revision)
+                   floor_limits, log, machine_info, machine_lock, measure_limits, reusable_compile,
+                   summarize, tool_revision)
 
 ROOT = bench.ROOT
 DEFAULT_M = "1,8,128,512"
@@ -237,7 +238,7 @@ def print_markdown(results: dict, peak: float):
     for r in results["rows"].values():
         g = {e: gflops(r, e) for e in ENGINES}
         cells = " | ".join(f"{g[e]:.1f}" if g[e] else "-" for e in ENGINES)
-        pct = f"{100 * g['kiln'] / peak:.0f}" if g["kiln"] else "-"
+        pct = f"{100 * g['kiln'] / peak:.0f}" if g["kiln"] and peak else "-"
         gbs = (f"{r['weight_bytes'] / r['kiln']['median_ms'] / 1e6:.0f}"
                if g["kiln"] and r["m"] <= STREAM_MAX_M else "")
         notes = [f"{e}: error" for e in ENGINES if r.get(e, {}).get("error")]
@@ -251,7 +252,8 @@ def print_markdown(results: dict, peak: float):
 def print_table(results: dict, peak: float):
     print()
     print(f"fp32 GEMM Y[M,N] = X[M,K] @ W[K,N], {results['meta']['threads']} threads: GFLOP/s of the "
-          f"median call; ratios are speed (Kiln / other); peak {peak:g} GFLOP/s")
+          f"median call; ratios are speed (Kiln / other); peak {peak:.0f} GFLOP/s "
+          f"({results['meta'].get('peak_gflops_source', 'flag')})")
     head = (f"{'M':>4} {'K':>5} {'N':>5} | {'kiln':>6} {'kiln_in':>7} {'ort':>6} {'ort_in':>6} "
             f"{'ob_hsw':>6} {'ob_auto':>7} | {'k/ort':>5} {'k/hsw':>5} {'k/auto':>6} | "
             f"{'k %pk':>5} {'k GB/s':>6}  notes")
@@ -261,7 +263,7 @@ def print_table(results: dict, peak: float):
         g = {e: gflops(r, e) for e in ENGINES}
         cells = " ".join(f"{(f'{g[e]:.1f}' if g[e] else '-'):>{w}}"
                          for e, w in zip(ENGINES, (6, 7, 6, 6, 6, 7)))
-        pct = f"{100 * g['kiln'] / peak:.0f}" if g["kiln"] else "-"
+        pct = f"{100 * g['kiln'] / peak:.0f}" if g["kiln"] and peak else "-"
         gbs = "-"
         if g["kiln"] and r["m"] <= STREAM_MAX_M:
             gbs = f"{r['weight_bytes'] / r['kiln']['median_ms'] / 1e6:.1f}"
@@ -311,9 +313,11 @@ def parse_args(argv):
     ap.add_argument("--threads", type=int, default=2, help="threads for every engine (default 2)")
     ap.add_argument("--rtol", type=float, default=1e-4,
                     help="check: |got - ref| <= rtol * (max(|X| @ |W|) + |ref|) (default 1e-4)")
-    ap.add_argument("--peak-gflops", type=float, default=200.0,
-                    help="fp32 FMA peak of the machine (default 200: 2 Zen 4 cores, AVX-512 "
-                         "double-pumped on 256-bit units; docs/performance.md)")
+    ap.add_argument("--peak-gflops", type=float,
+                    help="fp32 FMA peak of --threads cores (default: the best kiln_machine_limits "
+                         "measured at the start and end of this run)")
+    ap.add_argument("--limits-probe", default=str(ROOT / "build/test/runtime/kiln_machine_limits"),
+                    help="the program that measures it")
     ap.add_argument("--no-unpacked", dest="unpacked", action="store_false",
                     help="skip the weight-as-input models (kiln_in, ort_in)")
     ap.add_argument("--no-ort", dest="ort", action="store_false", help="skip ONNX Runtime")
@@ -332,6 +336,7 @@ def parse_args(argv):
     ap.add_argument("--call-timeout", type=float, default=120)
     ap.add_argument("--compile-timeout", type=float, default=600)
     args = ap.parse_args(argv)
+    args.bandwidth_gbs = None  # bench.floor_limits reads it; GEMMs here are compute floors
     quick = dict(rounds=1, budget=0.3, warmup=1)
     full = dict(rounds=5, budget=2.0, warmup=3)
     for key, v in (quick if args.quick else full).items():
@@ -348,7 +353,7 @@ def parse_args(argv):
 
 
 def report(results: dict, args):
-    peak = results["meta"].get("peak_gflops", args.peak_gflops)
+    peak = results["meta"].get("peak_gflops") or args.peak_gflops or 0
     print_table(results, peak)
     if args.markdown:
         print()
@@ -380,8 +385,9 @@ def main(argv=None) -> int:
                   numpy=np.__version__, openblas=args.openblas,
                   env_openblas_coretype=os.environ.get("OPENBLAS_CORETYPE"),
                   threads=args.threads, rounds=args.rounds, budget_s=args.budget,
-                  warmup=args.warmup, peak_gflops=args.peak_gflops, argv=sys.argv[1:]),
+                  warmup=args.warmup, argv=sys.argv[1:]),
         compile={}, rows={})
+    measured = [measure_limits(args)]
     results_path = args.out / "results.json"
     log(f"M {args.m} x (K, N) {args.kn}; {args.rounds} round(s), {args.budget:g} s per shape, "
         f"{args.threads} threads")
@@ -413,6 +419,10 @@ def main(argv=None) -> int:
             run_kn(k, n, libs, paths, args, results["rows"], results["meta"])
         results_path.write_text(json.dumps(results, indent=1) + "\n")
 
+    measured.append(measure_limits(args))
+    limits = floor_limits(args, measured)
+    results["meta"].update(peak_gflops=limits["peak_gflops"],
+                           peak_gflops_source=limits["peak_gflops_source"], measured_limits=measured)
     results["meta"]["seconds"] = round((datetime.datetime.now(datetime.timezone.utc)
                                         - started).total_seconds(), 1)
     results_path.write_text(json.dumps(results, indent=1) + "\n")
