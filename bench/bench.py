@@ -195,8 +195,8 @@ def reusable_compile(onnx_path: Path, lib: Path, extra: list, args):
 def compile_model(onnx_path: Path, lib: Path, extra: list, args) -> dict:
     cmd = kilnc_command(onnx_path, lib, extra, args)
     log_path = lib.with_suffix(".kilnc.log")
-    # -v keeps kilnc's intermediate files (the weights twice over) in TMPDIR;
-    # a private TMPDIR lets them be removed.
+    # kilnc writes the weights again into TMPDIR while it links; a private
+    # TMPDIR is removed even if kilnc is killed (--compile-timeout).
     tmp = args.out / "tmp" / lib.stem
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)

@@ -21,7 +21,7 @@ struct TargetOptions {
   int optLevel = 2;
   /// The CPU for host code: "native" or an LLVM CPU name.
   std::string cpu = "native";
-  /// Keep intermediate files and print the commands run.
+  /// Print the pass timings and the commands run.
   bool verbose = false;
   /// Split generated loop nests across the session's threads.
   bool parallelLoops = true;

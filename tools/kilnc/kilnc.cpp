@@ -99,8 +99,15 @@ static cl::opt<bool> parallelLoops(
              "across the session's threads (default on; "
              "--parallel-loops=0 keeps them on the calling thread)"),
     cl::init(true), cl::cat(kilncCat));
-static cl::opt<bool> verbose("v", cl::desc("Print each step and its time"),
-                             cl::cat(kilncCat));
+static cl::opt<bool> verbose(
+    "v",
+    cl::desc("Print each step and its time, pass timings and the commands run"),
+    cl::cat(kilncCat));
+static cl::opt<bool> keepTemps(
+    "keep-temps",
+    cl::desc("Keep the intermediate files (object code, weights blob, link "
+             "script; as large as the weights) and print their directory"),
+    cl::cat(kilncCat));
 static cl::opt<bool> quiet("q", cl::desc("Print nothing but errors"),
                            cl::cat(kilncCat));
 
@@ -112,8 +119,16 @@ public:
     finish();
     if (!quiet)
       llvm::errs() << "[kilnc] " << what << " ..." << (verbose ? "\n" : " ");
+    what_ = what.str();
     start_ = std::chrono::steady_clock::now();
     open_ = true;
+    broken_ = false;
+  }
+  /// Ends an open "step ..." line so that a diagnostic starts its own.
+  void interrupt() {
+    if (open_ && !quiet && !verbose && !broken_)
+      llvm::errs() << "\n";
+    broken_ = true;
   }
   void finish() {
     if (!open_ || quiet)
@@ -121,14 +136,61 @@ public:
     double s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_)
             .count();
+    if (broken_ && !verbose)
+      llvm::errs() << "[kilnc] " << what_ << ": ";
     llvm::errs() << llvm::format("%.2f s\n", s);
     open_ = false;
   }
+  /// A step that failed after its diagnostics: no time, but no line left
+  /// open either.
+  ~Progress() {
+    if (open_ && !quiet && !verbose && !broken_)
+      llvm::errs() << "failed\n";
+  }
 
 private:
+  std::string what_;
   std::chrono::steady_clock::time_point start_;
   bool open_ = false;
+  bool broken_ = false;
 };
+
+/// Where a diagnostic points: "node 'name'" for ops imported from ONNX nodes
+/// (nodes 'a', 'b' for ops fused from several), "file:line:col" in a .mlir
+/// input; empty where the location says nothing more than the model file.
+std::string describeLocation(Location loc) {
+  if (auto name = dyn_cast<NameLoc>(loc))
+    return "node '" + name.getName().str() + "'";
+  if (auto file = dyn_cast<FileLineColLoc>(loc)) {
+    if (file.getLine() == 0)
+      return "";
+    return (file.getFilename().strref() + ":" + llvm::Twine(file.getLine()) +
+            ":" + llvm::Twine(file.getColumn()))
+        .str();
+  }
+  if (auto call = dyn_cast<CallSiteLoc>(loc))
+    return describeLocation(call.getCallee());
+  if (auto fused = dyn_cast<FusedLoc>(loc)) {
+    std::vector<std::string> names;
+    for (Location part : fused.getLocations())
+      if (auto name = dyn_cast<NameLoc>(part))
+        names.push_back("'" + name.getName().str() + "'");
+    if (names.size() == 1)
+      return "node " + names[0];
+    if (!names.empty()) {
+      std::string out = "nodes " + names[0];
+      for (size_t i = 1; i < names.size() && i < 4; ++i)
+        out += ", " + names[i];
+      return names.size() > 4 ? out + " and " +
+                                    std::to_string(names.size() - 4) + " more"
+                              : out;
+    }
+    for (Location part : fused.getLocations())
+      if (std::string where = describeLocation(part); !where.empty())
+        return where;
+  }
+  return "";
+}
 } // namespace
 
 static std::string defaultName() {
@@ -214,20 +276,31 @@ int main(int argc, char **argv) {
   registry.insert<kiln::KilnDialect>();
   MLIRContext ctx(registry);
   ctx.loadAllAvailableDialects();
-  // Diagnostics: "kilnc: error: <message>" plus attached notes.
-  ScopedDiagnosticHandler handler(&ctx, [](Diagnostic &diag) {
+  // An error on a function or module would otherwise come with a note that
+  // prints all of it: every layer of the model.
+  ctx.printOpOnDiagnostic(false);
+  Progress progress;
+  // Diagnostics: "kilnc: error: [where: ]<message>" plus attached notes.
+  ScopedDiagnosticHandler handler(&ctx, [&progress](Diagnostic &diag) {
+    progress.interrupt();
+    std::string message = diag.str();
+    std::string where = describeLocation(diag.getLocation());
+    // The importer's messages start by naming their node already.
+    bool named = llvm::StringRef(message).starts_with("node '") ||
+                 llvm::StringRef(message).starts_with("unnamed node");
+    if (!where.empty() && !named && message.find(where) == std::string::npos)
+      message = where + ": " + message;
     llvm::errs() << "kilnc: "
                  << (diag.getSeverity() == DiagnosticSeverity::Error ? "error"
                      : diag.getSeverity() == DiagnosticSeverity::Warning
                          ? "warning"
                          : "note")
-                 << ": " << diag << "\n";
+                 << ": " << message << "\n";
     for (auto &note : diag.getNotes())
       llvm::errs() << "kilnc: note: " << note << "\n";
     return success();
   });
 
-  Progress progress;
   progress.step("importing " + inputPath);
   // A .mlir input is a module in the Kiln dialect (func @main with kiln.*
   // signature attributes), for testing ops no importer pattern forms yet.
@@ -239,10 +312,8 @@ int main(int argc, char **argv) {
   } else {
     module = kiln::onnx_import::importOnnxFile(ctx, inputPath, importOptions);
   }
-  if (failed(module)) {
-    progress.finish();
+  if (failed(module))
     return 1;
-  }
   ModuleOp m = **module;
   OpPrintingFlags flags;
   flags.elideLargeResourceString(64);
@@ -345,7 +416,7 @@ int main(int argc, char **argv) {
   uint64_t weightBytes = 0;
   LogicalResult linked = target->writeSharedLibrary(
       m, *sig, entryName, dir.str().str(), out, &weightBytes);
-  if (verbose)
+  if (keepTemps)
     llvm::errs() << "[kilnc] intermediate files kept in " << dir << "\n";
   else
     llvm::sys::fs::remove_directories(dir);
