@@ -245,6 +245,32 @@ func.func @linear_activations(
   return %0, %1, %2 : tensor<?x16xf32>, tensor<?x16xf32>, tensor<?x16xf32>
 }
 
+// f16 products accumulate in f32: the matmul's output is f32 and one
+// generic narrows it, the epilogue where there is one (bias and activation
+// computed in f32 too), else a conversion of its own.
+// CHECK-LABEL: func.func @linear_f16
+// CHECK: linalg.matmul ins({{.*}} : tensor<?x8xf16>, tensor<8x16xf16>) outs({{.*}} : tensor<?x16xf32>)
+// CHECK: linalg.generic
+// CHECK-SAME: kiln.epilogue = {activation = "relu", bias = true}
+// CHECK: arith.extf {{.*}} : f16 to f32
+// CHECK: arith.maximumf {{.*}} : f32
+// CHECK: arith.truncf {{.*}} : f32 to f16
+// CHECK: linalg.matmul ins({{.*}} : tensor<?x8xf16>, tensor<8x16xf16>) outs({{.*}} : tensor<?x16xf32>)
+// CHECK: linalg.generic
+// CHECK-NOT: kiln.epilogue
+// CHECK: arith.truncf {{.*}} : f32 to f16
+func.func @linear_f16(
+    %x: tensor<?x8xf16> {kiln.dims = affine_map<()[s0] -> (s0, 8)>, kiln.name = "x"},
+    %w: tensor<8x16xf16> {kiln.dims = affine_map<()[s0] -> (8, 16)>, kiln.name = "w"},
+    %b: tensor<16xf16> {kiln.dims = affine_map<()[s0] -> (16)>, kiln.name = "b"})
+    -> (tensor<?x16xf16> {kiln.dims = affine_map<()[s0] -> (s0, 16)>, kiln.name = "relu"},
+        tensor<?x16xf16> {kiln.dims = affine_map<()[s0] -> (s0, 16)>, kiln.name = "plain"})
+    attributes {kiln.symbols = ["tokens"]} {
+  %0 = kiln.linear %x, %w, %b {activation = "relu"} : tensor<?x8xf16>, tensor<8x16xf16>, tensor<16xf16> -> tensor<?x16xf16>
+  %1 = kiln.linear %x, %w : tensor<?x8xf16>, tensor<8x16xf16> -> tensor<?x16xf16>
+  return %0, %1 : tensor<?x16xf16>, tensor<?x16xf16>
+}
+
 // With kv-cache-views, an output that concatenates onto an input (a decode
 // graph's present = Concat(past, new)) and that input become strided views,
 // dense from the concat axis inward, so that both can live in one longer
