@@ -464,8 +464,9 @@ LogicalResult mlir::kiln::writeHostArtifact(
     const std::vector<std::string> &runtimeLibraries) {
   std::string base = tmpDir + "/" + sig.name;
   std::string obj = base + ".o", desc = base + "_descriptor.c";
-  WeightFiles weights{base + "_weights.bin", base + "_weights.S",
-                      base + "_weights.ld"};
+  WeightFiles weights;
+  weights.asm_ = base + "_weights.S";
+  weights.script = base + "_weights.ld";
   // Weights leave the LLVM module before translation and join the library
   // after the link (WeightSection.h): no tool holds a copy of them.
   if (failed(externalizeWeights(module, weights)))

@@ -8,6 +8,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <cstring>
 #include <fcntl.h>
 #include <unistd.h>
@@ -22,10 +23,6 @@ static constexpr const char *kSectionName = ".kiln_weights";
 LogicalResult mlir::kiln::externalizeWeights(ModuleOp module,
                                              WeightFiles &files) {
   std::error_code ec;
-  llvm::raw_fd_ostream bin(files.bin, ec, llvm::sys::fs::OF_None);
-  if (ec)
-    return module.emitError()
-           << "cannot write " << files.bin << ": " << ec.message();
   std::string asmText =
       std::string("\t.section ") + kSectionName + ",\"a\",@nobits\n";
   uint64_t offset = 0;
@@ -41,15 +38,13 @@ LogicalResult mlir::kiln::externalizeWeights(ModuleOp module,
              << "weight blob '" << res.getRawHandle().getKey()
              << "' has no data";
     ArrayRef<char> data = blob->getData();
-    uint64_t pad = (64 - offset % 64) % 64;
-    bin.write_zeros(pad);
-    offset += pad;
+    offset += (64 - offset % 64) % 64;
     std::string sym = "kiln_weight_" + std::to_string(counter++);
     std::string size = std::to_string(data.size());
     asmText += "\t.p2align 6\n\t.globl " + sym + "\n\t.hidden " + sym +
                "\n\t.type " + sym + ",@object\n\t.size " + sym + ", " + size +
                "\n" + sym + ":\n\t.zero " + size + "\n";
-    bin.write(data.data(), data.size());
+    files.chunks.push_back({offset, data});
     offset += data.size();
     // Uses refer to the global by name: rename them with it.
     if (failed(SymbolTable::replaceAllSymbolUses(
@@ -60,10 +55,6 @@ LogicalResult mlir::kiln::externalizeWeights(ModuleOp module,
     global.setLinkage(LLVM::Linkage::External);
     global.setVisibility_(LLVM::Visibility::Hidden);
   }
-  bin.close();
-  if (bin.has_error())
-    return module.emitError()
-           << "cannot write " << files.bin << ": " << bin.error().message();
   files.bytes = offset;
   // NOLOAD keeps the section NOBITS through the link; after .bss it is the
   // last allocated section and, read-only after read-write data, starts a
@@ -110,8 +101,7 @@ LogicalResult mlir::kiln::fillWeightSection(Location loc,
                           << " bytes of weights in " << library << ": " << why;
   };
   Fd lib{open(library.c_str(), O_RDWR)};
-  Fd bin{open(files.bin.c_str(), O_RDONLY)};
-  if (lib.fd < 0 || bin.fd < 0)
+  if (lib.fd < 0)
     return fail(std::string("cannot open: ") + strerror(errno));
 
   ELF::Elf64_Ehdr eh;
@@ -166,20 +156,20 @@ LogicalResult mlir::kiln::fillWeightSection(Location loc,
   off_t end = lseek(lib.fd, 0, SEEK_END);
   uint64_t align = ph.p_align ? ph.p_align : 1;
   uint64_t offset = (end + align - 1) / align * align + ph.p_vaddr % align;
-  std::vector<char> buffer(4 << 20);
-  for (uint64_t done = 0; done < files.bytes;) {
-    ssize_t got = pread(bin.fd, buffer.data(), buffer.size(), done);
-    if (got <= 0)
-      return fail("cannot read " + files.bin);
-    for (ssize_t put = 0; put < got;) {
-      ssize_t n =
-          pwrite(lib.fd, buffer.data() + put, got - put, offset + done + put);
+  for (const WeightChunk &chunk : files.chunks) {
+    for (size_t put = 0; put < chunk.data.size();) {
+      // At most 1 GiB per call: Linux writes no more than about 2 GiB at once.
+      size_t want = std::min<size_t>(chunk.data.size() - put, size_t(1) << 30);
+      ssize_t n = pwrite(lib.fd, chunk.data.data() + put, want,
+                         offset + chunk.offset + put);
       if (n <= 0)
         return fail(std::string("cannot write: ") + strerror(errno));
       put += n;
     }
-    done += got;
   }
+  // A last chunk of zero bytes would leave the file short of the section.
+  if (ftruncate(lib.fd, offset + files.bytes) != 0)
+    return fail(std::string("cannot extend: ") + strerror(errno));
   section.sh_type = ELF::SHT_PROGBITS;
   section.sh_offset = offset;
   ph.p_offset = offset;

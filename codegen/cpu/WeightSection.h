@@ -13,26 +13,39 @@
 #define KILN_CODEGEN_CPU_WEIGHTSECTION_H
 
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/ArrayRef.h"
 #include <string>
+#include <vector>
 
 namespace mlir::kiln {
 
-/// The weight files of one artifact, all in the compile's temporary folder.
+/// One weight's bytes and where they go in the section. The bytes belong to
+/// the context's resource blobs, which outlive the compile.
+struct WeightChunk {
+  uint64_t offset;
+  llvm::ArrayRef<char> data;
+};
+
+/// The weights of one artifact: the section's layout, and the two files in
+/// the compile's temporary folder that define it for the link.
 struct WeightFiles {
-  std::string bin;    // the bytes, laid out as the section
   std::string asm_;   // symbol definitions in the NOBITS section
   std::string script; // linker script giving the section its own segment
-  uint64_t bytes = 0; // size of `bin`; 0 when the model has no weights
+  std::vector<WeightChunk> chunks;
+  uint64_t bytes = 0; // section size; 0 when the model has no weights
 };
 
 /// Moves every LLVM global initialized from a `dense_resource` blob out of
 /// the module: the global becomes a hidden external declaration, its bytes
-/// go to `files.bin` (64-byte aligned), and `files.asm_` / `files.script`
-/// define the symbols at the same offsets. LLVM never holds a copy.
+/// are recorded as a chunk (64-byte aligned), and `files.asm_` /
+/// `files.script` define the symbols at the same offsets. LLVM never holds
+/// a copy.
 LogicalResult externalizeWeights(ModuleOp module, WeightFiles &files);
 
-/// After the link: appends `files.bin` to the shared library `library` and
-/// makes the weight section and its segment refer to it.
+/// After the link: writes the chunks after the end of the shared library
+/// `library` (the gaps stay holes, read as zeros) and makes the weight
+/// section and its segment refer to them. The bytes go from memory to the
+/// library once; no intermediate file holds them.
 LogicalResult fillWeightSection(Location loc, const std::string &library,
                                 const WeightFiles &files);
 
