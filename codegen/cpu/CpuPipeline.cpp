@@ -4,6 +4,8 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/TypeUtilities.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -69,8 +71,37 @@ LogicalResult kiln::lowerLinalgToLLVMDialect(ModuleOp module,
       options.verbose);
 }
 
+/// LLVM IR translation has no conversion for a dense_resource of i1 (an
+/// ONNX bool initializer; its blob holds one byte per element). For
+/// --emit=llvm|obj, which keep the weights in the module, such globals get
+/// the same values as dense elements. (Libraries take every weight out of
+/// the module first: WeightSection.h.)
+static LogicalResult inlineBoolResources(ModuleOp module) {
+  for (auto global : module.getOps<LLVM::GlobalOp>()) {
+    auto res =
+        dyn_cast_or_null<DenseResourceElementsAttr>(global.getValueOrNull());
+    if (!res || !res.getType().getElementType().isInteger(1))
+      continue;
+    AsmResourceBlob *blob = res.getRawHandle().getBlob();
+    int64_t n = res.getType().getNumElements();
+    if (!blob || (int64_t)blob->getData().size() != n)
+      return global.emitError()
+             << "bool weight '" << res.getRawHandle().getKey() << "' has "
+             << (blob ? blob->getData().size() : 0) << " bytes for " << n
+             << " elements";
+    SmallVector<bool> values;
+    values.reserve(n);
+    for (char byte : blob->getData())
+      values.push_back(byte != 0);
+    global.setValueAttr(DenseElementsAttr::get(res.getType(), values));
+  }
+  return success();
+}
+
 LogicalResult kiln::emitObject(ModuleOp module, const TargetOptions &options,
                                const std::string &path, bool emitLLVM) {
+  if (failed(inlineBoolResources(module)))
+    return failure();
   registerBuiltinDialectTranslation(*module->getContext());
   registerLLVMDialectTranslation(*module->getContext());
   llvm::InitializeNativeTarget();
