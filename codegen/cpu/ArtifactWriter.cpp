@@ -157,8 +157,11 @@ std::string mlir::kiln::descriptorSource(const ModelSignature &sig,
   for (auto &s : sig.symbols)
     os << cString(s) << ", ";
   os << "0};\nstatic const int64_t symbol_max[] = {";
-  for (size_t i = 0; i < sig.symbols.size(); ++i)
-    os << "INT64_MAX, ";
+  for (size_t i = 0; i < sig.symbols.size(); ++i) {
+    int64_t max = i < sig.symbolMax.size() ? sig.symbolMax[i] : INT64_MAX;
+    os << (max == INT64_MAX ? std::string("INT64_MAX") : std::to_string(max))
+       << ", ";
+  }
   os << "0};\n";
 
   auto emitTensors = [&](const std::vector<TensorSignature> &list,
@@ -331,6 +334,14 @@ static const char *cElementType(int32_t dtype) {
   }
 }
 
+/// `name` upper-cased, with '_' for every other character: a macro suffix.
+static std::string macroName(llvm::StringRef name) {
+  std::string id;
+  for (char c : name)
+    id += llvm::isAlnum(c) ? llvm::toUpper(c) : '_';
+  return id;
+}
+
 std::string mlir::kiln::headerSource(const ModelSignature &sig) {
   std::string src;
   llvm::raw_string_ostream os(src);
@@ -347,9 +358,7 @@ std::string mlir::kiln::headerSource(const ModelSignature &sig) {
   auto constants = [&](const std::vector<TensorSignature> &list,
                        const char *kind) {
     for (auto [i, t] : llvm::enumerate(list)) {
-      std::string id;
-      for (char c : t.name)
-        id += llvm::isAlnum(c) ? llvm::toUpper(c) : '_';
+      std::string id = macroName(t.name);
       os << "/* " << kind << " " << i << ": '" << t.name << "' "
          << "dtype " << t.dtype << ", dims [";
       for (auto [d, e] : llvm::enumerate(t.dims))
@@ -361,6 +370,17 @@ std::string mlir::kiln::headerSource(const ModelSignature &sig) {
   };
   constants(sig.inputs, "INPUT");
   constants(sig.outputs, "OUTPUT");
+  bool bounded = false;
+  for (auto [i, sym] : llvm::enumerate(sig.symbols)) {
+    if (i >= sig.symbolMax.size() || sig.symbolMax[i] == INT64_MAX)
+      continue;
+    if (!bounded)
+      os << "/* The largest value a call may give a symbolic dim (kilnc "
+            "--max-shape):\n * buffers of these sizes fit every call. */\n";
+    bounded = true;
+    os << "#define " << upper << "_MAX_" << macroName(sym) << " "
+       << sig.symbolMax[i] << "\n";
+  }
 
   // The typed entry point: symbol values, then one typed pointer and its
   // capacity in elements per tensor. It builds the dims from the symbols and

@@ -20,6 +20,9 @@ struct TensorSignature {
 struct ModelSignature {
   std::string name;
   std::vector<std::string> symbols;
+  /// The largest value of each symbol a call may bring (kilnc --max-shape);
+  /// empty, or INT64_MAX, for unbounded.
+  std::vector<int64_t> symbolMax;
   std::vector<TensorSignature> inputs, outputs;
   /// Inputs that an output concatenates onto, both compiled as strided
   /// views (kiln_abi_kv_pair).

@@ -23,6 +23,7 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 #include <chrono>
+#include <map>
 #include <sys/resource.h>
 
 using namespace mlir;
@@ -55,6 +56,13 @@ static cl::list<std::string>
     shapes("shape",
            cl::desc("Specialize a symbolic dim, NAME=VALUE (repeatable)"),
            cl::value_desc("NAME=VALUE"), cl::cat(kilncCat));
+static cl::list<std::string> maxShapes(
+    "max-shape",
+    cl::desc("The largest value a symbolic dim may take at run time, "
+             "NAME=VALUE (repeatable): a call with more is refused before "
+             "any work (KILN_ERROR_LIMIT_EXCEEDED), and "
+             "kiln_session_symbol_max reports it; default unbounded"),
+    cl::value_desc("NAME=VALUE"), cl::cat(kilncCat));
 static cl::opt<unsigned>
     optLevel("O", cl::desc("Optimization level 0-3 (default 2)"), cl::Prefix,
              cl::init(2), cl::cat(kilncCat));
@@ -253,20 +261,40 @@ int main(int argc, char **argv) {
     return 2;
   }
 
+  // Checked before the compile, which can take a while: the linker would
+  // only say it cannot open the file at the end.
+  if (!outputPath.empty() && outputPath != "-") {
+    llvm::StringRef dir = llvm::sys::path::parent_path(outputPath);
+    if (!dir.empty() && !llvm::sys::fs::is_directory(dir)) {
+      llvm::errs() << "kilnc: error: cannot write '" << outputPath
+                   << "': there is no directory '" << dir << "'\n";
+      return 2;
+    }
+  }
+
   kiln::onnx_import::ImportOptions importOptions;
   importOptions.maxWeightBytes = maxWeightBytes;
   importOptions.maxModelFileBytes = maxModelBytes;
-  for (const std::string &s : shapes) {
-    auto [name, value] = llvm::StringRef(s).split('=');
-    int64_t v;
-    if (name.empty() || value.getAsInteger(10, v) || v < 1) {
-      llvm::errs() << "kilnc: error: --shape expects NAME=VALUE with VALUE "
-                      ">= 1, got '"
-                   << s << "'\n";
-      return 2;
+  // NAME=VALUE lists (--shape, --max-shape) into `out`; false after an error.
+  auto parseDims = [](const cl::list<std::string> &list, const char *flag,
+                      std::map<std::string, int64_t> &out) {
+    for (const std::string &s : list) {
+      auto [name, value] = llvm::StringRef(s).split('=');
+      int64_t v;
+      if (name.empty() || value.getAsInteger(10, v) || v < 1) {
+        llvm::errs() << "kilnc: error: " << flag
+                     << " expects NAME=VALUE with VALUE >= 1, got '" << s
+                     << "'\n";
+        return false;
+      }
+      out[name.str()] = v;
     }
-    importOptions.shapeOverrides[name.str()] = v;
-  }
+    return true;
+  };
+  std::map<std::string, int64_t> maxDims;
+  if (!parseDims(shapes, "--shape", importOptions.shapeOverrides) ||
+      !parseDims(maxShapes, "--max-shape", maxDims))
+    return 2;
 
   DialectRegistry registry;
   registerAllDialects(registry);
@@ -328,6 +356,23 @@ int main(int argc, char **argv) {
   auto sig = kiln::captureSignature(m, name);
   if (failed(sig))
     return 1;
+  sig->symbolMax.assign(sig->symbols.size(), INT64_MAX);
+  for (auto &[dim, max] : maxDims) {
+    auto it = llvm::find(sig->symbols, dim);
+    if (it == sig->symbols.end()) {
+      progress.interrupt();
+      llvm::errs() << "kilnc: error: --max-shape names '" << dim << "', which "
+                   << (importOptions.shapeOverrides.count(dim)
+                           ? "--shape fixes"
+                           : "is not a symbolic dimension of the model")
+                   << "; its symbolic dimensions are: "
+                   << (sig->symbols.empty() ? "none"
+                                            : llvm::join(sig->symbols, ", "))
+                   << "\n";
+      return 2;
+    }
+    sig->symbolMax[it - sig->symbols.begin()] = max;
+  }
 
   kiln::TargetOptions targetOptions;
   targetOptions.optLevel = optLevel;
