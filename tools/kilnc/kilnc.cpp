@@ -113,8 +113,9 @@ static cl::opt<bool> verbose(
     cl::cat(kilncCat));
 static cl::opt<bool> keepTemps(
     "keep-temps",
-    cl::desc("Keep the intermediate files (object code, weights blob, link "
-             "script; as large as the weights) and print their directory"),
+    cl::desc("Keep the intermediate files (object code, the descriptor's C "
+             "source, the weight symbols and link script) and print their "
+             "directory"),
     cl::cat(kilncCat));
 static cl::opt<bool> quiet("q", cl::desc("Print nothing but errors"),
                            cl::cat(kilncCat));
