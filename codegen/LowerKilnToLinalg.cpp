@@ -648,6 +648,8 @@ Value unaryBody(OpBuilder &b, Location loc, Operation *op, Value x,
       .Case<CosOp>([&](auto) { return math::CosOp::create(b, loc, x); })
       .Case<FloorOp>([&](auto) { return math::FloorOp::create(b, loc, x); })
       .Case<CeilOp>([&](auto) { return math::CeilOp::create(b, loc, x); })
+      .Case<RoundOp>(
+          [&](auto) { return math::RoundEvenOp::create(b, loc, x); })
       .Case<SigmoidOp>([&](auto) { return sigmoid(b, loc, x); })
       .Case<SiluOp>([&](auto) -> Value {
         return arith::MulFOp::create(b, loc, x, sigmoid(b, loc, x));
@@ -1441,8 +1443,8 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
     return success();
   }
   if (isa<NegOp, AbsOp, SqrtOp, RsqrtOp, ExpOp, LogOp, ErfOp, TanhOp, SinOp,
-          CosOp, FloorOp, CeilOp, SigmoidOp, SiluOp, ReluOp, ReciprocalOp,
-          NotOp, GeluOp>(op)) {
+          CosOp, FloorOp, CeilOp, RoundOp, SigmoidOp, SiluOp, ReluOp,
+          ReciprocalOp, NotOp, GeluOp>(op)) {
     auto rt = cast<RankedTensorType>(op->getResult(0).getType());
     Type elem = rt.getElementType();
     bool widen = isa<FloatType>(elem) && computeType(elem) != elem;

@@ -82,6 +82,9 @@ struct RaiseRMSNorm : OpRewritePattern<MulOp> {
   LogicalResult matchAndRewrite(MulOp op,
                                 PatternRewriter &rewriter) const override {
     auto type = cast<RankedTensorType>(op.getType());
+    // A product of scalars (an int8 model's two scales) has no hidden dim.
+    if (type.getRank() == 0)
+      return failure();
     int64_t hidden = type.getShape().back();
     if (!isa<FloatType>(type.getElementType()) || ShapedType::isDynamic(hidden))
       return failure();

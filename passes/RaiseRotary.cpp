@@ -89,7 +89,7 @@ std::optional<Match> RotaryMatcher::matchTerms(AddOp sum, Value direct,
       for (Value table : {cos, sin}) {
         auto t = cast<RankedTensorType>(table.getType());
         fits &= t.getElementType() == xt.getElementType() &&
-                t.getRank() <= xt.getRank() &&
+                t.getRank() >= 1 && t.getRank() <= xt.getRank() &&
                 t.getDimSize(t.getRank() - 1) == xt.getDimSize(xt.getRank() - 1);
         for (int64_t i = 1; fits && i <= t.getRank(); ++i) {
           int64_t td = t.getDimSize(t.getRank() - i);

@@ -122,7 +122,7 @@ std::optional<SymbolicShape> SymbolicShapes::compute(Value v) {
         return SymbolicShape{(*q)[0], (*q)[1], (*q)[2], (*val)[3]};
       })
       .Case<NegOp, AbsOp, SqrtOp, RsqrtOp, ExpOp, LogOp, ErfOp, TanhOp,
-            SigmoidOp, ReluOp, ReciprocalOp, NotOp, FloorOp, CeilOp, SinOp,
+            SigmoidOp, ReluOp, ReciprocalOp, NotOp, FloorOp, CeilOp, RoundOp, SinOp,
             CosOp, SiluOp, GeluOp, CastOp, ClipOp, SoftmaxOp, TriluOp,
             LayerNormOp, RMSNormOp>(
           [&](Operation *o) { return same(o->getOperand(0)); })

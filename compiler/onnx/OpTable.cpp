@@ -11,8 +11,8 @@ const std::vector<OpConverter> &kiln::onnx_import::opTable() {
   static const std::vector<OpConverter> table = [] {
     std::vector<OpConverter> rows;
     for (auto family : {elementwiseConverters(), matmulConverters(),
-                        normalizationConverters(), reductionConverters(),
-                        shapeConverters()})
+                        normalizationConverters(), quantizationConverters(),
+                        reductionConverters(), shapeConverters()})
       rows.insert(rows.end(), family.begin(), family.end());
     std::stable_sort(rows.begin(), rows.end(), [](auto &a, auto &b) {
       return std::tie(a.domain, a.opType, a.minOpset) <

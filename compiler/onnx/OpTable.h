@@ -28,6 +28,7 @@ inline constexpr int kMaxSupportedOpset = 21;
 llvm::ArrayRef<OpConverter> elementwiseConverters();
 llvm::ArrayRef<OpConverter> matmulConverters();
 llvm::ArrayRef<OpConverter> normalizationConverters();
+llvm::ArrayRef<OpConverter> quantizationConverters();
 llvm::ArrayRef<OpConverter> reductionConverters();
 llvm::ArrayRef<OpConverter> shapeConverters();
 

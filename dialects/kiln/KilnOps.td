@@ -147,6 +147,7 @@ def Kiln_ReciprocalOp : Kiln_UnaryOp<"reciprocal", "1 / x">;
 def Kiln_NotOp : Kiln_UnaryOp<"not", "logical not">;
 def Kiln_FloorOp : Kiln_UnaryOp<"floor", "floor">;
 def Kiln_CeilOp : Kiln_UnaryOp<"ceil", "ceiling">;
+def Kiln_RoundOp : Kiln_UnaryOp<"round", "round to nearest, ties to even">;
 def Kiln_SinOp : Kiln_UnaryOp<"sin", "sine">;
 def Kiln_CosOp : Kiln_UnaryOp<"cos", "cosine">;
 def Kiln_SiluOp : Kiln_UnaryOp<"silu", "x * sigmoid(x)">;

@@ -147,3 +147,13 @@ func.func @not_f32(%x: tensor<4x32xf16>, %w: tensor<32xf16>) -> tensor<4x32xf16>
   %5 = kiln.mul %4, %w : tensor<4x32xf16>, tensor<32xf16> -> tensor<4x32xf16>
   return %5 : tensor<4x32xf16>
 }
+
+// Must not fire, nor crash: a product of two scalars (an int8 model's
+// activation and weight scales) has no hidden dim to normalize over.
+// CHECK-LABEL: func.func @scalar_product
+// CHECK: kiln.mul
+// CHECK-NOT: kiln.rms_norm
+func.func @scalar_product(%a: tensor<f32>, %b: tensor<f32>) -> tensor<f32> {
+  %0 = kiln.mul %a, %b : tensor<f32>, tensor<f32> -> tensor<f32>
+  return %0 : tensor<f32>
+}

@@ -62,6 +62,13 @@ normalizeAxes(NodeContext &nc, llvm::ArrayRef<int64_t> axes, int64_t rank) {
   return out;
 }
 
+/// numpy matmul of two operands with symbolic shapes (kiln.matmul in their
+/// element type); 1-D operands are promoted to matrices and the promoted dim
+/// dropped from the result. Returns the result and its dims.
+mlir::FailureOr<std::pair<mlir::Value, SmallVector<AffineExpr>>>
+buildMatMul(NodeContext &nc, mlir::Value a, SmallVector<AffineExpr> ad,
+            mlir::Value b, SmallVector<AffineExpr> bd);
+
 } // namespace mlir::kiln::onnx_import
 
 #endif

@@ -449,6 +449,7 @@ ArrayRef<OpConverter> kiln::onnx_import::elementwiseConverters() {
       {"", "Pow", 7, M, convertPow, "Elementwise"},
       {"", "Reciprocal", 6, M, convertUnary<k::ReciprocalOp>, "Elementwise"},
       {"", "Relu", 6, M, convertUnary<k::ReluOp>, "Elementwise"},
+      {"", "Round", 11, M, convertUnary<k::RoundOp>, "Elementwise"},
       {"", "Sigmoid", 6, M, convertUnary<k::SigmoidOp>, "Elementwise"},
       {"", "Sin", 7, M, convertUnary<k::SinOp>, "Elementwise"},
       {"", "Sqrt", 6, M, convertUnary<k::SqrtOp>, "Elementwise"},

@@ -7,11 +7,10 @@ using namespace mlir;
 using namespace mlir::kiln::onnx_import;
 namespace k = mlir::kiln;
 
-/// numpy matmul of two operands with symbolic shapes; 1-D operands are
-/// promoted to matrices and the promoted dim dropped from the result.
-static FailureOr<std::pair<Value, SmallVector<AffineExpr>>>
-buildMatMul(NodeContext &nc, Value a, SmallVector<AffineExpr> ad, Value b,
-            SmallVector<AffineExpr> bd) {
+FailureOr<std::pair<Value, SmallVector<AffineExpr>>>
+kiln::onnx_import::buildMatMul(NodeContext &nc, Value a,
+                               SmallVector<AffineExpr> ad, Value b,
+                               SmallVector<AffineExpr> bd) {
   bool vecA = ad.size() == 1, vecB = bd.size() == 1;
   if (ad.empty() || bd.empty())
     return nc.error() << "operands must have rank >= 1, got A "

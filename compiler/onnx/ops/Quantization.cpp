@@ -1,0 +1,162 @@
+//===- Quantization.cpp - Dynamic int8 quantization ONNX ops --------------===//
+//
+// The two ops ONNX Runtime's dynamic quantizer writes around every weight
+// MatMul (quantize the activation per tensor, multiply in integers, then a
+// Cast and a Mul by both scales), built from Kiln's existing ops: exact, but
+// the integer product runs as a generic loop nest over int32 operands, not
+// in a VNNI kernel.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/onnx/ops/ConverterUtils.h"
+
+#include "onnx.pb.h"
+
+using namespace mlir;
+using namespace mlir::kiln::onnx_import;
+namespace k = mlir::kiln;
+
+static Value scalar(NodeContext &nc, Type elem, double v) {
+  auto type = RankedTensorType::get({}, elem);
+  Attribute value = isa<FloatType>(elem)
+                        ? (Attribute)FloatAttr::get(elem, v)
+                        : (Attribute)IntegerAttr::get(elem, (int64_t)v);
+  return k::ConstantOp::create(
+      nc.builder(), nc.loc(), type,
+      cast<ElementsAttr>(DenseElementsAttr::get(type, value)));
+}
+
+/// y_scale = (max(0, max x) - min(0, min x)) / 255,
+/// y_zero_point = saturate(round(-min(0, min x) / y_scale)),
+/// y = saturate(round(x / y_scale) + y_zero_point), all uint8, rounding to
+/// nearest even. An all-zero x (y_scale 0) quantizes to zeros with zero
+/// point 0, as ONNX Runtime does, instead of dividing by zero.
+static LogicalResult convertDynamicQuantizeLinear(NodeContext &nc) {
+  Type f32 = nc.builder().getF32Type();
+  if (nc.elementType(0) != f32)
+    return nc.error() << "input must be f32, got " << nc.elementType(0);
+  OpBuilder &b = nc.builder();
+  Location loc = nc.loc();
+  Value x = nc.input(0);
+  ArrayRef<AffineExpr> dims = nc.dims(0);
+  auto scalarType = RankedTensorType::get({}, f32);
+  auto xType = nc.tensorType(dims, f32);
+  SmallVector<int64_t> all;
+  for (int64_t i = 0; i < nc.rank(0); ++i)
+    all.push_back(i);
+  auto reduce = [&](auto op) {
+    return decltype(op)::create(b, loc, scalarType, x,
+                                b.getDenseI64ArrayAttr(all),
+                                b.getBoolAttr(false));
+  };
+  Value zero = scalar(nc, f32, 0.0), one = scalar(nc, f32, 1.0);
+  Value lo = k::MinOp::create(b, loc, scalarType,
+                              reduce(k::ReduceMinOp()), zero);
+  Value hi = k::MaxOp::create(b, loc, scalarType,
+                              reduce(k::ReduceMaxOp()), zero);
+  Value scale = k::DivOp::create(
+      b, loc, scalarType, k::SubOp::create(b, loc, scalarType, hi, lo),
+      scalar(nc, f32, 255.0));
+  Value isZero = k::EqualOp::create(
+      b, loc, RankedTensorType::get({}, b.getI1Type()), scale, zero);
+  Value divisor = k::WhereOp::create(b, loc, scalarType, isZero, one, scale);
+
+  Type u8 = b.getIntegerType(8, /*isSigned=*/false);
+  // Rounded and clipped to [0, 255]: the cast to uint8 is then exact.
+  auto toU8 = [&](Value v, RankedTensorType type) -> Value {
+    Value r = k::RoundOp::create(b, loc, type, v);
+    r = k::ClipOp::create(b, loc, type, r, b.getF64FloatAttr(0.0),
+                          b.getF64FloatAttr(255.0));
+    return r;
+  };
+  Value zeroPoint = toU8(
+      k::DivOp::create(b, loc, scalarType,
+                       k::NegOp::create(b, loc, scalarType, lo), divisor),
+      scalarType);
+  Value y = k::AddOp::create(
+      b, loc, xType,
+      k::RoundOp::create(b, loc, xType,
+                         k::DivOp::create(b, loc, xType, x, divisor)),
+      zeroPoint);
+  y = k::ClipOp::create(b, loc, xType, y, b.getF64FloatAttr(0.0),
+                        b.getF64FloatAttr(255.0));
+  nc.setOutput(0, k::CastOp::create(b, loc, nc.tensorType(dims, u8), y), dims);
+  if (nc.hasOutput(1))
+    nc.setOutput(1, scale, {});
+  if (nc.hasOutput(2))
+    nc.setOutput(2,
+                 k::CastOp::create(b, loc, RankedTensorType::get({}, u8),
+                                   zeroPoint),
+                 {});
+  return success();
+}
+
+/// (A - a_zero_point) x (B - b_zero_point) in int32, A and B int8 or uint8.
+/// The zero points are scalars, or per row of A ([M]) and per column of B
+/// ([N]).
+static LogicalResult convertMatMulInteger(NodeContext &nc) {
+  OpBuilder &b = nc.builder();
+  Location loc = nc.loc();
+  Type i32 = b.getI32Type();
+  auto isByte = [](Type t) { return t.isInteger(8); };
+  for (size_t i = 0; i < 2; ++i)
+    if (!isByte(nc.elementType(i)))
+      return nc.error() << (i ? "B" : "A") << " must be int8 or uint8, got "
+                        << nc.elementType(i);
+  // Operand `i` widened to int32, less its zero point (input i + 2).
+  auto widen = [&](size_t i) -> FailureOr<Value> {
+    ArrayRef<AffineExpr> dims = nc.dims(i);
+    auto type = nc.tensorType(dims, i32);
+    Value v = k::CastOp::create(b, loc, type, nc.input(i));
+    if (!nc.hasInput(i + 2))
+      return v;
+    if (nc.elementType(i + 2) != nc.elementType(i))
+      return nc.error() << (i ? "b" : "a") << "_zero_point type "
+                        << nc.elementType(i + 2) << " differs from "
+                        << (i ? "B's " : "A's ") << nc.elementType(i);
+    SmallVector<AffineExpr> zpDims(nc.dims(i + 2));
+    bool scalarZp = staticNumElements(zpDims) == std::optional<int64_t>(1);
+    if (!scalarZp && zpDims.size() != 1)
+      return nc.error() << (i ? "b" : "a")
+                        << "_zero_point must be a scalar or 1-D, got "
+                        << nc.formatDims(zpDims);
+    Value zp = k::CastOp::create(b, loc, nc.tensorType(zpDims, i32),
+                                 nc.input(i + 2));
+    if (scalarZp) {
+      zp = reshapeTo(nc, zp, {});
+    } else if (i == 0) {
+      // Per row of A: [M] against A's [..., M, K].
+      if (dims.size() < 2 || !k::symEqual(zpDims[0], dims[dims.size() - 2]))
+        return nc.error() << "a_zero_point " << nc.formatDims(zpDims)
+                          << " is not one per row of A "
+                          << nc.formatDims(dims);
+      zp = reshapeTo(nc, zp, {zpDims[0], nc.cst(1)});
+    } else if (!k::symEqual(zpDims[0], dims.back())) {
+      return nc.error() << "b_zero_point " << nc.formatDims(zpDims)
+                        << " is not one per column of B "
+                        << nc.formatDims(dims);
+    }
+    return (Value)k::SubOp::create(b, loc, type, v, zp);
+  };
+  auto a = widen(0);
+  if (failed(a))
+    return failure();
+  auto bv = widen(1);
+  if (failed(bv))
+    return failure();
+  auto r = buildMatMul(nc, *a, SmallVector<AffineExpr>(nc.dims(0)), *bv,
+                       SmallVector<AffineExpr>(nc.dims(1)));
+  if (failed(r))
+    return failure();
+  nc.setOutput(0, r->first, r->second);
+  return success();
+}
+
+ArrayRef<OpConverter> kiln::onnx_import::quantizationConverters() {
+  constexpr int M = kMaxSupportedOpset;
+  static const OpConverter rows[] = {
+      {"", "DynamicQuantizeLinear", 11, M, convertDynamicQuantizeLinear,
+       "Quantization"},
+      {"", "MatMulInteger", 10, M, convertMatMulInteger, "Quantization"},
+  };
+  return rows;
+}
