@@ -853,13 +853,13 @@ LogicalResult FunctionLowering::lowerMatMul(MatMulOp op) {
                         ArrayRef<OpFoldResult> vs) -> Value {
       SmallVector<OpFoldResult> full(outSizes.begin(), outSizes.end() - 2);
       full.append(vs.end() - 2, vs.end());
-      auto fullType = tensorTypeOf(full, inElem);
+      auto fullType = tensorTypeOf(full, vt.getElementType());
       bool same = vt.getRank() == rank;
       for (int64_t d = 0; same && d < rank - 2; ++d)
         same = vt.getDimSize(d) == fullType.getDimSize(d);
       if (same)
         return v;
-      Value init = empty(loc, full, inElem);
+      Value init = empty(loc, full, vt.getElementType());
       SmallVector<AffineMap> maps{broadcastMap(vt, fullType),
                                   b.getMultiDimIdentityMap(rank)};
       return linalg::GenericOp::create(
@@ -877,7 +877,7 @@ LogicalResult FunctionLowering::lowerMatMul(MatMulOp op) {
     SmallVector<OpFoldResult> w3{batch, ws[ws.size() - 2], ws.back()};
     SmallVector<OpFoldResult> c3{batch, as[as.size() - 2], ws.back()};
     Value a3v = reshape(loc, a, tensorTypeOf(a3, inElem), a3);
-    Value w3v = reshape(loc, w, tensorTypeOf(w3, inElem), w3);
+    Value w3v = reshape(loc, w, tensorTypeOf(w3, wt.getElementType()), w3);
     Value init = empty(loc, c3, acc);
     init = linalg::FillOp::create(b, loc, ValueRange{zero}, ValueRange{init})
                .getResult(0);

@@ -192,8 +192,17 @@ LogicalResult MatMulOp::verify() {
       failed(checkDim(rhs.getDimSize(rhs.getRank() - 1),
                       res.getDimSize(res.getRank() - 1), "column")))
     return failure();
-  if (lhs.getElementType() != rhs.getElementType())
-    return emitOpError() << "operand element types differ";
+  if (lhs.getElementType() != rhs.getElementType()) {
+    // Integer products may mix widths (int32 activations by int8 weights):
+    // each operand is sign-extended to the result's type.
+    auto l = dyn_cast<IntegerType>(lhs.getElementType());
+    auto r = dyn_cast<IntegerType>(rhs.getElementType());
+    auto out = dyn_cast<IntegerType>(res.getElementType());
+    if (!l || !r || !out || l.isUnsigned() || r.isUnsigned() ||
+        l.getWidth() > out.getWidth() || r.getWidth() > out.getWidth())
+      return emitOpError() << "operand element types differ";
+    return success();
+  }
   if (!isAccumulatorType(lhs.getElementType(), res.getElementType()))
     return emitOpError() << "result element type " << res.getElementType()
                          << " is neither the operands' " << lhs.getElementType()

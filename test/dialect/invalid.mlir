@@ -80,6 +80,22 @@ func.func @linear_activation(%x: tensor<2x3xf32>, %w: tensor<3x4xf32>) -> tensor
 
 // -----
 
+func.func @matmul_unsigned_mixed(%a: tensor<2x3xi32>, %b: tensor<3x4xui8>) -> tensor<2x4xi32> {
+  // expected-error @+1 {{operand element types differ}}
+  %0 = kiln.matmul %a, %b : tensor<2x3xi32>, tensor<3x4xui8> -> tensor<2x4xi32>
+  return %0 : tensor<2x4xi32>
+}
+
+// -----
+
+func.func @matmul_wider_operand(%a: tensor<2x3xi64>, %b: tensor<3x4xi8>) -> tensor<2x4xi32> {
+  // expected-error @+1 {{operand element types differ}}
+  %0 = kiln.matmul %a, %b : tensor<2x3xi64>, tensor<3x4xi8> -> tensor<2x4xi32>
+  return %0 : tensor<2x4xi32>
+}
+
+// -----
+
 func.func @matmul_f16_to_f64(%a: tensor<2x3xf16>, %b: tensor<3x4xf16>) -> tensor<2x4xf64> {
   // expected-error @+1 {{result element type 'f64' is neither the operands' 'f16' nor f32}}
   %0 = kiln.matmul %a, %b : tensor<2x3xf16>, tensor<3x4xf16> -> tensor<2x4xf64>

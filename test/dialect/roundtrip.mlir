@@ -49,3 +49,12 @@ func.func @mixed_precision_gemms(%x: tensor<?x64xf16>, %w: tensor<64x256xf16>, %
   %1 = kiln.linear %xb, %wb, %b : tensor<?x64xbf16>, tensor<64x256xbf16>, tensor<256xf32> -> tensor<?x256xf32>
   return %0, %1 : tensor<?x256xf32>, tensor<?x256xf32>
 }
+
+// int32 activations by int8 weights (MatMulInteger with symmetric weights):
+// the int8 operand is sign-extended to the int32 result.
+// CHECK-LABEL: func.func @integer_mixed_widths
+// CHECK: kiln.matmul %{{.*}}, %{{.*}} : tensor<?x64xi32>, tensor<64x256xi8> -> tensor<?x256xi32>
+func.func @integer_mixed_widths(%x: tensor<?x64xi32>, %w: tensor<64x256xi8>) -> tensor<?x256xi32> {
+  %0 = kiln.matmul %x, %w : tensor<?x64xi32>, tensor<64x256xi8> -> tensor<?x256xi32>
+  return %0 : tensor<?x256xi32>
+}

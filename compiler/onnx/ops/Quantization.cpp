@@ -102,10 +102,16 @@ static LogicalResult convertMatMulInteger(NodeContext &nc) {
     if (!isByte(nc.elementType(i)))
       return nc.error() << (i ? "B" : "A") << " must be int8 or uint8, got "
                         << nc.elementType(i);
-  // Operand `i` widened to int32, less its zero point (input i + 2).
+  // Operand `i` widened to int32, less its zero point (input i + 2). A
+  // signed int8 B with no zero point, or a zero one (ONNX Runtime's
+  // symmetric weights), stays int8: kiln.matmul sign-extends it, and the
+  // weights keep one byte each.
   auto widen = [&](size_t i) -> FailureOr<Value> {
     ArrayRef<AffineExpr> dims = nc.dims(i);
     auto type = nc.tensorType(dims, i32);
+    if (i == 1 && nc.elementType(1).isSignlessInteger(8) &&
+        (!nc.hasInput(3) || nc.constScalar(3) == std::optional<double>(0.0)))
+      return nc.input(1);
     Value v = k::CastOp::create(b, loc, type, nc.input(i));
     if (!nc.hasInput(i + 2))
       return v;
