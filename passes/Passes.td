@@ -305,6 +305,27 @@ def KilnLinalgToMicrokernels : Pass<"kiln-linalg-to-microkernels",
                            "::mlir::arith::ArithDialect"];
 }
 
+def KilnInterchangeMatmulLoops
+    : Pass<"kiln-interchange-matmul-loops", "::mlir::ModuleOp"> {
+  let summary = "Put the columns innermost in matmuls that stay loops";
+  let description = [{
+    A matmul the runtime kernels do not take (integer or f16/bf16 operands)
+    becomes loops in its iterator order, (batch,) row, column, k: every
+    output element a dot product over k, which LLVM vectorizes with a
+    horizontal reduction per element. Interchanged to (batch,) row, k,
+    column, the innermost loop walks a row of B and of C with unit stride
+    and vectorizes as broadcast-multiply-add without reductions:
+
+    ```
+    linalg.matmul ins(%a, %b : memref<?x64xi32>, memref<64x192xi8>) ...
+      => linalg.generic {iterator_types = ["parallel", "reduction", "parallel"]} ...
+    ```
+
+    f32 matmuls left to loops are left alone, in their order.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 def KilnApproximateMath : Pass<"kiln-approximate-math", "::mlir::ModuleOp"> {
   let summary = "Replace f32 erf, tanh and exp with polynomial approximations";
   let description = [{

@@ -38,7 +38,7 @@ LogicalResult kiln::lowerLinalgToLLVMDialect(ModuleOp module,
           module,
           "kiln-fuse-elementwise,canonicalize,cse,"
           "eliminate-empty-tensors,one-shot-bufferize,kiln-linalg-to-"
-          "microkernels,"
+          "microkernels,kiln-interchange-matmul-loops,"
           "buffer-deallocation-pipeline,func.func(kiln-plan-memory)," +
               loops + "kiln-approximate-math",
           options.verbose)))
