@@ -523,7 +523,7 @@ def floor_limits(args, measured: list) -> dict:
     limits = {}
     for key, flag, default in (("peak_gflops", "fma_gflops", roofline.DEFAULT_PEAK_FLOPS / 1e9),
                                ("bandwidth_gbs", "read_gbs", roofline.DEFAULT_BANDWIDTH / 1e9)):
-        given = getattr(args, key)
+        given = getattr(args, key, None)
         if given:
             limits[key], limits[key + "_source"] = given, "flag"
         elif ok:

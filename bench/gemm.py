@@ -336,7 +336,6 @@ def parse_args(argv):
     ap.add_argument("--call-timeout", type=float, default=120)
     ap.add_argument("--compile-timeout", type=float, default=600)
     args = ap.parse_args(argv)
-    args.bandwidth_gbs = None  # bench.floor_limits reads it; GEMMs here are compute floors
     quick = dict(rounds=1, budget=0.3, warmup=1)
     full = dict(rounds=5, budget=2.0, warmup=3)
     for key, v in (quick if args.quick else full).items():

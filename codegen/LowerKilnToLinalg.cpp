@@ -819,11 +819,10 @@ LogicalResult FunctionLowering::lowerMatMul(MatMulOp op) {
   Location loc = op.getLoc();
   Value a = op.getLhs(), w = op.getRhs();
   auto at = tensorTy(a), wt = tensorTy(w), rt = op.getType();
-  // The operands' type differs from the result's for f16/bf16 operands
-  // with an f32 result; linalg's matmuls extend each product's inputs to
-  // the accumulator type.
-  // An f16/bf16 result is summed in f32 (acc) and narrowed once at the end:
-  // summed in f16, a K of 4096 loses 8% of the result.
+  // linalg's matmuls extend each product's inputs to the accumulator type,
+  // so operands may be narrower than the result (f16/bf16 by f32, int8 by
+  // int32). An f16/bf16 result is summed in f32 (acc) and narrowed once at
+  // the end: summed in f16, a K of 4096 loses 8% of the result.
   Type elem = rt.getElementType(), inElem = at.getElementType();
   Type acc = computeType(elem);
   int64_t rank = rt.getRank();

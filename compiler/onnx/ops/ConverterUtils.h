@@ -23,6 +23,15 @@ inline mlir::Value reshapeTo(NodeContext &nc, mlir::Value v,
       mlir::AffineMapAttr::get(nc.shapeMap(dims)));
 }
 
+/// A rank-0 kiln.constant of float type `elem` holding `v`.
+inline mlir::Value scalarConstant(NodeContext &nc, mlir::Type elem, double v) {
+  auto type = mlir::RankedTensorType::get({}, elem);
+  auto attr =
+      mlir::DenseElementsAttr::get(type, mlir::FloatAttr::get(elem, v));
+  return mlir::kiln::ConstantOp::create(nc.builder(), nc.loc(), type,
+                                        llvm::cast<mlir::ElementsAttr>(attr));
+}
+
 /// Product of extents, simplified.
 inline AffineExpr product(NodeContext &nc, llvm::ArrayRef<AffineExpr> dims) {
   AffineExpr p = nc.cst(1);

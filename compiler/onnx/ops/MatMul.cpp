@@ -75,13 +75,6 @@ static Value transpose2D(NodeContext &nc, Value v,
                                 nc.builder().getDenseI64ArrayAttr({1, 0}));
 }
 
-static Value scalarConstant(NodeContext &nc, Type elem, double v) {
-  auto type = RankedTensorType::get({}, elem);
-  auto attr = DenseElementsAttr::get(type, FloatAttr::get(elem, v));
-  return k::ConstantOp::create(nc.builder(), nc.loc(), type,
-                               cast<ElementsAttr>(attr));
-}
-
 /// Y = alpha * A' * B' + beta * C.
 static LogicalResult convertGemm(NodeContext &nc) {
   if (nc.rank(0) != 2 || nc.rank(1) != 2)

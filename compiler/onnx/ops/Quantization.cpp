@@ -3,8 +3,8 @@
 // The two ops ONNX Runtime's dynamic quantizer writes around every weight
 // MatMul (quantize the activation per tensor, multiply in integers, then a
 // Cast and a Mul by both scales), built from Kiln's existing ops: exact, but
-// the integer product runs as a generic loop nest over int32 operands, not
-// in a VNNI kernel.
+// the integer product runs as a loop nest (int32 activations by int8
+// weights, kiln-interchange-matmul-loops), not in a VNNI kernel.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/onnx/ops/ConverterUtils.h"
@@ -14,16 +14,6 @@
 using namespace mlir;
 using namespace mlir::kiln::onnx_import;
 namespace k = mlir::kiln;
-
-static Value scalar(NodeContext &nc, Type elem, double v) {
-  auto type = RankedTensorType::get({}, elem);
-  Attribute value = isa<FloatType>(elem)
-                        ? (Attribute)FloatAttr::get(elem, v)
-                        : (Attribute)IntegerAttr::get(elem, (int64_t)v);
-  return k::ConstantOp::create(
-      nc.builder(), nc.loc(), type,
-      cast<ElementsAttr>(DenseElementsAttr::get(type, value)));
-}
 
 /// y_scale = (max(0, max x) - min(0, min x)) / 255,
 /// y_zero_point = saturate(round(-min(0, min x) / y_scale)),
@@ -48,37 +38,36 @@ static LogicalResult convertDynamicQuantizeLinear(NodeContext &nc) {
                                 b.getDenseI64ArrayAttr(all),
                                 b.getBoolAttr(false));
   };
-  Value zero = scalar(nc, f32, 0.0), one = scalar(nc, f32, 1.0);
+  Value zero = scalarConstant(nc, f32, 0.0);
+  Value one = scalarConstant(nc, f32, 1.0);
   Value lo = k::MinOp::create(b, loc, scalarType,
                               reduce(k::ReduceMinOp()), zero);
   Value hi = k::MaxOp::create(b, loc, scalarType,
                               reduce(k::ReduceMaxOp()), zero);
   Value scale = k::DivOp::create(
       b, loc, scalarType, k::SubOp::create(b, loc, scalarType, hi, lo),
-      scalar(nc, f32, 255.0));
+      scalarConstant(nc, f32, 255.0));
   Value isZero = k::EqualOp::create(
       b, loc, RankedTensorType::get({}, b.getI1Type()), scale, zero);
   Value divisor = k::WhereOp::create(b, loc, scalarType, isZero, one, scale);
 
   Type u8 = b.getIntegerType(8, /*isSigned=*/false);
-  // Rounded and clipped to [0, 255]: the cast to uint8 is then exact.
-  auto toU8 = [&](Value v, RankedTensorType type) -> Value {
-    Value r = k::RoundOp::create(b, loc, type, v);
-    r = k::ClipOp::create(b, loc, type, r, b.getF64FloatAttr(0.0),
-                          b.getF64FloatAttr(255.0));
-    return r;
+  // Both the zero point and y are rounded and clipped to [0, 255] in f32:
+  // their casts to uint8 are then exact.
+  auto clip255 = [&](Value v) -> Value {
+    return k::ClipOp::create(b, loc, v.getType(), v, b.getF64FloatAttr(0.0),
+                             b.getF64FloatAttr(255.0));
   };
-  Value zeroPoint = toU8(
+  Value zeroPoint = clip255(k::RoundOp::create(
+      b, loc, scalarType,
       k::DivOp::create(b, loc, scalarType,
-                       k::NegOp::create(b, loc, scalarType, lo), divisor),
-      scalarType);
+                       k::NegOp::create(b, loc, scalarType, lo), divisor)));
   Value y = k::AddOp::create(
       b, loc, xType,
       k::RoundOp::create(b, loc, xType,
                          k::DivOp::create(b, loc, xType, x, divisor)),
       zeroPoint);
-  y = k::ClipOp::create(b, loc, xType, y, b.getF64FloatAttr(0.0),
-                        b.getF64FloatAttr(255.0));
+  y = clip255(y);
   nc.setOutput(0, k::CastOp::create(b, loc, nc.tensorType(dims, u8), y), dims);
   if (nc.hasOutput(1))
     nc.setOutput(1, scale, {});
