@@ -8,10 +8,10 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/KvCache.h"
 #include "codegen/LoweringUtils.h"
-#include "codegen/cpu/AttentionKernelCall.h"
+#include "codegen/AttentionKernelCall.h"
 #include "dialects/kiln/KilnOps.h"
 #include "dialects/kiln/SymbolicShape.h"
-#include "passes/Passes.h"
+#include "codegen/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -26,7 +26,7 @@
 
 namespace mlir::kiln {
 #define GEN_PASS_DEF_KILNLOWERTOLINALG
-#include "passes/Passes.h.inc"
+#include "codegen/Passes.h.inc"
 } // namespace mlir::kiln
 
 using namespace mlir;

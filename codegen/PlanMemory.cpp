@@ -1,5 +1,5 @@
 //===- PlanMemory.cpp - One arena per call for a function's buffers ----===//
-#include "passes/Passes.h"
+#include "codegen/Passes.h"
 
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -7,7 +7,7 @@
 
 namespace mlir::kiln {
 #define GEN_PASS_DEF_KILNPLANMEMORY
-#include "passes/Passes.h.inc"
+#include "codegen/Passes.h.inc"
 } // namespace mlir::kiln
 
 using namespace mlir;

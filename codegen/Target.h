@@ -1,18 +1,17 @@
 //===- Target.h - Code generation targets -----------------------*- C++ -*-===//
 //
-// kilnc drives every backend through this interface. The Kiln -> linalg
-// lowering is shared; a Target takes the module from linalg on tensors to
-// machine code and a linked artifact with the descriptor ABI of
-// runtime/include/kiln/model_abi.h. The CPU target lives in codegen/cpu, the
-// CUDA target ("cuda") in codegen/cuda.
+// The compile library (compiler/Compiler.h) drives every backend through
+// this interface. The Kiln -> linalg lowering is shared (lowerToLinalg); a
+// Target takes the module from linalg on tensors to machine code and a
+// linked artifact with the descriptor ABI of runtime/include/kiln/model_abi.h.
+// The CPU target lives in codegen/cpu, the CUDA target in codegen/cuda.
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_CODEGEN_TARGET_H
 #define KILN_CODEGEN_TARGET_H
 
-#include "codegen/cpu/ArtifactWriter.h"
+#include "codegen/ModelSignature.h"
 #include "mlir/IR/BuiltinOps.h"
-#include <memory>
 #include <string>
 
 namespace mlir::kiln {
@@ -31,7 +30,7 @@ struct TargetOptions {
   std::string precision;
 };
 
-/// What --emit=gpu|ptx prints for a device target.
+/// What a device target prints of its kernels (kilnc --emit=gpu|ptx).
 enum class DeviceStage { Kernels, Ptx };
 
 class Target {
@@ -49,19 +48,24 @@ public:
   /// The operand type kiln-mixed-precision gives f32 GEMMs, "f16" or
   /// "bf16", or empty to keep them f32.
   virtual llvm::StringRef gemmOperandType() const { return {}; }
+  /// What the chosen GEMM operand type costs on this target, for a warning;
+  /// empty when nothing.
+  virtual std::string gemmOperandTypeCaveat() const { return ""; }
   /// Whether KV-cache inputs and outputs take strided views (an in-place
   /// cache through kiln_session_run_cached).
   virtual bool kvCacheViews() const { return false; }
+  /// Whether the target has device code for printDeviceCode.
+  virtual bool hasDeviceCode() const { return false; }
   /// linalg on tensors -> the LLVM dialect.
   virtual LogicalResult lowerToLLVMDialect(ModuleOp module) = 0;
   /// linalg on tensors -> device code at `stage`, printed to `os`. Only
-  /// device targets have any.
+  /// targets with hasDeviceCode() implement it.
   virtual LogicalResult printDeviceCode(ModuleOp module, DeviceStage stage,
                                         llvm::raw_ostream &os) {
     (void)stage;
     (void)os;
-    return module.emitError() << "--emit=gpu and --emit=ptx need a device "
-                                 "target (--target=cuda)";
+    return module.emitError()
+           << "target '" << name() << "' has no device code";
   }
   /// LLVM dialect -> an object file, or optimized LLVM IR text.
   virtual LogicalResult emitObject(ModuleOp module, const std::string &path,
@@ -74,33 +78,25 @@ public:
                      const std::string &output, uint64_t *weightBytes) = 0;
 };
 
-/// The GEMM operand type of a --precision value: "f16" for fp16, "bf16" for
+/// Why a target could not be made from its options. `message` completes a
+/// sentence whose subject is the option at fault: the target spec itself
+/// (it names the spec), or the precision ("is not one of ...", after the
+/// caller's name for the precision option and its value).
+struct TargetError {
+  enum class Option { Spec, Precision } option = Option::Spec;
+  std::string message;
+};
+
+/// The GEMM operand type of a precision name: "f16" for fp16, "bf16" for
 /// bf16, empty for anything else (f32 storage).
 llvm::StringRef gemmOperandTypeFor(llvm::StringRef precision);
 
-/// Kiln dialect -> linalg on tensors, the same for every target but for
-/// f32 kiln.attention, which becomes a call of the target runtime's fused
-/// kernel (Target::attentionKernel), for the kiln.linear activations the
-/// target's GEMM epilogue lacks, and for the GEMM operand type
-/// (Target::gemmOperandType).
-LogicalResult lowerKilnToLinalg(ModuleOp module, const Target &target,
-                                bool verbose);
-
-/// Runs a textual pass pipeline (the body of a builtin.module pipeline).
-LogicalResult runPassPipeline(ModuleOp module, llvm::StringRef pipeline,
-                              bool verbose);
-
-/// The target for a --target spec ("cpu", "cuda", "cuda:sm_90"), or null with
-/// `error` set.
-std::unique_ptr<Target> createTarget(llvm::StringRef spec,
-                                     const TargetOptions &options,
-                                     std::string &error);
-
-std::unique_ptr<Target> createCpuTarget(const TargetOptions &options);
-/// `arch` is "", "sm_90" or "sm_100"; null with `error` set otherwise.
-std::unique_ptr<Target> createCudaTarget(const TargetOptions &options,
-                                         llvm::StringRef arch,
-                                         std::string &error);
+/// Raised Kiln IR -> linalg on tensors for `target`: f32 GEMMs narrowed to
+/// the target's GEMM operand type (kiln-mixed-precision), then
+/// kiln-lower-to-linalg with the target's attention kernel, GEMM epilogue
+/// activations and KV-cache views.
+LogicalResult lowerToLinalg(ModuleOp module, const Target &target,
+                            bool verbose);
 
 } // namespace mlir::kiln
 

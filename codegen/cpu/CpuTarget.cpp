@@ -1,6 +1,7 @@
 //===- CpuTarget.cpp - The x86-64 CPU target --------------------------------===//
-#include "codegen/Target.h"
-#include "codegen/cpu/ArtifactWriter.h"
+#include "codegen/cpu/CpuTarget.h"
+#include "codegen/ArtifactWriter.h"
+#include "codegen/ObjectEmitter.h"
 #include "codegen/cpu/CpuPipeline.h"
 
 #include "llvm/Support/raw_ostream.h"
@@ -18,6 +19,14 @@ public:
   bool kvCacheViews() const override { return true; }
   llvm::StringRef gemmOperandType() const override {
     return gemmOperandTypeFor(options_.precision);
+  }
+  std::string gemmOperandTypeCaveat() const override {
+    llvm::StringRef type = gemmOperandType();
+    if (type.empty())
+      return "";
+    return ("the cpu GEMM kernels take f32 operands only; GEMMs on " + type +
+            " operands run as generic loops (slow)")
+        .str();
   }
 
   LogicalResult lowerToLLVMDialect(ModuleOp module) override {
@@ -43,6 +52,14 @@ private:
 };
 } // namespace
 
-std::unique_ptr<Target> kiln::createCpuTarget(const TargetOptions &options) {
+std::unique_ptr<Target> kiln::createCpuTarget(const TargetOptions &options,
+                                              TargetError &error) {
+  if (!options.precision.empty() && options.precision != "fp32" &&
+      gemmOperandTypeFor(options.precision).empty()) {
+    error = {TargetError::Option::Precision,
+             "is not one of fp32, fp16, bf16 for the cpu target (tf32 is a "
+             "tensor-core format)"};
+    return nullptr;
+  }
   return std::make_unique<CpuTarget>(options);
 }

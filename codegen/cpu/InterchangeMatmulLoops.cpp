@@ -1,5 +1,5 @@
 //===- InterchangeMatmulLoops.cpp - Columns innermost in loop matmuls -----===//
-#include "passes/Passes.h"
+#include "codegen/cpu/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -7,7 +7,7 @@
 
 namespace mlir::kiln {
 #define GEN_PASS_DEF_KILNINTERCHANGEMATMULLOOPS
-#include "passes/Passes.h.inc"
+#include "codegen/cpu/Passes.h.inc"
 } // namespace mlir::kiln
 
 using namespace mlir;

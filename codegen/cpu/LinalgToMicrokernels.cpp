@@ -3,7 +3,7 @@
 #include "codegen/GemmZeroing.h"
 #include "codegen/RuntimeCalls.h"
 #include "dialects/kiln/KilnDialect.h"
-#include "passes/Passes.h"
+#include "codegen/cpu/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -17,7 +17,7 @@
 
 namespace mlir::kiln {
 #define GEN_PASS_DEF_KILNLINALGTOMICROKERNELS
-#include "passes/Passes.h.inc"
+#include "codegen/cpu/Passes.h.inc"
 } // namespace mlir::kiln
 
 using namespace mlir;

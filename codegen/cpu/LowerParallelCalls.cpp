@@ -1,13 +1,13 @@
 //===- LowerParallelCalls.cpp - Outlined loop nests -> kiln_rt_parallel_for ===//
 #include "codegen/cpu/ParallelCalls.h"
-#include "passes/Passes.h"
+#include "codegen/cpu/Passes.h"
 
 #include "mlir/Dialect/LLVMIR/FunctionCallUtils.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 
 namespace mlir::kiln {
 #define GEN_PASS_DEF_KILNLOWERPARALLELCALLS
-#include "passes/Passes.h.inc"
+#include "codegen/cpu/Passes.h.inc"
 } // namespace mlir::kiln
 
 using namespace mlir;

@@ -1,6 +1,6 @@
 //===- OutlineParallelLoops.cpp - Loop nests onto the runtime's pool -------===//
 #include "codegen/cpu/ParallelCalls.h"
-#include "passes/Passes.h"
+#include "codegen/cpu/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -10,7 +10,7 @@
 
 namespace mlir::kiln {
 #define GEN_PASS_DEF_KILNOUTLINEPARALLELLOOPS
-#include "passes/Passes.h.inc"
+#include "codegen/cpu/Passes.h.inc"
 } // namespace mlir::kiln
 
 using namespace mlir;

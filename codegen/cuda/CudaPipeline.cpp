@@ -1,6 +1,7 @@
 //===- CudaPipeline.cpp - linalg on tensors -> gpu/NVVM + host LLVM -------===//
 #include "codegen/cuda/CudaPipeline.h"
 #include "codegen/cuda/KernelImage.h"
+#include "passes/Pipelines.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"

@@ -1,15 +1,15 @@
-//===- CudaTarget.cpp - The NVIDIA GPU target
-//------------------------------===//
+//===- CudaTarget.cpp - The NVIDIA GPU target -----------------------------===//
 //
 // --target=cuda builds cubins for sm_90 and sm_100 plus sm_90 PTX;
 // --target=cuda:sm_90 or cuda:sm_100 builds that chip's cubin and PTX.
-// Host code is x86-64 and goes through the CPU target's object emission and
-// link step, with the CUDA runtime linked in beside the CPU one.
+// Host code is x86-64 and goes through the shared object emission and link
+// step (codegen/ObjectEmitter.h, codegen/ArtifactWriter.h), with the CUDA
+// runtime linked in beside the CPU one.
 //
 //===----------------------------------------------------------------------===//
-#include "codegen/Target.h"
-#include "codegen/cpu/ArtifactWriter.h"
-#include "codegen/cpu/CpuPipeline.h"
+#include "codegen/cuda/CudaTarget.h"
+#include "codegen/ArtifactWriter.h"
+#include "codegen/ObjectEmitter.h"
 #include "codegen/cuda/CudaPipeline.h"
 #include "codegen/cuda/KernelImage.h"
 
@@ -26,6 +26,7 @@ public:
 
   llvm::StringRef name() const override { return "cuda"; }
   llvm::StringRef attentionKernel() const override { return "cuda"; }
+  bool hasDeviceCode() const override { return true; }
   /// cuBLASLt's epilogues: ReLU and GELU (its GELU is the tanh form).
   llvm::StringRef gemmEpilogueActivations() const override {
     return "relu,gelu_tanh";
@@ -84,21 +85,22 @@ private:
 
 std::unique_ptr<Target> kiln::createCudaTarget(const TargetOptions &options,
                                                llvm::StringRef arch,
-                                               std::string &error) {
+                                               TargetError &error) {
   CudaOptions cuda;
   cuda.toolkit = KILN_CUDA_TOOLKIT_DIR;
   if (arch == "sm_90" || arch == "sm_100")
     cuda.chips = {arch.str()};
   else if (!arch.empty()) {
-    error = "target 'cuda:" + arch.str() +
-            "': unsupported chip (expected sm_90 or sm_100)";
+    error = {TargetError::Option::Spec,
+             "target 'cuda:" + arch.str() +
+                 "': unsupported chip (expected sm_90 or sm_100)"};
     return nullptr;
   }
   cuda.precision = options.precision.empty() ? "fp16" : options.precision;
   if (cuda.precision != "fp16" && cuda.precision != "bf16" &&
       cuda.precision != "tf32" && cuda.precision != "fp32") {
-    error = "--precision=" + cuda.precision +
-            " is not one of fp16, bf16, tf32, fp32";
+    error = {TargetError::Option::Precision,
+             "is not one of fp16, bf16, tf32, fp32"};
     return nullptr;
   }
   return std::make_unique<CudaTarget>(options, cuda);

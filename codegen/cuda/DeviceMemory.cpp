@@ -1,5 +1,5 @@
 //===- DeviceMemory.cpp - Host code of a CUDA module uses device memory ---===//
-#include "passes/Passes.h"
+#include "codegen/cuda/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -8,7 +8,7 @@
 
 namespace mlir::kiln {
 #define GEN_PASS_DEF_KILNCUDADEVICEMEMORY
-#include "passes/Passes.h.inc"
+#include "codegen/cuda/Passes.h.inc"
 } // namespace mlir::kiln
 
 using namespace mlir;

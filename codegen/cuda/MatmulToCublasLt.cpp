@@ -2,13 +2,13 @@
 #include "codegen/GemmEpilogueMatch.h"
 #include "codegen/GemmZeroing.h"
 #include "codegen/RuntimeCalls.h"
-#include "passes/Passes.h"
+#include "codegen/cuda/Passes.h"
 
 #include "mlir/IR/SymbolTable.h"
 
 namespace mlir::kiln {
 #define GEN_PASS_DEF_KILNCUDAMATMULTOCUBLASLT
-#include "passes/Passes.h.inc"
+#include "codegen/cuda/Passes.h.inc"
 } // namespace mlir::kiln
 
 using namespace mlir;

@@ -1,9 +1,9 @@
 //===- MemrefCopyToLinalg.cpp - Device copies run as kernels --------------===//
-#include "passes/Passes.h"
+#include "codegen/cuda/Passes.h"
 
 namespace mlir::kiln {
 #define GEN_PASS_DEF_KILNCUDAMEMREFCOPYTOLINALG
-#include "passes/Passes.h.inc"
+#include "codegen/cuda/Passes.h.inc"
 } // namespace mlir::kiln
 
 using namespace mlir;

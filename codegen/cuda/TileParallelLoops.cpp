@@ -1,5 +1,5 @@
 //===- TileParallelLoops.cpp - scf.parallel -> blocks x threads -----------===//
-#include "passes/Passes.h"
+#include "codegen/cuda/Passes.h"
 
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
@@ -8,7 +8,7 @@
 
 namespace mlir::kiln {
 #define GEN_PASS_DEF_KILNCUDATILEPARALLELLOOPS
-#include "passes/Passes.h.inc"
+#include "codegen/cuda/Passes.h.inc"
 } // namespace mlir::kiln
 
 using namespace mlir;

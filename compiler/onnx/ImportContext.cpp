@@ -1,6 +1,8 @@
 //===- ImportContext.cpp - State shared by the ONNX op converters ---------===//
 #include "compiler/onnx/ImportContext.h"
-#include "compiler/onnx/ModelImporter.h"
+#include "compiler/onnx/Importer.h"
+#include "compiler/onnx/OnnxDomain.h"
+#include "dialects/kiln/Dtype.h"
 #include "dialects/kiln/SymbolicShape.h"
 
 #include "onnx.pb.h"
@@ -176,9 +178,13 @@ void NodeContext::forward(size_t out, size_t in) {
 }
 
 InFlightDiagnostic NodeContext::error() {
-  std::string domain = node_.domain().empty() ? "ai.onnx" : node_.domain();
+  std::string domain = canonicalDomain(node_.domain()).str();
   return emitError(loc_) << describeNode(node_) << " (" << opType() << ", "
                          << domain << " opset " << opset_ << "): ";
+}
+
+const kiln::OptionNames &NodeContext::optionNames() const {
+  return importer_.options.optionNames;
 }
 
 std::string kiln::onnx_import::describeNode(const onnx::NodeProto &node) {
@@ -267,37 +273,8 @@ kiln::onnx_import::staticNumElements(ArrayRef<AffineExpr> dims) {
 //===----------------------------------------------------------------------===//
 
 Type kiln::onnx_import::elementTypeFromOnnx(MLIRContext *ctx, int32_t dtype) {
-  Builder b(ctx);
-  switch (dtype) {
-  case onnx::TensorProto::FLOAT:
-    return b.getF32Type();
-  case onnx::TensorProto::DOUBLE:
-    return b.getF64Type();
-  case onnx::TensorProto::FLOAT16:
-    return b.getF16Type();
-  case onnx::TensorProto::BFLOAT16:
-    return b.getBF16Type();
-  case onnx::TensorProto::INT64:
-    return b.getI64Type();
-  case onnx::TensorProto::INT32:
-    return b.getI32Type();
-  case onnx::TensorProto::INT16:
-    return b.getI16Type();
-  case onnx::TensorProto::INT8:
-    return b.getI8Type();
-  case onnx::TensorProto::UINT8:
-    return b.getIntegerType(8, /*isSigned=*/false);
-  case onnx::TensorProto::UINT16:
-    return b.getIntegerType(16, /*isSigned=*/false);
-  case onnx::TensorProto::UINT32:
-    return b.getIntegerType(32, /*isSigned=*/false);
-  case onnx::TensorProto::UINT64:
-    return b.getIntegerType(64, /*isSigned=*/false);
-  case onnx::TensorProto::BOOL:
-    return b.getI1Type();
-  default:
-    return {};
-  }
+  // ONNX's TensorProto.DataType numbering is the C API's.
+  return elementTypeForDtype(ctx, dtype);
 }
 
 std::string kiln::onnx_import::onnxDtypeName(int32_t dtype) {

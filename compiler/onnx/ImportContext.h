@@ -21,6 +21,7 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/SmallVector.h"
+#include "compiler/onnx/OptionNames.h"
 #include "llvm/ADT/StringMap.h"
 #include <optional>
 #include <string>
@@ -110,6 +111,8 @@ public:
 
   // Diagnostics: every message names the node, the op and the opset.
   mlir::InFlightDiagnostic error();
+  /// How messages name the caller's options ("--shape" in kilnc).
+  const OptionNames &optionNames() const;
 
   // Shapes.
   unsigned numSymbols() const;
@@ -144,8 +147,8 @@ std::string describeNode(const onnx::NodeProto &node);
 /// Number of elements of a symbolic shape when static (and it fits int64).
 std::optional<int64_t> staticNumElements(llvm::ArrayRef<AffineExpr> dims);
 
-/// ONNX TensorProto.DataType -> MLIR element type. (The reverse mapping,
-/// for the C API, is codegen/cpu/ArtifactWriter.cpp's dtypeOf.)
+/// ONNX TensorProto.DataType -> MLIR element type, or null for a type Kiln
+/// does not take (dialects/kiln/Dtype.h).
 mlir::Type elementTypeFromOnnx(mlir::MLIRContext *ctx, int32_t dtype);
 std::string onnxDtypeName(int32_t dtype);
 

@@ -1,5 +1,6 @@
 //===- OnnxSchema.cpp - Node checks against the ai.onnx op schemas --------===//
 #include "compiler/onnx/OnnxSchema.h"
+#include "compiler/onnx/OnnxDomain.h"
 
 #include "onnx.pb.h"
 
@@ -47,7 +48,7 @@ std::string attributeTypeName(int type) {
 
 LogicalResult mlir::kiln::onnx_import::checkNodeSchema(NodeContext &nc) {
   const onnx::NodeProto &node = nc.node();
-  if (!node.domain().empty() && node.domain() != "ai.onnx")
+  if (canonicalDomain(node.domain()) != "ai.onnx")
     return success();
   auto it = schemaTable().find(node.op_type());
   if (it == schemaTable().end())

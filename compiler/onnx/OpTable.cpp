@@ -1,7 +1,9 @@
 //===- OpTable.cpp - ONNX op -> converter table ---------------------------===//
 #include "compiler/onnx/OpTable.h"
+#include "compiler/onnx/OnnxDomain.h"
 
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/raw_ostream.h"
 #include <algorithm>
 
 using namespace mlir;
@@ -24,8 +26,7 @@ const std::vector<OpConverter> &kiln::onnx_import::opTable() {
 }
 
 static bool sameDomain(llvm::StringRef a, llvm::StringRef b) {
-  auto norm = [](llvm::StringRef d) { return d == "ai.onnx" ? "" : d; };
-  return norm(a) == norm(b);
+  return canonicalDomain(a) == canonicalDomain(b);
 }
 
 const OpConverter *kiln::onnx_import::lookupConverter(llvm::StringRef domain,
@@ -43,4 +44,11 @@ bool kiln::onnx_import::isKnownOp(llvm::StringRef domain,
   return llvm::any_of(opTable(), [&](const OpConverter &row) {
     return sameDomain(row.domain, domain) && row.opType == opType;
   });
+}
+
+void kiln::onnx_import::printOpTable(llvm::raw_ostream &os) {
+  os << "# domain op min_opset-max_opset\n";
+  for (const OpConverter &row : opTable())
+    os << canonicalDomain(row.domain) << " " << row.opType << " "
+       << row.minOpset << "-" << row.maxOpset << "\n";
 }

@@ -7,6 +7,10 @@
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 
+namespace llvm {
+class raw_ostream;
+} // namespace llvm
+
 namespace mlir::kiln::onnx_import {
 
 using ConverterFn = mlir::LogicalResult (*)(NodeContext &);
@@ -37,6 +41,8 @@ const std::vector<OpConverter> &opTable();
 /// The row for (domain, op) covering `opset`, or null.
 const OpConverter *lookupConverter(llvm::StringRef domain,
                                    llvm::StringRef opType, int64_t opset);
+/// Prints every row, "domain op min-max" a line (kilnc --list-ops).
+void printOpTable(llvm::raw_ostream &os);
 /// Whether any row names (domain, op), whatever the opset.
 bool isKnownOp(llvm::StringRef domain, llvm::StringRef opType);
 

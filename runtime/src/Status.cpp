@@ -34,32 +34,11 @@ extern "C" const char *kiln_status_string(kiln_status status) {
 
 extern "C" const char *kiln_dtype_name(int32_t dtype) {
   switch (dtype) {
-  case KILN_DTYPE_F32:
-    return "f32";
-  case KILN_DTYPE_U8:
-    return "u8";
-  case KILN_DTYPE_I8:
-    return "i8";
-  case KILN_DTYPE_U16:
-    return "u16";
-  case KILN_DTYPE_I16:
-    return "i16";
-  case KILN_DTYPE_I32:
-    return "i32";
-  case KILN_DTYPE_I64:
-    return "i64";
-  case KILN_DTYPE_BOOL:
-    return "bool";
-  case KILN_DTYPE_F16:
-    return "f16";
-  case KILN_DTYPE_F64:
-    return "f64";
-  case KILN_DTYPE_U32:
-    return "u32";
-  case KILN_DTYPE_U64:
-    return "u64";
-  case KILN_DTYPE_BF16:
-    return "bf16";
+#define KILN_DTYPE_NAME(suffix, name, size, ctype)                             \
+  case KILN_DTYPE_##suffix:                                                    \
+    return name;
+    KILN_DTYPE_TABLE(KILN_DTYPE_NAME)
+#undef KILN_DTYPE_NAME
   default:
     return "?";
   }
@@ -67,23 +46,11 @@ extern "C" const char *kiln_dtype_name(int32_t dtype) {
 
 extern "C" size_t kiln_dtype_size(int32_t dtype) {
   switch (dtype) {
-  case KILN_DTYPE_U8:
-  case KILN_DTYPE_I8:
-  case KILN_DTYPE_BOOL:
-    return 1;
-  case KILN_DTYPE_U16:
-  case KILN_DTYPE_I16:
-  case KILN_DTYPE_F16:
-  case KILN_DTYPE_BF16:
-    return 2;
-  case KILN_DTYPE_F32:
-  case KILN_DTYPE_I32:
-  case KILN_DTYPE_U32:
-    return 4;
-  case KILN_DTYPE_I64:
-  case KILN_DTYPE_F64:
-  case KILN_DTYPE_U64:
-    return 8;
+#define KILN_DTYPE_SIZE(suffix, name, size, ctype)                             \
+  case KILN_DTYPE_##suffix:                                                    \
+    return size;
+    KILN_DTYPE_TABLE(KILN_DTYPE_SIZE)
+#undef KILN_DTYPE_SIZE
   default:
     return 0;
   }

@@ -1,9 +1,10 @@
 //===- ImportFuzzer.cpp - libFuzzer target: ONNX bytes -> LLVM IR ---------===//
 //
 // Feeds arbitrary bytes to the importer as a binary ONNX model and takes
-// whatever imports through kilnc's pipeline up to LLVM IR: signature capture,
-// Kiln -> linalg, bufferization and lowering to the LLVM dialect, translation
-// to an LLVM module, and the LLVM verifier. A diagnostic is a normal outcome;
+// whatever imports through the compile library's steps (compiler/Compiler.h)
+// up to LLVM IR: signature capture, Kiln -> linalg, bufferization and
+// lowering to the LLVM dialect; then translation to an LLVM module and the
+// LLVM verifier. A diagnostic is a normal outcome;
 // a crash, a sanitizer report, a broken LLVM module, a hang or a huge
 // allocation is a bug. Nothing is read from disk: the model's path does not
 // exist, so external data always fails to open.
@@ -12,16 +13,11 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "codegen/Target.h"
-#include "compiler/onnx/ModelImporter.h"
-#include "dialects/kiln/KilnDialect.h"
-#include "passes/Passes.h"
+#include "compiler/Compiler.h"
+#include "compiler/Registration.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
-#include "mlir/InitAllPasses.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
@@ -45,9 +41,7 @@ constexpr unsigned kRunsPerContext = 200;
 DialectRegistry &registry() {
   static DialectRegistry *r = [] {
     auto *reg = new DialectRegistry;
-    registerAllDialects(*reg);
-    registerAllExtensions(*reg);
-    reg->insert<kiln::KilnDialect>();
+    kiln::registerKilnDialects(*reg);
     return reg;
   }();
   return *r;
@@ -67,30 +61,25 @@ MLIRContext &context() {
   return *ctx;
 }
 
-/// Everything kilnc does after import, up to and including LLVM IR.
-void compileToLLVMIR(ModuleOp m) {
-  auto sig = kiln::captureSignature(m, "fuzz");
-  if (failed(sig))
-    return;
-  kiln::TargetOptions options;
-  options.optLevel = 0;
-  options.cpu = "x86-64";
-  std::string error;
-  auto target = kiln::createTarget("cpu", options, error);
-  if (!target)
-    abort();
-  if (failed(kiln::lowerKilnToLinalg(m, *target, /*verbose=*/false)))
-    return;
-  auto entry = m.lookupSymbol<func::FuncOp>("main");
-  if (!entry)
-    return;
-  entry.setSymName("fuzz_main");
-  entry->setAttr("llvm.emit_c_interface", UnitAttr::get(m.getContext()));
-  entry.setAllArgAttrs(ArrayRef<DictionaryAttr>{});
-  if (failed(target->lowerToLLVMDialect(m)))
+/// Everything kilnc does up to and including LLVM IR, through the compile
+/// library's steps; then the LLVM verifier.
+void compileToLLVMIR(MLIRContext &ctx, llvm::StringRef bytes) {
+  kiln::CompileOptions options;
+  options.inputPath = "/nonexistent/kiln-fuzz/model.onnx";
+  options.inputBytes = bytes;
+  options.modelName = "fuzz";
+  // Models that big are valid inputs, just not useful ones to fuzz with.
+  options.maxWeightBytes = 64 << 20;
+  options.targetOptions.optLevel = 0;
+  options.targetOptions.cpu = "x86-64";
+  kiln::Compilation compilation(ctx, options);
+  if (failed(compilation.importModel()) ||
+      failed(compilation.lowerToLinalg()) ||
+      failed(compilation.lowerToLLVMDialect()))
     return;
   llvm::LLVMContext llvmCtx;
-  std::unique_ptr<llvm::Module> module = translateModuleToLLVMIR(m, llvmCtx);
+  std::unique_ptr<llvm::Module> module =
+      translateModuleToLLVMIR(compilation.module(), llvmCtx);
   if (!module)
     return;
   // Valid MLIR that lowers must give a valid LLVM module.
@@ -101,22 +90,14 @@ void compileToLLVMIR(ModuleOp m) {
 } // namespace
 
 extern "C" int LLVMFuzzerInitialize(int *, char ***) {
-  registerAllPasses();
-  kiln::registerKilnPasses();
+  kiln::registerAllKilnPasses();
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   MLIRContext &ctx = context();
   ScopedDiagnosticHandler quiet(&ctx, [](Diagnostic &) { return success(); });
-  kiln::onnx_import::ImportOptions options;
-  // Models that big are valid inputs, just not useful ones to fuzz with.
-  options.maxWeightBytes = 64 << 20;
-  auto module = kiln::onnx_import::importOnnxBuffer(
-      ctx,
-      llvm::StringRef(reinterpret_cast<const char *>(data), size),
-      "/nonexistent/kiln-fuzz/model.onnx", options);
-  if (succeeded(module))
-    compileToLLVMIR(**module);
+  compileToLLVMIR(ctx,
+                  llvm::StringRef(reinterpret_cast<const char *>(data), size));
   return 0;
 }

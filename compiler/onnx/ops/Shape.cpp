@@ -266,7 +266,8 @@ static LogicalResult convertSqueeze(NodeContext &nc) {
                           << nc.formatExtent(e)
                           << "' is 1 at run time, and the result's rank "
                              "cannot depend on that; give the axes, or fix "
-                             "the symbol with --shape";
+                             "the symbol with "
+                          << nc.optionNames().shape;
     }
   }
   SmallVector<AffineExpr> out;
@@ -492,7 +493,8 @@ static LogicalResult convertSplit(NodeContext &nc) {
                           << nc.formatExtent(dim)
                           << "' may not be divisible by " << n
                           << "; give the sizes ('split'), or fix the symbol "
-                             "with --shape";
+                             "with "
+                          << nc.optionNames().shape;
       for (size_t i = 0; i < n; ++i)
         parts.push_back(k::symFloorDiv(dim, nc.cst(n)));
     }

@@ -50,6 +50,26 @@ typedef enum kiln_dtype KILN_ENUM_INT32 {
   KILN_DTYPE_BF16 = 16
 } kiln_dtype;
 
+/* Every kiln_dtype once: X(SUFFIX, name, size, ctype) for KILN_DTYPE_SUFFIX,
+ * its short name, its size in bytes and the C type of one element (16-bit
+ * floats as their bit patterns, bool as one byte). The runtime's
+ * kiln_dtype_name/kiln_dtype_size, the compiler's element types and the
+ * generated headers all read this one table. */
+#define KILN_DTYPE_TABLE(X)                                                    \
+  X(F32, "f32", 4, float)                                                      \
+  X(U8, "u8", 1, uint8_t)                                                      \
+  X(I8, "i8", 1, int8_t)                                                       \
+  X(U16, "u16", 2, uint16_t)                                                   \
+  X(I16, "i16", 2, int16_t)                                                    \
+  X(I32, "i32", 4, int32_t)                                                    \
+  X(I64, "i64", 8, int64_t)                                                    \
+  X(BOOL, "bool", 1, uint8_t)                                                  \
+  X(F16, "f16", 2, uint16_t)                                                   \
+  X(F64, "f64", 8, double)                                                     \
+  X(U32, "u32", 4, uint32_t)                                                   \
+  X(U64, "u64", 8, uint64_t)                                                   \
+  X(BF16, "bf16", 2, uint16_t)
+
 /* One input or output of the model. */
 typedef struct kiln_abi_tensor {
   const char *name;

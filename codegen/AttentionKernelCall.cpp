@@ -1,5 +1,5 @@
 //===- AttentionKernelCall.cpp - kiln.attention as a runtime call ---------===//
-#include "codegen/cpu/AttentionKernelCall.h"
+#include "codegen/AttentionKernelCall.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"

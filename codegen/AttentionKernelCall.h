@@ -1,6 +1,6 @@
 //===- AttentionKernelCall.h - kiln.attention as a runtime call -*- C++ -*-===//
-#ifndef KILN_CODEGEN_CPU_ATTENTIONKERNELCALL_H
-#define KILN_CODEGEN_CPU_ATTENTIONKERNELCALL_H
+#ifndef KILN_CODEGEN_ATTENTIONKERNELCALL_H
+#define KILN_CODEGEN_ATTENTIONKERNELCALL_H
 
 #include "dialects/kiln/KilnOps.h"
 #include "mlir/IR/Builders.h"

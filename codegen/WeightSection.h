@@ -1,5 +1,4 @@
-//===- WeightSection.h - Weights placed in the artifact after linking -*- C++
-//-*-===//
+//===- WeightSection.h - Weights placed in the artifact after linking ===//
 //
 // The weights reach the shared library without passing through the assembler
 // or the linker: the object that defines their symbols declares them in a
@@ -9,8 +8,8 @@
 // holds a copy of the weights, so compile memory stays near kilnc's own.
 //
 //===----------------------------------------------------------------------===//
-#ifndef KILN_CODEGEN_CPU_WEIGHTSECTION_H
-#define KILN_CODEGEN_CPU_WEIGHTSECTION_H
+#ifndef KILN_CODEGEN_WEIGHTSECTION_H
+#define KILN_CODEGEN_WEIGHTSECTION_H
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/ArrayRef.h"

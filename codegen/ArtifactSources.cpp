@@ -1,107 +1,15 @@
-//===- ArtifactWriter.cpp - Descriptor, header and link step --------------===//
-#include "codegen/cpu/ArtifactWriter.h"
-#include "codegen/cpu/CpuPipeline.h"
-#include "codegen/cpu/WeightSection.h"
-#include "dialects/kiln/KilnDialect.h"
+//===- ArtifactSources.cpp - C sources written for an artifact ------------===//
+#include "codegen/ArtifactSources.h"
+#include "codegen/CIdentifier.h"
+#include "dialects/kiln/Dtype.h"
 #include "dialects/kiln/SymbolicShape.h"
 
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-#include "mlir/IR/BuiltinTypes.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
-#include "mlir/IR/SymbolTable.h"
-#include "llvm/ADT/StringExtras.h"
-#include "llvm/Support/FileSystem.h"
-#include "llvm/Support/Path.h"
-#include "llvm/Support/Program.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/raw_ostream.h"
 #include <set>
 
 using namespace mlir;
 using namespace mlir::kiln;
-
-static LogicalResult writeTextFile(const std::string &path,
-                                   const std::string &text) {
-  std::error_code ec;
-  llvm::raw_fd_ostream os(path, ec);
-  if (ec)
-    return failure();
-  os << text;
-  return success();
-}
-
-static int32_t dtypeOf(Type t) {
-  if (t.isF32())
-    return 1;
-  if (t.isUnsignedInteger(8))
-    return 2;
-  if (t.isUnsignedInteger(16))
-    return 4;
-  if (t.isUnsignedInteger(32))
-    return 12;
-  if (t.isUnsignedInteger(64))
-    return 13;
-  if (t.isInteger(8))
-    return 3;
-  if (t.isInteger(16))
-    return 5;
-  if (t.isInteger(32))
-    return 6;
-  if (t.isInteger(64))
-    return 7;
-  if (t.isInteger(1))
-    return 9;
-  if (t.isF16())
-    return 10;
-  if (t.isF64())
-    return 11;
-  if (t.isBF16())
-    return 16;
-  return 0;
-}
-
-FailureOr<ModelSignature>
-mlir::kiln::captureSignature(ModuleOp module, const std::string &name) {
-  auto func = module.lookupSymbol<func::FuncOp>("main");
-  if (!func)
-    return module.emitError() << "the module has no func.func @main";
-  ModelSignature sig;
-  sig.name = name;
-  if (auto syms = func->getAttrOfType<ArrayAttr>(kSymbolsAttr))
-    for (Attribute a : syms)
-      sig.symbols.push_back(cast<StringAttr>(a).str());
-  auto collect = [&](unsigned i, Type t, DictionaryAttr attrs,
-                     std::vector<TensorSignature> &out) -> LogicalResult {
-    auto tt = cast<RankedTensorType>(t);
-    TensorSignature ts;
-    auto nameAttr = attrs ? attrs.getAs<StringAttr>(kNameAttr) : StringAttr();
-    ts.name = nameAttr ? nameAttr.str() : "t" + std::to_string(i);
-    ts.dtype = dtypeOf(tt.getElementType());
-    if (!ts.dtype)
-      return func.emitError()
-             << "tensor '" << ts.name << "' has element type "
-             << tt.getElementType() << ", which the C API cannot carry";
-    auto dims = attrs ? attrs.getAs<AffineMapAttr>(kDimsAttr) : AffineMapAttr();
-    if (!dims)
-      return func.emitError() << "tensor '" << ts.name << "' has no kiln.dims";
-    for (AffineExpr e : dims.getValue().getResults())
-      ts.dims.push_back(e);
-    out.push_back(ts);
-    return success();
-  };
-  SmallVector<DictionaryAttr> argAttrs, resAttrs;
-  func.getAllArgAttrs(argAttrs);
-  func.getAllResultAttrs(resAttrs);
-  for (auto [i, t] : llvm::enumerate(func.getArgumentTypes()))
-    if (failed(collect(i, t, i < argAttrs.size() ? argAttrs[i] : nullptr,
-                       sig.inputs)))
-      return failure();
-  for (auto [i, t] : llvm::enumerate(func.getResultTypes()))
-    if (failed(collect(i, t, i < resAttrs.size() ? resAttrs[i] : nullptr,
-                       sig.outputs)))
-      return failure();
-  return sig;
-}
 
 static std::string cString(llvm::StringRef s) {
   std::string out = "\"";
@@ -288,58 +196,18 @@ std::string mlir::kiln::descriptorSource(const ModelSignature &sig,
 }
 
 /// A C identifier from `name`, distinct from those in `taken`.
-static std::string cIdentifier(llvm::StringRef name,
-                               std::set<std::string> &taken) {
-  std::string id;
-  for (char c : name)
-    id += llvm::isAlnum(c) ? c : '_';
-  if (id.empty() || llvm::isDigit(id[0]))
-    id = "t_" + id;
+static std::string uniqueCIdentifier(llvm::StringRef name,
+                                     std::set<std::string> &taken) {
+  std::string id = sanitizeCIdentifier(name, "t_");
   std::string unique = id;
   for (int n = 2; !taken.insert(unique).second; ++n)
     unique = id + "_" + std::to_string(n);
   return unique;
 }
 
-static const char *cElementType(int32_t dtype) {
-  switch (dtype) {
-  case 1:
-    return "float";
-  case 2:
-    return "uint8_t";
-  case 3:
-    return "int8_t";
-  case 4:
-    return "uint16_t";
-  case 5:
-    return "int16_t";
-  case 6:
-    return "int32_t";
-  case 7:
-    return "int64_t";
-  case 9:
-    return "uint8_t"; /* bool, one byte */
-  case 10:
-    return "uint16_t"; /* fp16 bits */
-  case 11:
-    return "double";
-  case 12:
-    return "uint32_t";
-  case 13:
-    return "uint64_t";
-  case 16:
-    return "uint16_t"; /* bf16 bits */
-  default:
-    return "void";
-  }
-}
-
 /// `name` upper-cased, with '_' for every other character: a macro suffix.
 static std::string macroName(llvm::StringRef name) {
-  std::string id;
-  for (char c : name)
-    id += llvm::isAlnum(c) ? llvm::toUpper(c) : '_';
-  return id;
+  return llvm::StringRef(sanitizeCIdentifier(name, "")).upper();
 }
 
 std::string mlir::kiln::headerSource(const ModelSignature &sig) {
@@ -388,11 +256,11 @@ std::string mlir::kiln::headerSource(const ModelSignature &sig) {
   std::set<std::string> taken = {"session", "s", "in", "out"};
   std::vector<std::string> symIds, inIds, outIds;
   for (auto &s : sig.symbols)
-    symIds.push_back(cIdentifier(s, taken));
+    symIds.push_back(uniqueCIdentifier(s, taken));
   for (auto &t : sig.inputs)
-    inIds.push_back(cIdentifier(t.name, taken));
+    inIds.push_back(uniqueCIdentifier(t.name, taken));
   for (auto &t : sig.outputs)
-    outIds.push_back(cIdentifier(t.name, taken));
+    outIds.push_back(uniqueCIdentifier(t.name, taken));
   os << "\n/* Runs the model on caller buffers.";
   if (!sig.symbols.empty()) {
     os << " Symbolic dims:";
@@ -408,10 +276,10 @@ std::string mlir::kiln::headerSource(const ModelSignature &sig) {
   for (auto &id : symIds)
     os << ",\n    int64_t " << id;
   for (auto [i, t] : llvm::enumerate(sig.inputs))
-    os << ",\n    const " << cElementType(t.dtype) << " *" << inIds[i]
+    os << ",\n    const " << dtypeCType(t.dtype) << " *" << inIds[i]
        << ", size_t n_" << inIds[i];
   for (auto [i, t] : llvm::enumerate(sig.outputs))
-    os << ",\n    " << cElementType(t.dtype) << " *" << outIds[i]
+    os << ",\n    " << dtypeCType(t.dtype) << " *" << outIds[i]
        << ", size_t n_" << outIds[i];
   os << ") {\n";
   os << "  const int64_t s[] = {";
@@ -441,74 +309,4 @@ std::string mlir::kiln::headerSource(const ModelSignature &sig) {
      << ", out, " << sig.outputs.size() << ");\n}\n";
   os << "\n#ifdef __cplusplus\n}\n#endif\n#endif\n";
   return src;
-}
-
-LogicalResult mlir::kiln::linkSharedLibrary(
-    Location loc, const std::vector<std::string> &objects,
-    const std::string &output, bool verbose,
-    const std::vector<std::string> &runtimeLibraries) {
-  std::string clang = KILN_CLANG;
-  if (!llvm::sys::fs::can_execute(clang)) {
-    auto found = llvm::sys::findProgramByName("clang-22");
-    if (!found)
-      return emitError(loc) << "cannot find clang-22 to link " << output;
-    clang = *found;
-  }
-  std::vector<std::string> args = {
-      clang,          "-shared", "-fPIC", "-O2",
-      "-fuse-ld=lld", "-o",      output,  "-I" KILN_RUNTIME_INCLUDE_DIR};
-  args.insert(args.end(), objects.begin(), objects.end());
-  args.push_back("-Wl,--whole-archive");
-  args.insert(args.end(), runtimeLibraries.begin(), runtimeLibraries.end());
-  args.insert(args.end(), {KILN_RUNTIME_LIBRARY, "-Wl,--no-whole-archive",
-                           "-lm", "-lpthread", "-ldl", "-Wl,--gc-sections"});
-  std::vector<llvm::StringRef> refs(args.begin(), args.end());
-  if (verbose) {
-    for (auto &a : args)
-      llvm::errs() << a << " ";
-    llvm::errs() << "\n";
-  }
-  std::string err;
-  int rc = llvm::sys::ExecuteAndWait(clang, refs, std::nullopt, {}, 0, 0, &err);
-  if (rc != 0)
-    return emitError(loc) << "linking " << output << " failed (" << clang
-                          << " exited with " << rc << ")"
-                          << (err.empty() ? "" : ": ") << err;
-  return success();
-}
-
-LogicalResult mlir::kiln::writeHostArtifact(
-    ModuleOp module, const TargetOptions &options, const ModelSignature &sig,
-    const std::string &entry, llvm::StringRef target, const std::string &tmpDir,
-    const std::string &output, uint64_t *weightBytes,
-    const std::vector<std::string> &runtimeLibraries) {
-  std::string base = tmpDir + "/" + sig.name;
-  std::string obj = base + ".o", desc = base + "_descriptor.c";
-  WeightFiles weights;
-  weights.asm_ = base + "_weights.S";
-  weights.script = base + "_weights.ld";
-  // Weights leave the LLVM module before translation and join the library
-  // after the link (WeightSection.h): no tool holds a copy of them.
-  if (failed(externalizeWeights(module, weights)))
-    return failure();
-  if (weightBytes)
-    *weightBytes = weights.bytes;
-  if (failed(emitObject(module, options, obj, false)))
-    return failure();
-  {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(desc, ec);
-    if (ec)
-      return module.emitError()
-             << "cannot write " << desc << ": " << ec.message();
-    os << descriptorSource(sig, entry, target);
-  }
-  std::vector<std::string> inputs = {obj, desc};
-  if (weights.bytes)
-    inputs.insert(inputs.end(), {weights.asm_, "-Wl,-T," + weights.script});
-  if (failed(linkSharedLibrary(module.getLoc(), inputs, output, options.verbose,
-                               runtimeLibraries)))
-    return failure();
-  return weights.bytes ? fillWeightSection(module.getLoc(), output, weights)
-                       : success();
 }

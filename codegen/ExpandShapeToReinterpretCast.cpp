@@ -1,5 +1,5 @@
 //===- ExpandShapeToReinterpretCast.cpp - Work around an MLIR 22 crash -----===//
-#include "passes/Passes.h"
+#include "codegen/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -7,7 +7,7 @@
 
 namespace mlir::kiln {
 #define GEN_PASS_DEF_KILNEXPANDSHAPETOREINTERPRETCAST
-#include "passes/Passes.h.inc"
+#include "codegen/Passes.h.inc"
 } // namespace mlir::kiln
 
 using namespace mlir;

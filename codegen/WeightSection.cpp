@@ -1,5 +1,5 @@
 //===- WeightSection.cpp - Weights placed in the artifact after linking ---===//
-#include "codegen/cpu/WeightSection.h"
+#include "codegen/WeightSection.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"

@@ -1,12 +1,13 @@
 //===- FuseElementwise.cpp - Elementwise fusion without reshape folding ----===//
-#include "passes/Passes.h"
+#include "codegen/Passes.h"
+#include "dialects/kiln/KilnDialect.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::kiln {
 #define GEN_PASS_DEF_KILNFUSEELEMENTWISE
-#include "passes/Passes.h.inc"
+#include "codegen/Passes.h.inc"
 } // namespace mlir::kiln
 
 using namespace mlir;

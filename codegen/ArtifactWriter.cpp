@@ -1,0 +1,83 @@
+//===- ArtifactWriter.cpp - Object, descriptor and link step --------------===//
+#include "codegen/ArtifactWriter.h"
+#include "codegen/ArtifactSources.h"
+#include "codegen/ObjectEmitter.h"
+#include "codegen/Target.h"
+#include "codegen/WeightSection.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace mlir::kiln;
+
+LogicalResult mlir::kiln::linkSharedLibrary(
+    Location loc, const std::vector<std::string> &objects,
+    const std::string &output, bool verbose,
+    const std::vector<std::string> &runtimeLibraries) {
+  std::string clang = KILN_CLANG;
+  if (!llvm::sys::fs::can_execute(clang)) {
+    auto found = llvm::sys::findProgramByName("clang-22");
+    if (!found)
+      return emitError(loc) << "cannot find clang-22 to link " << output;
+    clang = *found;
+  }
+  std::vector<std::string> args = {
+      clang,          "-shared", "-fPIC", "-O2",
+      "-fuse-ld=lld", "-o",      output,  "-I" KILN_RUNTIME_INCLUDE_DIR};
+  args.insert(args.end(), objects.begin(), objects.end());
+  args.push_back("-Wl,--whole-archive");
+  args.insert(args.end(), runtimeLibraries.begin(), runtimeLibraries.end());
+  args.insert(args.end(), {KILN_RUNTIME_LIBRARY, "-Wl,--no-whole-archive",
+                           "-lm", "-lpthread", "-ldl", "-Wl,--gc-sections"});
+  std::vector<llvm::StringRef> refs(args.begin(), args.end());
+  if (verbose) {
+    for (auto &a : args)
+      llvm::errs() << a << " ";
+    llvm::errs() << "\n";
+  }
+  std::string err;
+  int rc = llvm::sys::ExecuteAndWait(clang, refs, std::nullopt, {}, 0, 0, &err);
+  if (rc != 0)
+    return emitError(loc) << "linking " << output << " failed (" << clang
+                          << " exited with " << rc << ")"
+                          << (err.empty() ? "" : ": ") << err;
+  return success();
+}
+
+LogicalResult mlir::kiln::writeHostArtifact(
+    ModuleOp module, const TargetOptions &options, const ModelSignature &sig,
+    const std::string &entry, llvm::StringRef target, const std::string &tmpDir,
+    const std::string &output, uint64_t *weightBytes,
+    const std::vector<std::string> &runtimeLibraries) {
+  std::string base = tmpDir + "/" + sig.name;
+  std::string obj = base + ".o", desc = base + "_descriptor.c";
+  WeightFiles weights;
+  weights.asm_ = base + "_weights.S";
+  weights.script = base + "_weights.ld";
+  // Weights leave the LLVM module before translation and join the library
+  // after the link (WeightSection.h): no tool holds a copy of them.
+  if (failed(externalizeWeights(module, weights)))
+    return failure();
+  if (weightBytes)
+    *weightBytes = weights.bytes;
+  if (failed(emitObject(module, options, obj, false)))
+    return failure();
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(desc, ec);
+    if (ec)
+      return module.emitError()
+             << "cannot write " << desc << ": " << ec.message();
+    os << descriptorSource(sig, entry, target);
+  }
+  std::vector<std::string> inputs = {obj, desc};
+  if (weights.bytes)
+    inputs.insert(inputs.end(), {weights.asm_, "-Wl,-T," + weights.script});
+  if (failed(linkSharedLibrary(module.getLoc(), inputs, output, options.verbose,
+                               runtimeLibraries)))
+    return failure();
+  return weights.bytes ? fillWeightSection(module.getLoc(), output, weights)
+                       : success();
+}

@@ -1,0 +1,35 @@
+//===- ArtifactWriter.h - Object, descriptor and link step ------*- C++ -*-===//
+#ifndef KILN_CODEGEN_ARTIFACTWRITER_H
+#define KILN_CODEGEN_ARTIFACTWRITER_H
+
+#include "codegen/ModelSignature.h"
+#include "mlir/IR/BuiltinOps.h"
+#include <string>
+#include <vector>
+
+namespace mlir::kiln {
+
+struct TargetOptions;
+
+/// Links `objects` (inputs and options for the clang driver) with the
+/// runtime, and before it `runtimeLibraries` (a device target's runtime),
+/// into a shared library.
+LogicalResult
+linkSharedLibrary(Location loc, const std::vector<std::string> &objects,
+                  const std::string &output, bool verbose,
+                  const std::vector<std::string> &runtimeLibraries = {});
+
+/// The host side of every target's artifact, from a module in the LLVM
+/// dialect: weights externalized, the object emitted, the descriptor for
+/// `target` written into `tmpDir`, all linked into `output` with the runtime
+/// (and `runtimeLibraries` before it).
+LogicalResult
+writeHostArtifact(ModuleOp module, const TargetOptions &options,
+                  const ModelSignature &sig, const std::string &entry,
+                  llvm::StringRef target, const std::string &tmpDir,
+                  const std::string &output, uint64_t *weightBytes,
+                  const std::vector<std::string> &runtimeLibraries = {});
+
+} // namespace mlir::kiln
+
+#endif

@@ -1,0 +1,31 @@
+//===- TargetRegistry.cpp - Code generation targets by name ---------------===//
+#include "compiler/TargetRegistry.h"
+#include "codegen/cpu/CpuTarget.h"
+#ifdef KILN_HAVE_CUDA_TARGET
+#include "codegen/cuda/CudaTarget.h"
+#endif
+
+using namespace mlir;
+
+std::unique_ptr<kiln::Target> kiln::createTarget(llvm::StringRef spec,
+                                                 const TargetOptions &options,
+                                                 TargetError &error) {
+  auto [kind, arch] = spec.split(':');
+  if (kind == "cpu" && arch.empty())
+    return createCpuTarget(options, error);
+  if (kind == "cuda") {
+#ifdef KILN_HAVE_CUDA_TARGET
+    return createCudaTarget(options, arch, error);
+#else
+    error = {TargetError::Option::Spec,
+             "target '" + spec.str() +
+                 "': this build of Kiln has no CUDA backend "
+                 "(-DKILN_ENABLE_CUDA=OFF)"};
+    return nullptr;
+#endif
+  }
+  error = {TargetError::Option::Spec,
+           "unknown target '" + spec.str() +
+               "' (expected cpu or cuda[:sm_NN])"};
+  return nullptr;
+}

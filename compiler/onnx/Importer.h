@@ -1,0 +1,69 @@
+//===- Importer.h - The state of one ONNX import ----------------*- C++ -*-===//
+//
+// Internal to compiler/onnx: the graph walk (GraphImport.cpp), tensor
+// decoding (TensorDecoding.cpp) and the converters, through NodeContext
+// (ImportContext.h), share it. Callers use ModelImporter.h.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_COMPILER_ONNX_IMPORTER_H
+#define KILN_COMPILER_ONNX_IMPORTER_H
+
+#include "compiler/onnx/ImportContext.h"
+#include "compiler/onnx/ModelImporter.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/StringMap.h"
+#include <map>
+#include <string>
+#include <vector>
+
+namespace onnx {
+class ModelProto;
+class GraphProto;
+class ValueInfoProto;
+} // namespace onnx
+
+namespace mlir::kiln::onnx_import {
+
+/// Internal state of one import; converters reach it through NodeContext.
+class Importer {
+public:
+  Importer(mlir::MLIRContext &ctx, std::string modelPath,
+           const ImportOptions &options);
+  ~Importer();
+
+  mlir::FailureOr<mlir::OwningOpRef<mlir::ModuleOp>>
+  run(onnx::ModelProto &model);
+
+  mlir::MLIRContext &ctx;
+  mlir::OpBuilder builder;
+  std::string modelPath;
+  std::string modelDir;
+  const ImportOptions &options;
+  std::vector<std::string> symbolNames;
+  /// Index of each name in symbolNames.
+  llvm::StringMap<unsigned> symbolIndex;
+  llvm::StringMap<ValueInfo> values;
+  std::map<std::string, int64_t> opsets;
+  uint64_t weightBytes = 0;
+  unsigned resourceCounter = 0;
+
+  mlir::Location nodeLoc(const onnx::NodeProto &node);
+  mlir::Value materialize(ValueInfo &info, mlir::Location loc);
+  /// Decodes a TensorProto (inline or external data) into an attribute.
+  mlir::FailureOr<mlir::ElementsAttr>
+  decodeTensor(const onnx::TensorProto &t, mlir::Location loc,
+               llvm::StringRef what);
+
+private:
+  mlir::LogicalResult declareInputs(const onnx::GraphProto &graph,
+                                    mlir::func::FuncOp &func);
+  mlir::LogicalResult importNodes(onnx::GraphProto &graph);
+  mlir::FailureOr<std::vector<int>> topologicalOrder(const onnx::GraphProto &g);
+  unsigned symbolFor(const std::string &name);
+  mlir::FailureOr<std::vector<char>> readExternalData(const onnx::TensorProto &t,
+                                                      mlir::Location loc);
+};
+
+} // namespace mlir::kiln::onnx_import
+
+#endif
