@@ -56,7 +56,10 @@ def KilnLowerToLinalg : Pass<"kiln-lower-to-linalg", "::mlir::ModuleOp"> {
            "strided memref types, dense from the concat axis inward, so "
            "that both can be views of one preallocated cache "
            "(kiln_session_run_cached); marks the input kiln.kv_cache = "
-           "[output, axis]">
+           "[output, axis]">,
+    Option<"gatherReshapes", "gather-reshapes", "bool", "false",
+           "Lower every reshape as an element gather instead of "
+           "collapse/expand views, to bisect a view-related problem">
   ];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",

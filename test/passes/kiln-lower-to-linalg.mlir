@@ -4,6 +4,7 @@
 // RUN: kiln-opt %s -kiln-lower-to-linalg='attention-kernel=cuda' | FileCheck %s --check-prefix=CUDA
 // RUN: not kiln-opt %s -kiln-lower-to-linalg='attention-kernel=gpu' 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: kiln-opt %s -kiln-lower-to-linalg='kv-cache-views=1' | FileCheck %s --check-prefix=KV
+// RUN: kiln-opt %s -kiln-lower-to-linalg='gather-reshapes=1' | FileCheck %s --check-prefix=GATHER
 
 // BAD: unknown attention-kernel 'gpu' (expected none, cpu or cuda)
 
@@ -293,4 +294,22 @@ func.func @kv_cache(%past: tensor<?x4x?x16xf32> {kiln.dims = affine_map<()[s0, s
   %twice = kiln.add %present, %present : tensor<?x4x?x16xf32>, tensor<?x4x?x16xf32> -> tensor<?x4x?x16xf32>
   %doubled = kiln.concat %twice, %new {axis = 2 : i64} : (tensor<?x4x?x16xf32>, tensor<?x4x1x16xf32>) -> tensor<?x4x?x16xf32>
   return %present, %doubled : tensor<?x4x?x16xf32>, tensor<?x4x?x16xf32>
+}
+
+// A reshape of a row-major tensor is a view (collapse/expand); with
+// gather-reshapes=1 it is an element gather instead, to bisect a problem
+// with views.
+// CHECK-LABEL: func.func @reshape_view
+// CHECK: tensor.collapse_shape
+// CHECK: tensor.expand_shape
+// CHECK-NOT: tensor.extract
+// GATHER-LABEL: func.func @reshape_view
+// GATHER-NOT: tensor.collapse_shape
+// GATHER: linalg.generic
+// GATHER: tensor.extract
+func.func @reshape_view(%x: tensor<?x4x16xf32> {kiln.dims = affine_map<()[s0] -> (s0, 4, 16)>, kiln.name = "x"})
+    -> (tensor<?x8x8xf32> {kiln.dims = affine_map<()[s0] -> (s0, 8, 8)>, kiln.name = "y"})
+    attributes {kiln.symbols = ["batch"]} {
+  %0 = kiln.reshape %x {shape = affine_map<()[s0] -> (s0, 8, 8)>} : tensor<?x4x16xf32> -> tensor<?x8x8xf32>
+  return %0 : tensor<?x8x8xf32>
 }

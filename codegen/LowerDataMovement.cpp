@@ -1,0 +1,228 @@
+//===- LowerDataMovement.cpp - Gather, slice, reshape and friends ---------===//
+#include "codegen/FunctionLowering.h"
+#include "codegen/LoweringUtils.h"
+
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+using namespace mlir;
+using namespace mlir::kiln;
+using namespace mlir::kiln::linalg_lowering;
+
+/// result[pre..., idx..., post...] = data[pre..., clamp(indices[idx...]), post...]
+LogicalResult FunctionLowering::lowerGather(GatherOp op) {
+  Location loc = op.getLoc();
+  Value data = op.getData(), indices = op.getIndices();
+  auto rt = op.getType();
+  int64_t axis = op.getAxis(), rank = rt.getRank();
+  int64_t idxRank = tensorTy(indices).getRank();
+  int64_t dataRank = tensorTy(data).getRank();
+  SmallVector<OpFoldResult> ds = sizesOf(data), is = sizesOf(indices);
+  SmallVector<OpFoldResult> sizes(ds.begin(), ds.begin() + axis);
+  sizes.append(is.begin(), is.end());
+  sizes.append(ds.begin() + axis + 1, ds.end());
+  Value init = empty(loc, sizes, rt.getElementType());
+  SmallVector<AffineExpr> idxExprs;
+  for (int64_t i = 0; i < idxRank; ++i)
+    idxExprs.push_back(b.getAffineDimExpr(axis + i));
+  SmallVector<AffineMap> maps{
+      AffineMap::get(rank, 0, idxExprs, b.getContext()),
+      b.getMultiDimIdentityMap(rank)};
+  Value axisExtent = getValueOrCreateConstantIndexOp(b, loc, ds[axis]);
+  Value r =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{rt}, ValueRange{indices}, ValueRange{init}, maps,
+          SmallVector<IteratorType>(rank, IteratorType::parallel),
+          [&](OpBuilder &nb, Location nl, ValueRange a) {
+            Value i = arith::IndexCastOp::create(nb, nl, nb.getIndexType(),
+                                                 a[0]);
+            Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
+            Value neg = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt,
+                                              i, zero);
+            i = arith::SelectOp::create(
+                nb, nl, neg, arith::AddIOp::create(nb, nl, i, axisExtent), i);
+            // Out-of-range indices clamp instead of reading out of bounds.
+            Value last = arith::SubIOp::create(
+                nb, nl, axisExtent, arith::ConstantIndexOp::create(nb, nl, 1));
+            i = arith::MaxSIOp::create(nb, nl, i, zero);
+            i = arith::MinSIOp::create(nb, nl, i, last);
+            SmallVector<Value> coords;
+            for (int64_t d = 0; d < axis; ++d)
+              coords.push_back(linalg::IndexOp::create(nb, nl, d));
+            coords.push_back(i);
+            for (int64_t d = axis + 1; d < dataRank; ++d)
+              coords.push_back(
+                  linalg::IndexOp::create(nb, nl, d - 1 + idxRank));
+            linalg::YieldOp::create(
+                nb, nl, (Value)tensor::ExtractOp::create(nb, nl, data, coords));
+          })
+          .getResult(0);
+  b.replaceOp(op, r);
+  return success();
+}
+
+LogicalResult FunctionLowering::lowerConcat(ConcatOp op) {
+  Location loc = op.getLoc();
+  int64_t axis = op.getAxis();
+  auto inputs = op.getInputs();
+  SmallVector<OpFoldResult> sizes = sizesOf(inputs[0]);
+  Value total = getValueOrCreateConstantIndexOp(b, loc, sizes[axis]);
+  for (Value in : inputs.drop_front())
+    total = arith::AddIOp::create(b, loc, total,
+                                  tensor::DimOp::create(b, loc, in, axis));
+  sizes[axis] = getAsOpFoldResult(total);
+  Value acc = empty(loc, sizes, op.getType().getElementType());
+  Value offset = arith::ConstantIndexOp::create(b, loc, 0);
+  int64_t rank = op.getType().getRank();
+  for (Value in : inputs) {
+    SmallVector<OpFoldResult> offs(rank, b.getIndexAttr(0));
+    offs[axis] = offset;
+    SmallVector<OpFoldResult> strides(rank, b.getIndexAttr(1));
+    acc = tensor::InsertSliceOp::create(b, loc, in, acc, offs, sizesOf(in),
+                                        strides);
+    offset = arith::AddIOp::create(b, loc, offset,
+                                   tensor::DimOp::create(b, loc, in, axis));
+  }
+  b.replaceOp(op, tensor::CastOp::create(b, loc, op.getType(), acc));
+  return success();
+}
+
+LogicalResult FunctionLowering::lowerSlice(SliceOp op) {
+  Location loc = op.getLoc();
+  SmallVector<OpFoldResult> offs =
+      materializeShape(b, loc, op.getOffsets(), symbols);
+  SmallVector<OpFoldResult> sizes =
+      materializeShape(b, loc, op.getSizes(), symbols);
+  ArrayRef<int64_t> steps = op.getStrides();
+  // An empty result reads nothing. extract_slice would verify its offsets
+  // against the source even then (start 10 of 10 is out of bounds), so the
+  // result is a fresh empty tensor instead.
+  if (llvm::is_contained(op.getType().getShape(), 0)) {
+    Value e = empty(loc, sizes, op.getType().getElementType());
+    if (e.getType() != op.getType())
+      e = tensor::CastOp::create(b, loc, op.getType(), e);
+    b.replaceOp(op, e);
+    return success();
+  }
+  if (llvm::all_of(steps, [](int64_t s) { return s > 0; })) {
+    SmallVector<OpFoldResult> strides;
+    for (int64_t s : steps)
+      strides.push_back(b.getIndexAttr(s));
+    Value r = tensor::ExtractSliceOp::create(b, loc, op.getType(), op.getInput(),
+                                             offs, sizes, strides);
+    b.replaceOp(op, r);
+    return success();
+  }
+  // Negative steps: gather element by element.
+  int64_t rank = op.getType().getRank();
+  Value init = empty(loc, sizes, op.getType().getElementType());
+  Value input = op.getInput();
+  Value r = linalg::GenericOp::create(
+                b, loc, TypeRange{op.getType()}, ValueRange{},
+                ValueRange{init},
+                SmallVector<AffineMap>{b.getMultiDimIdentityMap(rank)},
+                SmallVector<IteratorType>(rank, IteratorType::parallel),
+                [&](OpBuilder &nb, Location nl, ValueRange) {
+                  SmallVector<Value> coords;
+                  for (int64_t d = 0; d < rank; ++d) {
+                    Value i = linalg::IndexOp::create(nb, nl, d);
+                    Value s = arith::ConstantIndexOp::create(nb, nl, steps[d]);
+                    Value o = getValueOrCreateConstantIndexOp(nb, nl, offs[d]);
+                    coords.push_back(arith::AddIOp::create(
+                        nb, nl, o, arith::MulIOp::create(nb, nl, i, s)));
+                  }
+                  linalg::YieldOp::create(
+                      nb, nl,
+                      (Value)tensor::ExtractOp::create(nb, nl, input, coords));
+                })
+                .getResult(0);
+  b.replaceOp(op, r);
+  return success();
+}
+
+LogicalResult FunctionLowering::lowerTranspose(TransposeOp t) {
+  SmallVector<OpFoldResult> in = sizesOf(t.getInput()), out;
+  for (int64_t p : t.getPerm())
+    out.push_back(in[p]);
+  Location loc = t.getLoc();
+  Value init = empty(loc, out, t.getType().getElementType());
+  b.replaceOp(t, linalg::TransposeOp::create(b, loc, t.getInput(), init,
+                                             t.getPerm())
+                     .getResult()[0]);
+  return success();
+}
+
+LogicalResult FunctionLowering::lowerReshape(ReshapeOp r) {
+  Location loc = r.getLoc();
+  b.replaceOp(r, reshape(loc, r.getInput(), r.getType(),
+                         materializeShape(b, loc, r.getShape(), symbols)));
+  return success();
+}
+
+LogicalResult FunctionLowering::lowerExpand(ExpandOp e) {
+  Location loc = e.getLoc();
+  auto rt = e.getType();
+  Value init = empty(loc, materializeShape(b, loc, e.getShape(), symbols),
+                     rt.getElementType());
+  int64_t rank = rt.getRank();
+  SmallVector<AffineMap> maps{broadcastMap(tensorTy(e.getInput()), rt),
+                              b.getMultiDimIdentityMap(rank)};
+  b.replaceOp(e, linalg::GenericOp::create(
+                     b, loc, TypeRange{rt}, ValueRange{e.getInput()},
+                     ValueRange{init}, maps,
+                     SmallVector<IteratorType>(rank, IteratorType::parallel),
+                     [](OpBuilder &nb, Location nl, ValueRange a) {
+                       linalg::YieldOp::create(nb, nl, a[0]);
+                     })
+                     .getResult(0));
+  return success();
+}
+
+LogicalResult FunctionLowering::lowerFill(FillOp f) {
+  Location loc = f.getLoc();
+  Value init = empty(loc, materializeShape(b, loc, f.getShape(), symbols),
+                     f.getType().getElementType());
+  Value v = arith::ConstantOp::create(b, loc, f.getValue());
+  b.replaceOp(
+      f, linalg::FillOp::create(b, loc, ValueRange{v}, ValueRange{init})
+             .getResult(0));
+  return success();
+}
+
+LogicalResult FunctionLowering::lowerSymbolicValues(SymbolicValuesOp s) {
+  Location loc = s.getLoc();
+  Type elem = s.getType().getElementType();
+  SmallVector<Value> elems;
+  for (AffineExpr e : s.getValues().getResults())
+    elems.push_back(arith::IndexCastOp::create(
+        b, loc, elem, materializeSymExpr(b, loc, e, symbols)));
+  b.replaceOp(s, tensor::FromElementsOp::create(b, loc, s.getType(), elems));
+  return success();
+}
+
+LogicalResult FunctionLowering::lowerRange(RangeOp r) {
+  Location loc = r.getLoc();
+  Type elem = r.getType().getElementType();
+  Value start = materializeSymExpr(b, loc, r.getStart().getResult(0), symbols);
+  Value init =
+      empty(loc, materializeShape(b, loc, r.getSize(), symbols), elem);
+  int64_t step = r.getStep();
+  b.replaceOp(
+      r, linalg::GenericOp::create(
+             b, loc, TypeRange{r.getType()}, ValueRange{}, ValueRange{init},
+             SmallVector<AffineMap>{b.getMultiDimIdentityMap(1)},
+             SmallVector<IteratorType>{IteratorType::parallel},
+             [&](OpBuilder &nb, Location nl, ValueRange) {
+               Value i = linalg::IndexOp::create(nb, nl, 0);
+               Value v = arith::AddIOp::create(
+                   nb, nl, start,
+                   arith::MulIOp::create(
+                       nb, nl, i,
+                       arith::ConstantIndexOp::create(nb, nl, step)));
+               Value i64 =
+                   arith::IndexCastOp::create(nb, nl, nb.getI64Type(), v);
+               linalg::YieldOp::create(nb, nl, castScalar(nb, nl, i64, elem));
+             })
+             .getResult(0));
+  return success();
+}

@@ -1,0 +1,215 @@
+//===- LowerNormalizations.cpp - LayerNorm, RMSNorm and reductions --------===//
+#include "codegen/FunctionLowering.h"
+#include "codegen/LoweringUtils.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+using namespace mlir;
+using namespace mlir::kiln;
+using namespace mlir::kiln::linalg_lowering;
+
+/// Statistics in f32 over axes [axis, rank): mean, then variance of the
+/// centered values (two passes, as ONNX Runtime does, for accuracy).
+LogicalResult FunctionLowering::lowerLayerNorm(LayerNormOp op) {
+  Location loc = op.getLoc();
+  Value x = op.getInput();
+  auto xt = tensorTy(x);
+  Type elem = xt.getElementType(), ct = computeType(elem);
+  int64_t rank = xt.getRank();
+  SmallVector<int64_t> axes;
+  for (int64_t d = op.getAxis(); d < rank; ++d)
+    axes.push_back(d);
+  auto add = [&](OpBuilder &nb, Location nl, Value v, Value acc) {
+    return (Value)arith::AddFOp::create(nb, nl, extendTo(nb, nl, v, ct), acc);
+  };
+  Value n = countOf(loc, x, axes, ct);
+  Value sum = reduce(loc, x, axes, ct, 0.0, add);
+  AffineMap statMap = dropAxesMap(rank, axes);
+  SmallVector<IteratorType> redIters;
+  for (int64_t d = 0; d < rank; ++d)
+    redIters.push_back(d >= op.getAxis() ? IteratorType::reduction
+                                         : IteratorType::parallel);
+  // var = sum((x - sum/n)^2) / n
+  Value varInit = linalg::FillOp::create(
+                      b, loc, ValueRange{scalarConstant(b, loc, ct, 0)},
+                      ValueRange{empty(loc, sizesOf(sum), ct)})
+                      .getResult(0);
+  Value sq = linalg::GenericOp::create(
+                 b, loc, TypeRange{varInit.getType()}, ValueRange{x, sum},
+                 ValueRange{varInit},
+                 SmallVector<AffineMap>{b.getMultiDimIdentityMap(rank), statMap,
+                                        statMap},
+                 redIters,
+                 [&](OpBuilder &nb, Location nl, ValueRange a) {
+                   Value mean = arith::DivFOp::create(nb, nl, a[1], n);
+                   Value d = arith::SubFOp::create(
+                       nb, nl, extendTo(nb, nl, a[0], ct), mean);
+                   Value s = arith::MulFOp::create(nb, nl, d, d);
+                   linalg::YieldOp::create(
+                       nb, nl, (Value)arith::AddFOp::create(nb, nl, s, a[2]));
+                 })
+                 .getResult(0);
+  SmallVector<Value> ins{x, sum, sq, op.getScale()};
+  if (op.getBias())
+    ins.push_back(op.getBias());
+  SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(rank), statMap, statMap,
+                              broadcastMap(tensorTy(op.getScale()), xt)};
+  if (op.getBias())
+    maps.push_back(broadcastMap(tensorTy(op.getBias()), xt));
+  maps.push_back(b.getMultiDimIdentityMap(rank));
+  float eps = op.getEpsilon().convertToFloat();
+  bool hasBias = (bool)op.getBias();
+  Value y = linalg::GenericOp::create(
+                b, loc, TypeRange{xt}, ins,
+                ValueRange{empty(loc, sizesOf(x), elem)}, maps,
+                SmallVector<IteratorType>(rank, IteratorType::parallel),
+                [&](OpBuilder &nb, Location nl, ValueRange a) {
+                  Value mean = arith::DivFOp::create(nb, nl, a[1], n);
+                  Value var = arith::DivFOp::create(nb, nl, a[2], n);
+                  Value inv = math::RsqrtOp::create(
+                      nb, nl,
+                      arith::AddFOp::create(nb, nl, var,
+                                            scalarConstant(nb, nl, ct, eps)));
+                  Value d = arith::SubFOp::create(
+                      nb, nl, extendTo(nb, nl, a[0], ct), mean);
+                  Value r = arith::MulFOp::create(
+                      nb, nl, arith::MulFOp::create(nb, nl, d, inv),
+                      extendTo(nb, nl, a[3], ct));
+                  if (hasBias)
+                    r = arith::AddFOp::create(nb, nl, r,
+                                              extendTo(nb, nl, a[4], ct));
+                  linalg::YieldOp::create(nb, nl, truncTo(nb, nl, r, elem));
+                })
+                .getResult(0);
+  b.replaceOp(op, y);
+  return success();
+}
+
+LogicalResult FunctionLowering::lowerRMSNorm(RMSNormOp op) {
+  Location loc = op.getLoc();
+  Value x = op.getInput();
+  auto xt = tensorTy(x);
+  Type elem = xt.getElementType(), ct = computeType(elem);
+  int64_t rank = xt.getRank();
+  SmallVector<int64_t> axes{rank - 1};
+  Value n = countOf(loc, x, axes, ct);
+  Value ss = reduce(loc, x, axes, ct, 0.0,
+                    [&](OpBuilder &nb, Location nl, Value v, Value acc) {
+                      Value e = extendTo(nb, nl, v, ct);
+                      return (Value)arith::AddFOp::create(
+                          nb, nl, arith::MulFOp::create(nb, nl, e, e), acc);
+                    });
+  float eps = op.getEpsilon().convertToFloat();
+  SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(rank),
+                              dropAxesMap(rank, axes),
+                              broadcastMap(tensorTy(op.getScale()), xt),
+                              b.getMultiDimIdentityMap(rank)};
+  Value y = linalg::GenericOp::create(
+                b, loc, TypeRange{xt}, ValueRange{x, ss, op.getScale()},
+                ValueRange{empty(loc, sizesOf(x), elem)}, maps,
+                SmallVector<IteratorType>(rank, IteratorType::parallel),
+                [&](OpBuilder &nb, Location nl, ValueRange a) {
+                  Value ms = arith::DivFOp::create(nb, nl, a[1], n);
+                  Value inv = math::RsqrtOp::create(
+                      nb, nl,
+                      arith::AddFOp::create(nb, nl, ms,
+                                            scalarConstant(nb, nl, ct, eps)));
+                  Value r = arith::MulFOp::create(
+                      nb, nl,
+                      arith::MulFOp::create(nb, nl, extendTo(nb, nl, a[0], ct),
+                                            inv),
+                      extendTo(nb, nl, a[2], ct));
+                  linalg::YieldOp::create(nb, nl, truncTo(nb, nl, r, elem));
+                })
+                .getResult(0);
+  b.replaceOp(op, y);
+  return success();
+}
+
+template <typename OpT> LogicalResult FunctionLowering::lowerReduce(OpT op) {
+  Location loc = op.getLoc();
+  Value x = op.getInput();
+  Type elem = tensorTy(x).getElementType();
+  bool isFloat = isa<FloatType>(elem), isUnsigned = isUnsignedIn(op);
+  Type ct = computeType(elem);
+  ArrayRef<int64_t> axes = op.getAxes();
+  double init = 0;
+  std::function<Value(OpBuilder &, Location, Value, Value)> combine;
+  auto ext = [&](OpBuilder &nb, Location nl, Value v) {
+    return isFloat ? extendTo(nb, nl, v, ct) : v;
+  };
+  if constexpr (std::is_same_v<OpT, ReduceMaxOp> ||
+                std::is_same_v<OpT, ReduceMinOp>) {
+    constexpr bool isMax = std::is_same_v<OpT, ReduceMaxOp>;
+    if (isFloat)
+      init = isMax ? -INFINITY : INFINITY;
+    else
+      init = isMax ? (double)std::numeric_limits<int64_t>::min()
+                   : (double)std::numeric_limits<int64_t>::max();
+    if (!isFloat && elem.getIntOrFloatBitWidth() < 64)
+      init = isMax ? -std::ldexp(1.0, elem.getIntOrFloatBitWidth() - 1)
+                   : std::ldexp(1.0, elem.getIntOrFloatBitWidth() - 1) - 1;
+    if (isUnsigned) // 0 and all ones (-1 truncates to the width)
+      init = isMax ? 0 : -1;
+    combine = [&, isFloat, isUnsigned](OpBuilder &nb, Location nl, Value v,
+                                       Value acc) -> Value {
+      v = ext(nb, nl, v);
+      if (isFloat)
+        return isMax ? (Value)arith::MaximumFOp::create(nb, nl, v, acc)
+                     : (Value)arith::MinimumFOp::create(nb, nl, v, acc);
+      if (isUnsigned)
+        return isMax ? (Value)arith::MaxUIOp::create(nb, nl, v, acc)
+                     : (Value)arith::MinUIOp::create(nb, nl, v, acc);
+      return isMax ? (Value)arith::MaxSIOp::create(nb, nl, v, acc)
+                   : (Value)arith::MinSIOp::create(nb, nl, v, acc);
+    };
+  } else if constexpr (std::is_same_v<OpT, ReduceProdOp>) {
+    init = 1;
+    combine = [&, isFloat](OpBuilder &nb, Location nl, Value v,
+                           Value acc) -> Value {
+      v = ext(nb, nl, v);
+      return isFloat ? (Value)arith::MulFOp::create(nb, nl, v, acc)
+                     : (Value)arith::MulIOp::create(nb, nl, v, acc);
+    };
+  } else {
+    combine = [&, isFloat](OpBuilder &nb, Location nl, Value v,
+                           Value acc) -> Value {
+      v = ext(nb, nl, v);
+      return isFloat ? (Value)arith::AddFOp::create(nb, nl, v, acc)
+                     : (Value)arith::AddIOp::create(nb, nl, v, acc);
+    };
+  }
+  Value r = reduce(loc, x, axes, ct, init, combine);
+  auto rt = tensorTy(r);
+  if (std::is_same_v<OpT, ReduceMeanOp> || ct != elem) {
+    bool mean = std::is_same_v<OpT, ReduceMeanOp>;
+    Value n = mean ? countOf(loc, x, axes, ct) : Value();
+    auto outT = RankedTensorType::get(rt.getShape(), elem);
+    r = elementwise(loc, outT, ValueRange{r},
+                    [&](OpBuilder &nb, Location nl, ValueRange a) {
+                      Value v = a[0];
+                      if (mean && isFloat)
+                        v = arith::DivFOp::create(nb, nl, v, n);
+                      else if (mean)
+                        v = isUnsigned
+                                ? (Value)arith::DivUIOp::create(nb, nl, v, n)
+                                : (Value)arith::DivSIOp::create(nb, nl, v, n);
+                      return isFloat ? truncTo(nb, nl, v, elem) : v;
+                    });
+  }
+  if (op.getKeepdims()) {
+    SmallVector<OpFoldResult> xs = sizesOf(x), sizes;
+    for (int64_t d = 0; d < (int64_t)xs.size(); ++d)
+      sizes.push_back(llvm::is_contained(axes, d) ? b.getIndexAttr(1) : xs[d]);
+    r = reshape(loc, r, op.getType(), sizes);
+  }
+  b.replaceOp(op, r);
+  return success();
+}
+
+template LogicalResult FunctionLowering::lowerReduce(ReduceSumOp);
+template LogicalResult FunctionLowering::lowerReduce(ReduceMeanOp);
+template LogicalResult FunctionLowering::lowerReduce(ReduceMaxOp);
+template LogicalResult FunctionLowering::lowerReduce(ReduceMinOp);
+template LogicalResult FunctionLowering::lowerReduce(ReduceProdOp);
