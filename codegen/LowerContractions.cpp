@@ -49,7 +49,7 @@ Value FunctionLowering::matmulByWeight(Location loc, Value a, Value w,
       reshape(loc, a, tensorTypeOf(a2, tensorTy(a).getElementType()), a2);
   c2 = {m, ws[1]};
   Value init = empty(loc, c2, acc);
-  Value zero = scalarConstant(b, loc, acc, 0);
+  Value zero = buildArithConstant(b, loc, acc, 0);
   init = linalg::FillOp::create(b, loc, ValueRange{zero}, ValueRange{init})
              .getResult(0);
   return linalg::MatmulOp::create(b, loc, TypeRange{tensorTypeOf(c2, acc)},
@@ -129,7 +129,7 @@ LogicalResult FunctionLowering::lowerMatMul(MatMulOp op) {
   Type acc = computeType(elem);
   int64_t rank = rt.getRank();
   SmallVector<OpFoldResult> as = sizesOf(a), ws = sizesOf(w);
-  Value zero = scalarConstant(b, loc, acc, 0);
+  Value zero = buildArithConstant(b, loc, acc, 0);
   auto narrow = [&](Value v, ArrayRef<OpFoldResult> sizes) {
     if (acc == elem)
       return v;
@@ -264,7 +264,7 @@ LogicalResult FunctionLowering::lowerAttention(AttentionOp op) {
 
   // out[b, h, i, n] = sum_r lhs[b, h, i, r] * rhs[b, h / g, rhsMap], in ct;
   // iteration dims (b, h, i, n, r).
-  Value zero = scalarConstant(b, loc, ct, 0);
+  Value zero = buildArithConstant(b, loc, ct, 0);
   auto contract = [&](Value lhs, Value rhs, AffineMap rhsMap,
                       ArrayRef<OpFoldResult> sizes, RankedTensorType type) {
     Value init = linalg::FillOp::create(b, loc, ValueRange{zero},
@@ -294,7 +294,7 @@ LogicalResult FunctionLowering::lowerAttention(AttentionOp op) {
                           scoreSizes, scoreType);
 
   // scale, mask and causal hiding in one pass.
-  Value scale = scalarConstant(b, loc, ct, op.getScale().convertToFloat());
+  Value scale = buildArithConstant(b, loc, ct, op.getScale().convertToFloat());
   Value offset; // Sk - Sq
   if (op.getCausal())
     offset = arith::SubIOp::create(
@@ -323,7 +323,7 @@ LogicalResult FunctionLowering::lowerAttention(AttentionOp op) {
               Value hidden = arith::CmpIOp::create(
                   nb, nl, arith::CmpIPredicate::sgt, j, last);
               x = arith::SelectOp::create(
-                  nb, nl, hidden, scalarConstant(nb, nl, ct, -INFINITY), x);
+                  nb, nl, hidden, buildArithConstant(nb, nl, ct, -INFINITY), x);
             }
             linalg::YieldOp::create(nb, nl, x);
           })

@@ -23,7 +23,7 @@ static Value integerPow(OpBuilder &b, Location loc, Value x, Value y,
                  bool isUnsigned) {
   Type t = x.getType();
   using I = arith::CmpIPredicate;
-  Value zero = scalarConstant(b, loc, t, 0), one = scalarConstant(b, loc, t, 1);
+  Value zero = buildArithConstant(b, loc, t, 0), one = buildArithConstant(b, loc, t, 1);
   Value exponent = y, negative;
   if (!isUnsigned) {
     negative = arith::CmpIOp::create(b, loc, I::slt, y, zero);
@@ -48,7 +48,7 @@ static Value integerPow(OpBuilder &b, Location loc, Value x, Value y,
   Value r = loop.getResult(0);
   if (isUnsigned)
     return r;
-  Value minusOne = scalarConstant(b, loc, t, -1);
+  Value minusOne = buildArithConstant(b, loc, t, -1);
   Value oddExponent = arith::CmpIOp::create(
       b, loc, I::ne, arith::AndIOp::create(b, loc, y, one), zero);
   Value ofMinusOne = arith::SelectOp::create(b, loc, oddExponent, minusOne, one);
@@ -141,7 +141,7 @@ Value linalg_lowering::binaryBody(OpBuilder &b, Location loc, Operation *op,
 }
 
 static Value sigmoid(OpBuilder &b, Location loc, Value x) {
-  Value one = scalarConstant(b, loc, x.getType(), 1.0);
+  Value one = buildArithConstant(b, loc, x.getType(), 1.0);
   Value neg = arith::NegFOp::create(b, loc, x);
   Value e = math::ExpOp::create(b, loc, neg);
   return arith::DivFOp::create(b, loc, one,
@@ -149,7 +149,7 @@ static Value sigmoid(OpBuilder &b, Location loc, Value x) {
 }
 
 static Value geluBody(OpBuilder &b, Location loc, Value x, bool tanhForm) {
-  auto c = [&](double v) { return scalarConstant(b, loc, x.getType(), v); };
+  auto c = [&](double v) { return buildArithConstant(b, loc, x.getType(), v); };
   Value inner;
   if (tanhForm) {
     Value x3 =
@@ -172,7 +172,7 @@ Value linalg_lowering::activationBody(OpBuilder &b, Location loc,
                                      StringRef act, Value x) {
   if (act == "relu")
     return arith::MaximumFOp::create(
-        b, loc, x, scalarConstant(b, loc, x.getType(), 0.0));
+        b, loc, x, buildArithConstant(b, loc, x.getType(), 0.0));
   if (act == "gelu" || act == "gelu_tanh")
     return geluBody(b, loc, x, act == "gelu_tanh");
   if (act == "silu")
@@ -187,7 +187,7 @@ Value linalg_lowering::unaryBody(OpBuilder &b, Location loc, Operation *op,
                 bool isUnsigned) {
   Type t = x.getType();
   bool isFloat = isa<FloatType>(t);
-  auto c = [&](double v) { return scalarConstant(b, loc, t, v); };
+  auto c = [&](double v) { return buildArithConstant(b, loc, t, v); };
   return llvm::TypeSwitch<Operation *, Value>(op)
       .Case<NegOp>([&](auto) -> Value {
         if (isFloat)
@@ -243,9 +243,9 @@ Value linalg_lowering::castScalar(OpBuilder &b, Location loc, Value x,
   if (to.isInteger(1)) {
     if (isa<FloatType>(from))
       return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, x,
-                                   scalarConstant(b, loc, from, 0));
+                                   buildArithConstant(b, loc, from, 0));
     return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, x,
-                                 scalarConstant(b, loc, from, 0));
+                                 buildArithConstant(b, loc, from, 0));
   }
   auto fromF = dyn_cast<FloatType>(from), toF = dyn_cast<FloatType>(to);
   if (fromF && toF)
@@ -327,14 +327,14 @@ LogicalResult FunctionLowering::lowerClip(ClipOp c) {
                Value x = a[0];
                bool f = isa<FloatType>(t);
                if (std::isfinite(lo) || f) {
-                 Value l = scalarConstant(nb, nl, t, lo);
+                 Value l = buildArithConstant(nb, nl, t, lo);
                  x = f ? (Value)arith::MaximumFOp::create(nb, nl, x, l)
                      : isUnsigned
                          ? (Value)arith::MaxUIOp::create(nb, nl, x, l)
                          : (Value)arith::MaxSIOp::create(nb, nl, x, l);
                }
                if (std::isfinite(hi) || f) {
-                 Value h = scalarConstant(nb, nl, t, hi);
+                 Value h = buildArithConstant(nb, nl, t, hi);
                  x = f ? (Value)arith::MinimumFOp::create(nb, nl, x, h)
                      : isUnsigned
                          ? (Value)arith::MinUIOp::create(nb, nl, x, h)

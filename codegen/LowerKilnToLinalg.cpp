@@ -302,7 +302,7 @@ Value FunctionLowering::reduce(
     if (!llvm::is_contained(axes, d))
       sizes.push_back(all[d]);
   Value acc = empty(loc, sizes, accType);
-  Value initV = scalarConstant(b, loc, accType, init);
+  Value initV = buildArithConstant(b, loc, accType, init);
   acc = linalg::FillOp::create(b, loc, ValueRange{initV}, ValueRange{acc})
             .getResult(0);
   SmallVector<IteratorType> iters;

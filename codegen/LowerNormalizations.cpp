@@ -32,7 +32,7 @@ LogicalResult FunctionLowering::lowerLayerNorm(LayerNormOp op) {
                                          : IteratorType::parallel);
   // var = sum((x - sum/n)^2) / n
   Value varInit = linalg::FillOp::create(
-                      b, loc, ValueRange{scalarConstant(b, loc, ct, 0)},
+                      b, loc, ValueRange{buildArithConstant(b, loc, ct, 0)},
                       ValueRange{empty(loc, sizesOf(sum), ct)})
                       .getResult(0);
   Value sq = linalg::GenericOp::create(
@@ -70,7 +70,7 @@ LogicalResult FunctionLowering::lowerLayerNorm(LayerNormOp op) {
                   Value inv = math::RsqrtOp::create(
                       nb, nl,
                       arith::AddFOp::create(nb, nl, var,
-                                            scalarConstant(nb, nl, ct, eps)));
+                                            buildArithConstant(nb, nl, ct, eps)));
                   Value d = arith::SubFOp::create(
                       nb, nl, extendTo(nb, nl, a[0], ct), mean);
                   Value r = arith::MulFOp::create(
@@ -114,7 +114,7 @@ LogicalResult FunctionLowering::lowerRMSNorm(RMSNormOp op) {
                   Value inv = math::RsqrtOp::create(
                       nb, nl,
                       arith::AddFOp::create(nb, nl, ms,
-                                            scalarConstant(nb, nl, ct, eps)));
+                                            buildArithConstant(nb, nl, ct, eps)));
                   Value r = arith::MulFOp::create(
                       nb, nl,
                       arith::MulFOp::create(nb, nl, extendTo(nb, nl, a[0], ct),

@@ -59,7 +59,7 @@ SmallVector<OpFoldResult> mlir::kiln::materializeShape(OpBuilder &b,
   return out;
 }
 
-Value mlir::kiln::scalarConstant(OpBuilder &b, Location loc, Type type,
+Value mlir::kiln::buildArithConstant(OpBuilder &b, Location loc, Type type,
                                  double v) {
   if (auto ft = dyn_cast<FloatType>(type))
     return arith::ConstantOp::create(b, loc, b.getFloatAttr(ft, v));

@@ -22,7 +22,7 @@ SmallVector<OpFoldResult> materializeShape(OpBuilder &b, Location loc,
                                            AffineMap map,
                                            ArrayRef<Value> symbols);
 /// Scalar constant of `type` (float or integer) with value `v`.
-Value scalarConstant(OpBuilder &b, Location loc, Type type, double v);
+Value buildArithConstant(OpBuilder &b, Location loc, Type type, double v);
 
 } // namespace mlir::kiln
 

@@ -75,7 +75,7 @@ std::optional<Normalized> normalized(Value v) {
   std::optional<Normalized> found;
   Operation *square = nullptr;
   eitherOrder(add, [&](Value m, Value c) {
-    std::optional<double> eps = scalarConstant(c);
+    std::optional<double> eps = matchScalarConstant(c);
     auto var = singleUse<ReduceMeanOp>(m);
     if (!eps || *eps <= 0 || !var || squareOf(var.getInput()) != d ||
         var.getAxes() != mean.getAxes() || !var.getKeepdims())

@@ -24,7 +24,7 @@ std::optional<std::pair<Value, double>> meanSquarePlusEps(Value v) {
   if (!add)
     return found;
   eitherOrder(add, [&](Value m, Value c) {
-    std::optional<double> eps = scalarConstant(c);
+    std::optional<double> eps = matchScalarConstant(c);
     auto mean = singleUse<ReduceMeanOp>(m);
     if (!eps || *eps <= 0 || !mean || !mean.getKeepdims())
       return false;

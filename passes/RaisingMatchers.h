@@ -18,7 +18,7 @@ namespace mlir::kiln::raising {
 
 /// The value of a float constant that broadcasts like a scalar: a splat
 /// `kiln.constant` whose every extent is 1 (rank 0 included).
-inline std::optional<double> scalarConstant(Value v) {
+inline std::optional<double> matchScalarConstant(Value v) {
   auto c = v.getDefiningOp<ConstantOp>();
   if (!c)
     return std::nullopt;
@@ -32,7 +32,7 @@ inline std::optional<double> scalarConstant(Value v) {
 
 /// Whether `v` is a scalar constant within f32 rounding of `want`.
 inline bool isScalar(Value v, double want) {
-  std::optional<double> got = scalarConstant(v);
+  std::optional<double> got = matchScalarConstant(v);
   return got && std::abs(*got - want) <= 1e-6 * std::abs(want);
 }
 

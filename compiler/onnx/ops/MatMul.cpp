@@ -98,7 +98,7 @@ static LogicalResult convertGemm(NodeContext &nc) {
   float alpha = nc.getFloat("alpha", 1.0f), beta = nc.getFloat("beta", 1.0f);
   if (alpha != 1.0f)
     y = k::MulOp::create(nc.builder(), nc.loc(), type, y,
-                         scalarConstant(nc, elem, alpha));
+                         buildRank0Constant(nc, elem, alpha));
   if (nc.hasInput(2) && beta != 0.0f) {
     auto out = nc.broadcast(dims, nc.dims(2));
     if (failed(out))
@@ -111,7 +111,7 @@ static LogicalResult convertGemm(NodeContext &nc) {
     Value c = nc.input(2);
     if (beta != 1.0f)
       c = k::MulOp::create(nc.builder(), nc.loc(), c.getType(), c,
-                           scalarConstant(nc, elem, beta));
+                           buildRank0Constant(nc, elem, beta));
     y = k::AddOp::create(nc.builder(), nc.loc(), type, y, c);
   }
   nc.setOutput(0, y, dims);

@@ -38,15 +38,15 @@ static LogicalResult convertDynamicQuantizeLinear(NodeContext &nc) {
                                 b.getDenseI64ArrayAttr(all),
                                 b.getBoolAttr(false));
   };
-  Value zero = scalarConstant(nc, f32, 0.0);
-  Value one = scalarConstant(nc, f32, 1.0);
+  Value zero = buildRank0Constant(nc, f32, 0.0);
+  Value one = buildRank0Constant(nc, f32, 1.0);
   Value lo = k::MinOp::create(b, loc, scalarType,
                               reduce(k::ReduceMinOp()), zero);
   Value hi = k::MaxOp::create(b, loc, scalarType,
                               reduce(k::ReduceMaxOp()), zero);
   Value scale = k::DivOp::create(
       b, loc, scalarType, k::SubOp::create(b, loc, scalarType, hi, lo),
-      scalarConstant(nc, f32, 255.0));
+      buildRank0Constant(nc, f32, 255.0));
   Value isZero = k::EqualOp::create(
       b, loc, RankedTensorType::get({}, b.getI1Type()), scale, zero);
   Value divisor = k::WhereOp::create(b, loc, scalarType, isZero, one, scale);
