@@ -1,0 +1,337 @@
+//===- KvCache.cpp - The in-place KV cache and the runs through it --------===//
+//
+// Each KV pair lives in one buffer of max_length positions along its axis. A
+// step's past input and present output are both views of that buffer (its
+// first `length` positions, then the new length), so the model reads the past
+// in place and writes only the new positions after it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Run.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+using namespace kiln;
+
+namespace {
+constexpr int32_t kMaxCacheRank = 8;
+
+struct CachePair {
+  const kiln_abi_kv_pair *pair;
+  void *data;
+  size_t bytes;
+  int64_t dims[kMaxCacheRank];        // the cache: max_length along the axis
+  int64_t strides[kMaxCacheRank];     // dense over dims
+  int64_t viewDims[2][kMaxCacheRank]; // past, present of the current step
+};
+} // namespace
+
+struct kiln_kv_cache {
+  kiln_session *session;
+  int64_t maxLength, length;
+  int32_t numPairs;
+  CachePair *pairs;
+  // A step's full input and output lists and their strides.
+  kiln_tensor *inputs, *outputs;
+  const int64_t **strides;
+};
+
+namespace {
+
+CachePair *pairOfInput(const kiln_kv_cache *c, int32_t i) {
+  for (int32_t k = 0; k < c->numPairs; ++k)
+    if (c->pairs[k].pair->input == i)
+      return &c->pairs[k];
+  return nullptr;
+}
+
+CachePair *pairOfOutput(kiln_kv_cache *c, int32_t o) {
+  for (int32_t k = 0; k < c->numPairs; ++k)
+    if (c->pairs[k].pair->output == o)
+      return &c->pairs[k];
+  return nullptr;
+}
+
+void freeCache(kiln_kv_cache *c) {
+  if (c->pairs)
+    for (int32_t k = 0; k < c->numPairs; ++k)
+      free(c->pairs[k].data);
+  free(c->pairs);
+  free(c->inputs);
+  free(c->outputs);
+  free(c->strides);
+  free(c);
+}
+
+} // namespace
+
+namespace kiln {
+
+bool cachePair(const kiln_kv_cache *cache, int32_t i, int32_t o) {
+  const CachePair *p = cache ? pairOfInput(cache, i) : nullptr;
+  return p && p->pair->output == o;
+}
+
+} // namespace kiln
+
+extern "C" {
+
+int32_t kiln_session_num_kv_pairs(const kiln_session *s) {
+  return s ? s->model->num_kv_pairs : 0;
+}
+
+kiln_status kiln_kv_cache_create(kiln_session *s, int64_t batch,
+                                 int64_t max_length, kiln_kv_cache **out) {
+  if (out)
+    *out = nullptr;
+  if (!s)
+    return KILN_ERROR_INVALID_ARGUMENT;
+  const kiln_abi_model &m = *s->model;
+  const char *name = m.name ? m.name : "?";
+  if (!out)
+    return setError(s, KILN_ERROR_INVALID_ARGUMENT, "out is NULL");
+  if (batch < 1 || max_length < 1)
+    return setError(s, KILN_ERROR_INVALID_ARGUMENT,
+                    "KV cache of batch %lld and max_length %lld: both must "
+                    "be >= 1",
+                    (long long)batch, (long long)max_length);
+  if (m.num_kv_pairs == 0)
+    return setError(s, KILN_ERROR_UNSUPPORTED,
+                    "model '%s' has no KV-cache pairs (no output is "
+                    "Concat(input, ...) of an input)",
+                    name);
+  if (s->deviceState)
+    return setError(s, KILN_ERROR_UNSUPPORTED,
+                    "model '%s': the in-place KV cache runs on the cpu only",
+                    name);
+  auto *c = static_cast<kiln_kv_cache *>(calloc(1, sizeof(kiln_kv_cache)));
+  if (!c)
+    return setError(s, KILN_ERROR_OUT_OF_MEMORY, "cannot allocate a cache");
+  c->session = s;
+  c->maxLength = max_length;
+  c->numPairs = m.num_kv_pairs;
+  c->pairs = static_cast<CachePair *>(calloc(c->numPairs, sizeof(CachePair)));
+  c->inputs = static_cast<kiln_tensor *>(
+      calloc(m.num_inputs ? m.num_inputs : 1, sizeof(kiln_tensor)));
+  c->outputs = static_cast<kiln_tensor *>(
+      calloc(m.num_outputs ? m.num_outputs : 1, sizeof(kiln_tensor)));
+  c->strides = static_cast<const int64_t **>(
+      calloc(m.num_inputs + m.num_outputs, sizeof(int64_t *)));
+  if (!c->pairs || !c->inputs || !c->outputs || !c->strides) {
+    freeCache(c);
+    return setError(s, KILN_ERROR_OUT_OF_MEMORY, "cannot allocate a cache");
+  }
+  for (int32_t k = 0; k < c->numPairs; ++k) {
+    CachePair &p = c->pairs[k];
+    p.pair = &m.kv_pairs[k];
+    const kiln_abi_tensor &t = m.inputs[p.pair->input];
+    if (t.rank > kMaxCacheRank) {
+      freeCache(c);
+      return setError(s, KILN_ERROR_UNSUPPORTED,
+                      "input '%s' has rank %d; a KV cache holds rank %d at "
+                      "most",
+                      t.name, t.rank, kMaxCacheRank);
+    }
+    for (int32_t d = 0; d < t.rank; ++d) {
+      if (d == p.pair->axis)
+        p.dims[d] = max_length;
+      else if (t.dims[d] >= 0)
+        p.dims[d] = t.dims[d];
+      else if (d == 0)
+        p.dims[d] = batch;
+      else {
+        freeCache(c);
+        return setError(s, KILN_ERROR_UNSUPPORTED,
+                        "input '%s' dim %d (%s) is symbolic: a KV cache "
+                        "binds only the batch (dim 0) and the cached axis %d",
+                        t.name, d, dimName(t, d), p.pair->axis);
+      }
+    }
+    size_t bytes;
+    if (!denseBytes(p.dims, t.rank, kiln_dtype_size(t.dtype), &bytes)) {
+      freeCache(c);
+      return setError(s, KILN_ERROR_LIMIT_EXCEEDED,
+                      "KV cache for '%s': byte size overflows", t.name);
+    }
+    int64_t stride = 1;
+    for (int32_t d = t.rank - 1; d >= 0; --d) {
+      p.strides[d] = stride;
+      stride *= p.dims[d];
+    }
+    p.bytes = bytes;
+    p.data = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (!p.data) {
+      freeCache(c);
+      return setError(s, KILN_ERROR_OUT_OF_MEMORY,
+                      "KV cache for '%s': cannot allocate %zu bytes", t.name,
+                      bytes);
+    }
+    memset(p.data, 0, bytes);
+  }
+  *out = c;
+  return KILN_OK;
+}
+
+void kiln_kv_cache_destroy(kiln_kv_cache *c) {
+  if (c)
+    freeCache(c);
+}
+
+int64_t kiln_kv_cache_length(const kiln_kv_cache *c) {
+  return c ? c->length : -1;
+}
+
+kiln_status kiln_kv_cache_set(kiln_kv_cache *c, const kiln_tensor *past,
+                              size_t num_past) {
+  if (!c)
+    return KILN_ERROR_INVALID_ARGUMENT;
+  kiln_session *s = c->session;
+  const kiln_abi_model &m = *s->model;
+  if (num_past == 0) {
+    c->length = 0;
+    return KILN_OK;
+  }
+  if (num_past != (size_t)c->numPairs || !past)
+    return setError(s, KILN_ERROR_INVALID_ARGUMENT,
+                    "expected %d past tensors, got %zu", c->numPairs, num_past);
+  char dimsText[512];
+  int64_t length = -1;
+  for (int32_t k = 0; k < c->numPairs; ++k) {
+    const CachePair &p = c->pairs[k];
+    const kiln_abi_tensor &sig = m.inputs[p.pair->input];
+    const kiln_tensor &t = past[k];
+    int32_t axis = p.pair->axis;
+    if (t.dtype != sig.dtype)
+      return setError(s, KILN_ERROR_DTYPE_MISMATCH,
+                      "past '%s': got dtype %s, expected %s", sig.name,
+                      kiln_dtype_name(t.dtype), kiln_dtype_name(sig.dtype));
+    if (t.rank != sig.rank || !t.dims)
+      return setError(s, KILN_ERROR_RANK_MISMATCH,
+                      "past '%s': got rank %d, expected %d", sig.name, t.rank,
+                      sig.rank);
+    for (int32_t d = 0; d < t.rank; ++d)
+      if (d != axis && t.dims[d] != p.dims[d])
+        return setError(s, KILN_ERROR_SHAPE_MISMATCH,
+                        "past '%s' dim %d: got %lld, the cache has %lld",
+                        sig.name, d, (long long)t.dims[d],
+                        (long long)p.dims[d]);
+    if (length == -1)
+      length = t.dims[axis];
+    if (t.dims[axis] != length)
+      return setError(s, KILN_ERROR_INVALID_ARGUMENT,
+                      "past '%s' holds %lld positions, the first %lld",
+                      sig.name, (long long)t.dims[axis], (long long)length);
+    if (length < 0 || length > c->maxLength)
+      return setError(s, KILN_ERROR_LIMIT_EXCEEDED,
+                      "past '%s' holds %lld positions, the cache %lld",
+                      sig.name, (long long)length, (long long)c->maxLength);
+    size_t bytes;
+    if (!denseBytes(t.dims, t.rank, kiln_dtype_size(sig.dtype), &bytes) ||
+        t.size_bytes < bytes || (bytes && !t.data))
+      return setError(s, KILN_ERROR_BUFFER_TOO_SMALL,
+                      "past '%s': buffer has %zu bytes, needs %zu for %s",
+                      sig.name, t.size_bytes, bytes,
+                      formatDims(dimsText, sizeof(dimsText), t.dims, t.rank));
+  }
+  for (int32_t k = 0; k < c->numPairs; ++k) {
+    const CachePair &p = c->pairs[k];
+    int32_t axis = p.pair->axis, rank = m.inputs[p.pair->input].rank;
+    size_t elem = kiln_dtype_size(m.inputs[p.pair->input].dtype);
+    int64_t outer = 1, inner = 1;
+    for (int32_t d = 0; d < axis; ++d)
+      outer *= p.dims[d];
+    for (int32_t d = axis + 1; d < rank; ++d)
+      inner *= p.dims[d];
+    // Each outer index holds `length` of the cache's max_length rows.
+    size_t row = (size_t)(length * inner) * elem;
+    size_t block = (size_t)(c->maxLength * inner) * elem;
+    for (int64_t i = 0; i < outer; ++i)
+      memcpy(static_cast<char *>(p.data) + i * block,
+             static_cast<const char *>(past[k].data) + i * row, row);
+  }
+  c->length = length;
+  return KILN_OK;
+}
+
+kiln_status kiln_session_run_cached(kiln_session *s, kiln_kv_cache *c,
+                                    const kiln_tensor *inputs,
+                                    size_t num_inputs, kiln_tensor *outputs,
+                                    size_t num_outputs) {
+  if (!s)
+    return KILN_ERROR_INVALID_ARGUMENT;
+  RunGuard guard(s);
+  if (!guard.ok())
+    return KILN_ERROR_INVALID_ARGUMENT;
+  const kiln_abi_model &m = *s->model;
+  if (!c || c->session != s)
+    return setError(s, KILN_ERROR_INVALID_ARGUMENT,
+                    "the cache is NULL or belongs to another session");
+  size_t wantIn = m.num_inputs - c->numPairs,
+         wantOut = m.num_outputs - c->numPairs;
+  if (num_inputs != wantIn || num_outputs != wantOut)
+    return setError(s, KILN_ERROR_INVALID_ARGUMENT,
+                    "expected %zu inputs and %zu outputs besides the cache, "
+                    "got %zu and %zu",
+                    wantIn, wantOut, num_inputs, num_outputs);
+  if ((wantIn && !inputs) || (wantOut && !outputs))
+    return setError(s, KILN_ERROR_INVALID_ARGUMENT,
+                    "inputs or outputs is NULL");
+  if (c->length < 1)
+    return setError(s, KILN_ERROR_INVALID_ARGUMENT,
+                    "the KV cache is empty: fill it with kiln_kv_cache_set");
+  size_t next = 0;
+  for (int32_t i = 0; i < m.num_inputs; ++i) {
+    const kiln_abi_tensor &sig = m.inputs[i];
+    c->strides[i] = nullptr;
+    if (CachePair *p = pairOfInput(c, i)) {
+      memcpy(p->viewDims[0], p->dims, sizeof(p->dims));
+      p->viewDims[0][p->pair->axis] = c->length;
+      c->inputs[i] = {static_cast<kiln_dtype>(sig.dtype), sig.rank,
+                      p->viewDims[0], p->data, p->bytes};
+      c->strides[i] = p->strides;
+    } else {
+      c->inputs[i] = inputs[next++];
+    }
+  }
+  if (kiln_status st = prepare(s, c->inputs, m.num_inputs))
+    return st;
+  int64_t length = -1;
+  next = 0;
+  for (int32_t o = 0; o < m.num_outputs; ++o) {
+    const kiln_abi_tensor &sig = m.outputs[o];
+    c->strides[m.num_inputs + o] = nullptr;
+    CachePair *p = pairOfOutput(c, o);
+    if (!p) {
+      c->outputs[o] = outputs[next++];
+      continue;
+    }
+    const int64_t *dims = s->outputDims + s->outputDimBase[o];
+    int32_t axis = p->pair->axis;
+    for (int32_t d = 0; d < sig.rank; ++d)
+      if (d != axis && dims[d] != p->dims[d])
+        return setError(s, KILN_ERROR_SHAPE_MISMATCH,
+                        "output '%s' dim %d: %lld, the cache has %lld",
+                        sig.name, d, (long long)dims[d], (long long)p->dims[d]);
+    if (dims[axis] < c->length || dims[axis] > c->maxLength)
+      return setError(s, KILN_ERROR_LIMIT_EXCEEDED,
+                      "output '%s' would hold %lld positions; the cache "
+                      "holds %lld of at most %lld",
+                      sig.name, (long long)dims[axis], (long long)c->length,
+                      (long long)c->maxLength);
+    if (length == -1)
+      length = dims[axis];
+    memcpy(p->viewDims[1], dims, sig.rank * sizeof(int64_t));
+    c->outputs[o] = {static_cast<kiln_dtype>(sig.dtype), sig.rank,
+                     p->viewDims[1], p->data, p->bytes};
+    c->strides[m.num_inputs + o] = p->strides;
+  }
+  if (kiln_status st = checkCallerOutputs(s, c->outputs, m.num_outputs, c))
+    return st;
+  if (kiln_status st = invoke(s, 0, c->strides))
+    return st;
+  c->length = length;
+  return KILN_OK;
+}
+
+} // extern "C"
