@@ -21,6 +21,7 @@
 #include "kernels/Attention.h"
 
 #include "ExecutionContext.h"
+#include "kernels/KernelError.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -645,11 +646,6 @@ void runItems(void *raw, int64_t begin, int64_t end, int32_t worker) {
     return;
   }
   args->fn(p, begin, end, scratch);
-}
-
-void reportError(const char *message) {
-  if (kiln_rt_context *ctx = kiln_rt_current_context())
-    ctx->report_error(ctx, message);
 }
 
 } // namespace

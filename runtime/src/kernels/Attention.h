@@ -2,7 +2,7 @@
 #ifndef KILN_RUNTIME_KERNELS_ATTENTION_H
 #define KILN_RUNTIME_KERNELS_ATTENTION_H
 
-#include "kernels/BatchMatmul.h"
+#include "kernels/CpuFeatures.h"
 #include "kernels/Kernels.h"
 
 namespace kiln {

@@ -14,6 +14,7 @@
 
 #include "kernels/BatchMatmul.h"
 #include "kernels/GemmEpilogue.h"
+#include "kernels/KernelError.h"
 
 #include "ExecutionContext.h"
 #include "kernels/MatmulMicrokernels.h"
@@ -333,11 +334,6 @@ void naiveBlock(const Problem &p) {
   }
 }
 
-void reportError(const char *message) {
-  if (kiln_rt_context *ctx = kiln_rt_current_context())
-    ctx->report_error(ctx, message);
-}
-
 struct ParallelArgs {
   const Problem *problem;
   kiln_rt_context *ctx;
@@ -420,39 +416,7 @@ void runBlocked(Problem &p, kiln_rt_context *ctx, bool parallel) {
   free(owned);
 }
 
-// -1 until resolved; a plain int so no C++ runtime guard is needed.
-std::atomic<int> resolvedIsa{-1};
-
 } // namespace
-
-bool cpuSupports(MatmulIsa isa) {
-#if defined(__x86_64__)
-  __builtin_cpu_init();
-  switch (isa) {
-  case MatmulIsa::Avx512:
-    return __builtin_cpu_supports("avx512f");
-  case MatmulIsa::Avx2:
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  case MatmulIsa::Generic:
-    return true;
-  }
-  return false;
-#else
-  return isa == MatmulIsa::Generic;
-#endif
-}
-
-MatmulIsa bestMatmulIsa() {
-  int isa = resolvedIsa.load(std::memory_order_relaxed);
-  if (isa < 0) {
-    MatmulIsa best = cpuSupports(MatmulIsa::Avx512) ? MatmulIsa::Avx512
-                     : cpuSupports(MatmulIsa::Avx2) ? MatmulIsa::Avx2
-                                                    : MatmulIsa::Generic;
-    isa = static_cast<int>(best);
-    resolvedIsa.store(isa, std::memory_order_relaxed);
-  }
-  return static_cast<MatmulIsa>(isa);
-}
 
 void batchMatmulF32(const kiln_memref3_f32 &am, const kiln_memref3_f32 &bm,
                     const kiln_memref3_f32 &cm, MatmulIsa isa) {

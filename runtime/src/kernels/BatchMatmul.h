@@ -2,15 +2,10 @@
 #ifndef KILN_RUNTIME_KERNELS_BATCHMATMUL_H
 #define KILN_RUNTIME_KERNELS_BATCHMATMUL_H
 
+#include "kernels/CpuFeatures.h"
 #include "kernels/Kernels.h"
 
 namespace kiln {
-
-enum class MatmulIsa { Generic, Avx2, Avx512 };
-
-// Best ISA this CPU and OS support; resolved once.
-MatmulIsa bestMatmulIsa();
-bool cpuSupports(MatmulIsa isa);
 
 // The kernel behind _mlir_ciface_kiln_rt_batch_matmul_f32 with the ISA
 // forced, so tests can cover every variant on one machine.
