@@ -3,8 +3,8 @@
 // Tile sizes fill the register file: AVX-512 keeps 8x32 accumulators in 16 of
 // 32 zmm registers (enough independent FMAs to cover a 4-cycle latency at two
 // per cycle), AVX2 keeps 6x16 in 12 of 16 ymm registers. The x86 variants are
-// compiled with target attributes and chosen at run time (BatchMatmul.cpp),
-// so the library itself still runs on any x86-64.
+// compiled with target attributes and chosen at run time (kernelFor in
+// BlockedGemm.cpp), so the library itself still runs on any x86-64.
 //
 //===----------------------------------------------------------------------===//
 
