@@ -1,0 +1,282 @@
+//===- AttentionItem.h - One work item of the fused attention ---*- C++ -*-===//
+//
+// runItem is the online softmax of one item's rows over blocks of keys, with
+// the block products supplied by `Blocks`: PortableBlocks here, which the
+// compiler vectorizes for the ISA of the file that includes it, or
+// Avx512Blocks (x86/AttentionAvx512.cpp). Attention.cpp runs the generic
+// variant, x86/AttentionAvx2.cpp and x86/AttentionAvx512.cpp theirs.
+//
+// The code is in an anonymous namespace so that each of those files gets its
+// own copy. As shared inline definitions, the linker could keep the AVX-512
+// file's copy for the generic caller as well.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_RUNTIME_KERNELS_ATTENTIONITEM_H
+#define KILN_RUNTIME_KERNELS_ATTENTIONITEM_H
+
+#include <math.h>
+#include <stdint.h>
+
+namespace kiln::attention {
+
+constexpr int64_t kKeyBlock = 64;
+
+struct Problem {
+  const float *q, *k, *v, *mask;
+  float *out;
+  int64_t batch, heads, kvHeads, group, sq, sk, d, dv;
+  int64_t qs[4], ks[4], vs[4], ms[4], os[4];
+  float scale;
+  bool causal;
+  int64_t queriesPerItem, queryBlocks, maxRows;
+  // Scratch layout, in floats, each section 64-byte aligned.
+  int64_t offKt, offS, offAcc, offV, offM, offL, scratchFloats;
+};
+
+// The rows of work item `index`: row r is query head
+// hkv * group + r / nq and query i0 + r % nq.
+struct Item {
+  int64_t b, hkv, i0, nq, rows;
+};
+
+// Runs items [begin, end) with `scratch` of p.scratchFloats floats.
+using ItemFn = void (*)(const Problem &, int64_t, int64_t, float *);
+#if defined(__x86_64__)
+void itemsAvx2(const Problem &p, int64_t begin, int64_t end, float *scratch);
+void itemsAvx512(const Problem &p, int64_t begin, int64_t end, float *scratch);
+#endif
+
+namespace {
+
+// exp(x) for x <= 0 (every argument here is a difference from a running
+// max): Cephes' expf polynomial on x - n ln 2, scaled by 2^n through the
+// exponent bits. Branch-free, so the loops around it vectorize; within 2
+// ulp, and exactly 0 below expf's normal range, as for masked scores.
+__attribute__((always_inline)) inline float expNonPositive(float x) {
+  const float lo = -87.3365447505531f;
+  float xc = x < lo ? lo : (x > 0.0f ? 0.0f : x);
+  float n = __builtin_floorf(xc * 1.44269504088896341f + 0.5f);
+  float r = xc - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  float y = 1.9875691500e-4f;
+  y = y * r + 1.3981999507e-3f;
+  y = y * r + 8.3334519073e-3f;
+  y = y * r + 4.1665795894e-2f;
+  y = y * r + 1.6666665459e-1f;
+  y = y * r + 5.0000001201e-1f;
+  y = y * r * r + r + 1.0f;
+  int32_t bits = ((int32_t)n + 127) << 23;
+  float result = y * __builtin_bit_cast(float, bits);
+  return x < lo ? 0.0f : result;
+}
+
+Item itemOf(const Problem &p, int64_t index) {
+  Item it;
+  int64_t qb = index % p.queryBlocks, rest = index / p.queryBlocks;
+  it.hkv = rest % p.kvHeads;
+  it.b = rest / p.kvHeads;
+  it.i0 = qb * p.queriesPerItem;
+  it.nq = p.sq - it.i0 < p.queriesPerItem ? p.sq - it.i0 : p.queriesPerItem;
+  it.rows = p.group * it.nq;
+  return it;
+}
+
+//===----------------------------------------------------------------------===//
+// Block products, portable (vectorized by the compiler per ISA)
+//===----------------------------------------------------------------------===//
+
+// kt[d][j] = k[j][d] for j < bk, zero up to kKeyBlock.
+__attribute__((always_inline)) inline void
+packKeys(const Problem &p, const float *keys, int64_t bk, float *kt) {
+  for (int64_t dd = 0; dd < p.d; ++dd) {
+    float *row = kt + dd * kKeyBlock;
+    for (int64_t j = bk; j < kKeyBlock; ++j)
+      row[j] = 0.0f;
+  }
+  for (int64_t j = 0; j < bk; ++j) {
+    const float *key = keys + j * p.ks[2];
+    for (int64_t dd = 0; dd < p.d; ++dd)
+      kt[dd * kKeyBlock + j] = key[dd * p.ks[3]];
+  }
+}
+
+// s[r][j] = sum_d qp[r][d] * k[j][d] for r < rows, j < bk.
+__attribute__((always_inline)) inline void
+scoresPortable(const Problem &p, int64_t rows, const float *qp,
+               const float *keys, int64_t bk, float *kt, float *s) {
+  if (rows < 4) {
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < bk; ++j) {
+        const float *key = keys + j * p.ks[2];
+        const float *qr = qp + r * p.d;
+        float sum = 0.0f;
+        for (int64_t dd = 0; dd < p.d; ++dd)
+          sum += qr[dd] * key[dd * p.ks[3]];
+        s[r * kKeyBlock + j] = sum;
+      }
+    return;
+  }
+  packKeys(p, keys, bk, kt);
+  for (int64_t r = 0; r < rows; ++r) {
+    float acc[kKeyBlock] = {};
+    const float *qr = qp + r * p.d;
+    for (int64_t dd = 0; dd < p.d; ++dd) {
+      float a = qr[dd];
+      const float *kr = kt + dd * kKeyBlock;
+      for (int64_t j = 0; j < kKeyBlock; ++j)
+        acc[j] += a * kr[j];
+    }
+    for (int64_t j = 0; j < kKeyBlock; ++j)
+      s[r * kKeyBlock + j] = acc[j];
+  }
+}
+
+// acc[r][n] += sum_j s[r][j] * v[j][n] for r < rows, j < bk.
+__attribute__((always_inline)) inline void
+accumulatePortable(const Problem &p, int64_t rows, const float *s,
+                   const float *values, int64_t bk, float *acc) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float *ar = acc + r * p.dv;
+    for (int64_t j = 0; j < bk; ++j) {
+      float a = s[r * kKeyBlock + j];
+      const float *vr = values + j * p.vs[2];
+      if (p.vs[3] == 1) {
+        for (int64_t n = 0; n < p.dv; ++n)
+          ar[n] += a * vr[n];
+      } else {
+        for (int64_t n = 0; n < p.dv; ++n)
+          ar[n] += a * vr[n * p.vs[3]];
+      }
+    }
+  }
+}
+
+// Largest score of a row block (NaN scores are passed over) and sum of its
+// exponentials, as one scalar loop each: without reassociation the
+// compiler cannot vectorize a reduction.
+__attribute__((always_inline)) inline float rowMaxPortable(const float *sr,
+                                                           int64_t bk) {
+  float m = -INFINITY;
+  for (int64_t j = 0; j < bk; ++j)
+    m = sr[j] > m ? sr[j] : m;
+  return m;
+}
+
+__attribute__((always_inline)) inline float rowSumPortable(const float *sr,
+                                                           int64_t bk) {
+  float sum = 0.0f;
+  for (int64_t j = 0; j < bk; ++j)
+    sum += sr[j];
+  return sum;
+}
+
+struct PortableBlocks {
+  __attribute__((always_inline)) static float rowMax(const float *sr,
+                                                     int64_t bk) {
+    return rowMaxPortable(sr, bk);
+  }
+  __attribute__((always_inline)) static float rowSum(const float *sr,
+                                                     int64_t bk) {
+    return rowSumPortable(sr, bk);
+  }
+  __attribute__((always_inline)) static void
+  scores(const Problem &p, int64_t rows, const float *qp, const float *keys,
+         int64_t bk, float *kt, float *s) {
+    scoresPortable(p, rows, qp, keys, bk, kt, s);
+  }
+  __attribute__((always_inline)) static void
+  accumulate(const Problem &p, int64_t rows, const float *s,
+             const float *values, int64_t bk, float *acc, float *) {
+    accumulatePortable(p, rows, s, values, bk, acc);
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// One work item
+//===----------------------------------------------------------------------===//
+
+template <class Blocks>
+__attribute__((always_inline)) inline void
+runItem(const Problem &p, int64_t index, float *scratch) {
+  const Item it = itemOf(p, index);
+  const int64_t rows = it.rows, d = p.d, dv = p.dv;
+  float *qp = scratch, *kt = scratch + p.offKt, *s = scratch + p.offS;
+  float *acc = scratch + p.offAcc, *vpack = scratch + p.offV;
+  float *rowMax = scratch + p.offM, *rowSum = scratch + p.offL;
+  const int64_t offset = p.sk - p.sq; // causal: query i sees keys <= i + offset
+
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t h = it.hkv * p.group + r / it.nq, i = it.i0 + r % it.nq;
+    const float *qr = p.q + it.b * p.qs[0] + h * p.qs[1] + i * p.qs[2];
+    for (int64_t dd = 0; dd < d; ++dd)
+      qp[r * d + dd] = p.scale * qr[dd * p.qs[3]];
+    for (int64_t n = 0; n < dv; ++n)
+      acc[r * dv + n] = 0.0f;
+    rowMax[r] = -INFINITY;
+    rowSum[r] = 0.0f;
+  }
+
+  int64_t keyEnd = p.sk;
+  if (p.causal) {
+    int64_t last = it.i0 + it.nq - 1 + offset + 1;
+    keyEnd = last < keyEnd ? last : keyEnd;
+  }
+  const float *keys = p.k + it.b * p.ks[0] + it.hkv * p.ks[1];
+  const float *values = p.v + it.b * p.vs[0] + it.hkv * p.vs[1];
+  for (int64_t j0 = 0; j0 < keyEnd; j0 += kKeyBlock) {
+    int64_t bk = keyEnd - j0 < kKeyBlock ? keyEnd - j0 : kKeyBlock;
+    Blocks::scores(p, rows, qp, keys + j0 * p.ks[2], bk, kt, s);
+    for (int64_t r = 0; r < rows; ++r) {
+      int64_t h = it.hkv * p.group + r / it.nq, i = it.i0 + r % it.nq;
+      float *sr = s + r * kKeyBlock;
+      if (p.mask) {
+        const float *mr = p.mask + it.b * p.ms[0] + h * p.ms[1] +
+                          i * p.ms[2] + j0 * p.ms[3];
+        if (p.ms[3] == 1) {
+          for (int64_t j = 0; j < bk; ++j)
+            sr[j] += mr[j];
+        } else {
+          for (int64_t j = 0; j < bk; ++j)
+            sr[j] += mr[j * p.ms[3]];
+        }
+      }
+      if (p.causal) {
+        int64_t firstHidden = i + offset + 1 - j0;
+        for (int64_t j = firstHidden < 0 ? 0 : firstHidden; j < bk; ++j)
+          sr[j] = -INFINITY;
+      }
+      float blockMax = Blocks::rowMax(sr, bk);
+      float newMax = blockMax > rowMax[r] ? blockMax : rowMax[r];
+      if (newMax == -INFINITY) { // every key so far is hidden from this row
+        for (int64_t j = 0; j < bk; ++j)
+          sr[j] = 0.0f;
+        continue;
+      }
+      float rescale = expNonPositive(rowMax[r] - newMax);
+      // Without the sum in it, this loop vectorizes.
+      for (int64_t j = 0; j < bk; ++j)
+        sr[j] = expNonPositive(sr[j] - newMax);
+      float sum = Blocks::rowSum(sr, bk);
+      rowSum[r] = rowSum[r] * rescale + sum;
+      rowMax[r] = newMax;
+      if (rescale != 1.0f)
+        for (int64_t n = 0; n < dv; ++n)
+          acc[r * dv + n] *= rescale;
+    }
+    Blocks::accumulate(p, rows, s, values + j0 * p.vs[2], bk, acc, vpack);
+  }
+
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t h = it.hkv * p.group + r / it.nq, i = it.i0 + r % it.nq;
+    float *o = p.out + it.b * p.os[0] + h * p.os[1] + i * p.os[2];
+    // A row that sees no key at all is 0/0, as softmax over -inf is.
+    float inv = 1.0f / rowSum[r];
+    for (int64_t n = 0; n < dv; ++n)
+      o[n * p.os[3]] = acc[r * dv + n] * inv;
+  }
+}
+
+} // namespace
+} // namespace kiln::attention
+
+#endif // KILN_RUNTIME_KERNELS_ATTENTIONITEM_H
