@@ -30,7 +30,7 @@ done
 PACKAGES=(
   ca-certificates
   cmake ninja-build
-  clang-22 lld-22 libclang-rt-22-dev
+  clang-22 lld-22 libclang-rt-22-dev clang-format-22 cmake-format
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   libonnx-dev libonnx-testdata protobuf-compiler libprotobuf-dev
   libgtest-dev

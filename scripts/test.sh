@@ -3,6 +3,7 @@
 #
 # README command 2 (and CI's, through .ci/run). On a fresh Debian 12 machine:
 # installs what is missing, builds Kiln, then runs
+#   format     scripts/check_format.sh: C, C++ and CMake files formatted
 #   ctest      C++ unit tests and whatever else the build registers
 #   lit        build/test (only when ctest does not already run it)
 #   fixtures   test/models/run_fixtures.py: the fixture models vs references
@@ -17,7 +18,7 @@
 # summed over the suites, and exits non-zero on any failure.
 #
 # Usage: bash scripts/test.sh [SUITE...]   (e.g. `scripts/test.sh ctest lit`)
-# Env: KILN_SUITES (default "ctest lit fixtures backend sanitize fuzz";
+# Env: KILN_SUITES (default "format ctest lit fixtures backend sanitize fuzz";
 #      suites given as arguments win),
 #      KILN_SKIP_SETUP=1, KILN_SKIP_BUILD=1 (reuse what is there),
 #      KILNC, KILN_RUN (tool paths; default the build/ ones)
@@ -29,15 +30,15 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 BUILD="${KILN_BUILD_DIR:-build}"
-SUITES="${KILN_SUITES:-ctest lit fixtures backend sanitize fuzz}"
+SUITES="${KILN_SUITES:-format ctest lit fixtures backend sanitize fuzz}"
 if (($#)); then
   case "$1" in
-    -h|--help) sed -n '2,24p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "${BASH_SOURCE[0]}"; exit 0 ;;
   esac
   for suite in "$@"; do
-    case " ctest lit fixtures backend sanitize fuzz " in
+    case " format ctest lit fixtures backend sanitize fuzz " in
       *" $suite "*) ;;
-      *) echo "test.sh: unknown suite '$suite' (ctest lit fixtures backend sanitize fuzz)" >&2; exit 2 ;;
+      *) echo "test.sh: unknown suite '$suite' (format ctest lit fixtures backend sanitize fuzz)" >&2; exit 2 ;;
     esac
   done
   SUITES="$*"
@@ -89,6 +90,16 @@ if [[ "${KILN_SKIP_BUILD:-0}" != 1 ]]; then
   fi
 fi
 
+#--- format ------------------------------------------------------------------#
+if has_suite format; then
+  banner "format"
+  if bash scripts/check_format.sh; then
+    record format 1 0 0
+  else
+    record format 0 1 0
+  fi
+fi
+
 #--- ctest -------------------------------------------------------------------#
 lit_in_ctest=0
 if has_suite ctest; then
@@ -101,7 +112,10 @@ if has_suite ctest; then
   skipped="$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*\*\*\*Skipped' "$log" || true)"
   if ((rc != 0 && failed == 0)); then failed=1; fi  # ctest itself failed
   record ctest $((ran - failed - skipped < 0 ? 0 : ran - failed - skipped)) "$failed" "$skipped"
-  if ctest --test-dir "$BUILD" -N 2>/dev/null | grep -qiE 'Test +#[0-9]+: .*lit'; then
+  # Not `ctest | grep -q`: grep's early exit would fail the pipeline
+  # (pipefail) now and then, and lit would run twice.
+  listed="$(ctest --test-dir "$BUILD" -N 2>/dev/null || true)"
+  if grep -qiE 'Test +#[0-9]+: .*lit' <<<"$listed"; then
     lit_in_ctest=1
   fi
 fi
