@@ -52,15 +52,7 @@ int32_t kiln::dtypeForElementType(Type type) {
 }
 
 size_t kiln::dtypeByteSize(int32_t dtype) {
-  switch (dtype) {
-#define KILN_DTYPE_SIZE(suffix, name, size, ctype)                             \
-  case KILN_DTYPE_##suffix:                                                    \
-    return size;
-    KILN_DTYPE_TABLE(KILN_DTYPE_SIZE)
-#undef KILN_DTYPE_SIZE
-  default:
-    return 0;
-  }
+  return kiln_abi_dtype_size(dtype);
 }
 
 const char *kiln::dtypeCType(int32_t dtype) {

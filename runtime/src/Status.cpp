@@ -45,13 +45,5 @@ extern "C" const char *kiln_dtype_name(int32_t dtype) {
 }
 
 extern "C" size_t kiln_dtype_size(int32_t dtype) {
-  switch (dtype) {
-#define KILN_DTYPE_SIZE(suffix, name, size, ctype)                             \
-  case KILN_DTYPE_##suffix:                                                    \
-    return size;
-    KILN_DTYPE_TABLE(KILN_DTYPE_SIZE)
-#undef KILN_DTYPE_SIZE
-  default:
-    return 0;
-  }
+  return kiln_abi_dtype_size(dtype);
 }

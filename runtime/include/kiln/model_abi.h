@@ -70,6 +70,20 @@ typedef enum kiln_dtype KILN_ENUM_INT32 {
   X(U64, "u64", 8, uint64_t)                                                   \
   X(BF16, "bf16", 2, uint16_t)
 
+/* Bytes per element of `dtype`, 0 for a value outside the table (the
+ * runtime's kiln_dtype_size and the compiler share it). */
+static inline size_t kiln_abi_dtype_size(int32_t dtype) {
+  switch (dtype) {
+#define KILN_DTYPE_SIZE_CASE(suffix, name, size, ctype)                        \
+  case KILN_DTYPE_##suffix:                                                    \
+    return size;
+    KILN_DTYPE_TABLE(KILN_DTYPE_SIZE_CASE)
+#undef KILN_DTYPE_SIZE_CASE
+  default:
+    return 0;
+  }
+}
+
 /* One input or output of the model. */
 typedef struct kiln_abi_tensor {
   const char *name;
