@@ -1,10 +1,13 @@
-//===- GemmAvx512.cpp - Few-row GEMM loops for AVX-512 --------------------===//
+//===- GemmAvx512.cpp - fp32 GEMM kernels for AVX-512 ---------------------===//
 //
-// Compiled with -mavx512f (runtime/CMakeLists.txt); the drivers call these
-// only on CPUs that have it (CpuFeatures.h).
+// The few-row loops (RowStreaming.h, with panel tiles in explicit registers)
+// and the epilogue (GemmEpilogueLoops.h) compiled for AVX-512. Compiled with
+// -mavx512f (runtime/CMakeLists.txt); the drivers call these only on CPUs
+// that have it (CpuFeatures.h).
 //
 //===----------------------------------------------------------------------===//
 
+#include "kernels/GemmEpilogueLoops.h"
 #include "kernels/RowStreaming.h"
 
 #include <immintrin.h>
@@ -105,3 +108,12 @@ void panelRowsAvx512(const PanelProblem &p, int64_t first, int64_t last) {
 }
 
 } // namespace kiln::gemm
+
+namespace kiln {
+
+void epilogueAvx512(const Epilogue &e, float *c, int64_t rows, int64_t cols,
+                    int64_t csm, int64_t csn, int64_t n0) {
+  epilogueAnyActivation(e, c, rows, cols, csm, csn, n0);
+}
+
+} // namespace kiln
