@@ -39,6 +39,19 @@ extern const MatmulMicrokernel kMatmulGeneric;
 extern const MatmulMicrokernel kMatmulAvx2;
 extern const MatmulMicrokernel kMatmulAvx512;
 
+#if defined(__x86_64__)
+// The tiles of kMatmulAvx2 and kMatmulAvx512 (x86/GemmAvx2.cpp,
+// x86/GemmAvx512.cpp), declared hidden like their definitions.
+#pragma GCC visibility push(hidden)
+void tileAvx2(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
+              bool accumulate);
+void tileAvx512(int64_t kc, const float *a, const float *b, float *c,
+                int64_t ldc, bool accumulate);
+void directTileAvx512(int64_t kc, const float *a, int64_t lda, const float *b,
+                      float *c, int64_t ldc, bool accumulate);
+#pragma GCC visibility pop
+#endif
+
 } // namespace kiln
 
 #endif // KILN_RUNTIME_KERNELS_MATMULMICROKERNELS_H

@@ -1,13 +1,15 @@
 //===- GemmAvx512.cpp - fp32 GEMM kernels for AVX-512 ---------------------===//
 //
-// The few-row loops (RowStreaming.h, with panel tiles in explicit registers)
-// and the epilogue (GemmEpilogueLoops.h) compiled for AVX-512. Compiled with
-// -mavx512f (runtime/CMakeLists.txt); the drivers call these only on CPUs
-// that have it (CpuFeatures.h).
+// The few-row loops (RowStreaming.h, with panel tiles in explicit registers),
+// the 8x32 microkernel tiles of kMatmulAvx512 (MatmulMicrokernels.h) and the
+// epilogue (GemmEpilogueLoops.h) for AVX-512. Compiled with -mavx512f
+// (runtime/CMakeLists.txt); the drivers call these only on CPUs that have it
+// (CpuFeatures.h).
 //
 //===----------------------------------------------------------------------===//
 
 #include "kernels/GemmEpilogueLoops.h"
+#include "kernels/MatmulMicrokernels.h"
 #include "kernels/RowStreaming.h"
 
 #include <immintrin.h>
@@ -110,6 +112,57 @@ void panelRowsAvx512(const PanelProblem &p, int64_t first, int64_t last) {
 } // namespace kiln::gemm
 
 namespace kiln {
+
+namespace {
+
+// A's element (row r, step k) is a[k * 8 + r] in a packed panel and
+// a[r * lda + k] read in place.
+template <bool DirectA>
+__attribute__((always_inline)) inline void
+tileAvx512Body(int64_t kc, const float *__restrict a, int64_t lda,
+               const float *__restrict b, float *c, int64_t ldc,
+               bool accumulate) {
+  constexpr int kMr = 8;
+  __m512 acc[kMr][2];
+#pragma clang loop unroll(full)
+  for (int r = 0; r < kMr; ++r)
+    acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < kc; ++k) {
+    __m512 b0 = _mm512_load_ps(b);
+    __m512 b1 = _mm512_load_ps(b + 16);
+#pragma clang loop unroll(full)
+    for (int r = 0; r < kMr; ++r) {
+      __m512 av = _mm512_set1_ps(DirectA ? a[r * lda + k] : a[k * kMr + r]);
+      acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+    }
+    b += 32;
+  }
+#pragma clang loop unroll(full)
+  for (int r = 0; r < kMr; ++r) {
+    float *row = c + r * ldc;
+    if (accumulate) {
+      acc[r][0] = _mm512_add_ps(acc[r][0], _mm512_loadu_ps(row));
+      acc[r][1] = _mm512_add_ps(acc[r][1], _mm512_loadu_ps(row + 16));
+    }
+    _mm512_storeu_ps(row, acc[r][0]);
+    _mm512_storeu_ps(row + 16, acc[r][1]);
+  }
+}
+
+} // namespace
+
+void tileAvx512(int64_t kc, const float *__restrict a,
+                const float *__restrict b, float *c, int64_t ldc,
+                bool accumulate) {
+  tileAvx512Body<false>(kc, a, 0, b, c, ldc, accumulate);
+}
+
+void directTileAvx512(int64_t kc, const float *__restrict a, int64_t lda,
+                      const float *__restrict b, float *c, int64_t ldc,
+                      bool accumulate) {
+  tileAvx512Body<true>(kc, a, lda, b, c, ldc, accumulate);
+}
 
 void epilogueAvx512(const Epilogue &e, float *c, int64_t rows, int64_t cols,
                     int64_t csm, int64_t csn, int64_t n0) {
