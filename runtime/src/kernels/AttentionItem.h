@@ -42,8 +42,12 @@ struct Item {
 // Runs items [begin, end) with `scratch` of p.scratchFloats floats.
 using ItemFn = void (*)(const Problem &, int64_t, int64_t, float *);
 #if defined(__x86_64__)
+// Hidden like their definitions (x86/): called directly, not through the
+// GOT.
+#pragma GCC visibility push(hidden)
 void itemsAvx2(const Problem &p, int64_t begin, int64_t end, float *scratch);
 void itemsAvx512(const Problem &p, int64_t begin, int64_t end, float *scratch);
+#pragma GCC visibility pop
 #endif
 
 namespace {

@@ -61,8 +61,12 @@ constexpr int64_t kStreamMaxColumns = 4096;
 // One item of p.streamColumns columns of a batch entry (RowStreaming.h).
 using StreamFn = void (*)(const Problem &, int64_t);
 #if defined(__x86_64__)
+// Hidden like their definitions (x86/): called directly, not through the
+// GOT.
+#pragma GCC visibility push(hidden)
 void streamRowsAvx2(const Problem &p, int64_t item);
 void streamRowsAvx512(const Problem &p, int64_t item);
+#pragma GCC visibility pop
 #endif
 
 //===----------------------------------------------------------------------===//
@@ -87,8 +91,12 @@ struct PanelProblem {
 // Panels [first, last) for all rows (RowStreaming.h).
 using PanelFn = void (*)(const PanelProblem &, int64_t, int64_t);
 #if defined(__x86_64__)
+// Hidden like their definitions (x86/): called directly, not through the
+// GOT.
+#pragma GCC visibility push(hidden)
 void panelRowsAvx2(const PanelProblem &p, int64_t first, int64_t last);
 void panelRowsAvx512(const PanelProblem &p, int64_t first, int64_t last);
+#pragma GCC visibility pop
 #endif
 
 } // namespace kiln::gemm
