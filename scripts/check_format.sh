@@ -66,8 +66,8 @@ for f in "${files[@]}"; do
     formatted="$("$CLANG_FORMAT" --style=file "$f")"
     if ((fix)); then "$CLANG_FORMAT" --style=file -i "$f"; fi
   elif is_cmake "$f"; then
-    formatted="$("$CMAKE_FORMAT" -c .cmake-format.py "$f")"
-    if ((fix)); then "$CMAKE_FORMAT" -c .cmake-format.py -i "$f"; fi
+    formatted="$("$CMAKE_FORMAT" "$f" -c .cmake-format.py)"
+    if ((fix)); then "$CMAKE_FORMAT" -i "$f" -c .cmake-format.py; fi
   else
     continue
   fi
