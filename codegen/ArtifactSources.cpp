@@ -279,8 +279,8 @@ std::string mlir::kiln::headerSource(const ModelSignature &sig) {
     os << ",\n    const " << dtypeCType(t.dtype) << " *" << inIds[i]
        << ", size_t n_" << inIds[i];
   for (auto [i, t] : llvm::enumerate(sig.outputs))
-    os << ",\n    " << dtypeCType(t.dtype) << " *" << outIds[i]
-       << ", size_t n_" << outIds[i];
+    os << ",\n    " << dtypeCType(t.dtype) << " *" << outIds[i] << ", size_t n_"
+       << outIds[i];
   os << ") {\n";
   os << "  const int64_t s[] = {";
   for (auto &id : symIds)

@@ -64,9 +64,9 @@ Value kiln::buildAttentionKernelCall(OpBuilder &b, AttentionOp op,
     if (rt.isDynamicDim(d))
       dynamicSizes.push_back(tensor::DimOp::create(
           b, loc, d == 3 ? op.getValue() : op.getQuery(), d));
-  Value out = memref::AllocOp::create(
-      b, loc, MemRefType::get(rt.getShape(), f32), dynamicSizes,
-      b.getI64IntegerAttr(64));
+  Value out =
+      memref::AllocOp::create(b, loc, MemRefType::get(rt.getShape(), f32),
+                              dynamicSizes, b.getI64IntegerAttr(64));
   args.push_back(memref::CastOp::create(b, loc, argType, out));
   args.push_back(arith::ConstantOp::create(
       b, loc, b.getF32FloatAttr(op.getScale().convertToFloat())));

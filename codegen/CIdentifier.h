@@ -1,4 +1,4 @@
-//===- CIdentifier.h - C identifiers from model and tensor names -*- C++ -*-===//
+//===- CIdentifier.h - C identifiers from names -----------------*- C++ -*-===//
 #ifndef KILN_CODEGEN_CIDENTIFIER_H
 #define KILN_CODEGEN_CIDENTIFIER_H
 

@@ -1,4 +1,4 @@
-//===- ExpandShapeToReinterpretCast.cpp - Work around an MLIR 22 crash -----===//
+//===- ExpandShapeToReinterpretCast.cpp - MLIR 22 crash workaround --------===//
 #include "codegen/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -19,15 +19,13 @@ namespace {
 bool hasMultiDynamicGroup(memref::ExpandShapeOp op) {
   MemRefType type = op.getResultType();
   for (const ReassociationIndices &group : op.getReassociationIndices())
-    if (llvm::count_if(group, [&](int64_t d) {
-          return type.isDynamicDim(d);
-        }) > 1)
+    if (llvm::count_if(group, [&](int64_t d) { return type.isDynamicDim(d); }) >
+        1)
       return true;
   return false;
 }
 
-struct ExpandShapeToReinterpretCast
-    : OpRewritePattern<memref::ExpandShapeOp> {
+struct ExpandShapeToReinterpretCast : OpRewritePattern<memref::ExpandShapeOp> {
   using OpRewritePattern::OpRewritePattern;
 
   LogicalResult matchAndRewrite(memref::ExpandShapeOp op,
@@ -40,8 +38,8 @@ struct ExpandShapeToReinterpretCast
     if (failed(resultType.getStridesAndOffset(staticStrides, staticOffset)))
       return failure();
     Location loc = op.getLoc();
-    auto meta = memref::ExtractStridedMetadataOp::create(rewriter, loc,
-                                                         op.getSrc());
+    auto meta =
+        memref::ExtractStridedMetadataOp::create(rewriter, loc, op.getSrc());
     SmallVector<OpFoldResult> sizes = op.getMixedOutputShape();
     SmallVector<OpFoldResult> strides(resultType.getRank());
     auto mul = [&](OpFoldResult x, OpFoldResult y) -> OpFoldResult {
@@ -59,8 +57,7 @@ struct ExpandShapeToReinterpretCast
                  getValueOrCreateConstantIndexOp(rewriter, loc, y))
           .getResult();
     };
-    for (auto [srcDim, group] :
-         llvm::enumerate(op.getReassociationIndices())) {
+    for (auto [srcDim, group] : llvm::enumerate(op.getReassociationIndices())) {
       OpFoldResult stride = meta.getStrides()[srcDim];
       if (auto c = getConstantIntValue(stride))
         stride = rewriter.getIndexAttr(*c);

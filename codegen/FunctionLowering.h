@@ -138,9 +138,10 @@ private:
                     function_ref<Value(OpBuilder &, Location, ValueRange)> fn);
   /// Reduces `x` over `axes` (dropped from the result) with `combine`,
   /// starting from `init`; the accumulator has type `accType`.
-  Value reduce(Location loc, Value x, ArrayRef<int64_t> axes, Type accType,
-               double init,
-               function_ref<Value(OpBuilder &, Location, Value, Value)> combine);
+  Value
+  reduce(Location loc, Value x, ArrayRef<int64_t> axes, Type accType,
+         double init,
+         function_ref<Value(OpBuilder &, Location, Value, Value)> combine);
   /// Map from the full iteration space of rank `rank` dropping `axes`.
   AffineMap dropAxesMap(int64_t rank, ArrayRef<int64_t> axes);
   Value countOf(Location loc, Value x, ArrayRef<int64_t> axes, Type t);

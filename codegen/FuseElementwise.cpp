@@ -1,4 +1,4 @@
-//===- FuseElementwise.cpp - Elementwise fusion without reshape folding ----===//
+//===- FuseElementwise.cpp - Fusion without reshape folding ---------------===//
 #include "codegen/Passes.h"
 #include "dialects/kiln/KilnDialect.h"
 

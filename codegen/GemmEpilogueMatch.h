@@ -1,5 +1,4 @@
-//===- GemmEpilogueMatch.h - kiln.linear's epilogue after a GEMM -*- C++
-//-*-===//
+//===- GemmEpilogueMatch.h - kiln.linear's GEMM epilogue --------*- C++ -*-===//
 //
 // kiln.linear lowers to a linalg.matmul followed by one generic marked
 // kEpilogueAttr (bias add, activation). The GEMM calls of both targets

@@ -2,9 +2,9 @@
 #include "codegen/FunctionLowering.h"
 #include "codegen/LoweringUtils.h"
 
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Math/IR/Math.h"
-#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
@@ -39,8 +39,7 @@ static RankedTensorType tensorTypeOf(ArrayRef<OpFoldResult> sizes, Type elem) {
   return RankedTensorType::get(shape, elem);
 }
 
-Value FunctionLowering::matmulByWeight(Location loc, Value a, Value w,
-                                       Type acc,
+Value FunctionLowering::matmulByWeight(Location loc, Value a, Value w, Type acc,
                                        SmallVector<OpFoldResult> &c2) {
   SmallVector<OpFoldResult> as = sizesOf(a), ws = sizesOf(w);
   OpFoldResult m = productOf(b, loc, ArrayRef(as).drop_back());
@@ -80,8 +79,8 @@ LogicalResult FunctionLowering::lowerLinear(LinearOp op) {
     SmallVector<AffineMap> maps{id};
     if (bias) {
       ins.push_back(bias);
-      maps.push_back(AffineMap::get(2, 0, {b.getAffineDimExpr(1)},
-                                    b.getContext()));
+      maps.push_back(
+          AffineMap::get(2, 0, {b.getAffineDimExpr(1)}, b.getContext()));
     }
     maps.push_back(id);
     auto epilogue = linalg::GenericOp::create(
@@ -95,10 +94,11 @@ LogicalResult FunctionLowering::lowerLinear(LinearOp op) {
           linalg::YieldOp::create(
               nb, nl, truncTo(nb, nl, activationBody(nb, nl, act, v), elem));
         });
-    epilogue->setAttr(kEpilogueAttr,
-                      b.getDictionaryAttr(
-                          {b.getNamedAttr("activation", b.getStringAttr(act)),
-                           b.getNamedAttr("bias", b.getBoolAttr(bias != nullptr))}));
+    epilogue->setAttr(
+        kEpilogueAttr,
+        b.getDictionaryAttr(
+            {b.getNamedAttr("activation", b.getStringAttr(act)),
+             b.getNamedAttr("bias", b.getBoolAttr(bias != nullptr))}));
     y = epilogue.getResult(0);
   }
   if (after != "none" || tensorTy(y).getElementType() != elem)
@@ -148,8 +148,7 @@ LogicalResult FunctionLowering::lowerMatMul(MatMulOp op) {
     result = reshape(loc, mm, rt, resultSizes);
   } else {
     // Broadcast both operands to the full batch shape first.
-    SmallVector<OpFoldResult> outSizes =
-        broadcastSizes(rt, ValueRange{a, w});
+    SmallVector<OpFoldResult> outSizes = broadcastSizes(rt, ValueRange{a, w});
     auto expandTo = [&](Value v, RankedTensorType vt,
                         ArrayRef<OpFoldResult> vs) -> Value {
       SmallVector<OpFoldResult> full(outSizes.begin(), outSizes.end() - 2);
@@ -194,8 +193,8 @@ LogicalResult FunctionLowering::lowerMatMul(MatMulOp op) {
 }
 
 LogicalResult FunctionLowering::lowerSoftmax(SoftmaxOp op) {
-  b.replaceOp(op, softmax(op.getLoc(), op.getInput(), op.getAxis(),
-                          op.getType()));
+  b.replaceOp(op,
+              softmax(op.getLoc(), op.getInput(), op.getAxis(), op.getType()));
   return success();
 }
 
@@ -215,16 +214,17 @@ Value FunctionLowering::softmax(Location loc, Value x, int64_t axis,
                               b.getMultiDimIdentityMap(rank)};
   SmallVector<IteratorType> par(rank, IteratorType::parallel);
   auto ctType = RankedTensorType::get(xt.getShape(), ct);
-  Value e = linalg::GenericOp::create(
-                b, loc, TypeRange{ctType}, ValueRange{x, mx},
-                ValueRange{empty(loc, sizesOf(x), ct)}, maps, par,
-                [&](OpBuilder &nb, Location nl, ValueRange a) {
-                  Value d = arith::SubFOp::create(
-                      nb, nl, extendTo(nb, nl, a[0], ct), a[1]);
-                  linalg::YieldOp::create(nb, nl,
-                                          (Value)math::ExpOp::create(nb, nl, d));
-                })
-                .getResult(0);
+  Value e =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{ctType}, ValueRange{x, mx},
+          ValueRange{empty(loc, sizesOf(x), ct)}, maps, par,
+          [&](OpBuilder &nb, Location nl, ValueRange a) {
+            Value d =
+                arith::SubFOp::create(nb, nl, extendTo(nb, nl, a[0], ct), a[1]);
+            linalg::YieldOp::create(nb, nl,
+                                    (Value)math::ExpOp::create(nb, nl, d));
+          })
+          .getResult(0);
   Value sum = reduce(loc, e, {axis}, ct, 0.0,
                      [](OpBuilder &nb, Location nl, Value v, Value acc) {
                        return (Value)arith::AddFOp::create(nb, nl, v, acc);
@@ -276,9 +276,9 @@ LogicalResult FunctionLowering::lowerAttention(AttentionOp op) {
                                       map5({d0, d1, d2, d3})},
                SmallVector<IteratorType>{par, par, par, par, red},
                [&](OpBuilder &nb, Location nl, ValueRange a) {
-                 Value p = arith::MulFOp::create(nb, nl,
-                                                 extendTo(nb, nl, a[0], ct),
-                                                 extendTo(nb, nl, a[1], ct));
+                 Value p =
+                     arith::MulFOp::create(nb, nl, extendTo(nb, nl, a[0], ct),
+                                           extendTo(nb, nl, a[1], ct));
                  linalg::YieldOp::create(
                      nb, nl, (Value)arith::AddFOp::create(nb, nl, p, a[2]));
                })
@@ -352,39 +352,37 @@ LogicalResult FunctionLowering::lowerRotary(RotaryOp op) {
   RankedTensorType xt = tensorTy(x);
   Type elem = xt.getElementType(), ct = computeType(elem);
   int64_t rank = xt.getRank(), half = xt.getDimSize(rank - 1) / 2;
-  SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(rank),
-                              broadcastMap(tensorTy(op.getCos()), xt),
-                              broadcastMap(tensorTy(op.getSin()), xt),
-                              b.getMultiDimIdentityMap(rank)};
-  Value y = linalg::GenericOp::create(
-                b, loc, TypeRange{xt}, ValueRange{x, op.getCos(), op.getSin()},
-                ValueRange{empty(loc, sizesOf(x), elem)}, maps,
-                SmallVector<IteratorType>(rank, IteratorType::parallel),
-                [&](OpBuilder &nb, Location nl, ValueRange a) {
-                  SmallVector<Value> idx;
-                  for (int64_t d = 0; d < rank; ++d)
-                    idx.push_back(linalg::IndexOp::create(nb, nl, d));
-                  Value h = arith::ConstantIndexOp::create(nb, nl, half);
-                  Value first = arith::CmpIOp::create(
-                      nb, nl, arith::CmpIPredicate::ult, idx.back(), h);
-                  idx.back() = arith::SelectOp::create(
-                      nb, nl, first,
-                      arith::AddIOp::create(nb, nl, idx.back(), h),
-                      arith::SubIOp::create(nb, nl, idx.back(), h));
-                  Value partner = extendTo(
-                      nb, nl, tensor::ExtractOp::create(nb, nl, x, idx), ct);
-                  partner = arith::SelectOp::create(
-                      nb, nl, first, arith::NegFOp::create(nb, nl, partner),
-                      partner);
-                  Value r = arith::AddFOp::create(
-                      nb, nl,
-                      arith::MulFOp::create(nb, nl, extendTo(nb, nl, a[0], ct),
-                                            extendTo(nb, nl, a[1], ct)),
-                      arith::MulFOp::create(nb, nl, partner,
-                                            extendTo(nb, nl, a[2], ct)));
-                  linalg::YieldOp::create(nb, nl, truncTo(nb, nl, r, elem));
-                })
-                .getResult(0);
+  SmallVector<AffineMap> maps{
+      b.getMultiDimIdentityMap(rank), broadcastMap(tensorTy(op.getCos()), xt),
+      broadcastMap(tensorTy(op.getSin()), xt), b.getMultiDimIdentityMap(rank)};
+  Value y =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{xt}, ValueRange{x, op.getCos(), op.getSin()},
+          ValueRange{empty(loc, sizesOf(x), elem)}, maps,
+          SmallVector<IteratorType>(rank, IteratorType::parallel),
+          [&](OpBuilder &nb, Location nl, ValueRange a) {
+            SmallVector<Value> idx;
+            for (int64_t d = 0; d < rank; ++d)
+              idx.push_back(linalg::IndexOp::create(nb, nl, d));
+            Value h = arith::ConstantIndexOp::create(nb, nl, half);
+            Value first = arith::CmpIOp::create(
+                nb, nl, arith::CmpIPredicate::ult, idx.back(), h);
+            idx.back() = arith::SelectOp::create(
+                nb, nl, first, arith::AddIOp::create(nb, nl, idx.back(), h),
+                arith::SubIOp::create(nb, nl, idx.back(), h));
+            Value partner =
+                extendTo(nb, nl, tensor::ExtractOp::create(nb, nl, x, idx), ct);
+            partner = arith::SelectOp::create(
+                nb, nl, first, arith::NegFOp::create(nb, nl, partner), partner);
+            Value r = arith::AddFOp::create(
+                nb, nl,
+                arith::MulFOp::create(nb, nl, extendTo(nb, nl, a[0], ct),
+                                      extendTo(nb, nl, a[1], ct)),
+                arith::MulFOp::create(nb, nl, partner,
+                                      extendTo(nb, nl, a[2], ct)));
+            linalg::YieldOp::create(nb, nl, truncTo(nb, nl, r, elem));
+          })
+          .getResult(0);
   b.replaceOp(op, y);
   return success();
 }

@@ -9,7 +9,8 @@ using namespace mlir;
 using namespace mlir::kiln;
 using namespace mlir::kiln::linalg_lowering;
 
-/// result[pre..., idx..., post...] = data[pre..., clamp(indices[idx...]), post...]
+/// result[pre..., idx..., post...] = data[pre..., clamp(indices[idx...]),
+/// post...]
 LogicalResult FunctionLowering::lowerGather(GatherOp op) {
   Location loc = op.getLoc();
   Value data = op.getData(), indices = op.getIndices();
@@ -25,17 +26,16 @@ LogicalResult FunctionLowering::lowerGather(GatherOp op) {
   SmallVector<AffineExpr> idxExprs;
   for (int64_t i = 0; i < idxRank; ++i)
     idxExprs.push_back(b.getAffineDimExpr(axis + i));
-  SmallVector<AffineMap> maps{
-      AffineMap::get(rank, 0, idxExprs, b.getContext()),
-      b.getMultiDimIdentityMap(rank)};
+  SmallVector<AffineMap> maps{AffineMap::get(rank, 0, idxExprs, b.getContext()),
+                              b.getMultiDimIdentityMap(rank)};
   Value axisExtent = getValueOrCreateConstantIndexOp(b, loc, ds[axis]);
   Value r =
       linalg::GenericOp::create(
           b, loc, TypeRange{rt}, ValueRange{indices}, ValueRange{init}, maps,
           SmallVector<IteratorType>(rank, IteratorType::parallel),
           [&](OpBuilder &nb, Location nl, ValueRange a) {
-            Value i = arith::IndexCastOp::create(nb, nl, nb.getIndexType(),
-                                                 a[0]);
+            Value i =
+                arith::IndexCastOp::create(nb, nl, nb.getIndexType(), a[0]);
             Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
             Value neg = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt,
                                               i, zero);
@@ -108,8 +108,8 @@ LogicalResult FunctionLowering::lowerSlice(SliceOp op) {
     SmallVector<OpFoldResult> strides;
     for (int64_t s : steps)
       strides.push_back(b.getIndexAttr(s));
-    Value r = tensor::ExtractSliceOp::create(b, loc, op.getType(), op.getInput(),
-                                             offs, sizes, strides);
+    Value r = tensor::ExtractSliceOp::create(
+        b, loc, op.getType(), op.getInput(), offs, sizes, strides);
     b.replaceOp(op, r);
     return success();
   }
@@ -118,8 +118,7 @@ LogicalResult FunctionLowering::lowerSlice(SliceOp op) {
   Value init = empty(loc, sizes, op.getType().getElementType());
   Value input = op.getInput();
   Value r = linalg::GenericOp::create(
-                b, loc, TypeRange{op.getType()}, ValueRange{},
-                ValueRange{init},
+                b, loc, TypeRange{op.getType()}, ValueRange{}, ValueRange{init},
                 SmallVector<AffineMap>{b.getMultiDimIdentityMap(rank)},
                 SmallVector<IteratorType>(rank, IteratorType::parallel),
                 [&](OpBuilder &nb, Location nl, ValueRange) {
@@ -146,9 +145,9 @@ LogicalResult FunctionLowering::lowerTranspose(TransposeOp t) {
     out.push_back(in[p]);
   Location loc = t.getLoc();
   Value init = empty(loc, out, t.getType().getElementType());
-  b.replaceOp(t, linalg::TransposeOp::create(b, loc, t.getInput(), init,
-                                             t.getPerm())
-                     .getResult()[0]);
+  b.replaceOp(
+      t, linalg::TransposeOp::create(b, loc, t.getInput(), init, t.getPerm())
+             .getResult()[0]);
   return success();
 }
 
@@ -183,9 +182,8 @@ LogicalResult FunctionLowering::lowerFill(FillOp f) {
   Value init = empty(loc, materializeShape(b, loc, f.getShape(), symbols),
                      f.getType().getElementType());
   Value v = arith::ConstantOp::create(b, loc, f.getValue());
-  b.replaceOp(
-      f, linalg::FillOp::create(b, loc, ValueRange{v}, ValueRange{init})
-             .getResult(0));
+  b.replaceOp(f, linalg::FillOp::create(b, loc, ValueRange{v}, ValueRange{init})
+                     .getResult(0));
   return success();
 }
 
@@ -204,25 +202,23 @@ LogicalResult FunctionLowering::lowerRange(RangeOp r) {
   Location loc = r.getLoc();
   Type elem = r.getType().getElementType();
   Value start = materializeSymExpr(b, loc, r.getStart().getResult(0), symbols);
-  Value init =
-      empty(loc, materializeShape(b, loc, r.getSize(), symbols), elem);
+  Value init = empty(loc, materializeShape(b, loc, r.getSize(), symbols), elem);
   int64_t step = r.getStep();
   b.replaceOp(
-      r, linalg::GenericOp::create(
-             b, loc, TypeRange{r.getType()}, ValueRange{}, ValueRange{init},
-             SmallVector<AffineMap>{b.getMultiDimIdentityMap(1)},
-             SmallVector<IteratorType>{IteratorType::parallel},
-             [&](OpBuilder &nb, Location nl, ValueRange) {
-               Value i = linalg::IndexOp::create(nb, nl, 0);
-               Value v = arith::AddIOp::create(
-                   nb, nl, start,
-                   arith::MulIOp::create(
-                       nb, nl, i,
-                       arith::ConstantIndexOp::create(nb, nl, step)));
-               Value i64 =
-                   arith::IndexCastOp::create(nb, nl, nb.getI64Type(), v);
-               linalg::YieldOp::create(nb, nl, castScalar(nb, nl, i64, elem));
-             })
-             .getResult(0));
+      r,
+      linalg::GenericOp::create(
+          b, loc, TypeRange{r.getType()}, ValueRange{}, ValueRange{init},
+          SmallVector<AffineMap>{b.getMultiDimIdentityMap(1)},
+          SmallVector<IteratorType>{IteratorType::parallel},
+          [&](OpBuilder &nb, Location nl, ValueRange) {
+            Value i = linalg::IndexOp::create(nb, nl, 0);
+            Value v = arith::AddIOp::create(
+                nb, nl, start,
+                arith::MulIOp::create(
+                    nb, nl, i, arith::ConstantIndexOp::create(nb, nl, step)));
+            Value i64 = arith::IndexCastOp::create(nb, nl, nb.getI64Type(), v);
+            linalg::YieldOp::create(nb, nl, castScalar(nb, nl, i64, elem));
+          })
+          .getResult(0));
   return success();
 }

@@ -20,10 +20,11 @@ using namespace mlir::kiln::linalg_lowering;
 /// give (ONNX leaves it open): 1 for x = 1, -1 or 1 for x = -1, else 0.
 /// MLIR's math.ipowi has no LLVM lowering, hence the loop here.
 static Value integerPow(OpBuilder &b, Location loc, Value x, Value y,
-                 bool isUnsigned) {
+                        bool isUnsigned) {
   Type t = x.getType();
   using I = arith::CmpIPredicate;
-  Value zero = buildArithConstant(b, loc, t, 0), one = buildArithConstant(b, loc, t, 1);
+  Value zero = buildArithConstant(b, loc, t, 0),
+        one = buildArithConstant(b, loc, t, 1);
   Value exponent = y, negative;
   if (!isUnsigned) {
     negative = arith::CmpIOp::create(b, loc, I::slt, y, zero);
@@ -51,7 +52,8 @@ static Value integerPow(OpBuilder &b, Location loc, Value x, Value y,
   Value minusOne = buildArithConstant(b, loc, t, -1);
   Value oddExponent = arith::CmpIOp::create(
       b, loc, I::ne, arith::AndIOp::create(b, loc, y, one), zero);
-  Value ofMinusOne = arith::SelectOp::create(b, loc, oddExponent, minusOne, one);
+  Value ofMinusOne =
+      arith::SelectOp::create(b, loc, oddExponent, minusOne, one);
   Value ofOther = arith::SelectOp::create(
       b, loc, arith::CmpIOp::create(b, loc, I::eq, x, minusOne), ofMinusOne,
       zero);
@@ -63,8 +65,7 @@ static Value integerPow(OpBuilder &b, Location loc, Value x, Value y,
 /// Scalar body of a binary kiln op; `isUnsigned` when the operands are
 /// unsigned integers.
 Value linalg_lowering::binaryBody(OpBuilder &b, Location loc, Operation *op,
-                                 Value x, Value y,
-                 bool isUnsigned) {
+                                  Value x, Value y, bool isUnsigned) {
   Type t = x.getType();
   bool isFloat = isa<FloatType>(t);
   using P = arith::CmpFPredicate;
@@ -126,12 +127,10 @@ Value linalg_lowering::binaryBody(OpBuilder &b, Location loc, Operation *op,
         Value adj = arith::AddIOp::create(b, loc, r, y);
         return arith::SelectOp::create(b, loc, fix, adj, r);
       })
-      .Case<AndOp>([&](auto) -> Value {
-        return arith::AndIOp::create(b, loc, x, y);
-      })
-      .Case<OrOp>([&](auto) -> Value {
-        return arith::OrIOp::create(b, loc, x, y);
-      })
+      .Case<AndOp>(
+          [&](auto) -> Value { return arith::AndIOp::create(b, loc, x, y); })
+      .Case<OrOp>(
+          [&](auto) -> Value { return arith::OrIOp::create(b, loc, x, y); })
       .Case<EqualOp>([&](auto) { return cmp(P::OEQ, I::eq, I::eq); })
       .Case<LessOp>([&](auto) { return cmp(P::OLT, I::slt, I::ult); })
       .Case<LessEqualOp>([&](auto) { return cmp(P::OLE, I::sle, I::ule); })
@@ -163,13 +162,13 @@ static Value geluBody(OpBuilder &b, Location loc, Value x, bool tanhForm) {
         b, loc, arith::MulFOp::create(b, loc, x, c(0.7071067811865476)));
   }
   Value s = arith::AddFOp::create(b, loc, c(1.0), inner);
-  return arith::MulFOp::create(b, loc,
-                               arith::MulFOp::create(b, loc, c(0.5), x), s);
+  return arith::MulFOp::create(b, loc, arith::MulFOp::create(b, loc, c(0.5), x),
+                               s);
 }
 
 /// kiln.linear's activations on a float scalar.
-Value linalg_lowering::activationBody(OpBuilder &b, Location loc,
-                                     StringRef act, Value x) {
+Value linalg_lowering::activationBody(OpBuilder &b, Location loc, StringRef act,
+                                      Value x) {
   if (act == "relu")
     return arith::MaximumFOp::create(
         b, loc, x, buildArithConstant(b, loc, x.getType(), 0.0));
@@ -183,8 +182,7 @@ Value linalg_lowering::activationBody(OpBuilder &b, Location loc,
 /// Scalar body of a unary kiln op; `isUnsigned` when the operand is an
 /// unsigned integer.
 Value linalg_lowering::unaryBody(OpBuilder &b, Location loc, Operation *op,
-                                Value x,
-                bool isUnsigned) {
+                                 Value x, bool isUnsigned) {
   Type t = x.getType();
   bool isFloat = isa<FloatType>(t);
   auto c = [&](double v) { return buildArithConstant(b, loc, t, v); };
@@ -209,8 +207,7 @@ Value linalg_lowering::unaryBody(OpBuilder &b, Location loc, Operation *op,
       .Case<CosOp>([&](auto) { return math::CosOp::create(b, loc, x); })
       .Case<FloorOp>([&](auto) { return math::FloorOp::create(b, loc, x); })
       .Case<CeilOp>([&](auto) { return math::CeilOp::create(b, loc, x); })
-      .Case<RoundOp>(
-          [&](auto) { return math::RoundEvenOp::create(b, loc, x); })
+      .Case<RoundOp>([&](auto) { return math::RoundEvenOp::create(b, loc, x); })
       .Case<SigmoidOp>([&](auto) { return sigmoid(b, loc, x); })
       .Case<SiluOp>([&](auto) -> Value {
         return arith::MulFOp::create(b, loc, x, sigmoid(b, loc, x));
@@ -220,9 +217,8 @@ Value linalg_lowering::unaryBody(OpBuilder &b, Location loc, Operation *op,
           return arith::MaximumFOp::create(b, loc, x, c(0));
         return isUnsigned ? x : (Value)arith::MaxSIOp::create(b, loc, x, c(0));
       })
-      .Case<ReciprocalOp>([&](auto) -> Value {
-        return arith::DivFOp::create(b, loc, c(1), x);
-      })
+      .Case<ReciprocalOp>(
+          [&](auto) -> Value { return arith::DivFOp::create(b, loc, c(1), x); })
       .Case<NotOp>([&](auto) -> Value {
         Value one = arith::ConstantOp::create(b, loc, b.getBoolAttr(true));
         return arith::XOrIOp::create(b, loc, x, one);
@@ -235,8 +231,8 @@ Value linalg_lowering::unaryBody(OpBuilder &b, Location loc, Operation *op,
 
 /// ONNX Cast semantics between scalar types; the flags say whether the
 /// (signless) integer types stand for unsigned ones.
-Value linalg_lowering::castScalar(OpBuilder &b, Location loc, Value x,
-                                 Type to, bool fromUnsigned, bool toUnsigned) {
+Value linalg_lowering::castScalar(OpBuilder &b, Location loc, Value x, Type to,
+                                  bool fromUnsigned, bool toUnsigned) {
   Type from = x.getType();
   if (from == to)
     return x;
@@ -275,8 +271,7 @@ LogicalResult FunctionLowering::lowerBinary(Operation *op) {
   bool isUnsigned = isUnsignedIn(op);
   Value r = elementwise(op->getLoc(), rt, op->getOperands(),
                         [&](OpBuilder &nb, Location nl, ValueRange a) {
-                          return binaryBody(nb, nl, op, a[0], a[1],
-                                            isUnsigned);
+                          return binaryBody(nb, nl, op, a[0], a[1], isUnsigned);
                         });
   b.replaceOp(op, r);
   return success();
@@ -310,8 +305,8 @@ LogicalResult FunctionLowering::lowerCast(CastOp c) {
   bool fromUnsigned = isUnsignedIn(c), toUnsigned = unsignedResult.contains(c);
   b.replaceOp(c, elementwise(c.getLoc(), c.getType(), c.getInput(),
                              [&](OpBuilder &nb, Location nl, ValueRange a) {
-                               return castScalar(nb, nl, a[0], to,
-                                                 fromUnsigned, toUnsigned);
+                               return castScalar(nb, nl, a[0], to, fromUnsigned,
+                                                 toUnsigned);
                              }));
   return success();
 }
@@ -321,27 +316,26 @@ LogicalResult FunctionLowering::lowerClip(ClipOp c) {
   double lo = c.getMin().convertToDouble(), hi = c.getMax().convertToDouble();
   bool isUnsigned = isUnsignedIn(c);
   b.replaceOp(
-      c, elementwise(
-             c.getLoc(), c.getType(), c.getInput(),
-             [&](OpBuilder &nb, Location nl, ValueRange a) {
-               Value x = a[0];
-               bool f = isa<FloatType>(t);
-               if (std::isfinite(lo) || f) {
-                 Value l = buildArithConstant(nb, nl, t, lo);
-                 x = f ? (Value)arith::MaximumFOp::create(nb, nl, x, l)
-                     : isUnsigned
-                         ? (Value)arith::MaxUIOp::create(nb, nl, x, l)
-                         : (Value)arith::MaxSIOp::create(nb, nl, x, l);
-               }
-               if (std::isfinite(hi) || f) {
-                 Value h = buildArithConstant(nb, nl, t, hi);
-                 x = f ? (Value)arith::MinimumFOp::create(nb, nl, x, h)
-                     : isUnsigned
-                         ? (Value)arith::MinUIOp::create(nb, nl, x, h)
-                         : (Value)arith::MinSIOp::create(nb, nl, x, h);
-               }
-               return x;
-             }));
+      c, elementwise(c.getLoc(), c.getType(), c.getInput(),
+                     [&](OpBuilder &nb, Location nl, ValueRange a) {
+                       Value x = a[0];
+                       bool f = isa<FloatType>(t);
+                       if (std::isfinite(lo) || f) {
+                         Value l = buildArithConstant(nb, nl, t, lo);
+                         x = f ? (Value)arith::MaximumFOp::create(nb, nl, x, l)
+                             : isUnsigned
+                                 ? (Value)arith::MaxUIOp::create(nb, nl, x, l)
+                                 : (Value)arith::MaxSIOp::create(nb, nl, x, l);
+                       }
+                       if (std::isfinite(hi) || f) {
+                         Value h = buildArithConstant(nb, nl, t, hi);
+                         x = f ? (Value)arith::MinimumFOp::create(nb, nl, x, h)
+                             : isUnsigned
+                                 ? (Value)arith::MinUIOp::create(nb, nl, x, h)
+                                 : (Value)arith::MinSIOp::create(nb, nl, x, h);
+                       }
+                       return x;
+                     }));
   return success();
 }
 
@@ -360,22 +354,22 @@ LogicalResult FunctionLowering::lowerTrilu(TriluOp t) {
   bool upper = t.getUpper();
   int64_t kOff = t.getK();
   Type elem = rt.getElementType();
-  b.replaceOp(t, elementwise(
-                     t.getLoc(), rt, t.getInput(),
-                     [&](OpBuilder &nb, Location nl, ValueRange a) {
-                       Value i = linalg::IndexOp::create(nb, nl, rank - 2);
-                       Value j = linalg::IndexOp::create(nb, nl, rank - 1);
-                       Value diff = arith::SubIOp::create(nb, nl, j, i);
-                       Value k = arith::ConstantIndexOp::create(nb, nl, kOff);
-                       Value keep = arith::CmpIOp::create(
-                           nb, nl,
-                           upper ? arith::CmpIPredicate::sge
-                                 : arith::CmpIPredicate::sle,
-                           diff, k);
-                       Value zero = arith::ConstantOp::create(
-                           nb, nl, nb.getZeroAttr(elem));
-                       return (Value)arith::SelectOp::create(nb, nl, keep,
-                                                             a[0], zero);
-                     }));
+  b.replaceOp(
+      t, elementwise(
+             t.getLoc(), rt, t.getInput(),
+             [&](OpBuilder &nb, Location nl, ValueRange a) {
+               Value i = linalg::IndexOp::create(nb, nl, rank - 2);
+               Value j = linalg::IndexOp::create(nb, nl, rank - 1);
+               Value diff = arith::SubIOp::create(nb, nl, j, i);
+               Value k = arith::ConstantIndexOp::create(nb, nl, kOff);
+               Value keep =
+                   arith::CmpIOp::create(nb, nl,
+                                         upper ? arith::CmpIPredicate::sge
+                                               : arith::CmpIPredicate::sle,
+                                         diff, k);
+               Value zero =
+                   arith::ConstantOp::create(nb, nl, nb.getZeroAttr(elem));
+               return (Value)arith::SelectOp::create(nb, nl, keep, a[0], zero);
+             }));
   return success();
 }

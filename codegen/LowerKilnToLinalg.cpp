@@ -70,9 +70,11 @@ void FunctionLowering::makeSignless(ArrayRef<Operation *> ops) {
       if (auto dense = dyn_cast<DenseElementsAttr>(c.getValue()))
         c.setValueAttr(dense.bitcast(type.getElementType()));
       else if (auto blob = dyn_cast<DenseResourceElementsAttr>(c.getValue()))
-        c.setValueAttr(DenseResourceElementsAttr::get(type, blob.getRawHandle()));
+        c.setValueAttr(
+            DenseResourceElementsAttr::get(type, blob.getRawHandle()));
     } else if (auto f = dyn_cast<FillOp>(op)) {
-      if (auto i = dyn_cast<IntegerAttr>(f.getValue()); i && !i.getType().isSignlessInteger())
+      if (auto i = dyn_cast<IntegerAttr>(f.getValue());
+          i && !i.getType().isSignlessInteger())
         f.setValueAttr(IntegerAttr::get(signless(i.getType()), i.getValue()));
     }
   }
@@ -105,10 +107,10 @@ LogicalResult FunctionLowering::convertSignature() {
   if (kvCacheViews)
     kvPairs = findKvCachePairs(func);
   for (const KvCachePair &p : kvPairs) {
-    newInputs[p.input] = kvCacheViewType(
-        cast<RankedTensorType>(ft.getInput(p.input)), p.axis);
-    newInputs[numIn + p.output] = kvCacheViewType(
-        cast<RankedTensorType>(ft.getResult(p.output)), p.axis);
+    newInputs[p.input] =
+        kvCacheViewType(cast<RankedTensorType>(ft.getInput(p.input)), p.axis);
+    newInputs[numIn + p.output] =
+        kvCacheViewType(cast<RankedTensorType>(ft.getResult(p.output)), p.axis);
   }
 
   b.setInsertionPointToStart(&entry);
@@ -133,14 +135,15 @@ LogicalResult FunctionLowering::convertSignature() {
     if (!dims)
       continue;
     for (auto [d, e] : llvm::enumerate(dims.getValue().getResults()))
-      if (auto s = dyn_cast<AffineSymbolExpr>(e); s && !symbols[s.getPosition()])
+      if (auto s = dyn_cast<AffineSymbolExpr>(e);
+          s && !symbols[s.getPosition()])
         symbols[s.getPosition()] =
             memref::DimOp::create(b, loc, entry.getArgument(i), d);
   }
   for (unsigned s = 0; s < nsym; ++s)
     if (!symbols[s])
-      return func.emitError() << "symbol " << names[s]
-                              << " is not bound by any input dim";
+      return func.emitError()
+             << "symbol " << names[s] << " is not bound by any input dim";
 
   auto ret = cast<func::ReturnOp>(entry.getTerminator());
   b.setInsertionPoint(ret);
@@ -256,7 +259,8 @@ AffineMap FunctionLowering::broadcastMap(RankedTensorType input,
   int64_t rank = result.getRank(), lead = rank - input.getRank();
   SmallVector<AffineExpr> exprs;
   for (int64_t i = 0; i < input.getRank(); ++i) {
-    bool broadcast = input.getDimSize(i) == 1 && result.getDimSize(lead + i) != 1;
+    bool broadcast =
+        input.getDimSize(i) == 1 && result.getDimSize(lead + i) != 1;
     exprs.push_back(broadcast ? b.getAffineConstantExpr(0)
                               : b.getAffineDimExpr(lead + i));
   }

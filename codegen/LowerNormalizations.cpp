@@ -60,28 +60,27 @@ LogicalResult FunctionLowering::lowerLayerNorm(LayerNormOp op) {
   maps.push_back(b.getMultiDimIdentityMap(rank));
   float eps = op.getEpsilon().convertToFloat();
   bool hasBias = (bool)op.getBias();
-  Value y = linalg::GenericOp::create(
-                b, loc, TypeRange{xt}, ins,
-                ValueRange{empty(loc, sizesOf(x), elem)}, maps,
-                SmallVector<IteratorType>(rank, IteratorType::parallel),
-                [&](OpBuilder &nb, Location nl, ValueRange a) {
-                  Value mean = arith::DivFOp::create(nb, nl, a[1], n);
-                  Value var = arith::DivFOp::create(nb, nl, a[2], n);
-                  Value inv = math::RsqrtOp::create(
-                      nb, nl,
-                      arith::AddFOp::create(nb, nl, var,
-                                            buildArithConstant(nb, nl, ct, eps)));
-                  Value d = arith::SubFOp::create(
-                      nb, nl, extendTo(nb, nl, a[0], ct), mean);
-                  Value r = arith::MulFOp::create(
-                      nb, nl, arith::MulFOp::create(nb, nl, d, inv),
-                      extendTo(nb, nl, a[3], ct));
-                  if (hasBias)
-                    r = arith::AddFOp::create(nb, nl, r,
-                                              extendTo(nb, nl, a[4], ct));
-                  linalg::YieldOp::create(nb, nl, truncTo(nb, nl, r, elem));
-                })
-                .getResult(0);
+  Value y =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{xt}, ins, ValueRange{empty(loc, sizesOf(x), elem)},
+          maps, SmallVector<IteratorType>(rank, IteratorType::parallel),
+          [&](OpBuilder &nb, Location nl, ValueRange a) {
+            Value mean = arith::DivFOp::create(nb, nl, a[1], n);
+            Value var = arith::DivFOp::create(nb, nl, a[2], n);
+            Value inv = math::RsqrtOp::create(
+                nb, nl,
+                arith::AddFOp::create(nb, nl, var,
+                                      buildArithConstant(nb, nl, ct, eps)));
+            Value d =
+                arith::SubFOp::create(nb, nl, extendTo(nb, nl, a[0], ct), mean);
+            Value r = arith::MulFOp::create(
+                nb, nl, arith::MulFOp::create(nb, nl, d, inv),
+                extendTo(nb, nl, a[3], ct));
+            if (hasBias)
+              r = arith::AddFOp::create(nb, nl, r, extendTo(nb, nl, a[4], ct));
+            linalg::YieldOp::create(nb, nl, truncTo(nb, nl, r, elem));
+          })
+          .getResult(0);
   b.replaceOp(op, y);
   return success();
 }
@@ -105,24 +104,24 @@ LogicalResult FunctionLowering::lowerRMSNorm(RMSNormOp op) {
                               dropAxesMap(rank, axes),
                               broadcastMap(tensorTy(op.getScale()), xt),
                               b.getMultiDimIdentityMap(rank)};
-  Value y = linalg::GenericOp::create(
-                b, loc, TypeRange{xt}, ValueRange{x, ss, op.getScale()},
-                ValueRange{empty(loc, sizesOf(x), elem)}, maps,
-                SmallVector<IteratorType>(rank, IteratorType::parallel),
-                [&](OpBuilder &nb, Location nl, ValueRange a) {
-                  Value ms = arith::DivFOp::create(nb, nl, a[1], n);
-                  Value inv = math::RsqrtOp::create(
-                      nb, nl,
-                      arith::AddFOp::create(nb, nl, ms,
-                                            buildArithConstant(nb, nl, ct, eps)));
-                  Value r = arith::MulFOp::create(
-                      nb, nl,
-                      arith::MulFOp::create(nb, nl, extendTo(nb, nl, a[0], ct),
-                                            inv),
-                      extendTo(nb, nl, a[2], ct));
-                  linalg::YieldOp::create(nb, nl, truncTo(nb, nl, r, elem));
-                })
-                .getResult(0);
+  Value y =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{xt}, ValueRange{x, ss, op.getScale()},
+          ValueRange{empty(loc, sizesOf(x), elem)}, maps,
+          SmallVector<IteratorType>(rank, IteratorType::parallel),
+          [&](OpBuilder &nb, Location nl, ValueRange a) {
+            Value ms = arith::DivFOp::create(nb, nl, a[1], n);
+            Value inv = math::RsqrtOp::create(
+                nb, nl,
+                arith::AddFOp::create(nb, nl, ms,
+                                      buildArithConstant(nb, nl, ct, eps)));
+            Value r = arith::MulFOp::create(
+                nb, nl,
+                arith::MulFOp::create(nb, nl, extendTo(nb, nl, a[0], ct), inv),
+                extendTo(nb, nl, a[2], ct));
+            linalg::YieldOp::create(nb, nl, truncTo(nb, nl, r, elem));
+          })
+          .getResult(0);
   b.replaceOp(op, y);
   return success();
 }

@@ -10,8 +10,8 @@ Value mlir::kiln::materializeSymExpr(OpBuilder &b, Location loc, AffineExpr e,
                                      ArrayRef<Value> symbols) {
   switch (e.getKind()) {
   case AffineExprKind::Constant:
-    return arith::ConstantIndexOp::create(b, loc,
-                                          cast<AffineConstantExpr>(e).getValue());
+    return arith::ConstantIndexOp::create(
+        b, loc, cast<AffineConstantExpr>(e).getValue());
   case AffineExprKind::SymbolId:
     return symbols[cast<AffineSymbolExpr>(e).getPosition()];
   case AffineExprKind::DimId:
@@ -35,8 +35,8 @@ Value mlir::kiln::materializeSymExpr(OpBuilder &b, Location loc, AffineExpr e,
     // Affine mod is non-negative for a positive divisor.
     Value rem = arith::RemSIOp::create(b, loc, l, r);
     Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-    Value neg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, rem,
-                                      zero);
+    Value neg =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, rem, zero);
     Value fixed = arith::AddIOp::create(b, loc, rem, r);
     return arith::SelectOp::create(b, loc, neg, fixed, rem);
   }
@@ -45,10 +45,9 @@ Value mlir::kiln::materializeSymExpr(OpBuilder &b, Location loc, AffineExpr e,
   }
 }
 
-SmallVector<OpFoldResult> mlir::kiln::materializeShape(OpBuilder &b,
-                                                       Location loc,
-                                                       AffineMap map,
-                                                       ArrayRef<Value> symbols) {
+SmallVector<OpFoldResult>
+mlir::kiln::materializeShape(OpBuilder &b, Location loc, AffineMap map,
+                             ArrayRef<Value> symbols) {
   SmallVector<OpFoldResult> out;
   for (AffineExpr e : map.getResults()) {
     if (auto c = dyn_cast<AffineConstantExpr>(e))
@@ -60,11 +59,10 @@ SmallVector<OpFoldResult> mlir::kiln::materializeShape(OpBuilder &b,
 }
 
 Value mlir::kiln::buildArithConstant(OpBuilder &b, Location loc, Type type,
-                                 double v) {
+                                     double v) {
   if (auto ft = dyn_cast<FloatType>(type))
     return arith::ConstantOp::create(b, loc, b.getFloatAttr(ft, v));
   if (type.isIndex())
     return arith::ConstantIndexOp::create(b, loc, (int64_t)v);
-  return arith::ConstantOp::create(b, loc,
-                                   b.getIntegerAttr(type, (int64_t)v));
+  return arith::ConstantOp::create(b, loc, b.getIntegerAttr(type, (int64_t)v));
 }

@@ -1,4 +1,4 @@
-//===- RuntimeCalls.h - Calling runtime kernels from bufferized code -*- C++ -*-===//
+//===- RuntimeCalls.h - Calling runtime kernels -----------------*- C++ -*-===//
 //
 // Both targets replace some linalg ops by calls of runtime functions that
 // take memref descriptors through MLIR's C interface.

@@ -64,8 +64,7 @@ public:
                                         llvm::raw_ostream &os) {
     (void)stage;
     (void)os;
-    return module.emitError()
-           << "target '" << name() << "' has no device code";
+    return module.emitError() << "target '" << name() << "' has no device code";
   }
   /// LLVM dialect -> an object file, or optimized LLVM IR text.
   virtual LogicalResult emitObject(ModuleOp module, const std::string &path,

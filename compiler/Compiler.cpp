@@ -56,9 +56,9 @@ static std::string describeLocation(Location loc) {
       std::string out = "nodes " + names[0];
       for (size_t i = 1; i < names.size() && i < 4; ++i)
         out += ", " + names[i];
-      return names.size() > 4 ? out + " and " +
-                                    std::to_string(names.size() - 4) + " more"
-                              : out;
+      return names.size() > 4
+                 ? out + " and " + std::to_string(names.size() - 4) + " more"
+                 : out;
     }
     for (Location part : fused.getLocations())
       if (std::string where = describeLocation(part); !where.empty())
@@ -148,8 +148,8 @@ LogicalResult Compilation::checkOptions() {
   if (!out.empty() && out != "-") {
     llvm::StringRef dir = llvm::sys::path::parent_path(out);
     if (!dir.empty() && !llvm::sys::fs::is_directory(dir))
-      return optionError("cannot write '" + out +
-                         "': there is no directory '" + dir + "'");
+      return optionError("cannot write '" + out + "': there is no directory '" +
+                         dir + "'");
   }
   return success();
 }
@@ -159,10 +159,9 @@ LogicalResult Compilation::importModel() {
   // signature attributes), for testing ops no importer pattern forms yet.
   if (llvm::StringRef(options.inputPath).ends_with(".mlir")) {
     OwningOpRef<ModuleOp> parsed =
-        options.inputBytes
-            ? parseSourceString<ModuleOp>(*options.inputBytes, &ctx,
-                                          options.inputPath)
-            : parseSourceFile<ModuleOp>(options.inputPath, &ctx);
+        options.inputBytes ? parseSourceString<ModuleOp>(
+                                 *options.inputBytes, &ctx, options.inputPath)
+                           : parseSourceFile<ModuleOp>(options.inputPath, &ctx);
     if (!parsed || failed(verify(*parsed)))
       return failure();
     owned = std::move(parsed);
@@ -177,8 +176,7 @@ LogicalResult Compilation::importModel() {
       options.inputBytes
           ? onnx_import::importOnnxBuffer(ctx, *options.inputBytes,
                                           options.inputPath, importOptions)
-          : onnx_import::importOnnxFile(ctx, options.inputPath,
-                                        importOptions);
+          : onnx_import::importOnnxFile(ctx, options.inputPath, importOptions);
   if (failed(imported))
     return failure();
   owned = std::move(*imported);
@@ -217,8 +215,7 @@ LogicalResult Compilation::lowerToLinalg() {
     finishStep();
     if (error.option == TargetError::Option::Precision)
       return optionError(names.precision + "=" +
-                         options.targetOptions.precision + " " +
-                         error.message);
+                         options.targetOptions.precision + " " + error.message);
     return optionError(error.message);
   }
   if (std::string caveat = target->gemmOperandTypeCaveat(); !caveat.empty()) {
@@ -282,9 +279,8 @@ LogicalResult Compilation::writeLibrary(const std::string &output) {
     return emitError(UnknownLoc::get(&ctx))
            << "cannot create a temporary directory";
   step("generating machine code and linking " + output);
-  LogicalResult linked =
-      target->writeSharedLibrary(module(), *sig, entryName, dir.str().str(),
-                                 output, &result.weightBytes);
+  LogicalResult linked = target->writeSharedLibrary(
+      module(), *sig, entryName, dir.str().str(), output, &result.weightBytes);
   if (options.keepTemps) {
     if (observer)
       observer->keptIntermediateFiles(dir);
@@ -345,8 +341,8 @@ CompileResult Compilation::run() {
       return finish(failure());
     finishStep();
     result.output = options.outputPath.empty() ? "-" : options.outputPath;
-    return finish(writeText(options.outputPath,
-                            [&](auto &os) { os << deviceCode; }));
+    return finish(
+        writeText(options.outputPath, [&](auto &os) { os << deviceCode; }));
   }
 
   step("bufferizing and lowering to LLVM");
@@ -361,8 +357,8 @@ CompileResult Compilation::run() {
     step(emit == EmitStage::LLVM ? "optimizing LLVM IR"
                                  : "generating machine code");
     result.output = out;
-    return finish(emitObject(out == "-" ? "/dev/stdout" : out,
-                             emit == EmitStage::LLVM));
+    return finish(
+        emitObject(out == "-" ? "/dev/stdout" : out, emit == EmitStage::LLVM));
   }
   return finish(writeLibrary(out));
 }

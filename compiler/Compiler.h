@@ -1,4 +1,4 @@
-//===- Compiler.h - The compile library: a model in, an artifact out -*- C++ -*-===//
+//===- Compiler.h - The compile library -------------------------*- C++ -*-===//
 //
 // One entry point for everything between the bytes of a model and an
 // artifact on disk: import (ONNX or Kiln-dialect MLIR), the raising passes,

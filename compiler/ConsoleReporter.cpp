@@ -1,4 +1,5 @@
-//===- ConsoleReporter.cpp - A compile's progress and diagnostics on stderr ===//
+//===- ConsoleReporter.cpp - A compile's progress and diagnostics on stderr
+//===//
 #include "compiler/ConsoleReporter.h"
 
 #include "llvm/Support/Format.h"
@@ -9,8 +10,7 @@ using namespace mlir;
 using namespace mlir::kiln;
 
 static double secondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                       start)
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
       .count();
 }
 
@@ -65,8 +65,7 @@ void ConsoleReporter::diagnostic(const CompileDiagnostic &d) {
 }
 
 void ConsoleReporter::keptIntermediateFiles(llvm::StringRef dir) {
-  llvm::errs() << "[" << tool << "] intermediate files kept in " << dir
-               << "\n";
+  llvm::errs() << "[" << tool << "] intermediate files kept in " << dir << "\n";
 }
 
 void ConsoleReporter::summary(const CompileResult &result) {

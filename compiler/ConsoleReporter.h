@@ -1,4 +1,4 @@
-//===- ConsoleReporter.h - A compile's progress and diagnostics on stderr -*- C++ -*-===//
+//===- ConsoleReporter.h - Compile progress and diagnostics -----*- C++ -*-===//
 //
 //   [kilnc] importing model.onnx ... 0.12 s
 //   kilnc: error: node 'x': message

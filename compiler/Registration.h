@@ -1,4 +1,4 @@
-//===- Registration.h - The dialects and passes Kiln's tools load -*- C++ -*-===//
+//===- Registration.h - Dialects and passes of the tools --------*- C++ -*-===//
 #ifndef KILN_COMPILER_REGISTRATION_H
 #define KILN_COMPILER_REGISTRATION_H
 

@@ -24,8 +24,7 @@ std::unique_ptr<kiln::Target> kiln::createTarget(llvm::StringRef spec,
     return nullptr;
 #endif
   }
-  error = {TargetError::Option::Spec,
-           "unknown target '" + spec.str() +
-               "' (expected cpu or cuda[:sm_NN])"};
+  error = {TargetError::Option::Spec, "unknown target '" + spec.str() +
+                                          "' (expected cpu or cuda[:sm_NN])"};
   return nullptr;
 }

@@ -166,8 +166,7 @@ bool isLowerTriangular(ConstantOp table) {
 /// slice(...slice(tril)...) whose rows start Sk - Sq further than its
 /// columns: query i (row rowOffset + i) sees key j (column colOffset + j)
 /// exactly when j <= i + Sk - Sq.
-bool AttentionMatcher::isCausalTable(Value cond, AffineExpr sq,
-                                     AffineExpr sk) {
+bool AttentionMatcher::isCausalTable(Value cond, AffineExpr sq, AffineExpr sk) {
   MLIRContext *ctx = cond.getContext();
   AffineExpr rowOffset = getAffineConstantExpr(0, ctx), colOffset = rowOffset;
   Value v = cond;

@@ -100,7 +100,8 @@ bool fitsNormalizedShape(Value p, RankedTensorType x, int64_t axis) {
   if (pt.getRank() > normRank || pt.getElementType() != x.getElementType())
     return false;
   for (int64_t i = 1; i <= pt.getRank(); ++i) {
-    int64_t a = pt.getDimSize(pt.getRank() - i), b = x.getDimSize(x.getRank() - i);
+    int64_t a = pt.getDimSize(pt.getRank() - i),
+            b = x.getDimSize(x.getRank() - i);
     if (a != 1 && (ShapedType::isDynamic(a) || a != b))
       return false;
   }
@@ -125,8 +126,8 @@ struct RaiseLayerNorm : OpRewritePattern<MulOp> {
       return failure();
     Operation *root = op;
     Value bias;
-    auto add = op->hasOneUse() ? dyn_cast<AddOp>(*op->getUsers().begin())
-                               : AddOp();
+    auto add =
+        op->hasOneUse() ? dyn_cast<AddOp>(*op->getUsers().begin()) : AddOp();
     if (add && add.getType() == type)
       eitherOrder(add, [&](Value y, Value b) {
         if (y == op.getResult() && fitsNormalizedShape(b, type, norm->axis))
@@ -136,9 +137,10 @@ struct RaiseLayerNorm : OpRewritePattern<MulOp> {
     if (bias)
       root = add;
     rewriter.setInsertionPoint(root);
-    auto ln = LayerNormOp::create(rewriter, root->getLoc(), type, norm->x, scale,
-                                  bias, rewriter.getI64IntegerAttr(norm->axis),
-                                  rewriter.getF32FloatAttr(norm->eps));
+    auto ln =
+        LayerNormOp::create(rewriter, root->getLoc(), type, norm->x, scale,
+                            bias, rewriter.getI64IntegerAttr(norm->axis),
+                            rewriter.getF32FloatAttr(norm->eps));
     rewriter.replaceOp(root, ln);
     return success();
   }

@@ -38,8 +38,9 @@ struct RaiseBias : OpRewritePattern<AddOp> {
       if (!candidate || !isWeightMatMul(candidate) || !bt ||
           bt.getRank() != 1 || !isF32Tensor(b) ||
           !b.getDefiningOp<ConstantOp>() || m.getType() != op.getType() ||
-          bt.getDimSize(0) != cast<RankedTensorType>(candidate.getRhs().getType())
-                                  .getDimSize(1))
+          bt.getDimSize(0) !=
+              cast<RankedTensorType>(candidate.getRhs().getType())
+                  .getDimSize(1))
         return false;
       mm = candidate;
       bias = b;
@@ -57,8 +58,7 @@ struct RaiseBias : OpRewritePattern<AddOp> {
 /// act(linear(x, w, b)) or act(matmul(x, w)) => linear {activation}, also
 /// through a reshape in between (act is elementwise, so it commutes with the
 /// reshape).
-template <typename ActOp>
-struct RaiseActivation : OpRewritePattern<ActOp> {
+template <typename ActOp> struct RaiseActivation : OpRewritePattern<ActOp> {
   using OpRewritePattern<ActOp>::OpRewritePattern;
   LogicalResult matchAndRewrite(ActOp op,
                                 PatternRewriter &rewriter) const override {
@@ -71,7 +71,8 @@ struct RaiseActivation : OpRewritePattern<ActOp> {
       in = reshape.getInput();
     Operation *producer = nullptr;
     Value x, w, bias;
-    if (auto lin = singleUse<LinearOp>(in); lin && lin.getActivation() == "none") {
+    if (auto lin = singleUse<LinearOp>(in);
+        lin && lin.getActivation() == "none") {
       producer = lin;
       x = lin.getInput();
       w = lin.getWeight();

@@ -67,7 +67,8 @@ std::optional<Match> RotaryMatcher::matchTerms(AddOp sum, Value direct,
   if (!mulCos || !mulSin || !direct.hasOneUse() || !rotated.hasOneUse())
     return std::nullopt;
   for (int rotSide = 0; rotSide < 2; ++rotSide) {
-    Value rot = mulSin->getOperand(rotSide), sin = mulSin->getOperand(1 - rotSide);
+    Value rot = mulSin->getOperand(rotSide),
+          sin = mulSin->getOperand(1 - rotSide);
     auto concat = rot.getDefiningOp<ConcatOp>();
     if (!concat || !rot.hasOneUse() || concat.getInputs().size() != 2)
       continue;
@@ -88,9 +89,10 @@ std::optional<Match> RotaryMatcher::matchTerms(AddOp sum, Value direct,
       bool fits = true;
       for (Value table : {cos, sin}) {
         auto t = cast<RankedTensorType>(table.getType());
-        fits &= t.getElementType() == xt.getElementType() &&
-                t.getRank() >= 1 && t.getRank() <= xt.getRank() &&
-                t.getDimSize(t.getRank() - 1) == xt.getDimSize(xt.getRank() - 1);
+        fits &=
+            t.getElementType() == xt.getElementType() && t.getRank() >= 1 &&
+            t.getRank() <= xt.getRank() &&
+            t.getDimSize(t.getRank() - 1) == xt.getDimSize(xt.getRank() - 1);
         for (int64_t i = 1; fits && i <= t.getRank(); ++i) {
           int64_t td = t.getDimSize(t.getRank() - i);
           int64_t xd = xt.getDimSize(xt.getRank() - i);
@@ -104,7 +106,11 @@ std::optional<Match> RotaryMatcher::matchTerms(AddOp sum, Value direct,
       m.input = x;
       m.cos = cos;
       m.sin = sin;
-      m.replaced = {sum, mulSin, mulCos, concat, neg,
+      m.replaced = {sum,
+                    mulSin,
+                    mulCos,
+                    concat,
+                    neg,
                     concat.getInputs()[1].getDefiningOp(),
                     neg.getInput().getDefiningOp()};
       return m;

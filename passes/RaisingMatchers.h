@@ -1,4 +1,4 @@
-//===- RaisingMatchers.h - Helpers for the kiln raising patterns -*- C++ -*-===//
+//===- RaisingMatchers.h - Helpers for the raising patterns -----*- C++ -*-===//
 //
 // The raising passes recognize what exporters write for one operator spread
 // over elementwise ops. They share these small matchers: a scalar constant
@@ -25,7 +25,8 @@ inline std::optional<double> matchScalarConstant(Value v) {
   auto dense = dyn_cast<DenseFPElementsAttr>(c.getValue());
   if (!dense || !dense.isSplat())
     return std::nullopt;
-  if (llvm::any_of(dense.getType().getShape(), [](int64_t d) { return d != 1; }))
+  if (llvm::any_of(dense.getType().getShape(),
+                   [](int64_t d) { return d != 1; }))
     return std::nullopt;
   return dense.getSplatValue<APFloat>().convertToDouble();
 }

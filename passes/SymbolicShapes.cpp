@@ -53,8 +53,8 @@ std::optional<SymbolicShape> SymbolicShapes::compute(Value v) {
     auto func = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp());
     if (!func || arg.getOwner() != &func.getBody().front())
       return std::nullopt;
-    if (auto dims = func.getArgAttrOfType<AffineMapAttr>(arg.getArgNumber(),
-                                                         kDimsAttr))
+    if (auto dims =
+            func.getArgAttrOfType<AffineMapAttr>(arg.getArgNumber(), kDimsAttr))
       return resultsOf(dims.getValue());
     return std::nullopt;
   }
@@ -63,8 +63,10 @@ std::optional<SymbolicShape> SymbolicShapes::compute(Value v) {
   return llvm::TypeSwitch<Operation *, std::optional<SymbolicShape>>(op)
       .Case<ReshapeOp, ExpandOp, FillOp>(
           [](auto o) { return std::optional(resultsOf(o.getShape())); })
-      .Case<SliceOp>([](SliceOp o) { return std::optional(resultsOf(o.getSizes())); })
-      .Case<RangeOp>([](RangeOp o) { return std::optional(resultsOf(o.getSize())); })
+      .Case<SliceOp>(
+          [](SliceOp o) { return std::optional(resultsOf(o.getSizes())); })
+      .Case<RangeOp>(
+          [](RangeOp o) { return std::optional(resultsOf(o.getSize())); })
       .Case<TransposeOp>([&](TransposeOp o) -> std::optional<SymbolicShape> {
         auto in = get(o.getInput());
         if (!in)
@@ -122,8 +124,8 @@ std::optional<SymbolicShape> SymbolicShapes::compute(Value v) {
         return SymbolicShape{(*q)[0], (*q)[1], (*q)[2], (*val)[3]};
       })
       .Case<NegOp, AbsOp, SqrtOp, RsqrtOp, ExpOp, LogOp, ErfOp, TanhOp,
-            SigmoidOp, ReluOp, ReciprocalOp, NotOp, FloorOp, CeilOp, RoundOp, SinOp,
-            CosOp, SiluOp, GeluOp, CastOp, ClipOp, SoftmaxOp, TriluOp,
+            SigmoidOp, ReluOp, ReciprocalOp, NotOp, FloorOp, CeilOp, RoundOp,
+            SinOp, CosOp, SiluOp, GeluOp, CastOp, ClipOp, SoftmaxOp, TriluOp,
             LayerNormOp, RMSNormOp>(
           [&](Operation *o) { return same(o->getOperand(0)); })
       .Default([&](Operation *o) -> std::optional<SymbolicShape> {

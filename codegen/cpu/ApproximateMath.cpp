@@ -1,4 +1,4 @@
-//===- ApproximateMath.cpp - Vectorizable erf, tanh and exp ----------------===//
+//===- ApproximateMath.cpp - Vectorizable erf, tanh and exp ---------------===//
 #include "codegen/cpu/Passes.h"
 
 #include "mlir/Dialect/Math/Transforms/Passes.h"
@@ -16,10 +16,9 @@ struct KilnApproximateMathPass
     : kiln::impl::KilnApproximateMathBase<KilnApproximateMathPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    populateMathPolynomialApproximationPatterns(
-        patterns, [](StringRef name) {
-          return name == "math.erf" || name == "math.tanh" || name == "math.exp";
-        });
+    populateMathPolynomialApproximationPatterns(patterns, [](StringRef name) {
+      return name == "math.erf" || name == "math.tanh" || name == "math.exp";
+    });
     // powf by small constant exponents (GELU's x^3, RMSNorm's x^2) becomes
     // multiplications instead of a libm call per element.
     populateMathAlgebraicSimplificationPatterns(patterns);

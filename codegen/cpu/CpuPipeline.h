@@ -1,4 +1,4 @@
-//===- CpuPipeline.h - linalg on tensors -> LLVM dialect for the CPU -*- C++ -*-===//
+//===- CpuPipeline.h - linalg -> LLVM dialect for the CPU -------*- C++ -*-===//
 #ifndef KILN_CODEGEN_CPU_CPUPIPELINE_H
 #define KILN_CODEGEN_CPU_CPUPIPELINE_H
 

@@ -1,4 +1,4 @@
-//===- CpuTarget.cpp - The x86-64 CPU target --------------------------------===//
+//===- CpuTarget.cpp - The x86-64 CPU target ------------------------------===//
 #include "codegen/cpu/CpuTarget.h"
 #include "codegen/ArtifactWriter.h"
 #include "codegen/ObjectEmitter.h"

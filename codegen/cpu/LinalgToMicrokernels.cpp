@@ -1,9 +1,9 @@
-//===- LinalgToMicrokernels.cpp - f32 matmuls -> runtime GEMM calls --------===//
+//===- LinalgToMicrokernels.cpp - matmuls -> runtime GEMM calls -----------===//
 #include "codegen/GemmEpilogueMatch.h"
 #include "codegen/GemmZeroing.h"
 #include "codegen/RuntimeCalls.h"
-#include "dialects/kiln/KilnDialect.h"
 #include "codegen/cpu/Passes.h"
+#include "dialects/kiln/KilnDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"

@@ -1,4 +1,5 @@
-//===- LowerParallelCalls.cpp - Outlined loop nests -> kiln_rt_parallel_for ===//
+//===- LowerParallelCalls.cpp - Outlined loop nests -> kiln_rt_parallel_for
+//===//
 #include "codegen/cpu/ParallelCalls.h"
 #include "codegen/cpu/Passes.h"
 
@@ -45,8 +46,8 @@ struct LowerParallelCalls
     // The task: unpacks the frame and runs the body on [begin, end).
     StringRef bodyName = *call.getCallee();
     b.setInsertionPointToEnd(module.getBody());
-    auto taskType = LLVM::LLVMFunctionType::get(
-        LLVM::LLVMVoidType::get(ctx), {ptrType, i64, i64, i32});
+    auto taskType = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx),
+                                                {ptrType, i64, i64, i32});
     auto task = LLVM::LLVMFuncOp::create(b, loc, (bodyName + "_task").str(),
                                          taskType, LLVM::Linkage::Internal);
     Block *entry = task.addEntryBlock(b);
@@ -54,9 +55,9 @@ struct LowerParallelCalls
     SmallVector<Value> args = {entry->getArgument(1), entry->getArgument(2),
                                LLVM::ConstantOp::create(b, loc, i64, 1)};
     for (auto [i, type] : llvm::enumerate(fields)) {
-      Value slot = LLVM::GEPOp::create(
-          b, loc, ptrType, frameType, entry->getArgument(0),
-          ArrayRef<LLVM::GEPArg>{0, (int32_t)i});
+      Value slot =
+          LLVM::GEPOp::create(b, loc, ptrType, frameType, entry->getArgument(0),
+                              ArrayRef<LLVM::GEPArg>{0, (int32_t)i});
       args.push_back(LLVM::LoadOp::create(b, loc, type, slot));
     }
     LLVM::CallOp::create(b, loc, TypeRange{}, bodyName, args);
@@ -80,9 +81,9 @@ struct LowerParallelCalls
     if (failed(parallelFor))
       return failure();
     Value taskAddress = LLVM::AddressOfOp::create(b, loc, task);
-    LLVM::CallOp::create(b, loc, *parallelFor,
-                         ValueRange{operands[0], operands[1], operands[2],
-                                    taskAddress, frame});
+    LLVM::CallOp::create(
+        b, loc, *parallelFor,
+        ValueRange{operands[0], operands[1], operands[2], taskAddress, frame});
     call.erase();
     return success();
   }

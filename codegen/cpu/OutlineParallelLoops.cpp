@@ -1,4 +1,4 @@
-//===- OutlineParallelLoops.cpp - Loop nests onto the runtime's pool -------===//
+//===- OutlineParallelLoops.cpp - Loop nests onto the runtime's pool ------===//
 #include "codegen/cpu/ParallelCalls.h"
 #include "codegen/cpu/Passes.h"
 
@@ -70,8 +70,7 @@ bool canOutline(scf::ParallelOp par) {
       return true; // symbolic: the runtime grain decides
     iterations *= std::max<int64_t>(*c, 0);
   }
-  return iterations * nestedStaticWork(*par.getBody()) >=
-         kMinStaticIterations;
+  return iterations * nestedStaticWork(*par.getBody()) >= kMinStaticIterations;
 }
 
 struct OutlineParallelLoops
@@ -113,13 +112,14 @@ struct OutlineParallelLoops
     for (Value v : captures)
       argTypes.push_back(v.getType());
     std::string name = (kiln::kParallelBodyPrefix + Twine(index)).str();
-    auto body = func::FuncOp::create(b, loc, name,
-                                     b.getFunctionType(argTypes, {}));
+    auto body =
+        func::FuncOp::create(b, loc, name, b.getFunctionType(argTypes, {}));
     body.setPrivate();
     Block *entry = body.addEntryBlock();
     b.setInsertionPointToStart(entry);
     IRMapping map;
-    for (auto [v, arg] : llvm::zip(captures, entry->getArguments().drop_front(3)))
+    for (auto [v, arg] :
+         llvm::zip(captures, entry->getArguments().drop_front(3)))
       map.map(v, arg);
     for (Value v : above)
       if (Operation *def = v.getDefiningOp<arith::ConstantOp>())
@@ -176,8 +176,8 @@ struct OutlineParallelLoops
     work = arith::MaxSIOp::create(b, loc, work, oneOutside);
     Value minWork = arith::ConstantIndexOp::create(b, loc, kMinWorkPerChunk);
     Value grain = arith::CeilDivSIOp::create(b, loc, minWork, work);
-    SmallVector<Value> operands = {
-        arith::ConstantIndexOp::create(b, loc, 0), total, grain};
+    SmallVector<Value> operands = {arith::ConstantIndexOp::create(b, loc, 0),
+                                   total, grain};
     llvm::append_range(operands, captures);
     func::CallOp::create(b, loc, body, operands);
     par.erase();

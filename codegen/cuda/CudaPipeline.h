@@ -1,4 +1,4 @@
-//===- CudaPipeline.h - linalg on tensors -> gpu/NVVM + host LLVM -*- C++ -*-===//
+//===- CudaPipeline.h - linalg -> gpu/NVVM + host LLVM ----------*- C++ -*-===//
 #ifndef KILN_CODEGEN_CUDA_CUDAPIPELINE_H
 #define KILN_CODEGEN_CUDA_CUDAPIPELINE_H
 

@@ -64,8 +64,8 @@ LogicalResult Importer::declareInputs(const onnx::GraphProto &graph,
     if (initializers.contains(in.name()))
       continue; // IR < 4 lists initializers as inputs too.
     if (values.count(in.name()))
-      return emitError(fileLoc) << "graph input '" << in.name()
-                                << "' is declared twice";
+      return emitError(fileLoc)
+             << "graph input '" << in.name() << "' is declared twice";
     if (!in.type().has_tensor_type())
       return emitError(fileLoc) << "graph input '" << in.name()
                                 << "' is not a tensor (sequences, maps and "
@@ -73,17 +73,17 @@ LogicalResult Importer::declareInputs(const onnx::GraphProto &graph,
     const auto &tt = in.type().tensor_type();
     Type elem = elementTypeFromOnnx(&ctx, tt.elem_type());
     if (!elem)
-      return emitError(fileLoc) << "graph input '" << in.name()
-                                << "' has unsupported data type "
-                                << onnxDtypeName(tt.elem_type());
+      return emitError(fileLoc)
+             << "graph input '" << in.name() << "' has unsupported data type "
+             << onnxDtypeName(tt.elem_type());
     if (!tt.has_shape())
       return emitError(fileLoc) << "graph input '" << in.name()
                                 << "' has no shape; Kiln needs the rank of "
                                    "every input";
     if ((size_t)tt.shape().dim_size() > kMaxRank)
-      return emitError(fileLoc) << "graph input '" << in.name()
-                                << "' has rank " << tt.shape().dim_size()
-                                << ", over the limit of " << kMaxRank;
+      return emitError(fileLoc)
+             << "graph input '" << in.name() << "' has rank "
+             << tt.shape().dim_size() << ", over the limit of " << kMaxRank;
     SmallVector<AffineExpr> dims;
     for (auto [i, d] : llvm::enumerate(tt.shape().dim())) {
       std::string symName;
@@ -123,10 +123,10 @@ LogicalResult Importer::declareInputs(const onnx::GraphProto &graph,
           for (const auto &d : in.type().tensor_type().shape().dim())
             usedAsStatic |= d.dim_param() == name;
       if (!usedAsStatic)
-        return emitError(fileLoc) << options.optionNames.shape << " names '"
-                                  << name
-                                  << "', which is not a symbolic dimension "
-                                     "of any input";
+        return emitError(fileLoc)
+               << options.optionNames.shape << " names '" << name
+               << "', which is not a symbolic dimension "
+                  "of any input";
     }
 
   // All symbols are known now, so the types and maps can be built.
@@ -180,8 +180,7 @@ Importer::topologicalOrder(const onnx::GraphProto &g) {
       if (it == producer.end())
         return emitError(fileLoc)
                << describeNode(node) << " (" << node.op_type() << ") reads '"
-               << in
-               << "', which no node, initializer or graph input produces";
+               << in << "', which no node, initializer or graph input produces";
       users[it->second].push_back(i);
       ++pending[i];
     }
@@ -236,10 +235,9 @@ LogicalResult Importer::importNodes(onnx::GraphProto &graph) {
         return diag;
       }
       return emitError(loc)
-             << describeNode(node) << ": unsupported op '"
-             << node.op_type() << "' (domain " << domain << ", opset "
-             << opset << "); `" << options.optionNames.listOps
-             << "` lists the supported ops";
+             << describeNode(node) << ": unsupported op '" << node.op_type()
+             << "' (domain " << domain << ", opset " << opset << "); `"
+             << options.optionNames.listOps << "` lists the supported ops";
     }
     NodeContext nc(*this, node, opset);
     if (failed(checkNodeSchema(nc)) || failed(conv->convert(nc)))
@@ -249,9 +247,9 @@ LogicalResult Importer::importNodes(onnx::GraphProto &graph) {
         continue;
       auto it = values.find(out);
       if (it == values.end())
-        return emitError(loc) << describeNode(node) << " ("
-                              << node.op_type() << "): output " << i << " ('"
-                              << out << "') is not supported by Kiln";
+        return emitError(loc)
+               << describeNode(node) << " (" << node.op_type() << "): output "
+               << i << " ('" << out << "') is not supported by Kiln";
       // Shapes computed from hostile constants (Expand, ConstantOfShape,
       // Reshape, Tile...) stop here, before any pass sizes a buffer by them.
       if (std::string why = checkExtents(it->second.dims); !why.empty())
@@ -273,14 +271,14 @@ FailureOr<OwningOpRef<ModuleOp>> Importer::run(onnx::ModelProto &model) {
     opsets["ai.onnx"] = 1; // IR version 1 models carry no opset import.
   for (const auto &[domain, version] : opsets)
     if (version < 1)
-      return emitError(fileLoc) << "the model imports domain '" << domain
-                                << "' at opset version " << version
-                                << "; versions start at 1";
+      return emitError(fileLoc)
+             << "the model imports domain '" << domain << "' at opset version "
+             << version << "; versions start at 1";
   if (opsets.count("ai.onnx") && opsets["ai.onnx"] > kMaxSupportedOpset)
-    return emitError(fileLoc) << "the model uses ai.onnx opset "
-                              << opsets["ai.onnx"]
-                              << ", newer than the newest supported ("
-                              << kMaxSupportedOpset << ")";
+    return emitError(fileLoc)
+           << "the model uses ai.onnx opset " << opsets["ai.onnx"]
+           << ", newer than the newest supported (" << kMaxSupportedOpset
+           << ")";
 
   auto module = ModuleOp::create(fileLoc);
   OwningOpRef<ModuleOp> owned(module);
@@ -333,8 +331,8 @@ FailureOr<OwningOpRef<ModuleOp>> Importer::run(onnx::ModelProto &model) {
   for (const auto &out : graph.output()) {
     // The artifact's outputs are looked up by name.
     if (!outputNames.insert(out.name()).second)
-      return emitError(fileLoc) << "graph output '" << out.name()
-                                << "' is listed more than once";
+      return emitError(fileLoc)
+             << "graph output '" << out.name() << "' is listed more than once";
     auto it = values.find(out.name());
     if (it == values.end())
       return emitError(fileLoc) << "graph output '" << out.name()
@@ -344,8 +342,8 @@ FailureOr<OwningOpRef<ModuleOp>> Importer::run(onnx::ModelProto &model) {
           elementTypeFromOnnx(&ctx, out.type().tensor_type().elem_type());
       if (declared && declared != it->second.elementType)
         return emitError(fileLoc)
-               << "graph output '" << out.name() << "' is declared "
-               << declared << " but computed as " << it->second.elementType;
+               << "graph output '" << out.name() << "' is declared " << declared
+               << " but computed as " << it->second.elementType;
     }
     Value v = materialize(it->second, fileLoc);
     results.push_back(v);
@@ -357,9 +355,9 @@ FailureOr<OwningOpRef<ModuleOp>> Importer::run(onnx::ModelProto &model) {
       builder.getFunctionType(func.getArgumentTypes(), resultTypes));
   for (auto [i, o] : llvm::enumerate(outs)) {
     func.setResultAttr(i, kiln::kNameAttr, builder.getStringAttr(o.first));
-    func.setResultAttr(i, kiln::kDimsAttr,
-                       AffineMapAttr::get(kiln::shapeMap(
-                           &ctx, symbolNames.size(), o.second)));
+    func.setResultAttr(
+        i, kiln::kDimsAttr,
+        AffineMapAttr::get(kiln::shapeMap(&ctx, symbolNames.size(), o.second)));
   }
   std::string name = model.graph().name();
   module->setAttr("kiln.producer",
@@ -390,23 +388,23 @@ Value Importer::materialize(ValueInfo &info, Location loc) {
     SmallVector<APInt> bits;
     unsigned width = info.elementType.getIntOrFloatBitWidth();
     for (int64_t v : ints)
-      bits.push_back(APInt(width, v, /*isSigned=*/true, /*implicitTrunc=*/true));
+      bits.push_back(
+          APInt(width, v, /*isSigned=*/true, /*implicitTrunc=*/true));
     auto attr = DenseElementsAttr::get(type, bits);
-    info.tensor = kiln::ConstantOp::create(builder, loc, type,
-                                           cast<ElementsAttr>(attr));
+    info.tensor =
+        kiln::ConstantOp::create(builder, loc, type, cast<ElementsAttr>(attr));
     return info.tensor;
   }
-  auto flatType = RankedTensorType::get({(int64_t)info.values->size()},
-                                        info.elementType);
+  auto flatType =
+      RankedTensorType::get({(int64_t)info.values->size()}, info.elementType);
   Value flat = kiln::SymbolicValuesOp::create(
       builder, loc, flatType,
-      AffineMapAttr::get(kiln::shapeMap(&ctx, symbolNames.size(),
-                                        *info.values)));
+      AffineMapAttr::get(
+          kiln::shapeMap(&ctx, symbolNames.size(), *info.values)));
   if (type != flatType)
-    flat = kiln::ReshapeOp::create(
-        builder, loc, type, flat,
-        AffineMapAttr::get(
-            kiln::shapeMap(&ctx, symbolNames.size(), info.dims)));
+    flat = kiln::ReshapeOp::create(builder, loc, type, flat,
+                                   AffineMapAttr::get(kiln::shapeMap(
+                                       &ctx, symbolNames.size(), info.dims)));
   info.tensor = flat;
   return flat;
 }

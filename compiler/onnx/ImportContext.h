@@ -15,13 +15,13 @@
 #ifndef KILN_COMPILER_ONNX_IMPORTCONTEXT_H
 #define KILN_COMPILER_ONNX_IMPORTCONTEXT_H
 
+#include "compiler/onnx/OptionNames.h"
 #include "mlir/IR/AffineExpr.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/SmallVector.h"
-#include "compiler/onnx/OptionNames.h"
 #include "llvm/ADT/StringMap.h"
 #include <optional>
 #include <string>
@@ -34,8 +34,8 @@ class TensorProto;
 
 namespace mlir::kiln::onnx_import {
 
-using mlir::AffineExpr;
 using llvm::SmallVector;
+using mlir::AffineExpr;
 
 /// Everything the importer knows about one ONNX value.
 struct ValueInfo {

@@ -1,4 +1,4 @@
-//===- ImportLimits.h - Size limits on what the importer accepts -*- C++ -*-===//
+//===- ImportLimits.h - Size limits of the importer -------------*- C++ -*-===//
 //
 // Hostile or corrupt models must not make the compiler overflow, crash or
 // allocate without bound: the importer checks every shape it reads against
@@ -15,7 +15,6 @@
 #include <string>
 
 namespace mlir::kiln::onnx_import {
-
 
 /// No tensor, static or symbolic, may have more elements than this: 2^40
 /// elements is terabytes, far past any model Kiln targets, and keeps every

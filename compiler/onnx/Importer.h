@@ -50,9 +50,9 @@ public:
   mlir::Location nodeLoc(const onnx::NodeProto &node);
   mlir::Value materialize(ValueInfo &info, mlir::Location loc);
   /// Decodes a TensorProto (inline or external data) into an attribute.
-  mlir::FailureOr<mlir::ElementsAttr>
-  decodeTensor(const onnx::TensorProto &t, mlir::Location loc,
-               llvm::StringRef what);
+  mlir::FailureOr<mlir::ElementsAttr> decodeTensor(const onnx::TensorProto &t,
+                                                   mlir::Location loc,
+                                                   llvm::StringRef what);
 
 private:
   mlir::LogicalResult declareInputs(const onnx::GraphProto &graph,
@@ -60,8 +60,8 @@ private:
   mlir::LogicalResult importNodes(onnx::GraphProto &graph);
   mlir::FailureOr<std::vector<int>> topologicalOrder(const onnx::GraphProto &g);
   unsigned symbolFor(const std::string &name);
-  mlir::FailureOr<std::vector<char>> readExternalData(const onnx::TensorProto &t,
-                                                      mlir::Location loc);
+  mlir::FailureOr<std::vector<char>>
+  readExternalData(const onnx::TensorProto &t, mlir::Location loc);
 };
 
 } // namespace mlir::kiln::onnx_import

@@ -8,20 +8,20 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/Support/FileSystem.h"
 
+#include <cstring>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/io/zero_copy_stream_impl.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/text_format.h>
-#include <cstring>
 
 using namespace mlir;
 using namespace mlir::kiln::onnx_import;
 
 /// Parses binary or (by `path`'s extension) text-format protobuf.
-static LogicalResult parseModel(google::protobuf::io::ZeroCopyInputStream &stream,
-                                uint64_t size, StringRef path,
-                                Location fileLoc, onnx::ModelProto &model) {
+static LogicalResult
+parseModel(google::protobuf::io::ZeroCopyInputStream &stream, uint64_t size,
+           StringRef path, Location fileLoc, onnx::ModelProto &model) {
   // Protobuf's parsers take an int size, whatever the configured limit.
   if (size > uint64_t(INT32_MAX))
     return emitError(fileLoc) << "model is " << size
@@ -45,9 +45,9 @@ static LogicalResult parseModel(google::protobuf::io::ZeroCopyInputStream &strea
     // has no limit by default: a deeply nested file would overflow the stack.
     parser.SetRecursionLimit(100);
     if (!parser.Parse(&stream, &model))
-      return emitError(fileLoc) << "cannot parse '" << path
-                                << "' as an ONNX text-format model: "
-                                << errors.first;
+      return emitError(fileLoc)
+             << "cannot parse '" << path
+             << "' as an ONNX text-format model: " << errors.first;
     return success();
   }
   google::protobuf::io::CodedInputStream coded(&stream);
@@ -71,20 +71,20 @@ kiln::onnx_import::importOnnxFile(MLIRContext &ctx, StringRef path,
   Location fileLoc = FileLineColLoc::get(&ctx, path, 0, 0);
   uint64_t size = 0;
   if (std::error_code ec = llvm::sys::fs::file_size(path, size))
-    return emitError(fileLoc) << "cannot open model '" << path
-                              << "': " << ec.message();
+    return emitError(fileLoc)
+           << "cannot open model '" << path << "': " << ec.message();
   if (size > options.maxModelFileBytes)
-    return emitError(fileLoc) << "model file is " << size
-                              << " bytes, over the limit of "
-                              << options.maxModelFileBytes
-                              << " (store large weights as ONNX external data)";
+    return emitError(fileLoc)
+           << "model file is " << size << " bytes, over the limit of "
+           << options.maxModelFileBytes
+           << " (store large weights as ONNX external data)";
   // Read through a small buffer rather than mapping the file: the parsed
   // model holds its own copy of the weights, and a mapping would count them
   // twice in the compiler's peak memory.
   int fd = -1;
   if (std::error_code ec = llvm::sys::fs::openFileForRead(path, fd))
-    return emitError(fileLoc) << "cannot read model '" << path
-                              << "': " << ec.message();
+    return emitError(fileLoc)
+           << "cannot read model '" << path << "': " << ec.message();
   onnx::ModelProto model;
   google::protobuf::io::FileInputStream stream(fd, 1 << 20);
   stream.SetCloseOnDelete(true);

@@ -73,10 +73,11 @@ LogicalResult mlir::kiln::onnx_import::checkNodeSchema(NodeContext &nc) {
                 << numInputs;
   }
   // A required formal input named "" would reach the converter as absent.
-  for (int i = 0, e = std::min<int>(numInputs, row->formalInputs.size());
-       i < e; ++i)
+  for (int i = 0, e = std::min<int>(numInputs, row->formalInputs.size()); i < e;
+       ++i)
     if (row->formalInputs[i] == 'S' && node.input(i).empty())
-      return nc.error() << "input " << i << " is required but its name is "
+      return nc.error() << "input " << i
+                        << " is required but its name is "
                            "empty";
 
   llvm::SmallVector<llvm::StringRef> attrs;

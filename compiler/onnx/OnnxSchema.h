@@ -1,4 +1,4 @@
-//===- OnnxSchema.h - Node checks against the ai.onnx op schemas -*- C++ -*-===//
+//===- OnnxSchema.h - Checks against ai.onnx schemas ------------*- C++ -*-===//
 //
 // Converters index their required inputs and read attributes by name without
 // checking: that is only safe because every ai.onnx node is first checked

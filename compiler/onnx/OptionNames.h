@@ -1,4 +1,4 @@
-//===- OptionNames.h - How diagnostics name the caller's options -*- C++ -*-===//
+//===- OptionNames.h - How messages name options ----------------*- C++ -*-===//
 //
 // Messages about an option name it the way the caller spells it: kilnc sets
 // its flags ("--shape"); a program using the compile library directly sees

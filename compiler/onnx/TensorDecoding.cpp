@@ -40,9 +40,9 @@ Importer::readExternalData(const onnx::TensorProto &t, Location loc) {
     else if (kv.key() == "offset" || kv.key() == "length") {
       int64_t v;
       if (StringRef(kv.value()).getAsInteger(10, v) || v < 0)
-        return emitError(loc) << "tensor '" << t.name() << "' has a bad "
-                              << kv.key() << " '" << kv.value()
-                              << "' in its external data";
+        return emitError(loc)
+               << "tensor '" << t.name() << "' has a bad " << kv.key() << " '"
+               << kv.value() << "' in its external data";
       (kv.key() == "offset" ? offset : length) = v;
     }
   }
@@ -117,8 +117,8 @@ FailureOr<ElementsAttr> Importer::decodeTensor(const onnx::TensorProto &t,
                             << ", outside [0, 2^40]";
     if (__builtin_mul_overflow(numElements, d, &numElements) ||
         numElements > kMaxElements)
-      return emitError(loc) << what << " '" << t.name()
-                            << "' has too many elements";
+      return emitError(loc)
+             << what << " '" << t.name() << "' has too many elements";
     shape.push_back(d);
   }
   int64_t expectedBytes = numElements * elemSize;
@@ -185,23 +185,20 @@ FailureOr<ElementsAttr> Importer::decodeTensor(const onnx::TensorProto &t,
     if (numElements <= options.inlineConstantLimit)
       return cast<ElementsAttr>(DenseElementsAttr::get(type, flags));
   } else if (numElements <= options.inlineConstantLimit) {
-    return cast<ElementsAttr>(
-        DenseElementsAttr::getFromRawBuffer(type, bytes));
+    return cast<ElementsAttr>(DenseElementsAttr::getFromRawBuffer(type, bytes));
   }
 
   weightBytes += bytes.size();
   if (weightBytes > options.maxWeightBytes)
     return emitError(loc) << "the model's weights exceed the limit of "
-                          << options.maxWeightBytes
-                          << " bytes (" << options.optionNames.maxWeightBytes
-                          << ")";
+                          << options.maxWeightBytes << " bytes ("
+                          << options.optionNames.maxWeightBytes << ")";
   std::string key;
   for (char c : t.name().empty() ? std::string("weight") : t.name())
     key.push_back(llvm::isAlnum(c) || c == '_' || c == '.' ? c : '_');
   if (key.empty() || llvm::isDigit(key[0]))
     key.insert(0, "w");
-  auto blob = HeapAsmResourceBlob::allocateAndCopyInferAlign(
-      bytes);
+  auto blob = HeapAsmResourceBlob::allocateAndCopyInferAlign(bytes);
   return cast<ElementsAttr>(
       DenseResourceElementsAttr::get(type, key, std::move(blob)));
 }

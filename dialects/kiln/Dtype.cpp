@@ -51,9 +51,7 @@ int32_t kiln::dtypeForElementType(Type type) {
   return KILN_DTYPE_UNDEFINED;
 }
 
-size_t kiln::dtypeByteSize(int32_t dtype) {
-  return kiln_abi_dtype_size(dtype);
-}
+size_t kiln::dtypeByteSize(int32_t dtype) { return kiln_abi_dtype_size(dtype); }
 
 const char *kiln::dtypeCType(int32_t dtype) {
   switch (dtype) {

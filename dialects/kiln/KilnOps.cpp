@@ -27,12 +27,13 @@ static RankedTensorType tensorType(Value v) {
 static LogicalResult verifyShapeMap(Operation *op, AffineMap map,
                                     RankedTensorType type, StringRef what) {
   if (map.getNumDims() != 0)
-    return op->emitOpError() << what << " map must have no dimensions, only "
-                                        "symbols";
+    return op->emitOpError() << what
+                             << " map must have no dimensions, only "
+                                "symbols";
   if (map.getNumResults() != type.getRank())
-    return op->emitOpError() << what << " has " << map.getNumResults()
-                             << " extents but the result has rank "
-                             << type.getRank();
+    return op->emitOpError()
+           << what << " has " << map.getNumResults()
+           << " extents but the result has rank " << type.getRank();
   for (auto [i, e] : llvm::enumerate(map.getResults())) {
     int64_t ext = toStaticExtent(e);
     int64_t actual = type.getDimSize(i);
@@ -52,11 +53,10 @@ static LogicalResult verifyShapeMap(Operation *op, AffineMap map,
 
 static LogicalResult verifyAxis(Operation *op, int64_t axis, int64_t rank) {
   if (axis < 0 || axis >= rank)
-    return op->emitOpError() << "axis " << axis << " is out of range for rank "
-                             << rank;
+    return op->emitOpError()
+           << "axis " << axis << " is out of range for rank " << rank;
   return success();
 }
-
 
 //===----------------------------------------------------------------------===//
 // Constants
@@ -107,12 +107,12 @@ static LogicalResult verifyBinary(OpT op, bool isComparison) {
   Type rhs = tensorType(op.getRhs()).getElementType();
   Type res = op.getResult().getType().getElementType();
   if (lhs != rhs)
-    return op.emitOpError() << "operand element types differ: " << lhs
-                            << " vs " << rhs;
+    return op.emitOpError()
+           << "operand element types differ: " << lhs << " vs " << rhs;
   if (isComparison ? !res.isInteger(1) : res != lhs)
-    return op.emitOpError() << "result element type " << res
-                            << " does not match "
-                            << (isComparison ? "i1" : "the operands");
+    return op.emitOpError()
+           << "result element type " << res << " does not match "
+           << (isComparison ? "i1" : "the operands");
   return success();
 }
 
@@ -183,8 +183,8 @@ LogicalResult MatMulOp::verify() {
                       StringRef what) -> LogicalResult {
     if (!ShapedType::isDynamic(expected) && !ShapedType::isDynamic(actual) &&
         expected != actual)
-      return emitOpError() << what << " extent is " << actual
-                           << ", expected " << expected;
+      return emitOpError() << what << " extent is " << actual << ", expected "
+                           << expected;
     return success();
   };
   if (failed(checkDim(lhs.getDimSize(lhs.getRank() - 2),
@@ -217,10 +217,11 @@ LogicalResult SoftmaxOp::verify() {
 LogicalResult AttentionOp::verify() {
   auto q = tensorType(getQuery()), k = tensorType(getKey()),
        v = tensorType(getValue()), r = getResult().getType();
-  for (auto [t, what] : {std::pair{q, "query"}, {k, "key"}, {v, "value"},
-                         {r, "result"}})
+  for (auto [t, what] :
+       {std::pair{q, "query"}, {k, "key"}, {v, "value"}, {r, "result"}})
     if (t.getRank() != 4)
-      return emitOpError() << what << " must have rank 4 [batch, heads, seq, "
+      return emitOpError() << what
+                           << " must have rank 4 [batch, heads, seq, "
                               "dim], got "
                            << t;
   auto same = [](int64_t a, int64_t b) {
@@ -246,14 +247,13 @@ LogicalResult AttentionOp::verify() {
     return mismatch("query and key head dims", q.getDimSize(3),
                     k.getDimSize(3));
   if (!same(k.getDimSize(2), v.getDimSize(2)))
-    return mismatch("key and value lengths", k.getDimSize(2),
-                    v.getDimSize(2));
+    return mismatch("key and value lengths", k.getDimSize(2), v.getDimSize(2));
   SmallVector<int64_t> want = {q.getDimSize(0), h, q.getDimSize(2),
                                v.getDimSize(3)};
   for (int64_t d = 0; d < 4; ++d)
     if (!same(r.getDimSize(d), want[d]))
-      return emitOpError() << "result " << r << " does not match [batch, "
-                           << h << ", query length, value dim]";
+      return emitOpError() << "result " << r << " does not match [batch, " << h
+                           << ", query length, value dim]";
   if (Value mask = getMask()) {
     auto m = tensorType(mask);
     SmallVector<int64_t> scores = {q.getDimSize(0), h, q.getDimSize(2),
@@ -263,9 +263,9 @@ LogicalResult AttentionOp::verify() {
     for (int64_t i = 0; i < m.getRank(); ++i) {
       int64_t md = m.getDimSize(m.getRank() - 1 - i), sd = scores[3 - i];
       if (md != 1 && !same(md, sd))
-        return emitOpError() << "mask " << m
-                             << " does not broadcast to the scores [batch, "
-                             << h << ", query length, key length]";
+        return emitOpError()
+               << "mask " << m << " does not broadcast to the scores [batch, "
+               << h << ", query length, key length]";
     }
   }
   for (auto t : {q, k, v, r})
@@ -361,8 +361,8 @@ LogicalResult RotaryOp::verify() {
       int64_t td = t.getDimSize(t.getRank() - i);
       int64_t xd = in.getDimSize(in.getRank() - i);
       // A table extent broadcasts only when it is 1; it may not grow x.
-      if (td != 1 && td != xd && !(ShapedType::isDynamic(td) &&
-                                   ShapedType::isDynamic(xd)))
+      if (td != 1 && td != xd &&
+          !(ShapedType::isDynamic(td) && ShapedType::isDynamic(xd)))
         return emitOpError() << t << " does not broadcast to " << in;
     }
     if (t.getDimSize(t.getRank() - 1) != d)
@@ -379,8 +379,8 @@ LogicalResult RMSNormOp::verify() {
   if (scale.getRank() != 1)
     return emitOpError() << "scale must be 1-D";
   int64_t h = in.getDimSize(in.getRank() - 1);
-  if (!ShapedType::isDynamic(h) && !ShapedType::isDynamic(scale.getDimSize(0)) &&
-      scale.getDimSize(0) != h)
+  if (!ShapedType::isDynamic(h) &&
+      !ShapedType::isDynamic(scale.getDimSize(0)) && scale.getDimSize(0) != h)
     return emitOpError() << "scale extent " << scale.getDimSize(0)
                          << " does not match the hidden size " << h;
   if (in != getResult().getType())
@@ -403,8 +403,8 @@ template <typename OpT> static LogicalResult verifyReduce(OpT op) {
                              ? in.getRank()
                              : in.getRank() - (int64_t)op.getAxes().size();
   if (res.getRank() != expectedRank)
-    return op.emitOpError() << "result rank " << res.getRank()
-                            << ", expected " << expectedRank;
+    return op.emitOpError()
+           << "result rank " << res.getRank() << ", expected " << expectedRank;
   return success();
 }
 LogicalResult ReduceSumOp::verify() { return verifyReduce(*this); }
@@ -435,8 +435,8 @@ LogicalResult TransposeOp::verify() {
   auto res = getResult().getType();
   ArrayRef<int64_t> perm = getPerm();
   if ((int64_t)perm.size() != in.getRank())
-    return emitOpError() << "perm has " << perm.size()
-                         << " entries for rank " << in.getRank();
+    return emitOpError() << "perm has " << perm.size() << " entries for rank "
+                         << in.getRank();
   llvm::SmallSet<int64_t, 8> seen;
   for (auto [i, p] : llvm::enumerate(perm)) {
     if (p < 0 || p >= in.getRank() || !seen.insert(p).second)
@@ -505,16 +505,15 @@ LogicalResult ConcatOp::verify() {
     auto t = tensorType(v);
     if (t.getRank() != res.getRank() ||
         t.getElementType() != res.getElementType())
-      return emitOpError() << "input " << t << " does not match result "
-                           << res;
+      return emitOpError() << "input " << t << " does not match result " << res;
     for (int64_t d = 0; d < res.getRank(); ++d) {
       if (d == getAxis())
         continue;
       if (!ShapedType::isDynamic(t.getDimSize(d)) &&
           !ShapedType::isDynamic(res.getDimSize(d)) &&
           t.getDimSize(d) != res.getDimSize(d))
-        return emitOpError() << "input extent " << t.getDimSize(d)
-                             << " at dim " << d << " differs from the result";
+        return emitOpError() << "input extent " << t.getDimSize(d) << " at dim "
+                             << d << " differs from the result";
     }
     if (total != ShapedType::kDynamic)
       total = ShapedType::isDynamic(t.getDimSize(getAxis()))
@@ -554,8 +553,8 @@ LogicalResult SliceOp::verify() {
       continue;
     int64_t last = *off + (size - 1) * stride;
     if (*off < 0 || *off >= extent || last < 0 || last >= extent)
-      return emitOpError() << "slice of dim " << d << " reads [" << *off
-                           << ", " << last << "] outside extent " << extent;
+      return emitOpError() << "slice of dim " << d << " reads [" << *off << ", "
+                           << last << "] outside extent " << extent;
   }
   return success();
 }

@@ -300,8 +300,7 @@ std::string mlir::kiln::symToC(AffineExpr e) {
       e, [](unsigned i) { return "s[" + std::to_string(i) + "]"; }, true);
 }
 
-std::string mlir::kiln::symToString(AffineExpr e,
-                                    ArrayRef<std::string> names) {
+std::string mlir::kiln::symToString(AffineExpr e, ArrayRef<std::string> names) {
   return render(
       e,
       [&](unsigned i) {

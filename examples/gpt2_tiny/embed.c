@@ -18,7 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Reads the data of a little-endian .npy (format 1.0) file; *bytes is its size. */
+/* Reads the data of a little-endian .npy (format 1.0) file; *bytes is its size.
+ */
 static void *read_npy(const char *path, size_t *bytes) {
   FILE *f = fopen(path, "rb");
   if (!f) {
@@ -72,9 +73,9 @@ int main(int argc, char **argv) {
   for (int i = 0; i < 4; ++i)
     kv[i] = malloc(n_kv * sizeof *kv[i]);
 
-  kiln_status st = gpt2_tiny_run(session, batch, seq, ids, (size_t)(batch * seq),
-                                 logits, n_logits, kv[0], n_kv, kv[1], n_kv,
-                                 kv[2], n_kv, kv[3], n_kv);
+  kiln_status st = gpt2_tiny_run(session, batch, seq, ids,
+                                 (size_t)(batch * seq), logits, n_logits, kv[0],
+                                 n_kv, kv[1], n_kv, kv[2], n_kv, kv[3], n_kv);
   if (st != KILN_OK) {
     fprintf(stderr, "run failed: %s\n", kiln_session_last_error(session));
     return 1;

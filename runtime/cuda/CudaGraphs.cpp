@@ -61,9 +61,9 @@ static size_t buildKey(State *s, const kiln_abi_model *model, void **in,
   for (int32_t i = 0; i < model->num_symbols; ++i)
     *k++ = symbols[i];
   for (int32_t i = 0; i < model->num_inputs; ++i)
-    *k++ = (int64_t) reinterpret_cast<uintptr_t>(in[i]);
+    *k++ = (int64_t)reinterpret_cast<uintptr_t>(in[i]);
   for (int32_t i = 0; i < model->num_outputs; ++i)
-    *k++ = (int64_t) reinterpret_cast<uintptr_t>(out[i]);
+    *k++ = (int64_t)reinterpret_cast<uintptr_t>(out[i]);
   return length;
 }
 

@@ -145,8 +145,7 @@ kiln_status kiln_session_create(const kiln_abi_model *model,
     return fail(KILN_ERROR_INVALID_ARGUMENT,
                 "num_threads and device must not be negative");
   if (!model->device && options.device != 0)
-    return fail(KILN_ERROR_UNSUPPORTED,
-                "a cpu model runs on device 0 only");
+    return fail(KILN_ERROR_UNSUPPORTED, "a cpu model runs on device 0 only");
   // A device model's host side only launches work: one thread is enough.
   if (options.num_threads == 0)
     options.num_threads = model->device ? 1 : availableCores();

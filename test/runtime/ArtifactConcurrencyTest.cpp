@@ -1,4 +1,5 @@
-//===- ArtifactConcurrencyTest.cpp - Sessions of a real artifact in threads ===//
+//===- ArtifactConcurrencyTest.cpp - Sessions of a real artifact in threads
+//===//
 //
 // gpt2_tiny_prefill compiled by kilnc (test/runtime/CMakeLists.txt), run from
 // many threads at once: each thread's outputs must be bitwise identical to
@@ -277,8 +278,7 @@ TEST_F(ArtifactConcurrency, IntermediatesCountAgainstMaxArenaBytes) {
   ASSERT_NE(s, nullptr);
   RunResult unbounded;
   std::string message;
-  ASSERT_TRUE(runShape(kLinkedApi, s, {1, seq}, unbounded, message))
-      << message;
+  ASSERT_TRUE(runShape(kLinkedApi, s, {1, seq}, unbounded, message)) << message;
   kiln_session_destroy(s);
   uint64_t outputBytes = 0;
   for (const auto &bytes : unbounded.bytes)
@@ -327,8 +327,7 @@ TEST_F(ArtifactConcurrency, RunsAfterARefusedIntermediateAreExact) {
 // The runtime inside the artifact is not instrumented, so TSan would see
 // only half of its synchronization: these run in the plain build only.
 TEST_F(ArtifactConcurrency, ExportedApiFromEightThreads) {
-  EXPECT_EQ(runInThreads(artifact().api, 8, 2, 2, /*sessionPerRun=*/false),
-            0);
+  EXPECT_EQ(runInThreads(artifact().api, 8, 2, 2, /*sessionPerRun=*/false), 0);
   EXPECT_EQ(runInThreads(artifact().api, 8, 1, 1, /*sessionPerRun=*/true), 0);
 }
 #endif

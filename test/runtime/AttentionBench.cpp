@@ -45,16 +45,27 @@ int main(int argc, char **argv) {
 
   auto step = [&] {
     for (int64_t l = 0; l < layers; ++l) {
-      kiln_memref4_f32 qm{q.data(), q.data(), 0, {batch, heads, queries, d},
+      kiln_memref4_f32 qm{q.data(),
+                          q.data(),
+                          0,
+                          {batch, heads, queries, d},
                           {heads * queries * d, queries * d, d, 1}};
       const int64_t cs[4] = {heads * maxLen * d, maxLen * d, d, 1};
-      kiln_memref4_f32 km{kCache[l].data(), kCache[l].data(), 0,
-                          {batch, heads, keys, d}, {cs[0], cs[1], cs[2], 1}};
-      kiln_memref4_f32 vm{vCache[l].data(), vCache[l].data(), 0,
-                          {batch, heads, keys, d}, {cs[0], cs[1], cs[2], 1}};
-      kiln_memref4_f32 mm{mask.data(), mask.data(), 0, {batch, 1, 1, keys},
-                          {keys, 0, 0, 1}};
-      kiln_memref4_f32 om{out.data(), out.data(), 0,
+      kiln_memref4_f32 km{kCache[l].data(),
+                          kCache[l].data(),
+                          0,
+                          {batch, heads, keys, d},
+                          {cs[0], cs[1], cs[2], 1}};
+      kiln_memref4_f32 vm{vCache[l].data(),
+                          vCache[l].data(),
+                          0,
+                          {batch, heads, keys, d},
+                          {cs[0], cs[1], cs[2], 1}};
+      kiln_memref4_f32 mm{
+          mask.data(), mask.data(), 0, {batch, 1, 1, keys}, {keys, 0, 0, 1}};
+      kiln_memref4_f32 om{out.data(),
+                          out.data(),
+                          0,
                           {batch, heads, queries, d},
                           {heads * queries * d, queries * d, d, 1}};
       attentionF32(qm, km, vm, &mm, om, 0.125f, true, bestMatmulIsa());

@@ -1,5 +1,4 @@
-//===- AttentionReference.h - Attention test operands and reference -*- C++
-//-*-===//
+//===- AttentionReference.h - Attention test reference ----------*- C++ -*-===//
 //
 // Shared by the CPU kernel's tests (AttentionTest.cpp) and the CUDA kernel's
 // emulated ones (CudaFlashAttentionTest.cpp): strided operands over their

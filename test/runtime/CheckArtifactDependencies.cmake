@@ -1,8 +1,10 @@
 #===- CheckArtifactDependencies.cmake - NEEDED entries of an artifact ------===#
 # Usage: cmake -DLIBRARY=lib.so -P CheckArtifactDependencies.cmake
 find_program(READELF NAMES llvm-readelf-22 llvm-readelf readelf REQUIRED)
-execute_process(COMMAND ${READELF} -d ${LIBRARY}
-  OUTPUT_VARIABLE dynamic RESULT_VARIABLE rc)
+execute_process(
+  COMMAND ${READELF} -d ${LIBRARY}
+  OUTPUT_VARIABLE dynamic
+  RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "${READELF} -d ${LIBRARY} failed")
 endif()

@@ -1,4 +1,4 @@
-//===- IsaParam.h - Kernel tests parameterized by ISA ------------*- C++ -*-===//
+//===- IsaParam.h - Kernel tests parameterized by ISA -----------*- C++ -*-===//
 #ifndef KILN_TEST_RUNTIME_ISAPARAM_H
 #define KILN_TEST_RUNTIME_ISAPARAM_H
 

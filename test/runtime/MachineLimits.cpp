@@ -39,13 +39,13 @@ constexpr int kChains = 16;
 // The same loop per ISA, each compiled for its own target: kChains
 // independent chains of acc = acc * x + y, their first lanes returned so the
 // chains stay live.
-#define KILN_FMA_CHAINS(V, SET1, FMA, FIRST)                                    \
+#define KILN_FMA_CHAINS(V, SET1, FMA, FIRST)                                   \
   V acc[kChains];                                                              \
   for (int i = 0; i < kChains; ++i)                                            \
     acc[i] = SET1(0.5f + 0.01f * i);                                           \
   V x = SET1(0.999f), y = SET1(1e-6f);                                         \
   for (int64_t it = 0; it < iterations; ++it)                                  \
-    _Pragma("clang loop unroll(full)") for (int i = 0; i < kChains; ++i)      \
+    _Pragma("clang loop unroll(full)") for (int i = 0; i < kChains; ++i)       \
         acc[i] = FMA(acc[i], x, y);                                            \
   double sum = 0;                                                              \
   for (int i = 0; i < kChains; ++i)                                            \
@@ -70,9 +70,8 @@ __attribute__((target("avx512f"))) double fmaAvx512(int64_t iterations) {
   KILN_FMA_CHAINS(__m512, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_cvtss_f32)
 }
 
-__attribute__((target("avx2,fma"))) double fmaAvx2(int64_t iterations) {
-  KILN_FMA_CHAINS(__m256, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_cvtss_f32)
-}
+__attribute__((target("avx2,fma"))) double fmaAvx2(int64_t iterations){
+    KILN_FMA_CHAINS(__m256, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_cvtss_f32)}
 #endif
 
 #undef KILN_FMA_CHAINS

@@ -158,7 +158,6 @@ TEST_P(MatmulIsaTest, MatchesReferenceForEveryLayout) {
 INSTANTIATE_TEST_SUITE_P(Isas, MatmulIsaTest, kiln::test::allIsas(),
                          kiln::test::isaName);
 
-
 TEST(MatmulParallel, MatchesReferenceOnThePool) {
   kiln::test::PoolContext context(4);
   const Shape shapes[] = {{1, 200, 300, 150},

@@ -24,7 +24,8 @@ template <typename T> struct Aligned64 {
   Aligned64() = default;
   template <typename U> Aligned64(const Aligned64<U> &) {}
   T *allocate(size_t n) {
-    return static_cast<T *>(::operator new(n * sizeof(T), std::align_val_t(64)));
+    return static_cast<T *>(
+        ::operator new(n * sizeof(T), std::align_val_t(64)));
   }
   void deallocate(T *p, size_t) { ::operator delete(p, std::align_val_t(64)); }
   bool operator==(const Aligned64 &) const { return true; }
@@ -70,13 +71,14 @@ void checkPacked(const Case &s, MatmulIsa isa, bool misaligned = false) {
     for (int64_t n = 0; n < s.n; ++n) {
       double want = 0, scale = 0;
       for (int64_t k = 0; k < s.k; ++k) {
-        double t = (double)a[(size_t)(2 + m * lda + k)] * w[(size_t)(k * s.n + n)];
+        double t =
+            (double)a[(size_t)(2 + m * lda + k)] * w[(size_t)(k * s.n + n)];
         want += t;
         scale += std::fabs(t);
       }
       ASSERT_NEAR(c[(size_t)(m * ldc + n)], want, 1e-6 * scale + 1e-6)
-          << "m " << m << " n " << n << " shape [" << s.m << ", " << s.n
-          << ", " << s.k << "]";
+          << "m " << m << " n " << n << " shape [" << s.m << ", " << s.n << ", "
+          << s.k << "]";
     }
     if (s.n > 0)
       ASSERT_TRUE(std::isnan(c[(size_t)(m * ldc + s.n)])) << "padding written";
@@ -85,11 +87,10 @@ void checkPacked(const Case &s, MatmulIsa isa, bool misaligned = false) {
 
 // Decode-sized rows (panel streaming, 1 and 2 panels per step, partial last
 // panel) and prefill-sized rows (blocked kernel reading the panels).
-const Case kCases[] = {{1, 1, 1},     {1, 32, 8},    {1, 33, 17},
-                       {2, 64, 40},   {3, 95, 5},    {4, 128, 64},
-                       {5, 70, 33},   {7, 31, 9},    {8, 200, 100},
-                       {9, 64, 64},   {17, 33, 300}, {64, 96, 257},
-                       {100, 130, 40}, {3, 0, 4},    {0, 5, 4}};
+const Case kCases[] = {
+    {1, 1, 1},     {1, 32, 8},    {1, 33, 17},    {2, 64, 40},   {3, 95, 5},
+    {4, 128, 64},  {5, 70, 33},   {7, 31, 9},     {8, 200, 100}, {9, 64, 64},
+    {17, 33, 300}, {64, 96, 257}, {100, 130, 40}, {3, 0, 4},     {0, 5, 4}};
 
 class PackedMatmulIsaTest : public ::testing::TestWithParam<MatmulIsa> {
 protected:
@@ -118,11 +119,10 @@ TEST_P(PackedMatmulIsaTest, MisalignedWeightsStillMatch) {
 INSTANTIATE_TEST_SUITE_P(Isas, PackedMatmulIsaTest, kiln::test::allIsas(),
                          kiln::test::isaName);
 
-
 TEST(PackedMatmulParallel, MatchesReferenceOnThePool) {
   kiln::test::PoolContext context(3);
-  for (const Case &s : {Case{1, 2048, 512}, Case{8, 1000, 300},
-                        Case{200, 300, 150}}) {
+  for (const Case &s :
+       {Case{1, 2048, 512}, Case{8, 1000, 300}, Case{200, 300, 150}}) {
     checkPacked(s, kiln::bestMatmulIsa());
     if (HasFatalFailure())
       return;
@@ -198,9 +198,8 @@ void checkEpilogue(const Case &s, MatmulIsa isa, int32_t act, bool withBias,
       double want = activationReference(act, sum);
       ASSERT_NEAR(c[(size_t)(m * ldc + n)], want,
                   2e-6 * scale + 1e-6 * std::fabs(want) + 1e-6)
-          << "activation " << act << " bias " << withBias << " m " << m
-          << " n " << n << " shape [" << s.m << ", " << s.n << ", " << s.k
-          << "]";
+          << "activation " << act << " bias " << withBias << " m " << m << " n "
+          << n << " shape [" << s.m << ", " << s.n << ", " << s.k << "]";
     }
     ASSERT_TRUE(std::isnan(c[(size_t)(m * ldc + s.n)])) << "padding written";
   }
@@ -237,7 +236,8 @@ TEST(PackedMatmulEntryPoint, EpilogueAppliesBiasAndActivation) {
       c(2 * 2, 7.0f);
   PackedVector packed = pack(w, 3, 2);
   kiln_memref2_f32 am{a.data(), a.data(), 0, {2, 3}, {3, 1}};
-  kiln_memref1_f32 pm{packed.data(), packed.data(), 0, {(int64_t)packed.size()}, {1}};
+  kiln_memref1_f32 pm{
+      packed.data(), packed.data(), 0, {(int64_t)packed.size()}, {1}};
   kiln_memref1_f32 bm{bias.data(), bias.data(), 0, {2}, {1}};
   kiln_memref2_f32 cm{c.data(), c.data(), 0, {2, 2}, {2, 1}};
   _mlir_ciface_kiln_rt_matmul_packed_epilogue_f32(&am, &pm, &bm, &cm,
@@ -252,7 +252,8 @@ TEST(PackedMatmulEntryPoint, EpilogueReportsBadArguments) {
       c(2 * 2, 7.0f);
   PackedVector packed = pack(w, 3, 2);
   kiln_memref2_f32 am{a.data(), a.data(), 0, {2, 3}, {3, 1}};
-  kiln_memref1_f32 pm{packed.data(), packed.data(), 0, {(int64_t)packed.size()}, {1}};
+  kiln_memref1_f32 pm{
+      packed.data(), packed.data(), 0, {(int64_t)packed.size()}, {1}};
   kiln_memref1_f32 bm{bias.data(), bias.data(), 0, {3}, {1}};
   kiln_memref2_f32 cm{c.data(), c.data(), 0, {2, 2}, {2, 1}};
   _mlir_ciface_kiln_rt_matmul_packed_epilogue_f32(&am, &pm, &bm, &cm,
@@ -270,7 +271,8 @@ TEST(PackedMatmulEntryPoint, ReportsAWrongPackedSize) {
   kiln::test::PoolContext context(1);
   std::vector<float> a(4 * 5, 1.0f), packed(5 * 32 - 1, 1.0f), c(4 * 6, 7.0f);
   kiln_memref2_f32 am{a.data(), a.data(), 0, {4, 5}, {5, 1}};
-  kiln_memref1_f32 pm{packed.data(), packed.data(), 0, {(int64_t)packed.size()}, {1}};
+  kiln_memref1_f32 pm{
+      packed.data(), packed.data(), 0, {(int64_t)packed.size()}, {1}};
   kiln_memref2_f32 cm{c.data(), c.data(), 0, {4, 6}, {6, 1}};
   _mlir_ciface_kiln_rt_matmul_packed_f32(&am, &pm, &cm);
   EXPECT_EQ(context.error, "matmul_packed_f32: a [4, 5] and c [4, 6] need 160 "

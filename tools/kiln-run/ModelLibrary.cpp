@@ -41,9 +41,8 @@ Session::Session(const kiln_abi_model *model, int32_t threads) {
   if (kiln_status st = kiln_session_create(model, &options, &session))
     throw ToolError(std::string("cannot create a session for model '") +
                     (model->name ? model->name : "?") + "' (target '" +
-                    (model->target ? model->target : "?") +
-                    "'): " + kiln_status_string(st) + (why[0] ? ": " : "") +
-                    why);
+                    (model->target ? model->target : "?") + "'): " +
+                    kiln_status_string(st) + (why[0] ? ": " : "") + why);
 }
 
 kiln_tensor_info Session::inputInfo(int32_t i) {

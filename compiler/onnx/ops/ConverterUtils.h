@@ -24,10 +24,10 @@ inline mlir::Value reshapeTo(NodeContext &nc, mlir::Value v,
 }
 
 /// A rank-0 kiln.constant of float type `elem` holding `v`.
-inline mlir::Value buildRank0Constant(NodeContext &nc, mlir::Type elem, double v) {
+inline mlir::Value buildRank0Constant(NodeContext &nc, mlir::Type elem,
+                                      double v) {
   auto type = mlir::RankedTensorType::get({}, elem);
-  auto attr =
-      mlir::DenseElementsAttr::get(type, mlir::FloatAttr::get(elem, v));
+  auto attr = mlir::DenseElementsAttr::get(type, mlir::FloatAttr::get(elem, v));
   return mlir::kiln::ConstantOp::create(nc.builder(), nc.loc(), type,
                                         llvm::cast<mlir::ElementsAttr>(attr));
 }

@@ -8,13 +8,26 @@ using namespace mlir::kiln::onnx_import;
 namespace k = mlir::kiln;
 
 namespace {
-enum class BinKind { Add, Sub, Mul, Div, Pow, Max, Min, Mod, And, Or, Equal,
-                     Less, LessEqual, Greater, GreaterEqual };
+enum class BinKind {
+  Add,
+  Sub,
+  Mul,
+  Div,
+  Pow,
+  Max,
+  Min,
+  Mod,
+  And,
+  Or,
+  Equal,
+  Less,
+  LessEqual,
+  Greater,
+  GreaterEqual
+};
 } // namespace
 
-static bool isComparison(BinKind kind) {
-  return kind >= BinKind::Equal;
-}
+static bool isComparison(BinKind kind) { return kind >= BinKind::Equal; }
 
 /// Folds integer shape arithmetic on known values; nullopt when unknown.
 static std::optional<AffineExpr> foldKnown(NodeContext &nc, BinKind kind,
@@ -77,20 +90,34 @@ static Value buildBinary(NodeContext &nc, BinKind kind, RankedTensorType type,
   OpBuilder &bl = nc.builder();
   Location loc = nc.loc();
   switch (kind) {
-  case BinKind::Add: return k::AddOp::create(bl, loc, type, a, b);
-  case BinKind::Sub: return k::SubOp::create(bl, loc, type, a, b);
-  case BinKind::Mul: return k::MulOp::create(bl, loc, type, a, b);
-  case BinKind::Div: return k::DivOp::create(bl, loc, type, a, b);
-  case BinKind::Pow: return k::PowOp::create(bl, loc, type, a, b);
-  case BinKind::Max: return k::MaxOp::create(bl, loc, type, a, b);
-  case BinKind::Min: return k::MinOp::create(bl, loc, type, a, b);
-  case BinKind::Mod: return k::ModOp::create(bl, loc, type, a, b);
-  case BinKind::And: return k::AndOp::create(bl, loc, type, a, b);
-  case BinKind::Or: return k::OrOp::create(bl, loc, type, a, b);
-  case BinKind::Equal: return k::EqualOp::create(bl, loc, type, a, b);
-  case BinKind::Less: return k::LessOp::create(bl, loc, type, a, b);
-  case BinKind::LessEqual: return k::LessEqualOp::create(bl, loc, type, a, b);
-  case BinKind::Greater: return k::GreaterOp::create(bl, loc, type, a, b);
+  case BinKind::Add:
+    return k::AddOp::create(bl, loc, type, a, b);
+  case BinKind::Sub:
+    return k::SubOp::create(bl, loc, type, a, b);
+  case BinKind::Mul:
+    return k::MulOp::create(bl, loc, type, a, b);
+  case BinKind::Div:
+    return k::DivOp::create(bl, loc, type, a, b);
+  case BinKind::Pow:
+    return k::PowOp::create(bl, loc, type, a, b);
+  case BinKind::Max:
+    return k::MaxOp::create(bl, loc, type, a, b);
+  case BinKind::Min:
+    return k::MinOp::create(bl, loc, type, a, b);
+  case BinKind::Mod:
+    return k::ModOp::create(bl, loc, type, a, b);
+  case BinKind::And:
+    return k::AndOp::create(bl, loc, type, a, b);
+  case BinKind::Or:
+    return k::OrOp::create(bl, loc, type, a, b);
+  case BinKind::Equal:
+    return k::EqualOp::create(bl, loc, type, a, b);
+  case BinKind::Less:
+    return k::LessOp::create(bl, loc, type, a, b);
+  case BinKind::LessEqual:
+    return k::LessEqualOp::create(bl, loc, type, a, b);
+  case BinKind::Greater:
+    return k::GreaterOp::create(bl, loc, type, a, b);
   case BinKind::GreaterEqual:
     return k::GreaterEqualOp::create(bl, loc, type, a, b);
   }
@@ -125,12 +152,13 @@ static Value castTo(NodeContext &nc, Value v, ArrayRef<AffineExpr> dims,
 }
 
 /// Binary op on inputs (i, j) of the node; records output 0.
-static LogicalResult convertBinaryOn(NodeContext &nc, BinKind kind, size_t i,
-                                     size_t j, Value *result = nullptr,
-                                     SmallVector<AffineExpr> *resultDims = nullptr) {
+static LogicalResult
+convertBinaryOn(NodeContext &nc, BinKind kind, size_t i, size_t j,
+                Value *result = nullptr,
+                SmallVector<AffineExpr> *resultDims = nullptr) {
   if (nc.elementType(i) != nc.elementType(j))
-    return nc.error() << "operand types differ: " << nc.elementType(i)
-                      << " vs " << nc.elementType(j);
+    return nc.error() << "operand types differ: " << nc.elementType(i) << " vs "
+                      << nc.elementType(j);
   auto dims = nc.broadcast(nc.dims(i), nc.dims(j));
   if (failed(dims))
     return failure();
@@ -161,8 +189,8 @@ static LogicalResult convertBinaryOn(NodeContext &nc, BinKind kind, size_t i,
         for (AffineExpr v : vals)
           flags.push_back(*k::symConstant(v) != 0);
         auto type = nc.tensorType(*dims, elem);
-        nc.setOutputConstant(0, cast<ElementsAttr>(
-                                    DenseElementsAttr::get(type, flags)));
+        nc.setOutputConstant(
+            0, cast<ElementsAttr>(DenseElementsAttr::get(type, flags)));
         return success();
       }
     }
@@ -223,12 +251,12 @@ static LogicalResult convertMod(NodeContext &nc) {
   auto q = broadcastBinary(nc, BinKind::Div, a, nc.dims(0), b, nc.dims(1));
   if (failed(q))
     return failure();
-  auto p = broadcastBinary(nc, BinKind::Mul, q->first, q->second, b,
-                           nc.dims(1));
+  auto p =
+      broadcastBinary(nc, BinKind::Mul, q->first, q->second, b, nc.dims(1));
   if (failed(p))
     return failure();
-  auto r = broadcastBinary(nc, BinKind::Sub, a, nc.dims(0), p->first,
-                           p->second);
+  auto r =
+      broadcastBinary(nc, BinKind::Sub, a, nc.dims(0), p->first, p->second);
   if (failed(r))
     return failure();
   nc.setOutput(0, r->first, r->second);
@@ -282,11 +310,12 @@ static LogicalResult convertNeg(NodeContext &nc) {
 static LogicalResult convertGelu(NodeContext &nc) {
   std::string approx = nc.getString("approximate", "none");
   if (approx != "none" && approx != "tanh")
-    return nc.error() << "approximate must be 'none' or 'tanh', got '"
-                      << approx << "'";
+    return nc.error() << "approximate must be 'none' or 'tanh', got '" << approx
+                      << "'";
   Value x = nc.input(0);
-  nc.setOutput(0, k::GeluOp::create(nc.builder(), nc.loc(), x.getType(), x,
-                                    nc.builder().getStringAttr(approx)),
+  nc.setOutput(0,
+               k::GeluOp::create(nc.builder(), nc.loc(), x.getType(), x,
+                                 nc.builder().getStringAttr(approx)),
                nc.dims(0));
   return success();
 }
@@ -322,7 +351,8 @@ static LogicalResult convertCast(NodeContext &nc) {
                 APFloat::rmNearestTiesToEven, &lost);
       vals.push_back(f);
     }
-    nc.setOutputConstant(0, cast<ElementsAttr>(DenseElementsAttr::get(type, vals)));
+    nc.setOutputConstant(
+        0, cast<ElementsAttr>(DenseElementsAttr::get(type, vals)));
     return success();
   }
   Value x = nc.input(0);
@@ -343,8 +373,7 @@ static LogicalResult convertClipWithTensorBounds(NodeContext &nc) {
       continue;
     StringRef what = i == 1 ? "min" : "max";
     if (staticNumElements(nc.dims(i)) != 1)
-      return nc.error() << what << " must be a scalar, got rank "
-                        << nc.rank(i);
+      return nc.error() << what << " must be a scalar, got rank " << nc.rank(i);
     if (nc.elementType(i) != nc.elementType(0))
       return nc.error() << what << " has type " << nc.elementType(i)
                         << " but the input has " << nc.elementType(0);
@@ -383,8 +412,8 @@ static LogicalResult convertClip(NodeContext &nc) {
 
 static LogicalResult convertWhere(NodeContext &nc) {
   if (nc.elementType(1) != nc.elementType(2))
-    return nc.error() << "branch types differ: " << nc.elementType(1)
-                      << " vs " << nc.elementType(2);
+    return nc.error() << "branch types differ: " << nc.elementType(1) << " vs "
+                      << nc.elementType(2);
   auto d1 = nc.broadcast(nc.dims(0), nc.dims(1));
   if (failed(d1))
     return failure();

@@ -15,8 +15,7 @@ kiln::onnx_import::buildMatMul(NodeContext &nc, Value a,
   if (ad.empty() || bd.empty())
     return nc.error() << "operands must have rank >= 1, got A "
                       << nc.formatDims(ad) << " and B " << nc.formatDims(bd);
-  std::string shapes =
-      "A " + nc.formatDims(ad) + " and B " + nc.formatDims(bd);
+  std::string shapes = "A " + nc.formatDims(ad) + " and B " + nc.formatDims(bd);
   if (vecA) {
     ad.insert(ad.begin(), nc.cst(1));
     a = reshapeTo(nc, a, ad);
@@ -27,10 +26,11 @@ kiln::onnx_import::buildMatMul(NodeContext &nc, Value a,
   }
   AffineExpr ka = ad.back(), kb = bd[bd.size() - 2];
   if (!k::symEqual(ka, kb))
-    return nc.error() << "inner dimensions differ: " << shapes
-                      << " contract '" << nc.formatExtent(ka) << "' with '"
+    return nc.error() << "inner dimensions differ: " << shapes << " contract '"
+                      << nc.formatExtent(ka) << "' with '"
                       << nc.formatExtent(kb) << "'";
-  auto batch = nc.broadcast(ArrayRef(ad).drop_back(2), ArrayRef(bd).drop_back(2));
+  auto batch =
+      nc.broadcast(ArrayRef(ad).drop_back(2), ArrayRef(bd).drop_back(2));
   if (failed(batch))
     return failure();
   SmallVector<AffineExpr> out = *batch;
@@ -53,8 +53,8 @@ kiln::onnx_import::buildMatMul(NodeContext &nc, Value a,
 
 static LogicalResult convertMatMul(NodeContext &nc) {
   if (nc.elementType(0) != nc.elementType(1))
-    return nc.error() << "operand types differ: " << nc.elementType(0)
-                      << " vs " << nc.elementType(1);
+    return nc.error() << "operand types differ: " << nc.elementType(0) << " vs "
+                      << nc.elementType(1);
   if (!isa<FloatType>(nc.elementType(0)))
     return nc.error() << "MatMul on " << nc.elementType(0)
                       << " is not supported (use MatMulInteger)";
@@ -69,8 +69,8 @@ static LogicalResult convertMatMul(NodeContext &nc) {
 static Value transpose2D(NodeContext &nc, Value v,
                          SmallVector<AffineExpr> &dims) {
   std::swap(dims[0], dims[1]);
-  auto type = nc.tensorType(
-      dims, cast<RankedTensorType>(v.getType()).getElementType());
+  auto type =
+      nc.tensorType(dims, cast<RankedTensorType>(v.getType()).getElementType());
   return k::TransposeOp::create(nc.builder(), nc.loc(), type, v,
                                 nc.builder().getDenseI64ArrayAttr({1, 0}));
 }

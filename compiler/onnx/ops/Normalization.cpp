@@ -69,12 +69,11 @@ static LogicalResult convertLayerNorm(NodeContext &nc) {
     if (!ok)
       return nc.error() << (i == 1 ? "scale " : "bias ") << nc.formatDims(pd)
                         << " does not broadcast to the normalized shape "
-                        << nc.formatDims(normDims) << " (axis " << *axis
-                        << ")";
+                        << nc.formatDims(normDims) << " (axis " << *axis << ")";
   }
   if ((nc.hasOutput(1) || nc.hasOutput(2)) &&
-      failed(buildLayerNormStatistics(nc, *axis,
-                                      nc.getFloat("epsilon", 1e-5f))))
+      failed(
+          buildLayerNormStatistics(nc, *axis, nc.getFloat("epsilon", 1e-5f))))
     return failure();
   Value x = nc.input(0), scale = nc.input(1);
   Value bias = nc.hasInput(2) ? nc.input(2) : Value();

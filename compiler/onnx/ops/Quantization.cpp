@@ -40,13 +40,13 @@ static LogicalResult convertDynamicQuantizeLinear(NodeContext &nc) {
   };
   Value zero = buildRank0Constant(nc, f32, 0.0);
   Value one = buildRank0Constant(nc, f32, 1.0);
-  Value lo = k::MinOp::create(b, loc, scalarType,
-                              reduce(k::ReduceMinOp()), zero);
-  Value hi = k::MaxOp::create(b, loc, scalarType,
-                              reduce(k::ReduceMaxOp()), zero);
-  Value scale = k::DivOp::create(
-      b, loc, scalarType, k::SubOp::create(b, loc, scalarType, hi, lo),
-      buildRank0Constant(nc, f32, 255.0));
+  Value lo =
+      k::MinOp::create(b, loc, scalarType, reduce(k::ReduceMinOp()), zero);
+  Value hi =
+      k::MaxOp::create(b, loc, scalarType, reduce(k::ReduceMaxOp()), zero);
+  Value scale = k::DivOp::create(b, loc, scalarType,
+                                 k::SubOp::create(b, loc, scalarType, hi, lo),
+                                 buildRank0Constant(nc, f32, 255.0));
   Value isZero = k::EqualOp::create(
       b, loc, RankedTensorType::get({}, b.getI1Type()), scale, zero);
   Value divisor = k::WhereOp::create(b, loc, scalarType, isZero, one, scale);
@@ -72,10 +72,9 @@ static LogicalResult convertDynamicQuantizeLinear(NodeContext &nc) {
   if (nc.hasOutput(1))
     nc.setOutput(1, scale, {});
   if (nc.hasOutput(2))
-    nc.setOutput(2,
-                 k::CastOp::create(b, loc, RankedTensorType::get({}, u8),
-                                   zeroPoint),
-                 {});
+    nc.setOutput(
+        2, k::CastOp::create(b, loc, RankedTensorType::get({}, u8), zeroPoint),
+        {});
   return success();
 }
 
@@ -114,16 +113,15 @@ static LogicalResult convertMatMulInteger(NodeContext &nc) {
       return nc.error() << (i ? "b" : "a")
                         << "_zero_point must be a scalar or 1-D, got "
                         << nc.formatDims(zpDims);
-    Value zp = k::CastOp::create(b, loc, nc.tensorType(zpDims, i32),
-                                 nc.input(i + 2));
+    Value zp =
+        k::CastOp::create(b, loc, nc.tensorType(zpDims, i32), nc.input(i + 2));
     if (scalarZp) {
       zp = reshapeTo(nc, zp, {});
     } else if (i == 0) {
       // Per row of A: [M] against A's [..., M, K].
       if (dims.size() < 2 || !k::symEqual(zpDims[0], dims[dims.size() - 2]))
         return nc.error() << "a_zero_point " << nc.formatDims(zpDims)
-                          << " is not one per row of A "
-                          << nc.formatDims(dims);
+                          << " is not one per row of A " << nc.formatDims(dims);
       zp = reshapeTo(nc, zp, {zpDims[0], nc.cst(1)});
     } else if (!k::symEqual(zpDims[0], dims.back())) {
       return nc.error() << "b_zero_point " << nc.formatDims(zpDims)

@@ -37,10 +37,10 @@ static LogicalResult convertReduce(NodeContext &nc) {
       out.push_back(nc.cst(1));
   }
   Value x = nc.input(0);
-  Value r = OpT::create(nc.builder(), nc.loc(),
-                        nc.tensorType(out, nc.elementType(0)), x,
-                        nc.builder().getDenseI64ArrayAttr(norm),
-                        nc.builder().getBoolAttr(keepdims));
+  Value r =
+      OpT::create(nc.builder(), nc.loc(), nc.tensorType(out, nc.elementType(0)),
+                  x, nc.builder().getDenseI64ArrayAttr(norm),
+                  nc.builder().getBoolAttr(keepdims));
   nc.setOutput(0, r, out);
   return success();
 }
@@ -49,11 +49,9 @@ ArrayRef<OpConverter> kiln::onnx_import::reductionConverters() {
   constexpr int M = kMaxSupportedOpset;
   static const OpConverter rows[] = {
       {"", "ReduceMax", 1, M, convertReduce<k::ReduceMaxOp, 18>, "Reduction"},
-      {"", "ReduceMean", 1, M, convertReduce<k::ReduceMeanOp, 18>,
-       "Reduction"},
+      {"", "ReduceMean", 1, M, convertReduce<k::ReduceMeanOp, 18>, "Reduction"},
       {"", "ReduceMin", 1, M, convertReduce<k::ReduceMinOp, 18>, "Reduction"},
-      {"", "ReduceProd", 1, M, convertReduce<k::ReduceProdOp, 18>,
-       "Reduction"},
+      {"", "ReduceProd", 1, M, convertReduce<k::ReduceProdOp, 18>, "Reduction"},
       {"", "ReduceSum", 1, M, convertReduce<k::ReduceSumOp, 13>, "Reduction"},
   };
   return rows;

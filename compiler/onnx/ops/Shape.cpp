@@ -33,8 +33,8 @@ static LogicalResult convertConstant(NodeContext &nc) {
     return cast<ElementsAttr>(DenseElementsAttr::get(type, ArrayRef(values)));
   };
   if (auto *a = nc.attr("value_float")) {
-    nc.setOutputConstant(0, scalarOrList(b.getF32Type(),
-                                         SmallVector<float>{a->f()}, true));
+    nc.setOutputConstant(
+        0, scalarOrList(b.getF32Type(), SmallVector<float>{a->f()}, true));
     return success();
   }
   if (auto *a = nc.attr("value_floats")) {
@@ -43,8 +43,8 @@ static LogicalResult convertConstant(NodeContext &nc) {
     return success();
   }
   if (auto *a = nc.attr("value_int")) {
-    nc.setOutputConstant(0, scalarOrList(b.getI64Type(),
-                                         SmallVector<int64_t>{a->i()}, true));
+    nc.setOutputConstant(
+        0, scalarOrList(b.getI64Type(), SmallVector<int64_t>{a->i()}, true));
     return success();
   }
   if (auto *a = nc.attr("value_ints")) {
@@ -70,8 +70,7 @@ static LogicalResult convertShape(NodeContext &nc) {
   SmallVector<AffineExpr> vals;
   for (int64_t i = start; i < end; ++i)
     vals.push_back(dims[i]);
-  nc.setOutputValues(0, nc.builder().getI64Type(), {nc.cst(vals.size())},
-                     vals);
+  nc.setOutputValues(0, nc.builder().getI64Type(), {nc.cst(vals.size())}, vals);
   return success();
 }
 
@@ -114,9 +113,9 @@ static LogicalResult convertDropout(NodeContext &nc) {
                       ? TypedAttr(nc.builder().getFloatAttr(elem, 1.0))
                       : TypedAttr(nc.builder().getIntegerAttr(elem, 1));
   ArrayRef<AffineExpr> dims = nc.dims(0);
-  Value mask = k::FillOp::create(nc.builder(), nc.loc(),
-                                 nc.tensorType(dims, elem), one,
-                                 AffineMapAttr::get(nc.shapeMap(dims)));
+  Value mask =
+      k::FillOp::create(nc.builder(), nc.loc(), nc.tensorType(dims, elem), one,
+                        AffineMapAttr::get(nc.shapeMap(dims)));
   nc.setOutput(1, mask, dims);
   return success();
 }
@@ -452,11 +451,10 @@ static LogicalResult convertSlice(NodeContext &nc) {
     }
   }
   auto type = nc.tensorType(sizes, nc.elementType(0));
-  Value r = k::SliceOp::create(
-      nc.builder(), nc.loc(), type, nc.input(0),
-      AffineMapAttr::get(nc.shapeMap(offsets)),
-      AffineMapAttr::get(nc.shapeMap(sizes)),
-      nc.builder().getDenseI64ArrayAttr(strides));
+  Value r = k::SliceOp::create(nc.builder(), nc.loc(), type, nc.input(0),
+                               AffineMapAttr::get(nc.shapeMap(offsets)),
+                               AffineMapAttr::get(nc.shapeMap(sizes)),
+                               nc.builder().getDenseI64ArrayAttr(strides));
   nc.setOutput(0, r, sizes);
   return success();
 }
@@ -568,7 +566,8 @@ static LogicalResult convertExpand(NodeContext &nc) {
       k::symConstant((*out)[0])) {
     int64_t n = *k::symConstant((*out)[0]);
     const auto &vals = *nc.values(0);
-    if (n <= kMaxKnownValues && (vals.size() == 1 || (int64_t)vals.size() == n)) {
+    if (n <= kMaxKnownValues &&
+        (vals.size() == 1 || (int64_t)vals.size() == n)) {
       SmallVector<AffineExpr> expanded;
       for (int64_t i = 0; i < n; ++i)
         expanded.push_back(vals.size() == 1 ? vals[0] : vals[i]);
@@ -630,8 +629,8 @@ static LogicalResult convertRange(NodeContext &nc) {
     auto type = RankedTensorType::get({n}, elem);
     if (!elem.isF32())
       return nc.error() << "floating-point Range is supported for f32 only";
-    nc.setOutputConstant(0, cast<ElementsAttr>(
-                                DenseElementsAttr::get(type, ArrayRef(vals))));
+    nc.setOutputConstant(
+        0, cast<ElementsAttr>(DenseElementsAttr::get(type, ArrayRef(vals))));
     return success();
   }
   auto start = nc.requireValues(0, "start");
@@ -664,10 +663,10 @@ static LogicalResult convertRange(NodeContext &nc) {
     return success();
   }
   auto type = nc.tensorType({size}, elem);
-  Value r = k::RangeOp::create(
-      nc.builder(), nc.loc(), type, AffineMapAttr::get(nc.shapeMap({s})),
-      AffineMapAttr::get(nc.shapeMap({size})),
-      nc.builder().getI64IntegerAttr(step));
+  Value r = k::RangeOp::create(nc.builder(), nc.loc(), type,
+                               AffineMapAttr::get(nc.shapeMap({s})),
+                               AffineMapAttr::get(nc.shapeMap({size})),
+                               nc.builder().getI64IntegerAttr(step));
   nc.setOutput(0, r, {size});
   return success();
 }
@@ -680,8 +679,8 @@ static LogicalResult convertTile(NodeContext &nc) {
     return failure();
   ArrayRef<AffineExpr> in = nc.dims(0);
   if (reps->size() != in.size())
-    return nc.error() << "repeats has " << reps->size()
-                      << " entries for rank " << in.size();
+    return nc.error() << "repeats has " << reps->size() << " entries for rank "
+                      << in.size();
   SmallVector<AffineExpr> inter, expanded, out;
   for (auto [d, r] : llvm::zip(in, *reps)) {
     if (r < 0)
@@ -703,8 +702,7 @@ static Value iota(NodeContext &nc, AffineExpr n) {
   return k::RangeOp::create(
       nc.builder(), nc.loc(), nc.tensorType({n}, nc.builder().getI64Type()),
       AffineMapAttr::get(nc.shapeMap({nc.cst(0)})),
-      AffineMapAttr::get(nc.shapeMap({n})),
-      nc.builder().getI64IntegerAttr(1));
+      AffineMapAttr::get(nc.shapeMap({n})), nc.builder().getI64IntegerAttr(1));
 }
 
 /// Trilu with `k` known only at run time: keep x[..., i, j] where j - i >= k
@@ -724,13 +722,14 @@ static LogicalResult convertTriluWithTensorK(NodeContext &nc, bool upper) {
   Value diff = k::SubOp::create(b, loc, nc.tensorType({n, m}, i64), cols, rows);
   Value kv = reshapeTo(nc, nc.input(1), {});
   auto maskType = nc.tensorType({n, m}, b.getI1Type());
-  Value keep = upper ? (Value)k::GreaterEqualOp::create(b, loc, maskType, diff, kv)
-                     : (Value)k::LessEqualOp::create(b, loc, maskType, diff, kv);
+  Value keep =
+      upper ? (Value)k::GreaterEqualOp::create(b, loc, maskType, diff, kv)
+            : (Value)k::LessEqualOp::create(b, loc, maskType, diff, kv);
   Type elem = nc.elementType(0);
   auto scalarType = RankedTensorType::get({}, elem);
-  Value zero = k::ConstantOp::create(
-      b, loc, scalarType,
-      cast<ElementsAttr>(DenseElementsAttr::get(scalarType, b.getZeroAttr(elem))));
+  Value zero = k::ConstantOp::create(b, loc, scalarType,
+                                     cast<ElementsAttr>(DenseElementsAttr::get(
+                                         scalarType, b.getZeroAttr(elem))));
   Value x = nc.input(0);
   nc.setOutput(0, k::WhereOp::create(b, loc, x.getType(), keep, x, zero), dims);
   return success();

@@ -1,5 +1,4 @@
-//===- FlashAttention.h - Fused f32 flash attention, GPU and host -*- C++
-//-*-===//
+//===- FlashAttention.h - Fused f32 flash attention -------------*- C++ -*-===//
 //
 // The body of the CUDA attention kernels, written once for two compilers:
 // nvcc builds it into the runtime's embedded fatbinary (FlashAttention.cu,

@@ -164,8 +164,7 @@ typedef struct kiln_abi_model {
    * is `strides` itself). Only the tensors of kv_pairs may be given other
    * strides. */
   int32_t (*run_strided)(void *const *inputs, void *const *outputs,
-                         const int64_t *symbols,
-                         const int64_t *const *strides);
+                         const int64_t *symbols, const int64_t *const *strides);
 } kiln_abi_model;
 
 #ifdef __cplusplus

@@ -258,8 +258,8 @@ KILN_API int32_t kiln_session_num_kv_pairs(const kiln_session *session);
  * Errors: INVALID_ARGUMENT (NULL, batch or max_length < 1), UNSUPPORTED (no
  * pairs, a device model, another symbolic dim), LIMIT_EXCEEDED (byte size
  * overflows), OUT_OF_MEMORY. The message is the session's last error. */
-KILN_API kiln_status kiln_kv_cache_create(kiln_session *session,
-                                          int64_t batch, int64_t max_length,
+KILN_API kiln_status kiln_kv_cache_create(kiln_session *session, int64_t batch,
+                                          int64_t max_length,
                                           kiln_kv_cache **out);
 
 /* Frees the cache; NULL is a no-op. */
@@ -287,12 +287,9 @@ KILN_API kiln_status kiln_kv_cache_set(kiln_kv_cache *cache,
  * The cache must hold at least one position. Same checks, thread-safety and
  * errors as kiln_session_run, plus LIMIT_EXCEEDED when the step would not
  * fit. */
-KILN_API kiln_status kiln_session_run_cached(kiln_session *session,
-                                             kiln_kv_cache *cache,
-                                             const kiln_tensor *inputs,
-                                             size_t num_inputs,
-                                             kiln_tensor *outputs,
-                                             size_t num_outputs);
+KILN_API kiln_status kiln_session_run_cached(
+    kiln_session *session, kiln_kv_cache *cache, const kiln_tensor *inputs,
+    size_t num_inputs, kiln_tensor *outputs, size_t num_outputs);
 
 #ifdef __cplusplus
 }

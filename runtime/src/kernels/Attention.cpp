@@ -97,32 +97,30 @@ void attentionF32(const kiln_memref4_f32 &q, const kiln_memref4_f32 &k,
   p.kvHeads = k.sizes[1];
   p.sk = k.sizes[2];
   p.dv = v.sizes[3];
-  bool ok = p.batch >= 0 && p.sq >= 0 && p.sk >= 0 && p.d >= 0 &&
-            p.dv >= 0 && p.kvHeads > 0 && p.heads % p.kvHeads == 0 &&
-            k.sizes[0] == p.batch && k.sizes[3] == p.d &&
-            v.sizes[0] == p.batch && v.sizes[1] == p.kvHeads &&
-            v.sizes[2] == p.sk && out.sizes[0] == p.batch &&
-            out.sizes[1] == p.heads && out.sizes[2] == p.sq &&
-            out.sizes[3] == p.dv;
+  bool ok =
+      p.batch >= 0 && p.sq >= 0 && p.sk >= 0 && p.d >= 0 && p.dv >= 0 &&
+      p.kvHeads > 0 && p.heads % p.kvHeads == 0 && k.sizes[0] == p.batch &&
+      k.sizes[3] == p.d && v.sizes[0] == p.batch && v.sizes[1] == p.kvHeads &&
+      v.sizes[2] == p.sk && out.sizes[0] == p.batch &&
+      out.sizes[1] == p.heads && out.sizes[2] == p.sq && out.sizes[3] == p.dv;
   const int64_t scores[4] = {p.batch, p.heads, p.sq, p.sk};
   if (ok && mask)
     for (int i = 0; i < 4; ++i)
       ok = ok && (mask->sizes[i] == 1 || mask->sizes[i] == scores[i]);
   if (!ok) {
     char message[320];
-    snprintf(message, sizeof(message),
-             "attention_f32: q [%lld, %lld, %lld, %lld], k [%lld, %lld, %lld, "
-             "%lld], v [%lld, %lld, %lld, %lld] and out [%lld, %lld, %lld, "
-             "%lld] do not fit together%s",
-             (long long)q.sizes[0], (long long)q.sizes[1],
-             (long long)q.sizes[2], (long long)q.sizes[3],
-             (long long)k.sizes[0], (long long)k.sizes[1],
-             (long long)k.sizes[2], (long long)k.sizes[3],
-             (long long)v.sizes[0], (long long)v.sizes[1],
-             (long long)v.sizes[2], (long long)v.sizes[3],
-             (long long)out.sizes[0], (long long)out.sizes[1],
-             (long long)out.sizes[2], (long long)out.sizes[3],
-             mask ? " (or the mask does not broadcast to the scores)" : "");
+    snprintf(
+        message, sizeof(message),
+        "attention_f32: q [%lld, %lld, %lld, %lld], k [%lld, %lld, %lld, "
+        "%lld], v [%lld, %lld, %lld, %lld] and out [%lld, %lld, %lld, "
+        "%lld] do not fit together%s",
+        (long long)q.sizes[0], (long long)q.sizes[1], (long long)q.sizes[2],
+        (long long)q.sizes[3], (long long)k.sizes[0], (long long)k.sizes[1],
+        (long long)k.sizes[2], (long long)k.sizes[3], (long long)v.sizes[0],
+        (long long)v.sizes[1], (long long)v.sizes[2], (long long)v.sizes[3],
+        (long long)out.sizes[0], (long long)out.sizes[1],
+        (long long)out.sizes[2], (long long)out.sizes[3],
+        mask ? " (or the mask does not broadcast to the scores)" : "");
     reportError(message);
     return;
   }
@@ -193,12 +191,10 @@ void attentionF32(const kiln_memref4_f32 &q, const kiln_memref4_f32 &k,
 
 } // namespace kiln
 
-extern "C" void _mlir_ciface_kiln_rt_attention_f32(kiln_memref4_f32 *q,
-                                                   kiln_memref4_f32 *k,
-                                                   kiln_memref4_f32 *v,
-                                                   kiln_memref4_f32 *out,
-                                                   float scale,
-                                                   int32_t causal) {
+extern "C" void
+_mlir_ciface_kiln_rt_attention_f32(kiln_memref4_f32 *q, kiln_memref4_f32 *k,
+                                   kiln_memref4_f32 *v, kiln_memref4_f32 *out,
+                                   float scale, int32_t causal) {
   if (!q || !k || !v || !out) {
     kiln::reportError("attention_f32: NULL memref descriptor");
     return;

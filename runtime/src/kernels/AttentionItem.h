@@ -234,8 +234,8 @@ runItem(const Problem &p, int64_t index, float *scratch) {
       int64_t h = it.hkv * p.group + r / it.nq, i = it.i0 + r % it.nq;
       float *sr = s + r * kKeyBlock;
       if (p.mask) {
-        const float *mr = p.mask + it.b * p.ms[0] + h * p.ms[1] +
-                          i * p.ms[2] + j0 * p.ms[3];
+        const float *mr =
+            p.mask + it.b * p.ms[0] + h * p.ms[1] + i * p.ms[2] + j0 * p.ms[3];
         if (p.ms[3] == 1) {
           for (int64_t j = 0; j < bk; ++j)
             sr[j] += mr[j];

@@ -108,8 +108,8 @@ void computeBlock(const Problem &p, int64_t item, float *scratch) {
       panelsB = p.packedB + (n0 / nr) * p.k * nr + k0 * nr;
       panelStride = p.k * nr;
     } else {
-      packB(b + k0 * p.b.strides[1], p.b.strides[1], p.b.strides[2], kc, nc,
-            nr, packedB);
+      packB(b + k0 * p.b.strides[1], p.b.strides[1], p.b.strides[2], kc, nc, nr,
+            packedB);
     }
     // Rows of A with contiguous K are read in place by full tiles; only a
     // last partial tile of rows is packed (at the start of packedA).
@@ -185,10 +185,10 @@ void naiveBlock(const Problem &p) {
       for (int64_t n = 0; n < p.n; ++n) {
         float sum = 0;
         // A pre-packed B holds column n in panel n / 32.
-        const float *bn = p.packedB ? p.packedB + (n / kPackedPanel) * p.k *
-                                                      kPackedPanel +
-                                          n % kPackedPanel
-                                    : b + n * p.b.strides[2];
+        const float *bn =
+            p.packedB ? p.packedB + (n / kPackedPanel) * p.k * kPackedPanel +
+                            n % kPackedPanel
+                      : b + n * p.b.strides[2];
         int64_t sk = p.packedB ? kPackedPanel : p.b.strides[1];
         for (int64_t k = 0; k < p.k; ++k)
           sum += a[m * p.a.strides[1] + k * p.a.strides[2]] * bn[k * sk];

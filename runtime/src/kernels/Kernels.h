@@ -69,9 +69,10 @@ void _mlir_ciface_kiln_rt_matmul_packed_f32(kiln_memref2_f32 *a,
 // Activations of a GEMM epilogue (kiln.linear), applied after the bias.
 #define KILN_RT_ACT_NONE 0
 #define KILN_RT_ACT_RELU 1
-#define KILN_RT_ACT_GELU 2      // 0.5 x (1 + erf(x / sqrt 2))
-#define KILN_RT_ACT_GELU_TANH 3 // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-#define KILN_RT_ACT_SILU 4      // x * sigmoid(x)
+#define KILN_RT_ACT_GELU 2 // 0.5 x (1 + erf(x / sqrt 2))
+#define KILN_RT_ACT_GELU_TANH                                                  \
+  3                        // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+#define KILN_RT_ACT_SILU 4 // x * sigmoid(x)
 
 // c[m,n] = act(sum_k a[m,k] * w[k,n] + bias[n]) with w pre-packed as above;
 // overwrites c. bias has N contiguous elements, or none (size 0). The kernel
@@ -107,8 +108,7 @@ void _mlir_ciface_kiln_rt_attention_f32(kiln_memref4_f32 *q,
                                         int32_t causal);
 void _mlir_ciface_kiln_rt_attention_masked_f32(
     kiln_memref4_f32 *q, kiln_memref4_f32 *k, kiln_memref4_f32 *v,
-    kiln_memref4_f32 *mask, kiln_memref4_f32 *out, float scale,
-    int32_t causal);
+    kiln_memref4_f32 *mask, kiln_memref4_f32 *out, float scale, int32_t causal);
 
 #ifdef __cplusplus
 }

@@ -41,8 +41,7 @@ const MatmulMicrokernel kMatmulGeneric = {kGenericMr, kGenericNr, tileGeneric,
                                           nullptr};
 #if defined(__x86_64__)
 const MatmulMicrokernel kMatmulAvx2 = {6, 16, tileAvx2, nullptr};
-const MatmulMicrokernel kMatmulAvx512 = {8, 32, tileAvx512,
-                                         directTileAvx512};
+const MatmulMicrokernel kMatmulAvx512 = {8, 32, tileAvx512, directTileAvx512};
 #else
 const MatmulMicrokernel kMatmulAvx2 = kMatmulGeneric;
 const MatmulMicrokernel kMatmulAvx512 = kMatmulGeneric;

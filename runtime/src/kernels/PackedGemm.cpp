@@ -113,12 +113,17 @@ void packedMatmulF32(const kiln_memref2_f32 &a, const float *packed,
       int64_t cols = n - j * kPackedPanel < kPackedPanel ? n - j * kPackedPanel
                                                          : kPackedPanel;
       float *pb = const_cast<float *>(packed) + j * k * kPackedPanel;
-      kiln_memref3_f32 av{a.allocated, a.aligned, a.offset,
-                          {1, m, k}, {0, a.strides[0], a.strides[1]}};
+      kiln_memref3_f32 av{a.allocated,
+                          a.aligned,
+                          a.offset,
+                          {1, m, k},
+                          {0, a.strides[0], a.strides[1]}};
       kiln_memref3_f32 bv{pb, pb, 0, {1, k, cols}, {0, kPackedPanel, 1}};
-      kiln_memref3_f32 cv{c.allocated, c.aligned,
+      kiln_memref3_f32 cv{c.allocated,
+                          c.aligned,
                           c.offset + j * kPackedPanel * c.strides[1],
-                          {1, m, cols}, {0, c.strides[0], c.strides[1]}};
+                          {1, m, cols},
+                          {0, c.strides[0], c.strides[1]}};
       batchMatmulF32(av, bv, cv, isa);
     }
     if (epilogueFn)

@@ -67,8 +67,8 @@ __attribute__((always_inline)) inline void streamRowsAnyM(const Problem &p,
 // Rows x (Panels * 32) of C from Panels consecutive panels, with the
 // accumulators in registers and each panel read once, front to back.
 template <int Rows, int Panels>
-__attribute__((always_inline)) inline void
-panelRowsBody(const PanelProblem &p, int64_t panel) {
+__attribute__((always_inline)) inline void panelRowsBody(const PanelProblem &p,
+                                                         int64_t panel) {
   constexpr int64_t W = kPackedPanel;
   float acc[Rows][Panels * W] = {};
   const float *b = p.packed + panel * p.k * W;
@@ -95,9 +95,8 @@ panelRowsBody(const PanelProblem &p, int64_t panel) {
 // independent FMA chains); more rows take one, so that the Rows x 32
 // accumulators (16 zmm at 8 rows) stay in registers.
 template <int Rows>
-__attribute__((always_inline)) inline void panelRowsItem(const PanelProblem &p,
-                                                         int64_t first,
-                                                         int64_t last) {
+__attribute__((always_inline)) inline void
+panelRowsItem(const PanelProblem &p, int64_t first, int64_t last) {
   int64_t panel = first;
   if constexpr (Rows <= 4)
     for (; panel + 2 <= last; panel += 2)
@@ -109,14 +108,22 @@ __attribute__((always_inline)) inline void panelRowsItem(const PanelProblem &p,
 __attribute__((always_inline)) inline void
 panelRowsAnyM(const PanelProblem &p, int64_t first, int64_t last) {
   switch (p.m) {
-  case 1: return panelRowsItem<1>(p, first, last);
-  case 2: return panelRowsItem<2>(p, first, last);
-  case 3: return panelRowsItem<3>(p, first, last);
-  case 4: return panelRowsItem<4>(p, first, last);
-  case 5: return panelRowsItem<5>(p, first, last);
-  case 6: return panelRowsItem<6>(p, first, last);
-  case 7: return panelRowsItem<7>(p, first, last);
-  default: return panelRowsItem<8>(p, first, last);
+  case 1:
+    return panelRowsItem<1>(p, first, last);
+  case 2:
+    return panelRowsItem<2>(p, first, last);
+  case 3:
+    return panelRowsItem<3>(p, first, last);
+  case 4:
+    return panelRowsItem<4>(p, first, last);
+  case 5:
+    return panelRowsItem<5>(p, first, last);
+  case 6:
+    return panelRowsItem<6>(p, first, last);
+  case 7:
+    return panelRowsItem<7>(p, first, last);
+  default:
+    return panelRowsItem<8>(p, first, last);
   }
 }
 

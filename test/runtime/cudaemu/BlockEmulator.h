@@ -1,5 +1,4 @@
-//===- BlockEmulator.h - CUDA blocks run on the host, thread by thread -*- C++
-//-*-===//
+//===- BlockEmulator.h - CUDA blocks run on the host ------------*- C++ -*-===//
 //
 // Runs a kernel body written against the `Gpu` interface of
 // runtime/cuda/kernels/FlashAttention.h on the host: every thread of a block

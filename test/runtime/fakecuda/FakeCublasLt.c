@@ -64,8 +64,14 @@ int fake_cublaslt_matmuls, fake_cublaslt_last_compute, fake_cublaslt_heuristics,
 int fake_cublaslt_refuse_capture;
 enum { kNotSupported = 15 };
 
-Status cublasLtCreate(void **h) { *h = malloc(1); return kOk; }
-Status cublasLtDestroy(void *h) { free(h); return kOk; }
+Status cublasLtCreate(void **h) {
+  *h = malloc(1);
+  return kOk;
+}
+Status cublasLtDestroy(void *h) {
+  free(h);
+  return kOk;
+}
 const char *cublasLtGetStatusString(Status s) {
   return s ? "CUBLAS_STATUS_INVALID_VALUE" : "CUBLAS_STATUS_SUCCESS";
 }
@@ -123,17 +129,33 @@ Status cublasLtMatrixLayoutSetAttribute(Layout *l, int attr, const void *v,
     l->stride = *(const int64_t *)v;
   return kOk;
 }
-Status cublasLtMatmulPreferenceCreate(void **p) { *p = malloc(1); return kOk; }
-Status cublasLtMatmulPreferenceDestroy(void *p) { free(p); return kOk; }
+Status cublasLtMatmulPreferenceCreate(void **p) {
+  *p = malloc(1);
+  return kOk;
+}
+Status cublasLtMatmulPreferenceDestroy(void *p) {
+  free(p);
+  return kOk;
+}
 Status cublasLtMatmulPreferenceSetAttribute(void *p, int a, const void *v,
                                             size_t n) {
-  (void)p; (void)a; (void)v; (void)n;
+  (void)p;
+  (void)a;
+  (void)v;
+  (void)n;
   return kOk;
 }
 Status cublasLtMatmulAlgoGetHeuristic(void *h, Desc *d, Layout *a, Layout *b,
                                       Layout *c, Layout *dl, void *p, int want,
                                       void *results, int *found) {
-  (void)h; (void)d; (void)a; (void)b; (void)c; (void)dl; (void)p; (void)want;
+  (void)h;
+  (void)d;
+  (void)a;
+  (void)b;
+  (void)c;
+  (void)dl;
+  (void)p;
+  (void)want;
   memset(results, 0, 96); /* sizeof(cublasLtMatmulHeuristicResult_t) */
   ++fake_cublaslt_heuristics;
   *found = 1;
@@ -259,7 +281,10 @@ Status cublasLtMatmul(void *h, Desc *d, const float *alpha, const void *a,
                       const float *c, Layout *lc, float *out, Layout *lo,
                       const void *algo, void *ws, size_t wsBytes,
                       void *stream) {
-  (void)h; (void)algo; (void)ws; (void)wsBytes;
+  (void)h;
+  (void)algo;
+  (void)ws;
+  (void)wsBytes;
   int64_t m = d->transA ? la->cols : la->rows;
   int64_t k = d->transA ? la->rows : la->cols;
   int64_t kb = d->transB ? lb->cols : lb->rows;

@@ -40,9 +40,9 @@ enum { kCaptureUnsupported = 900, kCaptureInvalidated = 901 };
 int fake_cuda_module_loads, fake_cuda_launches, fake_cuda_allocs,
     fake_cuda_live_allocs, fake_cuda_htod_copies;
 int fake_cuda_captures, fake_cuda_capture_mode = -1, fake_cuda_captured_nodes,
-    fake_cuda_graph_instantiates, fake_cuda_graph_launches,
-    fake_cuda_replayed_nodes, fake_cuda_graph_exec_destroys,
-    fake_cuda_live_graphs;
+                        fake_cuda_graph_instantiates, fake_cuda_graph_launches,
+                        fake_cuda_replayed_nodes, fake_cuda_graph_exec_destroys,
+                        fake_cuda_live_graphs;
 /* Set by a test: kernel launches during a capture are refused. */
 int fake_cuda_refuse_capture_launches;
 
@@ -182,24 +182,43 @@ int fake_cuda_capture_host_work(void *s, void (*fn)(const void *),
   return record(n, payload, bytes);
 }
 
-CUresult cuInit(unsigned flags) { (void)flags; return 0; }
+CUresult cuInit(unsigned flags) {
+  (void)flags;
+  return 0;
+}
 CUresult cuGetErrorString(CUresult r, const char **s) {
   *s = r ? "CUDA_ERROR_FAKE" : "no error";
   return 0;
 }
-CUresult cuDeviceGetCount(int *n) { *n = 1; return 0; }
-CUresult cuDeviceGet(int *d, int ordinal) { *d = ordinal; return 0; }
+CUresult cuDeviceGetCount(int *n) {
+  *n = 1;
+  return 0;
+}
+CUresult cuDeviceGet(int *d, int ordinal) {
+  *d = ordinal;
+  return 0;
+}
 CUresult cuDeviceGetAttribute(int *v, int attr, int d) {
-  (void)attr; (void)d; *v = 0; return 0;
+  (void)attr;
+  (void)d;
+  *v = 0;
+  return 0;
 }
 static int context;
 CUresult cuDevicePrimaryCtxRetain(void **ctx, int d) {
-  (void)d; *ctx = &context; return 0;
+  (void)d;
+  *ctx = &context;
+  return 0;
 }
-CUresult cuDevicePrimaryCtxRelease_v2(int d) { (void)d; return 0; }
+CUresult cuDevicePrimaryCtxRelease_v2(int d) {
+  (void)d;
+  return 0;
+}
 CUresult cuCtxSetCurrent(void *ctx) { return ctx == &context ? 0 : 201; }
 CUresult cuStreamCreate(void **s, unsigned flags) {
-  (void)flags; *s = &stream; return 0;
+  (void)flags;
+  *s = &stream;
+  return 0;
 }
 CUresult cuStreamDestroy_v2(void *s) { return s == &stream ? 0 : 400; }
 CUresult cuStreamSynchronize(void *s) {
@@ -247,22 +266,27 @@ static CUresult enqueue(Node n) {
   runNode(&n);
   return 0;
 }
-CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr d, CUdeviceptr src, size_t n, void *s) {
+CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr d, CUdeviceptr src, size_t n,
+                              void *s) {
   (void)s;
   Node node = {.kind = kCopyNode, .dst = d, .src = src, .bytes = n};
   return enqueue(node);
 }
 CUresult cuMemsetD32Async(CUdeviceptr d, unsigned v, size_t n, void *s) {
   (void)s;
-  Node node = {.kind = kMemsetNode, .dst = d, .value = v, .width = n,
-               .height = 1};
+  Node node = {
+      .kind = kMemsetNode, .dst = d, .value = v, .width = n, .height = 1};
   return enqueue(node);
 }
 CUresult cuMemsetD2D32Async(CUdeviceptr d, size_t pitch, unsigned v,
                             size_t width, size_t height, void *s) {
   (void)s;
-  Node node = {.kind = kMemsetNode, .dst = d, .pitch = pitch, .value = v,
-               .width = width, .height = height};
+  Node node = {.kind = kMemsetNode,
+               .dst = d,
+               .pitch = pitch,
+               .value = v,
+               .width = width,
+               .height = height};
   return enqueue(node);
 }
 CUresult cuModuleLoadData(void **module, const void *image) {
@@ -272,7 +296,10 @@ CUresult cuModuleLoadData(void **module, const void *image) {
   *module = (void *)image;
   return 0;
 }
-CUresult cuModuleUnload(void *module) { (void)module; return 0; }
+CUresult cuModuleUnload(void *module) {
+  (void)module;
+  return 0;
+}
 CUresult cuModuleGetFunction(void **f, void *module, const char *name) {
   (void)module;
   for (size_t i = 0; i < sizeof(kKernels) / sizeof(kKernels[0]); ++i)
@@ -297,7 +324,8 @@ CUresult cuModuleGetFunction(void **f, void *module, const char *name) {
 CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz,
                         unsigned bx, unsigned by, unsigned bz, unsigned smem,
                         void *s, void **params, void **extra) {
-  (void)smem; (void)extra;
+  (void)smem;
+  (void)extra;
   if (s != &stream)
     return 400;
   const Kernel *k = (const Kernel *)f;

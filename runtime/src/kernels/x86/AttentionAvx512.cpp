@@ -15,8 +15,8 @@ namespace kiln::attention {
 namespace {
 
 // Mask of the lanes of columns [n0, n0 + 16) below n.
-__attribute__((always_inline)) inline __mmask16
-lanesBelow(int64_t n0, int64_t n) {
+__attribute__((always_inline)) inline __mmask16 lanesBelow(int64_t n0,
+                                                           int64_t n) {
   int64_t left = n - n0;
   if (left >= 16)
     return 0xFFFF;
@@ -52,8 +52,7 @@ scoresTileAvx512(const float *qp, int64_t d, const float *kt, float *s) {
 
 // Lane i of the result is the sum of the lanes of c[i]: a transposing tree
 // of 15 adds, where 16 separate reductions would take 64 adds and shuffles.
-__attribute__((always_inline)) inline __m512
-sumLanes16(const __m512 (&c)[16]) {
+__attribute__((always_inline)) inline __m512 sumLanes16(const __m512 (&c)[16]) {
   __m512 x[8], y[4];
   for (int i = 0; i < 8; ++i) // per 128 bits: c0+c2 of a, b, c1+c3 of a, b
     x[i] = _mm512_add_ps(_mm512_unpacklo_ps(c[2 * i], c[2 * i + 1]),
@@ -86,8 +85,8 @@ void scoresDotAvx512(const Problem &p, int64_t rows, const float *qp,
         __m512 a = _mm512_maskz_loadu_ps(m, qr + dd);
         const float *kj = keys + j * ldk + dd;
         for (int t = 0; t < 16; ++t)
-          c[t] = _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m, kj + t * ldk),
-                                 c[t]);
+          c[t] =
+              _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m, kj + t * ldk), c[t]);
       }
       _mm512_storeu_ps(s + r * kKeyBlock + j, sumLanes16(c));
     }
@@ -121,8 +120,8 @@ void scoresDotAvx512(const Problem &p, int64_t rows, const float *qp,
 }
 
 // t[c] = column c of the 16 x 16 block r, in four rounds of shuffles.
-__attribute__((always_inline)) inline void
-transpose16(const __m512 (&r)[16], __m512 (&t)[16]) {
+__attribute__((always_inline)) inline void transpose16(const __m512 (&r)[16],
+                                                       __m512 (&t)[16]) {
   __m512 a[16], b[16];
   for (int i = 0; i < 8; ++i) { // per 128 bits: columns 0, 1 | 2, 3 of a pair
     a[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
@@ -157,8 +156,9 @@ void packKeysAvx512(const Problem &p, const float *keys, int64_t bk,
       __mmask16 m = lanesBelow(d0, p.d);
       __m512 r[16], t[16];
       for (int64_t j = 0; j < 16; ++j)
-        r[j] = j0 + j < bk ? _mm512_maskz_loadu_ps(m, keys + (j0 + j) * ldk + d0)
-                           : _mm512_setzero_ps();
+        r[j] = j0 + j < bk
+                   ? _mm512_maskz_loadu_ps(m, keys + (j0 + j) * ldk + d0)
+                   : _mm512_setzero_ps();
       transpose16(r, t);
       int64_t dims = p.d - d0 < 16 ? p.d - d0 : 16;
       for (int64_t c = 0; c < dims; ++c)
@@ -271,8 +271,7 @@ float rowMaxAvx512(const float *sr, int64_t bk) {
   for (int64_t j = 0; j < bk; j += 16)
     // max_ps returns its second operand when either is NaN: NaN scores are
     // passed over, as in the scalar loop.
-    m = _mm512_max_ps(_mm512_mask_loadu_ps(none, lanesBelow(j, bk), sr + j),
-                      m);
+    m = _mm512_max_ps(_mm512_mask_loadu_ps(none, lanesBelow(j, bk), sr + j), m);
   return _mm512_reduce_max_ps(m);
 }
 

@@ -98,14 +98,22 @@ void panelItemAvx512(const PanelProblem &p, int64_t first, int64_t last) {
 
 void panelRowsAvx512(const PanelProblem &p, int64_t first, int64_t last) {
   switch (p.m) {
-  case 1: return panelItemAvx512<1>(p, first, last);
-  case 2: return panelItemAvx512<2>(p, first, last);
-  case 3: return panelItemAvx512<3>(p, first, last);
-  case 4: return panelItemAvx512<4>(p, first, last);
-  case 5: return panelItemAvx512<5>(p, first, last);
-  case 6: return panelItemAvx512<6>(p, first, last);
-  case 7: return panelItemAvx512<7>(p, first, last);
-  default: return panelItemAvx512<8>(p, first, last);
+  case 1:
+    return panelItemAvx512<1>(p, first, last);
+  case 2:
+    return panelItemAvx512<2>(p, first, last);
+  case 3:
+    return panelItemAvx512<3>(p, first, last);
+  case 4:
+    return panelItemAvx512<4>(p, first, last);
+  case 5:
+    return panelItemAvx512<5>(p, first, last);
+  case 6:
+    return panelItemAvx512<6>(p, first, last);
+  case 7:
+    return panelItemAvx512<7>(p, first, last);
+  default:
+    return panelItemAvx512<8>(p, first, last);
   }
 }
 
