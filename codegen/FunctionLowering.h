@@ -163,6 +163,11 @@ private:
   LogicalResult lowerRotary(RotaryOp op);
   template <typename OpT> LogicalResult lowerReduce(OpT op);
   LogicalResult lowerGather(GatherOp op);
+  LogicalResult lowerGatherElements(GatherElementsOp op);
+  LogicalResult lowerGatherND(GatherNDOp op);
+  /// The index value `raw` (i32 or i64) read for a dim of extent `extent`:
+  /// negative counts from the end, out of range clamps.
+  Value clampedIndex(OpBuilder &nb, Location nl, Value raw, Value extent);
   LogicalResult lowerConcat(ConcatOp op);
   LogicalResult lowerSlice(SliceOp op);
   LogicalResult lowerTranspose(TransposeOp op);
@@ -180,6 +185,9 @@ private:
   LogicalResult lowerClip(ClipOp op);
   LogicalResult lowerWhere(WhereOp op);
   LogicalResult lowerTrilu(TriluOp op);
+  LogicalResult lowerIsNan(IsNanOp op);
+  LogicalResult lowerIsInf(IsInfOp op);
+  LogicalResult lowerCumSum(CumSumOp op);
 };
 
 } // namespace mlir::kiln::linalg_lowering

@@ -61,6 +61,89 @@ LogicalResult FunctionLowering::lowerGather(GatherOp op) {
   return success();
 }
 
+Value FunctionLowering::clampedIndex(OpBuilder &nb, Location nl, Value raw,
+                                     Value extent) {
+  Value i = arith::IndexCastOp::create(nb, nl, nb.getIndexType(), raw);
+  Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
+  Value neg = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, i, zero);
+  i = arith::SelectOp::create(nb, nl, neg,
+                              arith::AddIOp::create(nb, nl, i, extent), i);
+  Value last = arith::SubIOp::create(nb, nl, extent,
+                                     arith::ConstantIndexOp::create(nb, nl, 1));
+  i = arith::MaxSIOp::create(nb, nl, i, zero);
+  return arith::MinSIOp::create(nb, nl, i, last);
+}
+
+/// result[i0, .., ik, ..] = data[i0, .., clamp(indices[i0, .., ik, ..]), ..]
+LogicalResult FunctionLowering::lowerGatherElements(GatherElementsOp op) {
+  Location loc = op.getLoc();
+  Value data = op.getData(), indices = op.getIndices();
+  auto rt = op.getType();
+  int64_t axis = op.getAxis(), rank = rt.getRank();
+  Value init = empty(loc, sizesOf(indices), rt.getElementType());
+  Value extent = tensor::DimOp::create(b, loc, data, axis);
+  SmallVector<AffineMap> maps(2, b.getMultiDimIdentityMap(rank));
+  Value r =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{rt}, ValueRange{indices}, ValueRange{init}, maps,
+          SmallVector<IteratorType>(rank, IteratorType::parallel),
+          [&](OpBuilder &nb, Location nl, ValueRange a) {
+            SmallVector<Value> coords;
+            for (int64_t d = 0; d < rank; ++d)
+              coords.push_back(d == axis
+                                   ? clampedIndex(nb, nl, a[0], extent)
+                                   : (Value)linalg::IndexOp::create(nb, nl, d));
+            linalg::YieldOp::create(
+                nb, nl, (Value)tensor::ExtractOp::create(nb, nl, data, coords));
+          })
+          .getResult(0);
+  b.replaceOp(op, r);
+  return success();
+}
+
+/// result[b.., i.., rest..] = data[b.., clamp(indices[b.., i.., 0]), ..,
+/// clamp(indices[b.., i.., K-1]), rest..]
+LogicalResult FunctionLowering::lowerGatherND(GatherNDOp op) {
+  Location loc = op.getLoc();
+  Value data = op.getData(), indices = op.getIndices();
+  auto rt = op.getType();
+  auto it = tensorTy(indices);
+  int64_t batch = op.getBatchDims(), q = it.getRank(), rank = rt.getRank();
+  int64_t k = it.getDimSize(q - 1);
+  SmallVector<OpFoldResult> is = sizesOf(indices), ds = sizesOf(data);
+  SmallVector<OpFoldResult> sizes(is.begin(), is.end() - 1);
+  sizes.append(ds.begin() + batch + k, ds.end());
+  Value init = empty(loc, sizes, rt.getElementType());
+  SmallVector<Value> extents;
+  for (int64_t t = 0; t < k; ++t)
+    extents.push_back(tensor::DimOp::create(b, loc, data, batch + t));
+  Value r =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{rt}, ValueRange{}, ValueRange{init},
+          SmallVector<AffineMap>{b.getMultiDimIdentityMap(rank)},
+          SmallVector<IteratorType>(rank, IteratorType::parallel),
+          [&](OpBuilder &nb, Location nl, ValueRange) {
+            SmallVector<Value> idxCoords, coords;
+            for (int64_t d = 0; d < q - 1; ++d)
+              idxCoords.push_back(linalg::IndexOp::create(nb, nl, d));
+            for (int64_t d = 0; d < batch; ++d)
+              coords.push_back(idxCoords[d]);
+            idxCoords.push_back(Value());
+            for (int64_t t = 0; t < k; ++t) {
+              idxCoords.back() = arith::ConstantIndexOp::create(nb, nl, t);
+              Value raw = tensor::ExtractOp::create(nb, nl, indices, idxCoords);
+              coords.push_back(clampedIndex(nb, nl, raw, extents[t]));
+            }
+            for (int64_t d = q - 1; d < rank; ++d)
+              coords.push_back(linalg::IndexOp::create(nb, nl, d));
+            linalg::YieldOp::create(
+                nb, nl, (Value)tensor::ExtractOp::create(nb, nl, data, coords));
+          })
+          .getResult(0);
+  b.replaceOp(op, r);
+  return success();
+}
+
 LogicalResult FunctionLowering::lowerConcat(ConcatOp op) {
   Location loc = op.getLoc();
   int64_t axis = op.getAxis();

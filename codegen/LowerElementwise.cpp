@@ -373,3 +373,42 @@ LogicalResult FunctionLowering::lowerTrilu(TriluOp t) {
              }));
   return success();
 }
+
+LogicalResult FunctionLowering::lowerIsNan(IsNanOp op) {
+  b.replaceOp(op, elementwise(op.getLoc(), cast<RankedTensorType>(op.getType()),
+                              op.getInput(),
+                              [](OpBuilder &nb, Location nl, ValueRange a) {
+                                return (Value)arith::CmpFOp::create(
+                                    nb, nl, arith::CmpFPredicate::UNO, a[0],
+                                    a[0]);
+                              }));
+  return success();
+}
+
+LogicalResult FunctionLowering::lowerIsInf(IsInfOp op) {
+  bool positive = op.getDetectPositive(), negative = op.getDetectNegative();
+  b.replaceOp(
+      op, elementwise(
+              op.getLoc(), cast<RankedTensorType>(op.getType()), op.getInput(),
+              [&](OpBuilder &nb, Location nl, ValueRange a) {
+                auto type = cast<FloatType>(a[0].getType());
+                auto isValue = [&](bool negativeInf) {
+                  APFloat inf =
+                      APFloat::getInf(type.getFloatSemantics(), negativeInf);
+                  Value c = arith::ConstantOp::create(
+                      nb, nl, nb.getFloatAttr(type, inf));
+                  return (Value)arith::CmpFOp::create(
+                      nb, nl, arith::CmpFPredicate::OEQ, a[0], c);
+                };
+                Value result =
+                    arith::ConstantOp::create(nb, nl, nb.getBoolAttr(false));
+                if (positive)
+                  result = isValue(false);
+                if (negative)
+                  result = positive ? (Value)arith::OrIOp::create(
+                                          nb, nl, result, isValue(true))
+                                    : isValue(true);
+                return result;
+              }));
+  return success();
+}

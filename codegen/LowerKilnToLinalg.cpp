@@ -357,6 +357,9 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
       .Case<ClipOp>([&](ClipOp c) { return lowerClip(c); })
       .Case<WhereOp>([&](WhereOp w) { return lowerWhere(w); })
       .Case<TriluOp>([&](TriluOp t) { return lowerTrilu(t); })
+      .Case<IsNanOp>([&](IsNanOp o) { return lowerIsNan(o); })
+      .Case<IsInfOp>([&](IsInfOp o) { return lowerIsInf(o); })
+      .Case<CumSumOp>([&](CumSumOp o) { return lowerCumSum(o); })
       .Case<MatMulOp>([&](MatMulOp m) { return lowerMatMul(m); })
       .Case<LinearOp>([&](LinearOp l) { return lowerLinear(l); })
       .Case<SoftmaxOp>([&](SoftmaxOp s) { return lowerSoftmax(s); })
@@ -367,6 +370,9 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
       .Case<ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp>(
           [&](auto r) { return lowerReduce(r); })
       .Case<GatherOp>([&](GatherOp g) { return lowerGather(g); })
+      .Case<GatherElementsOp>(
+          [&](GatherElementsOp g) { return lowerGatherElements(g); })
+      .Case<GatherNDOp>([&](GatherNDOp g) { return lowerGatherND(g); })
       .Case<ConcatOp>([&](ConcatOp c) { return lowerConcat(c); })
       .Case<SliceOp>([&](SliceOp s) { return lowerSlice(s); })
       .Case<TransposeOp>([&](TransposeOp t) { return lowerTranspose(t); })

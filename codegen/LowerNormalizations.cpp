@@ -207,6 +207,63 @@ template <typename OpT> LogicalResult FunctionLowering::lowerReduce(OpT op) {
   return success();
 }
 
+/// result[.., i, ..] = sum over j of (j <= i ? x[.., j, ..] : 0) (or j < i,
+/// j >= i, j > i), one generic with a reduction over j. Quadratic in the
+/// axis extent, which in exports is a sequence of positions or a mask.
+/// 16-bit floats sum in f32 and round once.
+LogicalResult FunctionLowering::lowerCumSum(CumSumOp op) {
+  Location loc = op.getLoc();
+  Value x = op.getInput();
+  auto rt = op.getType();
+  Type elem = rt.getElementType(), acc = computeType(elem);
+  int64_t rank = rt.getRank(), axis = op.getAxis();
+  bool exclusive = op.getExclusive(), reverse = op.getReverse();
+  SmallVector<OpFoldResult> sizes = sizesOf(x);
+  Value init = empty(loc, sizes, acc);
+  Value zero = buildArithConstant(b, loc, acc, 0);
+  init = linalg::FillOp::create(b, loc, ValueRange{zero}, ValueRange{init})
+             .getResult(0);
+  // Dims 0..rank-1 are the result's, dim `rank` is j.
+  SmallVector<AffineExpr> inExprs, outExprs;
+  for (int64_t d = 0; d < rank; ++d) {
+    inExprs.push_back(b.getAffineDimExpr(d == axis ? rank : d));
+    outExprs.push_back(b.getAffineDimExpr(d));
+  }
+  SmallVector<AffineMap> maps{
+      AffineMap::get(rank + 1, 0, inExprs, b.getContext()),
+      AffineMap::get(rank + 1, 0, outExprs, b.getContext())};
+  SmallVector<IteratorType> iters(rank, IteratorType::parallel);
+  iters.push_back(IteratorType::reduction);
+  auto pred =
+      reverse
+          ? (exclusive ? arith::CmpIPredicate::sgt : arith::CmpIPredicate::sge)
+          : (exclusive ? arith::CmpIPredicate::slt : arith::CmpIPredicate::sle);
+  bool isFloat = isa<FloatType>(acc);
+  Value sum = linalg::GenericOp::create(
+                  b, loc, TypeRange{RankedTensorType::get(rt.getShape(), acc)},
+                  ValueRange{x}, ValueRange{init}, maps, iters,
+                  [&](OpBuilder &nb, Location nl, ValueRange a) {
+                    Value i = linalg::IndexOp::create(nb, nl, axis);
+                    Value j = linalg::IndexOp::create(nb, nl, rank);
+                    Value take = arith::CmpIOp::create(nb, nl, pred, j, i);
+                    Value v = isFloat ? extendTo(nb, nl, a[0], acc) : a[0];
+                    Value z = buildArithConstant(nb, nl, acc, 0);
+                    v = arith::SelectOp::create(nb, nl, take, v, z);
+                    Value r =
+                        isFloat ? (Value)arith::AddFOp::create(nb, nl, a[1], v)
+                                : (Value)arith::AddIOp::create(nb, nl, a[1], v);
+                    linalg::YieldOp::create(nb, nl, r);
+                  })
+                  .getResult(0);
+  if (acc != elem)
+    sum = elementwise(loc, rt, sum,
+                      [&](OpBuilder &nb, Location nl, ValueRange a) {
+                        return truncTo(nb, nl, a[0], elem);
+                      });
+  b.replaceOp(op, sum);
+  return success();
+}
+
 template LogicalResult FunctionLowering::lowerReduce(ReduceSumOp);
 template LogicalResult FunctionLowering::lowerReduce(ReduceMeanOp);
 template LogicalResult FunctionLowering::lowerReduce(ReduceMaxOp);

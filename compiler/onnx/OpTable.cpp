@@ -12,9 +12,10 @@ using namespace mlir::kiln::onnx_import;
 const std::vector<OpConverter> &kiln::onnx_import::opTable() {
   static const std::vector<OpConverter> table = [] {
     std::vector<OpConverter> rows;
-    for (auto family : {elementwiseConverters(), matmulConverters(),
-                        normalizationConverters(), quantizationConverters(),
-                        reductionConverters(), shapeConverters()})
+    for (auto family :
+         {elementwiseConverters(), indexingConverters(), matmulConverters(),
+          normalizationConverters(), quantizationConverters(),
+          reductionConverters(), shapeConverters()})
       rows.insert(rows.end(), family.begin(), family.end());
     std::stable_sort(rows.begin(), rows.end(), [](auto &a, auto &b) {
       return std::tie(a.domain, a.opType, a.minOpset) <

@@ -30,6 +30,7 @@ struct OpConverter {
 inline constexpr int kMaxSupportedOpset = 21;
 
 llvm::ArrayRef<OpConverter> elementwiseConverters();
+llvm::ArrayRef<OpConverter> indexingConverters();
 llvm::ArrayRef<OpConverter> matmulConverters();
 llvm::ArrayRef<OpConverter> normalizationConverters();
 llvm::ArrayRef<OpConverter> quantizationConverters();

@@ -430,6 +430,46 @@ LogicalResult GatherOp::verify() {
   return success();
 }
 
+LogicalResult GatherElementsOp::verify() {
+  auto data = tensorType(getData()), idx = tensorType(getIndices());
+  auto res = getResult().getType();
+  if (failed(verifyAxis(*this, getAxis(), data.getRank())))
+    return failure();
+  if (idx.getRank() != data.getRank())
+    return emitOpError() << "indices have rank " << idx.getRank()
+                         << ", the data " << data.getRank();
+  if (res.getShape() != idx.getShape())
+    return emitOpError() << "result shape must be the indices' shape";
+  if (res.getElementType() != data.getElementType())
+    return emitOpError() << "result element type must match the data";
+  return success();
+}
+
+LogicalResult GatherNDOp::verify() {
+  auto data = tensorType(getData()), idx = tensorType(getIndices());
+  auto res = getResult().getType();
+  int64_t b = getBatchDims(), q = idx.getRank(), r = data.getRank();
+  if (q < 1)
+    return emitOpError() << "indices must have rank 1 or more";
+  int64_t k = idx.getDimSize(q - 1);
+  if (ShapedType::isDynamic(k))
+    return emitOpError() << "the last dim of the indices must be static";
+  if (b < 0 || b >= q || b + k > r)
+    return emitOpError() << "batch_dims " << b << " and index tuples of " << k
+                         << " do not fit data of rank " << r
+                         << " and indices of rank " << q;
+  if (res.getRank() != q - 1 + r - k - b)
+    return emitOpError() << "result rank " << res.getRank() << ", expected "
+                         << q - 1 + r - k - b;
+  if (res.getElementType() != data.getElementType())
+    return emitOpError() << "result element type must match the data";
+  return success();
+}
+
+LogicalResult CumSumOp::verify() {
+  return verifyAxis(*this, getAxis(), getResult().getType().getRank());
+}
+
 LogicalResult TransposeOp::verify() {
   auto in = tensorType(getInput());
   auto res = getResult().getType();

@@ -165,6 +165,38 @@ def Kiln_GeluOp : Kiln_Op<"gelu", [Pure, SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
+def Kiln_IsNanOp : Kiln_Op<"is_nan", [Pure, SameOperandsAndResultShape]> {
+  let summary = "elementwise test for NaN";
+  let description = [{
+    ONNX `IsNaN`: true where the element is a NaN (an unordered compare with
+    itself, whatever fast-math flags later code carries).
+
+    ```mlir
+    %m = kiln.is_nan %x : tensor<?x8xf32> -> tensor<?x8xi1>
+    ```
+  }];
+  let arguments = (ins TensorOf<[AnyFloat]>:$input);
+  let results = (outs TensorOf<[I1]>:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
+def Kiln_IsInfOp : Kiln_Op<"is_inf", [Pure, SameOperandsAndResultShape]> {
+  let summary = "elementwise test for infinities";
+  let description = [{
+    ONNX `IsInf`: true where the element is +inf (with `detect_positive`) or
+    -inf (with `detect_negative`).
+
+    ```mlir
+    %m = kiln.is_inf %x {detect_negative = true, detect_positive = true}
+        : tensor<4xf32> -> tensor<4xi1>
+    ```
+  }];
+  let arguments = (ins TensorOf<[AnyFloat]>:$input, BoolAttr:$detect_positive,
+                       BoolAttr:$detect_negative);
+  let results = (outs TensorOf<[I1]>:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
 def Kiln_CastOp : Kiln_Op<"cast", [Pure, SameOperandsAndResultShape]> {
   let summary = "element type conversion";
   let description = [{
@@ -349,6 +381,25 @@ class Kiln_ReduceOp<string mnemonic, string text> : Kiln_Op<mnemonic, [Pure]> {
   let hasVerifier = 1;
 }
 
+def Kiln_CumSumOp : Kiln_Op<"cumsum", [Pure, SameOperandsAndResultType]> {
+  let summary = "cumulative sum along one axis";
+  let description = [{
+    ONNX `CumSum`: `result[.., i, ..] = sum of input[.., j, ..]` over
+    `j <= i` (`j < i` with `exclusive`; `j >= i`, `j > i` with `reverse`)
+    along `axis` (non-negative).
+
+    ```mlir
+    %pos = kiln.cumsum %mask {axis = 1 : i64, exclusive = false, reverse = false}
+        : tensor<?x?xi64>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, I64Attr:$axis,
+                       BoolAttr:$exclusive, BoolAttr:$reverse);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
 def Kiln_ReduceSumOp : Kiln_ReduceOp<"reduce_sum", "sum">;
 def Kiln_ReduceMeanOp : Kiln_ReduceOp<"reduce_mean", "arithmetic mean">;
 def Kiln_ReduceMaxOp : Kiln_ReduceOp<"reduce_max", "maximum">;
@@ -368,6 +419,51 @@ def Kiln_GatherOp : Kiln_Op<"gather", [Pure]> {
   }];
   let arguments = (ins AnyRankedTensor:$data, TensorOf<[I64, I32]>:$indices,
                        I64Attr:$axis);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $data `[` $indices `]` attr-dict `:` type($data) `,` type($indices) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_GatherElementsOp : Kiln_Op<"gather_elements", [Pure]> {
+  let summary = "gather single elements of `data` along `axis`";
+  let description = [{
+    ONNX `GatherElements`: `result` has the shape of `indices`, and
+    `result[i0, .., ik, ..] = data[i0, .., indices[i0, .., ik, ..], ..]` with
+    the index at position `axis`. Negative indices count from the end; an
+    index out of range is clamped at run time.
+
+    ```mlir
+    %r = kiln.gather_elements %data[%idx] {axis = 1 : i64}
+        : tensor<3x4xf32>, tensor<3x2xi64> -> tensor<3x2xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$data, TensorOf<[I64, I32]>:$indices,
+                       I64Attr:$axis);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $data `[` $indices `]` attr-dict `:` type($data) `,` type($indices) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_GatherNDOp : Kiln_Op<"gather_nd", [Pure]> {
+  let summary = "gather slices of `data` by index tuples";
+  let description = [{
+    ONNX `GatherND`: the last dim of `indices` (static, `K`) holds index
+    tuples into the dims `batch_dims .. batch_dims + K` of `data`; the
+    first `batch_dims` dims of both are shared. The result's shape is
+    `indices.shape[:-1] + data.shape[batch_dims + K:]`. Negative indices
+    count from the end; an index out of range is clamped at run time.
+
+    ```mlir
+    %r = kiln.gather_nd %mask[%idx] {batch_dims = 0 : i64}
+        : tensor<?x?xi1>, tensor<?x1x?x?x2xi64> -> tensor<?x1x?x?xi1>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$data, TensorOf<[I64, I32]>:$indices,
+                       I64Attr:$batch_dims);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
     $data `[` $indices `]` attr-dict `:` type($data) `,` type($indices) `->` type($result)

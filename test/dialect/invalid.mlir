@@ -109,3 +109,35 @@ func.func @linear_f16_bias(%x: tensor<2x3xf16>, %w: tensor<3x4xf16>, %b: tensor<
   %0 = kiln.linear %x, %w, %b : tensor<2x3xf16>, tensor<3x4xf16>, tensor<4xf16> -> tensor<2x4xf32>
   return %0 : tensor<2x4xf32>
 }
+
+// -----
+
+func.func @gather_nd_dynamic_tuple(%x: tensor<2x3xf32>, %i: tensor<4x?xi64>) -> tensor<4xf32> {
+  // expected-error @+1 {{the last dim of the indices must be static}}
+  %0 = kiln.gather_nd %x[%i] {batch_dims = 0 : i64} : tensor<2x3xf32>, tensor<4x?xi64> -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @gather_nd_tuple_too_long(%x: tensor<2x3xf32>, %i: tensor<4x3xi64>) -> tensor<4xf32> {
+  // expected-error @+1 {{batch_dims 0 and index tuples of 3 do not fit data of rank 2 and indices of rank 2}}
+  %0 = kiln.gather_nd %x[%i] {batch_dims = 0 : i64} : tensor<2x3xf32>, tensor<4x3xi64> -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @gather_elements_shape(%x: tensor<2x3xf32>, %i: tensor<2x2xi64>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{result shape must be the indices' shape}}
+  %0 = kiln.gather_elements %x[%i] {axis = 0 : i64} : tensor<2x3xf32>, tensor<2x2xi64> -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @cumsum_axis(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{axis 2 is out of range for rank 2}}
+  %0 = kiln.cumsum %x {axis = 2 : i64, exclusive = false, reverse = false} : tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}

@@ -58,3 +58,21 @@ func.func @integer_mixed_widths(%x: tensor<?x64xi32>, %w: tensor<64x256xi8>) -> 
   %0 = kiln.matmul %x, %w : tensor<?x64xi32>, tensor<64x256xi8> -> tensor<?x256xi32>
   return %0 : tensor<?x256xi32>
 }
+
+// The indexing, scan and float-class ops of today's exporters.
+// CHECK-LABEL: func.func @indexing
+// CHECK: kiln.gather_nd %{{.*}}[%{{.*}}] {batch_dims = 0 : i64} : tensor<?x?xi1>, tensor<?x1x?x?x2xi64> -> tensor<?x1x?x?xi1>
+// CHECK: kiln.gather_elements %{{.*}}[%{{.*}}] {axis = 1 : i64} : tensor<?x?xf32>, tensor<?x?xi64> -> tensor<?x?xf32>
+// CHECK: kiln.cumsum %{{.*}} {axis = 1 : i64, exclusive = false, reverse = true} : tensor<?x?xf32>
+// CHECK: kiln.is_nan %{{.*}} : tensor<?x?xf32> -> tensor<?x?xi1>
+// CHECK: kiln.is_inf %{{.*}} {detect_negative = true, detect_positive = false} : tensor<?x?xf32> -> tensor<?x?xi1>
+func.func @indexing(%mask: tensor<?x?xi1>, %pairs: tensor<?x1x?x?x2xi64>,
+                    %x: tensor<?x?xf32>, %idx: tensor<?x?xi64>)
+    -> (tensor<?x1x?x?xi1>, tensor<?x?xf32>, tensor<?x?xf32>, tensor<?x?xi1>, tensor<?x?xi1>) {
+  %0 = kiln.gather_nd %mask[%pairs] {batch_dims = 0 : i64} : tensor<?x?xi1>, tensor<?x1x?x?x2xi64> -> tensor<?x1x?x?xi1>
+  %1 = kiln.gather_elements %x[%idx] {axis = 1 : i64} : tensor<?x?xf32>, tensor<?x?xi64> -> tensor<?x?xf32>
+  %2 = kiln.cumsum %x {axis = 1 : i64, exclusive = false, reverse = true} : tensor<?x?xf32>
+  %3 = kiln.is_nan %x : tensor<?x?xf32> -> tensor<?x?xi1>
+  %4 = kiln.is_inf %x {detect_negative = true, detect_positive = false} : tensor<?x?xf32> -> tensor<?x?xi1>
+  return %0, %1, %2, %3, %4 : tensor<?x1x?x?xi1>, tensor<?x?xf32>, tensor<?x?xf32>, tensor<?x?xi1>, tensor<?x?xi1>
+}

@@ -313,3 +313,35 @@ func.func @reshape_view(%x: tensor<?x4x16xf32> {kiln.dims = affine_map<()[s0] ->
   %0 = kiln.reshape %x {shape = affine_map<()[s0] -> (s0, 8, 8)>} : tensor<?x4x16xf32> -> tensor<?x8x8xf32>
   return %0 : tensor<?x8x8xf32>
 }
+
+// CumSum: one generic with a reduction over the position j along the axis,
+// taking x[j] where j <= i (here reverse and exclusive: j > i).
+// CHECK-LABEL: func.func @cumsum_reverse_exclusive
+// CHECK: linalg.fill
+// CHECK: linalg.generic
+// CHECK-SAME: iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK: %[[I:.*]] = linalg.index 1
+// CHECK: %[[J:.*]] = linalg.index 2
+// CHECK: arith.cmpi sgt, %[[J]], %[[I]]
+// CHECK: arith.select
+// CHECK: arith.addf
+func.func @cumsum_reverse_exclusive(%x: tensor<?x8xf32> {kiln.dims = affine_map<()[s0] -> (s0, 8)>, kiln.name = "x"})
+    -> (tensor<?x8xf32> {kiln.dims = affine_map<()[s0] -> (s0, 8)>, kiln.name = "y"})
+    attributes {kiln.symbols = ["batch"]} {
+  %0 = kiln.cumsum %x {axis = 1 : i64, exclusive = true, reverse = true} : tensor<?x8xf32>
+  return %0 : tensor<?x8xf32>
+}
+
+// GatherND: each index of a tuple is read from the indices, wrapped if
+// negative and clamped to the data's extent, then the data element is read.
+// CHECK-LABEL: func.func @gather_nd
+// CHECK: linalg.generic
+// CHECK-COUNT-2: tensor.extract %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}] : tensor<?x?x2xi64>
+// CHECK: tensor.extract %{{.*}}[%{{.*}}, %{{.*}}] : tensor<?x8xf32>
+func.func @gather_nd(%x: tensor<?x8xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, 8)>, kiln.name = "x"},
+                     %i: tensor<?x?x2xi64> {kiln.dims = affine_map<()[s0, s1] -> (s0, s1, 2)>, kiln.name = "i"})
+    -> (tensor<?x?xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, s1)>, kiln.name = "y"})
+    attributes {kiln.symbols = ["batch", "n"]} {
+  %0 = kiln.gather_nd %x[%i] {batch_dims = 0 : i64} : tensor<?x8xf32>, tensor<?x?x2xi64> -> tensor<?x?xf32>
+  return %0 : tensor<?x?xf32>
+}

@@ -307,6 +307,31 @@ static LogicalResult convertNeg(NodeContext &nc) {
   return convertUnary<k::NegOp>(nc);
 }
 
+static LogicalResult convertIsNan(NodeContext &nc) {
+  if (!isa<FloatType>(nc.elementType(0)))
+    return nc.error() << "expects a float input, got " << nc.elementType(0);
+  Value x = nc.input(0);
+  auto type = nc.tensorType(nc.dims(0), nc.builder().getI1Type());
+  nc.setOutput(0, k::IsNanOp::create(nc.builder(), nc.loc(), type, x),
+               nc.dims(0));
+  return success();
+}
+
+static LogicalResult convertIsInf(NodeContext &nc) {
+  if (!isa<FloatType>(nc.elementType(0)))
+    return nc.error() << "expects a float input, got " << nc.elementType(0);
+  Value x = nc.input(0);
+  OpBuilder &b = nc.builder();
+  auto type = nc.tensorType(nc.dims(0), b.getI1Type());
+  nc.setOutput(
+      0,
+      k::IsInfOp::create(b, nc.loc(), type, x,
+                         b.getBoolAttr(nc.getInt("detect_positive", 1) != 0),
+                         b.getBoolAttr(nc.getInt("detect_negative", 1) != 0)),
+      nc.dims(0));
+  return success();
+}
+
 static LogicalResult convertGelu(NodeContext &nc) {
   std::string approx = nc.getString("approximate", "none");
   if (approx != "none" && approx != "tanh")
@@ -467,6 +492,8 @@ ArrayRef<OpConverter> kiln::onnx_import::elementwiseConverters() {
       {"", "Less", 7, M, convertBinary<BinKind::Less>, "Elementwise"},
       {"", "LessOrEqual", 12, M, convertBinary<BinKind::LessEqual>,
        "Elementwise"},
+      {"", "IsInf", 10, M, convertIsInf, "Elementwise"},
+      {"", "IsNaN", 9, M, convertIsNan, "Elementwise"},
       {"", "Log", 6, M, convertUnary<k::LogOp>, "Elementwise"},
       {"", "Max", 8, M, convertVariadic<BinKind::Max>, "Elementwise"},
       {"", "Min", 8, M, convertVariadic<BinKind::Min>, "Elementwise"},

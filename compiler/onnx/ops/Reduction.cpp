@@ -45,9 +45,58 @@ static LogicalResult convertReduce(NodeContext &nc) {
   return success();
 }
 
+/// CumSum along a constant axis is one kiln.cumsum. An axis given at run time
+/// (as the ONNX backend tests give it) becomes one kiln.cumsum per axis and
+/// a chain of selects on the axis value: the result's shape does not depend
+/// on it.
+static LogicalResult convertCumSum(NodeContext &nc) {
+  int64_t rank = nc.rank(0);
+  if (rank == 0)
+    return nc.error() << "expects an input of rank 1 or more";
+  if (nc.rank(1) > 1 || staticNumElements(nc.dims(1)) != 1)
+    return nc.error() << "axis must be a scalar or a 1-element tensor, got "
+                      << nc.formatDims(nc.dims(1));
+  OpBuilder &b = nc.builder();
+  bool exclusive = nc.getInt("exclusive", 0) != 0;
+  bool reverse = nc.getInt("reverse", 0) != 0;
+  Value x = nc.input(0);
+  auto cumsum = [&](int64_t axis) {
+    return (Value)k::CumSumOp::create(
+        b, nc.loc(), x.getType(), x, b.getI64IntegerAttr(axis),
+        b.getBoolAttr(exclusive), b.getBoolAttr(reverse));
+  };
+  if (auto axis = nc.constInts(1)) {
+    auto a = nc.normalizeAxis((*axis)[0], rank);
+    if (failed(a))
+      return failure();
+    nc.setOutput(0, cumsum(*a), nc.dims(0));
+    return success();
+  }
+  // select(axis == 0 or axis == -rank, cumsum(0), select(axis == 1 ..., ...))
+  Value axis = reshapeTo(nc, nc.input(1), {});
+  auto axisType = cast<RankedTensorType>(axis.getType());
+  auto i1 = nc.tensorType({}, b.getI1Type());
+  auto equals = [&](int64_t v) {
+    auto c = k::ConstantOp::create(
+        b, nc.loc(), axisType,
+        cast<ElementsAttr>(DenseElementsAttr::get(
+            axisType, b.getIntegerAttr(axisType.getElementType(), v))));
+    return (Value)k::EqualOp::create(b, nc.loc(), i1, axis, c);
+  };
+  Value result = cumsum(rank - 1);
+  for (int64_t a = rank - 2; a >= 0; --a) {
+    Value is = k::OrOp::create(b, nc.loc(), i1, equals(a), equals(a - rank));
+    result =
+        k::WhereOp::create(b, nc.loc(), x.getType(), is, cumsum(a), result);
+  }
+  nc.setOutput(0, result, nc.dims(0));
+  return success();
+}
+
 ArrayRef<OpConverter> kiln::onnx_import::reductionConverters() {
   constexpr int M = kMaxSupportedOpset;
   static const OpConverter rows[] = {
+      {"", "CumSum", 11, M, convertCumSum, "Reduction"},
       {"", "ReduceMax", 1, M, convertReduce<k::ReduceMaxOp, 18>, "Reduction"},
       {"", "ReduceMean", 1, M, convertReduce<k::ReduceMeanOp, 18>, "Reduction"},
       {"", "ReduceMin", 1, M, convertReduce<k::ReduceMinOp, 18>, "Reduction"},
