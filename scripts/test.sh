@@ -7,7 +7,9 @@
 #   ctest      C++ unit tests and whatever else the build registers
 #   lit        build/test (only when ctest does not already run it)
 #   fixtures   test/models/run_fixtures.py: the fixture models vs references
-#   backend    test/onnx-backend/run_backend.py: ONNX node conformance tests
+#   backend    test/onnx-backend/run_backend.py: ONNX node conformance tests,
+#              Debian's libonnx-testdata (onnx 1.12) and those of the pinned
+#              onnx 1.23 (test/onnx-backend/generate_node_tests.py)
 #   sanitize   scripts/sanitize.sh: ctest, lit, fixtures and backend again in
 #              build-asan (ASan+UBSan, leaks on), the runtime tests in
 #              build-tsan (TSan)
@@ -33,7 +35,7 @@ BUILD="${KILN_BUILD_DIR:-build}"
 SUITES="${KILN_SUITES:-format ctest lit fixtures backend sanitize fuzz}"
 if (($#)); then
   case "$1" in
-    -h|--help) sed -n '2,25p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,27p' "${BASH_SOURCE[0]}"; exit 0 ;;
   esac
   for suite in "$@"; do
     case " format ctest lit fixtures backend sanitize fuzz " in
@@ -58,7 +60,7 @@ report=()
 # record SUITE PASSED FAILED SKIPPED
 record() {
   total_pass=$((total_pass + $2)) total_fail=$((total_fail + $3)) total_skip=$((total_skip + $4))
-  report+=("$(printf '  %-9s %5d passed, %d failed, %d skipped' "$1" "$2" "$3" "$4")")
+  report+=("$(printf '  %-12s %5d passed, %d failed, %d skipped' "$1" "$2" "$3" "$4")")
 }
 
 finish() {
@@ -155,7 +157,15 @@ run_python_suite() {
 }
 
 has_suite fixtures && run_python_suite fixtures test/models/run_fixtures.py -j "$JOBS"
-has_suite backend && run_python_suite backend test/onnx-backend/run_backend.py -j "$JOBS"
+if has_suite backend; then
+  run_python_suite backend test/onnx-backend/run_backend.py -j "$JOBS"
+  # The same runner on the node tests of the pinned onnx package (opsets up
+  # to 23), which Debian's libonnx-testdata 1.12 predates.
+  node_tests="$BUILD/onnx-node-tests"
+  "$PY" test/onnx-backend/generate_node_tests.py "$node_tests"
+  run_python_suite backend-1.23 test/onnx-backend/run_backend.py -j "$JOBS" \
+    --data-dir "$node_tests" --xfail test/onnx-backend/xfail-onnx-1.23.txt
+fi
 
 #--- sanitize: the suites again under ASan+UBSan, the runtime under TSan -----#
 # Before fuzz, which then finds build-asan built.

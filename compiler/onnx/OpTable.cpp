@@ -13,9 +13,9 @@ const std::vector<OpConverter> &kiln::onnx_import::opTable() {
   static const std::vector<OpConverter> table = [] {
     std::vector<OpConverter> rows;
     for (auto family :
-         {elementwiseConverters(), indexingConverters(), matmulConverters(),
-          normalizationConverters(), quantizationConverters(),
-          reductionConverters(), shapeConverters()})
+         {attentionConverters(), elementwiseConverters(), indexingConverters(),
+          matmulConverters(), normalizationConverters(),
+          quantizationConverters(), reductionConverters(), shapeConverters()})
       rows.insert(rows.end(), family.begin(), family.end());
     std::stable_sort(rows.begin(), rows.end(), [](auto &a, auto &b) {
       return std::tie(a.domain, a.opType, a.minOpset) <

@@ -27,8 +27,9 @@ struct OpConverter {
 };
 
 /// The newest ai.onnx opset the importer accepts.
-inline constexpr int kMaxSupportedOpset = 21;
+inline constexpr int kMaxSupportedOpset = 23;
 
+llvm::ArrayRef<OpConverter> attentionConverters();
 llvm::ArrayRef<OpConverter> elementwiseConverters();
 llvm::ArrayRef<OpConverter> indexingConverters();
 llvm::ArrayRef<OpConverter> matmulConverters();

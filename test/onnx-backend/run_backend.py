@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 #===- test/onnx-backend/run_backend.py - ONNX node conformance tests ------===#
 #
-# Runs ONNX's own backend node tests (Debian's libonnx-testdata) against Kiln.
+# Runs ONNX's own backend node tests against Kiln: Debian's libonnx-testdata
+# by default, or another dir of the same layout (--data-dir; the test
+# command also runs those of the pinned onnx, generate_node_tests.py, with
+# their own list of expected failures, xfail-onnx-1.23.txt).
 # A test is selected when every node of its model (subgraphs included) is an
 # op that `kilnc --list-ops` claims at the model's opset; the others are
 # skipped. A selected test is

@@ -85,6 +85,66 @@ static LogicalResult convertLayerNorm(NodeContext &nc) {
   return success();
 }
 
+/// RMSNormalization (opset 23): kiln.rms_norm for the last axis and a 1-D
+/// scale (statistics in f32, as stash_type 1 asks); otherwise its function
+/// body, x * rsqrt(mean(x * x over [axis, rank)) + epsilon) * scale, in f32.
+static LogicalResult convertRMSNorm(NodeContext &nc) {
+  int64_t rank = nc.rank(0);
+  auto axis = nc.normalizeAxis(nc.getInt("axis", -1), rank);
+  if (failed(axis))
+    return failure();
+  Type elem = nc.elementType(0);
+  if (!isa<FloatType>(elem) || nc.elementType(1) != elem)
+    return nc.error() << "expects float input and scale of one type, got "
+                      << elem << " and " << nc.elementType(1);
+  float epsilon = nc.getFloat("epsilon", 1e-5f);
+  OpBuilder &b = nc.builder();
+  ArrayRef<AffineExpr> dims = nc.dims(0), scaleDims = nc.dims(1);
+  auto out = nc.broadcast(dims, scaleDims);
+  if (failed(out))
+    return failure();
+  if (!k::symEqual(product(nc, *out), product(nc, dims)) ||
+      out->size() != dims.size())
+    return nc.error() << "scale " << nc.formatDims(scaleDims)
+                      << " does not broadcast to the input "
+                      << nc.formatDims(dims);
+  if (*axis == rank - 1 && scaleDims.size() == 1 &&
+      k::symEqual(scaleDims[0], dims.back())) {
+    Value r =
+        k::RMSNormOp::create(b, nc.loc(), nc.input(0).getType(), nc.input(0),
+                             nc.input(1), b.getF32FloatAttr(epsilon));
+    nc.setOutput(0, r, dims);
+    return success();
+  }
+  Type f32 = b.getF32Type();
+  Value x = nc.input(0);
+  if (elem != f32)
+    x = k::CastOp::create(b, nc.loc(), nc.tensorType(dims, f32), x);
+  auto f32Type = nc.tensorType(dims, f32);
+  Value sq = k::MulOp::create(b, nc.loc(), f32Type, x, x);
+  SmallVector<int64_t> axes;
+  SmallVector<AffineExpr> statDims(dims);
+  for (int64_t a = *axis; a < rank; ++a) {
+    axes.push_back(a);
+    statDims[a] = nc.cst(1);
+  }
+  auto statType = nc.tensorType(statDims, f32);
+  Value mean = k::ReduceMeanOp::create(b, nc.loc(), statType, sq,
+                                       b.getDenseI64ArrayAttr(axes),
+                                       b.getBoolAttr(true));
+  Value eps = buildRank0Constant(nc, f32, epsilon);
+  Value inv =
+      k::RsqrtOp::create(b, nc.loc(), statType,
+                         k::AddOp::create(b, nc.loc(), statType, mean, eps));
+  Value normed = k::MulOp::create(b, nc.loc(), f32Type, x, inv);
+  if (elem != f32)
+    normed = k::CastOp::create(b, nc.loc(), nc.tensorType(dims, elem), normed);
+  Value r = k::MulOp::create(b, nc.loc(), nc.tensorType(*out, elem), normed,
+                             nc.input(1));
+  nc.setOutput(0, r, *out);
+  return success();
+}
+
 /// Opsets < 13 define softmax on the input flattened to 2-D at `axis`.
 static LogicalResult convertSoftmaxFamily(NodeContext &nc, bool logSoftmax) {
   int64_t rank = nc.rank(0);
@@ -124,6 +184,8 @@ ArrayRef<OpConverter> kiln::onnx_import::normalizationConverters() {
       {"", "LayerNormalization", 17, kMaxSupportedOpset, convertLayerNorm,
        "Normalization"},
       {"", "LogSoftmax", 1, kMaxSupportedOpset, convertLogSoftmax,
+       "Normalization"},
+      {"", "RMSNormalization", 23, kMaxSupportedOpset, convertRMSNorm,
        "Normalization"},
       {"", "Softmax", 1, kMaxSupportedOpset, convertSoftmax, "Normalization"},
   };
