@@ -42,7 +42,12 @@ def KilnRaiseAttention : Pass<"kiln-raise-attention", "::mlir::func::FuncOp"> {
     i exactly when j > i + Sk - Sq (a slice of a lower-triangular table, or
     a comparison of position ranges, as GPT-2 and Llama exports write it).
     Keys and values repeated for grouped-query heads (reshape, expand,
-    reshape) are read unrepeated. Nothing is raised when a score tensor has
+    reshape) are read unrepeated. The SDPA decomposition of the dynamo
+    exporter transposes the keys with batch and heads merged
+    (reshape, transpose [0, 2, 1], reshape), which reads as the keys
+    themselves, and guards the probabilities with where(is_nan(p), 0, p),
+    which goes where the mask is finite (then no row is NaN) and keeps the
+    subgraph unraised otherwise. Nothing is raised when a score tensor has
     another user, the softmax is not over the keys, a factor is not a
     constant scalar, or the mask would broadcast the scores to a larger
     shape.

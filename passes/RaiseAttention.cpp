@@ -28,6 +28,7 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/SmallPtrSet.h"
+#include <cmath>
 
 namespace mlir::kiln {
 #define GEN_PASS_DEF_KILNRAISEATTENTION
@@ -131,6 +132,8 @@ private:
   bool isCausalComparison(Value cond, AffineExpr sq, AffineExpr sk);
   bool isCausalAdditiveMask(Value mask, AffineExpr sq, AffineExpr sk);
   Value unrepeatHeads(Value v, int64_t &group);
+  Value mergedHeadsKeys(Value keysT, int64_t &group);
+  Value repeatedSource(Value v, int64_t &group);
 };
 
 /// Lower-triangular over the last two dims: t[..., r, c] == (c <= r).
@@ -315,6 +318,25 @@ bool AttentionMatcher::isCausalAdditiveMask(Value mask, AffineExpr sq,
          isCausalCondition(where.getCondition(), sq, sk);
 }
 
+/// An additive mask whose every value is finite: where(cond, c1, c2) of
+/// finite splats, possibly reshaped or expanded.
+bool isFiniteMask(Value mask) {
+  while (true) {
+    if (auto r = mask.getDefiningOp<ReshapeOp>())
+      mask = r.getInput();
+    else if (auto e = mask.getDefiningOp<ExpandOp>())
+      mask = e.getInput();
+    else
+      break;
+  }
+  auto where = mask.getDefiningOp<WhereOp>();
+  if (!where)
+    return false;
+  std::optional<double> a = splatValue(where.getOnTrue());
+  std::optional<double> b = splatValue(where.getOnFalse());
+  return a && b && std::isfinite(*a) && std::isfinite(*b);
+}
+
 /// reshape(expand(reshape(x [B, Hkv, S, D] -> [B, Hkv, 1, S, D])
 ///   -> [B, Hkv, g, S, D]) -> [B, Hkv * g, S, D]) => x, with group = g.
 Value AttentionMatcher::unrepeatHeads(Value v, int64_t &group) {
@@ -342,18 +364,95 @@ Value AttentionMatcher::unrepeatHeads(Value v, int64_t &group) {
   return x;
 }
 
+/// expand(reshape(x [B, Hkv, S, D] -> [B, Hkv, 1, S, D]) -> [B, Hkv, g, S, D])
+/// => x, with group = g: keys or values repeated for grouped-query heads,
+/// before the reshape that merges Hkv and g.
+Value AttentionMatcher::repeatedSource(Value v, int64_t &group) {
+  auto expand = v.getDefiningOp<ExpandOp>();
+  auto inner = expand ? expand.getInput().getDefiningOp<ReshapeOp>() : nullptr;
+  if (!inner)
+    return nullptr;
+  Value x = inner.getInput();
+  auto xs = shapes.get(x), is = shapes.get(inner), es = shapes.get(expand);
+  if (!xs || !is || !es || xs->size() != 4 || es->size() != 5)
+    return nullptr;
+  std::optional<int64_t> g = symConstant((*es)[2]);
+  if (!g || *g < 1)
+    return nullptr;
+  MLIRContext *ctx = v.getContext();
+  auto one = getAffineConstantExpr(1, ctx), gx = getAffineConstantExpr(*g, ctx);
+  const SymbolicShape &s = *xs;
+  if (!sameShape(*is, {s[0], s[1], one, s[2], s[3]}) ||
+      !sameShape(*es, {s[0], s[1], gx, s[2], s[3]}))
+    return nullptr;
+  group = *g;
+  return x;
+}
+
+/// keysT = reshape(transpose(reshape(src -> [B * H, S, D]), [0, 2, 1])
+///   -> [B, H, D, S]), as SDPA decompositions transpose the keys with batch
+/// and heads merged: the keys [B, H, S, D] are src itself, or, with src
+/// [B, Hkv, g, S, D] repeated for grouped-query heads, src's source
+/// [B, Hkv, S, D] with group = g.
+Value AttentionMatcher::mergedHeadsKeys(Value keysT, int64_t &group) {
+  auto outer = keysT.getDefiningOp<ReshapeOp>();
+  auto t = outer ? outer.getInput().getDefiningOp<TransposeOp>() : nullptr;
+  auto inner = t ? t.getInput().getDefiningOp<ReshapeOp>() : nullptr;
+  if (!inner || t.getPerm() != ArrayRef<int64_t>{0, 2, 1})
+    return nullptr;
+  Value src = inner.getInput();
+  auto kts = shapes.get(keysT), ss = shapes.get(src), ms = shapes.get(inner);
+  if (!kts || !ss || !ms || kts->size() != 4 || ms->size() != 3)
+    return nullptr;
+  AffineExpr b = (*kts)[0], h = (*kts)[1], d = (*kts)[2], sk = (*kts)[3];
+  if (!sameShape(*ms, {symMul(b, h), sk, d}))
+    return nullptr;
+  if (ss->size() == 4 && sameShape(*ss, {b, h, sk, d})) {
+    group = 1;
+    return src;
+  }
+  int64_t g = 0;
+  Value x = repeatedSource(src, g);
+  auto xs = x ? shapes.get(x) : std::nullopt;
+  if (!xs ||
+      !sameShape(
+          *xs, {b, symFloorDiv(h, getAffineConstantExpr(g, keysT.getContext())),
+                sk, d}))
+    return nullptr;
+  group = g;
+  return x;
+}
+
 std::optional<Match> AttentionMatcher::match(MatMulOp product) {
   Match m;
   m.product = product;
-  auto probs = product.getLhs().getDefiningOp<SoftmaxOp>();
-  if (!probs || !probs->hasOneUse())
+  // SDPA decompositions guard the probabilities of rows with no visible
+  // key: where(is_nan(p), 0, p). With the finite masks checked below no row
+  // is NaN, and the guard is the identity.
+  Value lhs = product.getLhs();
+  bool guarded = false;
+  if (auto guard = lhs.getDefiningOp<WhereOp>()) {
+    auto isNan = guard.getCondition().getDefiningOp<IsNanOp>();
+    if (!isNan || isNan.getInput() != guard.getOnFalse() ||
+        splatValue(guard.getOnTrue()) != 0.0 || !guard->hasOneUse() ||
+        !isNan->hasOneUse() || guard.getType() != guard.getOnFalse().getType())
+      return std::nullopt;
+    guarded = true;
+    m.replaced.push_back(guard);
+    m.replaced.push_back(isNan);
+    lhs = guard.getOnFalse();
+  }
+  auto probs = lhs.getDefiningOp<SoftmaxOp>();
+  if (!probs ||
+      !(guarded ? llvm::hasNItems(probs->getUses(), 2) : probs->hasOneUse()))
     return std::nullopt;
   auto pt = cast<RankedTensorType>(probs.getType());
   if (pt.getRank() != 4 || probs.getAxis() != 3 ||
       cast<RankedTensorType>(product.getRhs().getType()).getRank() != 4 ||
       !isa<FloatType>(pt.getElementType()))
     return std::nullopt;
-  m.replaced = {product, probs};
+  m.replaced.insert(m.replaced.begin(), product);
+  m.replaced.push_back(probs);
 
   // Masks, outermost first, down to the scaled scores.
   Value x = probs.getInput();
@@ -416,7 +515,11 @@ std::optional<Match> AttentionMatcher::match(MatMulOp product) {
   // last two entries swapped).
   m.keySource = keysT;
   m.keyPerm = {0, 1, 3, 2};
-  if (auto t = keysT.getDefiningOp<TransposeOp>()) {
+  int64_t keyGroup = 0;
+  if (Value keys = mergedHeadsKeys(keysT, keyGroup)) {
+    m.keySource = keys;
+    m.keyPerm = {0, 1, 2, 3};
+  } else if (auto t = keysT.getDefiningOp<TransposeOp>()) {
     m.keySource = t.getInput();
     m.keyPerm = {t.getPerm()[0], t.getPerm()[1], t.getPerm()[3],
                  t.getPerm()[2]};
@@ -426,7 +529,7 @@ std::optional<Match> AttentionMatcher::match(MatMulOp product) {
   if (!sourceType || sourceType.getRank() != 4 ||
       sourceType.isDynamicDim(m.keyPerm[1]))
     return std::nullopt;
-  if (identity)
+  if (identity && keyGroup <= 1)
     m.keySource = peelScalarFactors(m.keySource, m.scale, false);
   m.value = product.getRhs();
 
@@ -467,7 +570,13 @@ std::optional<Match> AttentionMatcher::match(MatMulOp product) {
   }
 
   // Grouped-query heads: read keys and values before their repetition.
-  if (identity) {
+  if (keyGroup > 1) {
+    int64_t gv = 0;
+    Value v = unrepeatHeads(m.value, gv);
+    if (!v || gv != keyGroup)
+      return std::nullopt;
+    m.value = v;
+  } else if (identity) {
     int64_t gk = 0, gv = 0;
     Value k = unrepeatHeads(m.keySource, gk), v = unrepeatHeads(m.value, gv);
     if (k && v && gk == gv) {
@@ -475,6 +584,10 @@ std::optional<Match> AttentionMatcher::match(MatMulOp product) {
       m.value = v;
     }
   }
+  // The NaN guard may go only where no row is NaN: masks hide by finite
+  // values, or causally (every query sees at least one key).
+  if (guarded && m.mask && !isFiniteMask(m.mask))
+    return std::nullopt;
   return m;
 }
 

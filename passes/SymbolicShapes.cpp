@@ -117,6 +117,19 @@ std::optional<SymbolicShape> SymbolicShapes::compute(Value v) {
         s.append(data->begin() + axis + 1, data->end());
         return s;
       })
+      .Case<GatherElementsOp>(
+          [&](GatherElementsOp o) { return get(o.getIndices()); })
+      .Case<GatherNDOp>([&](GatherNDOp o) -> std::optional<SymbolicShape> {
+        auto data = get(o.getData()), idx = get(o.getIndices());
+        if (!data || !idx)
+          return std::nullopt;
+        std::optional<int64_t> k = symConstant(idx->back());
+        if (!k)
+          return std::nullopt;
+        SymbolicShape s(idx->begin(), idx->end() - 1);
+        s.append(data->begin() + o.getBatchDims() + *k, data->end());
+        return s;
+      })
       .Case<AttentionOp>([&](AttentionOp o) -> std::optional<SymbolicShape> {
         auto q = get(o.getQuery()), val = get(o.getValue());
         if (!q || !val)
@@ -126,7 +139,7 @@ std::optional<SymbolicShape> SymbolicShapes::compute(Value v) {
       .Case<NegOp, AbsOp, SqrtOp, RsqrtOp, ExpOp, LogOp, ErfOp, TanhOp,
             SigmoidOp, ReluOp, ReciprocalOp, NotOp, FloorOp, CeilOp, RoundOp,
             SinOp, CosOp, SiluOp, GeluOp, CastOp, ClipOp, SoftmaxOp, TriluOp,
-            LayerNormOp, RMSNormOp>(
+            LayerNormOp, RMSNormOp, IsNanOp, IsInfOp, CumSumOp, RotaryOp>(
           [&](Operation *o) { return same(o->getOperand(0)); })
       .Default([&](Operation *o) -> std::optional<SymbolicShape> {
         if (!o->hasTrait<OpTrait::ResultsBroadcastableShape>())

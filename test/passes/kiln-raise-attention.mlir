@@ -282,3 +282,87 @@ func.func @causal_table_wrong_offset(%x: tensor<?x4x?x16xf32> {kiln.dims = affin
   %o = kiln.matmul %p, %k : tensor<?x4x?x?xf32>, tensor<?x4x?x16xf32> -> tensor<?x4x?x16xf32>
   return %o : tensor<?x4x?x16xf32>
 }
+
+// The dynamo exporter's SDPA decomposition: sqrt(scale) on q and on k^T,
+// k^T through a reshape that merges batch and heads, an additive
+// where(mask, 0, lowest) mask, and the NaN guard where(is_nan(p), 0, p)
+// after the softmax. The mask is finite, so no row is NaN and the guard goes.
+// CHECK-LABEL: @dynamo_sdpa(
+// CHECK-SAME: %[[Q:[^:]*]]: tensor{{[^%]*}}%[[K:[^:]*]]: tensor{{[^%]*}}%[[V:[^:]*]]: tensor
+// CHECK: %[[M:.*]] = kiln.where
+// CHECK: %[[O:.*]] = kiln.attention %[[Q]], %[[K]], %[[V]], %[[M]] {scale = 2.500000e-01 : f32}
+// CHECK-NOT: kiln.is_nan
+// CHECK-NOT: kiln.softmax
+// CHECK: return %[[O]]
+func.func @dynamo_sdpa(%q: tensor<?x4x?x16xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, 4, s1, 16)>},
+                       %k: tensor<?x4x?x16xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, 4, s1, 16)>},
+                       %v: tensor<?x4x?x16xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, 4, s1, 16)>},
+                       %allowed: tensor<?x1x?x?xi1> {kiln.dims = affine_map<()[s0, s1] -> (s0, 1, s1, s1)>}) -> tensor<?x4x?x16xf32>
+    attributes {kiln.symbols = ["batch", "seq"]} {
+  %k3 = kiln.reshape %k {shape = affine_map<()[s0, s1] -> (s0 * 4, s1, 16)>} : tensor<?x4x?x16xf32> -> tensor<?x?x16xf32>
+  %kt3 = kiln.transpose %k3 {perm = array<i64: 0, 2, 1>} : tensor<?x?x16xf32> -> tensor<?x16x?xf32>
+  %kt = kiln.reshape %kt3 {shape = affine_map<()[s0, s1] -> (s0, 4, 16, s1)>} : tensor<?x16x?xf32> -> tensor<?x4x16x?xf32>
+  %half = kiln.constant dense<5.000000e-01> : tensor<f32>
+  %qs = kiln.mul %q, %half : tensor<?x4x?x16xf32>, tensor<f32> -> tensor<?x4x?x16xf32>
+  %ks = kiln.mul %kt, %half : tensor<?x4x16x?xf32>, tensor<f32> -> tensor<?x4x16x?xf32>
+  %zero = kiln.constant dense<0.000000e+00> : tensor<f32>
+  %lowest = kiln.constant dense<-3.40282347E+38> : tensor<f32>
+  %m = kiln.where %allowed, %zero, %lowest : tensor<?x1x?x?xi1>, tensor<f32>, tensor<f32> -> tensor<?x1x?x?xf32>
+  %s = kiln.matmul %qs, %ks : tensor<?x4x?x16xf32>, tensor<?x4x16x?xf32> -> tensor<?x4x?x?xf32>
+  %a = kiln.add %s, %m : tensor<?x4x?x?xf32>, tensor<?x1x?x?xf32> -> tensor<?x4x?x?xf32>
+  %p = kiln.softmax %a {axis = 3 : i64} : tensor<?x4x?x?xf32>
+  %nan = kiln.is_nan %p : tensor<?x4x?x?xf32> -> tensor<?x4x?x?xi1>
+  %g = kiln.where %nan, %zero, %p : tensor<?x4x?x?xi1>, tensor<f32>, tensor<?x4x?x?xf32> -> tensor<?x4x?x?xf32>
+  %o = kiln.matmul %g, %v : tensor<?x4x?x?xf32>, tensor<?x4x?x16xf32> -> tensor<?x4x?x16xf32>
+  return %o : tensor<?x4x?x16xf32>
+}
+
+// The same with grouped-query heads: keys and values repeated (reshape,
+// expand) before the merging reshape are read unrepeated.
+// CHECK-LABEL: @dynamo_sdpa_gqa(
+// CHECK-SAME: %[[Q:[^:]*]]: tensor{{[^%]*}}%[[K:[^:]*]]: tensor{{[^%]*}}%[[V:[^:]*]]: tensor
+// CHECK: kiln.attention %[[Q]], %[[K]], %[[V]] {scale = 2.500000e-01 : f32} : tensor<?x4x?x16xf32>, tensor<?x2x?x16xf32>, tensor<?x2x?x16xf32> -> tensor<?x4x?x16xf32>
+func.func @dynamo_sdpa_gqa(%q: tensor<?x4x?x16xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, 4, s1, 16)>},
+                           %k: tensor<?x2x?x16xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, 2, s1, 16)>},
+                           %v: tensor<?x2x?x16xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, 2, s1, 16)>}) -> tensor<?x4x?x16xf32>
+    attributes {kiln.symbols = ["batch", "seq"]} {
+  %k5 = kiln.reshape %k {shape = affine_map<()[s0, s1] -> (s0, 2, 1, s1, 16)>} : tensor<?x2x?x16xf32> -> tensor<?x2x1x?x16xf32>
+  %ke = kiln.expand %k5 {shape = affine_map<()[s0, s1] -> (s0, 2, 2, s1, 16)>} : tensor<?x2x1x?x16xf32> -> tensor<?x2x2x?x16xf32>
+  %k3 = kiln.reshape %ke {shape = affine_map<()[s0, s1] -> (s0 * 4, s1, 16)>} : tensor<?x2x2x?x16xf32> -> tensor<?x?x16xf32>
+  %kt3 = kiln.transpose %k3 {perm = array<i64: 0, 2, 1>} : tensor<?x?x16xf32> -> tensor<?x16x?xf32>
+  %kt = kiln.reshape %kt3 {shape = affine_map<()[s0, s1] -> (s0, 4, 16, s1)>} : tensor<?x16x?xf32> -> tensor<?x4x16x?xf32>
+  %v5 = kiln.reshape %v {shape = affine_map<()[s0, s1] -> (s0, 2, 1, s1, 16)>} : tensor<?x2x?x16xf32> -> tensor<?x2x1x?x16xf32>
+  %ve = kiln.expand %v5 {shape = affine_map<()[s0, s1] -> (s0, 2, 2, s1, 16)>} : tensor<?x2x1x?x16xf32> -> tensor<?x2x2x?x16xf32>
+  %vr = kiln.reshape %ve {shape = affine_map<()[s0, s1] -> (s0, 4, s1, 16)>} : tensor<?x2x2x?x16xf32> -> tensor<?x4x?x16xf32>
+  %half = kiln.constant dense<5.000000e-01> : tensor<f32>
+  %qs = kiln.mul %q, %half : tensor<?x4x?x16xf32>, tensor<f32> -> tensor<?x4x?x16xf32>
+  %ks = kiln.mul %kt, %half : tensor<?x4x16x?xf32>, tensor<f32> -> tensor<?x4x16x?xf32>
+  %s = kiln.matmul %qs, %ks : tensor<?x4x?x16xf32>, tensor<?x4x16x?xf32> -> tensor<?x4x?x?xf32>
+  %p = kiln.softmax %s {axis = 3 : i64} : tensor<?x4x?x?xf32>
+  %zero = kiln.constant dense<0.000000e+00> : tensor<f32>
+  %nan = kiln.is_nan %p : tensor<?x4x?x?xf32> -> tensor<?x4x?x?xi1>
+  %g = kiln.where %nan, %zero, %p : tensor<?x4x?x?xi1>, tensor<f32>, tensor<?x4x?x?xf32> -> tensor<?x4x?x?xf32>
+  %o = kiln.matmul %g, %vr : tensor<?x4x?x?xf32>, tensor<?x4x?x16xf32> -> tensor<?x4x?x16xf32>
+  return %o : tensor<?x4x?x16xf32>
+}
+
+// The NaN guard must stay where a mask may hold -inf (here an input): a row
+// hidden everywhere is NaN after the softmax, and the guard makes it zeros.
+// CHECK-LABEL: @nan_guard_unknown_mask
+// CHECK: kiln.softmax
+// CHECK: kiln.is_nan
+// CHECK-NOT: kiln.attention
+func.func @nan_guard_unknown_mask(%q: tensor<?x4x?x16xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, 4, s1, 16)>},
+                                  %kt: tensor<?x4x16x?xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, 4, 16, s1)>},
+                                  %v: tensor<?x4x?x16xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, 4, s1, 16)>},
+                                  %m: tensor<?x1x?x?xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, 1, s1, s1)>}) -> tensor<?x4x?x16xf32>
+    attributes {kiln.symbols = ["batch", "seq"]} {
+  %s = kiln.matmul %q, %kt : tensor<?x4x?x16xf32>, tensor<?x4x16x?xf32> -> tensor<?x4x?x?xf32>
+  %a = kiln.add %s, %m : tensor<?x4x?x?xf32>, tensor<?x1x?x?xf32> -> tensor<?x4x?x?xf32>
+  %p = kiln.softmax %a {axis = 3 : i64} : tensor<?x4x?x?xf32>
+  %zero = kiln.constant dense<0.000000e+00> : tensor<f32>
+  %nan = kiln.is_nan %p : tensor<?x4x?x?xf32> -> tensor<?x4x?x?xi1>
+  %g = kiln.where %nan, %zero, %p : tensor<?x4x?x?xi1>, tensor<f32>, tensor<?x4x?x?xf32> -> tensor<?x4x?x?xf32>
+  %o = kiln.matmul %g, %v : tensor<?x4x?x?xf32>, tensor<?x4x?x16xf32> -> tensor<?x4x?x16xf32>
+  return %o : tensor<?x4x?x16xf32>
+}
