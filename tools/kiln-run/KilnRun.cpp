@@ -50,7 +50,12 @@ Inputs:
   --save-inputs DIR    write the inputs used as DIR/<name>.npy.
 
 Outputs:
-  --outputs DIR        write each output as DIR/<name>.npy (bf16 as float32).
+  --outputs DIR        write each output as DIR/<name>.npy.
+  --bf16-npy f32|bf16  write bf16 tensors (--outputs, --save-inputs) as
+                       float32 (default, exact) or as bf16 bit patterns in a
+                       '<V2' array, as ml_dtypes' bfloat16 saves; read it
+                       with np.load(f).view(ml_dtypes.bfloat16). Inputs and
+                       expected outputs are read in either form.
   --expect DIR         compare each output with DIR/<name>.npy or
                        DIR/output_<name>.npy; prints per output
                        'name: max_abs_err=... max_rel_err=... mismatches=N/M'
@@ -91,6 +96,8 @@ struct Options {
   int32_t threads = 0;
   uint64_t seed = 0;
   std::map<std::string, int64_t> shapes;
+  /// bf16 tensors written as float32 (default) or as bf16 bit patterns.
+  bool bf16AsFloat32 = true;
 };
 
 int64_t parseInt(const std::string &flag, const std::string &text,
@@ -144,7 +151,12 @@ Options parseOptions(int argc, char **argv) {
       o.outputsDir = value;
     else if (arg == "--expect")
       o.expectDir = value;
-    else if (arg == "--onnx-test-dir")
+    else if (arg == "--bf16-npy") {
+      if (value != "f32" && value != "bf16")
+        throw UsageError("--bf16-npy: expected f32 or bf16, got '" + value +
+                         "'");
+      o.bf16AsFloat32 = value == "f32";
+    } else if (arg == "--onnx-test-dir")
       o.onnxTestDir = value;
     else if (arg == "--atol")
       o.atol = parseDouble(arg, value);
@@ -281,13 +293,15 @@ std::vector<HostTensor> runOnce(Session &s, std::vector<HostTensor> &inputs) {
   return results;
 }
 
-void writeTensors(const std::string &dir, const std::vector<HostTensor> &ts) {
+void writeTensors(const std::string &dir, const std::vector<HostTensor> &ts,
+                  bool bf16AsFloat32) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec)
     throw ToolError("cannot create '" + dir + "': " + ec.message());
   for (const HostTensor &t : ts)
-    writeNpy((fs::path(dir) / (fileStem(t.name) + ".npy")).string(), t);
+    writeNpy((fs::path(dir) / (fileStem(t.name) + ".npy")).string(), t,
+             bf16AsFloat32);
 }
 
 bool expectOutputs(const std::vector<HostTensor> &outputs,
@@ -453,12 +467,12 @@ int runTool(int argc, char **argv) {
                                        ? randomInputs(session, o)
                                        : loadInputs(session, o.inputsDir);
   if (!o.saveInputsDir.empty())
-    writeTensors(o.saveInputsDir, inputs);
+    writeTensors(o.saveInputsDir, inputs, o.bf16AsFloat32);
   std::vector<HostTensor> outputs = runOnce(session, inputs);
 
   int status = kExitOk;
   if (!o.outputsDir.empty())
-    writeTensors(o.outputsDir, outputs);
+    writeTensors(o.outputsDir, outputs, o.bf16AsFloat32);
   if (!o.expectDir.empty()) {
     Tolerance tol;
     tol.atol = o.atol.value_or(1e-4);

@@ -19,11 +19,24 @@ struct Descr {
 
 // '|' and '<' spellings of one-byte types are both seen in the wild.
 const Descr kDescrs[] = {
-    {"<f2", KILN_DTYPE_F16}, {"<f4", KILN_DTYPE_F32},  {"<f8", KILN_DTYPE_F64},
-    {"|i1", KILN_DTYPE_I8},  {"<i1", KILN_DTYPE_I8},   {"<i2", KILN_DTYPE_I16},
-    {"<i4", KILN_DTYPE_I32}, {"<i8", KILN_DTYPE_I64},  {"|u1", KILN_DTYPE_U8},
-    {"<u1", KILN_DTYPE_U8},  {"<u2", KILN_DTYPE_U16},  {"<u4", KILN_DTYPE_U32},
-    {"<u8", KILN_DTYPE_U64}, {"|b1", KILN_DTYPE_BOOL}, {"<b1", KILN_DTYPE_BOOL},
+    {"<f2", KILN_DTYPE_F16},
+    {"<f4", KILN_DTYPE_F32},
+    {"<f8", KILN_DTYPE_F64},
+    {"|i1", KILN_DTYPE_I8},
+    {"<i1", KILN_DTYPE_I8},
+    {"<i2", KILN_DTYPE_I16},
+    {"<i4", KILN_DTYPE_I32},
+    {"<i8", KILN_DTYPE_I64},
+    {"|u1", KILN_DTYPE_U8},
+    {"<u1", KILN_DTYPE_U8},
+    {"<u2", KILN_DTYPE_U16},
+    {"<u4", KILN_DTYPE_U32},
+    {"<u8", KILN_DTYPE_U64},
+    {"|b1", KILN_DTYPE_BOOL},
+    {"<b1", KILN_DTYPE_BOOL},
+    // ml_dtypes' bfloat16 saves as a 2-byte void: the bit patterns.
+    {"<V2", KILN_DTYPE_BF16},
+    {"|V2", KILN_DTYPE_BF16},
 };
 
 std::string quotedValue(const std::string &header, const std::string &key,
@@ -133,10 +146,10 @@ HostTensor readNpy(const std::string &path) {
   return parseNpy(ss.str(), path);
 }
 
-std::string serializeNpy(const HostTensor &input) {
+std::string serializeNpy(const HostTensor &input, bool bf16AsFloat32) {
   const HostTensor *t = &input;
   HostTensor widened;
-  if (input.dtype == KILN_DTYPE_BF16) {
+  if (input.dtype == KILN_DTYPE_BF16 && bf16AsFloat32) {
     widened = convertTensor(input, KILN_DTYPE_F32, "bf16 output");
     t = &widened;
   }
@@ -170,8 +183,9 @@ std::string serializeNpy(const HostTensor &input) {
   return out;
 }
 
-void writeNpy(const std::string &path, const HostTensor &tensor) {
-  std::string bytes = serializeNpy(tensor);
+void writeNpy(const std::string &path, const HostTensor &tensor,
+              bool bf16AsFloat32) {
+  std::string bytes = serializeNpy(tensor, bf16AsFloat32);
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out || !out.write(bytes.data(), (std::streamsize)bytes.size()))
     throw ToolError("cannot write '" + path + "'");
