@@ -12,7 +12,9 @@
 #include "compiler/onnx/ModelImporter.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -60,8 +62,16 @@ private:
   mlir::LogicalResult importNodes(onnx::GraphProto &graph);
   mlir::FailureOr<std::vector<int>> topologicalOrder(const onnx::GraphProto &g);
   unsigned symbolFor(const std::string &name);
-  mlir::FailureOr<std::vector<char>>
+  /// A tensor's bytes in an external data file, and the mapping of that
+  /// file, which they live in for as long as `file` is held.
+  struct ExternalBytes {
+    llvm::ArrayRef<char> bytes;
+    std::shared_ptr<llvm::MemoryBuffer> file;
+  };
+  mlir::FailureOr<ExternalBytes>
   readExternalData(const onnx::TensorProto &t, mlir::Location loc);
+  /// External data files, each mapped once for the whole import.
+  llvm::StringMap<std::shared_ptr<llvm::MemoryBuffer>> mappedFiles;
 };
 
 } // namespace mlir::kiln::onnx_import

@@ -30,7 +30,7 @@ static void appendAs(std::vector<char> &out, const Src &field) {
   }
 }
 
-FailureOr<std::vector<char>>
+FailureOr<Importer::ExternalBytes>
 Importer::readExternalData(const onnx::TensorProto &t, Location loc) {
   std::string location;
   int64_t offset = 0, length = -1;
@@ -75,13 +75,21 @@ Importer::readExternalData(const onnx::TensorProto &t, Location loc) {
     return emitError(loc) << "tensor '" << t.name() << "': external data "
                           << "location '" << location
                           << "' is not a regular file";
-  auto buf = llvm::MemoryBuffer::getFile(realFile, /*IsText=*/false,
-                                         /*RequiresNullTerminator=*/false);
-  if (!buf)
-    return emitError(loc) << "tensor '" << t.name()
-                          << "': cannot read external data file '" << full
-                          << "': " << buf.getError().message();
-  int64_t size = (*buf)->getBufferSize();
+  std::shared_ptr<llvm::MemoryBuffer> &file = mappedFiles[realFile];
+  if (!file) {
+    // Mapped, not read: the weights' pages come from the page cache and the
+    // blobs below point into the mapping, so no copy of them is made.
+    auto buf = llvm::MemoryBuffer::getFile(realFile, /*IsText=*/false,
+                                           /*RequiresNullTerminator=*/false);
+    if (!buf) {
+      mappedFiles.erase(realFile);
+      return emitError(loc) << "tensor '" << t.name()
+                            << "': cannot read external data file '" << full
+                            << "': " << buf.getError().message();
+    }
+    file = std::move(*buf);
+  }
+  int64_t size = file->getBufferSize();
   if (offset > size)
     return emitError(loc) << "tensor '" << t.name() << "': external data "
                           << "offset " << offset << " is past the end of '"
@@ -93,8 +101,8 @@ Importer::readExternalData(const onnx::TensorProto &t, Location loc) {
                           << "' (" << size << " bytes)";
   if (length < 0)
     length = size - offset;
-  const char *start = (*buf)->getBufferStart() + offset;
-  return std::vector<char>(start, start + length);
+  return ExternalBytes{
+      ArrayRef<char>(file->getBufferStart() + offset, (size_t)length), file};
 }
 
 FailureOr<ElementsAttr> Importer::decodeTensor(const onnx::TensorProto &t,
@@ -123,14 +131,15 @@ FailureOr<ElementsAttr> Importer::decodeTensor(const onnx::TensorProto &t,
   }
   int64_t expectedBytes = numElements * elemSize;
 
-  std::vector<char> owned; // converted or external data
+  std::vector<char> owned; // converted data
   ArrayRef<char> bytes;
+  std::shared_ptr<llvm::MemoryBuffer> mapping; // external data
   if (t.data_location() == onnx::TensorProto::EXTERNAL) {
     auto ext = readExternalData(t, loc);
     if (failed(ext))
       return failure();
-    owned = std::move(*ext);
-    bytes = owned;
+    bytes = ext->bytes;
+    mapping = std::move(ext->file);
   } else if (t.has_raw_data()) {
     // A view: the blob below is the one copy the compiler keeps.
     bytes = ArrayRef<char>(t.raw_data().data(), t.raw_data().size());
@@ -198,6 +207,17 @@ FailureOr<ElementsAttr> Importer::decodeTensor(const onnx::TensorProto &t,
     key.push_back(llvm::isAlnum(c) || c == '_' || c == '.' ? c : '_');
   if (key.empty() || llvm::isDigit(key[0]))
     key.insert(0, "w");
+  if (mapping && reinterpret_cast<uintptr_t>(bytes.data()) % elemSize == 0) {
+    // The blob reads the mapping and keeps it alive. (A tensor at an offset
+    // its element type does not divide is copied: typed reads need
+    // alignment.)
+    AsmResourceBlob blob(
+        bytes, /*dataAlignment=*/1,
+        [mapping](void *, size_t, size_t) mutable { mapping.reset(); },
+        /*dataIsMutable=*/false);
+    return cast<ElementsAttr>(
+        DenseResourceElementsAttr::get(type, key, std::move(blob)));
+  }
   auto blob = HeapAsmResourceBlob::allocateAndCopyInferAlign(bytes);
   return cast<ElementsAttr>(
       DenseResourceElementsAttr::get(type, key, std::move(blob)));
