@@ -68,8 +68,8 @@ private:
     llvm::ArrayRef<char> bytes;
     std::shared_ptr<llvm::MemoryBuffer> file;
   };
-  mlir::FailureOr<ExternalBytes>
-  readExternalData(const onnx::TensorProto &t, mlir::Location loc);
+  mlir::FailureOr<ExternalBytes> readExternalData(const onnx::TensorProto &t,
+                                                  mlir::Location loc);
   /// External data files, each mapped once for the whole import.
   llvm::StringMap<std::shared_ptr<llvm::MemoryBuffer>> mappedFiles;
 };

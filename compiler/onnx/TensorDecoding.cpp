@@ -83,9 +83,9 @@ Importer::readExternalData(const onnx::TensorProto &t, Location loc) {
                                            /*RequiresNullTerminator=*/false);
     if (!buf) {
       mappedFiles.erase(realFile);
-      return emitError(loc) << "tensor '" << t.name()
-                            << "': cannot read external data file '" << full
-                            << "': " << buf.getError().message();
+      return emitError(loc)
+             << "tensor '" << t.name() << "': cannot read external data file '"
+             << full << "': " << buf.getError().message();
     }
     file = std::move(*buf);
   }
