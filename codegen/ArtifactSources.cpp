@@ -70,6 +70,9 @@ std::string mlir::kiln::descriptorSource(const ModelSignature &sig,
     os << (max == INT64_MAX ? std::string("INT64_MAX") : std::to_string(max))
        << ", ";
   }
+  os << "0};\nstatic const int64_t symbol_min[] = {";
+  for (size_t i = 0; i < sig.symbols.size(); ++i)
+    os << (i < sig.symbolMin.size() ? sig.symbolMin[i] : 1) << ", ";
   os << "0};\n";
 
   auto emitTensors = [&](const std::vector<TensorSignature> &list,
@@ -188,7 +191,7 @@ std::string mlir::kiln::descriptorSource(const ModelSignature &sig,
      << sig.symbols.size() << ", symbol_names, symbol_max,\n  "
      << sig.inputs.size() << ", inputs, " << sig.outputs.size()
      << ", outputs, output_dims, run, " << device << ",\n  "
-     << sig.kvPairs.size() << ", kv_pairs, run_strided};\n"
+     << sig.kvPairs.size() << ", kv_pairs, run_strided, symbol_min};\n"
      << "__attribute__((visibility(\"default\"))) const kiln_abi_model *"
      << sig.name << "_model_descriptor(void) {\n"
      << "  return &kiln_model_descriptor;\n}\n";

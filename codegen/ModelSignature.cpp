@@ -19,6 +19,9 @@ mlir::kiln::captureSignature(ModuleOp module, const std::string &name) {
   if (auto syms = func->getAttrOfType<ArrayAttr>(kSymbolsAttr))
     for (Attribute a : syms)
       sig.symbols.push_back(cast<StringAttr>(a).str());
+  if (auto nonZero = func->getAttrOfType<ArrayAttr>(kNonZeroSymbolsAttr))
+    for (Attribute a : nonZero)
+      sig.nonZeroSymbols.push_back(cast<StringAttr>(a).str());
   auto collect = [&](unsigned i, Type t, DictionaryAttr attrs,
                      std::vector<TensorSignature> &out) -> LogicalResult {
     auto tt = cast<RankedTensorType>(t);
@@ -50,4 +53,26 @@ mlir::kiln::captureSignature(ModuleOp module, const std::string &name) {
                        sig.outputs)))
       return failure();
   return sig;
+}
+
+void mlir::kiln::computeSymbolMinimums(ModelSignature &sig) {
+  sig.symbolMin.assign(sig.symbols.size(), 1);
+  std::vector<bool> onlyPastLength(sig.symbols.size(), true);
+  std::vector<bool> bound(sig.symbols.size(), false);
+  for (auto [i, t] : llvm::enumerate(sig.inputs))
+    for (auto [d, e] : llvm::enumerate(t.dims)) {
+      auto s = dyn_cast<AffineSymbolExpr>(e);
+      if (!s)
+        continue;
+      bound[s.getPosition()] = true;
+      bool isPast = llvm::any_of(sig.kvPairs, [&](const KvCachePair &p) {
+        return p.input == i && p.axis == (int64_t)d;
+      });
+      if (!isPast)
+        onlyPastLength[s.getPosition()] = false;
+    }
+  for (size_t k = 0; k < sig.symbols.size(); ++k)
+    if (bound[k] && onlyPastLength[k] &&
+        !llvm::is_contained(sig.nonZeroSymbols, sig.symbols[k]))
+      sig.symbolMin[k] = 0;
 }

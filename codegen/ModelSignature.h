@@ -23,6 +23,11 @@ struct ModelSignature {
   /// The largest value of each symbol a call may bring
   /// (CompileOptions::maxShapes); empty, or INT64_MAX, for unbounded.
   std::vector<int64_t> symbolMax;
+  /// The smallest value of each symbol a call may bring: 0 for a KV cache's
+  /// past length that may be empty (symbolMinimums), else 1.
+  std::vector<int64_t> symbolMin;
+  /// Symbols the importer assumed non-zero (kiln.nonzero_symbols).
+  std::vector<std::string> nonZeroSymbols;
   std::vector<TensorSignature> inputs, outputs;
   /// Inputs that an output concatenates onto, both compiled as strided
   /// views (kiln_abi_kv_pair).
@@ -32,6 +37,13 @@ struct ModelSignature {
 /// Reads the signature off the kiln-level `func.func @main`.
 FailureOr<ModelSignature> captureSignature(ModuleOp module,
                                            const std::string &name);
+
+/// Sets sig.symbolMin once sig.kvPairs are known: a symbol may be 0 when
+/// every input dim that binds it is the concat axis of a KV-cache pair's
+/// past input (a run with no past yet: Optimum's decoders do their prefill
+/// so) and the importer assumed it nowhere to be non-zero. Every other
+/// symbol is at least 1.
+void computeSymbolMinimums(ModelSignature &sig);
 
 } // namespace mlir::kiln
 

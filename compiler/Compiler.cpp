@@ -247,6 +247,7 @@ LogicalResult Compilation::prepareEntry() {
     if (auto kv = entry.getArgAttrOfType<DenseI64ArrayAttr>(i, "kiln.kv_cache"))
       sig->kvPairs.push_back({i, unsigned(kv[0]), kv[1]});
   entry.setAllArgAttrs(ArrayRef<DictionaryAttr>{});
+  computeSymbolMinimums(*sig);
   return success();
 }
 

@@ -6,7 +6,8 @@
 #   format     scripts/check_format.sh: C, C++ and CMake files formatted
 #   ctest      C++ unit tests and whatever else the build registers
 #   lit        build/test (only when ctest does not already run it)
-#   fixtures   test/models/run_fixtures.py: the fixture models vs references
+#   fixtures   test/models/run_fixtures.py: the fixture models vs references,
+#              then the model zoo of today's exporters (test/models/zoo)
 #   backend    test/onnx-backend/run_backend.py: ONNX node conformance tests,
 #              Debian's libonnx-testdata (onnx 1.12) and those of the pinned
 #              onnx 1.23 (test/onnx-backend/generate_node_tests.py)
@@ -156,7 +157,14 @@ run_python_suite() {
   fi
 }
 
-has_suite fixtures && run_python_suite fixtures test/models/run_fixtures.py -j "$JOBS"
+if has_suite fixtures; then
+  run_python_suite fixtures test/models/run_fixtures.py -j "$JOBS"
+  # The model zoo: today's exporters (dynamo, TorchScript, Optimum) over nine
+  # architectures, against ONNX Runtime (test/models/zoo/README.md).
+  run_python_suite zoo test/models/run_fixtures.py -j "$JOBS" \
+    --models test/models/zoo --xfail test/models/zoo/xfail.txt \
+    --refsets ref_ort,ref_prefill,ref_leftpad
+fi
 if has_suite backend; then
   run_python_suite backend test/onnx-backend/run_backend.py -j "$JOBS"
   # The same runner on the node tests of the pinned onnx package (opsets up

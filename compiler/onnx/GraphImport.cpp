@@ -323,6 +323,13 @@ FailureOr<OwningOpRef<ModuleOp>> Importer::run(onnx::ModelProto &model) {
 
   if (failed(importNodes(graph)))
     return failure();
+  if (!assumedNonZero.empty()) {
+    SmallVector<Attribute> nonZero;
+    for (auto [i, name] : llvm::enumerate(symbolNames))
+      if (assumedNonZero.contains(i))
+        nonZero.push_back(builder.getStringAttr(name));
+    func->setAttr(kiln::kNonZeroSymbolsAttr, builder.getArrayAttr(nonZero));
+  }
 
   SmallVector<Value> results;
   SmallVector<Type> resultTypes;

@@ -183,6 +183,19 @@ InFlightDiagnostic NodeContext::error() {
                          << domain << " opset " << opset_ << "): ";
 }
 
+bool NodeContext::provablyAbove(AffineExpr e, int64_t bound) {
+  if (auto b = kiln::symLowerBound(e, 0); b && *b > bound)
+    return true;
+  auto b = kiln::symLowerBound(e, 1);
+  if (!b || *b <= bound)
+    return false;
+  e.walk([&](AffineExpr sub) {
+    if (auto s = dyn_cast<AffineSymbolExpr>(sub))
+      importer_.assumedNonZero.insert(s.getPosition());
+  });
+  return true;
+}
+
 const kiln::OptionNames &NodeContext::optionNames() const {
   return importer_.options.optionNames;
 }

@@ -111,6 +111,9 @@ public:
 
   // Diagnostics: every message names the node, the op and the opset.
   mlir::InFlightDiagnostic error();
+  /// Whether `e` is provably above `bound`: always, or once its symbols
+  /// are taken to be non-zero (recorded: those may not be 0 at run time).
+  bool provablyAbove(AffineExpr e, int64_t bound);
   /// How messages name the caller's options ("--shape" in kilnc).
   const OptionNames &optionNames() const;
 

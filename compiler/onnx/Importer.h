@@ -11,6 +11,7 @@
 #include "compiler/onnx/ImportContext.h"
 #include "compiler/onnx/ModelImporter.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include <map>
@@ -47,6 +48,8 @@ public:
   llvm::StringMap<ValueInfo> values;
   std::map<std::string, int64_t> opsets;
   uint64_t weightBytes = 0;
+  /// Symbols that a fold of shape arithmetic assumed non-zero.
+  llvm::SmallDenseSet<unsigned> assumedNonZero;
   unsigned resourceCounter = 0;
 
   mlir::Location nodeLoc(const onnx::NodeProto &node);

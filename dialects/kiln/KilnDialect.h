@@ -10,6 +10,10 @@ namespace mlir::kiln {
 /// Attribute names shared by the importer, the passes and codegen.
 inline constexpr llvm::StringLiteral kSymbolsAttr = "kiln.symbols";
 inline constexpr llvm::StringLiteral kSymbolMaxAttr = "kiln.symbol_max";
+/// On func @main: the symbols whose value the importer assumed non-zero
+/// when it folded shape arithmetic (none may then be 0 at run time).
+inline constexpr llvm::StringLiteral kNonZeroSymbolsAttr =
+    "kiln.nonzero_symbols";
 inline constexpr llvm::StringLiteral kDimsAttr = "kiln.dims";
 inline constexpr llvm::StringLiteral kNameAttr = "kiln.name";
 /// On the linalg.generic that applies kiln.linear's bias and activation to

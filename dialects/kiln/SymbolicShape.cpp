@@ -308,3 +308,25 @@ std::string mlir::kiln::symToString(AffineExpr e, ArrayRef<std::string> names) {
       },
       false);
 }
+
+std::optional<int64_t> mlir::kiln::symLowerBound(AffineExpr e,
+                                                 int64_t symbolMin) {
+  if (auto c = dyn_cast<AffineConstantExpr>(e))
+    return c.getValue();
+  if (isa<AffineSymbolExpr>(e))
+    return symbolMin;
+  auto bin = dyn_cast<AffineBinaryOpExpr>(e);
+  if (!bin || (e.getKind() != AffineExprKind::Add &&
+               e.getKind() != AffineExprKind::Mul))
+    return std::nullopt;
+  std::optional<int64_t> l = symLowerBound(bin.getLHS(), symbolMin);
+  std::optional<int64_t> r = symLowerBound(bin.getRHS(), symbolMin);
+  // Products are bounded only with both factors non-negative.
+  if (!l || !r || (e.getKind() == AffineExprKind::Mul && (*l < 0 || *r < 0)))
+    return std::nullopt;
+  int64_t out;
+  bool overflow = e.getKind() == AffineExprKind::Add
+                      ? __builtin_add_overflow(*l, *r, &out)
+                      : __builtin_mul_overflow(*l, *r, &out);
+  return overflow ? std::nullopt : std::optional(out);
+}

@@ -38,6 +38,11 @@ AffineMap shapeMap(MLIRContext *ctx, unsigned numSymbols,
 /// Static extents of the map's results (kDynamic where symbolic).
 llvm::SmallVector<int64_t> staticExtents(AffineMap map);
 
+/// A lower bound of `e` when every symbol is at least `symbolMin`, for sums
+/// of products of symbols and non-negative constants; nullopt for anything
+/// else (a subtraction, a division).
+std::optional<int64_t> symLowerBound(AffineExpr e, int64_t symbolMin);
+
 /// Evaluates `e` with the given symbol values.
 std::optional<int64_t> evaluateSym(AffineExpr e, llvm::ArrayRef<int64_t> syms);
 

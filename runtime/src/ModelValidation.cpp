@@ -120,6 +120,10 @@ extern "C" kiln_status kiln_model_validate(const kiln_abi_model *m,
     if (m->symbol_max[s] < 1)
       return r.fail(KILN_ERROR_INVALID_ARGUMENT, "symbol '%s' has maximum %lld",
                     m->symbol_names[s], (long long)m->symbol_max[s]);
+    if (m->symbol_min && m->symbol_min[s] != 0 && m->symbol_min[s] != 1)
+      return r.fail(KILN_ERROR_INVALID_ARGUMENT,
+                    "symbol '%s' has minimum %lld (0 or 1 expected)",
+                    m->symbol_names[s], (long long)m->symbol_min[s]);
   }
   for (int32_t i = 0; i < m->num_inputs; ++i)
     if (kiln_status st =

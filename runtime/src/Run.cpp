@@ -88,10 +88,11 @@ kiln_status prepare(kiln_session *s, const kiln_tensor *inputs,
       }
       int32_t k = sig.dim_symbols[d];
       const char *symbol = m.symbol_names[k];
-      if (got < 1)
+      int64_t least = m.symbol_min ? m.symbol_min[k] : 1;
+      if (got < least)
         return setError(s, KILN_ERROR_SHAPE_MISMATCH,
-                        "input '%s' dim %d (%s): got %lld, expected >= 1",
-                        sig.name, d, symbol, (long long)got);
+                        "input '%s' dim %d (%s): got %lld, expected >= %lld",
+                        sig.name, d, symbol, (long long)got, (long long)least);
       if (got > m.symbol_max[k])
         return setError(s, KILN_ERROR_LIMIT_EXCEEDED,
                         "input '%s' dim %d (%s): got %lld, expected <= %lld",

@@ -79,7 +79,7 @@ def run_cmd(cmd, timeout):
         return 127, str(e)
 
 
-def discover(models_dir: Path, tolerances: dict, pattern):
+def discover(models_dir: Path, tolerances: dict, pattern, refsets=REFSETS):
     """[(label, onnx_path, kilnc_flags, [(case_name, refdir, atol, rtol)])]"""
     fp32 = tolerances.get("fp32", {"atol": 1e-4, "rtol": 1e-4})
     int8 = tolerances.get("int8", {})
@@ -93,7 +93,7 @@ def discover(models_dir: Path, tolerances: dict, pattern):
         for suffix, flags, tol in variants[:1] if quantized else variants:
             label = model + suffix
             cases = []
-            for refset in REFSETS:
+            for refset in refsets:
                 refdir = models_dir / refset / base
                 if not refdir.is_dir():
                     continue
@@ -139,6 +139,10 @@ def main() -> int:
     ap.add_argument("--update-xfail", action="store_true",
                     help="rewrite the xfail list with the current failures")
     ap.add_argument("--filter", help="regex on case names (model/refset)")
+    ap.add_argument("--refsets", default=",".join(REFSETS),
+                    help="comma-separated reference dirs beside the models "
+                         "(default: %(default)s; the zoo also has ref_prefill "
+                         "and ref_leftpad)")
     ap.add_argument("-j", "--jobs", type=int, default=2)
     ap.add_argument("--work", type=Path, help="dir for compiled libraries (default: a temp dir)")
     ap.add_argument("--compile-timeout", type=int, default=600)
@@ -153,7 +157,8 @@ def main() -> int:
 
     tol_path = args.models / "tolerances.json"
     tolerances = json.loads(tol_path.read_text()) if tol_path.exists() else {}
-    models = discover(args.models, tolerances, args.filter)
+    models = discover(args.models, tolerances, args.filter,
+                      tuple(r for r in args.refsets.split(",") if r))
     xfail = read_xfail(args.xfail)
 
     tmp = None

@@ -342,3 +342,29 @@ TEST(SessionLimits, EnforcesMaxArenaBytes) {
 }
 
 } // namespace
+
+TEST(SessionLimits, SymbolMinimumFromTheDescriptor) {
+  // seq may be 0 (kilnc gives a KV cache's past length minimum 0): an empty
+  // extent binds, a negative one is still refused with that minimum.
+  static const int64_t minimums[] = {1, 0};
+  kiln_abi_model model = kiln_fake_model;
+  model.symbol_min = minimums;
+  kiln_session *s;
+  ASSERT_EQ(kiln_session_create(&model, nullptr, &s), KILN_OK);
+  Inputs in(2, 0);
+  Outputs out(2, 0);
+  EXPECT_EQ(kiln_session_run(s, in.t, 2, out.t, 2), KILN_OK)
+      << kiln_session_last_error(s);
+  Inputs negative(2, 3);
+  negative.idsDims[1] = -1;
+  EXPECT_EQ(kiln_session_run(s, negative.t, 2, out.t, 2),
+            KILN_ERROR_SHAPE_MISMATCH);
+  EXPECT_STREQ(kiln_session_last_error(s),
+               "input 'input_ids' dim 1 (seq): got -1, expected >= 0");
+  kiln_session_destroy(s);
+
+  static const int64_t bad[] = {2, 1};
+  model.symbol_min = bad;
+  EXPECT_EQ(kiln_session_create(&model, nullptr, &s),
+            KILN_ERROR_INVALID_ARGUMENT);
+}

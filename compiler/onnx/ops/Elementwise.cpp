@@ -60,8 +60,11 @@ static std::optional<AffineExpr> foldKnown(NodeContext &nc, BinKind kind,
       return nc.cst(1);
     if (ca && cb)
       return nc.cst(0);
-    // Symbolic extents are >= 1, so they never equal -1 or 0.
-    if ((ca && *ca <= 0) || (cb && *cb <= 0))
+    // Symbolic extents are at least 1 (or 0, where the artifact allows it
+    // and nothing assumed otherwise): a sum of them is above a constant it
+    // cannot equal.
+    if ((ca && !cb && nc.provablyAbove(b, *ca)) ||
+        (cb && !ca && nc.provablyAbove(a, *cb)))
       return nc.cst(0);
     return std::nullopt;
   case BinKind::Less:

@@ -19,7 +19,7 @@
 extern "C" {
 #endif
 
-#define KILN_MODEL_ABI_VERSION 3u
+#define KILN_MODEL_ABI_VERSION 4u
 
 /* In C++ the ABI enums get int32_t as their fixed underlying type: a C
  * caller may store any int32 in a kiln_dtype field, and only with a fixed
@@ -165,6 +165,10 @@ typedef struct kiln_abi_model {
    * strides. */
   int32_t (*run_strided)(void *const *inputs, void *const *outputs,
                          const int64_t *symbols, const int64_t *const *strides);
+  /* Smallest legal value per symbol, 0 or 1; NULL for 1 everywhere. 0 is
+   * where the compiler proved an empty extent safe: the past length of a KV
+   * cache (a decoder's first call, with no past yet). */
+  const int64_t *symbol_min;
 } kiln_abi_model;
 
 #ifdef __cplusplus
