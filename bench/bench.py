@@ -5,7 +5,9 @@
 #
 # For each selected configuration of bench/configs.py:
 #   1. exports its model if build/bench/models lacks it (export_models.py
-#      under .venv-export);
+#      under .venv-export, with --exporter: torchscript by default, dynamo or
+#      optimum into build/bench/<exporter>/; a configuration that the
+#      exporter's graph cannot serve is skipped with the reason);
 #   2. compiles it with kilnc once per run, recording wall time, peak RSS and
 #      the weight bytes kilnc reports;
 #   3. loads Kiln (ctypes worker) and ONNX Runtime (worker) on the same
@@ -41,7 +43,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from configs import CONFIGS, BenchConfig  # noqa: E402
+from configs import (CONFIGS, DEFAULT_EXPORTER, EXPORTERS, MODELS, BenchConfig,  # noqa: E402
+                     bench_dir, export_spec, tiny, unsupported)
 import roofline  # noqa: E402
 
 
@@ -121,10 +124,17 @@ def first_error(log_path: Path) -> str:
 # Export and compile
 #===----------------------------------------------------------------------===#
 
-def ensure_models(names: list, args) -> dict:
-    """{model: manifest or StepError}, exporting what is missing."""
+def graph_model(cfg: BenchConfig, args) -> str:
+    """The model (file stem) whose graph serves `cfg` under --exporter."""
+    spec = MODELS[cfg.model]
+    return export_spec(args.exporter, tiny(spec) if args.tiny else spec).name
+
+
+def ensure_models(names: dict, args) -> dict:
+    """{model: manifest or StepError} for {model: a configs.MODELS name that
+    exports it}, exporting what is missing."""
     result = {}
-    for name in names:
+    for name, source in names.items():
         onnx_path, json_path = args.models / f"{name}.onnx", args.models / f"{name}.json"
         if not (onnx_path.exists() and json_path.exists()):
             if not Path(args.export_python).exists():
@@ -136,9 +146,11 @@ def ensure_models(names: list, args) -> dict:
             with machine_lock(args.lock):
                 rc, wall, rss = run_measured(
                     [args.export_python, str(HERE / "export_models.py"), "--out", str(args.models),
-                     name] + (["--tiny"] if args.tiny else []), log_path, args.export_timeout)
+                     "--exporter", args.exporter, source] + (["--tiny"] if args.tiny else []),
+                    log_path, args.export_timeout)
             if rc != 0 or not json_path.exists():
-                result[name] = StepError(f"export failed: {first_error(log_path)} (log {log_path})")
+                result[name] = StepError(f"{args.exporter} export failed: {first_error(log_path)} "
+                                         f"(log {log_path})")
                 continue
             log(f"exported {name} in {wall:.0f} s")
         result[name] = json.loads(json_path.read_text())
@@ -152,9 +164,18 @@ def lib_name(model: str, cfg: BenchConfig, specialize: bool) -> str:
 
 
 def shape_flags(manifest: dict, cfg: BenchConfig) -> list:
-    values = {"batch": cfg.batch, "seq": cfg.seq, "past_seq": cfg.past}
-    used = {v for axes in manifest["dynamic_axes"].values() for v in axes.values()}
-    return [f"--shape={k}={v}" for k, v in values.items() if k in used]
+    """--shape flags for every plain symbol of the graph's inputs (whatever
+    the exporter named them: batch, batch_size, past_sequence_length, ...),
+    from the shapes of the configuration's inputs. A dim of 0 (the empty past
+    of a prefill through Optimum's with-past graph) stays symbolic: kilnc
+    --shape takes values >= 1."""
+    shapes = input_shapes(manifest, cfg)
+    values = {}
+    for name, axes in manifest["dynamic_axes"].items():
+        for axis, sym in axes.items():
+            if name in shapes and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", sym):
+                values.setdefault(sym, shapes[name][0][int(axis)])
+    return [f"--shape={k}={v}" for k, v in values.items() if v > 0]
 
 
 def kilnc_steps(text: str) -> list:
@@ -293,23 +314,42 @@ def cpu_jiffies(own_pids: list) -> tuple:
     return busy, own
 
 
+def input_shapes(manifest: dict, cfg: BenchConfig) -> dict:
+    """{input: (shape, dtype)} of `cfg` for the model's inputs. The mask of a
+    causal graph (Optimum's) covers past and new tokens."""
+    c, b, s, p = manifest["config"], cfg.batch, cfg.seq, cfg.past
+    shapes = {}
+    for name in manifest["inputs"]:
+        if name in ("input_ids", "token_type_ids", "position_ids"):
+            shapes[name] = ((b, s), np.int64)
+        elif name == "attention_mask":
+            shapes[name] = ((b, s if manifest["family"] == "bert" else p + s), np.int64)
+        elif name.startswith("past_key_values."):
+            shapes[name] = ((b, c["kv_heads"], p, c["head_dim"]), np.float32)
+        else:
+            raise StepError(f"no input generator for model input '{name}'")
+    return shapes
+
+
 def make_inputs(manifest: dict, cfg: BenchConfig, directory: Path):
-    """Deterministic inputs for `cfg`, one <name>.npy each."""
+    """Deterministic inputs for `cfg`, one <name>.npy each: random token ids,
+    an all-ones mask, zero token types, positions after the past, a
+    standard-normal KV cache."""
     directory.mkdir(parents=True, exist_ok=True)
     g = np.random.default_rng(1234)
     c = manifest["config"]
-    for name in manifest["inputs"]:
+    for name, (shape, dtype) in input_shapes(manifest, cfg).items():
         if name == "input_ids":
-            value = g.integers(0, c["vocab"], (cfg.batch, cfg.seq), dtype=np.int64)
+            value = g.integers(0, c["vocab"], shape, dtype=dtype)
         elif name == "attention_mask":
-            value = np.ones((cfg.batch, cfg.seq), np.int64)
+            value = np.ones(shape, dtype)
         elif name == "token_type_ids":
-            value = np.zeros((cfg.batch, cfg.seq), np.int64)
-        elif name.startswith("past_key_values."):
-            shape = (cfg.batch, c["kv_heads"], cfg.past, c["head_dim"])
-            value = g.standard_normal(shape, np.float32)
+            value = np.zeros(shape, dtype)
+        elif name == "position_ids":
+            value = np.broadcast_to(np.arange(cfg.past, cfg.past + cfg.seq, dtype=dtype),
+                                    shape).copy()
         else:
-            raise StepError(f"no input generator for model input '{name}'")
+            value = g.standard_normal(shape, dtype)
         np.save(directory / f"{name}.npy", value)
 
 
@@ -349,7 +389,7 @@ def time_config(cfg: BenchConfig, manifest: dict, lib, args, row: dict):
     io = args.out / "io" / cfg.name
     inputs = io / "inputs"
     make_inputs(manifest, cfg, inputs)
-    onnx_path = args.models / f"{cfg.model}.onnx"
+    onnx_path = args.models / f"{row['model']}.onnx"
     engines = {}
     if lib is not None:
         engines["kiln"] = (Worker("kiln", io / "kiln.log"), str(lib))
@@ -454,6 +494,11 @@ def print_tables(results: dict):
               + (f"; {steps}" if steps else ""))
     print()
     meta = results["meta"]
+    exporter = meta.get("exporter", DEFAULT_EXPORTER)
+    how = sorted({f"{m['exporter']} ({m['export']['call']}, opset {m['opset']}, attention "
+                  f"{m['export']['attn_implementation']})"
+                  for m in results["models"].values() if m.get("export")})
+    print(f"Models exported by {exporter}" + (f": {'; '.join(how)}" if how else ""))
     print("Per-call time, median over all rounds (ms); floor = max(FLOPs/peak, bytes/bandwidth)")
     probes = [f"{m['fma_gflops']:.0f} GFLOP/s, {m['read_gbs']:.1f} GB/s" if "error" not in m
               else m["error"] for m in meta.get("measured_limits", [])]
@@ -473,6 +518,7 @@ def print_tables(results: dict):
         check = r.get("check", {})
         err = check.get("max_abs_err")
         notes = [r["error"]] if "error" in r else []
+        notes += [f"skipped ({r.get('exporter', exporter)}): {r['skipped']}"] if "skipped" in r else []
         notes += [f"kiln: {k['error']}"] if "error" in k else []
         notes += [f"ort: {o['error']}"] if "error" in o else []
         if r.get("other_cpu_cores", 0) > BUSY_CORES:
@@ -567,6 +613,11 @@ def parse_args(argv):
     ap.add_argument("--tiny", action="store_true",
                     help="toy-size models of the same architectures and exporter, under "
                          "build/bench/tiny: tests the pipeline in seconds, times nothing useful")
+    ap.add_argument("--exporter", choices=EXPORTERS, default=DEFAULT_EXPORTER,
+                    help="how the models are exported (default torchscript): "
+                         "torch.onnx.export dynamo=False (opset 17) or dynamo=True (opset 18), or "
+                         "Optimum's main_export in .venv-optimum; dynamo and optimum keep their "
+                         "models, artifacts and results under OUT/EXPORTER")
     ap.add_argument("--rounds", type=int, help="alternating rounds per configuration (default 5)")
     ap.add_argument("--budget", type=float,
                     help="seconds of timed calls per configuration, split evenly between the "
@@ -594,7 +645,8 @@ def parse_args(argv):
                     help="skip kilnc where this kilnc binary already compiled the artifact "
                          "with the same command from the current model")
     ap.add_argument("--export-python", default=str(ROOT / ".venv-export/bin/python"))
-    ap.add_argument("--out", type=Path, help="default build/bench (build/bench/tiny with --tiny)")
+    ap.add_argument("--out", type=Path, help="default build/bench (build/bench/tiny with --tiny), "
+                    "and its subdirectory EXPORTER for --exporter dynamo or optimum")
     ap.add_argument("--results", type=Path, help="results JSON (default OUT/results.json)")
     ap.add_argument("--lock", default=os.environ.get("KILN_BENCH_LOCK"),
                     help="flock this file around every heavy step (env KILN_BENCH_LOCK)")
@@ -616,7 +668,7 @@ def parse_args(argv):
     if unmatched or not args.selected:
         ap.error(f"--only {','.join(unmatched) or ''} matches no configuration; "
                  f"known: {', '.join(CONFIGS)}")
-    args.out = args.out or ROOT / "build/bench" / ("tiny" if args.tiny else "")
+    args.out = args.out or bench_dir(ROOT, args.tiny, args.exporter)
     args.models = args.out / "models"
     args.libs = args.out / "kiln"
     args.results = args.results or args.out / "results.json"
@@ -632,35 +684,53 @@ def main(argv=None) -> int:
     if not os.access(args.kilnc, os.X_OK):
         log(f"warning: kilnc not found at {args.kilnc} (--kilnc or KILNC); timing ORT only")
     log(f"configurations: {', '.join(args.selected)}; {args.rounds} round(s), "
-        f"{args.budget:g} s budget each, {args.threads} threads")
+        f"{args.budget:g} s budget each, {args.threads} threads; exporter {args.exporter}")
 
     configs = [CONFIGS[n] for n in args.selected]
-    manifests = ensure_models(sorted({c.model for c in configs}), args)
+    skipped = {c.name: unsupported(args.exporter, c) for c in configs}
+    needed = {}
+    for c in configs:
+        if not skipped[c.name]:
+            needed.setdefault(graph_model(c, args), c.model)
+    manifests = ensure_models(dict(sorted(needed.items())), args)
     results = dict(
         meta=dict(started=started.isoformat(timespec="seconds"), machine=machine_info(),
                   kilnc=args.kilnc, kilnc_revision=tool_revision(args.kilnc),
                   kilnc_mtime=(datetime.datetime.fromtimestamp(os.path.getmtime(args.kilnc))
                                .isoformat(timespec="seconds") if os.path.exists(args.kilnc) else None),
                   kilnc_flags=args.kilnc_flags, specialize=args.specialize, tiny=args.tiny,
+                  exporter=args.exporter,
                   onnxruntime=onnxruntime.__version__, numpy=np.__version__,
                   threads=args.threads, rounds=args.rounds, budget_s=args.budget,
                   warmup=args.warmup, argv=sys.argv[1:]),
         models={}, compile={}, configs={})
     for name, man in manifests.items():
-        results["models"][name] = ({"error": str(man)} if isinstance(man, StepError) else
-                                   {k: man[k] for k in ("description", "hf_config_class", "config",
-                                                        "params", "initializer_bytes", "onnx_bytes",
-                                                        "nodes", "versions")})
+        results["models"][name] = ({"error": str(man), "exporter": args.exporter}
+                                   if isinstance(man, StepError) else
+                                   {k: man.get(k) for k in ("description", "exporter", "export",
+                                                            "opset", "hf_config_class", "config",
+                                                            "params", "initializer_bytes",
+                                                            "onnx_bytes", "nodes", "inputs",
+                                                            "outputs", "dynamic_axes",
+                                                            "versions")})
+        if not isinstance(man, StepError) and "exporter" not in man:
+            results["models"][name]["exporter"] = DEFAULT_EXPORTER  # exported before the option
 
     log("machine limits at the start")
     measured = [measure_limits(args)]
     limits = floor_limits(args, measured)
     for cfg in configs:
         log(f"{cfg.name}: {cfg.description}")
-        row = dict(description=cfg.description, model=cfg.model, batch=cfg.batch, seq=cfg.seq,
-                   past=cfg.past)
+        model = graph_model(cfg, args)
+        row = dict(description=cfg.description, exporter=args.exporter, model=model,
+                   batch=cfg.batch, seq=cfg.seq, past=cfg.past)
         results["configs"][cfg.name] = row
-        man = manifests[cfg.model]
+        if skipped[cfg.name]:
+            row["skipped"] = skipped[cfg.name]
+            log(f"  skipped: {skipped[cfg.name]}")
+            args.results.write_text(json.dumps(results, indent=1) + "\n")
+            continue
+        man = manifests[model]
         if isinstance(man, StepError):
             row["error"] = str(man)
             log(f"  {man}")
@@ -674,9 +744,9 @@ def main(argv=None) -> int:
         row.update(work=w, floor_ms=fl, bound=bound)
 
         # Compile once per artifact and run.
-        name = lib_name(cfg.model, cfg, args.specialize)
+        name = lib_name(model, cfg, args.specialize)
         lib = args.libs / f"lib{name}.so"
-        onnx_path = args.models / f"{cfg.model}.onnx"
+        onnx_path = args.models / f"{model}.onnx"
         if name not in results["compile"]:
             extra = shape_flags(man, cfg) if args.specialize else []
             reused = (args.reuse_libs and os.access(args.kilnc, os.X_OK)
@@ -717,8 +787,8 @@ def main(argv=None) -> int:
     args.results.write_text(json.dumps(results, indent=1) + "\n")
     print_tables(results)
     log(f"wrote {args.results}")
-    failed = [n for n, r in results["configs"].items()
-              if "error" in r or "error" in r.get("kiln", {}) or not r.get("check", {}).get("ok")]
+    failed = [n for n, r in results["configs"].items() if "skipped" not in r and (
+        "error" in r or "error" in r.get("kiln", {}) or not r.get("check", {}).get("ok"))]
     return 1 if failed else 0
 
 

@@ -12,7 +12,19 @@
 #===----------------------------------------------------------------------===#
 from dataclasses import dataclass, field, replace
 
-OPSET = 17
+OPSET = 17  # the TorchScript exporter's
+
+# --exporter: how the models are exported (bench/export_models.py).
+#   torchscript  torch.onnx.export(dynamo=False), opset 17, dynamic_axes
+#   dynamo       torch.onnx.export(dynamo=True), opset 18, torch.export.Dim
+#   optimum      optimum.exporters.onnx.main_export in .venv-optimum:
+#                feature-extraction (BERT), text-generation-with-past (GPT-2,
+#                Llama-style: one graph with past_key_values, attention_mask
+#                and position_ids inputs, which serves decode, and prefill
+#                with past length 0; export_spec)
+EXPORTERS = ("torchscript", "dynamo", "optimum")
+DEFAULT_EXPORTER = "torchscript"
+OPSETS = {"torchscript": OPSET, "dynamo": 18, "optimum": None}  # None: Optimum's default
 
 
 @dataclass(frozen=True)
@@ -82,6 +94,35 @@ CONFIGS = {c.name: c for c in [
     BenchConfig("llama_prefill_b1", "llama_prefill", 1, 128,
                 description="Llama-style prefill b1 s128"),
 ]}
+
+FAMILY_NAMES = {"bert": "BERT-base", "gpt2": "GPT-2 small", "llama": "Llama-style"}
+
+
+def export_spec(exporter: str, spec: ModelSpec) -> ModelSpec:
+    """The graph that serves `spec`'s configurations when `exporter` exports
+    the models. Optimum writes one text-generation-with-past graph per causal
+    model (FAMILY_with_past): decode configurations run it as the torch
+    exporters' decode graphs, prefill configurations with past length 0."""
+    if exporter == "optimum" and spec.graph in ("prefill", "decode"):
+        size = "tiny " if spec.description.startswith("tiny ") else ""
+        return replace(spec, name=f"{spec.family}_with_past", graph="decode",
+                       description=f"{size}{FAMILY_NAMES[spec.family]}, Optimum text-generation-"
+                                   "with-past: past_key_values, attention_mask, position_ids inputs")
+    return spec
+
+
+def unsupported(exporter: str, cfg: BenchConfig) -> str:
+    """Why `exporter`'s graph cannot serve `cfg` ('' where it can): such a
+    configuration is skipped with this reason."""
+    return ""
+
+
+def bench_dir(root, tiny: bool, exporter: str):
+    """Where a run keeps models, artifacts and results: build/bench (or
+    build/bench/tiny) for the TorchScript exporter, as before the other
+    exporters came, and its subdirectory EXPORTER for the others."""
+    out = root / "build" / "bench" / ("tiny" if tiny else "")
+    return out if exporter == DEFAULT_EXPORTER else out / exporter
 
 
 def tiny(spec: ModelSpec) -> ModelSpec:

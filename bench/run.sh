@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 #===- bench/run.sh - Kiln vs ONNX Runtime benchmark suite ----------------===#
 #
-# Usage: bash bench/run.sh [--quick] [--only NAMES] [--rounds N] [...]
+# Usage: bash bench/run.sh [--quick] [--only NAMES] [--exporter torchscript|dynamo|optimum]
+#                          [--rounds N] [...]
 #        bash bench/run.sh gemm [--quick] [--m 1,8] [--kn 768x768] [...]
 #        (--help lists every option of either; bench/README.md)
 #
 # Exports the models on first use (needs .venv-export: bash
-# scripts/setup-export.sh), compiles them with kilnc (needs a build: bash
-# scripts/build.sh), times Kiln and ONNX Runtime alternately, prints the
-# tables and writes build/bench/results.json. The gemm mode runs the GEMM
+# scripts/setup-export.sh; --exporter optimum also .venv-optimum), compiles
+# them with kilnc (needs a build: bash scripts/build.sh), times Kiln and ONNX
+# Runtime alternately, prints the tables and writes build/bench/results.json
+# (build/bench/<exporter>/results.json for dynamo and optimum). The gemm mode runs the GEMM
 # microbenchmark (bench/gemm.py: Kiln, ONNX Runtime and OpenBLAS on single
 # MatMuls) and writes build/bench/gemm/results.json.
 #

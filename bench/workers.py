@@ -57,14 +57,40 @@ def time_calls(call, n: int) -> list:
     return ms
 
 
+class StepInputs:
+    """The inputs of a generation step other than the KV cache: where the
+    graph has them (Optimum's), attention_mask grows by one column of ones
+    per step and position_ids advance by one; input_ids stays the same token
+    (timing does not depend on it)."""
+
+    def __init__(self, in_names, inputs, steps):
+        self.mask = in_names.index("attention_mask") if "attention_mask" in in_names else None
+        if self.mask is not None:
+            b, total = inputs[self.mask].shape
+            self.mask_shape = (b, total)
+            self.ones = np.ones(b * (total + steps), inputs[self.mask].dtype)
+        self.pos = in_names.index("position_ids") if "position_ids" in in_names else None
+        if self.pos is not None:
+            self.positions = [inputs[self.pos] + k for k in range(steps)]
+
+    def at(self, k: int) -> dict:
+        """{input index: array} of step k."""
+        changed = {}
+        if self.mask is not None:
+            b, total = self.mask_shape
+            changed[self.mask] = self.ones[:b * (total + k)].reshape(b, total + k)
+        if self.pos is not None:
+            changed[self.pos] = self.positions[k]
+        return changed
+
+
 class KvLoop:
     """The buffers of a generation loop over a decode graph, as an
     application without an in-place cache API writes it: each step's
     present.N.* outputs are the next step's past_key_values.N.* inputs. Two
     buffers of the final length per cache tensor take turns (no allocation
-    per step); every step's tensors are dense prefixes of them. input_ids
-    stays the same token (timing does not depend on it); attention_mask, if
-    the graph has one, grows by one column of ones per step."""
+    per step); every step's tensors are dense prefixes of them. The other
+    inputs are StepInputs'."""
 
     def __init__(self, in_names, inputs, out_names, outputs, steps):
         self.inputs, self.outputs, self.num_steps = inputs, outputs, steps
@@ -79,10 +105,7 @@ class KvLoop:
             self.pairs.append((i, o, ping, pong))
         if not self.pairs:
             raise ValueError("a generation needs past_key_values.* inputs")
-        self.mask = in_names.index("attention_mask") if "attention_mask" in in_names else None
-        if self.mask is not None:
-            b, total = inputs[self.mask].shape
-            self.ones = np.ones(b * (total + steps), inputs[self.mask].dtype)
+        self.others = StepInputs(in_names, inputs, steps)
         self.logits_index = out_names.index("logits")
 
     def steps(self):
@@ -94,9 +117,8 @@ class KvLoop:
                 src, dst = (ping, pong) if k % 2 == 0 else (pong, ping)
                 ins[i] = src[:b * h * (past + k) * d].reshape(b, h, past + k, d)
                 outs[o] = dst[:b * h * (past + k + 1) * d].reshape(b, h, past + k + 1, d)
-            if self.mask is not None:
-                b, total = self.inputs[self.mask].shape
-                ins[self.mask] = self.ones[:b * (total + k)].reshape(b, total + k)
+            for i, a in self.others.at(k).items():
+                ins[i] = a
             yield ins, outs
 
     def logits(self) -> np.ndarray:
@@ -256,7 +278,8 @@ class KilnEngine:
         """The same generation through kiln_session_run_cached: the past
         stays in one cache buffer per pair, each step appends to it. A
         generation starts by loading the initial past (kiln_kv_cache_set,
-        timed with it)."""
+        timed with it). The other inputs are StepInputs': a growing
+        attention_mask and advancing position_ids where the graph has them."""
         lib = self.lib
         lib.kiln_kv_cache_create.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
                                              ctypes.POINTER(ctypes.c_void_p)]
@@ -270,19 +293,23 @@ class KilnEngine:
         pasts = [i for i, n in enumerate(in_names) if n.startswith("past_key_values.")]
         presents = {out_names.index("present." + in_names[i][len("past_key_values."):])
                     for i in pasts}
-        if any(n == "attention_mask" for n in in_names):
-            raise ValueError("the in-place generation does not grow an attention_mask")
         batch, _, past, _ = self.inputs[pasts[0]].shape
         self.cache = ctypes.c_void_p()
         self.check(lib.kiln_kv_cache_create(self.session, batch, past + steps,
                                             ctypes.byref(self.cache)), "kiln_kv_cache_create")
         self._initial = kiln_tensors([self.inputs[i] for i in pasts], self._keep)
-        others_in = [a for i, a in enumerate(self.inputs) if i not in pasts]
         others_out = [a for o, a in enumerate(self.outputs) if o not in presents]
-        self._cached_args = (self.session, self.cache,
-                             kiln_tensors(others_in, self._keep), len(others_in),
-                             kiln_tensors(others_out, self._keep), len(others_out))
-        self._num_steps, self._num_pasts = steps, len(pasts)
+        out_t = kiln_tensors(others_out, self._keep)
+        self._cached_steps = []
+        step_inputs = StepInputs(in_names, self.inputs, steps)
+        for k in range(steps):
+            ins = {**dict(enumerate(self.inputs)), **step_inputs.at(k)}
+            others_in = [a for i, a in sorted(ins.items()) if i not in pasts]
+            self._keep.append(others_in)  # the C tensors point into them
+            self._cached_steps.append((self.session, self.cache,
+                                       kiln_tensors(others_in, self._keep), len(others_in),
+                                       out_t, len(others_out)))
+        self._num_pasts = len(pasts)
         self._logits = self.outputs[out_names.index("logits")]
         self.generate_inplace()
         return self._logits.copy()
@@ -291,8 +318,8 @@ class KilnEngine:
         lib = self.lib
         self.check(lib.kiln_kv_cache_set(self.cache, self._initial, self._num_pasts),
                    "kiln_kv_cache_set")
-        for _ in range(self._num_steps):
-            status = lib.kiln_session_run_cached(*self._cached_args)
+        for args in self._cached_steps:
+            status = lib.kiln_session_run_cached(*args)
             if status != 0:
                 self.check(status, "kiln_session_run_cached")
 
