@@ -183,7 +183,7 @@ LogicalResult Compilation::importModel() {
   return success();
 }
 
-LogicalResult Compilation::lowerToLinalg() {
+LogicalResult Compilation::raise() {
   ModuleOp m = module();
   const OptionNames &names = options.optionNames;
   name = modelName();
@@ -225,10 +225,16 @@ LogicalResult Compilation::lowerToLinalg() {
         << caveat;
   }
 
+  step("raising");
+  raised = true;
+  return runRaisingPipeline(m, options.targetOptions.verbose);
+}
+
+LogicalResult Compilation::lowerToLinalg() {
+  if (!raised && failed(raise()))
+    return failure();
   step("lowering to linalg");
-  bool verbose = options.targetOptions.verbose;
-  return failure(failed(runRaisingPipeline(m, verbose)) ||
-                 failed(kiln::lowerToLinalg(m, *target, verbose)));
+  return kiln::lowerToLinalg(module(), *target, options.targetOptions.verbose);
 }
 
 LogicalResult Compilation::prepareEntry() {
@@ -326,6 +332,10 @@ CompileResult Compilation::run() {
     return finish(failure());
   EmitStage emit = options.emit;
   if (emit == EmitStage::Kiln)
+    return finish(printModule());
+  if (failed(raise()))
+    return finish(failure());
+  if (emit == EmitStage::Raised)
     return finish(printModule());
   if (failed(lowerToLinalg()))
     return finish(failure());

@@ -34,6 +34,7 @@ namespace mlir::kiln {
 /// Where a compile stops, and what it writes there.
 enum class EmitStage {
   Kiln,    ///< the Kiln dialect after import (text)
+  Raised,  ///< the Kiln dialect after the raising passes (text)
   Linalg,  ///< linalg/tensor IR after the lowering (text)
   Gpu,     ///< device targets: kernels in the gpu dialect (text)
   Ptx,     ///< device targets: the kernels' PTX (text)
@@ -141,9 +142,11 @@ public:
   LogicalResult checkOptions();
   /// Reads and imports the model into the Kiln dialect.
   LogicalResult importModel();
-  /// Captures the signature (with maxShapes), makes the target, raises and
-  /// lowers to linalg on tensors, and prepares the entry function for the C
-  /// ABI.
+  /// Captures the signature (with maxShapes), makes the target, and runs
+  /// the raising passes.
+  LogicalResult raise();
+  /// Raises (unless raise() ran) and lowers to linalg on tensors for the
+  /// target.
   LogicalResult lowerToLinalg();
   /// A device target's kernels at `stage`.
   LogicalResult printDeviceCode(DeviceStage stage, llvm::raw_ostream &os);
@@ -183,6 +186,7 @@ private:
   std::string name, entryName;
   CompileResult result;
   bool invalidOptions = false;
+  bool raised = false;
 };
 
 /// Compiles in a context of its own, collecting the diagnostics into the

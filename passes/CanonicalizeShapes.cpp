@@ -4,6 +4,7 @@
 
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include <cmath>
 
 namespace mlir::kiln {
 #define GEN_PASS_DEF_KILNCANONICALIZESHAPES
@@ -62,12 +63,62 @@ struct FoldTransposeChain : OpRewritePattern<TransposeOp> {
   }
 };
 
+/// The value of a one-element float constant or fill.
+std::optional<double> scalarValue(Value v) {
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  if (!type || !isa<FloatType>(type.getElementType()) ||
+      !type.hasStaticShape() || type.getNumElements() != 1)
+    return std::nullopt;
+  if (auto fill = v.getDefiningOp<FillOp>())
+    if (auto f = dyn_cast<FloatAttr>(fill.getValue()))
+      return f.getValueAsDouble();
+  auto c = v.getDefiningOp<ConstantOp>();
+  auto dense = c ? dyn_cast<DenseFPElementsAttr>(c.getValue()) : nullptr;
+  if (!dense)
+    return std::nullopt;
+  return dense.getSplatValue<APFloat>().convertToDouble();
+}
+
+/// add/sub/mul/div/pow of one-element float constants => a constant, as
+/// exporters write attention scales (full([], 0) + head_dim ** 0.5), so that
+/// the raising passes see a constant factor. Computed in double and rounded
+/// once to the element type (f32: the value PyTorch traced).
+template <typename OpT> struct FoldScalarArithmetic : OpRewritePattern<OpT> {
+  using OpRewritePattern<OpT>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpT op,
+                                PatternRewriter &rewriter) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    std::optional<double> a = scalarValue(op.getLhs());
+    std::optional<double> b = scalarValue(op.getRhs());
+    if (!a || !b || !type.hasStaticShape() || type.getNumElements() != 1)
+      return failure();
+    double r;
+    if constexpr (std::is_same_v<OpT, AddOp>)
+      r = *a + *b;
+    else if constexpr (std::is_same_v<OpT, SubOp>)
+      r = *a - *b;
+    else if constexpr (std::is_same_v<OpT, MulOp>)
+      r = *a * *b;
+    else if constexpr (std::is_same_v<OpT, DivOp>)
+      r = *a / *b;
+    else
+      r = std::pow(*a, *b);
+    auto value = DenseElementsAttr::get(
+        type, rewriter.getFloatAttr(type.getElementType(), r));
+    rewriter.replaceOpWithNewOp<ConstantOp>(op, type,
+                                            cast<ElementsAttr>(value));
+    return success();
+  }
+};
+
 struct KilnCanonicalizeShapesPass
     : kiln::impl::KilnCanonicalizeShapesBase<KilnCanonicalizeShapesPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FoldReshapeChain, FoldIdentityReshape, FoldTransposeChain>(
-        &getContext());
+    patterns.add<FoldReshapeChain, FoldIdentityReshape, FoldTransposeChain,
+                 FoldScalarArithmetic<AddOp>, FoldScalarArithmetic<SubOp>,
+                 FoldScalarArithmetic<MulOp>, FoldScalarArithmetic<DivOp>,
+                 FoldScalarArithmetic<PowOp>>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

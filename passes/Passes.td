@@ -46,8 +46,9 @@ def KilnRaiseAttention : Pass<"kiln-raise-attention", "::mlir::func::FuncOp"> {
     exporter transposes the keys with batch and heads merged
     (reshape, transpose [0, 2, 1], reshape), which reads as the keys
     themselves, and guards the probabilities with where(is_nan(p), 0, p),
-    which goes where the mask is finite (then no row is NaN) and keeps the
-    subgraph unraised otherwise. Nothing is raised when a score tensor has
+    which goes where the mask is finite (then no row is NaN) and otherwise
+    follows the attention as where(is_nan(out), 0, out): a row hidden
+    everywhere is NaN in both. Nothing is raised when a score tensor has
     another user, the softmax is not over the keys, a factor is not a
     constant scalar, or the mask would broadcast the scores to a larger
     shape.

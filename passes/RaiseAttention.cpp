@@ -8,7 +8,9 @@
 // constants, q' and kT' may carry such factors themselves (the sqrt-split
 // scale of SDPA exports), kT' is any permutation of the keys, and masks are
 // at most one additive mask plus causal hiding, the latter either as
-// where(causal, scores, -big) or as an additive where(causal, 0, -big). A
+// where(causal, scores, -big) or as an additive where(causal, 0, -big); a
+// where that hides by a condition that is not causal (a padding mask, in
+// either branch order) becomes the additive mask. A
 // causal condition is a slice of a constant lower-triangular table or a
 // comparison of two position ranges; either way it must hide key j from
 // query i exactly when j > i + Sk - Sq. Keys and values repeated for
@@ -116,6 +118,16 @@ struct Match {
   SmallVector<int64_t> keyPerm;
   double scale = 1.0;
   bool causal = false;
+  /// A where-mask that is not causal (a padding mask, as DistilBERT writes
+  /// where(attention_mask == 0, -big, scores)): the scores are hidden by
+  /// `whereHide` where `whereCond` is `hideWhenTrue`.
+  Value whereCond;
+  double whereHide = 0;
+  bool hideWhenTrue = false;
+  /// The subgraph zeroed the probabilities of rows that see no key (the
+  /// SDPA guard) and a mask may hide whole rows: the raised attention's
+  /// NaN rows become zeros.
+  bool zeroNanRows = false;
   /// Ops of the matched subgraph, consumers first, to erase when dead.
   SmallVector<Operation *> replaced;
 };
@@ -461,24 +473,48 @@ std::optional<Match> AttentionMatcher::match(MatMulOp product) {
     if (!x.hasOneUse())
       return std::nullopt;
     if (auto where = x.getDefiningOp<WhereOp>()) {
-      std::optional<double> hide = splatValue(where.getOnFalse());
-      if (m.causal || !hide || *hide > kHiddenScore ||
-          where.getOnTrue().getType() != x.getType())
+      // where(keep, scores, -big) or where(hide, -big, scores).
+      std::optional<double> hideOnFalse = splatValue(where.getOnFalse());
+      std::optional<double> hideOnTrue = splatValue(where.getOnTrue());
+      bool keepOnTrue = hideOnFalse && *hideOnFalse <= kHiddenScore &&
+                        where.getOnTrue().getType() == x.getType();
+      bool keepOnFalse = !keepOnTrue && hideOnTrue &&
+                         *hideOnTrue <= kHiddenScore &&
+                         where.getOnFalse().getType() == x.getType();
+      if (causalCondition || m.whereCond || (!keepOnTrue && !keepOnFalse))
         return std::nullopt;
-      m.causal = true;
-      causalCondition = where.getCondition(); // proven against Sq, Sk below
+      if (keepOnTrue) {
+        // Causal if proven against Sq, Sk below; a padding mask otherwise.
+        causalCondition = where.getCondition();
+        m.whereHide = *hideOnFalse;
+      } else {
+        m.whereCond = where.getCondition();
+        m.whereHide = *hideOnTrue;
+        m.hideWhenTrue = true;
+      }
       m.replaced.push_back(where);
-      x = where.getOnTrue();
+      x = keepOnTrue ? where.getOnTrue() : where.getOnFalse();
       continue;
     }
     if (auto add = x.getDefiningOp<AddOp>()) {
       if (additive)
         return std::nullopt;
       // The side that leads to the q k^T product is the scores.
+      // (A where-mask on the scores may sit below the add, as in GPT-2's
+      // causal table under its padding mask.)
       auto leadsToScores = [&](Value side) {
+        if (side.getType() != x.getType())
+          return false;
+        Value core = side;
+        if (auto where = core.getDefiningOp<WhereOp>()) {
+          if (where.getOnTrue().getType() == side.getType())
+            core = where.getOnTrue();
+          else if (where.getOnFalse().getType() == side.getType())
+            core = where.getOnFalse();
+        }
         double ignored = 1.0;
-        Value core = peelScalarFactors(side, ignored, /*singleUse=*/true);
-        return core.getDefiningOp<MatMulOp>() && side.getType() == x.getType();
+        core = peelScalarFactors(core, ignored, /*singleUse=*/true);
+        return (bool)core.getDefiningOp<MatMulOp>();
       };
       if (leadsToScores(add.getLhs())) {
         additive = add.getRhs();
@@ -547,8 +583,23 @@ std::optional<Match> AttentionMatcher::match(MatMulOp product) {
     return std::nullopt;
   AffineExpr sq = (*ss)[2], sk = (*ss)[3];
 
-  if (causalCondition && !isCausalCondition(causalCondition, sq, sk))
-    return std::nullopt;
+  if (causalCondition) {
+    if (isCausalCondition(causalCondition, sq, sk))
+      m.causal = true;
+    else
+      m.whereCond = causalCondition; // hides where false
+  }
+  if (m.whereCond) {
+    // A where-mask becomes the additive mask; it must broadcast to the
+    // scores without growing them, and be the only one.
+    auto cs = shapes.get(m.whereCond);
+    if (additive || !cs || cs->size() > 4)
+      return std::nullopt;
+    size_t lead = 4 - cs->size();
+    for (size_t d = 0; d < cs->size(); ++d)
+      if (symConstant((*cs)[d]) != 1 && !symEqual((*cs)[d], (*ss)[lead + d]))
+        return std::nullopt;
+  }
   if (additive) {
     if (isCausalAdditiveMask(additive, sq, sk)) {
       if (m.causal)
@@ -584,10 +635,13 @@ std::optional<Match> AttentionMatcher::match(MatMulOp product) {
       m.value = v;
     }
   }
-  // The NaN guard may go only where no row is NaN: masks hide by finite
-  // values, or causally (every query sees at least one key).
-  if (guarded && m.mask && !isFiniteMask(m.mask))
-    return std::nullopt;
+  // The NaN guard is the identity where no row is NaN: masks hide by finite
+  // values, or causally (every query sees at least one key). Otherwise a
+  // row hidden everywhere is NaN in kiln.attention as in the softmax, and
+  // the guard follows the attention instead (a row of the probabilities is
+  // NaN exactly when that row of the result is).
+  m.zeroNanRows = guarded && ((m.mask && !isFiniteMask(m.mask)) ||
+                              (m.whereCond && !std::isfinite(m.whereHide)));
   return m;
 }
 
@@ -614,11 +668,42 @@ struct KilnRaiseAttentionPass
         key = TransposeOp::create(b, loc, st.clone(shape), key,
                                   b.getDenseI64ArrayAttr(m.keyPerm));
       }
-      auto attention = AttentionOp::create(
-          b, loc, m.product.getType(), m.query, key, m.value, m.mask,
-          b.getF32FloatAttr((float)m.scale),
-          m.causal ? b.getUnitAttr() : nullptr);
-      m.product.getResult().replaceAllUsesWith(attention.getResult());
+      Value mask = m.mask;
+      if (m.whereCond) {
+        // hide where the condition is hideWhenTrue: an additive mask of the
+        // condition's shape.
+        auto condType = cast<RankedTensorType>(m.whereCond.getType());
+        Type elem =
+            cast<RankedTensorType>(m.product.getType()).getElementType();
+        auto scalar = RankedTensorType::get({}, elem);
+        auto splat = [&](double v) {
+          return (Value)ConstantOp::create(
+              b, loc, scalar,
+              cast<ElementsAttr>(
+                  DenseElementsAttr::get(scalar, b.getFloatAttr(elem, v))));
+        };
+        Value hide = splat(m.whereHide), keep = splat(0.0);
+        mask = WhereOp::create(b, loc, condType.clone(elem), m.whereCond,
+                               m.hideWhenTrue ? hide : keep,
+                               m.hideWhenTrue ? keep : hide);
+      }
+      auto attention =
+          AttentionOp::create(b, loc, m.product.getType(), m.query, key,
+                              m.value, mask, b.getF32FloatAttr((float)m.scale),
+                              m.causal ? b.getUnitAttr() : nullptr);
+      Value result = attention.getResult();
+      if (m.zeroNanRows) {
+        auto type = cast<RankedTensorType>(result.getType());
+        auto i1 = type.clone(b.getI1Type());
+        Value isNan = IsNanOp::create(b, loc, i1, result);
+        auto scalar = RankedTensorType::get({}, type.getElementType());
+        Value zero = ConstantOp::create(
+            b, loc, scalar,
+            cast<ElementsAttr>(DenseElementsAttr::get(
+                scalar, b.getFloatAttr(type.getElementType(), 0.0))));
+        result = WhereOp::create(b, loc, type, isNan, zero, result);
+      }
+      m.product.getResult().replaceAllUsesWith(result);
       eraseDeadKilnOps(m.replaced);
     }
     numRaised += matches.size();

@@ -58,11 +58,12 @@ TEST(CompileModel, WritesLibraryAndHeader) {
   ASSERT_TRUE(bool(header));
   EXPECT_NE((*header)->getBuffer().find("gpt2_model_descriptor(void)"),
             llvm::StringRef::npos);
-  ASSERT_EQ(recorder.steps.size(), 4u);
+  ASSERT_EQ(recorder.steps.size(), 5u);
   EXPECT_EQ(recorder.steps[0], "importing " + options.inputPath);
-  EXPECT_EQ(recorder.steps[1], "lowering to linalg");
-  EXPECT_EQ(recorder.steps[2], "bufferizing and lowering to LLVM");
-  EXPECT_EQ(recorder.steps[3],
+  EXPECT_EQ(recorder.steps[1], "raising");
+  EXPECT_EQ(recorder.steps[2], "lowering to linalg");
+  EXPECT_EQ(recorder.steps[3], "bufferizing and lowering to LLVM");
+  EXPECT_EQ(recorder.steps[4],
             "generating machine code and linking " + options.outputPath);
   llvm::sys::fs::remove_directories(dir);
 }

@@ -26,3 +26,29 @@ func.func @dynamic_reshape_kept(%x: tensor<?x?xf32>) -> tensor<?x?xf32> {
   %0 = kiln.reshape %x {shape = affine_map<()[s0, s1] -> (s1, s0)>} : tensor<?x?xf32> -> tensor<?x?xf32>
   return %0 : tensor<?x?xf32>
 }
+
+// One-element float arithmetic folds, as exporters write an attention scale:
+// full([], 0) + 16 ** 0.5.
+// CHECK-LABEL: func.func @scalar_scale
+// CHECK-NEXT: %[[C:.*]] = kiln.constant dense<4.000000e+00> : tensor<f32>
+// CHECK-NEXT: %[[D:.*]] = kiln.div %arg0, %[[C]]
+// CHECK-NEXT: return %[[D]]
+func.func @scalar_scale(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
+  %base = kiln.constant dense<1.600000e+01> : tensor<f32>
+  %half = kiln.constant dense<5.000000e-01> : tensor<f32>
+  %root = kiln.pow %base, %half : tensor<f32>, tensor<f32> -> tensor<f32>
+  %zero = kiln.fill 0.000000e+00 : f32 {shape = affine_map<() -> ()>} : tensor<f32>
+  %c = kiln.add %zero, %root : tensor<f32>, tensor<f32> -> tensor<f32>
+  %d = kiln.div %x, %c : tensor<2x8xf32>, tensor<f32> -> tensor<2x8xf32>
+  return %d : tensor<2x8xf32>
+}
+
+// Arithmetic on a tensor of more than one element stays.
+// CHECK-LABEL: func.func @vector_not_folded
+// CHECK: kiln.add
+func.func @vector_not_folded() -> tensor<2xf32> {
+  %a = kiln.constant dense<1.000000e+00> : tensor<2xf32>
+  %b = kiln.constant dense<2.000000e+00> : tensor<2xf32>
+  %c = kiln.add %a, %b : tensor<2xf32>, tensor<2xf32> -> tensor<2xf32>
+  return %c : tensor<2xf32>
+}

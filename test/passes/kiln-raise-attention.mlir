@@ -263,11 +263,15 @@ func.func @scores_used_twice(%q: tensor<1x2x8x64xf32>, %k: tensor<1x2x8x64xf32>)
   return %o, %d : tensor<1x2x8x64xf32>, tensor<1x2x8x8xf32>
 }
 
-// We don't raise a decode step whose causal table rows start at 0 rather
-// than at past = Sk - Sq: that hides the wrong keys.
+// A decode step whose causal table rows start at 0 rather than at
+// past = Sk - Sq is not causal attention: it is raised with the table as
+// an additive mask of its own, never with the causal flag.
 // CHECK-LABEL: @causal_table_wrong_offset
-// CHECK-NOT: kiln.attention
-// CHECK: kiln.softmax
+// CHECK: %[[M:.*]] = kiln.slice
+// CHECK: %[[A:.*]] = kiln.where %[[M]], %{{.*}}, %{{.*}} : tensor<1x1x?x?xi1>, tensor<f32>, tensor<f32> -> tensor<1x1x?x?xf32>
+// CHECK: kiln.attention %{{.*}}, %{{.*}}, %{{.*}}, %[[A]] {scale = 1.000000e+00 : f32}
+// CHECK-NOT: causal
+// CHECK-NOT: kiln.softmax
 func.func @causal_table_wrong_offset(%x: tensor<?x4x?x16xf32> {kiln.dims = affine_map<()[s0, s1, s2] -> (s0, 4, s1, 16)>},
                                      %pk: tensor<?x4x?x16xf32> {kiln.dims = affine_map<()[s0, s1, s2] -> (s0, 4, s2, 16)>}) -> tensor<?x4x?x16xf32>
     attributes {kiln.symbols = ["batch", "seq", "past"]} {
@@ -346,12 +350,16 @@ func.func @dynamo_sdpa_gqa(%q: tensor<?x4x?x16xf32> {kiln.dims = affine_map<()[s
   return %o : tensor<?x4x?x16xf32>
 }
 
-// The NaN guard must stay where a mask may hold -inf (here an input): a row
-// hidden everywhere is NaN after the softmax, and the guard makes it zeros.
+// Where a mask may hold -inf (here an input, as TorchScript's and Optimum's
+// SDPA exports write where(mask, 0, -inf)) a row hidden everywhere is NaN
+// after the softmax and the guard makes it zeros: the guard moves after the
+// attention, whose row is NaN exactly then.
 // CHECK-LABEL: @nan_guard_unknown_mask
-// CHECK: kiln.softmax
-// CHECK: kiln.is_nan
-// CHECK-NOT: kiln.attention
+// CHECK-NOT: kiln.softmax
+// CHECK: %[[O:.*]] = kiln.attention
+// CHECK: %[[N:.*]] = kiln.is_nan %[[O]]
+// CHECK: %[[Z:.*]] = kiln.where %[[N]], %{{.*}}, %[[O]]
+// CHECK: return %[[Z]]
 func.func @nan_guard_unknown_mask(%q: tensor<?x4x?x16xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, 4, s1, 16)>},
                                   %kt: tensor<?x4x16x?xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, 4, 16, s1)>},
                                   %v: tensor<?x4x?x16xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, 4, s1, 16)>},
@@ -364,5 +372,24 @@ func.func @nan_guard_unknown_mask(%q: tensor<?x4x?x16xf32> {kiln.dims = affine_m
   %nan = kiln.is_nan %p : tensor<?x4x?x?xf32> -> tensor<?x4x?x?xi1>
   %g = kiln.where %nan, %zero, %p : tensor<?x4x?x?xi1>, tensor<f32>, tensor<?x4x?x?xf32> -> tensor<?x4x?x?xf32>
   %o = kiln.matmul %g, %v : tensor<?x4x?x?xf32>, tensor<?x4x?x16xf32> -> tensor<?x4x?x16xf32>
+  return %o : tensor<?x4x?x16xf32>
+}
+
+// DistilBERT's padding mask hides where the condition is true:
+// where(mask == 0, -big, scores) becomes the additive where(hide, -big, 0).
+// CHECK-LABEL: @where_hides_on_true
+// CHECK: %[[A:.*]] = kiln.where %{{.*}}, %{{.*}}, %{{.*}} : tensor<?x4x?x?xi1>, tensor<f32>, tensor<f32> -> tensor<?x4x?x?xf32>
+// CHECK: kiln.attention %{{.*}}, %{{.*}}, %{{.*}}, %[[A]]
+// CHECK-NOT: kiln.softmax
+func.func @where_hides_on_true(%q: tensor<?x4x?x16xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, 4, s1, 16)>},
+                               %kt: tensor<?x4x16x?xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, 4, 16, s1)>},
+                               %v: tensor<?x4x?x16xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, 4, s1, 16)>},
+                               %hide: tensor<?x4x?x?xi1> {kiln.dims = affine_map<()[s0, s1] -> (s0, 4, s1, s1)>}) -> tensor<?x4x?x16xf32>
+    attributes {kiln.symbols = ["batch", "seq"]} {
+  %s = kiln.matmul %q, %kt : tensor<?x4x?x16xf32>, tensor<?x4x16x?xf32> -> tensor<?x4x?x?xf32>
+  %big = kiln.constant dense<-3.40282347E+38> : tensor<f32>
+  %w = kiln.where %hide, %big, %s : tensor<?x4x?x?xi1>, tensor<f32>, tensor<?x4x?x?xf32> -> tensor<?x4x?x?xf32>
+  %p = kiln.softmax %w {axis = 3 : i64} : tensor<?x4x?x?xf32>
+  %o = kiln.matmul %p, %v : tensor<?x4x?x?xf32>, tensor<?x4x?x16xf32> -> tensor<?x4x?x16xf32>
   return %o : tensor<?x4x?x16xf32>
 }

@@ -29,6 +29,9 @@ static cl::opt<EmitStage> emit(
     "emit", cl::desc("What to produce"), cl::init(EmitStage::Library),
     cl::values(
         clEnumValN(EmitStage::Kiln, "kiln", "Kiln dialect after import"),
+        clEnumValN(EmitStage::Raised, "raised",
+                   "Kiln dialect after the raising passes (attention, "
+                   "norms, linear epilogues, ...)"),
         clEnumValN(EmitStage::Linalg, "linalg",
                    "linalg/tensor IR after lowering"),
         clEnumValN(EmitStage::Gpu, "gpu",
