@@ -2,9 +2,12 @@
 #include "dialects/kiln/KilnOps.h"
 #include "passes/Passes.h"
 
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include <cmath>
+#include <cstring>
+#include <vector>
 
 namespace mlir::kiln {
 #define GEN_PASS_DEF_KILNCANONICALIZESHAPES
@@ -63,6 +66,80 @@ struct FoldTransposeChain : OpRewritePattern<TransposeOp> {
   }
 };
 
+/// transpose(constant) => the constant transposed, at compile time. The
+/// dynamo exporter keeps a tied embedding once and feeds the LM head
+/// transpose(table): left to run time, that transposes the whole vocabulary
+/// table on every call, and the GEMM kernels see no constant weight to pack.
+struct FoldConstantTranspose : OpRewritePattern<TransposeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(TransposeOp op,
+                                PatternRewriter &rewriter) const override {
+    auto c = op.getInput().getDefiningOp<ConstantOp>();
+    auto type = cast<RankedTensorType>(op.getType());
+    auto inType = cast<RankedTensorType>(op.getInput().getType());
+    if (!c || !type.hasStaticShape() || !inType.hasStaticShape() ||
+        !type.getElementType().isIntOrFloat() ||
+        type.getElementType().getIntOrFloatBitWidth() % 8 != 0)
+      return failure();
+    ArrayRef<char> data;
+    StringRef key;
+    if (auto res = dyn_cast<DenseResourceElementsAttr>(c.getValue())) {
+      AsmResourceBlob *blob = res.getRawHandle().getBlob();
+      if (!blob)
+        return failure();
+      data = blob->getData();
+      key = res.getRawHandle().getKey();
+    } else if (auto dense = dyn_cast<DenseElementsAttr>(c.getValue())) {
+      if (dense.isSplat()) {
+        rewriter.replaceOpWithNewOp<ConstantOp>(
+            op, type, cast<ElementsAttr>(dense.reshape(type)));
+        return success();
+      }
+      data = dense.getRawData();
+    } else {
+      return failure();
+    }
+    size_t elem = type.getElementType().getIntOrFloatBitWidth() / 8;
+    int64_t n = type.getNumElements(), rank = type.getRank();
+    if ((int64_t)data.size() != n * (int64_t)elem)
+      return failure();
+    // Row-major strides of the input, read in the result's order.
+    SmallVector<int64_t> inStrides(rank, 1);
+    for (int64_t d = rank - 2; d >= 0; --d)
+      inStrides[d] = inStrides[d + 1] * inType.getDimSize(d + 1);
+    ArrayRef<int64_t> perm = op.getPerm();
+    std::vector<char> bytes;
+    AsmResourceBlob out;
+    char *dst;
+    if (key.empty()) {
+      bytes.resize(n * elem);
+      dst = bytes.data();
+    } else {
+      out = HeapAsmResourceBlob::allocate(n * elem, 64);
+      dst = out.getMutableData().data();
+    }
+    SmallVector<int64_t> index(rank, 0);
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t src = 0;
+      for (int64_t d = 0; d < rank; ++d)
+        src += index[d] * inStrides[perm[d]];
+      memcpy(dst + i * elem, data.data() + src * elem, elem);
+      for (int64_t d = rank - 1; d >= 0; --d) {
+        if (++index[d] < type.getDimSize(d))
+          break;
+        index[d] = 0;
+      }
+    }
+    ElementsAttr attr =
+        key.empty() ? cast<ElementsAttr>(
+                          DenseElementsAttr::getFromRawBuffer(type, bytes))
+                    : cast<ElementsAttr>(DenseResourceElementsAttr::get(
+                          type, (key + "_t").str(), std::move(out)));
+    rewriter.replaceOpWithNewOp<ConstantOp>(op, type, attr);
+    return success();
+  }
+};
+
 /// The value of a one-element float constant or fill.
 std::optional<double> scalarValue(Value v) {
   auto type = dyn_cast<RankedTensorType>(v.getType());
@@ -116,9 +193,10 @@ struct KilnCanonicalizeShapesPass
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<FoldReshapeChain, FoldIdentityReshape, FoldTransposeChain,
-                 FoldScalarArithmetic<AddOp>, FoldScalarArithmetic<SubOp>,
-                 FoldScalarArithmetic<MulOp>, FoldScalarArithmetic<DivOp>,
-                 FoldScalarArithmetic<PowOp>>(&getContext());
+                 FoldConstantTranspose, FoldScalarArithmetic<AddOp>,
+                 FoldScalarArithmetic<SubOp>, FoldScalarArithmetic<MulOp>,
+                 FoldScalarArithmetic<DivOp>, FoldScalarArithmetic<PowOp>>(
+        &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -1,4 +1,5 @@
 // RUN: kiln-opt %s -kiln-canonicalize-shapes --mlir-print-local-scope | FileCheck %s
+// RUN: kiln-opt %s -kiln-canonicalize-shapes | FileCheck %s --check-prefix=BLOB
 
 // CHECK-LABEL: func.func @reshape_chain
 // CHECK-NEXT: %[[R:.*]] = kiln.reshape %arg0 {shape = affine_map<()[s0] -> (s0, 64)>}
@@ -52,3 +53,33 @@ func.func @vector_not_folded() -> tensor<2xf32> {
   %c = kiln.add %a, %b : tensor<2xf32>, tensor<2xf32> -> tensor<2xf32>
   return %c : tensor<2xf32>
 }
+
+// A transposed constant is transposed at compile time (the dynamo exporter's
+// tied LM head is transpose(embedding table)).
+// CHECK-LABEL: func.func @constant_transpose
+// CHECK-NEXT: %[[C:.*]] = kiln.constant dense<{{\[}}[1.000000e+00, 4.000000e+00], [2.000000e+00, 5.000000e+00], [3.000000e+00, 6.000000e+00]]> : tensor<3x2xf32>
+// CHECK-NEXT: return %[[C]]
+func.func @constant_transpose() -> tensor<3x2xf32> {
+  %c = kiln.constant dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]> : tensor<2x3xf32>
+  %t = kiln.transpose %c {perm = array<i64: 1, 0>} : tensor<2x3xf32> -> tensor<3x2xf32>
+  return %t : tensor<3x2xf32>
+}
+
+// A weight blob: its transpose is a new blob (the original may still be
+// read, as the tied embedding is by its gather).
+// CHECK-LABEL: func.func @blob_transpose
+// CHECK-NEXT: %[[C:.*]] = kiln.constant dense_resource<w_t> : tensor<2x2xf32>
+// BLOB: w_t: "0x400000000000803F000040400000004000008040"
+func.func @blob_transpose() -> tensor<2x2xf32> {
+  %c = kiln.constant dense_resource<w> : tensor<2x2xf32>
+  %t = kiln.transpose %c {perm = array<i64: 1, 0>} : tensor<2x2xf32> -> tensor<2x2xf32>
+  return %t : tensor<2x2xf32>
+}
+
+{-#
+  dialect_resources: {
+    builtin: {
+      w: "0x040000000000803F000000400000404000008040"
+    }
+  }
+#-}
