@@ -133,11 +133,12 @@ def main() -> int:
         out.append("|---|---|---|---|---|---|")
         for path in args.bench_results:
             data = json.loads(path.read_text())
-            exporter = data.get("exporter", "torchscript")
-            for cfg in data.get("configs", data.get("results", [])):
-                k, o = cfg.get("kiln_ms"), cfg.get("ort_ms")
+            exporter = data.get("meta", {}).get("exporter", "torchscript")
+            for name, cfg in data.get("configs", {}).items():
+                k = cfg.get("kiln", {}).get("median_ms")
+                o = cfg.get("ort", {}).get("median_ms")
                 if k and o:
-                    out.append(f"| {path.name} | {exporter} | {cfg.get('name')} | "
+                    out.append(f"| {path.name} | {exporter} | {name} | "
                                f"{k:.1f} | {o:.1f} | {o / k:.2f} |")
         out.append("")
     args.out.write_text("\n".join(out) + "\n")
