@@ -42,24 +42,40 @@ std::string mlir::kiln::descriptorSource(const ModelSignature &sig,
      << ". Do not edit. */\n"
         "#include <stdint.h>\n#include \"kiln/model_abi.h\"\n\n"
      << kSymbolHelpers;
+  bool inference = !sig.inferenceEntry.empty();
   std::set<size_t> ranks;
   for (auto *list : {&sig.inputs, &sig.outputs})
     for (auto &t : *list)
       ranks.insert(t.dims.size());
+  if (inference) // the data symbols' values and status
+    ranks.insert({0, 1});
   for (size_t r : ranks) {
     os << "typedef struct { void *allocated, *aligned; int64_t offset;";
     if (r)
       os << " int64_t sizes[" << r << "]; int64_t strides[" << r << "];";
     os << " } kiln_memref_" << r << ";\n";
   }
-  os << "extern void _mlir_ciface_" << entry << "(";
-  bool first = true;
-  for (auto *list : {&sig.inputs, &sig.outputs})
-    for (auto &t : *list) {
+  auto declareMemrefs = [&](const std::vector<TensorSignature> &list,
+                            bool &first) {
+    for (auto &t : list) {
       os << (first ? "" : ", ") << "kiln_memref_" << t.dims.size() << " *";
       first = false;
     }
-  os << ");\n\n";
+  };
+  os << "extern void _mlir_ciface_" << entry << "(";
+  bool first = true;
+  declareMemrefs(sig.inputs, first);
+  declareMemrefs(sig.outputs, first);
+  for (size_t k = 0; k < sig.dataSymbols.size(); ++k, first = false)
+    os << (first ? "" : ", ") << "int64_t";
+  os << ");\n";
+  if (inference) {
+    os << "extern void _mlir_ciface_" << sig.inferenceEntry << "(";
+    first = true;
+    declareMemrefs(sig.inputs, first);
+    os << (first ? "" : ", ") << "kiln_memref_1 *, kiln_memref_0 *);\n";
+  }
+  os << "\n";
 
   os << "static const char *const symbol_names[] = {";
   for (auto &s : sig.symbols)
@@ -93,14 +109,28 @@ std::string mlir::kiln::descriptorSource(const ModelSignature &sig,
       for (AffineExpr e : t.dims)
         os << cString(symToString(e, sig.symbols)) << ", ";
       os << "0};\n";
+      if (!isInput && llvm::any_of(t.dims, [&](AffineExpr e) {
+            return dependsOnData(sig, e);
+          })) {
+        os << "static const uint8_t " << prefix << i << "_from_data[] = {";
+        for (AffineExpr e : t.dims)
+          os << (dependsOnData(sig, e) ? 1 : 0) << ", ";
+        os << "0};\n";
+      }
     }
     os << "static const kiln_abi_tensor " << prefix << "s[] = {\n";
-    for (auto [i, t] : llvm::enumerate(list))
+    for (auto [i, t] : llvm::enumerate(list)) {
+      bool fromData = !isInput && llvm::any_of(t.dims, [&](AffineExpr e) {
+        return dependsOnData(sig, e);
+      });
       os << "  {" << cString(t.name) << ", " << t.dtype << ", " << t.dims.size()
          << ", " << prefix << i << "_dims, " << prefix << i << "_syms, "
-         << prefix << i << "_names},\n";
+         << prefix << i << "_names, "
+         << (fromData ? prefix + std::to_string(i) + "_from_data" : "0")
+         << "},\n";
+    }
     if (list.empty())
-      os << "  {0, 0, 0, 0, 0, 0},\n";
+      os << "  {0, 0, 0, 0, 0, 0, 0},\n";
     os << "};\n";
   };
   emitTensors(sig.inputs, "input", true);
@@ -167,9 +197,37 @@ std::string mlir::kiln::descriptorSource(const ModelSignature &sig,
     os << (first ? "" : ", ") << "&a" << i;
   for (size_t i = 0; i < sig.outputs.size(); ++i, first = false)
     os << (first ? "" : ", ") << "&r" << i;
+  for (unsigned k : sig.dataSymbols) {
+    os << (first ? "" : ", ") << "s[" << k << "]";
+    first = false;
+  }
   os << ");\n  return 0;\n}\n\n"
         "static int32_t run(void *const *in, void *const *out, "
         "const int64_t *s) {\n  return run_strided(in, out, s, 0);\n}\n\n";
+
+  if (inference) {
+    // The data symbols are the last ones, written in place.
+    size_t firstData = sig.symbols.size() - sig.dataSymbols.size();
+    os << "static int32_t infer_symbols(void *const *in, int64_t *s, "
+          "const int64_t *const *st) {\n";
+    for (auto [i, t] : llvm::enumerate(sig.inputs))
+      emitMemref(t, "a" + std::to_string(i), "in[" + std::to_string(i) + "]");
+    os << "  if (st) {\n";
+    for (auto [i, t] : llvm::enumerate(sig.inputs))
+      emitStrides(t, "a" + std::to_string(i), i);
+    os << "  }\n  int64_t status = 0;\n"
+       << "  kiln_memref_1 values = {s + " << firstData << ", s + " << firstData
+       << ", 0, {" << sig.dataSymbols.size() << "}, {1}};\n"
+       << "  kiln_memref_0 result = {&status, &status, 0};\n"
+       << "  _mlir_ciface_" << sig.inferenceEntry << "(";
+    for (size_t i = 0; i < sig.inputs.size(); ++i)
+      os << "&a" << i << ", ";
+    os << "&values, &result);\n  return (int32_t)status;\n}\n\n";
+  }
+  os << "static const char *const symbol_checks[] = {";
+  for (const std::string &c : sig.symbolChecks)
+    os << cString(c) << ", ";
+  os << "0};\n";
 
   os << "static const kiln_abi_kv_pair kv_pairs[] = {";
   for (const KvCachePair &p : sig.kvPairs)
@@ -191,7 +249,9 @@ std::string mlir::kiln::descriptorSource(const ModelSignature &sig,
      << sig.symbols.size() << ", symbol_names, symbol_max,\n  "
      << sig.inputs.size() << ", inputs, " << sig.outputs.size()
      << ", outputs, output_dims, run, " << device << ",\n  "
-     << sig.kvPairs.size() << ", kv_pairs, run_strided, symbol_min};\n"
+     << sig.kvPairs.size() << ", kv_pairs, run_strided, symbol_min,\n  "
+     << sig.dataSymbols.size() << ", " << (inference ? "infer_symbols" : "0")
+     << ", " << sig.symbolChecks.size() << ", symbol_checks};\n"
      << "__attribute__((visibility(\"default\"))) const kiln_abi_model *"
      << sig.name << "_model_descriptor(void) {\n"
      << "  return &kiln_model_descriptor;\n}\n";
@@ -234,7 +294,12 @@ std::string mlir::kiln::headerSource(const ModelSignature &sig) {
          << "dtype " << t.dtype << ", dims [";
       for (auto [d, e] : llvm::enumerate(t.dims))
         os << (d ? ", " : "") << symToString(e, sig.symbols);
-      os << "] */\n#define " << upper << "_" << kind << "_" << id << "_INDEX "
+      os << "]";
+      if (llvm::any_of(t.dims,
+                       [&](AffineExpr e) { return dependsOnData(sig, e); }))
+        os << ";\n * known only once the inputs' data is read (a shape "
+              "computed from tensor data)";
+      os << " */\n#define " << upper << "_" << kind << "_" << id << "_INDEX "
          << i << "\n#define " << upper << "_" << kind << "_" << id << "_RANK "
          << t.dims.size() << "\n";
     }
@@ -256,21 +321,41 @@ std::string mlir::kiln::headerSource(const ModelSignature &sig) {
   // The typed entry point: symbol values, then one typed pointer and its
   // capacity in elements per tensor. It builds the dims from the symbols and
   // calls kiln_session_run, which does every check.
-  std::set<std::string> taken = {"session", "s", "in", "out"};
+  bool fromData = !sig.symbolChecks.empty();
+  size_t numOutputDims = 0;
+  for (auto &t : sig.outputs)
+    numOutputDims += t.dims.size();
+  if (fromData)
+    os << "/* Entries of " << sig.name
+       << "_run's output_dims: every output's dims, in order. */\n#define "
+       << upper << "_NUM_OUTPUT_DIMS " << numOutputDims << "\n";
+  std::set<std::string> taken = {"session", "s",    "in",
+                                 "out",     "dims", "output_dims"};
   std::vector<std::string> symIds, inIds, outIds;
-  for (auto &s : sig.symbols)
-    symIds.push_back(uniqueCIdentifier(s, taken));
+  // Symbols that the caller gives: those the input shapes bind.
+  std::vector<size_t> callerSymbols;
+  for (auto [i, s] : llvm::enumerate(sig.symbols))
+    if (!llvm::is_contained(sig.dataSymbols, i)) {
+      symIds.push_back(uniqueCIdentifier(s, taken));
+      callerSymbols.push_back(i);
+    }
   for (auto &t : sig.inputs)
     inIds.push_back(uniqueCIdentifier(t.name, taken));
   for (auto &t : sig.outputs)
     outIds.push_back(uniqueCIdentifier(t.name, taken));
   os << "\n/* Runs the model on caller buffers.";
-  if (!sig.symbols.empty()) {
+  if (!callerSymbols.empty()) {
     os << " Symbolic dims:";
-    for (auto &s : sig.symbols)
-      os << " " << s;
+    for (size_t i : callerSymbols)
+      os << " " << sig.symbols[i];
     os << ".";
   }
+  if (fromData)
+    os << "\n * Some shapes are read from the inputs' data: output_dims ("
+       << upper
+       << "_NUM_OUTPUT_DIMS\n * entries, or NULL) receives every output's "
+          "dims, which are those of the\n * outputs written; each buffer "
+          "must hold what they give.";
   os << "\n * Each buffer is row-major with the dims above, and n_<name> is "
         "its\n"
         " * capacity in elements; see kiln_session_run for the checks and\n"
@@ -284,10 +369,15 @@ std::string mlir::kiln::headerSource(const ModelSignature &sig) {
   for (auto [i, t] : llvm::enumerate(sig.outputs))
     os << ",\n    " << dtypeCType(t.dtype) << " *" << outIds[i] << ", size_t n_"
        << outIds[i];
+  if (fromData)
+    os << ",\n    int64_t *output_dims";
   os << ") {\n";
   os << "  const int64_t s[] = {";
-  for (auto &id : symIds)
-    os << id << ", ";
+  for (size_t i = 0, next = 0; i < sig.symbols.size(); ++i)
+    os << (next < callerSymbols.size() && callerSymbols[next] == i
+               ? symIds[next++]
+               : std::string("0"))
+       << ", ";
   os << "0};\n  (void)s;\n";
   auto tensors = [&](const std::vector<TensorSignature> &list,
                      const std::vector<std::string> &ids, const char *var) {
@@ -307,7 +397,27 @@ std::string mlir::kiln::headerSource(const ModelSignature &sig) {
     os << "  };\n";
   };
   tensors(sig.inputs, inIds, "in");
-  tensors(sig.outputs, outIds, "out");
+  if (fromData) {
+    // The output dims come from the runtime, which reads the data.
+    os << "  int64_t local[" << std::max<size_t>(numOutputDims, 1)
+       << "];\n  int64_t *dims = output_dims ? output_dims : local;\n"
+       << "  kiln_status st = kiln_session_output_dims(session, in, "
+       << sig.inputs.size() << ", dims, " << numOutputDims
+       << ");\n  if (st != KILN_OK)\n    return st;\n"
+       << "  kiln_tensor out[] = {\n";
+    size_t base = 0;
+    for (auto [i, t] : llvm::enumerate(sig.outputs)) {
+      os << "    {(kiln_dtype)" << t.dtype << ", " << t.dims.size()
+         << ", dims + " << base << ", (void *)" << outIds[i] << ", n_"
+         << outIds[i] << " * sizeof(*" << outIds[i] << ")},\n";
+      base += t.dims.size();
+    }
+    if (sig.outputs.empty())
+      os << "    {(kiln_dtype)0, 0, 0, 0, 0},\n";
+    os << "  };\n";
+  } else {
+    tensors(sig.outputs, outIds, "out");
+  }
   os << "  return kiln_session_run(session, in, " << sig.inputs.size()
      << ", out, " << sig.outputs.size() << ");\n}\n";
   os << "\n#ifdef __cplusplus\n}\n#endif\n#endif\n";

@@ -176,6 +176,8 @@ private:
   LogicalResult lowerFill(FillOp op);
   LogicalResult lowerSymbolicValues(SymbolicValuesOp op);
   LogicalResult lowerRange(RangeOp op);
+  /// Gives the op's symbols their values for the ops after it.
+  LogicalResult lowerBindSymbols(BindSymbolsOp op);
 
   // Elementwise ops, one generic each.
   LogicalResult lowerBinary(Operation *op);

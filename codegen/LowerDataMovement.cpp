@@ -179,8 +179,10 @@ LogicalResult FunctionLowering::lowerSlice(SliceOp op) {
   ArrayRef<int64_t> steps = op.getStrides();
   // An empty result reads nothing. extract_slice would verify its offsets
   // against the source even then (start 10 of 10 is out of bounds), so the
-  // result is a fresh empty tensor instead.
-  if (llvm::is_contained(op.getType().getShape(), 0)) {
+  // result is a fresh empty tensor instead. So is any slice of an empty
+  // input, whose sizes (read at run time) can only be 0 there.
+  if (llvm::is_contained(op.getType().getShape(), 0) ||
+      llvm::is_contained(tensorTy(op.getInput()).getShape(), 0)) {
     Value e = empty(loc, sizes, op.getType().getElementType());
     if (e.getType() != op.getType())
       e = tensor::CastOp::create(b, loc, op.getType(), e);
@@ -303,5 +305,24 @@ LogicalResult FunctionLowering::lowerRange(RangeOp r) {
             linalg::YieldOp::create(nb, nl, castScalar(nb, nl, i64, elem));
           })
           .getResult(0));
+  return success();
+}
+
+/// result = valid ? values : 0, and each symbol its element of the result.
+LogicalResult FunctionLowering::lowerBindSymbols(BindSymbolsOp op) {
+  Location loc = op.getLoc();
+  auto type = tensorTy(op.getValues());
+  Value r = elementwise(
+      loc, type, ValueRange{op.getValid(), op.getValues()},
+      [&](OpBuilder &nb, Location nl, ValueRange a) {
+        Value zero = buildArithConstant(nb, nl, a[1].getType(), 0);
+        return (Value)arith::SelectOp::create(nb, nl, a[0], a[1], zero);
+      });
+  for (auto [i, s] : llvm::enumerate(op.getSymbols())) {
+    Value idx = arith::ConstantIndexOp::create(b, loc, i);
+    Value v = tensor::ExtractOp::create(b, loc, r, ValueRange{idx});
+    symbols[s] = arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
+  }
+  b.replaceOp(op, r);
   return success();
 }

@@ -91,10 +91,19 @@ LogicalResult FunctionLowering::convertSignature() {
   Block &entry = func.getBody().front();
   Location loc = func.getLoc();
   FunctionType ft = func.getFunctionType();
+  // The data symbols' function may read a KV-cache input in place, as a
+  // view of a longer cache: its inputs take any strides.
+  bool inference = func->hasAttr(kSymbolInferenceAttr);
   SmallVector<Type> newInputs;
   for (Type t : ft.getInputs()) {
     auto tt = cast<RankedTensorType>(t);
-    newInputs.push_back(MemRefType::get(tt.getShape(), tt.getElementType()));
+    MemRefLayoutAttrInterface layout;
+    if (inference)
+      layout = StridedLayoutAttr::get(
+          func.getContext(), 0,
+          SmallVector<int64_t>(tt.getRank(), ShapedType::kDynamic));
+    newInputs.push_back(
+        MemRefType::get(tt.getShape(), tt.getElementType(), layout));
   }
   unsigned numIn = newInputs.size();
   for (Type t : ft.getResults()) {
@@ -104,7 +113,7 @@ LogicalResult FunctionLowering::convertSignature() {
   // Both sides of a KV-cache pair may be views of one longer cache buffer
   // (kiln_session_run_cached); the C entry passes dense strides otherwise.
   SmallVector<KvCachePair> kvPairs;
-  if (kvCacheViews)
+  if (kvCacheViews && !inference)
     kvPairs = findKvCachePairs(func);
   for (const KvCachePair &p : kvPairs) {
     newInputs[p.input] =
@@ -140,8 +149,21 @@ LogicalResult FunctionLowering::convertSignature() {
         symbols[s.getPosition()] =
             memref::DimOp::create(b, loc, entry.getArgument(i), d);
   }
+  // Data symbols: arguments after the outputs, or (in the function that
+  // computes them) bound by kiln.bind_symbols as it goes.
+  if (auto data = func->getAttrOfType<DenseI64ArrayAttr>(kDataSymbolsAttr))
+    for (int64_t s : data.asArrayRef()) {
+      if (s < 0 || s >= (int64_t)nsym)
+        return func.emitError() << "data symbol " << s << " out of range";
+      symbols[s] = entry.addArgument(b.getIndexType(), loc);
+      newInputs.push_back(b.getIndexType());
+    }
+  DenseSet<int64_t> boundLater;
+  func.walk([&](BindSymbolsOp op) {
+    boundLater.insert(op.getSymbols().begin(), op.getSymbols().end());
+  });
   for (unsigned s = 0; s < nsym; ++s)
-    if (!symbols[s])
+    if (!symbols[s] && !boundLater.contains(s))
       return func.emitError()
              << "symbol " << names[s] << " is not bound by any input dim";
 
@@ -196,6 +218,13 @@ Value FunctionLowering::reshape(Location loc, Value v, RankedTensorType type,
       return flat.getType() == type
                  ? flat
                  : (Value)tensor::CastOp::create(b, loc, type, flat);
+    // expand_shape makes a dynamic dim only out of a dynamic one (a static
+    // input reshaped to extents read at run time).
+    if (!type.hasStaticShape() && tensorTy(flat).hasStaticShape())
+      flat = tensor::CastOp::create(
+          b, loc,
+          RankedTensorType::get({ShapedType::kDynamic}, type.getElementType()),
+          flat);
     SmallVector<ReassociationIndices> all(1);
     for (int64_t d = 0; d < type.getRank(); ++d)
       all[0].push_back(d);
@@ -343,6 +372,23 @@ Value FunctionLowering::countOf(Location loc, Value x, ArrayRef<int64_t> axes,
 
 LogicalResult FunctionLowering::lowerOp(Operation *op) {
   b.setInsertionPoint(op);
+  // A pass that moved an op above the binding of a data symbol it uses
+  // would leave it nothing to read.
+  for (NamedAttribute a : op->getAttrs())
+    if (auto map = dyn_cast<AffineMapAttr>(a.getValue()))
+      for (AffineExpr e : map.getValue().getResults()) {
+        std::optional<unsigned> unbound;
+        e.walk([&](AffineExpr sub) {
+          if (auto sym = dyn_cast<AffineSymbolExpr>(sub);
+              sym && (sym.getPosition() >= symbols.size() ||
+                      !symbols[sym.getPosition()]))
+            unbound = sym.getPosition();
+        });
+        if (unbound)
+          return op->emitOpError()
+                 << "uses symbol " << *unbound
+                 << " before a kiln.bind_symbols gives it a value";
+      }
   if (op->getNumResults() == 1 &&
       (isa<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp, ModOp, AndOp, OrOp,
            EqualOp, LessOp, LessEqualOp, GreaterOp, GreaterEqualOp>(op)))
@@ -382,6 +428,7 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
       .Case<SymbolicValuesOp>(
           [&](SymbolicValuesOp s) { return lowerSymbolicValues(s); })
       .Case<RangeOp>([&](RangeOp r) { return lowerRange(r); })
+      .Case<BindSymbolsOp>([&](BindSymbolsOp o) { return lowerBindSymbols(o); })
       .Default([&](Operation *o) {
         return o->emitOpError() << "has no lowering to linalg yet";
       });

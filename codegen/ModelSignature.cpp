@@ -2,6 +2,7 @@
 #include "codegen/ModelSignature.h"
 #include "dialects/kiln/Dtype.h"
 #include "dialects/kiln/KilnDialect.h"
+#include "dialects/kiln/KilnOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -52,6 +53,10 @@ mlir::kiln::captureSignature(ModuleOp module, const std::string &name) {
     if (failed(collect(i, t, i < resAttrs.size() ? resAttrs[i] : nullptr,
                        sig.outputs)))
       return failure();
+  func.walk([&](BindSymbolsOp op) {
+    llvm::append_range(sig.dataSymbols, op.getSymbols());
+    sig.symbolChecks.push_back(op.getCheck().str());
+  });
   return sig;
 }
 
@@ -71,8 +76,19 @@ void mlir::kiln::computeSymbolMinimums(ModelSignature &sig) {
       if (!isPast)
         onlyPastLength[s.getPosition()] = false;
     }
+  for (unsigned k : sig.dataSymbols)
+    bound[k] = true;
   for (size_t k = 0; k < sig.symbols.size(); ++k)
     if (bound[k] && onlyPastLength[k] &&
         !llvm::is_contained(sig.nonZeroSymbols, sig.symbols[k]))
       sig.symbolMin[k] = 0;
+}
+
+bool mlir::kiln::dependsOnData(const ModelSignature &sig, AffineExpr e) {
+  bool found = false;
+  e.walk([&](AffineExpr sub) {
+    if (auto s = dyn_cast<AffineSymbolExpr>(sub))
+      found |= llvm::is_contained(sig.dataSymbols, s.getPosition());
+  });
+  return found;
 }

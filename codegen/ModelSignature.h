@@ -28,6 +28,15 @@ struct ModelSignature {
   std::vector<int64_t> symbolMin;
   /// Symbols the importer assumed non-zero (kiln.nonzero_symbols).
   std::vector<std::string> nonZeroSymbols;
+  /// Positions of the symbols read from tensor data at run time
+  /// (kiln.bind_symbols): the last ones, in order.
+  std::vector<unsigned> dataSymbols;
+  /// The message of each kiln.bind_symbols, in program order: the symbol
+  /// function returns 1 + the index of the first whose check fails.
+  std::vector<std::string> symbolChecks;
+  /// The C name of the function that computes the data symbols; empty when
+  /// there are no bindings.
+  std::string inferenceEntry;
   std::vector<TensorSignature> inputs, outputs;
   /// Inputs that an output concatenates onto, both compiled as strided
   /// views (kiln_abi_kv_pair).
@@ -43,7 +52,12 @@ FailureOr<ModelSignature> captureSignature(ModuleOp module,
 /// past input (a run with no past yet: Optimum's decoders do their prefill
 /// so) and the importer assumed it nowhere to be non-zero. Every other
 /// symbol is at least 1.
+/// Data symbols may be 0 unless the importer assumed them non-zero.
 void computeSymbolMinimums(ModelSignature &sig);
+
+/// Whether `e` depends on a data symbol: a dim known only once the inputs'
+/// data is read.
+bool dependsOnData(const ModelSignature &sig, AffineExpr e);
 
 } // namespace mlir::kiln
 

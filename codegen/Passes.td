@@ -9,6 +9,41 @@ include "mlir/Pass/PassBase.td"
 // Lowering and bufferized code, shared by the targets
 //===----------------------------------------------------------------------===//
 
+def KilnOutlineSymbolInference
+    : Pass<"kiln-outline-symbol-inference", "::mlir::ModuleOp"> {
+  let summary = "Move the computation of data symbols into a function of "
+                "its own";
+  let description = [{
+    A model whose shapes depend on tensor data binds its data symbols with
+    `kiln.bind_symbols`. The artifact evaluates them before it runs the
+    model, so that the caller learns the output shapes and nothing runs on a
+    shape that fails its check. This pass clones `@main` into
+    `@main_symbols`, which keeps only what the bindings need and returns the
+    bound values (in symbol order) and a status: 0, or 1 + the index of the
+    first binding whose `valid` is false.
+
+    `@main` loses its bindings and whatever only they used; it takes the
+    data symbols as trailing `index` arguments instead
+    (`kiln.data_symbols` lists their positions), so its buffer sizes are
+    computable at entry like any other.
+
+    ```
+    func @main(%x, %shape) {kiln.symbols = ["n", "r.shape[0]"]}
+      %v = ... %shape ...
+      %b = kiln.bind_symbols %v, %ok {symbols = array<i64: 1>, ...}
+      %y = kiln.reshape %x {shape = ()[s0, s1] -> (s1)}
+    =>
+    func @main(%x, %shape) {kiln.data_symbols = [1], ...}
+      %y = kiln.reshape %x {shape = ()[s0, s1] -> (s1)}
+    func @main_symbols(%x, %shape) -> (tensor<1xi64>, tensor<i64>)
+        {kiln.symbol_inference}
+      %v = ... ; %b = kiln.bind_symbols %v, %ok ...
+      %status = kiln.where %ok, 0, 1
+      return %b, %status
+    ```
+  }];
+}
+
 def KilnLowerToLinalg : Pass<"kiln-lower-to-linalg", "::mlir::ModuleOp"> {
   let summary = "Lower kiln ops to linalg, tensor, arith and math";
   let description = [{

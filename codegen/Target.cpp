@@ -22,7 +22,9 @@ LogicalResult kiln::lowerToLinalg(ModuleOp module, const Target &target,
     options += " epilogue-activations=" + acts.str();
   if (target.kvCacheViews())
     options += " kv-cache-views=1";
-  return runPassPipeline(
-      module, narrow + "kiln-lower-to-linalg{" + options + "},canonicalize,cse",
-      verbose);
+  return runPassPipeline(module,
+                         "kiln-outline-symbol-inference," + narrow +
+                             "kiln-lower-to-linalg{" + options +
+                             "},canonicalize,cse",
+                         verbose);
 }

@@ -218,6 +218,14 @@ LogicalResult Compilation::raise() {
                          options.targetOptions.precision + " " + error.message);
     return optionError(error.message);
   }
+  if (target->hasDeviceCode() && !sig->symbolChecks.empty()) {
+    finishStep();
+    return emitError(UnknownLoc::get(&ctx))
+           << "the model has shapes known only at run time, read from "
+              "tensor data (the first: "
+           << sig->symbolChecks.front() << "); the " << options.target
+           << " target does not support them yet, the cpu target does";
+  }
   if (std::string caveat = target->gemmOperandTypeCaveat(); !caveat.empty()) {
     finishStep();
     emitWarning(UnknownLoc::get(&ctx))
@@ -253,6 +261,12 @@ LogicalResult Compilation::prepareEntry() {
     if (auto kv = entry.getArgAttrOfType<DenseI64ArrayAttr>(i, "kiln.kv_cache"))
       sig->kvPairs.push_back({i, unsigned(kv[0]), kv[1]});
   entry.setAllArgAttrs(ArrayRef<DictionaryAttr>{});
+  if (auto inference = m.lookupSymbol<func::FuncOp>("main_symbols")) {
+    sig->inferenceEntry = name + "_symbols";
+    inference.setSymName(sig->inferenceEntry);
+    inference->setAttr("llvm.emit_c_interface", UnitAttr::get(&ctx));
+    inference.setAllArgAttrs(ArrayRef<DictionaryAttr>{});
+  }
   computeSymbolMinimums(*sig);
   return success();
 }

@@ -17,6 +17,7 @@
 #include "onnx.pb.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/AttrTypeSubElements.h"
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/STLExtras.h"
@@ -49,6 +50,32 @@ unsigned Importer::symbolFor(const std::string &name) {
   if (inserted)
     symbolNames.push_back(name);
   return it->second;
+}
+
+unsigned Importer::newSymbol(const std::string &name) {
+  std::string unique = name;
+  for (int n = 2; symbolIndex.count(unique); ++n)
+    unique = name + "#" + std::to_string(n);
+  return symbolFor(unique);
+}
+
+/// Gives every shape map of `func` all `numSymbols` symbols: maps built
+/// before the data symbols existed have fewer.
+static void widenShapeMaps(func::FuncOp func, unsigned numSymbols) {
+  AttrTypeReplacer replacer;
+  replacer.addReplacement([&](AffineMapAttr a) -> std::optional<Attribute> {
+    AffineMap m = a.getValue();
+    if (m.getNumSymbols() >= numSymbols)
+      return std::nullopt;
+    return AffineMapAttr::get(AffineMap::get(m.getNumDims(), numSymbols,
+                                             m.getResults(), a.getContext()));
+  });
+  replacer.recursivelyReplaceElementsIn(func, /*replaceAttrs=*/true);
+  SmallVector<DictionaryAttr> argAttrs;
+  func.getAllArgAttrs(argAttrs);
+  for (auto [i, attrs] : llvm::enumerate(argAttrs))
+    if (attrs)
+      func.setArgAttrs(i, cast<DictionaryAttr>(replacer.replace(attrs)));
 }
 
 LogicalResult Importer::declareInputs(const onnx::GraphProto &graph,
@@ -321,8 +348,16 @@ FailureOr<OwningOpRef<ModuleOp>> Importer::run(onnx::ModelProto &model) {
     info.values = vals;
   }
 
+  numInputSymbols = symbolNames.size();
   if (failed(importNodes(graph)))
     return failure();
+  if (symbolNames.size() > numInputSymbols) {
+    widenShapeMaps(func, symbolNames.size());
+    SmallVector<Attribute> names;
+    for (auto &s : symbolNames)
+      names.push_back(builder.getStringAttr(s));
+    func->setAttr(kiln::kSymbolsAttr, builder.getArrayAttr(names));
+  }
   if (!assumedNonZero.empty()) {
     SmallVector<Attribute> nonZero;
     for (auto [i, name] : llvm::enumerate(symbolNames))

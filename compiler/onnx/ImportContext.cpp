@@ -3,6 +3,7 @@
 #include "compiler/onnx/Importer.h"
 #include "compiler/onnx/OnnxDomain.h"
 #include "dialects/kiln/Dtype.h"
+#include "dialects/kiln/KilnOps.h"
 #include "dialects/kiln/SymbolicShape.h"
 
 #include "onnx.pb.h"
@@ -194,6 +195,33 @@ bool NodeContext::provablyAbove(AffineExpr e, int64_t bound) {
       importer_.assumedNonZero.insert(s.getPosition());
   });
   return true;
+}
+
+SmallVector<AffineExpr>
+NodeContext::bindDataSymbols(Value values, Value valid,
+                             ArrayRef<std::string> names, StringRef check) {
+  std::string base = node_.name();
+  if (base.empty())
+    for (const std::string &out : node_.output())
+      if (!out.empty()) {
+        base = out;
+        break;
+      }
+  SmallVector<AffineExpr> syms;
+  SmallVector<int64_t> positions;
+  for (const std::string &name : names) {
+    unsigned pos = importer_.newSymbol(base + "." + name);
+    positions.push_back(pos);
+    syms.push_back(getAffineSymbolExpr(pos, ctx()));
+  }
+  std::string domain = canonicalDomain(node_.domain()).str();
+  std::string message = describeNode(node_) + " (" + opType().str() + ", " +
+                        domain + " opset " + std::to_string(opset_) +
+                        "): " + check.str();
+  kiln::BindSymbolsOp::create(builder(), loc_, values.getType(), values, valid,
+                              builder().getDenseI64ArrayAttr(positions),
+                              builder().getStringAttr(message));
+  return syms;
 }
 
 const kiln::OptionNames &NodeContext::optionNames() const {

@@ -116,6 +116,13 @@ public:
   bool provablyAbove(AffineExpr e, int64_t bound);
   /// How messages name the caller's options ("--shape" in kilnc).
   const OptionNames &optionNames() const;
+  /// Binds fresh symbols, named `<node>.<names[i]>`, to the elements of
+  /// `values` (1-D i64, computed from tensor data) with a kiln.bind_symbols
+  /// and returns them. `valid` (a tensor<i1>) false at run time stops the
+  /// run with `check`, prefixed with the node (ops/DataScalars.h).
+  SmallVector<AffineExpr> bindDataSymbols(mlir::Value values, mlir::Value valid,
+                                          llvm::ArrayRef<std::string> names,
+                                          llvm::StringRef check);
 
   // Shapes.
   unsigned numSymbols() const;

@@ -51,6 +51,12 @@ public:
   /// Symbols that a fold of shape arithmetic assumed non-zero.
   llvm::SmallDenseSet<unsigned> assumedNonZero;
   unsigned resourceCounter = 0;
+  /// Symbols before the nodes are imported: those the graph inputs bind.
+  /// The ones after are data symbols (kiln.bind_symbols).
+  unsigned numInputSymbols = 0;
+
+  /// A new symbol named `name`, made unique.
+  unsigned newSymbol(const std::string &name);
 
   mlir::Location nodeLoc(const onnx::NodeProto &node);
   mlir::Value materialize(ValueInfo &info, mlir::Location loc);

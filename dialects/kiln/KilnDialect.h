@@ -14,6 +14,12 @@ inline constexpr llvm::StringLiteral kSymbolMaxAttr = "kiln.symbol_max";
 /// when it folded shape arithmetic (none may then be 0 at run time).
 inline constexpr llvm::StringLiteral kNonZeroSymbolsAttr =
     "kiln.nonzero_symbols";
+/// On func @main after kiln-outline-symbol-inference: the positions of the
+/// data symbols, which it takes as trailing index arguments.
+inline constexpr llvm::StringLiteral kDataSymbolsAttr = "kiln.data_symbols";
+/// On the function that computes the data symbols (@main_symbols).
+inline constexpr llvm::StringLiteral kSymbolInferenceAttr =
+    "kiln.symbol_inference";
 inline constexpr llvm::StringLiteral kDimsAttr = "kiln.dims";
 inline constexpr llvm::StringLiteral kNameAttr = "kiln.name";
 /// On the linalg.generic that applies kiln.linear's bias and activation to

@@ -4,6 +4,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/Sequence.h"
 #include "llvm/ADT/SmallSet.h"
@@ -81,6 +82,19 @@ LogicalResult SymbolicValuesOp::verify() {
     return emitOpError() << "has " << getValues().getNumResults()
                          << " values but the result holds "
                          << type.getDimSize(0);
+  return success();
+}
+
+LogicalResult BindSymbolsOp::verify() {
+  int64_t n = getValues().getType().getDimSize(0);
+  if ((int64_t)getSymbols().size() != n ||
+      getResult().getType().getDimSize(0) != n)
+    return emitOpError() << "binds " << getSymbols().size() << " symbols from "
+                         << n << " values";
+  llvm::SmallDenseSet<int64_t> seen;
+  for (int64_t s : getSymbols())
+    if (s < 0 || !seen.insert(s).second)
+      return emitOpError() << "symbol " << s << " is negative or repeated";
   return success();
 }
 

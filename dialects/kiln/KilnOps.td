@@ -62,6 +62,37 @@ def Kiln_SymbolicValuesOp : Kiln_Op<"symbolic_values", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Kiln_BindSymbolsOp : Kiln_Op<"bind_symbols",
+    [MemoryEffects<[MemWrite]>, AllTypesMatch<["values", "result"]>]> {
+  let summary = "binds symbols to values read from tensor data at run time";
+  let description = [{
+    A shape that depends on tensor data (a Reshape whose target shape is
+    computed, a Slice whose bounds are a graph input) gets fresh symbols,
+    "data symbols". This op gives symbol `symbols[i]` the value `values[i]`
+    for every op after it. `valid` says whether the values are legal for the
+    node that reads them; when it is false the run stops before the model
+    runs, with `check` as the message, and the symbols read 0. The result is
+    the values as bound (all 0 when not valid).
+
+    The artifact computes data symbols before it runs the model
+    (kiln-outline-symbol-inference), so that the caller learns the output
+    shapes first; the op has a write effect only so that it stays where the
+    importer put it.
+
+    ```mlir
+    %b = kiln.bind_symbols %shape, %ok {symbols = array<i64: 2, 3>,
+        check = "node 'r' (Reshape): ..."} : tensor<2xi64>, tensor<i1>
+    ```
+  }];
+  let arguments = (ins 1DTensorOf<[I64]>:$values, 0DTensorOf<[I1]>:$valid,
+                       DenseI64ArrayAttr:$symbols, StrAttr:$check);
+  let results = (outs 1DTensorOf<[I64]>:$result);
+  let assemblyFormat = [{
+    $values `,` $valid attr-dict `:` type($values) `,` type($valid)
+  }];
+  let hasVerifier = 1;
+}
+
 def Kiln_RangeOp : Kiln_Op<"range", [Pure]> {
   let summary = "arithmetic sequence of symbolic length";
   let description = [{

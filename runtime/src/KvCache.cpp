@@ -294,7 +294,7 @@ kiln_status kiln_session_run_cached(kiln_session *s, kiln_kv_cache *c,
       c->inputs[i] = inputs[next++];
     }
   }
-  if (kiln_status st = prepare(s, c->inputs, m.num_inputs))
+  if (kiln_status st = prepare(s, c->inputs, m.num_inputs, c->strides))
     return st;
   int64_t length = -1;
   next = 0;

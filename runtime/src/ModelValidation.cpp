@@ -57,7 +57,8 @@ kiln_status checkTensor(Reporter &r, const kiln_abi_model *m,
                     (long long)extent);
     if (!isInput)
       continue;
-    if (extent == -1 && (symbol < 0 || symbol >= m->num_symbols))
+    if (extent == -1 &&
+        (symbol < 0 || symbol >= m->num_symbols - m->num_data_symbols))
       return r.fail(KILN_ERROR_INVALID_ARGUMENT,
                     "%s '%s' dim %d is symbolic but names symbol %d of %d",
                     kind, t->name, d, symbol, m->num_symbols);
@@ -133,7 +134,20 @@ extern "C" kiln_status kiln_model_validate(const kiln_abi_model *m,
     if (kiln_status st =
             checkTensor(r, m, &m->outputs[i], "output", i, false, bound))
       return st;
-  for (int32_t s = 0; s < m->num_symbols; ++s)
+  if (m->num_data_symbols < 0 || m->num_data_symbols > m->num_symbols ||
+      (m->num_data_symbols > 0 && !m->infer_symbols) ||
+      m->num_symbol_checks < 0 ||
+      (m->num_symbol_checks > 0 && !m->symbol_checks) ||
+      (m->infer_symbols && m->device))
+    return r.fail(KILN_ERROR_INVALID_ARGUMENT,
+                  "model '%s' has a malformed table of symbols read from "
+                  "data",
+                  name);
+  for (int32_t c = 0; c < m->num_symbol_checks; ++c)
+    if (!m->symbol_checks[c])
+      return r.fail(KILN_ERROR_INVALID_ARGUMENT,
+                    "model '%s' symbol check %d has no message", name, c);
+  for (int32_t s = 0; s < m->num_symbols - m->num_data_symbols; ++s)
     if (!bound[s])
       return r.fail(KILN_ERROR_INVALID_ARGUMENT,
                     "symbol '%s' is bound by no input dim", m->symbol_names[s]);

@@ -45,8 +45,73 @@ const char *dimName(const kiln_abi_tensor &t, int32_t d) {
   return t.dim_names && t.dim_names[d] ? t.dim_names[d] : "?";
 }
 
+// Runs generated code (`call`) in the session's execution context, whose
+// arena starts at `arenaUsed` bytes. An allocation the context refuses
+// unwinds to here: LIMIT_EXCEEDED or OUT_OF_MEMORY, with the message set.
+template <typename Call>
+static kiln_status callGenerated(kiln_session *s, uint64_t arenaUsed,
+                                 Call call) {
+  kiln_rt_context **slot = kiln_rt_context_slot();
+  kiln_rt_context *saved = *slot; // a session may run inside another's kernel
+  kiln_rt_context &ctx = s->context;
+  ctx.arena_limit = s->options.max_arena_bytes;
+  ctx.arena_used = arenaUsed;
+  ctx.parallel_depth = 0;
+  s->kernelFailed.store(false, std::memory_order_relaxed);
+  *slot = &ctx;
+  // Generated code has no cleanups to run: leaving its frames by longjmp
+  // loses nothing but the buffers, which the run's list still holds.
+  if (int refused = setjmp(s->unwind)) {
+    *slot = saved;
+    kiln_rt_end_run_buffers(&ctx, /*release=*/1);
+    return setError(
+        s, refused == 2 ? KILN_ERROR_OUT_OF_MEMORY : KILN_ERROR_LIMIT_EXCEEDED,
+        "model '%s': %s", s->model->name ? s->model->name : "?",
+        s->kernelError);
+  }
+  call();
+  *slot = saved;
+  kiln_rt_end_run_buffers(&ctx, /*release=*/0);
+  if (s->kernelFailed.load(std::memory_order_acquire))
+    return setError(s, KILN_ERROR_INTERNAL, "model '%s': kernel failed: %s",
+                    s->model->name ? s->model->name : "?", s->kernelError);
+  return KILN_OK;
+}
+
+// Reads the data symbols from the inputs and checks them.
+static kiln_status inferDataSymbols(kiln_session *s,
+                                    const int64_t *const *strides) {
+  const kiln_abi_model &m = *s->model;
+  int32_t code = 0;
+  if (kiln_status st = callGenerated(s, 0, [&] {
+        code = m.infer_symbols(s->inputData, s->symbols, strides);
+      }))
+    return st;
+  if (code < 0 || code > m.num_symbol_checks)
+    return setError(s, KILN_ERROR_INTERNAL,
+                    "model '%s': shape inference failed with code %d",
+                    m.name ? m.name : "?", code);
+  if (code > 0)
+    return setError(s, KILN_ERROR_SHAPE_MISMATCH, "%s",
+                    m.symbol_checks[code - 1]);
+  for (int32_t k = m.num_symbols - m.num_data_symbols; k < m.num_symbols; ++k) {
+    int64_t v = s->symbols[k], least = m.symbol_min ? m.symbol_min[k] : 1;
+    if (v < least)
+      return setError(s, KILN_ERROR_SHAPE_MISMATCH,
+                      "%s: read %lld from the inputs' data, expected >= %lld "
+                      "(the compiled code assumed it)",
+                      m.symbol_names[k], (long long)v, (long long)least);
+    if (v > m.symbol_max[k])
+      return setError(s, KILN_ERROR_LIMIT_EXCEEDED,
+                      "%s: read %lld from the inputs' data, expected <= %lld",
+                      m.symbol_names[k], (long long)v,
+                      (long long)m.symbol_max[k]);
+  }
+  return KILN_OK;
+}
+
 kiln_status prepare(kiln_session *s, const kiln_tensor *inputs,
-                    size_t numInputs) {
+                    size_t numInputs, const int64_t *const *strides) {
   const kiln_abi_model &m = *s->model;
   s->lastError[0] = '\0';
   if (numInputs != (size_t)m.num_inputs)
@@ -130,6 +195,9 @@ kiln_status prepare(kiln_session *s, const kiln_tensor *inputs,
     s->inputBytes[i] = bytes;
   }
 
+  if (m.infer_symbols)
+    if (kiln_status st = inferDataSymbols(s, strides))
+      return st;
   if (m.num_outputs == 0)
     return KILN_OK;
   if (m.output_dims(s->symbols, s->outputDims) != 0) {
@@ -246,44 +314,25 @@ kiln_status invoke(kiln_session *s, uint32_t flags,
   uint64_t outputBytes = 0;
   for (int32_t o = 0; o < s->model->num_outputs; ++o)
     outputBytes += s->outputBytes[o]; // prepare() checked the sum
-  kiln_rt_context **slot = kiln_rt_context_slot();
-  kiln_rt_context *saved = *slot; // a session may run inside another's kernel
-  kiln_rt_context &ctx = s->context;
-  ctx.arena_limit = s->options.max_arena_bytes;
-  ctx.arena_used = outputBytes;
-  ctx.parallel_depth = 0;
-  s->kernelFailed.store(false, std::memory_order_relaxed);
-  *slot = &ctx;
-  // Generated code has no cleanups to run: leaving its frames by longjmp
-  // loses nothing but the buffers, which the run's list still holds.
-  if (int refused = setjmp(s->unwind)) {
-    *slot = saved;
-    kiln_rt_end_run_buffers(&ctx, /*release=*/1);
-    return setError(
-        s, refused == 2 ? KILN_ERROR_OUT_OF_MEMORY : KILN_ERROR_LIMIT_EXCEEDED,
-        "model '%s': %s", s->model->name ? s->model->name : "?",
-        s->kernelError);
-  }
-  int32_t code;
+  int32_t code = 0;
   char deviceError[512] = "";
-  if (s->deviceState)
-    code = s->model->device->run(s->deviceState, s->model, s->inputData,
-                                 s->outputData, s->symbols, s->outputDims,
-                                 flags, deviceError, sizeof(deviceError));
-  else if (strides)
-    code =
-        s->model->run_strided(s->inputData, s->outputData, s->symbols, strides);
-  else
-    code = s->model->run(s->inputData, s->outputData, s->symbols);
-  *slot = saved;
-  kiln_rt_end_run_buffers(&ctx, /*release=*/0);
+  kiln_status st = callGenerated(s, outputBytes, [&] {
+    if (s->deviceState)
+      code = s->model->device->run(s->deviceState, s->model, s->inputData,
+                                   s->outputData, s->symbols, s->outputDims,
+                                   flags, deviceError, sizeof(deviceError));
+    else if (strides)
+      code = s->model->run_strided(s->inputData, s->outputData, s->symbols,
+                                   strides);
+    else
+      code = s->model->run(s->inputData, s->outputData, s->symbols);
+  });
   if (code != 0 && deviceError[0])
     return setError(s, KILN_ERROR_DEVICE, "model '%s' on %s: %s",
                     s->model->name ? s->model->name : "?", s->model->target,
                     deviceError);
-  if (s->kernelFailed.load(std::memory_order_acquire))
-    return setError(s, KILN_ERROR_INTERNAL, "model '%s': kernel failed: %s",
-                    s->model->name ? s->model->name : "?", s->kernelError);
+  if (st != KILN_OK)
+    return st;
   if (code != 0)
     return setError(s, KILN_ERROR_INTERNAL, "model '%s' failed with code %d",
                     s->model->name ? s->model->name : "?", code);
@@ -307,6 +356,29 @@ kiln_status kiln_session_run(kiln_session *s, const kiln_tensor *inputs,
   if (kiln_status st = checkCallerOutputs(s, outputs, num_outputs))
     return st;
   return invoke(s);
+}
+
+kiln_status kiln_session_output_dims(kiln_session *s, const kiln_tensor *inputs,
+                                     size_t num_inputs, int64_t *dims,
+                                     size_t num_dims) {
+  if (!s)
+    return KILN_ERROR_INVALID_ARGUMENT;
+  RunGuard guard(s);
+  if (!guard.ok())
+    return KILN_ERROR_INVALID_ARGUMENT;
+  const kiln_abi_model &m = *s->model;
+  size_t total = 0;
+  for (int32_t o = 0; o < m.num_outputs; ++o)
+    total += (size_t)m.outputs[o].rank;
+  if (kiln_status st = prepare(s, inputs, num_inputs))
+    return st;
+  if (total > 0 && (!dims || num_dims < total))
+    return setError(s, KILN_ERROR_INVALID_ARGUMENT,
+                    "dims has room for %zu entries, the outputs have %zu",
+                    dims ? num_dims : (size_t)0, total);
+  if (total > 0)
+    memcpy(dims, s->outputDims, total * sizeof(int64_t));
+  return KILN_OK;
 }
 
 kiln_status kiln_session_run_device(kiln_session *s, const kiln_tensor *inputs,

@@ -39,10 +39,11 @@ bool denseBytes(const int64_t *dims, int32_t rank, size_t elementSize,
 
 const char *dimName(const kiln_abi_tensor &t, int32_t d);
 
-// Shared by both kinds of run: checks the inputs, binds the symbols and
-// computes every output's dims and byte size.
+// Shared by both kinds of run: checks the inputs, binds the symbols (those
+// read from the inputs' data too, with `strides` for in-place cache views)
+// and computes every output's dims and byte size.
 kiln_status prepare(kiln_session *s, const kiln_tensor *inputs,
-                    size_t numInputs);
+                    size_t numInputs, const int64_t *const *strides = nullptr);
 
 /// Whether input `i` and output `o` are a KV pair that `cache` holds in one
 /// buffer (KvCache.cpp).

@@ -311,4 +311,14 @@ int64_t kiln_session_symbol_max(const kiln_session *s, int32_t index) {
   return s->model->symbol_max[index];
 }
 
+int32_t kiln_session_output_dim_from_data(const kiln_session *s, int32_t index,
+                                          int32_t dim) {
+  if (!s || index < 0 || index >= s->model->num_outputs)
+    return -1;
+  const kiln_abi_tensor &t = s->model->outputs[index];
+  if (dim < 0 || dim >= t.rank)
+    return -1;
+  return t.dims_from_data && t.dims_from_data[dim] ? 1 : 0;
+}
+
 } // extern "C"

@@ -142,7 +142,7 @@ TEST(SessionCreate, ValidatesDescriptor) {
   model.abi_version = 2; // before the KV-cache fields
   EXPECT_EQ(kiln_model_validate(&model, message, sizeof(message)),
             KILN_ERROR_UNSUPPORTED);
-  EXPECT_STREQ(message, "model ABI version 2, this runtime supports 4");
+  EXPECT_STREQ(message, "model ABI version 2, this runtime supports 5");
   kiln_session *s = nullptr;
   EXPECT_EQ(kiln_session_create(&model, nullptr, &s), KILN_ERROR_UNSUPPORTED);
   EXPECT_EQ(s, nullptr);

@@ -7,6 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/onnx/ops/ConverterUtils.h"
+#include "compiler/onnx/ops/DataScalars.h"
+#include "compiler/onnx/ops/ShapeFromData.h"
 
 #include "onnx.pb.h"
 
@@ -171,7 +173,19 @@ static LogicalResult finishReshape(NodeContext &nc,
   return success();
 }
 
+/// A reshape to dims read at run time; the element counts were checked
+/// where they were read.
+static LogicalResult reshapeToData(NodeContext &nc,
+                                   FailureOr<SmallVector<AffineExpr>> out) {
+  if (failed(out))
+    return failure();
+  nc.setOutput(0, reshapeTo(nc, nc.input(0), *out), *out);
+  return success();
+}
+
 static LogicalResult convertReshape(NodeContext &nc) {
+  if (nc.hasInput(1) && !nc.values(1))
+    return reshapeToData(nc, reshapeTargetFromData(nc));
   auto shape = nc.requireValues(1, "shape");
   if (failed(shape))
     return failure();
@@ -217,6 +231,8 @@ static LogicalResult convertFlatten(NodeContext &nc) {
 }
 
 static LogicalResult convertUnsqueeze(NodeContext &nc) {
+  if (nc.opset() >= 13 && nc.hasInput(1) && !nc.constInts(1))
+    return reshapeToData(nc, unsqueezeFromData(nc));
   auto axes = axesFromAttrOrInput(nc, 1, nc.opset() >= 13);
   if (failed(axes))
     return failure();
@@ -235,6 +251,8 @@ static LogicalResult convertUnsqueeze(NodeContext &nc) {
 }
 
 static LogicalResult convertSqueeze(NodeContext &nc) {
+  if (nc.opset() >= 13 && nc.hasInput(1) && !nc.constInts(1))
+    return reshapeToData(nc, squeezeFromData(nc));
   auto axes = axesFromAttrOrInput(nc, 1, nc.opset() >= 13);
   if (failed(axes))
     return failure();
@@ -375,8 +393,13 @@ static FailureOr<DimSlice> normalizeSlice(NodeContext &nc, AffineExpr dim,
 }
 
 static LogicalResult convertSlice(NodeContext &nc) {
+  if (nc.opset() >= 10 && ((nc.hasInput(3) && !nc.constInts(3)) ||
+                           (nc.hasInput(4) && !nc.constInts(4))))
+    return convertSliceFromData(nc);
   int64_t rank = nc.rank(0);
   SmallVector<AffineExpr> starts, ends;
+  // Starts or ends read at run time: one scalar each, null exprs above.
+  SmallVector<Value> startData, endData;
   SmallVector<int64_t> axes, steps;
   if (nc.opset() < 10) {
     auto s = nc.getInts("starts"), e = nc.getInts("ends");
@@ -389,14 +412,13 @@ static LogicalResult convertSlice(NodeContext &nc) {
     if (auto a = nc.getInts("axes"))
       axes = *a;
   } else {
-    auto s = nc.requireValues(1, "starts");
-    if (failed(s))
+    DataScalars d(nc);
+    std::optional<SmallVector<AffineExpr>> s, e;
+    if (failed(d.valuesOrElements(1, "starts", s, startData)) ||
+        failed(d.valuesOrElements(2, "ends", e, endData)))
       return failure();
-    auto e = nc.requireValues(2, "ends");
-    if (failed(e))
-      return failure();
-    starts = *s;
-    ends = *e;
+    starts = s ? *s : SmallVector<AffineExpr>(startData.size());
+    ends = e ? *e : SmallVector<AffineExpr>(endData.size());
     if (nc.hasInput(3)) {
       auto a = nc.requireConstInts(3, "axes");
       if (failed(a))
@@ -431,6 +453,17 @@ static LogicalResult convertSlice(NodeContext &nc) {
     if (seen[*axis])
       return nc.error() << "axis " << axes[i] << " is sliced twice";
     seen[*axis] = true;
+    if (!starts[i] || !ends[i]) {
+      auto db = sliceBoundsFromData(
+          nc, in[*axis], starts[i], starts[i] ? Value() : startData[i], ends[i],
+          ends[i] ? Value() : endData[i], steps[i], *axis);
+      if (failed(db))
+        return failure();
+      offsets[*axis] = db->offset;
+      sizes[*axis] = db->size;
+      strides[*axis] = steps[i];
+      continue;
+    }
     auto ds = normalizeSlice(nc, in[*axis], starts[i], ends[i], steps[i]);
     if (failed(ds))
       return failure();
@@ -468,7 +501,8 @@ static LogicalResult convertSplit(NodeContext &nc) {
   size_t n = nc.numOutputs();
   SmallVector<AffineExpr> parts;
   if (nc.opset() >= 13 && nc.hasInput(1)) {
-    auto s = nc.requireValues(1, "split");
+    auto s = nc.values(1) ? FailureOr<SmallVector<AffineExpr>>(*nc.values(1))
+                          : splitPartsFromData(nc, dim);
     if (failed(s))
       return failure();
     parts = *s;
@@ -556,6 +590,17 @@ static LogicalResult convertTranspose(NodeContext &nc) {
 }
 
 static LogicalResult convertExpand(NodeContext &nc) {
+  if (nc.hasInput(1) && !nc.values(1)) {
+    auto out = expandTargetFromData(nc);
+    if (failed(out))
+      return failure();
+    auto type = nc.tensorType(*out, nc.elementType(0));
+    nc.setOutput(0,
+                 k::ExpandOp::create(nc.builder(), nc.loc(), type, nc.input(0),
+                                     AffineMapAttr::get(nc.shapeMap(*out))),
+                 *out);
+    return success();
+  }
   auto shape = nc.requireValues(1, "shape");
   if (failed(shape))
     return failure();
@@ -583,7 +628,8 @@ static LogicalResult convertExpand(NodeContext &nc) {
 }
 
 static LogicalResult convertConstantOfShape(NodeContext &nc) {
-  auto shape = nc.requireValues(0, "shape");
+  auto shape = nc.hasInput(0) && !nc.values(0) ? extentsFromData(nc, 0, "shape")
+                                               : nc.requireValues(0, "shape");
   if (failed(shape))
     return failure();
   Builder b(nc.ctx());
@@ -617,9 +663,7 @@ static LogicalResult convertRange(NodeContext &nc) {
   if (isa<FloatType>(elem)) {
     auto s = nc.constScalar(0), l = nc.constScalar(1), d = nc.constScalar(2);
     if (!s || !l || !d)
-      return nc.error() << "floating-point Range needs compile-time constant "
-                           "start, limit and delta (its length depends on "
-                           "them)";
+      return convertRangeFromData(nc);
     if (*d == 0)
       return nc.error() << "delta is 0";
     int64_t n = std::max<int64_t>(0, (int64_t)std::ceil((*l - *s) / *d));
@@ -633,6 +677,8 @@ static LogicalResult convertRange(NodeContext &nc) {
         0, cast<ElementsAttr>(DenseElementsAttr::get(type, ArrayRef(vals))));
     return success();
   }
+  if (!nc.values(0) || !nc.values(1) || !nc.constInts(2))
+    return convertRangeFromData(nc);
   auto start = nc.requireValues(0, "start");
   if (failed(start))
     return failure();
@@ -674,20 +720,28 @@ static LogicalResult convertRange(NodeContext &nc) {
 /// Tile as reshape + expand + reshape: [d0, d1] by [r0, r1] is
 /// [1, d0, 1, d1] -> [r0, d0, r1, d1] -> [r0*d0, r1*d1].
 static LogicalResult convertTile(NodeContext &nc) {
-  auto reps = nc.requireConstInts(1, "repeats");
-  if (failed(reps))
-    return failure();
+  SmallVector<AffineExpr> reps;
+  if (auto c = nc.constInts(1)) {
+    for (int64_t r : *c) {
+      if (r < 0)
+        return nc.error() << "repeat " << r << " is negative";
+      reps.push_back(nc.cst(r));
+    }
+  } else {
+    auto r = tileRepeatsFromData(nc);
+    if (failed(r))
+      return failure();
+    reps = *r;
+  }
   ArrayRef<AffineExpr> in = nc.dims(0);
-  if (reps->size() != in.size())
-    return nc.error() << "repeats has " << reps->size() << " entries for rank "
+  if (reps.size() != in.size())
+    return nc.error() << "repeats has " << reps.size() << " entries for rank "
                       << in.size();
   SmallVector<AffineExpr> inter, expanded, out;
-  for (auto [d, r] : llvm::zip(in, *reps)) {
-    if (r < 0)
-      return nc.error() << "repeat " << r << " is negative";
+  for (auto [d, r] : llvm::zip(in, reps)) {
     inter.append({nc.cst(1), d});
-    expanded.append({nc.cst(r), d});
-    out.push_back(k::symMul(d, nc.cst(r)));
+    expanded.append({r, d});
+    out.push_back(k::symMul(d, r));
   }
   Value x = reshapeTo(nc, nc.input(0), inter);
   x = k::ExpandOp::create(nc.builder(), nc.loc(),

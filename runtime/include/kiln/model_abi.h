@@ -2,8 +2,10 @@
  *
  * Every artifact that kilnc links exports one `kiln_model_abi` named
  * `kiln_model_descriptor` (and `<name>_model_descriptor`). The runtime reads
- * the signature from it, binds the symbolic dimensions from the input shapes,
- * evaluates the output-shape formulas and calls `run`. Nothing in here walks a
+ * the signature from it, binds the symbolic dimensions from the input shapes
+ * (and, for a model with shapes that depend on tensor data, from the inputs'
+ * data through `infer_symbols`), evaluates the output-shape formulas and
+ * calls `run`. Nothing in here walks a
  * graph: all of it was computed by the compiler.
  *
  * Bump KILN_MODEL_ABI_VERSION on any layout change; the runtime refuses a
@@ -19,7 +21,7 @@
 extern "C" {
 #endif
 
-#define KILN_MODEL_ABI_VERSION 4u
+#define KILN_MODEL_ABI_VERSION 5u
 
 /* In C++ the ABI enums get int32_t as their fixed underlying type: a C
  * caller may store any int32 in a kiln_dtype field, and only with a fixed
@@ -96,6 +98,10 @@ typedef struct kiln_abi_tensor {
   const int32_t *dim_symbols;
   /* Human-readable form of each dim: "batch", "past_seq + seq", "64". */
   const char *const *dim_names;
+  /* Outputs: 1 where the dim depends on a data symbol (it is known only
+   * once the inputs' data is read), else 0; NULL when no dim does.
+   * Inputs: NULL. */
+  const uint8_t *dims_from_data;
 } kiln_abi_tensor;
 
 struct kiln_abi_model;
@@ -169,6 +175,22 @@ typedef struct kiln_abi_model {
    * where the compiler proved an empty extent safe: the past length of a KV
    * cache (a decoder's first call, with no past yet). */
   const int64_t *symbol_min;
+  /* Symbols read from the inputs' data rather than their shapes (a Reshape
+   * to a computed shape, a Slice whose bounds are a graph input): the last
+   * num_data_symbols of the symbols. No input dim binds them. */
+  int32_t num_data_symbols;
+  /* Non-NULL when the model reads shapes from data: with the other symbols
+   * bound, computes the data symbols from the inputs into their slots of
+   * `symbols` and checks each value read against the rules of its node.
+   * Strides as in run_strided. Returns 0, or 1 + the index in
+   * symbol_checks of the first check that failed (the data symbols are 0
+   * then). Runs generated code: call it as `run` is called. */
+  int32_t (*infer_symbols)(void *const *inputs, int64_t *symbols,
+                           const int64_t *const *strides);
+  int32_t num_symbol_checks;
+  /* One message per check, naming the node: "node 'r' (Reshape, ai.onnx
+   * opset 18): the shape read at run time from 'shape' does not fit ...". */
+  const char *const *symbol_checks;
 } kiln_abi_model;
 
 #ifdef __cplusplus

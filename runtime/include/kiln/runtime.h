@@ -162,6 +162,15 @@ KILN_API kiln_status kiln_session_output_info(kiln_session *session,
                                               int32_t index,
                                               kiln_tensor_info *out);
 
+/* Whether dim `dim` of output `index` is known only once the inputs' data
+ * is read (1: the model computes that shape from tensor data, as a Reshape
+ * to a computed shape does), follows from the input shapes (0), or is out
+ * of range (-1). A caller that sizes buffers ahead of a run asks
+ * kiln_session_output_dims for such dims, or lets kiln_session_run_alloc
+ * allocate. */
+KILN_API int32_t kiln_session_output_dim_from_data(const kiln_session *session,
+                                                   int32_t index, int32_t dim);
+
 /* Name of symbolic dimension `index` ("batch"), NULL if out of range. */
 KILN_API const char *kiln_session_symbol_name(const kiln_session *session,
                                               int32_t index);
@@ -186,15 +195,19 @@ typedef struct kiln_tensor {
 /* Runs the model. Inputs are matched by position with the signature; each
  * symbolic dim binds its symbol, and a symbol seen in several inputs must
  * have one value, >= 1 and <= its maximum. Output dims are computed from the
- * symbols and every caller buffer must have exactly that dtype, rank and
- * dims, and at least that many bytes. Nothing is written to any output
+ * symbols (for a model that reads shapes from tensor data, once the inputs'
+ * data is read: kiln_session_output_dims gives them ahead) and every caller
+ * buffer must have exactly that dtype, rank and dims, and at least that many
+ * bytes. Nothing is written to any output
  * unless every check passes. Buffers are borrowed for the call only. Output
  * buffers must not overlap any input or each other (INVALID_ARGUMENT): the
  * model writes outputs while it still reads inputs.
  * Thread-safety: one call at a time per session (a concurrent call on the
  * same session fails with INVALID_ARGUMENT and leaves last_error alone).
  * Errors: INVALID_ARGUMENT (NULL pointers, wrong counts), DTYPE_MISMATCH,
- * RANK_MISMATCH, SHAPE_MISMATCH (static dim, symbol disagreement or < 1),
+ * RANK_MISMATCH, SHAPE_MISMATCH (static dim, symbol disagreement or < 1,
+ * or a shape read from the inputs' data that its node rejects: the message
+ * names the node),
  * BUFFER_TOO_SMALL, LIMIT_EXCEEDED (symbol above its maximum, byte size
  * overflow, max_arena_bytes), INTERNAL (the model reported a failure).
  * The outputs' bytes are checked against max_arena_bytes before the model
@@ -205,6 +218,18 @@ KILN_API kiln_status kiln_session_run(kiln_session *session,
                                       const kiln_tensor *inputs,
                                       size_t num_inputs, kiln_tensor *outputs,
                                       size_t num_outputs);
+
+/* The dims every output would have for `inputs`, concatenated in output
+ * order into `dims` (room for `num_dims`, at least the sum of the outputs'
+ * ranks), without running the model. Checks the inputs as kiln_session_run
+ * does; for a model that reads shapes from tensor data it reads them (and
+ * fails as kiln_session_run would when a value read is invalid). Same
+ * thread-safety as kiln_session_run. Errors: those of kiln_session_run's
+ * input checks, INVALID_ARGUMENT (dims NULL or too short). */
+KILN_API kiln_status kiln_session_output_dims(kiln_session *session,
+                                              const kiln_tensor *inputs,
+                                              size_t num_inputs, int64_t *dims,
+                                              size_t num_dims);
 
 /* Like kiln_session_run, for a device model (target "cuda"): every data
  * pointer is memory of the session's device (from cuMemAlloc or the like,
