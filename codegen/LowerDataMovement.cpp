@@ -158,6 +158,13 @@ LogicalResult FunctionLowering::lowerConcat(ConcatOp op) {
   Value offset = arith::ConstantIndexOp::create(b, loc, 0);
   int64_t rank = op.getType().getRank();
   for (Value in : inputs) {
+    // An empty input writes nothing; insert_slice would verify its offsets
+    // against the result's empty dims.
+    if (llvm::is_contained(tensorTy(in).getShape(), 0)) {
+      offset = arith::AddIOp::create(b, loc, offset,
+                                     tensor::DimOp::create(b, loc, in, axis));
+      continue;
+    }
     SmallVector<OpFoldResult> offs(rank, b.getIndexAttr(0));
     offs[axis] = offset;
     SmallVector<OpFoldResult> strides(rank, b.getIndexAttr(1));

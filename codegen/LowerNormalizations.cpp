@@ -130,7 +130,9 @@ template <typename OpT> LogicalResult FunctionLowering::lowerReduce(OpT op) {
   Location loc = op.getLoc();
   Value x = op.getInput();
   Type elem = tensorTy(x).getElementType();
-  bool isFloat = isa<FloatType>(elem), isUnsigned = isUnsignedIn(op);
+  // Booleans order as 0 < 1: unsigned (signed i1 has true = -1).
+  bool isFloat = isa<FloatType>(elem),
+       isUnsigned = isUnsignedIn(op) || elem.isInteger(1);
   Type ct = computeType(elem);
   ArrayRef<int64_t> axes = op.getAxes();
   double init = 0;

@@ -1,5 +1,6 @@
 //===- Reduction.cpp - Reduce* ONNX ops -----------------------------------===//
 #include "compiler/onnx/ops/ConverterUtils.h"
+#include "compiler/onnx/ops/ShapeFromData.h"
 
 #include "onnx.pb.h"
 
@@ -11,7 +12,24 @@ namespace k = mlir::kiln;
 /// input 1 (13 for ReduceSum, 18 for the others).
 template <typename OpT, int axesInputOpset>
 static LogicalResult convertReduce(NodeContext &nc) {
-  auto axes = axesFromAttrOrInput(nc, 1, nc.opset() >= axesInputOpset);
+  if (nc.opset() >= axesInputOpset && nc.hasInput(1) && !nc.constInts(1) &&
+      staticNumElements(nc.dims(1)) != 0)
+    return convertReduceFromData(
+        nc, [&](Value x, ArrayRef<AffineExpr> dims, int64_t dim) -> Value {
+          SmallVector<AffineExpr> out(dims);
+          out[dim] = nc.cst(1);
+          return OpT::create(nc.builder(), nc.loc(),
+                             nc.tensorType(out, nc.elementType(0)), x,
+                             nc.builder().getDenseI64ArrayAttr({dim}),
+                             nc.builder().getBoolAttr(true));
+        });
+  // An empty axes input says all (or none, with noop_with_empty_axes)
+  // whatever it was computed from.
+  auto axes = nc.opset() >= axesInputOpset && nc.hasInput(1) &&
+                      staticNumElements(nc.dims(1)) == 0
+                  ? FailureOr<std::optional<SmallVector<int64_t>>>(
+                        SmallVector<int64_t>())
+                  : axesFromAttrOrInput(nc, 1, nc.opset() >= axesInputOpset);
   if (failed(axes))
     return failure();
   int64_t rank = nc.rank(0);

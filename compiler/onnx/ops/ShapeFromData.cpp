@@ -384,6 +384,70 @@ LogicalResult kiln::onnx_import::convertSliceFromData(NodeContext &nc) {
   return success();
 }
 
+LogicalResult kiln::onnx_import::convertReduceFromData(
+    NodeContext &nc,
+    function_ref<Value(Value, ArrayRef<AffineExpr>, int64_t)> reduceDim) {
+  DataScalars d(nc);
+  int64_t rank = nc.rank(0);
+  SmallVector<Value> ok;
+  auto axes = readAxes(nc, d, 1, rank, ok);
+  if (failed(axes))
+    return failure();
+  if ((int64_t)axes->size() > rank)
+    return nc.error() << "reduces " << axes->size()
+                      << " axes read at run time over a tensor of rank "
+                      << rank;
+  bool keepDims = nc.getInt("keepdims", 1) != 0;
+  OpBuilder &b = nc.builder();
+  Value x = nc.input(0), one = d.constant(1);
+  SmallVector<AffineExpr> dims(nc.dims(0));
+  SmallVector<Value> extents, reduced;
+  for (int64_t dim = 0; dim < rank; ++dim) {
+    Value sel = isAxis(d, *axes, dim), extent = d.extent(dims[dim]);
+    reduced.push_back(sel);
+    // [reduction (extent 1), x] along dim, sliced to the one that applies
+    // (the reduction of an empty dim is still one element).
+    Value picked = reduceDim(x, dims, dim), zero = d.constant(0);
+    Value offset = zero;
+    if (k::symConstant(dims[dim]) != 0) { // an empty x adds nothing
+      SmallVector<AffineExpr> both(dims);
+      both[dim] = k::symAdd(dims[dim], nc.cst(1));
+      picked = k::ConcatOp::create(
+          b, nc.loc(), nc.tensorType(both, nc.elementType(0)),
+          ValueRange{picked, x}, b.getI64IntegerAttr(dim));
+      offset = d.select(sel, zero, one);
+    }
+    SmallVector<AffineExpr> at =
+        d.bind({offset, d.select(sel, one, extent)}, Value(),
+               {"offset[" + std::to_string(dim) + "]",
+                "dims[" + std::to_string(dim) + "]"},
+               "");
+    SmallVector<AffineExpr> offsets(rank, nc.cst(0)), sizes(dims);
+    offsets[dim] = at[0];
+    sizes[dim] = at[1];
+    x = k::SliceOp::create(
+        b, nc.loc(), nc.tensorType(sizes, nc.elementType(0)), picked,
+        AffineMapAttr::get(nc.shapeMap(offsets)),
+        AffineMapAttr::get(nc.shapeMap(sizes)),
+        b.getDenseI64ArrayAttr(SmallVector<int64_t>(rank, 1)));
+    dims = sizes;
+    extents.push_back(extent);
+  }
+  d.bind({}, d.all(ok), {},
+         "the axes read at run time from " + inputName(nc, 1) +
+             " are out of range for " + nc.formatDims(nc.dims(0)) +
+             " or repeated");
+  if (!keepDims) {
+    SmallVector<Value> out = compact(d, extents, reduced, rank - axes->size());
+    SmallVector<AffineExpr> outDims =
+        d.bind(out, Value(), indexedNames("kept", out.size()), "");
+    x = reshapeTo(nc, x, outDims);
+    dims = outDims;
+  }
+  nc.setOutput(0, x, dims);
+  return success();
+}
+
 FailureOr<SmallVector<AffineExpr>>
 kiln::onnx_import::splitPartsFromData(NodeContext &nc, AffineExpr dim) {
   DataScalars d(nc);

@@ -44,6 +44,16 @@ sliceBoundsFromData(NodeContext &nc, AffineExpr dim, AffineExpr start,
 /// kiln.gather per dim that may be sliced.
 mlir::LogicalResult convertSliceFromData(NodeContext &nc);
 
+/// A Reduce* node whose axes are read at run time: for each dim that may be
+/// reduced, `reduceDim(x, dims, d)` (a reduction over d that keeps it as 1)
+/// is selected when d is among the axes, and the dim sliced to its new
+/// extent; without keepdims the reduced dims are then dropped.
+mlir::LogicalResult convertReduceFromData(
+    NodeContext &nc,
+    llvm::function_ref<mlir::Value(mlir::Value, llvm::ArrayRef<AffineExpr>,
+                                   int64_t)>
+        reduceDim);
+
 /// Split's part sizes from its split input; they must sum to `dim`.
 mlir::FailureOr<SmallVector<AffineExpr>> splitPartsFromData(NodeContext &nc,
                                                             AffineExpr dim);
