@@ -110,6 +110,164 @@ static Dimmed mergeHeads(NodeContext &nc, const Dimmed &x) {
 // Attention
 //===----------------------------------------------------------------------===//
 
+/// Rank-0 constant of `elem`.
+static Value scalar(NodeContext &nc, Type elem, double v) {
+  return buildRank0Constant(nc, elem, v);
+}
+
+template <typename OpT> static Dimmed unary(NodeContext &nc, const Dimmed &x) {
+  return {OpT::create(nc.builder(), nc.loc(), x.value.getType(), x.value),
+          x.dims};
+}
+
+/// x * c for a float scalar c.
+static Dimmed scaled(NodeContext &nc, const Dimmed &x, double c) {
+  auto elem = cast<RankedTensorType>(x.value.getType()).getElementType();
+  return {k::MulOp::create(nc.builder(), nc.loc(), x.value.getType(), x.value,
+                           scalar(nc, elem, c)),
+          x.dims};
+}
+
+/// Attention step by step, as ONNX's reference computes it, for what the
+/// fused kiln.attention does not give: the softcap and the
+/// qk_matmul_output output. q, key and value are 4-D, with the past
+/// concatenated, in the compute type `elem`. Masks are additive with -inf;
+/// a row whose bias is all -inf gives zeros.
+/// Sets output 0 and 3; the caller sets the present outputs.
+static LogicalResult attentionByParts(NodeContext &nc, Dimmed q, Dimmed key,
+                                      Dimmed value, float scale, Type io,
+                                      int64_t rank) {
+  OpBuilder &b = nc.builder();
+  Location loc = nc.loc();
+  Type elem = cast<RankedTensorType>(q.value.getType()).getElementType();
+  float softcap = nc.getFloat("softcap", 0.0f);
+  int64_t mode = nc.getInt("qk_matmul_output_mode", 0);
+  // Grouped-query heads: each key/value head serves hq / hkv query heads.
+  auto hq = k::symConstant(q.dims[1]), hkv = k::symConstant(key.dims[1]);
+  if (!hq || !hkv || *hkv < 1 || *hq % *hkv != 0)
+    return nc.error() << "query heads " << nc.formatDims(q.dims)
+                      << " are not a multiple of key heads "
+                      << nc.formatDims(key.dims);
+  auto repeatHeads = [&](Dimmed x) -> Dimmed {
+    if (*hq == *hkv)
+      return x;
+    int64_t g = *hq / *hkv;
+    Dimmed r =
+        reshape(nc, x, {x.dims[0], x.dims[1], nc.cst(1), x.dims[2], x.dims[3]});
+    SmallVector<AffineExpr> wide = {x.dims[0], x.dims[1], nc.cst(g), x.dims[2],
+                                    x.dims[3]};
+    r = {k::ExpandOp::create(b, loc, nc.tensorType(wide, elem), r.value,
+                             AffineMapAttr::get(nc.shapeMap(wide))),
+         wide};
+    return reshape(nc, r, {x.dims[0], q.dims[1], x.dims[2], x.dims[3]});
+  };
+  key = repeatHeads(key);
+  value = repeatHeads(value);
+  // Q and K are each scaled by sqrt(scale), as the reference does.
+  float root = std::sqrt(scale);
+  Dimmed kt = transpose(nc, scaled(nc, key, root), {0, 1, 3, 2});
+  auto mm =
+      buildMatMul(nc, scaled(nc, q, root).value, q.dims, kt.value, kt.dims);
+  if (failed(mm))
+    return failure();
+  Dimmed scores{mm->first, mm->second};
+  if (softcap > 0)
+    scores = scaled(nc, unary<k::TanhOp>(nc, scaled(nc, scores, 1.0 / softcap)),
+                    softcap);
+
+  // The bias: the mask (bool as 0 / -inf) plus the causal frontier
+  // j <= i + past length.
+  AffineExpr sq = q.dims[2], sk = key.dims[2];
+  SmallVector<AffineExpr> biasDims = {nc.cst(1), nc.cst(1), sq, sk};
+  Value zero = scalar(nc, elem, 0.0), ninf = scalar(nc, elem, -INFINITY);
+  Dimmed bias{k::FillOp::create(b, loc, nc.tensorType(biasDims, elem),
+                                b.getFloatAttr(elem, 0.0),
+                                AffineMapAttr::get(nc.shapeMap(biasDims))),
+              biasDims};
+  if (nc.hasInput(3)) {
+    Dimmed m{nc.input(3), SmallVector<AffineExpr>(nc.dims(3))};
+    if (nc.elementType(3).isInteger(1))
+      m = {k::WhereOp::create(b, loc, nc.tensorType(m.dims, elem), m.value,
+                              zero, ninf),
+           m.dims};
+    else if (nc.elementType(3) != elem)
+      m = {k::CastOp::create(b, loc, nc.tensorType(m.dims, elem), m.value),
+           m.dims};
+    auto sum = binary<k::AddOp>(nc, bias, m);
+    if (failed(sum))
+      return failure();
+    bias = *sum;
+  }
+  if (nc.getInt("is_causal", 0) != 0) {
+    Type i64 = b.getI64Type();
+    auto iota = [&](AffineExpr n) {
+      return (Value)k::RangeOp::create(
+          b, loc, nc.tensorType({n}, i64),
+          AffineMapAttr::get(nc.shapeMap({nc.cst(0)})),
+          AffineMapAttr::get(nc.shapeMap({n})), b.getI64IntegerAttr(1));
+    };
+    Value rows = reshapeTo(nc, iota(sq), {sq, nc.cst(1)});
+    Value cols = reshapeTo(nc, iota(sk), {nc.cst(1), sk});
+    Value diff =
+        k::SubOp::create(b, loc, nc.tensorType({sq, sk}, i64), cols, rows);
+    AffineExpr past = nc.hasInput(4) ? nc.dims(4)[2] : nc.cst(0);
+    Value pastV = reshapeTo(
+        nc,
+        k::SymbolicValuesOp::create(b, loc, nc.tensorType({nc.cst(1)}, i64),
+                                    AffineMapAttr::get(nc.shapeMap({past}))),
+        {});
+    Value allowed = k::LessEqualOp::create(
+        b, loc, nc.tensorType({sq, sk}, b.getI1Type()), diff, pastV);
+    Dimmed causal{k::WhereOp::create(b, loc, nc.tensorType({sq, sk}, elem),
+                                     allowed, zero, ninf),
+                  {sq, sk}};
+    auto sum = binary<k::AddOp>(nc, bias, causal);
+    if (failed(sum))
+      return failure();
+    bias = *sum;
+  }
+  auto withBias = binary<k::AddOp>(nc, scores, bias);
+  if (failed(withBias))
+    return failure();
+  Dimmed probs{k::SoftmaxOp::create(b, loc, withBias->value.getType(),
+                                    withBias->value, b.getI64IntegerAttr(3)),
+               withBias->dims};
+  // Rows whose bias is all -inf: zeros (softmax gave NaN there).
+  SmallVector<AffineExpr> rowDims(bias.dims);
+  rowDims.back() = nc.cst(1);
+  Value rowMax = k::ReduceMaxOp::create(
+      b, loc, nc.tensorType(rowDims, elem), bias.value,
+      b.getDenseI64ArrayAttr({(int64_t)bias.dims.size() - 1}),
+      b.getBoolAttr(true));
+  Dimmed masked{k::EqualOp::create(b, loc,
+                                   nc.tensorType(rowDims, b.getI1Type()),
+                                   rowMax, ninf),
+                rowDims};
+  probs.value = k::WhereOp::create(b, loc, probs.value.getType(), masked.value,
+                                   zero, probs.value);
+  auto out = buildMatMul(nc, probs.value, probs.dims, value.value, value.dims);
+  if (failed(out))
+    return failure();
+  Dimmed y{out->first, out->second};
+  // qk_matmul_output: 0 (and 1 with a softcap) Q K^T, softcapped; 2 with the
+  // bias; 3 the softmax (as onnx/reference/ops/op_attention.py).
+  Dimmed qk = mode == 2 ? *withBias : mode == 3 ? probs : scores;
+  auto toIo = [&](Dimmed x) {
+    if (io != elem)
+      x.value = k::CastOp::create(b, loc, nc.tensorType(x.dims, io), x.value);
+    return x;
+  };
+  y = toIo(y);
+  if (rank == 3)
+    y = mergeHeads(nc, y);
+  nc.setOutput(0, y.value, y.dims);
+  if (nc.hasOutput(3)) {
+    qk = toIo(qk);
+    nc.setOutput(3, qk.value, qk.dims);
+  }
+  return success();
+}
+
 /// softmax(scale * Q K^T + mask) V with grouped-query heads, a boolean or
 /// additive mask, bottom-right causal masking and a KV cache (past inputs,
 /// present outputs) becomes one kiln.attention. A boolean mask becomes
@@ -117,10 +275,6 @@ static Dimmed mergeHeads(NodeContext &nc, const Dimmed &x) {
 /// row with no allowed key stays finite, and such rows are zeroed as ONNX
 /// asks.
 static LogicalResult convertAttention(NodeContext &nc) {
-  if (nc.getFloat("softcap", 0.0f) != 0.0f)
-    return nc.error() << "softcap is not supported";
-  if (nc.getInt("qk_matmul_output_mode", 0) != 0 || nc.hasOutput(3))
-    return nc.error() << "the qk_matmul_output output is not supported";
   int64_t rank = nc.rank(0);
   if (rank != 3 && rank != 4)
     return nc.error() << "expects 3-D or 4-D query, key and value, got "
@@ -171,6 +325,15 @@ static LogicalResult convertAttention(NodeContext &nc) {
                                    nc.tensorType(t->dims, elem), t->value);
   }
   float scale = nc.getFloat("scale", 1.0f / std::sqrt(float(*headDim)));
+  if (nc.getFloat("softcap", 0.0f) != 0.0f || nc.hasOutput(3)) {
+    if (failed(attentionByParts(nc, q, key, value, scale, io, rank)))
+      return failure();
+    if (nc.hasOutput(1))
+      nc.setOutput(1, presentKey.value, presentKey.dims);
+    if (nc.hasOutput(2))
+      nc.setOutput(2, presentValue.value, presentValue.dims);
+    return success();
+  }
 
   OpBuilder &b = nc.builder();
   // kiln.attention's causal frontier is j <= i + Sk - Sq; ONNX's is

@@ -93,11 +93,24 @@ static LogicalResult convertIdentity(NodeContext &nc) {
 static LogicalResult convertDropout(NodeContext &nc) {
   if (nc.opset() >= 12 && nc.hasInput(2)) {
     auto training = nc.constScalar(2);
-    if (!training)
-      return nc.error() << "training_mode (input 2, '" << nc.node().input(2)
-                        << "') must be a compile-time constant: "
-                           "training-mode Dropout is random and not supported";
-    if (*training != 0) {
+    if (!training) {
+      // Known at run time only: the run stops unless it is the identity.
+      DataScalars d(nc);
+      OpBuilder &b = nc.builder();
+      auto i1 = RankedTensorType::get({}, b.getI1Type());
+      Value t = reshapeTo(nc, nc.input(2), {});
+      Value identity = d.logicalNot(t);
+      if (nc.hasInput(1)) {
+        Value r = reshapeTo(nc, nc.input(1), {});
+        Type re = nc.elementType(1);
+        identity = d.logicalOr(
+            identity, k::EqualOp::create(b, nc.loc(), i1, r,
+                                         buildRank0Constant(nc, re, 0.0)));
+      }
+      d.bind({}, identity, {},
+             "training_mode is true at run time with a non-zero ratio: "
+             "training-mode Dropout is random and not supported");
+    } else if (*training != 0) {
       std::optional<double> ratio = 0.5;
       if (nc.hasInput(1))
         ratio = nc.constScalar(1);
