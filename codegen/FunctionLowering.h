@@ -9,6 +9,7 @@
 //   LowerNormalizations.cpp  LayerNorm, RMSNorm, reductions
 //   LowerDataMovement.cpp    gather, concat, slice, transpose, reshape,
 //                            expand, fill, range
+//   LowerSelection.cpp       arg_max, arg_min, top_k
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_CODEGEN_FUNCTIONLOWERING_H
@@ -188,6 +189,10 @@ private:
   LogicalResult lowerIsNan(IsNanOp op);
   LogicalResult lowerIsInf(IsInfOp op);
   LogicalResult lowerCumSum(CumSumOp op);
+
+  // Selection by an order on (value, position) pairs.
+  template <typename OpT> LogicalResult lowerArgReduce(OpT op);
+  LogicalResult lowerTopK(TopKOp op);
 };
 
 } // namespace mlir::kiln::linalg_lowering

@@ -369,6 +369,8 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
       .Case<RotaryOp>([&](RotaryOp r) { return lowerRotary(r); })
       .Case<ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp>(
           [&](auto r) { return lowerReduce(r); })
+      .Case<ArgMaxOp, ArgMinOp>([&](auto o) { return lowerArgReduce(o); })
+      .Case<TopKOp>([&](TopKOp o) { return lowerTopK(o); })
       .Case<GatherOp>([&](GatherOp g) { return lowerGather(g); })
       .Case<GatherElementsOp>(
           [&](GatherElementsOp g) { return lowerGatherElements(g); })

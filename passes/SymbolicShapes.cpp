@@ -130,6 +130,25 @@ std::optional<SymbolicShape> SymbolicShapes::compute(Value v) {
         s.append(data->begin() + o.getBatchDims() + *k, data->end());
         return s;
       })
+      .Case<ArgMaxOp, ArgMinOp>([&](auto o) -> std::optional<SymbolicShape> {
+        auto in = get(o.getInput());
+        if (!in)
+          return std::nullopt;
+        SymbolicShape s = *in;
+        if (o.getKeepdims())
+          s[o.getAxis()] = getAffineConstantExpr(1, ctx);
+        else
+          s.erase(s.begin() + o.getAxis());
+        return s;
+      })
+      .Case<TopKOp>([&](TopKOp o) -> std::optional<SymbolicShape> {
+        auto in = get(o.getInput());
+        if (!in)
+          return std::nullopt;
+        SymbolicShape s = *in;
+        s[o.getAxis()] = getAffineConstantExpr(o.getK(), ctx);
+        return s;
+      })
       .Case<AttentionOp>([&](AttentionOp o) -> std::optional<SymbolicShape> {
         auto q = get(o.getQuery()), val = get(o.getValue());
         if (!q || !val)

@@ -1,6 +1,7 @@
 //===- KilnOps.cpp - Kiln dialect operations: verifiers and folders -------===//
 #include "dialects/kiln/KilnOps.h"
 #include "dialects/kiln/SymbolicShape.h"
+#include "dialects/kiln/VerifierUtils.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
@@ -17,10 +18,6 @@ using namespace mlir::kiln;
 //===----------------------------------------------------------------------===//
 // Helpers
 //===----------------------------------------------------------------------===//
-
-static RankedTensorType tensorType(Value v) {
-  return cast<RankedTensorType>(v.getType());
-}
 
 /// Checks a shape map against the extents of `type`: same rank, no dims, and
 /// every constant result equal to the static extent.
@@ -51,7 +48,7 @@ static LogicalResult verifyShapeMap(Operation *op, AffineMap map,
   return success();
 }
 
-static LogicalResult verifyAxis(Operation *op, int64_t axis, int64_t rank) {
+LogicalResult kiln::verifyAxis(Operation *op, int64_t axis, int64_t rank) {
   if (axis < 0 || axis >= rank)
     return op->emitOpError()
            << "axis " << axis << " is out of range for rank " << rank;

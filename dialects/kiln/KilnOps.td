@@ -407,6 +407,60 @@ def Kiln_ReduceMinOp : Kiln_ReduceOp<"reduce_min", "minimum">;
 def Kiln_ReduceProdOp : Kiln_ReduceOp<"reduce_prod", "product">;
 
 //===----------------------------------------------------------------------===//
+// Selection
+//===----------------------------------------------------------------------===//
+
+class Kiln_ArgReduceOp<string mnemonic, string text> : Kiln_Op<mnemonic, [Pure]> {
+  let summary = "index of the " # text # " along one axis";
+  let description = [{
+    ONNX `ArgMax` / `ArgMin`: the position along `axis` (non-negative) of
+    the largest (smallest) element, as i64; `keepdims` keeps the axis as
+    extent 1. Among equal elements the first wins, or the last with
+    `select_last_index`. A NaN wins over every number, as in numpy's
+    `argmax` and `argmin`.
+
+    ```mlir
+    %i = kiln.arg_max %x {axis = 1 : i64, keepdims = false, select_last_index = false}
+        : tensor<?x10xf32> -> tensor<?xi64>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, I64Attr:$axis,
+                       BoolAttr:$keepdims, BoolAttr:$select_last_index);
+  let results = (outs RankedTensorOf<[I64]>:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Kiln_ArgMaxOp : Kiln_ArgReduceOp<"arg_max", "maximum">;
+def Kiln_ArgMinOp : Kiln_ArgReduceOp<"arg_min", "minimum">;
+
+def Kiln_TopKOp : Kiln_Op<"top_k", [Pure]> {
+  let summary = "the k largest or smallest elements along one axis";
+  let description = [{
+    ONNX `TopK` with a constant `k`: `values` and `indices` have the input's
+    shape with extent `k` at `axis`, and hold the `k` largest elements
+    (smallest with `largest = false`) along `axis` with their positions,
+    always sorted (largest first, or smallest first). Equal elements come
+    in the order of their positions; a NaN comes before every number, as
+    in `kiln.arg_max`. Where `k` exceeds a symbolic extent at run time, the
+    positions past it get the index 2^63 - 1 (nothing is read out of
+    bounds).
+
+    ```mlir
+    %v, %i = kiln.top_k %x {axis = 1 : i64, k = 3 : i64, largest = true}
+        : tensor<?x10xf32> -> tensor<?x3xf32>, tensor<?x3xi64>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, I64Attr:$axis, I64Attr:$k,
+                       BoolAttr:$largest);
+  let results = (outs AnyRankedTensor:$values, RankedTensorOf<[I64]>:$indices);
+  let assemblyFormat = [{
+    $input attr-dict `:` type($input) `->` type($values) `,` type($indices)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // Data movement
 //===----------------------------------------------------------------------===//
 

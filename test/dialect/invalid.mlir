@@ -141,3 +141,35 @@ func.func @cumsum_axis(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
   %0 = kiln.cumsum %x {axis = 2 : i64, exclusive = false, reverse = false} : tensor<2x3xf32>
   return %0 : tensor<2x3xf32>
 }
+
+// -----
+
+func.func @arg_max_keepdims(%x: tensor<2x3xf32>) -> tensor<2xi64> {
+  // expected-error @+1 {{result rank 1, expected 2}}
+  %0 = kiln.arg_max %x {axis = 1 : i64, keepdims = true, select_last_index = false} : tensor<2x3xf32> -> tensor<2xi64>
+  return %0 : tensor<2xi64>
+}
+
+// -----
+
+func.func @arg_min_extent(%x: tensor<2x3xf32>) -> tensor<3xi64> {
+  // expected-error @+1 {{result 'tensor<3xi64>' does not match the input 'tensor<2x3xf32>' along axis 1}}
+  %0 = kiln.arg_min %x {axis = 1 : i64, keepdims = false, select_last_index = false} : tensor<2x3xf32> -> tensor<3xi64>
+  return %0 : tensor<3xi64>
+}
+
+// -----
+
+func.func @top_k_too_many(%x: tensor<2x3xf32>) -> (tensor<2x4xf32>, tensor<2x4xi64>) {
+  // expected-error @+1 {{k = 4 is out of range for extent 3}}
+  %0:2 = kiln.top_k %x {axis = 1 : i64, k = 4 : i64, largest = true} : tensor<2x3xf32> -> tensor<2x4xf32>, tensor<2x4xi64>
+  return %0#0, %0#1 : tensor<2x4xf32>, tensor<2x4xi64>
+}
+
+// -----
+
+func.func @top_k_extent(%x: tensor<2x3xf32>) -> (tensor<2x1xf32>, tensor<2x1xi64>) {
+  // expected-error @+1 {{does not match the input 'tensor<2x3xf32>' along axis 1}}
+  %0:2 = kiln.top_k %x {axis = 1 : i64, k = 2 : i64, largest = true} : tensor<2x3xf32> -> tensor<2x1xf32>, tensor<2x1xi64>
+  return %0#0, %0#1 : tensor<2x1xf32>, tensor<2x1xi64>
+}

@@ -345,3 +345,43 @@ func.func @gather_nd(%x: tensor<?x8xf32> {kiln.dims = affine_map<()[s0, s1] -> (
   %0 = kiln.gather_nd %x[%i] {batch_dims = 0 : i64} : tensor<?x8xf32>, tensor<?x?x2xi64> -> tensor<?x?xf32>
   return %0 : tensor<?x?xf32>
 }
+
+// ArgMax: one generic reducing into (best value, best position); a later
+// position replaces an equal value only with select_last_index (sgt).
+// CHECK-LABEL: func.func @arg_max_last
+// CHECK: %[[NEG_INF:.*]] = arith.constant 0xFF800000 : f32
+// CHECK: linalg.fill ins(%[[NEG_INF]] : f32)
+// CHECK: %[[NONE:.*]] = arith.constant -1 : i64
+// CHECK: linalg.fill ins(%[[NONE]] : i64)
+// CHECK: linalg.generic
+// CHECK-SAME: iterator_types = ["parallel", "reduction"]
+// CHECK: %[[J:.*]] = arith.index_cast
+// CHECK: arith.cmpi sgt, %[[J]]
+// CHECK: arith.cmpf ogt
+// CHECK: linalg.yield
+func.func @arg_max_last(%x: tensor<?x8xf32> {kiln.dims = affine_map<()[s0] -> (s0, 8)>, kiln.name = "x"})
+    -> (tensor<?xi64> {kiln.dims = affine_map<()[s0] -> (s0)>, kiln.name = "y"})
+    attributes {kiln.symbols = ["batch"]} {
+  %0 = kiln.arg_max %x {axis = 1 : i64, keepdims = false, select_last_index = true} : tensor<?x8xf32> -> tensor<?xi64>
+  return %0 : tensor<?xi64>
+}
+
+// TopK: k passes in an scf.for; pass r reduces into the slices r of the
+// results and leaves its pair in the tensors the next pass starts after.
+// CHECK-LABEL: func.func @top_k
+// CHECK: scf.for %[[R:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(
+// CHECK: tensor.extract_slice %{{.*}}[0, %[[R]]] [%{{.*}}, 1] [1, 1]
+// CHECK: linalg.generic
+// CHECK-SAME: iterator_types = ["parallel", "reduction"]
+// CHECK: linalg.copy
+// CHECK: linalg.copy
+// CHECK: tensor.insert_slice %{{.*}}[0, %[[R]]] [%{{.*}}, 1] [1, 1]
+// CHECK: tensor.insert_slice %{{.*}}[0, %[[R]]] [%{{.*}}, 1] [1, 1]
+// CHECK: scf.yield
+func.func @top_k(%x: tensor<?x8xi32> {kiln.dims = affine_map<()[s0] -> (s0, 8)>, kiln.name = "x"})
+    -> (tensor<?x2xi32> {kiln.dims = affine_map<()[s0] -> (s0, 2)>, kiln.name = "v"},
+        tensor<?x2xi64> {kiln.dims = affine_map<()[s0] -> (s0, 2)>, kiln.name = "i"})
+    attributes {kiln.symbols = ["batch"]} {
+  %0:2 = kiln.top_k %x {axis = 1 : i64, k = 2 : i64, largest = false} : tensor<?x8xi32> -> tensor<?x2xi32>, tensor<?x2xi64>
+  return %0#0, %0#1 : tensor<?x2xi32>, tensor<?x2xi64>
+}
