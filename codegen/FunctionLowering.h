@@ -10,6 +10,7 @@
 //   LowerDataMovement.cpp    gather, concat, slice, transpose, reshape,
 //                            expand, fill, range
 //   LowerSelection.cpp       arg_max, arg_min, top_k
+//   LowerScatter.cpp         scatter_nd, scatter_elements
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_CODEGEN_FUNCTIONLOWERING_H
@@ -193,6 +194,12 @@ private:
   // Selection by an order on (value, position) pairs.
   template <typename OpT> LogicalResult lowerArgReduce(OpT op);
   LogicalResult lowerTopK(TopKOp op);
+
+  // Scatters: sequential loops over the updates.
+  /// A copy of `v` into a new tensor.
+  Value copyOf(Location loc, Value v);
+  LogicalResult lowerScatterND(ScatterNDOp op);
+  LogicalResult lowerScatterElements(ScatterElementsOp op);
 };
 
 } // namespace mlir::kiln::linalg_lowering

@@ -371,6 +371,9 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
           [&](auto r) { return lowerReduce(r); })
       .Case<ArgMaxOp, ArgMinOp>([&](auto o) { return lowerArgReduce(o); })
       .Case<TopKOp>([&](TopKOp o) { return lowerTopK(o); })
+      .Case<ScatterNDOp>([&](ScatterNDOp o) { return lowerScatterND(o); })
+      .Case<ScatterElementsOp>(
+          [&](ScatterElementsOp o) { return lowerScatterElements(o); })
       .Case<GatherOp>([&](GatherOp g) { return lowerGather(g); })
       .Case<GatherElementsOp>(
           [&](GatherElementsOp g) { return lowerGatherElements(g); })

@@ -158,7 +158,8 @@ std::optional<SymbolicShape> SymbolicShapes::compute(Value v) {
       .Case<NegOp, AbsOp, SqrtOp, RsqrtOp, ExpOp, LogOp, ErfOp, TanhOp,
             SigmoidOp, ReluOp, ReciprocalOp, NotOp, FloorOp, CeilOp, RoundOp,
             SinOp, CosOp, SiluOp, GeluOp, CastOp, ClipOp, SoftmaxOp, TriluOp,
-            LayerNormOp, RMSNormOp, IsNanOp, IsInfOp, CumSumOp, RotaryOp>(
+            LayerNormOp, RMSNormOp, IsNanOp, IsInfOp, CumSumOp, RotaryOp,
+            ScatterNDOp, ScatterElementsOp>(
           [&](Operation *o) { return same(o->getOperand(0)); })
       .Default([&](Operation *o) -> std::optional<SymbolicShape> {
         if (!o->hasTrait<OpTrait::ResultsBroadcastableShape>())

@@ -11,11 +11,13 @@
 
 using namespace mlir;
 
-/// Gives every use of a linalg.fill or tensor.empty result its own op. CSE
-/// merges the equal inits of different ops; eliminate-empty-tensors may then
-/// write one op's result straight into a function output while another op's
+/// Gives every use of a linalg.copy, linalg.fill or tensor.empty result its
+/// own op: the lowering makes them only as fresh destinations. CSE merges
+/// the equal ones of different ops; eliminate-empty-tensors may then write
+/// one op's result straight into a function output while another op's
 /// result, bufferized into the same output, is still to be read (two
-/// ReduceMax of one shape, one with keepdims, returned each other's values).
+/// ReduceMax of one shape, one with keepdims, returned each other's values;
+/// so did two ScatterND of one data tensor).
 static void unshareInits(ModuleOp module) {
   auto unshare = [](Operation *op) {
     SmallVector<OpOperand *> uses;
@@ -26,18 +28,21 @@ static void unshareInits(ModuleOp module) {
       use->set(b.clone(*op)->getResult(0));
     }
   };
-  SmallVector<Operation *> fills, empties;
+  SmallVector<Operation *> copies, fills, empties;
   module.walk([&](Operation *op) {
-    if (isa<linalg::FillOp>(op) && op->getNumResults() == 1)
+    if (op->getNumResults() != 1)
+      return;
+    if (isa<linalg::CopyOp>(op))
+      copies.push_back(op);
+    else if (isa<linalg::FillOp>(op))
       fills.push_back(op);
     else if (isa<tensor::EmptyOp>(op))
       empties.push_back(op);
   });
-  // Fills first: their clones share the empty, which is unshared next.
-  for (Operation *op : fills)
-    unshare(op);
-  for (Operation *op : empties)
-    unshare(op);
+  // Outermost first: the clones share their destination, unshared next.
+  for (auto *ops : {&copies, &fills, &empties})
+    for (Operation *op : *ops)
+      unshare(op);
 }
 
 LogicalResult kiln::lowerLinalgToLLVMDialect(ModuleOp module,

@@ -1,7 +1,8 @@
 //===- KilnIndexingOps.cpp - Verifiers of selection, scatter and pad ops --===//
 //
-// kiln.arg_max, kiln.arg_min and kiln.top_k: the ops whose lowerings compute
-// positions (KilnOps.cpp holds the other verifiers).
+// kiln.arg_max, kiln.arg_min, kiln.top_k, kiln.scatter_nd and
+// kiln.scatter_elements: the ops whose lowerings compute positions
+// (KilnOps.cpp holds the other verifiers).
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/kiln/KilnOps.h"
@@ -10,6 +11,10 @@
 
 using namespace mlir;
 using namespace mlir::kiln;
+
+bool kiln::isScatterReduction(StringRef reduction) {
+  return llvm::is_contained({"none", "add", "mul", "max", "min"}, reduction);
+}
 
 //===----------------------------------------------------------------------===//
 // Selection
@@ -64,4 +69,63 @@ LogicalResult TopKOp::verify() {
   if (values.getShape() != indices.getShape())
     return emitOpError() << "values and indices must have one shape";
   return verifyAlongAxis(*this, in, values, axis, k);
+}
+
+//===----------------------------------------------------------------------===//
+// Scatter
+//===----------------------------------------------------------------------===//
+
+/// Common checks: the reduction's name, updates with the data's element type.
+template <typename OpT> static LogicalResult verifyScatterCommon(OpT op) {
+  if (!isScatterReduction(op.getReduction()))
+    return op.emitOpError()
+           << "reduction must be none, add, mul, max or min, got \""
+           << op.getReduction() << "\"";
+  if (tensorType(op.getUpdates()).getElementType() !=
+      op.getData().getType().getElementType())
+    return op.emitOpError() << "updates must have the data's element type";
+  return success();
+}
+
+LogicalResult ScatterNDOp::verify() {
+  if (failed(verifyScatterCommon(*this)))
+    return failure();
+  auto data = getData().getType(), idx = tensorType(getIndices()),
+       upd = tensorType(getUpdates());
+  int64_t r = data.getRank(), q = idx.getRank();
+  if (q < 1)
+    return emitOpError() << "indices must have rank 1 or more";
+  int64_t k = idx.getDimSize(q - 1);
+  if (ShapedType::isDynamic(k))
+    return emitOpError() << "the last dim of the indices must be static";
+  if (k < 1 || k > r)
+    return emitOpError() << "index tuples of " << k
+                         << " do not fit data of rank " << r;
+  SmallVector<int64_t> want(idx.getShape().drop_back());
+  llvm::append_range(want, data.getShape().drop_front(k));
+  if ((int64_t)want.size() != upd.getRank() ||
+      !llvm::all_of(llvm::zip(want, upd.getShape()), [](auto p) {
+        return compatibleExtents(std::get<0>(p), std::get<1>(p));
+      }))
+    return emitOpError() << "updates " << upd
+                         << " must have the shape indices.shape[:-1] + "
+                            "data.shape[k:]";
+  return success();
+}
+
+LogicalResult ScatterElementsOp::verify() {
+  if (failed(verifyScatterCommon(*this)))
+    return failure();
+  auto data = getData().getType(), idx = tensorType(getIndices()),
+       upd = tensorType(getUpdates());
+  if (failed(verifyAxis(*this, getAxis(), data.getRank())))
+    return failure();
+  if (idx.getRank() != data.getRank() || upd.getRank() != data.getRank())
+    return emitOpError() << "indices and updates must have the data's rank "
+                         << data.getRank();
+  for (int64_t d = 0; d < idx.getRank(); ++d)
+    if (!compatibleExtents(idx.getDimSize(d), upd.getDimSize(d)))
+      return emitOpError() << "indices " << idx << " and updates " << upd
+                           << " must have one shape";
+  return success();
 }

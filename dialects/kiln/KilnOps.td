@@ -525,6 +525,62 @@ def Kiln_GatherNDOp : Kiln_Op<"gather_nd", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Kiln_ScatterNDOp : Kiln_Op<"scatter_nd", [Pure,
+    AllTypesMatch<["data", "result"]>]> {
+  let summary = "copy of `data` with slices replaced or combined by tuples";
+  let description = [{
+    ONNX `ScatterND`: the last dim of `indices` (static, `K`) holds index
+    tuples into the first `K` dims of `data`; `updates` has the shape
+    `indices.shape[:-1] + data.shape[K:]`. The result is `data` with each
+    addressed slice replaced by its update (`reduction = "none"`) or
+    combined with it (`"add"`, `"mul"`, `"max"`, `"min"`), one update after
+    the other in row-major order of `indices`, so that repeated tuples
+    apply in order. Negative indices count from the end; a tuple with an
+    index out of range is skipped.
+
+    ```mlir
+    %r = kiln.scatter_nd %data[%idx], %upd {reduction = "add"}
+        : tensor<4x4x4xf32>, tensor<2x1xi64>, tensor<2x4x4xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$data, TensorOf<[I64, I32]>:$indices,
+                       AnyRankedTensor:$updates,
+                       DefaultValuedStrAttr<StrAttr, "none">:$reduction);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $data `[` $indices `]` `,` $updates attr-dict `:` type($data) `,`
+    type($indices) `,` type($updates)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_ScatterElementsOp : Kiln_Op<"scatter_elements", [Pure,
+    AllTypesMatch<["data", "result"]>]> {
+  let summary = "copy of `data` with single elements replaced along `axis`";
+  let description = [{
+    ONNX `ScatterElements` (and the older `Scatter`): `indices` and
+    `updates` have one shape, of the data's rank, and the result is `data`
+    with `result[i0, .., indices[i0, .., ik, ..], ..]` replaced by (or
+    combined with, as in `kiln.scatter_nd`) `updates[i0, .., ik, ..]`, the
+    index at position `axis`, in row-major order of `indices`. Negative
+    indices count from the end; an index out of range is skipped.
+
+    ```mlir
+    %r = kiln.scatter_elements %data[%idx], %upd {axis = 1 : i64, reduction = "none"}
+        : tensor<3x3xf32>, tensor<3x2xi64>, tensor<3x2xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$data, TensorOf<[I64, I32]>:$indices,
+                       AnyRankedTensor:$updates, I64Attr:$axis,
+                       DefaultValuedStrAttr<StrAttr, "none">:$reduction);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $data `[` $indices `]` `,` $updates attr-dict `:` type($data) `,`
+    type($indices) `,` type($updates)
+  }];
+  let hasVerifier = 1;
+}
+
 def Kiln_TransposeOp : Kiln_Op<"transpose", [Pure]> {
   let summary = "permute dimensions";
   let description = [{ `result.shape[i] = input.shape[perm[i]]`. }];

@@ -21,6 +21,9 @@ inline bool compatibleExtents(int64_t a, int64_t b) {
   return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
 }
 
+/// A reduction of the scatter ops: "none", "add", "mul", "max" or "min".
+bool isScatterReduction(StringRef reduction);
+
 } // namespace mlir::kiln
 
 #endif

@@ -173,3 +173,27 @@ func.func @top_k_extent(%x: tensor<2x3xf32>) -> (tensor<2x1xf32>, tensor<2x1xi64
   %0:2 = kiln.top_k %x {axis = 1 : i64, k = 2 : i64, largest = true} : tensor<2x3xf32> -> tensor<2x1xf32>, tensor<2x1xi64>
   return %0#0, %0#1 : tensor<2x1xf32>, tensor<2x1xi64>
 }
+
+// -----
+
+func.func @scatter_nd_reduction(%x: tensor<4xf32>, %i: tensor<2x1xi64>, %u: tensor<2xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{reduction must be none, add, mul, max or min, got "sum"}}
+  %0 = kiln.scatter_nd %x[%i], %u {reduction = "sum"} : tensor<4xf32>, tensor<2x1xi64>, tensor<2xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @scatter_nd_updates(%x: tensor<4x3xf32>, %i: tensor<2x1xi64>, %u: tensor<2x4xf32>) -> tensor<4x3xf32> {
+  // expected-error @+1 {{must have the shape indices.shape[:-1] + data.shape[k:]}}
+  %0 = kiln.scatter_nd %x[%i], %u : tensor<4x3xf32>, tensor<2x1xi64>, tensor<2x4xf32>
+  return %0 : tensor<4x3xf32>
+}
+
+// -----
+
+func.func @scatter_elements_shape(%x: tensor<4x3xf32>, %i: tensor<2x2xi64>, %u: tensor<2x1xf32>) -> tensor<4x3xf32> {
+  // expected-error @+1 {{must have one shape}}
+  %0 = kiln.scatter_elements %x[%i], %u {axis = 0 : i64} : tensor<4x3xf32>, tensor<2x2xi64>, tensor<2x1xf32>
+  return %0 : tensor<4x3xf32>
+}

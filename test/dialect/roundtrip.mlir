@@ -89,3 +89,14 @@ func.func @selection(%x: tensor<?x10xf32>)
   %2:2 = kiln.top_k %x {axis = 1 : i64, k = 3 : i64, largest = true} : tensor<?x10xf32> -> tensor<?x3xf32>, tensor<?x3xi64>
   return %0, %1, %2#0, %2#1 : tensor<?xi64>, tensor<1x10xi64>, tensor<?x3xf32>, tensor<?x3xi64>
 }
+
+// Scatters; reduction "none" is the default and not printed.
+// CHECK-LABEL: func.func @scatter
+// CHECK: kiln.scatter_nd %{{.*}}[%{{.*}}], %{{.*}} {reduction = "add"} : tensor<?x8xf32>, tensor<?x1xi64>, tensor<?x8xf32>
+// CHECK: kiln.scatter_elements %{{.*}}[%{{.*}}], %{{.*}} {axis = 1 : i64} : tensor<?x8xf32>, tensor<?x2xi32>, tensor<?x2xf32>
+func.func @scatter(%x: tensor<?x8xf32>, %i: tensor<?x1xi64>, %u: tensor<?x8xf32>,
+                   %j: tensor<?x2xi32>, %v: tensor<?x2xf32>) -> (tensor<?x8xf32>, tensor<?x8xf32>) {
+  %0 = kiln.scatter_nd %x[%i], %u {reduction = "add"} : tensor<?x8xf32>, tensor<?x1xi64>, tensor<?x8xf32>
+  %1 = kiln.scatter_elements %x[%j], %v {axis = 1 : i64, reduction = "none"} : tensor<?x8xf32>, tensor<?x2xi32>, tensor<?x2xf32>
+  return %0, %1 : tensor<?x8xf32>, tensor<?x8xf32>
+}

@@ -385,3 +385,27 @@ func.func @top_k(%x: tensor<?x8xi32> {kiln.dims = affine_map<()[s0] -> (s0, 8)>,
   %0:2 = kiln.top_k %x {axis = 1 : i64, k = 2 : i64, largest = false} : tensor<?x8xi32> -> tensor<?x2xi32>, tensor<?x2xi64>
   return %0#0, %0#1 : tensor<?x2xi32>, tensor<?x2xi64>
 }
+
+// ScatterND: a copy of the data, then in order over the index tuples: each
+// index is wrapped when negative, and the slice is combined under an scf.if
+// on the tuple being in range.
+// CHECK-LABEL: func.func @scatter_nd
+// CHECK: %[[COPY:.*]] = linalg.copy
+// CHECK: scf.for %[[U:.*]] = %{{.*}} iter_args(%[[T:.*]] = %[[COPY]])
+// CHECK: tensor.extract %{{.*}}[%[[U]], %{{.*}}] : tensor<?x1xi64>
+// CHECK: arith.cmpi slt
+// CHECK: scf.if
+// CHECK: scf.for
+// CHECK: tensor.extract
+// CHECK: arith.mulf
+// CHECK: tensor.insert
+// CHECK: } else {
+// CHECK: scf.yield %[[T]]
+func.func @scatter_nd(%x: tensor<?x8xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, 8)>, kiln.name = "x"},
+                      %i: tensor<?x1xi64> {kiln.dims = affine_map<()[s0, s1] -> (s1, 1)>, kiln.name = "i"},
+                      %u: tensor<?x8xf32> {kiln.dims = affine_map<()[s0, s1] -> (s1, 8)>, kiln.name = "u"})
+    -> (tensor<?x8xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, 8)>, kiln.name = "y"})
+    attributes {kiln.symbols = ["n", "m"]} {
+  %0 = kiln.scatter_nd %x[%i], %u {reduction = "mul"} : tensor<?x8xf32>, tensor<?x1xi64>, tensor<?x8xf32>
+  return %0 : tensor<?x8xf32>
+}

@@ -1,7 +1,9 @@
-//===- Indexing.cpp - GatherElements and GatherND -------------------------===//
+//===- Indexing.cpp - GatherElements, GatherND and the scatters -----------===//
 #include "compiler/onnx/ops/ConverterUtils.h"
 
 #include "onnx.pb.h"
+
+#include "llvm/ADT/StringSwitch.h"
 
 using namespace mlir;
 using namespace mlir::kiln::onnx_import;
@@ -60,11 +62,106 @@ static LogicalResult convertGatherND(NodeContext &nc) {
   return success();
 }
 
+static bool sameDims(ArrayRef<AffineExpr> a, ArrayRef<AffineExpr> b) {
+  return a.size() == b.size() && llvm::all_of(llvm::zip(a, b), [](auto p) {
+           return k::symEqual(std::get<0>(p), std::get<1>(p));
+         });
+}
+
+/// The `reduction` attribute of ScatterND and ScatterElements: "none",
+/// "add" and "mul" from opset 16, "max" and "min" from 18.
+static FailureOr<std::string> scatterReduction(NodeContext &nc) {
+  std::string r = nc.getString("reduction", "none");
+  int64_t since = llvm::StringSwitch<int64_t>(r)
+                      .Case("none", 0)
+                      .Cases({"add", "mul"}, 16)
+                      .Cases({"max", "min"}, 18)
+                      .Default(-1);
+  if (since < 0 || nc.opset() < since)
+    return nc.error() << "reduction '" << r << "' is not one of "
+                      << (nc.opset() >= 18 ? "none, add, mul, max, min"
+                                           : "none, add, mul")
+                      << " at this opset";
+  return r;
+}
+
+static LogicalResult convertScatterND(NodeContext &nc) {
+  ArrayRef<AffineExpr> dataDims = nc.dims(0), idxDims = nc.dims(1),
+                       updDims = nc.dims(2);
+  int64_t r = dataDims.size(), q = idxDims.size();
+  if (r < 1 || q < 1)
+    return nc.error() << "data and indices must have rank 1 or more, got "
+                      << nc.formatDims(dataDims) << " and "
+                      << nc.formatDims(idxDims);
+  std::optional<int64_t> k = k::symConstant(idxDims.back());
+  if (!k)
+    return nc.error() << "the last dim of the indices, '"
+                      << nc.formatExtent(idxDims.back())
+                      << "', must be known at compile time";
+  if (*k < 1 || *k > r)
+    return nc.error() << "index tuples of " << *k << " do not fit data "
+                      << nc.formatDims(dataDims);
+  SmallVector<AffineExpr> want(idxDims.begin(), idxDims.end() - 1);
+  want.append(dataDims.begin() + *k, dataDims.end());
+  if (!sameDims(want, updDims))
+    return nc.error() << "updates " << nc.formatDims(updDims)
+                      << " must have the shape indices.shape[:-1] + "
+                         "data.shape[k:], "
+                      << nc.formatDims(want);
+  if (nc.elementType(2) != nc.elementType(0))
+    return nc.error() << "updates must have the data's element type";
+  auto reduction = scatterReduction(nc);
+  if (failed(reduction))
+    return failure();
+  Value data = nc.input(0), idx = nc.input(1), upd = nc.input(2);
+  OpBuilder &b = nc.builder();
+  nc.setOutput(0,
+               k::ScatterNDOp::create(b, nc.loc(), data.getType(), data, idx,
+                                      upd, b.getStringAttr(*reduction)),
+               dataDims);
+  return success();
+}
+
+/// ScatterElements, and Scatter (opsets 9-10, no reduction).
+static LogicalResult convertScatterElements(NodeContext &nc) {
+  ArrayRef<AffineExpr> dataDims = nc.dims(0), idxDims = nc.dims(1);
+  int64_t rank = dataDims.size();
+  if (rank == 0 || (int64_t)idxDims.size() != rank)
+    return nc.error() << "data and indices must have the same rank of 1 or "
+                         "more, got "
+                      << nc.formatDims(dataDims) << " and "
+                      << nc.formatDims(idxDims);
+  if (!sameDims(idxDims, nc.dims(2)))
+    return nc.error() << "indices " << nc.formatDims(idxDims) << " and updates "
+                      << nc.formatDims(nc.dims(2)) << " must have one shape";
+  if (nc.elementType(2) != nc.elementType(0))
+    return nc.error() << "updates must have the data's element type";
+  auto axis = nc.normalizeAxis(nc.getInt("axis", 0), rank);
+  if (failed(axis))
+    return failure();
+  FailureOr<std::string> reduction = std::string("none");
+  if (nc.opType() == "ScatterElements")
+    reduction = scatterReduction(nc);
+  if (failed(reduction))
+    return failure();
+  Value data = nc.input(0), idx = nc.input(1), upd = nc.input(2);
+  OpBuilder &b = nc.builder();
+  nc.setOutput(0,
+               k::ScatterElementsOp::create(
+                   b, nc.loc(), data.getType(), data, idx, upd,
+                   b.getI64IntegerAttr(*axis), b.getStringAttr(*reduction)),
+               dataDims);
+  return success();
+}
+
 ArrayRef<OpConverter> kiln::onnx_import::indexingConverters() {
   constexpr int M = kMaxSupportedOpset;
   static const OpConverter rows[] = {
       {"", "GatherElements", 11, M, convertGatherElements, "Indexing"},
       {"", "GatherND", 11, M, convertGatherND, "Indexing"},
+      {"", "Scatter", 9, 10, convertScatterElements, "Indexing"},
+      {"", "ScatterElements", 11, M, convertScatterElements, "Indexing"},
+      {"", "ScatterND", 11, M, convertScatterND, "Indexing"},
   };
   return rows;
 }
