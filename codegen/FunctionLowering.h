@@ -5,7 +5,8 @@
 //   LowerKilnToLinalg.cpp    the pass, signedness, the signature, shape
 //                            helpers and the dispatch by op
 //   LowerElementwise.cpp     elementwise ops and their scalar bodies
-//   LowerContractions.cpp    matmul, linear, softmax, attention, rotary
+//   LowerContractions.cpp    matmul, linear, softmax, attention, rotary,
+//                            einsum
 //   LowerNormalizations.cpp  LayerNorm, RMSNorm, reductions
 //   LowerDataMovement.cpp    gather, concat, slice, transpose, reshape,
 //                            expand, fill, range
@@ -163,6 +164,7 @@ private:
   LogicalResult lowerLayerNorm(LayerNormOp op);
   LogicalResult lowerRMSNorm(RMSNormOp op);
   LogicalResult lowerRotary(RotaryOp op);
+  LogicalResult lowerEinsum(EinsumOp op);
   template <typename OpT> LogicalResult lowerReduce(OpT op);
   LogicalResult lowerGather(GatherOp op);
   LogicalResult lowerGatherElements(GatherElementsOp op);

@@ -367,6 +367,7 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
       .Case<LayerNormOp>([&](LayerNormOp l) { return lowerLayerNorm(l); })
       .Case<RMSNormOp>([&](RMSNormOp r) { return lowerRMSNorm(r); })
       .Case<RotaryOp>([&](RotaryOp r) { return lowerRotary(r); })
+      .Case<EinsumOp>([&](EinsumOp e) { return lowerEinsum(e); })
       .Case<ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp>(
           [&](auto r) { return lowerReduce(r); })
       .Case<ArgMaxOp, ArgMinOp>([&](auto o) { return lowerArgReduce(o); })

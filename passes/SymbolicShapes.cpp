@@ -149,6 +149,24 @@ std::optional<SymbolicShape> SymbolicShapes::compute(Value v) {
         s[o.getAxis()] = getAffineConstantExpr(o.getK(), ctx);
         return s;
       })
+      .Case<EinsumOp>([&](EinsumOp o) -> std::optional<SymbolicShape> {
+        // Each result dim takes its extent from an input it indexes.
+        auto maps = o.getIndexingMaps().getAsValueRange<AffineMapAttr>();
+        SmallVector<AffineMap> all(maps.begin(), maps.end());
+        SymbolicShape s;
+        for (AffineExpr r : all.back().getResults()) {
+          std::optional<AffineExpr> found;
+          for (auto [in, map] : llvm::zip(o.getInputs(), all))
+            for (auto [pos, e] : llvm::enumerate(map.getResults()))
+              if (!found && e == r)
+                if (auto part = get(in))
+                  found = (*part)[pos];
+          if (!found)
+            return std::nullopt;
+          s.push_back(*found);
+        }
+        return s;
+      })
       .Case<AttentionOp>([&](AttentionOp o) -> std::optional<SymbolicShape> {
         auto q = get(o.getQuery()), val = get(o.getValue());
         if (!q || !val)

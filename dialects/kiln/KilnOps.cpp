@@ -207,6 +207,67 @@ LogicalResult MatMulOp::verify() {
   return success();
 }
 
+LogicalResult EinsumOp::verify() {
+  ArrayRef<Attribute> maps = getIndexingMaps().getValue();
+  auto res = getResult().getType();
+  if (maps.size() != getInputs().size() + 1)
+    return emitOpError() << "has " << maps.size() << " indexing maps for "
+                         << getInputs().size() << " inputs and a result";
+  unsigned numDims = cast<AffineMapAttr>(maps[0]).getValue().getNumDims();
+  // The static extent each dim of the iteration space has been given.
+  SmallVector<int64_t> extents(numDims, ShapedType::kDynamic);
+  SmallVector<bool> read(numDims, false);
+  auto check = [&](AffineMap map, RankedTensorType t, bool isResult,
+                   int64_t which) -> LogicalResult {
+    if (map.getNumDims() != numDims || map.getNumSymbols() != 0 ||
+        map.getNumResults() != t.getRank())
+      return emitOpError() << "indexing map " << which << " must have "
+                           << numDims << " dims, no symbols and " << t.getRank()
+                           << " results";
+    for (auto [pos, e] : llvm::enumerate(map.getResults())) {
+      int64_t ext = t.getDimSize(pos);
+      if (auto c = dyn_cast<AffineConstantExpr>(e)) {
+        if (isResult || c.getValue() != 0 || ext != 1)
+          return emitOpError() << "indexing map " << which
+                               << ": only an input extent of 1 may be "
+                                  "indexed by a constant 0";
+        continue;
+      }
+      auto d = dyn_cast<AffineDimExpr>(e);
+      if (!d)
+        return emitOpError()
+               << "indexing map " << which << " must have dims or 0 as results";
+      unsigned i = d.getPosition();
+      if (isResult && llvm::count(map.getResults(), e) > 1)
+        return emitOpError() << "the result map repeats d" << i;
+      if (!compatibleExtents(extents[i], ext))
+        return emitOpError()
+               << "d" << i << " has extents " << extents[i] << " and " << ext;
+      if (!ShapedType::isDynamic(ext))
+        extents[i] = ext;
+      if (!isResult)
+        read[i] = true;
+    }
+    return success();
+  };
+  for (auto [i, in] : llvm::enumerate(getInputs())) {
+    auto t = tensorType(in);
+    if (t.getElementType() != res.getElementType())
+      return emitOpError() << "input " << i << " has element type "
+                           << t.getElementType() << ", the result "
+                           << res.getElementType();
+    if (failed(check(cast<AffineMapAttr>(maps[i]).getValue(), t, false, i)))
+      return failure();
+  }
+  if (failed(check(cast<AffineMapAttr>(maps.back()).getValue(), res, true,
+                   maps.size() - 1)))
+    return failure();
+  for (unsigned d = 0; d < numDims; ++d)
+    if (!read[d])
+      return emitOpError() << "d" << d << " indexes no input";
+  return success();
+}
+
 LogicalResult SoftmaxOp::verify() {
   return verifyAxis(*this, getAxis(), getResult().getType().getRank());
 }

@@ -273,6 +273,33 @@ def Kiln_LinearOp : Kiln_Op<"linear", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Kiln_EinsumOp : Kiln_Op<"einsum", [Pure]> {
+  let summary = "sum of products over an iteration space of letters";
+  let description = [{
+    ONNX `Einsum`, with the equation already resolved to one indexing map
+    per input and one for the result over the dims of the iteration space
+    (one dim per letter, and per dim an ellipsis stands for). A dim repeated
+    in an input's map reads a diagonal; a dim absent from the result's map
+    is summed over; a constant 0 in an input's map is an extent 1 that
+    broadcasts. `result[r] = sum of prod_i inputs[i][map_i(d)]` over the
+    dims `d` that agree with `r`; 16-bit floats sum in f32 and round once.
+
+    ```mlir
+    // "bij,bjk->bik"
+    %r = kiln.einsum %a, %b {indexing_maps = [
+        affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>,
+        affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>,
+        affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>]}
+        : (tensor<?x4x8xf32>, tensor<?x8x5xf32>) -> tensor<?x4x5xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<AnyRankedTensor>:$inputs,
+                       AffineMapArrayAttr:$indexing_maps);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type($inputs, $result)";
+  let hasVerifier = 1;
+}
+
 def Kiln_SoftmaxOp : Kiln_Op<"softmax", [Pure, SameOperandsAndResultType]> {
   let summary = "softmax along one axis";
   let description = [{

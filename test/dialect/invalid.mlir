@@ -197,3 +197,35 @@ func.func @scatter_elements_shape(%x: tensor<4x3xf32>, %i: tensor<2x2xi64>, %u: 
   %0 = kiln.scatter_elements %x[%i], %u {axis = 0 : i64} : tensor<4x3xf32>, tensor<2x2xi64>, tensor<2x1xf32>
   return %0 : tensor<4x3xf32>
 }
+
+// -----
+
+func.func @einsum_maps(%a: tensor<2x3xf32>) -> tensor<2xf32> {
+  // expected-error @+1 {{has 1 indexing maps for 1 inputs and a result}}
+  %0 = kiln.einsum %a {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>]} : (tensor<2x3xf32>) -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
+
+// -----
+
+func.func @einsum_diagonal(%a: tensor<2x3xf32>) -> tensor<2xf32> {
+  // expected-error @+1 {{d0 has extents 2 and 3}}
+  %0 = kiln.einsum %a {indexing_maps = [affine_map<(d0) -> (d0, d0)>, affine_map<(d0) -> (d0)>]} : (tensor<2x3xf32>) -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
+
+// -----
+
+func.func @einsum_broadcast(%a: tensor<2x3xf32>) -> tensor<3xf32> {
+  // expected-error @+1 {{only an input extent of 1 may be indexed by a constant 0}}
+  %0 = kiln.einsum %a {indexing_maps = [affine_map<(d0) -> (0, d0)>, affine_map<(d0) -> (d0)>]} : (tensor<2x3xf32>) -> tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+
+// -----
+
+func.func @einsum_unread(%a: tensor<3xf32>) -> tensor<3x4xf32> {
+  // expected-error @+1 {{d1 indexes no input}}
+  %0 = kiln.einsum %a {indexing_maps = [affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0, d1)>]} : (tensor<3xf32>) -> tensor<3x4xf32>
+  return %0 : tensor<3x4xf32>
+}

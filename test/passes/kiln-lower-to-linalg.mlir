@@ -409,3 +409,22 @@ func.func @scatter_nd(%x: tensor<?x8xf32> {kiln.dims = affine_map<()[s0, s1] -> 
   %0 = kiln.scatter_nd %x[%i], %u {reduction = "mul"} : tensor<?x8xf32>, tensor<?x1xi64>, tensor<?x8xf32>
   return %0 : tensor<?x8xf32>
 }
+
+// Einsum: one generic with the op's indexing maps; the dim missing from the
+// result (j) is a reduction, 16-bit floats sum in f32 and round once.
+// CHECK-LABEL: func.func @einsum_f16
+// CHECK: linalg.fill
+// CHECK: linalg.generic
+// CHECK-SAME: iterator_types = ["parallel", "reduction", "parallel"]
+// CHECK: arith.extf
+// CHECK: arith.extf
+// CHECK: arith.mulf
+// CHECK: arith.addf
+// CHECK: arith.truncf
+func.func @einsum_f16(%a: tensor<?x8xf16> {kiln.dims = affine_map<()[s0] -> (s0, 8)>, kiln.name = "a"},
+                      %b: tensor<8x4xf16> {kiln.dims = affine_map<()[s0] -> (8, 4)>, kiln.name = "b"})
+    -> (tensor<?x4xf16> {kiln.dims = affine_map<()[s0] -> (s0, 4)>, kiln.name = "y"})
+    attributes {kiln.symbols = ["n"]} {
+  %0 = kiln.einsum %a, %b {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d2)>]} : (tensor<?x8xf16>, tensor<8x4xf16>) -> tensor<?x4xf16>
+  return %0 : tensor<?x4xf16>
+}
