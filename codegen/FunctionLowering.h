@@ -9,7 +9,7 @@
 //                            einsum
 //   LowerNormalizations.cpp  LayerNorm, RMSNorm, reductions
 //   LowerDataMovement.cpp    gather, concat, slice, transpose, reshape,
-//                            expand, fill, range
+//                            expand, fill, range, pad
 //   LowerSelection.cpp       arg_max, arg_min, top_k
 //   LowerScatter.cpp         scatter_nd, scatter_elements
 //
@@ -180,6 +180,7 @@ private:
   LogicalResult lowerFill(FillOp op);
   LogicalResult lowerSymbolicValues(SymbolicValuesOp op);
   LogicalResult lowerRange(RangeOp op);
+  LogicalResult lowerPad(PadOp op);
 
   // Elementwise ops, one generic each.
   LogicalResult lowerBinary(Operation *op);

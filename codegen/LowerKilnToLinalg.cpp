@@ -388,6 +388,7 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
       .Case<SymbolicValuesOp>(
           [&](SymbolicValuesOp s) { return lowerSymbolicValues(s); })
       .Case<RangeOp>([&](RangeOp r) { return lowerRange(r); })
+      .Case<PadOp>([&](PadOp p) { return lowerPad(p); })
       .Default([&](Operation *o) {
         return o->emitOpError() << "has no lowering to linalg yet";
       });

@@ -167,6 +167,16 @@ std::optional<SymbolicShape> SymbolicShapes::compute(Value v) {
         }
         return s;
       })
+      .Case<PadOp>([&](PadOp o) -> std::optional<SymbolicShape> {
+        auto in = get(o.getInput());
+        if (!in)
+          return std::nullopt;
+        SymbolicShape s = *in;
+        ArrayRef<AffineExpr> pads = o.getPads().getResults();
+        for (size_t d = 0; d < s.size(); ++d)
+          s[d] = symAdd(symAdd(s[d], pads[d]), pads[s.size() + d]);
+        return s;
+      })
       .Case<AttentionOp>([&](AttentionOp o) -> std::optional<SymbolicShape> {
         auto q = get(o.getQuery()), val = get(o.getValue());
         if (!q || !val)

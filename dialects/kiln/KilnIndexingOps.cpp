@@ -1,8 +1,8 @@
 //===- KilnIndexingOps.cpp - Verifiers of selection, scatter and pad ops --===//
 //
-// kiln.arg_max, kiln.arg_min, kiln.top_k, kiln.scatter_nd and
-// kiln.scatter_elements: the ops whose lowerings compute positions
-// (KilnOps.cpp holds the other verifiers).
+// kiln.arg_max, kiln.arg_min, kiln.top_k, kiln.scatter_nd,
+// kiln.scatter_elements and kiln.pad: the ops whose lowerings compute
+// positions (KilnOps.cpp holds the other verifiers).
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/kiln/KilnOps.h"
@@ -127,5 +127,47 @@ LogicalResult ScatterElementsOp::verify() {
     if (!compatibleExtents(idx.getDimSize(d), upd.getDimSize(d)))
       return emitOpError() << "indices " << idx << " and updates " << upd
                            << " must have one shape";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Pad
+//===----------------------------------------------------------------------===//
+
+LogicalResult PadOp::verify() {
+  StringRef mode = getMode();
+  if (!llvm::is_contained({"constant", "edge", "reflect", "wrap"}, mode))
+    return emitOpError() << "mode must be constant, edge, reflect or wrap, "
+                            "got \""
+                         << mode << "\"";
+  auto in = tensorType(getInput());
+  auto res = getResult().getType();
+  int64_t rank = in.getRank();
+  AffineMap pads = getPads();
+  if (pads.getNumDims() != 0 || pads.getNumResults() != 2 * rank)
+    return emitOpError() << "pads must be a map without dims with " << 2 * rank
+                         << " results";
+  if (res.getRank() != rank || res.getElementType() != in.getElementType())
+    return emitOpError() << "result " << res
+                         << " must have the input's rank and element type";
+  if (Value v = getValue()) {
+    auto vt = tensorType(v);
+    if (mode != "constant" || vt.getRank() != 0 ||
+        vt.getElementType() != in.getElementType())
+      return emitOpError() << "value must be a rank-0 tensor of the input's "
+                              "element type, in constant mode only";
+  }
+  for (int64_t d = 0; d < rank; ++d) {
+    auto before = symConstant(pads.getResult(d));
+    auto after = symConstant(pads.getResult(rank + d));
+    int64_t n = in.getDimSize(d);
+    if (!before || !after || ShapedType::isDynamic(n))
+      continue;
+    int64_t want = n + *before + *after;
+    if (want < 0 || !compatibleExtents(want, res.getDimSize(d)))
+      return emitOpError() << "dim " << d << " of extent " << n << " padded by "
+                           << *before << " and " << *after << " gives " << want
+                           << ", not " << res.getDimSize(d);
+  }
   return success();
 }

@@ -608,6 +608,33 @@ def Kiln_ScatterElementsOp : Kiln_Op<"scatter_elements", [Pure,
   let hasVerifier = 1;
 }
 
+def Kiln_PadOp : Kiln_Op<"pad", [Pure]> {
+  let summary = "pad (or crop) every dim by symbolic amounts";
+  let description = [{
+    ONNX `Pad`: `pads` holds `2 * rank` extents over the function's
+    symbols, the amounts before each dim then after each dim; a negative
+    amount crops. `result[o] = input[s]` with `s = o - before` per dim
+    where that is inside the input; elsewhere `mode` decides: `"constant"`
+    gives `value` (a rank-0 tensor, 0 when absent), `"edge"` the nearest
+    element, `"reflect"` the mirror image without repeating the edge
+    element, `"wrap"` the element `s mod extent`. Where an input extent is
+    0 at run time, the result is all `value` (0 outside constant mode).
+
+    ```mlir
+    %r = kiln.pad %x, %v {mode = "constant",
+                          pads = affine_map<()[s0] -> (0, 1, 0, 2)>}
+        : tensor<?x4xf32>, tensor<f32> -> tensor<?x7xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, Optional<AnyRankedTensor>:$value,
+                       StrAttr:$mode, AffineMapAttr:$pads);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $input (`,` $value^)? attr-dict `:` type(operands) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def Kiln_TransposeOp : Kiln_Op<"transpose", [Pure]> {
   let summary = "permute dimensions";
   let description = [{ `result.shape[i] = input.shape[perm[i]]`. }];

@@ -229,3 +229,27 @@ func.func @einsum_unread(%a: tensor<3xf32>) -> tensor<3x4xf32> {
   %0 = kiln.einsum %a {indexing_maps = [affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0, d1)>]} : (tensor<3xf32>) -> tensor<3x4xf32>
   return %0 : tensor<3x4xf32>
 }
+
+// -----
+
+func.func @pad_mode(%x: tensor<4xf32>) -> tensor<6xf32> {
+  // expected-error @+1 {{mode must be constant, edge, reflect or wrap, got "symmetric"}}
+  %0 = kiln.pad %x {mode = "symmetric", pads = affine_map<() -> (1, 1)>} : tensor<4xf32> -> tensor<6xf32>
+  return %0 : tensor<6xf32>
+}
+
+// -----
+
+func.func @pad_extent(%x: tensor<4xf32>) -> tensor<7xf32> {
+  // expected-error @+1 {{dim 0 of extent 4 padded by 1 and 1 gives 6, not 7}}
+  %0 = kiln.pad %x {mode = "edge", pads = affine_map<() -> (1, 1)>} : tensor<4xf32> -> tensor<7xf32>
+  return %0 : tensor<7xf32>
+}
+
+// -----
+
+func.func @pad_value_mode(%x: tensor<4xf32>, %v: tensor<f32>) -> tensor<6xf32> {
+  // expected-error @+1 {{value must be a rank-0 tensor of the input's element type, in constant mode only}}
+  %0 = kiln.pad %x, %v {mode = "wrap", pads = affine_map<() -> (1, 1)>} : tensor<4xf32>, tensor<f32> -> tensor<6xf32>
+  return %0 : tensor<6xf32>
+}

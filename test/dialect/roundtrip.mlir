@@ -108,3 +108,13 @@ func.func @einsum(%a: tensor<?x4x8xf32>, %b: tensor<?x8x5xf32>) -> tensor<?x4x5x
   %0 = kiln.einsum %a, %b {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>, affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>]} : (tensor<?x4x8xf32>, tensor<?x8x5xf32>) -> tensor<?x4x5xf32>
   return %0 : tensor<?x4x5xf32>
 }
+
+// Pad with a pad value, and with symbolic pads.
+// CHECK-LABEL: func.func @pad
+// CHECK: kiln.pad %{{.*}}, %{{.*}} {mode = "constant", pads = affine_map<()[s0] -> (0, 1, 0, 2)>} : tensor<?x4xf32>, tensor<f32> -> tensor<?x7xf32>
+// CHECK: kiln.pad %{{.*}} {mode = "reflect", pads = affine_map<()[s0] -> (0, 0, 0, s0)>} : tensor<?x4xf32> -> tensor<?x?xf32>
+func.func @pad(%x: tensor<?x4xf32>, %v: tensor<f32>) -> (tensor<?x7xf32>, tensor<?x?xf32>) {
+  %0 = kiln.pad %x, %v {mode = "constant", pads = affine_map<()[s0] -> (0, 1, 0, 2)>} : tensor<?x4xf32>, tensor<f32> -> tensor<?x7xf32>
+  %1 = kiln.pad %x {mode = "reflect", pads = affine_map<()[s0] -> (0, 0, 0, s0)>} : tensor<?x4xf32> -> tensor<?x?xf32>
+  return %0, %1 : tensor<?x7xf32>, tensor<?x?xf32>
+}

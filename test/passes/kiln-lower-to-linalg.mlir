@@ -428,3 +428,18 @@ func.func @einsum_f16(%a: tensor<?x8xf16> {kiln.dims = affine_map<()[s0] -> (s0,
   %0 = kiln.einsum %a, %b {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d2)>]} : (tensor<?x8xf16>, tensor<8x4xf16>) -> tensor<?x4xf16>
   return %0 : tensor<?x4xf16>
 }
+
+// Pad, edge mode with static extents: one generic clamping the position in
+// the input, then one tensor.extract; no guard, the input is not empty.
+// CHECK-LABEL: func.func @pad_edge
+// CHECK-NOT: scf.if
+// CHECK: linalg.generic
+// CHECK: arith.maxsi
+// CHECK: arith.minsi
+// CHECK: tensor.extract %{{.*}} : tensor<3x4xf32>
+func.func @pad_edge(%x: tensor<3x4xf32> {kiln.dims = affine_map<() -> (3, 4)>, kiln.name = "x"})
+    -> (tensor<5x5xf32> {kiln.dims = affine_map<() -> (5, 5)>, kiln.name = "y"})
+    attributes {kiln.symbols = []} {
+  %0 = kiln.pad %x {mode = "edge", pads = affine_map<() -> (1, -1, 1, 2)>} : tensor<3x4xf32> -> tensor<5x5xf32>
+  return %0 : tensor<5x5xf32>
+}

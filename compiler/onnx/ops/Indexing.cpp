@@ -1,4 +1,4 @@
-//===- Indexing.cpp - GatherElements, GatherND and the scatters -----------===//
+//===- Indexing.cpp - GatherElements, GatherND, the scatters and Pad ------===//
 #include "compiler/onnx/ops/ConverterUtils.h"
 
 #include "onnx.pb.h"
@@ -154,11 +154,106 @@ static LogicalResult convertScatterElements(NodeContext &nc) {
   return success();
 }
 
+/// Pad. The amounts come from the `paddings` (opset 1) or `pads` (2-10)
+/// attribute, or from input 1 (opset 11 on), which must be known at compile
+/// time, as constants or as symbolic expressions; pads that depend on tensor
+/// data are refused by requireValues. From opset 18, input 3 names the axes
+/// they are for.
+static LogicalResult convertPad(NodeContext &nc) {
+  ArrayRef<AffineExpr> dims = nc.dims(0);
+  int64_t rank = dims.size();
+  std::string mode = nc.getString("mode", "constant");
+  if (mode != "constant" && mode != "edge" && mode != "reflect" &&
+      (mode != "wrap" || nc.opset() < 19))
+    return nc.error() << "mode '" << mode << "' is not one of constant, edge, "
+                      << (nc.opset() >= 19 ? "reflect, wrap" : "reflect");
+  SmallVector<AffineExpr> amounts;
+  if (nc.opset() < 11) {
+    for (int64_t v : nc.getInts(nc.opset() < 2 ? "paddings" : "pads")
+                         .value_or(SmallVector<int64_t>()))
+      amounts.push_back(nc.cst(v));
+  } else {
+    auto values = nc.requireValues(1, "pads");
+    if (failed(values))
+      return failure();
+    amounts = *values;
+  }
+  SmallVector<int64_t> axes;
+  if (nc.opset() >= 18 && nc.hasInput(3)) {
+    auto given = nc.requireConstInts(3, "axes");
+    if (failed(given))
+      return failure();
+    for (int64_t a : *given) {
+      auto axis = nc.normalizeAxis(a, rank);
+      if (failed(axis))
+        return failure();
+      if (llvm::is_contained(axes, *axis))
+        return nc.error() << "axis " << a << " is repeated";
+      axes.push_back(*axis);
+    }
+  } else {
+    for (int64_t d = 0; d < rank; ++d)
+      axes.push_back(d);
+  }
+  if (amounts.size() != 2 * axes.size())
+    return nc.error() << "pads has " << amounts.size() << " values for "
+                      << axes.size() << " axes; expected twice as many";
+  SmallVector<AffineExpr> pads(2 * rank, nc.cst(0)), outDims;
+  for (auto [i, axis] : llvm::enumerate(axes)) {
+    pads[axis] = amounts[i];
+    pads[rank + axis] = amounts[axes.size() + i];
+  }
+  for (int64_t d = 0; d < rank; ++d) {
+    AffineExpr out = k::symAdd(k::symAdd(dims[d], pads[d]), pads[rank + d]);
+    auto n = k::symConstant(dims[d]), before = k::symConstant(pads[d]),
+         after = k::symConstant(pads[rank + d]);
+    if (auto e = k::symConstant(out); e && *e < 0)
+      return nc.error() << "pads " << nc.formatExtent(pads[d]) << " and "
+                        << nc.formatExtent(pads[rank + d]) << " of dim " << d
+                        << " leave a negative extent of " << *e;
+    // The input that edge, reflect and wrap read must not be cropped away.
+    if (mode != "constant" && n && before && after &&
+        *n + std::min<int64_t>(*before, 0) + std::min<int64_t>(*after, 0) <=
+            0 &&
+        k::symConstant(out) != 0)
+      return nc.error() << "dim " << d << " has nothing to pad with in " << mode
+                        << " mode";
+    outDims.push_back(out);
+  }
+  OpBuilder &b = nc.builder();
+  Type elem = nc.elementType(0);
+  Value value;
+  if (mode == "constant" && nc.opset() < 11) {
+    auto type = RankedTensorType::get({}, elem);
+    double v = nc.getFloat("value", 0.0f);
+    Attribute scalar = isa<FloatType>(elem)
+                           ? (Attribute)b.getFloatAttr(elem, v)
+                           : (Attribute)b.getIntegerAttr(elem, (int64_t)v);
+    value = k::ConstantOp::create(
+        b, nc.loc(), type,
+        cast<ElementsAttr>(DenseElementsAttr::get(type, scalar)));
+  } else if (mode == "constant" && nc.hasInput(2)) {
+    if (staticNumElements(nc.dims(2)) != 1 || nc.elementType(2) != elem)
+      return nc.error() << "constant_value must be one " << elem
+                        << " value, got " << nc.formatDims(nc.dims(2)) << " of "
+                        << nc.elementType(2);
+    value = reshapeTo(nc, nc.input(2), {});
+  }
+  Value x = nc.input(0);
+  nc.setOutput(0,
+               k::PadOp::create(b, nc.loc(), nc.tensorType(outDims, elem), x,
+                                value, b.getStringAttr(mode),
+                                AffineMapAttr::get(nc.shapeMap(pads))),
+               outDims);
+  return success();
+}
+
 ArrayRef<OpConverter> kiln::onnx_import::indexingConverters() {
   constexpr int M = kMaxSupportedOpset;
   static const OpConverter rows[] = {
       {"", "GatherElements", 11, M, convertGatherElements, "Indexing"},
       {"", "GatherND", 11, M, convertGatherND, "Indexing"},
+      {"", "Pad", 1, M, convertPad, "Indexing"},
       {"", "Scatter", 9, 10, convertScatterElements, "Indexing"},
       {"", "ScatterElements", 11, M, convertScatterElements, "Indexing"},
       {"", "ScatterND", 11, M, convertScatterND, "Indexing"},
