@@ -5,10 +5,13 @@
 //   LowerKilnToLinalg.cpp    the pass, signedness, the signature, shape
 //                            helpers and the dispatch by op
 //   LowerElementwise.cpp     elementwise ops and their scalar bodies
-//   LowerContractions.cpp    matmul, linear, softmax, attention, rotary
+//   LowerContractions.cpp    matmul, linear, softmax, attention, rotary,
+//                            einsum
 //   LowerNormalizations.cpp  LayerNorm, RMSNorm, reductions
 //   LowerDataMovement.cpp    gather, concat, slice, transpose, reshape,
-//                            expand, fill, range
+//                            expand, fill, range, pad
+//   LowerSelection.cpp       arg_max, arg_min, top_k
+//   LowerScatter.cpp         scatter_nd, scatter_elements
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_CODEGEN_FUNCTIONLOWERING_H
@@ -161,6 +164,7 @@ private:
   LogicalResult lowerLayerNorm(LayerNormOp op);
   LogicalResult lowerRMSNorm(RMSNormOp op);
   LogicalResult lowerRotary(RotaryOp op);
+  LogicalResult lowerEinsum(EinsumOp op);
   template <typename OpT> LogicalResult lowerReduce(OpT op);
   LogicalResult lowerGather(GatherOp op);
   LogicalResult lowerGatherElements(GatherElementsOp op);
@@ -178,6 +182,7 @@ private:
   LogicalResult lowerRange(RangeOp op);
   /// Gives the op's symbols their values for the ops after it.
   LogicalResult lowerBindSymbols(BindSymbolsOp op);
+  LogicalResult lowerPad(PadOp op);
 
   // Elementwise ops, one generic each.
   LogicalResult lowerBinary(Operation *op);
@@ -190,6 +195,16 @@ private:
   LogicalResult lowerIsNan(IsNanOp op);
   LogicalResult lowerIsInf(IsInfOp op);
   LogicalResult lowerCumSum(CumSumOp op);
+
+  // Selection by an order on (value, position) pairs.
+  template <typename OpT> LogicalResult lowerArgReduce(OpT op);
+  LogicalResult lowerTopK(TopKOp op);
+
+  // Scatters: sequential loops over the updates.
+  /// A copy of `v` into a new tensor.
+  Value copyOf(Location loc, Value v);
+  LogicalResult lowerScatterND(ScatterNDOp op);
+  LogicalResult lowerScatterElements(ScatterElementsOp op);
 };
 
 } // namespace mlir::kiln::linalg_lowering

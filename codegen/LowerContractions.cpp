@@ -1,4 +1,4 @@
-//===- LowerContractions.cpp - matmul, linear, softmax, attention, rotary -===//
+//===- LowerContractions.cpp - matmul, linear, softmax, attention, einsum -===//
 #include "codegen/FunctionLowering.h"
 #include "codegen/LoweringUtils.h"
 
@@ -384,5 +384,65 @@ LogicalResult FunctionLowering::lowerRotary(RotaryOp op) {
           })
           .getResult(0);
   b.replaceOp(op, y);
+  return success();
+}
+
+/// One generic over the equation's iteration space: the product of the
+/// inputs summed into the zero-filled result, 16-bit floats in f32 and
+/// rounded once at the end (i1: and, then or).
+LogicalResult FunctionLowering::lowerEinsum(EinsumOp op) {
+  Location loc = op.getLoc();
+  auto maps =
+      llvm::to_vector(op.getIndexingMaps().getAsValueRange<AffineMapAttr>());
+  auto rt = op.getType();
+  Type elem = rt.getElementType(), acc = computeType(elem);
+  AffineMap outMap = maps.back();
+  SmallVector<OpFoldResult> sizes;
+  for (AffineExpr e : outMap.getResults()) {
+    OpFoldResult size;
+    for (auto [in, map] : llvm::zip(op.getInputs(), maps))
+      for (auto [pos, ie] : llvm::enumerate(map.getResults()))
+        if (!size && ie == e)
+          size = sizesOf(in)[pos];
+    sizes.push_back(size);
+  }
+  Value init = linalg::FillOp::create(
+                   b, loc, ValueRange{buildArithConstant(b, loc, acc, 0)},
+                   ValueRange{empty(loc, sizes, acc)})
+                   .getResult(0);
+  SmallVector<IteratorType> iters;
+  for (unsigned d = 0; d < outMap.getNumDims(); ++d)
+    iters.push_back(outMap.isFunctionOfDim(d) ? IteratorType::parallel
+                                              : IteratorType::reduction);
+  bool isFloat = isa<FloatType>(acc), isBool = acc.isInteger(1);
+  Value r =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{init.getType()}, op.getInputs(), ValueRange{init},
+          maps, iters,
+          [&](OpBuilder &nb, Location nl, ValueRange a) {
+            Value p;
+            for (Value v : a.drop_back()) {
+              v = isFloat ? extendTo(nb, nl, v, acc) : v;
+              if (!p)
+                p = v;
+              else if (isFloat)
+                p = arith::MulFOp::create(nb, nl, p, v);
+              else if (isBool)
+                p = arith::AndIOp::create(nb, nl, p, v);
+              else
+                p = arith::MulIOp::create(nb, nl, p, v);
+            }
+            Value sum =
+                isFloat  ? (Value)arith::AddFOp::create(nb, nl, a.back(), p)
+                : isBool ? (Value)arith::OrIOp::create(nb, nl, a.back(), p)
+                         : (Value)arith::AddIOp::create(nb, nl, a.back(), p);
+            linalg::YieldOp::create(nb, nl, sum);
+          })
+          .getResult(0);
+  if (acc != elem)
+    r = elementwise(loc, rt, r, [&](OpBuilder &nb, Location nl, ValueRange a) {
+      return truncTo(nb, nl, a[0], elem);
+    });
+  b.replaceOp(op, r);
   return success();
 }

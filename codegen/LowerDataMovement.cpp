@@ -1,8 +1,9 @@
-//===- LowerDataMovement.cpp - Gather, slice, reshape and friends ---------===//
+//===- LowerDataMovement.cpp - Gather, slice, reshape, pad and friends ----===//
 #include "codegen/FunctionLowering.h"
 #include "codegen/LoweringUtils.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
@@ -330,6 +331,149 @@ LogicalResult FunctionLowering::lowerBindSymbols(BindSymbolsOp op) {
     Value v = tensor::ExtractOp::create(b, loc, r, ValueRange{idx});
     symbols[s] = arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
   }
+/// One generic over the result: per dim, the position s = o - max(before,
+/// 0) in the input cropped by the negative pads (extent len), mapped into
+/// [0, len) by the mode, plus the crop at the start:
+///   constant  s itself where 0 <= s < len, else the pad value
+///   edge      clamp(s, 0, len - 1)
+///   reflect   m = s mod 2(len - 1), then m < len ? m : 2(len - 1) - m
+///   wrap      s mod len
+/// Where a cropped extent may be 0 at run time, an scf.if fills the result
+/// with the pad value instead: there is nothing to read.
+LogicalResult FunctionLowering::lowerPad(PadOp op) {
+  Location loc = op.getLoc();
+  Value x = op.getInput();
+  auto rt = op.getType();
+  Type elem = rt.getElementType();
+  int64_t rank = rt.getRank();
+  StringRef mode = op.getMode();
+  SmallVector<OpFoldResult> pads =
+      materializeShape(b, loc, op.getPads(), symbols);
+  auto index = [&](OpFoldResult f) {
+    return getValueOrCreateConstantIndexOp(b, loc, f);
+  };
+  auto cst = [&](int64_t v) {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  Value zero = cst(0), one = cst(1);
+  auto max = [&](Value l, Value r) {
+    return b.createOrFold<arith::MaxSIOp>(loc, l, r);
+  };
+  auto sub = [&](Value l, Value r) {
+    return b.createOrFold<arith::SubIOp>(loc, l, r);
+  };
+  SmallVector<Value> cropStart, padStart, len, period;
+  SmallVector<OpFoldResult> sizes;
+  Value allNonEmpty;
+  for (int64_t d = 0; d < rank; ++d) {
+    Value before = index(pads[d]), after = index(pads[rank + d]);
+    Value n = b.createOrFold<tensor::DimOp>(loc, x, d);
+    cropStart.push_back(max(sub(zero, before), zero));
+    padStart.push_back(max(before, zero));
+    len.push_back(sub(sub(n, cropStart.back()), max(sub(zero, after), zero)));
+    if (mode == "reflect") // 2(len - 1), or 1 where len is 1
+      period.push_back(
+          max(sub(b.createOrFold<arith::AddIOp>(loc, len.back(), len.back()),
+                  cst(2)),
+              one));
+    sizes.push_back(
+        rt.isDynamicDim(d)
+            ? OpFoldResult(b.createOrFold<arith::AddIOp>(
+                  loc, b.createOrFold<arith::AddIOp>(loc, n, before), after))
+            : OpFoldResult(b.getIndexAttr(rt.getDimSize(d))));
+    auto staticLen = getConstantIntValue(len.back());
+    if (staticLen && *staticLen > 0)
+      continue;
+    Value nonEmpty = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt,
+                                           len.back(), zero);
+    allNonEmpty =
+        allNonEmpty
+            ? (Value)arith::AndIOp::create(b, loc, allNonEmpty, nonEmpty)
+            : nonEmpty;
+  }
+  Value padValue = op.getValue()
+                       ? (Value)tensor::ExtractOp::create(b, loc, op.getValue(),
+                                                          ValueRange{})
+                       : arith::ConstantOp::create(b, loc, b.getZeroAttr(elem));
+  auto build = [&](OpBuilder &gb, Location gl) {
+    Value init = tensor::EmptyOp::create(gb, gl, sizes, elem);
+    return linalg::GenericOp::create(
+               gb, gl, TypeRange{init.getType()}, ValueRange{},
+               ValueRange{init},
+               SmallVector<AffineMap>{gb.getMultiDimIdentityMap(rank)},
+               SmallVector<IteratorType>(rank, IteratorType::parallel),
+               [&](OpBuilder &nb, Location nl, ValueRange) {
+                 Value z = arith::ConstantIndexOp::create(nb, nl, 0);
+                 auto posMod = [&](Value v, Value m) {
+                   Value r = arith::RemSIOp::create(nb, nl, v, m);
+                   return (Value)arith::RemSIOp::create(
+                       nb, nl, arith::AddIOp::create(nb, nl, r, m), m);
+                 };
+                 Value inRange;
+                 SmallVector<Value> coords;
+                 for (int64_t d = 0; d < rank; ++d) {
+                   Value o = linalg::IndexOp::create(nb, nl, d);
+                   Value s = arith::SubIOp::create(nb, nl, o, padStart[d]);
+                   Value last = arith::SubIOp::create(
+                       nb, nl, len[d],
+                       arith::ConstantIndexOp::create(nb, nl, 1));
+                   Value c;
+                   if (mode == "reflect") {
+                     Value m = posMod(s, period[d]);
+                     Value inside = arith::CmpIOp::create(
+                         nb, nl, arith::CmpIPredicate::slt, m, len[d]);
+                     c = arith::SelectOp::create(
+                         nb, nl, inside, m,
+                         arith::SubIOp::create(nb, nl, period[d], m));
+                   } else if (mode == "wrap") {
+                     c = posMod(s, len[d]);
+                   } else {
+                     c = arith::MinSIOp::create(
+                         nb, nl, arith::MaxSIOp::create(nb, nl, s, z), last);
+                   }
+                   if (mode == "constant") {
+                     Value ok = arith::AndIOp::create(
+                         nb, nl,
+                         arith::CmpIOp::create(nb, nl,
+                                               arith::CmpIPredicate::sge, s, z),
+                         arith::CmpIOp::create(
+                             nb, nl, arith::CmpIPredicate::slt, s, len[d]));
+                     inRange =
+                         inRange
+                             ? (Value)arith::AndIOp::create(nb, nl, inRange, ok)
+                             : ok;
+                   }
+                   coords.push_back(
+                       arith::AddIOp::create(nb, nl, c, cropStart[d]));
+                 }
+                 Value v = tensor::ExtractOp::create(nb, nl, x, coords);
+                 if (inRange)
+                   v = arith::SelectOp::create(nb, nl, inRange, v, padValue);
+                 linalg::YieldOp::create(nb, nl, v);
+               })
+        .getResult(0);
+  };
+  Value r;
+  if (!allNonEmpty) {
+    r = build(b, loc);
+  } else {
+    r = scf::IfOp::create(
+            b, loc, allNonEmpty,
+            [&](OpBuilder &tb, Location tl) {
+              scf::YieldOp::create(tb, tl, build(tb, tl));
+            },
+            [&](OpBuilder &eb, Location el) {
+              Value init = tensor::EmptyOp::create(eb, el, sizes, elem);
+              scf::YieldOp::create(eb, el,
+                                   linalg::FillOp::create(eb, el,
+                                                          ValueRange{padValue},
+                                                          ValueRange{init})
+                                       .getResult(0));
+            })
+            .getResult(0);
+  }
+  if (r.getType() != rt)
+    r = tensor::CastOp::create(b, loc, rt, r);
   b.replaceOp(op, r);
   return success();
 }

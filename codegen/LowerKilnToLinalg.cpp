@@ -413,8 +413,14 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
       .Case<LayerNormOp>([&](LayerNormOp l) { return lowerLayerNorm(l); })
       .Case<RMSNormOp>([&](RMSNormOp r) { return lowerRMSNorm(r); })
       .Case<RotaryOp>([&](RotaryOp r) { return lowerRotary(r); })
+      .Case<EinsumOp>([&](EinsumOp e) { return lowerEinsum(e); })
       .Case<ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp>(
           [&](auto r) { return lowerReduce(r); })
+      .Case<ArgMaxOp, ArgMinOp>([&](auto o) { return lowerArgReduce(o); })
+      .Case<TopKOp>([&](TopKOp o) { return lowerTopK(o); })
+      .Case<ScatterNDOp>([&](ScatterNDOp o) { return lowerScatterND(o); })
+      .Case<ScatterElementsOp>(
+          [&](ScatterElementsOp o) { return lowerScatterElements(o); })
       .Case<GatherOp>([&](GatherOp g) { return lowerGather(g); })
       .Case<GatherElementsOp>(
           [&](GatherElementsOp g) { return lowerGatherElements(g); })
@@ -429,6 +435,7 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
           [&](SymbolicValuesOp s) { return lowerSymbolicValues(s); })
       .Case<RangeOp>([&](RangeOp r) { return lowerRange(r); })
       .Case<BindSymbolsOp>([&](BindSymbolsOp o) { return lowerBindSymbols(o); })
+      .Case<PadOp>([&](PadOp p) { return lowerPad(p); })
       .Default([&](Operation *o) {
         return o->emitOpError() << "has no lowering to linalg yet";
       });

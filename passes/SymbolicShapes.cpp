@@ -130,6 +130,53 @@ std::optional<SymbolicShape> SymbolicShapes::compute(Value v) {
         s.append(data->begin() + o.getBatchDims() + *k, data->end());
         return s;
       })
+      .Case<ArgMaxOp, ArgMinOp>([&](auto o) -> std::optional<SymbolicShape> {
+        auto in = get(o.getInput());
+        if (!in)
+          return std::nullopt;
+        SymbolicShape s = *in;
+        if (o.getKeepdims())
+          s[o.getAxis()] = getAffineConstantExpr(1, ctx);
+        else
+          s.erase(s.begin() + o.getAxis());
+        return s;
+      })
+      .Case<TopKOp>([&](TopKOp o) -> std::optional<SymbolicShape> {
+        auto in = get(o.getInput());
+        if (!in)
+          return std::nullopt;
+        SymbolicShape s = *in;
+        s[o.getAxis()] = getAffineConstantExpr(o.getK(), ctx);
+        return s;
+      })
+      .Case<EinsumOp>([&](EinsumOp o) -> std::optional<SymbolicShape> {
+        // Each result dim takes its extent from an input it indexes.
+        auto maps = o.getIndexingMaps().getAsValueRange<AffineMapAttr>();
+        SmallVector<AffineMap> all(maps.begin(), maps.end());
+        SymbolicShape s;
+        for (AffineExpr r : all.back().getResults()) {
+          std::optional<AffineExpr> found;
+          for (auto [in, map] : llvm::zip(o.getInputs(), all))
+            for (auto [pos, e] : llvm::enumerate(map.getResults()))
+              if (!found && e == r)
+                if (auto part = get(in))
+                  found = (*part)[pos];
+          if (!found)
+            return std::nullopt;
+          s.push_back(*found);
+        }
+        return s;
+      })
+      .Case<PadOp>([&](PadOp o) -> std::optional<SymbolicShape> {
+        auto in = get(o.getInput());
+        if (!in)
+          return std::nullopt;
+        SymbolicShape s = *in;
+        ArrayRef<AffineExpr> pads = o.getPads().getResults();
+        for (size_t d = 0; d < s.size(); ++d)
+          s[d] = symAdd(symAdd(s[d], pads[d]), pads[s.size() + d]);
+        return s;
+      })
       .Case<AttentionOp>([&](AttentionOp o) -> std::optional<SymbolicShape> {
         auto q = get(o.getQuery()), val = get(o.getValue());
         if (!q || !val)
@@ -139,7 +186,8 @@ std::optional<SymbolicShape> SymbolicShapes::compute(Value v) {
       .Case<NegOp, AbsOp, SqrtOp, RsqrtOp, ExpOp, LogOp, ErfOp, TanhOp,
             SigmoidOp, ReluOp, ReciprocalOp, NotOp, FloorOp, CeilOp, RoundOp,
             SinOp, CosOp, SiluOp, GeluOp, CastOp, ClipOp, SoftmaxOp, TriluOp,
-            LayerNormOp, RMSNormOp, IsNanOp, IsInfOp, CumSumOp, RotaryOp>(
+            LayerNormOp, RMSNormOp, IsNanOp, IsInfOp, CumSumOp, RotaryOp,
+            ScatterNDOp, ScatterElementsOp>(
           [&](Operation *o) { return same(o->getOperand(0)); })
       .Default([&](Operation *o) -> std::optional<SymbolicShape> {
         if (!o->hasTrait<OpTrait::ResultsBroadcastableShape>())

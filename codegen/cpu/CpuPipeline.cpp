@@ -4,10 +4,46 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/TypeUtilities.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 using namespace mlir;
+
+/// Gives every use of a linalg.copy, linalg.fill or tensor.empty result its
+/// own op: the lowering makes them only as fresh destinations. CSE merges
+/// the equal ones of different ops; eliminate-empty-tensors may then write
+/// one op's result straight into a function output while another op's
+/// result, bufferized into the same output, is still to be read (two
+/// ReduceMax of one shape, one with keepdims, returned each other's values;
+/// so did two ScatterND of one data tensor).
+static void unshareInits(ModuleOp module) {
+  auto unshare = [](Operation *op) {
+    SmallVector<OpOperand *> uses;
+    for (OpOperand &use : op->getResult(0).getUses())
+      uses.push_back(&use);
+    for (OpOperand *use : llvm::drop_begin(uses)) {
+      OpBuilder b(use->getOwner());
+      use->set(b.clone(*op)->getResult(0));
+    }
+  };
+  SmallVector<Operation *> copies, fills, empties;
+  module.walk([&](Operation *op) {
+    if (op->getNumResults() != 1)
+      return;
+    if (isa<linalg::CopyOp>(op))
+      copies.push_back(op);
+    else if (isa<linalg::FillOp>(op))
+      fills.push_back(op);
+    else if (isa<tensor::EmptyOp>(op))
+      empties.push_back(op);
+  });
+  // Outermost first: the clones share their destination, unshared next.
+  for (auto *ops : {&copies, &fills, &empties})
+    for (Operation *op : *ops)
+      unshare(op);
+}
 
 LogicalResult kiln::lowerLinalgToLLVMDialect(ModuleOp module,
                                              const TargetOptions &options) {
@@ -17,9 +53,12 @@ LogicalResult kiln::lowerLinalgToLLVMDialect(ModuleOp module,
                           : "convert-linalg-to-loops,";
   std::string lowerCalls =
       options.parallelLoops ? ",kiln-lower-parallel-calls" : "";
+  if (failed(runPassPipeline(module, "kiln-fuse-elementwise,canonicalize,cse",
+                             options.verbose)))
+    return failure();
+  unshareInits(module);
   if (failed(runPassPipeline(
           module,
-          "kiln-fuse-elementwise,canonicalize,cse,"
           "eliminate-empty-tensors,one-shot-bufferize,kiln-linalg-to-"
           "microkernels,kiln-interchange-matmul-loops,"
           "buffer-deallocation-pipeline,func.func(kiln-plan-memory)," +

@@ -1,6 +1,7 @@
 //===- KilnOps.cpp - Kiln dialect operations: verifiers and folders -------===//
 #include "dialects/kiln/KilnOps.h"
 #include "dialects/kiln/SymbolicShape.h"
+#include "dialects/kiln/VerifierUtils.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
@@ -18,10 +19,6 @@ using namespace mlir::kiln;
 //===----------------------------------------------------------------------===//
 // Helpers
 //===----------------------------------------------------------------------===//
-
-static RankedTensorType tensorType(Value v) {
-  return cast<RankedTensorType>(v.getType());
-}
 
 /// Checks a shape map against the extents of `type`: same rank, no dims, and
 /// every constant result equal to the static extent.
@@ -52,7 +49,7 @@ static LogicalResult verifyShapeMap(Operation *op, AffineMap map,
   return success();
 }
 
-static LogicalResult verifyAxis(Operation *op, int64_t axis, int64_t rank) {
+LogicalResult kiln::verifyAxis(Operation *op, int64_t axis, int64_t rank) {
   if (axis < 0 || axis >= rank)
     return op->emitOpError()
            << "axis " << axis << " is out of range for rank " << rank;
@@ -221,6 +218,67 @@ LogicalResult MatMulOp::verify() {
     return emitOpError() << "result element type " << res.getElementType()
                          << " is neither the operands' " << lhs.getElementType()
                          << " nor f32";
+  return success();
+}
+
+LogicalResult EinsumOp::verify() {
+  ArrayRef<Attribute> maps = getIndexingMaps().getValue();
+  auto res = getResult().getType();
+  if (maps.size() != getInputs().size() + 1)
+    return emitOpError() << "has " << maps.size() << " indexing maps for "
+                         << getInputs().size() << " inputs and a result";
+  unsigned numDims = cast<AffineMapAttr>(maps[0]).getValue().getNumDims();
+  // The static extent each dim of the iteration space has been given.
+  SmallVector<int64_t> extents(numDims, ShapedType::kDynamic);
+  SmallVector<bool> read(numDims, false);
+  auto check = [&](AffineMap map, RankedTensorType t, bool isResult,
+                   int64_t which) -> LogicalResult {
+    if (map.getNumDims() != numDims || map.getNumSymbols() != 0 ||
+        map.getNumResults() != t.getRank())
+      return emitOpError() << "indexing map " << which << " must have "
+                           << numDims << " dims, no symbols and " << t.getRank()
+                           << " results";
+    for (auto [pos, e] : llvm::enumerate(map.getResults())) {
+      int64_t ext = t.getDimSize(pos);
+      if (auto c = dyn_cast<AffineConstantExpr>(e)) {
+        if (isResult || c.getValue() != 0 || ext != 1)
+          return emitOpError() << "indexing map " << which
+                               << ": only an input extent of 1 may be "
+                                  "indexed by a constant 0";
+        continue;
+      }
+      auto d = dyn_cast<AffineDimExpr>(e);
+      if (!d)
+        return emitOpError()
+               << "indexing map " << which << " must have dims or 0 as results";
+      unsigned i = d.getPosition();
+      if (isResult && llvm::count(map.getResults(), e) > 1)
+        return emitOpError() << "the result map repeats d" << i;
+      if (!compatibleExtents(extents[i], ext))
+        return emitOpError()
+               << "d" << i << " has extents " << extents[i] << " and " << ext;
+      if (!ShapedType::isDynamic(ext))
+        extents[i] = ext;
+      if (!isResult)
+        read[i] = true;
+    }
+    return success();
+  };
+  for (auto [i, in] : llvm::enumerate(getInputs())) {
+    auto t = tensorType(in);
+    if (t.getElementType() != res.getElementType())
+      return emitOpError() << "input " << i << " has element type "
+                           << t.getElementType() << ", the result "
+                           << res.getElementType();
+    if (failed(check(cast<AffineMapAttr>(maps[i]).getValue(), t, false, i)))
+      return failure();
+  }
+  if (failed(check(cast<AffineMapAttr>(maps.back()).getValue(), res, true,
+                   maps.size() - 1)))
+    return failure();
+  for (unsigned d = 0; d < numDims; ++d)
+    if (!read[d])
+      return emitOpError() << "d" << d << " indexes no input";
   return success();
 }
 

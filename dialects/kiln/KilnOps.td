@@ -304,6 +304,33 @@ def Kiln_LinearOp : Kiln_Op<"linear", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Kiln_EinsumOp : Kiln_Op<"einsum", [Pure]> {
+  let summary = "sum of products over an iteration space of letters";
+  let description = [{
+    ONNX `Einsum`, with the equation already resolved to one indexing map
+    per input and one for the result over the dims of the iteration space
+    (one dim per letter, and per dim an ellipsis stands for). A dim repeated
+    in an input's map reads a diagonal; a dim absent from the result's map
+    is summed over; a constant 0 in an input's map is an extent 1 that
+    broadcasts. `result[r] = sum of prod_i inputs[i][map_i(d)]` over the
+    dims `d` that agree with `r`; 16-bit floats sum in f32 and round once.
+
+    ```mlir
+    // "bij,bjk->bik"
+    %r = kiln.einsum %a, %b {indexing_maps = [
+        affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>,
+        affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>,
+        affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>]}
+        : (tensor<?x4x8xf32>, tensor<?x8x5xf32>) -> tensor<?x4x5xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<AnyRankedTensor>:$inputs,
+                       AffineMapArrayAttr:$indexing_maps);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type($inputs, $result)";
+  let hasVerifier = 1;
+}
+
 def Kiln_SoftmaxOp : Kiln_Op<"softmax", [Pure, SameOperandsAndResultType]> {
   let summary = "softmax along one axis";
   let description = [{
@@ -438,6 +465,60 @@ def Kiln_ReduceMinOp : Kiln_ReduceOp<"reduce_min", "minimum">;
 def Kiln_ReduceProdOp : Kiln_ReduceOp<"reduce_prod", "product">;
 
 //===----------------------------------------------------------------------===//
+// Selection
+//===----------------------------------------------------------------------===//
+
+class Kiln_ArgReduceOp<string mnemonic, string text> : Kiln_Op<mnemonic, [Pure]> {
+  let summary = "index of the " # text # " along one axis";
+  let description = [{
+    ONNX `ArgMax` / `ArgMin`: the position along `axis` (non-negative) of
+    the largest (smallest) element, as i64; `keepdims` keeps the axis as
+    extent 1. Among equal elements the first wins, or the last with
+    `select_last_index`. A NaN wins over every number, as in numpy's
+    `argmax` and `argmin`.
+
+    ```mlir
+    %i = kiln.arg_max %x {axis = 1 : i64, keepdims = false, select_last_index = false}
+        : tensor<?x10xf32> -> tensor<?xi64>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, I64Attr:$axis,
+                       BoolAttr:$keepdims, BoolAttr:$select_last_index);
+  let results = (outs RankedTensorOf<[I64]>:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Kiln_ArgMaxOp : Kiln_ArgReduceOp<"arg_max", "maximum">;
+def Kiln_ArgMinOp : Kiln_ArgReduceOp<"arg_min", "minimum">;
+
+def Kiln_TopKOp : Kiln_Op<"top_k", [Pure]> {
+  let summary = "the k largest or smallest elements along one axis";
+  let description = [{
+    ONNX `TopK` with a constant `k`: `values` and `indices` have the input's
+    shape with extent `k` at `axis`, and hold the `k` largest elements
+    (smallest with `largest = false`) along `axis` with their positions,
+    always sorted (largest first, or smallest first). Equal elements come
+    in the order of their positions; a NaN comes before every number, as
+    in `kiln.arg_max`. Where `k` exceeds a symbolic extent at run time, the
+    positions past it get the index 2^63 - 1 (nothing is read out of
+    bounds).
+
+    ```mlir
+    %v, %i = kiln.top_k %x {axis = 1 : i64, k = 3 : i64, largest = true}
+        : tensor<?x10xf32> -> tensor<?x3xf32>, tensor<?x3xi64>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, I64Attr:$axis, I64Attr:$k,
+                       BoolAttr:$largest);
+  let results = (outs AnyRankedTensor:$values, RankedTensorOf<[I64]>:$indices);
+  let assemblyFormat = [{
+    $input attr-dict `:` type($input) `->` type($values) `,` type($indices)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // Data movement
 //===----------------------------------------------------------------------===//
 
@@ -498,6 +579,89 @@ def Kiln_GatherNDOp : Kiln_Op<"gather_nd", [Pure]> {
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
     $data `[` $indices `]` attr-dict `:` type($data) `,` type($indices) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_ScatterNDOp : Kiln_Op<"scatter_nd", [Pure,
+    AllTypesMatch<["data", "result"]>]> {
+  let summary = "copy of `data` with slices replaced or combined by tuples";
+  let description = [{
+    ONNX `ScatterND`: the last dim of `indices` (static, `K`) holds index
+    tuples into the first `K` dims of `data`; `updates` has the shape
+    `indices.shape[:-1] + data.shape[K:]`. The result is `data` with each
+    addressed slice replaced by its update (`reduction = "none"`) or
+    combined with it (`"add"`, `"mul"`, `"max"`, `"min"`), one update after
+    the other in row-major order of `indices`, so that repeated tuples
+    apply in order. Negative indices count from the end; a tuple with an
+    index out of range is skipped.
+
+    ```mlir
+    %r = kiln.scatter_nd %data[%idx], %upd {reduction = "add"}
+        : tensor<4x4x4xf32>, tensor<2x1xi64>, tensor<2x4x4xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$data, TensorOf<[I64, I32]>:$indices,
+                       AnyRankedTensor:$updates,
+                       DefaultValuedStrAttr<StrAttr, "none">:$reduction);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $data `[` $indices `]` `,` $updates attr-dict `:` type($data) `,`
+    type($indices) `,` type($updates)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_ScatterElementsOp : Kiln_Op<"scatter_elements", [Pure,
+    AllTypesMatch<["data", "result"]>]> {
+  let summary = "copy of `data` with single elements replaced along `axis`";
+  let description = [{
+    ONNX `ScatterElements` (and the older `Scatter`): `indices` and
+    `updates` have one shape, of the data's rank, and the result is `data`
+    with `result[i0, .., indices[i0, .., ik, ..], ..]` replaced by (or
+    combined with, as in `kiln.scatter_nd`) `updates[i0, .., ik, ..]`, the
+    index at position `axis`, in row-major order of `indices`. Negative
+    indices count from the end; an index out of range is skipped.
+
+    ```mlir
+    %r = kiln.scatter_elements %data[%idx], %upd {axis = 1 : i64, reduction = "none"}
+        : tensor<3x3xf32>, tensor<3x2xi64>, tensor<3x2xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$data, TensorOf<[I64, I32]>:$indices,
+                       AnyRankedTensor:$updates, I64Attr:$axis,
+                       DefaultValuedStrAttr<StrAttr, "none">:$reduction);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $data `[` $indices `]` `,` $updates attr-dict `:` type($data) `,`
+    type($indices) `,` type($updates)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_PadOp : Kiln_Op<"pad", [Pure]> {
+  let summary = "pad (or crop) every dim by symbolic amounts";
+  let description = [{
+    ONNX `Pad`: `pads` holds `2 * rank` extents over the function's
+    symbols, the amounts before each dim then after each dim; a negative
+    amount crops. `result[o] = input[s]` with `s = o - before` per dim
+    where that is inside the input; elsewhere `mode` decides: `"constant"`
+    gives `value` (a rank-0 tensor, 0 when absent), `"edge"` the nearest
+    element, `"reflect"` the mirror image without repeating the edge
+    element, `"wrap"` the element `s mod extent`. Where an input extent is
+    0 at run time, the result is all `value` (0 outside constant mode).
+
+    ```mlir
+    %r = kiln.pad %x, %v {mode = "constant",
+                          pads = affine_map<()[s0] -> (0, 1, 0, 2)>}
+        : tensor<?x4xf32>, tensor<f32> -> tensor<?x7xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, Optional<AnyRankedTensor>:$value,
+                       StrAttr:$mode, AffineMapAttr:$pads);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $input (`,` $value^)? attr-dict `:` type(operands) `->` type($result)
   }];
   let hasVerifier = 1;
 }

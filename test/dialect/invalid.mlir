@@ -141,3 +141,115 @@ func.func @cumsum_axis(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
   %0 = kiln.cumsum %x {axis = 2 : i64, exclusive = false, reverse = false} : tensor<2x3xf32>
   return %0 : tensor<2x3xf32>
 }
+
+// -----
+
+func.func @arg_max_keepdims(%x: tensor<2x3xf32>) -> tensor<2xi64> {
+  // expected-error @+1 {{result rank 1, expected 2}}
+  %0 = kiln.arg_max %x {axis = 1 : i64, keepdims = true, select_last_index = false} : tensor<2x3xf32> -> tensor<2xi64>
+  return %0 : tensor<2xi64>
+}
+
+// -----
+
+func.func @arg_min_extent(%x: tensor<2x3xf32>) -> tensor<3xi64> {
+  // expected-error @+1 {{result 'tensor<3xi64>' does not match the input 'tensor<2x3xf32>' along axis 1}}
+  %0 = kiln.arg_min %x {axis = 1 : i64, keepdims = false, select_last_index = false} : tensor<2x3xf32> -> tensor<3xi64>
+  return %0 : tensor<3xi64>
+}
+
+// -----
+
+func.func @top_k_too_many(%x: tensor<2x3xf32>) -> (tensor<2x4xf32>, tensor<2x4xi64>) {
+  // expected-error @+1 {{k = 4 is out of range for extent 3}}
+  %0:2 = kiln.top_k %x {axis = 1 : i64, k = 4 : i64, largest = true} : tensor<2x3xf32> -> tensor<2x4xf32>, tensor<2x4xi64>
+  return %0#0, %0#1 : tensor<2x4xf32>, tensor<2x4xi64>
+}
+
+// -----
+
+func.func @top_k_extent(%x: tensor<2x3xf32>) -> (tensor<2x1xf32>, tensor<2x1xi64>) {
+  // expected-error @+1 {{does not match the input 'tensor<2x3xf32>' along axis 1}}
+  %0:2 = kiln.top_k %x {axis = 1 : i64, k = 2 : i64, largest = true} : tensor<2x3xf32> -> tensor<2x1xf32>, tensor<2x1xi64>
+  return %0#0, %0#1 : tensor<2x1xf32>, tensor<2x1xi64>
+}
+
+// -----
+
+func.func @scatter_nd_reduction(%x: tensor<4xf32>, %i: tensor<2x1xi64>, %u: tensor<2xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{reduction must be none, add, mul, max or min, got "sum"}}
+  %0 = kiln.scatter_nd %x[%i], %u {reduction = "sum"} : tensor<4xf32>, tensor<2x1xi64>, tensor<2xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @scatter_nd_updates(%x: tensor<4x3xf32>, %i: tensor<2x1xi64>, %u: tensor<2x4xf32>) -> tensor<4x3xf32> {
+  // expected-error @+1 {{must have the shape indices.shape[:-1] + data.shape[k:]}}
+  %0 = kiln.scatter_nd %x[%i], %u : tensor<4x3xf32>, tensor<2x1xi64>, tensor<2x4xf32>
+  return %0 : tensor<4x3xf32>
+}
+
+// -----
+
+func.func @scatter_elements_shape(%x: tensor<4x3xf32>, %i: tensor<2x2xi64>, %u: tensor<2x1xf32>) -> tensor<4x3xf32> {
+  // expected-error @+1 {{must have one shape}}
+  %0 = kiln.scatter_elements %x[%i], %u {axis = 0 : i64} : tensor<4x3xf32>, tensor<2x2xi64>, tensor<2x1xf32>
+  return %0 : tensor<4x3xf32>
+}
+
+// -----
+
+func.func @einsum_maps(%a: tensor<2x3xf32>) -> tensor<2xf32> {
+  // expected-error @+1 {{has 1 indexing maps for 1 inputs and a result}}
+  %0 = kiln.einsum %a {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>]} : (tensor<2x3xf32>) -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
+
+// -----
+
+func.func @einsum_diagonal(%a: tensor<2x3xf32>) -> tensor<2xf32> {
+  // expected-error @+1 {{d0 has extents 2 and 3}}
+  %0 = kiln.einsum %a {indexing_maps = [affine_map<(d0) -> (d0, d0)>, affine_map<(d0) -> (d0)>]} : (tensor<2x3xf32>) -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
+
+// -----
+
+func.func @einsum_broadcast(%a: tensor<2x3xf32>) -> tensor<3xf32> {
+  // expected-error @+1 {{only an input extent of 1 may be indexed by a constant 0}}
+  %0 = kiln.einsum %a {indexing_maps = [affine_map<(d0) -> (0, d0)>, affine_map<(d0) -> (d0)>]} : (tensor<2x3xf32>) -> tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+
+// -----
+
+func.func @einsum_unread(%a: tensor<3xf32>) -> tensor<3x4xf32> {
+  // expected-error @+1 {{d1 indexes no input}}
+  %0 = kiln.einsum %a {indexing_maps = [affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0, d1)>]} : (tensor<3xf32>) -> tensor<3x4xf32>
+  return %0 : tensor<3x4xf32>
+}
+
+// -----
+
+func.func @pad_mode(%x: tensor<4xf32>) -> tensor<6xf32> {
+  // expected-error @+1 {{mode must be constant, edge, reflect or wrap, got "symmetric"}}
+  %0 = kiln.pad %x {mode = "symmetric", pads = affine_map<() -> (1, 1)>} : tensor<4xf32> -> tensor<6xf32>
+  return %0 : tensor<6xf32>
+}
+
+// -----
+
+func.func @pad_extent(%x: tensor<4xf32>) -> tensor<7xf32> {
+  // expected-error @+1 {{dim 0 of extent 4 padded by 1 and 1 gives 6, not 7}}
+  %0 = kiln.pad %x {mode = "edge", pads = affine_map<() -> (1, 1)>} : tensor<4xf32> -> tensor<7xf32>
+  return %0 : tensor<7xf32>
+}
+
+// -----
+
+func.func @pad_value_mode(%x: tensor<4xf32>, %v: tensor<f32>) -> tensor<6xf32> {
+  // expected-error @+1 {{value must be a rank-0 tensor of the input's element type, in constant mode only}}
+  %0 = kiln.pad %x, %v {mode = "wrap", pads = affine_map<() -> (1, 1)>} : tensor<4xf32>, tensor<f32> -> tensor<6xf32>
+  return %0 : tensor<6xf32>
+}

@@ -76,3 +76,45 @@ func.func @indexing(%mask: tensor<?x?xi1>, %pairs: tensor<?x1x?x?x2xi64>,
   %4 = kiln.is_inf %x {detect_negative = true, detect_positive = false} : tensor<?x?xf32> -> tensor<?x?xi1>
   return %0, %1, %2, %3, %4 : tensor<?x1x?x?xi1>, tensor<?x?xf32>, tensor<?x?xf32>, tensor<?x?xi1>, tensor<?x?xi1>
 }
+
+// Selection along an axis.
+// CHECK-LABEL: func.func @selection
+// CHECK: kiln.arg_max %{{.*}} {axis = 1 : i64, keepdims = false, select_last_index = true} : tensor<?x10xf32> -> tensor<?xi64>
+// CHECK: kiln.arg_min %{{.*}} {axis = 0 : i64, keepdims = true, select_last_index = false} : tensor<?x10xf32> -> tensor<1x10xi64>
+// CHECK: kiln.top_k %{{.*}} {axis = 1 : i64, k = 3 : i64, largest = true} : tensor<?x10xf32> -> tensor<?x3xf32>, tensor<?x3xi64>
+func.func @selection(%x: tensor<?x10xf32>)
+    -> (tensor<?xi64>, tensor<1x10xi64>, tensor<?x3xf32>, tensor<?x3xi64>) {
+  %0 = kiln.arg_max %x {axis = 1 : i64, keepdims = false, select_last_index = true} : tensor<?x10xf32> -> tensor<?xi64>
+  %1 = kiln.arg_min %x {axis = 0 : i64, keepdims = true, select_last_index = false} : tensor<?x10xf32> -> tensor<1x10xi64>
+  %2:2 = kiln.top_k %x {axis = 1 : i64, k = 3 : i64, largest = true} : tensor<?x10xf32> -> tensor<?x3xf32>, tensor<?x3xi64>
+  return %0, %1, %2#0, %2#1 : tensor<?xi64>, tensor<1x10xi64>, tensor<?x3xf32>, tensor<?x3xi64>
+}
+
+// Scatters; reduction "none" is the default and not printed.
+// CHECK-LABEL: func.func @scatter
+// CHECK: kiln.scatter_nd %{{.*}}[%{{.*}}], %{{.*}} {reduction = "add"} : tensor<?x8xf32>, tensor<?x1xi64>, tensor<?x8xf32>
+// CHECK: kiln.scatter_elements %{{.*}}[%{{.*}}], %{{.*}} {axis = 1 : i64} : tensor<?x8xf32>, tensor<?x2xi32>, tensor<?x2xf32>
+func.func @scatter(%x: tensor<?x8xf32>, %i: tensor<?x1xi64>, %u: tensor<?x8xf32>,
+                   %j: tensor<?x2xi32>, %v: tensor<?x2xf32>) -> (tensor<?x8xf32>, tensor<?x8xf32>) {
+  %0 = kiln.scatter_nd %x[%i], %u {reduction = "add"} : tensor<?x8xf32>, tensor<?x1xi64>, tensor<?x8xf32>
+  %1 = kiln.scatter_elements %x[%j], %v {axis = 1 : i64, reduction = "none"} : tensor<?x8xf32>, tensor<?x2xi32>, tensor<?x2xf32>
+  return %0, %1 : tensor<?x8xf32>, tensor<?x8xf32>
+}
+
+// Einsum "bij,bjk->bik".
+// CHECK-LABEL: func.func @einsum
+// CHECK: kiln.einsum %{{.*}}, %{{.*}} {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>, affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>]} : (tensor<?x4x8xf32>, tensor<?x8x5xf32>) -> tensor<?x4x5xf32>
+func.func @einsum(%a: tensor<?x4x8xf32>, %b: tensor<?x8x5xf32>) -> tensor<?x4x5xf32> {
+  %0 = kiln.einsum %a, %b {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>, affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>]} : (tensor<?x4x8xf32>, tensor<?x8x5xf32>) -> tensor<?x4x5xf32>
+  return %0 : tensor<?x4x5xf32>
+}
+
+// Pad with a pad value, and with symbolic pads.
+// CHECK-LABEL: func.func @pad
+// CHECK: kiln.pad %{{.*}}, %{{.*}} {mode = "constant", pads = affine_map<()[s0] -> (0, 1, 0, 2)>} : tensor<?x4xf32>, tensor<f32> -> tensor<?x7xf32>
+// CHECK: kiln.pad %{{.*}} {mode = "reflect", pads = affine_map<()[s0] -> (0, 0, 0, s0)>} : tensor<?x4xf32> -> tensor<?x?xf32>
+func.func @pad(%x: tensor<?x4xf32>, %v: tensor<f32>) -> (tensor<?x7xf32>, tensor<?x?xf32>) {
+  %0 = kiln.pad %x, %v {mode = "constant", pads = affine_map<()[s0] -> (0, 1, 0, 2)>} : tensor<?x4xf32>, tensor<f32> -> tensor<?x7xf32>
+  %1 = kiln.pad %x {mode = "reflect", pads = affine_map<()[s0] -> (0, 0, 0, s0)>} : tensor<?x4xf32> -> tensor<?x?xf32>
+  return %0, %1 : tensor<?x7xf32>, tensor<?x?xf32>
+}

@@ -345,3 +345,101 @@ func.func @gather_nd(%x: tensor<?x8xf32> {kiln.dims = affine_map<()[s0, s1] -> (
   %0 = kiln.gather_nd %x[%i] {batch_dims = 0 : i64} : tensor<?x8xf32>, tensor<?x?x2xi64> -> tensor<?x?xf32>
   return %0 : tensor<?x?xf32>
 }
+
+// ArgMax: one generic reducing into (best value, best position); a later
+// position replaces an equal value only with select_last_index (sgt).
+// CHECK-LABEL: func.func @arg_max_last
+// CHECK: %[[NEG_INF:.*]] = arith.constant 0xFF800000 : f32
+// CHECK: linalg.fill ins(%[[NEG_INF]] : f32)
+// CHECK: %[[NONE:.*]] = arith.constant -1 : i64
+// CHECK: linalg.fill ins(%[[NONE]] : i64)
+// CHECK: linalg.generic
+// CHECK-SAME: iterator_types = ["parallel", "reduction"]
+// CHECK: %[[J:.*]] = arith.index_cast
+// CHECK: arith.cmpi sgt, %[[J]]
+// CHECK: arith.cmpf ogt
+// CHECK: linalg.yield
+func.func @arg_max_last(%x: tensor<?x8xf32> {kiln.dims = affine_map<()[s0] -> (s0, 8)>, kiln.name = "x"})
+    -> (tensor<?xi64> {kiln.dims = affine_map<()[s0] -> (s0)>, kiln.name = "y"})
+    attributes {kiln.symbols = ["batch"]} {
+  %0 = kiln.arg_max %x {axis = 1 : i64, keepdims = false, select_last_index = true} : tensor<?x8xf32> -> tensor<?xi64>
+  return %0 : tensor<?xi64>
+}
+
+// TopK: k passes in an scf.for; pass r reduces into the slices r of the
+// results and leaves its pair in the tensors the next pass starts after.
+// CHECK-LABEL: func.func @top_k
+// CHECK: scf.for %[[R:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(
+// CHECK: tensor.extract_slice %{{.*}}[0, %[[R]]] [%{{.*}}, 1] [1, 1]
+// CHECK: linalg.generic
+// CHECK-SAME: iterator_types = ["parallel", "reduction"]
+// CHECK: linalg.copy
+// CHECK: linalg.copy
+// CHECK: tensor.insert_slice %{{.*}}[0, %[[R]]] [%{{.*}}, 1] [1, 1]
+// CHECK: tensor.insert_slice %{{.*}}[0, %[[R]]] [%{{.*}}, 1] [1, 1]
+// CHECK: scf.yield
+func.func @top_k(%x: tensor<?x8xi32> {kiln.dims = affine_map<()[s0] -> (s0, 8)>, kiln.name = "x"})
+    -> (tensor<?x2xi32> {kiln.dims = affine_map<()[s0] -> (s0, 2)>, kiln.name = "v"},
+        tensor<?x2xi64> {kiln.dims = affine_map<()[s0] -> (s0, 2)>, kiln.name = "i"})
+    attributes {kiln.symbols = ["batch"]} {
+  %0:2 = kiln.top_k %x {axis = 1 : i64, k = 2 : i64, largest = false} : tensor<?x8xi32> -> tensor<?x2xi32>, tensor<?x2xi64>
+  return %0#0, %0#1 : tensor<?x2xi32>, tensor<?x2xi64>
+}
+
+// ScatterND: a copy of the data, then in order over the index tuples: each
+// index is wrapped when negative, and the slice is combined under an scf.if
+// on the tuple being in range.
+// CHECK-LABEL: func.func @scatter_nd
+// CHECK: %[[COPY:.*]] = linalg.copy
+// CHECK: scf.for %[[U:.*]] = %{{.*}} iter_args(%[[T:.*]] = %[[COPY]])
+// CHECK: tensor.extract %{{.*}}[%[[U]], %{{.*}}] : tensor<?x1xi64>
+// CHECK: arith.cmpi slt
+// CHECK: scf.if
+// CHECK: scf.for
+// CHECK: tensor.extract
+// CHECK: arith.mulf
+// CHECK: tensor.insert
+// CHECK: } else {
+// CHECK: scf.yield %[[T]]
+func.func @scatter_nd(%x: tensor<?x8xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, 8)>, kiln.name = "x"},
+                      %i: tensor<?x1xi64> {kiln.dims = affine_map<()[s0, s1] -> (s1, 1)>, kiln.name = "i"},
+                      %u: tensor<?x8xf32> {kiln.dims = affine_map<()[s0, s1] -> (s1, 8)>, kiln.name = "u"})
+    -> (tensor<?x8xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, 8)>, kiln.name = "y"})
+    attributes {kiln.symbols = ["n", "m"]} {
+  %0 = kiln.scatter_nd %x[%i], %u {reduction = "mul"} : tensor<?x8xf32>, tensor<?x1xi64>, tensor<?x8xf32>
+  return %0 : tensor<?x8xf32>
+}
+
+// Einsum: one generic with the op's indexing maps; the dim missing from the
+// result (j) is a reduction, 16-bit floats sum in f32 and round once.
+// CHECK-LABEL: func.func @einsum_f16
+// CHECK: linalg.fill
+// CHECK: linalg.generic
+// CHECK-SAME: iterator_types = ["parallel", "reduction", "parallel"]
+// CHECK: arith.extf
+// CHECK: arith.extf
+// CHECK: arith.mulf
+// CHECK: arith.addf
+// CHECK: arith.truncf
+func.func @einsum_f16(%a: tensor<?x8xf16> {kiln.dims = affine_map<()[s0] -> (s0, 8)>, kiln.name = "a"},
+                      %b: tensor<8x4xf16> {kiln.dims = affine_map<()[s0] -> (8, 4)>, kiln.name = "b"})
+    -> (tensor<?x4xf16> {kiln.dims = affine_map<()[s0] -> (s0, 4)>, kiln.name = "y"})
+    attributes {kiln.symbols = ["n"]} {
+  %0 = kiln.einsum %a, %b {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d2)>]} : (tensor<?x8xf16>, tensor<8x4xf16>) -> tensor<?x4xf16>
+  return %0 : tensor<?x4xf16>
+}
+
+// Pad, edge mode with static extents: one generic clamping the position in
+// the input, then one tensor.extract; no guard, the input is not empty.
+// CHECK-LABEL: func.func @pad_edge
+// CHECK-NOT: scf.if
+// CHECK: linalg.generic
+// CHECK: arith.maxsi
+// CHECK: arith.minsi
+// CHECK: tensor.extract %{{.*}} : tensor<3x4xf32>
+func.func @pad_edge(%x: tensor<3x4xf32> {kiln.dims = affine_map<() -> (3, 4)>, kiln.name = "x"})
+    -> (tensor<5x5xf32> {kiln.dims = affine_map<() -> (5, 5)>, kiln.name = "y"})
+    attributes {kiln.symbols = []} {
+  %0 = kiln.pad %x {mode = "edge", pads = affine_map<() -> (1, -1, 1, 2)>} : tensor<3x4xf32> -> tensor<5x5xf32>
+  return %0 : tensor<5x5xf32>
+}

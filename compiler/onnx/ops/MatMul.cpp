@@ -1,7 +1,9 @@
-//===- MatMul.cpp - Matrix multiplication ONNX ops ------------------------===//
+//===- MatMul.cpp - MatMul, Gemm and Einsum -------------------------------===//
 #include "compiler/onnx/ops/ConverterUtils.h"
 
 #include "onnx.pb.h"
+
+#include "llvm/ADT/StringExtras.h"
 
 using namespace mlir;
 using namespace mlir::kiln::onnx_import;
@@ -118,8 +120,184 @@ static LogicalResult convertGemm(NodeContext &nc) {
   return success();
 }
 
+namespace {
+
+/// One operand (or the output) of an Einsum equation: letters before and
+/// after an optional ellipsis.
+struct EinsumTerm {
+  std::string before, after;
+  bool ellipsis = false;
+  size_t numLetters() const { return before.size() + after.size(); }
+};
+
+std::optional<EinsumTerm> parseEinsumTerm(llvm::StringRef text) {
+  EinsumTerm t;
+  size_t dots = text.find("...");
+  if (dots != llvm::StringRef::npos) {
+    t.ellipsis = true;
+    t.before = text.take_front(dots).str();
+    t.after = text.drop_front(dots + 3).str();
+  } else {
+    t.before = text.str();
+  }
+  for (char c : t.before + t.after)
+    if (!llvm::isAlpha(c))
+      return std::nullopt;
+  return t;
+}
+
+} // namespace
+
+/// Einsum as one kiln.einsum: the iteration space has the dims an ellipsis
+/// stands for (broadcast, right-aligned, numpy style) and then one dim per
+/// letter; an extent of 1 against a larger one broadcasts (a constant 0 in
+/// that input's map). Without "->", the output is the ellipsis dims and then
+/// the letters used once, in ASCII order, as numpy has it.
+static LogicalResult convertEinsum(NodeContext &nc) {
+  std::string equation;
+  for (char c : nc.getString("equation", ""))
+    if (!llvm::isSpace(c))
+      equation.push_back(c);
+  llvm::StringRef eq(equation);
+  auto [lhs, rhs] = eq.split("->");
+  bool explicitOutput = eq.contains("->");
+  SmallVector<llvm::StringRef> texts;
+  lhs.split(texts, ',');
+  size_t n = nc.numInputs();
+  if (texts.size() != n)
+    return nc.error() << "equation '" << equation << "' has " << texts.size()
+                      << " operands, the node " << n << " inputs";
+  SmallVector<EinsumTerm> terms;
+  for (llvm::StringRef text : texts) {
+    auto t = parseEinsumTerm(text);
+    if (!t)
+      return nc.error() << "cannot parse operand '" << text << "' of equation '"
+                        << equation << "'";
+    terms.push_back(*t);
+  }
+  // Ellipsis dims: E of them, right-aligned across the inputs.
+  int64_t numEllipsis = 0;
+  SmallVector<int64_t> ellipsisRank(n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    int64_t rank = nc.rank(i), letters = terms[i].numLetters();
+    if (terms[i].ellipsis ? rank < letters : rank != letters)
+      return nc.error() << "operand '" << texts[i] << "' does not fit input "
+                        << i << " of shape " << nc.formatDims(nc.dims(i));
+    if (terms[i].ellipsis)
+      ellipsisRank[i] = rank - letters;
+    numEllipsis = std::max(numEllipsis, ellipsisRank[i]);
+    if (nc.elementType(i) != nc.elementType(0))
+      return nc.error() << "inputs must have one element type, got "
+                        << nc.elementType(0) << " and " << nc.elementType(i);
+  }
+  llvm::DenseMap<char, int64_t> letterDim, uses;
+  int64_t numDims = numEllipsis;
+  for (const EinsumTerm &t : terms)
+    for (char c : t.before + t.after) {
+      if (!letterDim.count(c))
+        letterDim[c] = numDims++;
+      ++uses[c];
+    }
+  // The dim of each input position, and each dim's extent.
+  SmallVector<SmallVector<int64_t>> dimOf(n);
+  SmallVector<AffineExpr> extent(numDims, nc.cst(1));
+  for (size_t i = 0; i < n; ++i) {
+    const EinsumTerm &t = terms[i];
+    for (char c : t.before)
+      dimOf[i].push_back(letterDim[c]);
+    for (int64_t e = 0; e < ellipsisRank[i]; ++e)
+      dimOf[i].push_back(numEllipsis - ellipsisRank[i] + e);
+    for (char c : t.after)
+      dimOf[i].push_back(letterDim[c]);
+    for (auto [p, d] : llvm::enumerate(dimOf[i])) {
+      AffineExpr x = nc.dims(i)[p];
+      // A diagonal reads equal extents.
+      size_t first = llvm::find(dimOf[i], d) - dimOf[i].begin();
+      bool mismatch = !k::symEqual(nc.dims(i)[first], x);
+      if (!mismatch && k::symConstant(x) != 1) {
+        if (k::symConstant(extent[d]) == 1)
+          extent[d] = x;
+        else
+          mismatch = !k::symEqual(extent[d], x);
+      }
+      if (mismatch)
+        return nc.error() << "equation '" << equation
+                          << "' gives one index the extents '"
+                          << nc.formatExtent(x) << "' and '"
+                          << nc.formatExtent(p == first ? extent[d]
+                                                        : nc.dims(i)[first])
+                          << "'";
+    }
+  }
+  // The output's dims.
+  SmallVector<int64_t> outDimsOf;
+  if (explicitOutput) {
+    auto out = parseEinsumTerm(rhs);
+    if (!out)
+      return nc.error() << "cannot parse the output '" << rhs
+                        << "' of equation '" << equation << "'";
+    if (numEllipsis > 0 && !out->ellipsis)
+      return nc.error() << "the output of equation '" << equation
+                        << "' must keep the ellipsis dims ('...')";
+    auto addLetters = [&](llvm::StringRef letters) -> LogicalResult {
+      for (char c : letters) {
+        if (!letterDim.count(c) || llvm::is_contained(outDimsOf, letterDim[c]))
+          return nc.error()
+                 << "output index '" << c << "' of equation '" << equation
+                 << "' is repeated or indexes no operand";
+        outDimsOf.push_back(letterDim[c]);
+      }
+      return success();
+    };
+    if (failed(addLetters(out->before)))
+      return failure();
+    for (int64_t e = 0; e < numEllipsis; ++e)
+      outDimsOf.push_back(e);
+    if (failed(addLetters(out->after)))
+      return failure();
+  } else {
+    for (int64_t e = 0; e < numEllipsis; ++e)
+      outDimsOf.push_back(e);
+    SmallVector<char> once;
+    for (auto [c, count] : uses)
+      if (count == 1)
+        once.push_back(c);
+    llvm::sort(once);
+    for (char c : once)
+      outDimsOf.push_back(letterDim[c]);
+  }
+  OpBuilder &b = nc.builder();
+  SmallVector<Attribute> maps;
+  SmallVector<Value> inputs;
+  for (size_t i = 0; i < n; ++i) {
+    SmallVector<AffineExpr> exprs;
+    for (auto [p, d] : llvm::enumerate(dimOf[i]))
+      exprs.push_back(k::symConstant(nc.dims(i)[p]) == 1 &&
+                              k::symConstant(extent[d]) != 1
+                          ? b.getAffineConstantExpr(0)
+                          : b.getAffineDimExpr(d));
+    maps.push_back(
+        AffineMapAttr::get(AffineMap::get(numDims, 0, exprs, nc.ctx())));
+    inputs.push_back(nc.input(i));
+  }
+  SmallVector<AffineExpr> outExprs, outDims;
+  for (int64_t d : outDimsOf) {
+    outExprs.push_back(b.getAffineDimExpr(d));
+    outDims.push_back(extent[d]);
+  }
+  maps.push_back(
+      AffineMapAttr::get(AffineMap::get(numDims, 0, outExprs, nc.ctx())));
+  nc.setOutput(0,
+               k::EinsumOp::create(b, nc.loc(),
+                                   nc.tensorType(outDims, nc.elementType(0)),
+                                   inputs, b.getArrayAttr(maps)),
+               outDims);
+  return success();
+}
+
 ArrayRef<OpConverter> kiln::onnx_import::matmulConverters() {
   static const OpConverter rows[] = {
+      {"", "Einsum", 12, kMaxSupportedOpset, convertEinsum, "MatMul"},
       {"", "Gemm", 7, kMaxSupportedOpset, convertGemm, "MatMul"},
       {"", "MatMul", 1, kMaxSupportedOpset, convertMatMul, "MatMul"},
   };

@@ -1,4 +1,4 @@
-//===- Reduction.cpp - Reduce* ONNX ops -----------------------------------===//
+//===- Reduction.cpp - Reduce*, CumSum, ArgMax/ArgMin and TopK -----------===//
 #include "compiler/onnx/ops/ConverterUtils.h"
 #include "compiler/onnx/ops/ShapeFromData.h"
 
@@ -111,15 +111,93 @@ static LogicalResult convertCumSum(NodeContext &nc) {
   return success();
 }
 
+/// ArgMax and ArgMin (select_last_index from opset 12).
+template <typename OpT> static LogicalResult convertArgReduce(NodeContext &nc) {
+  int64_t rank = nc.rank(0);
+  if (rank == 0)
+    return nc.error() << "expects an input of rank 1 or more";
+  auto axis = nc.normalizeAxis(nc.getInt("axis", 0), rank);
+  if (failed(axis))
+    return failure();
+  bool keepdims = nc.getInt("keepdims", 1) != 0;
+  bool last = nc.getInt("select_last_index", 0) != 0;
+  SmallVector<AffineExpr> out(nc.dims(0));
+  if (k::symConstant(out[*axis]) == 0)
+    return nc.error() << "cannot reduce an axis of extent 0";
+  if (keepdims)
+    out[*axis] = nc.cst(1);
+  else
+    out.erase(out.begin() + *axis);
+  OpBuilder &b = nc.builder();
+  Value x = nc.input(0);
+  nc.setOutput(0,
+               OpT::create(b, nc.loc(), nc.tensorType(out, b.getI64Type()), x,
+                           b.getI64IntegerAttr(*axis), b.getBoolAttr(keepdims),
+                           b.getBoolAttr(last)),
+               out);
+  return success();
+}
+
+/// TopK's `k` (an attribute before opset 10, input 1 since). It must be a
+/// constant: the one place that refuses a `k` known only at run time, which
+/// would make the output shape depend on tensor data.
+static FailureOr<int64_t> topKCount(NodeContext &nc) {
+  if (nc.opset() < 10)
+    return nc.getInt("k", 0);
+  if (staticNumElements(nc.dims(1)) != 1)
+    return nc.error() << "k must hold one value, got shape "
+                      << nc.formatDims(nc.dims(1));
+  auto values = nc.requireValues(1, "k");
+  if (failed(values))
+    return failure();
+  if (auto k = k::symConstant((*values)[0]))
+    return *k;
+  return nc.error() << "k, '" << nc.formatExtent((*values)[0])
+                    << "', must be a constant: a symbolic output extent is "
+                       "not supported";
+}
+
+static LogicalResult convertTopK(NodeContext &nc) {
+  int64_t rank = nc.rank(0);
+  if (rank == 0)
+    return nc.error() << "expects an input of rank 1 or more";
+  auto axis = nc.normalizeAxis(nc.getInt("axis", -1), rank);
+  if (failed(axis))
+    return failure();
+  auto k = topKCount(nc);
+  if (failed(k))
+    return failure();
+  AffineExpr n = nc.dims(0)[*axis];
+  auto extent = k::symConstant(n);
+  if (*k < 0 || (extent && *k > *extent))
+    return nc.error() << "k = " << *k << " is out of range for extent '"
+                      << nc.formatExtent(n) << "'";
+  SmallVector<AffineExpr> out(nc.dims(0));
+  out[*axis] = nc.cst(*k);
+  OpBuilder &b = nc.builder();
+  Value x = nc.input(0);
+  auto topk = k::TopKOp::create(
+      b, nc.loc(), nc.tensorType(out, nc.elementType(0)),
+      nc.tensorType(out, b.getI64Type()), x, b.getI64IntegerAttr(*axis),
+      b.getI64IntegerAttr(*k), b.getBoolAttr(nc.getInt("largest", 1) != 0));
+  nc.setOutput(0, topk.getValues(), out);
+  if (nc.hasOutput(1))
+    nc.setOutput(1, topk.getIndices(), out);
+  return success();
+}
+
 ArrayRef<OpConverter> kiln::onnx_import::reductionConverters() {
   constexpr int M = kMaxSupportedOpset;
   static const OpConverter rows[] = {
+      {"", "ArgMax", 1, M, convertArgReduce<k::ArgMaxOp>, "Reduction"},
+      {"", "ArgMin", 1, M, convertArgReduce<k::ArgMinOp>, "Reduction"},
       {"", "CumSum", 11, M, convertCumSum, "Reduction"},
       {"", "ReduceMax", 1, M, convertReduce<k::ReduceMaxOp, 18>, "Reduction"},
       {"", "ReduceMean", 1, M, convertReduce<k::ReduceMeanOp, 18>, "Reduction"},
       {"", "ReduceMin", 1, M, convertReduce<k::ReduceMinOp, 18>, "Reduction"},
       {"", "ReduceProd", 1, M, convertReduce<k::ReduceProdOp, 18>, "Reduction"},
       {"", "ReduceSum", 1, M, convertReduce<k::ReduceSumOp, 13>, "Reduction"},
+      {"", "TopK", 1, M, convertTopK, "Reduction"},
   };
   return rows;
 }
