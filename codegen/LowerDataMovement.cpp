@@ -331,6 +331,10 @@ LogicalResult FunctionLowering::lowerBindSymbols(BindSymbolsOp op) {
     Value v = tensor::ExtractOp::create(b, loc, r, ValueRange{idx});
     symbols[s] = arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
   }
+  b.replaceOp(op, r);
+  return success();
+}
+
 /// One generic over the result: per dim, the position s = o - max(before,
 /// 0) in the input cropped by the negative pads (extent len), mapped into
 /// [0, len) by the mode, plus the crop at the start:

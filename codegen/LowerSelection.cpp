@@ -10,6 +10,7 @@
 #include "codegen/FunctionLowering.h"
 #include "codegen/LoweringUtils.h"
 
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -164,7 +165,8 @@ LogicalResult FunctionLowering::lowerTopK(TopKOp op) {
   ValueOrder order{op.getLargest(), isUnsignedIn(op) || elem.isInteger(1)};
 
   SmallVector<OpFoldResult> outSizes = sizesOf(x);
-  outSizes[axis] = b.getIndexAttr(op.getK());
+  OpFoldResult k = materializeShape(b, loc, op.getK(), symbols)[0];
+  outSizes[axis] = k;
   // Loop-carried tensors must not share a buffer: CSE would merge two
   // equal tensor.empty ops, so all but the first are fresh allocations.
   auto fresh = [&](ArrayRef<OpFoldResult> sizes, Type t) {
@@ -189,7 +191,7 @@ LogicalResult FunctionLowering::lowerTopK(TopKOp op) {
   Value prevValues = fresh(reducedSizes, elem);
   Value prevIndices = fresh(reducedSizes, i64);
   Value lb = arith::ConstantIndexOp::create(b, loc, 0);
-  Value ub = arith::ConstantIndexOp::create(b, loc, op.getK());
+  Value ub = getValueOrCreateConstantIndexOp(b, loc, k);
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
   auto loop = scf::ForOp::create(
       b, loc, lb, ub, one, ValueRange{values, indices, prevValues, prevIndices},

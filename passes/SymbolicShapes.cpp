@@ -146,7 +146,7 @@ std::optional<SymbolicShape> SymbolicShapes::compute(Value v) {
         if (!in)
           return std::nullopt;
         SymbolicShape s = *in;
-        s[o.getAxis()] = getAffineConstantExpr(o.getK(), ctx);
+        s[o.getAxis()] = o.getK().getResult(0);
         return s;
       })
       .Case<EinsumOp>([&](EinsumOp o) -> std::optional<SymbolicShape> {

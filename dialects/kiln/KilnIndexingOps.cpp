@@ -56,11 +56,19 @@ LogicalResult ArgMinOp::verify() { return verifyArgReduce(*this); }
 LogicalResult TopKOp::verify() {
   auto in = tensorType(getInput());
   auto values = getValues().getType(), indices = getIndices().getType();
-  int64_t axis = getAxis(), k = getK();
+  int64_t axis = getAxis();
   if (failed(verifyAxis(*this, axis, in.getRank())))
     return failure();
+  AffineMap kMap = getK();
+  if (kMap.getNumDims() != 0 || kMap.getNumResults() != 1)
+    return emitOpError() << "k must be one symbolic extent, got "
+                         << AffineMapAttr::get(kMap);
+  int64_t k = ShapedType::kDynamic;
+  if (auto c = dyn_cast<AffineConstantExpr>(kMap.getResult(0)))
+    k = c.getValue();
   int64_t n = in.getDimSize(axis);
-  if (k < 0 || (!ShapedType::isDynamic(n) && k > n))
+  if (!ShapedType::isDynamic(k) &&
+      (k < 0 || (!ShapedType::isDynamic(n) && k > n)))
     return emitOpError() << "k = " << k << " is out of range for extent "
                          << (ShapedType::isDynamic(n) ? std::string("?")
                                                       : std::to_string(n));

@@ -495,8 +495,9 @@ def Kiln_ArgMinOp : Kiln_ArgReduceOp<"arg_min", "minimum">;
 def Kiln_TopKOp : Kiln_Op<"top_k", [Pure]> {
   let summary = "the k largest or smallest elements along one axis";
   let description = [{
-    ONNX `TopK` with a constant `k`: `values` and `indices` have the input's
-    shape with extent `k` at `axis`, and hold the `k` largest elements
+    ONNX `TopK`: `values` and `indices` have the input's shape with extent
+    `k` at `axis`, where `k` is a constant or an expression over the
+    function's symbols (a `k` read from tensor data is a bound symbol), and hold the `k` largest elements
     (smallest with `largest = false`) along `axis` with their positions,
     always sorted (largest first, or smallest first). Equal elements come
     in the order of their positions; a NaN comes before every number, as
@@ -505,12 +506,13 @@ def Kiln_TopKOp : Kiln_Op<"top_k", [Pure]> {
     bounds).
 
     ```mlir
-    %v, %i = kiln.top_k %x {axis = 1 : i64, k = 3 : i64, largest = true}
+    %v, %i = kiln.top_k %x {axis = 1 : i64, k = affine_map<()[s0] -> (3)>,
+                            largest = true}
         : tensor<?x10xf32> -> tensor<?x3xf32>, tensor<?x3xi64>
     ```
   }];
-  let arguments = (ins AnyRankedTensor:$input, I64Attr:$axis, I64Attr:$k,
-                       BoolAttr:$largest);
+  let arguments = (ins AnyRankedTensor:$input, I64Attr:$axis,
+                       AffineMapAttr:$k, BoolAttr:$largest);
   let results = (outs AnyRankedTensor:$values, RankedTensorOf<[I64]>:$indices);
   let assemblyFormat = [{
     $input attr-dict `:` type($input) `->` type($values) `,` type($indices)

@@ -162,7 +162,7 @@ func.func @arg_min_extent(%x: tensor<2x3xf32>) -> tensor<3xi64> {
 
 func.func @top_k_too_many(%x: tensor<2x3xf32>) -> (tensor<2x4xf32>, tensor<2x4xi64>) {
   // expected-error @+1 {{k = 4 is out of range for extent 3}}
-  %0:2 = kiln.top_k %x {axis = 1 : i64, k = 4 : i64, largest = true} : tensor<2x3xf32> -> tensor<2x4xf32>, tensor<2x4xi64>
+  %0:2 = kiln.top_k %x {axis = 1 : i64, k = affine_map<() -> (4)>, largest = true} : tensor<2x3xf32> -> tensor<2x4xf32>, tensor<2x4xi64>
   return %0#0, %0#1 : tensor<2x4xf32>, tensor<2x4xi64>
 }
 
@@ -170,7 +170,7 @@ func.func @top_k_too_many(%x: tensor<2x3xf32>) -> (tensor<2x4xf32>, tensor<2x4xi
 
 func.func @top_k_extent(%x: tensor<2x3xf32>) -> (tensor<2x1xf32>, tensor<2x1xi64>) {
   // expected-error @+1 {{does not match the input 'tensor<2x3xf32>' along axis 1}}
-  %0:2 = kiln.top_k %x {axis = 1 : i64, k = 2 : i64, largest = true} : tensor<2x3xf32> -> tensor<2x1xf32>, tensor<2x1xi64>
+  %0:2 = kiln.top_k %x {axis = 1 : i64, k = affine_map<() -> (2)>, largest = true} : tensor<2x3xf32> -> tensor<2x1xf32>, tensor<2x1xi64>
   return %0#0, %0#1 : tensor<2x1xf32>, tensor<2x1xi64>
 }
 

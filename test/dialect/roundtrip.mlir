@@ -81,12 +81,12 @@ func.func @indexing(%mask: tensor<?x?xi1>, %pairs: tensor<?x1x?x?x2xi64>,
 // CHECK-LABEL: func.func @selection
 // CHECK: kiln.arg_max %{{.*}} {axis = 1 : i64, keepdims = false, select_last_index = true} : tensor<?x10xf32> -> tensor<?xi64>
 // CHECK: kiln.arg_min %{{.*}} {axis = 0 : i64, keepdims = true, select_last_index = false} : tensor<?x10xf32> -> tensor<1x10xi64>
-// CHECK: kiln.top_k %{{.*}} {axis = 1 : i64, k = 3 : i64, largest = true} : tensor<?x10xf32> -> tensor<?x3xf32>, tensor<?x3xi64>
+// CHECK: kiln.top_k %{{.*}} {axis = 1 : i64, k = affine_map<() -> (3)>, largest = true} : tensor<?x10xf32> -> tensor<?x3xf32>, tensor<?x3xi64>
 func.func @selection(%x: tensor<?x10xf32>)
     -> (tensor<?xi64>, tensor<1x10xi64>, tensor<?x3xf32>, tensor<?x3xi64>) {
   %0 = kiln.arg_max %x {axis = 1 : i64, keepdims = false, select_last_index = true} : tensor<?x10xf32> -> tensor<?xi64>
   %1 = kiln.arg_min %x {axis = 0 : i64, keepdims = true, select_last_index = false} : tensor<?x10xf32> -> tensor<1x10xi64>
-  %2:2 = kiln.top_k %x {axis = 1 : i64, k = 3 : i64, largest = true} : tensor<?x10xf32> -> tensor<?x3xf32>, tensor<?x3xi64>
+  %2:2 = kiln.top_k %x {axis = 1 : i64, k = affine_map<() -> (3)>, largest = true} : tensor<?x10xf32> -> tensor<?x3xf32>, tensor<?x3xi64>
   return %0, %1, %2#0, %2#1 : tensor<?xi64>, tensor<1x10xi64>, tensor<?x3xf32>, tensor<?x3xi64>
 }
 

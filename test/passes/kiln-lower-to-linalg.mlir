@@ -382,7 +382,7 @@ func.func @top_k(%x: tensor<?x8xi32> {kiln.dims = affine_map<()[s0] -> (s0, 8)>,
     -> (tensor<?x2xi32> {kiln.dims = affine_map<()[s0] -> (s0, 2)>, kiln.name = "v"},
         tensor<?x2xi64> {kiln.dims = affine_map<()[s0] -> (s0, 2)>, kiln.name = "i"})
     attributes {kiln.symbols = ["batch"]} {
-  %0:2 = kiln.top_k %x {axis = 1 : i64, k = 2 : i64, largest = false} : tensor<?x8xi32> -> tensor<?x2xi32>, tensor<?x2xi64>
+  %0:2 = kiln.top_k %x {axis = 1 : i64, k = affine_map<() -> (2)>, largest = false} : tensor<?x8xi32> -> tensor<?x2xi32>, tensor<?x2xi64>
   return %0#0, %0#1 : tensor<?x2xi32>, tensor<?x2xi64>
 }
 

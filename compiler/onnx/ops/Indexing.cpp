@@ -1,5 +1,6 @@
 //===- Indexing.cpp - GatherElements, GatherND, the scatters and Pad ------===//
 #include "compiler/onnx/ops/ConverterUtils.h"
+#include "compiler/onnx/ops/DataScalars.h"
 
 #include "onnx.pb.h"
 
@@ -155,10 +156,9 @@ static LogicalResult convertScatterElements(NodeContext &nc) {
 }
 
 /// Pad. The amounts come from the `paddings` (opset 1) or `pads` (2-10)
-/// attribute, or from input 1 (opset 11 on), which must be known at compile
-/// time, as constants or as symbolic expressions; pads that depend on tensor
-/// data are refused by requireValues. From opset 18, input 3 names the axes
-/// they are for.
+/// attribute, or from input 1 (opset 11 on): constants, symbolic
+/// expressions, or tensor data read at run time and bound to symbols. From
+/// opset 18, input 3 names the axes they are for.
 static LogicalResult convertPad(NodeContext &nc) {
   ArrayRef<AffineExpr> dims = nc.dims(0);
   int64_t rank = dims.size();
@@ -167,17 +167,6 @@ static LogicalResult convertPad(NodeContext &nc) {
       (mode != "wrap" || nc.opset() < 19))
     return nc.error() << "mode '" << mode << "' is not one of constant, edge, "
                       << (nc.opset() >= 19 ? "reflect, wrap" : "reflect");
-  SmallVector<AffineExpr> amounts;
-  if (nc.opset() < 11) {
-    for (int64_t v : nc.getInts(nc.opset() < 2 ? "paddings" : "pads")
-                         .value_or(SmallVector<int64_t>()))
-      amounts.push_back(nc.cst(v));
-  } else {
-    auto values = nc.requireValues(1, "pads");
-    if (failed(values))
-      return failure();
-    amounts = *values;
-  }
   SmallVector<int64_t> axes;
   if (nc.opset() >= 18 && nc.hasInput(3)) {
     auto given = nc.requireConstInts(3, "axes");
@@ -194,6 +183,57 @@ static LogicalResult convertPad(NodeContext &nc) {
   } else {
     for (int64_t d = 0; d < rank; ++d)
       axes.push_back(d);
+  }
+  SmallVector<AffineExpr> amounts;
+  if (nc.opset() < 11) {
+    for (int64_t v : nc.getInts(nc.opset() < 2 ? "paddings" : "pads")
+                         .value_or(SmallVector<int64_t>()))
+      amounts.push_back(nc.cst(v));
+  } else {
+    DataScalars d(nc);
+    std::optional<SmallVector<AffineExpr>> exprs;
+    SmallVector<Value> scalars;
+    if (failed(d.valuesOrElements(1, "pads", exprs, scalars)))
+      return failure();
+    if (exprs) {
+      amounts = *exprs;
+    } else {
+      // Read at run time: every padded extent must stay >= 0, and edge,
+      // reflect and wrap need something left of the input to read.
+      if (scalars.size() != 2 * axes.size())
+        return nc.error() << "pads has " << scalars.size() << " values for "
+                          << axes.size() << " axes; expected twice as many";
+      SmallVector<Value> ok;
+      Value zero = d.constant(0);
+      for (auto [i, axis] : llvm::enumerate(axes)) {
+        Value before = scalars[i], after = scalars[axes.size() + i];
+        Value n = d.extent(dims[axis]);
+        Value out = d.add(d.add(n, before), after);
+        ok.push_back(d.ge(out, zero));
+        if (mode != "constant")
+          ok.push_back(d.logicalOr(
+              d.eq(out, zero),
+              d.gt(d.add(d.add(n, d.min(before, zero)), d.min(after, zero)),
+                   zero)));
+      }
+      // Symbols are extents (>= 0): a pad p is bound as max(p, 0) -
+      // max(-p, 0), what it adds and what it crops.
+      SmallVector<Value> parts;
+      SmallVector<std::string> names;
+      for (auto [i, p] : llvm::enumerate(scalars)) {
+        parts.push_back(d.max(p, zero));
+        parts.push_back(d.max(d.sub(zero, p), zero));
+        names.push_back(("pads[" + Twine(i) + "].add").str());
+        names.push_back(("pads[" + Twine(i) + "].crop").str());
+      }
+      SmallVector<AffineExpr> bound =
+          d.bind(parts, d.all(ok), names,
+                 "the pads read at run time from '" + nc.node().input(1) +
+                     "' leave a negative extent, or nothing to pad with in " +
+                     mode + " mode, for the input's " + nc.formatDims(dims));
+      for (size_t i = 0; i < scalars.size(); ++i)
+        amounts.push_back(bound[2 * i] - bound[2 * i + 1]);
+    }
   }
   if (amounts.size() != 2 * axes.size())
     return nc.error() << "pads has " << amounts.size() << " values for "

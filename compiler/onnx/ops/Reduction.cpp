@@ -1,5 +1,6 @@
 //===- Reduction.cpp - Reduce*, CumSum, ArgMax/ArgMin and TopK -----------===//
 #include "compiler/onnx/ops/ConverterUtils.h"
+#include "compiler/onnx/ops/DataScalars.h"
 #include "compiler/onnx/ops/ShapeFromData.h"
 
 #include "onnx.pb.h"
@@ -138,23 +139,27 @@ template <typename OpT> static LogicalResult convertArgReduce(NodeContext &nc) {
   return success();
 }
 
-/// TopK's `k` (an attribute before opset 10, input 1 since). It must be a
-/// constant: the one place that refuses a `k` known only at run time, which
-/// would make the output shape depend on tensor data.
-static FailureOr<int64_t> topKCount(NodeContext &nc) {
+/// TopK's `k`: an attribute before opset 10, input 1 since. A `k` known
+/// only from tensor data is read at run time and bound to a symbol, checked
+/// to lie in [0, extent of the axis].
+static FailureOr<AffineExpr> topKCount(NodeContext &nc, AffineExpr n) {
   if (nc.opset() < 10)
-    return nc.getInt("k", 0);
+    return nc.cst(nc.getInt("k", 0));
   if (staticNumElements(nc.dims(1)) != 1)
     return nc.error() << "k must hold one value, got shape "
                       << nc.formatDims(nc.dims(1));
-  auto values = nc.requireValues(1, "k");
-  if (failed(values))
+  DataScalars d(nc);
+  std::optional<SmallVector<AffineExpr>> exprs;
+  SmallVector<Value> scalars;
+  if (failed(d.valuesOrElements(1, "k", exprs, scalars)))
     return failure();
-  if (auto k = k::symConstant((*values)[0]))
-    return *k;
-  return nc.error() << "k, '" << nc.formatExtent((*values)[0])
-                    << "', must be a constant: a symbolic output extent is "
-                       "not supported";
+  if (exprs)
+    return (*exprs)[0];
+  Value k = scalars[0];
+  return d.bind(
+      {k}, d.logicalAnd(d.ge(k, d.constant(0)), d.le(k, d.extent(n))), {"k"},
+      "k read at run time from '" + nc.node().input(1) +
+          "' is negative or exceeds the axis' extent " + nc.formatExtent(n))[0];
 }
 
 static LogicalResult convertTopK(NodeContext &nc) {
@@ -164,22 +169,23 @@ static LogicalResult convertTopK(NodeContext &nc) {
   auto axis = nc.normalizeAxis(nc.getInt("axis", -1), rank);
   if (failed(axis))
     return failure();
-  auto k = topKCount(nc);
+  AffineExpr n = nc.dims(0)[*axis];
+  auto k = topKCount(nc, n);
   if (failed(k))
     return failure();
-  AffineExpr n = nc.dims(0)[*axis];
-  auto extent = k::symConstant(n);
-  if (*k < 0 || (extent && *k > *extent))
-    return nc.error() << "k = " << *k << " is out of range for extent '"
+  auto kConst = k::symConstant(*k), extent = k::symConstant(n);
+  if (kConst && (*kConst < 0 || (extent && *kConst > *extent)))
+    return nc.error() << "k = " << *kConst << " is out of range for extent '"
                       << nc.formatExtent(n) << "'";
   SmallVector<AffineExpr> out(nc.dims(0));
-  out[*axis] = nc.cst(*k);
+  out[*axis] = *k;
   OpBuilder &b = nc.builder();
   Value x = nc.input(0);
   auto topk = k::TopKOp::create(
       b, nc.loc(), nc.tensorType(out, nc.elementType(0)),
       nc.tensorType(out, b.getI64Type()), x, b.getI64IntegerAttr(*axis),
-      b.getI64IntegerAttr(*k), b.getBoolAttr(nc.getInt("largest", 1) != 0));
+      AffineMapAttr::get(nc.shapeMap({*k})),
+      b.getBoolAttr(nc.getInt("largest", 1) != 0));
   nc.setOutput(0, topk.getValues(), out);
   if (nc.hasOutput(1))
     nc.setOutput(1, topk.getIndices(), out);
