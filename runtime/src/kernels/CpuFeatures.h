@@ -2,7 +2,8 @@
 //
 // The x86 variants of the kernels are compiled for AVX2 and FMA or for
 // AVX-512 and chosen per call from what the CPU supports, so the library
-// itself still runs on any x86-64.
+// itself still runs on any x86-64. The int8 GEMM has levels of its own: its
+// AVX-512 variant needs VNNI (vpdpbusd), which not every AVX-512 CPU has.
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_RUNTIME_KERNELS_CPUFEATURES_H
@@ -15,6 +16,14 @@ enum class MatmulIsa { Generic, Avx2, Avx512 };
 // Best ISA this CPU and OS support; resolved once.
 MatmulIsa bestMatmulIsa();
 bool cpuSupports(MatmulIsa isa);
+
+enum class Int8Isa { Generic, Avx2, Avx512Vnni };
+
+// Best int8 GEMM ISA this CPU and OS support; resolved once.
+Int8Isa bestInt8Isa();
+bool cpuSupports(Int8Isa isa);
+// The fp32 level whose epilogue (GemmEpilogue.h) an int8 variant calls.
+MatmulIsa epilogueIsaFor(Int8Isa isa);
 
 } // namespace kiln
 

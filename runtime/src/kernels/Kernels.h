@@ -86,6 +86,33 @@ void _mlir_ciface_kiln_rt_matmul_packed_epilogue_f32(kiln_memref2_f32 *a,
                                                      kiln_memref2_f32 *c,
                                                      int32_t activation);
 
+typedef struct kiln_memref1_i8 {
+  int8_t *allocated;
+  int8_t *aligned;
+  int64_t offset;
+  int64_t sizes[1];
+  int64_t strides[1];
+} kiln_memref1_i8;
+
+// How kiln_rt_qlinear_s8_f32 quantizes its activations a, per call.
+#define KILN_RT_QUANT_ROW 0       // per row, symmetric int8: max|a| / 127
+#define KILN_RT_QUANT_TENSOR_U8 1 // whole a, ONNX DynamicQuantizeLinear
+#define KILN_RT_QUANT_NONE 2      // weights only: f32 a times dequantized w
+
+// c[m,n] = act(q(a)[m,:] . w[:,n] * sa[m] * scales[n] + bias[n]) with the
+// int8 weight w [K, N] packed by the compiler (kernels/Int8Packing.h) and
+// the activations quantized as `quant` says, sa their scale (the integer
+// product less the zero point times the column sum). bias has N contiguous
+// elements or none (size 0); scales has N. Overwrites c. Inconsistent sizes,
+// and K over 65536 (where the int32 accumulators could overflow), are
+// reported to the current execution context and leave c untouched.
+void _mlir_ciface_kiln_rt_qlinear_s8_f32(kiln_memref2_f32 *a,
+                                         kiln_memref1_i8 *packed,
+                                         kiln_memref1_f32 *scales,
+                                         kiln_memref1_f32 *bias,
+                                         kiln_memref2_f32 *c,
+                                         int32_t activation, int32_t quant);
+
 // c[i,m,n] = sum_k a[ia,m,k] * b[ib,k,n], overwriting c.
 // a: [Ba, M, K], b: [Bb, K, N], c: [Bc, M, N]; Ba and Bb are each 1
 // (broadcast) or Bc. Any strides, including transposed views. Inconsistent

@@ -1,0 +1,391 @@
+//===- Int8Gemm.cpp - int8 GEMM on compile-time-packed weights ------------===//
+//
+// kiln.qlinear on the CPU: activations quantized to uint8 (per row, or per
+// tensor as ONNX's DynamicQuantizeLinear), multiplied by int8 weights packed
+// at compile time (Int8Packing.h) with int32 accumulation, then rescaled,
+// biased and activated; or, with KILN_RT_QUANT_NONE, f32 activations times
+// the dequantized weights.
+//
+// The driver cuts C into items of a row range x a chunk of panels, run on
+// the context's pool. Each worker quantizes a row range into its own
+// scratch the first time one of its items needs it, and reuses it for its
+// later items of the same call. Ranges are as many as the threads, and items
+// alternate between them, so with the pool's workers in step each one keeps
+// to its range and A is quantized once. Up to 8 rows (a decode step) form
+// one range: each weight panel is then read once for all rows. An item's
+// kernel takes the panels a few at a time and sweeps its rows under them,
+// so the panels come from memory once and from L1 or L2 after that, and
+// rescales, biases and activates each finished tile while it is in cache.
+//
+// This file holds the entry point, the driver and the portable kernels; the
+// x86 variants are x86/Int8GemmAvx2.cpp and x86/Int8GemmAvx512Vnni.cpp.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kernels/Int8Gemm.h"
+
+#include "ExecutionContext.h"
+#include "kernels/Int8GemmKernels.h"
+#include "kernels/Int8Packing.h"
+#include "kernels/KernelError.h"
+
+#include <atomic>
+#include <stdio.h>
+#include <stdlib.h>
+
+namespace kiln::int8 {
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Portable kernels
+//===----------------------------------------------------------------------===//
+
+int32_t columnSum(const QLinearProblem &p, int64_t j) {
+  int32_t sum;
+  memcpy(&sum, p.colSums + 4 * j, 4);
+  return sum;
+}
+
+void quantizeGeneric(const QLinearProblem &p, int64_t m0, int64_t rows,
+                     uint8_t *dst, int64_t lda, float *scale, int32_t *zero) {
+  for (int64_t i = 0; i < rows; ++i)
+    quantizeRowScalar(p, m0 + i, dst + i * lda, scale[i], zero[i]);
+}
+
+void gemmGeneric(const QLinearProblem &p, const QuantizedRows &q, int64_t m0,
+                 int64_t rows, int64_t first, int64_t last) {
+  for (int64_t panel = first; panel < last; ++panel) {
+    const int8_t *b = p.panels + panel * p.panelStride;
+    int64_t n0 = panel * kInt8Panel;
+    int64_t cols = p.n - n0 < kInt8Panel ? p.n - n0 : kInt8Panel;
+    for (int64_t i = 0; i < rows; ++i) {
+      const uint8_t *qa = q.data + i * q.lda;
+      int32_t acc[kInt8Panel] = {};
+      for (int64_t g = 0; g < p.kp / 4; ++g)
+        for (int j = 0; j < kInt8Panel; ++j)
+          for (int r = 0; r < 4; ++r)
+            acc[j] += (int32_t)qa[4 * g + r] * (int32_t)b[g * 64 + j * 4 + r];
+      float *c = p.c + (m0 + i) * p.scm + n0 * p.scn;
+      for (int64_t j = 0; j < cols; ++j) {
+        float v = (float)(acc[j] - q.zero[i] * columnSum(p, n0 + j)) *
+                  (q.scale[i] * p.scales[n0 + j]);
+        c[j * p.scn] = p.bias ? v + p.bias[n0 + j] : v;
+      }
+    }
+    if (p.activationFn)
+      p.activationFn(p.activation, p.c + m0 * p.scm + n0 * p.scn, rows, cols,
+                     p.scm, p.scn, n0);
+  }
+}
+
+void weightOnlyGeneric(const QLinearProblem &p, int64_t m0, int64_t rows,
+                       int64_t first, int64_t last) {
+  for (int64_t panel = first; panel < last; ++panel) {
+    const int8_t *b = p.panels + panel * p.panelStride;
+    int64_t n0 = panel * kInt8Panel;
+    int64_t cols = p.n - n0 < kInt8Panel ? p.n - n0 : kInt8Panel;
+    for (int64_t i = 0; i < rows; ++i) {
+      const float *a = p.a + (m0 + i) * p.sam;
+      float acc[kInt8Panel] = {};
+      for (int64_t kk = 0; kk < p.k; ++kk) {
+        float av = a[kk * p.sak];
+        const int8_t *w = b + (kk / 4) * 64 + kk % 4;
+        for (int j = 0; j < kInt8Panel; ++j)
+          acc[j] += av * (float)w[j * 4];
+      }
+      float *c = p.c + (m0 + i) * p.scm + n0 * p.scn;
+      for (int64_t j = 0; j < cols; ++j) {
+        float v = acc[j] * p.scales[n0 + j];
+        c[j * p.scn] = p.bias ? v + p.bias[n0 + j] : v;
+      }
+    }
+    if (p.activationFn)
+      p.activationFn(p.activation, p.c + m0 * p.scm + n0 * p.scn, rows, cols,
+                     p.scm, p.scn, n0);
+  }
+}
+
+void minMaxGeneric(const float *a, int64_t sam, int64_t m, int64_t k, float &lo,
+                   float &hi) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < k; ++j) {
+      float v = a[i * sam + j];
+      lo = v < lo ? v : lo;
+      hi = v > hi ? v : hi;
+    }
+}
+
+} // namespace
+
+const Int8Kernels kInt8Generic = {1, quantizeGeneric, gemmGeneric,
+                                  weightOnlyGeneric, minMaxGeneric};
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Driver
+//===----------------------------------------------------------------------===//
+
+// Rows per block: the driver runs blocks one after the other, and a worker's
+// scratch holds one block's quantized rows (768 KiB at K = 3072).
+constexpr int64_t kBlockRows = 256;
+// Row ranges are whole register tiles of the widest variant.
+constexpr int64_t kRowTile = 8;
+// Column chunks are whole multiples of every kernel's panel group (3 for
+// the VNNI kernel, 2 for the weight-only one).
+constexpr int64_t kPanelUnit = 6;
+// Below this many multiply-adds, waking the pool costs more than it saves.
+constexpr int64_t kParallelMacs = int64_t(1) << 20;
+// Accumulated in int32: |sum_k (u8 - zp) * w| <= K * 255 * 128 < 2^31.
+constexpr int64_t kMaxK = 65536;
+
+// Tells one block's scratch contents from those of earlier calls.
+std::atomic<uint64_t> nextBlockSerial{1};
+
+int64_t roundUp(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
+
+const Int8Kernels &kernelsFor(Int8Isa isa) {
+#if defined(__x86_64__)
+  if (isa == Int8Isa::Avx512Vnni)
+    return kInt8Avx512Vnni;
+  if (isa == Int8Isa::Avx2)
+    return kInt8Avx2;
+#endif
+  (void)isa;
+  return kInt8Generic;
+}
+
+// A worker's scratch: this header, then the block's row scales, zero points
+// and quantized rows.
+struct ScratchHeader {
+  uint64_t serial;    // the block the rest belongs to
+  uint64_t quantized; // bit r: row range r is there
+};
+constexpr int64_t kHeaderBytes = 64;
+
+struct Block {
+  const QLinearProblem *p;
+  const Int8Kernels *kernels;
+  kiln_rt_context *ctx;
+  uint8_t *ownScratch; // without a context
+  size_t scratchBytes;
+  uint64_t serial;
+  int64_t m0, rows;
+  int64_t ranges, rangeRows;
+  int64_t panels, chunkPanels;
+  int64_t lda;       // bytes between quantized rows
+  int64_t vecsBytes; // of the scales, and of the zero points
+  std::atomic<bool> *outOfMemory;
+};
+
+void runItems(void *raw, int64_t begin, int64_t end, int32_t worker) {
+  const Block &blk = *static_cast<const Block *>(raw);
+  const QLinearProblem &p = *blk.p;
+  uint8_t *scratch = nullptr;
+  if (p.quant != KILN_RT_QUANT_NONE) {
+    scratch = blk.ctx ? static_cast<uint8_t *>(
+                            blk.ctx->scratch(blk.ctx, worker, blk.scratchBytes))
+                      : blk.ownScratch;
+    if (!scratch) {
+      blk.outOfMemory->store(true, std::memory_order_relaxed);
+      return;
+    }
+  }
+  for (int64_t item = begin; item < end; ++item) {
+    int64_t range = item % blk.ranges, chunk = item / blk.ranges;
+    int64_t row0 = range * blk.rangeRows;
+    int64_t rows =
+        blk.rows - row0 < blk.rangeRows ? blk.rows - row0 : blk.rangeRows;
+    int64_t first = chunk * blk.chunkPanels;
+    int64_t last = first + blk.chunkPanels < blk.panels
+                       ? first + blk.chunkPanels
+                       : blk.panels;
+    if (p.quant == KILN_RT_QUANT_NONE) {
+      blk.kernels->weightOnly(p, blk.m0 + row0, rows, first, last);
+      continue;
+    }
+    auto *header = reinterpret_cast<ScratchHeader *>(scratch);
+    if (header->serial != blk.serial) {
+      header->serial = blk.serial;
+      header->quantized = 0;
+    }
+    auto *scale = reinterpret_cast<float *>(scratch + kHeaderBytes) + row0;
+    auto *zero =
+        reinterpret_cast<int32_t *>(scratch + kHeaderBytes + blk.vecsBytes) +
+        row0;
+    uint8_t *data = scratch + kHeaderBytes + 2 * blk.vecsBytes + row0 * blk.lda;
+    if (!((header->quantized >> range) & 1)) {
+      blk.kernels->quantize(p, blk.m0 + row0, rows, data, blk.lda, scale, zero);
+      header->quantized |= uint64_t(1) << range;
+    }
+    blk.kernels->gemm(p, QuantizedRows{data, blk.lda, scale, zero},
+                      blk.m0 + row0, rows, first, last);
+  }
+}
+
+} // namespace
+
+} // namespace kiln::int8
+
+namespace kiln {
+
+using namespace int8;
+
+void qlinearS8F32(const kiln_memref2_f32 &a, const int8_t *packed,
+                  const float *scales, const kiln_memref2_f32 &c,
+                  const Epilogue &epilogue, int32_t quant, Int8Isa isa) {
+  const int64_t m = c.sizes[0], n = c.sizes[1], k = a.sizes[1];
+  if (m == 0 || n == 0)
+    return;
+  const Int8Kernels &kernels = kernelsFor(isa);
+  QLinearProblem p{};
+  p.a = a.aligned + a.offset;
+  p.sam = a.strides[0];
+  p.sak = a.strides[1];
+  p.panels = packed;
+  p.kp = paddedK(k);
+  p.panelStride = p.kp * kInt8Panel;
+  p.colSums = reinterpret_cast<const char *>(packed + panelBytes(k, n));
+  p.scales = scales;
+  p.bias = epilogue.bias;
+  p.c = c.aligned + c.offset;
+  p.scm = c.strides[0];
+  p.scn = c.strides[1];
+  p.m = m;
+  p.n = n;
+  p.k = k;
+  p.quant = quant;
+  p.activation = Epilogue{nullptr, epilogue.activation};
+  p.activationFn = epilogueFor(p.activation, epilogueIsaFor(isa));
+
+  if (quant == KILN_RT_QUANT_TENSOR_U8) {
+    // ONNX DynamicQuantizeLinear: the range always includes 0.
+    float lo = 0.0f, hi = 0.0f;
+    if (p.sak == 1)
+      kernels.minMax(p.a, p.sam, m, k, lo, hi);
+    else
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < k; ++j) {
+          float v = p.a[i * p.sam + j * p.sak];
+          lo = v < lo ? v : lo;
+          hi = v > hi ? v : hi;
+        }
+    p.tensorScale = (hi - lo) / 255.0f;
+    p.tensorDivisor = p.tensorScale == 0.0f ? 1.0f : p.tensorScale;
+    p.tensorZero = clampU8(nearbyintf(-lo / p.tensorDivisor));
+  }
+
+  kiln_rt_context *ctx = kiln_rt_current_context();
+  int64_t macs = 0;
+  bool parallel = ctx && ctx->num_threads > 1 &&
+                  !__builtin_mul_overflow(m * n, k, &macs) &&
+                  macs >= kParallelMacs;
+  const int64_t threads = parallel ? ctx->num_threads : 1;
+  const int64_t panelCount = panels(n);
+  const int64_t units = (panelCount + kPanelUnit - 1) / kPanelUnit;
+  const int64_t lda = roundUp(p.kp * kernels.elementBytes, 64);
+  const int64_t blockRows = m < kBlockRows ? m : kBlockRows;
+  const int64_t vecsBytes = roundUp(blockRows * 4, 64);
+  const size_t scratchBytes =
+      size_t(kHeaderBytes + 2 * vecsBytes + blockRows * lda);
+
+  void *owned = nullptr;
+  if (!ctx && quant != KILN_RT_QUANT_NONE &&
+      posix_memalign(&owned, 64, scratchBytes) != 0)
+    owned = nullptr;
+  std::atomic<bool> outOfMemory{false};
+  for (int64_t m0 = 0; m0 < m; m0 += kBlockRows) {
+    Block blk{};
+    blk.p = &p;
+    blk.kernels = &kernels;
+    blk.ctx = ctx;
+    blk.ownScratch = static_cast<uint8_t *>(owned);
+    blk.scratchBytes = scratchBytes;
+    blk.serial = nextBlockSerial.fetch_add(1, std::memory_order_relaxed);
+    blk.m0 = m0;
+    blk.rows = m - m0 < kBlockRows ? m - m0 : kBlockRows;
+    blk.lda = lda;
+    blk.vecsBytes = vecsBytes;
+    blk.outOfMemory = &outOfMemory;
+    // A range per thread where each gets two row tiles or more.
+    int64_t tiles = (blk.rows + kRowTile - 1) / kRowTile;
+    int64_t ranges = tiles / 2 < threads ? tiles / 2 : threads;
+    ranges = ranges < 1 ? 1 : (ranges > 64 ? 64 : ranges);
+    blk.rangeRows = (tiles + ranges - 1) / ranges * kRowTile;
+    blk.ranges = (blk.rows + blk.rangeRows - 1) / blk.rangeRows;
+    // About four items per thread, to balance them.
+    int64_t chunks =
+        threads > 1 ? (4 * threads + blk.ranges - 1) / blk.ranges : 1;
+    chunks = chunks > units ? units : chunks;
+    blk.chunkPanels = (units + chunks - 1) / chunks * kPanelUnit;
+    blk.panels = panelCount;
+    chunks = (panelCount + blk.chunkPanels - 1) / blk.chunkPanels;
+    int64_t items = blk.ranges * chunks;
+    if (parallel)
+      ctx->parallel_for(ctx, 0, items, 1, runItems, &blk);
+    else if (ctx) // one chunk: inline, with the caller's worker index
+      ctx->parallel_for(ctx, 0, items, items, runItems, &blk);
+    else
+      runItems(&blk, 0, items, 0);
+  }
+  free(owned);
+  if (outOfMemory.load(std::memory_order_relaxed)) {
+    char message[128];
+    snprintf(message, sizeof(message),
+             "qlinear_s8_f32: no memory for %llu bytes of scratch",
+             (unsigned long long)scratchBytes);
+    reportError(message);
+  }
+}
+
+} // namespace kiln
+
+extern "C" void _mlir_ciface_kiln_rt_qlinear_s8_f32(
+    kiln_memref2_f32 *a, kiln_memref1_i8 *packed, kiln_memref1_f32 *scales,
+    kiln_memref1_f32 *bias, kiln_memref2_f32 *c, int32_t activation,
+    int32_t quant) {
+  if (!a || !packed || !scales || !bias || !c) {
+    kiln::reportError("qlinear_s8_f32: NULL memref descriptor");
+    return;
+  }
+  const int64_t m = c->sizes[0], n = c->sizes[1], k = a->sizes[1];
+  char message[256];
+  if (activation < KILN_RT_ACT_NONE || activation > KILN_RT_ACT_SILU ||
+      quant < KILN_RT_QUANT_ROW || quant > KILN_RT_QUANT_NONE) {
+    snprintf(message, sizeof(message),
+             "qlinear_s8_f32: unknown activation %d or quantization %d",
+             (int)activation, (int)quant);
+    kiln::reportError(message);
+    return;
+  }
+  if (k > kiln::int8::kMaxK) {
+    snprintf(message, sizeof(message),
+             "qlinear_s8_f32: K of %lld is over %lld, where the int32 "
+             "accumulators could overflow",
+             (long long)k, (long long)kiln::int8::kMaxK);
+    kiln::reportError(message);
+    return;
+  }
+  if (a->sizes[0] != m || m < 0 || n < 0 || k < 0 ||
+      packed->sizes[0] != kiln::int8::packedBytes(k, n) ||
+      packed->strides[0] != 1 || scales->sizes[0] != n ||
+      scales->strides[0] != 1 ||
+      (bias->sizes[0] != 0 && (bias->sizes[0] != n || bias->strides[0] != 1))) {
+    snprintf(message, sizeof(message),
+             "qlinear_s8_f32: a [%lld, %lld] and c [%lld, %lld] need %lld "
+             "packed weight bytes and %lld scales, got %lld and %lld (bias "
+             "%lld)",
+             (long long)a->sizes[0], (long long)k, (long long)m, (long long)n,
+             (long long)kiln::int8::packedBytes(k, n), (long long)n,
+             (long long)packed->sizes[0], (long long)scales->sizes[0],
+             (long long)bias->sizes[0]);
+    kiln::reportError(message);
+    return;
+  }
+  kiln::Epilogue epilogue{
+      bias->sizes[0] ? bias->aligned + bias->offset : nullptr, activation};
+  kiln::qlinearS8F32(*a, packed->aligned + packed->offset,
+                     scales->aligned + scales->offset, *c, epilogue, quant,
+                     kiln::bestInt8Isa());
+}
