@@ -94,10 +94,10 @@ public:
   FunctionLowering(func::FuncOp func,
                    std::optional<AttentionKernel> attentionKernel,
                    ArrayRef<std::string> epilogueActivations, bool kvCacheViews,
-                   bool gatherReshapes)
+                   bool gatherReshapes, bool qlinearKernel)
       : func(func), b(func.getContext()), attentionKernel(attentionKernel),
         epilogueActivations(epilogueActivations), kvCacheViews(kvCacheViews),
-        gatherReshapes(gatherReshapes) {}
+        gatherReshapes(gatherReshapes), qlinearKernel(qlinearKernel) {}
 
   LogicalResult run();
 
@@ -156,6 +156,9 @@ private:
   Value matmulByWeight(Location loc, Value a, Value w, Type acc,
                        SmallVector<OpFoldResult> &c2);
   LogicalResult lowerLinear(LinearOp op);
+  /// kiln.qlinear as a call of the runtime's int8 GEMM (qlinearKernel).
+  bool qlinearKernel;
+  LogicalResult lowerQLinear(QLinearOp op);
   LogicalResult lowerSoftmax(SoftmaxOp op);
   /// Softmax of `x` along `axis` with f32 statistics, as type `resultType`.
   Value softmax(Location loc, Value x, int64_t axis,

@@ -11,34 +11,6 @@ using namespace mlir;
 using namespace mlir::kiln;
 using namespace mlir::kiln::linalg_lowering;
 
-/// The product of `sizes`, folded where constant.
-static OpFoldResult productOf(OpBuilder &b, Location loc,
-                              ArrayRef<OpFoldResult> sizes) {
-  int64_t stat = 1;
-  Value dyn;
-  for (OpFoldResult f : sizes) {
-    if (auto c = getConstantIntValue(f)) {
-      stat *= *c;
-      continue;
-    }
-    Value v = cast<Value>(f);
-    dyn = dyn ? (Value)arith::MulIOp::create(b, loc, dyn, v) : v;
-  }
-  if (!dyn)
-    return b.getIndexAttr(stat);
-  if (stat != 1)
-    dyn = arith::MulIOp::create(b, loc, dyn,
-                                arith::ConstantIndexOp::create(b, loc, stat));
-  return dyn;
-}
-
-static RankedTensorType tensorTypeOf(ArrayRef<OpFoldResult> sizes, Type elem) {
-  SmallVector<int64_t> shape;
-  for (OpFoldResult f : sizes)
-    shape.push_back(getConstantIntValue(f).value_or(ShapedType::kDynamic));
-  return RankedTensorType::get(shape, elem);
-}
-
 Value FunctionLowering::matmulByWeight(Location loc, Value a, Value w, Type acc,
                                        SmallVector<OpFoldResult> &c2) {
   SmallVector<OpFoldResult> as = sizesOf(a), ws = sizesOf(w);

@@ -408,6 +408,7 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
       .Case<CumSumOp>([&](CumSumOp o) { return lowerCumSum(o); })
       .Case<MatMulOp>([&](MatMulOp m) { return lowerMatMul(m); })
       .Case<LinearOp>([&](LinearOp l) { return lowerLinear(l); })
+      .Case<QLinearOp>([&](QLinearOp l) { return lowerQLinear(l); })
       .Case<SoftmaxOp>([&](SoftmaxOp s) { return lowerSoftmax(s); })
       .Case<AttentionOp>([&](AttentionOp a) { return lowerAttention(a); })
       .Case<LayerNormOp>([&](LayerNormOp l) { return lowerLayerNorm(l); })
@@ -476,7 +477,7 @@ struct KilnLowerToLinalgPass
       if (func.isExternal() || !func->hasAttr(kSymbolsAttr))
         continue;
       FunctionLowering lowering(func, kernel, *epilogueActivations,
-                                kvCacheViews, gatherReshapes);
+                                kvCacheViews, gatherReshapes, qlinearKernel);
       if (failed(lowering.run()))
         return signalPassFailure();
     }

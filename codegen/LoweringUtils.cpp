@@ -2,7 +2,9 @@
 #include "codegen/LoweringUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/AffineExpr.h"
+#include "mlir/IR/BuiltinTypes.h"
 
 using namespace mlir;
 
@@ -65,4 +67,32 @@ Value mlir::kiln::buildArithConstant(OpBuilder &b, Location loc, Type type,
   if (type.isIndex())
     return arith::ConstantIndexOp::create(b, loc, (int64_t)v);
   return arith::ConstantOp::create(b, loc, b.getIntegerAttr(type, (int64_t)v));
+}
+
+/// The product of `sizes`, folded where constant.
+OpFoldResult kiln::productOf(OpBuilder &b, Location loc,
+                             ArrayRef<OpFoldResult> sizes) {
+  int64_t stat = 1;
+  Value dyn;
+  for (OpFoldResult f : sizes) {
+    if (auto c = getConstantIntValue(f)) {
+      stat *= *c;
+      continue;
+    }
+    Value v = cast<Value>(f);
+    dyn = dyn ? (Value)arith::MulIOp::create(b, loc, dyn, v) : v;
+  }
+  if (!dyn)
+    return b.getIndexAttr(stat);
+  if (stat != 1)
+    dyn = arith::MulIOp::create(b, loc, dyn,
+                                arith::ConstantIndexOp::create(b, loc, stat));
+  return dyn;
+}
+
+RankedTensorType kiln::tensorTypeOf(ArrayRef<OpFoldResult> sizes, Type elem) {
+  SmallVector<int64_t> shape;
+  for (OpFoldResult f : sizes)
+    shape.push_back(getConstantIntValue(f).value_or(ShapedType::kDynamic));
+  return RankedTensorType::get(shape, elem);
 }

@@ -24,6 +24,12 @@ SmallVector<OpFoldResult> materializeShape(OpBuilder &b, Location loc,
 /// Scalar constant of `type` (float or integer) with value `v`.
 Value buildArithConstant(OpBuilder &b, Location loc, Type type, double v);
 
+/// The product of `sizes`, folded where constant.
+OpFoldResult productOf(OpBuilder &b, Location loc,
+                       ArrayRef<OpFoldResult> sizes);
+/// The tensor type of `sizes` (dynamic where not constant).
+RankedTensorType tensorTypeOf(ArrayRef<OpFoldResult> sizes, Type elem);
+
 } // namespace mlir::kiln
 
 #endif

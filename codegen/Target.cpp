@@ -14,16 +14,20 @@ llvm::StringRef kiln::gemmOperandTypeFor(llvm::StringRef precision) {
 
 LogicalResult kiln::lowerToLinalg(ModuleOp module, const Target &target,
                                   bool verbose) {
-  std::string narrow;
+  std::string prelude;
+  if (!target.hasInt8GemmKernel())
+    prelude = "func.func(kiln-expand-quantized),";
   if (llvm::StringRef type = target.gemmOperandType(); !type.empty())
-    narrow = ("kiln-mixed-precision{type=" + type + "},").str();
+    prelude += ("kiln-mixed-precision{type=" + type + "},").str();
   std::string options = "attention-kernel=" + target.attentionKernel().str();
   if (StringRef acts = target.gemmEpilogueActivations(); !acts.empty())
     options += " epilogue-activations=" + acts.str();
+  if (target.hasInt8GemmKernel())
+    options += " qlinear-kernel=1";
   if (target.kvCacheViews())
     options += " kv-cache-views=1";
   return runPassPipeline(module,
-                         "kiln-outline-symbol-inference," + narrow +
+                         "kiln-outline-symbol-inference," + prelude +
                              "kiln-lower-to-linalg{" + options +
                              "},canonicalize,cse",
                          verbose);

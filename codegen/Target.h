@@ -51,6 +51,9 @@ public:
   /// What the chosen GEMM operand type costs on this target, for a warning;
   /// empty when nothing.
   virtual std::string gemmOperandTypeCaveat() const { return ""; }
+  /// Whether kiln.qlinear (int8 weights, kilnc --quantize) runs on this
+  /// target: a call of the runtime's int8 GEMM.
+  virtual bool hasInt8GemmKernel() const { return false; }
   /// Whether KV-cache inputs and outputs take strided views (an in-place
   /// cache through kiln_session_run_cached).
   virtual bool kvCacheViews() const { return false; }
@@ -90,7 +93,8 @@ struct TargetError {
 /// bf16, empty for anything else (f32 storage).
 llvm::StringRef gemmOperandTypeFor(llvm::StringRef precision);
 
-/// Raised Kiln IR -> linalg on tensors for `target`: f32 GEMMs narrowed to
+/// Raised Kiln IR -> linalg on tensors for `target`: quantized ops expanded
+/// into generic ones where it has no int8 GEMM, f32 GEMMs narrowed to
 /// the target's GEMM operand type (kiln-mixed-precision), then
 /// kiln-lower-to-linalg with the target's attention kernel, GEMM epilogue
 /// activations and KV-cache views.

@@ -5,12 +5,14 @@
 #include "compiler/Registration.h"
 #include "compiler/TargetRegistry.h"
 #include "compiler/onnx/ModelImporter.h"
+#include "passes/Passes.h"
 #include "passes/Pipelines.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
@@ -233,9 +235,42 @@ LogicalResult Compilation::raise() {
         << caveat;
   }
 
+  if (!options.quantize.empty()) {
+    finishStep();
+    if (options.quantize != "int8-dynamic" && options.quantize != "int8-weight")
+      return optionError(names.quantize + "=" + options.quantize +
+                         " is not one of int8-dynamic, int8-weight");
+    if (!target->hasInt8GemmKernel())
+      return optionError(names.quantize + " needs the cpu target; " +
+                         options.target + " has no int8 GEMM");
+    if (!options.targetOptions.precision.empty() &&
+        options.targetOptions.precision != "fp32")
+      return optionError(names.quantize + " and " + names.precision + "=" +
+                         options.targetOptions.precision +
+                         " cannot be combined yet");
+  } else if (!options.quantizeExclude.empty()) {
+    finishStep();
+    return optionError(names.quantizeExclude + " needs " + names.quantize);
+  }
+
   step("raising");
   raised = true;
-  return runRaisingPipeline(m, options.targetOptions.verbose);
+  if (failed(runRaisingPipeline(m, options.targetOptions.verbose)))
+    return failure();
+  if (options.quantize.empty())
+    return success();
+  step("quantizing");
+  // Built, not parsed: exclude entries are node names, which may hold any
+  // character.
+  PassManager pm(m->getName());
+  KilnQuantizeOptions quantizeOptions;
+  quantizeOptions.mode = options.quantize;
+  quantizeOptions.exclude.assign(options.quantizeExclude.begin(),
+                                 options.quantizeExclude.end());
+  pm.addPass(createKilnQuantize(quantizeOptions));
+  if (options.targetOptions.verbose)
+    pm.enableTiming();
+  return pm.run(m);
 }
 
 LogicalResult Compilation::lowerToLinalg() {

@@ -68,6 +68,14 @@ struct CompileOptions {
   /// "cpu", "cuda", "cuda:sm_90" or "cuda:sm_100".
   std::string target = "cpu";
   TargetOptions targetOptions;
+  /// Weight quantization after the raising (kiln-quantize): empty for
+  /// none, "int8-dynamic" (int8 weights per output column, activations
+  /// quantized per row at run time) or "int8-weight" (int8 weights, f32
+  /// activations). The cpu target only.
+  std::string quantize;
+  /// GEMMs kiln-quantize leaves in f32: op kinds (linear, matmul) or text
+  /// in their ONNX node names.
+  std::vector<std::string> quantizeExclude;
   /// Refuse models whose weights exceed this many bytes.
   uint64_t maxWeightBytes = uint64_t(64) << 30;
   /// Refuse model files larger than this (protobuf parses at most 2 GiB).

@@ -144,6 +144,32 @@ def KilnRaiseLinear : Pass<"kiln-raise-linear", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::kiln::KilnDialect"];
 }
 
+def KilnRaiseQuantizedLinear
+    : Pass<"kiln-raise-quantized-linear", "::mlir::func::FuncOp"> {
+  let summary = "Raise ONNX Runtime's dynamic int8 MatMuls to kiln.qlinear";
+  let description = [{
+    `onnxruntime.quantization.quantize_dynamic` writes each weight MatMul
+    as DynamicQuantizeLinear, MatMulInteger, Cast and a Mul by both scales,
+    then the bias Add. For an int8 constant weight (symmetric: no weight
+    zero point, or a zero one) with an f32 scale per tensor or per column:
+
+    ```
+    %q, %s, %zp = kiln.dynamic_quantize %x
+    %a = kiln.sub (kiln.cast %q : i32), (kiln.cast %zp : i32)
+    %m = kiln.matmul %a, %w_i8                       // int32
+    %y = kiln.mul (kiln.cast %m : f32), (kiln.mul %s, %w_scale)
+    %z = kiln.add %y, %bias
+      => %z = kiln.qlinear %x, %w_i8, %w_scale, %bias {quant = "tensor_u8"}
+    ```
+
+    The kernel computes the same int32 products and rescale. A
+    `kiln.dynamic_quantize` still read by anything else afterwards (a uint8
+    weight with a zero point, a MatMulInteger without the activation's
+    zero point) is expanded into Kiln's elementwise ops and reductions.
+  }];
+  let dependentDialects = ["::mlir::kiln::KilnDialect"];
+}
+
 def KilnRaiseRMSNorm : Pass<"kiln-raise-rms-norm", "::mlir::func::FuncOp"> {
   let summary = "Raise RMSNorm decompositions to kiln.rms_norm";
   let description = [{
@@ -218,6 +244,65 @@ def KilnMixedPrecision : Pass<"kiln-mixed-precision", "::mlir::ModuleOp"> {
   let statistics = [
     Statistic<"numNarrowed", "narrowed", "GEMMs given narrow operands">,
     Statistic<"numWeights", "weights", "Constant operands converted">
+  ];
+}
+
+def KilnExpandQuantized
+    : Pass<"kiln-expand-quantized", "::mlir::func::FuncOp"> {
+  let summary = "kiln.qlinear and kiln.dynamic_quantize in Kiln's generic ops";
+  let description = [{
+    For targets without an int8 GEMM kernel: each `kiln.qlinear` becomes
+    the same integer product and rescale in Kiln's ops. `row`: the per-row
+    scale `max |x| / 127`, `round(x / scale)` cast to i32, an integer
+    `kiln.matmul` by the int8 weight, the f32 product times the row scale
+    and the column scales; `tensor_u8`: ONNX's DynamicQuantizeLinear, the
+    zero point subtracted, the integer matmul and the rescale; `none`: an
+    f32 matmul by the dequantized weight. Then bias and activation.
+  }];
+  let dependentDialects = ["::mlir::kiln::KilnDialect"];
+}
+
+def KilnQuantize : Pass<"kiln-quantize", "::mlir::ModuleOp"> {
+  let summary = "Give f32 GEMMs with constant weights int8 weights";
+  let description = [{
+    Runs after the raising passes. Every `kiln.linear`, and every
+    `kiln.matmul` by a constant f32 [K, N] weight, becomes a `kiln.qlinear`
+    with the weight quantized per output column, symmetrically:
+    `scale[n] = max_k |w[k, n]| / 127`, `q = round(w / scale)` (nearest
+    even), so that `q * scale` is within half a step of `w`:
+
+    ```
+    kiln.linear %x, %w, %b {activation = "gelu"}
+        : tensor<?x768xf32>, tensor<768x3072xf32>, tensor<3072xf32> -> ...
+      => %q = kiln.constant dense_resource<w_q8> : tensor<768x3072xi8>
+         %s = kiln.constant dense<...> : tensor<3072xf32>
+         kiln.qlinear %x, %q, %s, %b {activation = "gelu", quant = "row"}
+    ```
+
+    `mode` picks how activations enter the product: `int8-dynamic`
+    quantizes each row at run time (`quant = "row"`), `int8-weight` keeps
+    them f32 (`quant = "none"`). The f32 weight is freed as soon as nothing
+    reads it. LayerNorm, RMSNorm, softmax, attention and every op that is
+    not a GEMM by a constant stay f32.
+
+    Left alone: GEMMs whose weight is not a constant (attention's q·k),
+    batched weights, non-f32 GEMMs, a weight with a NaN or an infinity
+    (warned), and the GEMMs `exclude` names: an entry is an op kind
+    (`linear`, `matmul`) or text contained in the ONNX node name of the
+    GEMM (`lm_head` excludes `/lm_head/MatMul`).
+  }];
+  let options = [
+    Option<"mode", "mode", "std::string", /*default=*/"\"int8-dynamic\"",
+           "int8-dynamic (activations quantized per row at run time) or "
+           "int8-weight (int8 weights, f32 activations)">,
+    ListOption<"exclude", "exclude", "std::string",
+               "GEMMs to keep in f32: op kinds (linear, matmul) or text in "
+               "their ONNX node names">
+  ];
+  let dependentDialects = ["::mlir::kiln::KilnDialect"];
+  let statistics = [
+    Statistic<"numQuantized", "quantized", "GEMMs given int8 weights">,
+    Statistic<"numExcluded", "excluded", "GEMMs excluded by name or kind">
   ];
 }
 

@@ -22,6 +22,7 @@ LogicalResult kiln::runRaisingPipeline(ModuleOp module, bool verbose) {
                          "func.func(kiln-canonicalize-shapes,kiln-raise-gelu,"
                          "kiln-raise-silu,kiln-raise-layer-norm,"
                          "kiln-raise-rms-norm,kiln-raise-attention,"
-                         "kiln-raise-rotary,kiln-raise-linear)",
+                         "kiln-raise-rotary,kiln-raise-linear,"
+                         "kiln-raise-quantized-linear)",
                          verbose);
 }

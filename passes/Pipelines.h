@@ -14,7 +14,7 @@ LogicalResult runPassPipeline(ModuleOp module, llvm::StringRef pipeline,
 
 /// The target-neutral passes from the imported Kiln IR to raised Kiln IR:
 /// shape canonicalization, then the GELU, SiLU, LayerNorm, RMSNorm,
-/// attention, rotary and linear+epilogue raisings.
+/// attention, rotary, linear+epilogue and quantized-linear raisings.
 LogicalResult runRaisingPipeline(ModuleOp module, bool verbose);
 
 } // namespace mlir::kiln

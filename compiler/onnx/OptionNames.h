@@ -17,6 +17,8 @@ struct OptionNames {
   std::string maxShape = "maxShapes";
   std::string maxWeightBytes = "maxWeightBytes";
   std::string precision = "precision";
+  std::string quantize = "quantize";
+  std::string quantizeExclude = "quantizeExclude";
   std::string emit = "emit";
   std::string target = "target";
   /// What lists the supported ops, for the unsupported-op message.

@@ -5,6 +5,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/Sequence.h"
@@ -346,35 +347,46 @@ LogicalResult AttentionOp::verify() {
   return success();
 }
 
-LogicalResult LinearOp::verify() {
-  auto in = tensorType(getInput()), w = tensorType(getWeight());
-  auto res = getResult().getType();
-  StringRef act = getActivation();
+/// The shapes and activation shared by kiln.linear and kiln.qlinear.
+static LogicalResult verifyLinearShapes(Operation *op, RankedTensorType in,
+                                        RankedTensorType w,
+                                        RankedTensorType res, Value bias,
+                                        StringRef act) {
   if (act != "none" && act != "relu" && act != "gelu" && act != "gelu_tanh" &&
       act != "silu")
-    return emitOpError() << "unknown activation \"" << act << "\"";
+    return op->emitOpError() << "unknown activation \"" << act << "\"";
   if (in.getRank() < 2 || w.getRank() != 2)
-    return emitOpError() << "input must have rank >= 2 and weight rank 2, got "
-                         << in << " and " << w;
+    return op->emitOpError()
+           << "input must have rank >= 2 and weight rank 2, got " << in
+           << " and " << w;
   auto mismatch = [](int64_t a, int64_t b) {
     return !ShapedType::isDynamic(a) && !ShapedType::isDynamic(b) && a != b;
   };
   if (mismatch(in.getShape().back(), w.getDimSize(0)))
-    return emitOpError() << "contraction extents differ: "
-                         << in.getShape().back() << " vs " << w.getDimSize(0);
+    return op->emitOpError()
+           << "contraction extents differ: " << in.getShape().back() << " vs "
+           << w.getDimSize(0);
   if (res.getRank() != in.getRank() ||
       mismatch(res.getShape().back(), w.getDimSize(1)) ||
       llvm::any_of(llvm::seq<int64_t>(0, in.getRank() - 1), [&](int64_t d) {
         return mismatch(res.getDimSize(d), in.getDimSize(d));
       }))
-    return emitOpError() << "result " << res << " does not match input " << in
-                         << " and weight " << w;
-  if (Value bias = getBias()) {
+    return op->emitOpError() << "result " << res << " does not match input "
+                             << in << " and weight " << w;
+  if (bias) {
     auto b = tensorType(bias);
     if (b.getRank() != 1 || mismatch(b.getDimSize(0), w.getDimSize(1)))
-      return emitOpError() << "bias must be 1-D with the weight's "
-                           << w.getDimSize(1) << " columns, got " << b;
+      return op->emitOpError() << "bias must be 1-D with the weight's "
+                               << w.getDimSize(1) << " columns, got " << b;
   }
+  return success();
+}
+
+LogicalResult LinearOp::verify() {
+  auto in = tensorType(getInput()), w = tensorType(getWeight());
+  auto res = getResult().getType();
+  if (failed(verifyLinearShapes(*this, in, w, res, getBias(), getActivation())))
+    return failure();
   Type elem = res.getElementType();
   if (!isa<FloatType>(elem))
     return emitOpError() << "element type must be a float, got " << elem;
@@ -384,6 +396,46 @@ LogicalResult LinearOp::verify() {
     return emitOpError() << "element types must agree (input and weight; "
                             "bias and result; an f16 or bf16 input and "
                             "weight may have an f32 result)";
+  return success();
+}
+
+LogicalResult DynamicQuantizeOp::verify() {
+  auto in = tensorType(getInput()), out = tensorType(getOutput());
+  auto scale = tensorType(getScale()), zp = tensorType(getZeroPoint());
+  if (!in.getElementType().isF32() || !scale.getElementType().isF32() ||
+      !out.getElementType().isUnsignedInteger(8) ||
+      !zp.getElementType().isUnsignedInteger(8))
+    return emitOpError() << "expects an f32 input and scale, and ui8 output "
+                            "and zero point";
+  if (scale.getRank() != 0 || zp.getRank() != 0)
+    return emitOpError() << "scale and zero point must be rank 0";
+  if (failed(verifyCompatibleShape(in.getShape(), out.getShape())))
+    return emitOpError() << "output " << out << " must have the input's shape "
+                         << in;
+  return success();
+}
+
+LogicalResult QLinearOp::verify() {
+  auto in = tensorType(getInput()), w = tensorType(getWeight());
+  auto scales = tensorType(getScales());
+  auto res = getResult().getType();
+  if (failed(verifyLinearShapes(*this, in, w, res, getBias(), getActivation())))
+    return failure();
+  StringRef quant = getQuant();
+  if (quant != "row" && quant != "tensor_u8" && quant != "none")
+    return emitOpError() << "unknown quant \"" << quant
+                         << "\" (expected row, tensor_u8 or none)";
+  Type f32 = Float32Type::get(getContext());
+  if (!w.getElementType().isInteger(8) || in.getElementType() != f32 ||
+      res.getElementType() != f32 || scales.getElementType() != f32 ||
+      (getBias() && tensorType(getBias()).getElementType() != f32))
+    return emitOpError() << "expects an int8 weight and f32 input, scales, "
+                            "bias and result";
+  if (scales.getRank() != 1 || (!ShapedType::isDynamic(w.getDimSize(1)) &&
+                                !ShapedType::isDynamic(scales.getDimSize(0)) &&
+                                scales.getDimSize(0) != w.getDimSize(1)))
+    return emitOpError() << "scales must be 1-D with the weight's "
+                         << w.getDimSize(1) << " columns, got " << scales;
   return success();
 }
 

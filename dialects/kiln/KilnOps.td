@@ -304,6 +304,66 @@ def Kiln_LinearOp : Kiln_Op<"linear", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Kiln_DynamicQuantizeOp : Kiln_Op<"dynamic_quantize", [Pure]> {
+  let summary = "ONNX DynamicQuantizeLinear: uint8 values, scale, zero point";
+  let description = [{
+    Over the whole f32 input: `scale = (max(0, max x) - min(0, min x)) /
+    255`, `zero_point = saturate(round(-min(0, min x) / scale))` and
+    `output = saturate(round(x / scale) + zero_point)`, rounding to nearest
+    even; an all-zero input (scale 0) gives zeros with zero point 0.
+    `kiln-raise-quantized-linear` folds it into the `kiln.qlinear` it
+    feeds (`quant = "tensor_u8"`) and expands what is left into
+    elementwise ops and reductions.
+
+    ```mlir
+    %y, %s, %zp = kiln.dynamic_quantize %x
+        : tensor<?x768xf32> -> tensor<?x768xui8>, tensor<f32>, tensor<ui8>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input);
+  let results = (outs AnyRankedTensor:$output, AnyRankedTensor:$scale,
+                      AnyRankedTensor:$zero_point);
+  let assemblyFormat = [{
+    $input attr-dict `:` type($input) `->` type($output) `,` type($scale) `,` type($zero_point)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_QLinearOp : Kiln_Op<"qlinear", [Pure]> {
+  let summary = "kiln.linear with an int8 weight and per-column scales";
+  let description = [{
+    `activation(q(input) · weight * scales + bias)` with input [..., K]
+    f32, weight [K, N] int8, scales [N] f32 and an optional bias [N] f32;
+    `activation` as in `kiln.linear`. `quant` says how the input enters the
+    integer product:
+    - `row`: each row quantized symmetrically to int8 at run time
+      (max |x| / 127, round to nearest even), times its row scale;
+    - `tensor_u8`: the whole input quantized as ONNX's
+      DynamicQuantizeLinear does (uint8, asymmetric), times its scale;
+    - `none`: no quantization, the f32 input times the dequantized weight
+      (weight-only int8).
+
+    The integer product accumulates in int32. `kiln-quantize` forms it from
+    f32 GEMMs with constant weights; on the CPU it is one call to the int8
+    GEMM kernel, whose weight panels are packed at compile time.
+
+    ```mlir
+    %y = kiln.qlinear %x, %w, %s, %b {activation = "gelu", quant = "row"}
+        : tensor<?x768xf32>, tensor<768x3072xi8>, tensor<3072xf32>, tensor<3072xf32> -> tensor<?x3072xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$weight,
+                       AnyRankedTensor:$scales,
+                       Optional<AnyRankedTensor>:$bias,
+                       DefaultValuedStrAttr<StrAttr, "none">:$activation,
+                       DefaultValuedStrAttr<StrAttr, "row">:$quant);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $scales (`,` $bias^)? attr-dict `:` type(operands) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def Kiln_EinsumOp : Kiln_Op<"einsum", [Pure]> {
   let summary = "sum of products over an iteration space of letters";
   let description = [{

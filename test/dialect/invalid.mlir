@@ -253,3 +253,27 @@ func.func @pad_value_mode(%x: tensor<4xf32>, %v: tensor<f32>) -> tensor<6xf32> {
   %0 = kiln.pad %x, %v {mode = "wrap", pads = affine_map<() -> (1, 1)>} : tensor<4xf32>, tensor<f32> -> tensor<6xf32>
   return %0 : tensor<6xf32>
 }
+
+// -----
+
+func.func @qlinear_weight_type(%x: tensor<?x4xf32>, %w: tensor<4x2xf32>, %s: tensor<2xf32>) -> tensor<?x2xf32> {
+  // expected-error @+1 {{expects an int8 weight and f32 input, scales, bias and result}}
+  %0 = kiln.qlinear %x, %w, %s : tensor<?x4xf32>, tensor<4x2xf32>, tensor<2xf32> -> tensor<?x2xf32>
+  return %0 : tensor<?x2xf32>
+}
+
+// -----
+
+func.func @qlinear_scales(%x: tensor<?x4xf32>, %w: tensor<4x2xi8>, %s: tensor<3xf32>) -> tensor<?x2xf32> {
+  // expected-error @+1 {{scales must be 1-D with the weight's 2 columns, got 'tensor<3xf32>'}}
+  %0 = kiln.qlinear %x, %w, %s : tensor<?x4xf32>, tensor<4x2xi8>, tensor<3xf32> -> tensor<?x2xf32>
+  return %0 : tensor<?x2xf32>
+}
+
+// -----
+
+func.func @qlinear_quant(%x: tensor<?x4xf32>, %w: tensor<4x2xi8>, %s: tensor<2xf32>) -> tensor<?x2xf32> {
+  // expected-error @+1 {{unknown quant "col" (expected row, tensor_u8 or none)}}
+  %0 = kiln.qlinear %x, %w, %s {quant = "col"} : tensor<?x4xf32>, tensor<4x2xi8>, tensor<2xf32> -> tensor<?x2xf32>
+  return %0 : tensor<?x2xf32>
+}

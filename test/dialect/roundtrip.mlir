@@ -39,6 +39,16 @@ func.func @linear(%x: tensor<?x?x64xf32>, %w: tensor<64x256xf32>, %b: tensor<256
   return %0, %1 : tensor<?x?x256xf32>, tensor<?x?x256xf32>
 }
 
+// int8 weights with per-column scales (kiln-quantize).
+// CHECK-LABEL: func.func @qlinear
+// CHECK: kiln.qlinear %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {activation = "silu", quant = "tensor_u8"} : tensor<?x?x64xf32>, tensor<64x256xi8>, tensor<256xf32>, tensor<256xf32> -> tensor<?x?x256xf32>
+// CHECK: kiln.qlinear %{{.*}}, %{{.*}}, %{{.*}} {quant = "none"} : tensor<?x?x64xf32>, tensor<64x256xi8>, tensor<256xf32> -> tensor<?x?x256xf32>
+func.func @qlinear(%x: tensor<?x?x64xf32>, %w: tensor<64x256xi8>, %s: tensor<256xf32>, %b: tensor<256xf32>) -> (tensor<?x?x256xf32>, tensor<?x?x256xf32>) {
+  %0 = kiln.qlinear %x, %w, %s, %b {activation = "silu", quant = "tensor_u8"} : tensor<?x?x64xf32>, tensor<64x256xi8>, tensor<256xf32>, tensor<256xf32> -> tensor<?x?x256xf32>
+  %1 = kiln.qlinear %x, %w, %s {quant = "none"} : tensor<?x?x64xf32>, tensor<64x256xi8>, tensor<256xf32> -> tensor<?x?x256xf32>
+  return %0, %1 : tensor<?x?x256xf32>, tensor<?x?x256xf32>
+}
+
 // f16/bf16 GEMM operands with an f32 (accumulated) result, as
 // kiln-mixed-precision writes them.
 // CHECK-LABEL: func.func @mixed_precision_gemms

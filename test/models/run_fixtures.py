@@ -16,6 +16,9 @@
 # "mixed" table (kilnc --precision=fp16, bf16: GEMM operands in that type,
 # f32 accumulation) and judged against the same fp32 references with that
 # precision's tolerance; those cases are named "<model>@<precision>/<refset>".
+# And with every mode in its "quantize" list (kilnc --quantize=int8-dynamic,
+# int8-weight), held to ONNX Runtime's own int8 error on the same weights
+# (the int8 table's ort_max_abs_err): "<model>@<mode>/<refset>".
 #
 # xfail.txt beside this file lists expected failures, one case name per line
 # (e.g. "llama_tiny_prefill_int8/ref_ort  # reason"). A failing case not on
@@ -90,7 +93,13 @@ def discover(models_dir: Path, tolerances: dict, pattern, refsets=REFSETS):
         model = onnx_path.stem
         quantized = model.endswith("_int8")
         base = model[:-len("_int8")] if quantized else model
-        for suffix, flags, tol in variants[:1] if quantized else variants:
+        # ORT's quantize_dynamic leaves some GEMMs in fp32 (Gemm nodes, such
+        # as BERT's pooler); "quantize_exclude" keeps the same ones in fp32.
+        exclude = tolerances.get("quantize_exclude", {}).get(model)
+        quantize = [] if quantized else [
+            (f"@{q}", [f"--quantize={q}"] + ([f"--quantize-exclude={exclude}"] if exclude else []), q)
+            for q in tolerances.get("quantize", [])]
+        for suffix, flags, tol in (variants[:1] if quantized else variants) + quantize:
             label = model + suffix
             cases = []
             for refset in refsets:
@@ -100,7 +109,16 @@ def discover(models_dir: Path, tolerances: dict, pattern, refsets=REFSETS):
                 name = f"{label}/{refset}"
                 if pattern and not re.search(pattern, name):
                     continue
-                if quantized:
+                if isinstance(tol, str):
+                    # kilnc --quantize: no worse than ONNX Runtime's own int8
+                    # model of the same weights (quantize_dynamic).
+                    ort = int8.get(model + "_int8", {}).get(refset, {}).get("ort_max_abs_err")
+                    if ort is None:
+                        print(f"warning: no ORT int8 error for {name} in tolerances.json; skipping",
+                              file=sys.stderr)
+                        continue
+                    cases.append((name, refdir, ort, 0.0))
+                elif quantized:
                     t = int8.get(model, {}).get(refset)
                     if t is None:
                         print(f"warning: no int8 tolerance for {name} in tolerances.json; skipping",

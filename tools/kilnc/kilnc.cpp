@@ -76,6 +76,20 @@ static cl::opt<std::string> precision(
              "fp32), tf32 (cuda) or fp32. Default: fp16 on cuda, fp32 on "
              "cpu"),
     cl::value_desc("type"), cl::cat(kilncCat));
+static cl::opt<std::string> quantize(
+    "quantize",
+    cl::desc("Quantize the weights of GEMMs by constants: int8-dynamic "
+             "(int8 weights per output column, activations quantized per "
+             "row at run time, int32 accumulation) or int8-weight (int8 "
+             "weights, fp32 math). Normalizations, softmax and attention "
+             "stay fp32. cpu target only"),
+    cl::value_desc("mode"), cl::cat(kilncCat));
+static cl::list<std::string> quantizeExclude(
+    "quantize-exclude",
+    cl::desc("GEMMs to keep in fp32 with --quantize: op kinds (linear, "
+             "matmul) or text contained in their ONNX node names, e.g. "
+             "lm_head"),
+    cl::value_desc("name,..."), cl::CommaSeparated, cl::cat(kilncCat));
 static cl::opt<std::string>
     cpu("cpu",
         cl::desc("Target CPU for generated code: native (default) or an LLVM "
@@ -163,6 +177,9 @@ int main(int argc, char **argv) {
   options.targetOptions.verbose = verbose;
   options.targetOptions.parallelLoops = parallelLoops;
   options.targetOptions.precision = precision;
+  options.quantize = quantize;
+  options.quantizeExclude.assign(quantizeExclude.begin(),
+                                 quantizeExclude.end());
   options.maxWeightBytes = maxWeightBytes;
   options.maxModelBytes = maxModelBytes;
   options.keepTemps = keepTemps;
@@ -171,6 +188,8 @@ int main(int argc, char **argv) {
   names.maxShape = "--max-shape";
   names.maxWeightBytes = "--max-weight-bytes";
   names.precision = "--precision";
+  names.quantize = "--quantize";
+  names.quantizeExclude = "--quantize-exclude";
   names.emit = "--emit";
   names.target = "--target";
   names.listOps = "kilnc --list-ops";

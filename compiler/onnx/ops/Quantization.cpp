@@ -2,9 +2,9 @@
 //
 // The two ops ONNX Runtime's dynamic quantizer writes around every weight
 // MatMul (quantize the activation per tensor, multiply in integers, then a
-// Cast and a Mul by both scales), built from Kiln's existing ops: exact, but
-// the integer product runs as a loop nest (int32 activations by int8
-// weights, kiln-interchange-matmul-loops), not in a VNNI kernel.
+// Cast and a Mul by both scales). kiln-raise-quantized-linear makes the
+// whole group one kiln.qlinear on the int8 GEMM kernel; what it does not
+// match runs as Kiln's generic ops (an integer loop nest).
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/onnx/ops/ConverterUtils.h"
@@ -15,66 +15,24 @@ using namespace mlir;
 using namespace mlir::kiln::onnx_import;
 namespace k = mlir::kiln;
 
-/// y_scale = (max(0, max x) - min(0, min x)) / 255,
-/// y_zero_point = saturate(round(-min(0, min x) / y_scale)),
-/// y = saturate(round(x / y_scale) + y_zero_point), all uint8, rounding to
-/// nearest even. An all-zero x (y_scale 0) quantizes to zeros with zero
-/// point 0, as ONNX Runtime does, instead of dividing by zero.
+/// One kiln.dynamic_quantize: kiln-raise-quantized-linear fuses it into the
+/// int8 GEMMs it feeds, and expands it where it feeds anything else.
 static LogicalResult convertDynamicQuantizeLinear(NodeContext &nc) {
   Type f32 = nc.builder().getF32Type();
   if (nc.elementType(0) != f32)
     return nc.error() << "input must be f32, got " << nc.elementType(0);
   OpBuilder &b = nc.builder();
-  Location loc = nc.loc();
-  Value x = nc.input(0);
   ArrayRef<AffineExpr> dims = nc.dims(0);
-  auto scalarType = RankedTensorType::get({}, f32);
-  auto xType = nc.tensorType(dims, f32);
-  SmallVector<int64_t> all;
-  for (int64_t i = 0; i < nc.rank(0); ++i)
-    all.push_back(i);
-  auto reduce = [&](auto op) {
-    return decltype(op)::create(b, loc, scalarType, x,
-                                b.getDenseI64ArrayAttr(all),
-                                b.getBoolAttr(false));
-  };
-  Value zero = buildRank0Constant(nc, f32, 0.0);
-  Value one = buildRank0Constant(nc, f32, 1.0);
-  Value lo =
-      k::MinOp::create(b, loc, scalarType, reduce(k::ReduceMinOp()), zero);
-  Value hi =
-      k::MaxOp::create(b, loc, scalarType, reduce(k::ReduceMaxOp()), zero);
-  Value scale = k::DivOp::create(b, loc, scalarType,
-                                 k::SubOp::create(b, loc, scalarType, hi, lo),
-                                 buildRank0Constant(nc, f32, 255.0));
-  Value isZero = k::EqualOp::create(
-      b, loc, RankedTensorType::get({}, b.getI1Type()), scale, zero);
-  Value divisor = k::WhereOp::create(b, loc, scalarType, isZero, one, scale);
-
   Type u8 = b.getIntegerType(8, /*isSigned=*/false);
-  // Both the zero point and y are rounded and clipped to [0, 255] in f32:
-  // their casts to uint8 are then exact.
-  auto clip255 = [&](Value v) -> Value {
-    return k::ClipOp::create(b, loc, v.getType(), v, b.getF64FloatAttr(0.0),
-                             b.getF64FloatAttr(255.0));
-  };
-  Value zeroPoint = clip255(k::RoundOp::create(
-      b, loc, scalarType,
-      k::DivOp::create(b, loc, scalarType,
-                       k::NegOp::create(b, loc, scalarType, lo), divisor)));
-  Value y = k::AddOp::create(
-      b, loc, xType,
-      k::RoundOp::create(b, loc, xType,
-                         k::DivOp::create(b, loc, xType, x, divisor)),
-      zeroPoint);
-  y = clip255(y);
-  nc.setOutput(0, k::CastOp::create(b, loc, nc.tensorType(dims, u8), y), dims);
+  Value x = nc.input(0);
+  auto q = k::DynamicQuantizeOp::create(b, nc.loc(), nc.tensorType(dims, u8),
+                                        RankedTensorType::get({}, f32),
+                                        RankedTensorType::get({}, u8), x);
+  nc.setOutput(0, q.getOutput(), dims);
   if (nc.hasOutput(1))
-    nc.setOutput(1, scale, {});
+    nc.setOutput(1, q.getScale(), {});
   if (nc.hasOutput(2))
-    nc.setOutput(
-        2, k::CastOp::create(b, loc, RankedTensorType::get({}, u8), zeroPoint),
-        {});
+    nc.setOutput(2, q.getZeroPoint(), {});
   return success();
 }
 

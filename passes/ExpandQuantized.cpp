@@ -1,0 +1,169 @@
+//===- ExpandQuantized.cpp - Quantized Kiln ops in Kiln's generic ops ----===//
+//
+// For targets without an int8 GEMM kernel (kiln-expand-quantized), and for
+// the kiln.dynamic_quantize ops that feed no GEMM: the same integers and
+// rescale in Kiln's elementwise ops, reductions and integer matmuls.
+//
+//===----------------------------------------------------------------------===//
+#include "passes/Passes.h"
+#include "passes/QuantizedOps.h"
+
+namespace mlir::kiln {
+#define GEN_PASS_DEF_KILNEXPANDQUANTIZED
+#include "passes/Passes.h.inc"
+} // namespace mlir::kiln
+
+using namespace mlir;
+using namespace mlir::kiln;
+
+/// A rank-0 f32 constant.
+static Value scalar(OpBuilder &b, Location loc, Type f32, double v) {
+  auto type = RankedTensorType::get({}, f32);
+  return ConstantOp::create(
+      b, loc, type,
+      cast<ElementsAttr>(DenseElementsAttr::get(type, b.getFloatAttr(f32, v))));
+}
+
+/// ONNX DynamicQuantizeLinear in Kiln's ops, for a kiln.dynamic_quantize
+/// that feeds something other than an int8 GEMM:
+///   scale = (max(0, max x) - min(0, min x)) / 255,
+///   zero_point = clip(round(-min(0, min x) / scale), 0, 255),
+///   y = clip(round(x / scale) + zero_point, 0, 255),
+/// rounding to nearest even; an all-zero x (scale 0) quantizes to zeros with
+/// zero point 0, as ONNX Runtime does, instead of dividing by zero. Both
+/// are rounded and clipped in f32, so their casts to uint8 are exact.
+void kiln::expandDynamicQuantize(DynamicQuantizeOp op) {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  Value x = op.getInput();
+  auto xType = cast<RankedTensorType>(x.getType());
+  Type f32 = b.getF32Type();
+  auto scalarType = RankedTensorType::get({}, f32);
+  SmallVector<int64_t> all;
+  for (int64_t i = 0; i < xType.getRank(); ++i)
+    all.push_back(i);
+  auto reduce = [&](auto tag) {
+    return decltype(tag)::create(b, loc, scalarType, x,
+                                 b.getDenseI64ArrayAttr(all),
+                                 b.getBoolAttr(false));
+  };
+  Value zero = scalar(b, loc, f32, 0.0), one = scalar(b, loc, f32, 1.0);
+  Value lo = MinOp::create(b, loc, scalarType, reduce(ReduceMinOp()), zero);
+  Value hi = MaxOp::create(b, loc, scalarType, reduce(ReduceMaxOp()), zero);
+  Value scale = DivOp::create(b, loc, scalarType,
+                              SubOp::create(b, loc, scalarType, hi, lo),
+                              scalar(b, loc, f32, 255.0));
+  Value isZero = EqualOp::create(
+      b, loc, RankedTensorType::get({}, b.getI1Type()), scale, zero);
+  Value divisor = WhereOp::create(b, loc, scalarType, isZero, one, scale);
+  auto clip255 = [&](Value v) -> Value {
+    return ClipOp::create(b, loc, v.getType(), v, b.getF64FloatAttr(0.0),
+                          b.getF64FloatAttr(255.0));
+  };
+  Value zeroPoint = clip255(RoundOp::create(
+      b, loc, scalarType,
+      DivOp::create(b, loc, scalarType, NegOp::create(b, loc, scalarType, lo),
+                    divisor)));
+  auto fType = xType.clone(f32);
+  Value y = AddOp::create(
+      b, loc, fType,
+      RoundOp::create(b, loc, fType, DivOp::create(b, loc, fType, x, divisor)),
+      zeroPoint);
+  op.getOutput().replaceAllUsesWith(
+      CastOp::create(b, loc, op.getOutput().getType(), clip255(y)));
+  op.getScale().replaceAllUsesWith(scale);
+  op.getZeroPoint().replaceAllUsesWith(
+      CastOp::create(b, loc, op.getZeroPoint().getType(), zeroPoint));
+  op.erase();
+}
+
+void kiln::expandQLinear(QLinearOp op) {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  Value x = op.getInput(), w = op.getWeight(), scales = op.getScales();
+  auto xt = cast<RankedTensorType>(x.getType());
+  auto wt = cast<RankedTensorType>(w.getType());
+  RankedTensorType rt = op.getType();
+  Type f32 = b.getF32Type(), i32 = b.getI32Type();
+  int64_t rank = xt.getRank();
+  auto i32Type = rt.clone(i32);
+  Value y;
+  StringRef quant = op.getQuant();
+  if (quant == "none") {
+    // f32 x times the dequantized weight.
+    auto wf = wt.clone(f32);
+    Value deq =
+        MulOp::create(b, loc, wf, CastOp::create(b, loc, wf, w), scales);
+    y = MatMulOp::create(b, loc, rt, x, deq);
+  } else if (quant == "tensor_u8") {
+    auto q = DynamicQuantizeOp::create(
+        b, loc, xt.clone(b.getIntegerType(8, false)),
+        RankedTensorType::get({}, f32),
+        RankedTensorType::get({}, b.getIntegerType(8, false)), x);
+    Value a =
+        SubOp::create(b, loc, xt.clone(i32),
+                      CastOp::create(b, loc, xt.clone(i32), q.getOutput()),
+                      CastOp::create(b, loc, RankedTensorType::get({}, i32),
+                                     q.getZeroPoint()));
+    Value m = MatMulOp::create(b, loc, i32Type, a, w);
+    Value s = MulOp::create(b, loc, cast<RankedTensorType>(scales.getType()),
+                            q.getScale(), scales);
+    y = MulOp::create(b, loc, rt, CastOp::create(b, loc, rt, m), s);
+    expandDynamicQuantize(q);
+  } else {
+    // Per row: s = max |x| / 127, q = round(x / s) (0 where s is 0).
+    SmallVector<int64_t> rowShape(xt.getShape());
+    rowShape.back() = 1;
+    auto rowType = RankedTensorType::get(rowShape, f32);
+    Value amax = ReduceMaxOp::create(
+        b, loc, rowType, AbsOp::create(b, loc, xt, x),
+        b.getDenseI64ArrayAttr({rank - 1}), b.getBoolAttr(true));
+    Value zero = scalar(b, loc, f32, 0.0);
+    Value s = DivOp::create(b, loc, rowType, amax, scalar(b, loc, f32, 127.0));
+    Value isZero =
+        EqualOp::create(b, loc, rowType.clone(b.getI1Type()), s, zero);
+    Value inv = WhereOp::create(
+        b, loc, rowType, isZero, zero,
+        DivOp::create(b, loc, rowType, scalar(b, loc, f32, 1.0), s));
+    Value q = CastOp::create(
+        b, loc, xt.clone(i32),
+        RoundOp::create(b, loc, xt, MulOp::create(b, loc, xt, x, inv)));
+    Value m = MatMulOp::create(b, loc, i32Type, q, w);
+    SmallVector<int64_t> scaleShape(rowShape);
+    scaleShape.back() = rt.getShape().back();
+    Value rs = MulOp::create(b, loc, RankedTensorType::get(scaleShape, f32), s,
+                             scales);
+    y = MulOp::create(b, loc, rt, CastOp::create(b, loc, rt, m), rs);
+  }
+  if (Value bias = op.getBias())
+    y = AddOp::create(b, loc, rt, y, bias);
+  StringRef act = op.getActivation();
+  if (act == "relu")
+    y = ReluOp::create(b, loc, rt, y);
+  else if (act == "silu")
+    y = SiluOp::create(b, loc, rt, y);
+  else if (act == "gelu" || act == "gelu_tanh")
+    y = GeluOp::create(b, loc, rt, y,
+                       b.getStringAttr(act == "gelu" ? "none" : "tanh"));
+  op.getResult().replaceAllUsesWith(y);
+  op.erase();
+}
+
+namespace {
+struct KilnExpandQuantizedPass
+    : kiln::impl::KilnExpandQuantizedBase<KilnExpandQuantizedPass> {
+  void runOnOperation() override {
+    SmallVector<Operation *> ops;
+    getOperation().walk([&](Operation *op) {
+      if (isa<QLinearOp, DynamicQuantizeOp>(op))
+        ops.push_back(op);
+    });
+    for (Operation *op : ops) {
+      if (auto q = dyn_cast<QLinearOp>(op))
+        expandQLinear(q);
+      else
+        expandDynamicQuantize(cast<DynamicQuantizeOp>(op));
+    }
+  }
+};
+} // namespace

@@ -1,0 +1,205 @@
+//===- Quantize.cpp - int8 weights for f32 GEMMs by constants -------------===//
+//
+// Each kiln.linear, and each kiln.matmul by a constant [K, N] weight,
+// becomes a kiln.qlinear whose weight is quantized per output column,
+// symmetrically, at compile time. Weights are converted one at a time and
+// the f32 original freed as soon as nothing reads it (as
+// kiln-mixed-precision does), so compile memory stays near one f32 copy.
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/kiln/KilnOps.h"
+#include "passes/Passes.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/DenseMap.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace mlir::kiln {
+#define GEN_PASS_DEF_KILNQUANTIZE
+#include "passes/Passes.h.inc"
+} // namespace mlir::kiln
+
+using namespace mlir;
+using namespace mlir::kiln;
+
+namespace {
+
+/// The ONNX node name an op was imported from (its NameLoc), or "".
+std::string nodeName(Location loc) {
+  if (auto name = dyn_cast<NameLoc>(loc))
+    return name.getName().str();
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    for (Location l : fused.getLocations())
+      if (std::string n = nodeName(l); !n.empty())
+        return n;
+  return "";
+}
+
+/// The int8 weight and per-column scales of a [k, n] f32 weight.
+struct QuantizedWeight {
+  SmallVector<float> scales;
+  AsmResourceBlob data;
+};
+
+/// Quantizes `w` ([k, n] f32, or one value when `splat`); fails when a
+/// value is not finite.
+FailureOr<QuantizedWeight> quantizeWeight(const float *w, bool splat, int64_t k,
+                                          int64_t n) {
+  auto at = [&](int64_t i, int64_t j) { return splat ? w[0] : w[i * n + j]; };
+  QuantizedWeight q;
+  q.scales.assign(size_t(n), 0.0f);
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      float v = at(i, j);
+      if (!std::isfinite(v))
+        return failure();
+      q.scales[j] = std::max(q.scales[j], std::fabs(v));
+    }
+  for (float &s : q.scales)
+    s /= 127.0f;
+  q.data = HeapAsmResourceBlob::allocate(size_t(k * n), 64);
+  int8_t *out = reinterpret_cast<int8_t *>(q.data.getMutableData().data());
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      float s = q.scales[j];
+      float r = s == 0.0f ? 0.0f : std::nearbyint(at(i, j) / s);
+      out[i * n + j] = int8_t(std::clamp(r, -127.0f, 127.0f));
+    }
+  return q;
+}
+
+struct KilnQuantizePass : kiln::impl::KilnQuantizeBase<KilnQuantizePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (mode != "int8-dynamic" && mode != "int8-weight") {
+      module.emitError() << "kiln-quantize: mode must be int8-dynamic or "
+                            "int8-weight, got '"
+                         << mode << "'";
+      return signalPassFailure();
+    }
+    converted.clear();
+    blobReaders.clear();
+    module.walk([&](ConstantOp c) {
+      if (auto res = dyn_cast<DenseResourceElementsAttr>(c.getValue()))
+        if (auto *entry = res.getRawHandle().getResource())
+          ++blobReaders[entry];
+    });
+    SmallVector<Operation *> gemms;
+    module.walk([&](Operation *op) {
+      if (isa<MatMulOp, LinearOp>(op))
+        gemms.push_back(op);
+    });
+    for (Operation *op : gemms)
+      quantize(op);
+  }
+
+  bool excluded(Operation *op) {
+    StringRef kind = isa<LinearOp>(op) ? "linear" : "matmul";
+    std::string name = nodeName(op->getLoc());
+    return llvm::any_of(exclude, [&](const std::string &e) {
+      return e == kind || (!e.empty() && name.find(e) != std::string::npos);
+    });
+  }
+
+  void quantize(Operation *op) {
+    Value x = op->getOperand(0), w = op->getOperand(1);
+    auto xt = cast<RankedTensorType>(x.getType());
+    auto wt = cast<RankedTensorType>(w.getType());
+    auto rt = cast<RankedTensorType>(op->getResult(0).getType());
+    auto c = w.getDefiningOp<ConstantOp>();
+    if (!c || wt.getRank() != 2 || !wt.hasStaticShape() || xt.getRank() < 2 ||
+        !xt.getElementType().isF32() || !wt.getElementType().isF32() ||
+        !rt.getElementType().isF32())
+      return;
+    if (excluded(op)) {
+      ++numExcluded;
+      return;
+    }
+    FailureOr<std::pair<Value, Value>> q = quantizedConstant(c);
+    if (failed(q)) {
+      op->emitWarning() << "kept in f32: the weight " << wt
+                        << " has a NaN or an infinity";
+      return;
+    }
+    if (!q->first)
+      return; // the weight's data is not at hand (an elided blob)
+    OpBuilder b(op);
+    Value bias;
+    StringRef act = "none";
+    if (auto lin = dyn_cast<LinearOp>(op)) {
+      bias = lin.getBias();
+      act = lin.getActivation();
+    }
+    Value y = QLinearOp::create(
+        b, op->getLoc(), rt, x, q->first, q->second, bias, b.getStringAttr(act),
+        b.getStringAttr(mode == "int8-dynamic" ? "row" : "none"));
+    op->getResult(0).replaceAllUsesWith(y);
+    op->erase();
+    ++numQuantized;
+    if (c->use_empty())
+      eraseConstant(c);
+  }
+
+  /// The int8 weight and scales of constant `c`, made once per constant;
+  /// null values when `c`'s data is not at hand; failure when it holds a
+  /// value that is not finite.
+  FailureOr<std::pair<Value, Value>> quantizedConstant(ConstantOp c) {
+    if (auto it = converted.find(c); it != converted.end())
+      return it->second;
+    auto type = cast<RankedTensorType>(c.getType());
+    int64_t k = type.getDimSize(0), n = type.getDimSize(1);
+    const float *data = nullptr;
+    bool splat = false;
+    std::string key = "weight";
+    if (auto dense = dyn_cast<DenseElementsAttr>(c.getValue())) {
+      data = reinterpret_cast<const float *>(dense.getRawData().data());
+      splat = dense.isSplat();
+    } else if (auto res = dyn_cast<DenseResourceElementsAttr>(c.getValue())) {
+      AsmResourceBlob *blob = res.getRawHandle().getBlob();
+      if (!blob || blob->getData().size() != size_t(4 * k * n))
+        return std::pair<Value, Value>();
+      data = reinterpret_cast<const float *>(blob->getData().data());
+      key = res.getRawHandle().getKey().str();
+    } else {
+      return std::pair<Value, Value>();
+    }
+    FailureOr<QuantizedWeight> q = quantizeWeight(data, splat, k, n);
+    if (failed(q))
+      return failure();
+    OpBuilder b(c);
+    MLIRContext *ctx = b.getContext();
+    auto i8 = RankedTensorType::get({k, n}, IntegerType::get(ctx, 8));
+    auto scalesType = RankedTensorType::get({n}, b.getF32Type());
+    Value wq = ConstantOp::create(
+        b, c.getLoc(), i8,
+        DenseResourceElementsAttr::get(i8, key + "_q8", std::move(q->data)));
+    Value scales =
+        ConstantOp::create(b, c.getLoc(), scalesType,
+                           cast<ElementsAttr>(DenseElementsAttr::get(
+                               scalesType, ArrayRef<float>(q->scales))));
+    converted[c] = {wq, scales};
+    return converted[c];
+  }
+
+  /// Erases a constant no op reads any more and frees its weight blob when
+  /// no other constant reads it either.
+  void eraseConstant(ConstantOp c) {
+    converted.erase(c);
+    if (auto res = dyn_cast<DenseResourceElementsAttr>(c.getValue()))
+      if (auto *entry = res.getRawHandle().getResource())
+        if (--blobReaders[entry] == 0)
+          entry->setBlob(AsmResourceBlob());
+    c.erase();
+  }
+
+  llvm::DenseMap<Operation *, std::pair<Value, Value>> converted;
+  llvm::DenseMap<DialectResourceBlobManager::BlobEntry *, int64_t> blobReaders;
+};
+
+} // namespace

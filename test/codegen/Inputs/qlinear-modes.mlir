@@ -1,0 +1,11 @@
+// kiln.qlinear in its three quant modes, K = 5 (not a multiple of 4) and
+// N = 17 (two 16-column panels), for test/codegen/qlinear-reference.test.
+func.func @main(%x: tensor<?x5xf32> {kiln.dims = affine_map<()[s0] -> (s0, 5)>, kiln.name = "x"}) -> (tensor<?x17xf32> {kiln.dims = affine_map<()[s0] -> (s0, 17)>, kiln.name = "row"}, tensor<?x17xf32> {kiln.dims = affine_map<()[s0] -> (s0, 17)>, kiln.name = "tensor"}, tensor<?x17xf32> {kiln.dims = affine_map<()[s0] -> (s0, 17)>, kiln.name = "none"}) attributes {kiln.symbols = ["m"]} {
+  %w = kiln.constant dense<[[ 113,   32,   47,  101,   20,   70,   85,  -70, -113,  -51,  -55,   95,  105, -126,    0,   82,  -94], [  76,  -97,   -8,   81,  -50,  -40,  -57,   56,  -63,  125,  -14,   -6,    1,   21,   14,    2,  126], [  78,   75,   51,   31,  -41,  125,   -9,  -73,   88,  -87,   91,   29,  -98, -116,  -14, -118,  -91], [   4,  120,   -9,   79,  106,   82,   33,  -15,    4,  -60,   -1,  -31,  -64,  126, -124, -103,  -78], [ 120,   49,   97,  -76,   56,  -33,   -3, -127,   30,   84,   42,  -88,    9,  -59,  119,   97,  -80]]> : tensor<5x17xi8>
+  %s = kiln.constant dense<[0.017943004 , 0.013794343 , 0.01583542  , 0.0028299121, 0.0118228765, 0.011155445 , 0.018426787 , 0.008225281 , 0.0129636815, 0.002185033 , 0.008752636 , 0.007460727 , 0.0040039946, 0.017326763 , 0.008588923 , 0.020574957 , 0.012799834 ]> : tensor<17xf32>
+  %b = kiln.constant dense<[-0.06756622  ,  0.02031386  , -0.046330757 ,  0.0127268415, -0.11871945  , -0.05793016  , -0.019619597 ,  0.08987638  ,  0.114522204 , -0.13235278  , -0.079464234 ,  0.064690344 , -0.19924198  , -0.046316985 , -0.0097286925,  0.1257015   ,  0.06894039  ]> : tensor<17xf32>
+  %r = kiln.qlinear %x, %w, %s, %b {activation = "gelu", quant = "row"} : tensor<?x5xf32>, tensor<5x17xi8>, tensor<17xf32>, tensor<17xf32> -> tensor<?x17xf32>
+  %t = kiln.qlinear %x, %w, %s {activation = "silu", quant = "tensor_u8"} : tensor<?x5xf32>, tensor<5x17xi8>, tensor<17xf32> -> tensor<?x17xf32>
+  %n = kiln.qlinear %x, %w, %s, %b {quant = "none"} : tensor<?x5xf32>, tensor<5x17xi8>, tensor<17xf32>, tensor<17xf32> -> tensor<?x17xf32>
+  return %r, %t, %n : tensor<?x17xf32>, tensor<?x17xf32>, tensor<?x17xf32>
+}
