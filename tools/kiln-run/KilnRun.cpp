@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Accuracy.h"
 #include "Compare.h"
 #include "HostTensor.h"
 #include "ModelLibrary.h"
@@ -46,7 +47,9 @@ Inputs:
   --random-seed S      seed for random inputs when --inputs is absent
                        (default 0): integers in [0, 100), floats in [-1, 1).
   --shape NAME=VALUE   value of symbolic dim NAME for random inputs (default
-                       1); repeatable.
+                       --default-dim); repeatable.
+  --default-dim N      value of the symbolic dims --shape leaves out
+                       (default 1).
   --save-inputs DIR    write the inputs used as DIR/<name>.npy.
 
 Outputs:
@@ -73,6 +76,14 @@ Outputs:
                        for bf16 as bit patterns); prints PASS/FAIL per data
                        set.
 
+Accuracy:
+  --reference REF.so   also run REF.so (the fp32 artifact of the same model)
+                       on the same inputs and print per output
+                       'name: max_abs_err=... mean_abs_err=... cosine=...',
+                       plus 'top1=... (N positions)' for outputs named
+                       *logits*: the share of positions whose argmax agrees.
+  --report FILE        with --reference, write the same as JSON to FILE.
+
 Timing:
   --bench N            after the first run, time N runs and print one JSON
                        line: {"median_ms":..., "p90_ms":..., "min_ms":...,
@@ -96,6 +107,8 @@ struct Options {
   int32_t threads = 0;
   uint64_t seed = 0;
   std::map<std::string, int64_t> shapes;
+  int64_t defaultDim = 1;
+  std::string reference, report;
   /// bf16 tensors written as float32 (default) or as bf16 bit patterns.
   bool bf16AsFloat32 = true;
 };
@@ -168,6 +181,12 @@ Options parseOptions(int argc, char **argv) {
       o.warmup = parseInt(arg, value, 0);
     else if (arg == "--threads")
       o.threads = (int32_t)parseInt(arg, value, 0);
+    else if (arg == "--default-dim")
+      o.defaultDim = parseInt(arg, value, 0);
+    else if (arg == "--reference")
+      o.reference = value;
+    else if (arg == "--report")
+      o.report = value;
     else if (arg == "--random-seed")
       o.seed = (uint64_t)parseInt(arg, value, 0);
     else if (arg == "--shape") {
@@ -181,6 +200,8 @@ Options parseOptions(int argc, char **argv) {
   }
   if (o.library.empty())
     throw UsageError("no library given");
+  if (!o.report.empty() && o.reference.empty())
+    throw UsageError("--report needs --reference");
   if (!o.onnxTestDir.empty() && (!o.inputsDir.empty() || !o.expectDir.empty()))
     throw UsageError("--onnx-test-dir cannot be combined with --inputs or "
                      "--expect");
@@ -263,7 +284,7 @@ std::vector<HostTensor> randomInputs(Session &s, const Options &o) {
       }
       const char *symbol = s.inputDimSymbol(i, d);
       auto it = symbol ? o.shapes.find(symbol) : o.shapes.end();
-      t.dims.push_back(it == o.shapes.end() ? 1 : it->second);
+      t.dims.push_back(it == o.shapes.end() ? o.defaultDim : it->second);
     }
     fillRandom(t, rng);
     inputs.push_back(std::move(t));
@@ -455,6 +476,30 @@ int runOnnxTestDir(Session &s, const Options &o) {
   return allPassed ? kExitOk : kExitMismatch;
 }
 
+/// Runs the reference artifact on `inputs` and prints, and writes with
+/// --report, how far `outputs` are from its outputs.
+void reportAccuracy(const std::vector<HostTensor> &outputs,
+                    std::vector<HostTensor> &inputs, const Options &o) {
+  ModelLibrary library(o.reference);
+  Session session(library.model(), o.threads);
+  std::vector<HostTensor> expected = runOnce(session, inputs);
+  if (expected.size() != outputs.size())
+    throw ToolError("the reference has " + std::to_string(expected.size()) +
+                    " outputs, the model " + std::to_string(outputs.size()));
+  std::vector<Accuracy> results;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    results.push_back(
+        measureAccuracy(outputs[i].name, outputs[i], expected[i]));
+    printf("%s\n", formatAccuracy(results.back()).c_str());
+  }
+  if (o.report.empty())
+    return;
+  FILE *f = fopen(o.report.c_str(), "w");
+  std::string json = accuracyJson(o.library, o.reference, results);
+  if (!f || fputs(json.c_str(), f) < 0 || fclose(f) != 0)
+    throw ToolError("cannot write '" + o.report + "'");
+}
+
 int runTool(int argc, char **argv) {
   Options o = parseOptions(argc, argv);
   ModelLibrary library(o.library);
@@ -480,9 +525,11 @@ int runTool(int argc, char **argv) {
     if (!expectOutputs(outputs, o.expectDir, tol))
       status = kExitMismatch;
   }
+  if (!o.reference.empty())
+    reportAccuracy(outputs, inputs, o);
   if (o.bench > 0)
     bench(session, inputs, outputs, o);
-  else if (o.outputsDir.empty() && o.expectDir.empty())
+  else if (o.outputsDir.empty() && o.expectDir.empty() && o.reference.empty())
     for (const HostTensor &t : outputs)
       printf("%s: %s\n", t.name.c_str(), describe(t).c_str());
   return status;

@@ -6,6 +6,7 @@
 #include "compiler/Compiler.h"
 #include "compiler/ConsoleReporter.h"
 #include "compiler/onnx/OpTable.h"
+#include "tools/kilnc/AccuracyReport.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
@@ -90,6 +91,15 @@ static cl::list<std::string> quantizeExclude(
              "matmul) or text contained in their ONNX node names, e.g. "
              "lm_head"),
     cl::value_desc("name,..."), cl::CommaSeparated, cl::cat(kilncCat));
+static cl::opt<std::string> accuracyReport(
+    "accuracy-report",
+    cl::desc("With --quantize or --precision: also compile the fp32 "
+             "artifact, run both on the inputs in DIR (as kiln-run --inputs "
+             "reads them) or, without DIR, on random token ids with every "
+             "symbolic dim 16, print per output the max and mean abs error, "
+             "cosine similarity and, for logits, top-1 agreement, and write "
+             "them to <library>.accuracy.json"),
+    cl::value_desc("DIR"), cl::ValueOptional, cl::cat(kilncCat));
 static cl::opt<std::string>
     cpu("cpu",
         cl::desc("Target CPU for generated code: native (default) or an LLVM "
@@ -194,11 +204,21 @@ int main(int argc, char **argv) {
   names.target = "--target";
   names.listOps = "kilnc --list-ops";
 
+  if (accuracyReport.getNumOccurrences() &&
+      (emit != EmitStage::Library ||
+       (quantize.empty() && (precision.empty() || precision == "fp32")))) {
+    llvm::errs() << "kilnc: error: --accuracy-report compares a library "
+                    "compiled with --quantize or --precision against fp32\n";
+    return 2;
+  }
   kiln::ConsoleReporter reporter("kilnc", quiet, verbose);
   kiln::CompileResult result = kiln::compileModel(options, &reporter);
   switch (result.status) {
   case kiln::CompileStatus::Succeeded:
     reporter.summary(result);
+    if (accuracyReport.getNumOccurrences())
+      return kiln::writeAccuracyReport(options, result, accuracyReport,
+                                       argv[0]);
     return 0;
   case kiln::CompileStatus::InvalidOptions:
     return 2;
