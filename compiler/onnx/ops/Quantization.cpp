@@ -102,12 +102,116 @@ static LogicalResult convertMatMulInteger(NodeContext &nc) {
   return success();
 }
 
+/// The scale or zero point `i` of a QuantizeLinear/DequantizeLinear, shaped
+/// to broadcast against input 0: a scalar stays rank 0, a 1-D one ([C]
+/// along `axis`) becomes [1, .., C, .., 1].
+static FailureOr<Value> perAxis(NodeContext &nc, size_t i, Value v,
+                                StringRef what) {
+  ArrayRef<AffineExpr> dims = nc.dims(i);
+  if (staticNumElements(dims) == std::optional<int64_t>(1))
+    return reshapeTo(nc, v, {});
+  int64_t rank = nc.rank(0);
+  if (dims.size() != 1)
+    return nc.error() << what << " must be a scalar or 1-D, got "
+                      << nc.formatDims(dims)
+                      << (nc.opset() >= 21 ? " (blocked quantization, "
+                                             "block_size, is not supported)"
+                                           : "");
+  auto axis = nc.normalizeAxis(nc.getInt("axis", 1), rank);
+  if (failed(axis))
+    return failure();
+  if (!k::symEqual(dims[0], nc.dims(0)[*axis]))
+    return nc.error() << what << " " << nc.formatDims(dims)
+                      << " is not one per slice of axis " << *axis << " of "
+                      << nc.formatDims(nc.dims(0));
+  SmallVector<AffineExpr> shape(rank, nc.cst(1));
+  shape[*axis] = dims[0];
+  return reshapeTo(nc, v, shape);
+}
+
+static bool isQuantizedType(Type t) {
+  return t.isInteger(8) || t.isSignlessInteger(32);
+}
+
+/// y = (x - x_zero_point) * x_scale, per tensor or per slice of `axis`.
+static LogicalResult convertDequantizeLinear(NodeContext &nc) {
+  OpBuilder &b = nc.builder();
+  Location loc = nc.loc();
+  Type in = nc.elementType(0), out = nc.elementType(1);
+  if (!isQuantizedType(in) || !isa<FloatType>(out))
+    return nc.error() << "dequantizes int8, uint8 or int32 to a float type, "
+                         "got "
+                      << in << " to " << out;
+  ArrayRef<AffineExpr> dims = nc.dims(0);
+  auto type = nc.tensorType(dims, out);
+  Value x = k::CastOp::create(b, loc, type, nc.input(0));
+  if (nc.hasInput(2)) {
+    if (nc.elementType(2) != in)
+      return nc.error() << "x_zero_point type " << nc.elementType(2)
+                        << " differs from x's " << in;
+    auto zp = perAxis(nc, 2, nc.input(2), "x_zero_point");
+    if (failed(zp))
+      return failure();
+    auto zpType = cast<RankedTensorType>(zp->getType());
+    Value zpf = k::CastOp::create(b, loc, zpType.clone(out), *zp);
+    x = k::SubOp::create(b, loc, type, x, zpf);
+  }
+  auto scale = perAxis(nc, 1, nc.input(1), "x_scale");
+  if (failed(scale))
+    return failure();
+  nc.setOutput(0, k::MulOp::create(b, loc, type, x, *scale), dims);
+  return success();
+}
+
+/// y = saturate(round(x / y_scale) + y_zero_point), rounding to nearest
+/// even, into y_zero_point's type (uint8 without one, or output_dtype).
+static LogicalResult convertQuantizeLinear(NodeContext &nc) {
+  OpBuilder &b = nc.builder();
+  Location loc = nc.loc();
+  Type in = nc.elementType(0);
+  if (!isa<FloatType>(in))
+    return nc.error() << "quantizes a float type, got " << in;
+  Type out = nc.hasInput(2) ? nc.elementType(2)
+                            : (Type)b.getIntegerType(8, /*isSigned=*/false);
+  if (int64_t dtype = nc.getInt("output_dtype", 0);
+      dtype != 0 && dtype != 2 && dtype != 3)
+    return nc.error() << "output_dtype " << dtype
+                      << " is not supported (uint8 or int8 only)";
+  else if (dtype == 3)
+    out = b.getIntegerType(8);
+  if (!out.isInteger(8))
+    return nc.error() << "quantizes to int8 or uint8 only, got " << out;
+  bool isUnsigned = out.isUnsignedInteger(8);
+  ArrayRef<AffineExpr> dims = nc.dims(0);
+  auto type = nc.tensorType(dims, in);
+  auto scale = perAxis(nc, 1, nc.input(1), "y_scale");
+  if (failed(scale))
+    return failure();
+  Value y = k::RoundOp::create(
+      b, loc, type, k::DivOp::create(b, loc, type, nc.input(0), *scale));
+  if (nc.hasInput(2)) {
+    auto zp = perAxis(nc, 2, nc.input(2), "y_zero_point");
+    if (failed(zp))
+      return failure();
+    auto zpType = cast<RankedTensorType>(zp->getType());
+    y = k::AddOp::create(b, loc, type, y,
+                         k::CastOp::create(b, loc, zpType.clone(in), *zp));
+  }
+  y = k::ClipOp::create(b, loc, type, y,
+                        b.getF64FloatAttr(isUnsigned ? 0.0 : -128.0),
+                        b.getF64FloatAttr(isUnsigned ? 255.0 : 127.0));
+  nc.setOutput(0, k::CastOp::create(b, loc, nc.tensorType(dims, out), y), dims);
+  return success();
+}
+
 ArrayRef<OpConverter> kiln::onnx_import::quantizationConverters() {
   constexpr int M = kMaxSupportedOpset;
   static const OpConverter rows[] = {
+      {"", "DequantizeLinear", 10, M, convertDequantizeLinear, "Quantization"},
       {"", "DynamicQuantizeLinear", 11, M, convertDynamicQuantizeLinear,
        "Quantization"},
       {"", "MatMulInteger", 10, M, convertMatMulInteger, "Quantization"},
+      {"", "QuantizeLinear", 10, M, convertQuantizeLinear, "Quantization"},
   };
   return rows;
 }
