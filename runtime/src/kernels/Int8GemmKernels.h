@@ -33,8 +33,11 @@ struct QLinearProblem {
   int64_t scm, scn; // c's strides
   int64_t m, n, k, kp;
   int32_t quant; // KILN_RT_QUANT_*
-  // KILN_RT_QUANT_TENSOR_U8: the parameters of the whole a.
-  float tensorScale, tensorDivisor;
+  // KILN_RT_QUANT_TENSOR_U8: the parameters of the whole a, and RN(1 / d)
+  // of the divisor d with whether both are normal, where the vector kernels
+  // divide by multiplying (x86/Int8GemmAvx512Vnni.cpp).
+  float tensorScale, tensorDivisor, tensorReciprocal;
+  bool tensorReciprocalExact;
   int32_t tensorZero;
   // The activation alone: the kernels add the bias while rescaling.
   Epilogue activation;

@@ -154,58 +154,84 @@ void gemmAvx2(const QLinearProblem &p, const QuantizedRows &q, int64_t m0,
     }
 }
 
-// Rows of a as uint16, as quantizeRowScalar would write them.
+// max |row[j]| over k elements; NaN is skipped, as fmaxf does (max(x, m)
+// returns m where x is NaN). Four accumulators: vmaxps has a latency of 4.
+float absMax(const float *row, int64_t k) {
+  const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  __m256 m0 = _mm256_setzero_ps(), m1 = m0, m2 = m0, m3 = m0;
+  int64_t j = 0;
+  for (; j + 32 <= k; j += 32) {
+    m0 = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(row + j), magnitude), m0);
+    m1 = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(row + j + 8), magnitude),
+                       m1);
+    m2 = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(row + j + 16), magnitude),
+                       m2);
+    m3 = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(row + j + 24), magnitude),
+                       m3);
+  }
+  for (; j + 8 <= k; j += 8)
+    m0 = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(row + j), magnitude), m0);
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes,
+                  _mm256_max_ps(_mm256_max_ps(m0, m1), _mm256_max_ps(m2, m3)));
+  float amax = 0.0f;
+  for (float v : lanes)
+    amax = fmaxf(amax, v);
+  for (; j < k; ++j)
+    amax = fmaxf(amax, fabsf(row[j]));
+  return amax;
+}
+
+// Rows of a as uint16, as quantizeRowScalar would write them. The division
+// of the per-tensor mode goes through the reciprocal, exactly: see
+// Scaling in x86/Int8GemmAvx512Vnni.cpp.
 void quantizeAvx2(const QLinearProblem &p, int64_t m0, int64_t rows,
                   uint8_t *dst, int64_t lda, float *scale, int32_t *zero) {
+  const bool tensor = p.quant == KILN_RT_QUANT_TENSOR_U8;
   for (int64_t i = 0; i < rows; ++i) {
     auto *out = reinterpret_cast<uint16_t *>(dst + i * lda);
-    if (p.sak != 1) {
+    if (p.sak != 1 || (tensor && !p.tensorReciprocalExact)) {
       quantizeRowScalar(p, m0 + i, out, scale[i], zero[i]);
       continue;
     }
     const float *row = p.a + (m0 + i) * p.sam;
-    const bool tensor = p.quant == KILN_RT_QUANT_TENSOR_U8;
-    const int64_t full = p.k / 8 * 8;
     if (tensor) {
       scale[i] = p.tensorScale;
       zero[i] = p.tensorZero;
     } else {
-      const __m256 magnitude =
-          _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-      __m256 vmax = _mm256_setzero_ps();
-      for (int64_t j = 0; j < full; j += 8)
-        // max(x, amax) keeps amax where x is NaN, as fmaxf does.
-        vmax = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(row + j), magnitude),
-                             vmax);
-      alignas(32) float lanes[8];
-      _mm256_store_ps(lanes, vmax);
-      float amax = 0.0f;
-      for (float v : lanes)
-        amax = fmaxf(amax, v);
-      for (int64_t j = full; j < p.k; ++j)
-        amax = fmaxf(amax, fabsf(row[j]));
-      scale[i] = amax / 127.0f;
+      scale[i] = absMax(row, p.k) / 127.0f;
       zero[i] = 128;
     }
-    const float factor =
-        tensor ? p.tensorDivisor : (scale[i] == 0.0f ? 0.0f : 1.0f / scale[i]);
+    const float factor = tensor ? p.tensorReciprocal
+                                : (scale[i] == 0.0f ? 0.0f : 1.0f / scale[i]);
     const __m256 vfactor = _mm256_set1_ps(factor);
+    const __m256 divisor = _mm256_set1_ps(p.tensorDivisor);
     const __m256i zp = _mm256_set1_epi32(zero[i]);
-    const __m256i lo = _mm256_setzero_si256(), hi = _mm256_set1_epi32(255);
-    for (int64_t j = 0; j < full; j += 8) {
-      __m256 v = _mm256_loadu_ps(row + j);
-      v = tensor ? _mm256_div_ps(v, vfactor) : _mm256_mul_ps(v, vfactor);
-      __m256i qi = _mm256_add_epi32(_mm256_cvtps_epi32(v), zp);
-      qi = _mm256_min_epi32(_mm256_max_epi32(qi, lo), hi);
-      _mm_storeu_si128(reinterpret_cast<__m128i *>(out + j),
-                       _mm_packus_epi32(_mm256_castsi256_si128(qi),
-                                        _mm256_extracti128_si256(qi, 1)));
+    const __m256i top = _mm256_set1_epi16(255);
+    auto scaled = [&](__m256 v) {
+      __m256 q0 = _mm256_mul_ps(v, vfactor);
+      if (!tensor)
+        return q0;
+      return _mm256_fmadd_ps(_mm256_fnmadd_ps(q0, divisor, v), vfactor, q0);
+    };
+    int64_t j = 0;
+    for (; j + 16 <= p.k; j += 16) {
+      __m256i q0 = _mm256_add_epi32(
+          _mm256_cvtps_epi32(scaled(_mm256_loadu_ps(row + j))), zp);
+      __m256i q1 = _mm256_add_epi32(
+          _mm256_cvtps_epi32(scaled(_mm256_loadu_ps(row + j + 8))), zp);
+      // packus saturates below 0 (NaN converts to INT_MIN), the min above
+      // 255; the permute undoes packus's lane interleaving.
+      __m256i words = _mm256_permute4x64_epi64(_mm256_packus_epi32(q0, q1),
+                                               _MM_SHUFFLE(3, 1, 2, 0));
+      _mm256_storeu_si256(reinterpret_cast<__m256i *>(out + j),
+                          _mm256_min_epu16(words, top));
     }
-    for (int64_t j = full; j < p.k; ++j) {
-      float v = tensor ? row[j] / factor : row[j] * factor;
+    for (; j < p.k; ++j) {
+      float v = tensor ? row[j] / p.tensorDivisor : row[j] * factor;
       out[j] = (uint16_t)clampU8(nearbyintf(v) + (float)zero[i]);
     }
-    for (int64_t j = p.k; j < p.kp; ++j)
+    for (; j < p.kp; ++j)
       out[j] = (uint16_t)zero[i];
   }
 }
@@ -316,15 +342,19 @@ void weightOnlyAvx2(const QLinearProblem &p, int64_t m0, int64_t rows,
 
 void minMaxAvx2(const float *a, int64_t sam, int64_t m, int64_t k, float &lo,
                 float &hi) {
-  __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
-  const int64_t full = k / 8 * 8;
+  // min(v, lo) keeps lo where v is NaN, as the scalar compare does. Two
+  // accumulators each: vminps has a latency of 4.
+  __m256 lo0 = _mm256_set1_ps(lo), lo1 = lo0, hi0 = _mm256_set1_ps(hi),
+         hi1 = hi0;
+  const int64_t full = k / 16 * 16;
   for (int64_t i = 0; i < m; ++i) {
     const float *row = a + i * sam;
-    for (int64_t j = 0; j < full; j += 8) {
-      __m256 v = _mm256_loadu_ps(row + j);
-      // min(v, lo) keeps lo where v is NaN, as the scalar compare does.
-      vlo = _mm256_min_ps(v, vlo);
-      vhi = _mm256_max_ps(v, vhi);
+    for (int64_t j = 0; j < full; j += 16) {
+      __m256 v0 = _mm256_loadu_ps(row + j), v1 = _mm256_loadu_ps(row + j + 8);
+      lo0 = _mm256_min_ps(v0, lo0);
+      hi0 = _mm256_max_ps(v0, hi0);
+      lo1 = _mm256_min_ps(v1, lo1);
+      hi1 = _mm256_max_ps(v1, hi1);
     }
     for (int64_t j = full; j < k; ++j) {
       lo = row[j] < lo ? row[j] : lo;
@@ -332,8 +362,8 @@ void minMaxAvx2(const float *a, int64_t sam, int64_t m, int64_t k, float &lo,
     }
   }
   alignas(32) float los[8], his[8];
-  _mm256_store_ps(los, vlo);
-  _mm256_store_ps(his, vhi);
+  _mm256_store_ps(los, _mm256_min_ps(lo0, lo1));
+  _mm256_store_ps(his, _mm256_max_ps(hi0, hi1));
   for (int l = 0; l < 8; ++l) {
     lo = los[l] < lo ? los[l] : lo;
     hi = his[l] > hi ? his[l] : hi;

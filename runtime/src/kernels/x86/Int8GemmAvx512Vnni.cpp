@@ -61,8 +61,10 @@ storeRow(float *row, int64_t scn, const __m512 (&v)[Panels],
 //===----------------------------------------------------------------------===//
 
 // Rows x (Panels * 16) of c at row m, panel `panel`, from q's first rows:
-// c = (acc - zp * colsum) * (sa * sw) + bias, then the activation.
-template <int Rows, int Panels>
+// c = (acc - zp * colsum) * (sa * sw) + bias, then the activation. The
+// first tile under a panel group fetches it ahead; the others find it in
+// cache.
+template <int Rows, int Panels, bool Prefetch>
 void tileVnni(const QLinearProblem &p, const QuantizedRows &q, int64_t m,
               int64_t panel) {
   __m512i acc[Rows][Panels];
@@ -78,8 +80,9 @@ void tileVnni(const QLinearProblem &p, const QuantizedRows &q, int64_t m,
 #pragma clang loop unroll(full)
     for (int c = 0; c < Panels; ++c) {
       const int8_t *src = b + c * p.panelStride + g * 64;
-      _mm_prefetch(reinterpret_cast<const char *>(src + kPrefetchBytes),
-                   _MM_HINT_T0);
+      if constexpr (Prefetch)
+        _mm_prefetch(reinterpret_cast<const char *>(src + kPrefetchBytes),
+                     _MM_HINT_T0);
       bv[c] = _mm512_loadu_si512(src);
     }
 #pragma clang loop unroll(full)
@@ -131,35 +134,35 @@ void tileVnni(const QLinearProblem &p, const QuantizedRows &q, int64_t m,
 using TileFn = void (*)(const QLinearProblem &, const QuantizedRows &, int64_t,
                         int64_t);
 
-template <int Rows> TileFn tileVnniFor(int64_t panels) {
+template <int Rows, bool Prefetch> TileFn tileVnniFor(int64_t panels) {
   switch (panels) {
   case 1:
-    return tileVnni<Rows, 1>;
+    return tileVnni<Rows, 1, Prefetch>;
   case 2:
-    return tileVnni<Rows, 2>;
+    return tileVnni<Rows, 2, Prefetch>;
   default:
-    return tileVnni<Rows, 3>;
+    return tileVnni<Rows, 3, Prefetch>;
   }
 }
 
-TileFn tileVnniFor(int64_t rows, int64_t panels) {
+template <bool Prefetch> TileFn tileVnniFor(int64_t rows, int64_t panels) {
   switch (rows) {
   case 1:
-    return tileVnniFor<1>(panels);
+    return tileVnniFor<1, Prefetch>(panels);
   case 2:
-    return tileVnniFor<2>(panels);
+    return tileVnniFor<2, Prefetch>(panels);
   case 3:
-    return tileVnniFor<3>(panels);
+    return tileVnniFor<3, Prefetch>(panels);
   case 4:
-    return tileVnniFor<4>(panels);
+    return tileVnniFor<4, Prefetch>(panels);
   case 5:
-    return tileVnniFor<5>(panels);
+    return tileVnniFor<5, Prefetch>(panels);
   case 6:
-    return tileVnniFor<6>(panels);
+    return tileVnniFor<6, Prefetch>(panels);
   case 7:
-    return tileVnniFor<7>(panels);
+    return tileVnniFor<7, Prefetch>(panels);
   default:
-    return tileVnniFor<8>(panels);
+    return tileVnniFor<8, Prefetch>(panels);
   }
 }
 
@@ -172,50 +175,105 @@ void gemmVnni(const QLinearProblem &p, const QuantizedRows &q, int64_t m0,
     for (int64_t i = 0; i < rows; i += kMr) {
       int64_t tileRows = rows - i < kMr ? rows - i : kMr;
       QuantizedRows tile{q.data + i * q.lda, q.lda, q.scale + i, q.zero + i};
-      tileVnniFor(tileRows, np)(p, tile, m0 + i, panel);
+      (i == 0 ? tileVnniFor<true>(tileRows, np)
+              : tileVnniFor<false>(tileRows, np))(p, tile, m0 + i, panel);
     }
   }
 }
 
+// max |row[j]| over k elements; NaN is skipped, as fmaxf does (max(x, m)
+// returns m where x is NaN). Four accumulators: vmaxps has a latency of 4.
+float absMax(const float *row, int64_t k) {
+  __m512 m0 = _mm512_setzero_ps(), m1 = m0, m2 = m0, m3 = m0;
+  int64_t j = 0;
+  for (; j + 4 * kPanel <= k; j += 4 * kPanel) {
+    m0 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(row + j)), m0);
+    m1 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(row + j + 16)), m1);
+    m2 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(row + j + 32)), m2);
+    m3 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(row + j + 48)), m3);
+  }
+  for (; j < k; j += kPanel)
+    m0 = _mm512_max_ps(
+        _mm512_abs_ps(_mm512_maskz_loadu_ps(columnMask(k - j), row + j)), m0);
+  return _mm512_reduce_max_ps(
+      _mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3)));
+}
+
+// Per row: v * (1 / scale). Per tensor: v / divisor, as IEEE division
+// rounds it, from the reciprocal y = RN(1 / d) by Markstein's correction
+// q = RN(q0 + RN(v - q0 d) y), q0 = RN(v y), where the driver found d and
+// y normal (Int8Gemm.cpp); vdivps would cost 10 cycles a vector.
+template <int32_t Quant> struct Scaling {
+  __m512 factor, divisor;
+  __attribute__((always_inline)) __m512 apply(__m512 v) const {
+    if constexpr (Quant == KILN_RT_QUANT_ROW)
+      return _mm512_mul_ps(v, factor);
+    __m512 q0 = _mm512_mul_ps(v, factor);
+    return _mm512_fmadd_ps(_mm512_fnmadd_ps(q0, divisor, v), factor, q0);
+  }
+};
+
+// One row: q = clamp(round(scaling(v)) + zp, 0, 255), then zp to kp.
+template <int32_t Quant>
+void quantizeRowAvx512(const float *row, int64_t k, int64_t kp,
+                       const Scaling<Quant> &scaling, int32_t zero,
+                       uint8_t *out) {
+  const __m512i zp = _mm512_set1_epi32(zero);
+  // packs and packus leave lane l of each source in lane l: 4 bytes of
+  // each of the 4 vectors per 128-bit lane. This puts them back in order.
+  const __m512i order =
+      _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  int64_t j = 0;
+  for (; j + 4 * kPanel <= k; j += 4 * kPanel) {
+    __m512i q[4];
+#pragma clang loop unroll(full)
+    for (int u = 0; u < 4; ++u)
+      q[u] = _mm512_add_epi32(
+          _mm512_cvtps_epi32(scaling.apply(_mm512_loadu_ps(row + j + 16 * u))),
+          zp);
+    // Signed saturation to int16, then unsigned to uint8: the clamp to
+    // [0, 255] (NaN converts to INT_MIN, hence 0).
+    __m512i bytes = _mm512_packus_epi16(_mm512_packs_epi32(q[0], q[1]),
+                                        _mm512_packs_epi32(q[2], q[3]));
+    _mm512_storeu_si512(out + j, _mm512_permutexvar_epi32(order, bytes));
+  }
+  const __m512i lo = _mm512_setzero_si512(), hi = _mm512_set1_epi32(255);
+  for (; j < k; j += kPanel) {
+    __mmask16 mask = columnMask(k - j);
+    __m512 v = scaling.apply(_mm512_maskz_loadu_ps(mask, row + j));
+    __m512i qi = _mm512_add_epi32(_mm512_cvtps_epi32(v), zp);
+    qi = _mm512_min_epi32(_mm512_max_epi32(qi, lo), hi);
+    _mm512_mask_cvtepi32_storeu_epi8(out + j, mask, qi);
+  }
+  for (; j < kp; ++j)
+    out[j] = (uint8_t)zero;
+}
+
 void quantizeAvx512(const QLinearProblem &p, int64_t m0, int64_t rows,
                     uint8_t *dst, int64_t lda, float *scale, int32_t *zero) {
-  if (p.sak != 1) {
+  const bool tensor = p.quant == KILN_RT_QUANT_TENSOR_U8;
+  if (p.sak != 1 || (tensor && !p.tensorReciprocalExact)) {
     for (int64_t i = 0; i < rows; ++i)
       quantizeRowScalar(p, m0 + i, dst + i * lda, scale[i], zero[i]);
     return;
   }
-  const bool tensor = p.quant == KILN_RT_QUANT_TENSOR_U8;
   for (int64_t i = 0; i < rows; ++i) {
     const float *row = p.a + (m0 + i) * p.sam;
-    uint8_t *out = dst + i * lda;
     if (tensor) {
       scale[i] = p.tensorScale;
       zero[i] = p.tensorZero;
-    } else {
-      __m512 amax = _mm512_setzero_ps();
-      for (int64_t j = 0; j < p.k; j += kPanel) {
-        __m512 v = _mm512_maskz_loadu_ps(columnMask(p.k - j), row + j);
-        // max(x, amax) keeps amax where x is NaN, as fmaxf does.
-        amax = _mm512_max_ps(_mm512_abs_ps(v), amax);
-      }
-      scale[i] = _mm512_reduce_max_ps(amax) / 127.0f;
-      zero[i] = 128;
+      Scaling<KILN_RT_QUANT_TENSOR_U8> scaling{
+          _mm512_set1_ps(p.tensorReciprocal), _mm512_set1_ps(p.tensorDivisor)};
+      quantizeRowAvx512(row, p.k, p.kp, scaling, zero[i], dst + i * lda);
+      continue;
     }
-    // What quantizeRowScalar computes, 16 elements at a time.
-    __m512 factor = _mm512_set1_ps(
-        tensor ? p.tensorDivisor : (scale[i] == 0.0f ? 0.0f : 1.0f / scale[i]));
-    __m512i zp = _mm512_set1_epi32(zero[i]);
-    __m512i lo = _mm512_setzero_si512(), hi = _mm512_set1_epi32(255);
-    for (int64_t j = 0; j < p.k; j += kPanel) {
-      __mmask16 mask = columnMask(p.k - j);
-      __m512 v = _mm512_maskz_loadu_ps(mask, row + j);
-      v = tensor ? _mm512_div_ps(v, factor) : _mm512_mul_ps(v, factor);
-      __m512i qi = _mm512_add_epi32(_mm512_cvtps_epi32(v), zp);
-      qi = _mm512_min_epi32(_mm512_max_epi32(qi, lo), hi);
-      _mm512_mask_cvtepi32_storeu_epi8(out + j, mask, qi);
-    }
-    for (int64_t j = p.k; j < p.kp; ++j)
-      out[j] = (uint8_t)zero[i];
+    // What quantizeRowScalar computes.
+    scale[i] = absMax(row, p.k) / 127.0f;
+    zero[i] = 128;
+    float inv = scale[i] == 0.0f ? 0.0f : 1.0f / scale[i];
+    Scaling<KILN_RT_QUANT_ROW> scaling{_mm512_set1_ps(inv),
+                                       _mm512_setzero_ps()};
+    quantizeRowAvx512(row, p.k, p.kp, scaling, zero[i], dst + i * lda);
   }
 }
 
@@ -357,19 +415,29 @@ void weightOnlyAvx512(const QLinearProblem &p, int64_t m0, int64_t rows,
 
 void minMaxAvx512(const float *a, int64_t sam, int64_t m, int64_t k, float &lo,
                   float &hi) {
-  __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+  // min(v, lo) keeps lo where v is NaN, as the scalar compare does. Two
+  // accumulators each: vminps has a latency of 4.
+  __m512 lo0 = _mm512_set1_ps(lo), lo1 = lo0, hi0 = _mm512_set1_ps(hi),
+         hi1 = hi0;
   for (int64_t i = 0; i < m; ++i) {
     const float *row = a + i * sam;
-    for (int64_t j = 0; j < k; j += kPanel) {
+    int64_t j = 0;
+    for (; j + 2 * kPanel <= k; j += 2 * kPanel) {
+      __m512 v0 = _mm512_loadu_ps(row + j), v1 = _mm512_loadu_ps(row + j + 16);
+      lo0 = _mm512_min_ps(v0, lo0);
+      hi0 = _mm512_max_ps(v0, hi0);
+      lo1 = _mm512_min_ps(v1, lo1);
+      hi1 = _mm512_max_ps(v1, hi1);
+    }
+    for (; j < k; j += kPanel) {
       // Lanes past k load 0, inside the range already.
       __m512 v = _mm512_maskz_loadu_ps(columnMask(k - j), row + j);
-      // min(v, lo) keeps lo where v is NaN, as the scalar compare does.
-      vlo = _mm512_min_ps(v, vlo);
-      vhi = _mm512_max_ps(v, vhi);
+      lo0 = _mm512_min_ps(v, lo0);
+      hi0 = _mm512_max_ps(v, hi0);
     }
   }
-  lo = _mm512_reduce_min_ps(vlo);
-  hi = _mm512_reduce_max_ps(vhi);
+  lo = _mm512_reduce_min_ps(_mm512_min_ps(lo0, lo1));
+  hi = _mm512_reduce_max_ps(_mm512_max_ps(hi0, hi1));
 }
 
 } // namespace

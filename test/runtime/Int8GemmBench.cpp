@@ -1,0 +1,352 @@
+//===- Int8GemmBench.cpp - GOP/s and GB/s of the int8 GEMM (kiln.qlinear) -===//
+//
+// usage: kiln_int8_gemm_bench [threads]
+// Measures, in the same run as the timings it judges (a shared VM drifts):
+//   the VNNI peak: every thread running independent vpdpbusd chains on
+//   registers only, in GOP/s (one vpdpbusd is 64 multiply-adds, 128 ops);
+//   the memory read bandwidth: every thread summing its part of a 2 GiB
+//   buffer with AVX-512 loads (kiln_machine_limits reads 512 MiB, which
+//   this VM's 480 MiB L3 partly holds).
+// Then times kiln_rt_qlinear_s8_f32 (the best variant this CPU has, on a
+// pool of `threads`) for BERT-base's linear layers at 128 tokens and for
+// GPT-2 decode steps of 1 and 8 rows, with each layer's bias and activation,
+// in each quantization mode, beside the fp32 packed GEMM on the same shape.
+// Decode steps run twice: "hot", the same weights every call (in cache), and
+// "cold", a different copy each call out of 2 GiB of them, so the weights
+// stream from memory: GB/s there is the packed weight bytes per call over the
+// call's time.
+//
+//===----------------------------------------------------------------------===//
+
+#include "BenchTiming.h"
+#include "PoolContext.h"
+#include "kernels/BatchMatmul.h"
+#include "kernels/CpuFeatures.h"
+#include "kernels/Int8Packing.h"
+#include "kernels/Kernels.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <thread>
+#include <vector>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+using namespace kiln;
+using kiln::test::PoolContext;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Runs body(thread) on `threads` threads released together; returns the
+// wall seconds from the release to the last one's end.
+template <typename Body> double together(int threads, Body body) {
+  std::atomic<int> ready{0};
+  std::atomic<bool> go{false};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      ready.fetch_add(1);
+      while (!go.load(std::memory_order_acquire))
+        ;
+      body(t);
+    });
+  while (ready.load() < threads)
+    ;
+  auto start = Clock::now();
+  go.store(true, std::memory_order_release);
+  for (auto &th : pool)
+    th.join();
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+#if defined(__x86_64__)
+// Enough independent chains to cover vpdpbusd's latency (5 cycles) at two
+// a cycle, with room to spare; all in registers.
+constexpr int kChains = 16;
+
+__attribute__((target("avx512f,avx512vnni"))) int64_t
+vnniChains(int64_t iterations) {
+  __m512i acc[kChains];
+  for (int i = 0; i < kChains; ++i)
+    acc[i] = _mm512_set1_epi32(i);
+  __m512i x = _mm512_set1_epi8(3), y = _mm512_set1_epi8(-5);
+  for (int64_t it = 0; it < iterations; ++it)
+#pragma clang loop unroll(full)
+    for (int i = 0; i < kChains; ++i)
+      acc[i] = _mm512_dpbusd_epi32(acc[i], x, y);
+  int64_t sum = 0;
+  for (int i = 0; i < kChains; ++i)
+    sum += _mm_cvtsi128_si32(_mm512_castsi512_si128(acc[i]));
+  return sum;
+}
+#endif
+
+// GOP/s of vpdpbusd on all threads, best of 4 trials; 0 without VNNI.
+double measureVnniPeak(int threads) {
+#if defined(__x86_64__)
+  if (!cpuSupports(Int8Isa::Avx512Vnni))
+    return 0;
+  const int64_t iterations = 20'000'000;
+  std::atomic<int64_t> sink{0};
+  double best = 0;
+  for (int trial = 0; trial < 4; ++trial) {
+    double seconds =
+        together(threads, [&](int) { sink.fetch_add(vnniChains(iterations)); });
+    double ops = 2.0 * 64 * kChains * iterations * threads;
+    best = ops / seconds > best ? ops / seconds : best;
+  }
+  if (sink.load() == 12345)
+    printf(" ");
+  return best * 1e-9;
+#else
+  (void)threads;
+  return 0;
+#endif
+}
+
+// Past any cache: this VM's L3 is reported as 480 MiB, and a 512 MiB buffer
+// still reads at about 28 GB/s on 2 threads where 2 GiB gives 18.
+constexpr size_t kColdBytes = size_t(2) << 30;
+
+#if defined(__x86_64__)
+// Reads `bytes` (a multiple of 256) with the loads and the prefetch distance
+// of the kernels' weight streams.
+__attribute__((target("avx512f"))) uint64_t readPartAvx512(const char *data,
+                                                           size_t bytes) {
+  __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
+  for (size_t at = 0; at < bytes; at += 256) {
+    _mm_prefetch(data + at + 4096, _MM_HINT_T0);
+    s0 = _mm512_add_epi64(s0, _mm512_load_si512(data + at));
+    s1 = _mm512_add_epi64(s1, _mm512_load_si512(data + at + 64));
+    s2 = _mm512_add_epi64(s2, _mm512_load_si512(data + at + 128));
+    s3 = _mm512_add_epi64(s3, _mm512_load_si512(data + at + 192));
+  }
+  s0 = _mm512_add_epi64(_mm512_add_epi64(s0, s1), _mm512_add_epi64(s2, s3));
+  return (uint64_t)_mm512_reduce_add_epi64(s0);
+}
+#endif
+
+uint64_t readPart(const char *data, size_t bytes) {
+#if defined(__x86_64__)
+  if (cpuSupports(MatmulIsa::Avx512))
+    return readPartAvx512(data, bytes);
+#endif
+  uint64_t sums[8] = {};
+  const auto *words = reinterpret_cast<const uint64_t *>(data);
+  for (size_t w = 0; w < bytes / 8; w += 8)
+    for (int l = 0; l < 8; ++l)
+      sums[l] += words[w + l];
+  return sums[0] + sums[1] + sums[2] + sums[3] + sums[4] + sums[5] + sums[6] +
+         sums[7];
+}
+
+// GB/s of all threads reading their part of kColdBytes, best of 5 trials.
+double measureReadBandwidth(int threads) {
+  const size_t bytes = kColdBytes;
+  auto *data = static_cast<char *>(aligned_alloc(4096, bytes));
+  if (!data)
+    return 0;
+  const size_t part = bytes / threads / 256 * 256;
+  together(threads, [&](int t) { memset(data + part * t, t + 1, part); });
+  std::atomic<uint64_t> sink{0};
+  double best = 0;
+  for (int trial = 0; trial < 5; ++trial) {
+    double seconds = together(threads, [&](int t) {
+      sink.fetch_add(readPart(data + part * t, part));
+    });
+    best = part * threads / seconds > best ? part * threads / seconds : best;
+  }
+  if (sink.load() == 12345)
+    printf(" ");
+  free(data);
+  return best * 1e-9;
+}
+
+struct Shape {
+  const char *name;
+  int64_t m, k, n;
+  int32_t activation; // after the bias, as the model has it
+};
+
+// 64-byte aligned copies of one weight, `copies` of them back to back.
+struct WeightCopies {
+  void *memory = nullptr;
+  size_t stride = 0;
+  int64_t copies = 0;
+  ~WeightCopies() { free(memory); }
+  void *copy(int64_t i) const {
+    return static_cast<char *>(memory) + stride * (size_t)i;
+  }
+};
+
+void makeCopies(WeightCopies &w, const void *data, size_t bytes,
+                int64_t copies) {
+  w.stride = (bytes + 63) / 64 * 64;
+  w.copies = copies;
+  w.memory = aligned_alloc(64, w.stride * (size_t)copies);
+  for (int64_t i = 0; i < copies; ++i)
+    memcpy(w.copy(i), data, bytes);
+}
+
+const char *quantName(int32_t quant) {
+  switch (quant) {
+  case KILN_RT_QUANT_ROW:
+    return "int8 row";
+  case KILN_RT_QUANT_TENSOR_U8:
+    return "int8 tensor";
+  default:
+    return "weight-only";
+  }
+}
+
+// Seconds per call: the median of 15 timings of enough calls for ~10 ms,
+// after `warmCalls` calls (one pass over the cold copies: the first reads
+// of memory just written by memcpy also wait for its write-back).
+template <typename Call> double secondsPerCall(Call &&call, int64_t warmCalls) {
+  int64_t next = 0;
+  for (; next < warmCalls; ++next)
+    call(next);
+  auto start = Clock::now();
+  call(next++);
+  double once = std::chrono::duration<double>(Clock::now() - start).count();
+  int64_t iterations = once > 0.01 ? 1 : int64_t(0.01 / (once + 1e-9)) + 1;
+  kiln::test::Timing t = kiln::test::timeCalls(
+      [&] {
+        for (int64_t i = 0; i < iterations; ++i)
+          call(next++);
+      },
+      15);
+  return t.medianSeconds / iterations;
+}
+
+int run(int threads) {
+  printf("kiln_int8_gemm_bench: %d threads, int8 variant %s\n", threads,
+         bestInt8Isa() == Int8Isa::Avx512Vnni ? "avx512-vnni"
+         : bestInt8Isa() == Int8Isa::Avx2     ? "avx2"
+                                              : "generic");
+  double peak = measureVnniPeak(threads);
+  double read = measureReadBandwidth(threads);
+  printf("VNNI peak %.0f GOP/s (vpdpbusd on registers), memory read %.1f "
+         "GB/s\n\n",
+         peak, read);
+
+  // BERT-base at 128 tokens (GELU after the FFN's first layer), GPT-2
+  // small's decode step (tanh GELU there) for 1 and 8 sequences.
+  const Shape shapes[] = {
+      {"bert qkv/out", 128, 768, 768, KILN_RT_ACT_NONE},
+      {"bert ffn up", 128, 768, 3072, KILN_RT_ACT_GELU},
+      {"bert ffn down", 128, 3072, 768, KILN_RT_ACT_NONE},
+      {"decode ffn up", 1, 768, 3072, KILN_RT_ACT_GELU_TANH},
+      {"decode out", 1, 768, 768, KILN_RT_ACT_NONE},
+      {"decode qkv", 1, 768, 2304, KILN_RT_ACT_NONE},
+      {"decode ffn up", 8, 768, 3072, KILN_RT_ACT_GELU_TANH},
+      {"decode out", 8, 768, 768, KILN_RT_ACT_NONE},
+      {"decode qkv", 8, 768, 2304, KILN_RT_ACT_NONE}};
+  PoolContext context(threads);
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> value(-1, 1);
+  std::uniform_int_distribution<int> weight(-127, 127);
+  printf("%-14s %4s %5s %5s  %-11s %9s %8s %7s %9s %7s\n", "shape", "M", "K",
+         "N", "kernel", "time(us)", "GOP/s", "%VNNI", "GB/s", "%read");
+  for (const Shape &s : shapes) {
+    const bool decode = s.m <= 8;
+    std::vector<float> a((size_t)(s.m * s.k)), c((size_t)(s.m * s.n)),
+        scales((size_t)s.n), bias((size_t)s.n);
+    for (auto *v : {&a, &bias})
+      for (auto &x : *v)
+        x = value(rng);
+    for (auto &x : scales)
+      x = 0.01f;
+    std::vector<int8_t> w((size_t)(s.k * s.n));
+    for (auto &x : w)
+      x = (int8_t)weight(rng);
+    const int64_t packedBytes = int8::packedBytes(s.k, s.n);
+    std::vector<int8_t> packed((size_t)packedBytes);
+    int8::pack(w.data(), s.k, s.n, packed.data());
+    const int64_t panel = KILN_RT_PACKED_PANEL;
+    const int64_t fpElements = (s.n + panel - 1) / panel * panel * s.k;
+    std::vector<float> fpPacked((size_t)fpElements);
+    for (int64_t kk = 0; kk < s.k; ++kk)
+      for (int64_t j = 0; j < s.n; ++j)
+        fpPacked[(size_t)((j / panel) * s.k * panel + kk * panel + j % panel)] =
+            0.01f * w[(size_t)(kk * s.n + j)];
+    const double ops = 2.0 * s.m * s.n * s.k;
+
+    for (bool cold :
+         decode ? std::vector<bool>{false, true} : std::vector<bool>{false}) {
+      // Enough copies to pass kColdBytes when cold; one when hot.
+      auto copiesFor = [&](size_t bytes) {
+        return cold ? int64_t(kColdBytes / bytes + 1) : int64_t(1);
+      };
+      WeightCopies int8Copies, fpCopies;
+      makeCopies(int8Copies, packed.data(), (size_t)packedBytes,
+                 copiesFor((size_t)packedBytes));
+      makeCopies(fpCopies, fpPacked.data(), fpPacked.size() * sizeof(float),
+                 copiesFor(fpPacked.size() * sizeof(float)));
+      auto report = [&](const char *kernel, double seconds, double bytes) {
+        printf("%-14s %4lld %5lld %5lld  %-11s %9.1f %8.1f %6.1f%%", s.name,
+               (long long)s.m, (long long)s.k, (long long)s.n, kernel,
+               seconds * 1e6, ops / seconds * 1e-9,
+               peak > 0 ? 100 * ops / seconds * 1e-9 / peak : 0.0);
+        if (decode)
+          printf(" %9.1f %6.1f%%  %s", bytes / seconds * 1e-9,
+                 100 * bytes / seconds * 1e-9 / read, cold ? "cold" : "hot");
+        printf("\n");
+      };
+      for (int32_t quant :
+           {KILN_RT_QUANT_ROW, KILN_RT_QUANT_TENSOR_U8, KILN_RT_QUANT_NONE}) {
+        double seconds = secondsPerCall(
+            [&](int64_t call) {
+              auto *p = static_cast<int8_t *>(
+                  int8Copies.copy(call % int8Copies.copies));
+              kiln_memref2_f32 am{a.data(), a.data(), 0, {s.m, s.k}, {s.k, 1}};
+              kiln_memref1_i8 pm{p, p, 0, {packedBytes}, {1}};
+              kiln_memref1_f32 sm{scales.data(), scales.data(), 0, {s.n}, {1}};
+              kiln_memref1_f32 bm{bias.data(), bias.data(), 0, {s.n}, {1}};
+              kiln_memref2_f32 cm{c.data(), c.data(), 0, {s.m, s.n}, {s.n, 1}};
+              _mlir_ciface_kiln_rt_qlinear_s8_f32(&am, &pm, &sm, &bm, &cm,
+                                                  s.activation, quant);
+            },
+            int8Copies.copies + 1);
+        report(quantName(quant), seconds, (double)packedBytes);
+      }
+      double seconds = secondsPerCall(
+          [&](int64_t call) {
+            auto *p =
+                static_cast<float *>(fpCopies.copy(call % fpCopies.copies));
+            kiln_memref2_f32 am{a.data(), a.data(), 0, {s.m, s.k}, {s.k, 1}};
+            kiln_memref1_f32 pm{p, p, 0, {fpElements}, {1}};
+            kiln_memref1_f32 bm{bias.data(), bias.data(), 0, {s.n}, {1}};
+            kiln_memref2_f32 cm{c.data(), c.data(), 0, {s.m, s.n}, {s.n, 1}};
+            _mlir_ciface_kiln_rt_matmul_packed_epilogue_f32(&am, &pm, &bm, &cm,
+                                                            s.activation);
+          },
+          fpCopies.copies + 1);
+      report("fp32", seconds, (double)fpElements * sizeof(float));
+    }
+    if (!context.error.empty()) {
+      fprintf(stderr, "kernel error: %s\n", context.error.c_str());
+      return 1;
+    }
+  }
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  int threads = argc > 1 ? atoi(argv[1]) : 2;
+  if (threads < 1) {
+    fprintf(stderr, "usage: kiln_int8_gemm_bench [threads]\n");
+    return 2;
+  }
+  return run(threads);
+}
