@@ -370,6 +370,54 @@ TEST_P(Int8GemmIsaTest, IntegerProductIsExact) {
     }
 }
 
+// Identity weights and scales of 1 give c = (q - zp) * sa for each element
+// of a alone: the kernels' quantization must match the definition bit for
+// bit, here on values a few ulps around the ties of the rounding (the
+// per-tensor mode divides through a reciprocal in the vector variants).
+TEST_P(Int8GemmIsaTest, QuantizationRoundsTiesAsDefined) {
+  const int64_t k = 300, m = 3;
+  std::vector<int8_t> w((size_t)(k * k), 0);
+  for (int64_t j = 0; j < k; ++j)
+    w[(size_t)(j * k + j)] = 1;
+  const Shape s{m, k, k};
+  std::vector<int8_t> storage;
+  const int8_t *packed = packShifted(w, s, 2, storage);
+  std::vector<float> scales((size_t)k, 1.0f), c((size_t)(m * k));
+  for (int32_t quant : {KILN_RT_QUANT_ROW, KILN_RT_QUANT_TENSOR_U8}) {
+    // The step of the rounding: the per-row scale of row 0, the per-tensor
+    // scale of the range [-1.3, 2.9] that rows 0 and 1 start with.
+    std::vector<float> a((size_t)(m * k));
+    float step =
+        quant == KILN_RT_QUANT_ROW ? 2.9f / 127.0f : (2.9f + 1.3f) / 255.0f;
+    for (int64_t i = 0; i < m * k; ++i) {
+      // Near (n + 1/2) * step, 0 to 3 ulps away on either side.
+      float tie = ((float)(i % 200) - 100.0f + 0.5f) * step;
+      int ulps = (int)(i % 7) - 3;
+      float v = tie;
+      for (int u = 0; u < (ulps < 0 ? -ulps : ulps); ++u)
+        v = std::nextafter(v, ulps < 0 ? -INFINITY : INFINITY);
+      a[(size_t)i] = std::fmin(std::fmax(v, -1.3f), 2.9f);
+    }
+    a[0] = 2.9f, a[1] = -1.3f;
+    a[(size_t)k] = 2.9f, a[(size_t)k + 1] = -1.3f;
+    Layout dense;
+    dense.aOffset = dense.aPad = 0;
+    QuantizedA qa = quantizeReference(a, s, dense, quant);
+    kiln_memref2_f32 am{a.data(), a.data(), 0, {m, k}, {k, 1}};
+    kiln_memref2_f32 cm{c.data(), c.data(), 0, {m, k}, {k, 1}};
+    kiln::qlinearS8F32(am, packed, scales.data(), cm, kiln::Epilogue{}, quant,
+                       GetParam());
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < k; ++j) {
+        float want = (float)(qa.q[(size_t)(i * k + j)] - qa.zero[(size_t)i]) *
+                     qa.scale[(size_t)i];
+        ASSERT_EQ(c[(size_t)(i * k + j)], want)
+            << "a[" << i << ", " << j << "] = " << a[(size_t)(i * k + j)]
+            << ", quant " << quant;
+      }
+  }
+}
+
 TEST_P(Int8GemmIsaTest, EmptyProducts) {
   for (int32_t quant : kQuantModes) {
     // K = 0: c = act(bias).
@@ -419,7 +467,6 @@ TEST(Int8Packing, UnpacksWhatItPacked) {
   for (auto &x : w)
     x = (int8_t)weight(rng);
   kiln::int8::pack(w.data(), s.k, s.n, packed.data());
-  const int32_t *sums = kiln::int8::columnSums(packed.data(), s.k, s.n);
   for (int64_t j = 0; j < s.n; ++j) {
     int32_t sum = 0;
     for (int64_t kk = 0; kk < s.k; ++kk) {
@@ -427,7 +474,8 @@ TEST(Int8Packing, UnpacksWhatItPacked) {
                 w[(size_t)(kk * s.n + j)]);
       sum += w[(size_t)(kk * s.n + j)];
     }
-    EXPECT_EQ(sums[j], sum) << "column " << j;
+    EXPECT_EQ(kiln::int8::columnSum(packed.data(), s.k, s.n, j), sum)
+        << "column " << j;
   }
   // 3 panels of 16 columns x 16 padded rows, then 48 int32 sums.
   EXPECT_EQ(kiln::int8::packedBytes(s.k, s.n), 3 * 16 * 16 + 48 * 4);

@@ -39,19 +39,21 @@ inline int64_t packedBytes(int64_t k, int64_t n) {
 }
 
 /// Packs the row-major [k, n] int8 weight `w` into `out`
-/// (packedBytes(k, n) bytes).
+/// (packedBytes(k, n) bytes, any alignment).
 inline void pack(const int8_t *w, int64_t k, int64_t n, int8_t *out) {
   int64_t kp = paddedK(k), np = panels(n);
   memset(out, 0, size_t(packedBytes(k, n)));
-  int32_t *sums = reinterpret_cast<int32_t *>(out + panelBytes(k, n));
+  int8_t *sums = out + panelBytes(k, n);
   for (int64_t p = 0; p < np; ++p)
-    for (int64_t g = 0; g < kp / 4; ++g)
-      for (int64_t j = 0; j < kInt8Panel && p * kInt8Panel + j < n; ++j)
-        for (int64_t r = 0; r < 4 && 4 * g + r < k; ++r) {
-          int8_t v = w[(4 * g + r) * n + p * kInt8Panel + j];
-          out[(p * kp / 4 + g) * 64 + j * 4 + r] = v;
-          sums[p * kInt8Panel + j] += v;
-        }
+    for (int64_t j = 0; j < kInt8Panel && p * kInt8Panel + j < n; ++j) {
+      int32_t sum = 0;
+      for (int64_t kk = 0; kk < k; ++kk) {
+        int8_t v = w[kk * n + p * kInt8Panel + j];
+        out[(p * kp / 4 + kk / 4) * 64 + j * 4 + kk % 4] = v;
+        sum += v;
+      }
+      memcpy(sums + 4 * (p * kInt8Panel + j), &sum, 4);
+    }
 }
 
 /// w[kk, nn] read back from a packed weight.
@@ -60,8 +62,12 @@ inline int8_t unpack(const int8_t *packed, int64_t k, int64_t kk, int64_t nn) {
   return packed[(p * paddedK(k) / 4 + kk / 4) * 64 + j * 4 + kk % 4];
 }
 
-inline const int32_t *columnSums(const int8_t *packed, int64_t k, int64_t n) {
-  return reinterpret_cast<const int32_t *>(packed + panelBytes(k, n));
+/// Column nn's sum from a packed weight.
+inline int32_t columnSum(const int8_t *packed, int64_t k, int64_t n,
+                         int64_t nn) {
+  int32_t sum;
+  memcpy(&sum, packed + panelBytes(k, n) + 4 * nn, 4);
+  return sum;
 }
 
 } // namespace kiln::int8
