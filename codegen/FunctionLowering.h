@@ -156,9 +156,20 @@ private:
   Value matmulByWeight(Location loc, Value a, Value w, Type acc,
                        SmallVector<OpFoldResult> &c2);
   LogicalResult lowerLinear(LinearOp op);
-  /// kiln.qlinear as a call of the runtime's int8 GEMM (qlinearKernel).
+  /// kiln.qlinear and kiln.qlinear_int4 as calls of the runtime's int8 and
+  /// int4 GEMMs (qlinearKernel).
   bool qlinearKernel;
   LogicalResult lowerQLinear(QLinearOp op);
+  LogicalResult lowerQLinearInt4(QLinearInt4Op op);
+  /// Replaces `op` by a call of `name` on `input` [..., K] viewed as
+  /// [M, K] and a fresh [M, n] result, with the arguments `arguments`
+  /// makes of those and the bias (an empty 1-D buffer when null).
+  LogicalResult callQuantizedGemm(
+      Operation *op, Value input, Value bias, int64_t n, StringRef name,
+      function_ref<SmallVector<Value>(Value a, Value bias, Value c)> arguments);
+  /// Tensor `t` as a read-only memref of any strides, as the quantized
+  /// GEMMs take their operands.
+  Value quantizedGemmOperand(Location loc, Value t);
   LogicalResult lowerSoftmax(SoftmaxOp op);
   /// Softmax of `x` along `axis` with f32 statistics, as type `resultType`.
   Value softmax(Location loc, Value x, int64_t axis,

@@ -409,6 +409,7 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
       .Case<MatMulOp>([&](MatMulOp m) { return lowerMatMul(m); })
       .Case<LinearOp>([&](LinearOp l) { return lowerLinear(l); })
       .Case<QLinearOp>([&](QLinearOp l) { return lowerQLinear(l); })
+      .Case<QLinearInt4Op>([&](QLinearInt4Op l) { return lowerQLinearInt4(l); })
       .Case<SoftmaxOp>([&](SoftmaxOp s) { return lowerSoftmax(s); })
       .Case<AttentionOp>([&](AttentionOp a) { return lowerAttention(a); })
       .Case<LayerNormOp>([&](LayerNormOp l) { return lowerLayerNorm(l); })

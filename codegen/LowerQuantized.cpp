@@ -1,12 +1,15 @@
-//===- LowerQuantized.cpp - kiln.qlinear as a call of the int8 GEMM -------===//
+//===- LowerQuantized.cpp - Quantized linears as calls of the GEMMs -------===//
 //
-// The weight is packed here, at compile time, into the layout of
-// runtime/src/kernels/Int8Packing.h; the call reads the activations as a
+// kiln.qlinear calls the runtime's int8 GEMM, kiln.qlinear_int4 its int4
+// GEMM. The weight is packed here, at compile time, into the layout of
+// runtime/src/kernels/Int8Packing.h or Int4Packing.h (4-bit values two a
+// byte, with the group scales inside); the call reads the activations as a
 // 2-D [M, K] view and writes a fresh [M, N] buffer.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/FunctionLowering.h"
 #include "codegen/LoweringUtils.h"
+#include "runtime/src/kernels/Int4Packing.h"
 #include "runtime/src/kernels/Int8Packing.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -40,71 +43,58 @@ static int32_t quantCode(StringRef quant) {
       .Default(2);
 }
 
-LogicalResult FunctionLowering::lowerQLinear(QLinearOp op) {
-  if (!qlinearKernel)
-    return op.emitOpError()
-           << "needs an int8 GEMM kernel, which only the cpu target has";
-  Location loc = op.getLoc();
-  MLIRContext *ctx = b.getContext();
-  auto wt = tensorTy(op.getWeight());
-  ElementsAttr w;
-  if (!wt.hasStaticShape() || !matchPattern(op.getWeight(), m_Constant(&w)))
-    return op.emitOpError() << "needs a constant weight of static shape";
-  int64_t k = wt.getDimSize(0), n = wt.getDimSize(1);
+/// The raw bytes of a constant's data, whether it is a splat, and the name
+/// of its resource ("" for inline data); nullopt when the data is not at
+/// hand or its size is not `bytes` (or one element when splat).
+struct ConstantBytes {
   ArrayRef<char> raw;
   bool splat = false;
-  std::string key = "qweight";
-  if (auto dense = dyn_cast<DenseElementsAttr>(w)) {
-    raw = dense.getRawData();
-    splat = dense.isSplat();
-  } else if (auto res = dyn_cast<DenseResourceElementsAttr>(w)) {
+  std::string key;
+};
+static std::optional<ConstantBytes>
+constantBytes(ElementsAttr attr, size_t bytes, size_t elementBytes) {
+  ConstantBytes c;
+  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
+    c.raw = dense.getRawData();
+    c.splat = dense.isSplat();
+  } else if (auto res = dyn_cast<DenseResourceElementsAttr>(attr)) {
     if (AsmResourceBlob *blob = res.getRawHandle().getBlob())
-      raw = blob->getData();
-    key = res.getRawHandle().getKey().str();
+      c.raw = blob->getData();
+    c.key = res.getRawHandle().getKey().str();
   }
-  if (raw.size() != size_t(splat ? 1 : k * n))
-    return op.emitOpError() << "weight data is not at hand";
+  if (c.raw.size() != (c.splat ? elementBytes : bytes))
+    return std::nullopt;
+  return c;
+}
 
-  // The weight in the kernel's panel layout.
-  SmallVector<int8_t> dense;
-  const int8_t *src = reinterpret_cast<const int8_t *>(raw.data());
-  if (splat) {
-    dense.assign(size_t(k * n), src[0]);
-    src = dense.data();
-  }
-  int64_t bytes = ::kiln::int8::packedBytes(k, n);
-  AsmResourceBlob blob = HeapAsmResourceBlob::allocate(size_t(bytes), 64);
-  ::kiln::int8::pack(src, k, n,
-                     reinterpret_cast<int8_t *>(blob.getMutableData().data()));
-  auto packedType = RankedTensorType::get({bytes}, b.getI8Type());
-  Value packed = arith::ConstantOp::create(
-      b, loc, packedType,
-      DenseResourceElementsAttr::get(packedType, key + "_packed",
-                                     std::move(blob)));
+/// `bytes` as elements of type `T`, expanded from a splat.
+template <typename T>
+static const T *elementsOf(const ConstantBytes &c, size_t count,
+                           SmallVector<T> &storage) {
+  const T *data = reinterpret_cast<const T *>(c.raw.data());
+  if (!c.splat)
+    return data;
+  storage.assign(count, data[0]);
+  return storage.data();
+}
 
+LogicalResult FunctionLowering::callQuantizedGemm(
+    Operation *op, Value input, Value bias, int64_t n, StringRef name,
+    function_ref<SmallVector<Value>(Value a, Value bias, Value c)> arguments) {
+  Location loc = op->getLoc();
+  MLIRContext *ctx = b.getContext();
   Type f32 = b.getF32Type();
   auto anyLayout1 =
       StridedLayoutAttr::get(ctx, ShapedType::kDynamic, {ShapedType::kDynamic});
   auto anyLayout2 = StridedLayoutAttr::get(
       ctx, ShapedType::kDynamic, {ShapedType::kDynamic, ShapedType::kDynamic});
-  auto arg1 = [&](Type elem) {
-    return MemRefType::get({ShapedType::kDynamic}, elem, anyLayout1);
-  };
   MemRefType arg2 = MemRefType::get(
       {ShapedType::kDynamic, ShapedType::kDynamic}, f32, anyLayout2);
-  auto bufferOf = [&](Value t, MemRefType argType) -> Value {
-    auto tt = tensorTy(t);
-    auto layout = tt.getRank() == 1 ? anyLayout1 : anyLayout2;
-    Value buffer = bufferization::ToBufferOp::create(
-        b, loc, MemRefType::get(tt.getShape(), tt.getElementType(), layout), t,
-        /*read_only=*/true);
-    return memref::CastOp::create(b, loc, argType, buffer);
-  };
 
-  SmallVector<OpFoldResult> xs = sizesOf(op.getInput());
+  SmallVector<OpFoldResult> xs = sizesOf(input);
   OpFoldResult m = productOf(b, loc, ArrayRef(xs).drop_back());
   SmallVector<OpFoldResult> a2{m, xs.back()};
-  Value a = reshape(loc, op.getInput(), tensorTypeOf(a2, f32), a2);
+  Value a = reshape(loc, input, tensorTypeOf(a2, f32), a2);
   SmallVector<OpFoldResult> c2{m, b.getIndexAttr(n)};
   RankedTensorType outType = tensorTypeOf(c2, f32);
   SmallVector<Value> dynamicSizes;
@@ -113,23 +103,16 @@ LogicalResult FunctionLowering::lowerQLinear(QLinearOp op) {
   Value out =
       memref::AllocOp::create(b, loc, MemRefType::get(outType.getShape(), f32),
                               dynamicSizes, b.getI64IntegerAttr(64));
-  Value bias =
-      op.getBias()
-          ? bufferOf(op.getBias(), arg1(f32))
-          : (Value)memref::CastOp::create(
-                b, loc, arg1(f32),
-                memref::AllocaOp::create(b, loc, MemRefType::get({0}, f32)));
-  SmallVector<Value> args{
-      bufferOf(a, arg2),
-      bufferOf(packed, arg1(b.getI8Type())),
-      bufferOf(op.getScales(), arg1(f32)),
-      bias,
-      memref::CastOp::create(b, loc, arg2, out),
-      arith::ConstantIntOp::create(b, loc, activationCode(op.getActivation()),
-                                   32),
-      arith::ConstantIntOp::create(b, loc, quantCode(op.getQuant()), 32)};
+  Value biasBuffer =
+      bias ? quantizedGemmOperand(loc, bias)
+           : (Value)memref::CastOp::create(
+                 b, loc,
+                 MemRefType::get({ShapedType::kDynamic}, f32, anyLayout1),
+                 memref::AllocaOp::create(b, loc, MemRefType::get({0}, f32)));
+  SmallVector<Value> args =
+      arguments(quantizedGemmOperand(loc, a), biasBuffer,
+                memref::CastOp::create(b, loc, arg2, out));
 
-  StringRef name = "kiln_rt_qlinear_s8_f32";
   auto module = op->getParentOfType<ModuleOp>();
   auto callee = module.lookupSymbol<func::FuncOp>(name);
   if (!callee) {
@@ -147,6 +130,123 @@ LogicalResult FunctionLowering::lowerQLinear(QLinearOp op) {
                                               /*writable=*/true);
   SmallVector<OpFoldResult> resultSizes = xs;
   resultSizes.back() = b.getIndexAttr(n);
-  b.replaceOp(op, reshape(loc, y, op.getType(), resultSizes));
+  b.replaceOp(op, reshape(loc, y,
+                          cast<RankedTensorType>(op->getResult(0).getType()),
+                          resultSizes));
   return success();
+}
+
+Value FunctionLowering::quantizedGemmOperand(Location loc, Value t) {
+  MLIRContext *ctx = b.getContext();
+  auto tt = tensorTy(t);
+  SmallVector<int64_t> dynamic(tt.getRank(), ShapedType::kDynamic);
+  auto layout = StridedLayoutAttr::get(ctx, ShapedType::kDynamic, dynamic);
+  Value buffer = bufferization::ToBufferOp::create(
+      b, loc, MemRefType::get(tt.getShape(), tt.getElementType(), layout), t,
+      /*read_only=*/true);
+  return memref::CastOp::create(
+      b, loc, MemRefType::get(dynamic, tt.getElementType(), layout), buffer);
+}
+
+/// A packed weight as a 1-D i8 constant named after its source.
+static Value packedConstant(OpBuilder &b, Location loc, StringRef key,
+                            AsmResourceBlob blob) {
+  auto type =
+      RankedTensorType::get({int64_t(blob.getData().size())}, b.getI8Type());
+  return arith::ConstantOp::create(
+      b, loc, type, DenseResourceElementsAttr::get(type, key, std::move(blob)));
+}
+
+LogicalResult FunctionLowering::lowerQLinear(QLinearOp op) {
+  if (!qlinearKernel)
+    return op.emitOpError()
+           << "needs an int8 GEMM kernel, which only the cpu target has";
+  Location loc = op.getLoc();
+  auto wt = tensorTy(op.getWeight());
+  ElementsAttr w;
+  if (!wt.hasStaticShape() || !matchPattern(op.getWeight(), m_Constant(&w)))
+    return op.emitOpError() << "needs a constant weight of static shape";
+  int64_t k = wt.getDimSize(0), n = wt.getDimSize(1);
+  std::optional<ConstantBytes> raw = constantBytes(w, size_t(k * n), 1);
+  if (!raw)
+    return op.emitOpError() << "weight data is not at hand";
+
+  // The weight in the kernel's panel layout.
+  SmallVector<int8_t> dense;
+  const int8_t *src = elementsOf<int8_t>(*raw, size_t(k * n), dense);
+  int64_t bytes = ::kiln::int8::packedBytes(k, n);
+  AsmResourceBlob blob = HeapAsmResourceBlob::allocate(size_t(bytes), 64);
+  ::kiln::int8::pack(src, k, n,
+                     reinterpret_cast<int8_t *>(blob.getMutableData().data()));
+  Value packed = packedConstant(
+      b, loc, (raw->key.empty() ? "qweight" : raw->key) + "_packed",
+      std::move(blob));
+  return callQuantizedGemm(
+      op, op.getInput(), op.getBias(), n, "kiln_rt_qlinear_s8_f32",
+      [&](Value a, Value bias, Value c) -> SmallVector<Value> {
+        return {
+            a,
+            quantizedGemmOperand(loc, packed),
+            quantizedGemmOperand(loc, op.getScales()),
+            bias,
+            c,
+            arith::ConstantIntOp::create(
+                b, loc, activationCode(op.getActivation()), 32),
+            arith::ConstantIntOp::create(b, loc, quantCode(op.getQuant()), 32)};
+      });
+}
+
+LogicalResult FunctionLowering::lowerQLinearInt4(QLinearInt4Op op) {
+  if (!qlinearKernel)
+    return op.emitOpError()
+           << "needs an int4 GEMM kernel, which only the cpu target has";
+  Location loc = op.getLoc();
+  auto wt = tensorTy(op.getWeight());
+  int64_t k = wt.getDimSize(0), n = wt.getDimSize(1), g = op.getGroupSize();
+  int64_t groupCount = ::kiln::int4::groups(k, g);
+  ElementsAttr w, scales, zeroPoints;
+  if (!matchPattern(op.getWeight(), m_Constant(&w)) ||
+      !matchPattern(op.getScales(), m_Constant(&scales)) ||
+      (op.getZeroPoints() &&
+       !matchPattern(op.getZeroPoints(), m_Constant(&zeroPoints))))
+    return op.emitOpError()
+           << "needs a constant weight, scales and zero points";
+  std::optional<ConstantBytes> wRaw = constantBytes(w, size_t(k * n), 1);
+  std::optional<ConstantBytes> sRaw =
+      constantBytes(scales, size_t(4 * groupCount * n), 4);
+  std::optional<ConstantBytes> zRaw;
+  if (zeroPoints)
+    zRaw = constantBytes(zeroPoints, size_t(4 * groupCount * n), 4);
+  if (!wRaw || !sRaw || (zeroPoints && !zRaw))
+    return op.emitOpError() << "weight data is not at hand";
+
+  SmallVector<int8_t> wDense;
+  SmallVector<float> sDense, zDense;
+  const int8_t *q = elementsOf<int8_t>(*wRaw, size_t(k * n), wDense);
+  const float *s = elementsOf<float>(*sRaw, size_t(groupCount * n), sDense);
+  const float *zp =
+      zRaw ? elementsOf<float>(*zRaw, size_t(groupCount * n), zDense) : nullptr;
+  int64_t bytes = ::kiln::int4::packedBytes(k, n, g, zp != nullptr);
+  AsmResourceBlob blob = HeapAsmResourceBlob::allocate(size_t(bytes), 64);
+  if (!::kiln::int4::pack(
+          q, s, zp, k, n, g,
+          reinterpret_cast<uint8_t *>(blob.getMutableData().data())))
+    return op.emitOpError()
+           << "weight values must be in "
+           << (zp ? "[0, 15] with zero points" : "[-8, 7] without zero points");
+  Value packed = packedConstant(
+      b, loc, (wRaw->key.empty() ? "q4weight" : wRaw->key) + "_packed",
+      std::move(blob));
+  return callQuantizedGemm(
+      op, op.getInput(), op.getBias(), n, "kiln_rt_qlinear_s4_f32",
+      [&](Value a, Value bias, Value c) -> SmallVector<Value> {
+        return {a,
+                quantizedGemmOperand(loc, packed),
+                bias,
+                c,
+                arith::ConstantIntOp::create(
+                    b, loc, activationCode(op.getActivation()), 32),
+                arith::ConstantIntOp::create(b, loc, g, 32),
+                arith::ConstantIntOp::create(b, loc, zp ? 1 : 0, 32)};
+      });
 }

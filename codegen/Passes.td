@@ -93,9 +93,10 @@ def KilnLowerToLinalg : Pass<"kiln-lower-to-linalg", "::mlir::ModuleOp"> {
            "(kiln_session_run_cached); marks the input kiln.kv_cache = "
            "[output, axis]">,
     Option<"qlinearKernel", "qlinear-kernel", "bool", "false",
-           "Lower kiln.qlinear to a call of the runtime's int8 GEMM "
-           "(kiln_rt_qlinear_s8_f32) with its weight packed at compile "
-           "time; without it, kiln.qlinear is refused">,
+           "Lower kiln.qlinear and kiln.qlinear_int4 to calls of the "
+           "runtime's int8 and int4 GEMMs (kiln_rt_qlinear_s8_f32, "
+           "kiln_rt_qlinear_s4_f32) with their weights packed at compile "
+           "time; without it, both are refused">,
     Option<"gatherReshapes", "gather-reshapes", "bool", "false",
            "Lower every reshape as an element gather instead of "
            "collapse/expand views, to bisect a view-related problem">

@@ -1,8 +1,9 @@
 //===- ExpandQuantized.cpp - Quantized Kiln ops in Kiln's generic ops ----===//
 //
-// For targets without an int8 GEMM kernel (kiln-expand-quantized), and for
-// the kiln.dynamic_quantize ops that feed no GEMM: the same integers and
-// rescale in Kiln's elementwise ops, reductions and integer matmuls.
+// For targets without the int8 and int4 GEMM kernels (kiln-expand-quantized),
+// and for the kiln.dynamic_quantize ops that feed no GEMM: the same integers
+// and rescale in Kiln's elementwise ops, reductions and integer matmuls; the
+// int4 weights dequantized per group to an f32 matmul.
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
@@ -77,6 +78,22 @@ void kiln::expandDynamicQuantize(DynamicQuantizeOp op) {
   op.erase();
 }
 
+/// y + bias, then the activation, as kiln.linear's epilogue.
+static Value addBiasAndActivation(OpBuilder &b, Location loc, Value y,
+                                  Value bias, StringRef act) {
+  auto rt = cast<RankedTensorType>(y.getType());
+  if (bias)
+    y = AddOp::create(b, loc, rt, y, bias);
+  if (act == "relu")
+    return ReluOp::create(b, loc, rt, y);
+  if (act == "silu")
+    return SiluOp::create(b, loc, rt, y);
+  if (act == "gelu" || act == "gelu_tanh")
+    return GeluOp::create(b, loc, rt, y,
+                          b.getStringAttr(act == "gelu" ? "none" : "tanh"));
+  return y;
+}
+
 void kiln::expandQLinear(QLinearOp op) {
   OpBuilder b(op);
   Location loc = op.getLoc();
@@ -135,17 +152,36 @@ void kiln::expandQLinear(QLinearOp op) {
                              scales);
     y = MulOp::create(b, loc, rt, CastOp::create(b, loc, rt, m), rs);
   }
-  if (Value bias = op.getBias())
-    y = AddOp::create(b, loc, rt, y, bias);
-  StringRef act = op.getActivation();
-  if (act == "relu")
-    y = ReluOp::create(b, loc, rt, y);
-  else if (act == "silu")
-    y = SiluOp::create(b, loc, rt, y);
-  else if (act == "gelu" || act == "gelu_tanh")
-    y = GeluOp::create(b, loc, rt, y,
-                       b.getStringAttr(act == "gelu" ? "none" : "tanh"));
-  op.getResult().replaceAllUsesWith(y);
+  op.getResult().replaceAllUsesWith(
+      addBiasAndActivation(b, loc, y, op.getBias(), op.getActivation()));
+  op.erase();
+}
+
+/// w = (q - zero_points[k / g]) * scales[k / g], the groups' rows gathered
+/// by a constant index per row of K, then an f32 kiln.matmul.
+void kiln::expandQLinearInt4(QLinearInt4Op op) {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  auto wt = cast<RankedTensorType>(op.getWeight().getType());
+  int64_t k = wt.getDimSize(0), g = op.getGroupSize();
+  auto idxType = RankedTensorType::get({k}, b.getI64Type());
+  SmallVector<int64_t> groupOf(k);
+  for (int64_t i = 0; i < k; ++i)
+    groupOf[i] = i / g;
+  Value idx = ConstantOp::create(b, loc, idxType,
+                                 cast<ElementsAttr>(DenseElementsAttr::get(
+                                     idxType, ArrayRef<int64_t>(groupOf))));
+  auto wf = wt.clone(b.getF32Type());
+  auto perRow = [&](Value grouped) -> Value {
+    return GatherOp::create(b, loc, wf, grouped, idx, b.getI64IntegerAttr(0));
+  };
+  Value w = CastOp::create(b, loc, wf, op.getWeight());
+  if (Value zp = op.getZeroPoints())
+    w = SubOp::create(b, loc, wf, w, perRow(zp));
+  w = MulOp::create(b, loc, wf, w, perRow(op.getScales()));
+  Value y = MatMulOp::create(b, loc, op.getType(), op.getInput(), w);
+  op.getResult().replaceAllUsesWith(
+      addBiasAndActivation(b, loc, y, op.getBias(), op.getActivation()));
   op.erase();
 }
 
@@ -155,12 +191,14 @@ struct KilnExpandQuantizedPass
   void runOnOperation() override {
     SmallVector<Operation *> ops;
     getOperation().walk([&](Operation *op) {
-      if (isa<QLinearOp, DynamicQuantizeOp>(op))
+      if (isa<QLinearOp, QLinearInt4Op, DynamicQuantizeOp>(op))
         ops.push_back(op);
     });
     for (Operation *op : ops) {
       if (auto q = dyn_cast<QLinearOp>(op))
         expandQLinear(q);
+      else if (auto q4 = dyn_cast<QLinearInt4Op>(op))
+        expandQLinearInt4(q4);
       else
         expandDynamicQuantize(cast<DynamicQuantizeOp>(op));
     }

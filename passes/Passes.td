@@ -249,21 +249,34 @@ def KilnMixedPrecision : Pass<"kiln-mixed-precision", "::mlir::ModuleOp"> {
 
 def KilnExpandQuantized
     : Pass<"kiln-expand-quantized", "::mlir::func::FuncOp"> {
-  let summary = "kiln.qlinear and kiln.dynamic_quantize in Kiln's generic ops";
+  let summary = "kiln.qlinear, kiln.qlinear_int4 and kiln.dynamic_quantize "
+                "in Kiln's generic ops";
   let description = [{
-    For targets without an int8 GEMM kernel: each `kiln.qlinear` becomes
+    For targets without the quantized GEMM kernels: each `kiln.qlinear` becomes
     the same integer product and rescale in Kiln's ops. `row`: the per-row
     scale `max |x| / 127`, `round(x / scale)` cast to i32, an integer
     `kiln.matmul` by the int8 weight, the f32 product times the row scale
     and the column scales; `tensor_u8`: ONNX's DynamicQuantizeLinear, the
     zero point subtracted, the integer matmul and the rescale; `none`: an
     f32 matmul by the dequantized weight. Then bias and activation.
+
+    Each `kiln.qlinear_int4` becomes an f32 matmul by its dequantized
+    weight, `(q - zp[k / g]) * scale[k / g]`, the group rows gathered by a
+    constant index per row of K:
+
+    ```
+    kiln.qlinear_int4 %x, %q, %s zero_points %zp {group_size = 32}
+        : tensor<?x64xf32>, tensor<64x8xi8>, tensor<2x8xf32>, tensor<2x8xf32>
+      => %i = kiln.constant dense<[0, .., 0, 1, .., 1]> : tensor<64xi64>
+         %w = kiln.mul (kiln.sub (kiln.cast %q), %zp[%i]), %s[%i]
+         kiln.matmul %x, %w : tensor<?x64xf32>, tensor<64x8xf32>
+    ```
   }];
   let dependentDialects = ["::mlir::kiln::KilnDialect"];
 }
 
 def KilnQuantize : Pass<"kiln-quantize", "::mlir::ModuleOp"> {
-  let summary = "Give f32 GEMMs with constant weights int8 weights";
+  let summary = "Give f32 GEMMs with constant weights int8 or int4 weights";
   let description = [{
     Runs after the raising passes. Every `kiln.linear`, and every
     `kiln.matmul` by a constant f32 [K, N] weight, becomes a `kiln.qlinear`
@@ -281,9 +294,22 @@ def KilnQuantize : Pass<"kiln-quantize", "::mlir::ModuleOp"> {
 
     `mode` picks how activations enter the product: `int8-dynamic`
     quantizes each row at run time (`quant = "row"`), `int8-weight` keeps
-    them f32 (`quant = "none"`). The f32 weight is freed as soon as nothing
-    reads it. LayerNorm, RMSNorm, softmax, attention and every op that is
-    not a GEMM by a constant stay f32.
+    them f32 (`quant = "none"`). `int4-weight` gives a `kiln.qlinear_int4`
+    instead, f32 activations, the weight quantized symmetrically to 4 bits
+    per group of `group-size` rows of K and per column:
+    `scale[g, n] = max_{k in g} |w[k, n]| / 7`, `q = round(w / scale)`
+    clamped to [-8, 7]:
+
+    ```
+    kiln.linear %x, %w, %b : tensor<?x768xf32>, tensor<768x3072xf32>, ...
+      => %q = kiln.constant dense_resource<w_q4> : tensor<768x3072xi8>
+         %s = kiln.constant dense<...> : tensor<24x3072xf32>
+         kiln.qlinear_int4 %x, %q, %s bias %b {group_size = 32 : i64}
+    ```
+
+    The f32 weight is freed as soon as nothing reads it. LayerNorm,
+    RMSNorm, softmax, attention and every op that is not a GEMM by a
+    constant stay f32.
 
     Left alone: GEMMs whose weight is not a constant (attention's q·k),
     batched weights, non-f32 GEMMs, a weight with a NaN or an infinity
@@ -293,15 +319,18 @@ def KilnQuantize : Pass<"kiln-quantize", "::mlir::ModuleOp"> {
   }];
   let options = [
     Option<"mode", "mode", "std::string", /*default=*/"\"int8-dynamic\"",
-           "int8-dynamic (activations quantized per row at run time) or "
-           "int8-weight (int8 weights, f32 activations)">,
+           "int8-dynamic (activations quantized per row at run time), "
+           "int8-weight (int8 weights, f32 activations) or int4-weight "
+           "(4-bit weights scaled per group, f32 activations)">,
+    Option<"groupSize", "group-size", "int64_t", /*default=*/"32",
+           "int4-weight: rows of K that share a scale, a multiple of 8">,
     ListOption<"exclude", "exclude", "std::string",
                "GEMMs to keep in f32: op kinds (linear, matmul) or text in "
                "their ONNX node names">
   ];
   let dependentDialects = ["::mlir::kiln::KilnDialect"];
   let statistics = [
-    Statistic<"numQuantized", "quantized", "GEMMs given int8 weights">,
+    Statistic<"numQuantized", "quantized", "GEMMs given quantized weights">,
     Statistic<"numExcluded", "excluded", "GEMMs excluded by name or kind">
   ];
 }

@@ -1,7 +1,8 @@
-//===- Quantize.cpp - int8 weights for f32 GEMMs by constants -------------===//
+//===- Quantize.cpp - int8 or int4 weights for f32 GEMMs by constants -----===//
 //
 // Each kiln.linear, and each kiln.matmul by a constant [K, N] weight,
-// becomes a kiln.qlinear whose weight is quantized per output column,
+// becomes a kiln.qlinear whose weight is quantized per output column, or a
+// kiln.qlinear_int4 whose weight is quantized per group of K and column,
 // symmetrically, at compile time. Weights are converted one at a time and
 // the f32 original freed as soon as nothing reads it (as
 // kiln-mixed-precision does), so compile memory stays near one f32 copy.
@@ -39,7 +40,8 @@ std::string nodeName(Location loc) {
   return "";
 }
 
-/// The int8 weight and per-column scales of a [k, n] f32 weight.
+/// The int8 or int4 weight (one value a byte) and scales of a [k, n] f32
+/// weight.
 struct QuantizedWeight {
   SmallVector<float> scales;
   AsmResourceBlob data;
@@ -47,8 +49,8 @@ struct QuantizedWeight {
 
 /// Quantizes `w` ([k, n] f32, or one value when `splat`); fails when a
 /// value is not finite.
-FailureOr<QuantizedWeight> quantizeWeight(const float *w, bool splat, int64_t k,
-                                          int64_t n) {
+FailureOr<QuantizedWeight> quantizeInt8Weight(const float *w, bool splat,
+                                              int64_t k, int64_t n) {
   auto at = [&](int64_t i, int64_t j) { return splat ? w[0] : w[i * n + j]; };
   QuantizedWeight q;
   q.scales.assign(size_t(n), 0.0f);
@@ -72,15 +74,53 @@ FailureOr<QuantizedWeight> quantizeWeight(const float *w, bool splat, int64_t k,
   return q;
 }
 
+/// Quantizes `w` as quantizeInt8Weight does, to 4 bits per group of `g`
+/// rows and column: scales [ceil(k / g), n], scale = max |w| / 7,
+/// q = round(w / scale) clamped to [-8, 7]. |w| / scale <= 7, so -8 is
+/// never used: symmetric, like the int8 weights.
+FailureOr<QuantizedWeight> quantizeInt4Weight(const float *w, bool splat,
+                                              int64_t k, int64_t n, int64_t g) {
+  auto at = [&](int64_t i, int64_t j) { return splat ? w[0] : w[i * n + j]; };
+  int64_t groups = (k + g - 1) / g;
+  QuantizedWeight q;
+  q.scales.assign(size_t(groups * n), 0.0f);
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      float v = at(i, j);
+      if (!std::isfinite(v))
+        return failure();
+      float &s = q.scales[(i / g) * n + j];
+      s = std::max(s, std::fabs(v));
+    }
+  for (float &s : q.scales)
+    s /= 7.0f;
+  q.data = HeapAsmResourceBlob::allocate(size_t(k * n), 64);
+  int8_t *out = reinterpret_cast<int8_t *>(q.data.getMutableData().data());
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      float s = q.scales[(i / g) * n + j];
+      float r = s == 0.0f ? 0.0f : std::nearbyint(at(i, j) / s);
+      out[i * n + j] = int8_t(std::clamp(r, -8.0f, 7.0f));
+    }
+  return q;
+}
+
 struct KilnQuantizePass : kiln::impl::KilnQuantizeBase<KilnQuantizePass> {
   using Base::Base;
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (mode != "int8-dynamic" && mode != "int8-weight") {
-      module.emitError() << "kiln-quantize: mode must be int8-dynamic or "
-                            "int8-weight, got '"
+    if (mode != "int8-dynamic" && mode != "int8-weight" &&
+        mode != "int4-weight") {
+      module.emitError() << "kiln-quantize: mode must be int8-dynamic, "
+                            "int8-weight or int4-weight, got '"
                          << mode << "'";
+      return signalPassFailure();
+    }
+    if (mode == "int4-weight" && (groupSize <= 0 || groupSize % 8 != 0)) {
+      module.emitError() << "kiln-quantize: group-size must be a positive "
+                            "multiple of 8, got "
+                         << int64_t(groupSize);
       return signalPassFailure();
     }
     converted.clear();
@@ -136,9 +176,16 @@ struct KilnQuantizePass : kiln::impl::KilnQuantizeBase<KilnQuantizePass> {
       bias = lin.getBias();
       act = lin.getActivation();
     }
-    Value y = QLinearOp::create(
-        b, op->getLoc(), rt, x, q->first, q->second, bias, b.getStringAttr(act),
-        b.getStringAttr(mode == "int8-dynamic" ? "row" : "none"));
+    Value y =
+        mode == "int4-weight"
+            ? (Value)QLinearInt4Op::create(
+                  b, op->getLoc(), rt, x, q->first, q->second,
+                  /*zero_points=*/Value(), bias, b.getI64IntegerAttr(groupSize),
+                  b.getStringAttr(act))
+            : (Value)QLinearOp::create(
+                  b, op->getLoc(), rt, x, q->first, q->second, bias,
+                  b.getStringAttr(act),
+                  b.getStringAttr(mode == "int8-dynamic" ? "row" : "none"));
     op->getResult(0).replaceAllUsesWith(y);
     op->erase();
     ++numQuantized;
@@ -146,7 +193,7 @@ struct KilnQuantizePass : kiln::impl::KilnQuantizeBase<KilnQuantizePass> {
       eraseConstant(c);
   }
 
-  /// The int8 weight and scales of constant `c`, made once per constant;
+  /// The quantized weight and scales of constant `c`, made once per constant;
   /// null values when `c`'s data is not at hand; failure when it holds a
   /// value that is not finite.
   FailureOr<std::pair<Value, Value>> quantizedConstant(ConstantOp c) {
@@ -169,16 +216,23 @@ struct KilnQuantizePass : kiln::impl::KilnQuantizeBase<KilnQuantizePass> {
     } else {
       return std::pair<Value, Value>();
     }
-    FailureOr<QuantizedWeight> q = quantizeWeight(data, splat, k, n);
+    bool int4 = mode == "int4-weight";
+    FailureOr<QuantizedWeight> q =
+        int4 ? quantizeInt4Weight(data, splat, k, n, groupSize)
+             : quantizeInt8Weight(data, splat, k, n);
     if (failed(q))
       return failure();
     OpBuilder b(c);
     MLIRContext *ctx = b.getContext();
     auto i8 = RankedTensorType::get({k, n}, IntegerType::get(ctx, 8));
-    auto scalesType = RankedTensorType::get({n}, b.getF32Type());
+    auto scalesType =
+        int4 ? RankedTensorType::get({(k + groupSize - 1) / groupSize, n},
+                                     b.getF32Type())
+             : RankedTensorType::get({n}, b.getF32Type());
     Value wq = ConstantOp::create(
         b, c.getLoc(), i8,
-        DenseResourceElementsAttr::get(i8, key + "_q8", std::move(q->data)));
+        DenseResourceElementsAttr::get(i8, key + (int4 ? "_q4" : "_q8"),
+                                       std::move(q->data)));
     Value scales =
         ConstantOp::create(b, c.getLoc(), scalesType,
                            cast<ElementsAttr>(DenseElementsAttr::get(

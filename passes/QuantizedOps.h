@@ -15,6 +15,11 @@ void expandDynamicQuantize(DynamicQuantizeOp op);
 /// on the dequantized weight for `none`), and erases it.
 void expandQLinear(QLinearOp op);
 
+/// Replaces `op` by the dequantized f32 weight (per group of K, gathered
+/// to each row) and an f32 kiln.matmul, then bias and activation, and
+/// erases it.
+void expandQLinearInt4(QLinearInt4Op op);
+
 } // namespace mlir::kiln
 
 #endif

@@ -439,6 +439,40 @@ LogicalResult QLinearOp::verify() {
   return success();
 }
 
+LogicalResult QLinearInt4Op::verify() {
+  auto in = tensorType(getInput()), w = tensorType(getWeight());
+  auto res = getResult().getType();
+  if (failed(verifyLinearShapes(*this, in, w, res, getBias(), getActivation())))
+    return failure();
+  if (!w.hasStaticShape())
+    return emitOpError() << "weight must have a static shape, got " << w;
+  int64_t g = getGroupSize();
+  if (g <= 0 || g % 8 != 0)
+    return emitOpError() << "group_size must be a positive multiple of 8, got "
+                         << g;
+  Type f32 = Float32Type::get(getContext());
+  if (!w.getElementType().isSignlessInteger(8) || in.getElementType() != f32 ||
+      res.getElementType() != f32 ||
+      (getBias() && tensorType(getBias()).getElementType() != f32))
+    return emitOpError() << "expects an i8 weight and f32 input, bias and "
+                            "result";
+  int64_t n = w.getDimSize(1), groups = (w.getDimSize(0) + g - 1) / g;
+  auto checkGrouped = [&](Value v, StringRef what) -> LogicalResult {
+    auto t = tensorType(v);
+    if (t.getElementType() != f32 ||
+        t.getShape() != ArrayRef<int64_t>({groups, n}))
+      return emitOpError() << what << " must be f32 [ceil(K / " << g
+                           << "), N] = [" << groups << ", " << n << "], got "
+                           << t;
+    return success();
+  };
+  if (failed(checkGrouped(getScales(), "scales")))
+    return failure();
+  if (getZeroPoints() && failed(checkGrouped(getZeroPoints(), "zero_points")))
+    return failure();
+  return success();
+}
+
 LogicalResult LayerNormOp::verify() {
   auto in = tensorType(getInput());
   if (failed(verifyAxis(*this, getAxis(), in.getRank())))

@@ -364,6 +364,45 @@ def Kiln_QLinearOp : Kiln_Op<"qlinear", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Kiln_QLinearInt4Op
+    : Kiln_Op<"qlinear_int4", [Pure, AttrSizedOperandSegments]> {
+  let summary = "kiln.linear with 4-bit weights scaled per group of K";
+  let description = [{
+    `activation(input · w + bias)` in f32, with input [..., K] f32, the
+    4-bit weight [K, N] held one value per i8 element, `group_size` g,
+    `scales` [ceil(K / g), N] f32 and optional `zero_points` of the same
+    shape:
+
+        w[k, n] = (weight[k, n] - zero_points[k / g, n]) * scales[k / g, n]
+
+    Without zero points the values are signed, in [-8, 7] (symmetric, as
+    `kiln-quantize` writes them); with them, unsigned in [0, 15], as ONNX
+    Runtime's `MatMulNBits` stores them (its zero points integer or float,
+    hence f32 here). K need not be a multiple of g: the last group is
+    short. g is a multiple of 8, the nibbles the CPU kernel unpacks at a
+    time (`MatMulNBits` block sizes are powers of two from 16). The CPU
+    lowering packs the weight two values a byte at compile time and checks
+    the value range there; other targets expand the op into a dequantized
+    f32 `kiln.matmul` (`kiln-expand-quantized`).
+
+    ```mlir
+    %y = kiln.qlinear_int4 %x, %w, %s bias %b {group_size = 32 : i64}
+        : tensor<?x768xf32>, tensor<768x3072xi8>, tensor<24x3072xf32>, tensor<3072xf32> -> tensor<?x3072xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$weight,
+                       AnyRankedTensor:$scales,
+                       Optional<AnyRankedTensor>:$zero_points,
+                       Optional<AnyRankedTensor>:$bias,
+                       I64Attr:$group_size,
+                       DefaultValuedStrAttr<StrAttr, "none">:$activation);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $scales (`zero_points` $zero_points^)? (`bias` $bias^)? attr-dict `:` type(operands) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def Kiln_EinsumOp : Kiln_Op<"einsum", [Pure]> {
   let summary = "sum of products over an iteration space of letters";
   let description = [{

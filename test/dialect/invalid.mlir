@@ -277,3 +277,43 @@ func.func @qlinear_quant(%x: tensor<?x4xf32>, %w: tensor<4x2xi8>, %s: tensor<2xf
   %0 = kiln.qlinear %x, %w, %s {quant = "col"} : tensor<?x4xf32>, tensor<4x2xi8>, tensor<2xf32> -> tensor<?x2xf32>
   return %0 : tensor<?x2xf32>
 }
+
+// -----
+
+func.func @qlinear_int4_group(%x: tensor<?x64xf32>, %w: tensor<64x2xi8>, %s: tensor<3x2xf32>) -> tensor<?x2xf32> {
+  // expected-error @+1 {{group_size must be a positive multiple of 8, got 30}}
+  %0 = kiln.qlinear_int4 %x, %w, %s {group_size = 30 : i64} : tensor<?x64xf32>, tensor<64x2xi8>, tensor<3x2xf32> -> tensor<?x2xf32>
+  return %0 : tensor<?x2xf32>
+}
+
+// -----
+
+func.func @qlinear_int4_weight_type(%x: tensor<?x64xf32>, %w: tensor<64x2xui8>, %s: tensor<2x2xf32>) -> tensor<?x2xf32> {
+  // expected-error @+1 {{expects an i8 weight and f32 input, bias and result}}
+  %0 = kiln.qlinear_int4 %x, %w, %s {group_size = 32 : i64} : tensor<?x64xf32>, tensor<64x2xui8>, tensor<2x2xf32> -> tensor<?x2xf32>
+  return %0 : tensor<?x2xf32>
+}
+
+// -----
+
+func.func @qlinear_int4_scales(%x: tensor<?x80xf32>, %w: tensor<80x2xi8>, %s: tensor<2x2xf32>) -> tensor<?x2xf32> {
+  // expected-error @+1 {{scales must be f32 [ceil(K / 32), N] = [3, 2], got 'tensor<2x2xf32>'}}
+  %0 = kiln.qlinear_int4 %x, %w, %s {group_size = 32 : i64} : tensor<?x80xf32>, tensor<80x2xi8>, tensor<2x2xf32> -> tensor<?x2xf32>
+  return %0 : tensor<?x2xf32>
+}
+
+// -----
+
+func.func @qlinear_int4_zero_points(%x: tensor<?x64xf32>, %w: tensor<64x2xi8>, %s: tensor<2x2xf32>, %zp: tensor<2x2xi8>) -> tensor<?x2xf32> {
+  // expected-error @+1 {{zero_points must be f32 [ceil(K / 32), N] = [2, 2], got 'tensor<2x2xi8>'}}
+  %0 = kiln.qlinear_int4 %x, %w, %s zero_points %zp {group_size = 32 : i64} : tensor<?x64xf32>, tensor<64x2xi8>, tensor<2x2xf32>, tensor<2x2xi8> -> tensor<?x2xf32>
+  return %0 : tensor<?x2xf32>
+}
+
+// -----
+
+func.func @qlinear_int4_dynamic_weight(%x: tensor<?x64xf32>, %w: tensor<64x?xi8>, %s: tensor<2x2xf32>) -> tensor<?x2xf32> {
+  // expected-error @+1 {{weight must have a static shape, got 'tensor<64x?xi8>'}}
+  %0 = kiln.qlinear_int4 %x, %w, %s {group_size = 32 : i64} : tensor<?x64xf32>, tensor<64x?xi8>, tensor<2x2xf32> -> tensor<?x2xf32>
+  return %0 : tensor<?x2xf32>
+}

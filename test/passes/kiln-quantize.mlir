@@ -2,9 +2,13 @@
 // RUN: kiln-opt %s -split-input-file -kiln-quantize=mode=int8-weight | FileCheck %s --check-prefix=WEIGHT
 // RUN: kiln-opt %s -split-input-file -kiln-quantize=exclude=lm_head,matmul | FileCheck %s --check-prefix=EXCLUDE
 // RUN: kiln-opt %s -split-input-file -kiln-quantize -kiln-lower-to-linalg=qlinear-kernel=1 | FileCheck %s --check-prefix=LOWERED
+// RUN: kiln-opt %s -split-input-file -kiln-quantize="mode=int4-weight group-size=8" | FileCheck %s --check-prefix=INT4
+// RUN: kiln-opt %s -split-input-file -kiln-quantize="mode=int4-weight group-size=8" -kiln-lower-to-linalg=qlinear-kernel=1 | FileCheck %s --check-prefix=LOWERED4
 // RUN: not kiln-opt %s -split-input-file -kiln-quantize=mode=int4 2>&1 | FileCheck %s --check-prefix=BADMODE
+// RUN: not kiln-opt %s -split-input-file -kiln-quantize="mode=int4-weight group-size=12" 2>&1 | FileCheck %s --check-prefix=BADGROUP
 
-// BADMODE: kiln-quantize: mode must be int8-dynamic or int8-weight, got 'int4'
+// BADMODE: kiln-quantize: mode must be int8-dynamic, int8-weight or int4-weight, got 'int4'
+// BADGROUP: kiln-quantize: group-size must be a positive multiple of 8, got 12
 
 // A linear layer with bias and GELU. Per output column, scale = max |w| /
 // 127 and q = round(w / scale), ties to even: column 0 of
@@ -24,6 +28,14 @@
 // WEIGHT: kiln.qlinear {{.*}} {activation = "gelu", quant = "none"}
 // EXCLUDE-LABEL: func.func @linear
 // EXCLUDE: kiln.qlinear
+// int4-weight with groups of 8: K = 2 is one short group, scale =
+// max |w| / 7 per column, q = round(w / scale): column 0 q = [7, 3]
+// (0.5 / f32(1/7) is 3.4999998), column 1 q = [-7, 1].
+// INT4-LABEL: func.func @linear
+// INT4-DAG: %[[Q:.*]] = kiln.constant dense_resource<weight_q4> : tensor<2x2xi8>
+// INT4-DAG: %[[S:.*]] = kiln.constant dense<{{\[}}[0.142857149, 0.285714298]]> : tensor<1x2xf32>
+// INT4: kiln.qlinear_int4 %{{.*}}, %[[Q]], %[[S]] bias %{{.*}} {activation = "gelu", group_size = 8 : i64}
+// INT4: weight_q4: "0x4000000007F90301"
 // The runtime's int8 GEMM with the weight packed at compile time: K = 2
 // padded to 4, one panel of 16 columns (64 bytes), then 16 int32 column
 // sums (64 bytes).
@@ -56,6 +68,10 @@ func.func @linear(%x: tensor<?x2xf32> {kiln.dims = affine_map<()[s0] -> (s0, 2)>
 // EXCLUDE-LABEL: func.func @matmuls
 // EXCLUDE-NOT: kiln.qlinear
 // EXCLUDE: return
+// INT4-LABEL: func.func @matmuls
+// INT4-COUNT-2: kiln.qlinear_int4 %{{.*}} {group_size = 8 : i64} : tensor<?x3x2xf32>, tensor<2x2xi8>, tensor<1x2xf32> -> tensor<?x3x2xf32>
+// INT4: kiln.matmul %{{.*}} : tensor<?x3x2xf32>, tensor<?x2x3xf32> -> tensor<?x3x3xf32>
+// INT4: kiln.matmul %{{.*}} : tensor<3x2xf16>, tensor<2x2xf16> -> tensor<3x2xf32>
 func.func @matmuls(%x: tensor<?x3x2xf32> {kiln.dims = affine_map<()[s0] -> (s0, 3, 2)>, kiln.name = "x"},
                    %t: tensor<?x2x3xf32> {kiln.dims = affine_map<()[s0] -> (s0, 2, 3)>, kiln.name = "t"},
                    %h: tensor<3x2xf16> {kiln.dims = affine_map<()[s0] -> (3, 2)>, kiln.name = "h"})
@@ -75,11 +91,41 @@ func.func @matmuls(%x: tensor<?x3x2xf32> {kiln.dims = affine_map<()[s0] -> (s0, 
 // A weight with a NaN stays f32, with a warning.
 // CHECK-LABEL: func.func @nan_weight
 // CHECK: kiln.linear
+// INT4-LABEL: func.func @nan_weight
+// INT4: kiln.linear
 func.func @nan_weight(%x: tensor<?x2xf32> {kiln.dims = affine_map<()[s0] -> (s0, 2)>, kiln.name = "x"})
     -> (tensor<?x2xf32> {kiln.dims = affine_map<()[s0] -> (s0, 2)>, kiln.name = "y"})
     attributes {kiln.symbols = ["seq"]} {
   %w = kiln.constant dense<[[1.0, 0x7FC00000], [0.5, 0.25]]> : tensor<2x2xf32>
   // expected-warning @+1 {{kept in f32: the weight 'tensor<2x2xf32>' has a NaN or an infinity}}
   %y = kiln.linear %x, %w : tensor<?x2xf32>, tensor<2x2xf32> -> tensor<?x2xf32>
+  return %y : tensor<?x2xf32>
+}
+
+// -----
+
+// Groups along K: K = 10 in groups of 8 is a full group and a short one,
+// each with its own scale per column. Column 0: group 0 has max 7, scale
+// 1, q = [7, -4, 1, 0, 0, 0, 0, 0] (-3.5 and 0.5 round to even); group 1
+// scale 0.5, q = [7, -4]. Column 1: an all-zero group has scale 0 and q 0;
+// group 1 scale 0.25, q = [7, 1].
+// INT4-LABEL: func.func @groups
+// INT4-DAG: %[[Q:.*]] = kiln.constant dense_resource<weight_q4> : tensor<10x2xi8>
+// INT4-DAG: %[[S:.*]] = kiln.constant dense<{{\[}}[1.000000e+00, 0.000000e+00], [5.000000e-01, 2.500000e-01]]> : tensor<2x2xf32>
+// INT4: kiln.qlinear_int4 %{{.*}}, %[[Q]], %[[S]] {group_size = 8 : i64} : tensor<?x10xf32>, tensor<10x2xi8>, tensor<2x2xf32> -> tensor<?x2xf32>
+// INT4: weight_q4: "0x400000000700FC000100000000000000000000000707FC01"
+// The runtime's int4 GEMM with the weight packed at compile time: one
+// panel of 16 columns, two groups of 16 scales (64 bytes) and 8 rows x 16
+// nibbles (64 bytes), u = q + 8: column 0 of group 0 is the word 0x8888894F.
+// LOWERED4-LABEL: func.func @groups
+// LOWERED4: %[[P:.*]] = arith.constant dense_resource<weight_q4_packed> : tensor<256xi8>
+// LOWERED4: bufferization.to_buffer %[[P]]
+// LOWERED4: call @kiln_rt_qlinear_s4_f32({{.*}}, %c0_i32, %c8_i32, %c0_i32{{.*}}) : (memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?xi8, strided<[?], offset: ?>>, memref<?xf32, strided<[?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i32, i32, i32) -> ()
+// LOWERED4: weight_q4_packed: "0x400000000000803F{{0+}}4F898888
+func.func @groups(%x: tensor<?x10xf32> {kiln.dims = affine_map<()[s0] -> (s0, 10)>, kiln.name = "x"})
+    -> (tensor<?x2xf32> {kiln.dims = affine_map<()[s0] -> (s0, 2)>, kiln.name = "y"})
+    attributes {kiln.symbols = ["seq"]} {
+  %w = kiln.constant dense<[[7.0, 0.0], [-3.5, 0.0], [1.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.5, 0.0], [3.5, 1.75], [-1.75, 0.25]]> : tensor<10x2xf32>
+  %y = kiln.matmul %x, %w : tensor<?x10xf32>, tensor<10x2xf32> -> tensor<?x2xf32>
   return %y : tensor<?x2xf32>
 }
