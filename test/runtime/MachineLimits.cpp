@@ -1,12 +1,17 @@
 //===- MachineLimits.cpp - This machine's FMA peak and read bandwidth now -===//
 //
 // usage: kiln_machine_limits [threads [--json]]
-// Measures the two limits the benchmarks' roofline floors divide by, in the
-// same run as the timings they judge: on a shared VM both drift by 10-50%
+// Measures the limits the benchmarks' roofline floors divide by, in the
+// same run as the timings they judge: on a shared VM they drift by 10-50%
 // over a day (clock boost, neighbours' memory traffic), so a figure
 // measured once and passed as a flag makes "% of floor" drift with them.
 //   fma_gflops  all threads running independent fp32 FMA chains on the
 //               widest vectors the CPU has: the compute peak;
+//   int8_gops   all threads running independent vpdpbusd chains (u8 x s8
+//               dot products into int32, the instruction of the int8 GEMM
+//               kiln_rt_qlinear_s8_f32), zmm with AVX512-VNNI, ymm with
+//               AVX-VNNI, one multiply-add = 2 ops; 0 on a CPU with
+//               neither (int8_isa "none");
 //   read_gbs    all threads summing their part of a 512 MiB buffer (far
 //               beyond any cache) with vector loads and software prefetch:
 //               what a weight stream can get from memory.
@@ -130,22 +135,147 @@ double measureFma(int threads, const FmaProbe &probe) {
   return best * 1e-9;
 }
 
-uint64_t readPart(const uint64_t *data, size_t words) {
+struct Int8Probe {
+  const char *isa;
+  int lanes; // int32 lanes: each vpdpbusd does 4 multiply-adds per lane
+  int64_t (*run)(int64_t iterations);
+};
+
+// kChains independent chains of acc += dot4(x, y) per int32 lane; the
+// first lanes are returned so the chains stay live.
+#define KILN_VNNI_CHAINS(V, SET1_32, SET1_8, DPBUSD, FIRST)                    \
+  V acc[kChains];                                                              \
+  for (int i = 0; i < kChains; ++i)                                            \
+    acc[i] = SET1_32(i);                                                       \
+  V x = SET1_8(3), y = SET1_8(-5);                                             \
+  for (int64_t it = 0; it < iterations; ++it)                                  \
+    _Pragma("clang loop unroll(full)") for (int i = 0; i < kChains; ++i)       \
+        acc[i] = DPBUSD(acc[i], x, y);                                         \
+  int64_t sum = 0;                                                             \
+  for (int i = 0; i < kChains; ++i)                                            \
+    sum += FIRST(acc[i]);                                                      \
+  return sum;
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f"))) int firstLane512(__m512i v) {
+  return _mm_cvtsi128_si32(_mm512_castsi512_si128(v));
+}
+__attribute__((target("avx2"))) int firstLane256(__m256i v) {
+  return _mm_cvtsi128_si32(_mm256_castsi256_si128(v));
+}
+
+__attribute__((target("avx512f,avx512vnni"))) int64_t
+vnniAvx512(int64_t iterations) {
+  KILN_VNNI_CHAINS(__m512i, _mm512_set1_epi32, _mm512_set1_epi8,
+                   _mm512_dpbusd_epi32, firstLane512)
+}
+
+__attribute__((target("avx2,avxvnni"))) int64_t vnniAvx2(int64_t iterations){
+    KILN_VNNI_CHAINS(__m256i, _mm256_set1_epi32, _mm256_set1_epi8,
+                     _mm256_dpbusd_avx_epi32, firstLane256)}
+#endif
+
+#undef KILN_VNNI_CHAINS
+
+// The vpdpbusd the int8 GEMM runs (CpuFeatures.cpp picks its AVX-512
+// variant only with VNNI), or none.
+Int8Probe widestVnni() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vnni"))
+    return {"avx512vnni", 16, vnniAvx512};
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("avxvnni"))
+    return {"avxvnni", 8, vnniAvx2};
+#endif
+  return {"none", 0, nullptr};
+}
+
+double measureVnni(int threads, const Int8Probe &probe) {
+  if (!probe.run)
+    return 0;
+  // About 0.2 s per trial on a current core.
+  const int64_t iterations = 40'000'000;
+  std::atomic<int64_t> sink{0};
+  double best = 0;
+  for (int trial = 0; trial < 4; ++trial) {
+    double seconds =
+        together(threads, [&](int) { sink.fetch_add(probe.run(iterations)); });
+    double ops = 2.0 * 4 * kChains * probe.lanes * iterations * threads;
+    if (ops / seconds > best)
+      best = ops / seconds;
+  }
+  if (sink.load() == 12345)
+    printf(" ");
+  return best * 1e-9;
+}
+
+// Sums `words` (a multiple of 32) with the loads and the prefetch of the
+// kernels' weight streams: the widest vectors, prefetcht0 4 KiB ahead. A
+// scalar loop compiled for the baseline ISA (SSE2 once vectorized, with
+// prefetchnta) read 12-13 GB/s on the 2-vCPU Xeon where this one reads
+// 29-33 GB/s, and the GEMMs stream their weights faster than that.
+constexpr size_t kAheadBytes = 4096;
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f"))) uint64_t readAvx512(const uint64_t *data,
+                                                       size_t words) {
+  const char *bytes = reinterpret_cast<const char *>(data);
+  __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
+  for (size_t at = 0; at < words * 8; at += 256) {
+    _mm_prefetch(bytes + at + kAheadBytes, _MM_HINT_T0);
+    _mm_prefetch(bytes + at + kAheadBytes + 128, _MM_HINT_T0);
+    s0 = _mm512_add_epi64(s0, _mm512_load_si512(bytes + at));
+    s1 = _mm512_add_epi64(s1, _mm512_load_si512(bytes + at + 64));
+    s2 = _mm512_add_epi64(s2, _mm512_load_si512(bytes + at + 128));
+    s3 = _mm512_add_epi64(s3, _mm512_load_si512(bytes + at + 192));
+  }
+  s0 = _mm512_add_epi64(_mm512_add_epi64(s0, s1), _mm512_add_epi64(s2, s3));
+  return (uint64_t)_mm512_reduce_add_epi64(s0);
+}
+
+__attribute__((target("avx2"))) uint64_t readAvx2(const uint64_t *data,
+                                                  size_t words) {
+  const char *bytes = reinterpret_cast<const char *>(data);
+  __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+  for (size_t at = 0; at < words * 8; at += 128) {
+    _mm_prefetch(bytes + at + kAheadBytes, _MM_HINT_T0);
+    _mm_prefetch(bytes + at + kAheadBytes + 64, _MM_HINT_T0);
+    const __m256i *v = reinterpret_cast<const __m256i *>(bytes + at);
+    s0 = _mm256_add_epi64(s0, _mm256_load_si256(v));
+    s1 = _mm256_add_epi64(s1, _mm256_load_si256(v + 1));
+    s2 = _mm256_add_epi64(s2, _mm256_load_si256(v + 2));
+    s3 = _mm256_add_epi64(s3, _mm256_load_si256(v + 3));
+  }
+  s0 = _mm256_add_epi64(_mm256_add_epi64(s0, s1), _mm256_add_epi64(s2, s3));
+  alignas(32) uint64_t lanes[4];
+  _mm256_store_si256(reinterpret_cast<__m256i *>(lanes), s0);
+  return lanes[0] + lanes[1] + lanes[2] + lanes[3];
+}
+#endif
+
+uint64_t readScalar(const uint64_t *data, size_t words) {
   uint64_t sums[8] = {};
-  constexpr size_t kAhead = 512; // words: 4 KiB, as the decode GEMM fetches
-  size_t w = 0;
-  for (; w + 8 <= words; w += 8) {
-    __builtin_prefetch(data + w + kAhead, 0, 0);
+  for (size_t w = 0; w < words; w += 8) {
+    __builtin_prefetch(data + w + kAheadBytes / 8, 0, 3);
 #pragma clang loop unroll(full)
     for (int l = 0; l < 8; ++l)
       sums[l] += data[w + l];
   }
   uint64_t total = 0;
-  for (; w < words; ++w)
-    total += data[w];
   for (uint64_t s : sums)
     total += s;
   return total;
+}
+
+uint64_t readPart(const uint64_t *data, size_t words) {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f"))
+    return readAvx512(data, words);
+  if (__builtin_cpu_supports("avx2"))
+    return readAvx2(data, words);
+#endif
+  return readScalar(data, words);
 }
 
 double measureRead(int threads) {
@@ -164,7 +294,10 @@ double measureRead(int threads) {
   double best = 0;
   for (int trial = 0; trial < 5; ++trial) {
     double seconds = together(threads, [&](int t) {
-      size_t begin = words * t / threads, end = words * (t + 1) / threads;
+      // Parts of whole 256-byte blocks, as readPart takes them.
+      size_t blocks = words / 32;
+      size_t begin = blocks * t / threads * 32,
+             end = blocks * (t + 1) / threads * 32;
       sink.fetch_add(readPart(data + begin, end - begin));
     });
     if (bytes / seconds > best)
@@ -187,14 +320,16 @@ int main(int argc, char **argv) {
   }
   FmaProbe probe = widestFma();
   double gflops = measureFma(threads, probe);
+  Int8Probe int8 = widestVnni();
+  double gops = measureVnni(threads, int8);
   double gbs = measureRead(threads);
   if (json)
     printf("{\"threads\": %d, \"isa\": \"%s\", \"fma_gflops\": %.1f, "
-           "\"read_gbs\": %.1f}\n",
-           threads, probe.isa, gflops, gbs);
+           "\"int8_isa\": \"%s\", \"int8_gops\": %.1f, \"read_gbs\": %.1f}\n",
+           threads, probe.isa, gflops, int8.isa, gops, gbs);
   else
-    printf("%d threads: fp32 FMA peak %.1f GFLOP/s (%s), memory read %.1f "
-           "GB/s\n",
-           threads, gflops, probe.isa, gbs);
+    printf("%d threads: fp32 FMA peak %.1f GFLOP/s (%s), int8 peak %.1f "
+           "GOP/s (%s), memory read %.1f GB/s\n",
+           threads, gflops, probe.isa, gops, int8.isa, gbs);
   return 0;
 }
