@@ -18,6 +18,12 @@
 # A step that fails (export, kilnc, a run) is reported in its row; the other
 # configurations go on.
 #
+# --quantize int8-dynamic|int8-weight|ort-int8 times int8: Kiln's artifact
+# compiled with kilnc --quantize=MODE (or ORT's int8 model compiled as it
+# is) against ONNX Runtime's quantize_dynamic model (quantize_models.py,
+# made once), the two fp32 engines timed beside them in the same rounds;
+# outputs checked by cosine with ORT fp32's, floors at the int8 peak.
+#
 #===----------------------------------------------------------------------===#
 import argparse
 import contextlib
@@ -157,10 +163,63 @@ def ensure_models(names: dict, args) -> dict:
     return result
 
 
-def lib_name(model: str, cfg: BenchConfig, specialize: bool) -> str:
+def lib_name(model: str, cfg: BenchConfig, specialize: bool, suffix: str = "") -> str:
     if not specialize:
-        return model
-    return f"{model}__b{cfg.batch}_s{cfg.seq}" + (f"_p{cfg.past}" if cfg.past else "")
+        return model + suffix
+    return f"{model}{suffix}__b{cfg.batch}_s{cfg.seq}" + (f"_p{cfg.past}" if cfg.past else "")
+
+
+# --quantize: which artifact Kiln runs (kilnc --quantize=MODE on the fp32
+# model, or ORT's int8 model compiled as it is), and how the floor counts it
+# (roofline.work's int8: int8 weights with int8 or fp32 math).
+QUANT_MODES = ("int8-dynamic", "int8-weight", "ort-int8")
+INT8_LIB_SUFFIX = {"int8-dynamic": "_int8dyn", "int8-weight": "_int8w", "ort-int8": "_ortint8"}
+INT8_WORK = {"int8-dynamic": "gemm", "int8-weight": "weights", "ort-int8": "gemm"}
+
+
+def ensure_int8_models(models: list, args) -> dict:
+    """{model: path of ONNX Runtime's int8 model (quantize_dynamic, QInt8
+    weights) or StepError}, made once by bench/quantize_models.py next to
+    the fp32 model and remade when that is newer."""
+    import quantize_models
+    result = {}
+    for name in models:
+        path, record = quantize_models.int8_paths(args.models, name)
+        if not quantize_models.is_current(args.models, name):
+            log(f"quantizing {name} with onnxruntime.quantization.quantize_dynamic "
+                f"(once; cached as {path.name})")
+            log_path = args.models / f"{name}_int8.quantize.log"
+            with machine_lock(args.lock):
+                rc, wall, rss = run_measured(
+                    [sys.executable, str(HERE / "quantize_models.py"), str(args.models), name,
+                     "--force"], log_path, args.export_timeout)
+            if rc != 0 or not quantize_models.is_current(args.models, name):
+                result[name] = StepError(f"quantize_dynamic failed: {first_error(log_path)} "
+                                         f"(log {log_path})")
+                continue
+            log(f"  {wall:.0f} s, peak RSS {rss:.0f} MiB")
+        result[name] = path
+    return result
+
+
+def artifact(name: str, onnx_path: Path, extra: list, args, results: dict):
+    """The path of artifact `name` compiled from `onnx_path` with `extra`
+    kilnc flags, compiled once per run (or reused, --reuse-libs); its record
+    goes into results['compile'], an error there too."""
+    lib = args.libs / f"lib{name}.so"
+    if name not in results["compile"]:
+        reused = (args.reuse_libs and os.access(args.kilnc, os.X_OK)
+                  and reusable_compile(onnx_path, lib, extra, args))
+        if reused:
+            results["compile"][name] = reused
+            log(f"  reusing {lib}")
+        elif os.access(args.kilnc, os.X_OK):
+            lib.unlink(missing_ok=True)
+            lib.with_suffix(".compile.json").unlink(missing_ok=True)
+            results["compile"][name] = compile_model(onnx_path, lib, extra, args)
+        else:
+            results["compile"][name] = dict(error=f"no kilnc at {args.kilnc}")
+    return str(lib)
 
 
 def shape_flags(manifest: dict, cfg: BenchConfig) -> list:
@@ -228,7 +287,7 @@ def compile_model(onnx_path: Path, lib: Path, extra: list, args) -> dict:
                                      env=dict(os.environ, TMPDIR=str(tmp)))
     shutil.rmtree(tmp, ignore_errors=True)
     info = dict(cmd=cmd, seconds=round(wall, 2), peak_rss_mib=round(rss, 1), log=str(log_path),
-                kilnc_mtime=kilnc_mtime)
+                kilnc_mtime=kilnc_mtime, runtime_mtime=runtime_mtime(args.kilnc))
     if rc is None:
         info["error"] = f"kilnc timed out after {args.compile_timeout:.0f} s (log {log_path})"
     elif rc < 0:
@@ -384,17 +443,65 @@ def summarize(samples: list, rounds: list) -> dict:
                 round_medians_ms=[statistics.median(r) for r in rounds if r])
 
 
-def time_config(cfg: BenchConfig, manifest: dict, lib, args, row: dict):
-    """Fills row['kiln'], row['ort'], row['check'] (or their errors)."""
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a.astype(np.float64).ravel(), b.astype(np.float64).ravel()
+    den = np.linalg.norm(a) * np.linalg.norm(b)
+    return float(a @ b / den) if den else float(np.array_equal(a, b))
+
+
+def compare_cosine(io: Path, names: list, min_cosine: float) -> dict:
+    """--quantize's check: the cosine similarity of each output of Kiln's int8
+    artifact (out_kiln) and of ONNX Runtime's int8 model (out_ort) with ONNX
+    Runtime's fp32 output (out_ort_fp32), as whole tensors. An output passes
+    when Kiln's cosine is at least `min_cosine`, or at least ORT's int8
+    cosine where that is lower (int8 held to ORT's own int8 error). Kiln
+    against ORT int8 is kept too: with --quantize ort-int8 both run the same
+    weights and scheme."""
+    per_output, worst, failing = {}, None, []
+    for name in names:
+        files = {k: io / f"out_{k}" / f"{name.replace('/', '_')}.npy"
+                 for k in ("kiln", "ort", "ort_fp32")}
+        if not files["kiln"].exists() or not files["ort_fp32"].exists():
+            raise StepError(f"no output '{name}' of Kiln or of ORT fp32")
+        got, ref = np.load(files["kiln"]), np.load(files["ort_fp32"])
+        if got.shape != ref.shape:
+            raise StepError(f"output {name}: Kiln shape {got.shape}, ORT fp32 {ref.shape}")
+        entry = dict(cos_kiln=cosine(got, ref),
+                     max_abs_err_kiln=float(np.abs(got.astype(np.float64) - ref).max())
+                     if got.size else 0.0)
+        if files["ort"].exists():
+            ort8 = np.load(files["ort"])
+            entry.update(cos_ort=cosine(ort8, ref), cos_kiln_ort=cosine(got, ort8),
+                         max_abs_err_ort=float(np.abs(ort8.astype(np.float64) - ref).max())
+                         if ort8.size else 0.0)
+        bar = min(min_cosine, entry.get("cos_ort", min_cosine))
+        entry["ok"] = bool(entry["cos_kiln"] >= bar)  # NaN fails
+        if not entry["ok"]:
+            failing.append(name)
+        per_output[name] = entry
+        if worst is None or not (entry["cos_kiln"] >= per_output[worst]["cos_kiln"]):
+            worst = name
+    return dict(ok=not failing, kind="cosine", min_cosine=min_cosine, failing=failing,
+                worst_output=worst, cos_kiln=per_output[worst]["cos_kiln"] if worst else None,
+                cos_ort=min((e["cos_ort"] for e in per_output.values() if "cos_ort" in e),
+                            default=None),
+                outputs=per_output)
+
+
+def time_config(cfg: BenchConfig, manifest: dict, engines_spec: list, args, row: dict,
+                untimed=()):
+    """Fills row[KEY] for each (KEY, worker kind, model or None) of
+    `engines_spec` (a None model: its compile failed, nothing to run), and
+    row['check'] (and row['check_fp32'] with --quantize), or their errors.
+    Engines named in `untimed` are loaded for their outputs only."""
     io = args.out / "io" / cfg.name
     inputs = io / "inputs"
     make_inputs(manifest, cfg, inputs)
-    onnx_path = args.models / f"{row['model']}.onnx"
-    engines = {}
-    if lib is not None:
-        engines["kiln"] = (Worker("kiln", io / "kiln.log"), str(lib))
-    engines["ort"] = (Worker("ort", io / "ort.log"), str(onnx_path))
-    estimate, samples, rounds = {}, {}, {}
+    for key, _, _ in engines_spec:  # no check may read an earlier run's outputs
+        shutil.rmtree(io / f"out_{key}", ignore_errors=True)
+    engines = {key: (Worker(kind, io / f"{key}.log"), model)
+               for key, kind, model in engines_spec if model is not None}
+    estimate, samples, rounds, outputs = {}, {}, {}, {}
     try:
         for kind in list(engines):
             worker, model = engines[kind]
@@ -403,6 +510,12 @@ def time_config(cfg: BenchConfig, manifest: dict, lib, args, row: dict):
                                           outputs=str(io / f"out_{kind}"), threads=args.threads,
                                           steps=cfg.steps, inplace=cfg.inplace),
                                      args.call_timeout * max(1, cfg.steps))
+                outputs[kind] = res["outputs"]
+                if kind in untimed:
+                    row[kind] = dict(load_ms=res["load_ms"], first_ms=res["first_ms"])
+                    worker.close()
+                    del engines[kind]
+                    continue
                 if args.warmup:
                     warm = worker.request(dict(cmd="time", n=args.warmup),
                                           args.call_timeout * args.warmup)["ms"]
@@ -416,22 +529,33 @@ def time_config(cfg: BenchConfig, manifest: dict, lib, args, row: dict):
                 log(f"  {kind}: FAILED: {e}")
                 worker.kill()
                 del engines[kind]
-        if "kiln" in engines and "ort" in engines:
+        if args.quantize and "kiln" in outputs and "ort_fp32" in outputs:
             try:
-                row["check"] = compare(io / "out_kiln", io / "out_ort",
-                                       res["outputs"], args.atol, args.rtol)
-                c = row["check"]
-                log(f"  check: max abs err {c['max_abs_err']:.2e} ({c['worst_output']}): "
-                    f"{'ok' if c['ok'] else 'MISMATCH'}")
+                row["check"] = c = compare_cosine(io, outputs["kiln"], args.min_cosine)
+                ort = f", ORT int8 {c['cos_ort']:.5f}" if c["cos_ort"] is not None else ""
+                log(f"  check: min cosine with ORT fp32: Kiln {c['cos_kiln']:.5f} "
+                    f"({c['worst_output']}){ort}: {'ok' if c['ok'] else 'BELOW ' + str(c['min_cosine'])}")
             except StepError as e:
                 row["check"] = dict(ok=False, error=str(e))
                 log(f"  check: FAILED: {e}")
+        pairs = ([("check_fp32", "kiln_fp32", "ort_fp32")] if args.quantize
+                 else [("check", "kiln", "ort")])
+        for key, kiln, ort in pairs:
+            if kiln in outputs and ort in outputs:
+                try:
+                    row[key] = c = compare(io / f"out_{kiln}", io / f"out_{ort}", outputs[kiln],
+                                           args.atol, args.rtol)
+                    log(f"  {key}: max abs err {c['max_abs_err']:.2e} ({c['worst_output']}): "
+                        f"{'ok' if c['ok'] else 'MISMATCH'}")
+                except StepError as e:
+                    row[key] = dict(ok=False, error=str(e))
+                    log(f"  {key}: FAILED: {e}")
 
         # Equal shares of the budget per engine and round, at least one call.
         share = args.budget / (args.rounds * max(1, len(engines)))
         n = {k: max(1, min(args.max_iters, int(share * 1e3 / max(estimate[k], 1e-3))))
              for k in engines}
-        order = [k for k in ("kiln", "ort") if k in engines]
+        order = [k for k, _, _ in engines_spec if k in engines]
         own = [os.getpid()] + [w.proc.pid for w, _ in engines.values()]
         before, t0 = cpu_jiffies(own), time.perf_counter()
         for r in range(args.rounds):
@@ -500,11 +624,16 @@ def print_tables(results: dict):
                   for m in results["models"].values() if m.get("export")})
     print(f"Models exported by {exporter}" + (f": {'; '.join(how)}" if how else ""))
     print("Per-call time, median over all rounds (ms); floor = max(FLOPs/peak, bytes/bandwidth)")
-    probes = [f"{m['fma_gflops']:.0f} GFLOP/s, {m['read_gbs']:.1f} GB/s" if "error" not in m
+    probes = [f"{m['fma_gflops']:.0f} GFLOP/s, "
+              + (f"{m['int8_gops']:.0f} int8 GOP/s, " if m.get("int8_gops") else "")
+              + f"{m['read_gbs']:.1f} GB/s" if "error" not in m
               else m["error"] for m in meta.get("measured_limits", [])]
     print(f"with peak {meta['peak_gflops']:.0f} GFLOP/s ({meta['peak_gflops_source']}) and bandwidth "
           f"{meta['bandwidth_gbs']:.1f} GB/s ({meta['bandwidth_gbs_source']}); kiln_machine_limits "
           f"measured {' at the start, '.join(probes) or 'nothing'} at the end")
+    if meta.get("quantize"):
+        print_int8_table(results)
+        return
     head = (f"{'config':<18} {'kiln ms':>9} {'ORT ms':>9} {'ORT/kiln':>8} {'floor ms':>9} "
             f"{'bound':>7} {'kiln %fl':>8} {'ORT %fl':>8} {'max|err|':>9} {'iters k/o':>10}  notes")
     print(head)
@@ -535,6 +664,100 @@ def print_tables(results: dict):
     print()
 
 
+def row_notes(r: dict, keys: tuple) -> list:
+    notes = [r["error"]] if "error" in r else []
+    notes += [f"skipped ({r.get('exporter')}): {r['skipped']}"] if "skipped" in r else []
+    notes += [f"{k}: {r[k]['error']}" for k in keys if "error" in r.get(k, {})]
+    if r.get("other_cpu_cores", 0) > BUSY_CORES:
+        notes.append(f"BUSY: other processes used {r['other_cpu_cores']:.2f} cores")
+    return notes
+
+
+def int8_rows(results: dict) -> list:
+    """Per configuration of a --quantize run, the cells of its table row."""
+    rows = []
+    for name, r in results["configs"].items():
+        get = lambda k: r.get(k, {}).get("median_ms")  # noqa: E731
+        k8, o8, k32, o32 = get("kiln"), get("ort"), get("kiln_fp32"), get("ort_fp32")
+        fl, fl32 = r.get("floor_ms"), r.get("floor_fp32_ms")
+        check, check32 = r.get("check", {}), r.get("check_fp32", {})
+        notes = row_notes(r, ("kiln", "ort", "kiln_fp32", "ort_fp32"))
+        if check.get("error"):
+            notes.append(f"check: {check['error']}")
+        elif check and not check.get("ok"):
+            notes.append(f"cosine below {check['min_cosine']:g} in {', '.join(check['failing'])}")
+        if check32.get("error"):
+            notes.append(f"fp32 check: {check32['error']}")
+        elif check32 and not check32.get("ok"):
+            notes.append(f"fp32 MISMATCH in {check32['worst_output']}")
+        pct = lambda f, t: f"{100 * f / t:.0f}" if f and t else "-"  # noqa: E731
+        ratio = lambda a, b: f"{a / b:.2f}" if a and b else "-"  # noqa: E731
+        cos = lambda c: f"{c:.4f}" if c is not None else "-"  # noqa: E731
+        rows.append(dict(
+            config=name, ort8=fmt_ms(o8), kiln8=fmt_ms(k8), ratio8=ratio(o8, k8),
+            floor8=fmt_ms(fl), bound=r.get("bound", "-"), kpct8=pct(fl, k8), opct8=pct(fl, o8),
+            cos_kiln=cos(check.get("cos_kiln")), cos_ort=cos(check.get("cos_ort")),
+            ort32=fmt_ms(o32), kiln32=fmt_ms(k32), ratio32=ratio(o32, k32), floor32=fmt_ms(fl32),
+            kpct32=pct(fl32, k32), gain=ratio(k32, k8), notes="; ".join(notes)))
+    return rows
+
+
+INT8_COLUMNS = (  # key, text header, width, Markdown header
+    ("config", "config", 24, "config"),
+    ("ort8", "ORT i8", 8, "ORT int8 ms"), ("kiln8", "Kiln i8", 8, "Kiln int8 ms"),
+    ("ratio8", "ORT/K", 6, "ORT/Kiln"), ("floor8", "i8 floor", 9, "int8 floor ms"),
+    ("bound", "bound", 7, "bound"), ("kpct8", "K %fl", 6, "Kiln % of floor"),
+    ("opct8", "O %fl", 6, "ORT % of floor"), ("cos_kiln", "cos K", 7, "cos Kiln"),
+    ("cos_ort", "cos O", 7, "cos ORT"), ("ort32", "ORT f32", 8, "ORT fp32 ms"),
+    ("kiln32", "Kiln f32", 8, "Kiln fp32 ms"), ("ratio32", "ORT/K", 6, "ORT/Kiln fp32"),
+    ("floor32", "f32 fl", 7, "fp32 floor ms"), ("kpct32", "K %fl", 6, "Kiln fp32 % of floor"),
+    ("gain", "f32/i8", 6, "Kiln fp32/int8"))
+
+
+def print_int8_table(results: dict):
+    meta = results["meta"]
+    print(f"int8 ({meta['quantize']}): Kiln "
+          + ("compiles ONNX Runtime's int8 model" if meta["quantize"] == "ort-int8"
+             else f"kilnc --quantize={meta['quantize']}")
+          + "; ORT runs quantize_dynamic(weight_type=QInt8)'s model. int8 floor = "
+          f"max(int8 GEMM ops / {meta['int8_peak_gops']:.0f} GOP/s ({meta['int8_peak_gops_source']})"
+          " + other FLOPs / fp32 peak, bytes with 1-byte weights / bandwidth); cos: min over "
+          "outputs of the cosine with ORT fp32's output")
+    head = " ".join(f"{h:<{w}}" if k == "config" else f"{h:>{w}}" for k, h, w, _ in INT8_COLUMNS)
+    print(head + "  notes")
+    print("-" * len(head))
+    for row in int8_rows(results):
+        print(" ".join(f"{row[k]:<{w}}" if k == "config" else f"{row[k]:>{w}}"
+                       for k, _, w, _ in INT8_COLUMNS) + (f"  {row['notes']}" if row["notes"] else ""))
+    print()
+
+
+def print_markdown(results: dict):
+    if results["meta"].get("quantize"):
+        cols = [(k, md) for k, _, _, md in INT8_COLUMNS] + [("notes", "notes")]
+        rows = int8_rows(results)
+    else:
+        cols = [("config", "config"), ("kiln", "Kiln ms"), ("ort", "ORT ms"),
+                ("ratio", "ORT/Kiln"), ("floor", "floor ms"), ("kpct", "Kiln % of floor"),
+                ("opct", "ORT % of floor"), ("err", "max abs err"), ("notes", "notes")]
+        rows = []
+        for name, r in results["configs"].items():
+            km, om = r.get("kiln", {}).get("median_ms"), r.get("ort", {}).get("median_ms")
+            fl, err = r.get("floor_ms"), r.get("check", {}).get("max_abs_err")
+            rows.append(dict(config=name, kiln=fmt_ms(km), ort=fmt_ms(om),
+                             ratio=f"{om / km:.2f}" if km and om else "-",
+                             floor=f"{fmt_ms(fl)} ({r.get('bound', '-')})",
+                             kpct=f"{100 * fl / km:.0f}" if km and fl else "-",
+                             opct=f"{100 * fl / om:.0f}" if om and fl else "-",
+                             err=f"{err:.1e}" if err is not None else "-",
+                             notes="; ".join(row_notes(r, ("kiln", "ort")))))
+    print("| " + " | ".join(h for _, h in cols) + " |")
+    print("|" + "---|" * len(cols))
+    for row in rows:
+        print("| " + " | ".join(row[k] for k, _ in cols) + " |")
+    print()
+
+
 def tool_revision(path: str) -> str:
     try:
         # --dirty: a tool built from uncommitted changes says so.
@@ -545,8 +768,8 @@ def tool_revision(path: str) -> str:
 
 
 def measure_limits(args) -> dict:
-    """This machine's fp32 FMA peak and read bandwidth now, from
-    kiln_machine_limits on --threads threads, or {'error': why}."""
+    """This machine's fp32 FMA peak, int8 (vpdpbusd) peak and read bandwidth
+    now, from kiln_machine_limits on --threads threads, or {'error': why}."""
     probe = Path(args.limits_probe)
     if not os.access(probe, os.X_OK):
         return dict(error=f"no {probe} (build the project)")
@@ -557,7 +780,9 @@ def measure_limits(args) -> dict:
             measured = json.loads(out)
         except (OSError, subprocess.SubprocessError, ValueError) as e:
             return dict(error=f"{probe}: {e}")
-    log(f"  measured: fp32 FMA peak {measured['fma_gflops']:.0f} GFLOP/s ({measured['isa']}), "
+    int8 = (f", int8 peak {measured['int8_gops']:.0f} GOP/s ({measured['int8_isa']})"
+            if measured.get("int8_gops") else "")
+    log(f"  measured: fp32 FMA peak {measured['fma_gflops']:.0f} GFLOP/s ({measured['isa']}){int8}, "
         f"read {measured['read_gbs']:.1f} GB/s")
     return measured
 
@@ -565,25 +790,39 @@ def measure_limits(args) -> dict:
 def floor_limits(args, measured: list) -> dict:
     """The peak and bandwidth the floors divide by: a flag's value where
     given, else the best any probe of this run measured, else the defaults."""
-    ok = [m for m in measured if "error" not in m]
     limits = {}
     for key, flag, default in (("peak_gflops", "fma_gflops", roofline.DEFAULT_PEAK_FLOPS / 1e9),
+                               ("int8_peak_gops", "int8_gops",
+                                roofline.DEFAULT_INT8_PEAK_OPS / 1e9),
                                ("bandwidth_gbs", "read_gbs", roofline.DEFAULT_BANDWIDTH / 1e9)):
         given = getattr(args, key, None)
+        ok = [m[flag] for m in measured if m.get(flag)]  # a probe without VNNI says 0
         if given:
             limits[key], limits[key + "_source"] = given, "flag"
         elif ok:
-            limits[key], limits[key + "_source"] = max(m[flag] for m in ok), "measured"
+            limits[key], limits[key + "_source"] = max(ok), "measured"
         else:
             limits[key], limits[key + "_source"] = default, "default"
     return limits
 
 
 def apply_floors(results: dict, limits: dict) -> None:
+    peaks = (limits["peak_gflops"] * 1e9, limits["bandwidth_gbs"] * 1e9,
+             limits["int8_peak_gops"] * 1e9)
     for row in results["configs"].values():
         if "work" in row:
-            row["floor_ms"], row["bound"] = roofline.floor_ms(
-                row["work"], limits["peak_gflops"] * 1e9, limits["bandwidth_gbs"] * 1e9)
+            row["floor_ms"], row["bound"] = roofline.floor_ms(row["work"], *peaks)
+        if "work_fp32" in row:
+            row["floor_fp32_ms"], row["bound_fp32"] = roofline.floor_ms(row["work_fp32"], *peaks)
+
+
+def runtime_mtime(kilnc: str):
+    """When the runtime library that kilnc links into artifacts
+    (BUILD/runtime/libkiln_runtime.a, the kernels) was built, or None."""
+    lib = Path(kilnc).resolve().parents[2] / "runtime" / "libkiln_runtime.a"
+    if not lib.exists():
+        return None
+    return datetime.datetime.fromtimestamp(lib.stat().st_mtime).isoformat(timespec="seconds")
 
 
 def machine_info() -> dict:
@@ -627,9 +866,30 @@ def parse_args(argv):
     ap.add_argument("--threads", type=int, default=2, help="threads for both engines (default 2)")
     ap.add_argument("--atol", type=float, default=1e-3)
     ap.add_argument("--rtol", type=float, default=1e-3)
+    ap.add_argument("--quantize", choices=QUANT_MODES,
+                    help="time int8: Kiln compiles each model with kilnc --quantize=MODE "
+                         "(int8-dynamic, int8-weight), or compiles ONNX Runtime's int8 model "
+                         "(ort-int8); ONNX Runtime runs that int8 model (quantize_dynamic, QInt8 "
+                         "weights, made once as OUT/models/NAME_int8.onnx); both fp32 engines "
+                         "are timed in the same rounds beside them")
+    ap.add_argument("--min-cosine", type=float, default=0.99,
+                    help="--quantize's check: cosine of each Kiln int8 output with ORT's fp32 "
+                         "output at least this, or at least ORT int8's cosine where lower "
+                         "(default 0.99)")
+    ap.add_argument("--no-fp32", action="store_true",
+                    help="with --quantize: time only the int8 engines (ORT fp32 still runs "
+                         "once, as the check's reference)")
+    ap.add_argument("--markdown", action="store_true",
+                    help="also print the results table as Markdown (docs/performance.md)")
+    ap.add_argument("--report", type=Path, metavar="RESULTS_JSON",
+                    help="print the tables of an earlier run's results JSON (with --markdown: "
+                         "also as Markdown) and exit")
     ap.add_argument("--peak-gflops", type=float,
                     help="fp32 FMA peak of --threads cores for the floors (default: the best "
                          "kiln_machine_limits measured at the start and end of this run)")
+    ap.add_argument("--int8-peak-gops", type=float,
+                    help="int8 peak (vpdpbusd) of --threads cores for --quantize's compute "
+                         "floors (default: measured likewise)")
     ap.add_argument("--bandwidth-gbs", type=float,
                     help="memory bandwidth for the floors (default: measured likewise)")
     ap.add_argument("--limits-probe", default=str(ROOT / "build/test/runtime/kiln_machine_limits"),
@@ -671,12 +931,21 @@ def parse_args(argv):
     args.out = args.out or bench_dir(ROOT, args.tiny, args.exporter)
     args.models = args.out / "models"
     args.libs = args.out / "kiln"
-    args.results = args.results or args.out / "results.json"
+    if args.no_fp32 and not args.quantize:
+        ap.error("--no-fp32 needs --quantize")
+    args.results = args.results or args.out / (f"results-{args.quantize}.json" if args.quantize
+                                               else "results.json")
     return args
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.report:
+        results = json.loads(args.report.read_text())
+        print_tables(results)
+        if args.markdown:
+            print_markdown(results)
+        return 0
     import onnxruntime
     args.models.mkdir(parents=True, exist_ok=True)
     args.libs.mkdir(parents=True, exist_ok=True)
@@ -684,7 +953,8 @@ def main(argv=None) -> int:
     if not os.access(args.kilnc, os.X_OK):
         log(f"warning: kilnc not found at {args.kilnc} (--kilnc or KILNC); timing ORT only")
     log(f"configurations: {', '.join(args.selected)}; {args.rounds} round(s), "
-        f"{args.budget:g} s budget each, {args.threads} threads; exporter {args.exporter}")
+        f"{args.budget:g} s budget each, {args.threads} threads; exporter {args.exporter}"
+        + (f"; quantize {args.quantize}" if args.quantize else ""))
 
     configs = [CONFIGS[n] for n in args.selected]
     skipped = {c.name: unsupported(args.exporter, c) for c in configs}
@@ -693,6 +963,9 @@ def main(argv=None) -> int:
         if not skipped[c.name]:
             needed.setdefault(graph_model(c, args), c.model)
     manifests = ensure_models(dict(sorted(needed.items())), args)
+    int8_models = (ensure_int8_models([m for m, man in manifests.items()
+                                       if not isinstance(man, StepError)], args)
+                   if args.quantize else {})
     results = dict(
         meta=dict(started=started.isoformat(timespec="seconds"), machine=machine_info(),
                   kilnc=args.kilnc, kilnc_revision=tool_revision(args.kilnc),
@@ -702,8 +975,15 @@ def main(argv=None) -> int:
                   exporter=args.exporter,
                   onnxruntime=onnxruntime.__version__, numpy=np.__version__,
                   threads=args.threads, rounds=args.rounds, budget_s=args.budget,
-                  warmup=args.warmup, argv=sys.argv[1:]),
+                  warmup=args.warmup, argv=sys.argv[1:], quantize=args.quantize,
+                  kiln_runtime_mtime=runtime_mtime(args.kilnc)),
         models={}, compile={}, configs={})
+    if args.quantize:
+        results["meta"].update(min_cosine=args.min_cosine, fp32_beside=not args.no_fp32)
+        results["int8_models"] = {
+            m: ({"error": str(p)} if isinstance(p, StepError) else
+                json.loads(p.with_suffix(".json").read_text()))
+            for m, p in int8_models.items()}
     for name, man in manifests.items():
         results["models"][name] = ({"error": str(man), "exporter": args.exporter}
                                    if isinstance(man, StepError) else
@@ -738,41 +1018,65 @@ def main(argv=None) -> int:
         # A generation's steps grow the past linearly: their mean is the
         # step at the mean past.
         past = cfg.past + (cfg.steps - 1) / 2 if cfg.steps else cfg.past
-        w = roofline.work(man, cfg.batch, cfg.seq, past, inplace=cfg.inplace)
+        w = roofline.work(man, cfg.batch, cfg.seq, past, inplace=cfg.inplace,
+                          int8=INT8_WORK.get(args.quantize, ""))
         fl, bound = roofline.floor_ms(w, limits["peak_gflops"] * 1e9,
-                                      limits["bandwidth_gbs"] * 1e9)
+                                      limits["bandwidth_gbs"] * 1e9,
+                                      limits["int8_peak_gops"] * 1e9)
         row.update(work=w, floor_ms=fl, bound=bound)
+        if args.quantize:
+            row["quantize"] = args.quantize
+            if not args.no_fp32:
+                row["work_fp32"] = roofline.work(man, cfg.batch, cfg.seq, past,
+                                                 inplace=cfg.inplace)
 
-        # Compile once per artifact and run.
-        name = lib_name(model, cfg, args.specialize)
-        lib = args.libs / f"lib{name}.so"
+        # Compile once per artifact and run. Without --quantize: kiln (the
+        # artifact) against ort (the model); with it: kiln and ort are the
+        # int8 ones, kiln_fp32 and ort_fp32 beside them (ort_fp32 at least
+        # loaded: it is the reference of the check).
         onnx_path = args.models / f"{model}.onnx"
-        if name not in results["compile"]:
-            extra = shape_flags(man, cfg) if args.specialize else []
-            reused = (args.reuse_libs and os.access(args.kilnc, os.X_OK)
-                      and reusable_compile(onnx_path, lib, extra, args))
-            if reused:
-                results["compile"][name] = reused
-                log(f"  reusing {lib}")
-            elif os.access(args.kilnc, os.X_OK):
-                lib.unlink(missing_ok=True)
-                lib.with_suffix(".compile.json").unlink(missing_ok=True)
-                results["compile"][name] = compile_model(onnx_path, lib, extra, args)
+        extra = shape_flags(man, cfg) if args.specialize else []
+        fp32_lib = None
+        if not args.quantize or not args.no_fp32:
+            name = lib_name(model, cfg, args.specialize)
+            fp32_lib = artifact(name, onnx_path, extra, args, results)
+            row["artifact" if not args.quantize else "artifact_fp32"] = name
+        if args.quantize:
+            int8_model = int8_models.get(model)
+            if isinstance(int8_model, StepError):
+                row["ort"] = dict(error=str(int8_model))
+                if args.quantize == "ort-int8":
+                    row["kiln"] = dict(error=str(int8_model))
+            name = lib_name(model, cfg, args.specialize, INT8_LIB_SUFFIX[args.quantize])
+            if args.quantize == "ort-int8":
+                int8_lib = (None if isinstance(int8_model, StepError)
+                            else artifact(name, int8_model, extra, args, results))
             else:
-                results["compile"][name] = dict(error=f"no kilnc at {args.kilnc}")
-        comp = results["compile"][name]
-        row["artifact"] = name
-        if "error" in comp:
-            row["kiln"] = dict(error=comp["error"])
+                int8_lib = artifact(name, onnx_path, extra + [f"--quantize={args.quantize}"],
+                                    args, results)
+            row["artifact"] = name
+            int8_onnx = None if isinstance(int8_model, StepError) else str(int8_model)
+            spec = [("kiln", "kiln", int8_lib), ("ort", "ort", int8_onnx),
+                    ("kiln_fp32", "kiln", fp32_lib), ("ort_fp32", "ort", str(onnx_path))]
+        else:
+            spec = [("kiln", "kiln", fp32_lib), ("ort", "ort", str(onnx_path))]
+        for key, _, lib in spec:
+            comp = results["compile"][Path(lib).stem[3:]] if key.startswith("kiln") and lib else {}
+            if "error" in comp:
+                row[key] = dict(error=comp["error"])
+        spec = [(key, kind, None if "error" in row.get(key, {}) else lib)
+                for key, kind, lib in spec]
 
         with machine_lock(args.lock):
             try:
-                time_config(cfg, man, None if "error" in comp else lib, args, row)
+                time_config(cfg, man, spec, args, row,
+                            untimed=("ort_fp32",) if args.quantize and args.no_fp32 else ())
             except StepError as e:
                 row["error"] = str(e)
                 log(f"  FAILED: {e}")
         km, om = row.get("kiln", {}).get("median_ms"), row.get("ort", {}).get("median_ms")
-        log(f"  median: kiln {fmt_ms(km)} ms, ORT {fmt_ms(om)} ms, floor {fmt_ms(fl)} ms ({bound})")
+        log(f"  median: kiln {fmt_ms(km)} ms, ORT {fmt_ms(om)} ms, floor {fmt_ms(fl)} ms ({bound})"
+            + (" (int8)" if args.quantize else ""))
         # Written after every configuration, so an interrupted run keeps its rows.
         args.results.write_text(json.dumps(results, indent=1) + "\n")
 
@@ -786,9 +1090,12 @@ def main(argv=None) -> int:
                                         - started).total_seconds(), 1)
     args.results.write_text(json.dumps(results, indent=1) + "\n")
     print_tables(results)
+    if args.markdown:
+        print_markdown(results)
     log(f"wrote {args.results}")
     failed = [n for n, r in results["configs"].items() if "skipped" not in r and (
-        "error" in r or "error" in r.get("kiln", {}) or not r.get("check", {}).get("ok"))]
+        "error" in r or "error" in r.get("kiln", {}) or not r.get("check", {}).get("ok")
+        or "error" in r.get("kiln_fp32", {}) or not r.get("check_fp32", {"ok": True}).get("ok"))]
     return 1 if failed else 0
 
 

@@ -23,9 +23,18 @@
 # The parameter counts come from the exporter's manifest (counted on the
 # PyTorch modules), the rest from the resolved config in the same manifest.
 #
+# int8 (bench.py --quantize): every matmul weight is one byte (per-column
+# or per-tensor scales, a few KB, left out), the other streamed parameters
+# (biases, norms) stay fp32, and so does the KV cache. With int8 activations
+# (int8-dynamic, ort-int8) the GEMMs' multiply-adds run at the int8 peak
+# (vpdpbusd) and attention's at the fp32 peak, one after the other:
+#   compute = int8 GEMM ops / int8 peak + attention FLOPs / fp32 peak
+# With fp32 activations (int8-weight) all of it runs at the fp32 peak.
+#
 #===----------------------------------------------------------------------===#
 
 DEFAULT_PEAK_FLOPS = 450e9   # fp32 FMA, 2 cores of the development machine
+DEFAULT_INT8_PEAK_OPS = 1750e9  # vpdpbusd, the same 2 cores (Xeon, AVX512-VNNI)
 DEFAULT_BANDWIDTH = 70e9     # bytes/s
 
 
@@ -35,23 +44,35 @@ def attention_pairs(seq: int, past: int, causal: bool) -> float:
     return seq * (past + seq)
 
 
-def work(manifest: dict, batch: int, seq: int, past: int, inplace: bool = False) -> dict:
-    """FLOPs and bytes of one call; the terms are kept for the report."""
+def work(manifest: dict, batch: int, seq: int, past: int, inplace: bool = False,
+         int8: str = "") -> dict:
+    """FLOPs and bytes of one call; the terms are kept for the report.
+    `int8`: "" (fp32), "weights" (int8 weights, fp32 math) or "gemm" (int8
+    weights and activations: the GEMMs' ops move from `flops` to
+    `int8_ops`)."""
     cfg, params = manifest["config"], manifest["params"]
     matmul = 2 * params["linear_per_token"] * batch * seq + 2 * params["linear_per_sequence"] * batch
     attn = (4 * cfg["layers"] * batch * cfg["heads"] * cfg["head_dim"]
             * attention_pairs(seq, past, cfg["causal"]))
     weight_bytes = 4 * params["streamed"]
+    if int8:
+        linear = params["linear_per_token"] + params["linear_per_sequence"]
+        weight_bytes = linear + 4 * (params["streamed"] - linear)
     kv_bytes = 0
     if manifest["graph"] in ("prefill", "decode"):
         per_token = 2 * cfg["layers"] * cfg["kv_heads"] * cfg["head_dim"] * 4
         kv_bytes = per_token * batch * ((past + seq) + seq if inplace else past + (past + seq))
-    return dict(matmul_flops=matmul, attention_flops=attn, flops=matmul + attn,
-                weight_bytes=weight_bytes, kv_bytes=kv_bytes, bytes=weight_bytes + kv_bytes)
+    w = dict(matmul_flops=matmul, attention_flops=attn, flops=matmul + attn,
+             weight_bytes=weight_bytes, kv_bytes=kv_bytes, bytes=weight_bytes + kv_bytes)
+    if int8 == "gemm":
+        w.update(flops=attn, int8_ops=matmul)
+    return w
 
 
 def floor_ms(w: dict, peak_flops: float = DEFAULT_PEAK_FLOPS,
-             bandwidth: float = DEFAULT_BANDWIDTH) -> tuple:
+             bandwidth: float = DEFAULT_BANDWIDTH,
+             int8_peak_ops: float = DEFAULT_INT8_PEAK_OPS) -> tuple:
     """(floor in ms, 'compute' or 'memory')."""
-    compute, memory = w["flops"] / peak_flops, w["bytes"] / bandwidth
+    compute = w["flops"] / peak_flops + w.get("int8_ops", 0) / int8_peak_ops
+    memory = w["bytes"] / bandwidth
     return 1e3 * max(compute, memory), ("compute" if compute >= memory else "memory")

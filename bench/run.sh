@@ -2,7 +2,7 @@
 #===- bench/run.sh - Kiln vs ONNX Runtime benchmark suite ----------------===#
 #
 # Usage: bash bench/run.sh [--quick] [--only NAMES] [--exporter torchscript|dynamo|optimum]
-#                          [--rounds N] [...]
+#                          [--quantize int8-dynamic|int8-weight|ort-int8] [--rounds N] [...]
 #        bash bench/run.sh gemm [--quick] [--m 1,8] [--kn 768x768] [...]
 #        (--help lists every option of either; bench/README.md)
 #
@@ -10,7 +10,8 @@
 # scripts/setup-export.sh; --exporter optimum also .venv-optimum), compiles
 # them with kilnc (needs a build: bash scripts/build.sh), times Kiln and ONNX
 # Runtime alternately, prints the tables and writes build/bench/results.json
-# (build/bench/<exporter>/results.json for dynamo and optimum). The gemm mode runs the GEMM
+# (build/bench/<exporter>/results.json for dynamo and optimum;
+# results-<mode>.json with --quantize). The gemm mode runs the GEMM
 # microbenchmark (bench/gemm.py: Kiln, ONNX Runtime and OpenBLAS on single
 # MatMuls) and writes build/bench/gemm/results.json.
 #
