@@ -15,8 +15,9 @@ llvm::StringRef kiln::gemmOperandTypeFor(llvm::StringRef precision) {
 LogicalResult kiln::lowerToLinalg(ModuleOp module, const Target &target,
                                   bool verbose) {
   std::string prelude;
-  if (!target.hasInt8GemmKernel())
-    prelude = "func.func(kiln-expand-quantized),";
+  prelude = target.hasInt8GemmKernel()
+                ? "func.func(kiln-fuse-qlinear-siblings),"
+                : "func.func(kiln-expand-quantized),";
   if (llvm::StringRef type = target.gemmOperandType(); !type.empty())
     prelude += ("kiln-mixed-precision{type=" + type + "},").str();
   std::string options = "attention-kernel=" + target.attentionKernel().str();

@@ -275,6 +275,36 @@ def KilnExpandQuantized
   let dependentDialects = ["::mlir::kiln::KilnDialect"];
 }
 
+def KilnFuseQLinearSiblings
+    : Pass<"kiln-fuse-qlinear-siblings", "::mlir::func::FuncOp"> {
+  let summary = "Fuse kiln.qlinear ops that read one activation";
+  let description = [{
+    Attention's q, k and v projections and SwiGLU's gate and up read the
+    same activation. `kiln.qlinear` ops with one input, quantization (`row`
+    or `tensor_u8`) and activation, and constant weights, scales and
+    biases, become one `kiln.qlinear` over the concatenated columns and a
+    `kiln.slice` per original result:
+
+    ```
+    %q = kiln.qlinear %x, %wq, %sq, %bq : ... -> tensor<?x?x768xf32>
+    %k = kiln.qlinear %x, %wk, %sk, %bk : ... -> tensor<?x?x768xf32>
+      => %qk = kiln.qlinear %x, %wqk, %sqk, %bqk : ... -> tensor<?x?x1536xf32>
+         %q = kiln.slice %qk {offsets = (0, 0, 0), sizes = (s0, s1, 768)}
+         %k = kiln.slice %qk {offsets = (0, 0, 768), sizes = (s0, s1, 768)}
+    ```
+
+    The input is quantized once and the GEMM is wider; the rows'
+    quantization does not depend on the weights and each output column is
+    its own dot product, so the results are bit for bit those of the
+    separate ops. A missing bias among biased siblings becomes zeros.
+    Weight-only ops (`quant = "none"`) share nothing and stay.
+  }];
+  let dependentDialects = ["::mlir::kiln::KilnDialect"];
+  let statistics = [
+    Statistic<"numFused", "fused", "Groups of sibling kiln.qlinear fused">
+  ];
+}
+
 def KilnQuantize : Pass<"kiln-quantize", "::mlir::ModuleOp"> {
   let summary = "Give f32 GEMMs with constant weights int8 or int4 weights";
   let description = [{
