@@ -22,11 +22,13 @@ public:
     return gemmOperandTypeFor(options_.precision);
   }
   std::string gemmOperandTypeCaveat() const override {
+    // bf16 GEMMs by a constant weight call the runtime's bf16 kernel
+    // (kiln-linalg-to-microkernels); f16 has no kernel on the cpu yet.
     llvm::StringRef type = gemmOperandType();
-    if (type.empty())
+    if (type.empty() || type == "bf16")
       return "";
-    return ("the cpu GEMM kernels take f32 operands only; GEMMs on " + type +
-            " operands run as generic loops (slow)")
+    return ("the cpu GEMM kernels take f32 and bf16 operands only; GEMMs on " +
+            type + " operands run as generic loops (slow)")
         .str();
   }
 

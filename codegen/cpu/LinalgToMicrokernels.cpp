@@ -1,9 +1,18 @@
 //===- LinalgToMicrokernels.cpp - matmuls -> runtime GEMM calls -----------===//
+//
+// f32 matmuls call the runtime's fp32 GEMMs, with a constant weight packed
+// here into 32-column panels (runtime/src/kernels/Kernels.h). bf16 x bf16
+// -> f32 matmuls by a constant weight (kilnc --precision=bf16) call its
+// bf16 GEMM, with the weight packed here as runtime/src/kernels/
+// Bf16Packing.h defines; other bf16 and all f16 matmuls stay loops.
+//
+//===----------------------------------------------------------------------===//
 #include "codegen/GemmEpilogueMatch.h"
 #include "codegen/GemmZeroing.h"
 #include "codegen/RuntimeCalls.h"
 #include "codegen/cpu/Passes.h"
 #include "dialects/kiln/KilnDialect.h"
+#include "runtime/src/kernels/Bf16Packing.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -28,8 +37,8 @@ namespace {
 /// (KILN_RT_PACKED_PANEL) defines the layout.
 constexpr int64_t kPackedPanel = 32;
 
-/// The raw f32 bytes of a constant global's initializer, read in place:
-/// all elements, or one when `splat`.
+/// The raw f32 or bf16 bytes of a constant global's initializer, read in
+/// place: all elements, or one when `splat`.
 struct ConstantBytes {
   ArrayRef<char> data;
   bool splat;
@@ -37,16 +46,20 @@ struct ConstantBytes {
 std::optional<ConstantBytes> constantBytes(memref::GlobalOp global) {
   if (!global.getConstant())
     return std::nullopt;
+  Type elem = global.getType().getElementType();
+  if (!elem.isF32() && !elem.isBF16())
+    return std::nullopt;
+  size_t elemBytes = elem.getIntOrFloatBitWidth() / 8;
   Attribute init = global.getInitialValue().value_or(Attribute());
   if (auto res = dyn_cast_or_null<DenseResourceElementsAttr>(init)) {
     AsmResourceBlob *blob = res.getRawHandle().getBlob();
     if (!blob ||
-        blob->getData().size() != size_t(res.getNumElements()) * sizeof(float))
+        blob->getData().size() != size_t(res.getNumElements()) * elemBytes)
       return std::nullopt;
     return ConstantBytes{blob->getData(), false};
   }
   if (auto dense = dyn_cast_or_null<DenseElementsAttr>(init))
-    if (dense.getElementType().isF32())
+    if (dense.getElementType() == elem)
       return ConstantBytes{dense.getRawData(), dense.isSplat()};
   return std::nullopt;
 }
@@ -63,7 +76,8 @@ std::optional<int32_t> activationCode(StringRef act) {
 }
 
 struct KilnLinalgToMicrokernelsPass
-    : kiln::impl::KilnLinalgToMicrokernelsBase<KilnLinalgToMicrokernelsPass> {
+    : mlir::kiln::impl::KilnLinalgToMicrokernelsBase<
+          KilnLinalgToMicrokernelsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     packed_.clear(); // a pass instance may run on several modules
@@ -85,20 +99,33 @@ struct KilnLinalgToMicrokernelsPass
         continue;
       Value a = lin.getDpsInputs()[0], w = lin.getDpsInputs()[1];
       Value c = lin.getDpsInits()[0];
-      bool allF32 = llvm::all_of(ValueRange{a, w, c}, [](Value v) {
-        return cast<MemRefType>(v.getType()).getElementType().isF32();
-      });
-      if (!allF32)
+      auto elementType = [](Value v) {
+        return cast<MemRefType>(v.getType()).getElementType();
+      };
+      bool allF32 = llvm::all_of(
+          ValueRange{a, w, c}, [&](Value v) { return elementType(v).isF32(); });
+      // bf16 operands with an f32 result (kilnc --precision=bf16): the bf16
+      // kernel takes only a packed weight, so only a constant one.
+      bool bf16 = elementType(a).isBF16() && elementType(w).isBF16() &&
+                  elementType(c).isF32();
+      if (!allF32 && !bf16)
         continue;
-      Operation *zeroing = kiln::zeroingFor(op, c);
+      Operation *zeroing = mlir::kiln::zeroingFor(op, c);
       if (!zeroing)
         continue;
       unsigned rank = cast<MemRefType>(c.getType()).getRank();
+      if (bf16 && rank != 2)
+        continue;
       Type f32 = Float32Type::get(&getContext());
-      MemRefType argType = kiln::fullyDynamicMemRef(rank, f32);
-      std::optional<kiln::GemmEpilogue> epilogue;
-      if (rank == 2 && w.getDefiningOp<memref::GetGlobalOp>())
-        epilogue = kiln::findGemmEpilogue(op, c, zeroing);
+      Type aElem = elementType(a);
+      MemRefType argType = mlir::kiln::fullyDynamicMemRef(rank, f32);
+      memref::GlobalOp packed =
+          rank == 2 ? packedWeight(module, w) : memref::GlobalOp();
+      if (bf16 && !packed)
+        continue;
+      std::optional<mlir::kiln::GemmEpilogue> epilogue;
+      if (packed)
+        epilogue = mlir::kiln::findGemmEpilogue(op, c, zeroing);
       // With an epilogue the call takes its place: its output may be
       // allocated after the matmul.
       OpBuilder b(epilogue ? epilogue->generic.getOperation() : op);
@@ -106,18 +133,17 @@ struct KilnLinalgToMicrokernelsPass
           rank == 2 ? "kiln_rt_matmul_f32" : "kiln_rt_batch_matmul_f32";
       SmallVector<Value> operands = {a, w, c};
       SmallVector<Type> types = {argType, argType, argType};
-      memref::GlobalOp packed =
-          rank == 2 ? packedWeight(module, w) : memref::GlobalOp();
       if (packed) {
-        callee = "kiln_rt_matmul_packed_f32";
+        callee =
+            bf16 ? "kiln_rt_matmul_packed_bf16" : "kiln_rt_matmul_packed_f32";
         operands[1] = memref::GetGlobalOp::create(
             b, op->getLoc(), packed.getType(), packed.getSymName());
-        types[1] = kiln::fullyDynamicMemRef(1, f32);
+        types[0] = mlir::kiln::fullyDynamicMemRef(2, aElem);
+        types[1] = mlir::kiln::fullyDynamicMemRef(1, aElem);
       }
-      if (!packed)
-        epilogue.reset();
       if (epilogue) {
-        callee = "kiln_rt_matmul_packed_epilogue_f32";
+        callee = bf16 ? "kiln_rt_matmul_packed_epilogue_bf16"
+                      : "kiln_rt_matmul_packed_epilogue_f32";
         Value bias = epilogue->bias
                          ? epilogue->bias
                          : (Value)memref::AllocaOp::create(
@@ -125,10 +151,13 @@ struct KilnLinalgToMicrokernelsPass
         int32_t act = *activationCode(epilogue->activation);
         operands = {a, operands[1], bias, epilogue->output,
                     arith::ConstantIntOp::create(b, op->getLoc(), act, 32)};
-        types = {argType, kiln::fullyDynamicMemRef(1, f32),
-                 kiln::fullyDynamicMemRef(1, f32), argType, b.getI32Type()};
+        types = {mlir::kiln::fullyDynamicMemRef(2, aElem),
+                 mlir::kiln::fullyDynamicMemRef(1, aElem),
+                 mlir::kiln::fullyDynamicMemRef(1, f32), argType,
+                 b.getI32Type()};
       }
-      func::FuncOp decl = kiln::declareRuntimeFunction(module, callee, types);
+      func::FuncOp decl =
+          mlir::kiln::declareRuntimeFunction(module, callee, types);
       SmallVector<Value> args;
       for (auto [v, t] : llvm::zip(operands, types))
         args.push_back(v.getType() == t ? v
@@ -139,7 +168,7 @@ struct KilnLinalgToMicrokernelsPass
       if (zeroing != op)
         zeroing->erase();
       if (epilogue) {
-        kiln::eraseGemmAndEpilogue(op, *epilogue, c);
+        mlir::kiln::eraseGemmAndEpilogue(op, *epilogue, c);
         eraseReplacedWeight(module, w);
         continue;
       }
@@ -149,10 +178,10 @@ struct KilnLinalgToMicrokernelsPass
     eraseUnpackedWeights(module);
   }
 
-  /// For a [K, N] f32 weight read from a constant global: a global holding
-  /// it in the runtime's panel layout, made once per weight. The original
-  /// global goes when nothing else reads it, so the artifact holds each
-  /// weight once.
+  /// For a [K, N] f32 or bf16 weight read from a constant global: a global
+  /// holding it in the runtime's panel layout for its type, made once per
+  /// weight. The original global goes when nothing else reads it, so the
+  /// artifact holds each weight once.
   memref::GlobalOp packedWeight(ModuleOp module, Value w) {
     auto get = w.getDefiningOp<memref::GetGlobalOp>();
     if (!get)
@@ -165,12 +194,15 @@ struct KilnLinalgToMicrokernelsPass
       return nullptr;
     MemRefType type = global.getType();
     if (type.getRank() != 2 || !type.hasStaticShape() ||
-        !type.getElementType().isF32())
+        !(type.getElementType().isF32() || type.getElementType().isBF16()))
       return nullptr;
     std::optional<ConstantBytes> src = constantBytes(global);
     if (!src)
       return nullptr;
     int64_t k = type.getDimSize(0), n = type.getDimSize(1);
+    if (type.getElementType().isBF16())
+      return makePackedGlobal(module, global, get.getName(),
+                              packBf16(*src, k, n));
     int64_t panels = (n + kPackedPanel - 1) / kPackedPanel;
     int64_t size = panels * kPackedPanel * k;
     // Packed straight from the initializer into the new blob: row k of panel
@@ -194,18 +226,50 @@ struct KilnLinalgToMicrokernelsPass
       }
     }
 
-    MLIRContext *ctx = &getContext();
-    Type f32 = Float32Type::get(ctx);
+    return makePackedGlobal(module, global, get.getName(), std::move(blob));
+  }
+
+  /// A [K, N] bf16 weight in the layout of the runtime's bf16 GEMM
+  /// (runtime/src/kernels/Bf16Packing.h).
+  static AsmResourceBlob packBf16(const ConstantBytes &src, int64_t k,
+                                  int64_t n) {
+    SmallVector<uint16_t> dense;
+    const uint16_t *w = reinterpret_cast<const uint16_t *>(src.data.data());
+    if (src.splat) {
+      uint16_t value;
+      memcpy(&value, src.data.data(), sizeof(value));
+      dense.assign(size_t(k * n), value);
+      w = dense.data();
+    } else if (reinterpret_cast<uintptr_t>(w) % alignof(uint16_t)) {
+      dense.resize(size_t(k * n));
+      memcpy(dense.data(), src.data.data(), size_t(k * n) * sizeof(uint16_t));
+      w = dense.data();
+    }
+    int64_t size = ::kiln::bf16::packedElements(k, n);
+    AsmResourceBlob blob =
+        HeapAsmResourceBlob::allocate(size_t(size) * sizeof(uint16_t), 64);
+    ::kiln::bf16::pack(
+        w, k, n, reinterpret_cast<uint16_t *>(blob.getMutableData().data()));
+    return blob;
+  }
+
+  /// A constant 1-D global of `blob` (of `global`'s element type) beside
+  /// `global`, 64-byte aligned, recorded as the packed copy of `weight`.
+  memref::GlobalOp makePackedGlobal(ModuleOp module, memref::GlobalOp global,
+                                    StringRef weight, AsmResourceBlob blob) {
+    Type elem = global.getType().getElementType();
+    int64_t size =
+        int64_t(blob.getData().size()) / (elem.getIntOrFloatBitWidth() / 8);
     std::string name = (global.getSymName() + "_packed").str();
     auto attr = DenseResourceElementsAttr::get(
-        RankedTensorType::get({size}, f32), name, std::move(blob));
+        RankedTensorType::get({size}, elem), name, std::move(blob));
     OpBuilder b(global);
     auto packedGlobal = memref::GlobalOp::create(
         b, global.getLoc(), name, b.getStringAttr("private"),
-        MemRefType::get({size}, f32), attr, /*constant=*/true,
+        MemRefType::get({size}, elem), attr, /*constant=*/true,
         b.getI64IntegerAttr(64));
     SymbolTable(module).insert(packedGlobal); // uniques the name
-    packed_[get.getName()] = packedGlobal;
+    packed_[weight] = packedGlobal;
     return packedGlobal;
   }
 

@@ -260,3 +260,110 @@ func.func @epilogues_on_shared_zero_buffer(%a: memref<4x3xf32>, %out1: memref<4x
   }
   return
 }
+
+// -----
+
+// bf16 operands with an f32 result (kilnc --precision=bf16) and a constant
+// bf16 weight: the weight is packed at compile time into the bf16 kernel's
+// layout (runtime/src/kernels/Bf16Packing.h: panels of 16 columns, rows in
+// pairs, K padded to 32; here 1 panel x 32 rows = 512 values) and the call
+// takes bf16 a and packed weight, f32 c.
+// CHECK: func.func private @kiln_rt_matmul_packed_bf16(memref<?x?xbf16, strided<[?, ?], offset: ?>>, memref<?xbf16, strided<[?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>) attributes {llvm.emit_c_interface}
+// CHECK-LABEL: memref.global "private" constant @wb_packed : memref<512xbf16> = dense_resource<wb_packed> {alignment = 64 : i64}
+// CHECK-NOT: memref.global "private" constant @wb :
+// CHECK-LABEL: func.func @packed_bf16_weight
+// CHECK-SAME: (%[[A:.*]]: memref<?x3xbf16>, %[[C:.*]]: memref<?x2xf32>)
+// CHECK-NOT: linalg.fill
+// CHECK-DAG: %[[PW:.*]] = memref.get_global @wb_packed : memref<512xbf16>
+// CHECK-DAG: %[[CA:.*]] = memref.cast %[[A]] : memref<?x3xbf16> to memref<?x?xbf16, strided<[?, ?], offset: ?>>
+// CHECK-DAG: %[[CPW:.*]] = memref.cast %[[PW]] : memref<512xbf16> to memref<?xbf16, strided<[?], offset: ?>>
+// CHECK-DAG: %[[CC:.*]] = memref.cast %[[C]] : memref<?x2xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
+// CHECK: call @kiln_rt_matmul_packed_bf16(%[[CA]], %[[CPW]], %[[CC]])
+// CHECK-NOT: linalg.matmul
+// Blob: alignment 64, then the pair (w[0, 0], w[1, 0]) = (-1, 3), the pair
+// (w[0, 1], w[1, 1]) = (0, 4), zeros for columns 2-15, then the pair of
+// rows 2 and 3 (padding): (5, 0), (6, 0).
+// CHECK: wb_packed: "0x4000000080BF404000008040{{(0000)+}}A0400000C0400000{{(0000)+}}"
+memref.global "private" constant @wb : memref<3x2xbf16> = dense<[[-1.0, 0.0], [3.0, 4.0], [5.0, 6.0]]>
+func.func @packed_bf16_weight(%a: memref<?x3xbf16>, %c: memref<?x2xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %w = memref.get_global @wb : memref<3x2xbf16>
+  linalg.fill ins(%zero : f32) outs(%c : memref<?x2xf32>)
+  linalg.matmul ins(%a, %w : memref<?x3xbf16>, memref<3x2xbf16>) outs(%c : memref<?x2xf32>)
+  return
+}
+
+// -----
+
+// kiln.linear at bf16: the epilogue variant of the bf16 kernel writes the
+// generic's output, with the bias and activation code of the f32 one.
+// CHECK: func.func private @kiln_rt_matmul_packed_epilogue_bf16(memref<?x?xbf16, strided<[?, ?], offset: ?>>, memref<?xbf16, strided<[?], offset: ?>>, memref<?xf32, strided<[?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i32) attributes {llvm.emit_c_interface}
+// CHECK-LABEL: func.func @linear_epilogue_bf16
+// CHECK-SAME: (%[[A:.*]]: memref<?x3xbf16>, %[[OUT:.*]]: memref<?x2xf32>)
+// CHECK-NOT: memref.alloc(
+// CHECK-DAG: %[[PW:.*]] = memref.get_global @wb_packed : memref<512xbf16>
+// CHECK-DAG: %[[B:.*]] = memref.get_global @b : memref<2xf32>
+// CHECK-DAG: %[[ACT:.*]] = arith.constant 2 : i32
+// CHECK-DAG: %[[CB:.*]] = memref.cast %[[B]]
+// CHECK-DAG: %[[CO:.*]] = memref.cast %[[OUT]]
+// CHECK: call @kiln_rt_matmul_packed_epilogue_bf16(%{{.*}}, %{{.*}}, %[[CB]], %[[CO]], %[[ACT]])
+// CHECK-NOT: linalg.generic
+// CHECK: return
+memref.global "private" constant @wb : memref<3x2xbf16> = dense<[[-1.0, 0.0], [3.0, 4.0], [5.0, 6.0]]>
+memref.global "private" constant @b : memref<2xf32> = dense<[1.0, 2.0]>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#col = affine_map<(d0, d1) -> (d1)>
+func.func @linear_epilogue_bf16(%a: memref<?x3xbf16>, %out: memref<?x2xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  %m = memref.dim %a, %c0 : memref<?x3xbf16>
+  %c = memref.alloc(%m) : memref<?x2xf32>
+  %w = memref.get_global @wb : memref<3x2xbf16>
+  %b = memref.get_global @b : memref<2xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<?x2xf32>)
+  linalg.matmul ins(%a, %w : memref<?x3xbf16>, memref<3x2xbf16>) outs(%c : memref<?x2xf32>)
+  linalg.generic {indexing_maps = [#id, #col, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%c, %b : memref<?x2xf32>, memref<2xf32>) outs(%out : memref<?x2xf32>)
+      attrs = {kiln.epilogue = {activation = "gelu", bias = true}} {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %s = arith.addf %x, %y : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Must not fire: the bf16 kernel takes only a constant weight (here an
+// argument), a bf16 x bf16 product with a bf16 result, f16 operands (no f16
+// kernel on the cpu), mixed bf16 and f32 operands, or a batched bf16
+// product; all stay loops, and no weight is packed.
+// CHECK: memref.global "private" constant @wh
+// CHECK-NOT: _packed
+// CHECK-LABEL: func.func @bf16_not_packed
+// CHECK-NOT: call
+// CHECK-COUNT-5: linalg.{{(batch_)?}}matmul
+// CHECK-NOT: call
+// CHECK: return
+// CHECK-NOT: _packed
+memref.global "private" constant @wh : memref<3x2xf16> = dense<[[-1.0, 0.0], [3.0, 4.0], [5.0, 6.0]]>
+memref.global "private" constant @wb : memref<3x2xbf16> = dense<[[-1.0, 0.0], [3.0, 4.0], [5.0, 6.0]]>
+func.func @bf16_not_packed(%a: memref<4x3xbf16>, %w: memref<3x2xbf16>, %ah: memref<4x3xf16>,
+                           %af: memref<4x3xf32>, %ab: memref<2x4x3xbf16>, %wb3: memref<2x3x2xbf16>,
+                           %c: memref<4x2xf32>, %cb: memref<4x2xbf16>, %c3: memref<2x4x2xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %zb = arith.constant 0.0 : bf16
+  %wk = memref.get_global @wb : memref<3x2xbf16>
+  %wh = memref.get_global @wh : memref<3x2xf16>
+  linalg.fill ins(%zero : f32) outs(%c : memref<4x2xf32>)
+  linalg.matmul ins(%a, %w : memref<4x3xbf16>, memref<3x2xbf16>) outs(%c : memref<4x2xf32>)
+  linalg.fill ins(%zb : bf16) outs(%cb : memref<4x2xbf16>)
+  linalg.matmul ins(%a, %wk : memref<4x3xbf16>, memref<3x2xbf16>) outs(%cb : memref<4x2xbf16>)
+  linalg.fill ins(%zero : f32) outs(%c : memref<4x2xf32>)
+  linalg.matmul ins(%ah, %wh : memref<4x3xf16>, memref<3x2xf16>) outs(%c : memref<4x2xf32>)
+  linalg.fill ins(%zero : f32) outs(%c : memref<4x2xf32>)
+  linalg.matmul ins(%af, %wk : memref<4x3xf32>, memref<3x2xbf16>) outs(%c : memref<4x2xf32>)
+  linalg.fill ins(%zero : f32) outs(%c3 : memref<2x4x2xf32>)
+  linalg.batch_matmul ins(%ab, %wb3 : memref<2x4x3xbf16>, memref<2x3x2xbf16>) outs(%c3 : memref<2x4x2xf32>)
+  return
+}

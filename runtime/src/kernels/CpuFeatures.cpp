@@ -4,6 +4,14 @@
 
 #include <atomic>
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+#if defined(__x86_64__) && defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 namespace kiln {
 
 namespace {
@@ -11,6 +19,53 @@ namespace {
 // -1 until resolved; a plain int so no C++ runtime guard is needed.
 std::atomic<int> resolvedIsa{-1};
 std::atomic<int> resolvedInt8Isa{-1};
+std::atomic<int> resolvedBf16Isa{-1};
+std::atomic<int> amxPermission{-1}; // -1 not asked yet, 0 refused, 1 granted
+
+#if defined(__x86_64__)
+// CPUID leaf 7, subleaf `sub`: {ebx, ecx, edx, eax}. The flags that
+// __builtin_cpu_supports may not know (libgcc's list is older than AMX).
+bool cpuidLeaf7(unsigned sub, unsigned (&regs)[4]) {
+  unsigned eax, ebx, ecx, edx;
+  if (__get_cpuid_max(0, nullptr) < 7)
+    return false;
+  __cpuid_count(7, sub, eax, ebx, ecx, edx);
+  regs[0] = ebx, regs[1] = ecx, regs[2] = edx, regs[3] = eax;
+  return true;
+}
+
+bool hasAvx512Bf16() {
+  unsigned regs[4];
+  return cpuidLeaf7(1, regs) && (regs[3] & (1u << 5)); // EAX bit 5
+}
+
+bool hasAmxBf16() {
+  unsigned regs[4];
+  // EDX bit 22: AMX-BF16, bit 24: AMX-TILE.
+  return cpuidLeaf7(0, regs) && (regs[2] & (1u << 22)) &&
+         (regs[2] & (1u << 24));
+}
+
+// Linux enables the AMX tile data state (XFEATURE 18) only for processes
+// that ask; the kernel refuses where it has no AMX support or a thread's
+// signal stack is too small for the larger signal frame.
+bool amxPermitted() {
+  int state = amxPermission.load(std::memory_order_relaxed);
+  if (state < 0) {
+#if defined(__linux__)
+    constexpr long kArchReqXcompPerm = 0x1023;
+    constexpr long kXfeatureXtiledata = 18;
+    state = syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0
+                ? 1
+                : 0;
+#else
+    state = 0;
+#endif
+    amxPermission.store(state, std::memory_order_relaxed);
+  }
+  return state == 1;
+}
+#endif
 
 } // namespace
 
@@ -86,6 +141,44 @@ MatmulIsa epilogueIsaFor(Int8Isa isa) {
     break;
   }
   return MatmulIsa::Generic;
+}
+
+bool cpuSupports(Bf16Isa isa) {
+#if defined(__x86_64__)
+  switch (isa) {
+  case Bf16Isa::Amx:
+    // The AMX variant runs the rows and shapes AMX does not take with the
+    // AVX-512 BF16 one; its file has the flags of both.
+    return cpuSupports(Bf16Isa::Avx512Bf16) && hasAmxBf16() && amxPermitted();
+  case Bf16Isa::Avx512Bf16:
+    // The flags x86/Bf16GemmAvx512.cpp is compiled with.
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") &&
+           __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && hasAvx512Bf16();
+  case Bf16Isa::Generic:
+    return true;
+  }
+  return false;
+#else
+  return isa == Bf16Isa::Generic;
+#endif
+}
+
+Bf16Isa bestBf16Isa() {
+  int isa = resolvedBf16Isa.load(std::memory_order_relaxed);
+  if (isa < 0) {
+    Bf16Isa best = cpuSupports(Bf16Isa::Amx)          ? Bf16Isa::Amx
+                   : cpuSupports(Bf16Isa::Avx512Bf16) ? Bf16Isa::Avx512Bf16
+                                                      : Bf16Isa::Generic;
+    isa = static_cast<int>(best);
+    resolvedBf16Isa.store(isa, std::memory_order_relaxed);
+  }
+  return static_cast<Bf16Isa>(isa);
+}
+
+MatmulIsa epilogueIsaFor(Bf16Isa isa) {
+  return isa == Bf16Isa::Generic ? MatmulIsa::Generic : MatmulIsa::Avx512;
 }
 
 } // namespace kiln

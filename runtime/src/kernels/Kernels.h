@@ -86,6 +86,46 @@ void _mlir_ciface_kiln_rt_matmul_packed_epilogue_f32(kiln_memref2_f32 *a,
                                                      kiln_memref2_f32 *c,
                                                      int32_t activation);
 
+typedef struct kiln_memref2_bf16 {
+  uint16_t *allocated; // bf16 bit patterns
+  uint16_t *aligned;
+  int64_t offset;
+  int64_t sizes[2];
+  int64_t strides[2];
+} kiln_memref2_bf16;
+
+typedef struct kiln_memref1_bf16 {
+  uint16_t *allocated;
+  uint16_t *aligned;
+  int64_t offset;
+  int64_t sizes[1];
+  int64_t strides[1];
+} kiln_memref1_bf16;
+
+// c[m,n] = sum_k a[m,k] * w[k,n] with bf16 a and w, f32 products summed in
+// f32 (kilnc --precision=bf16); overwrites c. The bf16 weight w [K, N] is
+// packed by the compiler (kernels/Bf16Packing.h; packed has contiguous
+// elements). a may have any strides. Runs on the current context's pool;
+// AMX where the CPU and the OS allow it, else AVX-512 BF16, else portable
+// loops. As in vdpbf16ps, subnormal inputs and results may be flushed to
+// zero. A packed size that disagrees with a and c is reported to the current
+// execution context and leaves c untouched.
+void _mlir_ciface_kiln_rt_matmul_packed_bf16(kiln_memref2_bf16 *a,
+                                             kiln_memref1_bf16 *packed,
+                                             kiln_memref2_f32 *c);
+
+// c[m,n] = act(sum_k a[m,k] * w[k,n] + bias[n]), the bf16 product above with
+// the epilogue of _mlir_ciface_kiln_rt_matmul_packed_epilogue_f32 (bias of N
+// contiguous elements or none, KILN_RT_ACT_* activation), applied to each
+// output tile as it is finished. Besides the errors of the plain kernel, an
+// unknown activation or a bias of another size is reported to the current
+// execution context and leaves c untouched.
+void _mlir_ciface_kiln_rt_matmul_packed_epilogue_bf16(kiln_memref2_bf16 *a,
+                                                      kiln_memref1_bf16 *packed,
+                                                      kiln_memref1_f32 *bias,
+                                                      kiln_memref2_f32 *c,
+                                                      int32_t activation);
+
 typedef struct kiln_memref1_i8 {
   int8_t *allocated;
   int8_t *aligned;
