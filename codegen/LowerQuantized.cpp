@@ -204,6 +204,10 @@ LogicalResult FunctionLowering::lowerQLinearInt4(QLinearInt4Op op) {
   auto wt = tensorTy(op.getWeight());
   int64_t k = wt.getDimSize(0), n = wt.getDimSize(1), g = op.getGroupSize();
   int64_t groupCount = ::kiln::int4::groups(k, g);
+  // One group shorter than g: packed as a group of K rounded up to 8, the
+  // same scales, instead of padding every panel to g rows.
+  if (groupCount == 1)
+    g = std::min(g, (k + 7) / 8 * 8);
   ElementsAttr w, scales, zeroPoints;
   if (!matchPattern(op.getWeight(), m_Constant(&w)) ||
       !matchPattern(op.getScales(), m_Constant(&scales)) ||

@@ -111,6 +111,26 @@ void Compilation::finishStep() {
     observer->stepFinished();
 }
 
+/// kiln-quantize's options for a --quantize value: int8-dynamic,
+/// int8-weight, or int4-weight with an optional ":group=N" (default 32).
+static FailureOr<KilnQuantizeOptions> parseQuantizeMode(llvm::StringRef text) {
+  KilnQuantizeOptions options;
+  auto [mode, rest] = text.split(':');
+  options.mode = mode.str();
+  if ((mode != "int8-dynamic" && mode != "int8-weight" &&
+       mode != "int4-weight") ||
+      (mode != "int4-weight" && text.contains(':')))
+    return failure();
+  if (!text.contains(':'))
+    return options;
+  int64_t group = 0;
+  if (!rest.consume_front("group=") || rest.getAsInteger(10, group) ||
+      group <= 0 || group % 8 != 0)
+    return failure();
+  options.groupSize = group;
+  return options;
+}
+
 LogicalResult Compilation::optionError(const llvm::Twine &message) {
   invalidOptions = true;
   return emitError(UnknownLoc::get(&ctx)) << message;
@@ -237,9 +257,10 @@ LogicalResult Compilation::raise() {
 
   if (!options.quantize.empty()) {
     finishStep();
-    if (options.quantize != "int8-dynamic" && options.quantize != "int8-weight")
+    if (failed(parseQuantizeMode(options.quantize)))
       return optionError(names.quantize + "=" + options.quantize +
-                         " is not one of int8-dynamic, int8-weight");
+                         " is not one of int8-dynamic, int8-weight, "
+                         "int4-weight[:group=N] (N a multiple of 8)");
     if (!target->hasInt8GemmKernel())
       return optionError(names.quantize + " needs the cpu target; " +
                          options.target + " has no int8 GEMM");
@@ -263,8 +284,7 @@ LogicalResult Compilation::raise() {
   // Built, not parsed: exclude entries are node names, which may hold any
   // character.
   PassManager pm(m->getName());
-  KilnQuantizeOptions quantizeOptions;
-  quantizeOptions.mode = options.quantize;
+  KilnQuantizeOptions quantizeOptions = *parseQuantizeMode(options.quantize);
   quantizeOptions.exclude.assign(options.quantizeExclude.begin(),
                                  options.quantizeExclude.end());
   pm.addPass(createKilnQuantize(quantizeOptions));

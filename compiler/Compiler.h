@@ -70,8 +70,10 @@ struct CompileOptions {
   TargetOptions targetOptions;
   /// Weight quantization after the raising (kiln-quantize): empty for
   /// none, "int8-dynamic" (int8 weights per output column, activations
-  /// quantized per row at run time) or "int8-weight" (int8 weights, f32
-  /// activations). The cpu target only.
+  /// quantized per row at run time), "int8-weight" (int8 weights, f32
+  /// activations) or "int4-weight[:group=N]" (4-bit weights scaled per
+  /// group of N rows of K, default 32, and column; f32 activations). The
+  /// cpu target only.
   std::string quantize;
   /// GEMMs kiln-quantize leaves in f32: op kinds (linear, matmul) or text
   /// in their ONNX node names.

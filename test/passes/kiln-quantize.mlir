@@ -4,6 +4,7 @@
 // RUN: kiln-opt %s -split-input-file -kiln-quantize -kiln-lower-to-linalg=qlinear-kernel=1 | FileCheck %s --check-prefix=LOWERED
 // RUN: kiln-opt %s -split-input-file -kiln-quantize="mode=int4-weight group-size=8" | FileCheck %s --check-prefix=INT4
 // RUN: kiln-opt %s -split-input-file -kiln-quantize="mode=int4-weight group-size=8" -kiln-lower-to-linalg=qlinear-kernel=1 | FileCheck %s --check-prefix=LOWERED4
+// RUN: kiln-opt %s -split-input-file -kiln-quantize="mode=int4-weight group-size=32" -kiln-lower-to-linalg=qlinear-kernel=1 | FileCheck %s --check-prefix=ONEGROUP
 // RUN: not kiln-opt %s -split-input-file -kiln-quantize=mode=int4 2>&1 | FileCheck %s --check-prefix=BADMODE
 // RUN: not kiln-opt %s -split-input-file -kiln-quantize="mode=int4-weight group-size=12" 2>&1 | FileCheck %s --check-prefix=BADGROUP
 
@@ -122,6 +123,11 @@ func.func @nan_weight(%x: tensor<?x2xf32> {kiln.dims = affine_map<()[s0] -> (s0,
 // LOWERED4: bufferization.to_buffer %[[P]]
 // LOWERED4: call @kiln_rt_qlinear_s4_f32({{.*}}, %c0_i32, %c8_i32, %c0_i32{{.*}}) : (memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?xi8, strided<[?], offset: ?>>, memref<?xf32, strided<[?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i32, i32, i32) -> ()
 // LOWERED4: weight_q4_packed: "0x400000000000803F{{0+}}4F898888
+// A single group longer than K = 10 is packed as a group of 16 (K rounded
+// up to 8): 64 bytes of scales and 16 rows x 16 nibbles, not 32 rows.
+// ONEGROUP-LABEL: func.func @groups
+// ONEGROUP: arith.constant dense_resource<weight_q4_packed> : tensor<192xi8>
+// ONEGROUP: call @kiln_rt_qlinear_s4_f32({{.*}}, %c0_i32, %c16_i32, %c0_i32{{.*}})
 func.func @groups(%x: tensor<?x10xf32> {kiln.dims = affine_map<()[s0] -> (s0, 10)>, kiln.name = "x"})
     -> (tensor<?x2xf32> {kiln.dims = affine_map<()[s0] -> (s0, 2)>, kiln.name = "y"})
     attributes {kiln.symbols = ["seq"]} {

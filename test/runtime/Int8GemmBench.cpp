@@ -1,4 +1,4 @@
-//===- Int8GemmBench.cpp - GOP/s and GB/s of the int8 GEMM (kiln.qlinear) -===//
+//===- Int8GemmBench.cpp - GOP/s and GB/s of the int8 and int4 GEMMs -----===//
 //
 // usage: kiln_int8_gemm_bench [threads]
 // Measures, in the same run as the timings it judges (a shared VM drifts):
@@ -10,11 +10,13 @@
 // Then times kiln_rt_qlinear_s8_f32 (the best variant this CPU has, on a
 // pool of `threads`) for BERT-base's linear layers at 128 tokens and for
 // GPT-2 decode steps of 1 and 8 rows, with each layer's bias and activation,
-// in each quantization mode, beside the fp32 packed GEMM on the same shape.
+// in each quantization mode, and kiln_rt_qlinear_s4_f32 (kiln.qlinear_int4,
+// the best variant) at groups of 32 and 128 and with zero points, beside the
+// fp32 packed GEMM on the same shape.
 // Decode steps run twice: "hot", the same weights every call (in cache), and
 // "cold", a different copy each call out of 2 GiB of them, so the weights
 // stream from memory: GB/s there is the packed weight bytes per call over the
-// call's time.
+// call's time (for int4, the 4-bit values and the group scales).
 //
 //===----------------------------------------------------------------------===//
 
@@ -22,6 +24,8 @@
 #include "PoolContext.h"
 #include "kernels/BatchMatmul.h"
 #include "kernels/CpuFeatures.h"
+#include "kernels/Int4Gemm.h"
+#include "kernels/Int4Packing.h"
 #include "kernels/Int8Packing.h"
 #include "kernels/Kernels.h"
 
@@ -228,9 +232,14 @@ template <typename Call> double secondsPerCall(Call &&call, int64_t warmCalls) {
 }
 
 int run(int threads) {
-  printf("kiln_int8_gemm_bench: %d threads, int8 variant %s\n", threads,
+  printf("kiln_int8_gemm_bench: %d threads, int8 variant %s, int4 variant "
+         "%s\n",
+         threads,
          bestInt8Isa() == Int8Isa::Avx512Vnni ? "avx512-vnni"
          : bestInt8Isa() == Int8Isa::Avx2     ? "avx2"
+                                              : "generic",
+         bestMatmulIsa() == MatmulIsa::Avx512 ? "avx512"
+         : bestMatmulIsa() == MatmulIsa::Avx2 ? "avx2"
                                               : "generic");
   double peak = measureVnniPeak(threads);
   double read = measureReadBandwidth(threads);
@@ -331,6 +340,46 @@ int run(int threads) {
           },
           fpCopies.copies + 1);
       report("fp32", seconds, (double)fpElements * sizeof(float));
+
+      // int4: the int8 weights' top 4 bits, a scale per group and column.
+      struct Int4Variant {
+        const char *name;
+        int64_t group;
+        bool zeroPoints;
+      };
+      for (const Int4Variant &v : {Int4Variant{"int4 g32", 32, false},
+                                   Int4Variant{"int4 g128", 128, false},
+                                   Int4Variant{"int4 g32 zp", 32, true}}) {
+        std::vector<int8_t> q(w.size());
+        for (size_t i = 0; i < w.size(); ++i)
+          q[i] = (int8_t)((w[i] >> 4) + (v.zeroPoints ? 8 : 0));
+        const int64_t groups = int4::groups(s.k, v.group);
+        std::vector<float> groupScales((size_t)(groups * s.n), 0.1f),
+            zeros(v.zeroPoints ? groupScales.size() : 0, 8.0f);
+        const int64_t bytes =
+            int4::packedBytes(s.k, s.n, v.group, v.zeroPoints);
+        std::vector<uint8_t> int4Packed((size_t)bytes);
+        int4::pack(q.data(), groupScales.data(),
+                   v.zeroPoints ? zeros.data() : nullptr, s.k, s.n, v.group,
+                   int4Packed.data());
+        WeightCopies int4Copies;
+        makeCopies(int4Copies, int4Packed.data(), (size_t)bytes,
+                   copiesFor((size_t)bytes));
+        double seconds = secondsPerCall(
+            [&](int64_t call) {
+              auto *p = static_cast<int8_t *>(
+                  int4Copies.copy(call % int4Copies.copies));
+              kiln_memref2_f32 am{a.data(), a.data(), 0, {s.m, s.k}, {s.k, 1}};
+              kiln_memref1_i8 pm{p, p, 0, {bytes}, {1}};
+              kiln_memref1_f32 bm{bias.data(), bias.data(), 0, {s.n}, {1}};
+              kiln_memref2_f32 cm{c.data(), c.data(), 0, {s.m, s.n}, {s.n, 1}};
+              _mlir_ciface_kiln_rt_qlinear_s4_f32(
+                  &am, &pm, &bm, &cm, s.activation, (int32_t)v.group,
+                  v.zeroPoints ? 1 : 0);
+            },
+            int4Copies.copies + 1);
+        report(v.name, seconds, (double)bytes);
+      }
     }
     if (!context.error.empty()) {
       fprintf(stderr, "kernel error: %s\n", context.error.c_str());

@@ -81,9 +81,11 @@ static cl::opt<std::string> quantize(
     "quantize",
     cl::desc("Quantize the weights of GEMMs by constants: int8-dynamic "
              "(int8 weights per output column, activations quantized per "
-             "row at run time, int32 accumulation) or int8-weight (int8 "
-             "weights, fp32 math). Normalizations, softmax and attention "
-             "stay fp32. cpu target only"),
+             "row at run time, int32 accumulation), int8-weight (int8 "
+             "weights, fp32 math) or int4-weight[:group=N] (4-bit weights "
+             "with a scale per group of N rows, default 32, and column; "
+             "fp32 math). Normalizations, softmax and attention stay fp32. "
+             "cpu target only"),
     cl::value_desc("mode"), cl::cat(kilncCat));
 static cl::list<std::string> quantizeExclude(
     "quantize-exclude",

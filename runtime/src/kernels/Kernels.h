@@ -153,6 +153,23 @@ void _mlir_ciface_kiln_rt_qlinear_s8_f32(kiln_memref2_f32 *a,
                                          kiln_memref2_f32 *c,
                                          int32_t activation, int32_t quant);
 
+// c[m,n] = act(sum_k a[m,k] * w[k,n] + bias[n]) in f32, with the 4-bit
+// weight of kiln.qlinear_int4 packed by the compiler (kernels/Int4Packing.h:
+// scales, and with zero_points nonzero the zero points' offsets, inside the
+// packed bytes) in groups of group_size rows of K, a positive multiple of 8.
+// bias has N contiguous elements or none (size 0); a any strides. Overwrites
+// c. Runs on the current context's pool and needs no scratch; thread-safe
+// for distinct c. An unknown activation, a bad group size, and sizes that
+// disagree (a, c, the packed bytes for K, N, group_size and zero_points,
+// bias) are reported to the current execution context and leave c
+// untouched.
+void _mlir_ciface_kiln_rt_qlinear_s4_f32(kiln_memref2_f32 *a,
+                                         kiln_memref1_i8 *packed,
+                                         kiln_memref1_f32 *bias,
+                                         kiln_memref2_f32 *c,
+                                         int32_t activation, int32_t group_size,
+                                         int32_t zero_points);
+
 // c[i,m,n] = sum_k a[ia,m,k] * b[ib,k,n], overwriting c.
 // a: [Ba, M, K], b: [Bb, K, N], c: [Bc, M, N]; Ba and Bb are each 1
 // (broadcast) or Bc. Any strides, including transposed views. Inconsistent

@@ -1,0 +1,349 @@
+//===- Int4GemmTest.cpp - int4 GEMM (kiln.qlinear_int4) vs float64 --------===//
+//
+// Every variant this CPU has (generic, AVX2, AVX-512) against a float64
+// reference of the op's definition, w = (q - zp[k / g]) * s[k / g]. The
+// kernels sum in float32, per group and then across groups: the tolerance
+// is (K + groups + 2) * 2^-24 of the sum of the magnitudes that meet in an
+// output (|a| times |q - 8| s and the offset |8 - zp| s, the bias), plus
+// 5e-7 for the activations' own approximation (GemmEpilogueLoops.h).
+//
+//===----------------------------------------------------------------------===//
+
+#include "kernels/Int4Gemm.h"
+#include "PoolContext.h"
+#include "kernels/CpuFeatures.h"
+#include "kernels/GemmEpilogue.h"
+#include "kernels/Int4Packing.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+using kiln::MatmulIsa;
+
+struct Shape {
+  int64_t m, k, n, group;
+};
+
+std::string shapeText(const Shape &s, bool zp) {
+  return "[" + std::to_string(s.m) + ", " + std::to_string(s.k) + "] x [" +
+         std::to_string(s.k) + ", " + std::to_string(s.n) + "] group " +
+         std::to_string(s.group) + (zp ? " with zero points" : "");
+}
+
+double activationReference(int32_t act, double v) {
+  switch (act) {
+  case KILN_RT_ACT_RELU:
+    return v > 0 ? v : 0;
+  case KILN_RT_ACT_GELU:
+    return 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
+  case KILN_RT_ACT_GELU_TANH:
+    return 0.5 * v *
+           (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
+  case KILN_RT_ACT_SILU:
+    return v / (1 + std::exp(-v));
+  default:
+    return v;
+  }
+}
+
+// Where the operands sit: a and c are views with padded, misaligned rows
+// (and optionally a column stride of 2); the packed weight starts
+// `packedShift` bytes past a 64-byte boundary.
+struct Layout {
+  int64_t aOffset = 3, aPad = 5, aColStride = 1;
+  int64_t cOffset = 1, cPad = 3, cColStride = 1;
+  int64_t packedShift = 1;
+};
+
+struct Operands {
+  std::vector<float> a;
+  std::vector<int8_t> q;           // [k, n]
+  std::vector<float> scales, zero; // [groups, n]; zero empty without
+  std::vector<float> bias;
+};
+
+Operands randomOperands(const Shape &s, const Layout &l, bool zp,
+                        bool floatZeroPoints, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> value(-2, 2), scale(0.001f, 0.05f);
+  std::uniform_int_distribution<int> weight(zp ? 0 : -8, zp ? 15 : 7);
+  std::uniform_int_distribution<int> zero(0, 15);
+  Operands o;
+  o.a.resize((size_t)(l.aOffset + s.m * (s.k * l.aColStride + l.aPad)));
+  for (auto &x : o.a)
+    x = value(rng);
+  o.q.resize((size_t)(s.k * s.n));
+  for (auto &x : o.q)
+    x = (int8_t)weight(rng);
+  if (!o.q.empty()) // the extremes of the range
+    o.q[0] = zp ? 0 : -8, o.q.back() = zp ? 15 : 7;
+  int64_t groups = kiln::int4::groups(s.k, s.group);
+  o.scales.resize((size_t)(groups * s.n));
+  for (auto &x : o.scales)
+    x = scale(rng);
+  if (zp) {
+    o.zero.resize(o.scales.size());
+    for (auto &x : o.zero)
+      x = floatZeroPoints ? value(rng) * 4 + 8 : (float)zero(rng);
+  }
+  o.bias.resize((size_t)s.n);
+  for (auto &x : o.bias)
+    x = value(rng);
+  return o;
+}
+
+// Packs into a buffer at `shift` bytes past 64-byte alignment; returns the
+// packed weight's first byte.
+const uint8_t *packShifted(const Operands &o, const Shape &s, int64_t shift,
+                           std::vector<uint8_t> &storage) {
+  bool zp = !o.zero.empty();
+  int64_t bytes = kiln::int4::packedBytes(s.k, s.n, s.group, zp);
+  storage.assign((size_t)(bytes + 128), 0);
+  uintptr_t base = reinterpret_cast<uintptr_t>(storage.data());
+  uint8_t *out = storage.data() + ((64 - base % 64) % 64) + shift;
+  EXPECT_TRUE(kiln::int4::pack(o.q.data(), o.scales.data(),
+                               zp ? o.zero.data() : nullptr, s.k, s.n, s.group,
+                               out));
+  return out;
+}
+
+// Runs the kernel on operands `o` and compares c with the reference.
+void checkAgainstReference(const Shape &s, const Operands &o, const Layout &l,
+                           MatmulIsa isa, int32_t act, bool withBias) {
+  const bool zp = !o.zero.empty();
+  std::vector<uint8_t> storage;
+  const uint8_t *packed = packShifted(o, s, l.packedShift, storage);
+  int64_t lda = s.k * l.aColStride + l.aPad;
+  int64_t ldc = s.n * l.cColStride + l.cPad;
+  std::vector<float> c((size_t)(l.cOffset + s.m * ldc), NAN);
+  float *aData = const_cast<float *>(o.a.data());
+  kiln_memref2_f32 am{aData, aData, l.aOffset, {s.m, s.k}, {lda, l.aColStride}};
+  kiln_memref2_f32 cm{
+      c.data(), c.data(), l.cOffset, {s.m, s.n}, {ldc, l.cColStride}};
+  kiln::Epilogue e{withBias ? o.bias.data() : nullptr, act};
+  kiln::qlinearS4F32(am, packed, s.group, zp, cm, e, isa);
+
+  int failures = 0;
+  for (int64_t i = 0; i < s.m && failures < 5; ++i)
+    for (int64_t j = 0; j < s.n && failures < 5; ++j) {
+      double sum = 0, magnitude = 0;
+      for (int64_t kk = 0; kk < s.k; ++kk) {
+        double a = o.a[(size_t)(l.aOffset + i * lda + kk * l.aColStride)];
+        size_t g = (size_t)((kk / s.group) * s.n + j);
+        double scale = o.scales[g], z = zp ? o.zero[g] : 0;
+        double q = o.q[(size_t)(kk * s.n + j)];
+        sum += a * (q - z) * scale;
+        double u = zp ? q : q + 8;
+        magnitude += std::fabs(a) *
+                     (std::fabs(u - 8) + std::fabs(8 - (zp ? z : 8))) * scale;
+      }
+      double bias = withBias ? o.bias[(size_t)j] : 0;
+      double expect = activationReference(act, sum + bias);
+      double got = c[(size_t)(l.cOffset + i * ldc + j * l.cColStride)];
+      double terms = s.k + kiln::int4::groups(s.k, s.group) + 2;
+      double tol = terms * 0x1p-24 * (magnitude + std::fabs(bias)) +
+                   1e-6 * std::fabs(expect) + 5e-7;
+      if (!(std::fabs(got - expect) <= tol)) {
+        ADD_FAILURE() << shapeText(s, zp) << " act " << act << " bias "
+                      << withBias << ": c[" << i << ", " << j << "] = " << got
+                      << ", expected " << expect << " (tol " << tol << ")";
+        ++failures;
+      }
+    }
+  // Nothing outside the view was written.
+  for (int64_t i = 0; i < s.m; ++i)
+    for (int64_t pad = 0; pad < l.cPad; ++pad)
+      EXPECT_TRUE(std::isnan(
+          c[(size_t)(l.cOffset + i * ldc + s.n * l.cColStride + pad)]));
+}
+
+const char *isaName(MatmulIsa isa) {
+  switch (isa) {
+  case MatmulIsa::Generic:
+    return "generic";
+  case MatmulIsa::Avx2:
+    return "avx2";
+  default:
+    return "avx512";
+  }
+}
+
+class Int4GemmIsaTest : public ::testing::TestWithParam<MatmulIsa> {
+protected:
+  void SetUp() override {
+    if (!kiln::cpuSupports(GetParam()))
+      GTEST_SKIP() << "this CPU lacks " << isaName(GetParam());
+  }
+  void check(const Shape &s, bool zp, int32_t act = KILN_RT_ACT_NONE,
+             bool withBias = true, const Layout &l = {},
+             bool floatZeroPoints = false) {
+    Operands o = randomOperands(s, l, zp, floatZeroPoints,
+                                unsigned(s.m * 131 + s.k * 7 + s.n));
+    checkAgainstReference(s, o, l, GetParam(), act, withBias);
+  }
+};
+
+// Decode steps of 1 to 9 rows (every register tile, and one past), and
+// more rows than a tile; K a multiple of the group, with a short last
+// group, and with a short last octet; N a multiple of the panel and not.
+TEST_P(Int4GemmIsaTest, MatchesReference) {
+  const int64_t ms[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 17, 40};
+  const Shape sizes[] = {{0, 64, 48, 32},
+                         {0, 100, 17, 32},
+                         {0, 77, 70, 16},
+                         {0, 8, 5, 8},
+                         {0, 300, 33, 128}};
+  for (int64_t m : ms)
+    for (Shape s : sizes)
+      for (bool zp : {false, true}) {
+        s.m = m;
+        check(s, zp);
+      }
+}
+
+TEST_P(Int4GemmIsaTest, FloatZeroPoints) {
+  for (int64_t m : {1, 3, 8, 12})
+    check({m, 96, 40, 32}, true, KILN_RT_ACT_NONE, true, {}, true);
+}
+
+TEST_P(Int4GemmIsaTest, EveryActivationWithAndWithoutBias) {
+  for (int32_t act : {KILN_RT_ACT_NONE, KILN_RT_ACT_RELU, KILN_RT_ACT_GELU,
+                      KILN_RT_ACT_GELU_TANH, KILN_RT_ACT_SILU})
+    for (bool bias : {false, true})
+      for (int64_t m : {1, 5, 11})
+        check({m, 72, 37, 32}, m == 5, act, bias);
+}
+
+TEST_P(Int4GemmIsaTest, AlignedAndStridedOperands) {
+  Layout aligned;
+  aligned.aOffset = aligned.aPad = aligned.cOffset = aligned.cPad = 0;
+  aligned.packedShift = 0;
+  Layout strided;
+  strided.aColStride = 2;
+  strided.cColStride = 3;
+  for (const Layout &l : {aligned, strided})
+    for (int64_t m : {1, 4, 8, 13})
+      for (bool zp : {false, true})
+        check({m, 80, 50, 16}, zp, KILN_RT_ACT_GELU, true, l);
+}
+
+TEST_P(Int4GemmIsaTest, EmptyProducts) {
+  // K = 0: c = act(bias); M or N = 0: nothing to do.
+  Layout l;
+  for (Shape s :
+       {Shape{3, 0, 20, 32}, Shape{0, 64, 20, 32}, Shape{3, 64, 0, 32}})
+    for (bool zp : {false, true}) {
+      Operands o = randomOperands(s, l, zp, false, 5);
+      checkAgainstReference(s, o, l, GetParam(), KILN_RT_ACT_RELU, true);
+    }
+}
+
+TEST_P(Int4GemmIsaTest, MatchesReferenceOnThePool) {
+  kiln::test::PoolContext context(3);
+  // Decode (one range, the panels split between threads) and prefill
+  // (ranges of rows as well).
+  for (int64_t m : {1, 8, 70})
+    for (bool zp : {false, true})
+      check({m, 256, 200, 64}, zp, KILN_RT_ACT_SILU);
+  EXPECT_EQ(context.error, "");
+}
+
+INSTANTIATE_TEST_SUITE_P(Isas, Int4GemmIsaTest,
+                         ::testing::Values(MatmulIsa::Generic, MatmulIsa::Avx2,
+                                           MatmulIsa::Avx512),
+                         [](const auto &info) {
+                           return std::string(isaName(info.param));
+                         });
+
+TEST(Int4Packing, UnpacksWhatItPacked) {
+  const int64_t k = 45, n = 19, g = 16;
+  for (bool zp : {false, true}) {
+    Operands o = randomOperands({1, k, n, g}, Layout{}, zp, false, 3);
+    std::vector<uint8_t> packed((size_t)kiln::int4::packedBytes(k, n, g, zp));
+    ASSERT_TRUE(kiln::int4::pack(o.q.data(), o.scales.data(),
+                                 zp ? o.zero.data() : nullptr, k, n, g,
+                                 packed.data()));
+    for (int64_t kk = 0; kk < k; ++kk)
+      for (int64_t j = 0; j < n; ++j)
+        ASSERT_EQ(kiln::int4::nibble(packed.data(), k, g, zp, kk, j),
+                  o.q[(size_t)(kk * n + j)] + (zp ? 0 : 8))
+            << kk << ", " << j;
+  }
+}
+
+TEST(Int4Packing, RefusesValuesOutOfRange) {
+  std::vector<int8_t> q(16 * 8, 0);
+  std::vector<float> scales(8, 1.0f), zero(8, 8.0f);
+  std::vector<uint8_t> packed((size_t)kiln::int4::packedBytes(16, 8, 16, true));
+  q[5] = 8; // signed values are in [-8, 7]
+  EXPECT_FALSE(kiln::int4::pack(q.data(), scales.data(), nullptr, 16, 8, 16,
+                                packed.data()));
+  EXPECT_TRUE(kiln::int4::pack(q.data(), scales.data(), zero.data(), 16, 8, 16,
+                               packed.data()));
+  q[5] = -1; // unsigned ones, with zero points, in [0, 15]
+  EXPECT_FALSE(kiln::int4::pack(q.data(), scales.data(), zero.data(), 16, 8, 16,
+                                packed.data()));
+}
+
+TEST(Int4GemmEntryPoint, RunsTheBestVariant) {
+  kiln::test::PoolContext context(2);
+  const Shape s{8, 768, 96, 32};
+  Layout l;
+  l.aOffset = l.aPad = l.cOffset = l.cPad = 0;
+  l.packedShift = 0;
+  Operands o = randomOperands(s, l, false, false, 9);
+  std::vector<uint8_t> storage;
+  const uint8_t *packed = packShifted(o, s, 0, storage);
+  std::vector<float> c((size_t)(s.m * s.n)), expect((size_t)(s.m * s.n));
+  kiln_memref2_f32 am{o.a.data(), o.a.data(), 0, {s.m, s.k}, {s.k, 1}};
+  auto *p = reinterpret_cast<int8_t *>(const_cast<uint8_t *>(packed));
+  int64_t bytes = kiln::int4::packedBytes(s.k, s.n, s.group, false);
+  kiln_memref1_i8 pm{p, p, 0, {bytes}, {1}};
+  kiln_memref1_f32 bm{o.bias.data(), o.bias.data(), 0, {s.n}, {1}};
+  kiln_memref2_f32 cm{c.data(), c.data(), 0, {s.m, s.n}, {s.n, 1}};
+  _mlir_ciface_kiln_rt_qlinear_s4_f32(&am, &pm, &bm, &cm, KILN_RT_ACT_GELU,
+                                      (int32_t)s.group, 0);
+  EXPECT_EQ(context.error, "");
+  kiln_memref2_f32 em{expect.data(), expect.data(), 0, {s.m, s.n}, {s.n, 1}};
+  kiln::qlinearS4F32(am, packed, s.group, false, em,
+                     kiln::Epilogue{o.bias.data(), KILN_RT_ACT_GELU},
+                     kiln::bestMatmulIsa());
+  EXPECT_EQ(c, expect);
+}
+
+TEST(Int4GemmEntryPoint, ReportsBadArguments) {
+  kiln::test::PoolContext context(1);
+  const int64_t m = 2, k = 64, n = 16;
+  std::vector<float> a((size_t)(m * k)), c((size_t)(m * n), 7.0f),
+      bias((size_t)n);
+  int64_t bytes = kiln::int4::packedBytes(k, n, 32, false);
+  std::vector<int8_t> packed((size_t)bytes);
+  kiln_memref2_f32 am{a.data(), a.data(), 0, {m, k}, {k, 1}};
+  kiln_memref1_i8 pm{packed.data(), packed.data(), 0, {bytes}, {1}};
+  kiln_memref1_f32 bm{bias.data(), bias.data(), 0, {n}, {1}};
+  kiln_memref2_f32 cm{c.data(), c.data(), 0, {m, n}, {n, 1}};
+
+  _mlir_ciface_kiln_rt_qlinear_s4_f32(&am, &pm, &bm, &cm, 0, 12, 0);
+  EXPECT_EQ(context.error,
+            "qlinear_s4_f32: unknown activation 0, or group size 12 (a "
+            "positive multiple of 8) or zero_points 0 (0 or 1)");
+  context.error.clear();
+  // Packed for group 32 without zero points, called with them.
+  _mlir_ciface_kiln_rt_qlinear_s4_f32(&am, &pm, &bm, &cm, 0, 32, 1);
+  EXPECT_EQ(context.error,
+            "qlinear_s4_f32: a [2, 64] and c [2, 16] need 768 packed weight "
+            "bytes (group 32, zero points), got 640 (bias 16)");
+  context.error.clear();
+  _mlir_ciface_kiln_rt_qlinear_s4_f32(&am, &pm, &bm, &cm, 9, 32, 0);
+  EXPECT_NE(context.error.find("unknown activation 9"), std::string::npos);
+  for (float v : c)
+    EXPECT_EQ(v, 7.0f);
+}
+
+} // namespace
