@@ -1,15 +1,24 @@
-//===- Quantization.cpp - Dynamic int8 quantization ONNX ops --------------===//
+//===- Quantization.cpp - Quantization ONNX ops ---------------------------===//
 //
 // The two ops ONNX Runtime's dynamic quantizer writes around every weight
 // MatMul (quantize the activation per tensor, multiply in integers, then a
 // Cast and a Mul by both scales). kiln-raise-quantized-linear makes the
 // whole group one kiln.qlinear on the int8 GEMM kernel; what it does not
-// match runs as Kiln's generic ops (an integer loop nest).
+// match runs as Kiln's generic ops (an integer loop nest). Also
+// QuantizeLinear and DequantizeLinear, and ONNX Runtime's 4-bit
+// com.microsoft MatMulNBits (its MatMulNBitsQuantizer's output), which
+// becomes one kiln.qlinear_int4.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/onnx/ops/ConverterUtils.h"
 
 #include "onnx.pb.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/StringExtras.h"
+
+#include <cstring>
 
 using namespace mlir;
 using namespace mlir::kiln::onnx_import;
@@ -204,6 +213,179 @@ static LogicalResult convertQuantizeLinear(NodeContext &nc) {
   return success();
 }
 
+/// The data of constant input `i` (its raw bytes, a splat expanded), which
+/// must hold `count` elements of `elementBytes` each.
+static FailureOr<ArrayRef<char>> constantData(NodeContext &nc, size_t i,
+                                              StringRef what, int64_t count,
+                                              size_t elementBytes,
+                                              std::vector<char> &storage) {
+  ElementsAttr attr = nc.info(i).constant;
+  if (!attr)
+    return nc.error() << what << " must be a constant (an initializer)";
+  if (attr.getNumElements() != count)
+    return nc.error() << what << " has " << attr.getNumElements()
+                      << " elements, expected " << count;
+  ArrayRef<char> raw;
+  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
+    raw = dense.getRawData();
+    if (dense.isSplat()) {
+      storage.resize(size_t(count) * elementBytes);
+      for (int64_t e = 0; e < count; ++e)
+        memcpy(storage.data() + e * elementBytes, raw.data(), elementBytes);
+      raw = storage;
+    }
+  } else if (auto res = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    if (AsmResourceBlob *blob = res.getRawHandle().getBlob())
+      raw = blob->getData();
+  }
+  if (raw.size() != size_t(count) * elementBytes)
+    return nc.error() << what << "'s data is not at hand";
+  return raw;
+}
+
+/// A kiln.constant of `type` whose data `fill` writes into a fresh blob.
+static Value blobConstant(NodeContext &nc, RankedTensorType type, StringRef key,
+                          function_ref<void(MutableArrayRef<char>)> fill) {
+  size_t bytes = size_t(type.getNumElements()) *
+                 (type.getElementType().getIntOrFloatBitWidth() / 8);
+  AsmResourceBlob blob = HeapAsmResourceBlob::allocate(bytes, 64);
+  fill(blob.getMutableData());
+  return k::ConstantOp::create(
+      nc.builder(), nc.loc(), type,
+      cast<ElementsAttr>(
+          DenseResourceElementsAttr::get(type, key, std::move(blob))));
+}
+
+/// ONNX Runtime's com.microsoft MatMulNBits at 4 bits: Y = A x dequant(B)
+/// (+ bias), with B [N, K / block_size, block_size / 2] uint8, two values a
+/// byte, low nibble first, and w[k, n] = (q - zp) * scale per block of K
+/// and column; zp is 8 without zero_points, else from zero_points (uint8,
+/// packed as B, or float). One kiln.qlinear_int4 with B's values one per
+/// i8 (signed q - 8 without zero points), scales and zero points [blocks, N].
+static LogicalResult convertMatMulNBits(NodeContext &nc) {
+  OpBuilder &b = nc.builder();
+  Type f32 = b.getF32Type();
+  int64_t bits = nc.getInt("bits", 4), k = nc.getInt("K", 0),
+          n = nc.getInt("N", 0), block = nc.getInt("block_size", 0);
+  if (bits != 4)
+    return nc.error() << "bits " << bits << " is not supported (4 only)";
+  if (k <= 0 || n <= 0)
+    return nc.error() << "needs positive K and N attributes, got " << k
+                      << " and " << n;
+  if (block < 8 || block % 8 != 0)
+    return nc.error() << "block_size " << block
+                      << " is not supported (a multiple of 8)";
+  if (nc.numInputs() < 3 || nc.numInputs() > 6)
+    return nc.error() << "expects 3 to 6 inputs, got " << nc.numInputs();
+  if (nc.hasInput(4))
+    return nc.error() << "g_idx (a permuted order of K) is not supported";
+  if (nc.elementType(0) != f32 || nc.elementType(2) != f32)
+    return nc.error() << "A and scales must be f32, got " << nc.elementType(0)
+                      << " and " << nc.elementType(2);
+  if (!nc.elementType(1).isInteger(8))
+    return nc.error() << "B must be uint8, got " << nc.elementType(1);
+  ArrayRef<AffineExpr> dims = nc.dims(0);
+  if (dims.empty() || !k::symEqual(dims.back(), nc.cst(k)))
+    return nc.error() << "A " << nc.formatDims(dims)
+                      << " does not end in K = " << k;
+
+  const int64_t blocks = (k + block - 1) / block, blob = block / 2;
+  std::vector<char> bStore, sStore, zStore;
+  auto bData = constantData(nc, 1, "B", n * blocks * blob, 1, bStore);
+  if (failed(bData))
+    return failure();
+  auto sData = constantData(nc, 2, "scales", n * blocks, 4, sStore);
+  if (failed(sData))
+    return failure();
+  // Zero points: none (8), uint8 packed per column, or f32 [N * blocks].
+  FailureOr<ArrayRef<char>> zData = ArrayRef<char>();
+  bool floatZeroPoints = false;
+  const int64_t zpBytesPerColumn = (blocks + 1) / 2;
+  if (nc.hasInput(3)) {
+    Type zt = nc.elementType(3);
+    floatZeroPoints = zt == f32;
+    if (!floatZeroPoints && !zt.isInteger(8))
+      return nc.error() << "zero_points must be uint8 or f32, got " << zt;
+    zData = floatZeroPoints
+                ? constantData(nc, 3, "zero_points", n * blocks, 4, zStore)
+                : constantData(nc, 3, "zero_points", n * zpBytesPerColumn, 1,
+                               zStore);
+    if (failed(zData))
+      return failure();
+  }
+  const bool zp = nc.hasInput(3);
+
+  std::string key = nc.node().input(1);
+  for (char &c : key)
+    c = llvm::isAlnum(c) || c == '_' || c == '.' ? c : '_';
+  auto bytes = reinterpret_cast<const uint8_t *>(bData->data());
+  Value w = blobConstant(
+      nc, RankedTensorType::get({k, n}, b.getI8Type()), "q4_" + key,
+      [&](MutableArrayRef<char> out) {
+        for (int64_t j = 0; j < n; ++j)
+          for (int64_t kk = 0; kk < k; ++kk) {
+            uint8_t byte =
+                bytes[(j * blocks + kk / block) * blob + (kk % block) / 2];
+            int u = kk % 2 ? byte >> 4 : byte & 0x0f;
+            out[kk * n + j] = char(zp ? u : u - 8);
+          }
+      });
+  // [N, blocks] as [blocks, N].
+  auto groupedType = RankedTensorType::get({blocks, n}, f32);
+  auto transposed = [&](StringRef name,
+                        function_ref<float(int64_t, int64_t)> at) {
+    return blobConstant(nc, groupedType, name.str() + "_" + key,
+                        [&](MutableArrayRef<char> out) {
+                          auto *f = reinterpret_cast<float *>(out.data());
+                          for (int64_t g = 0; g < blocks; ++g)
+                            for (int64_t j = 0; j < n; ++j)
+                              f[g * n + j] = at(g, j);
+                        });
+  };
+  auto floatAt = [](ArrayRef<char> data, int64_t i) {
+    float v;
+    memcpy(&v, data.data() + 4 * i, 4);
+    return v;
+  };
+  Value scales = transposed("scales", [&](int64_t g, int64_t j) {
+    return floatAt(*sData, j * blocks + g);
+  });
+  Value zeroPoints;
+  if (zp)
+    zeroPoints = transposed("zero_points", [&](int64_t g, int64_t j) {
+      if (floatZeroPoints)
+        return floatAt(*zData, j * blocks + g);
+      uint8_t byte = uint8_t((*zData)[j * zpBytesPerColumn + g / 2]);
+      return float(g % 2 ? byte >> 4 : byte & 0x0f);
+    });
+  Value bias;
+  if (nc.hasInput(5)) {
+    if (nc.elementType(5) != f32 || nc.rank(5) != 1 ||
+        !k::symEqual(nc.dims(5)[0], nc.cst(n)))
+      return nc.error() << "bias must be f32 [" << n << "], got "
+                        << nc.formatDims(nc.dims(5));
+    bias = nc.input(5);
+  }
+
+  // kiln.qlinear_int4 takes a matrix or more: a vector A is one row.
+  SmallVector<AffineExpr> inDims(dims), outDims(dims);
+  outDims.back() = nc.cst(n);
+  Value a = nc.input(0);
+  if (dims.size() == 1) {
+    inDims.insert(inDims.begin(), nc.cst(1));
+    a = reshapeTo(nc, a, inDims);
+  }
+  SmallVector<AffineExpr> resultDims(inDims);
+  resultDims.back() = nc.cst(n);
+  Value y = k::QLinearInt4Op::create(
+      b, nc.loc(), nc.tensorType(resultDims, f32), a, w, scales, zeroPoints,
+      bias, b.getI64IntegerAttr(block), b.getStringAttr("none"));
+  if (dims.size() == 1)
+    y = reshapeTo(nc, y, outDims);
+  nc.setOutput(0, y, outDims);
+  return success();
+}
+
 ArrayRef<OpConverter> kiln::onnx_import::quantizationConverters() {
   constexpr int M = kMaxSupportedOpset;
   static const OpConverter rows[] = {
@@ -212,6 +394,8 @@ ArrayRef<OpConverter> kiln::onnx_import::quantizationConverters() {
        "Quantization"},
       {"", "MatMulInteger", 10, M, convertMatMulInteger, "Quantization"},
       {"", "QuantizeLinear", 10, M, convertQuantizeLinear, "Quantization"},
+      {"com.microsoft", "MatMulNBits", 1, 1, convertMatMulNBits,
+       "Quantization"},
   };
   return rows;
 }
