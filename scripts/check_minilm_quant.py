@@ -6,6 +6,10 @@ export's padded sentences, the mean-pooled sentence embeddings of
   - ONNX Runtime's int8 model (quantize_dynamic, per-tensor int8 weights),
     run in ORT and compiled by Kiln (raised to kiln.qlinear),
   - kilnc --quantize=int8-dynamic and int8-weight, and --precision=bf16,
+  - ONNX Runtime's int4 model (MatMulNBitsQuantizer, blocks of 32,
+    symmetric: com.microsoft MatMulNBits), run in ORT and compiled by Kiln
+    (kiln.qlinear_int4), and kilnc --quantize=int4-weight at groups of 32
+    and 128,
 against the fp32 ones (ONNX Runtime on model.onnx), and prints per variant
 the min cosine over the sentences and the max abs error of
 last_hidden_state. Exits 1 when Kiln's int8-dynamic cosine is below ORT's
@@ -21,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 from onnxruntime.quantization import QuantType, quantize_dynamic
+from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+import onnx
 
 ROOT = Path(__file__).resolve().parent.parent
 KILNC = ROOT / "build/tools/kilnc/kilnc"
@@ -66,12 +72,22 @@ def main():
         work = Path(tmp)
         int8 = work / "model_int8.onnx"
         quantize_dynamic(str(model), str(int8), weight_type=QuantType.QInt8)
+        int4 = work / "model_int4.onnx"
+        q4 = MatMulNBitsQuantizer(onnx.load(model), bits=4, block_size=32,
+                                  is_symmetric=True, accuracy_level=0)
+        q4.process()
+        onnx.save(q4.model.model, int4)
         variants = {
             "ORT int8 (quantize_dynamic) in ORT": ort_hidden(int8),
             "same int8 model compiled by Kiln": kiln_hidden(int8, [], d, work),
             "kilnc --quantize=int8-dynamic": kiln_hidden(model, ["--quantize=int8-dynamic"], d, work),
             "kilnc --quantize=int8-weight": kiln_hidden(model, ["--quantize=int8-weight"], d, work),
             "kilnc --precision=bf16": kiln_hidden(model, ["--precision=bf16"], d, work),
+            "ORT int4 (MatMulNBits, block 32) in ORT": ort_hidden(int4),
+            "same int4 model compiled by Kiln": kiln_hidden(int4, [], d, work),
+            "kilnc --quantize=int4-weight": kiln_hidden(model, ["--quantize=int4-weight"], d, work),
+            "kilnc --quantize=int4-weight:group=128":
+                kiln_hidden(model, ["--quantize=int4-weight:group=128"], d, work),
         }
     print(f"all-MiniLM-L6-v2 ({exporter} export), {len(mask)} sentences, vs fp32 ONNX Runtime")
     print(f"{'variant':40s} {'min cosine':>12s} {'max abs err':>12s}")
