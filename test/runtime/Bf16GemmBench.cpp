@@ -2,13 +2,14 @@
 //
 // usage: kiln_bf16_gemm_bench [threads] [reps]
 // Times, on a pool of `threads` (default 2), GPT-2 small's GEMMs at 128
-// tokens (prefill: qkv, attention out, MLP up and down, the LM head) and at
-// 1 and 8 rows (decode) in the fp32 packed kernel (the best variant this
-// CPU has) and in each bf16 variant this CPU has (generic, AVX-512 BF16,
-// AMX), each with the layer's bias, and prints the median milliseconds and
-// GFLOP/s (2 per multiply-add) of each, and bf16's speedup over fp32.
-// Decode rows read the same weights every call: they measure the kernels
-// with the weights in L2 or L3, not streaming from memory.
+// tokens (prefill: qkv, attention out, MLP up and down, the LM head), at 1
+// to 8 rows (decode) and at 16 to 112 rows, in the fp32 packed kernel (the
+// best variant this CPU has) and in each bf16 variant this CPU has
+// (generic, AVX-512, AVX-512 BF16, AMX), each with the layer's bias, and
+// prints the median milliseconds and GFLOP/s (2 per multiply-add) of each,
+// and bf16's speedup over fp32. Decode rows read the same weights every
+// call: they measure the kernels with the weights in L2 or L3, not
+// streaming from memory.
 //
 //===----------------------------------------------------------------------===//
 
@@ -39,8 +40,10 @@ const Case kCases[] = {
     {"prefill qkv", 128, 768, 2304},      {"prefill attn out", 128, 768, 768},
     {"prefill mlp up", 128, 768, 3072},   {"prefill mlp down", 128, 3072, 768},
     {"prefill lm head", 128, 768, 50257}, {"decode 1 mlp up", 1, 768, 3072},
-    {"decode 8 mlp up", 8, 768, 3072},    {"32 rows mlp up", 32, 768, 3072},
-    {"16 rows mlp up", 16, 768, 3072},
+    {"decode 2 mlp up", 2, 768, 3072},    {"decode 4 mlp up", 4, 768, 3072},
+    {"decode 8 mlp up", 8, 768, 3072},    {"16 rows mlp up", 16, 768, 3072},
+    {"32 rows mlp up", 32, 768, 3072},    {"100 rows mlp up", 100, 768, 3072},
+    {"112 rows mlp up", 112, 768, 3072},
 };
 
 uint16_t toBf16(float f) {
@@ -56,8 +59,8 @@ int main(int argc, char **argv) {
   int threads = argc > 1 ? atoi(argv[1]) : 2;
   int reps = argc > 2 ? atoi(argv[2]) : 20;
   PoolContext context(threads);
-  printf("threads %d; bf16 best variant %d (0 generic, 1 AVX-512 BF16, 2 "
-         "AMX)\n",
+  printf("threads %d; bf16 best variant %d (0 generic, 1 AVX-512, 2 AVX-512 "
+         "BF16, 3 AMX)\n",
          threads, (int)bestBf16Isa());
   printf("%-18s %-10s %10s %10s %8s\n", "gemm", "kernel", "ms", "GFLOP/s",
          "vs fp32");
@@ -108,6 +111,7 @@ int main(int argc, char **argv) {
       Bf16Isa isa;
       const char *name;
     } variants[] = {{Bf16Isa::Generic, "generic"},
+                    {Bf16Isa::Avx512, "avx512"},
                     {Bf16Isa::Avx512Bf16, "avx512bf16"},
                     {Bf16Isa::Amx, "amx"}};
     for (const auto &v : variants) {

@@ -12,7 +12,8 @@
 // which is what bounds AMX there.
 //
 // This file holds the entry points, the driver and the portable kernel; the
-// x86 variants are x86/Bf16GemmAvx512.cpp and x86/Bf16GemmAmx.cpp.
+// x86 variants are x86/Bf16GemmAvx512.cpp, x86/Bf16GemmAvx512Bf16.cpp and
+// x86/Bf16GemmAmx.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -84,7 +85,7 @@ namespace {
 // which stay in a 2 MiB L2 while the block's panels stream past them.
 constexpr int64_t kBlockRows = 256;
 // Column chunks are whole multiples of every kernel's panel group (3 for
-// AVX-512, 2 for AMX).
+// AVX-512 BF16, 2 for AVX-512 and AMX).
 constexpr int64_t kPanelUnit = 6;
 // Below this many multiply-adds, waking the pool costs more than it saves:
 // half the fp32 kernels' bound, a bf16 multiply-add costing half as much.
@@ -95,6 +96,8 @@ const Bf16Kernels &kernelsFor(Bf16Isa isa) {
   if (isa == Bf16Isa::Amx)
     return kBf16Amx;
   if (isa == Bf16Isa::Avx512Bf16)
+    return kBf16Avx512Bf16;
+  if (isa == Bf16Isa::Avx512)
     return kBf16Avx512;
 #endif
   (void)isa;

@@ -2,7 +2,8 @@
 //
 // The driver (Bf16Gemm.cpp) cuts a bf16 product into items of rows x panels
 // and hands them to one variant's kernel: Bf16Gemm.cpp's portable loops,
-// x86/Bf16GemmAvx512.cpp (vdpbf16ps) or x86/Bf16GemmAmx.cpp (tdpbf16ps).
+// x86/Bf16GemmAvx512.cpp (f32 FMAs), x86/Bf16GemmAvx512Bf16.cpp (vdpbf16ps)
+// or x86/Bf16GemmAmx.cpp (tdpbf16ps).
 // The ISA files include only this header (declarations, and scalar helpers
 // in an anonymous namespace), so that no inline definition compiled for an
 // ISA can stand in for the generic one at link time.
@@ -53,8 +54,10 @@ extern const Bf16Kernels kBf16Generic;
 // Defined in x86/, hidden like the other ISA variants.
 #pragma GCC visibility push(hidden)
 extern const Bf16Kernels kBf16Avx512;
+extern const Bf16Kernels kBf16Avx512Bf16;
 extern const Bf16Kernels kBf16Amx;
-// kBf16Avx512's gemm, which the AMX variant runs for what AMX does not take.
+// kBf16Avx512Bf16's gemm, which the AMX variant runs for what AMX does not
+// take.
 void gemmAvx512Bf16(const Bf16Problem &p, int64_t m0, int64_t rows,
                     int64_t first, int64_t last);
 #pragma GCC visibility pop

@@ -151,11 +151,14 @@ bool cpuSupports(Bf16Isa isa) {
     // AVX-512 BF16 one; its file has the flags of both.
     return cpuSupports(Bf16Isa::Avx512Bf16) && hasAmxBf16() && amxPermitted();
   case Bf16Isa::Avx512Bf16:
-    // The flags x86/Bf16GemmAvx512.cpp is compiled with.
+    // The flags x86/Bf16GemmAvx512Bf16.cpp is compiled with.
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") &&
            __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512vl") && hasAvx512Bf16();
+  case Bf16Isa::Avx512:
+    // x86/Bf16GemmAvx512.cpp is compiled with -mavx512f alone.
+    return cpuSupports(MatmulIsa::Avx512);
   case Bf16Isa::Generic:
     return true;
   }
@@ -170,6 +173,7 @@ Bf16Isa bestBf16Isa() {
   if (isa < 0) {
     Bf16Isa best = cpuSupports(Bf16Isa::Amx)          ? Bf16Isa::Amx
                    : cpuSupports(Bf16Isa::Avx512Bf16) ? Bf16Isa::Avx512Bf16
+                   : cpuSupports(Bf16Isa::Avx512)     ? Bf16Isa::Avx512
                                                       : Bf16Isa::Generic;
     isa = static_cast<int>(best);
     resolvedBf16Isa.store(isa, std::memory_order_relaxed);

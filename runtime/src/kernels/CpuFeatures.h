@@ -4,8 +4,9 @@
 // AVX-512 and chosen per call from what the CPU supports, so the library
 // itself still runs on any x86-64. The int8 GEMM has levels of its own: its
 // AVX-512 variant needs VNNI (vpdpbusd), which not every AVX-512 CPU has.
-// So has the bf16 GEMM: AVX-512 BF16 (vdpbf16ps), and AMX-BF16 (tdpbf16ps),
-// which Linux lets a process use only once it has asked for it.
+// So has the bf16 GEMM: AVX-512 (f32 FMAs on converted weights), AVX-512
+// BF16 (vdpbf16ps), and AMX-BF16 (tdpbf16ps), which Linux lets a process use
+// only once it has asked for it.
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_RUNTIME_KERNELS_CPUFEATURES_H
@@ -27,7 +28,7 @@ bool cpuSupports(Int8Isa isa);
 // The fp32 level whose epilogue (GemmEpilogue.h) an int8 variant calls.
 MatmulIsa epilogueIsaFor(Int8Isa isa);
 
-enum class Bf16Isa { Generic, Avx512Bf16, Amx };
+enum class Bf16Isa { Generic, Avx512, Avx512Bf16, Amx };
 
 // Best bf16 GEMM ISA this CPU and OS support; resolved once. Asking whether
 // AMX is supported asks Linux for the AMX tile data state for the whole
