@@ -8,8 +8,7 @@
 // and cuts each block's columns into chunks of panels, run on the context's
 // pool. Every item has all the rows of its block, so each weight panel is
 // read from memory once per block: a decode step (a few rows) streams the
-// weights once in all, and a prefill of up to kBlockRows tokens as well,
-// which is what bounds AMX there.
+// weights once in all, and so does a prefill of up to kBlockRows tokens.
 //
 // This file holds the entry points, the driver and the portable kernel; the
 // x86 variants are x86/Bf16GemmAvx512.cpp, x86/Bf16GemmAvx512Bf16.cpp and

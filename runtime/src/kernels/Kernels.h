@@ -106,10 +106,10 @@ typedef struct kiln_memref1_bf16 {
 // f32 (kilnc --precision=bf16); overwrites c. The bf16 weight w [K, N] is
 // packed by the compiler (kernels/Bf16Packing.h; packed has contiguous
 // elements). a may have any strides. Runs on the current context's pool;
-// AMX where the CPU and the OS allow it, else AVX-512 BF16, else portable
-// loops. As in vdpbf16ps, subnormal inputs and results may be flushed to
-// zero. A packed size that disagrees with a and c is reported to the current
-// execution context and leaves c untouched.
+// AMX where the CPU and the OS allow it, else AVX-512 BF16, else AVX-512
+// (f32 FMAs), else portable loops. As in vdpbf16ps, subnormal inputs and
+// results may be flushed to zero. A packed size that disagrees with a and c is
+// reported to the current execution context and leaves c untouched.
 void _mlir_ciface_kiln_rt_matmul_packed_bf16(kiln_memref2_bf16 *a,
                                              kiln_memref1_bf16 *packed,
                                              kiln_memref2_f32 *c);
