@@ -9,6 +9,8 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/FunctionLowering.h"
 #include "codegen/LoweringUtils.h"
+#include "codegen/RuntimeCalls.h"
+#include "dialects/kiln/ConstantData.h"
 #include "runtime/src/kernels/Int4Packing.h"
 #include "runtime/src/kernels/Int8Packing.h"
 
@@ -25,16 +27,6 @@ using namespace mlir;
 using namespace mlir::kiln;
 using namespace mlir::kiln::linalg_lowering;
 
-/// The KILN_RT_ACT_* code of an activation (runtime/src/kernels/Kernels.h).
-static int32_t activationCode(StringRef act) {
-  return llvm::StringSwitch<int32_t>(act)
-      .Case("relu", 1)
-      .Case("gelu", 2)
-      .Case("gelu_tanh", 3)
-      .Case("silu", 4)
-      .Default(0);
-}
-
 /// The KILN_RT_QUANT_* code of a kiln.qlinear quant.
 static int32_t quantCode(StringRef quant) {
   return llvm::StringSwitch<int32_t>(quant)
@@ -43,39 +35,9 @@ static int32_t quantCode(StringRef quant) {
       .Default(2);
 }
 
-/// The raw bytes of a constant's data, whether it is a splat, and the name
-/// of its resource ("" for inline data); nullopt when the data is not at
-/// hand or its size is not `bytes` (or one element when splat).
-struct ConstantBytes {
-  ArrayRef<char> raw;
-  bool splat = false;
-  std::string key;
-};
-static std::optional<ConstantBytes>
-constantBytes(ElementsAttr attr, size_t bytes, size_t elementBytes) {
-  ConstantBytes c;
-  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
-    c.raw = dense.getRawData();
-    c.splat = dense.isSplat();
-  } else if (auto res = dyn_cast<DenseResourceElementsAttr>(attr)) {
-    if (AsmResourceBlob *blob = res.getRawHandle().getBlob())
-      c.raw = blob->getData();
-    c.key = res.getRawHandle().getKey().str();
-  }
-  if (c.raw.size() != (c.splat ? elementBytes : bytes))
-    return std::nullopt;
-  return c;
-}
-
-/// `bytes` as elements of type `T`, expanded from a splat.
-template <typename T>
-static const T *elementsOf(const ConstantBytes &c, size_t count,
-                           SmallVector<T> &storage) {
-  const T *data = reinterpret_cast<const T *>(c.raw.data());
-  if (!c.splat)
-    return data;
-  storage.assign(count, data[0]);
-  return storage.data();
+/// `bytes` read as elements of type `T`.
+template <typename T> static const T *elementsAs(ArrayRef<char> bytes) {
+  return reinterpret_cast<const T *>(bytes.data());
 }
 
 LogicalResult FunctionLowering::callQuantizedGemm(
@@ -167,19 +129,20 @@ LogicalResult FunctionLowering::lowerQLinear(QLinearOp op) {
   if (!wt.hasStaticShape() || !matchPattern(op.getWeight(), m_Constant(&w)))
     return op.emitOpError() << "needs a constant weight of static shape";
   int64_t k = wt.getDimSize(0), n = wt.getDimSize(1);
-  std::optional<ConstantBytes> raw = constantBytes(w, size_t(k * n), 1);
+  SmallVector<char, 0> storage;
+  std::optional<ArrayRef<char>> raw = elementBytes(w, k * n, 1, storage);
   if (!raw)
     return op.emitOpError() << "weight data is not at hand";
 
   // The weight in the kernel's panel layout.
-  SmallVector<int8_t> dense;
-  const int8_t *src = elementsOf<int8_t>(*raw, size_t(k * n), dense);
+  const int8_t *src = elementsAs<int8_t>(*raw);
   int64_t bytes = ::kiln::int8::packedBytes(k, n);
   AsmResourceBlob blob = HeapAsmResourceBlob::allocate(size_t(bytes), 64);
   ::kiln::int8::pack(src, k, n,
                      reinterpret_cast<int8_t *>(blob.getMutableData().data()));
+  StringRef key = resourceKey(w);
   Value packed = packedConstant(
-      b, loc, (raw->key.empty() ? "qweight" : raw->key) + "_packed",
+      b, loc, ((key.empty() ? StringRef("qweight") : key) + "_packed").str(),
       std::move(blob));
   return callQuantizedGemm(
       op, op.getInput(), op.getBias(), n, "kiln_rt_qlinear_s8_f32",
@@ -191,7 +154,7 @@ LogicalResult FunctionLowering::lowerQLinear(QLinearOp op) {
             bias,
             c,
             arith::ConstantIntOp::create(
-                b, loc, activationCode(op.getActivation()), 32),
+                b, loc, *runtimeActivationCode(op.getActivation()), 32),
             arith::ConstantIntOp::create(b, loc, quantCode(op.getQuant()), 32)};
       });
 }
@@ -215,21 +178,19 @@ LogicalResult FunctionLowering::lowerQLinearInt4(QLinearInt4Op op) {
        !matchPattern(op.getZeroPoints(), m_Constant(&zeroPoints))))
     return op.emitOpError()
            << "needs a constant weight, scales and zero points";
-  std::optional<ConstantBytes> wRaw = constantBytes(w, size_t(k * n), 1);
-  std::optional<ConstantBytes> sRaw =
-      constantBytes(scales, size_t(4 * groupCount * n), 4);
-  std::optional<ConstantBytes> zRaw;
+  SmallVector<char, 0> wStore, sStore, zStore;
+  std::optional<ArrayRef<char>> wRaw = elementBytes(w, k * n, 1, wStore);
+  std::optional<ArrayRef<char>> sRaw =
+      elementBytes(scales, groupCount * n, 4, sStore);
+  std::optional<ArrayRef<char>> zRaw;
   if (zeroPoints)
-    zRaw = constantBytes(zeroPoints, size_t(4 * groupCount * n), 4);
+    zRaw = elementBytes(zeroPoints, groupCount * n, 4, zStore);
   if (!wRaw || !sRaw || (zeroPoints && !zRaw))
     return op.emitOpError() << "weight data is not at hand";
 
-  SmallVector<int8_t> wDense;
-  SmallVector<float> sDense, zDense;
-  const int8_t *q = elementsOf<int8_t>(*wRaw, size_t(k * n), wDense);
-  const float *s = elementsOf<float>(*sRaw, size_t(groupCount * n), sDense);
-  const float *zp =
-      zRaw ? elementsOf<float>(*zRaw, size_t(groupCount * n), zDense) : nullptr;
+  const int8_t *q = elementsAs<int8_t>(*wRaw);
+  const float *s = elementsAs<float>(*sRaw);
+  const float *zp = zRaw ? elementsAs<float>(*zRaw) : nullptr;
   int64_t bytes = ::kiln::int4::packedBytes(k, n, g, zp != nullptr);
   AsmResourceBlob blob = HeapAsmResourceBlob::allocate(size_t(bytes), 64);
   if (!::kiln::int4::pack(
@@ -238,8 +199,9 @@ LogicalResult FunctionLowering::lowerQLinearInt4(QLinearInt4Op op) {
     return op.emitOpError()
            << "weight values must be in "
            << (zp ? "[0, 15] with zero points" : "[-8, 7] without zero points");
+  StringRef key = resourceKey(w);
   Value packed = packedConstant(
-      b, loc, (wRaw->key.empty() ? "q4weight" : wRaw->key) + "_packed",
+      b, loc, ((key.empty() ? StringRef("q4weight") : key) + "_packed").str(),
       std::move(blob));
   return callQuantizedGemm(
       op, op.getInput(), op.getBias(), n, "kiln_rt_qlinear_s4_f32",
@@ -249,7 +211,7 @@ LogicalResult FunctionLowering::lowerQLinearInt4(QLinearInt4Op op) {
                 bias,
                 c,
                 arith::ConstantIntOp::create(
-                    b, loc, activationCode(op.getActivation()), 32),
+                    b, loc, *runtimeActivationCode(op.getActivation()), 32),
                 arith::ConstantIntOp::create(b, loc, g, 32),
                 arith::ConstantIntOp::create(b, loc, zp ? 1 : 0, 32)};
       });

@@ -2,6 +2,7 @@
 #include "codegen/RuntimeCalls.h"
 
 #include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/StringSwitch.h"
 
 using namespace mlir;
 
@@ -22,4 +23,14 @@ func::FuncOp kiln::declareRuntimeFunction(ModuleOp module, StringRef name,
   f.setPrivate();
   f->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   return f;
+}
+
+std::optional<int32_t> kiln::runtimeActivationCode(StringRef activation) {
+  return llvm::StringSwitch<std::optional<int32_t>>(activation)
+      .Case("none", 0)
+      .Case("relu", 1)
+      .Case("gelu", 2)
+      .Case("gelu_tanh", 3)
+      .Case("silu", 4)
+      .Default(std::nullopt);
 }

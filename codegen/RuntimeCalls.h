@@ -10,6 +10,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 
+#include <optional>
+
 namespace mlir::kiln {
 
 /// memref<?x..xelem, strided<[?, ..], offset: ?>>: one declaration serves
@@ -20,6 +22,10 @@ MemRefType fullyDynamicMemRef(unsigned rank, Type elem);
 /// `llvm.emit_c_interface`).
 func::FuncOp declareRuntimeFunction(ModuleOp module, StringRef name,
                                     TypeRange argTypes);
+
+/// The KILN_RT_ACT_* code (runtime/src/kernels/Kernels.h) of a kiln.linear
+/// or kiln.qlinear activation; nullopt for another name.
+std::optional<int32_t> runtimeActivationCode(StringRef activation);
 
 } // namespace mlir::kiln
 

@@ -8,6 +8,7 @@
 // the fused op computes bit for bit what the separate ones did.
 //
 //===----------------------------------------------------------------------===//
+#include "dialects/kiln/ConstantData.h"
 #include "dialects/kiln/KilnOps.h"
 #include "passes/Passes.h"
 #include "passes/SymbolicShapes.h"
@@ -29,32 +30,19 @@ using namespace mlir::kiln;
 
 namespace {
 
-/// The bytes of constant `v` (`bytes` of them, a splat expanded), or
+/// A copy of the `count` elements of `width` bytes each of constant `v`, or
 /// nothing when `v` is not a constant whose data is at hand.
-std::optional<SmallVector<char>> constantBytes(Value v, size_t bytes) {
+std::optional<SmallVector<char>> constantBytes(Value v, int64_t count,
+                                               size_t width) {
   auto c = v.getDefiningOp<ConstantOp>();
   if (!c)
     return std::nullopt;
-  ArrayRef<char> raw;
-  bool splat = false;
-  if (auto dense = dyn_cast<DenseElementsAttr>(c.getValue())) {
-    raw = dense.getRawData();
-    splat = dense.isSplat();
-  } else if (auto res = dyn_cast<DenseResourceElementsAttr>(c.getValue())) {
-    if (AsmResourceBlob *blob = res.getRawHandle().getBlob())
-      raw = blob->getData();
-  }
-  size_t elem =
-      (cast<ShapedType>(v.getType()).getElementTypeBitWidth() + 7) / 8;
-  if (splat && raw.size() == elem) {
-    SmallVector<char> out(bytes);
-    for (size_t i = 0; i < bytes; i += elem)
-      memcpy(out.data() + i, raw.data(), elem);
-    return out;
-  }
-  if (raw.size() != bytes)
+  SmallVector<char, 0> storage;
+  std::optional<ArrayRef<char>> bytes =
+      elementBytes(c.getValue(), count, width, storage);
+  if (!bytes)
     return std::nullopt;
-  return SmallVector<char>(raw.begin(), raw.end());
+  return SmallVector<char>(bytes->begin(), bytes->end());
 }
 
 struct KilnFuseQLinearSiblingsPass
@@ -99,10 +87,10 @@ struct KilnFuseQLinearSiblingsPass
     for (QLinearOp op : ops) {
       int64_t n =
           cast<RankedTensorType>(op.getWeight().getType()).getDimSize(1);
-      auto w = constantBytes(op.getWeight(), size_t(k * n));
-      auto s = constantBytes(op.getScales(), size_t(4 * n));
+      auto w = constantBytes(op.getWeight(), k * n, 1);
+      auto s = constantBytes(op.getScales(), n, 4);
       std::optional<SmallVector<char>> bias =
-          op.getBias() ? constantBytes(op.getBias(), size_t(4 * n))
+          op.getBias() ? constantBytes(op.getBias(), n, 4)
                        : SmallVector<char>(size_t(4 * n), 0);
       if (!w || !s || !bias)
         return;

@@ -8,6 +8,7 @@
 // kiln-mixed-precision does), so compile memory stays near one f32 copy.
 //
 //===----------------------------------------------------------------------===//
+#include "dialects/kiln/ConstantData.h"
 #include "dialects/kiln/KilnOps.h"
 #include "passes/Passes.h"
 
@@ -47,60 +48,35 @@ struct QuantizedWeight {
   AsmResourceBlob data;
 };
 
-/// Quantizes `w` ([k, n] f32, or one value when `splat`); fails when a
-/// value is not finite.
-FailureOr<QuantizedWeight> quantizeInt8Weight(const float *w, bool splat,
-                                              int64_t k, int64_t n) {
-  auto at = [&](int64_t i, int64_t j) { return splat ? w[0] : w[i * n + j]; };
-  QuantizedWeight q;
-  q.scales.assign(size_t(n), 0.0f);
-  for (int64_t i = 0; i < k; ++i)
-    for (int64_t j = 0; j < n; ++j) {
-      float v = at(i, j);
-      if (!std::isfinite(v))
-        return failure();
-      q.scales[j] = std::max(q.scales[j], std::fabs(v));
-    }
-  for (float &s : q.scales)
-    s /= 127.0f;
-  q.data = HeapAsmResourceBlob::allocate(size_t(k * n), 64);
-  int8_t *out = reinterpret_cast<int8_t *>(q.data.getMutableData().data());
-  for (int64_t i = 0; i < k; ++i)
-    for (int64_t j = 0; j < n; ++j) {
-      float s = q.scales[j];
-      float r = s == 0.0f ? 0.0f : std::nearbyint(at(i, j) / s);
-      out[i * n + j] = int8_t(std::clamp(r, -127.0f, 127.0f));
-    }
-  return q;
-}
-
-/// Quantizes `w` as quantizeInt8Weight does, to 4 bits per group of `g`
-/// rows and column: scales [ceil(k / g), n], scale = max |w| / 7,
-/// q = round(w / scale) clamped to [-8, 7]. |w| / scale <= 7, so -8 is
-/// never used: symmetric, like the int8 weights.
-FailureOr<QuantizedWeight> quantizeInt4Weight(const float *w, bool splat,
-                                              int64_t k, int64_t n, int64_t g) {
-  auto at = [&](int64_t i, int64_t j) { return splat ? w[0] : w[i * n + j]; };
+/// Quantizes the [k, n] f32 weight `w` symmetrically per group of `g` rows
+/// and column: scales [ceil(k / g), n], scale = max |w| / `top`,
+/// q = round(w / scale) (nearest even) clamped to [`bottom`, `top`]. int8
+/// takes one group (g = k: scales [n]) with top 127 and bottom -127; int4
+/// groups of 32 to 128 with top 7 and bottom -8, which |w| / scale <= 7
+/// never reaches: symmetric, like the int8 weights. Fails when a value is
+/// not finite.
+FailureOr<QuantizedWeight> quantizeWeight(const float *w, int64_t k, int64_t n,
+                                          int64_t g, float top, float bottom) {
   int64_t groups = (k + g - 1) / g;
   QuantizedWeight q;
   q.scales.assign(size_t(groups * n), 0.0f);
   for (int64_t i = 0; i < k; ++i)
     for (int64_t j = 0; j < n; ++j) {
-      float v = at(i, j);
+      float v = w[i * n + j];
       if (!std::isfinite(v))
         return failure();
       float &s = q.scales[(i / g) * n + j];
       s = std::max(s, std::fabs(v));
     }
   for (float &s : q.scales)
-    s /= 7.0f;
+    s /= top;
   q.data = HeapAsmResourceBlob::allocate(size_t(k * n), 64);
   int8_t *out = reinterpret_cast<int8_t *>(q.data.getMutableData().data());
   for (int64_t i = 0; i < k; ++i)
     for (int64_t j = 0; j < n; ++j) {
       float s = q.scales[(i / g) * n + j];
-      float r = s == 0.0f ? 0.0f : std::nearbyint(at(i, j) / s);
-      out[i * n + j] = int8_t(std::clamp(r, -8.0f, 7.0f));
+      float r = s == 0.0f ? 0.0f : std::nearbyint(w[i * n + j] / s);
+      out[i * n + j] = int8_t(std::clamp(r, bottom, top));
     }
   return q;
 }
@@ -201,25 +177,19 @@ struct KilnQuantizePass : kiln::impl::KilnQuantizeBase<KilnQuantizePass> {
       return it->second;
     auto type = cast<RankedTensorType>(c.getType());
     int64_t k = type.getDimSize(0), n = type.getDimSize(1);
-    const float *data = nullptr;
-    bool splat = false;
-    std::string key = "weight";
-    if (auto dense = dyn_cast<DenseElementsAttr>(c.getValue())) {
-      data = reinterpret_cast<const float *>(dense.getRawData().data());
-      splat = dense.isSplat();
-    } else if (auto res = dyn_cast<DenseResourceElementsAttr>(c.getValue())) {
-      AsmResourceBlob *blob = res.getRawHandle().getBlob();
-      if (!blob || blob->getData().size() != size_t(4 * k * n))
-        return std::pair<Value, Value>();
-      data = reinterpret_cast<const float *>(blob->getData().data());
-      key = res.getRawHandle().getKey().str();
-    } else {
-      return std::pair<Value, Value>();
-    }
+    SmallVector<char, 0> storage;
+    std::optional<ArrayRef<char>> bytes =
+        elementBytes(c.getValue(), k * n, 4, storage);
+    if (!bytes)
+      return std::pair<Value, Value>(); // the data is not at hand
+    const float *data = reinterpret_cast<const float *>(bytes->data());
+    std::string key = resourceKey(c.getValue()).str();
+    if (key.empty())
+      key = "weight";
     bool int4 = mode == "int4-weight";
     FailureOr<QuantizedWeight> q =
-        int4 ? quantizeInt4Weight(data, splat, k, n, groupSize)
-             : quantizeInt8Weight(data, splat, k, n);
+        int4 ? quantizeWeight(data, k, n, groupSize, 7.0f, -8.0f)
+             : quantizeWeight(data, k, n, k, 127.0f, -127.0f);
     if (failed(q))
       return failure();
     OpBuilder b(c);

@@ -22,7 +22,6 @@
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/StringMap.h"
-#include "llvm/ADT/StringSwitch.h"
 
 namespace mlir::kiln {
 #define GEN_PASS_DEF_KILNLINALGTOMICROKERNELS
@@ -62,17 +61,6 @@ std::optional<ConstantBytes> constantBytes(memref::GlobalOp global) {
     if (dense.getElementType() == elem)
       return ConstantBytes{dense.getRawData(), dense.isSplat()};
   return std::nullopt;
-}
-
-/// The KILN_RT_ACT_* code of a kiln.linear activation (Kernels.h).
-std::optional<int32_t> activationCode(StringRef act) {
-  return llvm::StringSwitch<std::optional<int32_t>>(act)
-      .Case("none", 0)
-      .Case("relu", 1)
-      .Case("gelu", 2)
-      .Case("gelu_tanh", 3)
-      .Case("silu", 4)
-      .Default(std::nullopt);
 }
 
 struct KilnLinalgToMicrokernelsPass
@@ -148,7 +136,7 @@ struct KilnLinalgToMicrokernelsPass
                          ? epilogue->bias
                          : (Value)memref::AllocaOp::create(
                                b, op->getLoc(), MemRefType::get({0}, f32));
-        int32_t act = *activationCode(epilogue->activation);
+        int32_t act = *mlir::kiln::runtimeActivationCode(epilogue->activation);
         operands = {a, operands[1], bias, epilogue->output,
                     arith::ConstantIntOp::create(b, op->getLoc(), act, 32)};
         types = {mlir::kiln::fullyDynamicMemRef(2, aElem),

@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/onnx/ops/ConverterUtils.h"
+#include "dialects/kiln/ConstantData.h"
 
 #include "onnx.pb.h"
 
@@ -218,29 +219,18 @@ static LogicalResult convertQuantizeLinear(NodeContext &nc) {
 static FailureOr<ArrayRef<char>> constantData(NodeContext &nc, size_t i,
                                               StringRef what, int64_t count,
                                               size_t elementBytes,
-                                              std::vector<char> &storage) {
+                                              SmallVectorImpl<char> &storage) {
   ElementsAttr attr = nc.info(i).constant;
   if (!attr)
     return nc.error() << what << " must be a constant (an initializer)";
   if (attr.getNumElements() != count)
     return nc.error() << what << " has " << attr.getNumElements()
                       << " elements, expected " << count;
-  ArrayRef<char> raw;
-  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
-    raw = dense.getRawData();
-    if (dense.isSplat()) {
-      storage.resize(size_t(count) * elementBytes);
-      for (int64_t e = 0; e < count; ++e)
-        memcpy(storage.data() + e * elementBytes, raw.data(), elementBytes);
-      raw = storage;
-    }
-  } else if (auto res = dyn_cast<DenseResourceElementsAttr>(attr)) {
-    if (AsmResourceBlob *blob = res.getRawHandle().getBlob())
-      raw = blob->getData();
-  }
-  if (raw.size() != size_t(count) * elementBytes)
+  std::optional<ArrayRef<char>> raw =
+      k::elementBytes(attr, count, elementBytes, storage);
+  if (!raw)
     return nc.error() << what << "'s data is not at hand";
-  return raw;
+  return *raw;
 }
 
 /// A kiln.constant of `type` whose data `fill` writes into a fresh blob.
@@ -290,7 +280,7 @@ static LogicalResult convertMatMulNBits(NodeContext &nc) {
                       << " does not end in K = " << k;
 
   const int64_t blocks = (k + block - 1) / block, blob = block / 2;
-  std::vector<char> bStore, sStore, zStore;
+  SmallVector<char, 0> bStore, sStore, zStore;
   auto bData = constantData(nc, 1, "B", n * blocks * blob, 1, bStore);
   if (failed(bData))
     return failure();
