@@ -595,6 +595,22 @@ def time_config(cfg: BenchConfig, manifest: dict, engines_spec: list, args, row:
 # Report
 #===----------------------------------------------------------------------===#
 
+def portable(value):
+    """`value` with this checkout's path dropped from every string in it, so
+    that results files do not name the machine they were measured on."""
+    if isinstance(value, str):
+        return value.replace(str(ROOT) + "/", "")
+    if isinstance(value, list):
+        return [portable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: portable(v) for k, v in value.items()}
+    return value
+
+
+def write_results(path: Path, results: dict):
+    path.write_text(json.dumps(portable(results), indent=1) + "\n")
+
+
 def fmt_ms(x):
     if x is None:
         return "-"
@@ -1008,7 +1024,7 @@ def main(argv=None) -> int:
         if skipped[cfg.name]:
             row["skipped"] = skipped[cfg.name]
             log(f"  skipped: {skipped[cfg.name]}")
-            args.results.write_text(json.dumps(results, indent=1) + "\n")
+            write_results(args.results, results)
             continue
         man = manifests[model]
         if isinstance(man, StepError):
@@ -1078,7 +1094,7 @@ def main(argv=None) -> int:
         log(f"  median: kiln {fmt_ms(km)} ms, ORT {fmt_ms(om)} ms, floor {fmt_ms(fl)} ms ({bound})"
             + (" (int8)" if args.quantize else ""))
         # Written after every configuration, so an interrupted run keeps its rows.
-        args.results.write_text(json.dumps(results, indent=1) + "\n")
+        write_results(args.results, results)
 
     # The machine drifts: the floors use the best either probe measured.
     log("machine limits at the end")
@@ -1088,7 +1104,7 @@ def main(argv=None) -> int:
     results["meta"].update(limits, measured_limits=measured)
     results["meta"]["seconds"] = round((datetime.datetime.now(datetime.timezone.utc)
                                         - started).total_seconds(), 1)
-    args.results.write_text(json.dumps(results, indent=1) + "\n")
+    write_results(args.results, results)
     print_tables(results)
     if args.markdown:
         print_markdown(results)
