@@ -44,32 +44,11 @@
 
 using namespace kiln;
 using kiln::test::PoolContext;
+using kiln::test::together;
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Runs body(thread) on `threads` threads released together; returns the
-// wall seconds from the release to the last one's end.
-template <typename Body> double together(int threads, Body body) {
-  std::atomic<int> ready{0};
-  std::atomic<bool> go{false};
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t)
-    pool.emplace_back([&, t] {
-      ready.fetch_add(1);
-      while (!go.load(std::memory_order_acquire))
-        ;
-      body(t);
-    });
-  while (ready.load() < threads)
-    ;
-  auto start = Clock::now();
-  go.store(true, std::memory_order_release);
-  for (auto &th : pool)
-    th.join();
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 #if defined(__x86_64__)
 // Enough independent chains to cover vpdpbusd's latency (5 cycles) at two

@@ -19,6 +19,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "BenchTiming.h"
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -34,6 +36,8 @@
 #endif
 
 namespace {
+
+using kiln::test::together;
 
 using Clock = std::chrono::steady_clock;
 
@@ -90,28 +94,6 @@ FmaProbe widestFma() {
     return {"avx2", 8, fmaAvx2};
 #endif
   return {"scalar", 1, fmaScalar};
-}
-
-// Runs body(thread) on `threads` threads released together; returns the
-// wall seconds from the release to the last one's end.
-template <typename Body> double together(int threads, Body body) {
-  std::atomic<int> ready{0};
-  std::atomic<bool> go{false};
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t)
-    pool.emplace_back([&, t] {
-      ready.fetch_add(1);
-      while (!go.load(std::memory_order_acquire))
-        ;
-      body(t);
-    });
-  while (ready.load() < threads)
-    ;
-  auto start = Clock::now();
-  go.store(true, std::memory_order_release);
-  for (auto &th : pool)
-    th.join();
-  return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
 double measureFma(int threads, const FmaProbe &probe) {
