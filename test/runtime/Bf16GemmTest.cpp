@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "kernels/Bf16Gemm.h"
+#include "ActivationReference.h"
 #include "PoolContext.h"
 #include "kernels/Bf16Packing.h"
 #include "kernels/CpuFeatures.h"
@@ -28,6 +29,7 @@
 namespace {
 
 using kiln::Bf16Isa;
+using kiln::test::activationReference;
 
 struct Shape {
   int64_t m, k, n;
@@ -51,22 +53,6 @@ double fromBf16(uint16_t bits) {
   float f;
   std::memcpy(&f, &x, 4);
   return f;
-}
-
-double activationReference(int32_t act, double v) {
-  switch (act) {
-  case KILN_RT_ACT_RELU:
-    return v > 0 ? v : 0;
-  case KILN_RT_ACT_GELU:
-    return 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
-  case KILN_RT_ACT_GELU_TANH:
-    return 0.5 * v *
-           (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
-  case KILN_RT_ACT_SILU:
-    return v / (1 + std::exp(-v));
-  default:
-    return v;
-  }
 }
 
 const int32_t kActivations[] = {KILN_RT_ACT_NONE, KILN_RT_ACT_RELU,

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "kernels/Int4Gemm.h"
+#include "ActivationReference.h"
 #include "PoolContext.h"
 #include "kernels/CpuFeatures.h"
 #include "kernels/GemmEpilogue.h"
@@ -25,6 +26,7 @@
 namespace {
 
 using kiln::MatmulIsa;
+using kiln::test::activationReference;
 
 struct Shape {
   int64_t m, k, n, group;
@@ -34,22 +36,6 @@ std::string shapeText(const Shape &s, bool zp) {
   return "[" + std::to_string(s.m) + ", " + std::to_string(s.k) + "] x [" +
          std::to_string(s.k) + ", " + std::to_string(s.n) + "] group " +
          std::to_string(s.group) + (zp ? " with zero points" : "");
-}
-
-double activationReference(int32_t act, double v) {
-  switch (act) {
-  case KILN_RT_ACT_RELU:
-    return v > 0 ? v : 0;
-  case KILN_RT_ACT_GELU:
-    return 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
-  case KILN_RT_ACT_GELU_TANH:
-    return 0.5 * v *
-           (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
-  case KILN_RT_ACT_SILU:
-    return v / (1 + std::exp(-v));
-  default:
-    return v;
-  }
 }
 
 // Where the operands sit: a and c are views with padded, misaligned rows

@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "kernels/Int8Gemm.h"
+#include "ActivationReference.h"
 #include "PoolContext.h"
 #include "kernels/CpuFeatures.h"
 #include "kernels/GemmEpilogue.h"
@@ -29,6 +30,7 @@
 namespace {
 
 using kiln::Int8Isa;
+using kiln::test::activationReference;
 
 struct Shape {
   int64_t m, k, n;
@@ -37,22 +39,6 @@ struct Shape {
 std::string shapeText(const Shape &s) {
   return "[" + std::to_string(s.m) + ", " + std::to_string(s.k) + "] x [" +
          std::to_string(s.k) + ", " + std::to_string(s.n) + "]";
-}
-
-double activationReference(int32_t act, double v) {
-  switch (act) {
-  case KILN_RT_ACT_RELU:
-    return v > 0 ? v : 0;
-  case KILN_RT_ACT_GELU:
-    return 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
-  case KILN_RT_ACT_GELU_TANH:
-    return 0.5 * v *
-           (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
-  case KILN_RT_ACT_SILU:
-    return v / (1 + std::exp(-v));
-  default:
-    return v;
-  }
 }
 
 const int32_t kActivations[] = {KILN_RT_ACT_NONE, KILN_RT_ACT_RELU,

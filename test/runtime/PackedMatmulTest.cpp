@@ -1,5 +1,6 @@
 //===- PackedMatmulTest.cpp - Pre-packed weight GEMM vs a naive reference -===//
 
+#include "ActivationReference.h"
 #include "IsaParam.h"
 #include "PoolContext.h"
 #include "kernels/BatchMatmul.h"
@@ -16,6 +17,7 @@
 namespace {
 
 using kiln::MatmulIsa;
+using kiln::test::activationReference;
 constexpr int64_t kPanel = KILN_RT_PACKED_PANEL;
 
 // 64-byte aligned, as the compiler places packed weights.
@@ -128,22 +130,6 @@ TEST(PackedMatmulParallel, MatchesReferenceOnThePool) {
       return;
   }
   EXPECT_EQ(context.error, "");
-}
-
-double activationReference(int32_t act, double v) {
-  switch (act) {
-  case KILN_RT_ACT_RELU:
-    return v > 0 ? v : 0;
-  case KILN_RT_ACT_GELU:
-    return 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
-  case KILN_RT_ACT_GELU_TANH:
-    return 0.5 * v *
-           (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
-  case KILN_RT_ACT_SILU:
-    return v / (1 + std::exp(-v));
-  default:
-    return v;
-  }
 }
 
 const int32_t kActivations[] = {KILN_RT_ACT_NONE, KILN_RT_ACT_RELU,
