@@ -254,6 +254,123 @@ kiln_status kiln_kv_cache_set(kiln_kv_cache *c, const kiln_tensor *past,
   return KILN_OK;
 }
 
+kiln_status kiln_kv_cache_write_row(kiln_kv_cache *c, int64_t row,
+                                    int64_t offset, const kiln_tensor *past,
+                                    size_t num_past) {
+  if (!c)
+    return KILN_ERROR_INVALID_ARGUMENT;
+  kiln_session *s = c->session;
+  const kiln_abi_model &m = *s->model;
+  if (num_past != (size_t)c->numPairs || !past)
+    return setError(s, KILN_ERROR_INVALID_ARGUMENT,
+                    "expected %d past tensors, got %zu", c->numPairs, num_past);
+  char dimsText[512];
+  int64_t length = -1;
+  for (int32_t k = 0; k < c->numPairs; ++k) {
+    const CachePair &p = c->pairs[k];
+    const kiln_abi_tensor &sig = m.inputs[p.pair->input];
+    const kiln_tensor &t = past[k];
+    int32_t axis = p.pair->axis;
+    if (axis < 1)
+      return setError(s, KILN_ERROR_UNSUPPORTED,
+                      "past '%s' is cached along dim 0, its batch: rows cannot "
+                      "be written one by one",
+                      sig.name);
+    if (row < 0 || row >= p.dims[0])
+      return setError(s, KILN_ERROR_INVALID_ARGUMENT,
+                      "row %lld is outside the cache's batch of %lld",
+                      (long long)row, (long long)p.dims[0]);
+    if (t.dtype != sig.dtype)
+      return setError(s, KILN_ERROR_DTYPE_MISMATCH,
+                      "past '%s': got dtype %s, expected %s", sig.name,
+                      kiln_dtype_name(t.dtype), kiln_dtype_name(sig.dtype));
+    if (t.rank != sig.rank || !t.dims)
+      return setError(s, KILN_ERROR_RANK_MISMATCH,
+                      "past '%s': got rank %d, expected %d", sig.name, t.rank,
+                      sig.rank);
+    for (int32_t d = 0; d < t.rank; ++d)
+      if (d != axis && t.dims[d] != (d == 0 ? 1 : p.dims[d]))
+        return setError(s, KILN_ERROR_SHAPE_MISMATCH,
+                        "past '%s' dim %d: got %lld, a row of the cache has "
+                        "%lld",
+                        sig.name, d, (long long)t.dims[d],
+                        (long long)(d == 0 ? 1 : p.dims[d]));
+    if (length == -1)
+      length = t.dims[axis];
+    if (t.dims[axis] != length)
+      return setError(s, KILN_ERROR_INVALID_ARGUMENT,
+                      "past '%s' holds %lld positions, the first %lld",
+                      sig.name, (long long)t.dims[axis], (long long)length);
+    if (offset < 0 || length > c->length - offset)
+      return setError(s, KILN_ERROR_LIMIT_EXCEEDED,
+                      "%lld positions at offset %lld do not fit the cache's "
+                      "length of %lld",
+                      (long long)length, (long long)offset,
+                      (long long)c->length);
+    size_t bytes;
+    if (!denseBytes(t.dims, t.rank, kiln_dtype_size(sig.dtype), &bytes) ||
+        t.size_bytes < bytes || (bytes && !t.data))
+      return setError(s, KILN_ERROR_BUFFER_TOO_SMALL,
+                      "past '%s': buffer has %zu bytes, needs %zu for %s",
+                      sig.name, t.size_bytes, bytes,
+                      formatDims(dimsText, sizeof(dimsText), t.dims, t.rank));
+  }
+  for (int32_t k = 0; k < c->numPairs; ++k) {
+    const CachePair &p = c->pairs[k];
+    int32_t axis = p.pair->axis, rank = m.inputs[p.pair->input].rank;
+    size_t elem = kiln_dtype_size(m.inputs[p.pair->input].dtype);
+    int64_t perRow = 1, inner = 1;
+    for (int32_t d = 1; d < axis; ++d)
+      perRow *= p.dims[d];
+    for (int32_t d = axis + 1; d < rank; ++d)
+      inner *= p.dims[d];
+    size_t span = (size_t)(length * inner) * elem;
+    size_t block = (size_t)(c->maxLength * inner) * elem;
+    char *base = static_cast<char *>(p.data) + (size_t)(row * perRow) * block +
+                 (size_t)(offset * inner) * elem;
+    for (int64_t i = 0; i < perRow; ++i)
+      memcpy(base + i * block,
+             static_cast<const char *>(past[k].data) + i * span, span);
+  }
+  return KILN_OK;
+}
+
+kiln_status kiln_kv_cache_realign(kiln_kv_cache *c, int64_t new_length) {
+  if (!c)
+    return KILN_ERROR_INVALID_ARGUMENT;
+  kiln_session *s = c->session;
+  const kiln_abi_model &m = *s->model;
+  if (new_length < 0 || new_length > c->maxLength)
+    return setError(s, KILN_ERROR_LIMIT_EXCEEDED,
+                    "a length of %lld is outside the cache's 0..%lld",
+                    (long long)new_length, (long long)c->maxLength);
+  int64_t shift = new_length - c->length;
+  int64_t kept = shift < 0 ? new_length : c->length;
+  for (int32_t k = 0; k < c->numPairs && shift != 0; ++k) {
+    const CachePair &p = c->pairs[k];
+    int32_t axis = p.pair->axis, rank = m.inputs[p.pair->input].rank;
+    size_t elem = kiln_dtype_size(m.inputs[p.pair->input].dtype);
+    int64_t outer = 1, inner = 1;
+    for (int32_t d = 0; d < axis; ++d)
+      outer *= p.dims[d];
+    for (int32_t d = axis + 1; d < rank; ++d)
+      inner *= p.dims[d];
+    size_t position = (size_t)inner * elem;
+    size_t block = (size_t)c->maxLength * position;
+    for (int64_t i = 0; i < outer; ++i) {
+      char *b = static_cast<char *>(p.data) + i * block;
+      if (shift > 0) {
+        memmove(b + shift * position, b, kept * position);
+        memset(b, 0, shift * position);
+      } else {
+        memmove(b, b - shift * position, kept * position);
+      }
+    }
+  }
+  c->length = new_length;
+  return KILN_OK;
+}
+
 kiln_status kiln_session_run_cached(kiln_session *s, kiln_kv_cache *c,
                                     const kiln_tensor *inputs,
                                     size_t num_inputs, kiln_tensor *outputs,

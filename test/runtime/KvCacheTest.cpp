@@ -223,4 +223,59 @@ TEST_F(KvCacheTest, RefusesWhatDoesNotFit) {
   kiln_kv_cache_destroy(cache);
 }
 
+TEST_F(KvCacheTest, RowsWrittenAndRealignedMatchASetCache) {
+  Session s(model);
+  kiln_kv_cache *whole = nullptr, *rows = nullptr;
+  ASSERT_EQ(kiln_kv_cache_create(s.s, kBatch, kMaxLength, &whole), KILN_OK);
+  ASSERT_EQ(kiln_kv_cache_create(s.s, kBatch, kMaxLength, &rows), KILN_OK);
+  std::vector<int64_t> pastDims = {kBatch, kHeads, kPast, kHeadDim};
+  std::vector<kiln_tensor> initial;
+  for (int k = 0; k < 4; ++k)
+    initial.push_back(
+        tensor(KILN_DTYPE_F32, pastDims, past[k].data(), past[k].size() * 4));
+  ASSERT_EQ(kiln_kv_cache_set(whole, initial.data(), 4), KILN_OK);
+
+  // Each row written on its own, two positions later, into a longer cache;
+  // realigning to kPast then drops the two leading (zero) positions.
+  ASSERT_EQ(kiln_kv_cache_realign(rows, kPast + 2), KILN_OK);
+  EXPECT_EQ(kiln_kv_cache_length(rows), kPast + 2);
+  std::vector<int64_t> rowDims = {1, kHeads, kPast, kHeadDim};
+  size_t rowFloats = kHeads * kPast * kHeadDim;
+  for (int64_t r = 0; r < kBatch; ++r) {
+    std::vector<kiln_tensor> row;
+    for (int k = 0; k < 4; ++k)
+      row.push_back(tensor(KILN_DTYPE_F32, rowDims,
+                           past[k].data() + r * rowFloats, rowFloats * 4));
+    ASSERT_EQ(kiln_kv_cache_write_row(rows, r, 2, row.data(), 4), KILN_OK)
+        << kiln_session_last_error(s.s);
+    EXPECT_EQ(kiln_kv_cache_write_row(rows, r, 3, row.data(), 4),
+              KILN_ERROR_LIMIT_EXCEEDED);
+    EXPECT_EQ(kiln_kv_cache_write_row(rows, kBatch, 0, row.data(), 4),
+              KILN_ERROR_INVALID_ARGUMENT);
+  }
+  ASSERT_EQ(kiln_kv_cache_realign(rows, kPast), KILN_OK);
+  EXPECT_EQ(kiln_kv_cache_realign(rows, kMaxLength + 1),
+            KILN_ERROR_LIMIT_EXCEEDED);
+  EXPECT_EQ(kiln_kv_cache_length(rows), kPast);
+
+  std::vector<int64_t> idDims = {kBatch, 1}, logitDims = {kBatch, 1, kVocab};
+  std::vector<float> a(kBatch * kVocab), b(kBatch * kVocab);
+  kiln_tensor in = tensor(KILN_DTYPE_I64, idDims, ids.data(), ids.size() * 8);
+  kiln_tensor outA = tensor(KILN_DTYPE_F32, logitDims, a.data(), a.size() * 4);
+  kiln_tensor outB = tensor(KILN_DTYPE_F32, logitDims, b.data(), b.size() * 4);
+  ASSERT_EQ(kiln_session_run_cached(s.s, whole, &in, 1, &outA, 1), KILN_OK);
+  ASSERT_EQ(kiln_session_run_cached(s.s, rows, &in, 1, &outB, 1), KILN_OK);
+  EXPECT_EQ(0, memcmp(a.data(), b.data(), a.size() * 4));
+
+  // Growing keeps the content right-aligned: one more step after growing by
+  // one and shrinking back gives the same logits again.
+  ASSERT_EQ(kiln_kv_cache_realign(whole, kPast + 2), KILN_OK);
+  ASSERT_EQ(kiln_kv_cache_realign(whole, kPast + 1), KILN_OK);
+  ASSERT_EQ(kiln_session_run_cached(s.s, whole, &in, 1, &outA, 1), KILN_OK);
+  ASSERT_EQ(kiln_session_run_cached(s.s, rows, &in, 1, &outB, 1), KILN_OK);
+  EXPECT_EQ(0, memcmp(a.data(), b.data(), a.size() * 4));
+  kiln_kv_cache_destroy(whole);
+  kiln_kv_cache_destroy(rows);
+}
+
 } // namespace

@@ -303,6 +303,27 @@ KILN_API kiln_status kiln_kv_cache_set(kiln_kv_cache *cache,
                                        const kiln_tensor *past,
                                        size_t num_past);
 
+/* Writes one sequence's past into row `row` of the cache (dim 0, the batch)
+ * at positions [offset, offset + n) of each pair's axis: `past` holds one
+ * tensor per pair, in kv-pair order, each with dim 0 of 1 and n positions
+ * (a batch-1 prefill's present outputs). offset + n must not pass the
+ * cache's length; other rows are untouched. With kiln_kv_cache_realign this
+ * lets rows of different lengths share one cache, left-padded, the padding
+ * masked by the model's attention_mask (kiln-serve's continuous batching).
+ * Errors: those of kiln_kv_cache_set, INVALID_ARGUMENT (row outside the
+ * batch), UNSUPPORTED (a pair cached along dim 0). */
+KILN_API kiln_status kiln_kv_cache_write_row(kiln_kv_cache *cache, int64_t row,
+                                             int64_t offset,
+                                             const kiln_tensor *past,
+                                             size_t num_past);
+
+/* Sets the cache's length to `new_length`, keeping every row's content
+ * right-aligned: growing by g moves the positions g later and zeroes the
+ * first g; shrinking by g drops the first g positions. Errors:
+ * INVALID_ARGUMENT (NULL), LIMIT_EXCEEDED (outside 0..max_length). */
+KILN_API kiln_status kiln_kv_cache_realign(kiln_kv_cache *cache,
+                                           int64_t new_length);
+
 /* Runs one step with the cache as the pairs' inputs and outputs: `inputs`
  * and `outputs` are the model's others, in signature order. On success the
  * cache holds the present (its length grows by the new positions); on
