@@ -30,6 +30,7 @@ struct CachePair {
 struct kiln_kv_cache {
   kiln_session *session;
   int64_t maxLength, length;
+  int64_t rows; // a step's batch: the first `rows` of dim 0
   int32_t numPairs;
   CachePair *pairs;
   // A step's full input and output lists and their strides.
@@ -110,6 +111,7 @@ kiln_status kiln_kv_cache_create(kiln_session *s, int64_t batch,
     return setError(s, KILN_ERROR_OUT_OF_MEMORY, "cannot allocate a cache");
   c->session = s;
   c->maxLength = max_length;
+  c->rows = batch;
   c->numPairs = m.num_kv_pairs;
   c->pairs = static_cast<CachePair *>(calloc(c->numPairs, sizeof(CachePair)));
   c->inputs = static_cast<kiln_tensor *>(
@@ -371,6 +373,44 @@ kiln_status kiln_kv_cache_realign(kiln_kv_cache *c, int64_t new_length) {
   return KILN_OK;
 }
 
+kiln_status kiln_kv_cache_use_rows(kiln_kv_cache *c, int64_t rows) {
+  if (!c)
+    return KILN_ERROR_INVALID_ARGUMENT;
+  kiln_session *s = c->session;
+  for (int32_t k = 0; k < c->numPairs; ++k)
+    if (c->pairs[k].pair->axis < 1 || rows < 1 || rows > c->pairs[k].dims[0])
+      return setError(
+          s, KILN_ERROR_INVALID_ARGUMENT,
+          "%lld rows: a step of this cache runs 1..%lld rows", (long long)rows,
+          (long long)(c->pairs[k].pair->axis < 1 ? 0 : c->pairs[k].dims[0]));
+  c->rows = rows;
+  return KILN_OK;
+}
+
+kiln_status kiln_kv_cache_copy_row(kiln_kv_cache *c, int64_t from, int64_t to) {
+  if (!c)
+    return KILN_ERROR_INVALID_ARGUMENT;
+  kiln_session *s = c->session;
+  for (int32_t k = 0; k < c->numPairs; ++k) {
+    const CachePair &p = c->pairs[k];
+    if (p.pair->axis < 1 || from < 0 || to < 0 || from >= p.dims[0] ||
+        to >= p.dims[0])
+      return setError(s, KILN_ERROR_INVALID_ARGUMENT,
+                      "rows %lld and %lld: the cache has rows 0..%lld",
+                      (long long)from, (long long)to,
+                      (long long)(p.pair->axis < 1 ? -1 : p.dims[0] - 1));
+  }
+  if (from == to)
+    return KILN_OK;
+  for (int32_t k = 0; k < c->numPairs; ++k) {
+    const CachePair &p = c->pairs[k];
+    size_t rowBytes = p.bytes / (size_t)p.dims[0];
+    memcpy(static_cast<char *>(p.data) + to * rowBytes,
+           static_cast<const char *>(p.data) + from * rowBytes, rowBytes);
+  }
+  return KILN_OK;
+}
+
 kiln_status kiln_session_run_cached(kiln_session *s, kiln_kv_cache *c,
                                     const kiln_tensor *inputs,
                                     size_t num_inputs, kiln_tensor *outputs,
@@ -404,6 +444,8 @@ kiln_status kiln_session_run_cached(kiln_session *s, kiln_kv_cache *c,
     if (CachePair *p = pairOfInput(c, i)) {
       memcpy(p->viewDims[0], p->dims, sizeof(p->dims));
       p->viewDims[0][p->pair->axis] = c->length;
+      if (p->pair->axis != 0)
+        p->viewDims[0][0] = c->rows;
       c->inputs[i] = {static_cast<kiln_dtype>(sig.dtype), sig.rank,
                       p->viewDims[0], p->data, p->bytes};
       c->strides[i] = p->strides;
@@ -426,10 +468,11 @@ kiln_status kiln_session_run_cached(kiln_session *s, kiln_kv_cache *c,
     const int64_t *dims = s->outputDims + s->outputDimBase[o];
     int32_t axis = p->pair->axis;
     for (int32_t d = 0; d < sig.rank; ++d)
-      if (d != axis && dims[d] != p->dims[d])
+      if (d != axis && dims[d] != p->viewDims[0][d])
         return setError(s, KILN_ERROR_SHAPE_MISMATCH,
                         "output '%s' dim %d: %lld, the cache has %lld",
-                        sig.name, d, (long long)dims[d], (long long)p->dims[d]);
+                        sig.name, d, (long long)dims[d],
+                        (long long)p->viewDims[0][d]);
     if (dims[axis] < c->length || dims[axis] > c->maxLength)
       return setError(s, KILN_ERROR_LIMIT_EXCEEDED,
                       "output '%s' would hold %lld positions; the cache "

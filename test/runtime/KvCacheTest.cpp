@@ -278,4 +278,45 @@ TEST_F(KvCacheTest, RowsWrittenAndRealignedMatchASetCache) {
   kiln_kv_cache_destroy(rows);
 }
 
+TEST_F(KvCacheTest, AStepOnFewerRowsMatchesThoseRowsOfAFullStep) {
+  Session s(model);
+  kiln_kv_cache *cache = nullptr;
+  ASSERT_EQ(kiln_kv_cache_create(s.s, kBatch, kMaxLength, &cache), KILN_OK);
+  std::vector<int64_t> pastDims = {kBatch, kHeads, kPast, kHeadDim};
+  std::vector<kiln_tensor> initial;
+  for (int k = 0; k < 4; ++k)
+    initial.push_back(
+        tensor(KILN_DTYPE_F32, pastDims, past[k].data(), past[k].size() * 4));
+  ASSERT_EQ(kiln_kv_cache_set(cache, initial.data(), 4), KILN_OK);
+  std::vector<int64_t> idDims = {kBatch, 1}, logitDims = {kBatch, 1, kVocab};
+  std::vector<float> full(kBatch * kVocab);
+  kiln_tensor in = tensor(KILN_DTYPE_I64, idDims, ids.data(), ids.size() * 8);
+  kiln_tensor out =
+      tensor(KILN_DTYPE_F32, logitDims, full.data(), full.size() * 4);
+  ASSERT_EQ(kiln_session_run_cached(s.s, cache, &in, 1, &out, 1), KILN_OK);
+
+  // Back to kPast, row 1 moved to row 0, and a step of one row.
+  ASSERT_EQ(kiln_kv_cache_set(cache, initial.data(), 4), KILN_OK);
+  ASSERT_EQ(kiln_kv_cache_copy_row(cache, 1, 0), KILN_OK);
+  EXPECT_EQ(kiln_kv_cache_copy_row(cache, 0, kBatch),
+            KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(kiln_kv_cache_use_rows(cache, kBatch + 1),
+            KILN_ERROR_INVALID_ARGUMENT);
+  ASSERT_EQ(kiln_kv_cache_use_rows(cache, 1), KILN_OK);
+  std::vector<int64_t> oneIdDims = {1, 1}, oneLogitDims = {1, 1, kVocab};
+  std::vector<float> one(kVocab);
+  kiln_tensor oneIn =
+      tensor(KILN_DTYPE_I64, oneIdDims, ids.data() + 1, sizeof(int64_t));
+  kiln_tensor oneOut =
+      tensor(KILN_DTYPE_F32, oneLogitDims, one.data(), one.size() * 4);
+  ASSERT_EQ(kiln_session_run_cached(s.s, cache, &oneIn, 1, &oneOut, 1), KILN_OK)
+      << kiln_session_last_error(s.s);
+  for (int64_t v = 0; v < kVocab; ++v)
+    ASSERT_NEAR(one[v], full[kVocab + v], 1e-5f) << "logit " << v;
+  // The full batch again needs two ids.
+  EXPECT_EQ(kiln_session_run_cached(s.s, cache, &in, 1, &out, 1),
+            KILN_ERROR_SHAPE_MISMATCH);
+  kiln_kv_cache_destroy(cache);
+}
+
 } // namespace

@@ -324,6 +324,18 @@ KILN_API kiln_status kiln_kv_cache_write_row(kiln_kv_cache *cache, int64_t row,
 KILN_API kiln_status kiln_kv_cache_realign(kiln_kv_cache *cache,
                                            int64_t new_length);
 
+/* Steps run on the first `rows` rows of the cache's batch (1..batch; the
+ * batch it was created with, until changed): the other inputs and outputs
+ * then have `rows` along dim 0. Rows past it keep their content. Errors:
+ * INVALID_ARGUMENT (NULL, rows out of range, a pair cached along dim 0). */
+KILN_API kiln_status kiln_kv_cache_use_rows(kiln_kv_cache *cache, int64_t rows);
+
+/* Copies row `from` of every pair over row `to` (all max_length positions).
+ * Errors: INVALID_ARGUMENT (NULL, a row out of range, a pair cached along
+ * dim 0). */
+KILN_API kiln_status kiln_kv_cache_copy_row(kiln_kv_cache *cache, int64_t from,
+                                            int64_t to);
+
 /* Runs one step with the cache as the pairs' inputs and outputs: `inputs`
  * and `outputs` are the model's others, in signature order. On success the
  * cache holds the present (its length grows by the new positions); on
