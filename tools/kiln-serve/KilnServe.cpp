@@ -1,0 +1,226 @@
+//===- KilnServe.cpp - kiln-serve: serve a compiled model over HTTP -------===//
+//
+// Exit codes: 0 after a drain (SIGTERM or SIGINT), 1 the model failed to
+// load or the address to bind, 2 a bad command line.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/kiln-serve/HttpServer.h"
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <pthread.h>
+#include <stdexcept>
+#include <thread>
+
+using namespace kiln::serve;
+
+namespace {
+
+const char kUsage[] = R"(usage: kiln-serve MODEL.so [options]
+
+Serves a Kiln artifact over HTTP: a decoder (logits over a vocabulary) answers
+POST /v1/completions, an encoder POST /v1/embeddings. GET /health, /v1/models
+and /metrics always. Prompts and inputs are token ids (no tokenizer yet).
+
+  --decode DECODE.so      decode-step artifact beside a prefill MODEL.so
+  --host H                address to bind (default 127.0.0.1: loopback only)
+  --port P                TCP port; 0 picks a free one (default 8080)
+  --threads T             kernel threads of the model; 0: one per core (0)
+  --max-batch B           sequences decoded, or inputs encoded, together (16)
+  --max-delay-ms D        encoders: how long a batch waits to fill (2)
+  --max-queue Q           jobs waiting for a slot; more get 503 (256)
+  --max-tokens N          the largest max_tokens a request may ask (4096)
+  --kv-capacity L         decoders: positions per sequence; 0: the model's (0)
+  --vocab-size V          encoders: token ids must be below V; 0: unchecked (0)
+  --max-length L          encoders: the longest input accepted (512)
+  --api-key K             want `Authorization: Bearer K` on every route but
+                          /health (default: none; KILN_SERVE_API_KEY too)
+  --request-timeout-ms T  deadline of a request, and the longest timeout_ms
+                          one may ask; 0: none (0)
+  --grace-ms G            on SIGTERM, how long requests in flight may take
+                          to finish before they are cancelled (30000)
+  --max-body-bytes N      larger request bodies get 413 (1048576)
+  --http-threads N        connections served at once (64)
+  --help                  this text
+)";
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+int64_t integerFlag(const std::string &flag, const char *value, int64_t low) {
+  char *end = nullptr;
+  errno = 0;
+  long long number = strtoll(value, &end, 10);
+  if (end == value || *end != '\0' || errno == ERANGE || number < low)
+    throw UsageError(flag + " wants an integer of at least " +
+                     std::to_string(low) + ", got '" + value + "'");
+  return number;
+}
+
+int serve(int argc, char **argv, const sigset_t &stopSignals) {
+  DecoderOptions decoderOptions;
+  EncoderOptions encoderOptions;
+  HttpOptions httpOptions;
+  std::chrono::milliseconds grace{30000};
+  std::string model;
+  if (const char *key = getenv("KILN_SERVE_API_KEY"))
+    httpOptions.apiKey = key;
+
+  std::map<std::string, std::function<void(const char *)>> flags = {
+      {"--decode", [&](const char *v) { decoderOptions.decodeModel = v; }},
+      {"--host", [&](const char *v) { httpOptions.host = v; }},
+      {"--port",
+       [&](const char *v) { httpOptions.port = integerFlag("--port", v, 0); }},
+      {"--threads",
+       [&](const char *v) {
+         decoderOptions.threads = encoderOptions.threads =
+             integerFlag("--threads", v, 0);
+       }},
+      {"--max-batch",
+       [&](const char *v) {
+         decoderOptions.maxBatch = encoderOptions.maxBatch =
+             integerFlag("--max-batch", v, 1);
+       }},
+      {"--max-delay-ms",
+       [&](const char *v) {
+         encoderOptions.maxDelay =
+             std::chrono::milliseconds(integerFlag("--max-delay-ms", v, 0));
+       }},
+      {"--max-queue",
+       [&](const char *v) {
+         decoderOptions.maxQueue = encoderOptions.maxQueue =
+             integerFlag("--max-queue", v, 1);
+       }},
+      {"--max-tokens",
+       [&](const char *v) {
+         httpOptions.maxTokens = integerFlag("--max-tokens", v, 1);
+       }},
+      {"--kv-capacity",
+       [&](const char *v) {
+         decoderOptions.kvCapacity = integerFlag("--kv-capacity", v, 0);
+       }},
+      {"--vocab-size",
+       [&](const char *v) {
+         encoderOptions.vocabSize = integerFlag("--vocab-size", v, 0);
+       }},
+      {"--max-length",
+       [&](const char *v) {
+         encoderOptions.maxLength = integerFlag("--max-length", v, 1);
+       }},
+      {"--api-key", [&](const char *v) { httpOptions.apiKey = v; }},
+      {"--request-timeout-ms",
+       [&](const char *v) {
+         httpOptions.requestTimeout = std::chrono::milliseconds(
+             integerFlag("--request-timeout-ms", v, 0));
+       }},
+      {"--grace-ms",
+       [&](const char *v) {
+         grace = std::chrono::milliseconds(integerFlag("--grace-ms", v, 0));
+       }},
+      {"--max-body-bytes",
+       [&](const char *v) {
+         httpOptions.maxBodyBytes = integerFlag("--max-body-bytes", v, 1);
+       }},
+      {"--http-threads",
+       [&](const char *v) {
+         httpOptions.threads = integerFlag("--http-threads", v, 1);
+       }},
+  };
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      fputs(kUsage, stdout);
+      return 0;
+    }
+    std::string value;
+    if (auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != arg.npos) {
+      value = arg.substr(eq + 1);
+      arg.resize(eq);
+    } else if (flags.count(arg)) {
+      if (i + 1 >= argc)
+        throw UsageError(arg + " wants a value");
+      value = argv[++i];
+    }
+    if (auto flag = flags.find(arg); flag != flags.end())
+      flag->second(value.c_str());
+    else if (arg.rfind("-", 0) == 0 || !model.empty())
+      throw UsageError("unknown argument '" + arg + "'");
+    else
+      model = arg;
+  }
+  if (model.empty())
+    throw UsageError("no model given");
+
+  Metrics metrics;
+  std::unique_ptr<DecoderEngine> decoder;
+  std::unique_ptr<EncoderEngine> encoder;
+  try {
+    if (!decoderOptions.decodeModel.empty() || isDecoderArtifact(model)) {
+      decoderOptions.model = model;
+      decoder = DecoderEngine::create(decoderOptions, metrics);
+    } else {
+      encoderOptions.model = model;
+      encoder = EncoderEngine::create(encoderOptions, metrics);
+    }
+  } catch (const std::exception &e) {
+    fprintf(stderr, "kiln-serve: cannot serve %s: %s\n", model.c_str(),
+            e.what());
+    return 1;
+  }
+
+  HttpServer server(decoder.get(), encoder.get(), metrics, httpOptions);
+  int port = server.start();
+  std::string host = httpOptions.host.find(':') == std::string::npos
+                         ? httpOptions.host
+                         : "[" + httpOptions.host + "]";
+  printf("kiln-serve: listening on http://%s:%d\n", host.c_str(), port);
+  fflush(stdout);
+
+  std::atomic<bool> signalled{false};
+  std::thread signals([&] {
+    int received = 0;
+    sigwait(&stopSignals, &received);
+    if (signalled.exchange(true))
+      return;
+    fprintf(stderr, "kiln-serve: %s, draining (grace %lld ms)\n",
+            strsignal(received), static_cast<long long>(grace.count()));
+    server.drain(grace);
+  });
+  server.wait();
+  // Stopped without a signal: wake the waiting thread so it can be joined.
+  if (!signalled.exchange(true))
+    pthread_kill(signals.native_handle(), SIGTERM);
+  signals.join();
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  // SIGTERM and SIGINT go to the one thread that waits for them (in serve);
+  // every thread inherits this mask, so block them before any starts.
+  sigset_t stopSignals;
+  sigemptyset(&stopSignals);
+  sigaddset(&stopSignals, SIGTERM);
+  sigaddset(&stopSignals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
+  // A client gone mid-write must not kill the server.
+  signal(SIGPIPE, SIG_IGN);
+  try {
+    return serve(argc, argv, stopSignals);
+  } catch (const UsageError &e) {
+    fprintf(stderr, "kiln-serve: %s\n(see kiln-serve --help)\n", e.what());
+    return 2;
+  } catch (const std::exception &e) {
+    fprintf(stderr, "kiln-serve: %s\n", e.what());
+    return 1;
+  }
+}
