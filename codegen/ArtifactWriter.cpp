@@ -2,6 +2,7 @@
 #include "codegen/ArtifactWriter.h"
 #include "codegen/ArtifactSources.h"
 #include "codegen/ObjectEmitter.h"
+#include "codegen/RuntimeDir.h"
 #include "codegen/Target.h"
 #include "codegen/WeightSection.h"
 
@@ -14,8 +15,16 @@ using namespace mlir::kiln;
 
 LogicalResult mlir::kiln::linkSharedLibrary(
     Location loc, const std::vector<std::string> &objects,
-    const std::string &output, bool verbose,
+    const std::string &output, const TargetOptions &options,
     const std::vector<std::string> &runtimeLibraries) {
+  std::string runtimeDir = options.runtimeDir;
+  if (runtimeDir.empty()) {
+    RuntimeDirSearch search = findRuntimeDir("");
+    if (search.dir.empty())
+      return emitError(loc)
+             << runtimeDirNotFoundMessage(search, "the runtime dir");
+    runtimeDir = search.dir;
+  }
   std::string clang = KILN_CLANG;
   if (!llvm::sys::fs::can_execute(clang)) {
     auto found = llvm::sys::findProgramByName("clang-22");
@@ -24,13 +33,23 @@ LogicalResult mlir::kiln::linkSharedLibrary(
     clang = *found;
   }
   std::vector<std::string> args = {
-      clang,          "-shared", "-fPIC", "-O2",
-      "-fuse-ld=lld", "-o",      output,  "-I" KILN_RUNTIME_INCLUDE_DIR};
+      clang,          "-shared",
+      "-fPIC",        "-O2",
+      "-fuse-ld=lld", "-o",
+      output,         "-I" + runtimeIncludePath(runtimeDir)};
   args.insert(args.end(), objects.begin(), objects.end());
   args.push_back("-Wl,--whole-archive");
-  args.insert(args.end(), runtimeLibraries.begin(), runtimeLibraries.end());
-  args.insert(args.end(), {KILN_RUNTIME_LIBRARY, "-Wl,--no-whole-archive",
-                           "-lm", "-lpthread", "-ldl", "-Wl,--gc-sections"});
+  for (const std::string &library : runtimeLibraries) {
+    std::string path = runtimeDir + "/" + library;
+    if (!llvm::sys::fs::exists(path))
+      return emitError(loc) << "cannot link " << output << ": the runtime dir "
+                            << runtimeDir << " has no " << library;
+    args.push_back(path);
+  }
+  args.insert(args.end(),
+              {runtimeLibraryPath(runtimeDir), "-Wl,--no-whole-archive", "-lm",
+               "-lpthread", "-ldl", "-Wl,--gc-sections"});
+  bool verbose = options.verbose;
   std::vector<llvm::StringRef> refs(args.begin(), args.end());
   if (verbose) {
     for (auto &a : args)
@@ -75,7 +94,7 @@ LogicalResult mlir::kiln::writeHostArtifact(
   std::vector<std::string> inputs = {obj, desc};
   if (weights.bytes)
     inputs.insert(inputs.end(), {weights.asm_, "-Wl,-T," + weights.script});
-  if (failed(linkSharedLibrary(module.getLoc(), inputs, output, options.verbose,
+  if (failed(linkSharedLibrary(module.getLoc(), inputs, output, options,
                                runtimeLibraries)))
     return failure();
   return weights.bytes ? fillWeightSection(module.getLoc(), output, weights)

@@ -12,17 +12,18 @@ namespace mlir::kiln {
 struct TargetOptions;
 
 /// Links `objects` (inputs and options for the clang driver) with the
-/// runtime, and before it `runtimeLibraries` (a device target's runtime),
-/// into a shared library.
+/// runtime of `options.runtimeDir` (codegen/RuntimeDir.h; found when
+/// empty), and before it `runtimeLibraries` (a device target's runtime:
+/// archive names in the runtime dir), into a shared library.
 LogicalResult
 linkSharedLibrary(Location loc, const std::vector<std::string> &objects,
-                  const std::string &output, bool verbose,
+                  const std::string &output, const TargetOptions &options,
                   const std::vector<std::string> &runtimeLibraries = {});
 
 /// The host side of every target's artifact, from a module in the LLVM
 /// dialect: weights externalized, the object emitted, the descriptor for
 /// `target` written into `tmpDir`, all linked into `output` with the runtime
-/// (and `runtimeLibraries` before it).
+/// (and `runtimeLibraries`, archive names in the runtime dir, before it).
 LogicalResult
 writeHostArtifact(ModuleOp module, const TargetOptions &options,
                   const ModelSignature &sig, const std::string &entry,

@@ -28,6 +28,9 @@ struct TargetOptions {
   /// accumulation and everything else f32), tf32 (cuda only) or fp32; empty
   /// for the target's default (cpu: fp32, cuda: fp16).
   std::string precision;
+  /// The runtime dir the library links from (codegen/RuntimeDir.h); empty:
+  /// found by findRuntimeDir when the library is linked.
+  std::string runtimeDir;
 };
 
 /// What a device target prints of its kernels (kilnc --emit=gpu|ptx).

@@ -2,6 +2,7 @@
 #include "compiler/Compiler.h"
 #include "codegen/ArtifactSources.h"
 #include "codegen/CIdentifier.h"
+#include "codegen/RuntimeDir.h"
 #include "compiler/Registration.h"
 #include "compiler/TargetRegistry.h"
 #include "compiler/onnx/ModelImporter.h"
@@ -172,6 +173,19 @@ LogicalResult Compilation::checkOptions() {
     if (!dir.empty() && !llvm::sys::fs::is_directory(dir))
       return optionError("cannot write '" + out + "': there is no directory '" +
                          dir + "'");
+  }
+  // The runtime the library links, found now rather than after the compile.
+  if (options.emit == EmitStage::Library) {
+    std::string &runtimeDir = options.targetOptions.runtimeDir;
+    RuntimeDirSearch search = findRuntimeDir(runtimeDir);
+    if (search.dir.empty()) {
+      std::string message =
+          runtimeDirNotFoundMessage(search, options.optionNames.runtimeDir);
+      if (search.explicitDir)
+        return optionError(message);
+      return emitError(UnknownLoc::get(&ctx)) << message;
+    }
+    runtimeDir = search.dir;
   }
   return success();
 }

@@ -70,7 +70,7 @@ public:
                                    uint64_t *weightBytes) override {
     registerTranslations(module);
     return writeHostArtifact(module, options_, sig, entry, name(), tmpDir,
-                             output, weightBytes, {KILN_CUDA_RUNTIME_LIBRARY});
+                             output, weightBytes, {"libkiln_cuda_runtime.a"});
   }
 
 private:

@@ -3,11 +3,13 @@
 // Option parsing over the compile library (compiler/Compiler.h).
 //
 //===----------------------------------------------------------------------===//
+#include "codegen/RuntimeDir.h"
 #include "compiler/Compiler.h"
 #include "compiler/ConsoleReporter.h"
 #include "compiler/onnx/OpTable.h"
 #include "tools/kilnc/AccuracyReport.h"
 
+#include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/raw_ostream.h"
@@ -136,6 +138,43 @@ static cl::opt<bool> keepTemps(
     cl::cat(kilncCat));
 static cl::opt<bool> quiet("q", cl::desc("Print nothing but errors"),
                            cl::cat(kilncCat));
+static cl::opt<std::string> runtimeDir(
+    "runtime-dir",
+    cl::desc("The Kiln runtime to link the library with: a directory with "
+             "libkiln_runtime.a (libkiln_cuda_runtime.a for cuda) and "
+             "include/kiln (default: <kilnc's dir>/../lib/kiln, as "
+             "installed; kilnc --version prints the one it uses)"),
+    cl::value_desc("DIR"), cl::cat(kilncCat));
+
+/// --runtime-dir's value, read before the options are parsed: --version
+/// prints and exits as soon as it is parsed, maybe before --runtime-dir.
+static std::string runtimeDirArgument(int argc, char **argv) {
+  std::string dir;
+  for (int i = 1; i < argc; ++i) {
+    llvm::StringRef arg = argv[i];
+    if (arg == "--")
+      break;
+    if (!arg.consume_front("--"))
+      arg.consume_front("-");
+    if (arg.consume_front("runtime-dir="))
+      dir = arg.str();
+    else if (arg == "runtime-dir" && i + 1 < argc)
+      dir = argv[++i];
+  }
+  return dir;
+}
+
+/// kilnc --version: the Kiln and LLVM versions and the runtime dir that a
+/// library would link.
+static void printVersion(llvm::raw_ostream &os, llvm::StringRef explicitDir) {
+  os << "kilnc (Kiln) " KILN_VERSION "\n  LLVM/MLIR " LLVM_VERSION_STRING "\n";
+  kiln::RuntimeDirSearch search = kiln::findRuntimeDir(explicitDir);
+  if (!search.dir.empty())
+    os << "  runtime dir: " << search.dir << "\n";
+  else
+    os << "  runtime dir: none: "
+       << kiln::runtimeDirNotFoundMessage(search, "--runtime-dir") << "\n";
+}
 
 /// NAME=VALUE options (--shape, --max-shape) into `out`; false after an error.
 static bool parseDims(const cl::list<std::string> &list, const char *flag,
@@ -157,6 +196,9 @@ static bool parseDims(const cl::list<std::string> &list, const char *flag,
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(kilncCat);
+  std::string explicitRuntimeDir = runtimeDirArgument(argc, argv);
+  cl::SetVersionPrinter(
+      [&](llvm::raw_ostream &os) { printVersion(os, explicitRuntimeDir); });
   cl::ParseCommandLineOptions(
       argc, argv,
       "kilnc - compile an ONNX transformer model ahead of time\n\n"
@@ -195,6 +237,7 @@ int main(int argc, char **argv) {
   options.maxWeightBytes = maxWeightBytes;
   options.maxModelBytes = maxModelBytes;
   options.keepTemps = keepTemps;
+  options.targetOptions.runtimeDir = runtimeDir;
   kiln::OptionNames &names = options.optionNames;
   names.shape = "--shape";
   names.maxShape = "--max-shape";
@@ -204,6 +247,7 @@ int main(int argc, char **argv) {
   names.quantizeExclude = "--quantize-exclude";
   names.emit = "--emit";
   names.target = "--target";
+  names.runtimeDir = "--runtime-dir";
   names.listOps = "kilnc --list-ops";
 
   if (accuracyReport.getNumOccurrences() &&
