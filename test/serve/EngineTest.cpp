@@ -1,0 +1,301 @@
+//===- EngineTest.cpp - kiln-serve's engines on real artifacts ------------===//
+//
+// Greedy tokens of every prompt must equal ONNX Runtime's, run alone
+// (greedy_refs.json, made by make_greedy_refs.py), whether the prompt runs
+// alone, batched with the others, or joins while they are decoding; and the
+// embeddings of a batch must equal those of single rows.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/kiln-serve/DecoderEngine.h"
+#include "tools/kiln-serve/EncoderEngine.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <fstream>
+#include <thread>
+
+using namespace kiln::serve;
+using json = nlohmann::json;
+
+namespace {
+
+const json &refs() {
+  static json j = json::parse(std::ifstream(KILN_SERVE_REFS));
+  return j;
+}
+
+struct Case {
+  std::vector<int64_t> prompt, tokens;
+};
+
+std::vector<Case> cases(const char *model) {
+  std::vector<Case> out;
+  for (const json &c : refs()[model]["cases"])
+    out.push_back({c["prompt"].get<std::vector<int64_t>>(),
+                   c["tokens"].get<std::vector<int64_t>>()});
+  return out;
+}
+
+std::shared_ptr<CompletionJob> greedyJob(const std::vector<int64_t> &prompt,
+                                         int64_t maxTokens) {
+  CompletionParams p;
+  p.prompt = prompt;
+  p.maxTokens = maxTokens;
+  p.temperature = 0;
+  return std::make_shared<CompletionJob>(p);
+}
+
+CompletionJob::Snapshot finished(const std::shared_ptr<CompletionJob> &job) {
+  for (int i = 0; i < 600; ++i) {
+    CompletionJob::Snapshot s = job->waitFor(SIZE_MAX, std::chrono::seconds(1));
+    if (s.done)
+      return s;
+  }
+  ADD_FAILURE() << "job did not finish in 10 minutes";
+  return {};
+}
+
+struct Served {
+  const char *name, *model, *decode, *mode;
+};
+
+class DecoderEngineTest : public ::testing::TestWithParam<Served> {
+protected:
+  std::unique_ptr<DecoderEngine> engine(int64_t maxBatch, int64_t capacity = 64,
+                                        int64_t maxQueue = 64) {
+    DecoderOptions o;
+    o.model = GetParam().model;
+    o.decodeModel = GetParam().decode;
+    o.threads = 2;
+    o.maxBatch = maxBatch;
+    o.maxQueue = maxQueue;
+    o.kvCapacity = capacity;
+    auto e = DecoderEngine::create(o, metrics);
+    EXPECT_STREQ(e->batchingMode(), GetParam().mode);
+    return e;
+  }
+  Metrics metrics;
+};
+
+TEST_P(DecoderEngineTest, AloneMatchesOnnxRuntime) {
+  auto e = engine(1);
+  for (const Case &c : cases(GetParam().name)) {
+    auto job = greedyJob(c.prompt, (int64_t)c.tokens.size());
+    ASSERT_EQ(e->submit(job), Admission::Accepted);
+    CompletionJob::Snapshot s = finished(job);
+    EXPECT_EQ(s.reason, FinishReason::Length) << s.error;
+    EXPECT_EQ(s.tokens, c.tokens) << "prompt of " << c.prompt.size();
+  }
+  EXPECT_EQ(e->inFlight(), 0);
+}
+
+TEST_P(DecoderEngineTest, BatchedAndJoiningMidwayMatchAlone) {
+  auto e = engine(4);
+  std::vector<Case> all = cases(GetParam().name);
+  std::vector<std::shared_ptr<CompletionJob>> jobs;
+  // Half at once, the rest once the first have decoded a few tokens: they
+  // join running sequences of other lengths, and wait for free slots.
+  size_t half = all.size() / 2;
+  for (size_t i = 0; i < half; ++i) {
+    jobs.push_back(greedyJob(all[i].prompt, (int64_t)all[i].tokens.size()));
+    ASSERT_EQ(e->submit(jobs.back()), Admission::Accepted);
+  }
+  jobs[0]->waitFor(3, std::chrono::seconds(60));
+  for (size_t i = half; i < all.size(); ++i) {
+    jobs.push_back(greedyJob(all[i].prompt, (int64_t)all[i].tokens.size()));
+    ASSERT_EQ(e->submit(jobs.back()), Admission::Accepted);
+  }
+  for (size_t i = 0; i < all.size(); ++i) {
+    CompletionJob::Snapshot s = finished(jobs[i]);
+    EXPECT_EQ(s.tokens, all[i].tokens) << "prompt " << i;
+  }
+  EXPECT_EQ(e->inFlight(), 0);
+  std::string text = metrics.render();
+  if (std::string(GetParam().mode) == "continuous") {
+    // Some step decoded more than one sequence.
+    auto count = [&](const std::string &series) {
+      size_t at = text.find(series);
+      return std::stoll(text.substr(at + series.size()));
+    };
+    EXPECT_LT(count("kiln_batch_size_bucket{le=\"1\"} "),
+              count("kiln_batch_size_count "));
+  }
+}
+
+TEST_P(DecoderEngineTest, StopTokenLengthCapAndCancel) {
+  Case c = cases(GetParam().name)[3];
+  auto e = engine(2, (int64_t)c.prompt.size() + 4);
+  // The cache holds prompt + 4 positions: the prefill's token and 4 steps.
+  auto capped = greedyJob(c.prompt, 100);
+  ASSERT_EQ(e->submit(capped), Admission::Accepted);
+  CompletionJob::Snapshot s = finished(capped);
+  EXPECT_EQ(s.reason, FinishReason::Length);
+  EXPECT_EQ(s.tokens,
+            std::vector<int64_t>(c.tokens.begin(), c.tokens.begin() + 5));
+
+  // A stop id ends the sequence and is not returned.
+  size_t firstOther = 1;
+  while (firstOther < 4 && c.tokens[firstOther] == c.tokens[0])
+    ++firstOther;
+  CompletionParams p;
+  p.prompt = c.prompt;
+  p.maxTokens = 4;
+  p.temperature = 0;
+  p.stop = {c.tokens[firstOther]};
+  auto stopped = std::make_shared<CompletionJob>(p);
+  ASSERT_EQ(e->submit(stopped), Admission::Accepted);
+  s = finished(stopped);
+  if (firstOther < 4) {
+    EXPECT_EQ(s.reason, FinishReason::Stop);
+    EXPECT_EQ(s.tokens, std::vector<int64_t>(c.tokens.begin(),
+                                             c.tokens.begin() + firstOther));
+  }
+
+  // A prompt that fills the cache is refused by the engine.
+  std::vector<int64_t> tooLong(c.prompt.size() + 4, 1);
+  auto refused = greedyJob(tooLong, 1);
+  ASSERT_EQ(e->submit(refused), Admission::Accepted);
+  s = finished(refused);
+  EXPECT_EQ(s.reason, FinishReason::Error);
+  EXPECT_NE(s.error.find("KV cache"), std::string::npos) << s.error;
+
+  auto cancelled = greedyJob(c.prompt, 4);
+  cancelled->cancel();
+  ASSERT_EQ(e->submit(cancelled), Admission::Accepted);
+  EXPECT_EQ(finished(cancelled).reason, FinishReason::Cancelled);
+  EXPECT_EQ(e->inFlight(), 0);
+
+  e->drain();
+  EXPECT_EQ(e->submit(greedyJob(c.prompt, 1)), Admission::ShuttingDown);
+}
+
+TEST_P(DecoderEngineTest, SameSeedSameTokens) {
+  auto e = engine(2);
+  Case c = cases(GetParam().name)[2];
+  auto sampled = [&](uint64_t seed) {
+    CompletionParams p;
+    p.prompt = c.prompt;
+    p.maxTokens = 8;
+    p.temperature = 1.5f;
+    p.topK = 50;
+    p.topP = 0.95f;
+    p.seed = seed;
+    auto job = std::make_shared<CompletionJob>(p);
+    EXPECT_EQ(e->submit(job), Admission::Accepted);
+    return finished(job).tokens;
+  };
+  std::vector<int64_t> a = sampled(7), b = sampled(7);
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(a.size(), 8u);
+  bool differs = false;
+  for (uint64_t seed = 8; seed < 12 && !differs; ++seed)
+    differs = sampled(seed) != a;
+  EXPECT_TRUE(differs) << "five seeds gave the same 8 tokens";
+}
+
+TEST_P(DecoderEngineTest, FullQueueRefuses) {
+  auto e = engine(1, 64, /*maxQueue=*/2);
+  Case c = cases(GetParam().name)[0];
+  int refused = 0;
+  std::vector<std::shared_ptr<CompletionJob>> jobs;
+  for (int i = 0; i < 8; ++i) {
+    jobs.push_back(greedyJob(c.prompt, 12));
+    if (e->submit(jobs.back()) == Admission::QueueFull)
+      ++refused;
+  }
+  EXPECT_GT(refused, 0);
+  e->stop();
+  EXPECT_EQ(e->inFlight(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Models, DecoderEngineTest,
+    ::testing::Values(
+        Served{"gpt2_tiny", KILN_SERVE_GPT2_PREFILL, KILN_SERVE_GPT2_DECODE,
+               "per-sequence"},
+        Served{"gpt2_optimum", KILN_SERVE_GPT2_OPTIMUM, "", "continuous"},
+        Served{"llama_optimum", KILN_SERVE_LLAMA_OPTIMUM, "", "continuous"}),
+    [](const auto &info) { return std::string(info.param.name); });
+
+TEST(EncoderEngineTest, BatchedEqualsSingleAndOnnxRuntime) {
+  const json &bert = refs()["bert_tiny"];
+  for (int64_t maxBatch : {1, 8}) {
+    Metrics metrics;
+    EncoderOptions o;
+    o.model = KILN_SERVE_BERT;
+    o.threads = 2;
+    o.maxBatch = maxBatch;
+    o.maxDelay = std::chrono::milliseconds(50);
+    auto e = EncoderEngine::create(o, metrics);
+    EXPECT_EQ(e->embeddingSize(), 64);
+    std::vector<std::shared_ptr<EmbeddingJob>> jobs;
+    for (const json &c : bert["cases"])
+      for (Pooling pooling : {Pooling::Mean, Pooling::Cls}) {
+        EmbeddingParams p;
+        p.tokens = c["input"].get<std::vector<int64_t>>();
+        p.pooling = pooling;
+        jobs.push_back(std::make_shared<EmbeddingJob>(p));
+        ASSERT_EQ(e->submit(jobs.back()), Admission::Accepted);
+      }
+    size_t j = 0;
+    for (const json &c : bert["cases"])
+      for (const char *pooling : {"mean", "cls"}) {
+        EmbeddingJob::Result r = jobs[j++]->waitFor(std::chrono::seconds(60));
+        ASSERT_TRUE(r.ok) << r.error;
+        std::vector<float> want = c[pooling].get<std::vector<float>>();
+        ASSERT_EQ(r.embedding.size(), want.size());
+        for (size_t h = 0; h < want.size(); ++h)
+          ASSERT_NEAR(r.embedding[h], want[h], 1e-4)
+              << pooling << " dim " << h << " batch " << maxBatch;
+      }
+    if (maxBatch > 1) {
+      std::string text = metrics.render();
+      EXPECT_EQ(text.find("kiln_batch_size_bucket{le=\"1\"} 10\n"),
+                std::string::npos)
+          << "every call ran one row";
+    }
+  }
+}
+
+TEST(EncoderEngineTest, NormalizedEmbeddingsHaveUnitNorm) {
+  Metrics metrics;
+  EncoderOptions o;
+  o.model = KILN_SERVE_BERT;
+  o.threads = 2;
+  auto e = EncoderEngine::create(o, metrics);
+  EmbeddingParams p;
+  p.tokens = {5, 6, 7};
+  p.normalize = true;
+  auto job = std::make_shared<EmbeddingJob>(p);
+  ASSERT_EQ(e->submit(job), Admission::Accepted);
+  EmbeddingJob::Result r = job->waitFor(std::chrono::seconds(60));
+  ASSERT_TRUE(r.ok) << r.error;
+  double norm = 0;
+  for (float x : r.embedding)
+    norm += (double)x * x;
+  EXPECT_NEAR(std::sqrt(norm), 1.0, 1e-5);
+}
+
+TEST(EngineLoadTest, WrongArtifactsAreRefusedWithAReason) {
+  Metrics metrics;
+  DecoderOptions d;
+  d.model = KILN_SERVE_BERT;
+  try {
+    DecoderEngine::create(d, metrics);
+    ADD_FAILURE() << "an encoder was accepted as a decoder";
+  } catch (const std::runtime_error &e) {
+    EXPECT_NE(std::string(e.what()).find("no KV-cache pairs"),
+              std::string::npos)
+        << e.what();
+  }
+  EncoderOptions o;
+  o.model = "/nonexistent/model.so";
+  EXPECT_THROW(EncoderEngine::create(o, metrics), std::runtime_error);
+  EXPECT_TRUE(isDecoderArtifact(KILN_SERVE_GPT2_OPTIMUM));
+  EXPECT_FALSE(isDecoderArtifact(KILN_SERVE_BERT));
+}
+
+} // namespace

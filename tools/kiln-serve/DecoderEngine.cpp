@@ -1,0 +1,534 @@
+//===- DecoderEngine.cpp - Continuous batching of completions -------------===//
+//
+// Two ways to batch, chosen from the artifact's signature (docs/serving.md):
+//
+// continuous   one graph with past inputs, attention_mask and position_ids
+//              (as Optimum writes it). All live sequences share one KV cache
+//              of max_batch rows, left-padded: each row's positions end at
+//              the cache's length, the mask hides the padding and each row
+//              gets its own position. A new sequence's prefill runs alone
+//              (batch 1, empty past) and its present is written into a free
+//              row; every step then decodes all rows in one call.
+// per-sequence a graph without the mask or the positions, or a prefill and a
+//              decode artifact (as the legacy exporter writes them): padding
+//              would shift positions the model computes itself, so each
+//              sequence keeps a batch-1 cache and a step calls the model once
+//              per sequence. New sequences still join at the next step.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/kiln-serve/DecoderEngine.h"
+
+#include "tools/kiln-serve/Sampler.h"
+#include "tools/kiln-serve/ServedModel.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <deque>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+
+namespace kiln::serve {
+
+namespace {
+
+constexpr int64_t kDefaultCapacity = 512;
+
+double secondsSince(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+struct Slot {
+  std::shared_ptr<CompletionJob> job;
+  Sampler sampler;
+  int64_t length = 0;    // positions of this sequence in its cache
+  int64_t lastToken = 0; // sampled, not yet in the cache
+  int64_t generated = 0;
+  Clock::time_point lastTime;
+  kiln_kv_cache *cache = nullptr; // per-sequence mode only
+};
+
+class DecoderEngineImpl final : public DecoderEngine {
+public:
+  DecoderEngineImpl(const DecoderOptions &options, Metrics &metrics);
+  ~DecoderEngineImpl() override { stop(); }
+
+  int64_t vocabSize() const override { return vocab; }
+  int64_t maxLength() const override { return capacity; }
+  const char *batchingMode() const override {
+    return continuous ? "continuous" : "per-sequence";
+  }
+  std::string modelName() const override { return prefill->name(); }
+
+  Admission submit(std::shared_ptr<CompletionJob> job) override;
+  void drain() override { draining = true; }
+  int64_t inFlight() const override { return live.load(); }
+  void stop() override;
+
+private:
+  void checkSignature();
+  void loop();
+  void reap();
+  void admit();
+  void stepContinuous();
+  void stepPerSequence();
+
+  // Runs `job`'s prompt; returns its logits row and writes the presents
+  // (batch 1, one per KV pair) through `presents`.
+  std::vector<float> runPrefill(const CompletionJob &job,
+                                std::vector<kiln_tensor> &presents);
+  // Samples and publishes a token; the reason the sequence ends, if it does.
+  std::optional<FinishReason> advance(Slot &slot, const float *logits);
+  // Finishes a job that never got a slot.
+  void reject(const std::shared_ptr<CompletionJob> &job, FinishReason reason,
+              std::string error = {});
+  void retire(size_t index, FinishReason reason, std::string error = {});
+  void failAll(const std::string &error);
+
+  DecoderOptions options;
+  Metrics &metrics;
+  std::unique_ptr<ServedModel> prefill; // the only model unless --decode
+  std::unique_ptr<ServedModel> decodeOwned;
+  ServedModel *decode = nullptr;
+  bool continuous = false;
+  int64_t vocab = 0, capacity = 0;
+  int32_t idsInput = -1, maskInput = -1, positionsInput = -1;
+  int32_t decodeIds = -1, decodeMask = -1, decodePositions = -1;
+  int32_t logitsOutput = -1, decodeLogits = -1;
+  std::vector<int32_t> presentOutputs; // prefill output of each KV pair
+
+  kiln_kv_cache *shared = nullptr; // continuous mode
+  std::vector<Slot> slots;         // continuous: slot i is cache row i
+
+  mutable std::mutex mutex;
+  std::condition_variable wake;
+  std::deque<std::shared_ptr<CompletionJob>> pending;
+  bool stopping = false;
+  std::atomic<bool> draining{false};
+  std::atomic<int64_t> live{0};
+  std::thread scheduler;
+};
+
+DecoderEngineImpl::DecoderEngineImpl(const DecoderOptions &opts, Metrics &m)
+    : options(opts), metrics(m) {
+  prefill = std::make_unique<ServedModel>(options.model, options.threads);
+  if (!options.decodeModel.empty()) {
+    decodeOwned =
+        std::make_unique<ServedModel>(options.decodeModel, options.threads);
+    decode = decodeOwned.get();
+  } else {
+    decode = prefill.get();
+  }
+  checkSignature();
+  scheduler = std::thread([this] { loop(); });
+}
+
+void DecoderEngineImpl::checkSignature() {
+  const kiln_abi_model &dm = decode->model();
+  if (dm.num_kv_pairs == 0)
+    throw std::runtime_error(
+        "'" +
+        (options.decodeModel.empty() ? options.model : options.decodeModel) +
+        "' has no KV-cache pairs (past inputs whose present outputs are "
+        "Concat(past, new)); a decoder is served from a graph with past "
+        "inputs, or from a prefill artifact plus --decode DECODE.so");
+  if (decodeOwned && prefill->model().num_kv_pairs > 0)
+    throw std::runtime_error("with --decode, MODEL must be the prefill graph "
+                             "(no past inputs); '" +
+                             options.model + "' has past inputs");
+  auto idsOf = [](ServedModel &model) {
+    int32_t i = model.findInput("input_ids");
+    if (i < 0)
+      throw std::runtime_error("'" + model.name() +
+                               "' has no input named input_ids");
+    return i;
+  };
+  idsInput = idsOf(*prefill);
+  decodeIds = idsOf(*decode);
+  maskInput = prefill->findInput("attention_mask");
+  positionsInput = prefill->findInput("position_ids");
+  decodeMask = decode->findInput("attention_mask");
+  decodePositions = decode->findInput("position_ids");
+  for (ServedModel *model : {prefill.get(), decode}) {
+    for (int32_t i = 0; i < model->numInputs(); ++i) {
+      const char *name = model->input(i).name;
+      if (model->pairOfInput(i) < 0 && strcmp(name, "input_ids") != 0 &&
+          strcmp(name, "attention_mask") != 0 &&
+          strcmp(name, "position_ids") != 0)
+        throw std::runtime_error(
+            "'" + model->name() + "' input '" + name +
+            "' is none of input_ids, attention_mask, position_ids or a past "
+            "input; kiln-serve does not know what to feed it");
+    }
+  }
+  auto logitsOf = [](ServedModel &model) {
+    int32_t o = model.findOutput("logits");
+    if (o < 0)
+      o = 0;
+    const kiln_abi_tensor &t = model.output(o);
+    if (t.rank != 3 || t.dims[2] < 1)
+      throw std::runtime_error("'" + model.name() + "' output '" + t.name +
+                               "' is not logits [batch, seq, vocab] with a "
+                               "static vocab");
+    return o;
+  };
+  logitsOutput = logitsOf(*prefill);
+  decodeLogits = logitsOf(*decode);
+  vocab = prefill->output(logitsOutput).dims[2];
+  if (decode->output(decodeLogits).dims[2] != vocab)
+    throw std::runtime_error("the prefill and decode graphs disagree on the "
+                             "vocabulary");
+  for (int32_t k = 0; k < dm.num_kv_pairs; ++k) {
+    const char *name = dm.outputs[dm.kv_pairs[k].output].name;
+    int32_t o = decodeOwned ? prefill->findOutput(name) : dm.kv_pairs[k].output;
+    if (o < 0)
+      throw std::runtime_error("the prefill graph has no output '" +
+                               std::string(name) +
+                               "' for the decode graph's KV pair");
+    presentOutputs.push_back(o);
+  }
+  if (decode->numOutputs() != dm.num_kv_pairs + 1)
+    throw std::runtime_error("'" + decode->name() +
+                             "' has outputs besides logits and the presents "
+                             "of its KV pairs; kiln-serve reads only those");
+  capacity = options.kvCapacity > 0 ? options.kvCapacity : kDefaultCapacity;
+  continuous = !decodeOwned && maskInput >= 0 && positionsInput >= 0;
+  if (continuous) {
+    decode->check(kiln_kv_cache_create(decode->session(), options.maxBatch,
+                                       capacity, &shared),
+                  "creating the KV cache");
+  }
+}
+
+Admission DecoderEngineImpl::submit(std::shared_ptr<CompletionJob> job) {
+  std::lock_guard<std::mutex> lock(mutex);
+  if (draining || stopping)
+    return Admission::ShuttingDown;
+  if ((int64_t)pending.size() >= options.maxQueue)
+    return Admission::QueueFull;
+  pending.push_back(std::move(job));
+  ++live;
+  metrics.queueDepth = (int64_t)pending.size();
+  wake.notify_one();
+  return Admission::Accepted;
+}
+
+void DecoderEngineImpl::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (stopping && !scheduler.joinable())
+      return;
+    stopping = true;
+  }
+  wake.notify_one();
+  if (scheduler.joinable())
+    scheduler.join();
+  for (auto &job : pending)
+    reject(job, FinishReason::Cancelled, "the server is stopping");
+  pending.clear();
+  while (!slots.empty())
+    retire(slots.size() - 1, FinishReason::Cancelled, "the server is stopping");
+  kiln_kv_cache_destroy(shared);
+  shared = nullptr;
+}
+
+void DecoderEngineImpl::loop() {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mutex);
+      wake.wait(lock,
+                [&] { return stopping || !pending.empty() || !slots.empty(); });
+      if (stopping)
+        return;
+    }
+    reap();
+    admit();
+    if (slots.empty())
+      continue;
+    if (continuous)
+      stepContinuous();
+    else
+      stepPerSequence();
+  }
+}
+
+void DecoderEngineImpl::retire(size_t index, FinishReason reason,
+                               std::string error) {
+  std::shared_ptr<CompletionJob> job = std::move(slots[index].job);
+  kiln_kv_cache_destroy(slots[index].cache);
+  size_t last = slots.size() - 1;
+  if (index != last) {
+    if (continuous)
+      kiln_kv_cache_copy_row(shared, (int64_t)last, (int64_t)index);
+    slots[index] = std::move(slots[last]);
+  }
+  slots.pop_back();
+  metrics.activeSequences = (int64_t)slots.size();
+  // Counted out before the waiter wakes, so inFlight() is 0 once it has.
+  --live;
+  job->finish(reason, std::move(error));
+}
+
+void DecoderEngineImpl::reject(const std::shared_ptr<CompletionJob> &job,
+                               FinishReason reason, std::string error) {
+  --live;
+  job->finish(reason, std::move(error));
+}
+
+void DecoderEngineImpl::reap() {
+  auto now = Clock::now();
+  for (size_t i = slots.size(); i-- > 0;) {
+    if (slots[i].job->cancelled())
+      retire(i, FinishReason::Cancelled);
+    else if (now > slots[i].job->params.deadline)
+      retire(i, FinishReason::Deadline, "the request's deadline passed");
+  }
+}
+
+std::vector<float>
+DecoderEngineImpl::runPrefill(const CompletionJob &job,
+                              std::vector<kiln_tensor> &presents) {
+  const std::vector<int64_t> &prompt = job.params.prompt;
+  int64_t n = (int64_t)prompt.size();
+  std::vector<int64_t> positions(n), ones(n, 1);
+  for (int64_t i = 0; i < n; ++i)
+    positions[i] = i;
+  std::vector<OwnedTensor> owned(prefill->numInputs());
+  std::vector<kiln_tensor> inputs(prefill->numInputs());
+  for (int32_t i = 0; i < prefill->numInputs(); ++i) {
+    const kiln_abi_tensor &sig = prefill->input(i);
+    auto dtype = static_cast<kiln_dtype>(sig.dtype);
+    if (i == idsInput)
+      owned[i] = OwnedTensor::ints(dtype, {1, n}, prompt);
+    else if (i == maskInput)
+      owned[i] = OwnedTensor::ints(dtype, {1, n}, ones);
+    else if (i == positionsInput)
+      owned[i] = OwnedTensor::ints(dtype, {1, n}, positions);
+    else { // an empty past
+      owned[i].dtype = dtype;
+      owned[i].dims.assign(sig.dims, sig.dims + sig.rank);
+      owned[i].dims[0] = 1;
+      owned[i].dims[prefill->model().kv_pairs[prefill->pairOfInput(i)].axis] =
+          0;
+    }
+    inputs[i] = owned[i].view();
+  }
+  kiln_tensor *outputs = nullptr;
+  size_t numOutputs = 0;
+  prefill->check(kiln_session_run_alloc(prefill->session(), inputs.data(),
+                                        inputs.size(), &outputs, &numOutputs),
+                 "prefill");
+  const kiln_tensor &logits = outputs[logitsOutput];
+  int64_t rows = logits.dims[1];
+  const float *last =
+      static_cast<const float *>(logits.data) + (rows - 1) * vocab;
+  presents.clear();
+  for (int32_t o : presentOutputs)
+    presents.push_back(outputs[o]);
+  return std::vector<float>(last, last + vocab);
+}
+
+std::optional<FinishReason> DecoderEngineImpl::advance(Slot &slot,
+                                                       const float *logits) {
+  int64_t token = slot.sampler.next(logits, vocab);
+  auto now = Clock::now();
+  const CompletionParams &params = slot.job->params;
+  if (slot.generated == 0)
+    metrics.timeToFirstToken.observe(secondsSince(slot.job->created));
+  else
+    metrics.interTokenLatency.observe(
+        std::chrono::duration<double>(now - slot.lastTime).count());
+  slot.lastTime = now;
+  metrics.tokensGenerated(1);
+  if (std::find(params.stop.begin(), params.stop.end(), token) !=
+      params.stop.end())
+    return FinishReason::Stop;
+  slot.job->pushToken(token);
+  slot.lastToken = token;
+  ++slot.generated;
+  if (slot.generated >= params.maxTokens || slot.length >= capacity)
+    return FinishReason::Length;
+  return std::nullopt;
+}
+
+void DecoderEngineImpl::admit() {
+  for (;;) {
+    std::shared_ptr<CompletionJob> job;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (pending.empty() || (int64_t)slots.size() >= options.maxBatch)
+        return;
+      job = std::move(pending.front());
+      pending.pop_front();
+      metrics.queueDepth = (int64_t)pending.size();
+    }
+    if (job->cancelled()) {
+      reject(job, FinishReason::Cancelled);
+      continue;
+    }
+    if (Clock::now() > job->params.deadline) {
+      reject(job, FinishReason::Deadline, "the request's deadline passed");
+      continue;
+    }
+    int64_t n = (int64_t)job->params.prompt.size();
+    if (n >= capacity) {
+      reject(job, FinishReason::Error,
+             "a prompt of " + std::to_string(n) +
+                 " tokens leaves no room in a KV cache of " +
+                 std::to_string(capacity) + " positions");
+      continue;
+    }
+    Slot slot{job, Sampler(job->params)};
+    slot.length = n;
+    try {
+      std::vector<kiln_tensor> presents;
+      std::vector<float> logits = runPrefill(*job, presents);
+      metrics.batchSize.observe(1);
+      if (continuous) {
+        if (slots.empty())
+          kiln_kv_cache_set(shared, nullptr, 0);
+        int64_t length = kiln_kv_cache_length(shared);
+        if (n > length) {
+          decode->check(kiln_kv_cache_realign(shared, n), "realign");
+          length = n;
+        }
+        decode->check(kiln_kv_cache_write_row(shared, (int64_t)slots.size(),
+                                              length - n, presents.data(),
+                                              presents.size()),
+                      "write_row");
+      } else {
+        decode->check(
+            kiln_kv_cache_create(decode->session(), 1, capacity, &slot.cache),
+            "creating a KV cache");
+        decode->check(
+            kiln_kv_cache_set(slot.cache, presents.data(), presents.size()),
+            "kv_cache_set");
+      }
+      slots.push_back(std::move(slot));
+      metrics.activeSequences = (int64_t)slots.size();
+      if (auto end = advance(slots.back(), logits.data()))
+        retire(slots.size() - 1, *end);
+    } catch (const std::exception &e) {
+      kiln_kv_cache_destroy(slot.cache);
+      reject(job, FinishReason::Error, e.what());
+    }
+  }
+}
+
+void DecoderEngineImpl::stepContinuous() {
+  int64_t rows = (int64_t)slots.size();
+  int64_t length = kiln_kv_cache_length(shared);
+  // Drop the padding every row has once it is half the cache, or when the
+  // cache is full (every row is shorter than the capacity).
+  int64_t longest = 0;
+  for (const Slot &s : slots)
+    longest = std::max(longest, s.length);
+  int64_t pad = length - longest;
+  if (pad > 0 && (length + 1 > capacity || 2 * pad >= length)) {
+    decode->check(kiln_kv_cache_realign(shared, longest), "realign");
+    length = longest;
+  }
+  std::vector<int64_t> ids(rows), positions(rows), mask(rows * (length + 1));
+  for (int64_t r = 0; r < rows; ++r) {
+    ids[r] = slots[r].lastToken;
+    positions[r] = slots[r].length;
+    for (int64_t j = length - slots[r].length; j <= length; ++j)
+      mask[r * (length + 1) + j] = 1;
+  }
+  std::vector<OwnedTensor> owned;
+  std::vector<kiln_tensor> inputs;
+  for (int32_t i = 0; i < decode->numInputs(); ++i) {
+    auto dtype = static_cast<kiln_dtype>(decode->input(i).dtype);
+    if (i == decodeIds)
+      owned.push_back(OwnedTensor::ints(dtype, {rows, 1}, ids));
+    else if (i == decodeMask)
+      owned.push_back(OwnedTensor::ints(dtype, {rows, length + 1}, mask));
+    else if (i == decodePositions)
+      owned.push_back(OwnedTensor::ints(dtype, {rows, 1}, positions));
+  }
+  for (OwnedTensor &t : owned)
+    inputs.push_back(t.view());
+  std::vector<float> logits(rows * vocab);
+  std::vector<int64_t> logitDims = {rows, 1, vocab};
+  kiln_tensor out = {KILN_DTYPE_F32, 3, logitDims.data(), logits.data(),
+                     logits.size() * sizeof(float)};
+  std::vector<kiln_tensor> outputs;
+  for (int32_t o = 0; o < decode->numOutputs(); ++o)
+    if (o == decodeLogits)
+      outputs.push_back(out);
+  kiln_status st = kiln_kv_cache_use_rows(shared, rows);
+  if (st == KILN_OK)
+    st = kiln_session_run_cached(decode->session(), shared, inputs.data(),
+                                 inputs.size(), outputs.data(), outputs.size());
+  if (st != KILN_OK) {
+    failAll(std::string("decode step: ") + kiln_status_string(st) + ": " +
+            kiln_session_last_error(decode->session()));
+    return;
+  }
+  metrics.batchSize.observe((double)rows);
+  for (int64_t r = rows; r-- > 0;) {
+    ++slots[r].length;
+    if (auto end = advance(slots[r], logits.data() + r * vocab))
+      retire(r, *end);
+  }
+}
+
+void DecoderEngineImpl::stepPerSequence() {
+  for (size_t r = slots.size(); r-- > 0;) {
+    Slot &slot = slots[r];
+    std::vector<int64_t> ones(slot.length + 1, 1);
+    std::vector<OwnedTensor> owned;
+    for (int32_t i = 0; i < decode->numInputs(); ++i) {
+      auto dtype = static_cast<kiln_dtype>(decode->input(i).dtype);
+      if (i == decodeIds)
+        owned.push_back(OwnedTensor::ints(dtype, {1, 1}, {slot.lastToken}));
+      else if (i == decodeMask)
+        owned.push_back(OwnedTensor::ints(dtype, {1, slot.length + 1}, ones));
+      else if (i == decodePositions)
+        owned.push_back(OwnedTensor::ints(dtype, {1, 1}, {slot.length}));
+    }
+    std::vector<kiln_tensor> inputs;
+    for (OwnedTensor &t : owned)
+      inputs.push_back(t.view());
+    std::vector<float> logits(vocab);
+    std::vector<int64_t> logitDims = {1, 1, vocab};
+    kiln_tensor out = {KILN_DTYPE_F32, 3, logitDims.data(), logits.data(),
+                       logits.size() * sizeof(float)};
+    kiln_status st = kiln_session_run_cached(
+        decode->session(), slot.cache, inputs.data(), inputs.size(), &out, 1);
+    if (st != KILN_OK) {
+      retire(r, FinishReason::Error,
+             std::string("decode step: ") + kiln_status_string(st) + ": " +
+                 kiln_session_last_error(decode->session()));
+      continue;
+    }
+    metrics.batchSize.observe(1);
+    ++slot.length;
+    if (auto end = advance(slot, logits.data()))
+      retire(r, *end);
+  }
+}
+
+void DecoderEngineImpl::failAll(const std::string &error) {
+  while (!slots.empty())
+    retire(slots.size() - 1, FinishReason::Error, error);
+  if (shared)
+    kiln_kv_cache_set(shared, nullptr, 0);
+}
+
+} // namespace
+
+std::unique_ptr<DecoderEngine> DecoderEngine::create(const DecoderOptions &o,
+                                                     Metrics &metrics) {
+  if (o.maxBatch < 1 || o.maxQueue < 0)
+    throw std::runtime_error("--max-batch must be >= 1 and --max-queue >= 0");
+  try {
+    return std::make_unique<DecoderEngineImpl>(o, metrics);
+  } catch (const ToolError &e) {
+    throw std::runtime_error(e.what());
+  }
+}
+
+} // namespace kiln::serve
