@@ -34,6 +34,7 @@ PACKAGES=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   libonnx-dev libonnx-testdata protobuf-compiler libprotobuf-dev
   libgtest-dev
+  libcpp-httplib-dev nlohmann-json3-dev
   libopenblas-dev
   python3 python3-venv
 )

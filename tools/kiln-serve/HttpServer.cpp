@@ -234,6 +234,10 @@ HttpServer::Impl::beforeRouting(const httplib::Request &req,
     return reject(431, "the request has more than " +
                            std::to_string(options.maxHeaders) +
                            " header fields");
+  // httplib 0.11 reads a chunked body whole, whatever its size.
+  if (req.has_header("Transfer-Encoding"))
+    return reject(411, "send the body with a Content-Length; chunked "
+                       "request bodies are not accepted");
   if (contentLength(req.get_header_value("Content-Length")) >
       static_cast<int64_t>(options.maxBodyBytes))
     return reject(413, "the request body is larger than " +

@@ -89,6 +89,8 @@ json parseBody(std::string_view body) {
   if (nestsTooDeep(body))
     fail("request body",
          "nested deeper than " + std::to_string(kMaxDepth) + " levels");
+  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos)
+    fail("request body", "empty; expected a JSON object");
   json document;
   try {
     document = json::parse(body.begin(), body.end());
@@ -194,8 +196,10 @@ double numberIn(const json &value, const char *where, double low,
   double number = value.get<double>();
   if (number < low || (!lowIncluded && number == low) || number > high) {
     char range[96];
-    snprintf(range, sizeof(range), "expected a number %s %g and %g, got ",
-             lowIncluded ? "from" : "above", low, high);
+    snprintf(range, sizeof(range),
+             lowIncluded ? "expected a number from %g to %g, got "
+                         : "expected a number above %g and at most %g, got ",
+             low, high);
     fail(where, range + describe(value));
   }
   return number;
