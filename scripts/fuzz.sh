@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-#===- scripts/fuzz.sh - build and run the importer fuzzer -----------------===#
+#===- scripts/fuzz.sh - build and run the importer and request fuzzers ----===#
 #
-# Builds build-asan/test/fuzz/kiln-fuzz-import (ASan+UBSan+libFuzzer; only the
-# libraries it needs) and fuzzes the importer and the pipeline up to LLVM IR
-# for SECONDS (default 60). Seeds: the fixture models, ONNX's node test
+# Builds build-asan/test/fuzz/kiln-fuzz-import and kiln-fuzz-request
+# (ASan+UBSan+libFuzzer; only the libraries they need), fuzzes the importer
+# and the pipeline up to LLVM IR for SECONDS (default 60), then kiln-serve's
+# request parser for KILN_FUZZ_REQUEST_SECONDS (default 20; seeds:
+# test/fuzz/request-seeds, corpus build-asan/fuzz/request-corpus). Seeds: the fixture models, ONNX's node test
 # models (every 6th one, or all with KILN_FUZZ_SEEDS=all) and the kept
 # regression inputs of test/fuzz/regressions. New interesting inputs go to
 # build-asan/fuzz/corpus (kept between runs), crashing ones to
@@ -12,7 +14,7 @@
 #
 # Usage: bash scripts/fuzz.sh [SECONDS] [extra libFuzzer flags...]
 # Env:   KILN_FUZZ_SEEDS=sample|all, KILN_FUZZ_BUILD_DIR (default build-asan),
-#        KILN_JOBS
+#        KILN_FUZZ_REQUEST_SECONDS, KILN_JOBS
 #
 # A crash: reproduce with `build-asan/test/fuzz/kiln-fuzz-import FILE`, fix,
 # then keep FILE in test/fuzz/regressions/ (ctest runs them in build-asan;
@@ -32,7 +34,7 @@ NODE_TESTS=/usr/share/libonnx-testdata/data/node
 
 KILN_BUILD_DIR="$BUILD" \
 KILN_CMAKE_ARGS="-DKILN_SANITIZE=address,undefined -DKILN_ENABLE_FUZZER=ON" \
-  bash scripts/build.sh kiln-fuzz-import
+  bash scripts/build.sh kiln-fuzz-import kiln-fuzz-request
 
 work="$BUILD/fuzz"
 seeds="$work/seeds"
@@ -70,8 +72,25 @@ max_len=$(stat -c %s "$seeds"/* | sort -n | tail -1)
   -artifact_prefix="$work/crashes/" -print_final_stats=1 "$@" \
   >"$log" 2>&1 || rc=$?
 grep -E 'INITED|DONE|^stat::|==ERROR|^SUMMARY|Test unit written' "$log" || true
+
+# kiln-serve's request parser: small JSON bodies, many runs a second; 10 s
+# for one is a hang.
+request_seconds="${KILN_FUZZ_REQUEST_SECONDS:-20}"
+request_log="$work/request-fuzz.log"
+request_rc=0
+mkdir -p "$work/request-corpus"
+echo "fuzz: request parser, $(ls "$work/request-corpus" | wc -l) corpus inputs, ${request_seconds} s"
+"$BUILD/test/fuzz/kiln-fuzz-request" "$work/request-corpus" test/fuzz/request-seeds \
+  -max_total_time="$request_seconds" -timeout=10 -rss_limit_mb=2048 \
+  -artifact_prefix="$work/crashes/request-" -print_final_stats=1 \
+  >"$request_log" 2>&1 || request_rc=$?
+grep -E 'INITED|DONE|==ERROR|^SUMMARY|Test unit written' "$request_log" || true
+
 if ((rc != 0)); then
-  echo "fuzz: FAILED (exit $rc); log: $log; inputs: $work/crashes/" >&2
-  exit 1
+  echo "fuzz: importer FAILED (exit $rc); log: $log; inputs: $work/crashes/" >&2
 fi
+if ((request_rc != 0)); then
+  echo "fuzz: request parser FAILED (exit $request_rc); log: $request_log; inputs: $work/crashes/request-*" >&2
+fi
+((rc == 0 && request_rc == 0)) || exit 1
 echo "fuzz: no crash"
