@@ -7,17 +7,18 @@
 
 #include "tools/kiln-serve/HttpServer.h"
 
-#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <functional>
 #include <map>
 #include <pthread.h>
 #include <stdexcept>
 #include <thread>
+#include <unistd.h>
 
 using namespace kiln::serve;
 
@@ -50,6 +51,13 @@ and /metrics always. Prompts and inputs are token ids (no tokenizer yet).
   --http-threads N        connections served at once (64)
   --help                  this text
 )";
+
+int stopPipe[2] = {-1, -1};
+
+extern "C" void onStopSignal(int signal) {
+  char number = static_cast<char>(signal);
+  (void)!write(stopPipe[1], &number, 1);
+}
 
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -184,20 +192,22 @@ int serve(int argc, char **argv, const sigset_t &stopSignals) {
   printf("kiln-serve: listening on http://%s:%d\n", host.c_str(), port);
   fflush(stdout);
 
-  std::atomic<bool> signalled{false};
+  // The signal thread alone unblocks the stop signals; their handler hands
+  // the number to it through the pipe (0: the server stopped by itself).
   std::thread signals([&] {
-    int received = 0;
-    sigwait(&stopSignals, &received);
-    if (signalled.exchange(true))
+    pthread_sigmask(SIG_UNBLOCK, &stopSignals, nullptr);
+    char received = 0;
+    while (read(stopPipe[0], &received, 1) < 0 && errno == EINTR) {
+    }
+    if (received == 0)
       return;
     fprintf(stderr, "kiln-serve: %s, draining (grace %lld ms)\n",
             strsignal(received), static_cast<long long>(grace.count()));
     server.drain(grace);
   });
   server.wait();
-  // Stopped without a signal: wake the waiting thread so it can be joined.
-  if (!signalled.exchange(true))
-    pthread_kill(signals.native_handle(), SIGTERM);
+  char none = 0;
+  (void)!write(stopPipe[1], &none, 1);
   signals.join();
   return 0;
 }
@@ -205,13 +215,24 @@ int serve(int argc, char **argv, const sigset_t &stopSignals) {
 } // namespace
 
 int main(int argc, char **argv) {
-  // SIGTERM and SIGINT go to the one thread that waits for them (in serve);
-  // every thread inherits this mask, so block them before any starts.
+  // SIGTERM and SIGINT start a drain. They are blocked in every thread but
+  // the one that waits for them (in serve), before any thread starts; the
+  // handler also keeps a signal that lands elsewhere from killing the
+  // process.
   sigset_t stopSignals;
   sigemptyset(&stopSignals);
   sigaddset(&stopSignals, SIGTERM);
   sigaddset(&stopSignals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
+  if (pipe2(stopPipe, O_CLOEXEC) != 0) {
+    perror("kiln-serve: pipe");
+    return 1;
+  }
+  struct sigaction action = {};
+  action.sa_handler = onStopSignal;
+  action.sa_flags = SA_RESTART;
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
   // A client gone mid-write must not kill the server.
   signal(SIGPIPE, SIG_IGN);
   try {
