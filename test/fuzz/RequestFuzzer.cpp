@@ -1,5 +1,4 @@
-//===- RequestFuzzer.cpp - libFuzzer target: kiln-serve's request parser
-//---===//
+//===- RequestFuzzer.cpp - libFuzzer target: request parser ---------------===//
 //
 // Feeds arbitrary bytes to the completion and embedding parsers as a request
 // body. A parse error is a normal outcome; a crash, a sanitizer report, an

@@ -1,5 +1,4 @@
-//===- FakeEngines.h - Engines with scripted behaviour for HTTP tests -*- C++
-//-*-===//
+//===- FakeEngines.h - Scripted engines for the HTTP tests ------*- C++ -*-===//
 //
 // Stand-ins for DecoderEngine and EncoderEngine: each job runs on a thread
 // of its own and produces fixed, checkable output, so the HTTP layer's tests

@@ -1,5 +1,4 @@
-//===- ClientConnection.h - Whether an HTTP client is still there -*- C++
-//-*-===//
+//===- ClientConnection.h - Whether an HTTP client is there -----*- C++ -*-===//
 //
 // httplib 0.11 gives a handler no access to its socket (Request gained
 // is_connection_closed only in later versions), so a request that waits for

@@ -1,5 +1,4 @@
-//===- Requests.cpp - Parse and validate kiln-serve's request bodies
-//-------===//
+//===- Requests.cpp - Parse and validate kiln-serve's requests ------------===//
 
 #include "tools/kiln-serve/Requests.h"
 

@@ -1,5 +1,4 @@
-//===- Requests.h - Parse and validate kiln-serve's request bodies -*- C++
-//-*-===//
+//===- Requests.h - Parse and validate kiln-serve's requests ----*- C++ -*-===//
 //
 // Turns the JSON body of POST /v1/completions and POST /v1/embeddings into
 // the engines' parameters, or into a message that names the field at fault
