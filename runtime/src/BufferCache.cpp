@@ -20,6 +20,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,18 +97,37 @@ Header *headerOf(void *ptr) {
   return reinterpret_cast<Header *>(static_cast<char *>(ptr) - sizeof(Header));
 }
 
-// `size` is a sizeClass already.
+// The cached entry to reuse for `size`: one of that size, else, from 1 MiB,
+// the smallest of at most twice it. A model whose shapes change from call to
+// call (a server's batches) then reuses the pages of a larger earlier call
+// instead of faulting in new ones. -1 when none fits.
+ptrdiff_t findCached(const Cache *c, size_t size) {
+  ptrdiff_t best = -1;
+  for (size_t i = c->count; i-- > 0;) {
+    size_t have = c->entries[i].size;
+    if (have == size)
+      return (ptrdiff_t)i;
+    if (size >= (size_t(1) << 20) && have > size && have / 2 <= size &&
+        (best < 0 || have < c->entries[best].size))
+      best = (ptrdiff_t)i;
+  }
+  return best;
+}
+
+// `size` is a sizeClass already. A reused block keeps its header, whose size
+// is the block's own, which may exceed `size`.
 void *allocateUncounted(size_t alignment, size_t size) {
   size_t offset = alignment > kAlign ? alignment : kAlign;
   if (offset == kAlign)
-    if (Cache *c = cache())
-      for (size_t i = c->count; i-- > 0;)
-        if (c->entries[i].size == size) {
-          void *block = c->entries[i].block;
-          c->entries[i] = c->entries[--c->count];
-          c->cachedBytes -= size;
-          return static_cast<char *>(block) + offset;
-        }
+    if (Cache *c = cache()) {
+      ptrdiff_t i = findCached(c, size);
+      if (i >= 0) {
+        Entry entry = c->entries[i];
+        c->entries[i] = c->entries[--c->count];
+        c->cachedBytes -= entry.size;
+        return static_cast<char *>(entry.block) + offset;
+      }
+    }
   void *block = nullptr;
   if (size > SIZE_MAX - offset || posix_memalign(&block, offset, size + offset))
     return nullptr;
@@ -152,7 +172,7 @@ void *allocate(size_t alignment, size_t size) {
   if (h->next)
     h->next->prev = h;
   run->arena_live = h;
-  run->arena_used += size;
+  run->arena_used += h->size; // a reused block may be larger
   return ptr;
 }
 
