@@ -35,6 +35,9 @@ namespace kiln::serve {
 namespace {
 
 constexpr int64_t kDefaultCapacity = 512;
+// Prompt tokens (padding included) prefilled in one call: new sequences join
+// together, but running ones do not wait for an unbounded prefill.
+constexpr int64_t kMaxPrefillTokens = 1024;
 
 double secondsSince(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
@@ -75,10 +78,25 @@ private:
   void stepContinuous();
   void stepPerSequence();
 
-  // Runs `job`'s prompt; returns its logits row and writes the presents
-  // (batch 1, one per KV pair) through `presents`.
-  std::vector<float> runPrefill(const CompletionJob &job,
-                                std::vector<kiln_tensor> &presents);
+  // One prefilled prompt: its last logits and its presents (batch 1, one
+  // per KV pair, only the prompt's own positions).
+  struct Prefilled {
+    std::vector<float> logits;
+    std::vector<OwnedTensor> presents;
+    std::vector<kiln_tensor> views() {
+      std::vector<kiln_tensor> v;
+      for (OwnedTensor &t : presents)
+        v.push_back(t.view());
+      return v;
+    }
+  };
+  // Runs the prompts as one call, left-padded to the longest with the
+  // attention mask (several prompts need the mask and the positions).
+  std::vector<Prefilled>
+  runPrefill(const std::vector<std::shared_ptr<CompletionJob>> &jobs);
+  // Takes waiting jobs for the free slots: at most one unless the graph can
+  // pad, and no more than kMaxPrefillTokens padded tokens.
+  std::vector<std::shared_ptr<CompletionJob>> takeAdmissions();
   // Samples and publishes a token; the reason the sequence ends, if it does.
   std::optional<FinishReason> advance(Slot &slot, const float *logits);
   // Finishes a job that never got a slot.
@@ -287,31 +305,39 @@ void DecoderEngineImpl::reap() {
   }
 }
 
-std::vector<float>
-DecoderEngineImpl::runPrefill(const CompletionJob &job,
-                              std::vector<kiln_tensor> &presents) {
-  const std::vector<int64_t> &prompt = job.params.prompt;
-  int64_t n = (int64_t)prompt.size();
-  std::vector<int64_t> positions(n), ones(n, 1);
-  for (int64_t i = 0; i < n; ++i)
-    positions[i] = i;
+std::vector<DecoderEngineImpl::Prefilled> DecoderEngineImpl::runPrefill(
+    const std::vector<std::shared_ptr<CompletionJob>> &jobs) {
+  int64_t rows = (int64_t)jobs.size(), n = 0;
+  for (const auto &job : jobs)
+    n = std::max<int64_t>(n, (int64_t)job->params.prompt.size());
+  std::vector<int64_t> ids(rows * n, 0), mask(rows * n, 0),
+      positions(rows * n, 0);
+  for (int64_t r = 0; r < rows; ++r) {
+    const std::vector<int64_t> &prompt = jobs[r]->params.prompt;
+    int64_t pad = n - (int64_t)prompt.size();
+    for (int64_t j = pad; j < n; ++j) {
+      ids[r * n + j] = prompt[j - pad];
+      mask[r * n + j] = 1;
+      positions[r * n + j] = j - pad;
+    }
+  }
+  const kiln_abi_model &pm = prefill->model();
   std::vector<OwnedTensor> owned(prefill->numInputs());
   std::vector<kiln_tensor> inputs(prefill->numInputs());
   for (int32_t i = 0; i < prefill->numInputs(); ++i) {
     const kiln_abi_tensor &sig = prefill->input(i);
     auto dtype = static_cast<kiln_dtype>(sig.dtype);
     if (i == idsInput)
-      owned[i] = OwnedTensor::ints(dtype, {1, n}, prompt);
+      owned[i] = OwnedTensor::ints(dtype, {rows, n}, ids);
     else if (i == maskInput)
-      owned[i] = OwnedTensor::ints(dtype, {1, n}, ones);
+      owned[i] = OwnedTensor::ints(dtype, {rows, n}, mask);
     else if (i == positionsInput)
-      owned[i] = OwnedTensor::ints(dtype, {1, n}, positions);
+      owned[i] = OwnedTensor::ints(dtype, {rows, n}, positions);
     else { // an empty past
       owned[i].dtype = dtype;
       owned[i].dims.assign(sig.dims, sig.dims + sig.rank);
-      owned[i].dims[0] = 1;
-      owned[i].dims[prefill->model().kv_pairs[prefill->pairOfInput(i)].axis] =
-          0;
+      owned[i].dims[0] = rows;
+      owned[i].dims[pm.kv_pairs[prefill->pairOfInput(i)].axis] = 0;
     }
     inputs[i] = owned[i].view();
   }
@@ -320,14 +346,45 @@ DecoderEngineImpl::runPrefill(const CompletionJob &job,
   prefill->check(kiln_session_run_alloc(prefill->session(), inputs.data(),
                                         inputs.size(), &outputs, &numOutputs),
                  "prefill");
+  metrics.batchSize.observe((double)rows);
+  const kiln_abi_model &dm = decode->model();
+  std::vector<Prefilled> result(rows);
   const kiln_tensor &logits = outputs[logitsOutput];
-  int64_t rows = logits.dims[1];
-  const float *last =
-      static_cast<const float *>(logits.data) + (rows - 1) * vocab;
-  presents.clear();
-  for (int32_t o : presentOutputs)
-    presents.push_back(outputs[o]);
-  return std::vector<float>(last, last + vocab);
+  int64_t logitRows = logits.dims[1];
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *last = static_cast<const float *>(logits.data) +
+                        (r * logitRows + logitRows - 1) * vocab;
+    result[r].logits.assign(last, last + vocab);
+  }
+  // Each row's own positions of each present: [1, ..., p, ...].
+  for (size_t k = 0; k < presentOutputs.size(); ++k) {
+    const kiln_tensor &t = outputs[presentOutputs[k]];
+    int32_t axis = dm.kv_pairs[k].axis;
+    size_t elem = kiln_dtype_size(t.dtype);
+    int64_t outer = 1, inner = 1;
+    for (int32_t d = 1; d < axis; ++d)
+      outer *= t.dims[d];
+    for (int32_t d = axis + 1; d < t.rank; ++d)
+      inner *= t.dims[d];
+    int64_t total = t.dims[axis];
+    for (int64_t r = 0; r < rows; ++r) {
+      int64_t p = (int64_t)jobs[r]->params.prompt.size();
+      OwnedTensor row;
+      row.dtype = t.dtype;
+      row.dims.assign(t.dims, t.dims + t.rank);
+      row.dims[0] = 1;
+      row.dims[axis] = p;
+      row.bytes.resize((size_t)(outer * p * inner) * elem);
+      const char *src = static_cast<const char *>(t.data) +
+                        (size_t)(r * outer * total * inner) * elem;
+      for (int64_t o = 0; o < outer; ++o)
+        memcpy(row.bytes.data() + (size_t)(o * p * inner) * elem,
+               src + (size_t)((o * total + total - p) * inner) * elem,
+               (size_t)(p * inner) * elem);
+      result[r].presents.push_back(std::move(row));
+    }
+  }
+  return result;
 }
 
 std::optional<FinishReason> DecoderEngineImpl::advance(Slot &slot,
@@ -353,66 +410,95 @@ std::optional<FinishReason> DecoderEngineImpl::advance(Slot &slot,
   return std::nullopt;
 }
 
+std::vector<std::shared_ptr<CompletionJob>>
+DecoderEngineImpl::takeAdmissions() {
+  std::vector<std::shared_ptr<CompletionJob>> taken;
+  int64_t longest = 0;
+  std::lock_guard<std::mutex> lock(mutex);
+  while (!pending.empty() &&
+         (int64_t)(slots.size() + taken.size()) < options.maxBatch) {
+    std::shared_ptr<CompletionJob> &job = pending.front();
+    int64_t n = (int64_t)job->params.prompt.size();
+    bool usable = !job->cancelled() && Clock::now() <= job->params.deadline &&
+                  n < capacity;
+    if (usable && !taken.empty() &&
+        (!continuous || (int64_t)(taken.size() + 1) * std::max(longest, n) >
+                            kMaxPrefillTokens))
+      break;
+    if (usable)
+      longest = std::max(longest, n);
+    taken.push_back(std::move(job));
+    pending.pop_front();
+  }
+  metrics.queueDepth = (int64_t)pending.size();
+  return taken;
+}
+
 void DecoderEngineImpl::admit() {
   for (;;) {
-    std::shared_ptr<CompletionJob> job;
-    {
+    std::vector<std::shared_ptr<CompletionJob>> jobs;
+    for (auto &job : takeAdmissions()) {
+      int64_t n = (int64_t)job->params.prompt.size();
+      if (job->cancelled())
+        reject(job, FinishReason::Cancelled);
+      else if (Clock::now() > job->params.deadline)
+        reject(job, FinishReason::Deadline, "the request's deadline passed");
+      else if (n >= capacity)
+        reject(job, FinishReason::Error,
+               "a prompt of " + std::to_string(n) +
+                   " tokens leaves no room in a KV cache of " +
+                   std::to_string(capacity) + " positions");
+      else
+        jobs.push_back(std::move(job));
+    }
+    if (jobs.empty()) {
       std::lock_guard<std::mutex> lock(mutex);
       if (pending.empty() || (int64_t)slots.size() >= options.maxBatch)
         return;
-      job = std::move(pending.front());
-      pending.pop_front();
-      metrics.queueDepth = (int64_t)pending.size();
-    }
-    if (job->cancelled()) {
-      reject(job, FinishReason::Cancelled);
       continue;
     }
-    if (Clock::now() > job->params.deadline) {
-      reject(job, FinishReason::Deadline, "the request's deadline passed");
-      continue;
-    }
-    int64_t n = (int64_t)job->params.prompt.size();
-    if (n >= capacity) {
-      reject(job, FinishReason::Error,
-             "a prompt of " + std::to_string(n) +
-                 " tokens leaves no room in a KV cache of " +
-                 std::to_string(capacity) + " positions");
-      continue;
-    }
-    Slot slot{job, Sampler(job->params)};
-    slot.length = n;
+    std::vector<Prefilled> prefilled;
     try {
-      std::vector<kiln_tensor> presents;
-      std::vector<float> logits = runPrefill(*job, presents);
-      metrics.batchSize.observe(1);
-      if (continuous) {
-        if (slots.empty())
-          kiln_kv_cache_set(shared, nullptr, 0);
-        int64_t length = kiln_kv_cache_length(shared);
-        if (n > length) {
-          decode->check(kiln_kv_cache_realign(shared, n), "realign");
-          length = n;
-        }
-        decode->check(kiln_kv_cache_write_row(shared, (int64_t)slots.size(),
-                                              length - n, presents.data(),
-                                              presents.size()),
-                      "write_row");
-      } else {
-        decode->check(
-            kiln_kv_cache_create(decode->session(), 1, capacity, &slot.cache),
-            "creating a KV cache");
-        decode->check(
-            kiln_kv_cache_set(slot.cache, presents.data(), presents.size()),
-            "kv_cache_set");
-      }
-      slots.push_back(std::move(slot));
-      metrics.activeSequences = (int64_t)slots.size();
-      if (auto end = advance(slots.back(), logits.data()))
-        retire(slots.size() - 1, *end);
+      prefilled = runPrefill(jobs);
     } catch (const std::exception &e) {
-      kiln_kv_cache_destroy(slot.cache);
-      reject(job, FinishReason::Error, e.what());
+      for (auto &job : jobs)
+        reject(job, FinishReason::Error, e.what());
+      continue;
+    }
+    for (size_t r = 0; r < jobs.size(); ++r) {
+      Slot slot{jobs[r], Sampler(jobs[r]->params)};
+      int64_t n = (int64_t)jobs[r]->params.prompt.size();
+      slot.length = n;
+      try {
+        std::vector<kiln_tensor> presents = prefilled[r].views();
+        if (continuous) {
+          if (slots.empty())
+            kiln_kv_cache_set(shared, nullptr, 0);
+          int64_t length = kiln_kv_cache_length(shared);
+          if (n > length) {
+            decode->check(kiln_kv_cache_realign(shared, n), "realign");
+            length = n;
+          }
+          decode->check(kiln_kv_cache_write_row(shared, (int64_t)slots.size(),
+                                                length - n, presents.data(),
+                                                presents.size()),
+                        "write_row");
+        } else {
+          decode->check(
+              kiln_kv_cache_create(decode->session(), 1, capacity, &slot.cache),
+              "creating a KV cache");
+          decode->check(
+              kiln_kv_cache_set(slot.cache, presents.data(), presents.size()),
+              "kv_cache_set");
+        }
+        slots.push_back(std::move(slot));
+        metrics.activeSequences = (int64_t)slots.size();
+        if (auto end = advance(slots.back(), prefilled[r].logits.data()))
+          retire(slots.size() - 1, *end);
+      } catch (const std::exception &e) {
+        kiln_kv_cache_destroy(slot.cache);
+        reject(jobs[r], FinishReason::Error, e.what());
+      }
     }
   }
 }

@@ -50,7 +50,7 @@ struct CompletionParams {
   int64_t topK = 0;            // 0: no top-k cut
   float topP = 1.0f;           // 1: no nucleus cut
   std::optional<uint64_t> seed;
-  std::vector<int64_t> stop; // token ids that end the sequence (included)
+  std::vector<int64_t> stop; // token ids that end it (not returned)
   Clock::time_point deadline = Clock::time_point::max();
 };
 
