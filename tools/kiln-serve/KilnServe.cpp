@@ -35,10 +35,12 @@ and /metrics always. Prompts and inputs are token ids (no tokenizer yet).
   --port P                TCP port; 0 picks a free one (default 8080)
   --threads T             kernel threads of the model; 0: one per core (0)
   --max-batch B           sequences decoded, or inputs encoded, together (16)
-  --max-delay-ms D        encoders: how long a batch waits to fill (2)
+  --max-delay-ms D        encoders: how long a batch waits to fill, or 5% of
+                          the last call when that is longer (2)
   --max-queue Q           jobs waiting for a slot; more get 503 (256)
   --max-tokens N          the largest max_tokens a request may ask (4096)
-  --kv-capacity L         decoders: positions per sequence; 0: the model's (0)
+  --kv-capacity L         decoders: positions per sequence, prompt included;
+                          0: 512 (0)
   --vocab-size V          encoders: token ids must be below V; 0: unchecked (0)
   --max-length L          encoders: the longest input accepted (512)
   --api-key K             want `Authorization: Bearer K` on every route but
