@@ -27,6 +27,8 @@ done
 
 # LLVM/MLIR 22, clang-22 and lld-22 come from Debian's own archive
 # (bookworm-security); ONNX's C++ library and its node test data from bookworm.
+# The aarch64 cross build (scripts/build-aarch64.sh) uses Debian's arm64 cross
+# sysroot and gcc's crt objects and libgcc; its tests run under qemu-user.
 PACKAGES=(
   ca-certificates
   cmake ninja-build
@@ -37,6 +39,8 @@ PACKAGES=(
   libcpp-httplib-dev nlohmann-json3-dev
   libopenblas-dev
   python3 python3-venv
+  qemu-user libc6-dev-arm64-cross libstdc++-12-dev-arm64-cross
+  gcc-aarch64-linux-gnu
 )
 
 missing=()
