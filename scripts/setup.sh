@@ -38,7 +38,7 @@ PACKAGES=(
   libgtest-dev
   libcpp-httplib-dev nlohmann-json3-dev
   libopenblas-dev
-  python3 python3-venv
+  python3 python3-venv python3-dev pybind11-dev
   qemu-user libc6-dev-arm64-cross libstdc++-12-dev-arm64-cross
   gcc-aarch64-linux-gnu
 )
