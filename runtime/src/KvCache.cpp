@@ -365,7 +365,9 @@ kiln_status kiln_kv_cache_realign(kiln_kv_cache *c, int64_t new_length) {
         memmove(b + shift * position, b, kept * position);
         memset(b, 0, shift * position);
       } else {
-        memmove(b, b - shift * position, kept * position);
+        // -shift, not shift: a negative int64 times a size_t wraps, and the
+        // pointer arithmetic on it is undefined (UBSan's pointer-overflow).
+        memmove(b, b + (size_t)(-shift) * position, kept * position);
       }
     }
   }
