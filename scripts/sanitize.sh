@@ -12,9 +12,14 @@
 #   tsan  build-tsan/: the runtime and its tests only, with -fsanitize=thread.
 #         The compiler is left out: it runs single-threaded in tests, and
 #         Debian's uninstrumented libMLIR would hide its synchronization from
-#         TSan. The concurrency tests' gpt2_tiny_prefill artifact is compiled
-#         by build/'s kilnc (built first if needed) and run by the
-#         instrumented runtime of the test binary.
+#         TSan. The concurrency tests' gpt2_tiny_prefill artifact, and
+#         kiln-serve's test models (engine and end-to-end tests), are
+#         compiled by build/'s kilnc (built first if needed) and run by the
+#         instrumented runtime of the test binary. TSan ignores the accesses
+#         of uninstrumented libraries (ignore_noninstrumented_modules):
+#         Debian's prebuilt cpp-httplib initializes function-local statics
+#         behind a guard whose fast path TSan cannot see, which it would
+#         report as a race between two streamed responses.
 #
 # Usage: bash scripts/sanitize.sh [asan] [tsan]     (default: both)
 # Env:   KILN_SUITES (asan's suites), KILN_JOBS
@@ -31,7 +36,7 @@ configs=("$@")
 # Fail on the first report, with symbolized stacks. LeakSanitizer stays on.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=0:halt_on_error=1:detect_stack_use_after_return=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
-export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}"
+export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1}"
 export LLVM_SYMBOLIZER_PATH="${LLVM_SYMBOLIZER_PATH:-/usr/lib/llvm-22/bin/llvm-symbolizer}"
 
 status=0
@@ -52,8 +57,15 @@ for config in "${configs[@]}"; do
       mkdir -p build-tsan/artifacts
       artifact="$ROOT/build-tsan/artifacts/libgpt2_tiny_prefill.so"
       build/tools/kilnc/kilnc test/models/gpt2_tiny_prefill.onnx -q -o "$artifact"
+      serve="$ROOT/build-tsan/artifacts/serve"
+      mkdir -p "$serve"
+      for model in gpt2_tiny_prefill gpt2_tiny_decode bert_tiny_encoder \
+        zoo/gpt2_optimum_sdpa_decode zoo/llama_optimum_sdpa_decode; do
+        build/tools/kilnc/kilnc "test/models/$model.onnx" -q \
+          -o "$serve/lib$(basename "$model").so"
+      done
       KILN_BUILD_DIR=build-tsan \
-      KILN_CMAKE_ARGS="-DKILN_SANITIZE=thread -DKILN_ENABLE_COMPILER=OFF -DKILN_TEST_GPT2_ARTIFACT=$artifact" \
+      KILN_CMAKE_ARGS="-DKILN_SANITIZE=thread -DKILN_ENABLE_COMPILER=OFF -DKILN_TEST_GPT2_ARTIFACT=$artifact -DKILN_TEST_SERVE_ARTIFACTS=$serve" \
         bash scripts/build.sh || { status=1; continue; }
       ctest --test-dir build-tsan --output-on-failure -j"$(nproc)" || status=1
       ;;
