@@ -6,9 +6,10 @@
 # through kiln.Session on its test/models/ref inputs and matches the
 # references (atol = rtol = 1e-4, as test/models/run_fixtures.py holds fp32);
 # the error paths (wrong dtype, rank, shape, a missing or unknown input, a
-# kilnc failure) raise with the input's name; and decode steps through the
-# KV cache (set from a prefill's outputs, write_row, realign, use_rows,
-# copy_row) give the logits of dense runs that feed the presents back.
+# kilnc failure, another model ABI version) raise with the input's name or
+# the reason; and decode steps through the KV cache (set from a prefill's
+# outputs, write_row, realign, use_rows, copy_row) give the logits of dense
+# runs that feed the presents back.
 #
 # Usage (ctest kiln_python_bindings):
 #   PYTHONPATH=build/runtime/python python test_bindings.py --kilnc KILNC
@@ -27,6 +28,7 @@ import kiln
 MODELS = Path(__file__).resolve().parents[1] / "models"
 KILNC = None
 WORK = None
+FAKE_FUTURE = FAKE_CURRENT = None  # test/python/FakeArtifact.c's libraries
 ATOL = RTOL = 1e-4
 
 
@@ -144,6 +146,16 @@ class Errors(unittest.TestCase):
     def test_not_an_artifact(self):
         with self.assertRaisesRegex(kiln.Error, r"cannot load '/nonexistent/lib.so'"):
             kiln.Session("/nonexistent/lib.so")
+
+    def test_other_abi_or_no_c_api(self):
+        if not (FAKE_FUTURE and FAKE_CURRENT):
+            self.skipTest("needs --fake-future and --fake-current")
+        abi = kiln.MODEL_ABI_VERSION
+        with self.assertRaisesRegex(kiln.Error, rf"has model ABI version {abi + 1}; these "
+                                                rf"bindings support version {abi} \(recompile"):
+            kiln.Session(FAKE_FUTURE)
+        with self.assertRaisesRegex(kiln.Error, r"does not export kiln_status_string"):
+            kiln.Session(FAKE_CURRENT)
 
     def test_compile_error(self):
         with self.assertRaisesRegex(kiln.CompileError, r"kilnc exited 1"):
@@ -265,11 +277,13 @@ class KvCache(unittest.TestCase):
 
 
 def main():
-    global KILNC, WORK
+    global KILNC, WORK, FAKE_FUTURE, FAKE_CURRENT
     ap = argparse.ArgumentParser()
     ap.add_argument("--kilnc", required=True)
+    ap.add_argument("--fake-future", help="a descriptor of the next model ABI version")
+    ap.add_argument("--fake-current", help="a descriptor without the runtime's C API")
     args, rest = ap.parse_known_args()
-    KILNC = args.kilnc
+    KILNC, FAKE_FUTURE, FAKE_CURRENT = args.kilnc, args.fake_future, args.fake_current
     WORK = tempfile.TemporaryDirectory(prefix="kiln-python-")
     try:
         unittest.main(argv=[sys.argv[0]] + rest)
