@@ -51,6 +51,8 @@ and /metrics always. Prompts and inputs are token ids (no tokenizer yet).
                           to finish before they are cancelled (30000)
   --max-body-bytes N      larger request bodies get 413 (1048576)
   --http-threads N        connections served at once (64)
+  --buffer-cache-mb N     buffers kept per model thread for the shapes seen
+                          (KILN_BUFFER_CACHE_MB too; 1024)
   --help                  this text
 )";
 
@@ -81,6 +83,11 @@ int serve(int argc, char **argv, const sigset_t &stopSignals) {
   HttpOptions httpOptions;
   std::chrono::milliseconds grace{30000};
   std::string model;
+  // Each thread that runs a model keeps the buffers of the shapes it has
+  // seen (runtime/src/BufferCache.cpp); a server sees many shapes, so it
+  // bounds them lower than the runtime's default of 4096 MB.
+  const char *cacheEnv = getenv("KILN_BUFFER_CACHE_MB");
+  std::string bufferCacheMb = cacheEnv ? cacheEnv : "1024";
   if (const char *key = getenv("KILN_SERVE_API_KEY"))
     httpOptions.apiKey = key;
 
@@ -143,6 +150,10 @@ int serve(int argc, char **argv, const sigset_t &stopSignals) {
        [&](const char *v) {
          httpOptions.threads = integerFlag("--http-threads", v, 1);
        }},
+      {"--buffer-cache-mb",
+       [&](const char *v) {
+         bufferCacheMb = std::to_string(integerFlag("--buffer-cache-mb", v, 0));
+       }},
   };
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -168,6 +179,8 @@ int serve(int argc, char **argv, const sigset_t &stopSignals) {
   }
   if (model.empty())
     throw UsageError("no model given");
+  // Read by the runtime when a thread first allocates, after this.
+  setenv("KILN_BUFFER_CACHE_MB", bufferCacheMb.c_str(), 1);
 
   Metrics metrics;
   std::unique_ptr<DecoderEngine> decoder;
