@@ -37,6 +37,10 @@ LogicalResult mlir::kiln::linkSharedLibrary(
       "-fPIC",        "-O2",
       "-fuse-ld=lld", "-o",
       output,         "-I" + runtimeIncludePath(runtimeDir)};
+  // A cross link: clang finds the target's libc, crt objects and libgcc in
+  // Debian's cross sysroot (/usr/<triple>, /usr/lib/gcc-cross/<triple>).
+  if (!options.triple.empty())
+    args.push_back("--target=" + options.triple);
   args.insert(args.end(), objects.begin(), objects.end());
   args.push_back("-Wl,--whole-archive");
   for (const std::string &library : runtimeLibraries) {
@@ -81,7 +85,7 @@ LogicalResult mlir::kiln::writeHostArtifact(
     return failure();
   if (weightBytes)
     *weightBytes = weights.bytes;
-  if (failed(emitObject(module, options, obj, false)))
+  if (failed(emitObject(module, options, obj, HostCodeFile::Object)))
     return failure();
   {
     std::error_code ec;

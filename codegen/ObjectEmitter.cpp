@@ -48,29 +48,38 @@ static LogicalResult inlineBoolResources(ModuleOp module) {
 }
 
 LogicalResult kiln::emitObject(ModuleOp module, const TargetOptions &options,
-                               const std::string &path, bool emitLLVM) {
+                               const std::string &path, HostCodeFile file) {
   if (failed(inlineBoolResources(module)))
     return failure();
   registerBuiltinDialectTranslation(*module->getContext());
   registerLLVMDialectTranslation(*module->getContext());
-  llvm::InitializeNativeTarget();
-  llvm::InitializeNativeTargetAsmPrinter();
+  bool cross = !options.triple.empty();
+  if (cross) {
+    llvm::InitializeAllTargetInfos();
+    llvm::InitializeAllTargets();
+    llvm::InitializeAllTargetMCs();
+    llvm::InitializeAllAsmPrinters();
+  } else {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  }
 
   llvm::LLVMContext llvmCtx;
   auto llvmModule = translateModuleToLLVMIR(module, llvmCtx);
   if (!llvmModule)
     return module.emitError() << "translation to LLVM IR failed";
 
-  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+  llvm::Triple triple(cross ? options.triple
+                            : llvm::sys::getDefaultTargetTriple());
   std::string err;
   const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, err);
   if (!target)
     return module.emitError()
            << "no LLVM target for " << triple.str() << ": " << err;
-  std::string cpu =
-      options.cpu == "native" ? llvm::sys::getHostCPUName().str() : options.cpu;
+  bool native = !cross && (options.cpu.empty() || options.cpu == "native");
+  std::string cpu = native ? llvm::sys::getHostCPUName().str() : options.cpu;
   std::string features;
-  if (options.cpu == "native") {
+  if (native) {
     llvm::SubtargetFeatures f;
     for (auto &feat : llvm::sys::getHostCPUFeatures())
       f.AddFeature(feat.first(), feat.second);
@@ -107,14 +116,16 @@ LogicalResult kiln::emitObject(ModuleOp module, const TargetOptions &options,
   if (ec)
     return module.emitError()
            << "cannot write " << path << ": " << ec.message();
-  if (emitLLVM) {
+  if (file == HostCodeFile::LLVMIR) {
     llvmModule->print(out, nullptr);
     return success();
   }
   llvm::legacy::PassManager pm;
   if (tm->addPassesToEmitFile(pm, out, nullptr,
-                              llvm::CodeGenFileType::ObjectFile))
-    return module.emitError() << "the target cannot emit object files";
+                              file == HostCodeFile::Assembly
+                                  ? llvm::CodeGenFileType::AssemblyFile
+                                  : llvm::CodeGenFileType::ObjectFile))
+    return module.emitError() << "the target cannot emit this file type";
   pm.run(*llvmModule);
   return success();
 }

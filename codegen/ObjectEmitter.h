@@ -13,11 +13,13 @@
 namespace mlir::kiln {
 
 struct TargetOptions;
+enum class HostCodeFile;
 
-/// Translates to LLVM IR, optimizes, and writes an object file or, with
-/// `emitLLVM`, textual LLVM IR.
+/// Translates to LLVM IR for `options.triple` (empty: the build machine's)
+/// and `options.cpu`, optimizes, and writes `file`: an object file,
+/// assembly, or textual LLVM IR.
 LogicalResult emitObject(ModuleOp module, const TargetOptions &options,
-                         const std::string &path, bool emitLLVM);
+                         const std::string &path, HostCodeFile file);
 
 } // namespace mlir::kiln
 

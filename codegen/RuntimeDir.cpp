@@ -39,10 +39,14 @@ static bool isWithin(llvm::StringRef path, llvm::StringRef dir) {
                          llvm::sys::path::is_separator(path[dir.size()]));
 }
 
-RuntimeDirSearch kiln::findRuntimeDir(llvm::StringRef explicitDir) {
+RuntimeDirSearch kiln::findRuntimeDir(llvm::StringRef explicitDir,
+                                      llvm::StringRef subdir) {
   RuntimeDirSearch search;
+  search.subdir = subdir.str();
   auto consider = [&](llvm::StringRef dir) {
-    std::string real = realPath(dir);
+    std::string real = realPath(search.explicitDir || subdir.empty()
+                                    ? dir.str()
+                                    : (dir + "/" + subdir).str());
     search.tried.push_back(real);
     if (!holdsRuntime(real))
       return false;
@@ -76,8 +80,12 @@ std::string kiln::runtimeDirNotFoundMessage(const RuntimeDirSearch &search,
            " is not a Kiln runtime directory: it needs libkiln_runtime.a "
            "and include/kiln/runtime.h";
   std::string message =
-      "cannot find the Kiln runtime (a directory with libkiln_runtime.a and "
-      "include/kiln/runtime.h) to link the library with; looked in ";
+      "cannot find the Kiln runtime" +
+      (search.subdir.empty() ? std::string()
+                             : " for " + search.subdir +
+                                   " (scripts/build-aarch64.sh builds it)") +
+      " (a directory with libkiln_runtime.a and include/kiln/runtime.h) to "
+      "link the library with; looked in ";
   for (size_t i = 0; i < search.tried.size(); ++i)
     message += (i ? ", " : "") + search.tried[i];
   if (search.tried.empty())

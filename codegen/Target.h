@@ -18,8 +18,13 @@ namespace mlir::kiln {
 
 struct TargetOptions {
   int optLevel = 2;
-  /// The CPU for host code: "native" or an LLVM CPU name.
-  std::string cpu = "native";
+  /// The CPU for host code: "native" or an LLVM CPU name; empty for the
+  /// target's default (native on the build machine's instruction set,
+  /// generic for a cross target).
+  std::string cpu;
+  /// The LLVM target triple of host code and of the link; empty for the
+  /// build machine's. Set by the target (codegen/cpu/CpuArch.h).
+  std::string triple;
   /// Print the pass timings and the commands run.
   bool verbose = false;
   /// Split generated loop nests across the session's threads.
@@ -32,6 +37,9 @@ struct TargetOptions {
   /// found by findRuntimeDir when the library is linked.
   std::string runtimeDir;
 };
+
+/// What emitObject writes of the host code (kilnc --emit=obj|asm|llvm).
+enum class HostCodeFile { Object, Assembly, LLVMIR };
 
 /// What a device target prints of its kernels (kilnc --emit=gpu|ptx).
 enum class DeviceStage { Kernels, Ptx };
@@ -72,9 +80,9 @@ public:
     (void)os;
     return module.emitError() << "target '" << name() << "' has no device code";
   }
-  /// LLVM dialect -> an object file, or optimized LLVM IR text.
+  /// LLVM dialect -> an object file, assembly, or optimized LLVM IR text.
   virtual LogicalResult emitObject(ModuleOp module, const std::string &path,
-                                   bool emitLLVM) = 0;
+                                   HostCodeFile file) = 0;
   /// LLVM dialect -> the shared library `output`. `entry` is the model
   /// function's name, `tmpDir` a directory for intermediate files.
   virtual LogicalResult
@@ -85,10 +93,10 @@ public:
 
 /// Why a target could not be made from its options. `message` completes a
 /// sentence whose subject is the option at fault: the target spec itself
-/// (it names the spec), or the precision ("is not one of ...", after the
-/// caller's name for the precision option and its value).
+/// (it names the spec), or the precision or the CPU ("is not one of ...",
+/// after the caller's name for that option and its value).
 struct TargetError {
-  enum class Option { Spec, Precision } option = Option::Spec;
+  enum class Option { Spec, Precision, Cpu } option = Option::Spec;
   std::string message;
 };
 

@@ -177,7 +177,8 @@ LogicalResult Compilation::checkOptions() {
   // The runtime the library links, found now rather than after the compile.
   if (options.emit == EmitStage::Library) {
     std::string &runtimeDir = options.targetOptions.runtimeDir;
-    RuntimeDirSearch search = findRuntimeDir(runtimeDir);
+    RuntimeDirSearch search =
+        findRuntimeDir(runtimeDir, runtimeSubdirFor(options.target));
     if (search.dir.empty()) {
       std::string message =
           runtimeDirNotFoundMessage(search, options.optionNames.runtimeDir);
@@ -252,6 +253,9 @@ LogicalResult Compilation::raise() {
     if (error.option == TargetError::Option::Precision)
       return optionError(names.precision + "=" +
                          options.targetOptions.precision + " " + error.message);
+    if (error.option == TargetError::Option::Cpu)
+      return optionError(names.cpu + "=" + options.targetOptions.cpu + " " +
+                         error.message);
     return optionError(error.message);
   }
   if (target->hasDeviceCode() && !sig->symbolChecks.empty()) {
@@ -359,8 +363,9 @@ LogicalResult Compilation::lowerToLLVMDialect() {
   return target->lowerToLLVMDialect(module());
 }
 
-LogicalResult Compilation::emitObject(const std::string &path, bool emitLLVM) {
-  return target->emitObject(module(), path, emitLLVM);
+LogicalResult Compilation::emitObject(const std::string &path,
+                                      HostCodeFile file) {
+  return target->emitObject(module(), path, file);
 }
 
 LogicalResult Compilation::writeLibrary(const std::string &output) {
@@ -447,12 +452,15 @@ CompileResult Compilation::run() {
     out = emit == EmitStage::Library  ? "lib" + name + ".so"
           : emit == EmitStage::Object ? name + ".o"
                                       : "-";
-  if (emit == EmitStage::LLVM || emit == EmitStage::Object) {
+  if (emit == EmitStage::LLVM || emit == EmitStage::Object ||
+      emit == EmitStage::Asm) {
     step(emit == EmitStage::LLVM ? "optimizing LLVM IR"
                                  : "generating machine code");
     result.output = out;
-    return finish(
-        emitObject(out == "-" ? "/dev/stdout" : out, emit == EmitStage::LLVM));
+    return finish(emitObject(out == "-" ? "/dev/stdout" : out,
+                             emit == EmitStage::LLVM  ? HostCodeFile::LLVMIR
+                             : emit == EmitStage::Asm ? HostCodeFile::Assembly
+                                                      : HostCodeFile::Object));
   }
   return finish(writeLibrary(out));
 }

@@ -40,6 +40,7 @@ enum class EmitStage {
   Ptx,     ///< device targets: the kernels' PTX (text)
   LLVM,    ///< optimized LLVM IR of the host code (text)
   Object,  ///< the model's object file alone
+  Asm,     ///< the model's assembly (text)
   Library, ///< the shared library and its C header
 };
 
@@ -162,8 +163,8 @@ public:
   LogicalResult printDeviceCode(DeviceStage stage, llvm::raw_ostream &os);
   /// linalg on tensors -> the LLVM dialect.
   LogicalResult lowerToLLVMDialect();
-  /// The LLVM dialect -> an object file or LLVM IR text at `path`.
-  LogicalResult emitObject(const std::string &path, bool emitLLVM);
+  /// The LLVM dialect -> an object file, assembly or LLVM IR text at `path`.
+  LogicalResult emitObject(const std::string &path, HostCodeFile file);
   /// The LLVM dialect -> the shared library `output` and its C header.
   LogicalResult writeLibrary(const std::string &output);
 

@@ -7,11 +7,16 @@
 
 namespace mlir::kiln {
 
-/// The target for a spec ("cpu", "cuda", "cuda:sm_90", "cuda:sm_100"), or
-/// null with `error` set.
+/// The target for a spec ("cpu", "cpu:aarch64", "cuda", "cuda:sm_90",
+/// "cuda:sm_100"), or null with `error` set.
 std::unique_ptr<Target> createTarget(llvm::StringRef spec,
                                      const TargetOptions &options,
                                      TargetError &error);
+
+/// The runtime dir's folder with the runtime that a spec's artifacts link
+/// (codegen/RuntimeDir.h): "aarch64" for cpu:aarch64, empty for the build
+/// machine's runtime (and for specs that createTarget refuses).
+std::string runtimeSubdirFor(llvm::StringRef spec);
 
 } // namespace mlir::kiln
 

@@ -6,6 +6,8 @@
 #
 # Substitutions:
 #   kiln-opt, kilnc, kiln-run   the built tools (build/tools/<tool>/<tool>)
+#   %kiln-run-aarch64           the aarch64 kiln-run under qemu-aarch64
+#   %qemu-aarch64               qemu-aarch64 with the cross sysroot
 #   FileCheck, not, count       LLVM 22's test utilities
 #   %python                     the test venv's python (.venv, with onnx,
 #                               onnxruntime and numpy)
@@ -15,6 +17,7 @@
 #
 #===----------------------------------------------------------------------===#
 import os
+import shutil
 import sys
 
 import lit.formats
@@ -80,6 +83,26 @@ if sanitize:
     clang += " -fsanitize=" + sanitize
     config.available_features.add("sanitizer")
 config.substitutions.append(("%clang", clang))
+
+# aarch64 (kilnc --target=cpu:aarch64): "aarch64-sysroot" when Debian's
+# cross sysroot is installed (scripts/setup.sh), "aarch64-runtime" when the
+# build's runtime dir also has the aarch64 runtime (scripts/build-aarch64.sh)
+# and qemu-aarch64 runs its programs: %qemu-aarch64 runs one, and
+# %kiln-run-aarch64 is the aarch64 kiln-run under it.
+aarch64_sysroot = "/usr/aarch64-linux-gnu"
+if os.path.isdir(os.path.join(aarch64_sysroot, "include", "c++")):
+    config.available_features.add("aarch64-sysroot")
+aarch64_runtime = os.path.realpath(
+    os.path.join(config.kiln_obj_root, "lib", "kiln", "aarch64"))
+aarch64_kiln_run = os.path.join(os.path.dirname(os.path.dirname(aarch64_runtime)),
+                                "tools", "kiln-run", "kiln-run")
+qemu = shutil.which("qemu-aarch64")
+if (qemu and os.path.isfile(os.path.join(aarch64_runtime, "libkiln_runtime.a"))
+        and os.access(aarch64_kiln_run, os.X_OK)):
+    config.available_features.add("aarch64-runtime")
+qemu_cmd = "%s -L %s" % (qemu or "qemu-aarch64", aarch64_sysroot)
+config.substitutions.append(("%qemu-aarch64", qemu_cmd))
+config.substitutions.append(("%kiln-run-aarch64", qemu_cmd + " " + aarch64_kiln_run))
 
 # CUDA: "cuda" when this build has the CUDA backend (kilnc --target=cuda);
 # "cuda-driver" when libcuda.so.1 loads; "cuda-gpu" when nvidia-smi also lists

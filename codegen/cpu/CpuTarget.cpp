@@ -1,7 +1,8 @@
-//===- CpuTarget.cpp - The x86-64 CPU target ------------------------------===//
+//===- CpuTarget.cpp - The CPU target -------------------------------------===//
 #include "codegen/cpu/CpuTarget.h"
 #include "codegen/ArtifactWriter.h"
 #include "codegen/ObjectEmitter.h"
+#include "codegen/cpu/CpuArch.h"
 #include "codegen/cpu/CpuPipeline.h"
 
 #include "llvm/Support/raw_ostream.h"
@@ -37,8 +38,8 @@ public:
   }
 
   LogicalResult emitObject(ModuleOp module, const std::string &path,
-                           bool emitLLVM) override {
-    return kiln::emitObject(module, options_, path, emitLLVM);
+                           HostCodeFile file) override {
+    return kiln::emitObject(module, options_, path, file);
   }
 
   LogicalResult writeSharedLibrary(ModuleOp module, const ModelSignature &sig,
@@ -56,7 +57,28 @@ private:
 } // namespace
 
 std::unique_ptr<Target> kiln::createCpuTarget(const TargetOptions &options,
+                                              llvm::StringRef archName,
                                               TargetError &error) {
+  const CpuArch *arch = findCpuArch(archName);
+  if (!arch) {
+    error = {TargetError::Option::Spec,
+             "unknown target 'cpu:" + archName.str() +
+                 "' (known cpu targets: " + knownCpuTargetSpecs() + ")"};
+    return nullptr;
+  }
+  TargetOptions resolved = options;
+  resolved.triple = arch->triple.str();
+  if (!arch->cpus.empty()) {
+    // A cross target has no "native": the build machine is not the device.
+    if (resolved.cpu.empty())
+      resolved.cpu = arch->cpus.front().str();
+    if (!llvm::is_contained(arch->cpus, resolved.cpu)) {
+      error = {TargetError::Option::Cpu,
+               "is not a CPU Kiln knows for cpu:" + arch->name.str() +
+                   " (known: " + joinCpuNames(arch->cpus) + ")"};
+      return nullptr;
+    }
+  }
   if (!options.precision.empty() && options.precision != "fp32" &&
       gemmOperandTypeFor(options.precision).empty()) {
     error = {TargetError::Option::Precision,
@@ -64,5 +86,5 @@ std::unique_ptr<Target> kiln::createCpuTarget(const TargetOptions &options,
              "tensor-core format)"};
     return nullptr;
   }
-  return std::make_unique<CpuTarget>(options);
+  return std::make_unique<CpuTarget>(resolved);
 }

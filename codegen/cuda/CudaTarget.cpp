@@ -58,9 +58,9 @@ public:
   }
 
   LogicalResult emitObject(ModuleOp module, const std::string &path,
-                           bool emitLLVM) override {
+                           HostCodeFile file) override {
     registerTranslations(module);
-    return kiln::emitObject(module, options_, path, emitLLVM);
+    return kiln::emitObject(module, options_, path, file);
   }
 
   LogicalResult writeSharedLibrary(ModuleOp module, const ModelSignature &sig,

@@ -21,6 +21,7 @@ struct OptionNames {
   std::string quantizeExclude = "quantizeExclude";
   std::string emit = "emit";
   std::string target = "target";
+  std::string cpu = "targetOptions.cpu";
   std::string runtimeDir = "targetOptions.runtimeDir";
   /// What lists the supported ops, for the unsupported-op message.
   std::string listOps = "kiln::onnx_import::printOpTable()";

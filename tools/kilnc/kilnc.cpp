@@ -43,6 +43,7 @@ static cl::opt<EmitStage> emit(
         clEnumValN(EmitStage::Ptx, "ptx", "device targets: kernels' PTX"),
         clEnumValN(EmitStage::LLVM, "llvm", "optimized LLVM IR (host)"),
         clEnumValN(EmitStage::Object, "obj", "the model's object file alone"),
+        clEnumValN(EmitStage::Asm, "asm", "the model's assembly (host)"),
         clEnumValN(EmitStage::Library, "lib",
                    "shared library + C header (default)")),
     cl::cat(kilncCat));
@@ -68,8 +69,10 @@ static cl::opt<std::string>
               cl::cat(kilncCat));
 static cl::opt<std::string> targetSpec(
     "target",
-    cl::desc("Code generation target: cpu (default), cuda (cubins for "
-             "sm_90 and sm_100 plus PTX), cuda:sm_90 or cuda:sm_100"),
+    cl::desc("Code generation target: cpu (default: this machine), "
+             "cpu:aarch64 (64-bit Arm Linux; links the runtime dir's "
+             "aarch64/ runtime), cuda (cubins for sm_90 and sm_100 plus "
+             "PTX), cuda:sm_90 or cuda:sm_100"),
     cl::value_desc("target"), cl::init("cpu"), cl::cat(kilncCat));
 static cl::opt<std::string> precision(
     "precision",
@@ -107,8 +110,10 @@ static cl::opt<std::string> accuracyReport(
 static cl::opt<std::string>
     cpu("cpu",
         cl::desc("Target CPU for generated code: native (default) or an LLVM "
-                 "CPU name such as x86-64-v3"),
-        cl::init("native"), cl::cat(kilncCat));
+                 "CPU name such as x86-64-v3; for cpu:aarch64 generic "
+                 "(default), cortex-a76, neoverse-n1, neoverse-v1, apple-m1 "
+                 "and others (an unknown one is refused with the list)"),
+        cl::cat(kilncCat));
 static cl::opt<uint64_t> maxWeightBytes(
     "max-weight-bytes",
     cl::desc("Refuse models whose weights exceed this many bytes "
@@ -174,6 +179,12 @@ static void printVersion(llvm::raw_ostream &os, llvm::StringRef explicitDir) {
   else
     os << "  runtime dir: none: "
        << kiln::runtimeDirNotFoundMessage(search, "--runtime-dir") << "\n";
+  // Cross runtimes are optional: printed only where there is one.
+  if (explicitDir.empty()) {
+    kiln::RuntimeDirSearch aarch64 = kiln::findRuntimeDir("", "aarch64");
+    if (!aarch64.dir.empty())
+      os << "  runtime dir for cpu:aarch64: " << aarch64.dir << "\n";
+  }
 }
 
 /// NAME=VALUE options (--shape, --max-shape) into `out`; false after an error.
@@ -247,6 +258,7 @@ int main(int argc, char **argv) {
   names.quantizeExclude = "--quantize-exclude";
   names.emit = "--emit";
   names.target = "--target";
+  names.cpu = "--cpu";
   names.runtimeDir = "--runtime-dir";
   names.listOps = "kilnc --list-ops";
 
