@@ -52,7 +52,10 @@ LogicalResult mlir::kiln::linkSharedLibrary(
   }
   args.insert(args.end(),
               {runtimeLibraryPath(runtimeDir), "-Wl,--no-whole-archive", "-lm",
-               "-lpthread", "-ldl", "-Wl,--gc-sections"});
+               "-lpthread", "-ldl", "-Wl,--gc-sections",
+               // A content hash, whatever the toolchain's default; the
+               // weights are added to it after the link (WeightSection.h).
+               "-Wl,--build-id=sha1"});
   bool verbose = options.verbose;
   std::vector<llvm::StringRef> refs(args.begin(), args.end());
   if (verbose) {

@@ -5,6 +5,8 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/BinaryFormat/ELF.h"
+#include "llvm/Support/BLAKE3.h"
+#include "llvm/Support/Endian.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -71,6 +73,22 @@ LogicalResult mlir::kiln::externalizeWeights(ModuleOp module,
     os << *text;
   }
   return success();
+}
+
+std::array<uint8_t, 32> mlir::kiln::hashWeights(const WeightFiles &files) {
+  llvm::BLAKE3 hasher;
+  auto word = [&](uint64_t value) {
+    uint8_t bytes[8];
+    llvm::support::endian::write64le(bytes, value);
+    hasher.update(bytes);
+  };
+  word(files.bytes);
+  for (const WeightChunk &chunk : files.chunks) {
+    word(chunk.offset);
+    word(chunk.data.size());
+    hasher.update(llvm::StringRef(chunk.data.data(), chunk.data.size()));
+  }
+  return hasher.final<32>();
 }
 
 namespace {
@@ -177,5 +195,29 @@ LogicalResult mlir::kiln::fillWeightSection(Location loc,
   if (!writeAt(lib.fd, eh.e_shoff + index * sizeof(section), section) ||
       !writeAt(lib.fd, eh.e_phoff + segment * sizeof(ph), ph))
     return fail(std::string("cannot update the headers: ") + strerror(errno));
+
+  // The build-id: the linker's covers everything but the weights' bytes.
+  for (const ELF::Elf64_Shdr &note : sections) {
+    ELF::Elf64_Nhdr header;
+    if (note.sh_type != ELF::SHT_NOTE ||
+        !readAt(lib.fd, note.sh_offset, header))
+      continue;
+    uint64_t desc =
+        note.sh_offset + sizeof(header) + llvm::alignTo(header.n_namesz, 4);
+    if (header.n_type != ELF::NT_GNU_BUILD_ID || header.n_descsz == 0 ||
+        desc + header.n_descsz > note.sh_offset + note.sh_size)
+      continue;
+    std::vector<uint8_t> id(header.n_descsz);
+    if (pread(lib.fd, id.data(), id.size(), desc) != (ssize_t)id.size())
+      return fail("cannot read the build-id");
+    llvm::BLAKE3 hasher;
+    hasher.update(id);
+    hasher.update(hashWeights(files));
+    std::array<uint8_t, 32> full = hasher.final<32>();
+    for (size_t i = 0; i < id.size(); ++i)
+      id[i] = full[i % full.size()];
+    if (pwrite(lib.fd, id.data(), id.size(), desc) != (ssize_t)id.size())
+      return fail(std::string("cannot write the build-id: ") + strerror(errno));
+  }
   return success();
 }

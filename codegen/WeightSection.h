@@ -13,6 +13,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/ArrayRef.h"
+#include <array>
 #include <string>
 #include <vector>
 
@@ -41,10 +42,16 @@ struct WeightFiles {
 /// a copy.
 LogicalResult externalizeWeights(ModuleOp module, WeightFiles &files);
 
+/// BLAKE3 of the weights' layout and bytes: what identifies them in the
+/// build-id, and in an external weights file.
+std::array<uint8_t, 32> hashWeights(const WeightFiles &files);
+
 /// After the link: writes the chunks after the end of the shared library
 /// `library` (the gaps stay holes, read as zeros) and makes the weight
 /// section and its segment refer to them. The bytes go from memory to the
-/// library once; no intermediate file holds them.
+/// library once; no intermediate file holds them. The linker's build-id,
+/// which saw the section empty, is replaced by a hash of it and `files`'s
+/// hash, so that it identifies the whole file.
 LogicalResult fillWeightSection(Location loc, const std::string &library,
                                 const WeightFiles &files);
 

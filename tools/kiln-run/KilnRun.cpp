@@ -83,6 +83,8 @@ Accuracy:
                        plus 'top1=... (N positions)' for outputs named
                        *logits*: the share of positions whose argmax agrees.
   --report FILE        with --reference, write the same as JSON to FILE.
+  --reference-name S   the reference's name in the report (default: the
+                       REF.so path as given).
 
 Timing:
   --bench N            after the first run, time N runs and print one JSON
@@ -108,7 +110,7 @@ struct Options {
   uint64_t seed = 0;
   std::map<std::string, int64_t> shapes;
   int64_t defaultDim = 1;
-  std::string reference, report;
+  std::string reference, report, referenceName;
   /// bf16 tensors written as float32 (default) or as bf16 bit patterns.
   bool bf16AsFloat32 = true;
 };
@@ -187,6 +189,8 @@ Options parseOptions(int argc, char **argv) {
       o.reference = value;
     else if (arg == "--report")
       o.report = value;
+    else if (arg == "--reference-name")
+      o.referenceName = value;
     else if (arg == "--random-seed")
       o.seed = (uint64_t)parseInt(arg, value, 0);
     else if (arg == "--shape") {
@@ -495,7 +499,9 @@ void reportAccuracy(const std::vector<HostTensor> &outputs,
   if (o.report.empty())
     return;
   FILE *f = fopen(o.report.c_str(), "w");
-  std::string json = accuracyJson(o.library, o.reference, results);
+  std::string json = accuracyJson(
+      o.library, o.referenceName.empty() ? o.reference : o.referenceName,
+      results);
   if (!f || fputs(json.c_str(), f) < 0 || fclose(f) != 0)
     throw ToolError("cannot write '" + o.report + "'");
 }

@@ -54,6 +54,8 @@ int mlir::kiln::writeAccuracyReport(const CompileOptions &variant,
   std::vector<std::string> args = {kilnRun,       result.output,
                                    "--reference", fp32.outputPath,
                                    "--report",    report};
+  // The report names no temporary path: the same compile, the same file.
+  args.insert(args.end(), {"--reference-name", "fp32"});
   if (inputsDir.empty()) {
     args.push_back("--default-dim");
     args.push_back("16");
