@@ -11,6 +11,11 @@
 #   backend    test/onnx-backend/run_backend.py: ONNX node conformance tests,
 #              Debian's libonnx-testdata (onnx 1.12) and those of the pinned
 #              onnx 1.23 (test/onnx-backend/generate_node_tests.py)
+#   aarch64    the cross build (scripts/build-aarch64.sh, made in the build
+#              step): its runtime tests under qemu-aarch64 (ctest in
+#              build-aarch64), then the fixtures and the zoo compiled with
+#              kilnc --target=cpu:aarch64 and run by the aarch64 kiln-run
+#              under qemu-aarch64, with the x86 tolerances (about 2 min)
 #   sanitize   scripts/sanitize.sh: ctest, lit, fixtures and backend again in
 #              build-asan (ASan+UBSan, leaks on), the runtime tests in
 #              build-tsan (TSan)
@@ -21,8 +26,8 @@
 # summed over the suites, and exits non-zero on any failure.
 #
 # Usage: bash scripts/test.sh [SUITE...]   (e.g. `scripts/test.sh ctest lit`)
-# Env: KILN_SUITES (default "format ctest lit fixtures backend sanitize fuzz";
-#      suites given as arguments win),
+# Env: KILN_SUITES (default "format ctest lit fixtures backend aarch64
+#      sanitize fuzz"; suites given as arguments win),
 #      KILN_SKIP_SETUP=1, KILN_SKIP_BUILD=1 (reuse what is there),
 #      KILNC, KILN_RUN (tool paths; default the build/ ones)
 #
@@ -33,15 +38,15 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 BUILD="${KILN_BUILD_DIR:-build}"
-SUITES="${KILN_SUITES:-format ctest lit fixtures backend sanitize fuzz}"
+SUITES="${KILN_SUITES:-format ctest lit fixtures backend aarch64 sanitize fuzz}"
 if (($#)); then
   case "$1" in
-    -h|--help) sed -n '2,27p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,31p' "${BASH_SOURCE[0]}"; exit 0 ;;
   esac
   for suite in "$@"; do
-    case " format ctest lit fixtures backend sanitize fuzz " in
+    case " format ctest lit fixtures backend aarch64 sanitize fuzz " in
       *" $suite "*) ;;
-      *) echo "test.sh: unknown suite '$suite' (format ctest lit fixtures backend sanitize fuzz)" >&2; exit 2 ;;
+      *) echo "test.sh: unknown suite '$suite' (format ctest lit fixtures backend aarch64 sanitize fuzz)" >&2; exit 2 ;;
     esac
   done
   SUITES="$*"
@@ -91,6 +96,10 @@ if [[ "${KILN_SKIP_BUILD:-0}" != 1 ]]; then
     record build 0 1 0
     finish
   fi
+  # Before lit, whose aarch64 run tests need the aarch64 runtime.
+  if has_suite aarch64 && ! bash scripts/build-aarch64.sh; then
+    record aarch64-build 0 1 0
+  fi
 fi
 
 #--- format ------------------------------------------------------------------#
@@ -104,17 +113,21 @@ if has_suite format; then
 fi
 
 #--- ctest -------------------------------------------------------------------#
-lit_in_ctest=0
-if has_suite ctest; then
-  banner "ctest"
-  log="$LOGS/ctest.log"
-  rc=0
-  ctest --test-dir "$BUILD" --output-on-failure -j"$JOBS" 2>&1 | tee "$log" || rc=$?
+# run_ctest NAME DIR: ctest in build dir DIR, counted as suite NAME.
+run_ctest() {
+  local log="$LOGS/$1.log" rc=0 ran failed skipped
+  ctest --test-dir "$2" --output-on-failure -j"$JOBS" 2>&1 | tee "$log" || rc=$?
   ran="$(count '\d+ tests? failed out of \K\d+' "$log")"
   failed="$(count '\d+% tests passed, \K\d+(?= tests? failed)' "$log")"
   skipped="$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*\*\*\*Skipped' "$log" || true)"
   if ((rc != 0 && failed == 0)); then failed=1; fi  # ctest itself failed
-  record ctest $((ran - failed - skipped < 0 ? 0 : ran - failed - skipped)) "$failed" "$skipped"
+  record "$1" $((ran - failed - skipped < 0 ? 0 : ran - failed - skipped)) "$failed" "$skipped"
+}
+
+lit_in_ctest=0
+if has_suite ctest; then
+  banner "ctest"
+  run_ctest ctest "$BUILD"
   # Not `ctest | grep -q`: grep's early exit would fail the pipeline
   # (pipefail) now and then, and lit would run twice.
   listed="$(ctest --test-dir "$BUILD" -N 2>/dev/null || true)"
@@ -173,6 +186,26 @@ if has_suite backend; then
   "$PY" test/onnx-backend/generate_node_tests.py "$node_tests"
   run_python_suite backend-1.23 test/onnx-backend/run_backend.py -j "$JOBS" \
     --data-dir "$node_tests" --xfail test/onnx-backend/xfail-onnx-1.23.txt
+fi
+
+#--- aarch64: the cross build's tests and the fixtures under qemu-aarch64 -----#
+if has_suite aarch64; then
+  AARCH64_BUILD="${KILN_AARCH64_BUILD_DIR:-build-aarch64}"
+  if [[ -f "$AARCH64_BUILD/build.ninja" ]]; then
+    banner "aarch64: runtime tests under qemu-aarch64"
+    run_ctest aarch64-ctest "$AARCH64_BUILD"
+    aarch64_run="$AARCH64_BUILD/tools/kiln-run/kiln-run"
+    run_python_suite aarch64-fixtures test/models/run_fixtures.py -j "$JOBS" \
+      --aarch64 --kiln-run "$aarch64_run"
+    run_python_suite aarch64-zoo test/models/run_fixtures.py -j "$JOBS" \
+      --aarch64 --kiln-run "$aarch64_run" \
+      --models test/models/zoo --xfail test/models/zoo/xfail.txt \
+      --refsets ref_ort,ref_prefill,ref_leftpad
+  else
+    banner "aarch64"
+    echo "no $AARCH64_BUILD/build.ninja: run scripts/build-aarch64.sh"
+    record aarch64 0 1 0
+  fi
 fi
 
 #--- sanitize: the suites again under ASan+UBSan, the runtime under TSan -----#

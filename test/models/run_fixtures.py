@@ -25,6 +25,12 @@
 # the list fails the run; a listed case that passes is an unexpected pass and
 # fails the run too, so that the list only shrinks.
 #
+# Cross targets: --kilnc-flags adds flags to every compile and --run-prefix
+# runs kiln-run through a command; --aarch64 is both for 64-bit Arm
+# (kilnc --target=cpu:aarch64, kiln-run under qemu-aarch64 with Debian's cross
+# sysroot; --kiln-run is then the aarch64 one, scripts/build-aarch64.sh).
+# The tolerances are the same as on x86.
+#
 # Ends with the line "N passed, M failed[, K skipped]"; exits 1 on any failure.
 #
 #===----------------------------------------------------------------------===#
@@ -32,6 +38,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -40,6 +47,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REFSETS = ("ref", "ref_ort")
+AARCH64_RUN_PREFIX = ["qemu-aarch64", "-L", "/usr/aarch64-linux-gnu"]
 
 
 def read_xfail(path: Path) -> dict:
@@ -135,13 +143,14 @@ def discover(models_dir: Path, tolerances: dict, pattern, refsets=REFSETS):
 def check_model(args, work: Path, label, onnx_path, flags, cases):
     """Compile once, run every reference. Returns [(case, ok, detail)]."""
     lib = work / f"lib{label.replace('@', '_')}.so"
-    rc, out = run_cmd([args.kilnc, str(onnx_path), *flags, "-o", str(lib)], args.compile_timeout)
+    rc, out = run_cmd([args.kilnc, str(onnx_path), *args.kilnc_flags, *flags, "-o", str(lib)],
+                      args.compile_timeout)
     if rc != 0 or not lib.exists():
         detail = f"kilnc exited {rc}\n{tail(out)}"
         return [(name, False, detail) for name, *_ in cases]
     results = []
     for name, refdir, atol, rtol in cases:
-        cmd = [args.kiln_run, str(lib), "--inputs", str(refdir), "--expect", str(refdir),
+        cmd = [*args.run_prefix, args.kiln_run, str(lib), "--inputs", str(refdir), "--expect", str(refdir),
                "--atol", f"{atol:g}", "--rtol", f"{rtol:g}"]
         rc, out = run_cmd(cmd, args.run_timeout)
         results.append((name, rc == 0, f"kiln-run exited {rc} (atol {atol:g}, rtol {rtol:g})\n{tail(out)}"))
@@ -166,7 +175,21 @@ def main() -> int:
     ap.add_argument("--compile-timeout", type=int, default=600)
     ap.add_argument("--run-timeout", type=int, default=300)
     ap.add_argument("--summary-json", type=Path, help="write {passed, failed, skipped} here")
+    ap.add_argument("--kilnc-flags", default="",
+                    help="extra kilnc flags for every compile, one string "
+                         "(e.g. '--target=cpu:aarch64 --cpu=neoverse-n1')")
+    ap.add_argument("--run-prefix", default="",
+                    help="command that runs kiln-run, one string (e.g. "
+                         "'qemu-aarch64 -L /usr/aarch64-linux-gnu')")
+    ap.add_argument("--aarch64", action="store_true",
+                    help="compile for cpu:aarch64 and run the (aarch64) "
+                         "--kiln-run under " + " ".join(AARCH64_RUN_PREFIX))
     args = ap.parse_args()
+    args.kilnc_flags = shlex.split(args.kilnc_flags)
+    args.run_prefix = shlex.split(args.run_prefix)
+    if args.aarch64:
+        args.kilnc_flags = ["--target=cpu:aarch64"] + args.kilnc_flags
+        args.run_prefix = args.run_prefix or AARCH64_RUN_PREFIX
 
     for tool in (args.kilnc, args.kiln_run):
         if not (os.path.isfile(tool) and os.access(tool, os.X_OK)):
