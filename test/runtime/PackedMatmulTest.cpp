@@ -88,11 +88,13 @@ void checkPacked(const Case &s, MatmulIsa isa, bool misaligned = false) {
 }
 
 // Decode-sized rows (panel streaming, 1 and 2 panels per step, partial last
-// panel) and prefill-sized rows (blocked kernel reading the panels).
+// panel, more than 8 rows in groups of 8) and prefill-sized rows (blocked
+// kernel reading the panels).
 const Case kCases[] = {
-    {1, 1, 1},     {1, 32, 8},    {1, 33, 17},    {2, 64, 40},   {3, 95, 5},
-    {4, 128, 64},  {5, 70, 33},   {7, 31, 9},     {8, 200, 100}, {9, 64, 64},
-    {17, 33, 300}, {64, 96, 257}, {100, 130, 40}, {3, 0, 4},     {0, 5, 4}};
+    {1, 1, 1},    {1, 32, 8},   {1, 33, 17},   {2, 64, 40},   {3, 95, 5},
+    {4, 128, 64}, {5, 70, 33},  {7, 31, 9},    {8, 200, 100}, {9, 64, 64},
+    {12, 40, 33}, {16, 96, 70}, {17, 33, 300}, {64, 96, 257}, {100, 130, 40},
+    {3, 0, 4},    {0, 5, 4}};
 
 class PackedMatmulIsaTest : public ::testing::TestWithParam<MatmulIsa> {
 protected:

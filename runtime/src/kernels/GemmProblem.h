@@ -75,7 +75,7 @@ void streamRowsAvx512(const Problem &p, int64_t item);
 
 // Rows up to this many stream the packed panels once for all rows (decode:
 // the product is bound by reading the weights); more go through runBlocked.
-constexpr int64_t kPanelStreamMaxRows = 8;
+constexpr int64_t kPanelStreamMaxRows = 16;
 
 struct PanelProblem {
   const float *a;

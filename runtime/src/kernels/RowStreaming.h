@@ -106,7 +106,7 @@ panelRowsItem(const PanelProblem &p, int64_t first, int64_t last) {
 }
 
 __attribute__((always_inline)) inline void
-panelRowsAnyM(const PanelProblem &p, int64_t first, int64_t last) {
+panelRowsUpTo8(const PanelProblem &p, int64_t first, int64_t last) {
   switch (p.m) {
   case 1:
     return panelRowsItem<1>(p, first, last);
@@ -125,6 +125,23 @@ panelRowsAnyM(const PanelProblem &p, int64_t first, int64_t last) {
   default:
     return panelRowsItem<8>(p, first, last);
   }
+}
+
+// More than 8 rows: each panel serves its rows 8 at a time, read from memory
+// by the first group and from cache (k x 32 floats: 96 KB at k = 768) by the
+// others, so the weights still stream once.
+__attribute__((always_inline)) inline void
+panelRowsAnyM(const PanelProblem &p, int64_t first, int64_t last) {
+  if (p.m <= 8)
+    return panelRowsUpTo8(p, first, last);
+  for (int64_t panel = first; panel < last; ++panel)
+    for (int64_t r0 = 0; r0 < p.m; r0 += 8) {
+      PanelProblem rows = p;
+      rows.a += r0 * p.sam;
+      rows.c += r0 * p.scm;
+      rows.m = p.m - r0 < 8 ? p.m - r0 : 8;
+      panelRowsUpTo8(rows, panel, panel + 1);
+    }
 }
 
 } // namespace

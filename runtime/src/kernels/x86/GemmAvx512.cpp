@@ -94,9 +94,7 @@ void panelItemAvx512(const PanelProblem &p, int64_t first, int64_t last) {
     panelTileAvx512<Rows, 1>(p, panel);
 }
 
-} // namespace
-
-void panelRowsAvx512(const PanelProblem &p, int64_t first, int64_t last) {
+void panelRowsUpTo8Avx512(const PanelProblem &p, int64_t first, int64_t last) {
   switch (p.m) {
   case 1:
     return panelItemAvx512<1>(p, first, last);
@@ -115,6 +113,22 @@ void panelRowsAvx512(const PanelProblem &p, int64_t first, int64_t last) {
   default:
     return panelItemAvx512<8>(p, first, last);
   }
+}
+
+} // namespace
+
+// More than 8 rows: 8 at a time per panel, as panelRowsAnyM does.
+void panelRowsAvx512(const PanelProblem &p, int64_t first, int64_t last) {
+  if (p.m <= 8)
+    return panelRowsUpTo8Avx512(p, first, last);
+  for (int64_t panel = first; panel < last; ++panel)
+    for (int64_t r0 = 0; r0 < p.m; r0 += 8) {
+      PanelProblem rows = p;
+      rows.a += r0 * p.sam;
+      rows.c += r0 * p.scm;
+      rows.m = p.m - r0 < 8 ? p.m - r0 : 8;
+      panelRowsUpTo8Avx512(rows, panel, panel + 1);
+    }
 }
 
 } // namespace kiln::gemm
