@@ -65,6 +65,60 @@ void freeCache(kiln_kv_cache *c) {
   free(c);
 }
 
+// Checks `past`, one dense tensor per pair in kv-pair order, each with the
+// cache's dims except along the pair's axis, where all hold one length (at
+// most max_length), and except dim 0 when `rows` >= 0, where they hold
+// `rows`. Sets *length on success; the session's error otherwise.
+kiln_status checkPast(kiln_kv_cache *c, const kiln_tensor *past,
+                      size_t num_past, int64_t rows, int64_t *length) {
+  kiln_session *s = c->session;
+  const kiln_abi_model &m = *s->model;
+  if (num_past != (size_t)c->numPairs || !past)
+    return setError(s, KILN_ERROR_INVALID_ARGUMENT,
+                    "expected %d past tensors, got %zu", c->numPairs, num_past);
+  char dimsText[512];
+  *length = -1;
+  for (int32_t k = 0; k < c->numPairs; ++k) {
+    const CachePair &p = c->pairs[k];
+    const kiln_abi_tensor &sig = m.inputs[p.pair->input];
+    const kiln_tensor &t = past[k];
+    int32_t axis = p.pair->axis;
+    if (t.dtype != sig.dtype)
+      return setError(s, KILN_ERROR_DTYPE_MISMATCH,
+                      "past '%s': got dtype %s, expected %s", sig.name,
+                      kiln_dtype_name(t.dtype), kiln_dtype_name(sig.dtype));
+    if (t.rank != sig.rank || !t.dims)
+      return setError(s, KILN_ERROR_RANK_MISMATCH,
+                      "past '%s': got rank %d, expected %d", sig.name, t.rank,
+                      sig.rank);
+    for (int32_t d = 0; d < t.rank; ++d) {
+      int64_t want = d == 0 && rows >= 0 ? rows : p.dims[d];
+      if (d != axis && t.dims[d] != want)
+        return setError(s, KILN_ERROR_SHAPE_MISMATCH,
+                        "past '%s' dim %d: got %lld, expected %lld", sig.name,
+                        d, (long long)t.dims[d], (long long)want);
+    }
+    if (*length == -1)
+      *length = t.dims[axis];
+    if (t.dims[axis] != *length)
+      return setError(s, KILN_ERROR_INVALID_ARGUMENT,
+                      "past '%s' holds %lld positions, the first %lld",
+                      sig.name, (long long)t.dims[axis], (long long)*length);
+    if (*length < 0 || *length > c->maxLength)
+      return setError(s, KILN_ERROR_LIMIT_EXCEEDED,
+                      "past '%s' holds %lld positions, the cache %lld",
+                      sig.name, (long long)*length, (long long)c->maxLength);
+    size_t bytes;
+    if (!denseBytes(t.dims, t.rank, kiln_dtype_size(sig.dtype), &bytes) ||
+        t.size_bytes < bytes || (bytes && !t.data))
+      return setError(s, KILN_ERROR_BUFFER_TOO_SMALL,
+                      "past '%s': buffer has %zu bytes, needs %zu for %s",
+                      sig.name, t.size_bytes, bytes,
+                      formatDims(dimsText, sizeof(dimsText), t.dims, t.rank));
+  }
+  return KILN_OK;
+}
+
 } // namespace
 
 namespace kiln {
@@ -194,48 +248,9 @@ kiln_status kiln_kv_cache_set(kiln_kv_cache *c, const kiln_tensor *past,
     c->length = 0;
     return KILN_OK;
   }
-  if (num_past != (size_t)c->numPairs || !past)
-    return setError(s, KILN_ERROR_INVALID_ARGUMENT,
-                    "expected %d past tensors, got %zu", c->numPairs, num_past);
-  char dimsText[512];
-  int64_t length = -1;
-  for (int32_t k = 0; k < c->numPairs; ++k) {
-    const CachePair &p = c->pairs[k];
-    const kiln_abi_tensor &sig = m.inputs[p.pair->input];
-    const kiln_tensor &t = past[k];
-    int32_t axis = p.pair->axis;
-    if (t.dtype != sig.dtype)
-      return setError(s, KILN_ERROR_DTYPE_MISMATCH,
-                      "past '%s': got dtype %s, expected %s", sig.name,
-                      kiln_dtype_name(t.dtype), kiln_dtype_name(sig.dtype));
-    if (t.rank != sig.rank || !t.dims)
-      return setError(s, KILN_ERROR_RANK_MISMATCH,
-                      "past '%s': got rank %d, expected %d", sig.name, t.rank,
-                      sig.rank);
-    for (int32_t d = 0; d < t.rank; ++d)
-      if (d != axis && t.dims[d] != p.dims[d])
-        return setError(s, KILN_ERROR_SHAPE_MISMATCH,
-                        "past '%s' dim %d: got %lld, the cache has %lld",
-                        sig.name, d, (long long)t.dims[d],
-                        (long long)p.dims[d]);
-    if (length == -1)
-      length = t.dims[axis];
-    if (t.dims[axis] != length)
-      return setError(s, KILN_ERROR_INVALID_ARGUMENT,
-                      "past '%s' holds %lld positions, the first %lld",
-                      sig.name, (long long)t.dims[axis], (long long)length);
-    if (length < 0 || length > c->maxLength)
-      return setError(s, KILN_ERROR_LIMIT_EXCEEDED,
-                      "past '%s' holds %lld positions, the cache %lld",
-                      sig.name, (long long)length, (long long)c->maxLength);
-    size_t bytes;
-    if (!denseBytes(t.dims, t.rank, kiln_dtype_size(sig.dtype), &bytes) ||
-        t.size_bytes < bytes || (bytes && !t.data))
-      return setError(s, KILN_ERROR_BUFFER_TOO_SMALL,
-                      "past '%s': buffer has %zu bytes, needs %zu for %s",
-                      sig.name, t.size_bytes, bytes,
-                      formatDims(dimsText, sizeof(dimsText), t.dims, t.rank));
-  }
+  int64_t length;
+  if (kiln_status st = checkPast(c, past, num_past, -1, &length))
+    return st;
   for (int32_t k = 0; k < c->numPairs; ++k) {
     const CachePair &p = c->pairs[k];
     int32_t axis = p.pair->axis, rank = m.inputs[p.pair->input].rank;
@@ -263,60 +278,26 @@ kiln_status kiln_kv_cache_write_row(kiln_kv_cache *c, int64_t row,
     return KILN_ERROR_INVALID_ARGUMENT;
   kiln_session *s = c->session;
   const kiln_abi_model &m = *s->model;
-  if (num_past != (size_t)c->numPairs || !past)
-    return setError(s, KILN_ERROR_INVALID_ARGUMENT,
-                    "expected %d past tensors, got %zu", c->numPairs, num_past);
-  char dimsText[512];
-  int64_t length = -1;
   for (int32_t k = 0; k < c->numPairs; ++k) {
     const CachePair &p = c->pairs[k];
-    const kiln_abi_tensor &sig = m.inputs[p.pair->input];
-    const kiln_tensor &t = past[k];
-    int32_t axis = p.pair->axis;
-    if (axis < 1)
+    if (p.pair->axis < 1)
       return setError(s, KILN_ERROR_UNSUPPORTED,
                       "past '%s' is cached along dim 0, its batch: rows cannot "
                       "be written one by one",
-                      sig.name);
+                      m.inputs[p.pair->input].name);
     if (row < 0 || row >= p.dims[0])
       return setError(s, KILN_ERROR_INVALID_ARGUMENT,
                       "row %lld is outside the cache's batch of %lld",
                       (long long)row, (long long)p.dims[0]);
-    if (t.dtype != sig.dtype)
-      return setError(s, KILN_ERROR_DTYPE_MISMATCH,
-                      "past '%s': got dtype %s, expected %s", sig.name,
-                      kiln_dtype_name(t.dtype), kiln_dtype_name(sig.dtype));
-    if (t.rank != sig.rank || !t.dims)
-      return setError(s, KILN_ERROR_RANK_MISMATCH,
-                      "past '%s': got rank %d, expected %d", sig.name, t.rank,
-                      sig.rank);
-    for (int32_t d = 0; d < t.rank; ++d)
-      if (d != axis && t.dims[d] != (d == 0 ? 1 : p.dims[d]))
-        return setError(s, KILN_ERROR_SHAPE_MISMATCH,
-                        "past '%s' dim %d: got %lld, a row of the cache has "
-                        "%lld",
-                        sig.name, d, (long long)t.dims[d],
-                        (long long)(d == 0 ? 1 : p.dims[d]));
-    if (length == -1)
-      length = t.dims[axis];
-    if (t.dims[axis] != length)
-      return setError(s, KILN_ERROR_INVALID_ARGUMENT,
-                      "past '%s' holds %lld positions, the first %lld",
-                      sig.name, (long long)t.dims[axis], (long long)length);
-    if (offset < 0 || length > c->length - offset)
-      return setError(s, KILN_ERROR_LIMIT_EXCEEDED,
-                      "%lld positions at offset %lld do not fit the cache's "
-                      "length of %lld",
-                      (long long)length, (long long)offset,
-                      (long long)c->length);
-    size_t bytes;
-    if (!denseBytes(t.dims, t.rank, kiln_dtype_size(sig.dtype), &bytes) ||
-        t.size_bytes < bytes || (bytes && !t.data))
-      return setError(s, KILN_ERROR_BUFFER_TOO_SMALL,
-                      "past '%s': buffer has %zu bytes, needs %zu for %s",
-                      sig.name, t.size_bytes, bytes,
-                      formatDims(dimsText, sizeof(dimsText), t.dims, t.rank));
   }
+  int64_t length;
+  if (kiln_status st = checkPast(c, past, num_past, 1, &length))
+    return st;
+  if (offset < 0 || length > c->length - offset)
+    return setError(s, KILN_ERROR_LIMIT_EXCEEDED,
+                    "%lld positions at offset %lld do not fit the cache's "
+                    "length of %lld",
+                    (long long)length, (long long)offset, (long long)c->length);
   for (int32_t k = 0; k < c->numPairs; ++k) {
     const CachePair &p = c->pairs[k];
     int32_t axis = p.pair->axis, rank = m.inputs[p.pair->input].rank;

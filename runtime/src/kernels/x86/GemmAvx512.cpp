@@ -117,18 +117,8 @@ void panelRowsUpTo8Avx512(const PanelProblem &p, int64_t first, int64_t last) {
 
 } // namespace
 
-// More than 8 rows: 8 at a time per panel, as panelRowsAnyM does.
 void panelRowsAvx512(const PanelProblem &p, int64_t first, int64_t last) {
-  if (p.m <= 8)
-    return panelRowsUpTo8Avx512(p, first, last);
-  for (int64_t panel = first; panel < last; ++panel)
-    for (int64_t r0 = 0; r0 < p.m; r0 += 8) {
-      PanelProblem rows = p;
-      rows.a += r0 * p.sam;
-      rows.c += r0 * p.scm;
-      rows.m = p.m - r0 < 8 ? p.m - r0 : 8;
-      panelRowsUpTo8Avx512(rows, panel, panel + 1);
-    }
+  panelRowsInGroups(p, first, last, panelRowsUpTo8Avx512);
 }
 
 } // namespace kiln::gemm
