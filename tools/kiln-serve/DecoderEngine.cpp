@@ -19,6 +19,7 @@
 
 #include "tools/kiln-serve/DecoderEngine.h"
 
+#include "tools/kiln-serve/JobQueue.h"
 #include "tools/kiln-serve/Sampler.h"
 #include "tools/kiln-serve/ServedModel.h"
 
@@ -66,8 +67,8 @@ public:
   std::string modelName() const override { return prefill->name(); }
 
   Admission submit(std::shared_ptr<CompletionJob> job) override;
-  void drain() override { draining = true; }
-  int64_t inFlight() const override { return live.load(); }
+  void drain() override { queue.draining = true; }
+  int64_t inFlight() const override { return queue.live.load(); }
   void stop() override;
 
 private:
@@ -120,12 +121,7 @@ private:
   kiln_kv_cache *shared = nullptr; // continuous mode
   std::vector<Slot> slots;         // continuous: slot i is cache row i
 
-  mutable std::mutex mutex;
-  std::condition_variable wake;
-  std::deque<std::shared_ptr<CompletionJob>> pending;
-  bool stopping = false;
-  std::atomic<bool> draining{false};
-  std::atomic<int64_t> live{0};
+  JobQueue<CompletionJob> queue;
   std::thread scheduler;
 };
 
@@ -221,31 +217,22 @@ void DecoderEngineImpl::checkSignature() {
 }
 
 Admission DecoderEngineImpl::submit(std::shared_ptr<CompletionJob> job) {
-  std::lock_guard<std::mutex> lock(mutex);
-  if (draining || stopping)
-    return Admission::ShuttingDown;
-  if ((int64_t)pending.size() >= options.maxQueue)
-    return Admission::QueueFull;
-  pending.push_back(std::move(job));
-  ++live;
-  metrics.queueDepth = (int64_t)pending.size();
-  wake.notify_one();
-  return Admission::Accepted;
+  return queue.submit(std::move(job), options.maxQueue, metrics);
 }
 
 void DecoderEngineImpl::stop() {
   {
-    std::lock_guard<std::mutex> lock(mutex);
-    if (stopping && !scheduler.joinable())
+    std::lock_guard<std::mutex> lock(queue.mutex);
+    if (queue.stopping && !scheduler.joinable())
       return;
-    stopping = true;
+    queue.stopping = true;
   }
-  wake.notify_one();
+  queue.wake.notify_one();
   if (scheduler.joinable())
     scheduler.join();
-  for (auto &job : pending)
+  for (auto &job : queue.pending)
     reject(job, FinishReason::Cancelled, "the server is stopping");
-  pending.clear();
+  queue.pending.clear();
   while (!slots.empty())
     retire(slots.size() - 1, FinishReason::Cancelled, "the server is stopping");
   kiln_kv_cache_destroy(shared);
@@ -255,10 +242,11 @@ void DecoderEngineImpl::stop() {
 void DecoderEngineImpl::loop() {
   for (;;) {
     {
-      std::unique_lock<std::mutex> lock(mutex);
-      wake.wait(lock,
-                [&] { return stopping || !pending.empty() || !slots.empty(); });
-      if (stopping)
+      std::unique_lock<std::mutex> lock(queue.mutex);
+      queue.wake.wait(lock, [&] {
+        return queue.stopping || !queue.pending.empty() || !slots.empty();
+      });
+      if (queue.stopping)
         return;
     }
     reap();
@@ -285,13 +273,13 @@ void DecoderEngineImpl::retire(size_t index, FinishReason reason,
   slots.pop_back();
   metrics.activeSequences = (int64_t)slots.size();
   // Counted out before the waiter wakes, so inFlight() is 0 once it has.
-  --live;
+  --queue.live;
   job->finish(reason, std::move(error));
 }
 
 void DecoderEngineImpl::reject(const std::shared_ptr<CompletionJob> &job,
                                FinishReason reason, std::string error) {
-  --live;
+  --queue.live;
   job->finish(reason, std::move(error));
 }
 
@@ -414,10 +402,10 @@ std::vector<std::shared_ptr<CompletionJob>>
 DecoderEngineImpl::takeAdmissions() {
   std::vector<std::shared_ptr<CompletionJob>> taken;
   int64_t longest = 0;
-  std::lock_guard<std::mutex> lock(mutex);
-  while (!pending.empty() &&
+  std::lock_guard<std::mutex> lock(queue.mutex);
+  while (!queue.pending.empty() &&
          (int64_t)(slots.size() + taken.size()) < options.maxBatch) {
-    std::shared_ptr<CompletionJob> &job = pending.front();
+    std::shared_ptr<CompletionJob> &job = queue.pending.front();
     int64_t n = (int64_t)job->params.prompt.size();
     bool usable = !job->cancelled() && Clock::now() <= job->params.deadline &&
                   n < capacity;
@@ -428,9 +416,9 @@ DecoderEngineImpl::takeAdmissions() {
     if (usable)
       longest = std::max(longest, n);
     taken.push_back(std::move(job));
-    pending.pop_front();
+    queue.pending.pop_front();
   }
-  metrics.queueDepth = (int64_t)pending.size();
+  metrics.queueDepth = (int64_t)queue.pending.size();
   return taken;
 }
 
@@ -452,8 +440,8 @@ void DecoderEngineImpl::admit() {
         jobs.push_back(std::move(job));
     }
     if (jobs.empty()) {
-      std::lock_guard<std::mutex> lock(mutex);
-      if (pending.empty() || (int64_t)slots.size() >= options.maxBatch)
+      std::lock_guard<std::mutex> lock(queue.mutex);
+      if (queue.pending.empty() || (int64_t)slots.size() >= options.maxBatch)
         return;
       continue;
     }

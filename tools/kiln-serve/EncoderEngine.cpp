@@ -10,6 +10,7 @@
 
 #include "tools/kiln-serve/EncoderEngine.h"
 
+#include "tools/kiln-serve/JobQueue.h"
 #include "tools/kiln-serve/ServedModel.h"
 
 #include <atomic>
@@ -34,8 +35,8 @@ public:
   std::string modelName() const override { return model->name(); }
 
   Admission submit(std::shared_ptr<EmbeddingJob> job) override;
-  void drain() override { draining = true; }
-  int64_t inFlight() const override { return live.load(); }
+  void drain() override { queue.draining = true; }
+  int64_t inFlight() const override { return queue.live.load(); }
   void stop() override;
 
 private:
@@ -52,12 +53,7 @@ private:
   int32_t hiddenOutput = -1;
   int64_t hidden = 0;
 
-  mutable std::mutex mutex;
-  std::condition_variable wake;
-  std::deque<std::shared_ptr<EmbeddingJob>> pending;
-  bool stopping = false;
-  std::atomic<bool> draining{false};
-  std::atomic<int64_t> live{0};
+  JobQueue<EmbeddingJob> queue;
   Clock::duration lastCall{0}; // the last model call's time
   std::thread batcher;
 };
@@ -92,57 +88,45 @@ EncoderEngineImpl::EncoderEngineImpl(const EncoderOptions &opts, Metrics &m)
 }
 
 Admission EncoderEngineImpl::submit(std::shared_ptr<EmbeddingJob> job) {
-  std::lock_guard<std::mutex> lock(mutex);
-  if (draining || stopping)
-    return Admission::ShuttingDown;
-  if ((int64_t)pending.size() >= options.maxQueue)
-    return Admission::QueueFull;
-  pending.push_back(std::move(job));
-  ++live;
-  metrics.queueDepth = (int64_t)pending.size();
-  wake.notify_one();
-  return Admission::Accepted;
+  return queue.submit(std::move(job), options.maxQueue, metrics);
 }
 
 void EncoderEngineImpl::stop() {
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    stopping = true;
-  }
-  wake.notify_one();
+  queue.requestStop();
   if (batcher.joinable())
     batcher.join();
-  live -= (int64_t)pending.size();
-  for (auto &job : pending)
+  queue.live -= (int64_t)queue.pending.size();
+  for (auto &job : queue.pending)
     job->fail(FinishReason::Cancelled, "the server is stopping");
-  pending.clear();
+  queue.pending.clear();
 }
 
 std::vector<std::shared_ptr<EmbeddingJob>> EncoderEngineImpl::takeBatch() {
-  std::unique_lock<std::mutex> lock(mutex);
-  wake.wait(lock, [&] { return stopping || !pending.empty(); });
-  if (stopping)
+  std::unique_lock<std::mutex> lock(queue.mutex);
+  queue.wake.wait(lock,
+                  [&] { return queue.stopping || !queue.pending.empty(); });
+  if (queue.stopping)
     return {};
   // Clients answered by the last call come back within a few milliseconds;
   // when calls are long, waiting 5% of one for them costs little and keeps
   // batches full instead of splitting the clients into two alternating halves.
   auto window = std::max<Clock::duration>(options.maxDelay, lastCall / 20);
   auto until = Clock::now() + window;
-  wake.wait_until(lock, until, [&] {
-    return stopping || (int64_t)pending.size() >= options.maxBatch;
+  queue.wake.wait_until(lock, until, [&] {
+    return queue.stopping || (int64_t)queue.pending.size() >= options.maxBatch;
   });
   std::vector<std::shared_ptr<EmbeddingJob>> batch;
-  size_t first = pending.front()->params.tokens.size();
-  for (auto it = pending.begin();
-       it != pending.end() && (int64_t)batch.size() < options.maxBatch;) {
+  size_t first = queue.pending.front()->params.tokens.size();
+  for (auto it = queue.pending.begin();
+       it != queue.pending.end() && (int64_t)batch.size() < options.maxBatch;) {
     if (maskInput >= 0 || (*it)->params.tokens.size() == first) {
       batch.push_back(std::move(*it));
-      it = pending.erase(it);
+      it = queue.pending.erase(it);
     } else {
       ++it;
     }
   }
-  metrics.queueDepth = (int64_t)pending.size();
+  metrics.queueDepth = (int64_t)queue.pending.size();
   return batch;
 }
 
@@ -167,7 +151,7 @@ void EncoderEngineImpl::loop() {
       }
     }
     // Counted out before the waiters wake, so inFlight() is 0 once they have.
-    live -= (int64_t)batch.size();
+    queue.live -= (int64_t)batch.size();
     for (auto &job : cancelled)
       job->fail(FinishReason::Cancelled, "the client went away");
     for (auto &job : expired)
@@ -215,7 +199,7 @@ std::vector<std::vector<float>> EncoderEngineImpl::run(
                                       inputs.size(), &outputs, &numOutputs),
                "encoder run");
   {
-    std::lock_guard<std::mutex> lock(mutex);
+    std::lock_guard<std::mutex> lock(queue.mutex);
     lastCall = Clock::now() - start;
   }
   metrics.batchSize.observe((double)rows);
