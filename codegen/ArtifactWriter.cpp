@@ -5,6 +5,7 @@
 #include "codegen/RuntimeDir.h"
 #include "codegen/Target.h"
 #include "codegen/WeightSection.h"
+#include "codegen/WeightsFile.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Program.h"
@@ -82,6 +83,7 @@ LogicalResult mlir::kiln::writeHostArtifact(
   WeightFiles weights;
   weights.asm_ = base + "_weights.S";
   weights.script = base + "_weights.ld";
+  weights.external = options.externalWeights;
   // Weights leave the LLVM module before translation and join the library
   // after the link (WeightSection.h): no tool holds a copy of them.
   if (failed(externalizeWeights(module, weights)))
@@ -96,7 +98,10 @@ LogicalResult mlir::kiln::writeHostArtifact(
     if (ec)
       return module.emitError()
              << "cannot write " << desc << ": " << ec.message();
-    os << descriptorSource(sig, entry, target);
+    std::optional<ExternalWeightsRef> external;
+    if (weights.external && weights.bytes)
+      external = ExternalWeightsRef{weights.bytes, hashWeights(weights)};
+    os << descriptorSource(sig, entry, target, external ? &*external : nullptr);
   }
   std::vector<std::string> inputs = {obj, desc};
   if (weights.bytes)
@@ -104,6 +109,10 @@ LogicalResult mlir::kiln::writeHostArtifact(
   if (failed(linkSharedLibrary(module.getLoc(), inputs, output, options,
                                runtimeLibraries)))
     return failure();
-  return weights.bytes ? fillWeightSection(module.getLoc(), output, weights)
-                       : success();
+  if (!weights.bytes)
+    return success();
+  if (weights.external)
+    return writeWeightsFile(module.getLoc(), output + ".weights", weights,
+                            hashWeights(weights));
+  return fillWeightSection(module.getLoc(), output, weights);
 }

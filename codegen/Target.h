@@ -36,6 +36,9 @@ struct TargetOptions {
   /// The runtime dir the library links from (codegen/RuntimeDir.h); empty:
   /// found by findRuntimeDir when the library is linked.
   std::string runtimeDir;
+  /// kilnc --weights=external: the weights go to "<library>.weights"
+  /// (codegen/WeightsFile.h), mapped at load; the library holds only code.
+  bool externalWeights = false;
 };
 
 /// What emitObject writes of the host code (kilnc --emit=obj|asm|llvm).

@@ -1,5 +1,6 @@
 //===- WeightSection.cpp - Weights placed in the artifact after linking ---===//
 #include "codegen/WeightSection.h"
+#include "codegen/WeightsFile.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -27,6 +28,9 @@ LogicalResult mlir::kiln::externalizeWeights(ModuleOp module,
   std::error_code ec;
   std::string asmText =
       std::string("\t.section ") + kSectionName + ",\"a\",@nobits\n";
+  if (files.external)
+    asmText += "\t.globl kiln_weights_base\n\t.hidden kiln_weights_base\n"
+               "kiln_weights_base:\n";
   uint64_t offset = 0;
   unsigned counter = 0;
   for (auto global : module.getOps<LLVM::GlobalOp>()) {
@@ -61,9 +65,12 @@ LogicalResult mlir::kiln::externalizeWeights(ModuleOp module,
   // NOLOAD keeps the section NOBITS through the link; after .bss it is the
   // last allocated section and, read-only after read-write data, starts a
   // segment of its own that fillWeightSection can give file contents.
+  std::string align = files.external
+                          ? std::to_string(externalWeightsAlignment())
+                          : std::string("4096");
   std::string script = std::string("SECTIONS {\n  ") + kSectionName +
-                       " (NOLOAD) : ALIGN(4096) { KEEP(*(" + kSectionName +
-                       ")) }\n} INSERT AFTER .bss;\n";
+                       " (NOLOAD) : ALIGN(" + align + ") { KEEP(*(" +
+                       kSectionName + ")) }\n} INSERT AFTER .bss;\n";
   for (auto [path, text] :
        {std::pair(&files.asm_, &asmText), std::pair(&files.script, &script)}) {
     llvm::raw_fd_ostream os(*path, ec);

@@ -33,6 +33,10 @@ struct WeightFiles {
   std::string script; // linker script giving the section its own segment
   std::vector<WeightChunk> chunks;
   uint64_t bytes = 0; // section size; 0 when the model has no weights
+  /// Set by the caller for --weights=external: the section starts at a
+  /// symbol `kiln_weights_base`, aligned for the runtime to map a file over
+  /// it (WeightsFile.h), and stays without file bytes.
+  bool external = false;
 };
 
 /// Moves every LLVM global initialized from a `dense_resource` blob out of

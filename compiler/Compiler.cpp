@@ -258,6 +258,11 @@ LogicalResult Compilation::raise() {
                          error.message);
     return optionError(error.message);
   }
+  if (target->hasDeviceCode() && options.targetOptions.externalWeights) {
+    finishStep();
+    return optionError(names.weights + "=external needs the cpu target; " +
+                       options.target + " keeps its weights in the library");
+  }
   if (target->hasDeviceCode() && !sig->symbolChecks.empty()) {
     finishStep();
     return emitError(UnknownLoc::get(&ctx))
@@ -392,6 +397,8 @@ LogicalResult Compilation::writeLibrary(const std::string &output) {
     return failure();
   result.output = output;
   result.header = header.str().str();
+  if (options.targetOptions.externalWeights && result.weightBytes)
+    result.weightsFile = output + ".weights";
   return success();
 }
 

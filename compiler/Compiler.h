@@ -113,8 +113,11 @@ struct CompileResult {
   std::string output;
   /// The C header beside a library; empty for other stages.
   std::string header;
-  /// Bytes of weights embedded in a library.
+  /// Bytes of weights embedded in a library, or in its weights file.
   uint64_t weightBytes = 0;
+  /// The weights file beside a library compiled with external weights
+  /// (TargetOptions::externalWeights); empty when there is none.
+  std::string weightsFile;
   /// Every diagnostic, in order (compileModel without a context only).
   std::vector<CompileDiagnostic> diagnostics;
 

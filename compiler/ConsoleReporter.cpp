@@ -73,9 +73,12 @@ void ConsoleReporter::summary(const CompileResult &result) {
     return;
   struct rusage usage;
   getrusage(RUSAGE_SELF, &usage);
+  std::string written = result.output;
+  if (!result.weightsFile.empty())
+    written += ", " + result.weightsFile;
   llvm::errs() << llvm::format(
       "[%s] wrote %s and %s: %.1f MB of weights, %.2f s, peak RSS %.0f MB\n",
-      tool.c_str(), result.output.c_str(), result.header.c_str(),
+      tool.c_str(), written.c_str(), result.header.c_str(),
       result.weightBytes / 1e6, secondsSince(created),
       usage.ru_maxrss / 1024.0);
 }

@@ -23,6 +23,7 @@ struct OptionNames {
   std::string target = "target";
   std::string cpu = "targetOptions.cpu";
   std::string runtimeDir = "targetOptions.runtimeDir";
+  std::string weights = "targetOptions.externalWeights";
   /// What lists the supported ops, for the unsupported-op message.
   std::string listOps = "kiln::onnx_import::printOpTable()";
 };

@@ -170,5 +170,10 @@ extern "C" kiln_status kiln_model_validate(const kiln_abi_model *m,
                     "not match the tensors",
                     name, k, in.name, out.name, p.axis);
   }
+  if (const kiln_abi_weights *w = m->weights)
+    if (!w->map || !w->base || w->bytes == 0 ||
+        (uintptr_t)w->base % KILN_WEIGHTS_FILE_DATA_OFFSET != 0)
+      return r.fail(KILN_ERROR_INVALID_ARGUMENT,
+                    "model '%s' has a malformed external weights table", name);
   return KILN_OK;
 }

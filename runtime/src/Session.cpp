@@ -146,6 +146,11 @@ kiln_status kiln_session_create(const kiln_abi_model *model,
                 "num_threads and device must not be negative");
   if (!model->device && options.device != 0)
     return fail(KILN_ERROR_UNSUPPORTED, "a cpu model runs on device 0 only");
+  if (model->weights) {
+    char message[1024];
+    if (model->weights->map(model->weights, message, sizeof(message)) != 0)
+      return fail(KILN_ERROR_IO, message);
+  }
   // A device model's host side only launches work: one thread is enough.
   if (options.num_threads == 0)
     options.num_threads = model->device ? 1 : availableCores();

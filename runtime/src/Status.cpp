@@ -26,6 +26,8 @@ extern "C" const char *kiln_status_string(kiln_status status) {
     return "KILN_ERROR_DEVICE";
   case KILN_ERROR_INTERNAL:
     return "KILN_ERROR_INTERNAL";
+  case KILN_ERROR_IO:
+    return "KILN_ERROR_IO";
   case KILN_STATUS_MAX_ENUM:
     break;
   }

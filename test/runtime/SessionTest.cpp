@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 
 namespace {
 
@@ -133,6 +134,44 @@ TEST(SessionKernels, KernelErrorsFailTheRun) {
   kiln_session_destroy(s);
 }
 
+// A model with external weights (kilnc --weights=external): sessions map
+// them first and fail with IO and the map's reason; a malformed table is
+// refused before.
+TEST(SessionCreate, MapsExternalWeightsFirst) {
+  alignas(KILN_WEIGHTS_FILE_DATA_OFFSET) static char range[1];
+  static int calls = 0, missing = 1;
+  kiln_abi_weights weights = {range, 1, {}, nullptr, 0};
+  weights.map = [](kiln_abi_weights *, char *message, size_t size) {
+    ++calls;
+    if (missing)
+      snprintf(message, size, "the weights file 'x.weights' is missing");
+    return missing;
+  };
+  kiln_abi_model model = kiln_fake_model;
+  model.weights = &weights;
+  char why[128] = "";
+  kiln_session_options options;
+  kiln_session_options_init(&options);
+  options.error_message = why;
+  options.error_message_size = sizeof(why);
+  kiln_session *s = nullptr;
+  EXPECT_EQ(kiln_session_create(&model, &options, &s), KILN_ERROR_IO);
+  EXPECT_EQ(s, nullptr);
+  EXPECT_STREQ(why, "the weights file 'x.weights' is missing");
+  EXPECT_STREQ(kiln_status_string(KILN_ERROR_IO), "KILN_ERROR_IO");
+
+  missing = 0;
+  ASSERT_EQ(kiln_session_create(&model, &options, &s), KILN_OK);
+  EXPECT_EQ(calls, 2);
+  kiln_session_destroy(s);
+
+  char message[128];
+  weights.base = range + 1;
+  EXPECT_EQ(kiln_model_validate(&model, message, sizeof(message)),
+            KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(message, "model 'fake' has a malformed external weights table");
+}
+
 TEST(SessionCreate, ValidatesDescriptor) {
   char message[256];
   kiln_abi_model model = kiln_fake_model;
@@ -142,7 +181,7 @@ TEST(SessionCreate, ValidatesDescriptor) {
   model.abi_version = 2; // before the KV-cache fields
   EXPECT_EQ(kiln_model_validate(&model, message, sizeof(message)),
             KILN_ERROR_UNSUPPORTED);
-  EXPECT_STREQ(message, "model ABI version 2, this runtime supports 5");
+  EXPECT_STREQ(message, "model ABI version 2, this runtime supports 6");
   kiln_session *s = nullptr;
   EXPECT_EQ(kiln_session_create(&model, nullptr, &s), KILN_ERROR_UNSUPPORTED);
   EXPECT_EQ(s, nullptr);

@@ -143,6 +143,17 @@ static cl::opt<bool> keepTemps(
     cl::cat(kilncCat));
 static cl::opt<bool> quiet("q", cl::desc("Print nothing but errors"),
                            cl::cat(kilncCat));
+enum class WeightsPlacement { Embedded, External };
+static cl::opt<WeightsPlacement> weightsPlacement(
+    "weights", cl::desc("Where the library's weights go"),
+    cl::values(clEnumValN(WeightsPlacement::Embedded, "embedded",
+                          "in the library's read-only data (default)"),
+               clEnumValN(WeightsPlacement::External, "external",
+                          "in OUT.so.weights beside it, mapped read-only at "
+                          "the first session; the library holds only code "
+                          "and refuses a missing, truncated or other "
+                          "compile's file (KILN_ERROR_IO). cpu target only")),
+    cl::init(WeightsPlacement::Embedded), cl::cat(kilncCat));
 static cl::opt<std::string> runtimeDir(
     "runtime-dir",
     cl::desc("The Kiln runtime to link the library with: a directory with "
@@ -249,6 +260,8 @@ int main(int argc, char **argv) {
   options.maxModelBytes = maxModelBytes;
   options.keepTemps = keepTemps;
   options.targetOptions.runtimeDir = runtimeDir;
+  options.targetOptions.externalWeights =
+      weightsPlacement == WeightsPlacement::External;
   kiln::OptionNames &names = options.optionNames;
   names.shape = "--shape";
   names.maxShape = "--max-shape";
@@ -260,6 +273,7 @@ int main(int argc, char **argv) {
   names.target = "--target";
   names.cpu = "--cpu";
   names.runtimeDir = "--runtime-dir";
+  names.weights = "--weights";
   names.listOps = "kilnc --list-ops";
 
   if (accuracyReport.getNumOccurrences() &&

@@ -21,7 +21,7 @@
 extern "C" {
 #endif
 
-#define KILN_MODEL_ABI_VERSION 5u
+#define KILN_MODEL_ABI_VERSION 6u
 
 /* In C++ the ABI enums get int32_t as their fixed underlying type: a C
  * caller may store any int32 in a kiln_dtype field, and only with a fixed
@@ -140,6 +140,40 @@ typedef struct kiln_abi_kv_pair {
   int32_t axis;
 } kiln_abi_kv_pair;
 
+/* A weights file (kilnc --weights=external) starts with this header; the
+ * weights follow at `data_offset`, laid out as the artifact's code reads
+ * them. All fields little-endian. */
+#define KILN_WEIGHTS_FILE_MAGIC "KILNWTS1"
+#define KILN_WEIGHTS_FILE_DATA_OFFSET 65536u /* a multiple of any page size */
+typedef struct kiln_weights_file_header {
+  char magic[8]; /* KILN_WEIGHTS_FILE_MAGIC, not NUL-terminated */
+  uint64_t data_offset;
+  uint64_t data_bytes;
+  uint8_t hash[32]; /* BLAKE3 of the weights and their layout */
+} kiln_weights_file_header;
+
+/* Weights kept in "<library>.weights" beside the library rather than in it
+ * (kilnc --weights=external). The library reserves the address range its
+ * code reads them at, and `map` maps the file over it before the first
+ * session of the process runs. */
+typedef struct kiln_abi_weights {
+  /* The reserved range: aligned to KILN_WEIGHTS_FILE_DATA_OFFSET, `bytes`
+   * long and reserved up to the end of its last page. */
+  void *base;
+  uint64_t bytes;
+  /* What the file's header must hold: the library's weights, not another
+   * compile's. */
+  uint8_t hash[32];
+  /* Finds the file from the library's path, checks its header and size and
+   * maps it read-only over `base`; once per process, later calls return 0 at
+   * once. Thread-safe. Returns 0, or nonzero with a reason naming the file
+   * in `message` (missing, truncated, another compile's). */
+  int32_t (*map)(struct kiln_abi_weights *weights, char *message,
+                 size_t message_size);
+  /* Owned by `map`: nonzero once the file is mapped. */
+  int32_t mapped;
+} kiln_abi_weights;
+
 typedef struct kiln_abi_model {
   uint32_t abi_version; /* KILN_MODEL_ABI_VERSION */
   const char *name;
@@ -191,6 +225,9 @@ typedef struct kiln_abi_model {
   /* One message per check, naming the node: "node 'r' (Reshape, ai.onnx
    * opset 18): the shape read at run time from 'shape' does not fit ...". */
   const char *const *symbol_checks;
+  /* NULL when the weights are in the library (the default); otherwise
+   * sessions map them first (kiln_session_create). */
+  kiln_abi_weights *weights;
 } kiln_abi_model;
 
 #ifdef __cplusplus

@@ -46,6 +46,9 @@ typedef enum kiln_status KILN_ENUM_INT32 {
   KILN_ERROR_UNSUPPORTED,
   KILN_ERROR_DEVICE,
   KILN_ERROR_INTERNAL,
+  /* A file the model needs (its external weights) is missing, unreadable,
+   * truncated or from another compile. */
+  KILN_ERROR_IO,
   /* Not a status: makes the enum 32 bits and any int32 a valid value. */
   KILN_STATUS_MAX_ENUM = 0x7fffffff
 } kiln_status;
@@ -108,6 +111,8 @@ KILN_API kiln_status kiln_model_validate(const kiln_abi_model *model,
  * Thread-safe. Errors: INVALID_ARGUMENT (NULL model/out, bad options,
  * malformed descriptor), UNSUPPORTED (ABI version, target or device),
  * DEVICE (no driver, no such device, or the device could not be set up),
+ * IO (a model compiled with --weights=external whose weights file is
+ * missing, truncated or from another compile; the message names the file),
  * OUT_OF_MEMORY, INTERNAL (threads could not be started). */
 KILN_API kiln_status kiln_session_create(const kiln_abi_model *model,
                                          const kiln_session_options *opts,
