@@ -73,6 +73,33 @@ class Server:
         self.proc.wait(timeout=60)
 
 
+def run_clients(server, clients, work):
+    """Runs work(conn, c) for each client c on a thread with its own
+    connection, all at once; returns the wall time and re-raises the first
+    failure."""
+    errors = []
+
+    def client(c):
+        conn = server.connection()
+        try:
+            work(conn, c)
+        except Exception as e:  # noqa: BLE001 - re-raised below
+            errors.append(e)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - start
+    if errors:
+        raise errors[0]
+    return wall
+
+
 def completion(conn, prompt, new_tokens):
     """Streams one completion; returns (tokens, [arrival time of each])."""
     body = json.dumps({"prompt": prompt, "max_tokens": new_tokens, "temperature": 0,
@@ -103,32 +130,18 @@ def load_decoder(server, clients, requests, prompt_len, new_tokens, vocab, seed)
     rng = np.random.default_rng(seed)
     prompts = [[[int(t) for t in rng.integers(0, vocab, prompt_len)] for _ in range(requests)]
                for _ in range(clients)]
-    ttft, gaps, counts, errors = [], [], [0] * clients, []
+    ttft, gaps, counts = [], [], [0] * clients
     lock = threading.Lock()
 
-    def client(c):
-        conn = server.connection()
-        try:
-            for p in prompts[c]:
-                tokens, times = completion(conn, p, new_tokens)
-                with lock:
-                    ttft.append(times[0])
-                    gaps.extend(np.diff(times).tolist())
-                    counts[c] += len(tokens)
-        except Exception as e:  # noqa: BLE001 - reported below
-            errors.append(str(e))
-        finally:
-            conn.close()
+    def work(conn, c):
+        for p in prompts[c]:
+            tokens, times = completion(conn, p, new_tokens)
+            with lock:
+                ttft.append(times[0])
+                gaps.extend(np.diff(times).tolist())
+                counts[c] += len(tokens)
 
-    threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - start
-    if errors:
-        raise RuntimeError(errors[0])
+    wall = run_clients(server, clients, work)
     return {"clients": clients, "requests": clients * requests, "tokens": sum(counts),
             "seconds": wall, "tokens_per_s": sum(counts) / wall,
             "ttft_p50_ms": 1e3 * percentile(ttft, 50), "ttft_p99_ms": 1e3 * percentile(ttft, 99),
@@ -239,34 +252,18 @@ def direct_decoder(lib, threads, clients, requests, prompt_len, new_tokens, voca
 
 def load_encoder(server, clients, requests, length, vocab, seed):
     rng = np.random.default_rng(seed)
-    errors = []
 
-    def client(c):
-        conn = server.connection()
-        try:
-            for _ in range(requests):
-                ids = [int(t) for t in rng.integers(0, vocab, length)]
-                conn.request("POST", "/v1/embeddings", json.dumps({"input": ids}),
-                             {"Content-Type": "application/json"})
-                resp = conn.getresponse()
-                body = resp.read()
-                if resp.status != 200:
-                    raise RuntimeError(f"embeddings: HTTP {resp.status}: {body[:300]!r}")
-        except Exception as e:  # noqa: BLE001
-            errors.append(str(e))
-        finally:
-            conn.close()
+    def work(conn, c):
+        for _ in range(requests):
+            ids = [int(t) for t in rng.integers(0, vocab, length)]
+            conn.request("POST", "/v1/embeddings", json.dumps({"input": ids}),
+                         {"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            body = resp.read()
+            if resp.status != 200:
+                raise RuntimeError(f"embeddings: HTTP {resp.status}: {body[:300]!r}")
 
-    threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - start
-    if errors:
-        raise RuntimeError(errors[0])
-    return clients * requests / wall
+    return clients * requests / run_clients(server, clients, work)
 
 
 def direct_encoder(lib, threads, batch, calls, length, vocab, seed):
