@@ -767,7 +767,9 @@ TEST(KilnServeProcessTest, SigtermFinishesTheStreamRefusesNewWorkAndExits0) {
     streams.push_back(connectAndSend(port, postRequest(body.dump())));
     ASSERT_GE(streams.back(), 0);
   }
-  // Wait for the first event of the first stream, then SIGTERM.
+  // Wait for the first event of the first stream, and for the other two to
+  // be accepted (in the queue: on a loaded machine the HTTP threads may not
+  // have read them yet), then SIGTERM.
   std::string first;
   char buffer[65536];
   while (first.find("\"token_ids\":[") == std::string::npos) {
@@ -775,6 +777,32 @@ TEST(KilnServeProcessTest, SigtermFinishesTheStreamRefusesNewWorkAndExits0) {
     ASSERT_GT(n, 0) << first;
     first.append(buffer, n);
   }
+  // Accepted: waiting, decoding, or done (40 tokens each).
+  auto accepted = [](const std::string &metrics) {
+    auto value = [&](const std::string &name) {
+      size_t at = metrics.find("\n" + name + " ");
+      return at == std::string::npos
+                 ? 0
+                 : std::stoll(metrics.substr(at + name.size() + 2));
+    };
+    return value("kiln_queue_depth") + value("kiln_active_sequences") +
+           value("kiln_generated_tokens_total") / 40;
+  };
+  std::string metrics;
+  for (int attempt = 0; attempt < 6000; ++attempt) {
+    int fd = connectAndSend(port, "GET /metrics HTTP/1.1\r\nHost: x\r\n"
+                                  "Connection: close\r\n\r\n");
+    ASSERT_GE(fd, 0);
+    metrics.clear();
+    ssize_t n;
+    while ((n = recv(fd, buffer, sizeof(buffer), 0)) > 0)
+      metrics.append(buffer, n);
+    close(fd);
+    if (accepted(metrics) >= 3)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_GE(accepted(metrics), 3) << metrics;
   ASSERT_EQ(kill(server.pid, SIGTERM), 0);
 
   // Until the listener closes, a new request is refused with 503. /health
