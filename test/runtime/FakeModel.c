@@ -77,14 +77,18 @@ static int32_t fakeRun(void *const *inputs, void *const *outputs,
   return 0;
 }
 
-/* Built as a loadable artifact, it exports what kilnc's artifacts export. */
+/* Built as a loadable artifact, it exports what kilnc's artifacts export
+ * (with KILN_FAKE_ABI_VERSION, a descriptor of another model ABI). */
+#ifndef KILN_FAKE_ABI_VERSION
+#define KILN_FAKE_ABI_VERSION KILN_MODEL_ABI_VERSION
+#endif
 #ifdef KILN_FAKE_MODEL_ARTIFACT
 __attribute__((visibility("default")))
 const kiln_abi_model kiln_model_descriptor = {
 #else
 const kiln_abi_model kiln_fake_model = {
 #endif
-    KILN_MODEL_ABI_VERSION,
+    KILN_FAKE_ABI_VERSION,
     "fake",
     "cpu",
     2,
@@ -98,3 +102,13 @@ const kiln_abi_model kiln_fake_model = {
     fakeRun,
     0,
 };
+
+/* Built as an artifact of an older Kiln, whose runtime exports an older
+ * version and execution context: these definitions precede the runtime's on
+ * the link line and win (--allow-multiple-definition). */
+#ifdef KILN_FAKE_OLD_RUNTIME
+__attribute__((visibility("default"))) const char kiln_runtime_version[] =
+    "0.0.1";
+__attribute__((visibility("default")))
+const uint32_t kiln_runtime_context_version = KILN_RT_CONTEXT_VERSION - 1;
+#endif

@@ -23,9 +23,9 @@ struct Result {
   std::string output; // stdout and stderr
 };
 
-Result kilnRun(const std::string &args) {
-  std::string command = std::string(KILN_RUN_PATH) + " " +
-                        KILN_FAKE_MODEL_PATH + " " + args + " 2>&1";
+Result kilnRunOn(const std::string &library, const std::string &args) {
+  std::string command =
+      std::string(KILN_RUN_PATH) + " " + library + " " + args + " 2>&1";
   FILE *pipe = popen(command.c_str(), "r");
   if (!pipe)
     return {-1, "popen failed"};
@@ -36,6 +36,10 @@ Result kilnRun(const std::string &args) {
     output.append(buf, n);
   int status = pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+Result kilnRun(const std::string &args) {
+  return kilnRunOn(KILN_FAKE_MODEL_PATH, args);
 }
 
 class KilnRunTest : public ::testing::Test {
@@ -222,3 +226,39 @@ TEST_F(KilnRunTest, RunsOnnxBackendTestCases) {
 }
 
 } // namespace
+
+TEST(KilnRunVersionTest, WarnsAboutAnOlderRuntime) {
+  const char *args = "--shape batch=1 --shape seq=2";
+  Result current = kilnRunOn(KILN_FAKE_MODEL_PATH, args);
+  ASSERT_EQ(current.exitCode, 0) << current.output;
+  EXPECT_EQ(current.output.find("warning"), std::string::npos)
+      << current.output;
+
+  // The warning comes first, on stderr, and the run still succeeds.
+  Result old = kilnRunOn(KILN_OLD_RUNTIME_MODEL_PATH, args);
+  ASSERT_EQ(old.exitCode, 0) << old.output;
+  std::string context = std::to_string(kiln_runtime_context_version);
+  std::string expected =
+      std::string("kiln-run: warning: '") + KILN_OLD_RUNTIME_MODEL_PATH +
+      "' carries the runtime of Kiln 0.0.1, older than this program's (Kiln " +
+      kiln_runtime_version +
+      "); its kernels cannot use this program's thread pool (execution "
+      "context version " +
+      std::to_string(kiln_runtime_context_version - 1) + ", this program's " +
+      context +
+      ") and run single-threaded; recompile the model with this Kiln's "
+      "kilnc\n";
+  EXPECT_EQ(old.output.rfind(expected, 0), 0u) << old.output;
+}
+
+TEST(KilnRunVersionTest, RefusesAnotherModelAbi) {
+  Result r = kilnRunOn(KILN_FUTURE_ABI_MODEL_PATH, "");
+  EXPECT_EQ(r.exitCode, 2) << r.output;
+  std::string abi = std::to_string(KILN_MODEL_ABI_VERSION);
+  std::string next = std::to_string(KILN_MODEL_ABI_VERSION + 1);
+  EXPECT_NE(r.output.find("kiln-run: invalid model descriptor: "
+                          "KILN_ERROR_UNSUPPORTED: model ABI version " +
+                          next + ", this runtime supports " + abi),
+            std::string::npos)
+      << r.output;
+}

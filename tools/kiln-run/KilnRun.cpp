@@ -480,11 +480,20 @@ int runOnnxTestDir(Session &s, const Options &o) {
   return allPassed ? kExitOk : kExitMismatch;
 }
 
+/// Warns on stderr about an artifact whose runtime is older than kiln-run's
+/// or cannot share its thread pool (ModelLibrary::runtimeWarning).
+void warnAboutRuntime(const ModelLibrary &library) {
+  std::string warning = library.runtimeWarning();
+  if (!warning.empty())
+    fprintf(stderr, "kiln-run: warning: %s\n", warning.c_str());
+}
+
 /// Runs the reference artifact on `inputs` and prints, and writes with
 /// --report, how far `outputs` are from its outputs.
 void reportAccuracy(const std::vector<HostTensor> &outputs,
                     std::vector<HostTensor> &inputs, const Options &o) {
   ModelLibrary library(o.reference);
+  warnAboutRuntime(library);
   Session session(library.model(), o.threads);
   std::vector<HostTensor> expected = runOnce(session, inputs);
   if (expected.size() != outputs.size())
@@ -509,6 +518,7 @@ void reportAccuracy(const std::vector<HostTensor> &outputs,
 int runTool(int argc, char **argv) {
   Options o = parseOptions(argc, argv);
   ModelLibrary library(o.library);
+  warnAboutRuntime(library);
   Session session(library.model(), o.threads);
 
   if (!o.onnxTestDir.empty())

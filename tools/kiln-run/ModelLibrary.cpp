@@ -6,7 +6,7 @@
 
 namespace kiln {
 
-ModelLibrary::ModelLibrary(const std::string &path) {
+ModelLibrary::ModelLibrary(const std::string &path) : path(path) {
   // dlopen searches the library path for a name without a slash.
   std::string where = path.find('/') == std::string::npos ? "./" + path : path;
   handle = dlopen(where.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -20,6 +20,41 @@ ModelLibrary::ModelLibrary(const std::string &path) {
                     "' does not export kiln_model_descriptor; is it a kilnc "
                     "artifact?");
   }
+  if (const char *v =
+          static_cast<const char *>(dlsym(handle, "kiln_runtime_version")))
+    version = v;
+  contextVersion = static_cast<const uint32_t *>(
+      dlsym(handle, "kiln_runtime_context_version"));
+}
+
+std::string ModelLibrary::runtimeWarning() const {
+  std::string warning;
+  if (version.empty())
+    warning = "'" + path + "' records no runtime version: its runtime is " +
+              "older than this program's (Kiln " + kiln_runtime_version + ")";
+  else if (kiln_version_compare(version.c_str(), kiln_runtime_version) < 0)
+    warning = "'" + path + "' carries the runtime of Kiln " + version +
+              ", older than this program's (Kiln " + kiln_runtime_version + ")";
+  // The session this program creates sets its context slot, which the
+  // artifact's kernels share (the slot is exported) but read only when their
+  // context version is this runtime's (kiln_rt_current_context).
+  if (!contextVersion || *contextVersion != kiln_runtime_context_version) {
+    if (warning.empty())
+      warning = "'" + path + "' carries the runtime of Kiln " + version;
+    std::string ours = std::to_string(kiln_runtime_context_version);
+    if (contextVersion)
+      warning += "; its kernels cannot use this program's thread pool "
+                 "(execution context version " +
+                 std::to_string(*contextVersion) + ", this program's " + ours +
+                 ") and run single-threaded";
+    else
+      warning += "; its kernels may not use this program's thread pool (it "
+                 "records no execution context version, this program's is " +
+                 ours + ") and then run single-threaded";
+  }
+  if (!warning.empty())
+    warning += "; recompile the model with this Kiln's kilnc";
+  return warning;
 }
 
 ModelLibrary::~ModelLibrary() {

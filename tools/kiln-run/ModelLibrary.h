@@ -18,10 +18,22 @@ public:
   ModelLibrary &operator=(const ModelLibrary &) = delete;
 
   const kiln_abi_model *model() const { return descriptor; }
+  // The Kiln version of the runtime copy inside the artifact, empty when it
+  // records none (linked before Kiln recorded it).
+  const std::string &runtimeVersion() const { return version; }
+  // Why sessions of this artifact, created by the runtime linked into this
+  // program, may behave unlike the program's own: its runtime is older, or
+  // its kernels cannot reach this program's thread pool and run
+  // single-threaded. Empty when neither.
+  std::string runtimeWarning() const;
 
 private:
+  std::string path;
   void *handle = nullptr;
   const kiln_abi_model *descriptor = nullptr;
+  std::string version;
+  // The artifact's kiln_runtime_context_version; NULL when it exports none.
+  const uint32_t *contextVersion = nullptr;
 };
 
 // Owns a kiln_session; failures become ToolErrors carrying the last error.

@@ -92,6 +92,36 @@ typedef struct kiln_session_options {
 /* Fills `opts` with the defaults and sets struct_size. Thread-safe. */
 KILN_API void kiln_session_options_init(kiln_session_options *opts);
 
+/* The Kiln version of this runtime copy ("0.1.0"), and the version of the
+ * execution context through which its kernels reach a session's thread
+ * pool. Every artifact exports its own copy's; a host that dlopens one reads
+ * them with dlsym (an artifact linked before Kiln recorded them exports
+ * neither). A host with a runtime of its own (kiln-run) shares its pool with
+ * the artifact's kernels only when the context versions are equal; otherwise
+ * they run single-threaded. */
+KILN_API extern const char kiln_runtime_version[];
+KILN_API extern const uint32_t kiln_runtime_context_version;
+
+/* Compares two dotted versions ("0.1.0", "0.10.2") number by number, a
+ * missing number counting as 0: <0, 0 or >0 as `a` is older than, equal to or
+ * newer than `b`. */
+static inline int kiln_version_compare(const char *a, const char *b) {
+  while (*a || *b) {
+    unsigned long x = 0, y = 0;
+    for (; *a >= '0' && *a <= '9'; ++a)
+      x = x * 10 + (unsigned long)(*a - '0');
+    for (; *b >= '0' && *b <= '9'; ++b)
+      y = y * 10 + (unsigned long)(*b - '0');
+    if (x != y)
+      return x < y ? -1 : 1;
+    if (*a)
+      ++a;
+    if (*b)
+      ++b;
+  }
+  return 0;
+}
+
 /* Checks that `model` is a well-formed descriptor this runtime can run and
  * writes the reason when it is not into `message` (NUL-terminated, truncated
  * to `message_size`; may be NULL). kiln_session_create runs the same check, so
