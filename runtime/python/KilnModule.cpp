@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -115,6 +116,9 @@ public:
     KILN_PY_OPTIONAL_FUNCTIONS(KILN_PY_RESOLVE)
 #undef KILN_PY_REQUIRE
 #undef KILN_PY_RESOLVE
+    if (const char *v =
+            static_cast<const char *>(dlsym(handle, "kiln_runtime_version")))
+      runtimeVersion = v;
   }
   ~Artifact() { dlclose(handle); }
   Artifact(const Artifact &) = delete;
@@ -124,6 +128,9 @@ public:
   void *handle = nullptr;
   const kiln_abi_model *model = nullptr;
   RuntimeApi api;
+  // The Kiln version of the runtime inside (kiln_runtime_version), empty
+  // when it records none.
+  std::string runtimeVersion;
 
 private:
   [[noreturn]] void fail(const std::string &why) {
@@ -325,6 +332,29 @@ std::vector<kiln_tensor> tensorsOf(const std::vector<BoundInput> &bound) {
 // Sessions
 //===----------------------------------------------------------------------===//
 
+/// kiln.VersionWarning, set when the module is initialized.
+PyObject *versionWarning = nullptr;
+
+/// Warns (kiln.VersionWarning) when the runtime inside `artifact` is older
+/// than these bindings. The bindings call that runtime's own C API, so an
+/// older one runs, but without what was fixed or added since.
+void warnAboutRuntime(const Artifact &artifact) {
+  std::string why;
+  if (artifact.runtimeVersion.empty())
+    why = "records no runtime version: its runtime is older than";
+  else if (kiln_version_compare(artifact.runtimeVersion.c_str(), KILN_VERSION) <
+           0)
+    why = "carries the runtime of Kiln " + artifact.runtimeVersion +
+          ", older than";
+  else
+    return;
+  std::string message = "'" + artifact.path + "' " + why +
+                        " these bindings' (Kiln " KILN_VERSION
+                        "); recompile the model with a matching kilnc";
+  if (PyErr_WarnEx(versionWarning, message.c_str(), 1) < 0)
+    throw py::error_already_set(); // warnings turned into errors
+}
+
 /// A kiln_session and its signature. Held by the Python Session and by each
 /// of its caches, so that it outlives them (a cache must be destroyed before
 /// its session).
@@ -333,6 +363,7 @@ public:
   SessionState(const std::string &path, int32_t threads, uint64_t maxArenaBytes,
                int32_t device)
       : artifact(std::make_shared<Artifact>(path)), api(artifact->api) {
+    warnAboutRuntime(*artifact);
     const kiln_abi_model *model = artifact->model;
     char reason[512] = "";
     if (kiln_status st = api.kiln_model_validate(model, reason, sizeof reason))
@@ -693,6 +724,12 @@ PYBIND11_MODULE(_kiln, m) {
   m.doc() = "Kiln runtime bindings: sessions over kilnc artifacts";
   py::register_exception<KilnError>(m, "Error", PyExc_RuntimeError);
   m.attr("MODEL_ABI_VERSION") = KILN_MODEL_ABI_VERSION;
+  m.attr("VERSION") = KILN_VERSION;
+  versionWarning = PyErr_NewExceptionWithDoc(
+      "kiln._kiln.VersionWarning",
+      "An artifact's runtime is older than these bindings.", PyExc_UserWarning,
+      nullptr);
+  m.attr("VersionWarning") = py::handle(versionWarning);
 
   py::class_<TensorSpec>(m, "TensorInfo",
                          "An input or output of a model's signature.")
@@ -746,7 +783,16 @@ PYBIND11_MODULE(_kiln, m) {
           "target",
           [](const Session &s) { return s.state->artifact->model->target; })
       .def_property_readonly(
-          "path", [](const Session &s) { return s.state->artifact->path; });
+          "path", [](const Session &s) { return s.state->artifact->path; })
+      .def_property_readonly(
+          "runtime_version",
+          [](const Session &s) -> std::optional<std::string> {
+            if (s.state->artifact->runtimeVersion.empty())
+              return std::nullopt;
+            return s.state->artifact->runtimeVersion;
+          },
+          "the Kiln version of the runtime inside the artifact, None when "
+          "it records none");
 
   py::class_<KvCache>(m, "KvCache",
                       "A decode graph's past/present pairs kept in place "

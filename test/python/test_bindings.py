@@ -7,7 +7,8 @@
 # references (atol = rtol = 1e-4, as test/models/run_fixtures.py holds fp32);
 # the error paths (wrong dtype, rank, shape, a missing or unknown input, a
 # kilnc failure, another model ABI version) raise with the input's name or
-# the reason; and decode steps through the KV cache (set from a prefill's
+# the reason; an artifact of an older runtime warns (kiln.VersionWarning)
+# and runs; and decode steps through the KV cache (set from a prefill's
 # outputs, write_row, realign, use_rows, copy_row) give the logits of dense
 # runs that feed the presents back.
 #
@@ -16,9 +17,11 @@
 #
 #===----------------------------------------------------------------------===#
 import argparse
+import re
 import sys
 import tempfile
 import unittest
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +32,7 @@ MODELS = Path(__file__).resolve().parents[1] / "models"
 KILNC = None
 WORK = None
 FAKE_FUTURE = FAKE_CURRENT = None  # test/python/FakeArtifact.c's libraries
+FAKE_OLD_RUNTIME = None  # test/runtime/FakeModel.c with an older runtime
 ATOL = RTOL = 1e-4
 
 
@@ -157,6 +161,29 @@ class Errors(unittest.TestCase):
         with self.assertRaisesRegex(kiln.Error, r"does not export kiln_status_string"):
             kiln.Session(FAKE_CURRENT)
 
+    def test_runtime_version(self):
+        self.assertEqual(kiln.__version__, kiln._kiln.VERSION)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            s = kiln.Session(str(artifact("bert_tiny_encoder")), threads=1)
+        self.assertEqual(s.runtime_version, kiln.__version__)
+
+    def test_older_runtime_warns(self):
+        if not FAKE_OLD_RUNTIME:
+            self.skipTest("needs --fake-old-runtime")
+        version = re.escape(kiln.__version__)
+        with self.assertWarnsRegex(kiln.VersionWarning,
+                                   rf"carries the runtime of Kiln 0\.0\.1, older than "
+                                   rf"these bindings' \(Kiln {version}\); recompile"):
+            s = kiln.Session(FAKE_OLD_RUNTIME, threads=2)
+        self.assertTrue(issubclass(kiln.VersionWarning, UserWarning))
+        self.assertEqual(s.runtime_version, "0.0.1")
+        # An older runtime still runs (test/runtime/FakeModel.h: y = 2x + ids).
+        ids = np.array([[1, 2]], np.int64)
+        x = np.ones((1, 2, 4), np.float32)
+        out = s.run({"input_ids": ids, "x": x})
+        np.testing.assert_array_equal(out["y"], 2 * x + ids[..., None])
+
     def test_compile_error(self):
         with self.assertRaisesRegex(kiln.CompileError, r"kilnc exited 1"):
             kiln.compile(MODELS / "no_such_model.onnx", Path(WORK.name) / "libx.so",
@@ -277,13 +304,15 @@ class KvCache(unittest.TestCase):
 
 
 def main():
-    global KILNC, WORK, FAKE_FUTURE, FAKE_CURRENT
+    global KILNC, WORK, FAKE_FUTURE, FAKE_CURRENT, FAKE_OLD_RUNTIME
     ap = argparse.ArgumentParser()
     ap.add_argument("--kilnc", required=True)
     ap.add_argument("--fake-future", help="a descriptor of the next model ABI version")
     ap.add_argument("--fake-current", help="a descriptor without the runtime's C API")
+    ap.add_argument("--fake-old-runtime", help="an artifact of runtime version 0.0.1")
     args, rest = ap.parse_known_args()
     KILNC, FAKE_FUTURE, FAKE_CURRENT = args.kilnc, args.fake_future, args.fake_current
+    FAKE_OLD_RUNTIME = args.fake_old_runtime
     WORK = tempfile.TemporaryDirectory(prefix="kiln-python-")
     try:
         unittest.main(argv=[sys.argv[0]] + rest)

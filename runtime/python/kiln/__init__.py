@@ -5,9 +5,10 @@
 #   s = kiln.Session("libmodel.so")
 #   out = s.run({"input_ids": np.zeros((1, 8), np.int64)})
 #
-# Session, TensorInfo, KvCache and Error come from the C++ extension (_kiln,
-# runtime/python/KilnModule.cpp), which dlopens the artifact and calls the
-# runtime inside it. compile() runs kilnc.
+# Session, TensorInfo, KvCache, Error and VersionWarning come from the C++
+# extension (_kiln, runtime/python/KilnModule.cpp), which dlopens the
+# artifact and calls the runtime inside it; a Session warns (VersionWarning)
+# when that runtime is older than the package. compile() runs kilnc.
 #
 #===----------------------------------------------------------------------===#
 import os
@@ -15,10 +16,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from ._kiln import MODEL_ABI_VERSION, Error, KvCache, Session, TensorInfo
+from ._kiln import (MODEL_ABI_VERSION, Error, KvCache, Session, TensorInfo,
+                    VersionWarning)
 
 __all__ = ["Session", "TensorInfo", "KvCache", "Error", "CompileError",
-           "compile", "find_kilnc", "MODEL_ABI_VERSION"]
+           "VersionWarning", "compile", "find_kilnc", "MODEL_ABI_VERSION"]
 __version__ = "0.1.0"  # the project's VERSION in the top-level CMakeLists.txt
 
 
