@@ -3,6 +3,7 @@
 #include "codegen/ArtifactSources.h"
 #include "codegen/ObjectEmitter.h"
 #include "codegen/RuntimeDir.h"
+#include "codegen/StaticArchive.h"
 #include "codegen/Target.h"
 #include "codegen/WeightSection.h"
 #include "codegen/WeightsFile.h"
@@ -13,6 +14,35 @@
 
 using namespace mlir;
 using namespace mlir::kiln;
+
+FailureOr<std::string> mlir::kiln::findClang(Location loc,
+                                             llvm::StringRef output) {
+  std::string clang = KILN_CLANG;
+  if (llvm::sys::fs::can_execute(clang))
+    return clang;
+  auto found = llvm::sys::findProgramByName("clang-22");
+  if (!found)
+    return emitError(loc) << "cannot find clang-22 to write " << output;
+  return *found;
+}
+
+LogicalResult mlir::kiln::runCommand(Location loc,
+                                     const std::vector<std::string> &args,
+                                     const llvm::Twine &what, bool verbose) {
+  std::vector<llvm::StringRef> refs(args.begin(), args.end());
+  if (verbose) {
+    for (auto &a : args)
+      llvm::errs() << a << " ";
+    llvm::errs() << "\n";
+  }
+  std::string err;
+  int rc =
+      llvm::sys::ExecuteAndWait(args[0], refs, std::nullopt, {}, 0, 0, &err);
+  if (rc != 0)
+    return emitError(loc) << what << " failed (" << args[0] << " exited with "
+                          << rc << ")" << (err.empty() ? "" : ": ") << err;
+  return success();
+}
 
 LogicalResult mlir::kiln::linkSharedLibrary(
     Location loc, const std::vector<std::string> &objects,
@@ -26,15 +56,11 @@ LogicalResult mlir::kiln::linkSharedLibrary(
              << runtimeDirNotFoundMessage(search, "the runtime dir");
     runtimeDir = search.dir;
   }
-  std::string clang = KILN_CLANG;
-  if (!llvm::sys::fs::can_execute(clang)) {
-    auto found = llvm::sys::findProgramByName("clang-22");
-    if (!found)
-      return emitError(loc) << "cannot find clang-22 to link " << output;
-    clang = *found;
-  }
+  FailureOr<std::string> clang = findClang(loc, output);
+  if (failed(clang))
+    return failure();
   std::vector<std::string> args = {
-      clang,          "-shared",
+      *clang,         "-shared",
       "-fPIC",        "-O2",
       "-fuse-ld=lld", "-o",
       output,         "-I" + runtimeIncludePath(runtimeDir)};
@@ -57,20 +83,7 @@ LogicalResult mlir::kiln::linkSharedLibrary(
                // A content hash, whatever the toolchain's default; the
                // weights are added to it after the link (WeightSection.h).
                "-Wl,--build-id=sha1"});
-  bool verbose = options.verbose;
-  std::vector<llvm::StringRef> refs(args.begin(), args.end());
-  if (verbose) {
-    for (auto &a : args)
-      llvm::errs() << a << " ";
-    llvm::errs() << "\n";
-  }
-  std::string err;
-  int rc = llvm::sys::ExecuteAndWait(clang, refs, std::nullopt, {}, 0, 0, &err);
-  if (rc != 0)
-    return emitError(loc) << "linking " << output << " failed (" << clang
-                          << " exited with " << rc << ")"
-                          << (err.empty() ? "" : ": ") << err;
-  return success();
+  return runCommand(loc, args, "linking " + output, options.verbose);
 }
 
 LogicalResult mlir::kiln::writeHostArtifact(
@@ -84,6 +97,8 @@ LogicalResult mlir::kiln::writeHostArtifact(
   weights.asm_ = base + "_weights.S";
   weights.script = base + "_weights.ld";
   weights.external = options.externalWeights;
+  if (options.staticArchive)
+    weights.binary = base + "_weights.bin";
   // Weights leave the LLVM module before translation and join the library
   // after the link (WeightSection.h): no tool holds a copy of them.
   if (failed(externalizeWeights(module, weights)))
@@ -104,6 +119,15 @@ LogicalResult mlir::kiln::writeHostArtifact(
     os << descriptorSource(sig, entry, target, external ? &*external : nullptr);
   }
   std::vector<std::string> inputs = {obj, desc};
+  if (options.staticArchive) {
+    if (weights.bytes) {
+      if (failed(writeWeightsBinary(module.getLoc(), weights)))
+        return failure();
+      inputs.push_back(weights.asm_);
+    }
+    return writeStaticArchive(module.getLoc(), inputs, base + "_model.o",
+                              output, sig.name + "_model_descriptor", options);
+  }
   if (weights.bytes)
     inputs.insert(inputs.end(), {weights.asm_, "-Wl,-T," + weights.script});
   if (failed(linkSharedLibrary(module.getLoc(), inputs, output, options,

@@ -11,6 +11,15 @@ namespace mlir::kiln {
 
 struct TargetOptions;
 
+/// The clang that compiles and links artifacts: LLVM 22's, else clang-22 on
+/// the PATH; an error naming `output` when there is none.
+FailureOr<std::string> findClang(Location loc, llvm::StringRef output);
+
+/// Runs `args` (the program first) and waits; an error saying `what` failed
+/// when it exits non-zero. `verbose` prints the command first.
+LogicalResult runCommand(Location loc, const std::vector<std::string> &args,
+                         const llvm::Twine &what, bool verbose);
+
 /// Links `objects` (inputs and options for the clang driver) with the
 /// runtime of `options.runtimeDir` (codegen/RuntimeDir.h; found when
 /// empty), and before it `runtimeLibraries` (a device target's runtime:
@@ -24,6 +33,8 @@ linkSharedLibrary(Location loc, const std::vector<std::string> &objects,
 /// dialect: weights externalized, the object emitted, the descriptor for
 /// `target` written into `tmpDir`, all linked into `output` with the runtime
 /// (and `runtimeLibraries`, archive names in the runtime dir, before it).
+/// With options.staticArchive, `output` is a static archive instead
+/// (codegen/StaticArchive.h).
 LogicalResult
 writeHostArtifact(ModuleOp module, const TargetOptions &options,
                   const ModelSignature &sig, const std::string &entry,

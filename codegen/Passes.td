@@ -174,6 +174,9 @@ def KilnPlanMemory : Pass<"kiln-plan-memory", "::mlir::func::FuncOp"> {
 
     Buffers allocated inside loops or conditionals, buffers that escape,
     and those with sizes computed from data stay separate allocations.
+    The arena's alloc carries the unit attribute `kiln.arena`, by which the
+    compile finds the formula to evaluate at the --max-shape bounds
+    (codegen/ArenaSize.h).
   }];
   let dependentDialects = ["::mlir::memref::MemRefDialect",
                            "::mlir::arith::ArithDialect"];

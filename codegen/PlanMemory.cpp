@@ -308,8 +308,11 @@ struct KilnPlanMemoryPass : kiln::impl::KilnPlanMemoryBase<KilnPlanMemoryPass> {
     }
     auto arenaType =
         MemRefType::get({ShapedType::kDynamic}, b.getIntegerType(8));
-    Value arena = memref::AllocOp::create(b, loc, arenaType, ValueRange{total},
-                                          b.getI64IntegerAttr(kAlign));
+    auto arenaAlloc = memref::AllocOp::create(
+        b, loc, arenaType, ValueRange{total}, b.getI64IntegerAttr(kAlign));
+    // For the compile's footprint report (codegen/ArenaSize.h).
+    arenaAlloc->setAttr("kiln.arena", b.getUnitAttr());
+    Value arena = arenaAlloc;
 
     for (Buffer &buf : buffers) {
       b.setInsertionPoint(buf.alloc);

@@ -12,6 +12,7 @@
 
 #include "codegen/ModelSignature.h"
 #include "mlir/IR/BuiltinOps.h"
+#include <functional>
 #include <string>
 
 namespace mlir::kiln {
@@ -39,6 +40,13 @@ struct TargetOptions {
   /// kilnc --weights=external: the weights go to "<library>.weights"
   /// (codegen/WeightsFile.h), mapped at load; the library holds only code.
   bool externalWeights = false;
+  /// kilnc --emit=static: the artifact is a static archive holding the
+  /// model's object and the runtime's (codegen/StaticArchive.h).
+  bool staticArchive = false;
+  /// Called on the bufferized module once kiln-plan-memory has placed the
+  /// buffers (the compile's peak arena, codegen/ArenaSize.h); a failure
+  /// stops the compile. Targets without the plan do not call it.
+  std::function<LogicalResult(ModuleOp)> afterMemoryPlan;
 };
 
 /// What emitObject writes of the host code (kilnc --emit=obj|asm|llvm).

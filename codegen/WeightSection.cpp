@@ -26,8 +26,10 @@ static constexpr const char *kSectionName = ".kiln_weights";
 LogicalResult mlir::kiln::externalizeWeights(ModuleOp module,
                                              WeightFiles &files) {
   std::error_code ec;
+  bool inlined = !files.binary.empty();
   std::string asmText =
-      std::string("\t.section ") + kSectionName + ",\"a\",@nobits\n";
+      inlined ? std::string("\t.section .rodata.kiln_weights,\"a\",@progbits\n")
+              : std::string("\t.section ") + kSectionName + ",\"a\",@nobits\n";
   if (files.external)
     asmText += "\t.globl kiln_weights_base\n\t.hidden kiln_weights_base\n"
                "kiln_weights_base:\n";
@@ -49,7 +51,10 @@ LogicalResult mlir::kiln::externalizeWeights(ModuleOp module,
     std::string size = std::to_string(data.size());
     asmText += "\t.p2align 6\n\t.globl " + sym + "\n\t.hidden " + sym +
                "\n\t.type " + sym + ",@object\n\t.size " + sym + ", " + size +
-               "\n" + sym + ":\n\t.zero " + size + "\n";
+               "\n" + sym + ":\n";
+    asmText += inlined ? "\t.incbin \"" + files.binary + "\", " +
+                             std::to_string(offset) + ", " + size + "\n"
+                       : "\t.zero " + size + "\n";
     files.chunks.push_back({offset, data});
     offset += data.size();
     // Uses refer to the global by name: rename them with it.
@@ -78,6 +83,22 @@ LogicalResult mlir::kiln::externalizeWeights(ModuleOp module,
       return module.emitError()
              << "cannot write " << *path << ": " << ec.message();
     os << *text;
+  }
+  return success();
+}
+
+LogicalResult mlir::kiln::writeWeightsBinary(Location loc,
+                                             const WeightFiles &files) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(files.binary, ec);
+  if (ec)
+    return emitError(loc) << "cannot write " << files.binary << ": "
+                          << ec.message();
+  uint64_t at = 0;
+  for (const WeightChunk &chunk : files.chunks) {
+    os.write_zeros(chunk.offset - at);
+    os.write(chunk.data.data(), chunk.data.size());
+    at = chunk.offset + chunk.data.size();
   }
   return success();
 }

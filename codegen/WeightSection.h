@@ -37,6 +37,11 @@ struct WeightFiles {
   /// symbol `kiln_weights_base`, aligned for the runtime to map a file over
   /// it (WeightsFile.h), and stays without file bytes.
   bool external = false;
+  /// Set by the caller for a static archive (kilnc --emit=static): the
+  /// section is ordinary read-only data whose bytes the assembler reads from
+  /// this file (.incbin), written by writeWeightsBinary; an archive has no
+  /// link step after which to place them.
+  std::string binary;
 };
 
 /// Moves every LLVM global initialized from a `dense_resource` blob out of
@@ -45,6 +50,10 @@ struct WeightFiles {
 /// `files.script` define the symbols at the same offsets. LLVM never holds
 /// a copy.
 LogicalResult externalizeWeights(ModuleOp module, WeightFiles &files);
+
+/// Writes the section's bytes (the chunks at their offsets) to
+/// `files.binary`, for the assembler of a static archive's weight object.
+LogicalResult writeWeightsBinary(Location loc, const WeightFiles &files);
 
 /// BLAKE3 of the weights' layout and bytes: what identifies them in the
 /// build-id, and in an external weights file.

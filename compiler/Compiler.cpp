@@ -1,5 +1,6 @@
 //===- Compiler.cpp - The compile library: a model in, an artifact out ----===//
 #include "compiler/Compiler.h"
+#include "codegen/ArenaSize.h"
 #include "codegen/ArtifactSources.h"
 #include "codegen/CIdentifier.h"
 #include "codegen/RuntimeDir.h"
@@ -175,7 +176,14 @@ LogicalResult Compilation::checkOptions() {
                          dir + "'");
   }
   // The runtime the library links, found now rather than after the compile.
-  if (options.emit == EmitStage::Library) {
+  if (options.emit == EmitStage::Static &&
+      options.targetOptions.externalWeights)
+    return optionError(options.optionNames.weights +
+                       "=external needs a shared library; a static "
+                       "archive holds its weights (" +
+                       options.optionNames.emit + "=static)");
+  options.targetOptions.staticArchive = options.emit == EmitStage::Static;
+  if (options.emit == EmitStage::Library || options.emit == EmitStage::Static) {
     std::string &runtimeDir = options.targetOptions.runtimeDir;
     RuntimeDirSearch search =
         findRuntimeDir(runtimeDir, runtimeSubdirFor(options.target));
@@ -246,6 +254,9 @@ LogicalResult Compilation::raise() {
     sig->symbolMax[it - sig->symbols.begin()] = max;
   }
 
+  options.targetOptions.afterMemoryPlan = [this](ModuleOp m) {
+    return checkArena(m);
+  };
   TargetError error;
   target = createTarget(options.target, options.targetOptions, error);
   if (!target) {
@@ -257,6 +268,13 @@ LogicalResult Compilation::raise() {
       return optionError(names.cpu + "=" + options.targetOptions.cpu + " " +
                          error.message);
     return optionError(error.message);
+  }
+  if (target->hasDeviceCode() && options.targetOptions.staticArchive) {
+    finishStep();
+    return optionError(names.emit + "=static needs the cpu target; " +
+                       options.target +
+                       " links its device runtime into a "
+                       "shared library");
   }
   if (target->hasDeviceCode() && options.targetOptions.externalWeights) {
     finishStep();
@@ -349,6 +367,32 @@ LogicalResult Compilation::prepareEntry() {
   return success();
 }
 
+LogicalResult Compilation::checkArena(ModuleOp m) {
+  PeakArena peak = peakArenaBytes(m, *sig, entryName);
+  result.peakArenaBytes = peak.bytes;
+  result.arenaUnbounded = peak.unbounded;
+  if (!options.maxArenaBytes)
+    return success();
+  const OptionNames &names = options.optionNames;
+  if (!peak.bytes) {
+    if (peak.unbounded.empty())
+      return m.emitError() << names.maxArenaBytes
+                           << ": the arena's size could not be evaluated at "
+                              "compile time";
+    return m.emitError() << names.maxArenaBytes
+                         << " needs the arena bounded: its size depends on "
+                         << llvm::join(peak.unbounded, ", ") << "; give "
+                         << names.maxShape << " for "
+                         << (peak.unbounded.size() > 1 ? "them" : "it");
+  }
+  if (*peak.bytes > *options.maxArenaBytes)
+    return m.emitError() << "the model needs a peak arena of " << *peak.bytes
+                         << " bytes at the " << names.maxShape
+                         << " bounds, more than " << names.maxArenaBytes << "="
+                         << *options.maxArenaBytes;
+  return success();
+}
+
 LogicalResult Compilation::printDeviceCode(DeviceStage stage,
                                            llvm::raw_ostream &os) {
   if (!target->hasDeviceCode()) {
@@ -399,6 +443,8 @@ LogicalResult Compilation::writeLibrary(const std::string &output) {
   result.header = header.str().str();
   if (options.targetOptions.externalWeights && result.weightBytes)
     result.weightsFile = output + ".weights";
+  if (llvm::sys::fs::file_size(output, result.artifactBytes))
+    result.artifactBytes = 0;
   return success();
 }
 
@@ -457,6 +503,7 @@ CompileResult Compilation::run() {
   std::string out = options.outputPath;
   if (out.empty())
     out = emit == EmitStage::Library  ? "lib" + name + ".so"
+          : emit == EmitStage::Static ? "lib" + name + ".a"
           : emit == EmitStage::Object ? name + ".o"
                                       : "-";
   if (emit == EmitStage::LLVM || emit == EmitStage::Object ||

@@ -42,6 +42,7 @@ enum class EmitStage {
   Object,  ///< the model's object file alone
   Asm,     ///< the model's assembly (text)
   Library, ///< the shared library and its C header
+  Static,  ///< a static archive with the runtime inside, and the C header
 };
 
 struct CompileOptions {
@@ -81,6 +82,9 @@ struct CompileOptions {
   std::vector<std::string> quantizeExclude;
   /// Refuse models whose weights exceed this many bytes.
   uint64_t maxWeightBytes = uint64_t(64) << 30;
+  /// Refuse models whose peak arena at the maxShapes bounds exceeds this
+  /// many bytes, or that have no bound for a symbol it depends on.
+  std::optional<uint64_t> maxArenaBytes;
   /// Refuse model files larger than this (protobuf parses at most 2 GiB).
   uint64_t maxModelBytes = uint64_t(2) << 30;
   /// Keep the intermediate files of the link (object, descriptor source,
@@ -118,6 +122,13 @@ struct CompileResult {
   /// The weights file beside a library compiled with external weights
   /// (TargetOptions::externalWeights); empty when there is none.
   std::string weightsFile;
+  /// The artifact's size in bytes (a library or archive; 0 otherwise).
+  uint64_t artifactBytes = 0;
+  /// The planned arena's bytes with every symbol at its maximum (at the
+  /// maxShapes bounds; exact for a model without symbolic dims); unset
+  /// when unknown or unbounded (arenaUnbounded names the symbols).
+  std::optional<uint64_t> peakArenaBytes;
+  std::vector<std::string> arenaUnbounded;
   /// Every diagnostic, in order (compileModel without a context only).
   std::vector<CompileDiagnostic> diagnostics;
 
@@ -187,6 +198,8 @@ private:
   /// interface) and takes the KV-cache pairs off its arguments, once.
   LogicalResult prepareEntry();
   LogicalResult optionError(const llvm::Twine &message);
+  /// After the memory plan: records the peak arena, checks maxArenaBytes.
+  LogicalResult checkArena(ModuleOp module);
   LogicalResult writeText(const std::string &path,
                           llvm::function_ref<void(llvm::raw_ostream &)> fn);
   std::string modelName() const;

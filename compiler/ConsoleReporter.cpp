@@ -2,6 +2,7 @@
 //===//
 #include "compiler/ConsoleReporter.h"
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 #include <sys/resource.h>
@@ -81,4 +82,16 @@ void ConsoleReporter::summary(const CompileResult &result) {
       tool.c_str(), written.c_str(), result.header.c_str(),
       result.weightBytes / 1e6, secondsSince(created),
       usage.ru_maxrss / 1024.0);
+  // The edge footprint (docs/edge.md): what a device must hold.
+  llvm::errs() << "[" << tool << "] footprint: artifact "
+               << result.artifactBytes << " B, weights " << result.weightBytes
+               << " B, peak arena ";
+  if (result.peakArenaBytes)
+    llvm::errs() << *result.peakArenaBytes << " B";
+  else if (!result.arenaUnbounded.empty())
+    llvm::errs() << "unbounded (give --max-shape for "
+                 << llvm::join(result.arenaUnbounded, ", ") << ")";
+  else
+    llvm::errs() << "unknown";
+  llvm::errs() << "\n";
 }

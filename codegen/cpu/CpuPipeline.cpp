@@ -65,6 +65,8 @@ LogicalResult kiln::lowerLinalgToLLVMDialect(ModuleOp module,
               loops + "kiln-approximate-math",
           options.verbose)))
     return failure();
+  if (options.afterMemoryPlan && failed(options.afterMemoryPlan(module)))
+    return failure();
   // Without AVX512-BF16, LLVM lowers an f32 -> bf16 truncation to a call of
   // __truncsfbf2, which Debian 12's libgcc lacks: the artifact would not
   // load. Integer arithmetic (round to nearest even, NaN kept) instead.

@@ -16,6 +16,7 @@ struct OptionNames {
   std::string shape = "shapeOverrides";
   std::string maxShape = "maxShapes";
   std::string maxWeightBytes = "maxWeightBytes";
+  std::string maxArenaBytes = "maxArenaBytes";
   std::string precision = "precision";
   std::string quantize = "quantize";
   std::string quantizeExclude = "quantizeExclude";

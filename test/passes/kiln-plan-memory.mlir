@@ -3,7 +3,7 @@
 // Two buffers that are never live together share a slot; the one live
 // beside them gets its own.
 // CHECK-LABEL: func.func @static_slots
-// CHECK: %[[ARENA:.*]] = memref.alloc(%c128) {alignment = 64 : i64} : memref<?xi8>
+// CHECK: %[[ARENA:.*]] = memref.alloc(%c128) {alignment = 64 : i64, kiln.arena} : memref<?xi8>
 // CHECK-NEXT: %[[A:.*]] = memref.view %[[ARENA]][%c0][] : memref<?xi8> to memref<16xf32>
 // CHECK-NEXT: memref.view %[[ARENA]][%c64{{.*}}][] : memref<?xi8> to memref<4xf64>
 // CHECK-NEXT: memref.copy %{{.*}}, %[[A]]
@@ -112,7 +112,7 @@ func.func @not_planned(%arg: memref<?xindex>, %n: index) -> memref<4xf32> {
 // CHECK: %[[S:.*]] = memref.dim %arg0, %c0
 // CHECK: %[[TWO_S:.*]] = arith.muli %[[S]], %c2
 // CHECK: arith.muli %[[TWO_S]], %c128
-// CHECK: memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?xi8>
+// CHECK: memref.alloc(%{{.*}}) {alignment = 64 : i64, kiln.arena} : memref<?xi8>
 // CHECK-NOT: memref.alloc
 func.func @size_from_view(%arg: memref<?x64xf32>) {
   %c0 = arith.constant 0 : index

@@ -23,11 +23,11 @@ static cl::OptionCategory kilncCat("kilnc options");
 static cl::opt<std::string> inputPath(cl::Positional,
                                       cl::desc("<model.onnx | kiln.mlir>"),
                                       cl::cat(kilncCat));
-static cl::opt<std::string>
-    outputPath("o",
-               cl::desc("Output file (default: lib<model>.so, or stdout for "
-                        "--emit=kiln|linalg|llvm)"),
-               cl::value_desc("path"), cl::cat(kilncCat));
+static cl::opt<std::string> outputPath(
+    "o",
+    cl::desc("Output file (default: lib<model>.so or .a, or stdout for "
+             "--emit=kiln|linalg|llvm)"),
+    cl::value_desc("path"), cl::cat(kilncCat));
 static cl::opt<EmitStage> emit(
     "emit", cl::desc("What to produce"), cl::init(EmitStage::Library),
     cl::values(
@@ -45,7 +45,11 @@ static cl::opt<EmitStage> emit(
         clEnumValN(EmitStage::Object, "obj", "the model's object file alone"),
         clEnumValN(EmitStage::Asm, "asm", "the model's assembly (host)"),
         clEnumValN(EmitStage::Library, "lib",
-                   "shared library + C header (default)")),
+                   "shared library + C header (default)"),
+        clEnumValN(EmitStage::Static, "static",
+                   "static archive lib<name>.a with the runtime inside + C "
+                   "header; the product calls <name>_model_descriptor() "
+                   "(cpu targets)")),
     cl::cat(kilncCat));
 static cl::list<std::string>
     shapes("shape",
@@ -119,6 +123,12 @@ static cl::opt<uint64_t> maxWeightBytes(
     cl::desc("Refuse models whose weights exceed this many bytes "
              "(default 64 GiB)"),
     cl::init(uint64_t(64) << 30), cl::cat(kilncCat));
+static cl::opt<uint64_t> maxArenaBytes(
+    "max-arena-bytes",
+    cl::desc("Refuse a model whose peak arena (the planned intermediates of "
+             "one call) exceeds this many bytes at the --max-shape bounds; "
+             "every symbol the arena depends on needs a bound"),
+    cl::value_desc("N"), cl::cat(kilncCat));
 static cl::opt<uint64_t> maxModelBytes(
     "max-model-bytes",
     cl::desc("Refuse model files larger than this many bytes (default 2 GiB, "
@@ -258,6 +268,8 @@ int main(int argc, char **argv) {
                                  quantizeExclude.end());
   options.maxWeightBytes = maxWeightBytes;
   options.maxModelBytes = maxModelBytes;
+  if (maxArenaBytes.getNumOccurrences())
+    options.maxArenaBytes = maxArenaBytes;
   options.keepTemps = keepTemps;
   options.targetOptions.runtimeDir = runtimeDir;
   options.targetOptions.externalWeights =
@@ -266,6 +278,7 @@ int main(int argc, char **argv) {
   names.shape = "--shape";
   names.maxShape = "--max-shape";
   names.maxWeightBytes = "--max-weight-bytes";
+  names.maxArenaBytes = "--max-arena-bytes";
   names.precision = "--precision";
   names.quantize = "--quantize";
   names.quantizeExclude = "--quantize-exclude";
