@@ -2,7 +2,10 @@
 
 #include "tools/kiln-serve/ServedModel.h"
 
+#include <cstdio>
 #include <cstring>
+#include <mutex>
+#include <set>
 
 namespace kiln::serve {
 
@@ -48,7 +51,15 @@ kiln_tensor OwnedTensor::view() {
 }
 
 ServedModel::ServedModel(const std::string &path, int32_t threads)
-    : library(path), sessionHolder(library.model(), threads) {}
+    : library(path), sessionHolder(library.model(), threads) {
+  // Once per artifact, though an engine opens it once per session.
+  static std::mutex mutex;
+  static std::set<std::string> warned;
+  std::string warning = library.runtimeWarning();
+  std::lock_guard<std::mutex> lock(mutex);
+  if (!warning.empty() && warned.insert(path).second)
+    fprintf(stderr, "kiln-serve: warning: %s\n", warning.c_str());
+}
 
 std::string ServedModel::name() const {
   return model().name ? model().name : "model";
