@@ -333,8 +333,9 @@ kiln_status kiln_kv_cache_realign(kiln_kv_cache *c, int64_t new_length) {
     const CachePair &p = c->pairs[k];
     int32_t axis = p.pair->axis, rank = m.inputs[p.pair->input].rank;
     size_t elem = kiln_dtype_size(m.inputs[p.pair->input].dtype);
-    int64_t outer = 1, inner = 1;
-    for (int32_t d = 0; d < axis; ++d)
+    // Only the rows in use: a server's free rows are rewritten before use.
+    int64_t outer = axis > 0 ? c->rows : 1, inner = 1;
+    for (int32_t d = axis > 0 ? 1 : 0; d < axis; ++d)
       outer *= p.dims[d];
     for (int32_t d = axis + 1; d < rank; ++d)
       inner *= p.dims[d];

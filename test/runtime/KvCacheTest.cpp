@@ -303,6 +303,9 @@ TEST_F(KvCacheTest, AStepOnFewerRowsMatchesThoseRowsOfAFullStep) {
   EXPECT_EQ(kiln_kv_cache_use_rows(cache, kBatch + 1),
             KILN_ERROR_INVALID_ARGUMENT);
   ASSERT_EQ(kiln_kv_cache_use_rows(cache, 1), KILN_OK);
+  // Realigning moves the rows in use (row 0) and keeps them.
+  ASSERT_EQ(kiln_kv_cache_realign(cache, kPast + 2), KILN_OK);
+  ASSERT_EQ(kiln_kv_cache_realign(cache, kPast), KILN_OK);
   std::vector<int64_t> oneIdDims = {1, 1}, oneLogitDims = {1, 1, kVocab};
   std::vector<float> one(kVocab);
   kiln_tensor oneIn =

@@ -464,6 +464,10 @@ void DecoderEngineImpl::admit() {
             kiln_kv_cache_set(shared, nullptr, 0);
           int64_t length = kiln_kv_cache_length(shared);
           if (n > length) {
+            // Moves the live rows (only: see kiln_kv_cache_realign).
+            if (!slots.empty())
+              decode->check(kiln_kv_cache_use_rows(shared, slots.size()),
+                            "use_rows");
             decode->check(kiln_kv_cache_realign(shared, n), "realign");
             length = n;
           }
@@ -501,6 +505,7 @@ void DecoderEngineImpl::stepContinuous() {
     longest = std::max(longest, s.length);
   int64_t pad = length - longest;
   if (pad > 0 && (length + 1 > capacity || 2 * pad >= length)) {
+    decode->check(kiln_kv_cache_use_rows(shared, rows), "use_rows");
     decode->check(kiln_kv_cache_realign(shared, longest), "realign");
     length = longest;
   }

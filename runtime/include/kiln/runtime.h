@@ -352,9 +352,11 @@ KILN_API kiln_status kiln_kv_cache_write_row(kiln_kv_cache *cache, int64_t row,
                                              const kiln_tensor *past,
                                              size_t num_past);
 
-/* Sets the cache's length to `new_length`, keeping every row's content
- * right-aligned: growing by g moves the positions g later and zeroes the
- * first g; shrinking by g drops the first g positions. Errors:
+/* Sets the cache's length to `new_length`, keeping the content of the rows
+ * in use (kiln_kv_cache_use_rows; the whole batch until it is called)
+ * right-aligned: growing by g moves their positions g later and zeroes the
+ * first g; shrinking by g drops the first g positions. Rows past those in use
+ * are not moved, so their content is unspecified afterwards. Errors:
  * INVALID_ARGUMENT (NULL), LIMIT_EXCEEDED (outside 0..max_length). */
 KILN_API kiln_status kiln_kv_cache_realign(kiln_kv_cache *cache,
                                            int64_t new_length);
