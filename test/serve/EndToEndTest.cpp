@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "test/serve/GreedyRefs.h"
 #include "tools/kiln-serve/HttpServer.h"
 
 #include <gtest/gtest.h>
@@ -36,25 +37,11 @@ extern char **environ;
 
 using namespace kiln::serve;
 using json = nlohmann::json;
+using kiln::serve::test::Case;
+using kiln::serve::test::cases;
+using kiln::serve::test::refs;
 
 namespace {
-
-const json &refs() {
-  static json j = json::parse(std::ifstream(KILN_SERVE_REFS));
-  return j;
-}
-
-struct Case {
-  std::vector<int64_t> prompt, tokens;
-};
-
-std::vector<Case> cases(const char *model) {
-  std::vector<Case> out;
-  for (const json &c : refs()[model]["cases"])
-    out.push_back({c["prompt"].get<std::vector<int64_t>>(),
-                   c["tokens"].get<std::vector<int64_t>>()});
-  return out;
-}
 
 // The value of the first sample of `series` in a Prometheus text.
 int64_t metric(const std::string &text, const std::string &series) {

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "test/serve/GreedyRefs.h"
 #include "tools/kiln-serve/DecoderEngine.h"
 #include "tools/kiln-serve/EncoderEngine.h"
 
@@ -19,25 +20,11 @@
 
 using namespace kiln::serve;
 using json = nlohmann::json;
+using kiln::serve::test::Case;
+using kiln::serve::test::cases;
+using kiln::serve::test::refs;
 
 namespace {
-
-const json &refs() {
-  static json j = json::parse(std::ifstream(KILN_SERVE_REFS));
-  return j;
-}
-
-struct Case {
-  std::vector<int64_t> prompt, tokens;
-};
-
-std::vector<Case> cases(const char *model) {
-  std::vector<Case> out;
-  for (const json &c : refs()[model]["cases"])
-    out.push_back({c["prompt"].get<std::vector<int64_t>>(),
-                   c["tokens"].get<std::vector<int64_t>>()});
-  return out;
-}
 
 std::shared_ptr<CompletionJob> greedyJob(const std::vector<int64_t> &prompt,
                                          int64_t maxTokens) {
