@@ -198,6 +198,19 @@ struct HttpServer::Impl {
                                                  httplib::Response &res);
   void completions(const httplib::Request &req, httplib::Response &res);
   void embeddings(const httplib::Request &req, httplib::Response &res);
+  // Submits one job per parameter set; on a refusal cancels those already
+  // submitted, answers 503 and returns false.
+  template <typename Job, typename Engine, typename Params>
+  bool submitAll(Engine &engine, std::vector<Params> &all,
+                 std::vector<std::shared_ptr<Job>> &jobs,
+                 httplib::Response &res);
+  // Waits until every job is done (`wait(job)` gives its result); answers
+  // 499, 504 or 503 and returns false when the client leaves, the deadline
+  // passes or the server stops.
+  template <typename Job, typename Result, typename Wait>
+  bool waitAll(const httplib::Request &req, httplib::Response &res,
+               const std::vector<std::shared_ptr<Job>> &jobs,
+               std::vector<Result> &results, Wait wait);
   void streamCompletions(const httplib::Request &req, httplib::Response &res,
                          std::vector<std::shared_ptr<CompletionJob>> jobs,
                          std::shared_ptr<ActiveRequest> activeRequest);
@@ -340,6 +353,62 @@ void HttpServer::Impl::setUpRoutes() {
   });
 }
 
+template <typename Job, typename Engine, typename Params>
+bool HttpServer::Impl::submitAll(Engine &engine, std::vector<Params> &all,
+                                 std::vector<std::shared_ptr<Job>> &jobs,
+                                 httplib::Response &res) {
+  for (Params &params : all) {
+    auto job = std::make_shared<Job>(std::move(params));
+    Admission admission = engine.submit(job);
+    if (admission != Admission::Accepted) {
+      cancelAll(jobs);
+      res.set_header("Retry-After", "1");
+      answerError(res, 503,
+                  admission == Admission::QueueFull
+                      ? "the server is busy: its queue is full"
+                      : "the server is shutting down");
+      return false;
+    }
+    jobs.push_back(std::move(job));
+  }
+  return true;
+}
+
+template <typename Job, typename Result, typename Wait>
+bool HttpServer::Impl::waitAll(const httplib::Request &req,
+                               httplib::Response &res,
+                               const std::vector<std::shared_ptr<Job>> &jobs,
+                               std::vector<Result> &results, Wait wait) {
+  ClientConnection client(req.local_addr, req.local_port, req.remote_addr,
+                          req.remote_port);
+  Clock::time_point deadline = jobs.front()->params.deadline;
+  for (size_t i = 0; i < jobs.size();) {
+    results[i] = wait(*jobs[i]);
+    if (results[i].done) {
+      ++i;
+      continue;
+    }
+    if (client.closed()) {
+      cancelAll(jobs);
+      // Nobody reads it; 499 is what the metrics count (nginx's "client
+      // closed request").
+      answerError(res, 499, "the client closed the connection");
+      return false;
+    }
+    if (Clock::now() >= deadline) {
+      cancelAll(jobs);
+      answerError(res, 504, failure(FinishReason::Deadline, {}).message);
+      return false;
+    }
+    if (stopping) {
+      cancelAll(jobs);
+      answerError(res, 503, failure(FinishReason::Cancelled, {}).message);
+      return false;
+    }
+  }
+  return true;
+}
+
 void HttpServer::Impl::completions(const httplib::Request &req,
                                    httplib::Response &res) {
   auto activeRequest = std::make_shared<ActiveRequest>(active);
@@ -354,49 +423,17 @@ void HttpServer::Impl::completions(const httplib::Request &req,
     return answerError(res, 400, parsed.error);
 
   std::vector<std::shared_ptr<CompletionJob>> jobs;
-  for (CompletionParams &params : parsed.request.prompts) {
-    auto job = std::make_shared<CompletionJob>(std::move(params));
-    Admission admission = decoder->submit(job);
-    if (admission != Admission::Accepted) {
-      cancelAll(jobs);
-      res.set_header("Retry-After", "1");
-      return answerError(res, 503,
-                         admission == Admission::QueueFull
-                             ? "the server is busy: its queue is full"
-                             : "the server is shutting down");
-    }
-    jobs.push_back(std::move(job));
-  }
+  if (!submitAll(*decoder, parsed.request.prompts, jobs, res))
+    return;
   if (parsed.request.stream)
     return streamCompletions(req, res, std::move(jobs),
                              std::move(activeRequest));
 
-  ClientConnection client(req.local_addr, req.local_port, req.remote_addr,
-                          req.remote_port);
-  Clock::time_point deadline = jobs.front()->params.deadline;
   std::vector<CompletionJob::Snapshot> results(jobs.size());
-  for (size_t i = 0; i < jobs.size();) {
-    results[i] = jobs[i]->waitFor(SIZE_MAX, options.pollInterval);
-    if (results[i].done) {
-      ++i;
-      continue;
-    }
-    if (client.closed()) {
-      cancelAll(jobs);
-      // Nobody reads it; 499 is what the metrics count (nginx's "client
-      // closed request").
-      return answerError(res, 499, "the client closed the connection");
-    }
-    if (Clock::now() >= deadline) {
-      cancelAll(jobs);
-      return answerError(res, 504, failure(FinishReason::Deadline, {}).message);
-    }
-    if (stopping) {
-      cancelAll(jobs);
-      return answerError(res, 503,
-                         failure(FinishReason::Cancelled, {}).message);
-    }
-  }
+  if (!waitAll(req, res, jobs, results, [&](const CompletionJob &job) {
+        return job.waitFor(SIZE_MAX, options.pollInterval);
+      }))
+    return;
 
   json choices = json::array();
   int64_t promptTokens = 0, completionTokens = 0;
@@ -537,44 +574,14 @@ void HttpServer::Impl::embeddings(const httplib::Request &req,
     return answerError(res, 400, parsed.error);
 
   std::vector<std::shared_ptr<EmbeddingJob>> jobs;
-  for (EmbeddingParams &params : parsed.request.inputs) {
-    auto job = std::make_shared<EmbeddingJob>(std::move(params));
-    Admission admission = encoder->submit(job);
-    if (admission != Admission::Accepted) {
-      cancelAll(jobs);
-      res.set_header("Retry-After", "1");
-      return answerError(res, 503,
-                         admission == Admission::QueueFull
-                             ? "the server is busy: its queue is full"
-                             : "the server is shutting down");
-    }
-    jobs.push_back(std::move(job));
-  }
+  if (!submitAll(*encoder, parsed.request.inputs, jobs, res))
+    return;
 
-  ClientConnection client(req.local_addr, req.local_port, req.remote_addr,
-                          req.remote_port);
-  Clock::time_point deadline = jobs.front()->params.deadline;
   std::vector<EmbeddingJob::Result> results(jobs.size());
-  for (size_t i = 0; i < jobs.size();) {
-    results[i] = jobs[i]->waitFor(options.pollInterval);
-    if (results[i].done) {
-      ++i;
-      continue;
-    }
-    if (client.closed()) {
-      cancelAll(jobs);
-      return answerError(res, 499, "the client closed the connection");
-    }
-    if (Clock::now() >= deadline) {
-      cancelAll(jobs);
-      return answerError(res, 504, failure(FinishReason::Deadline, {}).message);
-    }
-    if (stopping) {
-      cancelAll(jobs);
-      return answerError(res, 503,
-                         failure(FinishReason::Cancelled, {}).message);
-    }
-  }
+  if (!waitAll(req, res, jobs, results, [&](const EmbeddingJob &job) {
+        return job.waitFor(options.pollInterval);
+      }))
+    return;
 
   json data = json::array();
   int64_t promptTokens = 0;
