@@ -119,6 +119,32 @@ kiln_status checkPast(kiln_kv_cache *c, const kiln_tensor *past,
   return KILN_OK;
 }
 
+// Where pair `p` keeps its positions: each batch row (dim 0, or the whole
+// cache when the pair is cached along dim 0) holds `perRow` blocks of
+// max_length positions, one per index of the dims between, each position
+// `positionBytes` long (the dims after the axis).
+struct PairLayout {
+  int64_t perRow;
+  size_t positionBytes, blockBytes;
+};
+
+PairLayout layoutOf(const kiln_kv_cache *c, const CachePair &p) {
+  const kiln_abi_tensor &sig = c->session->model->inputs[p.pair->input];
+  int32_t axis = p.pair->axis;
+  int64_t perRow = 1, inner = 1;
+  for (int32_t d = 1; d < axis; ++d)
+    perRow *= p.dims[d];
+  for (int32_t d = axis + 1; d < sig.rank; ++d)
+    inner *= p.dims[d];
+  size_t position = (size_t)inner * kiln_dtype_size(sig.dtype);
+  return {perRow, position, (size_t)c->maxLength * position};
+}
+
+// Batch rows of pair `p`: dim 0, or one when it is the cached axis.
+int64_t batchRows(const CachePair &p) {
+  return p.pair->axis > 0 ? p.dims[0] : 1;
+}
+
 } // namespace
 
 namespace kiln {
@@ -242,8 +268,6 @@ kiln_status kiln_kv_cache_set(kiln_kv_cache *c, const kiln_tensor *past,
                               size_t num_past) {
   if (!c)
     return KILN_ERROR_INVALID_ARGUMENT;
-  kiln_session *s = c->session;
-  const kiln_abi_model &m = *s->model;
   if (num_past == 0) {
     c->length = 0;
     return KILN_OK;
@@ -253,19 +277,12 @@ kiln_status kiln_kv_cache_set(kiln_kv_cache *c, const kiln_tensor *past,
     return st;
   for (int32_t k = 0; k < c->numPairs; ++k) {
     const CachePair &p = c->pairs[k];
-    int32_t axis = p.pair->axis, rank = m.inputs[p.pair->input].rank;
-    size_t elem = kiln_dtype_size(m.inputs[p.pair->input].dtype);
-    int64_t outer = 1, inner = 1;
-    for (int32_t d = 0; d < axis; ++d)
-      outer *= p.dims[d];
-    for (int32_t d = axis + 1; d < rank; ++d)
-      inner *= p.dims[d];
-    // Each outer index holds `length` of the cache's max_length rows.
-    size_t row = (size_t)(length * inner) * elem;
-    size_t block = (size_t)(c->maxLength * inner) * elem;
-    for (int64_t i = 0; i < outer; ++i)
-      memcpy(static_cast<char *>(p.data) + i * block,
-             static_cast<const char *>(past[k].data) + i * row, row);
+    PairLayout l = layoutOf(c, p);
+    // Each block takes `length` of the cache's max_length positions.
+    size_t span = (size_t)length * l.positionBytes;
+    for (int64_t i = 0; i < batchRows(p) * l.perRow; ++i)
+      memcpy(static_cast<char *>(p.data) + i * l.blockBytes,
+             static_cast<const char *>(past[k].data) + i * span, span);
   }
   c->length = length;
   return KILN_OK;
@@ -300,19 +317,13 @@ kiln_status kiln_kv_cache_write_row(kiln_kv_cache *c, int64_t row,
                     (long long)length, (long long)offset, (long long)c->length);
   for (int32_t k = 0; k < c->numPairs; ++k) {
     const CachePair &p = c->pairs[k];
-    int32_t axis = p.pair->axis, rank = m.inputs[p.pair->input].rank;
-    size_t elem = kiln_dtype_size(m.inputs[p.pair->input].dtype);
-    int64_t perRow = 1, inner = 1;
-    for (int32_t d = 1; d < axis; ++d)
-      perRow *= p.dims[d];
-    for (int32_t d = axis + 1; d < rank; ++d)
-      inner *= p.dims[d];
-    size_t span = (size_t)(length * inner) * elem;
-    size_t block = (size_t)(c->maxLength * inner) * elem;
-    char *base = static_cast<char *>(p.data) + (size_t)(row * perRow) * block +
-                 (size_t)(offset * inner) * elem;
-    for (int64_t i = 0; i < perRow; ++i)
-      memcpy(base + i * block,
+    PairLayout l = layoutOf(c, p);
+    size_t span = (size_t)length * l.positionBytes;
+    char *base = static_cast<char *>(p.data) +
+                 (size_t)(row * l.perRow) * l.blockBytes +
+                 (size_t)offset * l.positionBytes;
+    for (int64_t i = 0; i < l.perRow; ++i)
+      memcpy(base + i * l.blockBytes,
              static_cast<const char *>(past[k].data) + i * span, span);
   }
   return KILN_OK;
@@ -322,7 +333,6 @@ kiln_status kiln_kv_cache_realign(kiln_kv_cache *c, int64_t new_length) {
   if (!c)
     return KILN_ERROR_INVALID_ARGUMENT;
   kiln_session *s = c->session;
-  const kiln_abi_model &m = *s->model;
   if (new_length < 0 || new_length > c->maxLength)
     return setError(s, KILN_ERROR_LIMIT_EXCEEDED,
                     "a length of %lld is outside the cache's 0..%lld",
@@ -331,18 +341,12 @@ kiln_status kiln_kv_cache_realign(kiln_kv_cache *c, int64_t new_length) {
   int64_t kept = shift < 0 ? new_length : c->length;
   for (int32_t k = 0; k < c->numPairs && shift != 0; ++k) {
     const CachePair &p = c->pairs[k];
-    int32_t axis = p.pair->axis, rank = m.inputs[p.pair->input].rank;
-    size_t elem = kiln_dtype_size(m.inputs[p.pair->input].dtype);
+    PairLayout l = layoutOf(c, p);
+    size_t position = l.positionBytes;
     // Only the rows in use: a server's free rows are rewritten before use.
-    int64_t outer = axis > 0 ? c->rows : 1, inner = 1;
-    for (int32_t d = axis > 0 ? 1 : 0; d < axis; ++d)
-      outer *= p.dims[d];
-    for (int32_t d = axis + 1; d < rank; ++d)
-      inner *= p.dims[d];
-    size_t position = (size_t)inner * elem;
-    size_t block = (size_t)c->maxLength * position;
-    for (int64_t i = 0; i < outer; ++i) {
-      char *b = static_cast<char *>(p.data) + i * block;
+    int64_t rows = p.pair->axis > 0 ? c->rows : 1;
+    for (int64_t i = 0; i < rows * l.perRow; ++i) {
+      char *b = static_cast<char *>(p.data) + i * l.blockBytes;
       if (shift > 0) {
         memmove(b + shift * position, b, kept * position);
         memset(b, 0, shift * position);
