@@ -78,6 +78,12 @@ private:
   void admit();
   void stepContinuous();
   void stepPerSequence();
+  // One step of ids.size() sequences through `cache`: ids and positions one
+  // per row, the attention mask row after row; `logits` gets [rows, vocab].
+  kiln_status runStep(kiln_kv_cache *cache, const std::vector<int64_t> &ids,
+                      const std::vector<int64_t> &positions,
+                      const std::vector<int64_t> &mask,
+                      std::vector<float> &logits);
 
   // One prefilled prompt: its last logits and its presents (batch 1, one
   // per KV pair, only the prompt's own positions).
@@ -516,31 +522,10 @@ void DecoderEngineImpl::stepContinuous() {
     for (int64_t j = length - slots[r].length; j <= length; ++j)
       mask[r * (length + 1) + j] = 1;
   }
-  std::vector<OwnedTensor> owned;
-  std::vector<kiln_tensor> inputs;
-  for (int32_t i = 0; i < decode->numInputs(); ++i) {
-    auto dtype = static_cast<kiln_dtype>(decode->input(i).dtype);
-    if (i == decodeIds)
-      owned.push_back(OwnedTensor::ints(dtype, {rows, 1}, ids));
-    else if (i == decodeMask)
-      owned.push_back(OwnedTensor::ints(dtype, {rows, length + 1}, mask));
-    else if (i == decodePositions)
-      owned.push_back(OwnedTensor::ints(dtype, {rows, 1}, positions));
-  }
-  for (OwnedTensor &t : owned)
-    inputs.push_back(t.view());
-  std::vector<float> logits(rows * vocab);
-  std::vector<int64_t> logitDims = {rows, 1, vocab};
-  kiln_tensor out = {KILN_DTYPE_F32, 3, logitDims.data(), logits.data(),
-                     logits.size() * sizeof(float)};
-  std::vector<kiln_tensor> outputs;
-  for (int32_t o = 0; o < decode->numOutputs(); ++o)
-    if (o == decodeLogits)
-      outputs.push_back(out);
+  std::vector<float> logits;
   kiln_status st = kiln_kv_cache_use_rows(shared, rows);
   if (st == KILN_OK)
-    st = kiln_session_run_cached(decode->session(), shared, inputs.data(),
-                                 inputs.size(), outputs.data(), outputs.size());
+    st = runStep(shared, ids, positions, mask, logits);
   if (st != KILN_OK) {
     failAll(std::string("decode step: ") + kiln_status_string(st) + ": " +
             kiln_session_last_error(decode->session()));
@@ -554,29 +539,40 @@ void DecoderEngineImpl::stepContinuous() {
   }
 }
 
+kiln_status DecoderEngineImpl::runStep(kiln_kv_cache *cache,
+                                       const std::vector<int64_t> &ids,
+                                       const std::vector<int64_t> &positions,
+                                       const std::vector<int64_t> &mask,
+                                       std::vector<float> &logits) {
+  int64_t rows = (int64_t)ids.size();
+  std::vector<OwnedTensor> owned;
+  for (int32_t i = 0; i < decode->numInputs(); ++i) {
+    auto dtype = static_cast<kiln_dtype>(decode->input(i).dtype);
+    if (i == decodeIds)
+      owned.push_back(OwnedTensor::ints(dtype, {rows, 1}, ids));
+    else if (i == decodeMask)
+      owned.push_back(
+          OwnedTensor::ints(dtype, {rows, (int64_t)mask.size() / rows}, mask));
+    else if (i == decodePositions)
+      owned.push_back(OwnedTensor::ints(dtype, {rows, 1}, positions));
+  }
+  std::vector<kiln_tensor> inputs;
+  for (OwnedTensor &t : owned)
+    inputs.push_back(t.view());
+  logits.assign(rows * vocab, 0.0f);
+  std::vector<int64_t> logitDims = {rows, 1, vocab};
+  kiln_tensor out = {KILN_DTYPE_F32, 3, logitDims.data(), logits.data(),
+                     logits.size() * sizeof(float)};
+  return kiln_session_run_cached(decode->session(), cache, inputs.data(),
+                                 inputs.size(), &out, 1);
+}
+
 void DecoderEngineImpl::stepPerSequence() {
   for (size_t r = slots.size(); r-- > 0;) {
     Slot &slot = slots[r];
-    std::vector<int64_t> ones(slot.length + 1, 1);
-    std::vector<OwnedTensor> owned;
-    for (int32_t i = 0; i < decode->numInputs(); ++i) {
-      auto dtype = static_cast<kiln_dtype>(decode->input(i).dtype);
-      if (i == decodeIds)
-        owned.push_back(OwnedTensor::ints(dtype, {1, 1}, {slot.lastToken}));
-      else if (i == decodeMask)
-        owned.push_back(OwnedTensor::ints(dtype, {1, slot.length + 1}, ones));
-      else if (i == decodePositions)
-        owned.push_back(OwnedTensor::ints(dtype, {1, 1}, {slot.length}));
-    }
-    std::vector<kiln_tensor> inputs;
-    for (OwnedTensor &t : owned)
-      inputs.push_back(t.view());
-    std::vector<float> logits(vocab);
-    std::vector<int64_t> logitDims = {1, 1, vocab};
-    kiln_tensor out = {KILN_DTYPE_F32, 3, logitDims.data(), logits.data(),
-                       logits.size() * sizeof(float)};
-    kiln_status st = kiln_session_run_cached(
-        decode->session(), slot.cache, inputs.data(), inputs.size(), &out, 1);
+    std::vector<float> logits;
+    kiln_status st = runStep(slot.cache, {slot.lastToken}, {slot.length},
+                             std::vector<int64_t>(slot.length + 1, 1), logits);
     if (st != KILN_OK) {
       retire(r, FinishReason::Error,
              std::string("decode step: ") + kiln_status_string(st) + ": " +
