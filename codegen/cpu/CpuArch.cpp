@@ -51,6 +51,12 @@ std::string kiln::knownCpuTargetSpecs() {
   return specs;
 }
 
+int64_t kiln::packedPanelColumns(llvm::StringRef triple) {
+  llvm::Triple t(triple.empty() ? llvm::sys::getDefaultTargetTriple()
+                                : triple.str());
+  return t.isAArch64() ? 16 : 32;
+}
+
 std::string kiln::joinCpuNames(llvm::ArrayRef<llvm::StringRef> cpus) {
   std::string names;
   for (llvm::StringRef cpu : cpus)

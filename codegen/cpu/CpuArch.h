@@ -13,6 +13,7 @@
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
+#include <cstdint>
 #include <string>
 
 namespace mlir::kiln {
@@ -36,6 +37,11 @@ const CpuArch *findCpuArch(llvm::StringRef name);
 
 /// The target specs of the CPU target, for an error: "cpu, cpu:x86_64, ...".
 std::string knownCpuTargetSpecs();
+
+/// Columns per panel of the f32 weights packed at compile time for code of
+/// `triple` (empty: the build machine's): the runtime's KILN_RT_PACKED_PANEL
+/// on that instruction set (runtime/src/kernels/Kernels.h).
+int64_t packedPanelColumns(llvm::StringRef triple);
 
 /// Joins `cpus` with ", ", for an error.
 std::string joinCpuNames(llvm::ArrayRef<llvm::StringRef> cpus);

@@ -1,5 +1,6 @@
 //===- CpuPipeline.cpp - linalg on tensors -> LLVM dialect for the CPU ----===//
 #include "codegen/cpu/CpuPipeline.h"
+#include "codegen/cpu/CpuArch.h"
 #include "passes/Pipelines.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -60,8 +61,10 @@ LogicalResult kiln::lowerLinalgToLLVMDialect(ModuleOp module,
   if (failed(runPassPipeline(
           module,
           "eliminate-empty-tensors,one-shot-bufferize,kiln-linalg-to-"
-          "microkernels,kiln-interchange-matmul-loops,"
-          "buffer-deallocation-pipeline,func.func(kiln-plan-memory)," +
+          "microkernels{panel-columns=" +
+              std::to_string(packedPanelColumns(options.triple)) +
+              "},kiln-interchange-matmul-loops,"
+              "buffer-deallocation-pipeline,func.func(kiln-plan-memory)," +
               loops + "kiln-approximate-math",
           options.verbose)))
     return failure();

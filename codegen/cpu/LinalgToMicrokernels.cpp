@@ -32,10 +32,6 @@ using namespace mlir;
 
 namespace {
 
-/// Columns per panel of a pre-packed weight; runtime/src/kernels/Kernels.h
-/// (KILN_RT_PACKED_PANEL) defines the layout.
-constexpr int64_t kPackedPanel = 32;
-
 /// The raw f32 or bf16 bytes of a constant global's initializer, read in
 /// place: all elements, or one when `splat`.
 struct ConstantBytes {
@@ -66,8 +62,16 @@ std::optional<ConstantBytes> constantBytes(memref::GlobalOp global) {
 struct KilnLinalgToMicrokernelsPass
     : mlir::kiln::impl::KilnLinalgToMicrokernelsBase<
           KilnLinalgToMicrokernelsPass> {
+  using Base::Base;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (panelColumns < 1) {
+      module.emitError() << "kiln-linalg-to-microkernels: panel-columns must "
+                            "be positive, got "
+                         << static_cast<int64_t>(panelColumns);
+      return signalPassFailure();
+    }
     packed_.clear(); // a pass instance may run on several modules
     SmallVector<Operation *> matmuls;
     module.walk([&](Operation *op) {
@@ -191,19 +195,22 @@ struct KilnLinalgToMicrokernelsPass
     if (type.getElementType().isBF16())
       return makePackedGlobal(module, global, get.getName(),
                               packBf16(*src, k, n));
-    int64_t panels = (n + kPackedPanel - 1) / kPackedPanel;
-    int64_t size = panels * kPackedPanel * k;
+    // The layout of runtime/src/kernels/Kernels.h (KILN_RT_PACKED_PANEL),
+    // whose panel width is the target's.
+    const int64_t width = panelColumns;
+    int64_t panels = (n + width - 1) / width;
+    int64_t size = panels * width * k;
     // Packed straight from the initializer into the new blob: row k of panel
-    // p is columns [32p, 32p + 32) of w's row k, zero-padded.
+    // p is columns [width * p, width * (p + 1)) of w's row k, zero-padded.
     AsmResourceBlob blob =
         HeapAsmResourceBlob::allocate(size_t(size) * sizeof(float), 64);
     char *dst = blob.getMutableData().data();
     memset(dst, 0, size_t(size) * sizeof(float));
     for (int64_t p = 0; p < panels; ++p) {
-      int64_t j0 = p * kPackedPanel;
-      int64_t cols = std::min(kPackedPanel, n - j0);
+      int64_t j0 = p * width;
+      int64_t cols = std::min(width, n - j0);
       for (int64_t kk = 0; kk < k; ++kk) {
-        char *out = dst + ((p * k + kk) * kPackedPanel) * sizeof(float);
+        char *out = dst + ((p * k + kk) * width) * sizeof(float);
         if (src->splat) {
           for (int64_t j = 0; j < cols; ++j)
             memcpy(out + j * sizeof(float), src->data.data(), sizeof(float));

@@ -32,6 +32,12 @@ def KilnLinalgToMicrokernels : Pass<"kiln-linalg-to-microkernels",
     (runtime/src/kernels/Kernels.h). A matmul that accumulates into data it
     did not zero, or has other element types, stays a linalg op.
   }];
+  let options = [
+    Option<"panelColumns", "panel-columns", "int64_t", /*default=*/"32",
+           "Columns per panel of the f32 weights packed at compile time: the "
+           "runtime's KILN_RT_PACKED_PANEL on the target ISA (32 for x86-64, "
+           "16 for aarch64)">
+  ];
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::arith::ArithDialect"];

@@ -1,4 +1,7 @@
 // RUN: kiln-opt %s -kiln-linalg-to-microkernels -split-input-file | FileCheck %s
+// RUN: kiln-opt %s -kiln-linalg-to-microkernels=panel-columns=16 -split-input-file | FileCheck %s --check-prefix=PANEL16
+// RUN: not kiln-opt %s -kiln-linalg-to-microkernels=panel-columns=0 -split-input-file 2>&1 | FileCheck %s --check-prefix=BAD-PANEL
+// BAD-PANEL: panel-columns must be positive, got 0
 
 // A zeroed output and an f32 matmul become one call; the callee is declared
 // once with the C interface and fully dynamic strided memrefs.
@@ -104,6 +107,9 @@ func.func @integer(%a: memref<4x8xi32>, %b: memref<8x4xi32>, %c: memref<4x4xi32>
 // Blob: alignment 64, then w[0, :] = -1, 0 and zero padding to 32, then
 // w[1, :] = 3, 4.
 // CHECK: w_packed: "0x40000000000080BF00000000{{(00000000)+}}0000404000008040{{(00000000)+}}0000A0400000C040{{(00000000)+}}"
+// aarch64's 16-column panels (kilnc --target=cpu:aarch64): 3 rows of 16.
+// PANEL16-LABEL: memref.global "private" constant @w_packed : memref<48xf32>
+// PANEL16: w_packed: "0x40000000000080BF000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000040400000804000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000A0400000C0400000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
 memref.global "private" constant @w : memref<3x2xf32> = dense<[[-1.0, 0.0], [3.0, 4.0], [5.0, 6.0]]>
 func.func @packed_weight(%a: memref<?x3xf32>, %c: memref<?x2xf32>) {
   %zero = arith.constant 0.0 : f32

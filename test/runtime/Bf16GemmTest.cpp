@@ -163,6 +163,8 @@ const char *isaName(Bf16Isa isa) {
     return "Avx512Bf16";
   case Bf16Isa::Amx:
     return "Amx";
+  case Bf16Isa::NeonBf16:
+    return "NeonBf16";
   }
   return "Unknown";
 }
@@ -295,7 +297,8 @@ TEST_P(Bf16GemmIsaTest, MatchesReferenceOnThePool) {
 
 INSTANTIATE_TEST_SUITE_P(Isas, Bf16GemmIsaTest,
                          ::testing::Values(Bf16Isa::Generic, Bf16Isa::Avx512,
-                                           Bf16Isa::Avx512Bf16, Bf16Isa::Amx),
+                                           Bf16Isa::Avx512Bf16, Bf16Isa::Amx,
+                                           Bf16Isa::NeonBf16),
                          [](const ::testing::TestParamInfo<Bf16Isa> &info) {
                            return std::string(isaName(info.param));
                          });

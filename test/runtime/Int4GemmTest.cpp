@@ -155,6 +155,8 @@ const char *isaName(MatmulIsa isa) {
     return "generic";
   case MatmulIsa::Avx2:
     return "avx2";
+  case MatmulIsa::Neon:
+    return "neon";
   default:
     return "avx512";
   }
@@ -242,7 +244,7 @@ TEST_P(Int4GemmIsaTest, MatchesReferenceOnThePool) {
 
 INSTANTIATE_TEST_SUITE_P(Isas, Int4GemmIsaTest,
                          ::testing::Values(MatmulIsa::Generic, MatmulIsa::Avx2,
-                                           MatmulIsa::Avx512),
+                                           MatmulIsa::Avx512, MatmulIsa::Neon),
                          [](const auto &info) {
                            return std::string(isaName(info.param));
                          });

@@ -242,6 +242,8 @@ const char *isaName(Int8Isa isa) {
     return "Avx2";
   case Int8Isa::Avx512Vnni:
     return "Avx512Vnni";
+  case Int8Isa::NeonDot:
+    return "NeonDot";
   }
   return "Unknown";
 }
@@ -439,7 +441,8 @@ TEST_P(Int8GemmIsaTest, MatchesReferenceOnThePool) {
 
 INSTANTIATE_TEST_SUITE_P(Isas, Int8GemmIsaTest,
                          ::testing::Values(Int8Isa::Generic, Int8Isa::Avx2,
-                                           Int8Isa::Avx512Vnni),
+                                           Int8Isa::Avx512Vnni,
+                                           Int8Isa::NeonDot),
                          [](const ::testing::TestParamInfo<Int8Isa> &info) {
                            return std::string(isaName(info.param));
                          });

@@ -13,7 +13,7 @@ namespace kiln::test {
 /// Every ISA a kernel has a code path for.
 inline auto allIsas() {
   return ::testing::Values(MatmulIsa::Generic, MatmulIsa::Avx2,
-                           MatmulIsa::Avx512);
+                           MatmulIsa::Avx512, MatmulIsa::Neon);
 }
 
 /// Test-name suffix of an ISA parameter.
@@ -25,6 +25,8 @@ inline std::string isaName(const ::testing::TestParamInfo<MatmulIsa> &info) {
     return "Avx2";
   case MatmulIsa::Avx512:
     return "Avx512";
+  case MatmulIsa::Neon:
+    return "Neon";
   }
   return "Unknown";
 }

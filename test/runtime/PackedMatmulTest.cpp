@@ -257,14 +257,17 @@ TEST(PackedMatmulEntryPoint, EpilogueReportsBadArguments) {
 
 TEST(PackedMatmulEntryPoint, ReportsAWrongPackedSize) {
   kiln::test::PoolContext context(1);
-  std::vector<float> a(4 * 5, 1.0f), packed(5 * 32 - 1, 1.0f), c(4 * 6, 7.0f);
+  std::vector<float> a(4 * 5, 1.0f), packed(5 * kPanel - 1, 1.0f),
+      c(4 * 6, 7.0f);
   kiln_memref2_f32 am{a.data(), a.data(), 0, {4, 5}, {5, 1}};
   kiln_memref1_f32 pm{
       packed.data(), packed.data(), 0, {(int64_t)packed.size()}, {1}};
   kiln_memref2_f32 cm{c.data(), c.data(), 0, {4, 6}, {6, 1}};
   _mlir_ciface_kiln_rt_matmul_packed_f32(&am, &pm, &cm);
-  EXPECT_EQ(context.error, "matmul_packed_f32: a [4, 5] and c [4, 6] need 160 "
-                           "packed weight elements, got 159");
+  EXPECT_EQ(context.error, "matmul_packed_f32: a [4, 5] and c [4, 6] need " +
+                               std::to_string(5 * kPanel) +
+                               " packed weight elements, got " +
+                               std::to_string(5 * kPanel - 1));
   EXPECT_EQ(c[0], 7.0f);
 }
 

@@ -36,6 +36,10 @@ StreamFn streamFor(MatmulIsa isa) {
   if (isa == MatmulIsa::Avx2)
     return streamRowsAvx2;
 #endif
+#if defined(__aarch64__)
+  if (isa == MatmulIsa::Neon)
+    return streamRowsNeon;
+#endif
   (void)isa;
   return streamRowsGeneric;
 }

@@ -12,7 +12,7 @@
 //
 // This file holds the entry points, the driver and the portable kernel; the
 // x86 variants are x86/Bf16GemmAvx512.cpp, x86/Bf16GemmAvx512Bf16.cpp and
-// x86/Bf16GemmAmx.cpp.
+// x86/Bf16GemmAmx.cpp, the aarch64 one arm/Bf16GemmNeonBf16.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -72,6 +72,9 @@ void gemmGeneric(const Bf16Problem &p, int64_t m0, int64_t rows, int64_t first,
 } // namespace
 
 const Bf16Kernels kBf16Generic = {gemmGeneric, nullptr, nullptr};
+#if defined(__aarch64__)
+const Bf16Kernels kBf16NeonBf16 = {gemmNeonBf16, nullptr, nullptr};
+#endif
 
 namespace {
 
@@ -98,6 +101,10 @@ const Bf16Kernels &kernelsFor(Bf16Isa isa) {
     return kBf16Avx512Bf16;
   if (isa == Bf16Isa::Avx512)
     return kBf16Avx512;
+#endif
+#if defined(__aarch64__)
+  if (isa == Bf16Isa::NeonBf16)
+    return kBf16NeonBf16;
 #endif
   (void)isa;
   return kBf16Generic;

@@ -3,7 +3,8 @@
 // The driver (Bf16Gemm.cpp) cuts a bf16 product into items of rows x panels
 // and hands them to one variant's kernel: Bf16Gemm.cpp's portable loops,
 // x86/Bf16GemmAvx512.cpp (f32 FMAs), x86/Bf16GemmAvx512Bf16.cpp (vdpbf16ps)
-// or x86/Bf16GemmAmx.cpp (tdpbf16ps).
+// or x86/Bf16GemmAmx.cpp (tdpbf16ps), and on aarch64 arm/Bf16GemmNeonBf16.cpp
+// (bfdot).
 // The ISA files include only this header (declarations, and scalar helpers
 // in an anonymous namespace), so that no inline definition compiled for an
 // ISA can stand in for the generic one at link time.
@@ -60,6 +61,14 @@ extern const Bf16Kernels kBf16Amx;
 // take.
 void gemmAvx512Bf16(const Bf16Problem &p, int64_t m0, int64_t rows,
                     int64_t first, int64_t last);
+#pragma GCC visibility pop
+#endif
+#if defined(__aarch64__)
+// arm/Bf16GemmNeonBf16.cpp (bfdot); its table, kBf16NeonBf16, is in
+// Bf16Gemm.cpp.
+#pragma GCC visibility push(hidden)
+void gemmNeonBf16(const Bf16Problem &p, int64_t m0, int64_t rows,
+                  int64_t first, int64_t last);
 #pragma GCC visibility pop
 #endif
 

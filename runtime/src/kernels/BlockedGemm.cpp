@@ -184,7 +184,7 @@ void naiveBlock(const Problem &p) {
     for (int64_t m = 0; m < p.m; ++m)
       for (int64_t n = 0; n < p.n; ++n) {
         float sum = 0;
-        // A pre-packed B holds column n in panel n / 32.
+        // A pre-packed B holds column n in panel n / kPackedPanel.
         const float *bn =
             p.packedB ? p.packedB + (n / kPackedPanel) * p.k * kPackedPanel +
                             n % kPackedPanel
@@ -226,6 +226,8 @@ const MatmulMicrokernel &kernelFor(MatmulIsa isa) {
     return kMatmulAvx512;
   case MatmulIsa::Avx2:
     return kMatmulAvx2;
+  case MatmulIsa::Neon:
+    return kMatmulNeon;
   case MatmulIsa::Generic:
     break;
   }

@@ -11,6 +11,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #endif
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#endif
 
 namespace kiln {
 
@@ -67,6 +70,19 @@ bool amxPermitted() {
 }
 #endif
 
+#if defined(__aarch64__)
+// Whether Linux reports `bit` in the hwcap word `type` (HWCAP_ASIMDDP:
+// sdot and udot; HWCAP2_BF16: bfdot and bfmmla).
+bool hasHwcap(unsigned long type, unsigned long bit) {
+#if defined(__linux__)
+  return (getauxval(type) & bit) != 0;
+#else
+  (void)type, (void)bit;
+  return false;
+#endif
+}
+#endif
+
 } // namespace
 
 bool cpuSupports(MatmulIsa isa) {
@@ -79,8 +95,12 @@ bool cpuSupports(MatmulIsa isa) {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   case MatmulIsa::Generic:
     return true;
+  case MatmulIsa::Neon:
+    break;
   }
   return false;
+#elif defined(__aarch64__)
+  return isa == MatmulIsa::Generic || isa == MatmulIsa::Neon;
 #else
   return isa == MatmulIsa::Generic;
 #endif
@@ -91,6 +111,7 @@ MatmulIsa bestMatmulIsa() {
   if (isa < 0) {
     MatmulIsa best = cpuSupports(MatmulIsa::Avx512) ? MatmulIsa::Avx512
                      : cpuSupports(MatmulIsa::Avx2) ? MatmulIsa::Avx2
+                     : cpuSupports(MatmulIsa::Neon) ? MatmulIsa::Neon
                                                     : MatmulIsa::Generic;
     isa = static_cast<int>(best);
     resolvedIsa.store(isa, std::memory_order_relaxed);
@@ -112,8 +133,14 @@ bool cpuSupports(Int8Isa isa) {
     return cpuSupports(MatmulIsa::Avx2);
   case Int8Isa::Generic:
     return true;
+  case Int8Isa::NeonDot:
+    break;
   }
   return false;
+#elif defined(__aarch64__)
+  // arm/Int8GemmNeonDot.cpp is compiled with +dotprod.
+  return isa == Int8Isa::Generic ||
+         (isa == Int8Isa::NeonDot && hasHwcap(AT_HWCAP, HWCAP_ASIMDDP));
 #else
   return isa == Int8Isa::Generic;
 #endif
@@ -124,6 +151,7 @@ Int8Isa bestInt8Isa() {
   if (isa < 0) {
     Int8Isa best = cpuSupports(Int8Isa::Avx512Vnni) ? Int8Isa::Avx512Vnni
                    : cpuSupports(Int8Isa::Avx2)     ? Int8Isa::Avx2
+                   : cpuSupports(Int8Isa::NeonDot)  ? Int8Isa::NeonDot
                                                     : Int8Isa::Generic;
     isa = static_cast<int>(best);
     resolvedInt8Isa.store(isa, std::memory_order_relaxed);
@@ -137,6 +165,8 @@ MatmulIsa epilogueIsaFor(Int8Isa isa) {
     return MatmulIsa::Avx512;
   case Int8Isa::Avx2:
     return MatmulIsa::Avx2;
+  case Int8Isa::NeonDot:
+    return MatmulIsa::Neon;
   case Int8Isa::Generic:
     break;
   }
@@ -161,8 +191,14 @@ bool cpuSupports(Bf16Isa isa) {
     return cpuSupports(MatmulIsa::Avx512);
   case Bf16Isa::Generic:
     return true;
+  case Bf16Isa::NeonBf16:
+    break;
   }
   return false;
+#elif defined(__aarch64__)
+  // arm/Bf16GemmNeonBf16.cpp is compiled with +bf16.
+  return isa == Bf16Isa::Generic ||
+         (isa == Bf16Isa::NeonBf16 && hasHwcap(AT_HWCAP2, HWCAP2_BF16));
 #else
   return isa == Bf16Isa::Generic;
 #endif
@@ -174,6 +210,7 @@ Bf16Isa bestBf16Isa() {
     Bf16Isa best = cpuSupports(Bf16Isa::Amx)          ? Bf16Isa::Amx
                    : cpuSupports(Bf16Isa::Avx512Bf16) ? Bf16Isa::Avx512Bf16
                    : cpuSupports(Bf16Isa::Avx512)     ? Bf16Isa::Avx512
+                   : cpuSupports(Bf16Isa::NeonBf16)   ? Bf16Isa::NeonBf16
                                                       : Bf16Isa::Generic;
     isa = static_cast<int>(best);
     resolvedBf16Isa.store(isa, std::memory_order_relaxed);
@@ -182,6 +219,8 @@ Bf16Isa bestBf16Isa() {
 }
 
 MatmulIsa epilogueIsaFor(Bf16Isa isa) {
+  if (isa == Bf16Isa::NeonBf16)
+    return MatmulIsa::Neon;
   return isa == Bf16Isa::Generic ? MatmulIsa::Generic : MatmulIsa::Avx512;
 }
 

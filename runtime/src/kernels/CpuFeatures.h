@@ -8,19 +8,23 @@
 // BF16 (vdpbf16ps), and AMX-BF16 (tdpbf16ps), which Linux lets a process use
 // only once it has asked for it.
 //
+// On aarch64 NEON is part of the base ISA, so its fp32 kernels (arm/) need no
+// check; the int8 GEMM's dot-product variant (sdot) and the bf16 GEMM's BF16
+// variant (bfdot) run where getauxval(AT_HWCAP) reports the extension.
+//
 //===----------------------------------------------------------------------===//
 #ifndef KILN_RUNTIME_KERNELS_CPUFEATURES_H
 #define KILN_RUNTIME_KERNELS_CPUFEATURES_H
 
 namespace kiln {
 
-enum class MatmulIsa { Generic, Avx2, Avx512 };
+enum class MatmulIsa { Generic, Avx2, Avx512, Neon };
 
 // Best ISA this CPU and OS support; resolved once.
 MatmulIsa bestMatmulIsa();
 bool cpuSupports(MatmulIsa isa);
 
-enum class Int8Isa { Generic, Avx2, Avx512Vnni };
+enum class Int8Isa { Generic, Avx2, Avx512Vnni, NeonDot };
 
 // Best int8 GEMM ISA this CPU and OS support; resolved once.
 Int8Isa bestInt8Isa();
@@ -28,7 +32,7 @@ bool cpuSupports(Int8Isa isa);
 // The fp32 level whose epilogue (GemmEpilogue.h) an int8 variant calls.
 MatmulIsa epilogueIsaFor(Int8Isa isa);
 
-enum class Bf16Isa { Generic, Avx512, Avx512Bf16, Amx };
+enum class Bf16Isa { Generic, Avx512, Avx512Bf16, Amx, NeonBf16 };
 
 // Best bf16 GEMM ISA this CPU and OS support; resolved once. Asking whether
 // AMX is supported asks Linux for the AMX tile data state for the whole

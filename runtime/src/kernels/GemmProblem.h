@@ -68,6 +68,11 @@ void streamRowsAvx2(const Problem &p, int64_t item);
 void streamRowsAvx512(const Problem &p, int64_t item);
 #pragma GCC visibility pop
 #endif
+#if defined(__aarch64__)
+#pragma GCC visibility push(hidden)
+void streamRowsNeon(const Problem &p, int64_t item); // arm/GemmNeon.cpp
+#pragma GCC visibility pop
+#endif
 
 //===----------------------------------------------------------------------===//
 // Weights pre-packed at compile time
@@ -96,6 +101,11 @@ using PanelFn = void (*)(const PanelProblem &, int64_t, int64_t);
 #pragma GCC visibility push(hidden)
 void panelRowsAvx2(const PanelProblem &p, int64_t first, int64_t last);
 void panelRowsAvx512(const PanelProblem &p, int64_t first, int64_t last);
+#pragma GCC visibility pop
+#endif
+#if defined(__aarch64__)
+#pragma GCC visibility push(hidden)
+void panelRowsNeon(const PanelProblem &p, int64_t first, int64_t last);
 #pragma GCC visibility pop
 #endif
 

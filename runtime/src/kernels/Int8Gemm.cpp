@@ -18,7 +18,8 @@
 // rescales, biases and activates each finished tile while it is in cache.
 //
 // This file holds the entry point, the driver and the portable kernels; the
-// x86 variants are x86/Int8GemmAvx2.cpp and x86/Int8GemmAvx512Vnni.cpp.
+// x86 variants are x86/Int8GemmAvx2.cpp and x86/Int8GemmAvx512Vnni.cpp, the
+// aarch64 one arm/Int8GemmNeonDot.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -120,6 +121,10 @@ void minMaxGeneric(const float *a, int64_t sam, int64_t m, int64_t k, float &lo,
 
 const Int8Kernels kInt8Generic = {1, quantizeGeneric, gemmGeneric,
                                   weightOnlyGeneric, minMaxGeneric};
+#if defined(__aarch64__)
+const Int8Kernels kInt8NeonDot = {1, quantizeNeonDot, gemmNeonDot,
+                                  weightOnlyGeneric, minMaxGeneric};
+#endif
 
 namespace {
 
@@ -154,6 +159,10 @@ const Int8Kernels &kernelsFor(Int8Isa isa) {
     return kInt8Avx512Vnni;
   if (isa == Int8Isa::Avx2)
     return kInt8Avx2;
+#endif
+#if defined(__aarch64__)
+  if (isa == Int8Isa::NeonDot)
+    return kInt8NeonDot;
 #endif
   (void)isa;
   return kInt8Generic;

@@ -2,7 +2,8 @@
 //
 // The driver (Int8Gemm.cpp) cuts kiln.qlinear into items of rows x panels
 // and hands them to one variant's kernels: Int8Gemm.cpp's generic loops,
-// x86/Int8GemmAvx2.cpp or x86/Int8GemmAvx512Vnni.cpp. The ISA files include
+// x86/Int8GemmAvx2.cpp, x86/Int8GemmAvx512Vnni.cpp or arm/Int8GemmNeonDot.cpp.
+// The ISA files include
 // only this header (declarations, and scalar loops in an anonymous
 // namespace), so that no inline definition compiled for an ISA can stand in
 // for the generic one at link time.
@@ -77,6 +78,16 @@ extern const Int8Kernels kInt8Generic;
 #pragma GCC visibility push(hidden)
 extern const Int8Kernels kInt8Avx2;
 extern const Int8Kernels kInt8Avx512Vnni;
+#pragma GCC visibility pop
+#endif
+#if defined(__aarch64__)
+// arm/Int8GemmNeonDot.cpp: rows stored as int8 q - 128 for sdot. The table,
+// kInt8NeonDot, is in Int8Gemm.cpp with the generic weight-only kernel.
+#pragma GCC visibility push(hidden)
+void quantizeNeonDot(const QLinearProblem &p, int64_t m0, int64_t rows,
+                     uint8_t *dst, int64_t lda, float *scale, int32_t *zero);
+void gemmNeonDot(const QLinearProblem &p, const QuantizedRows &q, int64_t m0,
+                 int64_t rows, int64_t first, int64_t last);
 #pragma GCC visibility pop
 #endif
 

@@ -53,10 +53,16 @@ void _mlir_ciface_kiln_rt_matmul_f32(kiln_memref2_f32 *a, kiln_memref2_f32 *b,
                                      kiln_memref2_f32 *c);
 
 // Columns per panel of a weight pre-packed by the compiler
-// (kiln-linalg-to-microkernels): w[k, n] of a [K, N] weight lives at
-// packed[(n / 32) * K * 32 + k * 32 + n % 32], the last panel zero-padded,
-// so packed has ceil(N / 32) * 32 * K elements. 32 is the AVX-512 kernel's NR.
+// (kiln-linalg-to-microkernels): with P = KILN_RT_PACKED_PANEL, w[k, n] of a
+// [K, N] weight lives at packed[(n / P) * K * P + k * P + n % P], the last
+// panel zero-padded, so packed has ceil(N / P) * P * K elements. P is the
+// widest microkernel's NR on the runtime's ISA: 32 for AVX-512 on x86-64, 16
+// for NEON on aarch64 (the compiler packs for its target: codegen/cpu/CpuArch).
+#if defined(__aarch64__)
+#define KILN_RT_PACKED_PANEL 16
+#else
 #define KILN_RT_PACKED_PANEL 32
+#endif
 
 // c[m,n] = sum_k a[m,k] * w[k,n] with w pre-packed as above; overwrites c.
 // Few rows (decode) stream each panel once; more use the blocked kernel

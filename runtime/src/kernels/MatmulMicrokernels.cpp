@@ -5,7 +5,8 @@
 // per cycle), AVX2 keeps 6x16 in 12 of 16 ymm registers. The x86 variants are
 // in x86/GemmAvx2.cpp and x86/GemmAvx512.cpp, compiled for their ISA and
 // chosen at run time (kernelFor in BlockedGemm.cpp), so the library itself
-// still runs on any x86-64.
+// still runs on any x86-64. NEON keeps 4x16 in 16 of its 32 q registers
+// (arm/GemmNeon.cpp).
 //
 //===----------------------------------------------------------------------===//
 
@@ -45,6 +46,11 @@ const MatmulMicrokernel kMatmulAvx512 = {8, 32, tileAvx512, directTileAvx512};
 #else
 const MatmulMicrokernel kMatmulAvx2 = kMatmulGeneric;
 const MatmulMicrokernel kMatmulAvx512 = kMatmulGeneric;
+#endif
+#if defined(__aarch64__)
+const MatmulMicrokernel kMatmulNeon = {4, 16, tileNeon, directTileNeon};
+#else
+const MatmulMicrokernel kMatmulNeon = kMatmulGeneric;
 #endif
 
 } // namespace kiln

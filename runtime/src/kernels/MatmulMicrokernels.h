@@ -38,6 +38,7 @@ constexpr int32_t kMaxTileElements = 8 * 32;
 extern const MatmulMicrokernel kMatmulGeneric;
 extern const MatmulMicrokernel kMatmulAvx2;
 extern const MatmulMicrokernel kMatmulAvx512;
+extern const MatmulMicrokernel kMatmulNeon;
 
 #if defined(__x86_64__)
 // The tiles of kMatmulAvx2 and kMatmulAvx512 (x86/GemmAvx2.cpp,
@@ -49,6 +50,15 @@ void tileAvx512(int64_t kc, const float *a, const float *b, float *c,
                 int64_t ldc, bool accumulate);
 void directTileAvx512(int64_t kc, const float *a, int64_t lda, const float *b,
                       float *c, int64_t ldc, bool accumulate);
+#pragma GCC visibility pop
+#endif
+#if defined(__aarch64__)
+// The tiles of kMatmulNeon (arm/GemmNeon.cpp).
+#pragma GCC visibility push(hidden)
+void tileNeon(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
+              bool accumulate);
+void directTileNeon(int64_t kc, const float *a, int64_t lda, const float *b,
+                    float *c, int64_t ldc, bool accumulate);
 #pragma GCC visibility pop
 #endif
 

@@ -89,6 +89,10 @@ void packedMatmulF32(const kiln_memref2_f32 &a, const float *packed,
     else if (isa == MatmulIsa::Avx2)
       fn = panelRowsAvx2;
 #endif
+#if defined(__aarch64__)
+    if (isa == MatmulIsa::Neon)
+      fn = panelRowsNeon;
+#endif
     // Items of a few panels, enough of them to balance the threads.
     int64_t threads = parallel ? ctx->num_threads : 1;
     int64_t perItem = (panels + 4 * threads - 1) / (4 * threads);
@@ -107,8 +111,8 @@ void packedMatmulF32(const kiln_memref2_f32 &a, const float *packed,
   // packed weights to 64 bytes.
   bool aligned = reinterpret_cast<uintptr_t>(packed) % 64 == 0;
   if (kernel.nr != kPackedPanel || !aligned) {
-    // Microkernels of another width read each panel as a strided [k, 32]
-    // matrix: correct everywhere, fast where AVX-512 is.
+    // Microkernels of another width read each panel as a strided
+    // [k, kPackedPanel] matrix: correct everywhere, fast nowhere.
     for (int64_t j = 0; j < panels; ++j) {
       int64_t cols = n - j * kPackedPanel < kPackedPanel ? n - j * kPackedPanel
                                                          : kPackedPanel;
