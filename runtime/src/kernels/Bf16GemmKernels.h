@@ -67,8 +67,8 @@ void gemmAvx512Bf16(const Bf16Problem &p, int64_t m0, int64_t rows,
 // arm/Bf16GemmNeonBf16.cpp (bfdot); its table, kBf16NeonBf16, is in
 // Bf16Gemm.cpp.
 #pragma GCC visibility push(hidden)
-void gemmNeonBf16(const Bf16Problem &p, int64_t m0, int64_t rows,
-                  int64_t first, int64_t last);
+void gemmNeonBf16(const Bf16Problem &p, int64_t m0, int64_t rows, int64_t first,
+                  int64_t last);
 #pragma GCC visibility pop
 #endif
 
