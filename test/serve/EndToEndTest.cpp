@@ -805,7 +805,8 @@ TEST(KilnServeProcessTest, SigtermFinishesTheStreamRefusesNewWorkAndExits0) {
     while ((n = recv(fd, buffer, sizeof(buffer), 0)) > 0)
       answer.append(buffer, n);
     close(fd);
-    if (answer.rfind("HTTP/1.1 503", 0) == 0)
+    // 503, or nothing: the listener closed while it was accepted.
+    if (answer.rfind("HTTP/1.1 503", 0) == 0 || answer.empty())
       break;
     ASSERT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
