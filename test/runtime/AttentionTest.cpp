@@ -18,7 +18,7 @@ using kiln::MatmulIsa;
 using kiln::test::Tensor4;
 
 enum class Mask { None, Padding, Full, QueryRows };
-enum class Layout { Dense, Strided };
+enum class Layout { Dense, Strided, SpacedKeys };
 
 struct Case {
   int64_t batch, heads, kvHeads, sq, sk, d, dv;
@@ -33,18 +33,20 @@ std::string describe(const Case &c) {
          " Sk" + std::to_string(c.sk) + " D" + std::to_string(c.d) + " Dv" +
          std::to_string(c.dv) + (c.causal ? " causal" : "") + " mask" +
          std::to_string(int(c.mask)) +
-         (c.layout == Layout::Strided ? " strided" : "");
+         (c.layout == Layout::Strided      ? " strided"
+          : c.layout == Layout::SpacedKeys ? " spaced keys"
+                                           : "");
 }
 
 void checkAttention(const Case &c, MatmulIsa isa) {
   std::mt19937 rng(unsigned(c.sq * 7919 + c.sk * 131 + c.d + c.heads));
-  bool strided = c.layout == Layout::Strided;
+  bool strided = c.layout != Layout::Dense;
   // Strided: queries and output in the [B, S, H, D] order projections
   // produce, keys and values the valid part of a longer cache, values with
-  // a spaced inner dim.
+  // a spaced inner dim. SpacedKeys: the keys' inner dim spaced as well.
   Tensor4 q({c.batch, c.heads, c.sq, c.d}, rng, -2, 2, strided);
-  Tensor4 k({c.batch, c.kvHeads, c.sk, c.d}, rng, -2, 2, false,
-            strided ? 7 : 0);
+  Tensor4 k({c.batch, c.kvHeads, c.sk, c.d}, rng, -2, 2, false, strided ? 7 : 0,
+            c.layout == Layout::SpacedKeys ? 3 : 1);
   Tensor4 v({c.batch, c.kvHeads, c.sk, c.dv}, rng, -1, 1, false,
             strided ? 5 : 0, strided ? 2 : 1);
   Tensor4 out({c.batch, c.heads, c.sq, c.dv}, rng, 100, 200, strided);
@@ -113,6 +115,18 @@ const Case kCases[] = {
     {2, 4, 4, 33, 33, 64, 64, true, Mask::None, Layout::Strided},
     {2, 8, 2, 1, 97, 64, 64, true, Mask::Padding, Layout::Strided},
     {1, 4, 1, 7, 70, 16, 16, true, Mask::Full, Layout::Strided},
+    // Head dims that are no multiple of 4 (or below it), in the score tile
+    // (4-row groups and 3 left over, 71 keys) and in the dot products of 3
+    // to 1 rows (8-, 4- and 1-key groups); value dims with a partial vector.
+    {2, 2, 2, 23, 71, 13, 7, true, Mask::None, Layout::Dense},
+    {1, 3, 1, 1, 70, 18, 10, true, Mask::Padding, Layout::Dense},
+    {1, 2, 1, 1, 37, 7, 6, true, Mask::None, Layout::Dense},
+    {2, 1, 1, 1, 20, 9, 9, false, Mask::None, Layout::Dense},
+    {1, 1, 1, 4, 9, 3, 2, true, Mask::None, Layout::Dense},
+    // Keys of a spaced inner dim: packed by the portable loop, for 2 rows
+    // as well as for a tile.
+    {2, 2, 1, 1, 50, 30, 30, true, Mask::None, Layout::SpacedKeys},
+    {1, 2, 1, 6, 45, 12, 20, false, Mask::QueryRows, Layout::SpacedKeys},
 };
 
 class AttentionIsaTest : public ::testing::TestWithParam<MatmulIsa> {

@@ -157,6 +157,9 @@ void attentionF32(const kiln_memref4_f32 &q, const kiln_memref4_f32 &k,
     fn = itemsAvx512;
   else if (isa == MatmulIsa::Avx2)
     fn = itemsAvx2;
+#elif defined(__aarch64__)
+  if (isa == MatmulIsa::Neon)
+    fn = itemsNeon;
 #endif
   (void)isa;
 

@@ -3,8 +3,10 @@
 // runItem is the online softmax of one item's rows over blocks of keys, with
 // the block products supplied by `Blocks`: PortableBlocks here, which the
 // compiler vectorizes for the ISA of the file that includes it, or
-// Avx512Blocks (x86/AttentionAvx512.cpp). Attention.cpp runs the generic
-// variant, x86/AttentionAvx2.cpp and x86/AttentionAvx512.cpp theirs.
+// Avx512Blocks (x86/AttentionAvx512.cpp) and NeonBlocks
+// (arm/AttentionNeon.cpp). Attention.cpp runs the generic variant,
+// x86/AttentionAvx2.cpp, x86/AttentionAvx512.cpp and arm/AttentionNeon.cpp
+// theirs.
 //
 // The code is in an anonymous namespace so that each of those files gets its
 // own copy. As shared inline definitions, the linker could keep the AVX-512
@@ -47,6 +49,12 @@ using ItemFn = void (*)(const Problem &, int64_t, int64_t, float *);
 #pragma GCC visibility push(hidden)
 void itemsAvx2(const Problem &p, int64_t begin, int64_t end, float *scratch);
 void itemsAvx512(const Problem &p, int64_t begin, int64_t end, float *scratch);
+#pragma GCC visibility pop
+#endif
+#if defined(__aarch64__)
+// Hidden like its definition (arm/AttentionNeon.cpp).
+#pragma GCC visibility push(hidden)
+void itemsNeon(const Problem &p, int64_t begin, int64_t end, float *scratch);
 #pragma GCC visibility pop
 #endif
 
