@@ -99,6 +99,10 @@ private:
 PeakArena mlir::kiln::peakArenaBytes(ModuleOp module, const ModelSignature &sig,
                                      llvm::StringRef entry) {
   PeakArena peak;
+  module.walk([&](memref::AllocOp alloc) {
+    if (!alloc->hasAttr("kiln.arena"))
+      ++peak.unplannedBuffers;
+  });
   auto func = module.lookupSymbol<func::FuncOp>(entry);
   if (!func || func.isExternal()) {
     peak.bytes = 0;

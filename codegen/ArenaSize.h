@@ -25,12 +25,16 @@ struct PeakArena {
   std::optional<uint64_t> bytes;
   /// The unbounded symbols the size depends on (give them --max-shape).
   std::vector<std::string> unbounded;
+  /// Buffers of the module that kiln-plan-memory left out (inside parallel
+  /// loops, sized from data, escaping): allocated at run time, beyond the
+  /// arena. 0 when the plan is complete.
+  int64_t unplannedBuffers = 0;
 };
 
 /// The arena of `entry` (kiln-plan-memory's alloc, marked kiln.arena), its
 /// size evaluated with each symbol of `sig` at its symbolMax. `entry`'s
 /// arguments are the signature's inputs, then its outputs. Buffers the plan
-/// leaves out (inside loops, sized from data) are not counted.
+/// leaves out are counted apart, not in the bytes.
 PeakArena peakArenaBytes(ModuleOp module, const ModelSignature &sig,
                          llvm::StringRef entry);
 

@@ -153,10 +153,12 @@ def KilnPlanMemory : Pass<"kiln-plan-memory", "::mlir::func::FuncOp"> {
                 "call, sized from the symbolic dims";
   let description = [{
     Runs on bufferized code, after `buffer-deallocation-pipeline`. Every
-    `memref.alloc` in the function body whose one `memref.dealloc` sits in
-    the same block, with an identity layout, a byte-sized element type and
-    sizes computable from the arguments alone, gets a slot of one arena;
-    buffers whose lifetimes (alloc to dealloc) do not overlap share a slot.
+    `memref.alloc` whose one `memref.dealloc` sits in the same block, with
+    an identity layout, a byte-sized or i1 element type and sizes computable
+    from the arguments alone, gets a slot of one arena; buffers whose
+    lifetimes (alloc to dealloc) do not overlap share a slot. A buffer inside
+    an `scf.for`, `scf.while` or `scf.if` holds its slot for that whole op of
+    the function body, each iteration using it in turn.
     At entry the function computes each buffer's size from the dims of its
     arguments, each slot's size as the largest of its buffers (64-byte
     multiples), the slots' offsets and the total, and allocates the arena
@@ -172,8 +174,10 @@ def KilnPlanMemory : Pass<"kiln-plan-memory", "::mlir::func::FuncOp"> {
     memref.dealloc %arena : memref<?xi8>
     ```
 
-    Buffers allocated inside loops or conditionals, buffers that escape,
-    and those with sizes computed from data stay separate allocations.
+    Buffers inside parallel loops (whose iterations overlap) or other
+    regions, buffers that escape, and those with sizes computed from data
+    stay separate allocations; kilnc reports how many
+    (codegen/ArenaSize.h).
     The arena's alloc carries the unit attribute `kiln.arena`, by which the
     compile finds the formula to evaluate at the --max-shape bounds
     (codegen/ArenaSize.h).

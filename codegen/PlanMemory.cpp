@@ -1,6 +1,7 @@
 //===- PlanMemory.cpp - One arena per call for a function's buffers ----===//
 #include "codegen/Passes.h"
 
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -24,6 +25,10 @@ constexpr int64_t kGuessedExtent = 128;
 struct Buffer {
   memref::AllocOp alloc;
   memref::DeallocOp dealloc;
+  // Where its lifetime lies in the function body: the alloc and the dealloc
+  // themselves, or for a buffer inside a loop or a conditional, the op of
+  // the body that holds both (it takes its slot for the whole op).
+  Operation *start, *end;
   int64_t staticBytes;
   SmallVector<Value> sizes; // the alloc's dynamic sizes, computed at entry
   unsigned slot = 0;
@@ -158,15 +163,15 @@ struct KilnPlanMemoryPass : kiln::impl::KilnPlanMemoryBase<KilnPlanMemoryPass> {
       return;
     Block &body = func.getBody().front();
 
-    // Deallocs per alloc; an alloc freed twice or freed inside a region has
-    // no lifetime in this block.
+    // Deallocs per alloc; an alloc freed twice, or in another block than
+    // its own, has no lifetime the plan can place.
     DenseMap<Operation *, memref::DeallocOp> deallocOf;
     DenseSet<Operation *> excluded;
     func.walk([&](memref::DeallocOp dealloc) {
       Operation *root = rootBuffer(dealloc.getMemref()).getDefiningOp();
       if (!isa_and_nonnull<memref::AllocOp>(root))
         return;
-      if (dealloc->getBlock() != &body || deallocOf.count(root))
+      if (dealloc->getBlock() != root->getBlock() || deallocOf.count(root))
         excluded.insert(root);
       deallocOf[root] = dealloc;
     });
@@ -175,36 +180,56 @@ struct KilnPlanMemoryPass : kiln::impl::KilnPlanMemoryBase<KilnPlanMemoryPass> {
     // next canonicalization.
     EntryValues entry(body);
     std::vector<Buffer> buffers;
-    DenseMap<Operation *, unsigned> bufferOf;
-    for (auto alloc : body.getOps<memref::AllocOp>()) {
+    func.walk([&](memref::AllocOp alloc) {
       auto dealloc = deallocOf.lookup(alloc);
       std::optional<int64_t> bytes = staticBytes(alloc.getType());
-      if (!dealloc || excluded.count(alloc) || !bytes ||
+      Operation *holder = bodyOpHolding(body, alloc);
+      if (!holder || !dealloc || excluded.count(alloc) || !bytes ||
           alloc.getAlignment().value_or(kAlign) > uint64_t(kAlign) ||
           !alloc.getSymbolOperands().empty())
-        continue;
+        return;
       SmallVector<Value> sizes;
       for (Value size : alloc.getDynamicSizes())
         if (Value atEntry = entry.get(size))
           sizes.push_back(atEntry);
       if (sizes.size() != alloc.getDynamicSizes().size())
-        continue;
-      bufferOf[alloc] = buffers.size();
-      buffers.push_back({alloc, dealloc, *bytes, std::move(sizes)});
-    }
-    if (buffers.size() < 2)
+        return;
+      bool nested = holder != alloc.getOperation();
+      buffers.push_back({alloc, dealloc, nested ? holder : alloc,
+                         nested ? holder : dealloc, *bytes, std::move(sizes)});
+    });
+    if (buffers.empty())
       return;
 
-    std::vector<Slot> slots = assignSlots(body, buffers, bufferOf);
+    std::vector<Slot> slots = assignSlots(body, buffers);
     emit(body, buffers, slots, entry);
+  }
+
+  /// The op of `body` that is or holds `alloc`, where every region between
+  /// them runs its iterations one after the other (scf.for, scf.while,
+  /// scf.if): a slot then serves each iteration in turn. Null inside a
+  /// parallel loop or any other region, where iterations may overlap.
+  static Operation *bodyOpHolding(Block &body, memref::AllocOp alloc) {
+    Operation *op = alloc;
+    while (op->getBlock() != &body) {
+      Operation *parent = op->getParentOp();
+      if (!parent || !isa<scf::ForOp, scf::WhileOp, scf::IfOp>(parent))
+        return nullptr;
+      op = parent;
+    }
+    return op;
   }
 
   static std::optional<int64_t> staticBytes(MemRefType type) {
     Type element = type.getElementType();
     if (!type.getLayout().isIdentity() || type.getMemorySpace() ||
-        !element.isIntOrFloat() || element.getIntOrFloatBitWidth() % 8 != 0)
+        !element.isIntOrFloat())
       return std::nullopt;
-    int64_t bytes = element.getIntOrFloatBitWidth() / 8;
+    // An i1 (a mask) takes a byte in memory, as the LLVM lowering stores it.
+    unsigned bits = element.getIntOrFloatBitWidth();
+    if (bits != 1 && bits % 8 != 0)
+      return std::nullopt;
+    int64_t bytes = bits == 1 ? 1 : bits / 8;
     for (int64_t d : type.getShape()) {
       if (ShapedType::isDynamic(d))
         continue;
@@ -230,23 +255,36 @@ struct KilnPlanMemoryPass : kiln::impl::KilnPlanMemoryBase<KilnPlanMemoryPass> {
 
   /// Walks the body in order; a buffer takes a slot whose last buffer was
   /// freed before it is allocated (one of the same size if there is, else
-  /// the one closest in size), or a new slot.
-  static std::vector<Slot>
-  assignSlots(Block &body, std::vector<Buffer> &buffers,
-              const DenseMap<Operation *, unsigned> &bufferOf) {
+  /// the one closest in size), or a new slot. A buffer inside a loop or a
+  /// conditional holds its slot from that op to the next one.
+  static std::vector<Slot> assignSlots(Block &body,
+                                       std::vector<Buffer> &buffers) {
+    DenseMap<Operation *, SmallVector<unsigned>> startingAt;
+    for (auto [i, b] : llvm::enumerate(buffers))
+      startingAt[b.start].push_back(i);
     std::vector<Slot> slots;
-    // Filled as buffers get slots: a dealloc follows its alloc in the block.
-    DenseMap<Operation *, unsigned> slotFreedBy;
+    // Filled as buffers get slots: a buffer's end follows its start.
+    DenseMap<Operation *, SmallVector<unsigned>> slotsFreedBy;
     for (Operation &op : body) {
-      auto freed = slotFreedBy.find(&op);
-      if (freed != slotFreedBy.end()) {
-        slots[freed->second].freedAt = &op;
+      auto freed = slotsFreedBy.find(&op);
+      if (freed != slotsFreedBy.end())
+        for (unsigned s : freed->second)
+          slots[s].freedAt = &op;
+      auto it = startingAt.find(&op);
+      if (it == startingAt.end())
         continue;
-      }
-      auto it = bufferOf.find(&op);
-      if (it == bufferOf.end())
-        continue;
-      Buffer &b = buffers[it->second];
+      for (unsigned index : it->second)
+        assignSlot(buffers, index, slots, slotsFreedBy);
+    }
+    return slots;
+  }
+
+  static void
+  assignSlot(std::vector<Buffer> &buffers, unsigned index,
+             std::vector<Slot> &slots,
+             DenseMap<Operation *, SmallVector<unsigned>> &slotsFreedBy) {
+    {
+      Buffer &b = buffers[index];
       int64_t guess = guessBytes(b);
       int best = -1;
       bool bestSame = false;
@@ -268,13 +306,15 @@ struct KilnPlanMemoryPass : kiln::impl::KilnPlanMemoryBase<KilnPlanMemoryPass> {
         slots.emplace_back();
       }
       Slot &slot = slots[best];
-      slot.buffers.push_back(it->second);
+      slot.buffers.push_back(index);
       slot.freedAt = nullptr;
       slot.guessedBytes = std::max(slot.guessedBytes, guess);
       b.slot = best;
-      slotFreedBy[b.dealloc] = best;
+      // A nested buffer's slot is free again after the op that holds it.
+      Operation *freedBy =
+          b.end == b.dealloc.getOperation() ? b.end : b.end->getNextNode();
+      slotsFreedBy[freedBy].push_back(best);
     }
-    return slots;
   }
 
   static void emit(Block &body, std::vector<Buffer> &buffers,

@@ -371,9 +371,17 @@ LogicalResult Compilation::checkArena(ModuleOp m) {
   PeakArena peak = peakArenaBytes(m, *sig, entryName);
   result.peakArenaBytes = peak.bytes;
   result.arenaUnbounded = peak.unbounded;
+  result.memoryPlanned = true;
+  result.unplannedBuffers = peak.unplannedBuffers;
   if (!options.maxArenaBytes)
     return success();
   const OptionNames &names = options.optionNames;
+  if (peak.unplannedBuffers)
+    return m.emitError() << names.maxArenaBytes << ": " << peak.unplannedBuffers
+                         << " intermediate buffer(s) lie outside the memory "
+                            "plan (inside parallel loops or sized from data), "
+                            "so the run's peak memory is not known at compile "
+                            "time";
   if (!peak.bytes) {
     if (peak.unbounded.empty())
       return m.emitError() << names.maxArenaBytes

@@ -129,6 +129,10 @@ struct CompileResult {
   /// when unknown or unbounded (arenaUnbounded names the symbols).
   std::optional<uint64_t> peakArenaBytes;
   std::vector<std::string> arenaUnbounded;
+  /// Whether the target planned memory (kiln-plan-memory), and how many
+  /// intermediate buffers it left outside the plan, allocated at run time.
+  bool memoryPlanned = false;
+  int64_t unplannedBuffers = 0;
   /// Every diagnostic, in order (compileModel without a context only).
   std::vector<CompileDiagnostic> diagnostics;
 

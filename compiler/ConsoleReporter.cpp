@@ -93,5 +93,11 @@ void ConsoleReporter::summary(const CompileResult &result) {
                  << llvm::join(result.arenaUnbounded, ", ") << ")";
   else
     llvm::errs() << "unknown";
+  if (result.memoryPlanned && result.unplannedBuffers)
+    llvm::errs() << ", " << result.unplannedBuffers
+                 << " intermediate buffer(s) outside the plan (allocated at "
+                    "run time)";
+  else if (result.memoryPlanned)
+    llvm::errs() << ", every intermediate planned";
   llvm::errs() << "\n";
 }

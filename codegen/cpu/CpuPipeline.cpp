@@ -91,8 +91,11 @@ LogicalResult kiln::lowerLinalgToLLVMDialect(ModuleOp module,
       "kiln-expand-shape-to-reinterpret-cast,expand-strided-metadata,"
       "lower-affine,"
       "convert-scf-to-cf,canonicalize,convert-math-to-llvm,"
+      // Aligned allocation: the arena asks the runtime for exactly the
+      // planned bytes (a session's own arena holds just those), where the
+      // plain form asks for the alignment on top and aligns by hand.
       "convert-math-to-libm,finalize-memref-to-llvm{use-generic-"
-      "functions=1},"
+      "functions=1 use-aligned-alloc=1},"
       "convert-to-llvm,reconcile-unrealized-casts" +
           lowerCalls,
       options.verbose);

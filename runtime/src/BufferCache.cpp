@@ -11,6 +11,9 @@
 // two: a decode loop asks for a slightly larger arena every step, and each
 // step would otherwise map (and fault in) a fresh block.
 //
+// A session given an arena of the caller's (kiln_session_options.arena)
+// carves its runs' buffers from it instead, and allocates nothing.
+//
 // While a session runs a model, the buffers allocated on the invoking thread
 // are linked into the run's list and counted against its max_arena_bytes. An
 // allocation over the limit, or one malloc refuses, unwinds the run through
@@ -148,9 +151,40 @@ void unlink(Header *h) {
   h->run = nullptr;
 }
 
+// A buffer carved from the caller's arena (kiln_session_options.arena): no
+// header and no cache, and nothing to free; the run starts it over.
+void *carve(kiln_rt_context *run, size_t alignment, size_t size) {
+  uint64_t align = alignment > kAlign ? alignment : kAlign;
+  uint64_t top = __atomic_load_n(&run->user_arena_top, __ATOMIC_RELAXED);
+  for (;;) {
+    uint64_t start = (top + align - 1) / align * align;
+    if (start < top || size > run->user_arena_bytes ||
+        start > run->user_arena_bytes - size) {
+      run->refuse_allocation(run, size, /*malloc_failed=*/0);
+      fprintf(stderr,
+              "kiln: an intermediate buffer of %zu bytes does not fit the "
+              "session's arena inside a parallel loop\n",
+              size);
+      abort();
+    }
+    if (__atomic_compare_exchange_n(&run->user_arena_top, &top, start + size,
+                                    /*weak=*/true, __ATOMIC_RELAXED,
+                                    __ATOMIC_RELAXED))
+      return run->user_arena + start;
+  }
+}
+
+bool inUserArena(const kiln_rt_context *run, const void *ptr) {
+  const char *p = static_cast<const char *>(ptr);
+  return run && run->user_arena && p >= run->user_arena &&
+         p < run->user_arena + run->user_arena_bytes;
+}
+
 void *allocate(size_t alignment, size_t size) {
-  size = sizeClass(size);
   kiln_rt_context *run = kiln_rt_current_context();
+  if (run && run->user_arena && run->refuse_allocation)
+    return carve(run, alignment, size);
+  size = sizeClass(size);
   if (!run || !run->refuse_allocation)
     return allocateUncounted(alignment, size);
   if (size > run->arena_limit - run->arena_used ||
@@ -187,7 +221,7 @@ void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t size) {
 }
 
 void _mlir_memref_to_llvm_free(void *ptr) {
-  if (!ptr)
+  if (!ptr || inUserArena(kiln_rt_current_context(), ptr))
     return;
   if (headerOf(ptr)->magic == kMagic && headerOf(ptr)->run)
     unlink(headerOf(ptr));

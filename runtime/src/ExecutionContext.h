@@ -23,7 +23,7 @@
 extern "C" {
 #endif
 
-#define KILN_RT_CONTEXT_VERSION 2u
+#define KILN_RT_CONTEXT_VERSION 3u
 
 // Runs items [begin, end) of a parallel loop on worker `worker`.
 typedef void (*kiln_rt_task_fn)(void *arg, int64_t begin, int64_t end,
@@ -54,6 +54,11 @@ typedef struct kiln_rt_context {
   // records the error and unwinds the run; returns only when it cannot.
   void (*refuse_allocation)(struct kiln_rt_context *ctx, size_t bytes,
                             int malloc_failed);
+  // The caller's arena (kiln_session_options.arena), or NULL: the run's
+  // buffers are then carved from it, `user_arena_top` bytes in so far.
+  char *user_arena;
+  uint64_t user_arena_bytes;
+  uint64_t user_arena_top;
 } kiln_rt_context;
 
 // Frees the buffers of the current run that are still live (after an

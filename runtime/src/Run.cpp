@@ -56,6 +56,9 @@ static kiln_status callGenerated(kiln_session *s, uint64_t arenaUsed,
   kiln_rt_context &ctx = s->context;
   ctx.arena_limit = s->options.max_arena_bytes;
   ctx.arena_used = arenaUsed;
+  ctx.user_arena = static_cast<char *>(s->options.arena);
+  ctx.user_arena_bytes = s->options.arena_bytes;
+  ctx.user_arena_top = 0;
   ctx.parallel_depth = 0;
   s->kernelFailed.store(false, std::memory_order_relaxed);
   *slot = &ctx;

@@ -71,7 +71,13 @@ void contextParallelFor(kiln_rt_context *ctx, int64_t begin, int64_t end,
 void contextRefuseAllocation(kiln_rt_context *ctx, size_t bytes,
                              int mallocFailed) {
   auto *s = static_cast<kiln_session *>(ctx->impl);
-  if (mallocFailed)
+  if (ctx->user_arena)
+    snprintf(s->kernelError, sizeof(s->kernelError),
+             "an intermediate buffer of %zu bytes does not fit the session's "
+             "arena: %llu of its %llu bytes are in use",
+             bytes, (unsigned long long)ctx->user_arena_top,
+             (unsigned long long)ctx->user_arena_bytes);
+  else if (mallocFailed)
     snprintf(s->kernelError, sizeof(s->kernelError),
              "cannot allocate an intermediate buffer of %zu bytes", bytes);
   else
@@ -144,6 +150,14 @@ kiln_status kiln_session_create(const kiln_abi_model *model,
   if (options.num_threads < 0 || options.device < 0)
     return fail(KILN_ERROR_INVALID_ARGUMENT,
                 "num_threads and device must not be negative");
+  if (!options.arena != !options.arena_bytes ||
+      reinterpret_cast<uintptr_t>(options.arena) % 64 != 0)
+    return fail(KILN_ERROR_INVALID_ARGUMENT,
+                "arena and arena_bytes go together, and the arena must be "
+                "64-byte aligned");
+  if (options.arena && model->device)
+    return fail(KILN_ERROR_UNSUPPORTED,
+                "an arena in host memory serves cpu models only");
   if (!model->device && options.device != 0)
     return fail(KILN_ERROR_UNSUPPORTED, "a cpu model runs on device 0 only");
   if (model->weights) {

@@ -76,27 +76,60 @@ func.func @dealloc_of_base(%arg: memref<8x8xf32>) {
 
 // -----
 
-// Not planned: a buffer that escapes, one allocated in a loop, one whose size
-// is read from memory, an i1 buffer and one with a larger alignment.
-// CHECK-LABEL: func.func @not_planned
-// CHECK-NOT: memref.view
-// CHECK-COUNT-6: memref.alloc
-// CHECK-NOT: memref.view
-func.func @not_planned(%arg: memref<?xindex>, %n: index) -> memref<4xf32> {
+// A buffer inside a loop takes its slot for the whole loop, each iteration
+// using it in turn; after the loop the slot serves the i1 mask (a byte per
+// element), while the other buffer lives beside it.
+// CHECK-LABEL: func.func @loop_and_mask
+// CHECK: %[[ARENA:.*]] = memref.alloc(%c128{{.*}}) {alignment = 64 : i64, kiln.arena} : memref<?xi8>
+// CHECK: scf.for
+// CHECK-NEXT: memref.view %[[ARENA]][%[[Z:c0[_0-9]*]]][] : memref<?xi8> to memref<4xf32>
+// CHECK: memref.view %[[ARENA]][%[[Z]]][] : memref<?xi8> to memref<8xi1>
+// CHECK-NEXT: memref.view %[[ARENA]][%c64{{.*}}][] : memref<?xi8> to memref<8xf32>
+// CHECK-NOT: memref.alloc
+// CHECK: memref.dealloc %[[ARENA]]
+// CHECK-NEXT: return
+func.func @loop_and_mask(%n: index) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
-  %escapes = memref.alloc() : memref<4xf32>
   scf.for %i = %c0 to %n step %c1 {
     %inner = memref.alloc() : memref<4xf32>
     memref.dealloc %inner : memref<4xf32>
   }
+  %bits = memref.alloc() : memref<8xi1>
+  %one = memref.alloc() : memref<8xf32>
+  memref.dealloc %bits : memref<8xi1>
+  memref.dealloc %one : memref<8xf32>
+  return
+}
+
+// -----
+
+// Not planned: a buffer that escapes, one inside a parallel loop (whose
+// iterations overlap), one whose size is read from memory and one with a
+// larger alignment. The one plain buffer still gets an arena of its own.
+// CHECK-LABEL: func.func @not_planned
+// CHECK-COUNT-1: kiln.arena
+// CHECK-NOT: kiln.arena
+// CHECK: memref.alloc() : memref<4xf32>
+// CHECK: scf.parallel
+// CHECK-NEXT: memref.alloc() : memref<4xf32>
+// CHECK: memref.alloc(%{{.*}}) : memref<?xf32>
+// CHECK-NEXT: memref.alloc() {alignment = 128 : i64} : memref<8xf32>
+// CHECK-NEXT: memref.view
+func.func @not_planned(%arg: memref<?xindex>, %n: index) -> memref<4xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %escapes = memref.alloc() : memref<4xf32>
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    %inner = memref.alloc() : memref<4xf32>
+    memref.dealloc %inner : memref<4xf32>
+    scf.reduce
+  }
   %loaded = memref.load %arg[%c0] : memref<?xindex>
   %data = memref.alloc(%loaded) : memref<?xf32>
-  %bits = memref.alloc() : memref<8xi1>
   %aligned = memref.alloc() {alignment = 128} : memref<8xf32>
   %one = memref.alloc() : memref<8xf32>
   memref.dealloc %data : memref<?xf32>
-  memref.dealloc %bits : memref<8xi1>
   memref.dealloc %aligned : memref<8xf32>
   memref.dealloc %one : memref<8xf32>
   return %escapes : memref<4xf32>

@@ -261,6 +261,39 @@ TEST(SessionCreate, HonorsOptions) {
             KILN_ERROR_INVALID_ARGUMENT);
 }
 
+TEST(SessionCreate, ChecksTheCallersArena) {
+  alignas(64) static char arena[4096];
+  kiln_session_options opts;
+  kiln_session_options_init(&opts);
+  char why[256] = "";
+  opts.error_message = why;
+  opts.error_message_size = sizeof(why);
+  kiln_session *s;
+  opts.arena = arena;
+  opts.arena_bytes = sizeof(arena);
+  ASSERT_EQ(kiln_session_create(&kiln_fake_model, &opts, &s), KILN_OK);
+  Inputs in(1, 1);
+  Outputs out(1, 1);
+  EXPECT_EQ(kiln_session_run(s, in.t, 2, out.t, 2), KILN_OK);
+  kiln_session_destroy(s);
+
+  const char *expected = "arena and arena_bytes go together, and the arena "
+                         "must be 64-byte aligned";
+  opts.arena_bytes = 0;
+  EXPECT_EQ(kiln_session_create(&kiln_fake_model, &opts, &s),
+            KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(why, expected);
+  opts.arena = nullptr;
+  opts.arena_bytes = sizeof(arena);
+  EXPECT_EQ(kiln_session_create(&kiln_fake_model, &opts, &s),
+            KILN_ERROR_INVALID_ARGUMENT);
+  opts.arena = arena + 8;
+  opts.arena_bytes = sizeof(arena) - 8;
+  EXPECT_EQ(kiln_session_create(&kiln_fake_model, &opts, &s),
+            KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_STREQ(why, expected);
+}
+
 TEST(Status, NamesStatusesAndDtypes) {
   EXPECT_STREQ(kiln_status_string(KILN_OK), "KILN_OK");
   EXPECT_STREQ(kiln_status_string(KILN_ERROR_SHAPE_MISMATCH),

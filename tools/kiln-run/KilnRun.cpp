@@ -93,6 +93,13 @@ Timing:
   --warmup W           untimed runs before timing (default 3).
   --threads T          threads for the session (default 0: one per core).
 
+Memory:
+  --arena-bytes N      give the session an arena of N bytes for the runs'
+                       intermediate buffers (kiln_session_options.arena), as
+                       an embedded product that owns all memory does: kilnc
+                       prints the peak a model needs at its --max-shape
+                       bounds; a run that needs more fails.
+
 Exit status: 0 ok, 1 output mismatch, 2 usage, load or run error.
 )";
 
@@ -107,6 +114,7 @@ struct Options {
   int64_t bench = 0;
   int64_t warmup = 3;
   int32_t threads = 0;
+  uint64_t arenaBytes = 0;
   uint64_t seed = 0;
   std::map<std::string, int64_t> shapes;
   int64_t defaultDim = 1;
@@ -183,6 +191,8 @@ Options parseOptions(int argc, char **argv) {
       o.warmup = parseInt(arg, value, 0);
     else if (arg == "--threads")
       o.threads = (int32_t)parseInt(arg, value, 0);
+    else if (arg == "--arena-bytes")
+      o.arenaBytes = (uint64_t)parseInt(arg, value, 1);
     else if (arg == "--default-dim")
       o.defaultDim = parseInt(arg, value, 0);
     else if (arg == "--reference")
@@ -519,7 +529,7 @@ int runTool(int argc, char **argv) {
   Options o = parseOptions(argc, argv);
   ModelLibrary library(o.library);
   warnAboutRuntime(library);
-  Session session(library.model(), o.threads);
+  Session session(library.model(), o.threads, o.arenaBytes);
 
   if (!o.onnxTestDir.empty())
     return runOnnxTestDir(session, o);

@@ -62,7 +62,8 @@ ModelLibrary::~ModelLibrary() {
     dlclose(handle);
 }
 
-Session::Session(const kiln_abi_model *model, int32_t threads) {
+Session::Session(const kiln_abi_model *model, int32_t threads,
+                 uint64_t arenaBytes) {
   char reason[512];
   if (kiln_status st = kiln_model_validate(model, reason, sizeof(reason)))
     throw ToolError(std::string("invalid model descriptor: ") +
@@ -70,14 +71,23 @@ Session::Session(const kiln_abi_model *model, int32_t threads) {
   kiln_session_options options;
   kiln_session_options_init(&options);
   options.num_threads = threads;
+  if (arenaBytes) {
+    if (posix_memalign(&arena, 64, arenaBytes) != 0)
+      throw ToolError("cannot allocate an arena of " +
+                      std::to_string(arenaBytes) + " bytes");
+    options.arena = arena;
+    options.arena_bytes = arenaBytes;
+  }
   char why[512] = "";
   options.error_message = why;
   options.error_message_size = sizeof(why);
-  if (kiln_status st = kiln_session_create(model, &options, &session))
+  if (kiln_status st = kiln_session_create(model, &options, &session)) {
+    free(arena);
     throw ToolError(std::string("cannot create a session for model '") +
                     (model->name ? model->name : "?") + "' (target '" +
                     (model->target ? model->target : "?") + "'): " +
                     kiln_status_string(st) + (why[0] ? ": " : "") + why);
+  }
 }
 
 kiln_tensor_info Session::inputInfo(int32_t i) {

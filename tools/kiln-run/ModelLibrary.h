@@ -4,6 +4,7 @@
 
 #include "HostTensor.h"
 
+#include <cstdlib>
 #include <string>
 
 namespace kiln {
@@ -39,8 +40,15 @@ private:
 // Owns a kiln_session; failures become ToolErrors carrying the last error.
 class Session {
 public:
-  Session(const kiln_abi_model *model, int32_t threads);
-  ~Session() { kiln_session_destroy(session); }
+  /// `arenaBytes` > 0: the session's runs place their intermediate buffers
+  /// in an arena of that many bytes, allocated here once
+  /// (kiln_session_options.arena).
+  Session(const kiln_abi_model *model, int32_t threads,
+          uint64_t arenaBytes = 0);
+  ~Session() {
+    kiln_session_destroy(session);
+    free(arena);
+  }
   Session(const Session &) = delete;
   Session &operator=(const Session &) = delete;
 
@@ -62,6 +70,7 @@ public:
 
 private:
   kiln_session *session = nullptr;
+  void *arena = nullptr;
 };
 
 } // namespace kiln

@@ -87,6 +87,16 @@ typedef struct kiln_session_options {
    * libcuda.so.1 not found". Borrowed for the call only. */
   char *error_message;
   size_t error_message_size;
+  /* Optional: memory the caller owns for the intermediate buffers of this
+   * session's runs, 64-byte aligned and arena_bytes long (both 0 for none).
+   * A run then places every buffer generated code asks for in it and
+   * allocates none; one that needs more fails with KILN_ERROR_LIMIT_EXCEEDED,
+   * naming the bytes. kilnc prints the most a model needs at its --max-shape
+   * bounds ("peak arena"). Kiln touches it only during runs; it must outlive
+   * the session. Outputs are not placed in it: kiln_session_run takes the
+   * caller's output buffers. */
+  void *arena;
+  uint64_t arena_bytes;
 } kiln_session_options;
 
 /* Fills `opts` with the defaults and sets struct_size. Thread-safe. */
