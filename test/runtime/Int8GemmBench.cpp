@@ -216,6 +216,7 @@ int run(int threads) {
          threads,
          bestInt8Isa() == Int8Isa::Avx512Vnni ? "avx512-vnni"
          : bestInt8Isa() == Int8Isa::Avx2     ? "avx2"
+         : bestInt8Isa() == Int8Isa::NeonDot  ? "neon-dot"
                                               : "generic",
          bestMatmulIsa() == MatmulIsa::Avx512 ? "avx512"
          : bestMatmulIsa() == MatmulIsa::Avx2 ? "avx2"

@@ -102,6 +102,7 @@ int main(int argc, char **argv) {
     const char *name;
   } isas[] = {{MatmulIsa::Avx512, "avx512"},
               {MatmulIsa::Avx2, "avx2"},
+              {MatmulIsa::Neon, "neon"},
               {MatmulIsa::Generic, "generic"}};
   double flops = 2.0 * batch * m * n * k;
   for (const auto &entry : isas) {
