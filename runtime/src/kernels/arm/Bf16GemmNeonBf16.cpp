@@ -1,12 +1,12 @@
 //===- Bf16GemmNeonBf16.cpp - bf16 GEMM with Arm's BF16 extension ---------===//
 //
-// kBf16NeonBf16 (Bf16GemmKernels.h). A pair of k for 16 columns of the
-// packed weight (Bf16Packing.h) is four q registers of 4 columns x 2 k: the
-// operand of bfdot, which adds the products of a pair to each f32 lane. Its
-// by-element form takes the activation pair from a lane of a register that
-// holds four pairs (8 k) of one row, so a 4-row tile keeps 16 accumulators
-// and runs 8 k per iteration as 64 bfdot. The layout is the one vdpbf16ps
-// reads on x86; bfmmla (2x4 by 4x2 blocks) would need a layout of its own.
+// kBf16NeonBf16 (Bf16GemmKernels.h). Rows go in pairs through bfmmla (2x4
+// by 4x2 blocks into 2x2 f32, tilePairsMmla), and a last single row through
+// bfdot: a pair of k for 16 columns of the packed weight (Bf16Packing.h) is
+// four q registers of 4 columns x 2 k, the operand of bfdot, which adds the
+// products of a pair to each f32 lane; its by-element form takes the
+// activation pair from a lane of a register holding four pairs of the row.
+// Both read the layout vdpbf16ps reads on x86.
 //
 // Compiled with -march=armv8.2-a+bf16 (runtime/CMakeLists.txt); the driver
 // calls this only where getauxval reports HWCAP2_BF16.
@@ -102,6 +102,87 @@ tileRows(const Bf16Problem &p, int64_t i, const uint16_t *b, int64_t n0,
   }
 }
 
+// Rows [i, i + 2 * Pairs) x one panel with bfmmla, which multiplies a
+// 2x4 block of A (two rows, four k) by the transpose of a 2x4 block of B
+// (two columns, four k) into a 2x2 block of f32: 16 multiply-adds, twice a
+// bfdot's. The panel holds each column's k in pairs, 64 bytes per pair of
+// k (Bf16Packing.h); zipping the 32-bit lanes of two such rows gives the
+// four k of two adjacent columns, so the x86 layout serves here too.
+template <int Pairs>
+__attribute__((always_inline)) inline void
+tilePairsMmla(const Bf16Problem &p, int64_t i, const uint16_t *b, int64_t n0,
+              int64_t cols) {
+  // acc[q][c]: rows 2q, 2q + 1 x columns 2c, 2c + 1, as r0c0 r0c1 r1c0 r1c1.
+  float32x4_t acc[Pairs][8];
+#pragma clang loop unroll(full)
+  for (int q = 0; q < Pairs; ++q)
+#pragma clang loop unroll(full)
+    for (int c = 0; c < 8; ++c)
+      acc[q][c] = vdupq_n_f32(0.0f);
+  const uint16_t *a[2 * Pairs];
+#pragma clang loop unroll(full)
+  for (int r = 0; r < 2 * Pairs; ++r)
+    a[r] = p.a + (i + r) * p.sam;
+  auto step = [&](const bfloat16x8_t(&av)[Pairs], const uint16_t *bq) {
+#pragma clang loop unroll(full)
+    for (int g = 0; g < 4; ++g) { // columns 4g .. 4g + 3
+      uint32x4_t lo = vld1q_u32(reinterpret_cast<const uint32_t *>(bq + 8 * g));
+      uint32x4_t hi =
+          vld1q_u32(reinterpret_cast<const uint32_t *>(bq + 32 + 8 * g));
+      bfloat16x8_t b0 = vreinterpretq_bf16_u32(vzip1q_u32(lo, hi));
+      bfloat16x8_t b1 = vreinterpretq_bf16_u32(vzip2q_u32(lo, hi));
+#pragma clang loop unroll(full)
+      for (int q = 0; q < Pairs; ++q) {
+        acc[q][2 * g] = vbfmmlaq_f32(acc[q][2 * g], av[q], b0);
+        acc[q][2 * g + 1] = vbfmmlaq_f32(acc[q][2 * g + 1], av[q], b1);
+      }
+    }
+  };
+  int64_t kk = 0;
+  for (; kk + 8 <= p.k; kk += 8) {
+    bfloat16x8_t lo[Pairs], hi[Pairs];
+#pragma clang loop unroll(full)
+    for (int q = 0; q < Pairs; ++q) {
+      uint64x2_t r0 =
+          vld1q_u64(reinterpret_cast<const uint64_t *>(a[2 * q] + kk));
+      uint64x2_t r1 =
+          vld1q_u64(reinterpret_cast<const uint64_t *>(a[2 * q + 1] + kk));
+      lo[q] = vreinterpretq_bf16_u64(vzip1q_u64(r0, r1)); // k .. k + 3
+      hi[q] = vreinterpretq_bf16_u64(vzip2q_u64(r0, r1)); // k + 4 .. k + 7
+    }
+    step(lo, b + (kk / 2) * 32);
+    step(hi, b + (kk / 2 + 2) * 32);
+  }
+  // The last k < 8 four at a time, the activation past k as zeros (the
+  // weight is zero-padded to a multiple of 32 k).
+  for (; kk < p.k; kk += 4) {
+    bfloat16x8_t av[Pairs];
+#pragma clang loop unroll(full)
+    for (int q = 0; q < Pairs; ++q) {
+      uint16_t block[8] = {};
+      for (int r = 0; r < 2; ++r)
+        for (int64_t t = 0; t < 4 && kk + t < p.k; ++t)
+          block[4 * r + t] = a[2 * q + r][kk + t];
+      av[q] = load8(block);
+    }
+    step(av, b + (kk / 2) * 32);
+  }
+#pragma clang loop unroll(full)
+  for (int q = 0; q < Pairs; ++q) {
+    float out[2][16];
+#pragma clang loop unroll(full)
+    for (int c = 0; c < 8; ++c) {
+      vst1_f32(out[0] + 2 * c, vget_low_f32(acc[q][c]));
+      vst1_f32(out[1] + 2 * c, vget_high_f32(acc[q][c]));
+    }
+    for (int r = 0; r < 2; ++r) {
+      float *row = p.c + (i + 2 * q + r) * p.scm + n0 * p.scn;
+      for (int64_t j = 0; j < cols; ++j)
+        row[j * p.scn] = p.bias ? out[r][j] + p.bias[n0 + j] : out[r][j];
+    }
+  }
+}
+
 } // namespace
 
 void gemmNeonBf16(const Bf16Problem &p, int64_t m0, int64_t rows, int64_t first,
@@ -112,22 +193,17 @@ void gemmNeonBf16(const Bf16Problem &p, int64_t m0, int64_t rows, int64_t first,
     const uint16_t *b = p.panels + panel * p.panelStride;
     const int64_t n0 = panel * kBf16Panel;
     const int64_t cols = p.n - n0 < kBf16Panel ? p.n - n0 : kBf16Panel;
+    // Rows in pairs through bfmmla; a last single row (a decode step of one
+    // sequence) through bfdot, which wastes no half of the multiply.
     int64_t i = m0;
-    for (; i + kRows <= m0 + rows; i += kRows)
-      tileRows<kRows>(p, i, b, n0, cols);
-    switch (m0 + rows - i) {
-    case 3:
-      tileRows<3>(p, i, b, n0, cols);
-      break;
-    case 2:
-      tileRows<2>(p, i, b, n0, cols);
-      break;
-    case 1:
-      tileRows<1>(p, i, b, n0, cols);
-      break;
-    default:
-      break;
+    for (; i + 4 <= m0 + rows; i += 4)
+      tilePairsMmla<2>(p, i, b, n0, cols);
+    if (i + 2 <= m0 + rows) {
+      tilePairsMmla<1>(p, i, b, n0, cols);
+      i += 2;
     }
+    if (i < m0 + rows)
+      tileRows<1>(p, i, b, n0, cols);
     if (p.activationFn)
       p.activationFn(p.activation, p.c + m0 * p.scm + n0 * p.scn, rows, cols,
                      p.scm, p.scn, n0);
