@@ -127,28 +127,29 @@ panelRowsUpTo8(const PanelProblem &p, int64_t first, int64_t last) {
   }
 }
 
-// More than 8 rows: each panel serves its rows 8 at a time through
-// `upTo8`, read from memory by the first group and from cache (k x 32
-// floats: 96 KB at k = 768) by the others, so the weights still stream once.
-template <typename UpTo8>
+// More than Group rows (8; 6 for NEON's registers): each panel serves its
+// rows Group at a time through `upToGroup`, read from memory by the first
+// group and from cache (k x 32 floats: 96 KB at k = 768) by the others, so
+// the weights still stream once.
+template <int Group, typename UpToGroup>
 __attribute__((always_inline)) inline void
 panelRowsInGroups(const PanelProblem &p, int64_t first, int64_t last,
-                  UpTo8 upTo8) {
-  if (p.m <= 8)
-    return upTo8(p, first, last);
+                  UpToGroup upToGroup) {
+  if (p.m <= Group)
+    return upToGroup(p, first, last);
   for (int64_t panel = first; panel < last; ++panel)
-    for (int64_t r0 = 0; r0 < p.m; r0 += 8) {
+    for (int64_t r0 = 0; r0 < p.m; r0 += Group) {
       PanelProblem rows = p;
       rows.a += r0 * p.sam;
       rows.c += r0 * p.scm;
-      rows.m = p.m - r0 < 8 ? p.m - r0 : 8;
-      upTo8(rows, panel, panel + 1);
+      rows.m = p.m - r0 < Group ? p.m - r0 : Group;
+      upToGroup(rows, panel, panel + 1);
     }
 }
 
 __attribute__((always_inline)) inline void
 panelRowsAnyM(const PanelProblem &p, int64_t first, int64_t last) {
-  panelRowsInGroups(p, first, last, panelRowsUpTo8);
+  panelRowsInGroups<8>(p, first, last, panelRowsUpTo8);
 }
 
 } // namespace

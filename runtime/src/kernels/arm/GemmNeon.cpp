@@ -199,18 +199,8 @@ void panelRowsUpTo6Neon(const PanelProblem &p, int64_t first, int64_t last) {
 void streamRowsNeon(const Problem &p, int64_t item) { streamRowsAnyM(p, item); }
 
 void panelRowsNeon(const PanelProblem &p, int64_t first, int64_t last) {
-  if (p.m <= 6)
-    return panelRowsUpTo6Neon(p, first, last);
-  // More rows: each panel serves them 6 at a time, read from memory by the
-  // first group and from cache (k x 16 floats, 48 KiB at k = 768) after.
-  for (int64_t panel = first; panel < last; ++panel)
-    for (int64_t r0 = 0; r0 < p.m; r0 += 6) {
-      PanelProblem rows = p;
-      rows.a += r0 * p.sam;
-      rows.c += r0 * p.scm;
-      rows.m = p.m - r0 < 6 ? p.m - r0 : 6;
-      panelRowsUpTo6Neon(rows, panel, panel + 1);
-    }
+  // 6 rows x 4 accumulators fill 24 of the 32 q registers.
+  panelRowsInGroups<6>(p, first, last, panelRowsUpTo6Neon);
 }
 
 } // namespace kiln::gemm

@@ -118,7 +118,7 @@ void panelRowsUpTo8Avx512(const PanelProblem &p, int64_t first, int64_t last) {
 } // namespace
 
 void panelRowsAvx512(const PanelProblem &p, int64_t first, int64_t last) {
-  panelRowsInGroups(p, first, last, panelRowsUpTo8Avx512);
+  panelRowsInGroups<8>(p, first, last, panelRowsUpTo8Avx512);
 }
 
 } // namespace kiln::gemm
