@@ -41,6 +41,8 @@ std::string names(kiln::Int8Isa isa) {
     return "int8=Avx512Vnni";
   case kiln::Int8Isa::NeonDot:
     return "int8=NeonDot";
+  case kiln::Int8Isa::Amx:
+    return "int8=Amx";
   }
   return "int8=?";
 }

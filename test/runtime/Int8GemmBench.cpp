@@ -214,10 +214,11 @@ int run(int threads) {
   printf("kiln_int8_gemm_bench: %d threads, int8 variant %s, int4 variant "
          "%s\n",
          threads,
-         bestInt8Isa() == Int8Isa::Avx512Vnni ? "avx512-vnni"
-         : bestInt8Isa() == Int8Isa::Avx2     ? "avx2"
-         : bestInt8Isa() == Int8Isa::NeonDot  ? "neon-dot"
-                                              : "generic",
+         bestInt8Isa() == Int8Isa::Amx          ? "amx-int8"
+         : bestInt8Isa() == Int8Isa::Avx512Vnni ? "avx512-vnni"
+         : bestInt8Isa() == Int8Isa::Avx2       ? "avx2"
+         : bestInt8Isa() == Int8Isa::NeonDot    ? "neon-dot"
+                                                : "generic",
          bestMatmulIsa() == MatmulIsa::Avx512 ? "avx512"
          : bestMatmulIsa() == MatmulIsa::Avx2 ? "avx2"
                                               : "generic");

@@ -244,6 +244,8 @@ const char *isaName(Int8Isa isa) {
     return "Avx512Vnni";
   case Int8Isa::NeonDot:
     return "NeonDot";
+  case Int8Isa::Amx:
+    return "Amx";
   }
   return "Unknown";
 }
@@ -261,11 +263,33 @@ protected:
 // multiples of them; N from one column to several panel groups, mostly not
 // a multiple of 16.
 const Shape kShapes[] = {
-    {1, 1, 1},    {1, 67, 50},    {1, 64, 48},   {2, 5, 17},   {2, 768, 33},
-    {3, 300, 33}, {4, 64, 48},    {4, 2, 100},   {5, 17, 100}, {6, 130, 15},
-    {7, 3, 64},   {8, 259, 70},   {8, 16, 96},   {9, 33, 47},  {9, 129, 16},
-    {16, 70, 96}, {16, 1000, 20}, {64, 129, 50}, {64, 4, 49},  {130, 67, 100},
-    {130, 9, 1}};
+    {1, 1, 1},
+    {1, 67, 50},
+    {1, 64, 48},
+    {2, 5, 17},
+    {2, 768, 33},
+    {3, 300, 33},
+    {4, 64, 48},
+    {4, 2, 100},
+    {5, 17, 100},
+    {6, 130, 15},
+    {7, 3, 64},
+    {8, 259, 70},
+    {8, 16, 96},
+    {9, 33, 47},
+    {9, 129, 16},
+    {16, 70, 96},
+    {16, 1000, 20},
+    {64, 129, 50},
+    {64, 4, 49},
+    {130, 67, 100},
+    {130, 9, 1},
+    // AMX tiles: K padded to a multiple of 64, 16-row tiles and a tail of
+    // rows, one or two panels at a time.
+    {16, 64, 48},
+    {40, 128, 70},
+    {130, 192, 33},
+    {33, 64, 16}};
 
 TEST_P(Int8GemmIsaTest, MatchesReference) {
   int index = 0;
@@ -442,7 +466,7 @@ TEST_P(Int8GemmIsaTest, MatchesReferenceOnThePool) {
 INSTANTIATE_TEST_SUITE_P(Isas, Int8GemmIsaTest,
                          ::testing::Values(Int8Isa::Generic, Int8Isa::Avx2,
                                            Int8Isa::Avx512Vnni,
-                                           Int8Isa::NeonDot),
+                                           Int8Isa::NeonDot, Int8Isa::Amx),
                          [](const ::testing::TestParamInfo<Int8Isa> &info) {
                            return std::string(isaName(info.param));
                          });

@@ -42,6 +42,13 @@ bool hasAvx512Bf16() {
   return cpuidLeaf7(1, regs) && (regs[3] & (1u << 5)); // EAX bit 5
 }
 
+bool hasAmxInt8() {
+  unsigned regs[4];
+  // EDX bit 25: AMX-INT8, bit 24: AMX-TILE.
+  return cpuidLeaf7(0, regs) && (regs[2] & (1u << 25)) &&
+         (regs[2] & (1u << 24));
+}
+
 bool hasAmxBf16() {
   unsigned regs[4];
   // EDX bit 22: AMX-BF16, bit 24: AMX-TILE.
@@ -129,6 +136,10 @@ bool cpuSupports(Int8Isa isa) {
            __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512vl") &&
            __builtin_cpu_supports("avx512vnni");
+  case Int8Isa::Amx:
+    // The AMX variant runs the VNNI kernels for what AMX does not take; its
+    // file has the flags of both.
+    return cpuSupports(Int8Isa::Avx512Vnni) && hasAmxInt8() && amxPermitted();
   case Int8Isa::Avx2:
     return cpuSupports(MatmulIsa::Avx2);
   case Int8Isa::Generic:
@@ -149,10 +160,11 @@ bool cpuSupports(Int8Isa isa) {
 Int8Isa bestInt8Isa() {
   int isa = resolvedInt8Isa.load(std::memory_order_relaxed);
   if (isa < 0) {
-    Int8Isa best = cpuSupports(Int8Isa::Avx512Vnni) ? Int8Isa::Avx512Vnni
-                   : cpuSupports(Int8Isa::Avx2)     ? Int8Isa::Avx2
-                   : cpuSupports(Int8Isa::NeonDot)  ? Int8Isa::NeonDot
-                                                    : Int8Isa::Generic;
+    Int8Isa best = cpuSupports(Int8Isa::Amx)          ? Int8Isa::Amx
+                   : cpuSupports(Int8Isa::Avx512Vnni) ? Int8Isa::Avx512Vnni
+                   : cpuSupports(Int8Isa::Avx2)       ? Int8Isa::Avx2
+                   : cpuSupports(Int8Isa::NeonDot)    ? Int8Isa::NeonDot
+                                                      : Int8Isa::Generic;
     isa = static_cast<int>(best);
     resolvedInt8Isa.store(isa, std::memory_order_relaxed);
   }
@@ -162,6 +174,7 @@ Int8Isa bestInt8Isa() {
 MatmulIsa epilogueIsaFor(Int8Isa isa) {
   switch (isa) {
   case Int8Isa::Avx512Vnni:
+  case Int8Isa::Amx:
     return MatmulIsa::Avx512;
   case Int8Isa::Avx2:
     return MatmulIsa::Avx2;

@@ -6,7 +6,8 @@
 // AVX-512 variant needs VNNI (vpdpbusd), which not every AVX-512 CPU has.
 // So has the bf16 GEMM: AVX-512 (f32 FMAs on converted weights), AVX-512
 // BF16 (vdpbf16ps), and AMX-BF16 (tdpbf16ps), which Linux lets a process use
-// only once it has asked for it.
+// only once it has asked for it; and the int8 GEMM AMX-INT8 (tdpbusd) above
+// VNNI, with the same permission.
 //
 // On aarch64 NEON is part of the base ISA, so its fp32 kernels (arm/) need no
 // check; the int8 GEMM's dot-product variant (sdot) and the bf16 GEMM's BF16
@@ -24,7 +25,7 @@ enum class MatmulIsa { Generic, Avx2, Avx512, Neon };
 MatmulIsa bestMatmulIsa();
 bool cpuSupports(MatmulIsa isa);
 
-enum class Int8Isa { Generic, Avx2, Avx512Vnni, NeonDot };
+enum class Int8Isa { Generic, Avx2, Avx512Vnni, NeonDot, Amx };
 
 // Best int8 GEMM ISA this CPU and OS support; resolved once.
 Int8Isa bestInt8Isa();

@@ -119,11 +119,13 @@ void minMaxGeneric(const float *a, int64_t sam, int64_t m, int64_t k, float &lo,
 
 } // namespace
 
-const Int8Kernels kInt8Generic = {1, quantizeGeneric, gemmGeneric,
-                                  weightOnlyGeneric, minMaxGeneric};
+const Int8Kernels kInt8Generic = {
+    1,       quantizeGeneric, gemmGeneric, weightOnlyGeneric, minMaxGeneric,
+    nullptr, nullptr};
 #if defined(__aarch64__)
-const Int8Kernels kInt8NeonDot = {1, quantizeNeonDot, gemmNeonDot,
-                                  weightOnlyGeneric, minMaxGeneric};
+const Int8Kernels kInt8NeonDot = {
+    1,       quantizeNeonDot, gemmNeonDot, weightOnlyGeneric, minMaxGeneric,
+    nullptr, nullptr};
 #endif
 
 namespace {
@@ -155,6 +157,8 @@ int64_t roundUp(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 
 const Int8Kernels &kernelsFor(Int8Isa isa) {
 #if defined(__x86_64__)
+  if (isa == Int8Isa::Amx)
+    return kInt8Amx;
   if (isa == Int8Isa::Avx512Vnni)
     return kInt8Avx512Vnni;
   if (isa == Int8Isa::Avx2)
@@ -204,6 +208,8 @@ void runItems(void *raw, int64_t begin, int64_t end, int32_t worker) {
       return;
     }
   }
+  if (blk.kernels->enter)
+    blk.kernels->enter();
   for (int64_t item = begin; item < end; ++item) {
     int64_t range = item % blk.ranges, chunk = item / blk.ranges;
     int64_t row0 = range * blk.rangeRows;
@@ -234,6 +240,8 @@ void runItems(void *raw, int64_t begin, int64_t end, int32_t worker) {
     blk.kernels->gemm(p, QuantizedRows{data, blk.lda, scale, zero},
                       blk.m0 + row0, rows, first, last);
   }
+  if (blk.kernels->leave)
+    blk.kernels->leave();
 }
 
 } // namespace

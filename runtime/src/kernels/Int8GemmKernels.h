@@ -70,6 +70,11 @@ struct Int8Kernels {
   // folded into lo and hi.
   void (*minMax)(const float *a, int64_t sam, int64_t m, int64_t k, float &lo,
                  float &hi);
+  // Run by each thread before its first gemm call of a parallel task and
+  // after its last (AMX: load and release the tile configuration); null for
+  // none.
+  void (*enter)();
+  void (*leave)();
 };
 
 extern const Int8Kernels kInt8Generic;
@@ -78,6 +83,16 @@ extern const Int8Kernels kInt8Generic;
 #pragma GCC visibility push(hidden)
 extern const Int8Kernels kInt8Avx2;
 extern const Int8Kernels kInt8Avx512Vnni;
+// AMX-INT8: the VNNI variant's quantize, weight-only and min-max kernels
+// with x86/Int8GemmAmx.cpp's gemm, which runs the VNNI gemm for what AMX
+// does not take. The table is in x86/Int8GemmAvx512Vnni.cpp.
+extern const Int8Kernels kInt8Amx;
+void gemmAvx512Vnni(const QLinearProblem &p, const QuantizedRows &q, int64_t m0,
+                    int64_t rows, int64_t first, int64_t last);
+void gemmAmxInt8(const QLinearProblem &p, const QuantizedRows &q, int64_t m0,
+                 int64_t rows, int64_t first, int64_t last);
+void enterAmxInt8();
+void leaveAmxInt8();
 #pragma GCC visibility pop
 #endif
 #if defined(__aarch64__)

@@ -1,0 +1,181 @@
+//===- Int8GemmAmx.cpp - int8 GEMM kernel for AMX-INT8 --------------------===//
+//
+// The gemm of kInt8Amx (Int8GemmKernels.h). Compiled with the AVX-512 VNNI
+// flags and -mamx-tile -mamx-int8 (runtime/CMakeLists.txt); the driver calls
+// it only on CPUs that have them and in processes that Linux let use AMX
+// (CpuFeatures.h).
+//
+// One tdpbusd multiplies a 16 x 64 tile of uint8 activations by a 64 x 16
+// tile of int8 weights into a 16 x 16 tile of int32 sums: 16 times the work
+// of a vpdpbusd. The packed weight (Int8Packing.h) puts 16 groups of 4 k of
+// a panel in 1 KiB in a row, which is a B tile with a stride of 64 bytes,
+// and the quantized rows (the VNNI variant's) are an A tile `lda` apart. A
+// block is 32 rows x 2 panels: 4 accumulator tiles, 2 for A and 2 for B,
+// all 8 tiles; each loaded A or B tile serves two products.
+//
+// AMX takes K in steps of 64, so it takes padded K of a multiple of 64
+// (every transformer's hidden sizes), and rows in tiles of 16: other shapes,
+// and the rows past the last multiple of 16 (decode steps among them), go to
+// the VNNI kernel, which streams the weights as fast for a few rows.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kernels/Int8GemmKernels.h"
+#include "kernels/Int8Packing.h"
+
+#include <immintrin.h>
+
+namespace kiln::int8 {
+
+namespace {
+
+constexpr int kTileRows = 16;
+constexpr int kTileCols = 16; // int32 columns of an accumulator tile
+constexpr int64_t kTileK = 64;
+
+// ldtilecfg's 64-byte operand, palette 1.
+struct alignas(64) TileConfig {
+  uint8_t palette;
+  uint8_t startRow;
+  uint8_t reserved[14];
+  uint16_t bytesPerRow[16];
+  uint8_t rows[16];
+};
+
+__mmask16 columnMask(int64_t cols) {
+  return cols >= kTileCols ? __mmask16(0xffff)
+                           : __mmask16((1u << (cols > 0 ? cols : 0)) - 1);
+}
+
+// Accumulator tile T, rows m .. m + 16 of c and columns n0 .. n0 + 16:
+// c = (acc - zp * colsum) * (sa * sw) + bias, as the VNNI kernel computes
+// it, so both give the same floats.
+template <int T>
+__attribute__((always_inline)) inline void
+storeTile(const QLinearProblem &p, const QuantizedRows &q, int64_t row0,
+          int64_t m, int64_t n0) {
+  alignas(64) int32_t acc[kTileRows * kTileCols];
+  _tile_stored(T, acc, kTileCols * int64_t(sizeof(int32_t)));
+  const int64_t cols = p.n - n0 < kTileCols ? p.n - n0 : kTileCols;
+  const __mmask16 mask = columnMask(cols);
+  const __m512i sums = _mm512_loadu_si512(p.colSums + 4 * n0);
+  const __m512 scale = _mm512_maskz_loadu_ps(mask, p.scales + n0);
+  const __m512 bias =
+      p.bias ? _mm512_maskz_loadu_ps(mask, p.bias + n0) : _mm512_setzero_ps();
+  for (int r = 0; r < kTileRows; ++r) {
+    __m512i zp = _mm512_set1_epi32(q.zero[row0 + r]);
+    __m512 sa = _mm512_set1_ps(q.scale[row0 + r]);
+    __m512i exact = _mm512_sub_epi32(_mm512_load_si512(acc + r * kTileCols),
+                                     _mm512_mullo_epi32(zp, sums));
+    __m512 v =
+        _mm512_mul_ps(_mm512_cvtepi32_ps(exact), _mm512_mul_ps(sa, scale));
+    if (p.bias)
+      v = _mm512_add_ps(v, bias);
+    float *row = p.c + (m + r) * p.scm + n0 * p.scn;
+    if (p.scn == 1) {
+      _mm512_mask_storeu_ps(row, mask, v);
+      continue;
+    }
+    alignas(64) float tmp[kTileCols];
+    _mm512_store_ps(tmp, v);
+    for (int64_t j = 0; j < cols; ++j)
+      row[j * p.scn] = tmp[j];
+  }
+}
+
+// RowTiles * 16 rows (q's rows from row0, c's from m) x ColTiles panels from
+// `panel`, then the activation on the stored block, still in L1.
+// Tiles: 0-3 accumulators (row tile r, column tile c: 2r + c), 4-5 A, 6-7 B.
+template <int RowTiles, int ColTiles>
+void blockAmx(const QLinearProblem &p, const QuantizedRows &q, int64_t row0,
+              int64_t m, int64_t panel) {
+  _tile_zero(0);
+  if constexpr (ColTiles == 2)
+    _tile_zero(1);
+  if constexpr (RowTiles == 2) {
+    _tile_zero(2);
+    if constexpr (ColTiles == 2)
+      _tile_zero(3);
+  }
+  const uint8_t *a = q.data + row0 * q.lda;
+  const int8_t *b = p.panels + panel * p.panelStride;
+  for (int64_t k0 = 0; k0 < p.kp; k0 += kTileK) {
+    // Group k0 / 4 of a panel starts at byte (k0 / 4) * 64.
+    _tile_loadd(4, a + k0, q.lda);
+    _tile_loadd(6, b + k0 * 16, 64);
+    if constexpr (ColTiles == 2)
+      _tile_loadd(7, b + p.panelStride + k0 * 16, 64);
+    if constexpr (RowTiles == 2)
+      _tile_loadd(5, a + kTileRows * q.lda + k0, q.lda);
+    _tile_dpbusd(0, 4, 6);
+    if constexpr (ColTiles == 2)
+      _tile_dpbusd(1, 4, 7);
+    if constexpr (RowTiles == 2) {
+      _tile_dpbusd(2, 5, 6);
+      if constexpr (ColTiles == 2)
+        _tile_dpbusd(3, 5, 7);
+    }
+  }
+  const int64_t n0 = panel * kInt8Panel;
+  storeTile<0>(p, q, row0, m, n0);
+  if constexpr (ColTiles == 2)
+    storeTile<1>(p, q, row0, m, n0 + kTileCols);
+  if constexpr (RowTiles == 2) {
+    storeTile<2>(p, q, row0 + kTileRows, m + kTileRows, n0);
+    if constexpr (ColTiles == 2)
+      storeTile<3>(p, q, row0 + kTileRows, m + kTileRows, n0 + kTileCols);
+  }
+  if (p.activationFn) {
+    int64_t cols =
+        p.n - n0 < ColTiles * kTileCols ? p.n - n0 : ColTiles * kTileCols;
+    p.activationFn(p.activation, p.c + m * p.scm + n0 * p.scn,
+                   RowTiles * kTileRows, cols, p.scm, p.scn, n0);
+  }
+}
+
+} // namespace
+
+// Every tile 16 rows of 64 bytes: A (16 rows x 64 k), B (16 groups of 4 k x
+// 16 columns) and the accumulators (16 x 16 int32) alike.
+void enterAmxInt8() {
+  TileConfig config{};
+  config.palette = 1;
+  for (int t = 0; t < 8; ++t) {
+    config.rows[t] = kTileRows;
+    config.bytesPerRow[t] = 64;
+  }
+  _tile_loadconfig(&config);
+}
+
+// Returns the tile state to its initial one, which context switches then
+// need not save.
+void leaveAmxInt8() { _tile_release(); }
+
+// Two panels at a time, the item's full row tiles swept under them in
+// blocks of 32: the panels come from memory once and from L1 or L2 for the
+// other blocks. The rows past the last full tile go to the VNNI kernel.
+void gemmAmxInt8(const QLinearProblem &p, const QuantizedRows &q, int64_t m0,
+                 int64_t rows, int64_t first, int64_t last) {
+  const int64_t full = rows / kTileRows * kTileRows;
+  if (p.kp % kTileK != 0 || full == 0) {
+    gemmAvx512Vnni(p, q, m0, rows, first, last);
+    return;
+  }
+  for (int64_t panel = first; panel < last; panel += 2) {
+    const bool two = last - panel >= 2;
+    int64_t i = 0;
+    for (; i + 2 * kTileRows <= full; i += 2 * kTileRows)
+      two ? blockAmx<2, 2>(p, q, i, m0 + i, panel)
+          : blockAmx<2, 1>(p, q, i, m0 + i, panel);
+    if (i < full)
+      two ? blockAmx<1, 2>(p, q, i, m0 + i, panel)
+          : blockAmx<1, 1>(p, q, i, m0 + i, panel);
+  }
+  if (full < rows) {
+    QuantizedRows tail{q.data + full * q.lda, q.lda, q.scale + full,
+                       q.zero + full};
+    gemmAvx512Vnni(p, tail, m0 + full, rows - full, first, last);
+  }
+}
+
+} // namespace kiln::int8
