@@ -23,9 +23,10 @@ namespace {
 std::atomic<int> resolvedIsa{-1};
 std::atomic<int> resolvedInt8Isa{-1};
 std::atomic<int> resolvedBf16Isa{-1};
-std::atomic<int> amxPermission{-1}; // -1 not asked yet, 0 refused, 1 granted
 
 #if defined(__x86_64__)
+std::atomic<int> amxPermission{-1}; // -1 not asked yet, 0 refused, 1 granted
+
 // CPUID leaf 7, subleaf `sub`: {ebx, ecx, edx, eax}. The flags that
 // __builtin_cpu_supports may not know (libgcc's list is older than AMX).
 bool cpuidLeaf7(unsigned sub, unsigned (&regs)[4]) {

@@ -22,8 +22,6 @@ namespace kiln::bf16 {
 
 namespace {
 
-constexpr int kRows = 4;
-
 __attribute__((always_inline)) inline bfloat16x8_t load8(const uint16_t *p) {
   return vreinterpretq_bf16_u16(vld1q_u16(p));
 }
