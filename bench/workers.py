@@ -146,7 +146,8 @@ class KilnSessionOptions(ctypes.Structure):
     # object into Python's heap (a worker that loaded a second model crashed).
     _fields_ = [("struct_size", ctypes.c_size_t), ("num_threads", ctypes.c_int32),
                 ("device", ctypes.c_int32), ("max_arena_bytes", ctypes.c_uint64),
-                ("error_message", ctypes.c_char_p), ("error_message_size", ctypes.c_size_t)]
+                ("error_message", ctypes.c_char_p), ("error_message_size", ctypes.c_size_t),
+                ("arena", ctypes.c_void_p), ("arena_bytes", ctypes.c_uint64)]
 
 
 class KilnTensorInfo(ctypes.Structure):

@@ -62,11 +62,18 @@ storeTile(const QLinearProblem &p, const QuantizedRows &q, int64_t row0,
   const __m512 scale = _mm512_maskz_loadu_ps(mask, p.scales + n0);
   const __m512 bias =
       p.bias ? _mm512_maskz_loadu_ps(mask, p.bias + n0) : _mm512_setzero_ps();
+  // Every row of a call has the same zero point (128 per row, or the
+  // tensor's), so zp * colsum is computed again only when it changes.
+  int32_t zero = q.zero[row0];
+  __m512i zpSums = _mm512_mullo_epi32(_mm512_set1_epi32(zero), sums);
   for (int r = 0; r < kTileRows; ++r) {
-    __m512i zp = _mm512_set1_epi32(q.zero[row0 + r]);
+    if (q.zero[row0 + r] != zero) {
+      zero = q.zero[row0 + r];
+      zpSums = _mm512_mullo_epi32(_mm512_set1_epi32(zero), sums);
+    }
     __m512 sa = _mm512_set1_ps(q.scale[row0 + r]);
-    __m512i exact = _mm512_sub_epi32(_mm512_load_si512(acc + r * kTileCols),
-                                     _mm512_mullo_epi32(zp, sums));
+    __m512i exact =
+        _mm512_sub_epi32(_mm512_load_si512(acc + r * kTileCols), zpSums);
     __m512 v =
         _mm512_mul_ps(_mm512_cvtepi32_ps(exact), _mm512_mul_ps(sa, scale));
     if (p.bias)
