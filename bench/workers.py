@@ -141,9 +141,8 @@ class KilnTensor(ctypes.Structure):
 
 
 class KilnSessionOptions(ctypes.Structure):
-    # Every field of runtime.h's kiln_session_options: kiln_session_options_init
-    # writes the whole C struct, and a shorter one here let it write past this
-    # object into Python's heap (a worker that loaded a second model crashed).
+    # The fields of runtime.h's kiln_session_options, filled through
+    # kiln_session_options_init_sized with this struct's size.
     _fields_ = [("struct_size", ctypes.c_size_t), ("num_threads", ctypes.c_int32),
                 ("device", ctypes.c_int32), ("max_arena_bytes", ctypes.c_uint64),
                 ("error_message", ctypes.c_char_p), ("error_message_size", ctypes.c_size_t),
@@ -191,16 +190,16 @@ class KilnEngine:
 
         # The artifact exports its descriptor as data, not as a function.
         descriptor = ctypes.addressof(ctypes.c_byte.in_dll(lib, "kiln_model_descriptor"))
-        # Let the runtime fill a buffer larger than any options struct first,
-        # so that a runtime whose struct grew is caught here, not by a crash.
-        probe = ctypes.create_string_buffer(1024)
-        lib.kiln_session_options_init(probe)
-        c_size = ctypes.c_size_t.from_buffer(probe).value
-        if c_size != ctypes.sizeof(KilnSessionOptions):
-            raise RuntimeError(f"kiln_session_options is {c_size} bytes in the runtime, "
-                               f"{ctypes.sizeof(KilnSessionOptions)} in workers.py")
+        # The sized init fills exactly the struct declared here (an older
+        # runtime without it: its kiln_session_options_init fills the first
+        # version, which these fields begin with).
         opts = KilnSessionOptions()
-        lib.kiln_session_options_init(ctypes.byref(opts))
+        init = getattr(lib, "kiln_session_options_init_sized", None)
+        if init is not None:
+            init.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+            init(ctypes.byref(opts), ctypes.sizeof(opts))
+        else:
+            lib.kiln_session_options_init(ctypes.byref(opts))
         opts.num_threads = threads
         self.session = ctypes.c_void_p()
         status = lib.kiln_session_create(descriptor, ctypes.byref(opts), ctypes.byref(self.session))

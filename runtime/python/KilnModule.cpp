@@ -369,8 +369,10 @@ public:
     if (kiln_status st = api.kiln_model_validate(model, reason, sizeof reason))
       throw KilnError("'" + path + "': invalid model descriptor: " +
                       api.kiln_status_string(st) + ": " + reason);
-    kiln_session_options options;
-    api.kiln_session_options_init(&options);
+    // The first version's fields, which every artifact's runtime fills
+    // (runtime.h: kiln_session_options_init).
+    kiln_session_options options{};
+    (api.kiln_session_options_init)(&options);
     options.num_threads = threads;
     options.max_arena_bytes = maxArenaBytes;
     options.device = device;

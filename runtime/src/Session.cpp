@@ -115,11 +115,16 @@ template <typename T> bool allocArray(T *&out, int64_t count) {
 
 extern "C" {
 
-void kiln_session_options_init(kiln_session_options *opts) {
-  if (!opts)
+void kiln_session_options_init_sized(kiln_session_options *opts, size_t size) {
+  if (!opts || size < sizeof(size_t))
     return;
-  memset(opts, 0, sizeof(*opts));
-  opts->struct_size = sizeof(*opts);
+  size = size < sizeof(*opts) ? size : sizeof(*opts);
+  memset(opts, 0, size);
+  opts->struct_size = size;
+}
+
+void(kiln_session_options_init)(kiln_session_options *opts) {
+  kiln_session_options_init_sized(opts, offsetof(kiln_session_options, arena));
 }
 
 kiln_status kiln_session_create(const kiln_abi_model *model,

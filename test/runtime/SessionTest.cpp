@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 
 namespace {
 
@@ -259,6 +260,31 @@ TEST(SessionCreate, HonorsOptions) {
   opts.struct_size = 0;
   EXPECT_EQ(kiln_session_create(&kiln_fake_model, &opts, &s),
             KILN_ERROR_INVALID_ARGUMENT);
+}
+
+TEST(SessionOptions, InitWritesNoMoreThanTheCallersStruct) {
+  // A caller of the first version's struct calls the exported function,
+  // which fills that struct only; the header's macro fills this one whole.
+  const size_t first = offsetof(kiln_session_options, arena);
+  unsigned char buffer[sizeof(kiln_session_options) + 16];
+  memset(buffer, 0xAB, sizeof(buffer));
+  auto *opts = reinterpret_cast<kiln_session_options *>(buffer);
+  (kiln_session_options_init)(opts);
+  EXPECT_EQ(opts->struct_size, first);
+  for (size_t i = first; i < sizeof(buffer); ++i)
+    ASSERT_EQ(buffer[i], 0xAB) << "byte " << i;
+  memset(buffer, 0xAB, sizeof(buffer));
+  kiln_session_options_init(opts);
+  EXPECT_EQ(opts->struct_size, sizeof(kiln_session_options));
+  EXPECT_EQ(opts->arena, nullptr);
+  EXPECT_EQ(opts->arena_bytes, 0u);
+  for (size_t i = sizeof(kiln_session_options); i < sizeof(buffer); ++i)
+    ASSERT_EQ(buffer[i], 0xAB) << "byte " << i;
+  // A larger caller's struct: only what this runtime knows.
+  memset(buffer, 0xAB, sizeof(buffer));
+  kiln_session_options_init_sized(opts, sizeof(buffer));
+  EXPECT_EQ(opts->struct_size, sizeof(kiln_session_options));
+  EXPECT_EQ(buffer[sizeof(kiln_session_options)], 0xAB);
 }
 
 TEST(SessionCreate, ChecksTheCallersArena) {

@@ -97,7 +97,8 @@ TEST_F(SessionTest, RejectsOtherNullPointers) {
   EXPECT_STRNE(message, "");
   EXPECT_EQ(kiln_model_validate(nullptr, nullptr, 0),
             KILN_ERROR_INVALID_ARGUMENT);
-  kiln_session_options_init(nullptr); // a no-op, not a crash
+  (kiln_session_options_init)(nullptr); // a no-op, not a crash
+  kiln_session_options_init_sized(nullptr, sizeof(kiln_session_options));
 
   // The signature queries answer for a NULL session without failing.
   EXPECT_EQ(kiln_session_num_inputs(nullptr), 0);

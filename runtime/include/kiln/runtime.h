@@ -99,8 +99,19 @@ typedef struct kiln_session_options {
   uint64_t arena_bytes;
 } kiln_session_options;
 
-/* Fills `opts` with the defaults and sets struct_size. Thread-safe. */
-KILN_API void kiln_session_options_init(kiln_session_options *opts);
+/* Fills the first `size` bytes of `opts` with the defaults and sets
+ * struct_size to `size` (at most sizeof(kiln_session_options) of this
+ * runtime). Thread-safe. */
+KILN_API void kiln_session_options_init_sized(kiln_session_options *opts,
+                                              size_t size);
+/* Fills `opts`, the struct as the caller's header declares it, with the
+ * defaults and sets struct_size. A caller compiled against an older header
+ * calls the exported function of that name, which fills the struct of the
+ * first version only (through error_message_size), so a newer runtime never
+ * writes past an older caller's struct. */
+#define kiln_session_options_init(opts)                                        \
+  kiln_session_options_init_sized((opts), sizeof(*(opts)))
+KILN_API void(kiln_session_options_init)(kiln_session_options *opts);
 
 /* The Kiln version of this runtime copy ("0.1.0"), and the version of the
  * execution context through which its kernels reach a session's thread
