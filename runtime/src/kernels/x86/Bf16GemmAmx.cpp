@@ -21,6 +21,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "kernels/Bf16GemmKernels.h"
+#include "kernels/x86/AmxTiles.h"
 
 #include <immintrin.h>
 
@@ -28,7 +29,7 @@ namespace kiln::bf16 {
 
 namespace {
 
-constexpr int kTileRows = 16;
+using amx::kTileRows;
 constexpr int kTileCols = 16; // f32 columns of an accumulator tile
 // A single row (a decode step) streams the weights faster through
 // vdpbf16ps: measured on GPT-2's MLP up (768 x 3072, weights in cache, 2
@@ -36,35 +37,16 @@ constexpr int kTileCols = 16; // f32 columns of an accumulator tile
 // rows are even, 4 rows 0.077-0.092 against 0.093, 8 rows 0.08 against 0.17.
 constexpr int64_t kAmxMinRows = 2;
 
-// ldtilecfg's 64-byte operand, palette 1.
-struct alignas(64) TileConfig {
-  uint8_t palette;
-  uint8_t startRow;
-  uint8_t reserved[14];
-  uint16_t bytesPerRow[16];
-  uint8_t rows[16];
-};
-
 // Every tile 16 rows of 64 bytes: A (16 x 32 bf16), B (16 pairs x 16
 // columns) and the accumulators (16 x 16 f32) alike; or, for a block of
-// fewer rows, tiles 0, 1 (accumulators) and 4 (A) of `rows` rows only, so
-// that AMX reads and writes no row past them.
+// fewer rows, tiles 0, 1 (accumulators) and 4 (A) of `rows` rows only.
 void configureTiles(int rows) {
-  TileConfig config{};
-  config.palette = 1;
-  for (int t = 0; t < 8; ++t) {
-    config.rows[t] = kTileRows;
-    config.bytesPerRow[t] = 64;
-  }
-  config.rows[0] = config.rows[1] = config.rows[4] = uint8_t(rows);
-  _tile_loadconfig(&config);
+  amx::configureTiles(0b10011u, rows);
 }
 
 void enterAmx() { configureTiles(kTileRows); }
 
-// Returns the tile state to its initial one, which context switches then
-// need not save.
-void leaveAmx() { _tile_release(); }
+void leaveAmx() { amx::releaseTiles(); }
 
 // Accumulator tile T (its `rows` rows at row m, columns n0..) to c:
 // straight to c where it has all 16 columns in a row, through a buffer

@@ -22,6 +22,7 @@
 
 #include "kernels/Int8GemmKernels.h"
 #include "kernels/Int8Packing.h"
+#include "kernels/x86/AmxTiles.h"
 
 #include <immintrin.h>
 
@@ -29,18 +30,9 @@ namespace kiln::int8 {
 
 namespace {
 
-constexpr int kTileRows = 16;
+using amx::kTileRows;
 constexpr int kTileCols = 16; // int32 columns of an accumulator tile
 constexpr int64_t kTileK = 64;
-
-// ldtilecfg's 64-byte operand, palette 1.
-struct alignas(64) TileConfig {
-  uint8_t palette;
-  uint8_t startRow;
-  uint8_t reserved[14];
-  uint16_t bytesPerRow[16];
-  uint8_t rows[16];
-};
 
 __mmask16 columnMask(int64_t cols) {
   return cols >= kTileCols ? __mmask16(0xffff)
@@ -144,19 +136,9 @@ void blockAmx(const QLinearProblem &p, const QuantizedRows &q, int64_t row0,
 
 // Every tile 16 rows of 64 bytes: A (16 rows x 64 k), B (16 groups of 4 k x
 // 16 columns) and the accumulators (16 x 16 int32) alike.
-void enterAmxInt8() {
-  TileConfig config{};
-  config.palette = 1;
-  for (int t = 0; t < 8; ++t) {
-    config.rows[t] = kTileRows;
-    config.bytesPerRow[t] = 64;
-  }
-  _tile_loadconfig(&config);
-}
+void enterAmxInt8() { amx::configureTiles(); }
 
-// Returns the tile state to its initial one, which context switches then
-// need not save.
-void leaveAmxInt8() { _tile_release(); }
+void leaveAmxInt8() { amx::releaseTiles(); }
 
 // Two panels at a time, the item's full row tiles swept under them in
 // blocks of 32: the panels come from memory once and from L1 or L2 for the
