@@ -40,9 +40,7 @@ constexpr int64_t kAmxMinRows = 2;
 // Every tile 16 rows of 64 bytes: A (16 x 32 bf16), B (16 pairs x 16
 // columns) and the accumulators (16 x 16 f32) alike; or, for a block of
 // fewer rows, tiles 0, 1 (accumulators) and 4 (A) of `rows` rows only.
-void configureTiles(int rows) {
-  amx::configureTiles(0b10011u, rows);
-}
+void configureTiles(int rows) { amx::configureTiles(0b10011u, rows); }
 
 void enterAmx() { configureTiles(kTileRows); }
 
