@@ -36,38 +36,34 @@ bfdotLane(float32x4_t acc, bfloat16x8_t b, bfloat16x8_t a) {
   return acc;
 }
 
-// Rows [i, i + Rows) of the block x one panel.
-template <int Rows>
-__attribute__((always_inline)) inline void
-tileRows(const Bf16Problem &p, int64_t i, const uint16_t *b, int64_t n0,
-         int64_t cols) {
-  float32x4_t acc[Rows][4];
+// Row i of c, columns n0 .. n0 + cols, from its 16 sums, with the bias.
+__attribute__((always_inline)) inline void storeRow(const Bf16Problem &p,
+                                                    int64_t i, int64_t n0,
+                                                    int64_t cols,
+                                                    const float (&out)[16]) {
+  float *row = p.c + i * p.scm + n0 * p.scn;
+  for (int64_t j = 0; j < cols; ++j)
+    row[j * p.scn] = p.bias ? out[j] + p.bias[n0 + j] : out[j];
+}
+
+// Row i of the block x one panel with bfdot by element (a decode step, or
+// the odd last row): 4 accumulators, 8 k per iteration as 16 bfdot.
+__attribute__((always_inline)) inline void tileRow(const Bf16Problem &p,
+                                                   int64_t i, const uint16_t *b,
+                                                   int64_t n0, int64_t cols) {
+  float32x4_t acc[4];
 #pragma clang loop unroll(full)
-  for (int r = 0; r < Rows; ++r)
-#pragma clang loop unroll(full)
-    for (int v = 0; v < 4; ++v)
-      acc[r][v] = vdupq_n_f32(0.0f);
-  const uint16_t *a[Rows];
-#pragma clang loop unroll(full)
-  for (int r = 0; r < Rows; ++r)
-    a[r] = p.a + (i + r) * p.sam;
+  for (int v = 0; v < 4; ++v)
+    acc[v] = vdupq_n_f32(0.0f);
+  const uint16_t *a = p.a + i * p.sam;
   int64_t kk = 0;
   for (; kk + 8 <= p.k; kk += 8) {
-    bfloat16x8_t av[Rows];
-#pragma clang loop unroll(full)
-    for (int r = 0; r < Rows; ++r)
-      av[r] = load8(a[r] + kk);
+    bfloat16x8_t av = load8(a + kk);
 #define KILN_BFDOT_PAIR(lane)                                                  \
   {                                                                            \
     const uint16_t *bp = b + (kk / 2 + (lane)) * 32;                           \
-    bfloat16x8_t b0 = load8(bp), b1 = load8(bp + 8);                           \
-    bfloat16x8_t b2 = load8(bp + 16), b3 = load8(bp + 24);                     \
-    _Pragma("clang loop unroll(full)") for (int r = 0; r < Rows; ++r) {        \
-      acc[r][0] = bfdotLane<lane>(acc[r][0], b0, av[r]);                       \
-      acc[r][1] = bfdotLane<lane>(acc[r][1], b1, av[r]);                       \
-      acc[r][2] = bfdotLane<lane>(acc[r][2], b2, av[r]);                       \
-      acc[r][3] = bfdotLane<lane>(acc[r][3], b3, av[r]);                       \
-    }                                                                          \
+    _Pragma("clang loop unroll(full)") for (int v = 0; v < 4; ++v) acc[v] =    \
+        bfdotLane<lane>(acc[v], load8(bp + 8 * v), av);                        \
   }
     KILN_BFDOT_PAIR(0)
     KILN_BFDOT_PAIR(1)
@@ -79,25 +75,17 @@ tileRows(const Bf16Problem &p, int64_t i, const uint16_t *b, int64_t n0,
   // weight is zero-padded to kp, the activation row ends at k).
   for (; kk < p.k; kk += 2) {
     const uint16_t *bp = b + (kk / 2) * 32;
-#pragma clang loop unroll(full)
-    for (int r = 0; r < Rows; ++r) {
-      uint16_t pair[8] = {a[r][kk], kk + 1 < p.k ? a[r][kk + 1] : uint16_t(0)};
-      bfloat16x8_t av = load8(pair);
-#pragma clang loop unroll(full)
-      for (int v = 0; v < 4; ++v)
-        acc[r][v] = bfdotLane<0>(acc[r][v], load8(bp + 8 * v), av);
-    }
-  }
-#pragma clang loop unroll(full)
-  for (int r = 0; r < Rows; ++r) {
-    float out[16];
+    uint16_t pair[8] = {a[kk], kk + 1 < p.k ? a[kk + 1] : uint16_t(0)};
+    bfloat16x8_t av = load8(pair);
 #pragma clang loop unroll(full)
     for (int v = 0; v < 4; ++v)
-      vst1q_f32(out + 4 * v, acc[r][v]);
-    float *row = p.c + (i + r) * p.scm + n0 * p.scn;
-    for (int64_t j = 0; j < cols; ++j)
-      row[j * p.scn] = p.bias ? out[j] + p.bias[n0 + j] : out[j];
+      acc[v] = bfdotLane<0>(acc[v], load8(bp + 8 * v), av);
   }
+  float out[16];
+#pragma clang loop unroll(full)
+  for (int v = 0; v < 4; ++v)
+    vst1q_f32(out + 4 * v, acc[v]);
+  storeRow(p, i, n0, cols, out);
 }
 
 // Rows [i, i + 2 * Pairs) x one panel with bfmmla, which multiplies a
@@ -173,11 +161,8 @@ tilePairsMmla(const Bf16Problem &p, int64_t i, const uint16_t *b, int64_t n0,
       vst1_f32(out[0] + 2 * c, vget_low_f32(acc[q][c]));
       vst1_f32(out[1] + 2 * c, vget_high_f32(acc[q][c]));
     }
-    for (int r = 0; r < 2; ++r) {
-      float *row = p.c + (i + 2 * q + r) * p.scm + n0 * p.scn;
-      for (int64_t j = 0; j < cols; ++j)
-        row[j * p.scn] = p.bias ? out[r][j] + p.bias[n0 + j] : out[r][j];
-    }
+    storeRow(p, i + 2 * q, n0, cols, out[0]);
+    storeRow(p, i + 2 * q + 1, n0, cols, out[1]);
   }
 }
 
@@ -201,7 +186,7 @@ void gemmNeonBf16(const Bf16Problem &p, int64_t m0, int64_t rows, int64_t first,
       i += 2;
     }
     if (i < m0 + rows)
-      tileRows<1>(p, i, b, n0, cols);
+      tileRow(p, i, b, n0, cols);
     if (p.activationFn)
       p.activationFn(p.activation, p.c + m0 * p.scm + n0 * p.scn, rows, cols,
                      p.scm, p.scn, n0);
