@@ -25,10 +25,11 @@ constexpr int64_t kGuessedExtent = 128;
 struct Buffer {
   memref::AllocOp alloc;
   memref::DeallocOp dealloc;
-  // Where its lifetime lies in the function body: the alloc and the dealloc
-  // themselves, or for a buffer inside a loop or a conditional, the op of
-  // the body that holds both (it takes its slot for the whole op).
-  Operation *start, *end;
+  // Where its lifetime lies in the function body: from the alloc to the
+  // dealloc, or for a buffer inside a loop or a conditional, from the op of
+  // the body that holds both to the op after it (it takes its slot for the
+  // whole op).
+  Operation *start, *freedBy;
   int64_t staticBytes;
   SmallVector<Value> sizes; // the alloc's dynamic sizes, computed at entry
   unsigned slot = 0;
@@ -194,9 +195,10 @@ struct KilnPlanMemoryPass : kiln::impl::KilnPlanMemoryBase<KilnPlanMemoryPass> {
           sizes.push_back(atEntry);
       if (sizes.size() != alloc.getDynamicSizes().size())
         return;
-      bool nested = holder != alloc.getOperation();
-      buffers.push_back({alloc, dealloc, nested ? holder : alloc,
-                         nested ? holder : dealloc, *bytes, std::move(sizes)});
+      Operation *freedBy =
+          holder == alloc.getOperation() ? dealloc : holder->getNextNode();
+      buffers.push_back(
+          {alloc, dealloc, holder, freedBy, *bytes, std::move(sizes)});
     });
     if (buffers.empty())
       return;
@@ -263,7 +265,7 @@ struct KilnPlanMemoryPass : kiln::impl::KilnPlanMemoryBase<KilnPlanMemoryPass> {
     for (auto [i, b] : llvm::enumerate(buffers))
       startingAt[b.start].push_back(i);
     std::vector<Slot> slots;
-    // Filled as buffers get slots: a buffer's end follows its start.
+    // Filled as buffers get slots: a buffer is freed after it starts.
     DenseMap<Operation *, SmallVector<unsigned>> slotsFreedBy;
     for (Operation &op : body) {
       auto freed = slotsFreedBy.find(&op);
@@ -283,38 +285,33 @@ struct KilnPlanMemoryPass : kiln::impl::KilnPlanMemoryBase<KilnPlanMemoryPass> {
   assignSlot(std::vector<Buffer> &buffers, unsigned index,
              std::vector<Slot> &slots,
              DenseMap<Operation *, SmallVector<unsigned>> &slotsFreedBy) {
-    {
-      Buffer &b = buffers[index];
-      int64_t guess = guessBytes(b);
-      int best = -1;
-      bool bestSame = false;
-      int64_t bestDistance = 0;
-      for (auto [i, slot] : llvm::enumerate(slots)) {
-        if (!slot.freedAt)
-          continue;
-        bool same = sameSize(buffers[slot.buffers.back()], b);
-        int64_t distance = std::abs(slot.guessedBytes - guess);
-        if (best < 0 || (same && !bestSame) ||
-            (same == bestSame && distance < bestDistance)) {
-          best = i;
-          bestSame = same;
-          bestDistance = distance;
-        }
+    Buffer &b = buffers[index];
+    int64_t guess = guessBytes(b);
+    int best = -1;
+    bool bestSame = false;
+    int64_t bestDistance = 0;
+    for (auto [i, slot] : llvm::enumerate(slots)) {
+      if (!slot.freedAt)
+        continue;
+      bool same = sameSize(buffers[slot.buffers.back()], b);
+      int64_t distance = std::abs(slot.guessedBytes - guess);
+      if (best < 0 || (same && !bestSame) ||
+          (same == bestSame && distance < bestDistance)) {
+        best = i;
+        bestSame = same;
+        bestDistance = distance;
       }
-      if (best < 0) {
-        best = slots.size();
-        slots.emplace_back();
-      }
-      Slot &slot = slots[best];
-      slot.buffers.push_back(index);
-      slot.freedAt = nullptr;
-      slot.guessedBytes = std::max(slot.guessedBytes, guess);
-      b.slot = best;
-      // A nested buffer's slot is free again after the op that holds it.
-      Operation *freedBy =
-          b.end == b.dealloc.getOperation() ? b.end : b.end->getNextNode();
-      slotsFreedBy[freedBy].push_back(best);
     }
+    if (best < 0) {
+      best = slots.size();
+      slots.emplace_back();
+    }
+    Slot &slot = slots[best];
+    slot.buffers.push_back(index);
+    slot.freedAt = nullptr;
+    slot.guessedBytes = std::max(slot.guessedBytes, guess);
+    b.slot = best;
+    slotsFreedBy[b.freedBy].push_back(best);
   }
 
   static void emit(Block &body, std::vector<Buffer> &buffers,
