@@ -119,13 +119,11 @@ void minMaxGeneric(const float *a, int64_t sam, int64_t m, int64_t k, float &lo,
 
 } // namespace
 
-const Int8Kernels kInt8Generic = {
-    1,       quantizeGeneric, gemmGeneric, weightOnlyGeneric, minMaxGeneric,
-    nullptr, nullptr};
+const Int8Kernels kInt8Generic = {1, quantizeGeneric, gemmGeneric,
+                                  weightOnlyGeneric, minMaxGeneric};
 #if defined(__aarch64__)
-const Int8Kernels kInt8NeonDot = {
-    1,       quantizeNeonDot, gemmNeonDot, weightOnlyGeneric, minMaxGeneric,
-    nullptr, nullptr};
+const Int8Kernels kInt8NeonDot = {1, quantizeNeonDot, gemmNeonDot,
+                                  weightOnlyGeneric, minMaxGeneric};
 #endif
 
 namespace {
@@ -208,8 +206,6 @@ void runItems(void *raw, int64_t begin, int64_t end, int32_t worker) {
       return;
     }
   }
-  if (blk.kernels->enter)
-    blk.kernels->enter();
   for (int64_t item = begin; item < end; ++item) {
     int64_t range = item % blk.ranges, chunk = item / blk.ranges;
     int64_t row0 = range * blk.rangeRows;
@@ -240,8 +236,6 @@ void runItems(void *raw, int64_t begin, int64_t end, int32_t worker) {
     blk.kernels->gemm(p, QuantizedRows{data, blk.lda, scale, zero},
                       blk.m0 + row0, rows, first, last);
   }
-  if (blk.kernels->leave)
-    blk.kernels->leave();
 }
 
 } // namespace

@@ -70,11 +70,6 @@ struct Int8Kernels {
   // folded into lo and hi.
   void (*minMax)(const float *a, int64_t sam, int64_t m, int64_t k, float &lo,
                  float &hi);
-  // Run by each thread before its first gemm call of a parallel task and
-  // after its last (AMX: load and release the tile configuration); null for
-  // none.
-  void (*enter)();
-  void (*leave)();
 };
 
 extern const Int8Kernels kInt8Generic;
@@ -91,8 +86,6 @@ void gemmAvx512Vnni(const QLinearProblem &p, const QuantizedRows &q, int64_t m0,
                     int64_t rows, int64_t first, int64_t last);
 void gemmAmxInt8(const QLinearProblem &p, const QuantizedRows &q, int64_t m0,
                  int64_t rows, int64_t first, int64_t last);
-void enterAmxInt8();
-void leaveAmxInt8();
 #pragma GCC visibility pop
 #endif
 #if defined(__aarch64__)

@@ -134,15 +134,13 @@ void blockAmx(const QLinearProblem &p, const QuantizedRows &q, int64_t row0,
 
 } // namespace
 
-// Every tile 16 rows of 64 bytes: A (16 rows x 64 k), B (16 groups of 4 k x
-// 16 columns) and the accumulators (16 x 16 int32) alike.
-void enterAmxInt8() { amx::configureTiles(); }
-
-void leaveAmxInt8() { amx::releaseTiles(); }
-
 // Two panels at a time, the item's full row tiles swept under them in
 // blocks of 32: the panels come from memory once and from L1 or L2 for the
-// other blocks. The rows past the last full tile go to the VNNI kernel.
+// other blocks. Every tile is 16 rows of 64 bytes: A (16 rows x 64 k), B
+// (16 groups of 4 k x 16 columns) and the accumulators (16 x 16 int32)
+// alike, configured here and released before the rows past the last full
+// tile go to the VNNI kernel, so that calls AMX takes no part of (decode
+// steps) never touch the tile state.
 void gemmAmxInt8(const QLinearProblem &p, const QuantizedRows &q, int64_t m0,
                  int64_t rows, int64_t first, int64_t last) {
   const int64_t full = rows / kTileRows * kTileRows;
@@ -150,6 +148,7 @@ void gemmAmxInt8(const QLinearProblem &p, const QuantizedRows &q, int64_t m0,
     gemmAvx512Vnni(p, q, m0, rows, first, last);
     return;
   }
+  amx::configureTiles();
   for (int64_t panel = first; panel < last; panel += 2) {
     const bool two = last - panel >= 2;
     int64_t i = 0;
@@ -160,6 +159,7 @@ void gemmAmxInt8(const QLinearProblem &p, const QuantizedRows &q, int64_t m0,
       two ? blockAmx<1, 2>(p, q, i, m0 + i, panel)
           : blockAmx<1, 1>(p, q, i, m0 + i, panel);
   }
+  amx::releaseTiles();
   if (full < rows) {
     QuantizedRows tail{q.data + full * q.lda, q.lda, q.scale + full,
                        q.zero + full};

@@ -372,7 +372,7 @@ void minMaxAvx2(const float *a, int64_t sam, int64_t m, int64_t k, float &lo,
 
 } // namespace
 
-const Int8Kernels kInt8Avx2 = {
-    2, quantizeAvx2, gemmAvx2, weightOnlyAvx2, minMaxAvx2, nullptr, nullptr};
+const Int8Kernels kInt8Avx2 = {2, quantizeAvx2, gemmAvx2, weightOnlyAvx2,
+                               minMaxAvx2};
 
 } // namespace kiln::int8

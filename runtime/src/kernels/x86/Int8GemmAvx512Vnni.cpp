@@ -442,17 +442,11 @@ void minMaxAvx512(const float *a, int64_t sam, int64_t m, int64_t k, float &lo,
 
 } // namespace
 
-const Int8Kernels kInt8Avx512Vnni = {
-    1,       quantizeAvx512, gemmVnni, weightOnlyAvx512, minMaxAvx512,
-    nullptr, nullptr};
+const Int8Kernels kInt8Avx512Vnni = {1, quantizeAvx512, gemmVnni,
+                                     weightOnlyAvx512, minMaxAvx512};
 
-const Int8Kernels kInt8Amx = {1,
-                              quantizeAvx512,
-                              gemmAmxInt8,
-                              weightOnlyAvx512,
-                              minMaxAvx512,
-                              enterAmxInt8,
-                              leaveAmxInt8};
+const Int8Kernels kInt8Amx = {1, quantizeAvx512, gemmAmxInt8, weightOnlyAvx512,
+                              minMaxAvx512};
 
 void gemmAvx512Vnni(const QLinearProblem &p, const QuantizedRows &q, int64_t m0,
                     int64_t rows, int64_t first, int64_t last) {
