@@ -12,6 +12,8 @@
 
 #include "kiln/runtime.h"
 
+#include "ExecutionContext.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -331,5 +333,40 @@ TEST_F(ArtifactConcurrency, ExportedApiFromEightThreads) {
   EXPECT_EQ(runInThreads(artifact().api, 8, 1, 1, /*sessionPerRun=*/true), 0);
 }
 #endif
+
+// Generated parallel loops call the artifact's kiln_rt_parallel_for. It must
+// find the host's context through the shared slot: once it read the
+// artifact's own slot, so under kiln-run and kiln-serve every generated loop
+// ran on the calling thread alone, and no output showed it.
+TEST_F(ArtifactConcurrency, GeneratedParallelLoopsReachTheHostsContext) {
+  using ParallelFor =
+      void (*)(int64_t, int64_t, int64_t, kiln_rt_task_fn, void *);
+  auto parallelFor = reinterpret_cast<ParallelFor>(
+      dlsym(artifact().handle, "kiln_rt_parallel_for"));
+  ASSERT_NE(parallelFor, nullptr);
+  struct Calls {
+    int viaContext = 0;
+    int64_t items = 0;
+  } calls;
+  kiln_rt_context ctx{};
+  ctx.version = KILN_RT_CONTEXT_VERSION;
+  ctx.num_threads = 2;
+  ctx.impl = &calls;
+  ctx.parallel_for = [](kiln_rt_context *c, int64_t b, int64_t e, int64_t,
+                        kiln_rt_task_fn fn, void *arg) {
+    ++static_cast<Calls *>(c->impl)->viaContext;
+    fn(arg, b, e, 1);
+  };
+  *kiln_rt_context_slot() = &ctx;
+  parallelFor(
+      0, 10, 1,
+      [](void *arg, int64_t b, int64_t e, int32_t) {
+        static_cast<Calls *>(arg)->items += e - b;
+      },
+      &calls);
+  *kiln_rt_context_slot() = nullptr;
+  EXPECT_EQ(calls.viaContext, 1);
+  EXPECT_EQ(calls.items, 10);
+}
 
 } // namespace
