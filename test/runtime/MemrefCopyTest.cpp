@@ -3,11 +3,16 @@
 // Lowered memref.copy between views calls memrefCopy. Each case copies a
 // strided source view into a strided destination view and compares every
 // element of the destination buffer (copied and untouched) with a reference
-// computed element by element.
+// computed element by element, alone and on a pool of two threads (copies
+// of 1 MiB and more are split over the pool).
 //
 //===----------------------------------------------------------------------===//
 
+#include "PoolContext.h"
+
 #include <gtest/gtest.h>
+
+#include <memory>
 
 #include <cstdint>
 #include <numeric>
@@ -83,8 +88,16 @@ TEST_P(MemrefCopy, MatchesElementwiseCopy) {
   }
   View s(src.data(), c.srcOffset, c.sizes, c.srcStrides);
   View d(dst.data(), c.dstOffset, c.sizes, c.dstStrides);
-  memrefCopy(sizeof(float), &s.unranked, &d.unranked);
-  EXPECT_EQ(dst, expected);
+  std::vector<float> untouched = dst;
+  for (int threads : {1, 2}) {
+    SCOPED_TRACE(threads);
+    std::unique_ptr<kiln::test::PoolContext> pool;
+    if (threads > 1)
+      pool = std::make_unique<kiln::test::PoolContext>(threads);
+    dst = untouched;
+    memrefCopy(sizeof(float), &s.unranked, &d.unranked);
+    EXPECT_EQ(dst, expected);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -101,7 +114,17 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"transposed", {4, 6}, 0, {1, 4}, 0, {6, 1}},
         // Strided innermost dims in the destination.
         Case{"gapped", {3, 4}, 2, {4, 1}, 1, {10, 2}},
-        Case{"empty", {3, 0, 4}, 0, {0, 4, 1}, 0, {0, 4, 1}}),
+        Case{"empty", {3, 0, 4}, 0, {0, 4, 1}, 0, {0, 4, 1}},
+        // Over 1 MiB, split over the pool: 30 runs of [68, 130] in chunks of
+        // 7, which start inside a batch.
+        Case{"kv_past_large",
+             {5, 6, 68, 130},
+             0,
+             {53040, 8840, 130, 1},
+             0,
+             {54600, 9100, 130, 1}},
+        // Runs of one element, chunks that start inside a row.
+        Case{"transposed_large", {600, 500}, 0, {1, 600}, 0, {500, 1}}),
     [](const auto &info) { return std::string(info.param.name); });
 
 } // namespace
