@@ -4,7 +4,7 @@
 // strided source view into a strided destination view and compares every
 // element of the destination buffer (copied and untouched) with a reference
 // computed element by element, alone and on a pool of two threads (copies
-// of 1 MiB and more are split over the pool).
+// of 256 KiB and more are split over the pool).
 //
 //===----------------------------------------------------------------------===//
 
@@ -115,8 +115,8 @@ INSTANTIATE_TEST_SUITE_P(
         // Strided innermost dims in the destination.
         Case{"gapped", {3, 4}, 2, {4, 1}, 1, {10, 2}},
         Case{"empty", {3, 0, 4}, 0, {0, 4, 1}, 0, {0, 4, 1}},
-        // Over 1 MiB, split over the pool: 30 runs of [68, 130] in chunks of
-        // 7, which start inside a batch.
+        // Over 256 KiB, split over the pool: 30 runs of [68, 130] in chunks of
+        // 3, which start inside a batch.
         Case{"kv_past_large",
              {5, 6, 68, 130},
              0,

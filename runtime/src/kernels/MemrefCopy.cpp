@@ -76,8 +76,8 @@ struct RunCopy {
 
 // Below this a copy stays on the calling thread: the pool's wake-up costs
 // more than one core's share of the copy.
-constexpr size_t kParallelCopyBytes = size_t(1) << 20;
-constexpr size_t kCopyChunkBytes = size_t(256) << 10;
+constexpr size_t kParallelCopyBytes = size_t(256) << 10;
+constexpr size_t kCopyChunkBytes = size_t(128) << 10;
 } // namespace
 
 extern "C" __attribute__((visibility("hidden"))) void
