@@ -107,6 +107,15 @@ std::optional<SymbolicShape> SymbolicShapes::compute(Value v) {
         s.push_back(b->back());
         return s;
       })
+      // [..., K] x [K, N]: the input's extents, then N.
+      .Case<LinearOp, QLinearOp, QLinearInt4Op>(
+          [&](auto o) -> std::optional<SymbolicShape> {
+            auto s = get(o.getInput());
+            if (!s || s->empty() || type.isDynamicDim(type.getRank() - 1))
+              return std::nullopt;
+            s->back() = getAffineConstantExpr(type.getShape().back(), ctx);
+            return s;
+          })
       .Case<GatherOp>([&](GatherOp o) -> std::optional<SymbolicShape> {
         auto data = get(o.getData()), idx = get(o.getIndices());
         if (!data || !idx)
