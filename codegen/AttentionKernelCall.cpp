@@ -4,6 +4,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -48,9 +49,24 @@ Value kiln::buildAttentionKernelCall(OpBuilder &b, AttentionOp op,
       tt = RankedTensorType::get(shape, f32);
       t = tensor::ExpandShapeOp::create(b, loc, tt, t, groups);
     }
+    // Heads split off by a transpose ([B, S, H, D] to [B, H, S, D]) are
+    // read through a transposed view: the CPU kernel takes any strides, so
+    // the transpose need not be copied out.
+    SmallVector<int64_t> perm;
+    if (auto transpose = t.getDefiningOp<linalg::TransposeOp>();
+        transpose && kernel == AttentionKernel::Cpu &&
+        transpose.getPermutation() == ArrayRef<int64_t>{0, 2, 1, 3}) {
+      t = transpose.getInput();
+      tt = cast<RankedTensorType>(t.getType());
+      perm.assign({0, 2, 1, 3});
+    }
     auto bufferType = MemRefType::get(tt.getShape(), f32, anyLayout);
     Value buffer = bufferization::ToBufferOp::create(b, loc, bufferType, t,
                                                      /*read_only=*/true);
+    if (!perm.empty())
+      buffer = memref::TransposeOp::create(
+          b, loc, buffer,
+          AffineMapAttr::get(AffineMap::getPermutationMap(perm, ctx)));
     return memref::CastOp::create(b, loc, argType, buffer);
   };
   SmallVector<Value> args{bufferOf(op.getQuery()), bufferOf(op.getKey()),

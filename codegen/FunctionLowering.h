@@ -131,6 +131,8 @@ private:
   bool gatherReshapes;
   Value reshape(Location loc, Value v, RankedTensorType type,
                 ArrayRef<OpFoldResult> sizes);
+  Value reshapeTail(Location loc, Value v, RankedTensorType type,
+                    ArrayRef<OpFoldResult> sizes);
   SmallVector<OpFoldResult> broadcastSizes(RankedTensorType result,
                                            ValueRange inputs);
   AffineMap broadcastMap(RankedTensorType input, RankedTensorType result);

@@ -20,6 +20,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -196,6 +197,75 @@ LogicalResult FunctionLowering::convertSignature() {
 // Shape helpers
 //===----------------------------------------------------------------------===//
 
+/// The extents `v` was made with where its producer states them (the same
+/// SSA values as the reshape's own sizes, when both come from the
+/// function's symbols), else tensor.dim of it.
+static SmallVector<OpFoldResult> statedSizes(OpBuilder &b, Value v) {
+  if (auto slice = v.getDefiningOp<tensor::ExtractSliceOp>())
+    return slice.getMixedSizes();
+  if (auto expand = v.getDefiningOp<tensor::ExpandShapeOp>())
+    return expand.getMixedOutputShape();
+  if (auto empty = v.getDefiningOp<tensor::EmptyOp>())
+    return empty.getMixedSizes();
+  return tensor::getMixedSizes(b, v.getLoc(), v);
+}
+
+/// A reshape that keeps the leading extents and regroups static trailing
+/// ones ([B, S, 768] to [B, S, 12, 64] and back), as one expand_shape or
+/// collapse_shape of the tail, or null. Unlike a collapse to 1-D, this
+/// stays a view of a strided input, such as one of the slices of a fused
+/// q, k, v GEMM's result, whose rows are not contiguous with each other.
+Value FunctionLowering::reshapeTail(Location loc, Value v,
+                                    RankedTensorType type,
+                                    ArrayRef<OpFoldResult> sizes) {
+  auto srcType = tensorTy(v);
+  int64_t rs = srcType.getRank(), rd = type.getRank();
+  SmallVector<OpFoldResult> srcSizes = statedSizes(b, v);
+  int64_t lead = 0;
+  while (lead < rs && lead < rd &&
+         isEqualConstantIntOrValue(srcSizes[lead], sizes[lead]))
+    ++lead;
+  if (lead == 0 || lead == rs || lead == rd ||
+      (rs - lead != 1 && rd - lead != 1))
+    return nullptr;
+  int64_t srcTail = 1, dstTail = 1;
+  for (int64_t d = lead; d < rs; ++d)
+    srcTail *= srcType.isDynamicDim(d) ? -1 : srcType.getDimSize(d);
+  for (int64_t d = lead; d < rd; ++d)
+    dstTail *= type.isDynamicDim(d) ? -1 : type.getDimSize(d);
+  if (srcTail <= 0 || srcTail != dstTail)
+    return nullptr;
+  SmallVector<ReassociationIndices> groups;
+  for (int64_t d = 0; d < lead; ++d)
+    groups.push_back({d});
+  ReassociationIndices tail;
+  for (int64_t d = lead; d < std::max(rs, rd); ++d)
+    tail.push_back(d);
+  groups.push_back(tail);
+  // The result's leading extents are the source's: its type may state one
+  // the source's type left dynamic, or the other way round.
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < lead; ++d)
+    shape.push_back(srcType.getDimSize(d));
+  for (int64_t d = lead; d < rd; ++d)
+    shape.push_back(type.getDimSize(d));
+  auto viewType = RankedTensorType::get(shape, type.getElementType());
+  Value view;
+  if (rs - lead == 1 && rd - lead == 1)
+    view = v;
+  else if (rs - lead == 1) {
+    SmallVector<OpFoldResult> outputShape(srcSizes.begin(),
+                                          srcSizes.begin() + lead);
+    outputShape.append(sizes.begin() + lead, sizes.end());
+    view =
+        tensor::ExpandShapeOp::create(b, loc, viewType, v, groups, outputShape);
+  } else
+    view = tensor::CollapseShapeOp::create(b, loc, viewType, v, groups);
+  return view.getType() == type
+             ? view
+             : (Value)tensor::CastOp::create(b, loc, type, view);
+}
+
 /// Row-major reshape as a gather: each result element reads the source
 /// element with the same linear index. MLIR 22's expand-strided-metadata
 /// crashes on some dynamic expand_shape chains, so reshapes copy for now.
@@ -204,6 +274,8 @@ Value FunctionLowering::reshape(Location loc, Value v, RankedTensorType type,
   if (v.getType() == type && type.hasStaticShape())
     return v;
   if (!gatherReshapes && tensorTy(v).getRank() > 0 && type.getRank() > 0) {
+    if (Value tail = reshapeTail(loc, v, type, sizes))
+      return tail;
     // Row-major data does not move: collapse to 1-D and expand to the new
     // shape. Both are views after bufferization.
     auto srcType = tensorTy(v);
