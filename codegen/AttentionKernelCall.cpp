@@ -75,15 +75,35 @@ Value kiln::buildAttentionKernelCall(OpBuilder &b, AttentionOp op,
     args.push_back(bufferOf(op.getMask()));
 
   RankedTensorType rt = op.getType();
+  SmallVector<Value> sizes;
+  for (int64_t d = 0; d < 4; ++d)
+    sizes.push_back(tensor::DimOp::create(
+        b, loc, d == 3 ? op.getValue() : op.getQuery(), d));
+  // A result whose only user merges the heads back ([B, H, S, D] to
+  // [B, S, H, D]) is written in that layout through a transposed view;
+  // the transpose's lowering then takes the buffer as it is.
+  const SmallVector<int64_t> swap{0, 2, 1, 3};
+  auto user = op->hasOneUse() ? dyn_cast<TransposeOp>(*op->user_begin())
+                              : TransposeOp();
+  bool headsMerged = kernel == AttentionKernel::Cpu && user &&
+                     user.getPerm() == ArrayRef<int64_t>(swap);
+  SmallVector<int64_t> shape(rt.getShape());
+  if (headsMerged) {
+    std::swap(shape[1], shape[2]);
+    std::swap(sizes[1], sizes[2]);
+  }
   SmallVector<Value> dynamicSizes;
   for (int64_t d = 0; d < 4; ++d)
-    if (rt.isDynamicDim(d))
-      dynamicSizes.push_back(tensor::DimOp::create(
-          b, loc, d == 3 ? op.getValue() : op.getQuery(), d));
-  Value out =
-      memref::AllocOp::create(b, loc, MemRefType::get(rt.getShape(), f32),
-                              dynamicSizes, b.getI64IntegerAttr(64));
-  args.push_back(memref::CastOp::create(b, loc, argType, out));
+    if (ShapedType::isDynamic(shape[d]))
+      dynamicSizes.push_back(sizes[d]);
+  Value out = memref::AllocOp::create(b, loc, MemRefType::get(shape, f32),
+                                      dynamicSizes, b.getI64IntegerAttr(64));
+  Value outView = out;
+  if (headsMerged)
+    outView = memref::TransposeOp::create(
+        b, loc, out,
+        AffineMapAttr::get(AffineMap::getPermutationMap(swap, ctx)));
+  args.push_back(memref::CastOp::create(b, loc, argType, outView));
   args.push_back(arith::ConstantOp::create(
       b, loc, b.getF32FloatAttr(op.getScale().convertToFloat())));
   args.push_back(arith::ConstantOp::create(
@@ -108,6 +128,20 @@ Value kiln::buildAttentionKernelCall(OpBuilder &b, AttentionOp op,
     callee->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   }
   func::CallOp::create(b, loc, callee, args);
-  return bufferization::ToTensorOp::create(b, loc, rt, out, /*restrict=*/true,
-                                           /*writable=*/true);
+  Value result = bufferization::ToTensorOp::create(
+      b, loc, RankedTensorType::get(shape, f32), out, /*restrict=*/true,
+      /*writable=*/true);
+  if (!headsMerged)
+    return result;
+  SmallVector<OpFoldResult> resultSizes;
+  for (int64_t d = 0; d < 4; ++d)
+    resultSizes.push_back(rt.isDynamicDim(d)
+                              ? OpFoldResult(sizes[swap[d]])
+                              : OpFoldResult(b.getIndexAttr(rt.getDimSize(d))));
+  Value init = tensor::EmptyOp::create(b, loc, resultSizes, f32);
+  Value heads =
+      linalg::TransposeOp::create(b, loc, result, init, swap).getResult()[0];
+  return heads.getType() == rt
+             ? heads
+             : (Value)tensor::CastOp::create(b, loc, rt, heads);
 }
