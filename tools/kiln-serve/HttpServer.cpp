@@ -279,6 +279,10 @@ void HttpServer::Impl::setUpRoutes() {
     return new httplib::ThreadPool(static_cast<size_t>(std::max(threads, 1)));
   };
   server.set_payload_max_length(options.maxBodyBytes);
+  // A streamed token is a small write soon after the headers: with Nagle's
+  // algorithm it waited for the client's delayed ACK of them (up to 40 ms),
+  // which was most of an int8 model's time to first token.
+  server.set_tcp_nodelay(true);
   server.set_pre_routing_handler(
       [this](const httplib::Request &req, httplib::Response &res) {
         return beforeRouting(req, res);
