@@ -40,6 +40,20 @@ inline void configureTiles(unsigned shortTiles = 0, int shortRows = kTileRows) {
   _tile_loadconfig(&config);
 }
 
+// Zeroes the accumulators of a block of RowTiles x ColTiles tiles (tile
+// 2r + c for row tile r, column tile c).
+template <int RowTiles, int ColTiles>
+__attribute__((always_inline)) inline void zeroAccumulators() {
+  _tile_zero(0);
+  if constexpr (ColTiles == 2)
+    _tile_zero(1);
+  if constexpr (RowTiles == 2) {
+    _tile_zero(2);
+    if constexpr (ColTiles == 2)
+      _tile_zero(3);
+  }
+}
+
 // Returns the tile state to its initial one, which context switches then
 // need not save.
 inline void releaseTiles() { _tile_release(); }

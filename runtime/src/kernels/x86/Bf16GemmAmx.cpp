@@ -74,14 +74,7 @@ storeTile(const Bf16Problem &p, int64_t m, int64_t rows, int64_t n0) {
 template <int RowTiles, int ColTiles>
 void blockAmx(const Bf16Problem &p, int64_t m, int64_t rows, int64_t panel,
               const char *ahead, const char *aheadEnd, int64_t aheadLines) {
-  _tile_zero(0);
-  if constexpr (ColTiles == 2)
-    _tile_zero(1);
-  if constexpr (RowTiles == 2) {
-    _tile_zero(2);
-    if constexpr (ColTiles == 2)
-      _tile_zero(3);
-  }
+  amx::zeroAccumulators<RowTiles, ColTiles>();
   const uint16_t *a = p.a + m * p.sam;
   const int64_t lda = p.sam * int64_t(sizeof(uint16_t));
   const uint16_t *b = p.panels + panel * p.panelStride;

@@ -90,29 +90,21 @@ storeTile(const QLinearProblem &p, const QuantizedRows &q, int64_t row0,
 template <int RowTiles, int ColTiles>
 void blockAmx(const QLinearProblem &p, const QuantizedRows &q, int64_t row0,
               int64_t m, int64_t panel) {
-  _tile_zero(0);
-  if constexpr (ColTiles == 2)
-    _tile_zero(1);
-  if constexpr (RowTiles == 2) {
-    _tile_zero(2);
-    if constexpr (ColTiles == 2)
-      _tile_zero(3);
-  }
+  amx::zeroAccumulators<RowTiles, ColTiles>();
   const uint8_t *a = q.data + row0 * q.lda;
   const int8_t *b = p.panels + panel * p.panelStride;
   for (int64_t k0 = 0; k0 < p.kp; k0 += kTileK) {
     // Group k0 / 4 of a panel starts at byte (k0 / 4) * 64.
     // The first row block under a panel pair reads it from memory; a tile
     // load waits for all 16 of its lines (2-3% of BERT-base int8).
-    if (k0 + kPrefetchK < p.kp)
+    if (k0 + kPrefetchK < p.kp) {
+      const char *next = (const char *)(b + (k0 + kPrefetchK) * 16);
       for (int l = 0; l < 16; ++l) {
-        _mm_prefetch((const char *)b + (k0 + kPrefetchK) * 16 + 64 * l,
-                     _MM_HINT_T0);
+        _mm_prefetch(next + 64 * l, _MM_HINT_T0);
         if constexpr (ColTiles == 2)
-          _mm_prefetch((const char *)b + p.panelStride +
-                           (k0 + kPrefetchK) * 16 + 64 * l,
-                       _MM_HINT_T0);
+          _mm_prefetch(next + p.panelStride + 64 * l, _MM_HINT_T0);
       }
+    }
     _tile_loadd(4, a + k0, q.lda);
     _tile_loadd(6, b + k0 * 16, 64);
     _tile_dpbusd(0, 4, 6);
