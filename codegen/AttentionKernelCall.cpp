@@ -32,6 +32,15 @@ Value kiln::buildAttentionKernelCall(OpBuilder &b, AttentionOp op,
   auto anyLayout = StridedLayoutAttr::get(ctx, ShapedType::kDynamic, dynamic);
   // One declaration serves every shape and layout.
   auto argType = MemRefType::get(dynamic, f32, anyLayout);
+  // [B, S, H, D] and [B, H, S, D], each the other's view: the CPU kernel
+  // takes any strides, so heads split or merged by a transpose are read or
+  // written in place instead of copied.
+  const SmallVector<int64_t> swap{0, 2, 1, 3};
+  auto swapped = [&](Value buffer) -> Value {
+    return memref::TransposeOp::create(
+        b, loc, buffer,
+        AffineMapAttr::get(AffineMap::getPermutationMap(swap, ctx)));
+  };
 
   auto bufferOf = [&](Value t) -> Value {
     auto tt = cast<RankedTensorType>(t.getType());
@@ -49,25 +58,19 @@ Value kiln::buildAttentionKernelCall(OpBuilder &b, AttentionOp op,
       tt = RankedTensorType::get(shape, f32);
       t = tensor::ExpandShapeOp::create(b, loc, tt, t, groups);
     }
-    // Heads split off by a transpose ([B, S, H, D] to [B, H, S, D]) are
-    // read through a transposed view: the CPU kernel takes any strides, so
-    // the transpose need not be copied out.
-    SmallVector<int64_t> perm;
-    if (auto transpose = t.getDefiningOp<linalg::TransposeOp>();
-        transpose && kernel == AttentionKernel::Cpu &&
-        transpose.getPermutation() == ArrayRef<int64_t>{0, 2, 1, 3}) {
+    // Heads split off by a transpose are read through a transposed view.
+    auto transpose = t.getDefiningOp<linalg::TransposeOp>();
+    bool split = transpose && kernel == AttentionKernel::Cpu &&
+                 transpose.getPermutation() == ArrayRef<int64_t>(swap);
+    if (split) {
       t = transpose.getInput();
       tt = cast<RankedTensorType>(t.getType());
-      perm.assign({0, 2, 1, 3});
     }
     auto bufferType = MemRefType::get(tt.getShape(), f32, anyLayout);
     Value buffer = bufferization::ToBufferOp::create(b, loc, bufferType, t,
                                                      /*read_only=*/true);
-    if (!perm.empty())
-      buffer = memref::TransposeOp::create(
-          b, loc, buffer,
-          AffineMapAttr::get(AffineMap::getPermutationMap(perm, ctx)));
-    return memref::CastOp::create(b, loc, argType, buffer);
+    return memref::CastOp::create(b, loc, argType,
+                                  split ? swapped(buffer) : buffer);
   };
   SmallVector<Value> args{bufferOf(op.getQuery()), bufferOf(op.getKey()),
                           bufferOf(op.getValue())};
@@ -79,10 +82,9 @@ Value kiln::buildAttentionKernelCall(OpBuilder &b, AttentionOp op,
   for (int64_t d = 0; d < 4; ++d)
     sizes.push_back(tensor::DimOp::create(
         b, loc, d == 3 ? op.getValue() : op.getQuery(), d));
-  // A result whose only user merges the heads back ([B, H, S, D] to
-  // [B, S, H, D]) is written in that layout through a transposed view;
-  // the transpose's lowering then takes the buffer as it is.
-  const SmallVector<int64_t> swap{0, 2, 1, 3};
+  // A result whose only user merges the heads back is written in that
+  // layout through a transposed view; the transpose's lowering then takes
+  // the buffer as it is.
   auto user = op->hasOneUse() ? dyn_cast<TransposeOp>(*op->user_begin())
                               : TransposeOp();
   bool headsMerged = kernel == AttentionKernel::Cpu && user &&
@@ -98,12 +100,8 @@ Value kiln::buildAttentionKernelCall(OpBuilder &b, AttentionOp op,
       dynamicSizes.push_back(sizes[d]);
   Value out = memref::AllocOp::create(b, loc, MemRefType::get(shape, f32),
                                       dynamicSizes, b.getI64IntegerAttr(64));
-  Value outView = out;
-  if (headsMerged)
-    outView = memref::TransposeOp::create(
-        b, loc, out,
-        AffineMapAttr::get(AffineMap::getPermutationMap(swap, ctx)));
-  args.push_back(memref::CastOp::create(b, loc, argType, outView));
+  args.push_back(memref::CastOp::create(b, loc, argType,
+                                        headsMerged ? swapped(out) : out));
   args.push_back(arith::ConstantOp::create(
       b, loc, b.getF32FloatAttr(op.getScale().convertToFloat())));
   args.push_back(arith::ConstantOp::create(

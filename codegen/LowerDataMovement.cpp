@@ -5,6 +5,7 @@
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
 
 using namespace mlir;
 using namespace mlir::kiln;
@@ -235,19 +236,15 @@ LogicalResult FunctionLowering::lowerSlice(SliceOp op) {
 LogicalResult FunctionLowering::lowerTranspose(TransposeOp t) {
   // Undoing a transpose (the attention kernel's output, written in the
   // layout its user wants; AttentionKernelCall.cpp) is its input again.
-  if (auto inner = t.getInput().getDefiningOp<linalg::TransposeOp>()) {
-    ArrayRef<int64_t> first = inner.getPermutation(), second = t.getPerm();
-    bool identity = first.size() == second.size();
-    for (size_t d = 0; identity && d < second.size(); ++d)
-      identity = first[second[d]] == (int64_t)d;
+  if (auto inner = t.getInput().getDefiningOp<linalg::TransposeOp>();
+      inner && isIdentityPermutation(
+                   applyPermutation(inner.getPermutation(), t.getPerm()))) {
     Value source = inner.getInput();
-    if (identity) {
-      b.replaceOp(t, source.getType() == t.getType()
-                         ? source
-                         : (Value)tensor::CastOp::create(b, t.getLoc(),
-                                                         t.getType(), source));
-      return success();
-    }
+    b.replaceOp(t, source.getType() == t.getType()
+                       ? source
+                       : (Value)tensor::CastOp::create(b, t.getLoc(),
+                                                       t.getType(), source));
+    return success();
   }
   SmallVector<OpFoldResult> in = sizesOf(t.getInput()), out;
   for (int64_t p : t.getPerm())

@@ -228,12 +228,17 @@ Value FunctionLowering::reshapeTail(Location loc, Value v,
   if (lead == 0 || lead == rs || lead == rd ||
       (rs - lead != 1 && rd - lead != 1))
     return nullptr;
-  int64_t srcTail = 1, dstTail = 1;
-  for (int64_t d = lead; d < rs; ++d)
-    srcTail *= srcType.isDynamicDim(d) ? -1 : srcType.getDimSize(d);
-  for (int64_t d = lead; d < rd; ++d)
-    dstTail *= type.isDynamicDim(d) ? -1 : type.getDimSize(d);
-  if (srcTail <= 0 || srcTail != dstTail)
+  auto tailElements = [&](RankedTensorType t) -> std::optional<int64_t> {
+    int64_t n = 1;
+    for (int64_t d = lead; d < t.getRank(); ++d) {
+      if (t.isDynamicDim(d))
+        return std::nullopt;
+      n *= t.getDimSize(d);
+    }
+    return n;
+  };
+  std::optional<int64_t> srcTail = tailElements(srcType);
+  if (!srcTail || srcTail != tailElements(type))
     return nullptr;
   SmallVector<ReassociationIndices> groups;
   for (int64_t d = 0; d < lead; ++d)
