@@ -283,6 +283,11 @@ void HttpServer::Impl::setUpRoutes() {
   // algorithm it waited for the client's delayed ACK of them (up to 40 ms),
   // which was most of an int8 model's time to first token.
   server.set_tcp_nodelay(true);
+  // httplib closes a keep-alive connection after 5 requests by default, so
+  // clients paid a new connection every 5 calls. A request's metrics are
+  // recorded after its response is written; on a connection the server
+  // closes, the client's next request can come in on a new one first.
+  server.set_keep_alive_max_count(1000);
   server.set_pre_routing_handler(
       [this](const httplib::Request &req, httplib::Response &res) {
         return beforeRouting(req, res);
