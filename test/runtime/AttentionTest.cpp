@@ -17,7 +17,7 @@ namespace {
 using kiln::MatmulIsa;
 using kiln::test::Tensor4;
 
-enum class Mask { None, Padding, Full, QueryRows };
+enum class Mask { None, Padding, Full, QueryRows, SpacedKeys };
 enum class Layout { Dense, Strided, SpacedKeys };
 
 struct Case {
@@ -64,9 +64,13 @@ void checkAttention(const Case &c, MatmulIsa isa) {
   case Mask::QueryRows: // [1, 1, Sq, Sk]
     maskSizes[2] = c.sq, maskSizes[3] = c.sk;
     break;
+  case Mask::SpacedKeys: // [B, H, Sq, Sk] with a key stride of 2
+    maskSizes[0] = c.batch, maskSizes[1] = c.heads, maskSizes[2] = c.sq,
+    maskSizes[3] = c.sk;
+    break;
   }
   Tensor4 mask({maskSizes[0], maskSizes[1], maskSizes[2], maskSizes[3]}, rng,
-               -3, 1);
+               -3, 1, false, 0, c.mask == Mask::SpacedKeys ? 2 : 1);
   if (c.mask == Mask::Padding) // the last sequence pads its first keys
     for (int64_t j = 0; j < c.sk && j < 3; ++j)
       mask.at(c.batch - 1, 0, 0, j) = -3.4028235e38f;
@@ -127,6 +131,13 @@ const Case kCases[] = {
     // as well as for a tile.
     {2, 2, 1, 1, 50, 30, 30, true, Mask::None, Layout::SpacedKeys},
     {1, 2, 1, 6, 45, 12, 20, false, Mask::QueryRows, Layout::SpacedKeys},
+    // Items of 16 rows or more with the rows in lanes (AVX-512): several
+    // 128-key blocks and their rescaling, a per-row mask gathered across
+    // grouped heads with the causal offset, partial row vectors.
+    {1, 4, 4, 40, 300, 64, 64, false, Mask::Padding, Layout::Dense},
+    {2, 4, 2, 24, 200, 32, 48, true, Mask::Full, Layout::Dense},
+    {1, 2, 2, 48, 48, 64, 64, true, Mask::None, Layout::Strided},
+    {1, 4, 2, 20, 30, 16, 16, false, Mask::SpacedKeys, Layout::Dense},
 };
 
 class AttentionIsaTest : public ::testing::TestWithParam<MatmulIsa> {

@@ -42,19 +42,22 @@ constexpr int64_t kParallelMacs = int64_t(1) << 16;
 int64_t roundUp16(int64_t x) { return (x + 15) / 16 * 16; }
 
 void layoutScratch(Problem &p) {
-  int64_t at = roundUp16(p.maxRows * p.d);
+  // Rows in lanes (x86/AttentionAvx512.cpp) pad an item's rows to whole
+  // vectors and take keys in blocks of kLaneKeyBlock.
+  const int64_t rows = roundUp16(p.maxRows);
+  int64_t at = roundUp16(rows * p.d);
   p.offKt = at;
   at += roundUp16(p.d * kKeyBlock);
   p.offS = at;
-  at += p.maxRows * kKeyBlock;
+  at += rows * (kLaneKeyBlock > kKeyBlock ? kLaneKeyBlock : kKeyBlock);
   p.offAcc = at;
-  at += roundUp16(p.maxRows * p.dv);
+  at += roundUp16(rows * p.dv);
   p.offV = at;
   at += roundUp16(kKeyBlock * p.dv);
   p.offM = at;
-  at += roundUp16(p.maxRows);
+  at += rows;
   p.offL = at;
-  at += roundUp16(p.maxRows);
+  at += rows;
   p.scratchFloats = at;
 }
 

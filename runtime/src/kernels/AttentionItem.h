@@ -22,6 +22,8 @@
 namespace kiln::attention {
 
 constexpr int64_t kKeyBlock = 64;
+// Keys per block where an item's rows are vector lanes (AttentionAvx512.cpp).
+constexpr int64_t kLaneKeyBlock = 128;
 
 struct Problem {
   const float *q, *k, *v, *mask;

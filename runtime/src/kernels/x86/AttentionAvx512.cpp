@@ -189,14 +189,14 @@ void scoresAvx512(const Problem &p, int64_t rows, const float *qp,
   }
 }
 
-// acc[r][n0..n0+64) += sum_j s[r][j] * v[j][n0..n0+64) for Rows rows. The
-// first row group over these columns (`fetchAhead`) fetches value rows 16
-// keys ahead; the later groups find them in cache.
+// acc[r][n0..n0+64) += sum_j s[r * sRow + j * sKey] * v[j][n0..n0+64) for
+// Rows rows. The first row group over these columns (`fetchAhead`) fetches
+// value rows 16 keys ahead; the later groups find them in cache.
 template <int Rows>
 __attribute__((always_inline)) inline void
-accumulateTileAvx512(const float *s, const float *v, int64_t ldv, int64_t bk,
-                     float *acc, int64_t ldacc, int64_t n0, int64_t n,
-                     bool fetchAhead) {
+accumulateTileAvx512(const float *s, int64_t sRow, int64_t sKey, const float *v,
+                     int64_t ldv, int64_t bk, float *acc, int64_t ldacc,
+                     int64_t n0, int64_t n, bool fetchAhead) {
   __mmask16 m[4];
   for (int i = 0; i < 4; ++i)
     m[i] = lanesBelow(n0 + 16 * i, n);
@@ -215,7 +215,7 @@ accumulateTileAvx512(const float *s, const float *v, int64_t ldv, int64_t bk,
     __m512 v2 = _mm512_maskz_loadu_ps(m[2], vr + 32);
     __m512 v3 = _mm512_maskz_loadu_ps(m[3], vr + 48);
     for (int r = 0; r < Rows; ++r) {
-      __m512 a = _mm512_set1_ps(s[r * kKeyBlock + j]);
+      __m512 a = _mm512_set1_ps(s[r * sRow + j * sKey]);
       c[r][0] = _mm512_fmadd_ps(a, v0, c[r][0]);
       c[r][1] = _mm512_fmadd_ps(a, v1, c[r][1]);
       c[r][2] = _mm512_fmadd_ps(a, v2, c[r][2]);
@@ -225,6 +225,37 @@ accumulateTileAvx512(const float *s, const float *v, int64_t ldv, int64_t bk,
   for (int r = 0; r < Rows; ++r)
     for (int i = 0; i < 4; ++i)
       _mm512_mask_storeu_ps(acc + r * ldacc + n0 + 16 * i, m[i], c[r][i]);
+}
+
+// acc[r][n] += sum_j s[r * sRow + j * sKey] * v[j][n] for r < rows, j < bk,
+// with v of unit inner stride and ldv between keys.
+void accumulateRowsAvx512(int64_t rows, const float *s, int64_t sRow,
+                          int64_t sKey, const float *v, int64_t ldv, int64_t bk,
+                          float *acc, int64_t dv) {
+  for (int64_t n0 = 0; n0 < dv; n0 += 64) {
+    int64_t r = 0;
+    for (; r + 4 <= rows; r += 4)
+      accumulateTileAvx512<4>(s + r * sRow, sRow, sKey, v, ldv, bk,
+                              acc + r * dv, dv, n0, dv, r == 0);
+    const float *sr = s + r * sRow;
+    float *ar = acc + r * dv;
+    switch (rows - r) {
+    case 3:
+      accumulateTileAvx512<3>(sr, sRow, sKey, v, ldv, bk, ar, dv, n0, dv,
+                              r == 0);
+      break;
+    case 2:
+      accumulateTileAvx512<2>(sr, sRow, sKey, v, ldv, bk, ar, dv, n0, dv,
+                              r == 0);
+      break;
+    case 1:
+      accumulateTileAvx512<1>(sr, sRow, sKey, v, ldv, bk, ar, dv, n0, dv,
+                              r == 0);
+      break;
+    default:
+      break;
+    }
+  }
 }
 
 void accumulateAvx512(const Problem &p, int64_t rows, const float *s,
@@ -239,28 +270,7 @@ void accumulateAvx512(const Problem &p, int64_t rows, const float *s,
     v = vpack;
     ldv = p.dv;
   }
-  for (int64_t n0 = 0; n0 < p.dv; n0 += 64) {
-    int64_t r = 0;
-    for (; r + 4 <= rows; r += 4)
-      accumulateTileAvx512<4>(s + r * kKeyBlock, v, ldv, bk, acc + r * p.dv,
-                              p.dv, n0, p.dv, r == 0);
-    switch (rows - r) {
-    case 3:
-      accumulateTileAvx512<3>(s + r * kKeyBlock, v, ldv, bk, acc + r * p.dv,
-                              p.dv, n0, p.dv, r == 0);
-      break;
-    case 2:
-      accumulateTileAvx512<2>(s + r * kKeyBlock, v, ldv, bk, acc + r * p.dv,
-                              p.dv, n0, p.dv, r == 0);
-      break;
-    case 1:
-      accumulateTileAvx512<1>(s + r * kKeyBlock, v, ldv, bk, acc + r * p.dv,
-                              p.dv, n0, p.dv, r == 0);
-      break;
-    default:
-      break;
-    }
-  }
+  accumulateRowsAvx512(rows, s, kKeyBlock, 1, v, ldv, bk, acc, p.dv);
 }
 
 // The same reductions in 16 lanes: the scalar loops were most of the
@@ -303,11 +313,296 @@ struct Avx512Blocks {
   }
 };
 
+//===----------------------------------------------------------------------===//
+// Rows in lanes
+//===----------------------------------------------------------------------===//
+//
+// For items of 16 rows or more over keys and values of unit inner stride.
+// The scores are kept transposed, sT[j][r] with the item's rows padded to
+// whole vectors, so the softmax's running max, exponentials and sums run
+// over 16 rows at a time with no reduction across lanes, and the score
+// products need no transposed copy of the keys: each key element is
+// broadcast against 16 queries of qT[d][r]. At sequence 128 the per-row
+// reductions and the key transposes of runItem cost as much as the products.
+
+// Items of fewer rows fill too few lanes; more would need more than 8
+// vectors of per-row state.
+constexpr int64_t kMinLaneRows = 16, kMaxLaneRows = 128;
+
+// exp(x) for x <= 0 in 16 lanes: expNonPositive's steps.
+__attribute__((always_inline)) inline __m512 expNonPositive16(__m512 x) {
+  const __m512 lo = _mm512_set1_ps(-87.3365447505531f);
+  __m512 xc = _mm512_min_ps(_mm512_max_ps(x, lo), _mm512_setzero_ps());
+  // max/min return their second operand on NaN: keep NaN in xc.
+  xc = _mm512_mask_mov_ps(xc, _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), x);
+  __m512 n = _mm512_roundscale_ps(
+      _mm512_fmadd_ps(xc, _mm512_set1_ps(1.44269504088896341f),
+                      _mm512_set1_ps(0.5f)),
+      _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), xc);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 y = _mm512_set1_ps(1.9875691500e-4f);
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.3981999507e-3f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073e-3f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(4.1665795894e-2f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459e-1f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
+  y = _mm512_fmadd_ps(_mm512_mul_ps(y, r), r,
+                      _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  __m512i bits = _mm512_slli_epi32(
+      _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+  __m512 result = _mm512_mul_ps(y, _mm512_castsi512_ps(bits));
+  return _mm512_mask_mov_ps(result, _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ),
+                            _mm512_setzero_ps());
+}
+
+// sT[j][0..16 * Vecs) = sum_d qT[d][..] * k[j][d] for Keys keys.
+template <int Keys, int Vecs>
+__attribute__((always_inline)) inline void
+scoresLanesTile(const float *qT, int64_t ldq, int64_t d, const float *keys,
+                int64_t ldk, float *sT, int64_t lds) {
+  __m512 c[Keys][Vecs];
+  for (int t = 0; t < Keys; ++t)
+    for (int v = 0; v < Vecs; ++v)
+      c[t][v] = _mm512_setzero_ps();
+  for (int64_t dd = 0; dd < d; ++dd) {
+    __m512 q[Vecs];
+    for (int v = 0; v < Vecs; ++v)
+      q[v] = _mm512_load_ps(qT + dd * ldq + 16 * v);
+    for (int t = 0; t < Keys; ++t) {
+      __m512 a = _mm512_set1_ps(keys[t * ldk + dd]);
+      for (int v = 0; v < Vecs; ++v)
+        c[t][v] = _mm512_fmadd_ps(a, q[v], c[t][v]);
+    }
+  }
+  for (int t = 0; t < Keys; ++t)
+    for (int v = 0; v < Vecs; ++v)
+      _mm512_store_ps(sT + t * lds + 16 * v, c[t][v]);
+}
+
+template <int Vecs>
+void scoresLanesVecs(const float *qT, int64_t ldq, int64_t d, const float *keys,
+                     int64_t ldk, int64_t bk, float *sT, int64_t lds) {
+  int64_t j = 0;
+  for (; j + 8 <= bk; j += 8)
+    scoresLanesTile<8, Vecs>(qT, ldq, d, keys + j * ldk, ldk, sT + j * lds,
+                             lds);
+  const float *kj = keys + j * ldk;
+  float *sj = sT + j * lds;
+  switch (bk - j) {
+  case 7:
+    return scoresLanesTile<7, Vecs>(qT, ldq, d, kj, ldk, sj, lds);
+  case 6:
+    return scoresLanesTile<6, Vecs>(qT, ldq, d, kj, ldk, sj, lds);
+  case 5:
+    return scoresLanesTile<5, Vecs>(qT, ldq, d, kj, ldk, sj, lds);
+  case 4:
+    return scoresLanesTile<4, Vecs>(qT, ldq, d, kj, ldk, sj, lds);
+  case 3:
+    return scoresLanesTile<3, Vecs>(qT, ldq, d, kj, ldk, sj, lds);
+  case 2:
+    return scoresLanesTile<2, Vecs>(qT, ldq, d, kj, ldk, sj, lds);
+  case 1:
+    return scoresLanesTile<1, Vecs>(qT, ldq, d, kj, ldk, sj, lds);
+  default:
+    return;
+  }
+}
+
+// Where the mask of the item's rows in one vector lives, per lane.
+struct LaneMask {
+  bool rowInvariant; // one mask row for every lane: a broadcast per key
+  const float *base; // the rows' mask at key 0 (rowInvariant), or b's
+  int64_t wide[16];  // else lane l's row at base + wide[l]
+};
+
+void runItemLanes(const Problem &p, const Item &it, float *scratch) {
+  const int64_t rows = it.rows, d = p.d, dv = p.dv;
+  const int64_t ldr = (rows + 15) / 16 * 16; // rows, padded to vectors
+  const int64_t vecs = ldr / 16;
+  float *qT = scratch, *sT = scratch + p.offS, *acc = scratch + p.offAcc;
+  float *rowMax = scratch + p.offM, *rowSum = scratch + p.offL;
+  const int64_t offset = p.sk - p.sq;
+
+  // qT[d][r] = scale * q[r][d], by 16 x 16 blocks when q has unit inner
+  // stride; padded rows are zero.
+  for (int64_t v = 0; v < vecs; ++v)
+    for (int64_t d0 = 0; d0 < d; d0 += 16) {
+      __m512 x[16], t[16];
+      const __mmask16 dm = lanesBelow(d0, d);
+      for (int64_t l = 0; l < 16; ++l) {
+        int64_t r = 16 * v + l;
+        if (r >= rows) {
+          x[l] = _mm512_setzero_ps();
+          continue;
+        }
+        int64_t h = it.hkv * p.group + r / it.nq, i = it.i0 + r % it.nq;
+        const float *qr =
+            p.q + it.b * p.qs[0] + h * p.qs[1] + i * p.qs[2] + d0 * p.qs[3];
+        if (p.qs[3] == 1) {
+          x[l] = _mm512_maskz_loadu_ps(dm, qr);
+        } else {
+          alignas(64) float tmp[16] = {};
+          for (int64_t c = 0; c < 16 && d0 + c < d; ++c)
+            tmp[c] = qr[c * p.qs[3]];
+          x[l] = _mm512_load_ps(tmp);
+        }
+      }
+      transpose16(x, t);
+      const __m512 scale = _mm512_set1_ps(p.scale);
+      for (int64_t c = 0; c < 16 && d0 + c < d; ++c)
+        _mm512_store_ps(qT + (d0 + c) * ldr + 16 * v,
+                        _mm512_mul_ps(scale, t[c]));
+    }
+  for (int64_t r = 0; r < rows * dv; ++r)
+    acc[r] = 0.0f;
+  for (int64_t r = 0; r < ldr; ++r) {
+    rowMax[r] = -INFINITY;
+    rowSum[r] = 0.0f;
+  }
+
+  // Per vector of rows: the causal limit (lane l's query sees keys
+  // j <= limit[l]) and where its mask is.
+  __m512i limit[8];
+  LaneMask masks[8];
+  for (int64_t v = 0; v < vecs; ++v) {
+    alignas(64) int32_t lim[16];
+    LaneMask &lm = masks[v];
+    lm.rowInvariant = p.ms[2] == 0 && (p.ms[1] == 0 || p.group == 1);
+    lm.base = p.mask ? p.mask + it.b * p.ms[0] : nullptr;
+    for (int64_t l = 0; l < 16; ++l) {
+      int64_t r = 16 * v + l < rows ? 16 * v + l : rows - 1;
+      int64_t h = it.hkv * p.group + r / it.nq, i = it.i0 + r % it.nq;
+      lim[l] = int32_t(i + offset);
+      lm.wide[l] = h * p.ms[1] + i * p.ms[2];
+      if (l == 0 && lm.rowInvariant && lm.base)
+        lm.base += lm.wide[0];
+    }
+    limit[v] = _mm512_load_si512(lim);
+  }
+
+  int64_t keyEnd = p.sk;
+  if (p.causal) {
+    int64_t last = it.i0 + it.nq - 1 + offset + 1;
+    keyEnd = last < keyEnd ? last : keyEnd;
+  }
+  const float *keys = p.k + it.b * p.ks[0] + it.hkv * p.ks[1];
+  const float *values = p.v + it.b * p.vs[0] + it.hkv * p.vs[1];
+  const __m512 none = _mm512_set1_ps(-INFINITY);
+  for (int64_t j0 = 0; j0 < keyEnd; j0 += kLaneKeyBlock) {
+    const int64_t bk =
+        keyEnd - j0 < kLaneKeyBlock ? keyEnd - j0 : kLaneKeyBlock;
+    const float *kb = keys + j0 * p.ks[2];
+    int64_t v = 0;
+    for (; v + 2 <= vecs; v += 2)
+      scoresLanesVecs<2>(qT + 16 * v, ldr, d, kb, p.ks[2], bk, sT + 16 * v,
+                         ldr);
+    if (v < vecs)
+      scoresLanesVecs<1>(qT + 16 * v, ldr, d, kb, p.ks[2], bk, sT + 16 * v,
+                         ldr);
+
+    for (v = 0; v < vecs; ++v) {
+      const LaneMask &lm = masks[v];
+      // A mask of unit key stride that differs between rows comes in 16 x 16
+      // blocks, transposed in registers: a gather per key costs more.
+      const bool maskBlocks = p.mask && !lm.rowInvariant && p.ms[3] == 1;
+      __m512 blockMax = none;
+      for (int64_t jc = 0; jc < bk; jc += 16) {
+        const int64_t keys16 = bk - jc < 16 ? bk - jc : 16;
+        alignas(64) float maskT[16][16];
+        if (maskBlocks) {
+          __m512 x[16], t[16];
+          const __mmask16 km = lanesBelow(jc, bk);
+          for (int l = 0; l < 16; ++l)
+            x[l] = _mm512_maskz_loadu_ps(km, lm.base + lm.wide[l] + j0 + jc);
+          transpose16(x, t);
+          for (int c = 0; c < 16; ++c)
+            _mm512_store_ps(maskT[c], t[c]);
+        }
+        for (int64_t c = 0; c < keys16; ++c) {
+          const int64_t j = jc + c;
+          float *x = sT + j * ldr + 16 * v;
+          __m512 s = _mm512_load_ps(x);
+          if (p.mask) {
+            const int64_t at = (j0 + j) * p.ms[3];
+            __m512 m;
+            if (lm.rowInvariant) {
+              m = _mm512_set1_ps(lm.base[at]);
+            } else if (maskBlocks) {
+              m = _mm512_load_ps(maskT[c]);
+            } else {
+              alignas(64) float tmp[16];
+              for (int l = 0; l < 16; ++l)
+                tmp[l] = lm.base[at + lm.wide[l]];
+              m = _mm512_load_ps(tmp);
+            }
+            s = _mm512_add_ps(s, m);
+          }
+          if (p.causal)
+            s = _mm512_mask_mov_ps(
+                s,
+                _mm512_cmpgt_epi32_mask(_mm512_set1_epi32(int32_t(j0 + j)),
+                                        limit[v]),
+                none);
+          _mm512_store_ps(x, s);
+          blockMax = _mm512_max_ps(s, blockMax); // NaN scores are passed over
+        }
+      }
+      const __m512 oldMax = _mm512_load_ps(rowMax + 16 * v);
+      const __m512 newMax = _mm512_max_ps(blockMax, oldMax);
+      // Rows that have seen no key yet keep -inf; their scores are -inf,
+      // and exp(-inf - 0) = 0.
+      const __m512 shift = _mm512_mask_mov_ps(
+          newMax, _mm512_cmp_ps_mask(newMax, none, _CMP_EQ_OQ),
+          _mm512_setzero_ps());
+      const __m512 rescale = expNonPositive16(_mm512_sub_ps(oldMax, shift));
+      __m512 sum = _mm512_setzero_ps();
+      for (int64_t j = 0; j < bk; ++j) {
+        float *x = sT + j * ldr + 16 * v;
+        __m512 e = expNonPositive16(_mm512_sub_ps(_mm512_load_ps(x), shift));
+        _mm512_store_ps(x, e);
+        sum = _mm512_add_ps(sum, e);
+      }
+      _mm512_store_ps(
+          rowSum + 16 * v,
+          _mm512_fmadd_ps(_mm512_load_ps(rowSum + 16 * v), rescale, sum));
+      _mm512_store_ps(rowMax + 16 * v, newMax);
+      if (j0 > 0 &&
+          _mm512_cmp_ps_mask(rescale, _mm512_set1_ps(1.0f), _CMP_NEQ_UQ) != 0) {
+        alignas(64) float factor[16];
+        _mm512_store_ps(factor, rescale);
+        for (int64_t l = 0; l < 16 && 16 * v + l < rows; ++l) {
+          float *ar = acc + (16 * v + l) * dv;
+          for (int64_t n = 0; n < dv; ++n)
+            ar[n] *= factor[l];
+        }
+      }
+    }
+    accumulateRowsAvx512(rows, sT, 1, ldr, values + j0 * p.vs[2], p.vs[2], bk,
+                         acc, dv);
+  }
+
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t h = it.hkv * p.group + r / it.nq, i = it.i0 + r % it.nq;
+    float *o = p.out + it.b * p.os[0] + h * p.os[1] + i * p.os[2];
+    // A row that sees no key at all is 0/0, as softmax over -inf is.
+    float inv = 1.0f / rowSum[r];
+    for (int64_t n = 0; n < dv; ++n)
+      o[n * p.os[3]] = acc[r * dv + n] * inv;
+  }
+}
+
 } // namespace
 
 void itemsAvx512(const Problem &p, int64_t begin, int64_t end, float *scratch) {
-  for (int64_t i = begin; i < end; ++i)
-    runItem<Avx512Blocks>(p, i, scratch);
+  const bool unitInner = p.ks[3] == 1 && p.vs[3] == 1;
+  for (int64_t i = begin; i < end; ++i) {
+    const Item it = itemOf(p, i);
+    if (unitInner && it.rows >= kMinLaneRows && it.rows <= kMaxLaneRows)
+      runItemLanes(p, it, scratch);
+    else
+      runItem<Avx512Blocks>(p, i, scratch);
+  }
 }
 
 } // namespace kiln::attention
