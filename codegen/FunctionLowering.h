@@ -94,10 +94,11 @@ public:
   FunctionLowering(func::FuncOp func,
                    std::optional<AttentionKernel> attentionKernel,
                    ArrayRef<std::string> epilogueActivations, bool kvCacheViews,
-                   bool gatherReshapes, bool qlinearKernel)
+                   bool gatherReshapes, bool qlinearKernel, bool normKernel)
       : func(func), b(func.getContext()), attentionKernel(attentionKernel),
         epilogueActivations(epilogueActivations), kvCacheViews(kvCacheViews),
-        gatherReshapes(gatherReshapes), qlinearKernel(qlinearKernel) {}
+        gatherReshapes(gatherReshapes), qlinearKernel(qlinearKernel),
+        normKernel(normKernel) {}
 
   LogicalResult run();
 
@@ -173,6 +174,14 @@ private:
   /// GEMMs take their operands.
   Value quantizedGemmOperand(Location loc, Value t);
   LogicalResult lowerSoftmax(SoftmaxOp op);
+  /// kiln.layer_norm and kiln.rms_norm as calls of kiln_rt_norm_f32
+  /// (normKernel).
+  bool normKernel;
+  /// `op`'s result as the runtime's normalization of x's rows [axis, rank)
+  /// with `scale` and `bias` (may be null) covering them; null, and nothing
+  /// built, where the kernel does not apply.
+  Value callNormKernel(Operation *op, Value x, Value scale, Value bias,
+                       int64_t axis, float eps, int32_t kind);
   /// Softmax of `x` along `axis` with f32 statistics, as type `resultType`.
   Value softmax(Location loc, Value x, int64_t axis,
                 RankedTensorType resultType);

@@ -555,7 +555,8 @@ struct KilnLowerToLinalgPass
       if (func.isExternal() || !func->hasAttr(kSymbolsAttr))
         continue;
       FunctionLowering lowering(func, kernel, *epilogueActivations,
-                                kvCacheViews, gatherReshapes, qlinearKernel);
+                                kvCacheViews, gatherReshapes, qlinearKernel,
+                                normKernel);
       if (failed(lowering.run()))
         return signalPassFailure();
     }

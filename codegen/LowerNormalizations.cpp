@@ -1,19 +1,88 @@
 //===- LowerNormalizations.cpp - LayerNorm, RMSNorm and reductions --------===//
 #include "codegen/FunctionLowering.h"
 #include "codegen/LoweringUtils.h"
+#include "codegen/RuntimeCalls.h"
+#include "runtime/src/kernels/Kernels.h"
 
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
 using namespace mlir::kiln;
 using namespace mlir::kiln::linalg_lowering;
 
+Value FunctionLowering::callNormKernel(Operation *op, Value x, Value scale,
+                                       Value bias, int64_t axis, float eps,
+                                       int32_t kind) {
+  Type f32 = b.getF32Type();
+  auto xt = tensorTy(x);
+  int64_t rank = xt.getRank();
+  if (!normKernel || xt.getElementType() != f32 || axis < 1 || axis >= rank)
+    return nullptr;
+  // scale and bias must have the normalized dims' shape: the kernel reads
+  // one value per column and does not broadcast.
+  ArrayRef<int64_t> normalized = xt.getShape().drop_front(axis);
+  for (Value v : {scale, bias})
+    if (v && (tensorTy(v).getElementType() != f32 ||
+              tensorTy(v).getShape() != normalized))
+      return nullptr;
+  Location loc = op->getLoc();
+  SmallVector<OpFoldResult> xs = sizesOf(x);
+  OpFoldResult rows = productOf(b, loc, ArrayRef(xs).take_front(axis));
+  OpFoldResult cols = productOf(b, loc, ArrayRef(xs).drop_front(axis));
+  SmallVector<OpFoldResult> sizes2{rows, cols};
+  RankedTensorType type2 = tensorTypeOf(sizes2, f32);
+  auto operand = [&](Value t) -> Value {
+    if (tensorTy(t).getRank() > 1) {
+      SmallVector<OpFoldResult> flat{cols};
+      t = reshape(loc, t, tensorTypeOf(flat, f32), flat);
+    }
+    return quantizedGemmOperand(loc, t);
+  };
+  Value x2 = quantizedGemmOperand(loc, reshape(loc, x, type2, sizes2));
+  Value biasBuffer =
+      bias ? operand(bias)
+           : (Value)memref::CastOp::create(
+                 b, loc, fullyDynamicMemRef(1, f32),
+                 memref::AllocaOp::create(b, loc, MemRefType::get({0}, f32)));
+  SmallVector<Value> dynamicSizes;
+  for (auto [d, size] : llvm::enumerate(sizes2))
+    if (type2.isDynamicDim(d))
+      dynamicSizes.push_back(getValueOrCreateConstantIndexOp(b, loc, size));
+  Value out =
+      memref::AllocOp::create(b, loc, MemRefType::get(type2.getShape(), f32),
+                              dynamicSizes, b.getI64IntegerAttr(64));
+  SmallVector<Value> args{
+      x2,
+      operand(scale),
+      biasBuffer,
+      memref::CastOp::create(b, loc, fullyDynamicMemRef(2, f32), out),
+      arith::ConstantOp::create(b, loc, b.getF32FloatAttr(eps)),
+      arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(kind))};
+  func::FuncOp callee =
+      declareRuntimeFunction(op->getParentOfType<ModuleOp>(),
+                             "kiln_rt_norm_f32", ValueRange(args).getTypes());
+  func::CallOp::create(b, loc, callee, args);
+  Value y = bufferization::ToTensorOp::create(b, loc, type2, out,
+                                              /*restrict=*/true,
+                                              /*writable=*/true);
+  return reshape(loc, y, xt, xs);
+}
+
 /// Statistics in f32 over axes [axis, rank): mean, then variance of the
 /// centered values (two passes, as ONNX Runtime does, for accuracy).
 LogicalResult FunctionLowering::lowerLayerNorm(LayerNormOp op) {
   Location loc = op.getLoc();
   Value x = op.getInput();
+  if (Value y = callNormKernel(op, x, op.getScale(), op.getBias(), op.getAxis(),
+                               op.getEpsilon().convertToFloat(),
+                               KILN_RT_NORM_LAYER)) {
+    b.replaceOp(op, y);
+    return success();
+  }
   auto xt = tensorTy(x);
   Type elem = xt.getElementType(), ct = computeType(elem);
   int64_t rank = xt.getRank();
@@ -89,6 +158,12 @@ LogicalResult FunctionLowering::lowerRMSNorm(RMSNormOp op) {
   Location loc = op.getLoc();
   Value x = op.getInput();
   auto xt = tensorTy(x);
+  if (Value y =
+          callNormKernel(op, x, op.getScale(), Value(), xt.getRank() - 1,
+                         op.getEpsilon().convertToFloat(), KILN_RT_NORM_RMS)) {
+    b.replaceOp(op, y);
+    return success();
+  }
   Type elem = xt.getElementType(), ct = computeType(elem);
   int64_t rank = xt.getRank();
   SmallVector<int64_t> axes{rank - 1};

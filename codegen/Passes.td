@@ -97,6 +97,11 @@ def KilnLowerToLinalg : Pass<"kiln-lower-to-linalg", "::mlir::ModuleOp"> {
            "runtime's int8 and int4 GEMMs (kiln_rt_qlinear_s8_f32, "
            "kiln_rt_qlinear_s4_f32) with their weights packed at compile "
            "time; without it, both are refused">,
+    Option<"normKernel", "norm-kernel", "bool", "false",
+           "Lower f32 kiln.layer_norm and kiln.rms_norm whose scale and "
+           "bias cover the normalized dims to calls of the runtime's row "
+           "kernel (kiln_rt_norm_f32, host memory) instead of linalg "
+           "reductions, which stay scalar loops">,
     Option<"gatherReshapes", "gather-reshapes", "bool", "false",
            "Lower every reshape as an element gather instead of "
            "collapse/expand views, to bisect a view-related problem">

@@ -25,6 +25,8 @@ LogicalResult kiln::lowerToLinalg(ModuleOp module, const Target &target,
     options += " epilogue-activations=" + acts.str();
   if (target.hasInt8GemmKernel())
     options += " qlinear-kernel=1";
+  if (target.hasNormKernel())
+    options += " norm-kernel=1";
   if (target.kvCacheViews())
     options += " kv-cache-views=1";
   return runPassPipeline(module,

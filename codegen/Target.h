@@ -76,6 +76,8 @@ public:
   /// Whether kiln.qlinear (int8 weights, kilnc --quantize) runs on this
   /// target: a call of the runtime's int8 GEMM.
   virtual bool hasInt8GemmKernel() const { return false; }
+  /// Whether the runtime's LayerNorm/RMSNorm row kernel serves host memory.
+  virtual bool hasNormKernel() const { return false; }
   /// Whether KV-cache inputs and outputs take strided views (an in-place
   /// cache through kiln_session_run_cached).
   virtual bool kvCacheViews() const { return false; }

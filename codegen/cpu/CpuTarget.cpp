@@ -18,6 +18,7 @@ public:
   llvm::StringRef name() const override { return "cpu"; }
   llvm::StringRef attentionKernel() const override { return "cpu"; }
   bool hasInt8GemmKernel() const override { return true; }
+  bool hasNormKernel() const override { return true; }
   bool kvCacheViews() const override { return true; }
   llvm::StringRef gemmOperandType() const override {
     return gemmOperandTypeFor(options_.precision);

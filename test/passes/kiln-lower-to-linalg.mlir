@@ -443,3 +443,45 @@ func.func @pad_edge(%x: tensor<3x4xf32> {kiln.dims = affine_map<() -> (3, 4)>, k
   %0 = kiln.pad %x {mode = "edge", pads = affine_map<() -> (1, -1, 1, 2)>} : tensor<3x4xf32> -> tensor<5x5xf32>
   return %0 : tensor<5x5xf32>
 }
+
+// RUN: kiln-opt %s -kiln-lower-to-linalg='norm-kernel=1' | FileCheck %s --check-prefix=NORM
+
+// With norm-kernel (CPU targets), an f32 LayerNorm or RMSNorm whose scale
+// and bias have the normalized dims' shape is one call of kiln_rt_norm_f32
+// on the [rows, cols] view: kind 0 LayerNorm, 1 RMSNorm, and a 0-element
+// bias where there is none. A scale that broadcasts, or a normalization
+// over every dim, keeps the linalg reductions. Without the option, every
+// norm is linalg (the default run's CHECK lines see no call).
+// NORM: func.func private @kiln_rt_norm_f32(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?xf32, strided<[?], offset: ?>>, memref<?xf32, strided<[?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, f32, i32) attributes {llvm.emit_c_interface}
+// NORM-LABEL: func.func @norm_kernel
+// NORM: tensor.expand_shape %{{.*}} {{\[\[}}0, 1]] output_shape [%{{.*}}, 32] : tensor<?xf32> into tensor<?x32xf32>
+// NORM: tensor.collapse_shape %{{.*}} {{\[\[}}0, 1]] : tensor<4x8xf32> into tensor<32xf32>
+// NORM: memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?x32xf32>
+// NORM: %[[EPS:.*]] = arith.constant 9.99999974E-6 : f32
+// NORM: %[[LN:.*]] = arith.constant 0 : i32
+// NORM: call @kiln_rt_norm_f32({{.*}}, %[[EPS]], %[[LN]])
+// NORM: memref.alloca() : memref<0xf32>
+// NORM: %[[RMS:.*]] = arith.constant 1 : i32
+// NORM: call @kiln_rt_norm_f32({{.*}}, %[[RMS]])
+// NORM-NOT: call @kiln_rt_norm_f32
+// NORM: linalg.generic
+// NORM-NOT: call @kiln_rt_norm_f32
+// NORM: return
+// CHECK-LABEL: func.func @norm_kernel
+// CHECK-NOT: kiln_rt_norm_f32
+// CHECK: return
+func.func @norm_kernel(
+    %x: tensor<?x?x4x8xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, s1, 4, 8)>, kiln.name = "x"},
+    %g: tensor<4x8xf32> {kiln.dims = affine_map<()[s0, s1] -> (4, 8)>, kiln.name = "g"},
+    %b: tensor<4x8xf32> {kiln.dims = affine_map<()[s0, s1] -> (4, 8)>, kiln.name = "b"},
+    %w: tensor<8xf32> {kiln.dims = affine_map<()[s0, s1] -> (8)>, kiln.name = "w"},
+    %one: tensor<1xf32> {kiln.dims = affine_map<()[s0, s1] -> (1)>, kiln.name = "one"})
+    -> (tensor<?x?x4x8xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, s1, 4, 8)>, kiln.name = "ln"},
+        tensor<?x?x4x8xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, s1, 4, 8)>, kiln.name = "rms"},
+        tensor<?x?x4x8xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, s1, 4, 8)>, kiln.name = "bcast"})
+    attributes {kiln.symbols = ["batch", "seq"]} {
+  %0 = kiln.layer_norm %x, %g, %b {axis = 2 : i64, epsilon = 1.0e-5 : f32} : tensor<?x?x4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32> -> tensor<?x?x4x8xf32>
+  %1 = kiln.rms_norm %x, %w {epsilon = 1.0e-6 : f32} : tensor<?x?x4x8xf32>, tensor<8xf32> -> tensor<?x?x4x8xf32>
+  %2 = kiln.layer_norm %x, %one {axis = 3 : i64, epsilon = 1.0e-5 : f32} : tensor<?x?x4x8xf32>, tensor<1xf32> -> tensor<?x?x4x8xf32>
+  return %0, %1, %2 : tensor<?x?x4x8xf32>, tensor<?x?x4x8xf32>, tensor<?x?x4x8xf32>
+}

@@ -200,6 +200,20 @@ void _mlir_ciface_kiln_rt_attention_masked_f32(
     kiln_memref4_f32 *q, kiln_memref4_f32 *k, kiln_memref4_f32 *v,
     kiln_memref4_f32 *mask, kiln_memref4_f32 *out, float scale, int32_t causal);
 
+// kiln.layer_norm (KILN_RT_NORM_LAYER) and kiln.rms_norm (KILN_RT_NORM_RMS)
+// over each row of x [R, C] into out [R, C], any strides: LayerNorm
+// (x - mean) / sqrt(var + eps) * scale + bias with the variance of the
+// centered values, RMSNorm x / sqrt(mean(x^2) + eps) * scale (its bias
+// unused). scale has C elements, bias C or none (size 0), both of unit
+// stride. Inconsistent sizes are reported to the current execution context
+// and leave out untouched.
+#define KILN_RT_NORM_LAYER 0
+#define KILN_RT_NORM_RMS 1
+void _mlir_ciface_kiln_rt_norm_f32(kiln_memref2_f32 *x, kiln_memref1_f32 *scale,
+                                   kiln_memref1_f32 *bias,
+                                   kiln_memref2_f32 *out, float eps,
+                                   int32_t kind);
+
 #ifdef __cplusplus
 }
 #endif
