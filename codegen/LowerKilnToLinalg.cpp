@@ -7,6 +7,7 @@
 // families' lowerings are in files of their own (FunctionLowering.h).
 //
 //===----------------------------------------------------------------------===//
+#include "codegen/CallResultsInPlace.h"
 #include "codegen/FunctionLowering.h"
 #include "codegen/KvCache.h"
 #include "codegen/LoweringUtils.h"
@@ -532,6 +533,9 @@ LogicalResult FunctionLowering::run() {
   for (Operation *op : ops)
     if (failed(lowerOp(op)))
       return failure();
+  // The CUDA target's calls write device memory, its outputs host memory.
+  if (attentionKernel != AttentionKernel::Cuda)
+    writeCallResultsInPlace(func);
   return success();
 }
 
