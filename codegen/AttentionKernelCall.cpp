@@ -12,7 +12,10 @@
 using namespace mlir;
 
 Value kiln::buildAttentionKernelCall(OpBuilder &b, AttentionOp op,
-                                     AttentionKernel kernel) {
+                                     AttentionKernel kernel,
+                                     const AttentionAppend *append) {
+  if (kernel != AttentionKernel::Cpu)
+    append = nullptr;
   MLIRContext *ctx = b.getContext();
   Type f32 = b.getF32Type();
   for (Value v : op->getOperands())
@@ -72,10 +75,47 @@ Value kiln::buildAttentionKernelCall(OpBuilder &b, AttentionOp op,
     return memref::CastOp::create(b, loc, argType,
                                   split ? swapped(buffer) : buffer);
   };
-  SmallVector<Value> args{bufferOf(op.getQuery()), bufferOf(op.getKey()),
-                          bufferOf(op.getValue())};
-  if (op.getMask())
-    args.push_back(bufferOf(op.getMask()));
+  // The present cache's buffer: the output argument it is stored into when
+  // that is its only other use (the store goes), else a fresh one that
+  // replaces it for its other users after the call.
+  SmallVector<Operation *> stores;
+  SmallVector<std::pair<Value, Value>> replaced;
+  auto presentBuffer = [&](Value present) -> Value {
+    SmallVector<Operation *> others;
+    for (Operation *user : present.getUsers())
+      if (user != op && !isa<tensor::DimOp>(user))
+        others.push_back(user);
+    if (others.size() == 1)
+      if (auto store =
+              dyn_cast<bufferization::MaterializeInDestinationOp>(others[0]))
+        if (isa<BlockArgument>(store.getDest())) {
+          stores.push_back(store);
+          return memref::CastOp::create(b, loc, argType, store.getDest());
+        }
+    auto pt = cast<RankedTensorType>(present.getType());
+    SmallVector<Value> dynamicSizes;
+    for (int64_t d = 0; d < 4; ++d)
+      if (pt.isDynamicDim(d))
+        dynamicSizes.push_back(tensor::DimOp::create(b, loc, present, d));
+    Value buffer =
+        memref::AllocOp::create(b, loc, MemRefType::get(pt.getShape(), f32),
+                                dynamicSizes, b.getI64IntegerAttr(64));
+    replaced.push_back({present, buffer});
+    return memref::CastOp::create(b, loc, argType, buffer);
+  };
+  SmallVector<Value> args{bufferOf(op.getQuery())};
+  if (append) {
+    args.append({bufferOf(append->pastKey), bufferOf(append->newKey),
+                 bufferOf(append->pastValue), bufferOf(append->newValue)});
+    args.push_back(presentBuffer(op.getKey()));
+    args.push_back(presentBuffer(op.getValue()));
+    // The mask operand is always there; without a mask, q stands in.
+    args.push_back(op.getMask() ? bufferOf(op.getMask()) : args.front());
+  } else {
+    args.append({bufferOf(op.getKey()), bufferOf(op.getValue())});
+    if (op.getMask())
+      args.push_back(bufferOf(op.getMask()));
+  }
 
   RankedTensorType rt = op.getType();
   SmallVector<Value> sizes;
@@ -106,9 +146,14 @@ Value kiln::buildAttentionKernelCall(OpBuilder &b, AttentionOp op,
       b, loc, b.getF32FloatAttr(op.getScale().convertToFloat())));
   args.push_back(arith::ConstantOp::create(
       b, loc, b.getI32IntegerAttr(op.getCausal() ? 1 : 0)));
+  if (append)
+    args.push_back(arith::ConstantOp::create(
+        b, loc, b.getI32IntegerAttr(op.getMask() ? 1 : 0)));
 
   StringRef name;
-  if (kernel == AttentionKernel::Cpu)
+  if (append)
+    name = "kiln_rt_attention_append_f32";
+  else if (kernel == AttentionKernel::Cpu)
     name =
         op.getMask() ? "kiln_rt_attention_masked_f32" : "kiln_rt_attention_f32";
   else
@@ -126,6 +171,16 @@ Value kiln::buildAttentionKernelCall(OpBuilder &b, AttentionOp op,
     callee->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   }
   func::CallOp::create(b, loc, callee, args);
+  for (Operation *store : stores)
+    store->erase();
+  for (auto [present, buffer] : replaced) {
+    Value filled = bufferization::ToTensorOp::create(b, loc, present.getType(),
+                                                     buffer, /*restrict=*/true,
+                                                     /*writable=*/true);
+    present.replaceUsesWithIf(filled, [&](OpOperand &use) {
+      return use.getOwner() != op && !isa<tensor::DimOp>(use.getOwner());
+    });
+  }
   Value result = bufferization::ToTensorOp::create(
       b, loc, RankedTensorType::get(shape, f32), out, /*restrict=*/true,
       /*writable=*/true);

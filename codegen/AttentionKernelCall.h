@@ -18,12 +18,22 @@ enum class AttentionKernel {
   Cuda,
 };
 
+/// Keys and values that are each Concat(past, new) along the sequence (a
+/// decode graph's present cache), as tensors before the concat.
+struct AttentionAppend {
+  Value pastKey, newKey, pastValue, newValue;
+};
+
 /// The result of `op` computed by `kernel`: its tensor operands are read
 /// through `bufferization.to_buffer`, the output is a fresh buffer the call
 /// overwrites. Null, and nothing built, for element types other than f32,
 /// and for the CUDA kernel where the head dims are not static ones it has.
+/// With `append` (CPU only), the call fills the concatenated keys and
+/// values itself (kiln_rt_attention_append_f32): into the output argument
+/// that is their only other use, or into fresh buffers that replace them.
 Value buildAttentionKernelCall(OpBuilder &b, AttentionOp op,
-                               AttentionKernel kernel);
+                               AttentionKernel kernel,
+                               const AttentionAppend *append = nullptr);
 
 } // namespace mlir::kiln
 

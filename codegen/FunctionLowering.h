@@ -106,6 +106,9 @@ private:
   func::FuncOp func;
   IRRewriter b;
   std::optional<AttentionKernel> attentionKernel;
+  /// Rank-4 Concat(past, new) results along dim 2, by result: the parts a
+  /// CPU attention over them fills the cache from (AttentionAppend).
+  DenseMap<Value, std::pair<Value, Value>> sequenceConcats;
   /// What kiln.linear's epilogue generic may apply; empty: everything.
   ArrayRef<std::string> epilogueActivations;
   /// Give KV-cache inputs and outputs strided memref types.

@@ -214,8 +214,16 @@ Value FunctionLowering::softmax(Location loc, Value x, int64_t axis,
 /// Reference lowering: scores = scale * q k^T (+ mask, causal), softmax in
 /// f32, then p v. Query head h reads key/value head h floordiv (H / Hkv).
 LogicalResult FunctionLowering::lowerAttention(AttentionOp op) {
+  std::optional<AttentionAppend> append;
+  auto key = sequenceConcats.find(op.getKey());
+  auto value = sequenceConcats.find(op.getValue());
+  if (attentionKernel == AttentionKernel::Cpu && key != sequenceConcats.end() &&
+      value != sequenceConcats.end())
+    append = AttentionAppend{key->second.first, key->second.second,
+                             value->second.first, value->second.second};
   if (attentionKernel)
-    if (Value call = buildAttentionKernelCall(b, op, *attentionKernel)) {
+    if (Value call = buildAttentionKernelCall(b, op, *attentionKernel,
+                                              append ? &*append : nullptr)) {
       b.replaceOp(op, call);
       return success();
     }

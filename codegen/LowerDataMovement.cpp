@@ -175,7 +175,10 @@ LogicalResult FunctionLowering::lowerConcat(ConcatOp op) {
     offset = arith::AddIOp::create(b, loc, offset,
                                    tensor::DimOp::create(b, loc, in, axis));
   }
-  b.replaceOp(op, tensor::CastOp::create(b, loc, op.getType(), acc));
+  Value result = tensor::CastOp::create(b, loc, op.getType(), acc);
+  if (axis == 2 && rank == 4 && inputs.size() == 2)
+    sequenceConcats[result] = {inputs[0], inputs[1]};
+  b.replaceOp(op, result);
   return success();
 }
 

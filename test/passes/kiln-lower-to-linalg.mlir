@@ -495,3 +495,55 @@ func.func @norm_kernel(
   %2 = kiln.layer_norm %x, %one {axis = 3 : i64, epsilon = 1.0e-5 : f32} : tensor<?x?x4x8xf32>, tensor<1xf32> -> tensor<?x?x4x8xf32>
   return %0, %1, %1, %2 : tensor<?x?x4x8xf32>, tensor<?x?x4x8xf32>, tensor<?x?x4x8xf32>, tensor<?x?x4x8xf32>
 }
+
+// A decode step: keys and values Concat(past, new) along the sequence. With
+// attention-kernel=cpu one call fills the present caches while it reads
+// them: into the output arguments where those are the concats' only other
+// use (no copy of the cache before the attention), into a fresh buffer that
+// replaces a concat used twice.
+// CALL-LABEL: func.func @attention_append
+// CALL-DAG: %[[PK:.*]] = memref.cast %arg6 : memref<1x2x?x8xf32> to memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>
+// CALL-DAG: %[[PV:.*]] = memref.cast %arg7 : memref<1x2x?x8xf32> to memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>
+// CALL-DAG: %[[NOMASK:.*]] = arith.constant 0 : i32
+// CALL: call @kiln_rt_attention_append_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[PK]], %[[PV]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[NOMASK]])
+// CALL-NOT: memref.copy
+// CALL-NOT: materialize_in_destination
+// CALL: return
+// CALL-LABEL: func.func @attention_append_shared
+// CALL: %[[BUF:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<1x2x?x8xf32>
+// CALL: call @kiln_rt_attention_append_f32
+// CALL: %[[FILLED:.*]] = bufferization.to_tensor %[[BUF]] restrict writable
+// CALL: materialize_in_destination %[[FILLED]] in restrict writable %arg6
+// CALL: materialize_in_destination %[[FILLED]] in restrict writable %arg7
+// CALL: return
+func.func @attention_append(
+    %q: tensor<1x4x1x8xf32> {kiln.dims = affine_map<()[s0] -> (1, 4, 1, 8)>, kiln.name = "q"},
+    %pk: tensor<1x2x?x8xf32> {kiln.dims = affine_map<()[s0] -> (1, 2, s0, 8)>, kiln.name = "past_k"},
+    %nk: tensor<1x2x1x8xf32> {kiln.dims = affine_map<()[s0] -> (1, 2, 1, 8)>, kiln.name = "k"},
+    %pv: tensor<1x2x?x8xf32> {kiln.dims = affine_map<()[s0] -> (1, 2, s0, 8)>, kiln.name = "past_v"},
+    %nv: tensor<1x2x1x8xf32> {kiln.dims = affine_map<()[s0] -> (1, 2, 1, 8)>, kiln.name = "v"})
+    -> (tensor<1x4x1x8xf32> {kiln.dims = affine_map<()[s0] -> (1, 4, 1, 8)>, kiln.name = "o"},
+        tensor<1x2x?x8xf32> {kiln.dims = affine_map<()[s0] -> (1, 2, s0 + 1, 8)>, kiln.name = "present_k"},
+        tensor<1x2x?x8xf32> {kiln.dims = affine_map<()[s0] -> (1, 2, s0 + 1, 8)>, kiln.name = "present_v"})
+    attributes {kiln.symbols = ["past"]} {
+  %k = kiln.concat %pk, %nk {axis = 2 : i64} : (tensor<1x2x?x8xf32>, tensor<1x2x1x8xf32>) -> tensor<1x2x?x8xf32>
+  %v = kiln.concat %pv, %nv {axis = 2 : i64} : (tensor<1x2x?x8xf32>, tensor<1x2x1x8xf32>) -> tensor<1x2x?x8xf32>
+  %o = kiln.attention %q, %k, %v {scale = 0.5 : f32, causal} : tensor<1x4x1x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32> -> tensor<1x4x1x8xf32>
+  return %o, %k, %v : tensor<1x4x1x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>
+}
+func.func @attention_append_shared(
+    %q: tensor<1x4x1x8xf32> {kiln.dims = affine_map<()[s0] -> (1, 4, 1, 8)>, kiln.name = "q"},
+    %pk: tensor<1x2x?x8xf32> {kiln.dims = affine_map<()[s0] -> (1, 2, s0, 8)>, kiln.name = "past_k"},
+    %nk: tensor<1x2x1x8xf32> {kiln.dims = affine_map<()[s0] -> (1, 2, 1, 8)>, kiln.name = "k"},
+    %pv: tensor<1x2x?x8xf32> {kiln.dims = affine_map<()[s0] -> (1, 2, s0, 8)>, kiln.name = "past_v"},
+    %nv: tensor<1x2x1x8xf32> {kiln.dims = affine_map<()[s0] -> (1, 2, 1, 8)>, kiln.name = "v"})
+    -> (tensor<1x4x1x8xf32> {kiln.dims = affine_map<()[s0] -> (1, 4, 1, 8)>, kiln.name = "o"},
+        tensor<1x2x?x8xf32> {kiln.dims = affine_map<()[s0] -> (1, 2, s0 + 1, 8)>, kiln.name = "present_k"},
+        tensor<1x2x?x8xf32> {kiln.dims = affine_map<()[s0] -> (1, 2, s0 + 1, 8)>, kiln.name = "present_k_again"},
+        tensor<1x2x?x8xf32> {kiln.dims = affine_map<()[s0] -> (1, 2, s0 + 1, 8)>, kiln.name = "present_v"})
+    attributes {kiln.symbols = ["past"]} {
+  %k = kiln.concat %pk, %nk {axis = 2 : i64} : (tensor<1x2x?x8xf32>, tensor<1x2x1x8xf32>) -> tensor<1x2x?x8xf32>
+  %v = kiln.concat %pv, %nv {axis = 2 : i64} : (tensor<1x2x?x8xf32>, tensor<1x2x1x8xf32>) -> tensor<1x2x?x8xf32>
+  %o = kiln.attention %q, %k, %v {scale = 0.5 : f32, causal} : tensor<1x4x1x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32> -> tensor<1x4x1x8xf32>
+  return %o, %k, %k, %v : tensor<1x4x1x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>
+}

@@ -194,3 +194,124 @@ TEST(AttentionEntryPoint, ReportsInconsistentSizes) {
 }
 
 } // namespace
+
+namespace {
+
+// present = Concat(past, new) filled by the attention that reads it
+// (kiln_rt_attention_append_f32): the outputs as over the concatenation,
+// which the present buffers hold exactly afterwards.
+struct AppendCase {
+  int64_t batch, heads, kvHeads, sq, past, fresh, d;
+  bool inPlace; // past is the prefix of present (kiln_session_run_cached)
+};
+
+void checkAppend(const AppendCase &c, MatmulIsa isa) {
+  std::mt19937 rng(unsigned(c.sq * 17 + c.past * 5 + c.fresh));
+  const int64_t sk = c.past + c.fresh;
+  Tensor4 q({c.batch, c.heads, c.sq, c.d}, rng, -2, 2, true);
+  Tensor4 pastK({c.batch, c.kvHeads, c.past, c.d}, rng, -2, 2);
+  Tensor4 pastV({c.batch, c.kvHeads, c.past, c.d}, rng, -1, 1);
+  Tensor4 newK({c.batch, c.kvHeads, c.fresh, c.d}, rng, -2, 2, true);
+  Tensor4 newV({c.batch, c.kvHeads, c.fresh, c.d}, rng, -1, 1, true);
+  // A cache longer than its valid part, filled with NaN past the rows.
+  Tensor4 presK({c.batch, c.kvHeads, sk, c.d}, rng, 0, 1, false, 5);
+  Tensor4 presV({c.batch, c.kvHeads, sk, c.d}, rng, 0, 1, false, 5);
+  for (float &x : presK.storage)
+    x = NAN;
+  for (float &x : presV.storage)
+    x = NAN;
+  kiln::KvAppend append{pastK.ref, newK.ref, pastV.ref, newV.ref};
+  if (c.inPlace) { // past as present's first rows, holding the same values
+    for (int64_t b = 0; b < c.batch; ++b)
+      for (int64_t h = 0; h < c.kvHeads; ++h)
+        for (int64_t j = 0; j < c.past; ++j)
+          for (int64_t e = 0; e < c.d; ++e) {
+            presK.at(b, h, j, e) = pastK.at(b, h, j, e);
+            presV.at(b, h, j, e) = pastV.at(b, h, j, e);
+          }
+    append.pastK = presK.ref;
+    append.pastK.sizes[2] = c.past;
+    append.pastV = presV.ref;
+    append.pastV.sizes[2] = c.past;
+  }
+  Tensor4 out({c.batch, c.heads, c.sq, c.d}, rng, 100, 200);
+  const float scale = 0.125f;
+  kiln::attentionF32(q.ref, presK.ref, presV.ref, nullptr, out.ref, scale, true,
+                     isa, &append);
+  for (int64_t b = 0; b < c.batch; ++b)
+    for (int64_t h = 0; h < c.kvHeads; ++h)
+      for (int64_t j = 0; j < sk; ++j)
+        for (int64_t e = 0; e < c.d; ++e) {
+          bool old = j < c.past;
+          ASSERT_EQ(presK.at(b, h, j, e),
+                    old ? pastK.at(b, h, j, e) : newK.at(b, h, j - c.past, e))
+              << "present key row " << j;
+          ASSERT_EQ(presV.at(b, h, j, e),
+                    old ? pastV.at(b, h, j, e) : newV.at(b, h, j - c.past, e))
+              << "present value row " << j;
+        }
+  const std::vector<double> want =
+      kiln::test::referenceAttention(q, presK, presV, nullptr, scale, true);
+  for (int64_t b = 0; b < c.batch; ++b)
+    for (int64_t h = 0; h < c.heads; ++h)
+      for (int64_t i = 0; i < c.sq; ++i)
+        for (int64_t e = 0; e < c.d; ++e)
+          ASSERT_NEAR(out.at(b, h, i, e),
+                      want[size_t(((b * c.heads + h) * c.sq + i) * c.d + e)],
+                      2e-5)
+              << "sq " << c.sq << " past " << c.past << " at b " << b << " h "
+              << h << " i " << i;
+}
+
+const AppendCase kAppendCases[] = {
+    {2, 8, 2, 1, 37, 1, 64, false},   // a GQA decode step
+    {3, 4, 4, 1, 20, 1, 16, true},    // in place
+    {1, 4, 2, 40, 10, 40, 32, false}, // prefill after a past: query blocks
+    {2, 2, 2, 1, 0, 1, 8, false},     // an empty past
+};
+
+class AttentionAppendTest : public ::testing::TestWithParam<MatmulIsa> {
+protected:
+  void SetUp() override {
+    if (!kiln::cpuSupports(GetParam()))
+      GTEST_SKIP() << "this CPU lacks the ISA";
+  }
+};
+
+TEST_P(AttentionAppendTest, FillsThePresentCacheAndMatchesReference) {
+  for (const AppendCase &c : kAppendCases) {
+    checkAppend(c, GetParam());
+    if (HasFatalFailure())
+      return;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Isas, AttentionAppendTest, kiln::test::allIsas(),
+                         kiln::test::isaName);
+
+TEST(AttentionAppendParallel, FillsThePresentCacheOnThePool) {
+  kiln::test::PoolContext context(3);
+  for (const AppendCase &c : kAppendCases) {
+    checkAppend(c, kiln::bestMatmulIsa());
+    if (HasFatalFailure())
+      return;
+  }
+  EXPECT_EQ(context.error, "");
+}
+
+TEST(AttentionAppendEntryPoint, ReportsAPresentThatIsNotTheConcat) {
+  kiln::test::PoolContext context(1);
+  std::mt19937 rng(5);
+  Tensor4 q({1, 2, 1, 8}, rng), pk({1, 2, 4, 8}, rng), nk({1, 2, 1, 8}, rng);
+  Tensor4 pv({1, 2, 4, 8}, rng), nv({1, 2, 1, 8}, rng);
+  Tensor4 presK({1, 2, 6, 8}, rng), presV({1, 2, 6, 8}, rng);
+  Tensor4 out({1, 2, 1, 8}, rng);
+  _mlir_ciface_kiln_rt_attention_append_f32(&q.ref, &pk.ref, &nk.ref, &pv.ref,
+                                            &nv.ref, &presK.ref, &presV.ref,
+                                            &q.ref, &out.ref, 1.0f, 1, 0);
+  EXPECT_EQ(context.error,
+            "attention_append_f32: past k [1, 2, 4, 8] and new k [1, 2, 1, "
+            "8] do not make present k [1, 2, 6, 8] (or the values do not)");
+}
+
+} // namespace

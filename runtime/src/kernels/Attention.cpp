@@ -26,6 +26,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 namespace kiln {
 
@@ -67,9 +68,63 @@ void itemsGeneric(const Problem &p, int64_t begin, int64_t end,
     runItem<PortableBlocks>(p, i, scratch);
 }
 
+// Rows [0, n) of head (b, h) of `from` into rows [at, at + n) of `to`.
+void copyRows(const kiln_memref4_f32 &from, const kiln_memref4_f32 &to,
+              int64_t b, int64_t h, int64_t at) {
+  const int64_t n = from.sizes[2], d = from.sizes[3];
+  const float *src =
+      from.aligned + from.offset + b * from.strides[0] + h * from.strides[1];
+  float *dst = to.aligned + to.offset + b * to.strides[0] + h * to.strides[1] +
+               at * to.strides[2];
+  if (n > 0 && src != dst && from.strides[3] == 1 && to.strides[3] == 1 &&
+      from.strides[2] == d && to.strides[2] == d) {
+    memmove(dst, src, size_t(n * d) * sizeof(float)); // rows back to back
+    return;
+  }
+  for (int64_t j = 0; j < n; ++j) {
+    const float *s = src + j * from.strides[2];
+    float *t = dst + j * to.strides[2];
+    if (s == t && from.strides[3] == to.strides[3])
+      continue; // an in-place cache: past is present's prefix
+    if (from.strides[3] == 1 && to.strides[3] == 1) {
+      memcpy(t, s, size_t(d) * sizeof(float));
+      continue;
+    }
+    for (int64_t e = 0; e < d; ++e)
+      t[e * to.strides[3]] = s[e * from.strides[3]];
+  }
+}
+
+struct Appending {
+  const KvAppend *append;
+  const kiln_memref4_f32 *presentK, *presentV;
+
+  void copyHead(int64_t b, int64_t h) const {
+    const int64_t past = append->pastK.sizes[2];
+    copyRows(append->pastK, *presentK, b, h, 0);
+    copyRows(append->newK, *presentK, b, h, past);
+    copyRows(append->pastV, *presentV, b, h, 0);
+    copyRows(append->newV, *presentV, b, h, past);
+  }
+};
+
+// Items [begin, end); with `appending` (one query block per head), each
+// item first fills its head's rows of the present cache.
+void runRange(const Problem &p, ItemFn fn, const Appending *appending,
+              int64_t begin, int64_t end, float *scratch) {
+  if (!appending)
+    return fn(p, begin, end, scratch);
+  for (int64_t i = begin; i < end; ++i) {
+    const Item it = itemOf(p, i);
+    appending->copyHead(it.b, it.hkv);
+    fn(p, i, i + 1, scratch);
+  }
+}
+
 struct ParallelArgs {
   const Problem *problem;
   ItemFn fn;
+  const Appending *appending;
   kiln_rt_context *ctx;
   bool outOfMemory;
 };
@@ -83,7 +138,14 @@ void runItems(void *raw, int64_t begin, int64_t end, int32_t worker) {
     __atomic_store_n(&args->outOfMemory, true, __ATOMIC_RELAXED);
     return;
   }
-  args->fn(p, begin, end, scratch);
+  runRange(p, args->fn, args->appending, begin, end, scratch);
+}
+
+bool fits(const kiln_memref4_f32 &part, const kiln_memref4_f32 &present,
+          int64_t rows) {
+  return part.sizes[0] == present.sizes[0] &&
+         part.sizes[1] == present.sizes[1] && part.sizes[2] == rows &&
+         part.sizes[3] == present.sizes[3];
 }
 
 } // namespace
@@ -91,7 +153,7 @@ void runItems(void *raw, int64_t begin, int64_t end, int32_t worker) {
 void attentionF32(const kiln_memref4_f32 &q, const kiln_memref4_f32 &k,
                   const kiln_memref4_f32 &v, const kiln_memref4_f32 *mask,
                   const kiln_memref4_f32 &out, float scale, bool causal,
-                  MatmulIsa isa) {
+                  MatmulIsa isa, const KvAppend *append) {
   Problem p;
   p.batch = q.sizes[0];
   p.heads = q.sizes[1];
@@ -125,6 +187,37 @@ void attentionF32(const kiln_memref4_f32 &q, const kiln_memref4_f32 &k,
         (long long)out.sizes[2], (long long)out.sizes[3],
         mask ? " (or the mask does not broadcast to the scores)" : "");
     reportError(message);
+    return;
+  }
+  if (ok && append) {
+    const int64_t past = append->pastK.sizes[2];
+    const int64_t fresh = append->newK.sizes[2];
+    ok = past >= 0 && fresh >= 0 && past + fresh == k.sizes[2] &&
+         fits(append->pastK, k, past) && fits(append->newK, k, fresh) &&
+         fits(append->pastV, v, past) && fits(append->newV, v, fresh);
+    if (!ok) {
+      char message[320];
+      snprintf(
+          message, sizeof(message),
+          "attention_append_f32: past k [%lld, %lld, %lld, %lld] and "
+          "new k [%lld, %lld, %lld, %lld] do not make present k [%lld, "
+          "%lld, %lld, %lld] (or the values do not)",
+          (long long)append->pastK.sizes[0], (long long)append->pastK.sizes[1],
+          (long long)append->pastK.sizes[2], (long long)append->pastK.sizes[3],
+          (long long)append->newK.sizes[0], (long long)append->newK.sizes[1],
+          (long long)append->newK.sizes[2], (long long)append->newK.sizes[3],
+          (long long)k.sizes[0], (long long)k.sizes[1], (long long)k.sizes[2],
+          (long long)k.sizes[3]);
+      reportError(message);
+      return;
+    }
+  }
+  if (append && (p.batch == 0 || p.heads == 0 || p.sq == 0 || p.dv == 0)) {
+    // No attention to compute, and the present cache is an output still.
+    Appending appending{append, &k, &v};
+    for (int64_t b = 0; b < p.batch; ++b)
+      for (int64_t h = 0; h < p.kvHeads; ++h)
+        appending.copyHead(b, h);
     return;
   }
   if (p.batch == 0 || p.heads == 0 || p.sq == 0 || p.dv == 0)
@@ -167,6 +260,24 @@ void attentionF32(const kiln_memref4_f32 &q, const kiln_memref4_f32 &k,
   (void)isa;
 
   int64_t items = p.batch * p.kvHeads * p.queryBlocks;
+  Appending appendingStorage{append, &k, &v};
+  const Appending *appending = append ? &appendingStorage : nullptr;
+  if (appending && p.queryBlocks > 1) {
+    // Several items read each head: fill the whole cache first.
+    struct Heads {
+      const Appending *appending;
+      int64_t kvHeads;
+    } heads{appending, p.kvHeads};
+    kiln_rt_parallel_for(
+        0, p.batch * p.kvHeads, 1,
+        [](void *arg, int64_t begin, int64_t end, int32_t) {
+          const auto &h = *static_cast<const Heads *>(arg);
+          for (int64_t i = begin; i < end; ++i)
+            h.appending->copyHead(i / h.kvHeads, i % h.kvHeads);
+        },
+        &heads);
+    appending = nullptr;
+  }
   int64_t macs = 0;
   kiln_rt_context *ctx = kiln_rt_current_context();
   bool parallel = ctx && ctx->num_threads > 1 && items > 1 &&
@@ -174,7 +285,7 @@ void attentionF32(const kiln_memref4_f32 &q, const kiln_memref4_f32 &k,
                                           p.sk * (p.d + p.dv), &macs) &&
                   macs >= kParallelMacs;
   if (parallel) {
-    ParallelArgs args{&p, fn, ctx, false};
+    ParallelArgs args{&p, fn, appending, ctx, false};
     ctx->parallel_for(ctx, 0, items, 1, runItems, &args);
     if (!__atomic_load_n(&args.outOfMemory, __ATOMIC_RELAXED))
       return;
@@ -191,7 +302,7 @@ void attentionF32(const kiln_memref4_f32 &q, const kiln_memref4_f32 &k,
     reportError("attention_f32: out of memory for scratch");
     return;
   }
-  fn(p, 0, items, scratch);
+  runRange(p, fn, appending, 0, items, scratch);
   free(owned);
 }
 
@@ -219,4 +330,19 @@ extern "C" void _mlir_ciface_kiln_rt_attention_masked_f32(
   }
   kiln::attentionF32(*q, *k, *v, mask, *out, scale, causal != 0,
                      kiln::bestMatmulIsa());
+}
+
+extern "C" void _mlir_ciface_kiln_rt_attention_append_f32(
+    kiln_memref4_f32 *q, kiln_memref4_f32 *pastK, kiln_memref4_f32 *newK,
+    kiln_memref4_f32 *pastV, kiln_memref4_f32 *newV, kiln_memref4_f32 *presentK,
+    kiln_memref4_f32 *presentV, kiln_memref4_f32 *mask, kiln_memref4_f32 *out,
+    float scale, int32_t causal, int32_t masked) {
+  if (!q || !pastK || !newK || !pastV || !newV || !presentK || !presentV ||
+      !mask || !out) {
+    kiln::reportError("attention_append_f32: NULL memref descriptor");
+    return;
+  }
+  kiln::KvAppend append{*pastK, *newK, *pastV, *newV};
+  kiln::attentionF32(*q, *presentK, *presentV, masked ? mask : nullptr, *out,
+                     scale, causal != 0, kiln::bestMatmulIsa(), &append);
 }

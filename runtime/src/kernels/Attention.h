@@ -7,13 +7,23 @@
 
 namespace kiln {
 
-// The kernel behind _mlir_ciface_kiln_rt_attention{,_masked}_f32 with the
-// ISA forced, so tests can cover every variant on one machine. `mask` may be
-// null.
+// A decode graph's present = Concat(past, new) along the sequence, filled by
+// the attention that reads it: k and v are the present buffers, and each
+// work item copies its head's past and new rows into them right before it
+// reads them, so the cache crosses memory once instead of being copied,
+// then read back. Rows whose past and present addresses coincide (an
+// in-place cache) are not copied.
+struct KvAppend {
+  kiln_memref4_f32 pastK, newK, pastV, newV;
+};
+
+// The kernel behind _mlir_ciface_kiln_rt_attention{,_masked,_append}_f32
+// with the ISA forced, so tests can cover every variant on one machine.
+// `mask` and `append` may be null.
 void attentionF32(const kiln_memref4_f32 &q, const kiln_memref4_f32 &k,
                   const kiln_memref4_f32 &v, const kiln_memref4_f32 *mask,
                   const kiln_memref4_f32 &out, float scale, bool causal,
-                  MatmulIsa isa);
+                  MatmulIsa isa, const KvAppend *append = nullptr);
 
 } // namespace kiln
 

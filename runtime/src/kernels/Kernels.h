@@ -199,6 +199,15 @@ void _mlir_ciface_kiln_rt_attention_f32(kiln_memref4_f32 *q,
 void _mlir_ciface_kiln_rt_attention_masked_f32(
     kiln_memref4_f32 *q, kiln_memref4_f32 *k, kiln_memref4_f32 *v,
     kiln_memref4_f32 *mask, kiln_memref4_f32 *out, float scale, int32_t causal);
+// The same over present = Concat(past, new) along dim 2 for keys and for
+// values, which it writes (presentK, presentV) while it reads them: past
+// [B, Hkv, Lp, D], new [B, Hkv, Ln, D], present [B, Hkv, Lp + Ln, D]. The
+// mask is used where `masked` is nonzero.
+void _mlir_ciface_kiln_rt_attention_append_f32(
+    kiln_memref4_f32 *q, kiln_memref4_f32 *pastK, kiln_memref4_f32 *newK,
+    kiln_memref4_f32 *pastV, kiln_memref4_f32 *newV, kiln_memref4_f32 *presentK,
+    kiln_memref4_f32 *presentV, kiln_memref4_f32 *mask, kiln_memref4_f32 *out,
+    float scale, int32_t causal, int32_t masked);
 
 // kiln.layer_norm (KILN_RT_NORM_LAYER) and kiln.rms_norm (KILN_RT_NORM_RMS)
 // over each row of x [R, C] into out [R, C], any strides: LayerNorm
