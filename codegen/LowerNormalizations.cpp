@@ -22,9 +22,12 @@ Value FunctionLowering::callNormKernel(Operation *op, Value x, Value scale,
   int64_t rank = xt.getRank();
   if (!normKernel || xt.getElementType() != f32 || axis < 1 || axis >= rank)
     return nullptr;
-  // scale and bias must have the normalized dims' shape: the kernel reads
-  // one value per column and does not broadcast.
+  // scale and bias must have the normalized dims' shape, all static: the
+  // kernel reads one value per column and does not broadcast, where a
+  // dynamic extent could turn out to be 1.
   ArrayRef<int64_t> normalized = xt.getShape().drop_front(axis);
+  if (ShapedType::isDynamicShape(normalized))
+    return nullptr;
   for (Value v : {scale, bias})
     if (v && (tensorTy(v).getElementType() != f32 ||
               tensorTy(v).getShape() != normalized))

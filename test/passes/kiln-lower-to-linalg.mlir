@@ -501,6 +501,20 @@ func.func @norm_kernel(
 // them: into the output arguments where those are the concats' only other
 // use (no copy of the cache before the attention), into a fresh buffer that
 // replaces a concat used twice.
+// A hidden dim known only at run time could make the scale a broadcast:
+// linalg, no call.
+// NORM-LABEL: func.func @norm_dynamic_hidden
+// NORM-NOT: call @kiln_rt_norm_f32
+// NORM: return
+func.func @norm_dynamic_hidden(
+    %x: tensor<?x?xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, s1)>, kiln.name = "x"},
+    %g: tensor<?xf32> {kiln.dims = affine_map<()[s0, s1] -> (s1)>, kiln.name = "g"})
+    -> (tensor<?x?xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, s1)>, kiln.name = "y"})
+    attributes {kiln.symbols = ["rows", "hidden"]} {
+  %0 = kiln.layer_norm %x, %g {axis = 1 : i64, epsilon = 1.0e-5 : f32} : tensor<?x?xf32>, tensor<?xf32> -> tensor<?x?xf32>
+  return %0 : tensor<?x?xf32>
+}
+
 // CALL-LABEL: func.func @attention_append
 // CALL-DAG: %[[PK:.*]] = memref.cast %arg6 : memref<1x2x?x8xf32> to memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>
 // CALL-DAG: %[[PV:.*]] = memref.cast %arg7 : memref<1x2x?x8xf32> to memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>
