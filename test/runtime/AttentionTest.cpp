@@ -17,7 +17,15 @@ namespace {
 using kiln::MatmulIsa;
 using kiln::test::Tensor4;
 
-enum class Mask { None, Padding, Full, QueryRows, SpacedKeys };
+enum class Mask {
+  None,
+  Padding,
+  Full,
+  QueryRows,
+  SpacedKeys,
+  RepeatedRows,
+  LastRowDiffers
+};
 enum class Layout { Dense, Strided, SpacedKeys };
 
 struct Case {
@@ -64,6 +72,10 @@ void checkAttention(const Case &c, MatmulIsa isa) {
   case Mask::QueryRows: // [1, 1, Sq, Sk]
     maskSizes[2] = c.sq, maskSizes[3] = c.sk;
     break;
+  case Mask::RepeatedRows:   // [B, 1, Sq, Sk], every query row the same
+  case Mask::LastRowDiffers: // ... but for the last one
+    maskSizes[0] = c.batch, maskSizes[2] = c.sq, maskSizes[3] = c.sk;
+    break;
   case Mask::SpacedKeys: // [B, H, Sq, Sk] with a key stride of 2
     maskSizes[0] = c.batch, maskSizes[1] = c.heads, maskSizes[2] = c.sq,
     maskSizes[3] = c.sk;
@@ -71,6 +83,13 @@ void checkAttention(const Case &c, MatmulIsa isa) {
   }
   Tensor4 mask({maskSizes[0], maskSizes[1], maskSizes[2], maskSizes[3]}, rng,
                -3, 1, false, 0, c.mask == Mask::SpacedKeys ? 2 : 1);
+  if (c.mask == Mask::RepeatedRows || c.mask == Mask::LastRowDiffers)
+    for (int64_t b = 0; b < c.batch; ++b)
+      for (int64_t i = 1; i < c.sq; ++i)
+        for (int64_t j = 0; j < c.sk; ++j)
+          mask.at(b, 0, i, j) = i == c.sq - 1 && c.mask == Mask::LastRowDiffers
+                                    ? mask.at(b, 0, 0, j) + float(j % 3)
+                                    : mask.at(b, 0, 0, j);
   if (c.mask == Mask::Padding) // the last sequence pads its first keys
     for (int64_t j = 0; j < c.sk && j < 3; ++j)
       mask.at(c.batch - 1, 0, 0, j) = -3.4028235e38f;
@@ -138,6 +157,11 @@ const Case kCases[] = {
     {2, 4, 2, 24, 200, 32, 48, true, Mask::Full, Layout::Dense},
     {1, 2, 2, 48, 48, 64, 64, true, Mask::None, Layout::Strided},
     {1, 4, 2, 20, 30, 16, 16, false, Mask::SpacedKeys, Layout::Dense},
+    // transformers' padding mask expanded over the queries: read as a
+    // broadcast once every row is found equal, not when the last differs.
+    {2, 4, 4, 40, 40, 64, 64, false, Mask::RepeatedRows, Layout::Dense},
+    {2, 4, 4, 40, 40, 64, 64, false, Mask::LastRowDiffers, Layout::Dense},
+    {2, 3, 3, 5, 9, 16, 16, true, Mask::RepeatedRows, Layout::Dense},
 };
 
 class AttentionIsaTest : public ::testing::TestWithParam<MatmulIsa> {

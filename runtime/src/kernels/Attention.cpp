@@ -141,6 +141,27 @@ void runItems(void *raw, int64_t begin, int64_t end, int32_t worker) {
   runRange(p, args->fn, args->appending, begin, end, scratch);
 }
 
+// Whether every query row of the mask equals the first, bit for bit: the
+// padding mask that transformers' exports expand to [B, 1, Sq, Sk]. Read as
+// a broadcast, it is one value per key for all of an item's rows (a load of
+// 16 rows and a transpose per 16 keys otherwise). Stops at the first row
+// that differs.
+bool sameRowForEveryQuery(const Problem &p, const kiln_memref4_f32 &mask) {
+  if (p.ms[2] == 0 || p.ms[3] != 1)
+    return false;
+  const int64_t rows = mask.sizes[2], keys = mask.sizes[3];
+  const size_t bytes = size_t(keys) * sizeof(float);
+  for (int64_t b = 0; b < mask.sizes[0]; ++b)
+    for (int64_t h = 0; h < mask.sizes[1]; ++h) {
+      const float *first =
+          mask.aligned + mask.offset + b * p.ms[0] + h * p.ms[1];
+      for (int64_t i = 1; i < rows; ++i)
+        if (memcmp(first + i * p.ms[2], first, bytes) != 0)
+          return false;
+    }
+  return true;
+}
+
 bool fits(const kiln_memref4_f32 &part, const kiln_memref4_f32 &present,
           int64_t rows) {
   return part.sizes[0] == present.sizes[0] &&
@@ -236,6 +257,8 @@ void attentionF32(const kiln_memref4_f32 &q, const kiln_memref4_f32 &k,
     // A broadcast mask extent reads its one element at every index.
     p.ms[i] = mask && mask->sizes[i] != 1 ? mask->strides[i] : 0;
   }
+  if (mask && sameRowForEveryQuery(p, *mask))
+    p.ms[2] = 0;
   p.scale = scale;
   p.causal = causal;
   p.queriesPerItem = kRowsPerItem / p.group;
