@@ -106,6 +106,20 @@ struct Appending {
     copyRows(append->pastV, *presentV, b, h, 0);
     copyRows(append->newV, *presentV, b, h, past);
   }
+
+  // Every head's rows, spread over the pool.
+  void copyAll() const {
+    const int64_t heads = presentK->sizes[1];
+    kiln_rt_parallel_for(
+        0, presentK->sizes[0] * heads, 1,
+        [](void *arg, int64_t begin, int64_t end, int32_t) {
+          const auto &a = *static_cast<const Appending *>(arg);
+          const int64_t heads = a.presentK->sizes[1];
+          for (int64_t i = begin; i < end; ++i)
+            a.copyHead(i / heads, i % heads);
+        },
+        const_cast<Appending *>(this));
+  }
 };
 
 // Items [begin, end); with `appending` (one query block per head), each
@@ -235,10 +249,7 @@ void attentionF32(const kiln_memref4_f32 &q, const kiln_memref4_f32 &k,
   }
   if (append && (p.batch == 0 || p.heads == 0 || p.sq == 0 || p.dv == 0)) {
     // No attention to compute, and the present cache is an output still.
-    Appending appending{append, &k, &v};
-    for (int64_t b = 0; b < p.batch; ++b)
-      for (int64_t h = 0; h < p.kvHeads; ++h)
-        appending.copyHead(b, h);
+    Appending{append, &k, &v}.copyAll();
     return;
   }
   if (p.batch == 0 || p.heads == 0 || p.sq == 0 || p.dv == 0)
@@ -287,18 +298,7 @@ void attentionF32(const kiln_memref4_f32 &q, const kiln_memref4_f32 &k,
   const Appending *appending = append ? &appendingStorage : nullptr;
   if (appending && p.queryBlocks > 1) {
     // Several items read each head: fill the whole cache first.
-    struct Heads {
-      const Appending *appending;
-      int64_t kvHeads;
-    } heads{appending, p.kvHeads};
-    kiln_rt_parallel_for(
-        0, p.batch * p.kvHeads, 1,
-        [](void *arg, int64_t begin, int64_t end, int32_t) {
-          const auto &h = *static_cast<const Heads *>(arg);
-          for (int64_t i = begin; i < end; ++i)
-            h.appending->copyHead(i / h.kvHeads, i % h.kvHeads);
-        },
-        &heads);
+    appending->copyAll();
     appending = nullptr;
   }
   int64_t macs = 0;

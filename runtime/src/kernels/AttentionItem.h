@@ -95,6 +95,30 @@ Item itemOf(const Problem &p, int64_t index) {
   return it;
 }
 
+// Keys [0, end) some row of `it` sees: all, or up to the last query's
+// causal limit.
+__attribute__((always_inline)) inline int64_t keyEndOf(const Problem &p,
+                                                       const Item &it) {
+  if (!p.causal)
+    return p.sk;
+  int64_t last = it.i0 + it.nq - 1 + (p.sk - p.sq) + 1;
+  return last < p.sk ? last : p.sk;
+}
+
+// out rows of `it` = acc / rowSum, acc [rows][dv].
+__attribute__((always_inline)) inline void
+writeItemOutput(const Problem &p, const Item &it, const float *acc,
+                const float *rowSum) {
+  for (int64_t r = 0; r < it.rows; ++r) {
+    int64_t h = it.hkv * p.group + r / it.nq, i = it.i0 + r % it.nq;
+    float *o = p.out + it.b * p.os[0] + h * p.os[1] + i * p.os[2];
+    // A row that sees no key at all is 0/0, as softmax over -inf is.
+    float inv = 1.0f / rowSum[r];
+    for (int64_t n = 0; n < p.dv; ++n)
+      o[n * p.os[3]] = acc[r * p.dv + n] * inv;
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // Block products, portable (vectorized by the compiler per ISA)
 //===----------------------------------------------------------------------===//
@@ -230,11 +254,7 @@ runItem(const Problem &p, int64_t index, float *scratch) {
     rowSum[r] = 0.0f;
   }
 
-  int64_t keyEnd = p.sk;
-  if (p.causal) {
-    int64_t last = it.i0 + it.nq - 1 + offset + 1;
-    keyEnd = last < keyEnd ? last : keyEnd;
-  }
+  const int64_t keyEnd = keyEndOf(p, it);
   const float *keys = p.k + it.b * p.ks[0] + it.hkv * p.ks[1];
   const float *values = p.v + it.b * p.vs[0] + it.hkv * p.vs[1];
   for (int64_t j0 = 0; j0 < keyEnd; j0 += kKeyBlock) {
@@ -279,15 +299,7 @@ runItem(const Problem &p, int64_t index, float *scratch) {
     }
     Blocks::accumulate(p, rows, s, values + j0 * p.vs[2], bk, acc, vpack);
   }
-
-  for (int64_t r = 0; r < rows; ++r) {
-    int64_t h = it.hkv * p.group + r / it.nq, i = it.i0 + r % it.nq;
-    float *o = p.out + it.b * p.os[0] + h * p.os[1] + i * p.os[2];
-    // A row that sees no key at all is 0/0, as softmax over -inf is.
-    float inv = 1.0f / rowSum[r];
-    for (int64_t n = 0; n < dv; ++n)
-      o[n * p.os[3]] = acc[r * dv + n] * inv;
-  }
+  writeItemOutput(p, it, acc, rowSum);
 }
 
 } // namespace

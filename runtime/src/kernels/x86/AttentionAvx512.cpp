@@ -481,11 +481,7 @@ void runItemLanes(const Problem &p, const Item &it, float *scratch) {
     limit[v] = _mm512_load_si512(lim);
   }
 
-  int64_t keyEnd = p.sk;
-  if (p.causal) {
-    int64_t last = it.i0 + it.nq - 1 + offset + 1;
-    keyEnd = last < keyEnd ? last : keyEnd;
-  }
+  const int64_t keyEnd = keyEndOf(p, it);
   const float *keys = p.k + it.b * p.ks[0] + it.hkv * p.ks[1];
   const float *values = p.v + it.b * p.vs[0] + it.hkv * p.vs[1];
   const __m512 none = _mm512_set1_ps(-INFINITY);
@@ -582,14 +578,7 @@ void runItemLanes(const Problem &p, const Item &it, float *scratch) {
                          acc, dv);
   }
 
-  for (int64_t r = 0; r < rows; ++r) {
-    int64_t h = it.hkv * p.group + r / it.nq, i = it.i0 + r % it.nq;
-    float *o = p.out + it.b * p.os[0] + h * p.os[1] + i * p.os[2];
-    // A row that sees no key at all is 0/0, as softmax over -inf is.
-    float inv = 1.0f / rowSum[r];
-    for (int64_t n = 0; n < dv; ++n)
-      o[n * p.os[3]] = acc[r * dv + n] * inv;
-  }
+  writeItemOutput(p, it, acc, rowSum);
 }
 
 } // namespace
