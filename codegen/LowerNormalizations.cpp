@@ -46,11 +46,7 @@ Value FunctionLowering::callNormKernel(Operation *op, Value x, Value scale,
     return quantizedGemmOperand(loc, t);
   };
   Value x2 = quantizedGemmOperand(loc, reshape(loc, x, type2, sizes2));
-  Value biasBuffer =
-      bias ? operand(bias)
-           : (Value)memref::CastOp::create(
-                 b, loc, fullyDynamicMemRef(1, f32),
-                 memref::AllocaOp::create(b, loc, MemRefType::get({0}, f32)));
+  Value biasBuffer = bias ? operand(bias) : emptyRuntimeOperand(b, loc, f32);
   SmallVector<Value> dynamicSizes;
   for (auto [d, size] : llvm::enumerate(sizes2))
     if (type2.isDynamicDim(d))

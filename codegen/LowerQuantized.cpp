@@ -44,14 +44,8 @@ LogicalResult FunctionLowering::callQuantizedGemm(
     Operation *op, Value input, Value bias, int64_t n, StringRef name,
     function_ref<SmallVector<Value>(Value a, Value bias, Value c)> arguments) {
   Location loc = op->getLoc();
-  MLIRContext *ctx = b.getContext();
   Type f32 = b.getF32Type();
-  auto anyLayout1 =
-      StridedLayoutAttr::get(ctx, ShapedType::kDynamic, {ShapedType::kDynamic});
-  auto anyLayout2 = StridedLayoutAttr::get(
-      ctx, ShapedType::kDynamic, {ShapedType::kDynamic, ShapedType::kDynamic});
-  MemRefType arg2 = MemRefType::get(
-      {ShapedType::kDynamic, ShapedType::kDynamic}, f32, anyLayout2);
+  MemRefType arg2 = fullyDynamicMemRef(2, f32);
 
   SmallVector<OpFoldResult> xs = sizesOf(input);
   OpFoldResult m = productOf(b, loc, ArrayRef(xs).drop_back());
@@ -66,11 +60,7 @@ LogicalResult FunctionLowering::callQuantizedGemm(
       memref::AllocOp::create(b, loc, MemRefType::get(outType.getShape(), f32),
                               dynamicSizes, b.getI64IntegerAttr(64));
   Value biasBuffer =
-      bias ? quantizedGemmOperand(loc, bias)
-           : (Value)memref::CastOp::create(
-                 b, loc,
-                 MemRefType::get({ShapedType::kDynamic}, f32, anyLayout1),
-                 memref::AllocaOp::create(b, loc, MemRefType::get({0}, f32)));
+      bias ? quantizedGemmOperand(loc, bias) : emptyRuntimeOperand(b, loc, f32);
   SmallVector<Value> args =
       arguments(quantizedGemmOperand(loc, a), biasBuffer,
                 memref::CastOp::create(b, loc, arg2, out));

@@ -1,6 +1,7 @@
 //===- RuntimeCalls.cpp - Calling runtime kernels from bufferized code ----===//
 #include "codegen/RuntimeCalls.h"
 
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/StringSwitch.h"
 
@@ -11,6 +12,12 @@ MemRefType kiln::fullyDynamicMemRef(unsigned rank, Type elem) {
   auto layout =
       StridedLayoutAttr::get(elem.getContext(), ShapedType::kDynamic, dyn);
   return MemRefType::get(dyn, elem, layout);
+}
+
+Value kiln::emptyRuntimeOperand(OpBuilder &b, Location loc, Type elem) {
+  return memref::CastOp::create(
+      b, loc, fullyDynamicMemRef(1, elem),
+      memref::AllocaOp::create(b, loc, MemRefType::get({0}, elem)));
 }
 
 func::FuncOp kiln::declareRuntimeFunction(ModuleOp module, StringRef name,

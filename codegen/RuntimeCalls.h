@@ -18,6 +18,10 @@ namespace mlir::kiln {
 /// every layout.
 MemRefType fullyDynamicMemRef(unsigned rank, Type elem);
 
+/// An empty 1-D buffer of `elem` as fullyDynamicMemRef(1): an optional
+/// operand (a bias) the call is told is absent by its size 0.
+Value emptyRuntimeOperand(OpBuilder &b, Location loc, Type elem);
+
 /// The private declaration of runtime function `name` (made once, with
 /// `llvm.emit_c_interface`).
 func::FuncOp declareRuntimeFunction(ModuleOp module, StringRef name,
