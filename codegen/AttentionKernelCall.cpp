@@ -1,5 +1,6 @@
 //===- AttentionKernelCall.cpp - kiln.attention as a runtime call ---------===//
 #include "codegen/AttentionKernelCall.h"
+#include "codegen/RuntimeCalls.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -159,17 +160,8 @@ Value kiln::buildAttentionKernelCall(OpBuilder &b, AttentionOp op,
   else
     name = op.getMask() ? "kiln_cuda_attention_masked_f32"
                         : "kiln_cuda_attention_f32";
-  auto module = op->getParentOfType<ModuleOp>();
-  auto callee = module.lookupSymbol<func::FuncOp>(name);
-  if (!callee) {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(module.getBody());
-    callee = func::FuncOp::create(
-        b, module.getLoc(), name,
-        b.getFunctionType(ValueRange(args).getTypes(), {}));
-    callee.setPrivate();
-    callee->setAttr("llvm.emit_c_interface", b.getUnitAttr());
-  }
+  func::FuncOp callee = declareRuntimeFunction(
+      op->getParentOfType<ModuleOp>(), name, ValueRange(args).getTypes());
   func::CallOp::create(b, loc, callee, args);
   for (Operation *store : stores)
     store->erase();

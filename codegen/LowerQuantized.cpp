@@ -65,17 +65,8 @@ LogicalResult FunctionLowering::callQuantizedGemm(
       arguments(quantizedGemmOperand(loc, a), biasBuffer,
                 memref::CastOp::create(b, loc, arg2, out));
 
-  auto module = op->getParentOfType<ModuleOp>();
-  auto callee = module.lookupSymbol<func::FuncOp>(name);
-  if (!callee) {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(module.getBody());
-    callee = func::FuncOp::create(
-        b, module.getLoc(), name,
-        b.getFunctionType(ValueRange(args).getTypes(), {}));
-    callee.setPrivate();
-    callee->setAttr("llvm.emit_c_interface", b.getUnitAttr());
-  }
+  func::FuncOp callee = declareRuntimeFunction(
+      op->getParentOfType<ModuleOp>(), name, ValueRange(args).getTypes());
   func::CallOp::create(b, loc, callee, args);
   Value y = bufferization::ToTensorOp::create(b, loc, outType, out,
                                               /*restrict=*/true,
