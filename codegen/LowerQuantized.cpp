@@ -32,7 +32,8 @@ static int32_t quantCode(StringRef quant) {
   return llvm::StringSwitch<int32_t>(quant)
       .Case("row", 0)
       .Case("tensor_u8", 1)
-      .Default(2);
+      .Case("none", 2)
+      .Default(3);
 }
 
 /// `bytes` read as elements of type `T`.
@@ -125,18 +126,29 @@ LogicalResult FunctionLowering::lowerQLinear(QLinearOp op) {
   Value packed = packedConstant(
       b, loc, ((key.empty() ? StringRef("qweight") : key) + "_packed").str(),
       std::move(blob));
+  bool isStatic = op.getQuant() == "static_u8";
   return callQuantizedGemm(
-      op, op.getInput(), op.getBias(), n, "kiln_rt_qlinear_s8_f32",
+      op, op.getInput(), op.getBias(), n,
+      isStatic ? "kiln_rt_qlinear_static_s8_f32" : "kiln_rt_qlinear_s8_f32",
       [&](Value a, Value bias, Value c) -> SmallVector<Value> {
-        return {
+        SmallVector<Value> args{
             a,
             quantizedGemmOperand(loc, packed),
             quantizedGemmOperand(loc, op.getScales()),
             bias,
             c,
             arith::ConstantIntOp::create(
-                b, loc, *runtimeActivationCode(op.getActivation()), 32),
-            arith::ConstantIntOp::create(b, loc, quantCode(op.getQuant()), 32)};
+                b, loc, *runtimeActivationCode(op.getActivation()), 32)};
+        if (!isStatic) {
+          args.push_back(arith::ConstantIntOp::create(
+              b, loc, quantCode(op.getQuant()), 32));
+          return args;
+        }
+        args.push_back(
+            arith::ConstantOp::create(b, loc, op.getInputScaleAttr()));
+        args.push_back(
+            arith::ConstantIntOp::create(b, loc, *op.getInputZeroPoint(), 32));
+        return args;
       });
 }
 

@@ -127,6 +127,22 @@ void kiln::expandQLinear(QLinearOp op) {
                             q.getScale(), scales);
     y = MulOp::create(b, loc, rt, CastOp::create(b, loc, rt, m), s);
     expandDynamicQuantize(q);
+  } else if (quant == "static_u8") {
+    // q - z with q = clip(round(x / s) + z, 0, 255), exact in f32.
+    Value s = scalar(b, loc, f32, op.getInputScaleAttr().getValueAsDouble());
+    Value z = scalar(b, loc, f32, *op.getInputZeroPoint());
+    Value q = ClipOp::create(
+        b, loc, xt,
+        AddOp::create(
+            b, loc, xt,
+            RoundOp::create(b, loc, xt, DivOp::create(b, loc, xt, x, s)), z),
+        b.getF64FloatAttr(0.0), b.getF64FloatAttr(255.0));
+    Value a =
+        CastOp::create(b, loc, xt.clone(i32), SubOp::create(b, loc, xt, q, z));
+    Value m = MatMulOp::create(b, loc, i32Type, a, w);
+    Value rs = MulOp::create(b, loc, cast<RankedTensorType>(scales.getType()),
+                             scales, s);
+    y = MulOp::create(b, loc, rt, CastOp::create(b, loc, rt, m), rs);
   } else {
     // Per row: s = max |x| / 127, q = round(x / s) (0 where s is 0).
     SmallVector<int64_t> rowShape(xt.getShape());

@@ -53,14 +53,17 @@ struct KilnFuseQLinearSiblingsPass
     if (!symbolNames)
       return;
     numSymbols = symbolNames.size();
-    // Siblings: same input, quantization and activation, in one block.
-    llvm::MapVector<std::tuple<Value, StringRef, StringRef, Block *>,
-                    SmallVector<QLinearOp>>
+    // Siblings: same input, quantization (static parameters included) and
+    // activation, in one block.
+    llvm::MapVector<
+        std::tuple<Value, StringRef, Attribute, Attribute, StringRef, Block *>,
+        SmallVector<QLinearOp>>
         groups;
     func.walk([&](QLinearOp op) {
       if (op.getQuant() == "none")
         return; // nothing is shared without activation quantization
-      groups[{op.getInput(), op.getQuant(), op.getActivation(), op->getBlock()}]
+      groups[{op.getInput(), op.getQuant(), op.getInputScaleAttr(),
+              op.getInputZeroPointAttr(), op.getActivation(), op->getBlock()}]
           .push_back(op);
     });
     SymbolicShapes shapes;
@@ -139,7 +142,8 @@ struct KilnFuseQLinearSiblingsPass
     auto fused = QLinearOp::create(
         b, loc, RankedTensorType::get(shape, rt.getElementType()),
         first.getInput(), w, s, bias, first.getActivationAttr(),
-        first.getQuantAttr());
+        first.getQuantAttr(), first.getInputScaleAttr(),
+        first.getInputZeroPointAttr());
     // All slices first: the builder's insertion point is `first`, which
     // goes with the siblings.
     int64_t rank = rt.getRank(), offset = 0;

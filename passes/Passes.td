@@ -146,7 +146,7 @@ def KilnRaiseLinear : Pass<"kiln-raise-linear", "::mlir::func::FuncOp"> {
 
 def KilnRaiseQuantizedLinear
     : Pass<"kiln-raise-quantized-linear", "::mlir::func::FuncOp"> {
-  let summary = "Raise ONNX Runtime's dynamic int8 MatMuls to kiln.qlinear";
+  let summary = "Raise ONNX Runtime's dynamic and QDQ int8 MatMuls to kiln.qlinear";
   let description = [{
     `onnxruntime.quantization.quantize_dynamic` writes each weight MatMul
     as DynamicQuantizeLinear, MatMulInteger, Cast and a Mul by both scales,
@@ -166,6 +166,24 @@ def KilnRaiseQuantizedLinear
     `kiln.dynamic_quantize` still read by anything else afterwards (a uint8
     weight with a zero point, a MatMulInteger without the activation's
     zero point) is expanded into Kiln's elementwise ops and reductions.
+
+    `quantize_static` in the QDQ format writes QuantizeLinear and
+    DequantizeLinear on the activation and DequantizeLinear on the weight.
+    With a constant scalar scale and zero point on the activation, and an
+    int8 constant weight as above:
+
+    ```
+    %q = kiln.cast (kiln.clip (kiln.add (kiln.round (kiln.div %x, %s)), %zp))
+    %a = kiln.mul (kiln.sub (kiln.cast %q : f32), %zp), %s
+    %m = kiln.matmul %a, (kiln.mul (kiln.cast %w_i8 : f32), %w_scale)
+      => %m = kiln.qlinear %x, %w_i8, %w_scale
+             {quant = "static_u8", input_scale = s, input_zero_point = zp}
+    ```
+
+    An int8 activation goes in as uint8 with its zero point plus 128. A
+    weight scaled along K (axis 0), a uint8 weight or one with nonzero zero
+    points, and
+    matmuls of two activations stay as they are.
   }];
   let dependentDialects = ["::mlir::kiln::KilnDialect"];
 }

@@ -161,7 +161,9 @@ struct KilnQuantizePass : kiln::impl::KilnQuantizeBase<KilnQuantizePass> {
             : (Value)QLinearOp::create(
                   b, op->getLoc(), rt, x, q->first, q->second, bias,
                   b.getStringAttr(act),
-                  b.getStringAttr(mode == "int8-dynamic" ? "row" : "none"));
+                  b.getStringAttr(mode == "int8-dynamic" ? "row" : "none"),
+                  /*input_scale=*/FloatAttr(),
+                  /*input_zero_point=*/IntegerAttr());
     op->getResult(0).replaceAllUsesWith(y);
     op->erase();
     ++numQuantized;

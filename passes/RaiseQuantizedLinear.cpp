@@ -1,4 +1,4 @@
-//===- RaiseQuantizedLinear.cpp - ORT's dynamic int8 GEMMs -> qlinear -----===//
+//===- RaiseQuantizedLinear.cpp - ORT's int8 GEMMs -> qlinear -------------===//
 //
 // onnxruntime.quantization.quantize_dynamic writes each weight MatMul as
 // DynamicQuantizeLinear(x) -> MatMulInteger(x_q, W_q, x_zp, 0) -> Cast ->
@@ -9,13 +9,23 @@
 // integers (the uint8 values less the zero point, times the int8 weight, in
 // int32) and the same rescale on the int8 GEMM kernel.
 //
+// quantize_static's QDQ format puts QuantizeLinear -> DequantizeLinear on
+// the activation and DequantizeLinear on the int8 weight of each MatMul;
+// with constant parameters that becomes kiln.qlinear with quant =
+// "static_u8", again the same integers and rescale.
+//
 //===----------------------------------------------------------------------===//
+#include "dialects/kiln/ConstantData.h"
 #include "passes/Passes.h"
 #include "passes/QuantizedOps.h"
 #include "passes/RaisingMatchers.h"
 
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
 
 namespace mlir::kiln {
 #define GEN_PASS_DEF_KILNRAISEQUANTIZEDLINEAR
@@ -120,7 +130,235 @@ struct RaiseDynamicInt8MatMul : OpRewritePattern<MulOp> {
                                scalesType, ArrayRef<float>(scales))));
     rewriter.replaceOpWithNewOp<QLinearOp>(
         op, op.getType(), x, mm.getRhs(), scalesConst, Value(),
-        rewriter.getStringAttr("none"), rewriter.getStringAttr("tensor_u8"));
+        rewriter.getStringAttr("none"), rewriter.getStringAttr("tensor_u8"),
+        /*input_scale=*/FloatAttr(), /*input_zero_point=*/IntegerAttr());
+    return success();
+  }
+};
+
+/// The constant behind `v`'s casts and reshapes (how the importer widens
+/// and broadcasts a scale or zero point).
+ConstantOp constantThrough(Value v) {
+  return throughCastsAndReshapes(v).getDefiningOp<ConstantOp>();
+}
+
+/// Every element of an 8-bit integer constant, signed or unsigned as its
+/// type says.
+std::optional<SmallVector<int32_t>> int8Values(ConstantOp c) {
+  auto t = cast<RankedTensorType>(c.getType());
+  if (!t.getElementType().isInteger(8) || !t.hasStaticShape())
+    return std::nullopt;
+  SmallVector<char, 0> storage;
+  std::optional<ArrayRef<char>> bytes =
+      elementBytes(c.getValue(), t.getNumElements(), 1, storage);
+  if (!bytes)
+    return std::nullopt;
+  bool isUnsigned = t.getElementType().isUnsignedInteger();
+  SmallVector<int32_t> out;
+  for (char b : *bytes)
+    out.push_back(isUnsigned ? int32_t(uint8_t(b)) : int32_t(int8_t(b)));
+  return out;
+}
+
+/// The one f32 value of a constant scale behind reshapes; nullopt unless it
+/// has a single element.
+std::optional<float> scalarScale(Value v) {
+  auto c = constantThrough(v);
+  auto t = c ? cast<RankedTensorType>(c.getType()) : RankedTensorType();
+  if (!t || !t.getElementType().isF32() || !t.hasStaticShape() ||
+      t.getNumElements() != 1)
+    return std::nullopt;
+  SmallVector<char, 0> storage;
+  std::optional<ArrayRef<char>> bytes =
+      elementBytes(c.getValue(), 1, sizeof(float), storage);
+  if (!bytes)
+    return std::nullopt;
+  float f;
+  std::memcpy(&f, bytes->data(), sizeof f);
+  return f;
+}
+
+/// The single zero point behind `v`'s casts and reshapes, with whether its
+/// type is unsigned; nullopt unless it is one 8-bit integer.
+std::optional<std::pair<int32_t, bool>> scalarZeroPoint(Value v) {
+  auto c = constantThrough(v);
+  std::optional<SmallVector<int32_t>> values = c ? int8Values(c) : std::nullopt;
+  if (!values || values->size() != 1)
+    return std::nullopt;
+  return std::make_pair(
+      values->front(),
+      cast<RankedTensorType>(c.getType()).getElementType().isUnsignedInteger());
+}
+
+/// An activation through ONNX QuantizeLinear and DequantizeLinear with one
+/// scale and zero point, as the importer writes the pair:
+///   mul(sub(cast<f32>(q), cast<f32>(zp)), s) or mul(cast<f32>(q), s), with
+///   q = cast<i8|ui8>(clip(add(round(div(x, s)), cast<f32>(zp)))) (or no
+///   add), the clip the type's range.
+struct StaticQuantizedInput {
+  Value x;
+  float scale;
+  int32_t zeroPointU8; // an int8 zero point + 128
+};
+
+std::optional<StaticQuantizedInput> matchQdqInput(Value v) {
+  auto mul = v.getDefiningOp<MulOp>();
+  if (!mul || !isF32Tensor(v))
+    return std::nullopt;
+  std::optional<StaticQuantizedInput> out;
+  eitherOrder(mul, [&](Value centered, Value scaleValue) {
+    std::optional<float> scale = scalarScale(scaleValue);
+    if (!scale)
+      return false;
+    // The DequantizeLinear: (q - zp), or q alone without a zero point.
+    Value widened = centered;
+    std::optional<std::pair<int32_t, bool>> dqZero;
+    if (auto sub = centered.getDefiningOp<SubOp>()) {
+      widened = sub.getLhs();
+      dqZero = scalarZeroPoint(sub.getRhs());
+      if (!dqZero)
+        return false;
+    }
+    auto toFloat = widened.getDefiningOp<CastOp>();
+    auto q = toFloat ? toFloat.getInput().getDefiningOp<CastOp>() : CastOp();
+    if (!q)
+      return false;
+    Type qType = cast<RankedTensorType>(q.getType()).getElementType();
+    if (!qType.isInteger(8))
+      return false;
+    bool isUnsigned = qType.isUnsignedInteger();
+    if (dqZero && dqZero->second != isUnsigned)
+      return false;
+    // The QuantizeLinear: clip(round(x / s) [+ zp]) to the type's range.
+    auto clip = q.getInput().getDefiningOp<ClipOp>();
+    if (!clip || clip.getMin().convertToDouble() != (isUnsigned ? 0 : -128) ||
+        clip.getMax().convertToDouble() != (isUnsigned ? 255 : 127))
+      return false;
+    Value rounded = clip.getInput();
+    std::optional<std::pair<int32_t, bool>> qZero;
+    if (auto add = rounded.getDefiningOp<AddOp>()) {
+      bool matched = eitherOrder(add, [&](Value r, Value zp) {
+        qZero = scalarZeroPoint(zp);
+        rounded = r;
+        return qZero && r.getDefiningOp<RoundOp>();
+      });
+      if (!matched)
+        return false;
+    }
+    int32_t zero = dqZero ? dqZero->first : 0;
+    if ((qZero ? qZero->first : 0) != zero ||
+        (qZero && qZero->second != isUnsigned))
+      return false;
+    auto round = rounded.getDefiningOp<RoundOp>();
+    auto div = round ? round.getInput().getDefiningOp<DivOp>() : DivOp();
+    if (!div || scalarScale(div.getRhs()) != scale ||
+        !isF32Tensor(div.getLhs()))
+      return false;
+    out = StaticQuantizedInput{div.getLhs(), *scale,
+                               isUnsigned ? zero : zero + 128};
+    return true;
+  });
+  return out;
+}
+
+/// A constant int8 weight [K, N] through ONNX DequantizeLinear, symmetric
+/// (zero points absent or all 0) and scaled per tensor or per column (axis
+/// 1): mul(cast<f32>(w) [- cast<f32>(zp)], s). The weight and its column
+/// scales.
+struct DequantizedWeight {
+  ConstantOp weight;
+  SmallVector<float> scales;
+};
+
+std::optional<DequantizedWeight> matchDequantizedWeight(Value v) {
+  auto mul = v.getDefiningOp<MulOp>();
+  auto vt = dyn_cast<RankedTensorType>(v.getType());
+  if (!mul || !vt || vt.getRank() != 2 || !vt.hasStaticShape() ||
+      !vt.getElementType().isF32())
+    return std::nullopt;
+  int64_t n = vt.getDimSize(1);
+  std::optional<DequantizedWeight> out;
+  eitherOrder(mul, [&](Value centered, Value scaleValue) {
+    // The scale as the multiplication sees it: every extent 1 but the
+    // last, which is 1 or N.
+    auto st = dyn_cast<RankedTensorType>(scaleValue.getType());
+    if (!st || !st.hasStaticShape())
+      return false;
+    ArrayRef<int64_t> shape = st.getShape();
+    if (!shape.empty() &&
+        (llvm::any_of(shape.drop_back(), [](int64_t d) { return d != 1; }) ||
+         (shape.back() != 1 && shape.back() != n)))
+      return false;
+    auto sc = constantThrough(scaleValue);
+    auto sct = sc ? cast<RankedTensorType>(sc.getType()) : RankedTensorType();
+    if (!sct || !sct.getElementType().isF32() ||
+        sct.getNumElements() != st.getNumElements())
+      return false;
+    Value widened = centered;
+    if (auto sub = centered.getDefiningOp<SubOp>()) {
+      auto zc = constantThrough(sub.getRhs());
+      std::optional<SmallVector<int32_t>> zeros =
+          zc ? int8Values(zc) : std::nullopt;
+      if (!zeros || llvm::any_of(*zeros, [](int32_t z) { return z != 0; }))
+        return false;
+      widened = sub.getLhs();
+    }
+    auto widen = widened.getDefiningOp<CastOp>();
+    auto w =
+        widen ? widen.getInput().getDefiningOp<ConstantOp>() : ConstantOp();
+    if (!w || !cast<RankedTensorType>(w.getType())
+                   .getElementType()
+                   .isSignlessInteger(8))
+      return false;
+    int64_t count = sct.getNumElements();
+    SmallVector<char, 0> storage;
+    std::optional<ArrayRef<char>> bytes =
+        elementBytes(sc.getValue(), count, sizeof(float), storage);
+    if (!bytes)
+      return false;
+    SmallVector<float> values(count);
+    std::memcpy(values.data(), bytes->data(), count * sizeof(float));
+    DequantizedWeight d{w, {}};
+    for (int64_t j = 0; j < n; ++j)
+      d.scales.push_back(values[count == 1 ? 0 : j]);
+    out = std::move(d);
+    return true;
+  });
+  return out;
+}
+
+/// matmul(DequantizeLinear(QuantizeLinear(x)), DequantizeLinear(w)), w a
+/// constant symmetric int8 [K, N], as onnxruntime.quantization's
+/// quantize_static writes it in the QDQ format => qlinear(x, w, w_scales)
+/// {quant = "static_u8"}: the same integers (q - zp times w, in int32) and
+/// rescale on the int8 GEMM kernel.
+struct RaiseStaticInt8MatMul : OpRewritePattern<MatMulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MatMulOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!isF32Tensor(op.getResult()))
+      return failure();
+    std::optional<DequantizedWeight> w = matchDequantizedWeight(op.getRhs());
+    if (!w)
+      return failure();
+    std::optional<StaticQuantizedInput> in = matchQdqInput(op.getLhs());
+    if (!in || !std::isfinite(in->scale) ||
+        !(in->scale >= std::numeric_limits<float>::min()))
+      return failure();
+    auto xt = cast<RankedTensorType>(in->x.getType());
+    if (xt.getRank() < 2 || xt.getRank() != op.getType().getRank())
+      return failure();
+    int64_t n = w->scales.size();
+    auto scalesType = RankedTensorType::get({n}, rewriter.getF32Type());
+    Value scalesConst =
+        ConstantOp::create(rewriter, op.getLoc(), scalesType,
+                           cast<ElementsAttr>(DenseElementsAttr::get(
+                               scalesType, ArrayRef<float>(w->scales))));
+    rewriter.replaceOpWithNewOp<QLinearOp>(
+        op, op.getType(), in->x, w->weight, scalesConst, Value(),
+        rewriter.getStringAttr("none"), rewriter.getStringAttr("static_u8"),
+        rewriter.getF32FloatAttr(in->scale),
+        rewriter.getI32IntegerAttr(in->zeroPointU8));
     return success();
   }
 };
@@ -149,7 +387,8 @@ struct FoldQLinearBias : OpRewritePattern<AddOp> {
       return failure();
     rewriter.replaceOpWithNewOp<QLinearOp>(
         op, op.getType(), q.getInput(), q.getWeight(), q.getScales(), bias,
-        q.getActivationAttr(), q.getQuantAttr());
+        q.getActivationAttr(), q.getQuantAttr(), q.getInputScaleAttr(),
+        q.getInputZeroPointAttr());
     return success();
   }
 };
@@ -158,7 +397,9 @@ struct KilnRaiseQuantizedLinearPass
     : kiln::impl::KilnRaiseQuantizedLinearBase<KilnRaiseQuantizedLinearPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<RaiseDynamicInt8MatMul, FoldQLinearBias>(&getContext());
+    patterns
+        .add<RaiseDynamicInt8MatMul, RaiseStaticInt8MatMul, FoldQLinearBias>(
+            &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     SmallVector<DynamicQuantizeOp> left;

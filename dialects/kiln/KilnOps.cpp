@@ -10,6 +10,8 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/Sequence.h"
 #include "llvm/ADT/SmallSet.h"
+#include <cmath>
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::kiln;
@@ -422,9 +424,25 @@ LogicalResult QLinearOp::verify() {
   if (failed(verifyLinearShapes(*this, in, w, res, getBias(), getActivation())))
     return failure();
   StringRef quant = getQuant();
-  if (quant != "row" && quant != "tensor_u8" && quant != "none")
+  if (quant != "row" && quant != "tensor_u8" && quant != "none" &&
+      quant != "static_u8")
     return emitOpError() << "unknown quant \"" << quant
-                         << "\" (expected row, tensor_u8 or none)";
+                         << "\" (expected row, tensor_u8, none or static_u8)";
+  bool isStatic = quant == "static_u8";
+  if (isStatic != bool(getInputScaleAttr()) ||
+      isStatic != bool(getInputZeroPointAttr()))
+    return emitOpError() << "input_scale and input_zero_point go with quant "
+                            "static_u8 and only with it";
+  if (isStatic) {
+    float s = getInputScaleAttr().getValueAsDouble();
+    int32_t z = *getInputZeroPoint();
+    if (!std::isfinite(s) || !(s >= std::numeric_limits<float>::min()))
+      return emitOpError() << "input_scale must be a positive normal number, "
+                              "got "
+                           << s;
+    if (z < 0 || z > 255)
+      return emitOpError() << "input_zero_point must be in [0, 255], got " << z;
+  }
   Type f32 = Float32Type::get(getContext());
   if (!w.getElementType().isInteger(8) || in.getElementType() != f32 ||
       res.getElementType() != f32 || scales.getElementType() != f32 ||

@@ -341,7 +341,13 @@ def Kiln_QLinearOp : Kiln_Op<"qlinear", [Pure]> {
     - `tensor_u8`: the whole input quantized as ONNX's
       DynamicQuantizeLinear does (uint8, asymmetric), times its scale;
     - `none`: no quantization, the f32 input times the dequantized weight
-      (weight-only int8).
+      (weight-only int8);
+    - `static_u8`: the whole input quantized with the constant
+      `input_scale` s and `input_zero_point` z (in [0, 255]) as ONNX
+      QuantizeLinear does, `q = saturate_u8(round(x / s) + z)`, and
+      dequantized as `(q - z) * s`. `kiln-raise-quantized-linear` forms
+      it from a QuantizeLinear/DequantizeLinear pair on the input (an int8
+      one as uint8 with z + 128, which gives the same differences).
 
     The integer product accumulates in int32. `kiln-quantize` forms it from
     f32 GEMMs with constant weights; on the CPU it is one call to the int8
@@ -356,7 +362,9 @@ def Kiln_QLinearOp : Kiln_Op<"qlinear", [Pure]> {
                        AnyRankedTensor:$scales,
                        Optional<AnyRankedTensor>:$bias,
                        DefaultValuedStrAttr<StrAttr, "none">:$activation,
-                       DefaultValuedStrAttr<StrAttr, "row">:$quant);
+                       DefaultValuedStrAttr<StrAttr, "row">:$quant,
+                       OptionalAttr<F32Attr>:$input_scale,
+                       OptionalAttr<I32Attr>:$input_zero_point);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
     $input `,` $weight `,` $scales (`,` $bias^)? attr-dict `:` type(operands) `->` type($result)

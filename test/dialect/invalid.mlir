@@ -273,8 +273,40 @@ func.func @qlinear_scales(%x: tensor<?x4xf32>, %w: tensor<4x2xi8>, %s: tensor<3x
 // -----
 
 func.func @qlinear_quant(%x: tensor<?x4xf32>, %w: tensor<4x2xi8>, %s: tensor<2xf32>) -> tensor<?x2xf32> {
-  // expected-error @+1 {{unknown quant "col" (expected row, tensor_u8 or none)}}
+  // expected-error @+1 {{unknown quant "col" (expected row, tensor_u8, none or static_u8)}}
   %0 = kiln.qlinear %x, %w, %s {quant = "col"} : tensor<?x4xf32>, tensor<4x2xi8>, tensor<2xf32> -> tensor<?x2xf32>
+  return %0 : tensor<?x2xf32>
+}
+
+// -----
+
+func.func @qlinear_static_without_scale(%x: tensor<?x4xf32>, %w: tensor<4x2xi8>, %s: tensor<2xf32>) -> tensor<?x2xf32> {
+  // expected-error @+1 {{input_scale and input_zero_point go with quant static_u8 and only with it}}
+  %0 = kiln.qlinear %x, %w, %s {quant = "static_u8", input_zero_point = 3 : i32} : tensor<?x4xf32>, tensor<4x2xi8>, tensor<2xf32> -> tensor<?x2xf32>
+  return %0 : tensor<?x2xf32>
+}
+
+// -----
+
+func.func @qlinear_scale_without_static(%x: tensor<?x4xf32>, %w: tensor<4x2xi8>, %s: tensor<2xf32>) -> tensor<?x2xf32> {
+  // expected-error @+1 {{input_scale and input_zero_point go with quant static_u8 and only with it}}
+  %0 = kiln.qlinear %x, %w, %s {quant = "row", input_scale = 0.5 : f32, input_zero_point = 3 : i32} : tensor<?x4xf32>, tensor<4x2xi8>, tensor<2xf32> -> tensor<?x2xf32>
+  return %0 : tensor<?x2xf32>
+}
+
+// -----
+
+func.func @qlinear_static_zero_scale(%x: tensor<?x4xf32>, %w: tensor<4x2xi8>, %s: tensor<2xf32>) -> tensor<?x2xf32> {
+  // expected-error @+1 {{input_scale must be a positive normal number, got 0}}
+  %0 = kiln.qlinear %x, %w, %s {quant = "static_u8", input_scale = 0.0 : f32, input_zero_point = 3 : i32} : tensor<?x4xf32>, tensor<4x2xi8>, tensor<2xf32> -> tensor<?x2xf32>
+  return %0 : tensor<?x2xf32>
+}
+
+// -----
+
+func.func @qlinear_static_zero_point(%x: tensor<?x4xf32>, %w: tensor<4x2xi8>, %s: tensor<2xf32>) -> tensor<?x2xf32> {
+  // expected-error @+1 {{input_zero_point must be in [0, 255], got 256}}
+  %0 = kiln.qlinear %x, %w, %s {quant = "static_u8", input_scale = 0.5 : f32, input_zero_point = 256 : i32} : tensor<?x4xf32>, tensor<4x2xi8>, tensor<2xf32> -> tensor<?x2xf32>
   return %0 : tensor<?x2xf32>
 }
 

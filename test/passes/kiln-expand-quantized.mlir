@@ -34,3 +34,28 @@ func.func @int4_symmetric(%x: tensor<?x?x64xf32>, %w: tensor<64x4xi8>, %s: tenso
   %y = kiln.qlinear_int4 %x, %w, %s {group_size = 32 : i64} : tensor<?x?x64xf32>, tensor<64x4xi8>, tensor<2x4xf32> -> tensor<?x?x4xf32>
   return %y : tensor<?x?x4xf32>
 }
+
+// -----
+
+// kiln.qlinear with a static input quantization: q - z with q =
+// clip(round(x / s) + z, 0, 255) in f32, cast to i32, an integer matmul,
+// then the rescale by s times the column scales.
+// CHECK-LABEL: func.func @qlinear_static
+// CHECK-SAME: (%[[X:.*]]: tensor<?x2xf32>, %[[W:.*]]: tensor<2x3xi8>, %[[S:.*]]: tensor<3xf32>)
+// CHECK-DAG: %[[SC:.*]] = kiln.constant dense<2.500000e-01> : tensor<f32>
+// CHECK-DAG: %[[Z:.*]] = kiln.constant dense<1.300000e+01> : tensor<f32>
+// CHECK: %[[D:.*]] = kiln.div %[[X]], %[[SC]]
+// CHECK: %[[R:.*]] = kiln.round %[[D]]
+// CHECK: %[[A:.*]] = kiln.add %[[R]], %[[Z]]
+// CHECK: %[[C:.*]] = kiln.clip %[[A]] {max = 2.550000e+02 : f64, min = 0.000000e+00 : f64}
+// CHECK: %[[CE:.*]] = kiln.sub %[[C]], %[[Z]]
+// CHECK: %[[I:.*]] = kiln.cast %[[CE]] : tensor<?x2xf32> -> tensor<?x2xi32>
+// CHECK: %[[M:.*]] = kiln.matmul %[[I]], %[[W]] : tensor<?x2xi32>, tensor<2x3xi8> -> tensor<?x3xi32>
+// CHECK: %[[RS:.*]] = kiln.mul %[[S]], %[[SC]] : tensor<3xf32>, tensor<f32> -> tensor<3xf32>
+// CHECK: %[[MF:.*]] = kiln.cast %[[M]] : tensor<?x3xi32> -> tensor<?x3xf32>
+// CHECK: %[[Y:.*]] = kiln.mul %[[MF]], %[[RS]]
+// CHECK: return %[[Y]]
+func.func @qlinear_static(%x: tensor<?x2xf32>, %w: tensor<2x3xi8>, %s: tensor<3xf32>) -> tensor<?x3xf32> {
+  %y = kiln.qlinear %x, %w, %s {quant = "static_u8", input_scale = 0.25 : f32, input_zero_point = 13 : i32} : tensor<?x2xf32>, tensor<2x3xi8>, tensor<3xf32> -> tensor<?x3xf32>
+  return %y : tensor<?x3xf32>
+}

@@ -45,7 +45,11 @@ const int32_t kActivations[] = {KILN_RT_ACT_NONE, KILN_RT_ACT_RELU,
                                 KILN_RT_ACT_GELU, KILN_RT_ACT_GELU_TANH,
                                 KILN_RT_ACT_SILU};
 const int32_t kQuantModes[] = {KILN_RT_QUANT_ROW, KILN_RT_QUANT_TENSOR_U8,
-                               KILN_RT_QUANT_NONE};
+                               KILN_RT_QUANT_NONE, KILN_RT_QUANT_STATIC_U8};
+// KILN_RT_QUANT_STATIC_U8's parameters: a in [-2, 2] saturates at both ends
+// of [0, 255].
+const float kStaticScale = 0.011f;
+const int32_t kStaticZero = 100;
 
 // Where the operands sit: a and c are views with padded, misaligned rows
 // (and optionally a column stride of 2); the packed weight starts
@@ -78,6 +82,16 @@ QuantizedA quantizeReference(const std::vector<float> &a, const Shape &s,
   out.q.resize((size_t)(s.m * s.k));
   out.scale.resize((size_t)s.m);
   out.zero.resize((size_t)s.m);
+  if (quant == KILN_RT_QUANT_STATIC_U8) {
+    for (int64_t i = 0; i < s.m; ++i) {
+      out.scale[(size_t)i] = kStaticScale;
+      out.zero[(size_t)i] = kStaticZero;
+      for (int64_t j = 0; j < s.k; ++j)
+        out.q[(size_t)(i * s.k + j)] = clampU8(
+            std::nearbyintf(at(i, j) / kStaticScale) + (float)kStaticZero);
+    }
+    return out;
+  }
   if (quant == KILN_RT_QUANT_TENSOR_U8) {
     float lo = 0, hi = 0;
     for (int64_t i = 0; i < s.m; ++i)
@@ -176,7 +190,8 @@ void checkAgainstReference(const Shape &s, const Operands &o, const Layout &l,
   kiln_memref2_f32 cm{
       c.data(), c.data(), l.cOffset, {s.m, s.n}, {ldc, l.cColStride}};
   kiln::Epilogue e{withBias ? o.bias.data() : nullptr, act};
-  kiln::qlinearS8F32(am, packed, o.scales.data(), cm, e, quant, isa);
+  kiln::qlinearS8F32(am, packed, o.scales.data(), cm, e, quant, isa,
+                     kStaticScale, kStaticZero);
 
   QuantizedA qa;
   if (quant != KILN_RT_QUANT_NONE)
@@ -346,17 +361,19 @@ TEST_P(Int8GemmIsaTest, IntegerProductIsExact) {
   for (int32_t quant : kQuantModes)
     for (const Shape &s : {Shape{1, 999, 50}, Shape{8, 999, 33},
                            Shape{9, 130, 64}, Shape{33, 67, 17}}) {
-      std::uniform_int_distribution<int> value(
-          quant == KILN_RT_QUANT_TENSOR_U8 ? -128 : -127, 127);
+      bool perTensor =
+          quant == KILN_RT_QUANT_TENSOR_U8 || quant == KILN_RT_QUANT_STATIC_U8;
+      std::uniform_int_distribution<int> value(perTensor ? -128 : -127, 127);
       std::uniform_int_distribution<int> weight(-128, 127);
       std::vector<float> a((size_t)(s.m * s.k));
       for (auto &x : a)
         x = (float)value(rng);
       for (int64_t i = 0; i < s.m; ++i) {
         // Per row: max |a| = 127 gives scale 1; per tensor, the range
-        // [-128, 127] gives scale 1 and zero point 128.
+        // [-128, 127] gives scale 1 and zero point 128, which the static
+        // mode is given.
         a[(size_t)(i * s.k)] = 127;
-        if (quant == KILN_RT_QUANT_TENSOR_U8 && s.k > 1)
+        if (perTensor && s.k > 1)
           a[(size_t)(i * s.k + 1)] = -128;
       }
       std::vector<int8_t> w((size_t)(s.k * s.n));
@@ -368,7 +385,7 @@ TEST_P(Int8GemmIsaTest, IntegerProductIsExact) {
       kiln_memref2_f32 am{a.data(), a.data(), 0, {s.m, s.k}, {s.k, 1}};
       kiln_memref2_f32 cm{c.data(), c.data(), 0, {s.m, s.n}, {s.n, 1}};
       kiln::qlinearS8F32(am, packed, scales.data(), cm, kiln::Epilogue{}, quant,
-                         GetParam());
+                         GetParam(), 1.0f, 128);
       for (int64_t i = 0; i < s.m; ++i)
         for (int64_t j = 0; j < s.n; ++j) {
           int64_t want = 0;
@@ -395,12 +412,15 @@ TEST_P(Int8GemmIsaTest, QuantizationRoundsTiesAsDefined) {
   std::vector<int8_t> storage;
   const int8_t *packed = packShifted(w, s, 2, storage);
   std::vector<float> scales((size_t)k, 1.0f), c((size_t)(m * k));
-  for (int32_t quant : {KILN_RT_QUANT_ROW, KILN_RT_QUANT_TENSOR_U8}) {
+  for (int32_t quant :
+       {KILN_RT_QUANT_ROW, KILN_RT_QUANT_TENSOR_U8, KILN_RT_QUANT_STATIC_U8}) {
     // The step of the rounding: the per-row scale of row 0, the per-tensor
-    // scale of the range [-1.3, 2.9] that rows 0 and 1 start with.
+    // scale of the range [-1.3, 2.9] that rows 0 and 1 start with, or the
+    // static scale.
     std::vector<float> a((size_t)(m * k));
-    float step =
-        quant == KILN_RT_QUANT_ROW ? 2.9f / 127.0f : (2.9f + 1.3f) / 255.0f;
+    float step = quant == KILN_RT_QUANT_ROW         ? 2.9f / 127.0f
+                 : quant == KILN_RT_QUANT_TENSOR_U8 ? (2.9f + 1.3f) / 255.0f
+                                                    : kStaticScale;
     for (int64_t i = 0; i < m * k; ++i) {
       // Near (n + 1/2) * step, 0 to 3 ulps away on either side.
       float tie = ((float)(i % 200) - 100.0f + 0.5f) * step;
@@ -418,7 +438,7 @@ TEST_P(Int8GemmIsaTest, QuantizationRoundsTiesAsDefined) {
     kiln_memref2_f32 am{a.data(), a.data(), 0, {m, k}, {k, 1}};
     kiln_memref2_f32 cm{c.data(), c.data(), 0, {m, k}, {k, 1}};
     kiln::qlinearS8F32(am, packed, scales.data(), cm, kiln::Epilogue{}, quant,
-                       GetParam());
+                       GetParam(), kStaticScale, kStaticZero);
     for (int64_t i = 0; i < m; ++i)
       for (int64_t j = 0; j < k; ++j) {
         float want = (float)(qa.q[(size_t)(i * k + j)] - qa.zero[(size_t)i]) *
@@ -510,8 +530,13 @@ TEST(Int8GemmEntryPoint, RunsTheBestVariant) {
   kiln_memref1_f32 bm{bias.data(), bias.data(), 0, {2}, {1}};
   kiln_memref2_f32 cm{c.data(), c.data(), 0, {2, 2}, {2, 1}};
   for (int32_t quant : kQuantModes) {
-    _mlir_ciface_kiln_rt_qlinear_s8_f32(&am, &pm, &sm, &bm, &cm,
-                                        KILN_RT_ACT_RELU, quant);
+    // The static entry with a scale and zero point that give the same q.
+    if (quant == KILN_RT_QUANT_STATIC_U8)
+      _mlir_ciface_kiln_rt_qlinear_static_s8_f32(
+          &am, &pm, &sm, &bm, &cm, KILN_RT_ACT_RELU, 1.0f / 127.0f, 128);
+    else
+      _mlir_ciface_kiln_rt_qlinear_s8_f32(&am, &pm, &sm, &bm, &cm,
+                                          KILN_RT_ACT_RELU, quant);
     EXPECT_EQ(context.error, "");
     for (int64_t i = 0; i < 2; ++i) {
       EXPECT_NEAR(c[(size_t)(i * 2)], 0.0f, 1e-6) << "quant " << quant;
@@ -541,8 +566,12 @@ TEST(Int8GemmEntryPoint, ReportsBadArguments) {
   pm.sizes[0] += 1;
   _mlir_ciface_kiln_rt_qlinear_s8_f32(&am, &pm, &sm, &none, &cm,
                                       KILN_RT_ACT_NONE, 3);
-  EXPECT_EQ(context.error,
-            "qlinear_s8_f32: unknown activation 0 or quantization 3");
+  EXPECT_EQ(context.error, "qlinear_s8_f32: unknown quantization 3");
+
+  context.error.clear();
+  _mlir_ciface_kiln_rt_qlinear_s8_f32(&am, &pm, &sm, &none, &cm, 9,
+                                      KILN_RT_QUANT_ROW);
+  EXPECT_EQ(context.error, "qlinear_s8_f32: unknown activation 9");
 
   context.error.clear();
   kiln_memref2_f32 wide{a.data(), a.data(), 0, {4, 65537}, {65537, 1}};
@@ -550,6 +579,27 @@ TEST(Int8GemmEntryPoint, ReportsBadArguments) {
                                       KILN_RT_ACT_NONE, KILN_RT_QUANT_ROW);
   EXPECT_EQ(context.error, "qlinear_s8_f32: K of 65537 is over 65536, where "
                            "the int32 accumulators could overflow");
+  EXPECT_EQ(c[0], 7.0f);
+
+  // The static entry: its parameters, then the shared size checks.
+  context.error.clear();
+  _mlir_ciface_kiln_rt_qlinear_static_s8_f32(&am, &pm, &sm, &none, &cm,
+                                             KILN_RT_ACT_NONE, 0.0f, 0);
+  EXPECT_EQ(context.error,
+            "qlinear_static_s8_f32: input scale 0 must be in [2^-125, 2^125] "
+            "and zero point 0 in [0, 255]");
+  context.error.clear();
+  _mlir_ciface_kiln_rt_qlinear_static_s8_f32(&am, &pm, &sm, &none, &cm,
+                                             KILN_RT_ACT_NONE, 0.5f, 256);
+  EXPECT_EQ(context.error,
+            "qlinear_static_s8_f32: input scale 0.5 must be in [2^-125, "
+            "2^125] and zero point 256 in [0, 255]");
+  context.error.clear();
+  _mlir_ciface_kiln_rt_qlinear_static_s8_f32(&wide, &pm, &sm, &none, &cm,
+                                             KILN_RT_ACT_NONE, 0.5f, 3);
+  EXPECT_EQ(context.error,
+            "qlinear_static_s8_f32: K of 65537 is over 65536, where the "
+            "int32 accumulators could overflow");
   EXPECT_EQ(c[0], 7.0f);
 }
 

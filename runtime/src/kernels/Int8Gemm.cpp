@@ -248,7 +248,8 @@ using namespace int8;
 
 void qlinearS8F32(const kiln_memref2_f32 &a, const int8_t *packed,
                   const float *scales, const kiln_memref2_f32 &c,
-                  const Epilogue &epilogue, int32_t quant, Int8Isa isa) {
+                  const Epilogue &epilogue, int32_t quant, Int8Isa isa,
+                  float inputScale, int32_t inputZero) {
   const int64_t m = c.sizes[0], n = c.sizes[1], k = a.sizes[1];
   if (m == 0 || n == 0)
     return;
@@ -269,7 +270,8 @@ void qlinearS8F32(const kiln_memref2_f32 &a, const int8_t *packed,
   p.m = m;
   p.n = n;
   p.k = k;
-  p.quant = quant;
+  // The kernels quantize with given parameters in the same way for both.
+  p.quant = quant == KILN_RT_QUANT_STATIC_U8 ? KILN_RT_QUANT_TENSOR_U8 : quant;
   p.activation = Epilogue{nullptr, epilogue.activation};
   p.activationFn = epilogueFor(p.activation, epilogueIsaFor(isa));
 
@@ -288,6 +290,12 @@ void qlinearS8F32(const kiln_memref2_f32 &a, const int8_t *packed,
     p.tensorScale = (hi - lo) / 255.0f;
     p.tensorDivisor = p.tensorScale == 0.0f ? 1.0f : p.tensorScale;
     p.tensorZero = clampU8(nearbyintf(-lo / p.tensorDivisor));
+  } else if (quant == KILN_RT_QUANT_STATIC_U8) {
+    p.tensorScale = inputScale;
+    p.tensorDivisor = inputScale;
+    p.tensorZero = inputZero;
+  }
+  if (p.quant == KILN_RT_QUANT_TENSOR_U8) {
     p.tensorReciprocal = 1.0f / p.tensorDivisor;
     // Markstein's correction gives the IEEE quotient while neither the
     // divisor nor its reciprocal leaves the normal range.
@@ -361,31 +369,33 @@ void qlinearS8F32(const kiln_memref2_f32 &a, const int8_t *packed,
 
 } // namespace kiln
 
-extern "C" void _mlir_ciface_kiln_rt_qlinear_s8_f32(
-    kiln_memref2_f32 *a, kiln_memref1_i8 *packed, kiln_memref1_f32 *scales,
-    kiln_memref1_f32 *bias, kiln_memref2_f32 *c, int32_t activation,
-    int32_t quant) {
+/// The checks both int8 entry points make, reported as `name`'s; whether
+/// the call may go on.
+static bool checkQLinear(const char *name, const kiln_memref2_f32 *a,
+                         const kiln_memref1_i8 *packed,
+                         const kiln_memref1_f32 *scales,
+                         const kiln_memref1_f32 *bias,
+                         const kiln_memref2_f32 *c, int32_t activation) {
+  char message[256];
   if (!a || !packed || !scales || !bias || !c) {
-    kiln::reportError("qlinear_s8_f32: NULL memref descriptor");
-    return;
+    snprintf(message, sizeof(message), "%s: NULL memref descriptor", name);
+    kiln::reportError(message);
+    return false;
   }
   const int64_t m = c->sizes[0], n = c->sizes[1], k = a->sizes[1];
-  char message[256];
-  if (activation < KILN_RT_ACT_NONE || activation > KILN_RT_ACT_SILU ||
-      quant < KILN_RT_QUANT_ROW || quant > KILN_RT_QUANT_NONE) {
-    snprintf(message, sizeof(message),
-             "qlinear_s8_f32: unknown activation %d or quantization %d",
-             (int)activation, (int)quant);
+  if (activation < KILN_RT_ACT_NONE || activation > KILN_RT_ACT_SILU) {
+    snprintf(message, sizeof(message), "%s: unknown activation %d", name,
+             (int)activation);
     kiln::reportError(message);
-    return;
+    return false;
   }
   if (k > kiln::int8::kMaxK) {
     snprintf(message, sizeof(message),
-             "qlinear_s8_f32: K of %lld is over %lld, where the int32 "
-             "accumulators could overflow",
-             (long long)k, (long long)kiln::int8::kMaxK);
+             "%s: K of %lld is over %lld, where the int32 accumulators could "
+             "overflow",
+             name, (long long)k, (long long)kiln::int8::kMaxK);
     kiln::reportError(message);
-    return;
+    return false;
   }
   if (a->sizes[0] != m || m < 0 || n < 0 || k < 0 ||
       packed->sizes[0] != kiln::int8::packedBytes(k, n) ||
@@ -393,19 +403,64 @@ extern "C" void _mlir_ciface_kiln_rt_qlinear_s8_f32(
       scales->strides[0] != 1 ||
       (bias->sizes[0] != 0 && (bias->sizes[0] != n || bias->strides[0] != 1))) {
     snprintf(message, sizeof(message),
-             "qlinear_s8_f32: a [%lld, %lld] and c [%lld, %lld] need %lld "
-             "packed weight bytes and %lld scales, got %lld and %lld (bias "
-             "%lld)",
-             (long long)a->sizes[0], (long long)k, (long long)m, (long long)n,
-             (long long)kiln::int8::packedBytes(k, n), (long long)n,
-             (long long)packed->sizes[0], (long long)scales->sizes[0],
-             (long long)bias->sizes[0]);
+             "%s: a [%lld, %lld] and c [%lld, %lld] need %lld packed weight "
+             "bytes and %lld scales, got %lld and %lld (bias %lld)",
+             name, (long long)a->sizes[0], (long long)k, (long long)m,
+             (long long)n, (long long)kiln::int8::packedBytes(k, n),
+             (long long)n, (long long)packed->sizes[0],
+             (long long)scales->sizes[0], (long long)bias->sizes[0]);
+    kiln::reportError(message);
+    return false;
+  }
+  return true;
+}
+
+static kiln::Epilogue epilogueOf(const kiln_memref1_f32 *bias,
+                                 int32_t activation) {
+  return kiln::Epilogue{bias->sizes[0] ? bias->aligned + bias->offset : nullptr,
+                        activation};
+}
+
+extern "C" void _mlir_ciface_kiln_rt_qlinear_s8_f32(
+    kiln_memref2_f32 *a, kiln_memref1_i8 *packed, kiln_memref1_f32 *scales,
+    kiln_memref1_f32 *bias, kiln_memref2_f32 *c, int32_t activation,
+    int32_t quant) {
+  const char *name = "qlinear_s8_f32";
+  if (quant < KILN_RT_QUANT_ROW || quant > KILN_RT_QUANT_NONE) {
+    char message[128];
+    snprintf(message, sizeof(message), "%s: unknown quantization %d", name,
+             (int)quant);
     kiln::reportError(message);
     return;
   }
-  kiln::Epilogue epilogue{
-      bias->sizes[0] ? bias->aligned + bias->offset : nullptr, activation};
+  if (!checkQLinear(name, a, packed, scales, bias, c, activation))
+    return;
   kiln::qlinearS8F32(*a, packed->aligned + packed->offset,
-                     scales->aligned + scales->offset, *c, epilogue, quant,
-                     kiln::bestInt8Isa());
+                     scales->aligned + scales->offset, *c,
+                     epilogueOf(bias, activation), quant, kiln::bestInt8Isa());
+}
+
+extern "C" void _mlir_ciface_kiln_rt_qlinear_static_s8_f32(
+    kiln_memref2_f32 *a, kiln_memref1_i8 *packed, kiln_memref1_f32 *scales,
+    kiln_memref1_f32 *bias, kiln_memref2_f32 *c, int32_t activation,
+    float inputScale, int32_t inputZero) {
+  const char *name = "qlinear_static_s8_f32";
+  // The reciprocal the vector kernels divide by stays exact only for a
+  // normal scale with a normal reciprocal (Int8GemmKernels.h).
+  if (!(inputScale >= 0x1p-125f && inputScale <= 0x1p125f) || inputZero < 0 ||
+      inputZero > 255) {
+    char message[160];
+    snprintf(message, sizeof(message),
+             "%s: input scale %g must be in [2^-125, 2^125] and zero point "
+             "%d in [0, 255]",
+             name, (double)inputScale, (int)inputZero);
+    kiln::reportError(message);
+    return;
+  }
+  if (!checkQLinear(name, a, packed, scales, bias, c, activation))
+    return;
+  kiln::qlinearS8F32(*a, packed->aligned + packed->offset,
+                     scales->aligned + scales->offset, *c,
+                     epilogueOf(bias, activation), KILN_RT_QUANT_STATIC_U8,
+                     kiln::bestInt8Isa(), inputScale, inputZero);
 }

@@ -12,10 +12,12 @@ namespace kiln {
 // checked by the entry point. Runs on the current context's pool with its
 // per-worker scratch; without a context, on the calling thread with scratch
 // of its own for the call. No memory for scratch is reported to the
-// context.
+// context. inputScale and inputZero are KILN_RT_QUANT_STATIC_U8's
+// parameters, which the caller has checked.
 void qlinearS8F32(const kiln_memref2_f32 &a, const int8_t *packed,
                   const float *scales, const kiln_memref2_f32 &c,
-                  const Epilogue &epilogue, int32_t quant, Int8Isa isa);
+                  const Epilogue &epilogue, int32_t quant, Int8Isa isa,
+                  float inputScale = 0.0f, int32_t inputZero = 0);
 
 } // namespace kiln
 

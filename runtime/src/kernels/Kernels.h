@@ -144,6 +144,9 @@ typedef struct kiln_memref1_i8 {
 #define KILN_RT_QUANT_ROW 0       // per row, symmetric int8: max|a| / 127
 #define KILN_RT_QUANT_TENSOR_U8 1 // whole a, ONNX DynamicQuantizeLinear
 #define KILN_RT_QUANT_NONE 2      // weights only: f32 a times dequantized w
+// Whole a with a given scale and zero point (ONNX QuantizeLinear to uint8):
+// kiln_rt_qlinear_static_s8_f32's, not kiln_rt_qlinear_s8_f32's.
+#define KILN_RT_QUANT_STATIC_U8 3
 
 // c[m,n] = act(q(a)[m,:] . w[:,n] * sa[m] * scales[n] + bias[n]) with the
 // int8 weight w [K, N] packed by the compiler (kernels/Int8Packing.h) and
@@ -158,6 +161,16 @@ void _mlir_ciface_kiln_rt_qlinear_s8_f32(kiln_memref2_f32 *a,
                                          kiln_memref1_f32 *bias,
                                          kiln_memref2_f32 *c,
                                          int32_t activation, int32_t quant);
+
+// kiln_rt_qlinear_s8_f32 with a quantized as one tensor with the constant
+// scale and zero point of an ONNX QuantizeLinear to uint8 (q =
+// sat_u8(round(a / input_scale) + input_zero), sa = input_scale). A scale
+// outside [2^-125, 2^125] or a zero point outside [0, 255] is reported, as
+// are the sizes kiln_rt_qlinear_s8_f32 checks.
+void _mlir_ciface_kiln_rt_qlinear_static_s8_f32(
+    kiln_memref2_f32 *a, kiln_memref1_i8 *packed, kiln_memref1_f32 *scales,
+    kiln_memref1_f32 *bias, kiln_memref2_f32 *c, int32_t activation,
+    float input_scale, int32_t input_zero);
 
 // c[m,n] = act(sum_k a[m,k] * w[k,n] + bias[n]) in f32, with the 4-bit
 // weight of kiln.qlinear_int4 packed by the compiler (kernels/Int4Packing.h:
