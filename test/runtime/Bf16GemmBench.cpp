@@ -60,7 +60,7 @@ int main(int argc, char **argv) {
   int reps = argc > 2 ? atoi(argv[2]) : 20;
   PoolContext context(threads);
   printf("threads %d; bf16 best variant %d (0 generic, 1 AVX-512, 2 AVX-512 "
-         "BF16, 3 AMX)\n",
+         "BF16, 3 AMX, 5 AVX2)\n",
          threads, (int)bestBf16Isa());
   printf("%-18s %-10s %10s %10s %8s\n", "gemm", "kernel", "ms", "GFLOP/s",
          "vs fp32");
@@ -111,6 +111,7 @@ int main(int argc, char **argv) {
       Bf16Isa isa;
       const char *name;
     } variants[] = {{Bf16Isa::Generic, "generic"},
+                    {Bf16Isa::Avx2, "avx2"},
                     {Bf16Isa::Avx512, "avx512"},
                     {Bf16Isa::Avx512Bf16, "avx512bf16"},
                     {Bf16Isa::Amx, "amx"}};

@@ -157,6 +157,8 @@ const char *isaName(Bf16Isa isa) {
   switch (isa) {
   case Bf16Isa::Generic:
     return "Generic";
+  case Bf16Isa::Avx2:
+    return "Avx2";
   case Bf16Isa::Avx512:
     return "Avx512";
   case Bf16Isa::Avx512Bf16:
@@ -296,9 +298,9 @@ TEST_P(Bf16GemmIsaTest, MatchesReferenceOnThePool) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Isas, Bf16GemmIsaTest,
-                         ::testing::Values(Bf16Isa::Generic, Bf16Isa::Avx512,
-                                           Bf16Isa::Avx512Bf16, Bf16Isa::Amx,
-                                           Bf16Isa::NeonBf16),
+                         ::testing::Values(Bf16Isa::Generic, Bf16Isa::Avx2,
+                                           Bf16Isa::Avx512, Bf16Isa::Avx512Bf16,
+                                           Bf16Isa::Amx, Bf16Isa::NeonBf16),
                          [](const ::testing::TestParamInfo<Bf16Isa> &info) {
                            return std::string(isaName(info.param));
                          });

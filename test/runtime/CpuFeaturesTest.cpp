@@ -51,6 +51,8 @@ std::string names(kiln::Bf16Isa isa) {
   switch (isa) {
   case kiln::Bf16Isa::Generic:
     return "bf16=Generic";
+  case kiln::Bf16Isa::Avx2:
+    return "bf16=Avx2";
   case kiln::Bf16Isa::Avx512:
     return "bf16=Avx512";
   case kiln::Bf16Isa::Avx512Bf16:

@@ -101,6 +101,8 @@ const Bf16Kernels &kernelsFor(Bf16Isa isa) {
     return kBf16Avx512Bf16;
   if (isa == Bf16Isa::Avx512)
     return kBf16Avx512;
+  if (isa == Bf16Isa::Avx2)
+    return kBf16Avx2;
 #endif
 #if defined(__aarch64__)
   if (isa == Bf16Isa::NeonBf16)

@@ -2,7 +2,8 @@
 //
 // The driver (Bf16Gemm.cpp) cuts a bf16 product into items of rows x panels
 // and hands them to one variant's kernel: Bf16Gemm.cpp's portable loops,
-// x86/Bf16GemmAvx512.cpp (f32 FMAs), x86/Bf16GemmAvx512Bf16.cpp (vdpbf16ps)
+// x86/Bf16GemmAvx2.cpp and x86/Bf16GemmAvx512.cpp (f32 FMAs on converted
+// weights), x86/Bf16GemmAvx512Bf16.cpp (vdpbf16ps)
 // or x86/Bf16GemmAmx.cpp (tdpbf16ps), and on aarch64 arm/Bf16GemmNeonBf16.cpp
 // (bfdot).
 // The ISA files include only this header (declarations, and scalar helpers
@@ -54,6 +55,7 @@ extern const Bf16Kernels kBf16Generic;
 #if defined(__x86_64__)
 // Defined in x86/, hidden like the other ISA variants.
 #pragma GCC visibility push(hidden)
+extern const Bf16Kernels kBf16Avx2;
 extern const Bf16Kernels kBf16Avx512;
 extern const Bf16Kernels kBf16Avx512Bf16;
 extern const Bf16Kernels kBf16Amx;

@@ -203,6 +203,9 @@ bool cpuSupports(Bf16Isa isa) {
   case Bf16Isa::Avx512:
     // x86/Bf16GemmAvx512.cpp is compiled with -mavx512f alone.
     return cpuSupports(MatmulIsa::Avx512);
+  case Bf16Isa::Avx2:
+    // x86/Bf16GemmAvx2.cpp: -mavx2 -mfma, as the fp32 AVX2 kernel.
+    return cpuSupports(MatmulIsa::Avx2);
   case Bf16Isa::Generic:
     return true;
   case Bf16Isa::NeonBf16:
@@ -224,6 +227,7 @@ Bf16Isa bestBf16Isa() {
     Bf16Isa best = cpuSupports(Bf16Isa::Amx)          ? Bf16Isa::Amx
                    : cpuSupports(Bf16Isa::Avx512Bf16) ? Bf16Isa::Avx512Bf16
                    : cpuSupports(Bf16Isa::Avx512)     ? Bf16Isa::Avx512
+                   : cpuSupports(Bf16Isa::Avx2)       ? Bf16Isa::Avx2
                    : cpuSupports(Bf16Isa::NeonBf16)   ? Bf16Isa::NeonBf16
                                                       : Bf16Isa::Generic;
     isa = static_cast<int>(best);
@@ -235,6 +239,8 @@ Bf16Isa bestBf16Isa() {
 MatmulIsa epilogueIsaFor(Bf16Isa isa) {
   if (isa == Bf16Isa::NeonBf16)
     return MatmulIsa::Neon;
+  if (isa == Bf16Isa::Avx2)
+    return MatmulIsa::Avx2;
   return isa == Bf16Isa::Generic ? MatmulIsa::Generic : MatmulIsa::Avx512;
 }
 

@@ -33,7 +33,7 @@ bool cpuSupports(Int8Isa isa);
 // The fp32 level whose epilogue (GemmEpilogue.h) an int8 variant calls.
 MatmulIsa epilogueIsaFor(Int8Isa isa);
 
-enum class Bf16Isa { Generic, Avx512, Avx512Bf16, Amx, NeonBf16 };
+enum class Bf16Isa { Generic, Avx512, Avx512Bf16, Amx, NeonBf16, Avx2 };
 
 // Best bf16 GEMM ISA this CPU and OS support; resolved once. Asking whether
 // AMX is supported asks Linux for the AMX tile data state for the whole
