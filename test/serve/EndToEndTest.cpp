@@ -165,41 +165,51 @@ protected:
 
 // 8 clients at once against 4 slots: half wait in the queue and join the
 // running sequences as slots free (each asks a different number of tokens,
-// so they free at different steps).
+// so they free at different steps). Every round must give the reference
+// tokens. That some step decoded several sequences depends on the clients'
+// requests overlapping, which a loaded machine can delay past a tiny
+// model's whole answer: up to three rounds, one of which must batch.
 TEST_P(CompletionEndToEndTest, ConcurrentGreedyCompletionsMatchOnnxRuntime) {
   serve(/*maxBatch=*/4);
   std::vector<Case> all = cases(GetParam().name);
   ASSERT_EQ(all.size(), 8u);
-  std::vector<json> answers(all.size());
-  std::vector<std::thread> clients;
-  for (size_t i = 0; i < all.size(); ++i)
-    clients.emplace_back([&, i] {
-      int64_t maxTokens = 5 + (int64_t)(i * 3) % 8; // 5..12
-      answers[i] = completion(greedy(all[i].prompt, maxTokens));
-    });
-  for (std::thread &client : clients)
-    client.join();
-  for (size_t i = 0; i < all.size(); ++i) {
-    SCOPED_TRACE("prompt " + std::to_string(i));
-    int64_t maxTokens = 5 + (int64_t)(i * 3) % 8;
-    const json &choice = answers[i]["choices"][0];
-    EXPECT_EQ(choice["index"], 0);
-    EXPECT_EQ(choice["finish_reason"], "length");
-    EXPECT_EQ(choice["token_ids"],
-              json(std::vector<int64_t>(all[i].tokens.begin(),
-                                        all[i].tokens.begin() + maxTokens)));
-    EXPECT_EQ(answers[i]["usage"],
-              json({{"prompt_tokens", all[i].prompt.size()},
-                    {"completion_tokens", maxTokens},
-                    {"total_tokens", all[i].prompt.size() + maxTokens}}));
+  const bool continuous = std::string(GetParam().mode) == "continuous";
+  std::string text;
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    std::vector<json> answers(all.size());
+    std::vector<std::thread> clients;
+    for (size_t i = 0; i < all.size(); ++i)
+      clients.emplace_back([&, i] {
+        int64_t maxTokens = 5 + (int64_t)(i * 3) % 8; // 5..12
+        answers[i] = completion(greedy(all[i].prompt, maxTokens));
+      });
+    for (std::thread &client : clients)
+      client.join();
+    for (size_t i = 0; i < all.size(); ++i) {
+      SCOPED_TRACE("prompt " + std::to_string(i));
+      int64_t maxTokens = 5 + (int64_t)(i * 3) % 8;
+      const json &choice = answers[i]["choices"][0];
+      EXPECT_EQ(choice["index"], 0);
+      EXPECT_EQ(choice["finish_reason"], "length");
+      EXPECT_EQ(choice["token_ids"],
+                json(std::vector<int64_t>(all[i].tokens.begin(),
+                                          all[i].tokens.begin() + maxTokens)));
+      EXPECT_EQ(answers[i]["usage"],
+                json({{"prompt_tokens", all[i].prompt.size()},
+                      {"completion_tokens", maxTokens},
+                      {"total_tokens", all[i].prompt.size() + maxTokens}}));
+    }
+    EXPECT_EQ(engine->inFlight(), 0);
+    if (HasFailure())
+      return;
+    text = metrics.render();
+    if (!continuous || metric(text, "kiln_batch_size_bucket{le=\"1\"}") <
+                           metric(text, "kiln_batch_size_count"))
+      return;
   }
-  EXPECT_EQ(engine->inFlight(), 0);
-  std::string text = metrics.render();
-  if (std::string(GetParam().mode) == "continuous")
-    EXPECT_LT(metric(text, "kiln_batch_size_bucket{le=\"1\"}"),
-              metric(text, "kiln_batch_size_count"))
-        << "no step decoded more than one sequence\n"
-        << text;
+  ADD_FAILURE() << "in three rounds, no step decoded more than one sequence\n"
+                << text;
 }
 
 TEST_P(CompletionEndToEndTest, SeveralPromptsAnswerOneChoiceEach) {
