@@ -345,8 +345,9 @@ def KilnQuantize : Pass<"kiln-quantize", "::mlir::ModuleOp"> {
     them f32 (`quant = "none"`). `int4-weight` gives a `kiln.qlinear_int4`
     instead, f32 activations, the weight quantized symmetrically to 4 bits
     per group of `group-size` rows of K and per column:
-    `scale[g, n] = max_{k in g} |w[k, n]| / 7`, `q = round(w / scale)`
-    clamped to [-8, 7]:
+    `scale[g, n] = e / -8` for the value e of largest magnitude among
+    `w[k in g, n]` (as ONNX Runtime's MatMulNBits quantizer does: e becomes
+    -8 and every level is used), `q = round(w / scale)` clamped to [-8, 7]:
 
     ```
     kiln.linear %x, %w, %b : tensor<?x768xf32>, tensor<768x3072xf32>, ...

@@ -49,14 +49,17 @@ struct QuantizedWeight {
 };
 
 /// Quantizes the [k, n] f32 weight `w` symmetrically per group of `g` rows
-/// and column: scales [ceil(k / g), n], scale = max |w| / `top`,
-/// q = round(w / scale) (nearest even) clamped to [`bottom`, `top`]. int8
-/// takes one group (g = k: scales [n]) with top 127 and bottom -127; int4
-/// groups of 32 to 128 with top 7 and bottom -8, which |w| / scale <= 7
-/// never reaches: symmetric, like the int8 weights. Fails when a value is
-/// not finite.
+/// and column into scales [ceil(k / g), n] and q = round(w / scale)
+/// (nearest even) clamped to [`bottom`, `top`]. int8 (`toBottom` false)
+/// takes one group (g = k: scales [n]), scale = max |w| / `top` with top
+/// 127 and bottom -127. int4 (`toBottom`) takes groups of 32 to 128 with
+/// top 7 and bottom -8, and, as ONNX Runtime's MatMulNBits quantizer does,
+/// scale = e / -8 for the group's value e of largest magnitude (a negative
+/// scale where e is positive): e becomes -8, so all 16 levels are in use
+/// where max |w| / 7 would leave -8 out. Fails when a value is not finite.
 FailureOr<QuantizedWeight> quantizeWeight(const float *w, int64_t k, int64_t n,
-                                          int64_t g, float top, float bottom) {
+                                          int64_t g, float top, float bottom,
+                                          bool toBottom) {
   int64_t groups = (k + g - 1) / g;
   QuantizedWeight q;
   q.scales.assign(size_t(groups * n), 0.0f);
@@ -65,11 +68,12 @@ FailureOr<QuantizedWeight> quantizeWeight(const float *w, int64_t k, int64_t n,
       float v = w[i * n + j];
       if (!std::isfinite(v))
         return failure();
-      float &s = q.scales[(i / g) * n + j];
-      s = std::max(s, std::fabs(v));
+      float &e = q.scales[(i / g) * n + j];
+      if (std::fabs(v) > std::fabs(e))
+        e = toBottom ? v : std::fabs(v);
     }
-  for (float &s : q.scales)
-    s /= top;
+  for (float &s : q.scales) // an all-zero group keeps scale +0
+    s = s == 0.0f ? 0.0f : s / (toBottom ? bottom : top);
   q.data = HeapAsmResourceBlob::allocate(size_t(k * n), 64);
   int8_t *out = reinterpret_cast<int8_t *>(q.data.getMutableData().data());
   for (int64_t i = 0; i < k; ++i)
@@ -190,8 +194,10 @@ struct KilnQuantizePass : kiln::impl::KilnQuantizeBase<KilnQuantizePass> {
       key = "weight";
     bool int4 = mode == "int4-weight";
     FailureOr<QuantizedWeight> q =
-        int4 ? quantizeWeight(data, k, n, groupSize, 7.0f, -8.0f)
-             : quantizeWeight(data, k, n, k, 127.0f, -127.0f);
+        int4 ? quantizeWeight(data, k, n, groupSize, 7.0f, -8.0f,
+                              /*toBottom=*/true)
+             : quantizeWeight(data, k, n, k, 127.0f, -127.0f,
+                              /*toBottom=*/false);
     if (failed(q))
       return failure();
     OpBuilder b(c);

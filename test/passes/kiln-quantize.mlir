@@ -29,14 +29,15 @@
 // WEIGHT: kiln.qlinear {{.*}} {activation = "gelu", quant = "none"}
 // EXCLUDE-LABEL: func.func @linear
 // EXCLUDE: kiln.qlinear
-// int4-weight with groups of 8: K = 2 is one short group, scale =
-// max |w| / 7 per column, q = round(w / scale): column 0 q = [7, 3]
-// (0.5 / f32(1/7) is 3.4999998), column 1 q = [-7, 1].
+// int4-weight with groups of 8: K = 2 is one short group, scale = e / -8
+// per column for its value e of largest magnitude, q = round(w / scale):
+// column 0 (e = 1) scale -0.125, q = [-8, -4]; column 1 (e = -2) scale
+// 0.25, q = [-8, 1].
 // INT4-LABEL: func.func @linear
 // INT4-DAG: %[[Q:.*]] = kiln.constant dense_resource<weight_q4> : tensor<2x2xi8>
-// INT4-DAG: %[[S:.*]] = kiln.constant dense<{{\[}}[0.142857149, 0.285714298]]> : tensor<1x2xf32>
+// INT4-DAG: %[[S:.*]] = kiln.constant dense<{{\[}}[-1.250000e-01, 2.500000e-01]]> : tensor<1x2xf32>
 // INT4: kiln.qlinear_int4 %{{.*}}, %[[Q]], %[[S]] bias %{{.*}} {activation = "gelu", group_size = 8 : i64}
-// INT4: weight_q4: "0x4000000007F90301"
+// INT4: weight_q4: "0x40000000F8F8FC01"
 // The runtime's int8 GEMM with the weight packed at compile time: K = 2
 // padded to 4, one panel of 16 columns (64 bytes), then 16 int32 column
 // sums (64 bytes).
@@ -106,23 +107,23 @@ func.func @nan_weight(%x: tensor<?x2xf32> {kiln.dims = affine_map<()[s0] -> (s0,
 // -----
 
 // Groups along K: K = 10 in groups of 8 is a full group and a short one,
-// each with its own scale per column. Column 0: group 0 has max 7, scale
-// 1, q = [7, -4, 1, 0, 0, 0, 0, 0] (-3.5 and 0.5 round to even); group 1
-// scale 0.5, q = [7, -4]. Column 1: an all-zero group has scale 0 and q 0;
-// group 1 scale 0.25, q = [7, 1].
+// each with its own scale per column. Column 0: group 0's largest value is
+// 8, scale -1, q = [-8, 4, -1, 0, 0, 0, 0, 0] (-0.5 rounds to even); group
+// 1 (e = 2) scale -0.25, q = [-8, 4]. Column 1: an all-zero group has
+// scale 0 and q 0; group 1 (e = -1) scale 0.125, q = [-8, 2].
 // INT4-LABEL: func.func @groups
 // INT4-DAG: %[[Q:.*]] = kiln.constant dense_resource<weight_q4> : tensor<10x2xi8>
-// INT4-DAG: %[[S:.*]] = kiln.constant dense<{{\[}}[1.000000e+00, 0.000000e+00], [5.000000e-01, 2.500000e-01]]> : tensor<2x2xf32>
+// INT4-DAG: %[[S:.*]] = kiln.constant dense<{{\[}}[-1.000000e+00, 0.000000e+00], [-2.500000e-01, 1.250000e-01]]> : tensor<2x2xf32>
 // INT4: kiln.qlinear_int4 %{{.*}}, %[[Q]], %[[S]] {group_size = 8 : i64} : tensor<?x10xf32>, tensor<10x2xi8>, tensor<2x2xf32> -> tensor<?x2xf32>
-// INT4: weight_q4: "0x400000000700FC000100000000000000000000000707FC01"
+// INT4: weight_q4: "0x40000000F8000400FF0000000000000000000000F8F80402"
 // The runtime's int4 GEMM with the weight packed at compile time: one
 // panel of 16 columns, two groups of 16 scales (64 bytes) and 8 rows x 16
-// nibbles (64 bytes), u = q + 8: column 0 of group 0 is the word 0x8888894F.
+// nibbles (64 bytes), u = q + 8: column 0 of group 0 is the word 0x888887C0.
 // LOWERED4-LABEL: func.func @groups
 // LOWERED4: %[[P:.*]] = arith.constant dense_resource<weight_q4_packed> : tensor<256xi8>
 // LOWERED4: bufferization.to_buffer %[[P]]
 // LOWERED4: call @kiln_rt_qlinear_s4_f32({{.*}}, %c0_i32, %c8_i32, %c0_i32{{.*}}) : (memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?xi8, strided<[?], offset: ?>>, memref<?xf32, strided<[?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i32, i32, i32) -> ()
-// LOWERED4: weight_q4_packed: "0x400000000000803F{{0+}}4F898888
+// LOWERED4: weight_q4_packed: "0x40000000000080BF{{0+}}C0878888
 // A single group longer than K = 10 is packed as a group of 16 (K rounded
 // up to 8): 64 bytes of scales and 16 rows x 16 nibbles, not 32 rows.
 // ONEGROUP-LABEL: func.func @groups
@@ -131,7 +132,7 @@ func.func @nan_weight(%x: tensor<?x2xf32> {kiln.dims = affine_map<()[s0] -> (s0,
 func.func @groups(%x: tensor<?x10xf32> {kiln.dims = affine_map<()[s0] -> (s0, 10)>, kiln.name = "x"})
     -> (tensor<?x2xf32> {kiln.dims = affine_map<()[s0] -> (s0, 2)>, kiln.name = "y"})
     attributes {kiln.symbols = ["seq"]} {
-  %w = kiln.constant dense<[[7.0, 0.0], [-3.5, 0.0], [1.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.5, 0.0], [3.5, 1.75], [-1.75, 0.25]]> : tensor<10x2xf32>
+  %w = kiln.constant dense<[[8.0, 0.0], [-4.0, 0.0], [1.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.5, 0.0], [2.0, -1.0], [-1.0, 0.25]]> : tensor<10x2xf32>
   %y = kiln.matmul %x, %w : tensor<?x10xf32>, tensor<10x2xf32> -> tensor<?x2xf32>
   return %y : tensor<?x2xf32>
 }
