@@ -23,6 +23,8 @@
 # is) against ONNX Runtime's quantize_dynamic model (quantize_models.py,
 # made once), the two fp32 engines timed beside them in the same rounds;
 # outputs checked by cosine with ORT fp32's, floors at the int8 peak.
+# --quantize int4-weight|ort-int4 does the same for 4-bit weights (group
+# 32) against ORT's MatMulNBits model (MatMulNBitsQuantizer, block 32).
 #
 #===----------------------------------------------------------------------===#
 import argparse
@@ -172,29 +174,42 @@ def lib_name(model: str, cfg: BenchConfig, specialize: bool, suffix: str = "") -
 # --quantize: which artifact Kiln runs (kilnc --quantize=MODE on the fp32
 # model, or ORT's int8 model compiled as it is), and how the floor counts it
 # (roofline.work's int8: int8 weights with int8 or fp32 math).
-QUANT_MODES = ("int8-dynamic", "int8-weight", "ort-int8")
-INT8_LIB_SUFFIX = {"int8-dynamic": "_int8dyn", "int8-weight": "_int8w", "ort-int8": "_ortint8"}
-INT8_WORK = {"int8-dynamic": "gemm", "int8-weight": "weights", "ort-int8": "gemm"}
+QUANT_MODES = ("int8-dynamic", "int8-weight", "ort-int8", "int4-weight", "ort-int4")
+INT8_LIB_SUFFIX = {"int8-dynamic": "_int8dyn", "int8-weight": "_int8w", "ort-int8": "_ortint8",
+                   "int4-weight": "_int4w", "ort-int4": "_ortint4"}
+INT8_WORK = {"int8-dynamic": "gemm", "int8-weight": "weights", "ort-int8": "gemm",
+             "int4-weight": "int4", "ort-int4": "int4"}
+# ONNX Runtime's model of a mode (quantize_models.py --kind), and whether
+# Kiln compiles that model too instead of quantizing the fp32 one.
+ORT_KIND = {m: ("int4" if "int4" in m else "int8") for m in QUANT_MODES}
+COMPILES_ORT_MODEL = ("ort-int8", "ort-int4")
+
+
+def bits_label(mode: str) -> str:
+    return ORT_KIND.get(mode, "int8")
 
 
 def ensure_int8_models(models: list, args) -> dict:
-    """{model: path of ONNX Runtime's int8 model (quantize_dynamic, QInt8
-    weights) or StepError}, made once by bench/quantize_models.py next to
-    the fp32 model and remade when that is newer."""
+    """{model: path of ONNX Runtime's quantized model of --quantize's kind
+    (int8: quantize_dynamic, QInt8 weights; int4: MatMulNBits) or StepError},
+    made once by bench/quantize_models.py next to the fp32 model and remade
+    when that is newer."""
     import quantize_models
+    kind = ORT_KIND[args.quantize]
+    tool = "MatMulNBitsQuantizer" if kind == "int4" else "quantize_dynamic"
     result = {}
     for name in models:
-        path, record = quantize_models.int8_paths(args.models, name)
-        if not quantize_models.is_current(args.models, name):
-            log(f"quantizing {name} with onnxruntime.quantization.quantize_dynamic "
+        path, record = quantize_models.int8_paths(args.models, name, kind)
+        if not quantize_models.is_current(args.models, name, kind):
+            log(f"quantizing {name} with onnxruntime.quantization's {tool} "
                 f"(once; cached as {path.name})")
-            log_path = args.models / f"{name}_int8.quantize.log"
+            log_path = args.models / f"{name}_{kind}.quantize.log"
             with machine_lock(args.lock):
                 rc, wall, rss = run_measured(
                     [sys.executable, str(HERE / "quantize_models.py"), str(args.models), name,
-                     "--force"], log_path, args.export_timeout)
-            if rc != 0 or not quantize_models.is_current(args.models, name):
-                result[name] = StepError(f"quantize_dynamic failed: {first_error(log_path)} "
+                     "--kind", kind, "--force"], log_path, args.export_timeout)
+            if rc != 0 or not quantize_models.is_current(args.models, name, kind):
+                result[name] = StepError(f"{tool} failed: {first_error(log_path)} "
                                          f"(log {log_path})")
                 continue
             log(f"  {wall:.0f} s, peak RSS {rss:.0f} MiB")
@@ -532,7 +547,8 @@ def time_config(cfg: BenchConfig, manifest: dict, engines_spec: list, args, row:
         if args.quantize and "kiln" in outputs and "ort_fp32" in outputs:
             try:
                 row["check"] = c = compare_cosine(io, outputs["kiln"], args.min_cosine)
-                ort = f", ORT int8 {c['cos_ort']:.5f}" if c["cos_ort"] is not None else ""
+                ort = (f", ORT {bits_label(args.quantize)} {c['cos_ort']:.5f}"
+                       if c["cos_ort"] is not None else "")
                 log(f"  check: min cosine with ORT fp32: Kiln {c['cos_kiln']:.5f} "
                     f"({c['worst_output']}){ort}: {'ok' if c['ok'] else 'BELOW ' + str(c['min_cosine'])}")
             except StepError as e:
@@ -730,27 +746,45 @@ INT8_COLUMNS = (  # key, text header, width, Markdown header
     ("gain", "f32/i8", 6, "Kiln fp32/int8"))
 
 
+def quantized_columns(mode: str) -> list:
+    """INT8_COLUMNS with int8's names replaced by int4's for an int4 mode."""
+    if bits_label(mode) == "int8":
+        return list(INT8_COLUMNS)
+    return [(k, h.replace("i8", "i4"), w, md.replace("int8", "int4"))
+            for k, h, w, md in INT8_COLUMNS]
+
+
 def print_int8_table(results: dict):
     meta = results["meta"]
-    print(f"int8 ({meta['quantize']}): Kiln "
-          + ("compiles ONNX Runtime's int8 model" if meta["quantize"] == "ort-int8"
+    bits = bits_label(meta["quantize"])
+    if bits == "int4":
+        ort_model = "MatMulNBitsQuantizer(block_size=32, is_symmetric=True)'s model"
+        floor = ("max(FLOPs / fp32 peak, bytes with 4-bit weights and an fp32 scale per 32 "
+                 "/ bandwidth)")
+    else:
+        ort_model = "quantize_dynamic(weight_type=QInt8)'s model"
+        floor = (f"max(int8 GEMM ops / {meta['int8_peak_gops']:.0f} GOP/s "
+                 f"({meta['int8_peak_gops_source']}) + other FLOPs / fp32 peak, bytes with "
+                 "1-byte weights / bandwidth)")
+    print(f"{bits} ({meta['quantize']}): Kiln "
+          + (f"compiles ONNX Runtime's {bits} model" if meta["quantize"] in COMPILES_ORT_MODEL
              else f"kilnc --quantize={meta['quantize']}")
-          + "; ORT runs quantize_dynamic(weight_type=QInt8)'s model. int8 floor = "
-          f"max(int8 GEMM ops / {meta['int8_peak_gops']:.0f} GOP/s ({meta['int8_peak_gops_source']})"
-          " + other FLOPs / fp32 peak, bytes with 1-byte weights / bandwidth); cos: min over "
-          "outputs of the cosine with ORT fp32's output")
-    head = " ".join(f"{h:<{w}}" if k == "config" else f"{h:>{w}}" for k, h, w, _ in INT8_COLUMNS)
+          + f"; ORT runs {ort_model}. {bits} floor = {floor}; cos: min over outputs of the "
+          "cosine with ORT fp32's output")
+    columns = quantized_columns(meta["quantize"])
+    head = " ".join(f"{h:<{w}}" if k == "config" else f"{h:>{w}}" for k, h, w, _ in columns)
     print(head + "  notes")
     print("-" * len(head))
     for row in int8_rows(results):
         print(" ".join(f"{row[k]:<{w}}" if k == "config" else f"{row[k]:>{w}}"
-                       for k, _, w, _ in INT8_COLUMNS) + (f"  {row['notes']}" if row["notes"] else ""))
+                       for k, _, w, _ in columns) + (f"  {row['notes']}" if row["notes"] else ""))
     print()
 
 
 def print_markdown(results: dict):
     if results["meta"].get("quantize"):
-        cols = [(k, md) for k, _, _, md in INT8_COLUMNS] + [("notes", "notes")]
+        cols = ([(k, md) for k, _, _, md in quantized_columns(results["meta"]["quantize"])]
+                + [("notes", "notes")])
         rows = int8_rows(results)
     else:
         cols = [("config", "config"), ("kiln", "Kiln ms"), ("ort", "ORT ms"),
@@ -883,11 +917,13 @@ def parse_args(argv):
     ap.add_argument("--atol", type=float, default=1e-3)
     ap.add_argument("--rtol", type=float, default=1e-3)
     ap.add_argument("--quantize", choices=QUANT_MODES,
-                    help="time int8: Kiln compiles each model with kilnc --quantize=MODE "
-                         "(int8-dynamic, int8-weight), or compiles ONNX Runtime's int8 model "
-                         "(ort-int8); ONNX Runtime runs that int8 model (quantize_dynamic, QInt8 "
-                         "weights, made once as OUT/models/NAME_int8.onnx); both fp32 engines "
-                         "are timed in the same rounds beside them")
+                    help="time int8 or int4: Kiln compiles each model with kilnc "
+                         "--quantize=MODE (int8-dynamic, int8-weight, int4-weight: group 32), or "
+                         "compiles ONNX Runtime's model (ort-int8, ort-int4); ONNX Runtime runs "
+                         "that model (int8: quantize_dynamic, QInt8 weights, made once as "
+                         "OUT/models/NAME_int8.onnx; int4: MatMulNBitsQuantizer, block 32, "
+                         "symmetric, as NAME_int4.onnx); both fp32 engines are timed in the "
+                         "same rounds beside them")
     ap.add_argument("--min-cosine", type=float, default=0.99,
                     help="--quantize's check: cosine of each Kiln int8 output with ORT's fp32 "
                          "output at least this, or at least ORT int8's cosine where lower "
@@ -1061,10 +1097,10 @@ def main(argv=None) -> int:
             int8_model = int8_models.get(model)
             if isinstance(int8_model, StepError):
                 row["ort"] = dict(error=str(int8_model))
-                if args.quantize == "ort-int8":
+                if args.quantize in COMPILES_ORT_MODEL:
                     row["kiln"] = dict(error=str(int8_model))
             name = lib_name(model, cfg, args.specialize, INT8_LIB_SUFFIX[args.quantize])
-            if args.quantize == "ort-int8":
+            if args.quantize in COMPILES_ORT_MODEL:
                 int8_lib = (None if isinstance(int8_model, StepError)
                             else artifact(name, int8_model, extra, args, results))
             else:

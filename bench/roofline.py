@@ -31,11 +31,15 @@
 #   compute = int8 GEMM ops / int8 peak + attention FLOPs / fp32 peak
 # With fp32 activations (int8-weight) all of it runs at the fp32 peak.
 #
+# int4 (int4-weight, ort-int4): every matmul weight is half a byte plus an
+# fp32 scale per 32 of them (0.625 bytes), the math fp32.
+#
 #===----------------------------------------------------------------------===#
 
 DEFAULT_PEAK_FLOPS = 450e9   # fp32 FMA, 2 cores of the development machine
 DEFAULT_INT8_PEAK_OPS = 1750e9  # vpdpbusd, the same 2 cores (Xeon, AVX512-VNNI)
 DEFAULT_BANDWIDTH = 70e9     # bytes/s
+INT4_WEIGHT_BYTES = 0.5 + 4 / 32  # the 4-bit value and its share of a group's fp32 scale
 
 
 def attention_pairs(seq: int, past: int, causal: bool) -> float:
@@ -47,9 +51,9 @@ def attention_pairs(seq: int, past: int, causal: bool) -> float:
 def work(manifest: dict, batch: int, seq: int, past: int, inplace: bool = False,
          int8: str = "") -> dict:
     """FLOPs and bytes of one call; the terms are kept for the report.
-    `int8`: "" (fp32), "weights" (int8 weights, fp32 math) or "gemm" (int8
+    `int8`: "" (fp32), "weights" (int8 weights, fp32 math), "gemm" (int8
     weights and activations: the GEMMs' ops move from `flops` to
-    `int8_ops`)."""
+    `int8_ops`) or "int4" (4-bit weights in groups of 32, fp32 math)."""
     cfg, params = manifest["config"], manifest["params"]
     matmul = 2 * params["linear_per_token"] * batch * seq + 2 * params["linear_per_sequence"] * batch
     attn = (4 * cfg["layers"] * batch * cfg["heads"] * cfg["head_dim"]
@@ -57,7 +61,8 @@ def work(manifest: dict, batch: int, seq: int, past: int, inplace: bool = False,
     weight_bytes = 4 * params["streamed"]
     if int8:
         linear = params["linear_per_token"] + params["linear_per_sequence"]
-        weight_bytes = linear + 4 * (params["streamed"] - linear)
+        per_weight = INT4_WEIGHT_BYTES if int8 == "int4" else 1
+        weight_bytes = per_weight * linear + 4 * (params["streamed"] - linear)
     kv_bytes = 0
     if manifest["graph"] in ("prefill", "decode"):
         per_token = 2 * cfg["layers"] * cfg["kv_heads"] * cfg["head_dim"] * 4
