@@ -11,10 +11,14 @@
 // multiplies them by its broadcast activation into a per-group sum; at the
 // end of the group the sums are scaled into the accumulators.
 //
-// A tile is up to 8 rows (a whole decode step) x up to 4 panels, with both
-// the group sums and the accumulators in registers: 8 x 1, 4 x 2 or 2 x 4
-// (16 zmm of each). Few rows take more panels so that a single row still
-// has four independent FMA chains against vfmadd's latency of 4.
+// A tile of up to 4 rows keeps both the group sums and the accumulators in
+// registers: 4 x 2 or 2 x 4 panels (16 zmm of each). Few rows take more
+// panels so that a single row still has four independent FMA chains
+// against vfmadd's latency of 4. Tiles of 5 to 8 rows (a batch-8 decode
+// step, and prefill's rows) take 2 panels and scale the weights as they
+// unpack them (one vmulps, or with zero points one FMA, per 16 weights
+// and 8 rows), which frees the group sums' registers: 16 accumulators,
+// each unpacked vector serving 8 rows and each broadcast 2 panels.
 //
 //===----------------------------------------------------------------------===//
 
@@ -77,6 +81,158 @@ step(const float *ak, int64_t sam, const __m512i (&raw)[Panels], __m512 table,
     for (int c = 0; c < Panels; ++c)
       sum[r][c] = _mm512_fmadd_ps(av, w[c], sum[r][c]);
   }
+}
+
+// Row R of the loaded octets, scaled (w = (u - 8) * s, plus the offset with
+// zero points), times each row's activation at that k, into the
+// accumulators.
+template <int Rows, int Panels, bool ZeroPoints, int R>
+__attribute__((always_inline)) inline void
+scaledStep(const float *ak, int64_t sam, const __m512i (&raw)[Panels],
+           __m512 table, const __m512 (&scale)[Panels],
+           const __m512 (&offset)[Panels], __m512 (&acc)[Rows][Panels]) {
+  __m512 w[Panels];
+#pragma clang loop unroll(full)
+  for (int c = 0; c < Panels; ++c) {
+    __m512 v = _mm512_permutexvar_ps(
+        R ? _mm512_srli_epi32(raw[c], 4 * R) : raw[c], table);
+    w[c] = ZeroPoints ? _mm512_fmadd_ps(v, scale[c], offset[c])
+                      : _mm512_mul_ps(v, scale[c]);
+  }
+#pragma clang loop unroll(full)
+  for (int r = 0; r < Rows; ++r) {
+    __m512 av = _mm512_set1_ps(ak[r * sam]);
+#pragma clang loop unroll(full)
+    for (int c = 0; c < Panels; ++c)
+      acc[r][c] = _mm512_fmadd_ps(av, w[c], acc[r][c]);
+  }
+}
+
+// c's bias and activation for a finished tile of Rows x (Panels * 16) at
+// row m, column n0.
+template <int Rows, int Panels>
+__attribute__((always_inline)) inline void
+storeTile(const Int4Problem &p, int64_t m, int64_t n0,
+          __m512 (&acc)[Rows][Panels]) {
+  const int64_t cols = p.n - n0 < Panels * kPanel ? p.n - n0 : Panels * kPanel;
+  __mmask16 mask[Panels];
+  __m512 bias[Panels];
+#pragma clang loop unroll(full)
+  for (int c = 0; c < Panels; ++c) {
+    mask[c] = columnMask(cols - kPanel * c);
+    bias[c] = p.bias ? _mm512_maskz_loadu_ps(mask[c], p.bias + n0 + kPanel * c)
+                     : _mm512_setzero_ps();
+  }
+#pragma clang loop unroll(full)
+  for (int r = 0; r < Rows; ++r) {
+    float *row = p.c + (m + r) * p.scm + n0 * p.scn;
+    if (p.scn == 1) {
+#pragma clang loop unroll(full)
+      for (int c = 0; c < Panels; ++c)
+        _mm512_mask_storeu_ps(row + kPanel * c, mask[c],
+                              _mm512_add_ps(acc[r][c], bias[c]));
+    } else {
+      alignas(64) float tmp[Panels * kPanel];
+#pragma clang loop unroll(full)
+      for (int c = 0; c < Panels; ++c)
+        _mm512_store_ps(tmp + kPanel * c, _mm512_add_ps(acc[r][c], bias[c]));
+      for (int64_t j = 0; j < cols; ++j)
+        row[j * p.scn] = tmp[j];
+    }
+  }
+  if (p.activationFn)
+    p.activationFn(p.activation, p.c + m * p.scm + n0 * p.scn, Rows, cols,
+                   p.scm, p.scn, n0);
+}
+
+// The tile of 5 to 8 rows x 2 panels: the weights are scaled as they are
+// unpacked, so the products go straight into the accumulators and no group
+// sums take registers (16 accumulators where group sums would need 32).
+// Each unpacked vector serves 8 rows and each broadcast 2 panels, where
+// the 8 x 1 tile with group sums loads a broadcast per FMA and keeps only 8
+// FMA chains going.
+template <int Rows, bool ZeroPoints>
+void scaledTile(const Int4Problem &p, int64_t m, int64_t panel) {
+  constexpr int Panels = 2;
+  __m512 acc[Rows][Panels];
+#pragma clang loop unroll(full)
+  for (int r = 0; r < Rows; ++r)
+#pragma clang loop unroll(full)
+    for (int c = 0; c < Panels; ++c)
+      acc[r][c] = _mm512_setzero_ps();
+  const __m512 table =
+      _mm512_setr_ps(-8.0f, -7.0f, -6.0f, -5.0f, -4.0f, -3.0f, -2.0f, -1.0f,
+                     0.0f, 1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f, 7.0f);
+  const float *a = p.a + m * p.sam;
+  const int64_t sam = p.sam, sak = p.sak, stride = p.panelStride;
+  const uint8_t *b = p.packed + panel * stride;
+  for (int64_t g = 0; g < p.groupCount; ++g) {
+    const uint8_t *block = b + g * p.groupBytes;
+    const uint8_t *nibbles = block + p.headerBytes;
+    const int64_t k0 = g * p.group;
+    const int64_t kn = p.k - k0 < p.group ? p.k - k0 : p.group;
+    __m512 scale[Panels], offset[Panels];
+#pragma clang loop unroll(full)
+    for (int c = 0; c < Panels; ++c) {
+      scale[c] = _mm512_loadu_ps(block + c * stride);
+      offset[c] = ZeroPoints ? _mm512_loadu_ps(block + c * stride + 64)
+                             : _mm512_setzero_ps();
+    }
+    auto load = [&](int64_t o, __m512i(&raw)[Panels]) {
+      int64_t ahead = (nibbles - b) + o * 64 + kPrefetchBytes;
+      const uint8_t *next =
+          b + ahead + (ahead >= stride ? (Panels - 1) * stride : 0);
+#pragma clang loop unroll(full)
+      for (int c = 0; c < Panels; ++c) {
+        _mm_prefetch(reinterpret_cast<const char *>(next + c * stride),
+                     _MM_HINT_T0);
+        raw[c] = _mm512_loadu_si512(nibbles + c * stride + o * 64);
+      }
+    };
+    const int64_t octets = kn / 8;
+    for (int64_t o = 0; o < octets; ++o) {
+      __m512i raw[Panels];
+      load(o, raw);
+      const float *ak = a + (k0 + 8 * o) * sak;
+      // One row of K at a time, each shifting the octets on by 4: unrolled,
+      // the compiler unpacks all 8 rows ahead and spills them.
+#pragma clang loop unroll(disable)
+      for (int rk = 0; rk < 8; ++rk) {
+        scaledStep<Rows, Panels, ZeroPoints, 0>(ak + rk * sak, sam, raw, table,
+                                                scale, offset, acc);
+#pragma clang loop unroll(full)
+        for (int c = 0; c < Panels; ++c)
+          raw[c] = _mm512_srli_epi32(raw[c], 4);
+      }
+    }
+    if (int64_t tail = kn - 8 * octets) {
+      // a has no elements past k: only the rows that are there.
+      __m512i raw[Panels];
+      load(octets, raw);
+      const float *ak = a + (k0 + 8 * octets) * sak;
+      scaledStep<Rows, Panels, ZeroPoints, 0>(ak, sam, raw, table, scale,
+                                              offset, acc);
+      if (tail > 1)
+        scaledStep<Rows, Panels, ZeroPoints, 1>(ak + sak, sam, raw, table,
+                                                scale, offset, acc);
+      if (tail > 2)
+        scaledStep<Rows, Panels, ZeroPoints, 2>(ak + 2 * sak, sam, raw, table,
+                                                scale, offset, acc);
+      if (tail > 3)
+        scaledStep<Rows, Panels, ZeroPoints, 3>(ak + 3 * sak, sam, raw, table,
+                                                scale, offset, acc);
+      if (tail > 4)
+        scaledStep<Rows, Panels, ZeroPoints, 4>(ak + 4 * sak, sam, raw, table,
+                                                scale, offset, acc);
+      if (tail > 5)
+        scaledStep<Rows, Panels, ZeroPoints, 5>(ak + 5 * sak, sam, raw, table,
+                                                scale, offset, acc);
+      if (tail > 6)
+        scaledStep<Rows, Panels, ZeroPoints, 6>(ak + 6 * sak, sam, raw, table,
+                                                scale, offset, acc);
+    }
+  }
+  storeTile<Rows, Panels>(p, m, panel * kPanel, acc);
 }
 
 // Rows x (Panels * 16) of c at row m, panel `panel`: bias added, then the
@@ -175,48 +331,23 @@ void tile(const Int4Problem &p, int64_t m, int64_t panel) {
     }
   }
 
-  const int64_t n0 = panel * kPanel;
-  const int64_t cols = p.n - n0 < Panels * kPanel ? p.n - n0 : Panels * kPanel;
-  __mmask16 mask[Panels];
-  __m512 bias[Panels];
-#pragma clang loop unroll(full)
-  for (int c = 0; c < Panels; ++c) {
-    mask[c] = columnMask(cols - kPanel * c);
-    bias[c] = p.bias ? _mm512_maskz_loadu_ps(mask[c], p.bias + n0 + kPanel * c)
-                     : _mm512_setzero_ps();
-  }
-#pragma clang loop unroll(full)
-  for (int r = 0; r < Rows; ++r) {
-    float *row = p.c + (m + r) * p.scm + n0 * p.scn;
-    if (p.scn == 1) {
-#pragma clang loop unroll(full)
-      for (int c = 0; c < Panels; ++c)
-        _mm512_mask_storeu_ps(row + kPanel * c, mask[c],
-                              _mm512_add_ps(acc[r][c], bias[c]));
-    } else {
-      alignas(64) float tmp[Panels * kPanel];
-#pragma clang loop unroll(full)
-      for (int c = 0; c < Panels; ++c)
-        _mm512_store_ps(tmp + kPanel * c, _mm512_add_ps(acc[r][c], bias[c]));
-      for (int64_t j = 0; j < cols; ++j)
-        row[j * p.scn] = tmp[j];
-    }
-  }
-  if (p.activationFn)
-    p.activationFn(p.activation, p.c + m * p.scm + n0 * p.scn, Rows, cols,
-                   p.scm, p.scn, n0);
+  storeTile<Rows, Panels>(p, m, panel * kPanel, acc);
 }
 
 using TileFn = void (*)(const Int4Problem &, int64_t, int64_t);
 
-// The widest tile whose sums and accumulators fit the 32 zmm: 2 * rows *
-// panels <= 16.
-constexpr int maxPanels(int rows) {
-  return rows <= 2 ? kMaxPanels : rows <= 4 ? 2 : 1;
-}
+// The widest tile: with group sums, those and the accumulators must fit the
+// 32 zmm (2 * rows * panels <= 16); from kScaledRows rows, scaledTile's 2
+// panels.
+constexpr int kScaledRows = 5;
+constexpr int maxPanels(int rows) { return rows <= 2 ? kMaxPanels : 2; }
 
-template <int Rows> TileFn tileFor(int64_t panels) {
-  if constexpr (maxPanels(Rows) == 4) {
+template <int Rows> TileFn tileFor(const Int4Problem &p, int64_t panels) {
+  if constexpr (Rows >= kScaledRows) {
+    if (panels >= 2)
+      return p.zeroPoints ? scaledTile<Rows, true> : scaledTile<Rows, false>;
+    return tile<Rows, 1>;
+  } else if constexpr (maxPanels(Rows) == 4) {
     switch (panels) {
     case 1:
       return tile<Rows, 1>;
@@ -234,38 +365,38 @@ template <int Rows> TileFn tileFor(int64_t panels) {
   }
 }
 
-TileFn tileFor(int64_t rows, int64_t panels) {
+TileFn tileFor(const Int4Problem &p, int64_t rows, int64_t panels) {
   switch (rows) {
   case 1:
-    return tileFor<1>(panels);
+    return tileFor<1>(p, panels);
   case 2:
-    return tileFor<2>(panels);
+    return tileFor<2>(p, panels);
   case 3:
-    return tileFor<3>(panels);
+    return tileFor<3>(p, panels);
   case 4:
-    return tileFor<4>(panels);
+    return tileFor<4>(p, panels);
   case 5:
-    return tileFor<5>(panels);
+    return tileFor<5>(p, panels);
   case 6:
-    return tileFor<6>(panels);
+    return tileFor<6>(p, panels);
   case 7:
-    return tileFor<7>(panels);
+    return tileFor<7>(p, panels);
   default:
-    return tileFor<8>(panels);
+    return tileFor<8>(p, panels);
   }
 }
 
 // Up to 8 rows: one tile under each group of panels, which streams the
-// panels once. More: tiles of 8 rows x 1 panel swept down the rows under
-// each panel, which stays in L1.
+// panels once. More: tiles of 8 rows x 2 panels swept down the rows under
+// each pair of panels, which stays in L1 and L2.
 void gemmAvx512(const Int4Problem &p, int64_t m0, int64_t rows, int64_t first,
                 int64_t last) {
-  const int64_t width = rows <= kMr ? maxPanels(int(rows)) : 1;
+  const int64_t width = rows <= kMr ? maxPanels(int(rows)) : 2;
   for (int64_t panel = first; panel < last; panel += width) {
     int64_t np = last - panel < width ? last - panel : width;
     for (int64_t i = 0; i < rows; i += kMr) {
       int64_t r = rows - i < kMr ? rows - i : kMr;
-      tileFor(r, np)(p, m0 + i, panel);
+      tileFor(p, r, np)(p, m0 + i, panel);
     }
   }
 }
