@@ -177,6 +177,13 @@ struct KilnPlanMemoryPass : kiln::impl::KilnPlanMemoryBase<KilnPlanMemoryPass> {
       deallocOf[root] = dealloc;
     });
 
+    // The ownership-based deallocation frees every buffer at the end of
+    // its block; a buffer's slot is free once the last op of the body that
+    // reads or writes it, or a view of it, is done.
+    DenseMap<Operation *, unsigned> position;
+    for (auto [i, op] : llvm::enumerate(body))
+      position[&op] = i;
+
     // Values computed at entry that end up unused are pure and go with the
     // next canonicalization.
     EntryValues entry(body);
@@ -195,8 +202,9 @@ struct KilnPlanMemoryPass : kiln::impl::KilnPlanMemoryBase<KilnPlanMemoryPass> {
           sizes.push_back(atEntry);
       if (sizes.size() != alloc.getDynamicSizes().size())
         return;
-      Operation *freedBy =
-          holder == alloc.getOperation() ? dealloc : holder->getNextNode();
+      Operation *freedBy = holder == alloc.getOperation()
+                               ? lastUseEnd(body, alloc, dealloc, position)
+                               : holder->getNextNode();
       buffers.push_back(
           {alloc, dealloc, holder, freedBy, *bytes, std::move(sizes)});
     });
@@ -205,6 +213,37 @@ struct KilnPlanMemoryPass : kiln::impl::KilnPlanMemoryBase<KilnPlanMemoryPass> {
 
     std::vector<Slot> slots = assignSlots(body, buffers);
     emit(body, buffers, slots, entry);
+  }
+
+  /// The op of `body` after the last one that uses `alloc` or a memref an
+  /// op made from it (a view, or anything else returned), other than
+  /// `dealloc`:
+  /// where the buffer's slot becomes free. `dealloc` itself where a use is
+  /// the terminator (the buffer escapes) or lies outside `body`'s ops.
+  static Operation *
+  lastUseEnd(Block &body, memref::AllocOp alloc, memref::DeallocOp dealloc,
+             const DenseMap<Operation *, unsigned> &position) {
+    Operation *last = alloc;
+    SmallVector<Value> aliases{alloc.getResult()};
+    while (!aliases.empty()) {
+      Value v = aliases.pop_back_val();
+      for (OpOperand &use : v.getUses()) {
+        Operation *user = use.getOwner();
+        if (user == dealloc.getOperation())
+          continue;
+        // Any memref an op returns may alias its operand (a view, a loop's
+        // or conditional's yielded buffer, a select): followed too.
+        for (Value result : user->getResults())
+          if (isa<BaseMemRefType>(result.getType()))
+            aliases.push_back(result);
+        Operation *top = body.findAncestorOpInBlock(*user);
+        if (!top || top->hasTrait<OpTrait::IsTerminator>())
+          return dealloc;
+        if (position.lookup(top) > position.lookup(last))
+          last = top;
+      }
+    }
+    return last->getNextNode();
   }
 
   /// The op of `body` that is or holds `alloc`, where every region between
