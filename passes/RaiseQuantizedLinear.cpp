@@ -66,6 +66,16 @@ SmallVector<float> columnScales(Value v, int64_t n) {
   return out;
 }
 
+/// The column scales as a kiln.qlinear's [N] f32 constant.
+Value scalesConstant(PatternRewriter &rewriter, Location loc,
+                     ArrayRef<float> scales) {
+  auto type =
+      RankedTensorType::get({int64_t(scales.size())}, rewriter.getF32Type());
+  return ConstantOp::create(
+      rewriter, loc, type,
+      cast<ElementsAttr>(DenseElementsAttr::get(type, scales)));
+}
+
 /// mul(cast<f32>(matmul(cast<i32>(q) - zp, w)), scale * w_scale), q and zp
 /// from one kiln.dynamic_quantize of x and w a constant int8 [K, N], =>
 /// qlinear(x, w, w_scale) {quant = "tensor_u8"}.
@@ -122,14 +132,9 @@ struct RaiseDynamicInt8MatMul : OpRewritePattern<MulOp> {
     auto xt = cast<RankedTensorType>(x.getType());
     if (xt.getRank() < 2 || xt.getRank() != op.getType().getRank())
       return failure();
-    int64_t n = scales.size();
-    auto scalesType = RankedTensorType::get({n}, rewriter.getF32Type());
-    Value scalesConst =
-        ConstantOp::create(rewriter, op.getLoc(), scalesType,
-                           cast<ElementsAttr>(DenseElementsAttr::get(
-                               scalesType, ArrayRef<float>(scales))));
     rewriter.replaceOpWithNewOp<QLinearOp>(
-        op, op.getType(), x, mm.getRhs(), scalesConst, Value(),
+        op, op.getType(), x, mm.getRhs(),
+        scalesConstant(rewriter, op.getLoc(), scales), Value(),
         rewriter.getStringAttr("none"), rewriter.getStringAttr("tensor_u8"),
         /*input_scale=*/FloatAttr(), /*input_zero_point=*/IntegerAttr());
     return success();
@@ -348,14 +353,9 @@ struct RaiseStaticInt8MatMul : OpRewritePattern<MatMulOp> {
     auto xt = cast<RankedTensorType>(in->x.getType());
     if (xt.getRank() < 2 || xt.getRank() != op.getType().getRank())
       return failure();
-    int64_t n = w->scales.size();
-    auto scalesType = RankedTensorType::get({n}, rewriter.getF32Type());
-    Value scalesConst =
-        ConstantOp::create(rewriter, op.getLoc(), scalesType,
-                           cast<ElementsAttr>(DenseElementsAttr::get(
-                               scalesType, ArrayRef<float>(w->scales))));
     rewriter.replaceOpWithNewOp<QLinearOp>(
-        op, op.getType(), in->x, w->weight, scalesConst, Value(),
+        op, op.getType(), in->x, w->weight,
+        scalesConstant(rewriter, op.getLoc(), w->scales), Value(),
         rewriter.getStringAttr("none"), rewriter.getStringAttr("static_u8"),
         rewriter.getF32FloatAttr(in->scale),
         rewriter.getI32IntegerAttr(in->zeroPointU8));

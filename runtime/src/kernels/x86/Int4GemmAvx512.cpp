@@ -83,6 +83,31 @@ step(const float *ak, int64_t sam, const __m512i (&raw)[Panels], __m512 table,
   }
 }
 
+// The 16 values u - 8 that vpermps looks the nibbles up in.
+__attribute__((always_inline)) inline __m512 nibbleTable() {
+  return _mm512_setr_ps(-8.0f, -7.0f, -6.0f, -5.0f, -4.0f, -3.0f, -2.0f, -1.0f,
+                        0.0f, 1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f, 7.0f);
+}
+
+// Octet `o` of each of a tile's panels (its group's nibbles at `nibbles`,
+// the tile's first panel at `b`), each stream fetched ahead. Past the end
+// of its panel, a stream's prefetch goes on into the same panel of the next
+// tile, not into the next panel, which this tile already reads.
+template <int Panels>
+__attribute__((always_inline)) inline void
+loadOctets(const uint8_t *b, const uint8_t *nibbles, int64_t stride, int64_t o,
+           __m512i (&raw)[Panels]) {
+  int64_t ahead = (nibbles - b) + o * 64 + kPrefetchBytes;
+  const uint8_t *next =
+      b + ahead + (ahead >= stride ? (Panels - 1) * stride : 0);
+#pragma clang loop unroll(full)
+  for (int c = 0; c < Panels; ++c) {
+    _mm_prefetch(reinterpret_cast<const char *>(next + c * stride),
+                 _MM_HINT_T0);
+    raw[c] = _mm512_loadu_si512(nibbles + c * stride + o * 64);
+  }
+}
+
 // Row R of the loaded octets, scaled (w = (u - 8) * s, plus the offset with
 // zero points), times each row's activation at that k, into the
 // accumulators.
@@ -160,9 +185,7 @@ void scaledTile(const Int4Problem &p, int64_t m, int64_t panel) {
 #pragma clang loop unroll(full)
     for (int c = 0; c < Panels; ++c)
       acc[r][c] = _mm512_setzero_ps();
-  const __m512 table =
-      _mm512_setr_ps(-8.0f, -7.0f, -6.0f, -5.0f, -4.0f, -3.0f, -2.0f, -1.0f,
-                     0.0f, 1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f, 7.0f);
+  const __m512 table = nibbleTable();
   const float *a = p.a + m * p.sam;
   const int64_t sam = p.sam, sak = p.sak, stride = p.panelStride;
   const uint8_t *b = p.packed + panel * stride;
@@ -178,58 +201,22 @@ void scaledTile(const Int4Problem &p, int64_t m, int64_t panel) {
       offset[c] = ZeroPoints ? _mm512_loadu_ps(block + c * stride + 64)
                              : _mm512_setzero_ps();
     }
-    auto load = [&](int64_t o, __m512i(&raw)[Panels]) {
-      int64_t ahead = (nibbles - b) + o * 64 + kPrefetchBytes;
-      const uint8_t *next =
-          b + ahead + (ahead >= stride ? (Panels - 1) * stride : 0);
-#pragma clang loop unroll(full)
-      for (int c = 0; c < Panels; ++c) {
-        _mm_prefetch(reinterpret_cast<const char *>(next + c * stride),
-                     _MM_HINT_T0);
-        raw[c] = _mm512_loadu_si512(nibbles + c * stride + o * 64);
-      }
-    };
-    const int64_t octets = kn / 8;
-    for (int64_t o = 0; o < octets; ++o) {
+    // One row of K at a time, each shifting the octets on by 4: unrolled,
+    // the compiler unpacks all 8 rows ahead and spills them. The last
+    // octet may hold fewer rows (a has no elements past k).
+    for (int64_t k = 0; k < kn; k += 8) {
       __m512i raw[Panels];
-      load(o, raw);
-      const float *ak = a + (k0 + 8 * o) * sak;
-      // One row of K at a time, each shifting the octets on by 4: unrolled,
-      // the compiler unpacks all 8 rows ahead and spills them.
+      loadOctets<Panels>(b, nibbles, stride, k / 8, raw);
+      const float *ak = a + (k0 + k) * sak;
+      const int64_t rowsOfK = kn - k < 8 ? kn - k : 8;
 #pragma clang loop unroll(disable)
-      for (int rk = 0; rk < 8; ++rk) {
+      for (int64_t rk = 0; rk < rowsOfK; ++rk) {
         scaledStep<Rows, Panels, ZeroPoints, 0>(ak + rk * sak, sam, raw, table,
                                                 scale, offset, acc);
 #pragma clang loop unroll(full)
         for (int c = 0; c < Panels; ++c)
           raw[c] = _mm512_srli_epi32(raw[c], 4);
       }
-    }
-    if (int64_t tail = kn - 8 * octets) {
-      // a has no elements past k: only the rows that are there.
-      __m512i raw[Panels];
-      load(octets, raw);
-      const float *ak = a + (k0 + 8 * octets) * sak;
-      scaledStep<Rows, Panels, ZeroPoints, 0>(ak, sam, raw, table, scale,
-                                              offset, acc);
-      if (tail > 1)
-        scaledStep<Rows, Panels, ZeroPoints, 1>(ak + sak, sam, raw, table,
-                                                scale, offset, acc);
-      if (tail > 2)
-        scaledStep<Rows, Panels, ZeroPoints, 2>(ak + 2 * sak, sam, raw, table,
-                                                scale, offset, acc);
-      if (tail > 3)
-        scaledStep<Rows, Panels, ZeroPoints, 3>(ak + 3 * sak, sam, raw, table,
-                                                scale, offset, acc);
-      if (tail > 4)
-        scaledStep<Rows, Panels, ZeroPoints, 4>(ak + 4 * sak, sam, raw, table,
-                                                scale, offset, acc);
-      if (tail > 5)
-        scaledStep<Rows, Panels, ZeroPoints, 5>(ak + 5 * sak, sam, raw, table,
-                                                scale, offset, acc);
-      if (tail > 6)
-        scaledStep<Rows, Panels, ZeroPoints, 6>(ak + 6 * sak, sam, raw, table,
-                                                scale, offset, acc);
     }
   }
   storeTile<Rows, Panels>(p, m, panel * kPanel, acc);
@@ -245,9 +232,7 @@ void tile(const Int4Problem &p, int64_t m, int64_t panel) {
 #pragma clang loop unroll(full)
     for (int c = 0; c < Panels; ++c)
       acc[r][c] = _mm512_setzero_ps();
-  const __m512 table =
-      _mm512_setr_ps(-8.0f, -7.0f, -6.0f, -5.0f, -4.0f, -3.0f, -2.0f, -1.0f,
-                     0.0f, 1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f, 7.0f);
+  const __m512 table = nibbleTable();
   const float *a = p.a + m * p.sam;
   const int64_t sam = p.sam, sak = p.sak, stride = p.panelStride;
   const uint8_t *b = p.packed + panel * stride;
@@ -264,19 +249,7 @@ void tile(const Int4Problem &p, int64_t m, int64_t panel) {
       for (int c = 0; c < Panels; ++c)
         sum[r][c] = _mm512_setzero_ps();
     auto load = [&](int64_t o, __m512i(&raw)[Panels]) {
-      // Past the end of its panel, a stream's prefetch goes on into the
-      // same panel of the next tile, not into the next panel, which this
-      // tile already reads.
-      int64_t ahead = (nibbles - b) + o * 64 + kPrefetchBytes;
-      const uint8_t *next =
-          b + ahead + (ahead >= stride ? (Panels - 1) * stride : 0);
-#pragma clang loop unroll(full)
-      for (int c = 0; c < Panels; ++c) {
-        const uint8_t *src = nibbles + c * stride + o * 64;
-        _mm_prefetch(reinterpret_cast<const char *>(next + c * stride),
-                     _MM_HINT_T0);
-        raw[c] = _mm512_loadu_si512(src);
-      }
+      loadOctets<Panels>(b, nibbles, stride, o, raw);
     };
     const int64_t octets = kn / 8;
     for (int64_t o = 0; o < octets; ++o) {
