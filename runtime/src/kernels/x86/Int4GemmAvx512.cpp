@@ -108,10 +108,10 @@ loadOctets(const uint8_t *b, const uint8_t *nibbles, int64_t stride, int64_t o,
   }
 }
 
-// Row R of the loaded octets, scaled (w = (u - 8) * s, plus the offset with
-// zero points), times each row's activation at that k, into the
-// accumulators.
-template <int Rows, int Panels, bool ZeroPoints, int R>
+// The row of K in the low nibbles of the loaded octets, scaled (w = (u - 8)
+// * s, plus the offset with zero points), times each row's activation at
+// that k, into the accumulators.
+template <int Rows, int Panels, bool ZeroPoints>
 __attribute__((always_inline)) inline void
 scaledStep(const float *ak, int64_t sam, const __m512i (&raw)[Panels],
            __m512 table, const __m512 (&scale)[Panels],
@@ -119,8 +119,7 @@ scaledStep(const float *ak, int64_t sam, const __m512i (&raw)[Panels],
   __m512 w[Panels];
 #pragma clang loop unroll(full)
   for (int c = 0; c < Panels; ++c) {
-    __m512 v = _mm512_permutexvar_ps(
-        R ? _mm512_srli_epi32(raw[c], 4 * R) : raw[c], table);
+    __m512 v = _mm512_permutexvar_ps(raw[c], table);
     w[c] = ZeroPoints ? _mm512_fmadd_ps(v, scale[c], offset[c])
                       : _mm512_mul_ps(v, scale[c]);
   }
@@ -211,8 +210,8 @@ void scaledTile(const Int4Problem &p, int64_t m, int64_t panel) {
       const int64_t rowsOfK = kn - k < 8 ? kn - k : 8;
 #pragma clang loop unroll(disable)
       for (int64_t rk = 0; rk < rowsOfK; ++rk) {
-        scaledStep<Rows, Panels, ZeroPoints, 0>(ak + rk * sak, sam, raw, table,
-                                                scale, offset, acc);
+        scaledStep<Rows, Panels, ZeroPoints>(ak + rk * sak, sam, raw, table,
+                                             scale, offset, acc);
 #pragma clang loop unroll(full)
         for (int c = 0; c < Panels; ++c)
           raw[c] = _mm512_srli_epi32(raw[c], 4);
@@ -313,7 +312,7 @@ using TileFn = void (*)(const Int4Problem &, int64_t, int64_t);
 // 32 zmm (2 * rows * panels <= 16); from kScaledRows rows, scaledTile's 2
 // panels.
 constexpr int kScaledRows = 5;
-constexpr int maxPanels(int rows) { return rows <= 2 ? kMaxPanels : 2; }
+constexpr int64_t maxPanels(int64_t rows) { return rows <= 2 ? kMaxPanels : 2; }
 
 template <int Rows> TileFn tileFor(const Int4Problem &p, int64_t panels) {
   if constexpr (Rows >= kScaledRows) {
@@ -331,10 +330,8 @@ template <int Rows> TileFn tileFor(const Int4Problem &p, int64_t panels) {
     default:
       return tile<Rows, 4>;
     }
-  } else if constexpr (maxPanels(Rows) == 2) {
-    return panels == 1 ? tile<Rows, 1> : tile<Rows, 2>;
   } else {
-    return tile<Rows, 1>;
+    return panels == 1 ? tile<Rows, 1> : tile<Rows, 2>;
   }
 }
 
@@ -364,7 +361,7 @@ TileFn tileFor(const Int4Problem &p, int64_t rows, int64_t panels) {
 // each pair of panels, which stays in L1 and L2.
 void gemmAvx512(const Int4Problem &p, int64_t m0, int64_t rows, int64_t first,
                 int64_t last) {
-  const int64_t width = rows <= kMr ? maxPanels(int(rows)) : 2;
+  const int64_t width = maxPanels(rows);
   for (int64_t panel = first; panel < last; panel += width) {
     int64_t np = last - panel < width ? last - panel : width;
     for (int64_t i = 0; i < rows; i += kMr) {
