@@ -48,22 +48,44 @@ Value throughCastsAndReshapes(Value v) {
   return v;
 }
 
+/// Every element of an f32 constant; nullopt for another type or data not
+/// at hand.
+std::optional<SmallVector<float>> f32Values(ConstantOp c) {
+  auto t = cast<RankedTensorType>(c.getType());
+  if (!t.getElementType().isF32() || !t.hasStaticShape())
+    return std::nullopt;
+  int64_t count = t.getNumElements();
+  SmallVector<char, 0> storage;
+  std::optional<ArrayRef<char>> bytes =
+      elementBytes(c.getValue(), count, sizeof(float), storage);
+  if (!bytes)
+    return std::nullopt;
+  SmallVector<float> out(count);
+  std::memcpy(out.data(), bytes->data(), count * sizeof(float));
+  return out;
+}
+
+/// `values` as n column scales: one broadcast, or n as they are; an empty
+/// vector for any other count.
+SmallVector<float> broadcastColumns(ArrayRef<float> values, int64_t n) {
+  int64_t count = values.size();
+  if (count != 1 && count != n)
+    return {};
+  SmallVector<float> out;
+  for (int64_t j = 0; j < n; ++j)
+    out.push_back(values[count == 1 ? 0 : j]);
+  return out;
+}
+
 /// The per-column scales of a constant f32 weight scale: rank 0, [1] or
 /// [n]; an empty vector otherwise.
 SmallVector<float> columnScales(Value v, int64_t n) {
   auto c = v.getDefiningOp<ConstantOp>();
-  auto dense = c ? dyn_cast<DenseFPElementsAttr>(c.getValue()) : nullptr;
-  if (!dense || !dense.getElementType().isF32() ||
-      dense.getType().getRank() > 1)
+  if (!c || !isa<DenseFPElementsAttr>(c.getValue()) ||
+      c.getType().getRank() > 1)
     return {};
-  int64_t count = dense.getNumElements();
-  if (count != 1 && count != n)
-    return {};
-  SmallVector<float> out;
-  auto values = dense.getValues<float>();
-  for (int64_t j = 0; j < n; ++j)
-    out.push_back(values[count == 1 ? 0 : j]);
-  return out;
+  std::optional<SmallVector<float>> values = f32Values(c);
+  return values ? broadcastColumns(*values, n) : SmallVector<float>();
 }
 
 /// The column scales as a kiln.qlinear's [N] f32 constant.
@@ -169,18 +191,10 @@ std::optional<SmallVector<int32_t>> int8Values(ConstantOp c) {
 /// has a single element.
 std::optional<float> scalarScale(Value v) {
   auto c = constantThrough(v);
-  auto t = c ? cast<RankedTensorType>(c.getType()) : RankedTensorType();
-  if (!t || !t.getElementType().isF32() || !t.hasStaticShape() ||
-      t.getNumElements() != 1)
+  std::optional<SmallVector<float>> values = c ? f32Values(c) : std::nullopt;
+  if (!values || values->size() != 1)
     return std::nullopt;
-  SmallVector<char, 0> storage;
-  std::optional<ArrayRef<char>> bytes =
-      elementBytes(c.getValue(), 1, sizeof(float), storage);
-  if (!bytes)
-    return std::nullopt;
-  float f;
-  std::memcpy(&f, bytes->data(), sizeof f);
-  return f;
+  return values->front();
 }
 
 /// The single zero point behind `v`'s casts and reshapes, with whether its
@@ -295,9 +309,9 @@ std::optional<DequantizedWeight> matchDequantizedWeight(Value v) {
          (shape.back() != 1 && shape.back() != n)))
       return false;
     auto sc = constantThrough(scaleValue);
-    auto sct = sc ? cast<RankedTensorType>(sc.getType()) : RankedTensorType();
-    if (!sct || !sct.getElementType().isF32() ||
-        sct.getNumElements() != st.getNumElements())
+    std::optional<SmallVector<float>> values =
+        sc ? f32Values(sc) : std::nullopt;
+    if (!values || int64_t(values->size()) != st.getNumElements())
       return false;
     Value widened = centered;
     if (auto sub = centered.getDefiningOp<SubOp>()) {
@@ -315,18 +329,7 @@ std::optional<DequantizedWeight> matchDequantizedWeight(Value v) {
                    .getElementType()
                    .isSignlessInteger(8))
       return false;
-    int64_t count = sct.getNumElements();
-    SmallVector<char, 0> storage;
-    std::optional<ArrayRef<char>> bytes =
-        elementBytes(sc.getValue(), count, sizeof(float), storage);
-    if (!bytes)
-      return false;
-    SmallVector<float> values(count);
-    std::memcpy(values.data(), bytes->data(), count * sizeof(float));
-    DequantizedWeight d{w, {}};
-    for (int64_t j = 0; j < n; ++j)
-      d.scales.push_back(values[count == 1 ? 0 : j]);
-    out = std::move(d);
+    out = DequantizedWeight{w, broadcastColumns(*values, n)};
     return true;
   });
   return out;
