@@ -26,6 +26,7 @@
 #define KILN_RUNTIME_KERNELS_X86_BF16TILESAVX512_H
 
 #include "kernels/Bf16GemmKernels.h"
+#include "kernels/x86/TileStoreAvx512.h"
 
 #include <immintrin.h>
 
@@ -38,11 +39,6 @@ constexpr int kMr = 8;
 // cache line per panel; a decode step (one row tile) otherwise waits on
 // memory for each.
 constexpr int64_t kPrefetchElements = 512;
-
-__mmask16 columnMask(int64_t cols) {
-  return cols >= kPanel ? __mmask16(0xffff)
-                        : __mmask16((1u << (cols > 0 ? cols : 0)) - 1);
-}
 
 // The pair (2g, 2g + 1) of a row as one dword, the first in the low half;
 // with `half`, the last element alone (odd K: the packed weight's padding
@@ -132,36 +128,7 @@ void tile(const Bf16Problem &p, int64_t m, int64_t panel) {
   if (p.k % 2)
     step<NativeDot, Rows, Panels, Contiguous>(p, a, b, pairs, true, false, acc);
 
-  const int64_t n0 = panel * kPanel;
-  const int64_t cols = p.n - n0 < Panels * kPanel ? p.n - n0 : Panels * kPanel;
-  __mmask16 mask[Panels];
-  __m512 bias[Panels];
-#pragma clang loop unroll(full)
-  for (int c = 0; c < Panels; ++c) {
-    mask[c] = columnMask(cols - kPanel * c);
-    bias[c] = p.bias ? _mm512_maskz_loadu_ps(mask[c], p.bias + n0 + kPanel * c)
-                     : _mm512_setzero_ps();
-  }
-#pragma clang loop unroll(full)
-  for (int r = 0; r < Rows; ++r) {
-    float *row = p.c + (m + r) * p.scm + n0 * p.scn;
-    if (p.scn == 1) {
-#pragma clang loop unroll(full)
-      for (int c = 0; c < Panels; ++c)
-        _mm512_mask_storeu_ps(row + kPanel * c, mask[c],
-                              _mm512_add_ps(acc[r][c], bias[c]));
-      continue;
-    }
-    alignas(64) float tmp[Panels * kPanel];
-#pragma clang loop unroll(full)
-    for (int c = 0; c < Panels; ++c)
-      _mm512_store_ps(tmp + kPanel * c, _mm512_add_ps(acc[r][c], bias[c]));
-    for (int64_t j = 0; j < cols; ++j)
-      row[j * p.scn] = tmp[j];
-  }
-  if (p.activationFn)
-    p.activationFn(p.activation, p.c + m * p.scm + n0 * p.scn, Rows, cols,
-                   p.scm, p.scn, n0);
+  storeTile<Rows, Panels>(p, m, panel * kPanel, acc);
 }
 
 using TileFn = void (*)(const Bf16Problem &, int64_t, int64_t);

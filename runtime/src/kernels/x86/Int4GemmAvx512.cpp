@@ -23,6 +23,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "kernels/Int4GemmKernels.h"
+#include "kernels/x86/TileStoreAvx512.h"
 
 #include <immintrin.h>
 
@@ -40,11 +41,6 @@ constexpr int kMaxPanels = 4;
 // bytes within 5% of each other, none 114 us instead of 67; carrying each
 // stream on into the next tile's panel, 67 us instead of 76.
 constexpr int64_t kPrefetchBytes = 1024;
-
-__mmask16 columnMask(int64_t cols) {
-  return cols >= kPanel ? __mmask16(0xffff)
-                        : __mmask16((1u << (cols > 0 ? cols : 0)) - 1);
-}
 
 // Sum of a[0 .. kn) at stride sak.
 float rowSum(const float *a, int64_t sak, int64_t kn) {
@@ -130,43 +126,6 @@ scaledStep(const float *ak, int64_t sam, const __m512i (&raw)[Panels],
     for (int c = 0; c < Panels; ++c)
       acc[r][c] = _mm512_fmadd_ps(av, w[c], acc[r][c]);
   }
-}
-
-// c's bias and activation for a finished tile of Rows x (Panels * 16) at
-// row m, column n0.
-template <int Rows, int Panels>
-__attribute__((always_inline)) inline void
-storeTile(const Int4Problem &p, int64_t m, int64_t n0,
-          __m512 (&acc)[Rows][Panels]) {
-  const int64_t cols = p.n - n0 < Panels * kPanel ? p.n - n0 : Panels * kPanel;
-  __mmask16 mask[Panels];
-  __m512 bias[Panels];
-#pragma clang loop unroll(full)
-  for (int c = 0; c < Panels; ++c) {
-    mask[c] = columnMask(cols - kPanel * c);
-    bias[c] = p.bias ? _mm512_maskz_loadu_ps(mask[c], p.bias + n0 + kPanel * c)
-                     : _mm512_setzero_ps();
-  }
-#pragma clang loop unroll(full)
-  for (int r = 0; r < Rows; ++r) {
-    float *row = p.c + (m + r) * p.scm + n0 * p.scn;
-    if (p.scn == 1) {
-#pragma clang loop unroll(full)
-      for (int c = 0; c < Panels; ++c)
-        _mm512_mask_storeu_ps(row + kPanel * c, mask[c],
-                              _mm512_add_ps(acc[r][c], bias[c]));
-    } else {
-      alignas(64) float tmp[Panels * kPanel];
-#pragma clang loop unroll(full)
-      for (int c = 0; c < Panels; ++c)
-        _mm512_store_ps(tmp + kPanel * c, _mm512_add_ps(acc[r][c], bias[c]));
-      for (int64_t j = 0; j < cols; ++j)
-        row[j * p.scn] = tmp[j];
-    }
-  }
-  if (p.activationFn)
-    p.activationFn(p.activation, p.c + m * p.scm + n0 * p.scn, Rows, cols,
-                   p.scm, p.scn, n0);
 }
 
 // The tile of 5 to 8 rows x 2 panels: the weights are scaled as they are
