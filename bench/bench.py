@@ -23,8 +23,9 @@
 # is) against ONNX Runtime's quantize_dynamic model (quantize_models.py,
 # made once), the two fp32 engines timed beside them in the same rounds;
 # outputs checked by cosine with ORT fp32's, floors at the int8 peak.
-# --quantize int4-weight|ort-int4 does the same for 4-bit weights (group
-# 32) against ORT's MatMulNBits model (MatMulNBitsQuantizer, block 32).
+# --quantize int4-weight|int4-dynamic|ort-int4 does the same for 4-bit
+# weights (group 32; int4-dynamic with int8 activations) against ORT's
+# MatMulNBits model (MatMulNBitsQuantizer, block 32).
 #
 #===----------------------------------------------------------------------===#
 import argparse
@@ -174,11 +175,12 @@ def lib_name(model: str, cfg: BenchConfig, specialize: bool, suffix: str = "") -
 # --quantize: which artifact Kiln runs (kilnc --quantize=MODE on the fp32
 # model, or ORT's int8 model compiled as it is), and how the floor counts it
 # (roofline.work's int8: int8 weights with int8 or fp32 math).
-QUANT_MODES = ("int8-dynamic", "int8-weight", "ort-int8", "int4-weight", "ort-int4")
+QUANT_MODES = ("int8-dynamic", "int8-weight", "ort-int8", "int4-weight", "int4-dynamic",
+               "ort-int4")
 INT8_LIB_SUFFIX = {"int8-dynamic": "_int8dyn", "int8-weight": "_int8w", "ort-int8": "_ortint8",
-                   "int4-weight": "_int4w", "ort-int4": "_ortint4"}
+                   "int4-weight": "_int4w", "int4-dynamic": "_int4dyn", "ort-int4": "_ortint4"}
 INT8_WORK = {"int8-dynamic": "gemm", "int8-weight": "weights", "ort-int8": "gemm",
-             "int4-weight": "int4", "ort-int4": "int4"}
+             "int4-weight": "int4", "int4-dynamic": "int4-gemm", "ort-int4": "int4"}
 # ONNX Runtime's model of a mode (quantize_models.py --kind), and whether
 # Kiln compiles that model too instead of quantizing the fp32 one.
 ORT_KIND = {m: ("int4" if "int4" in m else "int8") for m in QUANT_MODES}
@@ -759,7 +761,9 @@ def print_int8_table(results: dict):
     bits = bits_label(meta["quantize"])
     if bits == "int4":
         ort_model = "MatMulNBitsQuantizer(block_size=32, is_symmetric=True)'s model"
-        floor = ("max(FLOPs / fp32 peak, bytes with 4-bit weights and an fp32 scale per 32 "
+        compute = ("FLOPs / fp32 peak" if INT8_WORK[meta["quantize"]] == "int4" else
+                   f"GEMM ops / {meta['int8_peak_gops']:.0f} GOP/s + other FLOPs / fp32 peak")
+        floor = (f"max({compute}, bytes with 4-bit weights and an fp32 scale per 32 "
                  "/ bandwidth)")
     else:
         ort_model = "quantize_dynamic(weight_type=QInt8)'s model"
@@ -918,7 +922,8 @@ def parse_args(argv):
     ap.add_argument("--rtol", type=float, default=1e-3)
     ap.add_argument("--quantize", choices=QUANT_MODES,
                     help="time int8 or int4: Kiln compiles each model with kilnc "
-                         "--quantize=MODE (int8-dynamic, int8-weight, int4-weight: group 32), or "
+                         "--quantize=MODE (int8-dynamic, int8-weight, int4-weight, int4-dynamic: "
+                         "group 32), or "
                          "compiles ONNX Runtime's model (ort-int8, ort-int4); ONNX Runtime runs "
                          "that model (int8: quantize_dynamic, QInt8 weights, made once as "
                          "OUT/models/NAME_int8.onnx; int4: MatMulNBitsQuantizer, block 32, "

@@ -32,7 +32,8 @@
 # With fp32 activations (int8-weight) all of it runs at the fp32 peak.
 #
 # int4 (int4-weight, ort-int4): every matmul weight is half a byte plus an
-# fp32 scale per 32 of them (0.625 bytes), the math fp32.
+# fp32 scale per 32 of them (0.625 bytes), the math fp32; with int8
+# activations (int4-dynamic) the GEMMs' ops at the int8 peak, as above.
 #
 #===----------------------------------------------------------------------===#
 
@@ -53,7 +54,8 @@ def work(manifest: dict, batch: int, seq: int, past: int, inplace: bool = False,
     """FLOPs and bytes of one call; the terms are kept for the report.
     `int8`: "" (fp32), "weights" (int8 weights, fp32 math), "gemm" (int8
     weights and activations: the GEMMs' ops move from `flops` to
-    `int8_ops`) or "int4" (4-bit weights in groups of 32, fp32 math)."""
+    `int8_ops`), "int4" (4-bit weights in groups of 32, fp32 math) or
+    "int4-gemm" (the same weights, the GEMMs' ops as `int8_ops`)."""
     cfg, params = manifest["config"], manifest["params"]
     matmul = 2 * params["linear_per_token"] * batch * seq + 2 * params["linear_per_sequence"] * batch
     attn = (4 * cfg["layers"] * batch * cfg["heads"] * cfg["head_dim"]
@@ -61,7 +63,7 @@ def work(manifest: dict, batch: int, seq: int, past: int, inplace: bool = False,
     weight_bytes = 4 * params["streamed"]
     if int8:
         linear = params["linear_per_token"] + params["linear_per_sequence"]
-        per_weight = INT4_WEIGHT_BYTES if int8 == "int4" else 1
+        per_weight = INT4_WEIGHT_BYTES if int8.startswith("int4") else 1
         weight_bytes = per_weight * linear + 4 * (params["streamed"] - linear)
     kv_bytes = 0
     if manifest["graph"] in ("prefill", "decode"):
@@ -69,7 +71,7 @@ def work(manifest: dict, batch: int, seq: int, past: int, inplace: bool = False,
         kv_bytes = per_token * batch * ((past + seq) + seq if inplace else past + (past + seq))
     w = dict(matmul_flops=matmul, attention_flops=attn, flops=matmul + attn,
              weight_bytes=weight_bytes, kv_bytes=kv_bytes, bytes=weight_bytes + kv_bytes)
-    if int8 == "gemm":
+    if int8 in ("gemm", "int4-gemm"):
         w.update(flops=attn, int8_ops=matmul)
     return w
 

@@ -197,7 +197,9 @@ LogicalResult FunctionLowering::lowerQLinearInt4(QLinearInt4Op op) {
       b, loc, ((key.empty() ? StringRef("q4weight") : key) + "_packed").str(),
       std::move(blob));
   return callQuantizedGemm(
-      op, op.getInput(), op.getBias(), n, "kiln_rt_qlinear_s4_f32",
+      op, op.getInput(), op.getBias(), n,
+      op.getQuant() == "row" ? "kiln_rt_qlinear_s4_q8_f32"
+                             : "kiln_rt_qlinear_s4_f32",
       [&](Value a, Value bias, Value c) -> SmallVector<Value> {
         return {a,
                 quantizedGemmOperand(loc, packed),

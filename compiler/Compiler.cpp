@@ -114,14 +114,15 @@ void Compilation::finishStep() {
 }
 
 /// kiln-quantize's options for a --quantize value: int8-dynamic,
-/// int8-weight, or int4-weight with an optional ":group=N" (default 32).
+/// int8-weight, or int4-weight or int4-dynamic with an optional ":group=N"
+/// (default 32).
 static FailureOr<KilnQuantizeOptions> parseQuantizeMode(llvm::StringRef text) {
   KilnQuantizeOptions options;
   auto [mode, rest] = text.split(':');
   options.mode = mode.str();
-  if ((mode != "int8-dynamic" && mode != "int8-weight" &&
-       mode != "int4-weight") ||
-      (mode != "int4-weight" && text.contains(':')))
+  bool int4 = mode == "int4-weight" || mode == "int4-dynamic";
+  if ((mode != "int8-dynamic" && mode != "int8-weight" && !int4) ||
+      (!int4 && text.contains(':')))
     return failure();
   if (!text.contains(':'))
     return options;
@@ -301,7 +302,8 @@ LogicalResult Compilation::raise() {
     if (failed(parseQuantizeMode(options.quantize)))
       return optionError(names.quantize + "=" + options.quantize +
                          " is not one of int8-dynamic, int8-weight, "
-                         "int4-weight[:group=N] (N a multiple of 8)");
+                         "int4-weight[:group=N], int4-dynamic[:group=N] (N "
+                         "a multiple of 8)");
     if (!target->hasInt8GemmKernel())
       return optionError(names.quantize + " needs the cpu target; " +
                          options.target + " has no int8 GEMM");

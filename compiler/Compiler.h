@@ -73,11 +73,13 @@ struct CompileOptions {
   /// Weight quantization after the raising (kiln-quantize): empty for
   /// none, "int8-dynamic" (int8 weights per output column, activations
   /// quantized per row at run time), "int8-weight" (int8 weights, f32
-  /// activations) or "int4-weight[:group=N]" (4-bit weights scaled per
-  /// group of N rows of K, default 32, and column; f32 activations). The
-  /// cpu target only.
+  /// activations), "int4-weight[:group=N]" (4-bit weights scaled per
+  /// group of N rows of K, default 32, and column; f32 activations) or
+  /// "int4-dynamic[:group=N]" (the same weights, activations quantized per
+  /// row at run time). The cpu target only.
   std::string quantize;
-  /// GEMMs kiln-quantize leaves in f32: op kinds (linear, matmul) or text
+  /// GEMMs kiln-quantize leaves in f32: op kinds (linear, matmul,
+  /// qlinear_int4) or text
   /// in their ONNX node names.
   std::vector<std::string> quantizeExclude;
   /// Refuse models whose weights exceed this many bytes.

@@ -94,6 +94,33 @@ static Value addBiasAndActivation(OpBuilder &b, Location loc, Value y,
   return y;
 }
 
+namespace {
+/// x's rows quantized as the `row` modes do: q = round(x / s) as f32
+/// integers, s = max |x| / 127 with a last dim of 1 (q = 0 where s is 0).
+struct RowQuantized {
+  Value q, scale;
+};
+} // namespace
+
+static RowQuantized quantizeRows(OpBuilder &b, Location loc, Value x) {
+  auto xt = cast<RankedTensorType>(x.getType());
+  Type f32 = b.getF32Type();
+  SmallVector<int64_t> rowShape(xt.getShape());
+  rowShape.back() = 1;
+  auto rowType = RankedTensorType::get(rowShape, f32);
+  Value amax = ReduceMaxOp::create(
+      b, loc, rowType, AbsOp::create(b, loc, xt, x),
+      b.getDenseI64ArrayAttr({xt.getRank() - 1}), b.getBoolAttr(true));
+  Value zero = scalar(b, loc, f32, 0.0);
+  Value s = DivOp::create(b, loc, rowType, amax, scalar(b, loc, f32, 127.0));
+  Value isZero = EqualOp::create(b, loc, rowType.clone(b.getI1Type()), s, zero);
+  Value inv = WhereOp::create(
+      b, loc, rowType, isZero, zero,
+      DivOp::create(b, loc, rowType, scalar(b, loc, f32, 1.0), s));
+  Value q = RoundOp::create(b, loc, xt, MulOp::create(b, loc, xt, x, inv));
+  return {q, s};
+}
+
 void kiln::expandQLinear(QLinearOp op) {
   OpBuilder b(op);
   Location loc = op.getLoc();
@@ -102,7 +129,6 @@ void kiln::expandQLinear(QLinearOp op) {
   auto wt = cast<RankedTensorType>(w.getType());
   RankedTensorType rt = op.getType();
   Type f32 = b.getF32Type(), i32 = b.getI32Type();
-  int64_t rank = xt.getRank();
   auto i32Type = rt.clone(i32);
   Value y;
   StringRef quant = op.getQuant();
@@ -144,28 +170,13 @@ void kiln::expandQLinear(QLinearOp op) {
                              scales, s);
     y = MulOp::create(b, loc, rt, CastOp::create(b, loc, rt, m), rs);
   } else {
-    // Per row: s = max |x| / 127, q = round(x / s) (0 where s is 0).
-    SmallVector<int64_t> rowShape(xt.getShape());
-    rowShape.back() = 1;
-    auto rowType = RankedTensorType::get(rowShape, f32);
-    Value amax = ReduceMaxOp::create(
-        b, loc, rowType, AbsOp::create(b, loc, xt, x),
-        b.getDenseI64ArrayAttr({rank - 1}), b.getBoolAttr(true));
-    Value zero = scalar(b, loc, f32, 0.0);
-    Value s = DivOp::create(b, loc, rowType, amax, scalar(b, loc, f32, 127.0));
-    Value isZero =
-        EqualOp::create(b, loc, rowType.clone(b.getI1Type()), s, zero);
-    Value inv = WhereOp::create(
-        b, loc, rowType, isZero, zero,
-        DivOp::create(b, loc, rowType, scalar(b, loc, f32, 1.0), s));
-    Value q = CastOp::create(
-        b, loc, xt.clone(i32),
-        RoundOp::create(b, loc, xt, MulOp::create(b, loc, xt, x, inv)));
+    RowQuantized rq = quantizeRows(b, loc, x);
+    Value q = CastOp::create(b, loc, xt.clone(i32), rq.q);
     Value m = MatMulOp::create(b, loc, i32Type, q, w);
-    SmallVector<int64_t> scaleShape(rowShape);
+    SmallVector<int64_t> scaleShape(xt.getShape());
     scaleShape.back() = rt.getShape().back();
-    Value rs = MulOp::create(b, loc, RankedTensorType::get(scaleShape, f32), s,
-                             scales);
+    Value rs = MulOp::create(b, loc, RankedTensorType::get(scaleShape, f32),
+                             rq.scale, scales);
     y = MulOp::create(b, loc, rt, CastOp::create(b, loc, rt, m), rs);
   }
   op.getResult().replaceAllUsesWith(
@@ -174,7 +185,8 @@ void kiln::expandQLinear(QLinearOp op) {
 }
 
 /// w = (q - zero_points[k / g]) * scales[k / g], the groups' rows gathered
-/// by a constant index per row of K, then an f32 kiln.matmul.
+/// by a constant index per row of K, then an f32 kiln.matmul (of the
+/// quantized rows with quant = "row", times their scales).
 void kiln::expandQLinearInt4(QLinearInt4Op op) {
   OpBuilder b(op);
   Location loc = op.getLoc();
@@ -195,7 +207,16 @@ void kiln::expandQLinearInt4(QLinearInt4Op op) {
   if (Value zp = op.getZeroPoints())
     w = SubOp::create(b, loc, wf, w, perRow(zp));
   w = MulOp::create(b, loc, wf, w, perRow(op.getScales()));
-  Value y = MatMulOp::create(b, loc, op.getType(), op.getInput(), w);
+  Value y;
+  if (op.getQuant() == "row") {
+    // s * (q . w): the quantized rows' product, then their scales.
+    RowQuantized rq = quantizeRows(b, loc, op.getInput());
+    y = MulOp::create(b, loc, op.getType(),
+                      MatMulOp::create(b, loc, op.getType(), rq.q, w),
+                      rq.scale);
+  } else {
+    y = MatMulOp::create(b, loc, op.getType(), op.getInput(), w);
+  }
   op.getResult().replaceAllUsesWith(
       addBiasAndActivation(b, loc, y, op.getBias(), op.getActivation()));
   op.erase();

@@ -356,6 +356,12 @@ def KilnQuantize : Pass<"kiln-quantize", "::mlir::ModuleOp"> {
          kiln.qlinear_int4 %x, %q, %s bias %b {group_size = 32 : i64}
     ```
 
+    `int4-dynamic` gives the same 4-bit weights with the activations
+    quantized per row at run time (`quant = "row"`), so that the kernel
+    multiplies in int8; it also switches the `kiln.qlinear_int4` ops an
+    imported model already has (ONNX Runtime's MatMulNBits) to `row`,
+    except those `exclude` names.
+
     The f32 weight is freed as soon as nothing reads it. LayerNorm,
     RMSNorm, softmax, attention and every op that is not a GEMM by a
     constant stay f32.
@@ -363,18 +369,21 @@ def KilnQuantize : Pass<"kiln-quantize", "::mlir::ModuleOp"> {
     Left alone: GEMMs whose weight is not a constant (attention's q·k),
     batched weights, non-f32 GEMMs, a weight with a NaN or an infinity
     (warned), and the GEMMs `exclude` names: an entry is an op kind
-    (`linear`, `matmul`) or text contained in the ONNX node name of the
-    GEMM (`lm_head` excludes `/lm_head/MatMul`).
+    (`linear`, `matmul`, `qlinear_int4`) or text contained in the ONNX node
+    name of the GEMM (`lm_head` excludes `/lm_head/MatMul`).
   }];
   let options = [
     Option<"mode", "mode", "std::string", /*default=*/"\"int8-dynamic\"",
            "int8-dynamic (activations quantized per row at run time), "
-           "int8-weight (int8 weights, f32 activations) or int4-weight "
-           "(4-bit weights scaled per group, f32 activations)">,
+           "int8-weight (int8 weights, f32 activations), int4-weight "
+           "(4-bit weights scaled per group, f32 activations) or "
+           "int4-dynamic (4-bit weights, activations quantized per row)">,
     Option<"groupSize", "group-size", "int64_t", /*default=*/"32",
-           "int4-weight: rows of K that share a scale, a multiple of 8">,
+           "int4-weight, int4-dynamic: rows of K that share a scale, a "
+           "multiple of 8">,
     ListOption<"exclude", "exclude", "std::string",
-               "GEMMs to keep in f32: op kinds (linear, matmul) or text in "
+               "GEMMs to keep in f32: op kinds (linear, matmul, "
+               "qlinear_int4) or text in "
                "their ONNX node names">
   ];
   let dependentDialects = ["::mlir::kiln::KilnDialect"];

@@ -3,9 +3,10 @@
 // Each kiln.linear, and each kiln.matmul by a constant [K, N] weight,
 // becomes a kiln.qlinear whose weight is quantized per output column, or a
 // kiln.qlinear_int4 whose weight is quantized per group of K and column,
-// symmetrically, at compile time. Weights are converted one at a time and
-// the f32 original freed as soon as nothing reads it (as
-// kiln-mixed-precision does), so compile memory stays near one f32 copy.
+// symmetrically, at compile time; int4-dynamic also quantizes the
+// activations of the kiln.qlinear_int4 ops an imported model has. Weights are
+// converted one at a time and the f32 original freed as soon as nothing reads
+// it (as kiln-mixed-precision does), so compile memory stays near one f32 copy.
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/kiln/ConstantData.h"
@@ -91,13 +92,13 @@ struct KilnQuantizePass : kiln::impl::KilnQuantizeBase<KilnQuantizePass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (mode != "int8-dynamic" && mode != "int8-weight" &&
-        mode != "int4-weight") {
+        mode != "int4-weight" && mode != "int4-dynamic") {
       module.emitError() << "kiln-quantize: mode must be int8-dynamic, "
-                            "int8-weight or int4-weight, got '"
+                            "int8-weight, int4-weight or int4-dynamic, got '"
                          << mode << "'";
       return signalPassFailure();
     }
-    if (mode == "int4-weight" && (groupSize <= 0 || groupSize % 8 != 0)) {
+    if (isInt4() && (groupSize <= 0 || groupSize % 8 != 0)) {
       module.emitError() << "kiln-quantize: group-size must be a positive "
                             "multiple of 8, got "
                          << int64_t(groupSize);
@@ -117,10 +118,27 @@ struct KilnQuantizePass : kiln::impl::KilnQuantizeBase<KilnQuantizePass> {
     });
     for (Operation *op : gemms)
       quantize(op);
+    if (mode == "int4-dynamic")
+      module.walk([&](QLinearInt4Op op) {
+        if (op.getQuant() == "row")
+          return;
+        if (excluded(op)) {
+          ++numExcluded;
+          return;
+        }
+        op.setQuant("row");
+        ++numQuantized;
+      });
+  }
+
+  bool isInt4() const {
+    return mode == "int4-weight" || mode == "int4-dynamic";
   }
 
   bool excluded(Operation *op) {
-    StringRef kind = isa<LinearOp>(op) ? "linear" : "matmul";
+    StringRef kind = isa<LinearOp>(op)        ? "linear"
+                     : isa<QLinearInt4Op>(op) ? "qlinear_int4"
+                                              : "matmul";
     std::string name = nodeName(op->getLoc());
     return llvm::any_of(exclude, [&](const std::string &e) {
       return e == kind || (!e.empty() && name.find(e) != std::string::npos);
@@ -157,17 +175,17 @@ struct KilnQuantizePass : kiln::impl::KilnQuantizeBase<KilnQuantizePass> {
       act = lin.getActivation();
     }
     Value y =
-        mode == "int4-weight"
-            ? (Value)QLinearInt4Op::create(
-                  b, op->getLoc(), rt, x, q->first, q->second,
-                  /*zero_points=*/Value(), bias, b.getI64IntegerAttr(groupSize),
-                  b.getStringAttr(act))
-            : (Value)QLinearOp::create(
-                  b, op->getLoc(), rt, x, q->first, q->second, bias,
-                  b.getStringAttr(act),
-                  b.getStringAttr(mode == "int8-dynamic" ? "row" : "none"),
-                  /*input_scale=*/FloatAttr(),
-                  /*input_zero_point=*/IntegerAttr());
+        isInt4() ? (Value)QLinearInt4Op::create(
+                       b, op->getLoc(), rt, x, q->first, q->second,
+                       /*zero_points=*/Value(), bias,
+                       b.getI64IntegerAttr(groupSize), b.getStringAttr(act),
+                       b.getStringAttr(mode == "int4-dynamic" ? "row" : "none"))
+                 : (Value)QLinearOp::create(
+                       b, op->getLoc(), rt, x, q->first, q->second, bias,
+                       b.getStringAttr(act),
+                       b.getStringAttr(mode == "int8-dynamic" ? "row" : "none"),
+                       /*input_scale=*/FloatAttr(),
+                       /*input_zero_point=*/IntegerAttr());
     op->getResult(0).replaceAllUsesWith(y);
     op->erase();
     ++numQuantized;
@@ -192,7 +210,7 @@ struct KilnQuantizePass : kiln::impl::KilnQuantizeBase<KilnQuantizePass> {
     std::string key = resourceKey(c.getValue()).str();
     if (key.empty())
       key = "weight";
-    bool int4 = mode == "int4-weight";
+    bool int4 = isInt4();
     FailureOr<QuantizedWeight> q =
         int4 ? quantizeWeight(data, k, n, groupSize, 7.0f, -8.0f,
                               /*toBottom=*/true)

@@ -468,6 +468,9 @@ LogicalResult QLinearInt4Op::verify() {
   if (g <= 0 || g % 8 != 0)
     return emitOpError() << "group_size must be a positive multiple of 8, got "
                          << g;
+  if (getQuant() != "none" && getQuant() != "row")
+    return emitOpError() << "quant must be none or row, got '" << getQuant()
+                         << "'";
   Type f32 = Float32Type::get(getContext());
   if (!w.getElementType().isSignlessInteger(8) || in.getElementType() != f32 ||
       res.getElementType() != f32 ||

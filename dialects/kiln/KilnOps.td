@@ -393,6 +393,12 @@ def Kiln_QLinearInt4Op
     the value range there; other targets expand the op into a dequantized
     f32 `kiln.matmul` (`kiln-expand-quantized`).
 
+    `quant` says how the input enters the product:
+    - `none`: as it is, in f32 (the weights dequantized in the kernel);
+    - `row`: each row quantized symmetrically to int8 at run time, as
+      `kiln.qlinear`'s `row` mode does (s = max |x| / 127, round to nearest
+      even), and `s * sum_k q[k] * w[k, n]`, each group's integer sum exact.
+
     ```mlir
     %y = kiln.qlinear_int4 %x, %w, %s bias %b {group_size = 32 : i64}
         : tensor<?x768xf32>, tensor<768x3072xi8>, tensor<24x3072xf32>, tensor<3072xf32> -> tensor<?x3072xf32>
@@ -403,7 +409,8 @@ def Kiln_QLinearInt4Op
                        Optional<AnyRankedTensor>:$zero_points,
                        Optional<AnyRankedTensor>:$bias,
                        I64Attr:$group_size,
-                       DefaultValuedStrAttr<StrAttr, "none">:$activation);
+                       DefaultValuedStrAttr<StrAttr, "none">:$activation,
+                       DefaultValuedStrAttr<StrAttr, "none">:$quant);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
     $input `,` $weight `,` $scales (`zero_points` $zero_points^)? (`bias` $bias^)? attr-dict `:` type(operands) `->` type($result)

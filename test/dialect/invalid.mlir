@@ -312,6 +312,14 @@ func.func @qlinear_static_zero_point(%x: tensor<?x4xf32>, %w: tensor<4x2xi8>, %s
 
 // -----
 
+func.func @qlinear_int4_quant(%x: tensor<?x64xf32>, %w: tensor<64x2xi8>, %s: tensor<2x2xf32>) -> tensor<?x2xf32> {
+  // expected-error @+1 {{quant must be none or row, got 'tensor_u8'}}
+  %0 = kiln.qlinear_int4 %x, %w, %s {group_size = 32 : i64, quant = "tensor_u8"} : tensor<?x64xf32>, tensor<64x2xi8>, tensor<2x2xf32> -> tensor<?x2xf32>
+  return %0 : tensor<?x2xf32>
+}
+
+// -----
+
 func.func @qlinear_int4_group(%x: tensor<?x64xf32>, %w: tensor<64x2xi8>, %s: tensor<3x2xf32>) -> tensor<?x2xf32> {
   // expected-error @+1 {{group_size must be a positive multiple of 8, got 30}}
   %0 = kiln.qlinear_int4 %x, %w, %s {group_size = 30 : i64} : tensor<?x64xf32>, tensor<64x2xi8>, tensor<3x2xf32> -> tensor<?x2xf32>

@@ -56,11 +56,13 @@ func.func @qlinear(%x: tensor<?x?x64xf32>, %w: tensor<64x256xi8>, %s: tensor<256
 // CHECK: kiln.qlinear_int4 %{{.*}}, %{{.*}}, %{{.*}} bias %{{.*}} {activation = "gelu", group_size = 32 : i64} : tensor<?x?x80xf32>, tensor<80x256xi8>, tensor<3x256xf32>, tensor<256xf32> -> tensor<?x?x256xf32>
 // CHECK: kiln.qlinear_int4 %{{.*}}, %{{.*}}, %{{.*}} zero_points %{{.*}} {group_size = 32 : i64} : tensor<?x?x80xf32>, tensor<80x256xi8>, tensor<3x256xf32>, tensor<3x256xf32> -> tensor<?x?x256xf32>
 // CHECK: kiln.qlinear_int4 %{{.*}}, %{{.*}}, %{{.*}} zero_points %{{.*}} bias %{{.*}} {group_size = 32 : i64} : tensor<?x?x80xf32>, tensor<80x256xi8>, tensor<3x256xf32>, tensor<3x256xf32>, tensor<256xf32> -> tensor<?x?x256xf32>
-func.func @qlinear_int4(%x: tensor<?x?x80xf32>, %w: tensor<80x256xi8>, %s: tensor<3x256xf32>, %zp: tensor<3x256xf32>, %b: tensor<256xf32>) -> (tensor<?x?x256xf32>, tensor<?x?x256xf32>, tensor<?x?x256xf32>) {
+// CHECK: kiln.qlinear_int4 %{{.*}}, %{{.*}}, %{{.*}} zero_points %{{.*}} {group_size = 32 : i64, quant = "row"} : tensor<?x?x80xf32>, tensor<80x256xi8>, tensor<3x256xf32>, tensor<3x256xf32> -> tensor<?x?x256xf32>
+func.func @qlinear_int4(%x: tensor<?x?x80xf32>, %w: tensor<80x256xi8>, %s: tensor<3x256xf32>, %zp: tensor<3x256xf32>, %b: tensor<256xf32>) -> (tensor<?x?x256xf32>, tensor<?x?x256xf32>, tensor<?x?x256xf32>, tensor<?x?x256xf32>) {
   %0 = kiln.qlinear_int4 %x, %w, %s bias %b {activation = "gelu", group_size = 32 : i64} : tensor<?x?x80xf32>, tensor<80x256xi8>, tensor<3x256xf32>, tensor<256xf32> -> tensor<?x?x256xf32>
   %1 = kiln.qlinear_int4 %x, %w, %s zero_points %zp {group_size = 32 : i64} : tensor<?x?x80xf32>, tensor<80x256xi8>, tensor<3x256xf32>, tensor<3x256xf32> -> tensor<?x?x256xf32>
   %2 = kiln.qlinear_int4 %x, %w, %s zero_points %zp bias %b {group_size = 32 : i64} : tensor<?x?x80xf32>, tensor<80x256xi8>, tensor<3x256xf32>, tensor<3x256xf32>, tensor<256xf32> -> tensor<?x?x256xf32>
-  return %0, %1, %2 : tensor<?x?x256xf32>, tensor<?x?x256xf32>, tensor<?x?x256xf32>
+  %3 = kiln.qlinear_int4 %x, %w, %s zero_points %zp {group_size = 32 : i64, quant = "row"} : tensor<?x?x80xf32>, tensor<80x256xi8>, tensor<3x256xf32>, tensor<3x256xf32> -> tensor<?x?x256xf32>
+  return %0, %1, %2, %3 : tensor<?x?x256xf32>, tensor<?x?x256xf32>, tensor<?x?x256xf32>, tensor<?x?x256xf32>
 }
 
 // f16/bf16 GEMM operands with an f32 (accumulated) result, as

@@ -5,10 +5,14 @@
 // RUN: kiln-opt %s -split-input-file -kiln-quantize="mode=int4-weight group-size=8" | FileCheck %s --check-prefix=INT4
 // RUN: kiln-opt %s -split-input-file -kiln-quantize="mode=int4-weight group-size=8" -kiln-lower-to-linalg=qlinear-kernel=1 | FileCheck %s --check-prefix=LOWERED4
 // RUN: kiln-opt %s -split-input-file -kiln-quantize="mode=int4-weight group-size=32" -kiln-lower-to-linalg=qlinear-kernel=1 | FileCheck %s --check-prefix=ONEGROUP
+// RUN: kiln-opt %s -split-input-file -kiln-quantize="mode=int4-dynamic group-size=8" | FileCheck %s --check-prefix=DYN4
+// RUN: kiln-opt %s -split-input-file -kiln-quantize="mode=int4-dynamic group-size=8" -kiln-lower-to-linalg=qlinear-kernel=1 | FileCheck %s --check-prefix=LOWEREDDYN4
+// RUN: kiln-opt %s -split-input-file -kiln-quantize="mode=int4-dynamic exclude=qlinear_int4" | FileCheck %s --check-prefix=DYN4EXCL
+// RUN: kiln-opt %s -split-input-file -kiln-quantize="mode=int4-weight" | FileCheck %s --check-prefix=INT4KEEP
 // RUN: not kiln-opt %s -split-input-file -kiln-quantize=mode=int4 2>&1 | FileCheck %s --check-prefix=BADMODE
 // RUN: not kiln-opt %s -split-input-file -kiln-quantize="mode=int4-weight group-size=12" 2>&1 | FileCheck %s --check-prefix=BADGROUP
 
-// BADMODE: kiln-quantize: mode must be int8-dynamic, int8-weight or int4-weight, got 'int4'
+// BADMODE: kiln-quantize: mode must be int8-dynamic, int8-weight, int4-weight or int4-dynamic, got 'int4'
 // BADGROUP: kiln-quantize: group-size must be a positive multiple of 8, got 12
 
 // A linear layer with bias and GELU. Per output column, scale = max |w| /
@@ -38,6 +42,13 @@
 // INT4-DAG: %[[S:.*]] = kiln.constant dense<{{\[}}[-1.250000e-01, 2.500000e-01]]> : tensor<1x2xf32>
 // INT4: kiln.qlinear_int4 %{{.*}}, %[[Q]], %[[S]] bias %{{.*}} {activation = "gelu", group_size = 8 : i64}
 // INT4: weight_q4: "0x40000000F8F8FC01"
+// int4-dynamic: the same weights, the activations quantized per row.
+// DYN4-LABEL: func.func @linear
+// DYN4-DAG: %[[Q:.*]] = kiln.constant dense_resource<weight_q4> : tensor<2x2xi8>
+// DYN4: kiln.qlinear_int4 %{{.*}}, %[[Q]], %{{.*}} bias %{{.*}} {activation = "gelu", group_size = 8 : i64, quant = "row"}
+// DYN4: weight_q4: "0x40000000F8F8FC01"
+// LOWEREDDYN4-LABEL: func.func @linear
+// LOWEREDDYN4: call @kiln_rt_qlinear_s4_q8_f32(
 // The runtime's int8 GEMM with the weight packed at compile time: K = 2
 // padded to 4, one panel of 16 columns (64 bytes), then 16 int32 column
 // sums (64 bytes).
@@ -134,5 +145,27 @@ func.func @groups(%x: tensor<?x10xf32> {kiln.dims = affine_map<()[s0] -> (s0, 10
     attributes {kiln.symbols = ["seq"]} {
   %w = kiln.constant dense<[[8.0, 0.0], [-4.0, 0.0], [1.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.5, 0.0], [2.0, -1.0], [-1.0, 0.25]]> : tensor<10x2xf32>
   %y = kiln.matmul %x, %w : tensor<?x10xf32>, tensor<10x2xf32> -> tensor<?x2xf32>
+  return %y : tensor<?x2xf32>
+}
+
+// -----
+
+// An imported kiln.qlinear_int4 (ONNX Runtime's MatMulNBits) has no f32
+// weight to quantize: int4-dynamic switches it to int8 activations, unless
+// excluded by kind; int4-weight leaves it as it is.
+// DYN4-LABEL: func.func @imported_int4
+// DYN4: kiln.qlinear_int4 {{.*}} {group_size = 32 : i64, quant = "row"}
+// DYN4EXCL-LABEL: func.func @imported_int4
+// DYN4EXCL: kiln.qlinear_int4 {{.*}} {group_size = 32 : i64}
+// DYN4EXCL-NOT: quant
+// INT4KEEP-LABEL: func.func @imported_int4
+// INT4KEEP: kiln.qlinear_int4 {{.*}} {group_size = 32 : i64}
+// INT4KEEP-NOT: quant
+func.func @imported_int4(%x: tensor<?x32xf32> {kiln.dims = affine_map<()[s0] -> (s0, 32)>, kiln.name = "x"})
+    -> (tensor<?x2xf32> {kiln.dims = affine_map<()[s0] -> (s0, 2)>, kiln.name = "y"})
+    attributes {kiln.symbols = ["seq"]} {
+  %w = kiln.constant dense<3> : tensor<32x2xi8>
+  %s = kiln.constant dense<0.5> : tensor<1x2xf32>
+  %y = kiln.qlinear_int4 %x, %w, %s {group_size = 32 : i64} : tensor<?x32xf32>, tensor<32x2xi8>, tensor<1x2xf32> -> tensor<?x2xf32>
   return %y : tensor<?x2xf32>
 }

@@ -11,8 +11,9 @@
 // pool of `threads`) for BERT-base's linear layers at 128 tokens and for
 // GPT-2 decode steps of 1 and 8 rows, with each layer's bias and activation,
 // in each quantization mode, and kiln_rt_qlinear_s4_f32 (kiln.qlinear_int4,
-// the best variant) at groups of 32 and 128 and with zero points, beside the
-// fp32 packed GEMM on the same shape.
+// the best variant) at groups of 32 and 128 and with zero points, and
+// kiln_rt_qlinear_s4_q8_f32 (int8 activations, "q8"), beside the fp32
+// packed GEMM on the same shape.
 // Decode steps run twice: "hot", the same weights every call (in cache), and
 // "cold", a different copy each call out of 2 GiB of them, so the weights
 // stream from memory: GB/s there is the packed weight bytes per call over the
@@ -327,10 +328,14 @@ int run(int threads) {
         const char *name;
         int64_t group;
         bool zeroPoints;
+        bool int8Activations;
       };
-      for (const Int4Variant &v : {Int4Variant{"int4 g32", 32, false},
-                                   Int4Variant{"int4 g128", 128, false},
-                                   Int4Variant{"int4 g32 zp", 32, true}}) {
+      for (const Int4Variant &v :
+           {Int4Variant{"int4 g32", 32, false, false},
+            Int4Variant{"int4 g128", 128, false, false},
+            Int4Variant{"int4 g32 zp", 32, true, false},
+            Int4Variant{"int4 g32 q8", 32, false, true},
+            Int4Variant{"int4 g32 zp q8", 32, true, true}}) {
         std::vector<int8_t> q(w.size());
         for (size_t i = 0; i < w.size(); ++i)
           q[i] = (int8_t)((w[i] >> 4) + (v.zeroPoints ? 8 : 0));
@@ -354,7 +359,8 @@ int run(int threads) {
               kiln_memref1_i8 pm{p, p, 0, {bytes}, {1}};
               kiln_memref1_f32 bm{bias.data(), bias.data(), 0, {s.n}, {1}};
               kiln_memref2_f32 cm{c.data(), c.data(), 0, {s.m, s.n}, {s.n, 1}};
-              _mlir_ciface_kiln_rt_qlinear_s4_f32(
+              (v.int8Activations ? _mlir_ciface_kiln_rt_qlinear_s4_q8_f32
+                                 : _mlir_ciface_kiln_rt_qlinear_s4_f32)(
                   &am, &pm, &bm, &cm, s.activation, (int32_t)v.group,
                   v.zeroPoints ? 1 : 0);
             },

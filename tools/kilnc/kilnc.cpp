@@ -91,16 +91,19 @@ static cl::opt<std::string> quantize(
     cl::desc("Quantize the weights of GEMMs by constants: int8-dynamic "
              "(int8 weights per output column, activations quantized per "
              "row at run time, int32 accumulation), int8-weight (int8 "
-             "weights, fp32 math) or int4-weight[:group=N] (4-bit weights "
+             "weights, fp32 math), int4-weight[:group=N] (4-bit weights "
              "with a scale per group of N rows, default 32, and column; "
-             "fp32 math). Normalizations, softmax and attention stay fp32. "
-             "cpu target only"),
+             "fp32 math) or int4-dynamic[:group=N] (the same 4-bit weights, "
+             "activations quantized per row at run time, int8 math; on a "
+             "model with MatMulNBits, switches those to int8 math too). "
+             "Normalizations, softmax and attention stay fp32. cpu target "
+             "only"),
     cl::value_desc("mode"), cl::cat(kilncCat));
 static cl::list<std::string> quantizeExclude(
     "quantize-exclude",
     cl::desc("GEMMs to keep in fp32 with --quantize: op kinds (linear, "
-             "matmul) or text contained in their ONNX node names, e.g. "
-             "lm_head"),
+             "matmul, qlinear_int4) or text contained in their ONNX node "
+             "names, e.g. lm_head"),
     cl::value_desc("name,..."), cl::CommaSeparated, cl::cat(kilncCat));
 static cl::opt<std::string> accuracyReport(
     "accuracy-report",

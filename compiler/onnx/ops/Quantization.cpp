@@ -369,7 +369,8 @@ static LogicalResult convertMatMulNBits(NodeContext &nc) {
   resultDims.back() = nc.cst(n);
   Value y = k::QLinearInt4Op::create(
       b, nc.loc(), nc.tensorType(resultDims, f32), a, w, scales, zeroPoints,
-      bias, b.getI64IntegerAttr(block), b.getStringAttr("none"));
+      bias, b.getI64IntegerAttr(block), b.getStringAttr("none"),
+      b.getStringAttr("none"));
   if (dims.size() == 1)
     y = reshapeTo(nc, y, outDims);
   nc.setOutput(0, y, outDims);

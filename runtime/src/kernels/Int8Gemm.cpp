@@ -26,6 +26,7 @@
 #include "kernels/Int8Gemm.h"
 
 #include "ExecutionContext.h"
+#include "kernels/GemmItems.h"
 #include "kernels/Int8GemmKernels.h"
 #include "kernels/Int8Packing.h"
 #include "kernels/KernelError.h"
@@ -311,7 +312,6 @@ void qlinearS8F32(const kiln_memref2_f32 &a, const int8_t *packed,
                   macs >= kParallelMacs;
   const int64_t threads = parallel ? ctx->num_threads : 1;
   const int64_t panelCount = panels(n);
-  const int64_t units = (panelCount + kPanelUnit - 1) / kPanelUnit;
   const int64_t lda = roundUp(p.kp * kernels.elementBytes, 64);
   const int64_t blockRows = m < kBlockRows ? m : kBlockRows;
   const int64_t vecsBytes = roundUp(blockRows * 4, 64);
@@ -336,26 +336,13 @@ void qlinearS8F32(const kiln_memref2_f32 &a, const int8_t *packed,
     blk.lda = lda;
     blk.vecsBytes = vecsBytes;
     blk.outOfMemory = &outOfMemory;
-    // A range per thread where each gets two row tiles or more.
-    int64_t tiles = (blk.rows + kRowTile - 1) / kRowTile;
-    int64_t ranges = tiles / 2 < threads ? tiles / 2 : threads;
-    ranges = ranges < 1 ? 1 : (ranges > 64 ? 64 : ranges);
-    blk.rangeRows = (tiles + ranges - 1) / ranges * kRowTile;
-    blk.ranges = (blk.rows + blk.rangeRows - 1) / blk.rangeRows;
-    // About four items per thread, to balance them.
-    int64_t chunks =
-        threads > 1 ? (4 * threads + blk.ranges - 1) / blk.ranges : 1;
-    chunks = chunks > units ? units : chunks;
-    blk.chunkPanels = (units + chunks - 1) / chunks * kPanelUnit;
+    GemmItems items =
+        gemmItems(blk.rows, kRowTile, threads, panelCount, kPanelUnit);
+    blk.ranges = items.ranges;
+    blk.rangeRows = items.rangeRows;
+    blk.chunkPanels = items.chunkPanels;
     blk.panels = panelCount;
-    chunks = (panelCount + blk.chunkPanels - 1) / blk.chunkPanels;
-    int64_t items = blk.ranges * chunks;
-    if (parallel)
-      ctx->parallel_for(ctx, 0, items, 1, runItems, &blk);
-    else if (ctx) // one chunk: inline, with the caller's worker index
-      ctx->parallel_for(ctx, 0, items, items, runItems, &blk);
-    else
-      runItems(&blk, 0, items, 0);
+    runGemmItems(ctx, parallel, items.items, runItems, &blk);
   }
   free(owned);
   if (outOfMemory.load(std::memory_order_relaxed)) {

@@ -189,6 +189,16 @@ void _mlir_ciface_kiln_rt_qlinear_s4_f32(kiln_memref2_f32 *a,
                                          int32_t activation, int32_t group_size,
                                          int32_t zero_points);
 
+// kiln_rt_qlinear_s4_f32 with each row of a quantized to int8 first
+// (kiln.qlinear_int4 quant = "row"): s = max |a| / 127, q = round(a / s),
+// c = s * sum_k q * w + bias, the integer products exact within each group.
+// Takes per-worker scratch from the current context (its own without one);
+// the same checks.
+void _mlir_ciface_kiln_rt_qlinear_s4_q8_f32(
+    kiln_memref2_f32 *a, kiln_memref1_i8 *packed, kiln_memref1_f32 *bias,
+    kiln_memref2_f32 *c, int32_t activation, int32_t group_size,
+    int32_t zero_points);
+
 // c[i,m,n] = sum_k a[ia,m,k] * b[ib,k,n], overwriting c.
 // a: [Ba, M, K], b: [Bb, K, N], c: [Bc, M, N]; Ba and Bb are each 1
 // (broadcast) or Bc. Any strides, including transposed views. Inconsistent
