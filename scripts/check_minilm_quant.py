@@ -8,8 +8,9 @@ export's padded sentences, the mean-pooled sentence embeddings of
   - kilnc --quantize=int8-dynamic and int8-weight, and --precision=bf16,
   - ONNX Runtime's int4 model (MatMulNBitsQuantizer, blocks of 32,
     symmetric: com.microsoft MatMulNBits), run in ORT and compiled by Kiln
-    (kiln.qlinear_int4), and kilnc --quantize=int4-weight at groups of 32
-    and 128,
+    (kiln.qlinear_int4), and with accuracy_level=4 (int8 activations) in
+    ORT, kilnc --quantize=int4-dynamic (the same weights, int8
+    activations), and kilnc --quantize=int4-weight at groups of 32 and 128,
 against the fp32 ones (ONNX Runtime on model.onnx), and prints per variant
 the min cosine over the sentences and the max abs error of
 last_hidden_state. Exits 1 when Kiln's int8-dynamic cosine is below ORT's
@@ -77,6 +78,13 @@ def main():
                                   is_symmetric=True, accuracy_level=0)
         q4.process()
         onnx.save(q4.model.model, int4)
+        # The same weights with accuracy_level=4: ONNX Runtime quantizes the
+        # activations to int8 per block of 32 and multiplies in int8.
+        int4_q8 = work / "model_int4_acc4.onnx"
+        q4 = MatMulNBitsQuantizer(onnx.load(model), bits=4, block_size=32,
+                                  is_symmetric=True, accuracy_level=4)
+        q4.process()
+        onnx.save(q4.model.model, int4_q8)
         variants = {
             "ORT int8 (quantize_dynamic) in ORT": ort_hidden(int8),
             "same int8 model compiled by Kiln": kiln_hidden(int8, [], d, work),
@@ -88,6 +96,8 @@ def main():
             "kilnc --quantize=int4-weight": kiln_hidden(model, ["--quantize=int4-weight"], d, work),
             "kilnc --quantize=int4-weight:group=128":
                 kiln_hidden(model, ["--quantize=int4-weight:group=128"], d, work),
+            "ORT int4, accuracy_level=4, in ORT": ort_hidden(int4_q8),
+            "kilnc --quantize=int4-dynamic": kiln_hidden(model, ["--quantize=int4-dynamic"], d, work),
         }
     print(f"all-MiniLM-L6-v2 ({exporter} export), {len(mask)} sentences, vs fp32 ONNX Runtime")
     print(f"{'variant':40s} {'min cosine':>12s} {'max abs err':>12s}")
