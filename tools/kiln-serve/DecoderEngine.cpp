@@ -470,10 +470,12 @@ void DecoderEngineImpl::admit() {
             kiln_kv_cache_set(shared, nullptr, 0);
           int64_t length = kiln_kv_cache_length(shared);
           if (n > length) {
-            // Moves the live rows (only: see kiln_kv_cache_realign).
-            if (!slots.empty())
-              decode->check(kiln_kv_cache_use_rows(shared, slots.size()),
-                            "use_rows");
+            // Moves the live rows only (see kiln_kv_cache_realign); with none,
+            // the one row about to be written, not the rows the last step
+            // used (up to --max-batch of them, each cleared).
+            decode->check(kiln_kv_cache_use_rows(
+                              shared, std::max<int64_t>(1, slots.size())),
+                          "use_rows");
             decode->check(kiln_kv_cache_realign(shared, n), "realign");
             length = n;
           }
