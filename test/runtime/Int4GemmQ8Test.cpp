@@ -41,8 +41,8 @@ struct KernelRun {
 };
 
 // Runs the kernel on operands `o` with `isa`; c starts as NaN.
-KernelRun runKernel(const Shape &s, const Operands &o, const Layout &l, Int8Isa isa,
-              int32_t act, bool withBias) {
+KernelRun runKernel(const Shape &s, const Operands &o, const Layout &l,
+                    Int8Isa isa, int32_t act, bool withBias) {
   const bool zp = !o.zero.empty();
   std::vector<uint8_t> storage;
   const uint8_t *packed = packShifted(o, s, l.packedShift, storage);
@@ -93,11 +93,10 @@ void checkAgainstReference(const Shape &s, const Operands &o, const Layout &l,
       }
       double bias = withBias ? o.bias[(size_t)j] : 0;
       double expect = activationReference(act, scale * sum + bias);
-      double got =
-          run.c[(size_t)(l.cOffset + i * run.ldc + j * l.cColStride)];
-      double tol = 2.0 * (groups + 2) * 0x1p-24 *
-                       (scale * magnitude + std::fabs(bias)) +
-                   1e-6 * std::fabs(expect) + 5e-7;
+      double got = run.c[(size_t)(l.cOffset + i * run.ldc + j * l.cColStride)];
+      double tol =
+          2.0 * (groups + 2) * 0x1p-24 * (scale * magnitude + std::fabs(bias)) +
+          1e-6 * std::fabs(expect) + 5e-7;
       if (!(std::fabs(got - expect) <= tol)) {
         ADD_FAILURE() << shapeText(s, zp) << " act " << act << " bias "
                       << withBias << ": c[" << i << ", " << j << "] = " << got
@@ -160,7 +159,7 @@ protected:
 // quantizer) to 128; N a multiple of the panel and not.
 TEST_P(Int4GemmQ8IsaTest, MatchesReference) {
   const int64_t ms[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 17, 40};
-  const Shape sizes[] = {{0, 64, 48, 32}, {0, 100, 17, 32}, {0, 77, 70, 16},
+  const Shape sizes[] = {{0, 64, 48, 32}, {0, 100, 17, 32},  {0, 77, 70, 16},
                          {0, 8, 5, 8},    {0, 300, 33, 128}, {0, 72, 80, 24}};
   for (int64_t m : ms)
     for (Shape s : sizes)
@@ -234,7 +233,8 @@ TEST_P(Int4GemmQ8IsaTest, AgreesWithGenericBitForBit) {
       Operands o = randomOperands(s, l, zp, false, unsigned(m * 3 + zp));
       o.a[(size_t)(l.aOffset + 7)] = NAN;
       KernelRun got = runKernel(s, o, l, GetParam(), KILN_RT_ACT_NONE, true);
-      KernelRun want = runKernel(s, o, l, Int8Isa::Generic, KILN_RT_ACT_NONE, true);
+      KernelRun want =
+          runKernel(s, o, l, Int8Isa::Generic, KILN_RT_ACT_NONE, true);
       ASSERT_EQ(got.c.size(), want.c.size());
       EXPECT_EQ(std::memcmp(got.c.data(), want.c.data(),
                             got.c.size() * sizeof(float)),

@@ -45,7 +45,7 @@ struct Operands {
 };
 
 inline Operands randomOperands(const Shape &s, const Layout &l, bool zp,
-                        bool floatZeroPoints, unsigned seed) {
+                               bool floatZeroPoints, unsigned seed) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> value(-2, 2), scale(0.001f, 0.05f);
   std::uniform_int_distribution<int> weight(zp ? 0 : -8, zp ? 15 : 7);
@@ -76,8 +76,9 @@ inline Operands randomOperands(const Shape &s, const Layout &l, bool zp,
 
 // Packs into a buffer at `shift` bytes past 64-byte alignment; returns the
 // packed weight's first byte.
-inline const uint8_t *packShifted(const Operands &o, const Shape &s, int64_t shift,
-                           std::vector<uint8_t> &storage) {
+inline const uint8_t *packShifted(const Operands &o, const Shape &s,
+                                  int64_t shift,
+                                  std::vector<uint8_t> &storage) {
   bool zp = !o.zero.empty();
   int64_t bytes = kiln::int4::packedBytes(s.k, s.n, s.group, zp);
   storage.assign((size_t)(bytes + 128), 0);

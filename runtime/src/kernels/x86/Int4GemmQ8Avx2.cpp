@@ -69,16 +69,17 @@ void tile(const Int4Problem &p, const Q8Rows &q, int64_t m, int64_t panel,
         int32_t even, odd;
         memcpy(&even, qg + r * q.lda + 8 * o, 4);
         memcpy(&odd, qg + r * q.lda + 8 * o + 4, 4);
-        __m256i pairs = _mm256_add_epi16(
-            _mm256_maddubs_epi16(lo, _mm256_set1_epi32(even)),
-            _mm256_maddubs_epi16(hi, _mm256_set1_epi32(odd)));
+        __m256i pairs =
+            _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_set1_epi32(even)),
+                             _mm256_maddubs_epi16(hi, _mm256_set1_epi32(odd)));
         dot[r] = _mm256_add_epi32(dot[r], _mm256_madd_epi16(pairs, ones));
       }
     }
     __m256 scale = _mm256_loadu_ps(reinterpret_cast<const float *>(block));
     __m256 offset =
-        ZeroPoints ? _mm256_loadu_ps(reinterpret_cast<const float *>(block + 64))
-                   : _mm256_setzero_ps();
+        ZeroPoints
+            ? _mm256_loadu_ps(reinterpret_cast<const float *>(block + 64))
+            : _mm256_setzero_ps();
 #pragma clang loop unroll(full)
     for (int r = 0; r < Rows; ++r) {
       __m256i exact = _mm256_sub_epi32(dot[r], _mm256_set1_epi32(q.corr(r)[g]));
@@ -130,9 +131,8 @@ void gemmAvx2(const Int4Problem &p, const Q8Rows &q, int64_t m0, int64_t rows,
         Q8Rows tileRows = q;
         tileRows.data = q.data + i * q.lda;
         tileRows.scale = q.scale + i;
-        (p.zeroPoints ? tileFor<true>(r) : tileFor<false>(r))(p, tileRows,
-                                                              m0 + i, panel,
-                                                              half);
+        (p.zeroPoints ? tileFor<true>(r)
+                      : tileFor<false>(r))(p, tileRows, m0 + i, panel, half);
       }
 }
 

@@ -166,8 +166,8 @@ void tile(const Int4Problem &p, const Q8Rows &q, int64_t m, int64_t panel) {
         acc[r][c] =
             _mm512_fmadd_ps(_mm512_cvtepi32_ps(exact), scale, acc[r][c]);
         if constexpr (ZeroPoints)
-          acc[r][c] = _mm512_fmadd_ps(_mm512_set1_ps(q.sums(r)[g]), offset,
-                                      acc[r][c]);
+          acc[r][c] =
+              _mm512_fmadd_ps(_mm512_set1_ps(q.sums(r)[g]), offset, acc[r][c]);
       }
     }
   }
@@ -181,8 +181,7 @@ void tile(const Int4Problem &p, const Q8Rows &q, int64_t m, int64_t panel) {
   storeTile<Rows, Panels>(p, m, panel * kPanel, acc);
 }
 
-using TileFn = void (*)(const Int4Problem &, const Q8Rows &, int64_t,
-                        int64_t);
+using TileFn = void (*)(const Int4Problem &, const Q8Rows &, int64_t, int64_t);
 
 constexpr int64_t maxPanels(int64_t rows) {
   return rows <= 2 ? 4 : rows <= 4 ? 2 : 1;
