@@ -280,33 +280,43 @@ std::optional<StaticQuantizedInput> matchQdqInput(Value v) {
   return out;
 }
 
-/// A constant int8 weight [K, N] through ONNX DequantizeLinear, symmetric
-/// (zero points absent or all 0) and scaled per tensor or per column (axis
-/// 1): mul(cast<f32>(w) [- cast<f32>(zp)], s). The weight and its column
-/// scales.
+/// A constant int8 weight through ONNX DequantizeLinear, symmetric (zero
+/// points absent or all 0) and scaled per tensor or per output channel:
+/// mul(cast<f32>(w) [- cast<f32>(zp)], s). The channels run along
+/// `channelAxis`: 1 for a MatMul's [K, N] weight (s rank <= 1, or every
+/// extent 1 but the last), 0 for a Gemm's [N, K] one with transB (s of one
+/// element, or [N, 1] as the importer reshapes an axis-0 scale). The
+/// weight and its channel scales.
 struct DequantizedWeight {
   ConstantOp weight;
   SmallVector<float> scales;
+  bool transposed = false; // weight is [N, K]
 };
 
-std::optional<DequantizedWeight> matchDequantizedWeight(Value v) {
+std::optional<DequantizedWeight> matchDequantizedWeight(Value v,
+                                                        int64_t channelAxis) {
   auto mul = v.getDefiningOp<MulOp>();
   auto vt = dyn_cast<RankedTensorType>(v.getType());
   if (!mul || !vt || vt.getRank() != 2 || !vt.hasStaticShape() ||
       !vt.getElementType().isF32())
     return std::nullopt;
-  int64_t n = vt.getDimSize(1);
+  int64_t n = vt.getDimSize(channelAxis);
   std::optional<DequantizedWeight> out;
   eitherOrder(mul, [&](Value centered, Value scaleValue) {
-    // The scale as the multiplication sees it: every extent 1 but the
-    // last, which is 1 or N.
+    // The scale as the multiplication sees it.
     auto st = dyn_cast<RankedTensorType>(scaleValue.getType());
     if (!st || !st.hasStaticShape())
       return false;
     ArrayRef<int64_t> shape = st.getShape();
-    if (!shape.empty() &&
-        (llvm::any_of(shape.drop_back(), [](int64_t d) { return d != 1; }) ||
-         (shape.back() != 1 && shape.back() != n)))
+    bool perTensor = st.getNumElements() == 1;
+    bool fits = channelAxis == 1
+                    ? shape.empty() ||
+                          (llvm::all_of(shape.drop_back(),
+                                        [](int64_t d) { return d == 1; }) &&
+                           (shape.back() == 1 || shape.back() == n))
+                    : perTensor ||
+                          (shape.size() == 2 && shape[0] == n && shape[1] == 1);
+    if (!fits)
       return false;
     auto sc = constantThrough(scaleValue);
     std::optional<SmallVector<float>> values =
@@ -335,9 +345,46 @@ std::optional<DequantizedWeight> matchDequantizedWeight(Value v) {
   return out;
 }
 
+/// A MatMul's right operand as a dequantized int8 [K, N] weight: directly,
+/// or as ONNX Gemm with transB gives it, transpose(DequantizeLinear(w)) of an
+/// [N, K] weight scaled per row.
+std::optional<DequantizedWeight> matchMatMulWeight(Value rhs) {
+  if (auto t = rhs.getDefiningOp<TransposeOp>()) {
+    if (t.getPerm() != ArrayRef<int64_t>({1, 0}))
+      return std::nullopt;
+    std::optional<DequantizedWeight> w =
+        matchDequantizedWeight(t.getInput(), /*channelAxis=*/0);
+    if (w)
+      w->transposed = true;
+    return w;
+  }
+  return matchDequantizedWeight(rhs, /*channelAxis=*/1);
+}
+
+/// The [K, N] int8 constant of a matched weight: its own, or a new one
+/// holding the transpose of an [N, K] one; null when the data is not at hand.
+Value qlinearWeight(PatternRewriter &rewriter, DequantizedWeight &w) {
+  if (!w.transposed)
+    return w.weight.getResult();
+  std::optional<SmallVector<int32_t>> values = int8Values(w.weight);
+  if (!values)
+    return Value();
+  auto wt = cast<RankedTensorType>(w.weight.getType());
+  int64_t n = wt.getDimSize(0), k = wt.getDimSize(1);
+  SmallVector<int8_t> transposed(k * n);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < k; ++j)
+      transposed[j * n + i] = int8_t((*values)[i * k + j]);
+  auto type = RankedTensorType::get({k, n}, wt.getElementType());
+  return ConstantOp::create(rewriter, w.weight.getLoc(), type,
+                            cast<ElementsAttr>(DenseElementsAttr::get(
+                                type, ArrayRef<int8_t>(transposed))));
+}
+
 /// matmul(DequantizeLinear(QuantizeLinear(x)), DequantizeLinear(w)), w a
-/// constant symmetric int8 [K, N], as onnxruntime.quantization's
-/// quantize_static writes it in the QDQ format => qlinear(x, w, w_scales)
+/// constant symmetric int8 [K, N] (or the transposed [N, K] of a Gemm), as
+/// onnxruntime.quantization's quantize_static writes MatMul and Gemm in the
+/// QDQ format => qlinear(x, w, w_scales)
 /// {quant = "static_u8"}: the same integers (q - zp times w, in int32) and
 /// rescale on the int8 GEMM kernel.
 struct RaiseStaticInt8MatMul : OpRewritePattern<MatMulOp> {
@@ -346,8 +393,8 @@ struct RaiseStaticInt8MatMul : OpRewritePattern<MatMulOp> {
                                 PatternRewriter &rewriter) const override {
     if (!isF32Tensor(op.getResult()))
       return failure();
-    std::optional<DequantizedWeight> w = matchDequantizedWeight(op.getRhs());
-    if (!w)
+    std::optional<DequantizedWeight> w = matchMatMulWeight(op.getRhs());
+    if (!w || w->scales.empty())
       return failure();
     std::optional<StaticQuantizedInput> in = matchQdqInput(op.getLhs());
     if (!in || !std::isfinite(in->scale) ||
@@ -356,8 +403,11 @@ struct RaiseStaticInt8MatMul : OpRewritePattern<MatMulOp> {
     auto xt = cast<RankedTensorType>(in->x.getType());
     if (xt.getRank() < 2 || xt.getRank() != op.getType().getRank())
       return failure();
+    Value weight = qlinearWeight(rewriter, *w);
+    if (!weight)
+      return failure();
     rewriter.replaceOpWithNewOp<QLinearOp>(
-        op, op.getType(), in->x, w->weight,
+        op, op.getType(), in->x, weight,
         scalesConstant(rewriter, op.getLoc(), w->scales), Value(),
         rewriter.getStringAttr("none"), rewriter.getStringAttr("static_u8"),
         rewriter.getF32FloatAttr(in->scale),
@@ -366,21 +416,81 @@ struct RaiseStaticInt8MatMul : OpRewritePattern<MatMulOp> {
   }
 };
 
-/// qlinear(x, w, s) + b with b a constant [N] => qlinear(x, w, s, b).
+/// The f32 values of a bias [n]: a constant, or ONNX DequantizeLinear of a
+/// constant int32 one as quantize_static writes a Gemm's C,
+/// mul(sub(cast<f32>(q), cast<f32>(zp)), s) or mul(cast<f32>(q), s) with s
+/// one value or n, computed here as DequantizeLinear does in f32.
+std::optional<SmallVector<float>> biasValues(Value b, int64_t n) {
+  auto bt = dyn_cast<RankedTensorType>(b.getType());
+  if (!bt || bt.getRank() != 1 || bt.getDimSize(0) != n || !isF32Tensor(b))
+    return std::nullopt;
+  if (auto c = b.getDefiningOp<ConstantOp>())
+    return f32Values(c);
+  auto mul = b.getDefiningOp<MulOp>();
+  if (!mul)
+    return std::nullopt;
+  std::optional<SmallVector<float>> out;
+  eitherOrder(mul, [&](Value centered, Value scaleValue) {
+    auto sc = constantThrough(scaleValue);
+    std::optional<SmallVector<float>> scales =
+        sc ? f32Values(sc) : std::nullopt;
+    if (!scales || (scales->size() != 1 && int64_t(scales->size()) != n))
+      return false;
+    auto intValues = [&](Value v) -> std::optional<SmallVector<int32_t>> {
+      auto cast = v.getDefiningOp<CastOp>();
+      auto c =
+          cast ? cast.getInput().getDefiningOp<ConstantOp>() : ConstantOp();
+      auto ct = c ? cast_or_null<RankedTensorType>(c.getType()) : nullptr;
+      if (!ct || !ct.getElementType().isSignlessInteger(32) ||
+          !ct.hasStaticShape())
+        return std::nullopt;
+      SmallVector<char, 0> storage;
+      std::optional<ArrayRef<char>> bytes =
+          elementBytes(c.getValue(), ct.getNumElements(), 4, storage);
+      if (!bytes)
+        return std::nullopt;
+      SmallVector<int32_t> values(ct.getNumElements());
+      std::memcpy(values.data(), bytes->data(), values.size() * 4);
+      return values;
+    };
+    Value widened = centered;
+    SmallVector<int32_t> zeros(1, 0);
+    if (auto sub = centered.getDefiningOp<SubOp>()) {
+      std::optional<SmallVector<int32_t>> z = intValues(sub.getRhs());
+      if (!z || (z->size() != 1 && int64_t(z->size()) != n))
+        return false;
+      zeros = *z;
+      widened = sub.getLhs();
+    }
+    std::optional<SmallVector<int32_t>> q = intValues(widened);
+    if (!q || int64_t(q->size()) != n)
+      return false;
+    SmallVector<float> values(n);
+    for (int64_t j = 0; j < n; ++j)
+      values[j] = float((*q)[j] - zeros[zeros.size() == 1 ? 0 : j]) *
+                  (*scales)[scales->size() == 1 ? 0 : j];
+    out = values;
+    return true;
+  });
+  return out;
+}
+
+/// qlinear(x, w, s) + b with b a constant [N] (or a dequantized int32 one)
+/// => qlinear(x, w, s, b).
 struct FoldQLinearBias : OpRewritePattern<AddOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(AddOp op,
                                 PatternRewriter &rewriter) const override {
     QLinearOp q;
     Value bias;
+    std::optional<SmallVector<float>> values;
     eitherOrder(op, [&](Value l, Value b) {
       auto candidate = singleUse<QLinearOp>(l);
-      auto bt = dyn_cast<RankedTensorType>(b.getType());
       if (!candidate || candidate.getBias() ||
-          candidate.getActivation() != "none" || !bt || bt.getRank() != 1 ||
-          !isF32Tensor(b) || !b.getDefiningOp<ConstantOp>() ||
-          l.getType() != op.getType() ||
-          bt.getDimSize(0) != candidate.getType().getShape().back())
+          candidate.getActivation() != "none" || l.getType() != op.getType())
+        return false;
+      values = biasValues(b, candidate.getType().getShape().back());
+      if (!values)
         return false;
       q = candidate;
       bias = b;
@@ -388,6 +498,8 @@ struct FoldQLinearBias : OpRewritePattern<AddOp> {
     });
     if (!q)
       return failure();
+    if (!bias.getDefiningOp<ConstantOp>())
+      bias = scalesConstant(rewriter, op.getLoc(), *values);
     rewriter.replaceOpWithNewOp<QLinearOp>(
         op, op.getType(), q.getInput(), q.getWeight(), q.getScales(), bias,
         q.getActivationAttr(), q.getQuantAttr(), q.getInputScaleAttr(),

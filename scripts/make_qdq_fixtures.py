@@ -84,7 +84,7 @@ def quantize(base: str, flavour: dict) -> onnx.ModelProto:
         out = Path(tmp) / "q.onnx"
         quantize_static(str(src), str(out), Calibration(src),
                         quant_format=QuantFormat.QDQ,
-                        op_types_to_quantize=["MatMul"], **flavour)
+                        op_types_to_quantize=["MatMul", "Gemm"], **flavour)
         return onnx.load(out)
 
 

@@ -208,3 +208,94 @@ func.func @qdq_not_raised(%x: tensor<4x2xf32>, %y: tensor<2x2xf32>) -> (tensor<4
   %m4 = kiln.matmul %xd, %y : tensor<4x2xf32>, tensor<2x2xf32> -> tensor<4x2xf32>
   return %m0, %m1, %m2, %m3, %m4 : tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2xf32>
 }
+
+// -----
+
+// A Gemm with transB as quantize_static writes it: the [N, K] int8 weight
+// scaled per row (axis 0, the importer's [N, 1] scale), transposed, and the
+// int32 bias through DequantizeLinear (scale s_x * s_w per column). One
+// kiln.qlinear with the weight transposed to [K, N] at compile time and the
+// bias dequantized into a constant: (q - 0) * s = [4 * 0.5, -2 * 0.25].
+// CHECK-LABEL: func.func @qdq_gemm_trans_b
+// CHECK-DAG: %[[W:.*]] = kiln.constant dense<{{\[\[}}1, 3], [-2, 4], [5, -6]]> : tensor<3x2xi8>
+// CHECK-DAG: %[[S:.*]] = kiln.constant dense<[2.500000e-01, 5.000000e-01]> : tensor<2xf32>
+// CHECK-DAG: %[[B:.*]] = kiln.constant dense<[2.000000e+00, -5.000000e-01]> : tensor<2xf32>
+// CHECK: %[[Y:.*]] = kiln.qlinear %{{.*}}, %[[W]], %[[S]], %[[B]] {input_scale = 5.000000e-01 : f32, input_zero_point = 7 : i32, quant = "static_u8"} : tensor<4x3xf32>, tensor<3x2xi8>, tensor<2xf32>, tensor<2xf32> -> tensor<4x2xf32>
+// CHECK-NEXT: return %[[Y]]
+func.func @qdq_gemm_trans_b(%x: tensor<4x3xf32>) -> tensor<4x2xf32> {
+  %s = kiln.constant dense<0.5> : tensor<f32>
+  %zp = kiln.constant dense<7> : tensor<ui8>
+  %d = kiln.div %x, %s : tensor<4x3xf32>, tensor<f32> -> tensor<4x3xf32>
+  %r = kiln.round %d : tensor<4x3xf32>
+  %zpf = kiln.cast %zp : tensor<ui8> -> tensor<f32>
+  %a = kiln.add %r, %zpf : tensor<4x3xf32>, tensor<f32> -> tensor<4x3xf32>
+  %c = kiln.clip %a {max = 255.0 : f64, min = 0.0 : f64} : tensor<4x3xf32>
+  %q = kiln.cast %c : tensor<4x3xf32> -> tensor<4x3xui8>
+  %qf = kiln.cast %q : tensor<4x3xui8> -> tensor<4x3xf32>
+  %centered = kiln.sub %qf, %zpf : tensor<4x3xf32>, tensor<f32> -> tensor<4x3xf32>
+  %xd = kiln.mul %centered, %s : tensor<4x3xf32>, tensor<f32> -> tensor<4x3xf32>
+  %w = kiln.constant dense<[[1, -2, 5], [3, 4, -6]]> : tensor<2x3xi8>
+  %ws = kiln.constant dense<[0.25, 0.5]> : tensor<2xf32>
+  %wzp = kiln.constant dense<0> : tensor<2xi8>
+  %wf = kiln.cast %w : tensor<2x3xi8> -> tensor<2x3xf32>
+  %wzpr = kiln.reshape %wzp {shape = affine_map<() -> (2, 1)>} : tensor<2xi8> -> tensor<2x1xi8>
+  %wzpf = kiln.cast %wzpr : tensor<2x1xi8> -> tensor<2x1xf32>
+  %wc = kiln.sub %wf, %wzpf : tensor<2x3xf32>, tensor<2x1xf32> -> tensor<2x3xf32>
+  %wsr = kiln.reshape %ws {shape = affine_map<() -> (2, 1)>} : tensor<2xf32> -> tensor<2x1xf32>
+  %wd = kiln.mul %wc, %wsr : tensor<2x3xf32>, tensor<2x1xf32> -> tensor<2x3xf32>
+  %wt = kiln.transpose %wd {perm = array<i64: 1, 0>} : tensor<2x3xf32> -> tensor<3x2xf32>
+  %m = kiln.matmul %xd, %wt : tensor<4x3xf32>, tensor<3x2xf32> -> tensor<4x2xf32>
+  %bq = kiln.constant dense<[4, -2]> : tensor<2xi32>
+  %bzp = kiln.constant dense<0> : tensor<2xi32>
+  %bs = kiln.constant dense<[0.5, 0.25]> : tensor<2xf32>
+  %bqf = kiln.cast %bq : tensor<2xi32> -> tensor<2xf32>
+  %bzpf = kiln.cast %bzp : tensor<2xi32> -> tensor<2xf32>
+  %bc = kiln.sub %bqf, %bzpf : tensor<2xf32>, tensor<2xf32> -> tensor<2xf32>
+  %b = kiln.mul %bc, %bs : tensor<2xf32>, tensor<2xf32> -> tensor<2xf32>
+  %y = kiln.add %m, %b : tensor<4x2xf32>, tensor<2xf32> -> tensor<4x2xf32>
+  return %y : tensor<4x2xf32>
+}
+
+// -----
+
+// Must not fire on the transposed form: the [N, K] weight scaled along K
+// (its columns, [1, K]). An int32 bias with a nonconstant zero point stays
+// a kiln.add after a raised GEMM.
+// CHECK-LABEL: func.func @qdq_gemm_not_raised
+// CHECK-COUNT-1: kiln.matmul
+// CHECK: kiln.qlinear
+// CHECK-NOT: kiln.qlinear
+// CHECK: kiln.add
+func.func @qdq_gemm_not_raised(%x: tensor<4x3xf32>, %z: tensor<2xi32>) -> (tensor<4x2xf32>, tensor<4x2xf32>) {
+  %s = kiln.constant dense<0.5> : tensor<f32>
+  %zp = kiln.constant dense<7> : tensor<ui8>
+  %d = kiln.div %x, %s : tensor<4x3xf32>, tensor<f32> -> tensor<4x3xf32>
+  %r = kiln.round %d : tensor<4x3xf32>
+  %zpf = kiln.cast %zp : tensor<ui8> -> tensor<f32>
+  %a = kiln.add %r, %zpf : tensor<4x3xf32>, tensor<f32> -> tensor<4x3xf32>
+  %c = kiln.clip %a {max = 255.0 : f64, min = 0.0 : f64} : tensor<4x3xf32>
+  %q = kiln.cast %c : tensor<4x3xf32> -> tensor<4x3xui8>
+  %qf = kiln.cast %q : tensor<4x3xui8> -> tensor<4x3xf32>
+  %centered = kiln.sub %qf, %zpf : tensor<4x3xf32>, tensor<f32> -> tensor<4x3xf32>
+  %xd = kiln.mul %centered, %s : tensor<4x3xf32>, tensor<f32> -> tensor<4x3xf32>
+  %w = kiln.constant dense<[[1, -2, 5], [3, 4, -6]]> : tensor<2x3xi8>
+  %wf = kiln.cast %w : tensor<2x3xi8> -> tensor<2x3xf32>
+  // Scales along K of the [N, K] weight.
+  %wsk = kiln.constant dense<[[0.25, 0.5, 1.0]]> : tensor<1x3xf32>
+  %wd0 = kiln.mul %wf, %wsk : tensor<2x3xf32>, tensor<1x3xf32> -> tensor<2x3xf32>
+  %wt0 = kiln.transpose %wd0 {perm = array<i64: 1, 0>} : tensor<2x3xf32> -> tensor<3x2xf32>
+  %m0 = kiln.matmul %xd, %wt0 : tensor<4x3xf32>, tensor<3x2xf32> -> tensor<4x2xf32>
+  // Raised, but its bias's zero point is not a constant.
+  %ws = kiln.constant dense<[[0.25], [0.5]]> : tensor<2x1xf32>
+  %wd1 = kiln.mul %wf, %ws : tensor<2x3xf32>, tensor<2x1xf32> -> tensor<2x3xf32>
+  %wt1 = kiln.transpose %wd1 {perm = array<i64: 1, 0>} : tensor<2x3xf32> -> tensor<3x2xf32>
+  %m1 = kiln.matmul %xd, %wt1 : tensor<4x3xf32>, tensor<3x2xf32> -> tensor<4x2xf32>
+  %bq = kiln.constant dense<[4, -2]> : tensor<2xi32>
+  %bs = kiln.constant dense<[0.5, 0.25]> : tensor<2xf32>
+  %bqf = kiln.cast %bq : tensor<2xi32> -> tensor<2xf32>
+  %zf = kiln.cast %z : tensor<2xi32> -> tensor<2xf32>
+  %bc = kiln.sub %bqf, %zf : tensor<2xf32>, tensor<2xf32> -> tensor<2xf32>
+  %b = kiln.mul %bc, %bs : tensor<2xf32>, tensor<2xf32> -> tensor<2xf32>
+  %y = kiln.add %m1, %b : tensor<4x2xf32>, tensor<2xf32> -> tensor<4x2xf32>
+  return %m0, %y : tensor<4x2xf32>, tensor<4x2xf32>
+}
