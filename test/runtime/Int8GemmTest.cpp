@@ -545,6 +545,34 @@ TEST(Int8GemmEntryPoint, RunsTheBestVariant) {
   }
 }
 
+// Every positive normal input scale runs, as kiln.qlinear's verifier
+// accepts them: at the ends of the range the vector kernels' reciprocal is
+// not exact, and they quantize by division instead.
+TEST(Int8GemmEntryPoint, StaticScalesAtTheEndsOfTheNormalRange) {
+  kiln::test::PoolContext context(2);
+  std::vector<float> scales{1.0f, 0.5f}, c(2 * 2, 7.0f);
+  std::vector<int8_t> w(3 * 2, 1),
+      packed((size_t)kiln::int8::packedBytes(3, 2));
+  kiln::int8::pack(w.data(), 3, 2, packed.data());
+  kiln_memref1_i8 pm{
+      packed.data(), packed.data(), 0, {(int64_t)packed.size()}, {1}};
+  kiln_memref1_f32 sm{scales.data(), scales.data(), 0, {2}, {1}};
+  kiln_memref1_f32 none{nullptr, nullptr, 0, {0}, {1}};
+  kiln_memref2_f32 cm{c.data(), c.data(), 0, {2, 2}, {2, 1}};
+  for (float scale : {0x1p-126f, 0x1p-125f, 3.0f, 0x1p125f, 0x1p126f}) {
+    // q = [[1, -1, 1], [2, 0, -1]]: each row sums to 1.
+    std::vector<float> a{scale, -scale, scale, 2 * scale, 0.0f, -scale};
+    kiln_memref2_f32 am{a.data(), a.data(), 0, {2, 3}, {3, 1}};
+    _mlir_ciface_kiln_rt_qlinear_static_s8_f32(&am, &pm, &sm, &none, &cm,
+                                               KILN_RT_ACT_NONE, scale, 128);
+    EXPECT_EQ(context.error, "") << scale;
+    for (int64_t i = 0; i < 2; ++i) {
+      EXPECT_FLOAT_EQ(c[(size_t)(i * 2)], scale) << scale;
+      EXPECT_FLOAT_EQ(c[(size_t)(i * 2 + 1)], scale * 0.5f) << scale;
+    }
+  }
+}
+
 TEST(Int8GemmEntryPoint, ReportsBadArguments) {
   kiln::test::PoolContext context(1);
   std::vector<float> a(4 * 5, 1.0f), scales(6, 1.0f), c(4 * 6, 7.0f);
@@ -586,14 +614,18 @@ TEST(Int8GemmEntryPoint, ReportsBadArguments) {
   _mlir_ciface_kiln_rt_qlinear_static_s8_f32(&am, &pm, &sm, &none, &cm,
                                              KILN_RT_ACT_NONE, 0.0f, 0);
   EXPECT_EQ(context.error,
-            "qlinear_static_s8_f32: input scale 0 must be in [2^-125, 2^125] "
-            "and zero point 0 in [0, 255]");
+            "qlinear_static_s8_f32: input scale 0 must be a positive normal "
+            "number and zero point 0 in [0, 255]");
   context.error.clear();
   _mlir_ciface_kiln_rt_qlinear_static_s8_f32(&am, &pm, &sm, &none, &cm,
                                              KILN_RT_ACT_NONE, 0.5f, 256);
   EXPECT_EQ(context.error,
-            "qlinear_static_s8_f32: input scale 0.5 must be in [2^-125, "
-            "2^125] and zero point 256 in [0, 255]");
+            "qlinear_static_s8_f32: input scale 0.5 must be a positive normal "
+            "number and zero point 256 in [0, 255]");
+  context.error.clear();
+  _mlir_ciface_kiln_rt_qlinear_static_s8_f32(
+      &am, &pm, &sm, &none, &cm, KILN_RT_ACT_NONE, 0x1p-127f, 3); // subnormal
+  EXPECT_NE(context.error.find("input scale"), std::string::npos);
   context.error.clear();
   _mlir_ciface_kiln_rt_qlinear_static_s8_f32(&wide, &pm, &sm, &none, &cm,
                                              KILN_RT_ACT_NONE, 0.5f, 3);

@@ -32,6 +32,7 @@
 #include "kernels/KernelError.h"
 
 #include <atomic>
+#include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -432,14 +433,15 @@ extern "C" void _mlir_ciface_kiln_rt_qlinear_static_s8_f32(
     kiln_memref1_f32 *bias, kiln_memref2_f32 *c, int32_t activation,
     float inputScale, int32_t inputZero) {
   const char *name = "qlinear_static_s8_f32";
-  // The reciprocal the vector kernels divide by stays exact only for a
-  // normal scale with a normal reciprocal (Int8GemmKernels.h).
-  if (!(inputScale >= 0x1p-125f && inputScale <= 0x1p125f) || inputZero < 0 ||
+  // What kiln.qlinear's verifier accepts. Near the ends of that range the
+  // vector kernels' reciprocal is not exact and they quantize with the
+  // scalar division instead (tensorReciprocalExact).
+  if (!(inputScale >= FLT_MIN && inputScale <= FLT_MAX) || inputZero < 0 ||
       inputZero > 255) {
     char message[160];
     snprintf(message, sizeof(message),
-             "%s: input scale %g must be in [2^-125, 2^125] and zero point "
-             "%d in [0, 255]",
+             "%s: input scale %g must be a positive normal number and zero "
+             "point %d in [0, 255]",
              name, (double)inputScale, (int)inputZero);
     kiln::reportError(message);
     return;

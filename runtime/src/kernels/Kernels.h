@@ -165,8 +165,9 @@ void _mlir_ciface_kiln_rt_qlinear_s8_f32(kiln_memref2_f32 *a,
 // kiln_rt_qlinear_s8_f32 with a quantized as one tensor with the constant
 // scale and zero point of an ONNX QuantizeLinear to uint8 (q =
 // sat_u8(round(a / input_scale) + input_zero), sa = input_scale). A scale
-// outside [2^-125, 2^125] or a zero point outside [0, 255] is reported, as
-// are the sizes kiln_rt_qlinear_s8_f32 checks.
+// that is not a positive normal number (what kiln.qlinear's verifier
+// accepts) or a zero point outside [0, 255] is reported, as are the sizes
+// kiln_rt_qlinear_s8_f32 checks.
 void _mlir_ciface_kiln_rt_qlinear_static_s8_f32(
     kiln_memref2_f32 *a, kiln_memref1_i8 *packed, kiln_memref1_f32 *scales,
     kiln_memref1_f32 *bias, kiln_memref2_f32 *c, int32_t activation,
