@@ -184,11 +184,14 @@ INT8_WORK = {"int8-dynamic": "gemm", "int8-weight": "weights", "ort-int8": "gemm
 # ONNX Runtime's model of a mode (quantize_models.py --kind), and whether
 # Kiln compiles that model too instead of quantizing the fp32 one.
 ORT_KIND = {m: ("int4" if "int4" in m else "int8") for m in QUANT_MODES}
+# int4-dynamic's activations are int8: ORT runs MatMulNBits at
+# accuracy_level=4, its int8 compute, against it.
+ORT_KIND["int4-dynamic"] = "int4q8"
 COMPILES_ORT_MODEL = ("ort-int8", "ort-int4")
 
 
 def bits_label(mode: str) -> str:
-    return ORT_KIND.get(mode, "int8")
+    return "int4" if "int4" in mode else "int8"
 
 
 def ensure_int8_models(models: list, args) -> dict:
@@ -198,7 +201,7 @@ def ensure_int8_models(models: list, args) -> dict:
     when that is newer."""
     import quantize_models
     kind = ORT_KIND[args.quantize]
-    tool = "MatMulNBitsQuantizer" if kind == "int4" else "quantize_dynamic"
+    tool = "MatMulNBitsQuantizer" if kind.startswith("int4") else "quantize_dynamic"
     result = {}
     for name in models:
         path, record = quantize_models.int8_paths(args.models, name, kind)
@@ -760,7 +763,8 @@ def print_int8_table(results: dict):
     meta = results["meta"]
     bits = bits_label(meta["quantize"])
     if bits == "int4":
-        ort_model = "MatMulNBitsQuantizer(block_size=32, is_symmetric=True)'s model"
+        level = ", accuracy_level=4" if ORT_KIND[meta["quantize"]] == "int4q8" else ""
+        ort_model = f"MatMulNBitsQuantizer(block_size=32, is_symmetric=True{level})'s model"
         compute = ("FLOPs / fp32 peak" if INT8_WORK[meta["quantize"]] == "int4" else
                    f"GEMM ops / {meta['int8_peak_gops']:.0f} GOP/s + other FLOPs / fp32 peak")
         floor = (f"max({compute}, bytes with 4-bit weights and an fp32 scale per 32 "

@@ -2,7 +2,7 @@
 #===- bench/quantize_models.py - ONNX Runtime's int8/int4 models of the bench ===#
 #
 # usage: .venv/bin/python bench/quantize_models.py MODELS_DIR NAME [NAME...]
-#            [--kind int8|int4] [--force]
+#            [--kind int8|int4|int4q8] [--force]
 #
 # --kind int8 (default) writes MODELS_DIR/NAME_int8.onnx from
 # MODELS_DIR/NAME.onnx with ONNX Runtime's own dynamic quantization, as its
@@ -27,6 +27,10 @@
 # (every MatMul by a constant becomes com.microsoft MatMulNBits, 4-bit
 # weights with an fp32 scale per 32 rows of K; no accuracy_level, so ORT
 # computes in f32, as Kiln's int4-weight does).
+#
+# --kind int4q8 writes NAME_int4q8.onnx the same way with accuracy_level=4:
+# ORT quantizes the activations to int8 (per block of 32) and multiplies in
+# int8, as Kiln's int4-dynamic does (per row).
 #
 # bench.py --quantize runs this once per model; NAME_<kind>.json records how
 # the file was made, and the file is made again when the fp32 model is
@@ -105,16 +109,18 @@ def quantize(models: Path, name: str, kind: str = "int8") -> dict:
     out, record = int8_paths(models, name, kind)
     tmp = out.with_suffix(".onnx.tmp")
     t0 = time.perf_counter()
-    if kind == "int4":
+    if kind in ("int4", "int4q8"):
         from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
         model = onnx.load(str(src))
         rewritten = gemms_as_matmuls(model)
-        q = MatMulNBitsQuantizer(model, block_size=INT4_BLOCK, is_symmetric=True)
+        level = {"accuracy_level": 4} if kind == "int4q8" else {}
+        q = MatMulNBitsQuantizer(model, block_size=INT4_BLOCK, is_symmetric=True, **level)
         q.process()
         onnx.save(q.model.model, str(tmp))
         call = (f"{rewritten} Gemm by a constant rewritten as MatMul + Add, then "
                 f"onnxruntime.quantization.matmul_nbits_quantizer.MatMulNBitsQuantizer(model, "
-                f"block_size={INT4_BLOCK}, is_symmetric=True).process()")
+                f"block_size={INT4_BLOCK}, is_symmetric=True"
+                + (", accuracy_level=4" if level else "") + ").process()")
     else:
         from onnxruntime.quantization import QuantType, quantize_dynamic
         quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8)
@@ -137,9 +143,10 @@ def main(argv=None) -> int:
                                              "bench models")
     ap.add_argument("models", type=Path, help="directory of NAME.onnx (build/bench/models)")
     ap.add_argument("names", nargs="+")
-    ap.add_argument("--kind", choices=("int8", "int4"), default="int8",
+    ap.add_argument("--kind", choices=("int8", "int4", "int4q8"), default="int8",
                     help="int8: quantize_dynamic (QInt8 weights); int4: MatMulNBitsQuantizer "
-                         f"(block {INT4_BLOCK}, symmetric)")
+                         f"(block {INT4_BLOCK}, symmetric); int4q8: the same with "
+                         "accuracy_level=4 (int8 activations)")
     ap.add_argument("--force", action="store_true", help="quantize even where the file is current")
     args = ap.parse_args(argv)
     for name in args.names:
