@@ -292,6 +292,9 @@ const AppendCase kAppendCases[] = {
     {3, 4, 4, 1, 20, 1, 16, true},    // in place
     {1, 4, 2, 40, 10, 40, 32, false}, // prefill after a past: query blocks
     {2, 2, 2, 1, 0, 1, 8, false},     // an empty past
+    // Decode steps over several key blocks, and in place.
+    {2, 3, 3, 1, 130, 1, 64, false},
+    {1, 2, 2, 1, 200, 1, 48, true},
 };
 
 class AttentionAppendTest : public ::testing::TestWithParam<MatmulIsa> {
