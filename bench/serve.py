@@ -22,7 +22,8 @@
 # Defaults are the Optimum exports bench/run.sh --exporter optimum compiles
 # (GPT-2 small with past, BERT-base). Every engine first does one untimed
 # round, which faults in the buffers of its shapes. Results:
-# bench/results/<date>-serve.json.
+# bench/results/<date>-serve.json, or -serve-2.json and on where that
+# exists (a run never overwrites a kept one; --out names the file).
 #
 #===----------------------------------------------------------------------===#
 import argparse
@@ -308,7 +309,9 @@ def main():
     ap.add_argument("--lengths", default="8,128", help="encoder input lengths")
     ap.add_argument("--skip-decoder", action="store_true")
     ap.add_argument("--skip-encoder", action="store_true")
-    ap.add_argument("--out", default=None)
+    ap.add_argument("--out", default=None,
+                    help="results file (default: bench/results/<date>-serve.json, numbered "
+                         "on where it exists)")
     args = ap.parse_args()
     clients = [int(c) for c in args.clients.split(",")]
     results = {"meta": {"date": datetime.date.today().isoformat(), "host": platform.node(),
@@ -381,9 +384,19 @@ def main():
                   f"{r['direct_rps']:>10.1f} {r['pct_direct']:>7.0f}%")
         results["encoder"] = {"model": Path(args.encoder).name, "rows": rows}
 
-    out = Path(args.out) if args.out else ROOT / "bench/results" / f"{results['meta']['date']}-serve.json"
+    out = Path(args.out) if args.out else unused_results_path(results["meta"]["date"])
     out.write_text(json.dumps(results, indent=1) + "\n")
     print(f"\nwrote {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
+
+
+def unused_results_path(date: str) -> Path:
+    """bench/results/<date>-serve.json, or the first -serve-N.json that does
+    not exist yet."""
+    base = ROOT / "bench/results"
+    out, n = base / f"{date}-serve.json", 2
+    while out.exists():
+        out, n = base / f"{date}-serve-{n}.json", n + 1
+    return out
 
 
 if __name__ == "__main__":
