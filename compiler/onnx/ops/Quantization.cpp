@@ -251,7 +251,8 @@ static Value blobConstant(NodeContext &nc, RankedTensorType type, StringRef key,
 /// byte, low nibble first, and w[k, n] = (q - zp) * scale per block of K
 /// and column; zp is 8 without zero_points, else from zero_points (uint8,
 /// packed as B, or float). One kiln.qlinear_int4 with B's values one per
-/// i8 (signed q - 8 without zero points), scales and zero points [blocks, N].
+/// i8 (signed q - 8 without zero points), scales and zero points [blocks, N],
+/// with int8 activations (quant "row") where accuracy_level is 4.
 static LogicalResult convertMatMulNBits(NodeContext &nc) {
   OpBuilder &b = nc.builder();
   Type f32 = b.getF32Type();
@@ -265,6 +266,13 @@ static LogicalResult convertMatMulNBits(NodeContext &nc) {
   if (block < 8 || block % 8 != 0)
     return nc.error() << "block_size " << block
                       << " is not supported (a multiple of 8)";
+  // 4 asks for int8 activations (ORT quantizes them per block of K; Kiln
+  // per row, kiln.qlinear_int4's "row"); 0 to 3 for f32 math or less,
+  // which runs as f32.
+  int64_t accuracyLevel = nc.getInt("accuracy_level", 0);
+  if (accuracyLevel < 0 || accuracyLevel > 4)
+    return nc.error() << "accuracy_level " << accuracyLevel
+                      << " is not one of 0 to 4";
   if (nc.numInputs() < 3 || nc.numInputs() > 6)
     return nc.error() << "expects 3 to 6 inputs, got " << nc.numInputs();
   if (nc.hasInput(4))
@@ -370,7 +378,7 @@ static LogicalResult convertMatMulNBits(NodeContext &nc) {
   Value y = k::QLinearInt4Op::create(
       b, nc.loc(), nc.tensorType(resultDims, f32), a, w, scales, zeroPoints,
       bias, b.getI64IntegerAttr(block), b.getStringAttr("none"),
-      b.getStringAttr("none"));
+      b.getStringAttr(accuracyLevel == 4 ? "row" : "none"));
   if (dims.size() == 1)
     y = reshapeTo(nc, y, outDims);
   nc.setOutput(0, y, outDims);
