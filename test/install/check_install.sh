@@ -14,7 +14,10 @@
 #     tried and --runtime-dir, and does not fall back to the build tree's
 #     runtime; with --runtime-dir it links again;
 #   - with `cuda`: the copy's kilnc links a --target=cuda library with the
-#     copy's CUDA runtime (built, not run: no GPU is needed).
+#     copy's CUDA runtime (built, not run: no GPU is needed);
+#   - where the build has an aarch64 runtime (scripts/build-aarch64.sh), the
+#     copy carries it as lib/kiln/aarch64 and its kilnc links a
+#     --target=cpu:aarch64 library with it (an AArch64 ELF; not run).
 # The build tree is only read: other builds may use it meanwhile.
 #
 #===----------------------------------------------------------------------===#
@@ -114,5 +117,22 @@ if [[ "$CUDA" == cuda ]]; then
   grep -qF "$P/lib/kiln/libkiln_cuda_runtime.a" "$TMP/cuda_link.txt" ||
     fail "the cuda link line does not name $P/lib/kiln/libkiln_cuda_runtime.a"
   expect_no_build_path "$TMP/cuda.log"
+fi
+if [[ -e "$BUILD/lib/kiln/aarch64/libkiln_runtime.a" ]]; then
+  echo "== link a --target=cpu:aarch64 library with the moved kilnc"
+  for f in lib/kiln/aarch64/libkiln_runtime.a \
+           lib/kiln/aarch64/include/kiln/runtime.h; do
+    [[ -e "$P/$f" ]] || fail "the install has no $f"
+  done
+  "$P/bin/kilnc" "$MODEL" --target=cpu:aarch64 -o "$TMP/out/libgpt2_a64.so" \
+    -v >"$TMP/a64.log" 2>&1 || { cat "$TMP/a64.log"; fail "kilnc --target=cpu:aarch64 failed"; }
+  grep -F -- "-fuse-ld=lld" "$TMP/a64.log" | tee "$TMP/a64_link.txt"
+  grep -qF "$P/lib/kiln/aarch64/libkiln_runtime.a" "$TMP/a64_link.txt" ||
+    fail "the aarch64 link line does not name $P/lib/kiln/aarch64/libkiln_runtime.a"
+  expect_no_build_path "$TMP/a64.log"
+  od -An -tx1 -j18 -N2 "$TMP/out/libgpt2_a64.so" | grep -q "b7 00" ||
+    fail "libgpt2_a64.so is not an AArch64 ELF (e_machine 183)"
+else
+  echo "== no aarch64 runtime in $BUILD (scripts/build-aarch64.sh): not checked"
 fi
 echo "PASS"
