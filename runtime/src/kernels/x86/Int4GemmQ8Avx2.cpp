@@ -1,9 +1,8 @@
 //===- Int4GemmQ8Avx2.cpp - int4 x int8 GEMM kernel for AVX2 --------------===//
 //
-// The gemm of kInt4Q8Avx2 (Int4GemmKernels.h). Compiled with -mavx2 -mfma
-// (runtime/CMakeLists.txt); the driver calls it only on CPUs that have both.
-// The activations are quantized by the scalar reference loop, which the
-// compiler vectorizes as far as it can.
+// The kernels of kInt4Q8Avx2 (Int4GemmKernels.h). Compiled with -mavx2
+// -mfma (runtime/CMakeLists.txt); the driver calls them only on CPUs that
+// have both.
 //
 // As in the VNNI kernel (x86/Int4GemmQ8Avx512Vnni.cpp), a packed octet's
 // low nibbles are rows 0, 2, 4, 6 of K and its high ones rows 1, 3, 5, 7;
@@ -30,10 +29,81 @@ constexpr int kHalf = 8;
 constexpr int kMr = 4;
 constexpr int64_t kPrefetchBytes = 1024;
 
+// Row i of a into row `row` of q, an octet of K at a time (the scalar
+// reference's arithmetic, so the same bytes): the group's last octets past
+// K, and a whose columns are not contiguous, go element by element.
+void quantizeRow(const Int4Problem &p, int64_t i, const Q8Rows &q,
+                 int64_t row) {
+  const float *a = p.a + i * p.sam;
+  const int64_t k = p.k;
+  const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  __m256 vmax = _mm256_setzero_ps();
+  int64_t j = 0;
+  for (; j + 8 <= k; j += 8)
+    // A NaN is the first operand: vmaxps keeps the running maximum, as
+    // fmaxf does.
+    vmax =
+        _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(a + j), magnitude), vmax);
+  __m128 m4 =
+      _mm_max_ps(_mm256_castps256_ps128(vmax), _mm256_extractf128_ps(vmax, 1));
+  m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+  m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+  float amax = _mm_cvtss_f32(m4);
+  for (; j < k; ++j)
+    amax = fmaxf(amax, fabsf(a[j]));
+  const float s = amax / 127.0f;
+  const float invScalar = s == 0.0f ? 0.0f : 1.0f / s;
+  const __m256 inv = _mm256_set1_ps(invScalar);
+  const __m256i order = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+  const __m128i ones = _mm_set1_epi16(1);
+  int8_t *dst = q.data + row * q.lda;
+  auto *corr = reinterpret_cast<int32_t *>(dst + q.corrOffset);
+  auto *sums = reinterpret_cast<float *>(dst + q.sumOffset);
+  for (int64_t g = 0; g < p.groupCount; ++g) {
+    __m128i total = _mm_setzero_si128();
+    int32_t tail = 0;
+    for (int64_t r = 0; r < p.group; r += 8) {
+      const int64_t at = g * p.group + r;
+      if (at + 8 > k) { // past K: zeros, and the last values one by one
+        for (int64_t e = 0; e < 8; ++e) {
+          int8_t v = at + e < k ? q8Saturate(nearbyintf(a[at + e] * invScalar))
+                                : int8_t(0);
+          dst[at + q8Position(e)] = v;
+          tail += v;
+        }
+        continue;
+      }
+      __m256 v = _mm256_permutevar8x32_ps(
+          _mm256_mul_ps(_mm256_loadu_ps(a + at), inv), order);
+      __m256i n = _mm256_cvtps_epi32(v);
+      // Saturating packs: a NaN's 0x80000000 becomes -128.
+      __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(n),
+                                      _mm256_extracti128_si256(n, 1));
+      _mm_storel_epi64(reinterpret_cast<__m128i *>(dst + at),
+                       _mm_packs_epi16(words, words));
+      // The sums of the bytes as stored: words is saturated to int16 only,
+      // so clamp it to the bytes' range first.
+      __m128i bytes = _mm_max_epi16(_mm_min_epi16(words, _mm_set1_epi16(127)),
+                                    _mm_set1_epi16(-128));
+      total = _mm_add_epi32(total, _mm_madd_epi16(bytes, ones));
+    }
+    total = _mm_add_epi32(total, _mm_shuffle_epi32(total, 0x4e));
+    total = _mm_add_epi32(total, _mm_shuffle_epi32(total, 0xb1));
+    int32_t sum = _mm_cvtsi128_si32(total) + tail;
+    corr[g] = 8 * sum;
+    sums[g] = (float)sum;
+  }
+  q.scale[row] = s;
+}
+
 void quantizeAvx2(const Int4Problem &p, int64_t m0, int64_t rows,
                   const Q8Rows &q) {
-  for (int64_t i = 0; i < rows; ++i)
-    quantizeRowQ8Scalar(p, m0 + i, q, i);
+  for (int64_t i = 0; i < rows; ++i) {
+    if (p.sak == 1)
+      quantizeRow(p, m0 + i, q, i);
+    else
+      quantizeRowQ8Scalar(p, m0 + i, q, i);
+  }
 }
 
 // Rows x 8 of c at row m, columns n0 = panel * 16 + 8 * half.
