@@ -69,6 +69,52 @@ std::optional<double> splatValue(Value v) {
   return std::nullopt;
 }
 
+/// The value of a one-element f32 tensor computed from constants alone: a
+/// splat, or sqrt, reciprocal, +, -, *, / of such values, through reshapes,
+/// as SDPA exports compute the scale each of q and k is multiplied by
+/// (sqrt(1 / sqrt(head_dim))). In f32, as the model computes it.
+std::optional<double> scalarConstant(Value v, int depth = 0) {
+  auto t = dyn_cast<RankedTensorType>(v.getType());
+  if (!t || !t.hasStaticShape() || t.getNumElements() != 1 || depth > 8)
+    return std::nullopt;
+  Operation *op = v.getDefiningOp();
+  if (!op)
+    return std::nullopt;
+  if (isa<ReshapeOp>(op))
+    return scalarConstant(op->getOperand(0), depth + 1);
+  if (!t.getElementType().isF32())
+    return splatValue(v);
+  if (auto sqrt = dyn_cast<SqrtOp>(op)) {
+    auto x = scalarConstant(sqrt.getOperand(), depth + 1);
+    if (!x || *x < 0)
+      return std::nullopt;
+    return (double)std::sqrt((float)*x);
+  }
+  if (auto r = dyn_cast<ReciprocalOp>(op)) {
+    auto x = scalarConstant(r.getOperand(), depth + 1);
+    if (!x || *x == 0)
+      return std::nullopt;
+    return (double)(1.0f / (float)*x);
+  }
+  if (isa<AddOp, SubOp, MulOp, DivOp>(op)) {
+    auto a = scalarConstant(op->getOperand(0), depth + 1);
+    auto b = scalarConstant(op->getOperand(1), depth + 1);
+    if (!a || !b)
+      return std::nullopt;
+    float x = (float)*a, y = (float)*b;
+    if (isa<AddOp>(op))
+      return (double)(x + y);
+    if (isa<SubOp>(op))
+      return (double)(x - y);
+    if (isa<MulOp>(op))
+      return (double)(x * y);
+    if (y == 0)
+      return std::nullopt;
+    return (double)(x / y);
+  }
+  return splatValue(v);
+}
+
 /// `v` times a scalar constant (x * c, c * x or x / c) whose result has the
 /// shape of x: returns x and multiplies `scale` by the factor.
 Value peelScalarFactor(Value v, double &scale) {
@@ -76,10 +122,7 @@ Value peelScalarFactor(Value v, double &scale) {
   if (!op || !isa<MulOp, DivOp>(op))
     return nullptr;
   Value lhs = op->getOperand(0), rhs = op->getOperand(1);
-  auto scalar = [&](Value c) {
-    auto t = cast<RankedTensorType>(c.getType());
-    return t.getNumElements() == 1 ? splatValue(c) : std::nullopt;
-  };
+  auto scalar = [&](Value c) { return scalarConstant(c); };
   auto keepsShape = [&](Value x) { return x.getType() == v.getType(); };
   if (auto c = scalar(rhs); c && keepsShape(lhs)) {
     if (isa<DivOp>(op)) {

@@ -207,6 +207,36 @@ func.func @sdpa_split_scale(%q: tensor<1x2x8x64xf32>, %k: tensor<1x2x8x64xf32>) 
   return %o : tensor<1x2x8x64xf32>
 }
 
+// Optimum's SDPA export computes that factor in the graph,
+// sqrt(1 / sqrt(head_dim)), and transposes the scaled keys^T back: the
+// factors fold into the scale (in f32: 0.353553385^2), and the keys are the
+// past-and-new concat itself, which the CPU lowering then appends in place
+// of a copy of the whole cache.
+// CHECK-LABEL: @sdpa_computed_scale_decode
+// CHECK-SAME: (%[[Q:[^:]*]]: tensor{{.*}}, %[[PAST:[^:]*]]: tensor{{.*}}, %[[NEW:[^:]*]]: tensor
+// CHECK: %[[K:.*]] = kiln.concat %[[PAST]], %[[NEW]]
+// CHECK-NOT: kiln.mul
+// CHECK-NOT: kiln.sqrt
+// CHECK: %[[O:.*]] = kiln.attention %[[Q]], %[[K]], %[[K]] {scale = 0.12499{{[0-9]+}} : f32}
+// CHECK-NEXT: return %[[O]]
+func.func @sdpa_computed_scale_decode(%q: tensor<1x2x1x64xf32>, %past: tensor<1x2x7x64xf32>, %new: tensor<1x2x1x64xf32>) -> tensor<1x2x1x64xf32>
+    attributes {kiln.symbols = []} {
+  %k = kiln.concat %past, %new {axis = 2 : i64} : (tensor<1x2x7x64xf32>, tensor<1x2x1x64xf32>) -> tensor<1x2x8x64xf32>
+  %one = kiln.constant dense<1.0> : tensor<1xf32>
+  %d = kiln.constant dense<64.0> : tensor<1xf32>
+  %sd = kiln.sqrt %d : tensor<1xf32>
+  %inv = kiln.div %one, %sd : tensor<1xf32>, tensor<1xf32> -> tensor<1xf32>
+  %c = kiln.sqrt %inv : tensor<1xf32>
+  %qs = kiln.mul %q, %c : tensor<1x2x1x64xf32>, tensor<1xf32> -> tensor<1x2x1x64xf32>
+  %kt = kiln.transpose %k {perm = array<i64: 0, 1, 3, 2>} : tensor<1x2x8x64xf32> -> tensor<1x2x64x8xf32>
+  %c2 = kiln.sqrt %inv : tensor<1xf32>
+  %ks = kiln.mul %kt, %c2 : tensor<1x2x64x8xf32>, tensor<1xf32> -> tensor<1x2x64x8xf32>
+  %s = kiln.matmul %qs, %ks : tensor<1x2x1x64xf32>, tensor<1x2x64x8xf32> -> tensor<1x2x1x8xf32>
+  %p = kiln.softmax %s {axis = 3 : i64} : tensor<1x2x1x8xf32>
+  %o = kiln.matmul %p, %k : tensor<1x2x1x8xf32>, tensor<1x2x8x64xf32> -> tensor<1x2x1x64xf32>
+  return %o : tensor<1x2x1x64xf32>
+}
+
 // We don't raise a softmax over the queries.
 // CHECK-LABEL: @softmax_not_over_keys
 // CHECK-NOT: kiln.attention
@@ -230,6 +260,22 @@ func.func @scale_not_constant(%q: tensor<1x2x8x64xf32>, %k: tensor<1x2x8x64xf32>
   %s = kiln.matmul %q, %kt : tensor<1x2x8x64xf32>, tensor<1x2x64x8xf32> -> tensor<1x2x8x8xf32>
   %d = kiln.div %s, %c : tensor<1x2x8x8xf32>, tensor<f32> -> tensor<1x2x8x8xf32>
   %p = kiln.softmax %d {axis = 3 : i64} : tensor<1x2x8x8xf32>
+  %o = kiln.matmul %p, %k : tensor<1x2x8x8xf32>, tensor<1x2x8x64xf32> -> tensor<1x2x8x64xf32>
+  return %o : tensor<1x2x8x64xf32>
+}
+
+// A factor computed from an argument stays on the query.
+// CHECK-LABEL: @scale_computed_from_an_argument
+// CHECK: %[[R:.*]] = kiln.sqrt
+// CHECK: %[[QS:.*]] = kiln.mul %{{.*}}, %[[R]]
+// CHECK: kiln.attention %[[QS]], {{.*}} {scale = 1.000000e+00 : f32}
+func.func @scale_computed_from_an_argument(%q: tensor<1x2x8x64xf32>, %k: tensor<1x2x8x64xf32>, %c: tensor<1xf32>) -> tensor<1x2x8x64xf32>
+    attributes {kiln.symbols = []} {
+  %r = kiln.sqrt %c : tensor<1xf32>
+  %qs = kiln.mul %q, %r : tensor<1x2x8x64xf32>, tensor<1xf32> -> tensor<1x2x8x64xf32>
+  %kt = kiln.transpose %k {perm = array<i64: 0, 1, 3, 2>} : tensor<1x2x8x64xf32> -> tensor<1x2x64x8xf32>
+  %s = kiln.matmul %qs, %kt : tensor<1x2x8x64xf32>, tensor<1x2x64x8xf32> -> tensor<1x2x8x8xf32>
+  %p = kiln.softmax %s {axis = 3 : i64} : tensor<1x2x8x8xf32>
   %o = kiln.matmul %p, %k : tensor<1x2x8x8xf32>, tensor<1x2x8x64xf32> -> tensor<1x2x8x64xf32>
   return %o : tensor<1x2x8x64xf32>
 }
