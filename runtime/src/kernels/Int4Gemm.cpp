@@ -40,7 +40,6 @@
 #include "kernels/Int4Packing.h"
 #include "kernels/KernelError.h"
 
-#include <atomic>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,10 +158,6 @@ namespace {
 
 // Row ranges are whole register tiles of the widest variant.
 constexpr int64_t kRowTile = 8;
-// Below this many multiply-adds, waking the pool costs more than it saves
-// (the int8 GEMM's bound, Int8Gemm.cpp; a decode step of 768 x 768 is over
-// it).
-constexpr int64_t kParallelMacs = int64_t(1) << 18;
 // Rows per block with int8 activations: a worker's scratch holds one
 // block's quantized rows (about 800 KiB at K = 3072).
 constexpr int64_t kBlockRows = 256;
@@ -189,29 +184,17 @@ const Int4Q8Kernels &q8KernelsFor(Int8Isa isa) {
   return kInt4Q8Generic;
 }
 
-// Tells one block's scratch contents from those of earlier calls.
-std::atomic<uint64_t> nextBlockSerial{1};
-
-// A worker's scratch with int8 activations: this header, the block's row
-// scales, then its quantized rows.
-struct ScratchHeader {
-  uint64_t serial;    // the block the rest belongs to
-  uint64_t quantized; // bit r: row range r is there
-};
-constexpr int64_t kHeaderBytes = 64;
-
-int64_t roundUp(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
-
+// A worker's scratch with int8 activations: QuantizedScratch's header, the
+// block's row scales, then its quantized rows.
 struct Split {
   const Int4Problem *p;
   Int4GemmFn gemm;         // f32 activations
   const Int4Q8Kernels *q8; // or int8 ones
   kiln_rt_context *ctx;
   uint8_t *ownScratch; // without a context
-  uint64_t serial;
-  int64_t m0, rows; // the block
-  int64_t ranges, rangeRows;
-  int64_t panels, chunkPanels;
+  uint64_t block;      // QuantizedScratch::nextBlock
+  int64_t m0;          // the block's first row
+  GemmItems items;
   Q8Rows layout; // data and scale as offsets into a scratch
   int64_t scratchBytes;
   std::atomic<bool> *outOfMemory;
@@ -220,40 +203,24 @@ struct Split {
 void runItems(void *raw, int64_t begin, int64_t end, int32_t worker) {
   const Split &s = *static_cast<const Split *>(raw);
   uint8_t *scratch = nullptr;
-  if (s.q8) {
-    scratch = s.ctx ? static_cast<uint8_t *>(
-                          s.ctx->scratch(s.ctx, worker, size_t(s.scratchBytes)))
-                    : s.ownScratch;
-    if (!scratch) {
-      s.outOfMemory->store(true, std::memory_order_relaxed);
-      return;
-    }
-  }
-  for (int64_t item = begin; item < end; ++item) {
-    int64_t range = item % s.ranges, chunk = item / s.ranges;
-    int64_t row0 = range * s.rangeRows;
-    int64_t rows = s.rows - row0 < s.rangeRows ? s.rows - row0 : s.rangeRows;
-    int64_t first = chunk * s.chunkPanels;
-    int64_t last =
-        first + s.chunkPanels < s.panels ? first + s.chunkPanels : s.panels;
+  if (s.q8 &&
+      !(scratch = gemmWorkerScratch(s.ctx, worker, size_t(s.scratchBytes),
+                                    s.ownScratch, s.outOfMemory)))
+    return;
+  for (int64_t i = begin; i < end; ++i) {
+    const GemmItem it = s.items.item(i);
     if (!s.q8) {
-      s.gemm(*s.p, s.m0 + row0, rows, first, last);
+      s.gemm(*s.p, s.m0 + it.row0, it.rows, it.first, it.last);
       continue;
-    }
-    auto *header = reinterpret_cast<ScratchHeader *>(scratch);
-    if (header->serial != s.serial) {
-      header->serial = s.serial;
-      header->quantized = 0;
     }
     Q8Rows q = s.layout;
     q.data = reinterpret_cast<int8_t *>(scratch) +
-             reinterpret_cast<intptr_t>(q.data) + row0 * q.lda;
-    q.scale = reinterpret_cast<float *>(scratch + kHeaderBytes) + row0;
-    if (!((header->quantized >> range) & 1)) {
-      s.q8->quantize(*s.p, s.m0 + row0, rows, q);
-      header->quantized |= uint64_t(1) << range;
-    }
-    s.q8->gemm(*s.p, q, s.m0 + row0, rows, first, last);
+             reinterpret_cast<intptr_t>(q.data) + it.row0 * q.lda;
+    q.scale =
+        reinterpret_cast<float *>(scratch + QuantizedScratch::kBytes) + it.row0;
+    if (QuantizedScratch::claim(scratch, s.block, it.range))
+      s.q8->quantize(*s.p, s.m0 + it.row0, it.rows, q);
+    s.q8->gemm(*s.p, q, s.m0 + it.row0, it.rows, it.first, it.last);
   }
 }
 
@@ -261,12 +228,9 @@ void runItems(void *raw, int64_t begin, int64_t end, int32_t worker) {
 // with int8 ones through `q8`.
 void run(const Int4Problem &p, Int4GemmFn gemm, const Int4Q8Kernels *q8,
          int64_t panelUnit) {
-  const int64_t m = p.m, n = p.n, k = p.k;
+  const int64_t m = p.m, n = p.n;
   kiln_rt_context *ctx = kiln_rt_current_context();
-  int64_t macs = 0;
-  bool parallel = ctx && ctx->num_threads > 1 &&
-                  !__builtin_mul_overflow(m * n, k, &macs) &&
-                  macs >= kParallelMacs;
+  const bool parallel = gemmRunsParallel(ctx, m, n, p.k);
   const int64_t threads = parallel ? ctx->num_threads : 1;
   const int64_t panelCount = panels(n);
 
@@ -282,8 +246,10 @@ void run(const Int4Problem &p, Int4GemmFn gemm, const Int4Q8Kernels *q8,
     layout.lda = layout.sumOffset + roundUp(4 * p.groupCount, 64);
     const int64_t scalesBytes = roundUp(4 * blockRows, 64);
     // Stored as the offset of the rows in the scratch.
-    layout.data = reinterpret_cast<int8_t *>(kHeaderBytes + scalesBytes);
-    scratchBytes = kHeaderBytes + scalesBytes + blockRows * layout.lda;
+    layout.data =
+        reinterpret_cast<int8_t *>(QuantizedScratch::kBytes + scalesBytes);
+    scratchBytes =
+        QuantizedScratch::kBytes + scalesBytes + blockRows * layout.lda;
     if (!ctx && posix_memalign(&owned, 64, size_t(scratchBytes)) != 0)
       owned = nullptr;
   }
@@ -295,19 +261,14 @@ void run(const Int4Problem &p, Int4GemmFn gemm, const Int4Q8Kernels *q8,
     s.q8 = q8;
     s.ctx = ctx;
     s.ownScratch = static_cast<uint8_t *>(owned);
-    s.serial = nextBlockSerial.fetch_add(1, std::memory_order_relaxed);
+    s.block = QuantizedScratch::nextBlock();
     s.m0 = m0;
-    s.rows = m - m0 < blockRows ? m - m0 : blockRows;
+    s.items = gemmItems(m - m0 < blockRows ? m - m0 : blockRows, kRowTile,
+                        threads, panelCount, panelUnit);
     s.layout = layout;
     s.scratchBytes = scratchBytes;
     s.outOfMemory = &outOfMemory;
-    GemmItems items =
-        gemmItems(s.rows, kRowTile, threads, panelCount, panelUnit);
-    s.ranges = items.ranges;
-    s.rangeRows = items.rangeRows;
-    s.chunkPanels = items.chunkPanels;
-    s.panels = panelCount;
-    runGemmItems(ctx, parallel, items.items, runItems, &s);
+    runGemmItems(ctx, parallel, s.items.items, runItems, &s);
   }
   free(owned);
   if (outOfMemory.load(std::memory_order_relaxed)) {

@@ -142,18 +142,8 @@ constexpr int64_t kRowTile = 8;
 // Column chunks are whole multiples of every kernel's panel group (3 for
 // the VNNI kernel, 2 for the weight-only one).
 constexpr int64_t kPanelUnit = 6;
-// Below this many multiply-adds, waking the pool costs more than it saves:
-// a quarter of the fp32 kernels' bound, a multiply-add costing about a
-// quarter as much here. Measured on a decode step of 768 x 768 streaming
-// its weights from memory: 39.5 us on the caller alone, 22.8 on 2 threads.
-constexpr int64_t kParallelMacs = int64_t(1) << 18;
 // Accumulated in int32: |sum_k (u8 - zp) * w| <= K * 255 * 128 < 2^31.
 constexpr int64_t kMaxK = 65536;
-
-// Tells one block's scratch contents from those of earlier calls.
-std::atomic<uint64_t> nextBlockSerial{1};
-
-int64_t roundUp(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 
 const Int8Kernels &kernelsFor(Int8Isa isa) {
 #if defined(__x86_64__)
@@ -172,24 +162,17 @@ const Int8Kernels &kernelsFor(Int8Isa isa) {
   return kInt8Generic;
 }
 
-// A worker's scratch: this header, then the block's row scales, zero points
-// and quantized rows.
-struct ScratchHeader {
-  uint64_t serial;    // the block the rest belongs to
-  uint64_t quantized; // bit r: row range r is there
-};
-constexpr int64_t kHeaderBytes = 64;
-
+// A worker's scratch: QuantizedScratch's header, then the block's row
+// scales, zero points and quantized rows.
 struct Block {
   const QLinearProblem *p;
   const Int8Kernels *kernels;
   kiln_rt_context *ctx;
   uint8_t *ownScratch; // without a context
   size_t scratchBytes;
-  uint64_t serial;
-  int64_t m0, rows;
-  int64_t ranges, rangeRows;
-  int64_t panels, chunkPanels;
+  uint64_t block; // QuantizedScratch::nextBlock
+  int64_t m0;     // the block's first row
+  GemmItems items;
   int64_t lda;       // bytes between quantized rows
   int64_t vecsBytes; // of the scales, and of the zero points
   std::atomic<bool> *outOfMemory;
@@ -199,44 +182,25 @@ void runItems(void *raw, int64_t begin, int64_t end, int32_t worker) {
   const Block &blk = *static_cast<const Block *>(raw);
   const QLinearProblem &p = *blk.p;
   uint8_t *scratch = nullptr;
-  if (p.quant != KILN_RT_QUANT_NONE) {
-    scratch = blk.ctx ? static_cast<uint8_t *>(
-                            blk.ctx->scratch(blk.ctx, worker, blk.scratchBytes))
-                      : blk.ownScratch;
-    if (!scratch) {
-      blk.outOfMemory->store(true, std::memory_order_relaxed);
-      return;
-    }
-  }
-  for (int64_t item = begin; item < end; ++item) {
-    int64_t range = item % blk.ranges, chunk = item / blk.ranges;
-    int64_t row0 = range * blk.rangeRows;
-    int64_t rows =
-        blk.rows - row0 < blk.rangeRows ? blk.rows - row0 : blk.rangeRows;
-    int64_t first = chunk * blk.chunkPanels;
-    int64_t last = first + blk.chunkPanels < blk.panels
-                       ? first + blk.chunkPanels
-                       : blk.panels;
+  if (p.quant != KILN_RT_QUANT_NONE &&
+      !(scratch = gemmWorkerScratch(blk.ctx, worker, blk.scratchBytes,
+                                    blk.ownScratch, blk.outOfMemory)))
+    return;
+  for (int64_t i = begin; i < end; ++i) {
+    const GemmItem it = blk.items.item(i);
+    const int64_t row0 = it.row0, rows = it.rows;
     if (p.quant == KILN_RT_QUANT_NONE) {
-      blk.kernels->weightOnly(p, blk.m0 + row0, rows, first, last);
+      blk.kernels->weightOnly(p, blk.m0 + row0, rows, it.first, it.last);
       continue;
     }
-    auto *header = reinterpret_cast<ScratchHeader *>(scratch);
-    if (header->serial != blk.serial) {
-      header->serial = blk.serial;
-      header->quantized = 0;
-    }
-    auto *scale = reinterpret_cast<float *>(scratch + kHeaderBytes) + row0;
-    auto *zero =
-        reinterpret_cast<int32_t *>(scratch + kHeaderBytes + blk.vecsBytes) +
-        row0;
-    uint8_t *data = scratch + kHeaderBytes + 2 * blk.vecsBytes + row0 * blk.lda;
-    if (!((header->quantized >> range) & 1)) {
+    uint8_t *vecs = scratch + QuantizedScratch::kBytes;
+    auto *scale = reinterpret_cast<float *>(vecs) + row0;
+    auto *zero = reinterpret_cast<int32_t *>(vecs + blk.vecsBytes) + row0;
+    uint8_t *data = vecs + 2 * blk.vecsBytes + row0 * blk.lda;
+    if (QuantizedScratch::claim(scratch, blk.block, it.range))
       blk.kernels->quantize(p, blk.m0 + row0, rows, data, blk.lda, scale, zero);
-      header->quantized |= uint64_t(1) << range;
-    }
     blk.kernels->gemm(p, QuantizedRows{data, blk.lda, scale, zero},
-                      blk.m0 + row0, rows, first, last);
+                      blk.m0 + row0, rows, it.first, it.last);
   }
 }
 
@@ -307,17 +271,14 @@ void qlinearS8F32(const kiln_memref2_f32 &a, const int8_t *packed,
   }
 
   kiln_rt_context *ctx = kiln_rt_current_context();
-  int64_t macs = 0;
-  bool parallel = ctx && ctx->num_threads > 1 &&
-                  !__builtin_mul_overflow(m * n, k, &macs) &&
-                  macs >= kParallelMacs;
+  const bool parallel = gemmRunsParallel(ctx, m, n, k);
   const int64_t threads = parallel ? ctx->num_threads : 1;
   const int64_t panelCount = panels(n);
   const int64_t lda = roundUp(p.kp * kernels.elementBytes, 64);
   const int64_t blockRows = m < kBlockRows ? m : kBlockRows;
   const int64_t vecsBytes = roundUp(blockRows * 4, 64);
   const size_t scratchBytes =
-      size_t(kHeaderBytes + 2 * vecsBytes + blockRows * lda);
+      size_t(QuantizedScratch::kBytes + 2 * vecsBytes + blockRows * lda);
 
   void *owned = nullptr;
   if (!ctx && quant != KILN_RT_QUANT_NONE &&
@@ -331,19 +292,14 @@ void qlinearS8F32(const kiln_memref2_f32 &a, const int8_t *packed,
     blk.ctx = ctx;
     blk.ownScratch = static_cast<uint8_t *>(owned);
     blk.scratchBytes = scratchBytes;
-    blk.serial = nextBlockSerial.fetch_add(1, std::memory_order_relaxed);
+    blk.block = QuantizedScratch::nextBlock();
     blk.m0 = m0;
-    blk.rows = m - m0 < kBlockRows ? m - m0 : kBlockRows;
+    blk.items = gemmItems(m - m0 < kBlockRows ? m - m0 : kBlockRows, kRowTile,
+                          threads, panelCount, kPanelUnit);
     blk.lda = lda;
     blk.vecsBytes = vecsBytes;
     blk.outOfMemory = &outOfMemory;
-    GemmItems items =
-        gemmItems(blk.rows, kRowTile, threads, panelCount, kPanelUnit);
-    blk.ranges = items.ranges;
-    blk.rangeRows = items.rangeRows;
-    blk.chunkPanels = items.chunkPanels;
-    blk.panels = panelCount;
-    runGemmItems(ctx, parallel, items.items, runItems, &blk);
+    runGemmItems(ctx, parallel, blk.items.items, runItems, &blk);
   }
   free(owned);
   if (outOfMemory.load(std::memory_order_relaxed)) {
