@@ -79,13 +79,25 @@ LogicalResult kiln::lowerToGpuKernels(ModuleOp module, const CudaOptions &cuda,
               "kiln-fuse-elementwise,canonicalize,cse,"
               "one-shot-bufferize,"
               "kiln-cuda-matmul-to-cublaslt{{precision={0}},"
-              "buffer-deallocation-pipeline,"
+              "buffer-deallocation-pipeline,func.func(kiln-plan-memory)",
+              cuda.precision)
+              .str(),
+          options.verbose)))
+    return failure();
+  // Every kernel and library call of a run goes to the session's one
+  // stream, in program order, so a slot can pass from one buffer to the
+  // next as on the CPU: the run makes one device allocation, the arena.
+  if (options.afterMemoryPlan && failed(options.afterMemoryPlan(module)))
+    return failure();
+  if (failed(runPassPipeline(
+          module,
+          llvm::formatv(
               "kiln-cuda-memref-copy-to-linalg,"
               "convert-linalg-to-parallel-loops,canonicalize,"
-              "func.func(kiln-cuda-tile-parallel-loops{{block-size={1}}),"
+              "func.func(kiln-cuda-tile-parallel-loops{{block-size={0}}),"
               "func.func(gpu-map-parallel-loops),"
               "convert-parallel-loops-to-gpu,canonicalize",
-              cuda.precision, cuda.blockSize)
+              cuda.blockSize)
               .str(),
           options.verbose)))
     return failure();
