@@ -1,6 +1,7 @@
 //===- Int8GemmBench.cpp - GOP/s and GB/s of the int8 and int4 GEMMs -----===//
 //
-// usage: kiln_int8_gemm_bench [threads]
+// usage: kiln_int8_gemm_bench [threads [shape]]
+//   shape: only the shapes whose "name M" (e.g. "decode qkv 8") contains it
 // Measures, in the same run as the timings it judges (a shared VM drifts):
 //   the VNNI peak: every thread running independent vpdpbusd chains on
 //   registers only, in GOP/s (one vpdpbusd is 64 multiply-adds, 128 ops);
@@ -36,6 +37,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -211,7 +213,7 @@ template <typename Call> double secondsPerCall(Call &&call, int64_t warmCalls) {
   return t.medianSeconds / iterations;
 }
 
-int run(int threads) {
+int run(int threads, const char *only) {
   printf("kiln_int8_gemm_bench: %d threads, int8 variant %s, int4 variant "
          "%s\n",
          threads,
@@ -248,6 +250,10 @@ int run(int threads) {
   printf("%-14s %4s %5s %5s  %-11s %9s %8s %7s %9s %7s\n", "shape", "M", "K",
          "N", "kernel", "time(us)", "GOP/s", "%VNNI", "GB/s", "%read");
   for (const Shape &s : shapes) {
+    if (only &&
+        !strstr((std::string(s.name) + " " + std::to_string(s.m)).c_str(),
+                only))
+      continue;
     const bool decode = s.m <= 8;
     std::vector<float> a((size_t)(s.m * s.k)), c((size_t)(s.m * s.n)),
         scales((size_t)s.n), bias((size_t)s.n);
@@ -381,8 +387,8 @@ int run(int threads) {
 int main(int argc, char **argv) {
   int threads = argc > 1 ? atoi(argv[1]) : 2;
   if (threads < 1) {
-    fprintf(stderr, "usage: kiln_int8_gemm_bench [threads]\n");
+    fprintf(stderr, "usage: kiln_int8_gemm_bench [threads [shape]]\n");
     return 2;
   }
-  return run(threads);
+  return run(threads, argc > 2 ? argv[2] : nullptr);
 }
