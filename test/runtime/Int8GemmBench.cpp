@@ -10,15 +10,15 @@
 //   this VM's 480 MiB L3 partly holds).
 // Then times kiln_rt_qlinear_s8_f32 (the best variant this CPU has, on a
 // pool of `threads`) for BERT-base's linear layers at 128 tokens and for
-// GPT-2 decode steps of 1 and 8 rows, with each layer's bias and activation,
-// in each quantization mode, and kiln_rt_qlinear_s4_f32 (kiln.qlinear_int4,
-// the best variant) at groups of 32 and 128 and with zero points, and
-// kiln_rt_qlinear_s4_q8_f32 (int8 activations, "q8"), beside the fp32
-// packed GEMM on the same shape.
-// Decode steps run twice: "hot", the same weights every call (in cache), and
-// "cold", a different copy each call out of 2 GiB of them, so the weights
-// stream from memory: GB/s there is the packed weight bytes per call over the
-// call's time (for int4, the 4-bit values and the group scales).
+// GPT-2 decode steps of 1, 8 and 16 rows, with each layer's bias and
+// activation, in each quantization mode, and kiln_rt_qlinear_s4_f32
+// (kiln.qlinear_int4, the best variant) at groups of 32 and 128 and with zero
+// points, and kiln_rt_qlinear_s4_q8_f32 (int8 activations, "q8"), beside the
+// fp32 packed GEMM on the same shape. Decode steps run twice: "hot", the same
+// weights every call (in cache), and "cold", a different copy each call out of
+// 2 GiB of them, so the weights stream from memory: GB/s there is the packed
+// weight bytes per call over the call's time (for int4, the 4-bit values and
+// the group scales).
 //
 //===----------------------------------------------------------------------===//
 
@@ -232,7 +232,7 @@ int run(int threads, const char *only) {
          peak, read);
 
   // BERT-base at 128 tokens (GELU after the FFN's first layer), GPT-2
-  // small's decode step (tanh GELU there) for 1 and 8 sequences.
+  // small's decode step (tanh GELU there) for 1, 8 and 16 sequences.
   const Shape shapes[] = {
       {"bert qkv/out", 128, 768, 768, KILN_RT_ACT_NONE},
       {"bert ffn up", 128, 768, 3072, KILN_RT_ACT_GELU},
@@ -242,7 +242,10 @@ int run(int threads, const char *only) {
       {"decode qkv", 1, 768, 2304, KILN_RT_ACT_NONE},
       {"decode ffn up", 8, 768, 3072, KILN_RT_ACT_GELU_TANH},
       {"decode out", 8, 768, 768, KILN_RT_ACT_NONE},
-      {"decode qkv", 8, 768, 2304, KILN_RT_ACT_NONE}};
+      {"decode qkv", 8, 768, 2304, KILN_RT_ACT_NONE},
+      {"decode ffn up", 16, 768, 3072, KILN_RT_ACT_GELU_TANH},
+      {"decode out", 16, 768, 768, KILN_RT_ACT_NONE},
+      {"decode qkv", 16, 768, 2304, KILN_RT_ACT_NONE}};
   PoolContext context(threads);
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> value(-1, 1);
@@ -254,7 +257,7 @@ int run(int threads, const char *only) {
         !strstr((std::string(s.name) + " " + std::to_string(s.m)).c_str(),
                 only))
       continue;
-    const bool decode = s.m <= 8;
+    const bool decode = s.m <= 16;
     std::vector<float> a((size_t)(s.m * s.k)), c((size_t)(s.m * s.n)),
         scales((size_t)s.n), bias((size_t)s.n);
     for (auto *v : {&a, &bias})

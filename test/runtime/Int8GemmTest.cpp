@@ -328,6 +328,25 @@ TEST_P(Int8GemmIsaTest, EveryActivationWithAndWithoutBias) {
         }
 }
 
+// Products of magnitude up to a few hundred, where GELU-tanh's and SiLU's
+// e^-x overflows the clamp (AMX's register epilogue bounds its reciprocal
+// to stay off subnormals, ActivationAvx512.h) and GELU's e^-x^2 underflows:
+// the activations must still be the reference's, with no NaN, on AMX tiles
+// (16 and 32 rows, K = 64) and on the other variants' tiles alike.
+TEST_P(Int8GemmIsaTest, ActivationsOfLargeProducts) {
+  for (const Shape &s :
+       {Shape{16, 64, 48}, Shape{32, 64, 33}, Shape{8, 64, 40}})
+    for (int32_t act : kActivations) {
+      Layout l;
+      Operands o = randomOperands(s, l, unsigned(s.m * 3 + act));
+      for (auto &x : o.scales)
+        x = 0.1f;
+      checkAgainstReference(s, o, l, GetParam(), KILN_RT_QUANT_ROW, act, true);
+      if (HasFatalFailure())
+        return;
+    }
+}
+
 TEST_P(Int8GemmIsaTest, AlignedAndStridedOperands) {
   Layout aligned;
   aligned.aOffset = aligned.aPad = aligned.cOffset = aligned.cPad = 0;
