@@ -109,55 +109,26 @@ protected:
   }
 };
 
-// Decode steps of 1 to 9 rows (every register tile, and one past), and
-// more rows than a tile; K a multiple of the group, with a short last
-// group, and with a short last octet; N a multiple of the panel and not.
 TEST_P(Int4GemmIsaTest, MatchesReference) {
-  const int64_t ms[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 17, 40};
-  const Shape sizes[] = {{0, 64, 48, 32},
-                         {0, 100, 17, 32},
-                         {0, 77, 70, 16},
-                         {0, 8, 5, 8},
-                         {0, 300, 33, 128}};
-  for (int64_t m : ms)
-    for (Shape s : sizes)
-      for (bool zp : {false, true}) {
-        s.m = m;
-        check(s, zp);
-      }
+  forEachReferenceCase([&](auto... args) { check(args...); });
 }
 
 TEST_P(Int4GemmIsaTest, FloatZeroPoints) {
-  for (int64_t m : {1, 3, 8, 12})
-    check({m, 96, 40, 32}, true, KILN_RT_ACT_NONE, true, {}, true);
+  forEachFloatZeroPointCase([&](auto... args) { check(args...); });
 }
 
 TEST_P(Int4GemmIsaTest, EveryActivationWithAndWithoutBias) {
-  for (int32_t act : {KILN_RT_ACT_NONE, KILN_RT_ACT_RELU, KILN_RT_ACT_GELU,
-                      KILN_RT_ACT_GELU_TANH, KILN_RT_ACT_SILU})
-    for (bool bias : {false, true})
-      for (int64_t m : {1, 5, 11})
-        check({m, 72, 37, 32}, m == 5, act, bias);
+  forEachActivationCase([&](auto... args) { check(args...); });
 }
 
 TEST_P(Int4GemmIsaTest, AlignedAndStridedOperands) {
-  Layout aligned;
-  aligned.aOffset = aligned.aPad = aligned.cOffset = aligned.cPad = 0;
-  aligned.packedShift = 0;
-  Layout strided;
-  strided.aColStride = 2;
-  strided.cColStride = 3;
-  for (const Layout &l : {aligned, strided})
-    for (int64_t m : {1, 4, 8, 13})
-      for (bool zp : {false, true})
-        check({m, 80, 50, 16}, zp, KILN_RT_ACT_GELU, true, l);
+  forEachLayoutCase([&](auto... args) { check(args...); });
 }
 
 TEST_P(Int4GemmIsaTest, EmptyProducts) {
   // K = 0: c = act(bias); M or N = 0: nothing to do.
   Layout l;
-  for (Shape s :
-       {Shape{3, 0, 20, 32}, Shape{0, 64, 20, 32}, Shape{3, 64, 0, 32}})
+  for (const Shape &s : kEmptyShapes)
     for (bool zp : {false, true}) {
       Operands o = randomOperands(s, l, zp, false, 5);
       checkAgainstReference(s, o, l, GetParam(), KILN_RT_ACT_RELU, true);

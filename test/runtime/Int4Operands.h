@@ -1,14 +1,15 @@
 //===- Int4Operands.h - Random operands of the int4 GEMM tests --*- C++ -*-===//
 //
 // Shared by Int4GemmTest.cpp (f32 activations) and Int4GemmQ8Test.cpp (int8
-// ones): a problem's shape, where its operands sit, and random values for
-// them, the weight packed as the compiler packs it.
+// ones): a problem's shape, where its operands sit, random values for them
+// (the weight packed as the compiler packs it), and the case lists both run.
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_TEST_RUNTIME_INT4OPERANDS_H
 #define KILN_TEST_RUNTIME_INT4OPERANDS_H
 
 #include "kernels/Int4Packing.h"
+#include "kernels/Kernels.h"
 
 #include <gtest/gtest.h>
 
@@ -89,6 +90,60 @@ inline const uint8_t *packShifted(const Operands &o, const Shape &s,
                                out));
   return out;
 }
+
+//===----------------------------------------------------------------------===//
+// The cases both tests run, each given to `check(shape, zp, act, withBias,
+// layout, floatZeroPoints)`.
+//===----------------------------------------------------------------------===//
+
+// Decode steps of 1 to 9 rows (every register tile, and one past), and
+// more rows than a tile; K a multiple of the group, with a short last
+// group, and with a short last octet; groups of 8 (half a vector of the
+// int8 quantizer) to 128; N a multiple of the panel and not. With and
+// without zero points.
+template <typename Check> void forEachReferenceCase(Check check) {
+  const int64_t ms[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 17, 40};
+  const Shape sizes[] = {{0, 64, 48, 32}, {0, 100, 17, 32},  {0, 77, 70, 16},
+                         {0, 8, 5, 8},    {0, 300, 33, 128}, {0, 72, 80, 24}};
+  for (int64_t m : ms)
+    for (Shape s : sizes)
+      for (bool zp : {false, true}) {
+        s.m = m;
+        check(s, zp, KILN_RT_ACT_NONE, true, Layout{}, false);
+      }
+}
+
+// Zero points that are not integers (MatMulNBits' float zero points).
+template <typename Check> void forEachFloatZeroPointCase(Check check) {
+  for (int64_t m : {1, 3, 8, 12})
+    check(Shape{m, 96, 40, 32}, true, KILN_RT_ACT_NONE, true, Layout{}, true);
+}
+
+template <typename Check> void forEachActivationCase(Check check) {
+  for (int32_t act : {KILN_RT_ACT_NONE, KILN_RT_ACT_RELU, KILN_RT_ACT_GELU,
+                      KILN_RT_ACT_GELU_TANH, KILN_RT_ACT_SILU})
+    for (bool bias : {false, true})
+      for (int64_t m : {1, 5, 11})
+        check(Shape{m, 72, 37, 32}, m == 5, act, bias, Layout{}, false);
+}
+
+// Operands at 64-byte boundaries with no padding, and with column strides.
+template <typename Check> void forEachLayoutCase(Check check) {
+  Layout aligned;
+  aligned.aOffset = aligned.aPad = aligned.cOffset = aligned.cPad = 0;
+  aligned.packedShift = 0;
+  Layout strided;
+  strided.aColStride = 2;
+  strided.cColStride = 3;
+  for (const Layout &l : {aligned, strided})
+    for (int64_t m : {1, 4, 8, 13})
+      for (bool zp : {false, true})
+        check(Shape{m, 80, 50, 16}, zp, KILN_RT_ACT_GELU, true, l, false);
+}
+
+// K = 0 (c = act(bias)), M = 0 and N = 0 (nothing to do).
+inline const Shape kEmptyShapes[] = {
+    {3, 0, 20, 32}, {0, 64, 20, 32}, {3, 64, 0, 32}};
 
 } // namespace kiln::test::int4
 
