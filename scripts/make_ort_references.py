@@ -14,7 +14,9 @@
 # Writes test/models/ref_ort/<model>/{input_<name>.npy,output_<name>.npy,
 # manifest.json}, and test/models/tolerances.json: the tolerance per precision,
 # with the int8 models' absolute tolerance derived from ONNX Runtime's own
-# int8 error against the fp32 reference in each reference dir.
+# int8 error against the fp32 reference in each reference dir, and ONNX
+# Runtime's int4 error (MatMulNBitsQuantizer: blocks of 32, symmetric, at
+# accuracy_level 0 and 4) that kilnc's int4 modes are held to.
 #
 # Deterministic: seeded inputs, one ORT thread. Run with the .venv python:
 #   .venv/bin/python scripts/make_ort_references.py
@@ -28,7 +30,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import onnx
 import onnxruntime as ort
+from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "test" / "models"
@@ -49,6 +53,16 @@ INT8_MARGIN = 1.5
 # pooler stays fp32 there, as ORT's quantizer leaves Gemm nodes in fp32.
 QUANTIZE = ["int8-dynamic", "int8-weight"]
 QUANTIZE_EXCLUDE = {"bert_tiny_encoder": "pooler"}
+# kilnc's int4 modes (group 32), each held to ONNX Runtime's MatMulNBits
+# model of the same weights: int4-weight (f32 math on the dequantized
+# weights) to accuracy_level 0, which computes the same way, and
+# int4-dynamic (int8 activations per row) to accuracy_level 4 (int8
+# activations per block of K). The margin allows the different activation
+# blocks; ORT leaves Gemm nodes (BERT's pooler) in fp32, as
+# QUANTIZE_EXCLUDE does.
+QUANTIZE_INT4 = {"int4-weight": "ort_max_abs_err", "int4-dynamic": "ort_acc4_max_abs_err"}
+INT4_MARGIN = 1.1
+INT4_BLOCK = 32
 MIXED_TOL = {
     "fp16": {"atol": 1e-3, "rtol": 1e-3, "kiln_max_abs_err": 3.05e-4},
     "bf16": {"atol": 1e-2, "rtol": 1e-2, "kiln_max_abs_err": 2.88e-3},
@@ -66,6 +80,16 @@ def session(path: Path) -> ort.InferenceSession:
 def run(sess: ort.InferenceSession, feeds: dict) -> dict:
     names = [o.name for o in sess.get_outputs()]
     return dict(zip(names, sess.run(names, feeds)))
+
+
+def int4_session(path: Path, accuracy_level: int) -> ort.InferenceSession:
+    q = MatMulNBitsQuantizer(onnx.load(path), bits=4, block_size=INT4_BLOCK,
+                             is_symmetric=True, accuracy_level=accuracy_level)
+    q.process()
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    return ort.InferenceSession(q.model.model.SerializeToString(), opts,
+                                providers=["CPUExecutionProvider"])
 
 
 def prefill_inputs(rng, batch, seq):
@@ -158,8 +182,10 @@ def main() -> int:
     # fp32 sanity and int8 tolerance, for every reference dir of every model.
     tol = {"fp32": FP32_TOL, "mixed": MIXED_TOL, "quantize": QUANTIZE,
            "quantize_exclude": QUANTIZE_EXCLUDE, "int8": {},
-           "int8_margin_over_ort": INT8_MARGIN}
+           "int8_margin_over_ort": INT8_MARGIN, "quantize_int4": QUANTIZE_INT4,
+           "int4": {}, "int4_margin_over_ort": INT4_MARGIN}
     for model in CASES:
+        int4 = {level: int4_session(models_dir / f"{model}.onnx", level) for level in (0, 4)}
         for refset in ("ref", "ref_ort"):
             d = models_dir / refset / model
             if not d.is_dir():
@@ -170,6 +196,14 @@ def main() -> int:
             if err32 > 1e-5:
                 print(f"error: ORT fp32 disagrees with {refset}/{model}: {err32:.3g}", file=sys.stderr)
                 return 1
+            errs4 = {}
+            for level, sess4 in int4.items():
+                out4 = run(sess4, feeds)
+                errs4[level] = max(float(np.abs(out4[k] - ref[k]).max()) for k in ref)
+            tol["int4"].setdefault(model, {})[refset] = {
+                "ort_max_abs_err": round_up(errs4[0], 3),
+                "ort_acc4_max_abs_err": round_up(errs4[4], 3)}
+            print(f"{refset}/{model}: ORT int4 err {errs4[0]:.3g} (accuracy_level 4: {errs4[4]:.3g})")
             q = models_dir / f"{model}_int8.onnx"
             if not q.exists():
                 continue

@@ -18,7 +18,10 @@
 # precision's tolerance; those cases are named "<model>@<precision>/<refset>".
 # And with every mode in its "quantize" list (kilnc --quantize=int8-dynamic,
 # int8-weight), held to ONNX Runtime's own int8 error on the same weights
-# (the int8 table's ort_max_abs_err): "<model>@<mode>/<refset>".
+# (the int8 table's ort_max_abs_err): "<model>@<mode>/<refset>"; and with
+# every mode of its "quantize_int4" table (int4-weight, int4-dynamic), held
+# to int4_margin_over_ort times the error of ONNX Runtime's MatMulNBits
+# model of the same weights that the table names (the int4 table).
 #
 # xfail.txt beside this file lists expected failures, one case name per line
 # (e.g. "llama_tiny_prefill_int8/ref_ort  # reason"). A failing case not on
@@ -104,9 +107,12 @@ def discover(models_dir: Path, tolerances: dict, pattern, refsets=REFSETS):
         # ORT's quantize_dynamic leaves some GEMMs in fp32 (Gemm nodes, such
         # as BERT's pooler); "quantize_exclude" keeps the same ones in fp32.
         exclude = tolerances.get("quantize_exclude", {}).get(model)
+        excluded = [f"--quantize-exclude={exclude}"] if exclude else []
         quantize = [] if quantized else [
-            (f"@{q}", [f"--quantize={q}"] + ([f"--quantize-exclude={exclude}"] if exclude else []), q)
-            for q in tolerances.get("quantize", [])]
+            (f"@{q}", [f"--quantize={q}"] + excluded, q)
+            for q in tolerances.get("quantize", [])] + [
+            (f"@{q}", [f"--quantize={q}"] + excluded, ("int4", key))
+            for q, key in tolerances.get("quantize_int4", {}).items()]
         for suffix, flags, tol in (variants[:1] if quantized else variants) + quantize:
             label = model + suffix
             cases = []
@@ -117,7 +123,17 @@ def discover(models_dir: Path, tolerances: dict, pattern, refsets=REFSETS):
                 name = f"{label}/{refset}"
                 if pattern and not re.search(pattern, name):
                     continue
-                if isinstance(tol, str):
+                if isinstance(tol, tuple):
+                    # kilnc's int4 modes: within a margin of ONNX Runtime's
+                    # MatMulNBits model of the same weights.
+                    ort = tolerances.get("int4", {}).get(model, {}).get(refset, {}).get(tol[1])
+                    if ort is None:
+                        print(f"warning: no ORT int4 error for {name} in tolerances.json; skipping",
+                              file=sys.stderr)
+                        continue
+                    margin = tolerances.get("int4_margin_over_ort", 1.0)
+                    cases.append((name, refdir, round(ort * margin, 6), 0.0))
+                elif isinstance(tol, str):
                     # kilnc --quantize: no worse than ONNX Runtime's own int8
                     # model of the same weights (quantize_dynamic).
                     ort = int8.get(model + "_int8", {}).get(refset, {}).get("ort_max_abs_err")
