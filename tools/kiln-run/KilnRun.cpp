@@ -47,7 +47,9 @@ Inputs:
   --random-seed S      seed for random inputs when --inputs is absent
                        (default 0): integers in [0, 100), floats in [-1, 1).
   --shape NAME=VALUE   value of symbolic dim NAME for random inputs (default
-                       --default-dim); repeatable.
+                       --default-dim); repeatable. 0 is allowed where the
+                       model allows it (an empty past: a prefill through a
+                       decoder with past inputs).
   --default-dim N      value of the symbolic dims --shape leaves out
                        (default 1).
   --save-inputs DIR    write the inputs used as DIR/<name>.npy.
@@ -208,7 +210,7 @@ Options parseOptions(int argc, char **argv) {
       if (at == std::string::npos || at == 0)
         throw UsageError("--shape: expected NAME=VALUE, got '" + value + "'");
       o.shapes[value.substr(0, at)] =
-          parseInt("--shape " + value.substr(0, at), value.substr(at + 1), 1);
+          parseInt("--shape " + value.substr(0, at), value.substr(at + 1), 0);
     } else
       throw UsageError("unknown option '" + arg + "'");
   }
