@@ -7,7 +7,9 @@
 //
 // The same formulas, with each division replaced by a reciprocal estimate
 // and one Newton step (within 2 ulp): vdivps on 16 lanes costs more than the
-// rest of GELU together.
+// rest of GELU together. Unlike the scalar loops, the clamps keep every
+// intermediate a normal float (expLanes, reciprocalLanes): a subnormal
+// costs each vector instruction that reads it a microcode assist.
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_RUNTIME_KERNELS_X86_ACTIVATIONAVX512_H
