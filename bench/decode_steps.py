@@ -43,25 +43,13 @@ def main() -> int:
         ap.error("--batch, --prompt, --steps, --reps and --threads must be >= 1")
 
     eng = serve.Direct(args.lib, args.threads)
-    names = [name for name, _ in eng.ins]
-    if not any(n.startswith("past_key_values.") for n in names):
+    if not any(name.startswith("past_key_values.") for name, _ in eng.ins):
         ap.error(f"{args.lib} has no past_key_values inputs")
     b, n = args.batch, args.prompt
-    feed = []
-    for (name, dt), shape in zip(eng.ins, eng.shapes):
-        if name == "input_ids":
-            feed.append(np.ones((b, n), np.int64))
-        elif name == "attention_mask":
-            feed.append(np.ones((b, n), np.int64))
-        elif name == "position_ids":
-            feed.append(np.tile(np.arange(n, dtype=np.int64), (b, 1)))
-        else:
-            feed.append(np.zeros((b, shape[1], 0, shape[3]), dt))
     t0 = time.perf_counter()
-    outs = eng.run_alloc(feed)
+    outs = eng.run_alloc(eng.prompt_feed([[1] * n] * b))
     prefill_ms = (time.perf_counter() - t0) * 1e3
-    presents = [outs[eng.outs.index("present." + name[len("past_key_values."):])]
-                for name in names if name.startswith("past_key_values.")]
+    presents = eng.presents(outs)
     vocab = outs[eng.outs.index("logits")].shape[-1]
 
     keep = []
@@ -75,14 +63,7 @@ def main() -> int:
         eng.check(eng.lib.kiln_kv_cache_set(cache, workers.kiln_tensors(presents, keep),
                                             len(presents)), "kv_cache_set")
         for k in range(args.steps):
-            others = []
-            for name, _ in eng.ins:
-                if name == "input_ids":
-                    others.append(np.ones((b, 1), np.int64))
-                elif name == "attention_mask":
-                    others.append(np.ones((b, n + k + 1), np.int64))
-                elif name == "position_ids":
-                    others.append(np.full((b, 1), n + k, np.int64))
+            others = eng.step_feed([1] * b, n + k + 1)
             t0 = time.perf_counter()
             eng.check(eng.lib.kiln_session_run_cached(
                 eng.session, cache, workers.kiln_tensors(others, keep), len(others), out_t, 1),

@@ -190,12 +190,10 @@ class Direct(workers.KilnEngine):
             result.append(src.view(dt).reshape(shape).copy())
         return result
 
-    def generate(self, prompts, new_tokens):
-        """Greedy tokens of every prompt (one length), the time to the first
-        token and the whole time."""
+    def prompt_feed(self, prompts):
+        """The inputs of the prompts' call (one length): the ids, a full
+        mask and positions, over an empty past."""
         batch, n = len(prompts), len(prompts[0])
-        names = [name for name, _ in self.ins]
-        start = time.perf_counter()
         feed = []
         for (name, dt), shape in zip(self.ins, self.shapes):
             if name == "input_ids":
@@ -206,13 +204,38 @@ class Direct(workers.KilnEngine):
                 feed.append(np.tile(np.arange(n, dtype=np.int64), (batch, 1)))
             else:
                 feed.append(np.zeros((batch, shape[1], 0, shape[3]), dt))
-        outs = self.run_alloc(feed)
+        return feed
+
+    def presents(self, outs):
+        """The present outputs of `outs`, in the order of the past inputs
+        (the KV cache's pairs)."""
+        return [outs[self.outs.index("present." + name[len("past_key_values."):])]
+                for name, _ in self.ins if name.startswith("past_key_values.")]
+
+    def step_feed(self, tokens, length):
+        """The inputs besides the past of a one-token step: `tokens` (one a
+        row) at the last position of `length`-token sequences."""
+        batch = len(tokens)
+        feed = []
+        for name, _ in self.ins:
+            if name == "input_ids":
+                feed.append(np.asarray(tokens, np.int64).reshape(batch, 1))
+            elif name == "attention_mask":
+                feed.append(np.ones((batch, length), np.int64))
+            elif name == "position_ids":
+                feed.append(np.full((batch, 1), length - 1, np.int64))
+        return feed
+
+    def generate(self, prompts, new_tokens):
+        """Greedy tokens of every prompt (one length), the time to the first
+        token and the whole time."""
+        batch, n = len(prompts), len(prompts[0])
+        start = time.perf_counter()
+        outs = self.run_alloc(self.prompt_feed(prompts))
         logits = outs[self.outs.index("logits")]
         tokens = [logits[:, -1].argmax(-1)]
         first = time.perf_counter() - start
-        pasts = [i for i, name in enumerate(names) if name.startswith("past_key_values.")]
-        presents = [outs[self.outs.index("present." + names[i][len("past_key_values."):])]
-                    for i in pasts]
+        presents = self.presents(outs)
         cache = ctypes.c_void_p()
         self.check(self.lib.kiln_kv_cache_create(self.session, batch, n + new_tokens,
                                                  ctypes.byref(cache)), "kv_cache_create")
@@ -222,14 +245,7 @@ class Direct(workers.KilnEngine):
         step_logits = np.empty((batch, 1, logits.shape[-1]), np.float32)
         out_t = workers.kiln_tensors([step_logits], keep)
         for k in range(1, new_tokens):
-            others = []
-            for name, _ in self.ins:
-                if name == "input_ids":
-                    others.append(tokens[-1].astype(np.int64).reshape(batch, 1))
-                elif name == "attention_mask":
-                    others.append(np.ones((batch, n + k), np.int64))
-                elif name == "position_ids":
-                    others.append(np.full((batch, 1), n + k - 1, np.int64))
+            others = self.step_feed(tokens[-1], n + k)
             self.check(self.lib.kiln_session_run_cached(
                 self.session, cache, workers.kiln_tensors(others, keep), len(others), out_t, 1),
                 "run_cached")
