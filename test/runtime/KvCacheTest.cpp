@@ -66,8 +66,18 @@ protected:
   /// The input/output index of pair k's past and present.
   int32_t pastInput(int k) const { return model->kv_pairs[k].input; }
 
+  /// The four past tensors, views of `past` (kPast positions).
+  std::vector<kiln_tensor> pastTensors() {
+    std::vector<kiln_tensor> tensors;
+    for (int k = 0; k < 4; ++k)
+      tensors.push_back(
+          tensor(KILN_DTYPE_F32, pastDims, past[k].data(), past[k].size() * 4));
+    return tensors;
+  }
+
   const kiln_abi_model *model = nullptr;
   std::vector<std::vector<float>> past;
+  std::vector<int64_t> pastDims = {kBatch, kHeads, kPast, kHeadDim};
   std::vector<int64_t> ids;
 };
 
@@ -80,7 +90,7 @@ TEST_F(KvCacheTest, StepsMatchDenseRunsBitForBit) {
     for (int64_t step = 0; step < kSteps; ++step) {
       int64_t length = kPast + step;
       std::vector<int64_t> idDims = {kBatch, 1};
-      std::vector<int64_t> pastDims = {kBatch, kHeads, length, kHeadDim};
+      std::vector<int64_t> curDims = {kBatch, kHeads, length, kHeadDim};
       std::vector<int64_t> presentDims = {kBatch, kHeads, length + 1, kHeadDim};
       std::vector<int64_t> logitDims = {kBatch, 1, kVocab};
       std::vector<kiln_tensor> ins(model->num_inputs), outs(model->num_outputs);
@@ -92,7 +102,7 @@ TEST_F(KvCacheTest, StepsMatchDenseRunsBitForBit) {
       for (int k = 0; k < 4; ++k) {
         const kiln_abi_kv_pair &p = model->kv_pairs[k];
         ins[p.input] =
-            tensor(KILN_DTYPE_F32, pastDims, cur[k].data(), cur[k].size() * 4);
+            tensor(KILN_DTYPE_F32, curDims, cur[k].data(), cur[k].size() * 4);
         next[k].resize(kBatch * kHeads * (length + 1) * kHeadDim);
         outs[p.output] = tensor(KILN_DTYPE_F32, presentDims, next[k].data(),
                                 next[k].size() * 4);
@@ -111,11 +121,7 @@ TEST_F(KvCacheTest, StepsMatchDenseRunsBitForBit) {
   kiln_kv_cache *cache = nullptr;
   ASSERT_EQ(kiln_kv_cache_create(cached.s, kBatch, kMaxLength, &cache), KILN_OK)
       << kiln_session_last_error(cached.s);
-  std::vector<int64_t> pastDims = {kBatch, kHeads, kPast, kHeadDim};
-  std::vector<kiln_tensor> initial;
-  for (int k = 0; k < 4; ++k)
-    initial.push_back(
-        tensor(KILN_DTYPE_F32, pastDims, past[k].data(), past[k].size() * 4));
+  std::vector<kiln_tensor> initial = pastTensors();
   ASSERT_EQ(kiln_kv_cache_set(cache, initial.data(), initial.size()), KILN_OK)
       << kiln_session_last_error(cached.s);
   EXPECT_EQ(kiln_kv_cache_length(cache), kPast);
@@ -188,11 +194,7 @@ TEST_F(KvCacheTest, RefusesWhatDoesNotFit) {
                "the KV cache is empty: fill it with kiln_kv_cache_set");
 
   // Three positions of four: one step fits, the next does not.
-  std::vector<int64_t> pastDims = {kBatch, kHeads, kPast, kHeadDim};
-  std::vector<kiln_tensor> initial;
-  for (int k = 0; k < 4; ++k)
-    initial.push_back(
-        tensor(KILN_DTYPE_F32, pastDims, past[k].data(), past[k].size() * 4));
+  std::vector<kiln_tensor> initial = pastTensors();
   ASSERT_EQ(kiln_kv_cache_set(cache, initial.data(), 4), KILN_OK);
   EXPECT_EQ(kiln_session_run_cached(s.s, cache, &in, 1, &out, 1), KILN_OK)
       << kiln_session_last_error(s.s);
@@ -228,11 +230,7 @@ TEST_F(KvCacheTest, RowsWrittenAndRealignedMatchASetCache) {
   kiln_kv_cache *whole = nullptr, *rows = nullptr;
   ASSERT_EQ(kiln_kv_cache_create(s.s, kBatch, kMaxLength, &whole), KILN_OK);
   ASSERT_EQ(kiln_kv_cache_create(s.s, kBatch, kMaxLength, &rows), KILN_OK);
-  std::vector<int64_t> pastDims = {kBatch, kHeads, kPast, kHeadDim};
-  std::vector<kiln_tensor> initial;
-  for (int k = 0; k < 4; ++k)
-    initial.push_back(
-        tensor(KILN_DTYPE_F32, pastDims, past[k].data(), past[k].size() * 4));
+  std::vector<kiln_tensor> initial = pastTensors();
   ASSERT_EQ(kiln_kv_cache_set(whole, initial.data(), 4), KILN_OK);
 
   // Each row written on its own, two positions later, into a longer cache;
@@ -290,11 +288,7 @@ TEST_F(KvCacheTest, AMappedCacheStepsAsASmallOne) {
   ASSERT_EQ(kiln_kv_cache_create(s.s, kBatch, kMaxLength, &small), KILN_OK);
   ASSERT_EQ(kiln_kv_cache_create(s.s, kBatch, kLong, &large), KILN_OK)
       << kiln_session_last_error(s.s);
-  std::vector<int64_t> pastDims = {kBatch, kHeads, kPast, kHeadDim};
-  std::vector<kiln_tensor> initial;
-  for (int k = 0; k < 4; ++k)
-    initial.push_back(
-        tensor(KILN_DTYPE_F32, pastDims, past[k].data(), past[k].size() * 4));
+  std::vector<kiln_tensor> initial = pastTensors();
   std::vector<int64_t> idDims = {kBatch, 1}, logitDims = {kBatch, 1, kVocab};
   std::vector<float> a(kBatch * kVocab), b(kBatch * kVocab);
   kiln_tensor in = tensor(KILN_DTYPE_I64, idDims, ids.data(), ids.size() * 8);
@@ -321,11 +315,7 @@ TEST_F(KvCacheTest, AStepOnFewerRowsMatchesThoseRowsOfAFullStep) {
   Session s(model);
   kiln_kv_cache *cache = nullptr;
   ASSERT_EQ(kiln_kv_cache_create(s.s, kBatch, kMaxLength, &cache), KILN_OK);
-  std::vector<int64_t> pastDims = {kBatch, kHeads, kPast, kHeadDim};
-  std::vector<kiln_tensor> initial;
-  for (int k = 0; k < 4; ++k)
-    initial.push_back(
-        tensor(KILN_DTYPE_F32, pastDims, past[k].data(), past[k].size() * 4));
+  std::vector<kiln_tensor> initial = pastTensors();
   ASSERT_EQ(kiln_kv_cache_set(cache, initial.data(), 4), KILN_OK);
   std::vector<int64_t> idDims = {kBatch, 1}, logitDims = {kBatch, 1, kVocab};
   std::vector<float> full(kBatch * kVocab);
