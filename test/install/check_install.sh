@@ -40,6 +40,19 @@ expect_no_build_path() {
     fail "the lines above name the build tree $BUILD"
   fi
 }
+# link_target TARGET NAME RUNTIME: the moved kilnc compiles MODEL for
+# TARGET into $TMP/out/libgpt2_NAME.so, and its link line names the
+# install's RUNTIME (a path under $P) and nothing in the build tree.
+link_target() {
+  local log="$TMP/$2.log"
+  echo "== link a --target=$1 library with the moved kilnc"
+  "$P/bin/kilnc" "$MODEL" --target="$1" -o "$TMP/out/libgpt2_$2.so" \
+    -v >"$log" 2>&1 || { cat "$log"; fail "kilnc --target=$1 failed"; }
+  grep -F -- "-fuse-ld=lld" "$log" | tee "$TMP/$2_link.txt"
+  grep -qF "$P/$3" "$TMP/$2_link.txt" ||
+    fail "the $2 link line does not name $P/$3"
+  expect_no_build_path "$log"
+}
 
 echo "== install into $TMP/first, moved to $TMP/moved"
 "${CMAKE:-cmake}" --install "$BUILD" --prefix "$TMP/first" >"$TMP/install.log"
@@ -110,28 +123,16 @@ grep -qF -- "--runtime-dir=$TMP/lone is not a Kiln runtime directory" \
   "$TMP/bad.log" || fail "no clear error for a wrong --runtime-dir"
 
 if [[ "$CUDA" == cuda ]]; then
-  echo "== link a --target=cuda library with the moved kilnc"
-  "$P/bin/kilnc" "$MODEL" --target=cuda:sm_90 -o "$TMP/out/libgpt2_cuda.so" \
-    -v >"$TMP/cuda.log" 2>&1 || { cat "$TMP/cuda.log"; fail "kilnc --target=cuda failed"; }
-  grep -F -- "-fuse-ld=lld" "$TMP/cuda.log" | tee "$TMP/cuda_link.txt"
-  grep -qF "$P/lib/kiln/libkiln_cuda_runtime.a" "$TMP/cuda_link.txt" ||
-    fail "the cuda link line does not name $P/lib/kiln/libkiln_cuda_runtime.a"
-  expect_no_build_path "$TMP/cuda.log"
+  link_target cuda:sm_90 cuda lib/kiln/libkiln_cuda_runtime.a
 fi
 if [[ -e "$BUILD/lib/kiln/aarch64/libkiln_runtime.a" ]]; then
-  echo "== link a --target=cpu:aarch64 library with the moved kilnc"
   for f in lib/kiln/aarch64/libkiln_runtime.a \
            lib/kiln/aarch64/include/kiln/runtime.h; do
     [[ -e "$P/$f" ]] || fail "the install has no $f"
   done
-  "$P/bin/kilnc" "$MODEL" --target=cpu:aarch64 -o "$TMP/out/libgpt2_a64.so" \
-    -v >"$TMP/a64.log" 2>&1 || { cat "$TMP/a64.log"; fail "kilnc --target=cpu:aarch64 failed"; }
-  grep -F -- "-fuse-ld=lld" "$TMP/a64.log" | tee "$TMP/a64_link.txt"
-  grep -qF "$P/lib/kiln/aarch64/libkiln_runtime.a" "$TMP/a64_link.txt" ||
-    fail "the aarch64 link line does not name $P/lib/kiln/aarch64/libkiln_runtime.a"
-  expect_no_build_path "$TMP/a64.log"
-  od -An -tx1 -j18 -N2 "$TMP/out/libgpt2_a64.so" | grep -q "b7 00" ||
-    fail "libgpt2_a64.so is not an AArch64 ELF (e_machine 183)"
+  link_target cpu:aarch64 aarch64 lib/kiln/aarch64/libkiln_runtime.a
+  od -An -tx1 -j18 -N2 "$TMP/out/libgpt2_aarch64.so" | grep -q "b7 00" ||
+    fail "libgpt2_aarch64.so is not an AArch64 ELF (e_machine 183)"
 else
   echo "== no aarch64 runtime in $BUILD (scripts/build-aarch64.sh): not checked"
 fi
