@@ -187,6 +187,21 @@ std::optional<SmallVector<int32_t>> int8Values(ConstantOp c) {
   return out;
 }
 
+/// Every element of a signless i32 constant.
+std::optional<SmallVector<int32_t>> int32Values(ConstantOp c) {
+  auto t = cast<RankedTensorType>(c.getType());
+  if (!t.getElementType().isSignlessInteger(32) || !t.hasStaticShape())
+    return std::nullopt;
+  SmallVector<char, 0> storage;
+  std::optional<ArrayRef<char>> bytes =
+      elementBytes(c.getValue(), t.getNumElements(), 4, storage);
+  if (!bytes)
+    return std::nullopt;
+  SmallVector<int32_t> out(t.getNumElements());
+  std::memcpy(out.data(), bytes->data(), out.size() * 4);
+  return out;
+}
+
 /// The one f32 value of a constant scale behind reshapes; nullopt unless it
 /// has a single element.
 std::optional<float> scalarScale(Value v) {
@@ -436,22 +451,12 @@ std::optional<SmallVector<float>> biasValues(Value b, int64_t n) {
         sc ? f32Values(sc) : std::nullopt;
     if (!scales || (scales->size() != 1 && int64_t(scales->size()) != n))
       return false;
-    auto intValues = [&](Value v) -> std::optional<SmallVector<int32_t>> {
+    // An i32 constant widened by a cast (DequantizeLinear of an int32 bias).
+    auto intValues = [](Value v) -> std::optional<SmallVector<int32_t>> {
       auto cast = v.getDefiningOp<CastOp>();
       auto c =
           cast ? cast.getInput().getDefiningOp<ConstantOp>() : ConstantOp();
-      auto ct = c ? cast_or_null<RankedTensorType>(c.getType()) : nullptr;
-      if (!ct || !ct.getElementType().isSignlessInteger(32) ||
-          !ct.hasStaticShape())
-        return std::nullopt;
-      SmallVector<char, 0> storage;
-      std::optional<ArrayRef<char>> bytes =
-          elementBytes(c.getValue(), ct.getNumElements(), 4, storage);
-      if (!bytes)
-        return std::nullopt;
-      SmallVector<int32_t> values(ct.getNumElements());
-      std::memcpy(values.data(), bytes->data(), values.size() * 4);
-      return values;
+      return c ? int32Values(c) : std::nullopt;
     };
     Value widened = centered;
     SmallVector<int32_t> zeros(1, 0);
