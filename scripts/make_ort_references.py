@@ -69,12 +69,14 @@ MIXED_TOL = {
 }
 
 
-def session(path: Path) -> ort.InferenceSession:
+def session(model) -> ort.InferenceSession:
+    """One-thread CPU session on a model file or an in-memory ModelProto."""
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    data = model.SerializeToString() if isinstance(model, onnx.ModelProto) else str(model)
+    return ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
 
 
 def run(sess: ort.InferenceSession, feeds: dict) -> dict:
@@ -86,10 +88,7 @@ def int4_session(path: Path, accuracy_level: int) -> ort.InferenceSession:
     q = MatMulNBitsQuantizer(onnx.load(path), bits=4, block_size=INT4_BLOCK,
                              is_symmetric=True, accuracy_level=accuracy_level)
     q.process()
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    return ort.InferenceSession(q.model.model.SerializeToString(), opts,
-                                providers=["CPUExecutionProvider"])
+    return session(q.model.model)
 
 
 def prefill_inputs(rng, batch, seq):
