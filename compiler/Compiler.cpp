@@ -217,6 +217,7 @@ LogicalResult Compilation::importModel() {
   importOptions.shapeOverrides = options.shapeOverrides;
   importOptions.maxWeightBytes = options.maxWeightBytes;
   importOptions.maxModelFileBytes = options.maxModelBytes;
+  importOptions.lastPositionOutputs = options.lastPositionOutputs;
   importOptions.optionNames = options.optionNames;
   FailureOr<OwningOpRef<ModuleOp>> imported =
       options.inputBytes

@@ -82,6 +82,10 @@ struct CompileOptions {
   /// qlinear_int4) or text
   /// in their ONNX node names.
   std::vector<std::string> quantizeExclude;
+  /// Outputs [batch, sequence, ...] returned for the last position only,
+  /// e.g. {"logits"} for a decoder whose callers read the next token's
+  /// logits alone (compiler/onnx/LastPosition.h).
+  std::vector<std::string> lastPositionOutputs;
   /// Refuse models whose weights exceed this many bytes.
   uint64_t maxWeightBytes = uint64_t(64) << 30;
   /// Refuse models whose peak arena at the maxShapes bounds exceeds this

@@ -1,6 +1,7 @@
 //===- ModelImporter.cpp - Reading an ONNX model and importing it ---------===//
 #include "compiler/onnx/ModelImporter.h"
 #include "compiler/onnx/Importer.h"
+#include "compiler/onnx/LastPosition.h"
 #include "dialects/kiln/KilnDialect.h"
 
 #include "onnx.pb.h"
@@ -93,6 +94,9 @@ kiln::onnx_import::importOnnxFile(MLIRContext &ctx, StringRef path,
   if (stream.GetErrno() != 0)
     return emitError(fileLoc) << "cannot read model '" << path
                               << "': " << std::strerror(stream.GetErrno());
+  if (failed(keepLastPosition(model, options.lastPositionOutputs,
+                              options.optionNames.lastPosition, fileLoc)))
+    return failure();
   Importer importer(ctx, path.str(), options);
   return importer.run(model);
 }
@@ -105,8 +109,10 @@ kiln::onnx_import::importOnnxBuffer(MLIRContext &ctx, StringRef bytes,
   onnx::ModelProto model;
   google::protobuf::io::ArrayInputStream stream(
       bytes.data(), (int)std::min<size_t>(bytes.size(), INT32_MAX));
-  if (failed(parseModel(stream, bytes.size(), path,
-                        FileLineColLoc::get(&ctx, path, 0, 0), model)))
+  Location fileLoc = FileLineColLoc::get(&ctx, path, 0, 0);
+  if (failed(parseModel(stream, bytes.size(), path, fileLoc, model)) ||
+      failed(keepLastPosition(model, options.lastPositionOutputs,
+                              options.optionNames.lastPosition, fileLoc)))
     return failure();
   Importer importer(ctx, path.str(), options);
   return importer.run(model);

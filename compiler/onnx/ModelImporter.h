@@ -7,6 +7,7 @@
 #include "mlir/IR/OwningOpRef.h"
 #include <map>
 #include <string>
+#include <vector>
 
 namespace mlir::kiln::onnx_import {
 
@@ -20,6 +21,8 @@ struct ImportOptions {
   uint64_t maxModelFileBytes = uint64_t(2) << 30;
   /// Initializers with more elements than this become resource blobs.
   int64_t inlineConstantLimit = 16;
+  /// Outputs cut to their last position along dim 1 (LastPosition.h).
+  std::vector<std::string> lastPositionOutputs;
   /// How messages name the options above.
   OptionNames optionNames;
 };

@@ -20,6 +20,7 @@ struct OptionNames {
   std::string precision = "precision";
   std::string quantize = "quantize";
   std::string quantizeExclude = "quantizeExclude";
+  std::string lastPosition = "lastPositionOutputs";
   std::string emit = "emit";
   std::string target = "target";
   std::string cpu = "targetOptions.cpu";

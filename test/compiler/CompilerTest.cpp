@@ -135,6 +135,35 @@ TEST(CompileModel, RefusesOptionsInTheirFieldNames) {
             "directory '/nonexistent-kiln-dir'");
 }
 
+TEST(CompileModel, CutsOutputsToTheLastPosition) {
+  std::string dir = tempDir();
+  CompileOptions options;
+  options.inputPath = model("gpt2_tiny_prefill.onnx");
+  options.outputPath = dir + "/gpt2.mlir";
+  options.emit = EmitStage::Kiln;
+  options.lastPositionOutputs = {"logits"};
+  CompileResult result = compileModel(options);
+  ASSERT_TRUE(result.succeeded());
+  auto text = llvm::MemoryBuffer::getFile(options.outputPath);
+  ASSERT_TRUE(bool(text));
+  // The LM head multiplies the last position alone.
+  EXPECT_NE(
+      (*text)->getBuffer().find("tensor<?x1x64xf32>, tensor<64x1000xf32> -> "
+                                "tensor<?x1x1000xf32>"),
+      llvm::StringRef::npos);
+
+  options.lastPositionOutputs = {"scores"};
+  result = compileModel(options);
+  EXPECT_EQ(result.status, CompileStatus::Failed);
+  ASSERT_EQ(result.diagnostics.size(), 1u);
+  EXPECT_NE(result.diagnostics[0].message.find(
+                "lastPositionOutputs: the model has no output 'scores' (its "
+                "outputs: logits, present.0.key"),
+            std::string::npos)
+      << result.diagnostics[0].message;
+  llvm::sys::fs::remove_directories(dir);
+}
+
 /// The steps one at a time, on a model already in memory, as the fuzzer
 /// runs them: the signature and the KV-cache pairs come out of the library.
 TEST(Compilation, StepsOnAModelInMemory) {

@@ -47,6 +47,9 @@ CompletionJob::Snapshot finished(const std::shared_ptr<CompletionJob> &job) {
 
 struct Served {
   const char *name, *model, *decode, *mode;
+  // The greedy_refs.json entry, where it is not `name`'s.
+  const char *refs = nullptr;
+  const char *refsName() const { return refs ? refs : name; }
 };
 
 class DecoderEngineTest : public ::testing::TestWithParam<Served> {
@@ -69,7 +72,7 @@ protected:
 
 TEST_P(DecoderEngineTest, AloneMatchesOnnxRuntime) {
   auto e = engine(1);
-  for (const Case &c : cases(GetParam().name)) {
+  for (const Case &c : cases(GetParam().refsName())) {
     auto job = greedyJob(c.prompt, (int64_t)c.tokens.size());
     ASSERT_EQ(e->submit(job), Admission::Accepted);
     CompletionJob::Snapshot s = finished(job);
@@ -81,7 +84,7 @@ TEST_P(DecoderEngineTest, AloneMatchesOnnxRuntime) {
 
 TEST_P(DecoderEngineTest, BatchedAndJoiningMidwayMatchAlone) {
   auto e = engine(4);
-  std::vector<Case> all = cases(GetParam().name);
+  std::vector<Case> all = cases(GetParam().refsName());
   std::vector<std::shared_ptr<CompletionJob>> jobs;
   // Half at once, the rest once the first have decoded a few tokens: they
   // join running sequences of other lengths, and wait for free slots.
@@ -113,7 +116,7 @@ TEST_P(DecoderEngineTest, BatchedAndJoiningMidwayMatchAlone) {
 }
 
 TEST_P(DecoderEngineTest, StopTokenLengthCapAndCancel) {
-  Case c = cases(GetParam().name)[3];
+  Case c = cases(GetParam().refsName())[3];
   auto e = engine(2, (int64_t)c.prompt.size() + 4);
   // The cache holds prompt + 4 positions: the prefill's token and 4 steps.
   auto capped = greedyJob(c.prompt, 100);
@@ -161,7 +164,7 @@ TEST_P(DecoderEngineTest, StopTokenLengthCapAndCancel) {
 
 TEST_P(DecoderEngineTest, SameSeedSameTokens) {
   auto e = engine(2);
-  Case c = cases(GetParam().name)[2];
+  Case c = cases(GetParam().refsName())[2];
   auto sampled = [&](uint64_t seed) {
     CompletionParams p;
     p.prompt = c.prompt;
@@ -185,7 +188,7 @@ TEST_P(DecoderEngineTest, SameSeedSameTokens) {
 
 TEST_P(DecoderEngineTest, FullQueueRefuses) {
   auto e = engine(1, 64, /*maxQueue=*/2);
-  Case c = cases(GetParam().name)[0];
+  Case c = cases(GetParam().refsName())[0];
   int refused = 0;
   std::vector<std::shared_ptr<CompletionJob>> jobs;
   for (int i = 0; i < 8; ++i) {
@@ -204,6 +207,10 @@ INSTANTIATE_TEST_SUITE_P(
         Served{"gpt2_tiny", KILN_SERVE_GPT2_PREFILL, KILN_SERVE_GPT2_DECODE,
                "per-sequence"},
         Served{"gpt2_optimum", KILN_SERVE_GPT2_OPTIMUM, "", "continuous"},
+        // kilnc --last-position=logits: the same tokens from [batch, 1,
+        // vocab] logits.
+        Served{"gpt2_optimum_last_position", KILN_SERVE_GPT2_OPTIMUM_LAST, "",
+               "continuous", "gpt2_optimum"},
         Served{"llama_optimum", KILN_SERVE_LLAMA_OPTIMUM, "", "continuous"}),
     [](const auto &info) { return std::string(info.param.name); });
 

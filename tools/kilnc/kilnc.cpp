@@ -105,6 +105,14 @@ static cl::list<std::string> quantizeExclude(
              "matmul, qlinear_int4) or text contained in their ONNX node "
              "names, e.g. lm_head"),
     cl::value_desc("name,..."), cl::CommaSeparated, cl::cat(kilncCat));
+static cl::list<std::string> lastPosition(
+    "last-position",
+    cl::desc("Return these outputs [batch, sequence, ...] for the last "
+             "position only, e.g. --last-position=logits: a prefill then "
+             "returns the next token's logits, [batch, 1, vocab], all that "
+             "generation (and kiln-serve) reads, and the LM head multiplies "
+             "one row per sequence instead of one per position"),
+    cl::value_desc("output,..."), cl::CommaSeparated, cl::cat(kilncCat));
 static cl::opt<std::string> accuracyReport(
     "accuracy-report",
     cl::desc("With --quantize or --precision: also compile the fp32 "
@@ -269,6 +277,7 @@ int main(int argc, char **argv) {
   options.quantize = quantize;
   options.quantizeExclude.assign(quantizeExclude.begin(),
                                  quantizeExclude.end());
+  options.lastPositionOutputs.assign(lastPosition.begin(), lastPosition.end());
   options.maxWeightBytes = maxWeightBytes;
   options.maxModelBytes = maxModelBytes;
   if (maxArenaBytes.getNumOccurrences())
@@ -285,6 +294,7 @@ int main(int argc, char **argv) {
   names.precision = "--precision";
   names.quantize = "--quantize";
   names.quantizeExclude = "--quantize-exclude";
+  names.lastPosition = "--last-position";
   names.emit = "--emit";
   names.target = "--target";
   names.cpu = "--cpu";
