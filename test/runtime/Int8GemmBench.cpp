@@ -240,6 +240,8 @@ int run(int threads, const char *only) {
       {"decode ffn up", 1, 768, 3072, KILN_RT_ACT_GELU_TANH},
       {"decode out", 1, 768, 768, KILN_RT_ACT_NONE},
       {"decode qkv", 1, 768, 2304, KILN_RT_ACT_NONE},
+      {"decode ffn up", 4, 768, 3072, KILN_RT_ACT_GELU_TANH},
+      {"decode qkv", 4, 768, 2304, KILN_RT_ACT_NONE},
       {"decode ffn up", 8, 768, 3072, KILN_RT_ACT_GELU_TANH},
       {"decode out", 8, 768, 768, KILN_RT_ACT_NONE},
       {"decode qkv", 8, 768, 2304, KILN_RT_ACT_NONE},

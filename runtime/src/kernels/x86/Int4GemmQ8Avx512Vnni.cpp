@@ -13,15 +13,18 @@
 // comes off, and the difference is scaled into f32 accumulators. The
 // activations' row scale multiplies them once at the end.
 //
-// Tiles are up to 8 rows x 2 panels, or 2 rows x 4: the int32 group sums
+// Tiles are up to 8 rows x 2 panels, or 4 rows x 4: the int32 group sums
 // take up to 16 zmm and the unpacked nibbles 2 a panel. Each unpacked
 // vector serves every row of the tile, and each activation broadcast both
 // panels. The f32 accumulators of 8 x 2 do not fit beside them and stay on
 // the stack between groups, a load and a store per 8 vpdpbusd; still, 8 x 2
 // beat 8 x 1 (kiln_int8_gemm_bench 1 "decode qkv", 8 x 768 x 2304, four
 // alternating runs: 79-82 -> 70-76 us with the weights in cache, 101-111 ->
-// 93-95 streamed from memory). (Splitting each chain in two, low and high
-// nibbles, measured no faster: the split adds an add.)
+// 93-95 streamed from memory). 3 and 4 rows likewise take 4 panels (4 x 768
+// x 2304, best of four alternating runs in cache: 40.4 -> 37.4 us; 4 x 768 x
+// 3072, best of three: 58.6 -> 56.3; no change streamed). (Splitting each
+// chain in two, low and high nibbles, measured no faster: the split adds an
+// add.)
 //
 //===----------------------------------------------------------------------===//
 
@@ -187,7 +190,7 @@ void tile(const Int4Problem &p, const Q8Rows &q, int64_t m, int64_t panel) {
 using TileFn = void (*)(const Int4Problem &, const Q8Rows &, int64_t, int64_t);
 
 constexpr int64_t maxPanels(int64_t rows) {
-  return rows <= 2 ? 4 : rows <= 8 ? 2 : 1;
+  return rows <= 4 ? 4 : rows <= 8 ? 2 : 1;
 }
 
 template <int Rows, int Panels> TileFn tileFor(bool zeroPoints) {
