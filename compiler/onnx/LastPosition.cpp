@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <map>
 
 using namespace mlir;
 
@@ -75,6 +76,8 @@ LogicalResult mlir::kiln::onnx_import::keepLastPosition(
   addInt64(graph, prefix + "_start", -1);
   addInt64(graph, prefix + "_end", std::numeric_limits<int64_t>::max());
   addInt64(graph, prefix + "_axis", 1);
+  // Heads that read the same activations share one cut of them.
+  std::map<std::string, std::string> cuts;
 
   for (const std::string &name : outputs) {
     onnx::ValueInfoProto *out = nullptr;
@@ -106,6 +109,14 @@ LogicalResult mlir::kiln::onnx_import::keepLastPosition(
       return emitError(loc)
              << flag << ": output '" << name << "' is not computed by a node";
 
+    if (shaped) {
+      onnx::TensorShapeProto::Dimension *seq = out->mutable_type()
+                                                   ->mutable_tensor_type()
+                                                   ->mutable_shape()
+                                                   ->mutable_dim(1);
+      seq->clear_dim_param();
+      seq->set_dim_value(1);
+    }
     onnx::NodeProto slice;
     slice.set_op_type("Slice");
     slice.set_name(prefix + "/" + name);
@@ -114,10 +125,13 @@ LogicalResult mlir::kiln::onnx_import::keepLastPosition(
         isMatrix(graph, producer->input(1))) {
       // [batch, seq, hidden] x [hidden, vocab]: cut the activations, which
       // are then rank 3 as the output is.
-      const std::string cut = producer->input(0) + "_" + prefix;
-      slice.add_input(producer->input(0));
-      slice.add_output(cut);
-      producer->set_input(0, cut);
+      const std::string source = producer->input(0);
+      auto [at, added] = cuts.try_emplace(source, source + "_" + prefix);
+      producer->set_input(0, at->second);
+      if (!added)
+        continue; // another head's cut serves this one
+      slice.add_input(source);
+      slice.add_output(at->second);
     } else {
       // Every other reader of the output keeps all positions.
       const std::string all = name + "_all_positions";
@@ -133,14 +147,6 @@ LogicalResult mlir::kiln::onnx_import::keepLastPosition(
     slice.add_input(prefix + "_end");
     slice.add_input(prefix + "_axis");
     *graph.add_node() = std::move(slice);
-    if (shaped) {
-      onnx::TensorShapeProto::Dimension *seq = out->mutable_type()
-                                                   ->mutable_tensor_type()
-                                                   ->mutable_shape()
-                                                   ->mutable_dim(1);
-      seq->clear_dim_param();
-      seq->set_dim_value(1);
-    }
   }
   return success();
 }
