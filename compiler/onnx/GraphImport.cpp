@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/onnx/ImportLimits.h"
 #include "compiler/onnx/Importer.h"
+#include "compiler/onnx/LastPosition.h"
 #include "compiler/onnx/OnnxDomain.h"
 #include "compiler/onnx/OnnxSchema.h"
 #include "compiler/onnx/OpTable.h"
@@ -307,10 +308,17 @@ FailureOr<OwningOpRef<ModuleOp>> Importer::run(onnx::ModelProto &model) {
            << ", newer than the newest supported (" << kMaxSupportedOpset
            << ")";
 
+  onnx::GraphProto &graph = *model.mutable_graph();
+  auto defaultOpset = opsets.find("ai.onnx");
+  if (failed(keepLastPosition(
+          graph, options.lastPositionOutputs,
+          defaultOpset == opsets.end() ? 0 : defaultOpset->second,
+          options.optionNames.lastPosition, fileLoc)))
+    return failure();
+
   auto module = ModuleOp::create(fileLoc);
   OwningOpRef<ModuleOp> owned(module);
   builder.setInsertionPointToEnd(module.getBody());
-  onnx::GraphProto &graph = *model.mutable_graph();
 
   func::FuncOp func;
   if (failed(declareInputs(graph, func)))

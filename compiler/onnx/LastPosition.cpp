@@ -53,25 +53,16 @@ void addInt64(onnx::GraphProto &graph, const std::string &name, int64_t value) {
   t->add_int64_data(value);
 }
 
-int64_t defaultOpset(const onnx::ModelProto &model) {
-  for (const onnx::OperatorSetIdProto &o : model.opset_import())
-    if (o.domain().empty() || o.domain() == "ai.onnx")
-      return o.version();
-  return 0;
-}
-
 } // namespace
 
 LogicalResult mlir::kiln::onnx_import::keepLastPosition(
-    onnx::ModelProto &model, const std::vector<std::string> &outputs,
-    const std::string &flag, Location loc) {
+    onnx::GraphProto &graph, const std::vector<std::string> &outputs,
+    int64_t opset, const std::string &flag, Location loc) {
   if (outputs.empty())
     return success();
-  if (defaultOpset(model) < 10)
+  if (opset < 10)
     return emitError(loc) << flag << " needs opset 10 or later (Slice with "
-                          << "inputs); the model imports opset "
-                          << defaultOpset(model);
-  onnx::GraphProto &graph = *model.mutable_graph();
+                          << "inputs); the model imports opset " << opset;
   const std::string prefix = "kiln_last_position";
   addInt64(graph, prefix + "_start", -1);
   addInt64(graph, prefix + "_end", std::numeric_limits<int64_t>::max());

@@ -16,7 +16,7 @@
 #include <vector>
 
 namespace onnx {
-class ModelProto;
+class GraphProto;
 } // namespace onnx
 
 namespace mlir::kiln::onnx_import {
@@ -26,11 +26,13 @@ namespace mlir::kiln::onnx_import {
 /// position along dim 1. Where an output is a MatMul by a matrix (an LM head,
 /// its weight transposed or not), the MatMul's activations are cut instead, so
 /// that it computes one row per sequence; otherwise a Slice follows the
-/// output's producer. Errors name the option as `flag` and are reported at
-/// `loc`.
-LogicalResult keepLastPosition(onnx::ModelProto &model,
+/// output's producer. `opset` is the model's ai.onnx opset (Slice takes its
+/// bounds as inputs from 10). Errors name the option as `flag` and are
+/// reported at `loc`.
+LogicalResult keepLastPosition(onnx::GraphProto &graph,
                                const std::vector<std::string> &outputs,
-                               const std::string &flag, Location loc);
+                               int64_t opset, const std::string &flag,
+                               Location loc);
 
 } // namespace mlir::kiln::onnx_import
 

@@ -1,7 +1,6 @@
 //===- ModelImporter.cpp - Reading an ONNX model and importing it ---------===//
 #include "compiler/onnx/ModelImporter.h"
 #include "compiler/onnx/Importer.h"
-#include "compiler/onnx/LastPosition.h"
 #include "dialects/kiln/KilnDialect.h"
 
 #include "onnx.pb.h"
@@ -94,9 +93,6 @@ kiln::onnx_import::importOnnxFile(MLIRContext &ctx, StringRef path,
   if (stream.GetErrno() != 0)
     return emitError(fileLoc) << "cannot read model '" << path
                               << "': " << std::strerror(stream.GetErrno());
-  if (failed(keepLastPosition(model, options.lastPositionOutputs,
-                              options.optionNames.lastPosition, fileLoc)))
-    return failure();
   Importer importer(ctx, path.str(), options);
   return importer.run(model);
 }
@@ -109,10 +105,8 @@ kiln::onnx_import::importOnnxBuffer(MLIRContext &ctx, StringRef bytes,
   onnx::ModelProto model;
   google::protobuf::io::ArrayInputStream stream(
       bytes.data(), (int)std::min<size_t>(bytes.size(), INT32_MAX));
-  Location fileLoc = FileLineColLoc::get(&ctx, path, 0, 0);
-  if (failed(parseModel(stream, bytes.size(), path, fileLoc, model)) ||
-      failed(keepLastPosition(model, options.lastPositionOutputs,
-                              options.optionNames.lastPosition, fileLoc)))
+  if (failed(parseModel(stream, bytes.size(), path,
+                        FileLineColLoc::get(&ctx, path, 0, 0), model)))
     return failure();
   Importer importer(ctx, path.str(), options);
   return importer.run(model);
