@@ -107,38 +107,165 @@ struct Appending {
     copyRows(append->newV, *presentV, b, h, past);
   }
 
-  // Every head's rows, spread over the pool.
-  void copyAll() const {
-    const int64_t heads = presentK->sizes[1];
-    kiln_rt_parallel_for(
-        0, presentK->sizes[0] * heads, 1,
-        [](void *arg, int64_t begin, int64_t end, int32_t) {
-          const auto &a = *static_cast<const Appending *>(arg);
-          const int64_t heads = a.presentK->sizes[1];
-          for (int64_t i = begin; i < end; ++i)
-            a.copyHead(i / heads, i % heads);
-        },
-        const_cast<Appending *>(this));
+  void copyAll() const;
+};
+
+// f32 -> bf16 bits, round to nearest even; NaNs stay (quiet) NaNs, as the
+// generated code's truncf does.
+uint16_t roundToBf16(float f) {
+  uint32_t x;
+  memcpy(&x, &f, sizeof(x));
+  if ((x & 0x7fffffffu) > 0x7f800000u)
+    return uint16_t((x >> 16) | 0x40u);
+  x += 0x7fffu + ((x >> 16) & 1u);
+  return uint16_t(x >> 16);
+}
+
+// Rows [0, n) of head (b, h) of a bf16 `from` into rows [at, at + n) of
+// `to`; rows that already lie there (an in-place cache) are skipped.
+void copyRowsBf16(const kiln_memref4_bf16 &from, const kiln_memref4_bf16 &to,
+                  int64_t b, int64_t h, int64_t at) {
+  const int64_t n = from.sizes[2], d = from.sizes[3];
+  const uint16_t *src =
+      from.aligned + from.offset + b * from.strides[0] + h * from.strides[1];
+  uint16_t *dst = to.aligned + to.offset + b * to.strides[0] +
+                  h * to.strides[1] + at * to.strides[2];
+  for (int64_t j = 0; j < n; ++j) {
+    const uint16_t *s = src + j * from.strides[2];
+    uint16_t *t = dst + j * to.strides[2];
+    if (s == t && from.strides[3] == to.strides[3])
+      continue;
+    for (int64_t e = 0; e < d; ++e)
+      t[e * to.strides[3]] = s[e * from.strides[3]];
+  }
+}
+
+// The new f32 rows of head (b, h), rounded, into rows [at, ...) of `to`.
+void roundRows(const kiln_memref4_f32 &from, const kiln_memref4_bf16 &to,
+               int64_t b, int64_t h, int64_t at) {
+  const int64_t n = from.sizes[2], d = from.sizes[3];
+  const float *src =
+      from.aligned + from.offset + b * from.strides[0] + h * from.strides[1];
+  uint16_t *dst = to.aligned + to.offset + b * to.strides[0] +
+                  h * to.strides[1] + at * to.strides[2];
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t e = 0; e < d; ++e)
+      dst[j * to.strides[2] + e * to.strides[3]] =
+          roundToBf16(src[j * from.strides[2] + e * from.strides[3]]);
+}
+
+// Rows [0, n) of head (b, h) of `from`, widened into dense [n][d] floats.
+void widenRows(const kiln_memref4_bf16 &from, int64_t b, int64_t h, int64_t n,
+               float *to) {
+  const int64_t d = from.sizes[3];
+  const uint16_t *src =
+      from.aligned + from.offset + b * from.strides[0] + h * from.strides[1];
+  for (int64_t j = 0; j < n; ++j) {
+    const uint16_t *s = src + j * from.strides[2];
+    float *t = to + j * d;
+    if (from.strides[3] == 1) {
+      for (int64_t e = 0; e < d; ++e) {
+        uint32_t bits = uint32_t(s[e]) << 16;
+        memcpy(t + e, &bits, sizeof(float));
+      }
+      continue;
+    }
+    for (int64_t e = 0; e < d; ++e) {
+      uint32_t bits = uint32_t(s[e * from.strides[3]]) << 16;
+      memcpy(t + e, &bits, sizeof(float));
+    }
+  }
+}
+
+// A bf16 cache: an item fills its head's present rows (`append`, unless the
+// whole cache was filled first), then widens the keys it sees into the f32
+// rows after its scratch and runs on them.
+struct Bf16Cache {
+  const KvAppendBf16 *append;
+  const kiln_memref4_bf16 *presentK, *presentV;
+  bool fill;
+
+  void copyHead(int64_t b, int64_t h) const {
+    const int64_t past = append->pastK.sizes[2];
+    copyRowsBf16(append->pastK, *presentK, b, h, 0);
+    roundRows(append->newK, *presentK, b, h, past);
+    copyRowsBf16(append->pastV, *presentV, b, h, 0);
+    roundRows(append->newV, *presentV, b, h, past);
+  }
+
+  void copyAll() const;
+
+  static int64_t widenedFloats(const Problem &p) {
+    return roundUp16(p.sk * p.d) + roundUp16(p.sk * p.dv);
+  }
+
+  Problem prepare(const Problem &p, const Item &it, float *scratch) const {
+    if (fill)
+      copyHead(it.b, it.hkv);
+    const int64_t keys = keyEndOf(p, it);
+    float *k = scratch + p.scratchFloats;
+    float *v = k + roundUp16(p.sk * p.d);
+    widenRows(*presentK, it.b, it.hkv, keys, k);
+    widenRows(*presentV, it.b, it.hkv, keys, v);
+    Problem local = p;
+    local.k = k;
+    local.v = v;
+    local.ks[0] = local.ks[1] = local.vs[0] = local.vs[1] = 0;
+    local.ks[2] = p.d;
+    local.vs[2] = p.dv;
+    local.ks[3] = local.vs[3] = 1;
+    return local;
   }
 };
 
-// Items [begin, end); with `appending` (one query block per head), each
-// item first fills its head's rows of the present cache.
-void runRange(const Problem &p, ItemFn fn, const Appending *appending,
-              int64_t begin, int64_t end, float *scratch) {
-  if (!appending)
+// Every head's present rows of `cache`, spread over the pool.
+template <class Cache> void copyEveryHead(const Cache &cache) {
+  kiln_rt_parallel_for(
+      0, cache.presentK->sizes[0] * cache.presentK->sizes[1], 1,
+      [](void *raw, int64_t begin, int64_t end, int32_t) {
+        const auto &c = *static_cast<const Cache *>(raw);
+        const int64_t heads = c.presentK->sizes[1];
+        for (int64_t i = begin; i < end; ++i)
+          c.copyHead(i / heads, i % heads);
+      },
+      const_cast<Cache *>(&cache));
+}
+
+void Appending::copyAll() const { copyEveryHead(*this); }
+void Bf16Cache::copyAll() const { copyEveryHead(*this); }
+
+// Where an item's keys and values come from besides p.k and p.v: an f32
+// present it fills first, or a bf16 cache it widens.
+struct ItemSource {
+  const Appending *f32 = nullptr;
+  const Bf16Cache *bf16 = nullptr;
+};
+
+// Items [begin, end) with `scratch` of scratchFloats(p, src) floats.
+void runRange(const Problem &p, ItemFn fn, const ItemSource &src, int64_t begin,
+              int64_t end, float *scratch) {
+  if (!src.f32 && !src.bf16)
     return fn(p, begin, end, scratch);
   for (int64_t i = begin; i < end; ++i) {
     const Item it = itemOf(p, i);
-    appending->copyHead(it.b, it.hkv);
+    if (src.bf16) {
+      const Problem local = src.bf16->prepare(p, it, scratch);
+      fn(local, i, i + 1, scratch);
+      continue;
+    }
+    src.f32->copyHead(it.b, it.hkv);
     fn(p, i, i + 1, scratch);
   }
+}
+
+int64_t scratchFloats(const Problem &p, const ItemSource &src) {
+  return p.scratchFloats + (src.bf16 ? Bf16Cache::widenedFloats(p) : 0);
 }
 
 struct ParallelArgs {
   const Problem *problem;
   ItemFn fn;
-  const Appending *appending;
+  ItemSource source;
   kiln_rt_context *ctx;
   bool outOfMemory;
 };
@@ -147,12 +274,13 @@ void runItems(void *raw, int64_t begin, int64_t end, int32_t worker) {
   auto *args = static_cast<ParallelArgs *>(raw);
   const Problem &p = *args->problem;
   auto *scratch = static_cast<float *>(args->ctx->scratch(
-      args->ctx, worker, size_t(p.scratchFloats) * sizeof(float)));
+      args->ctx, worker,
+      size_t(scratchFloats(p, args->source)) * sizeof(float)));
   if (!scratch) {
     __atomic_store_n(&args->outOfMemory, true, __ATOMIC_RELAXED);
     return;
   }
-  runRange(p, args->fn, args->appending, begin, end, scratch);
+  runRange(p, args->fn, args->source, begin, end, scratch);
 }
 
 // Whether every query row of the mask equals the first, bit for bit: the
@@ -176,20 +304,19 @@ bool sameRowForEveryQuery(const Problem &p, const kiln_memref4_f32 &mask) {
   return true;
 }
 
-bool fits(const kiln_memref4_f32 &part, const kiln_memref4_f32 &present,
-          int64_t rows) {
+template <class Part, class Whole>
+bool fits(const Part &part, const Whole &present, int64_t rows) {
   return part.sizes[0] == present.sizes[0] &&
          part.sizes[1] == present.sizes[1] && part.sizes[2] == rows &&
          part.sizes[3] == present.sizes[3];
 }
 
-} // namespace
-
-void attentionF32(const kiln_memref4_f32 &q, const kiln_memref4_f32 &k,
-                  const kiln_memref4_f32 &v, const kiln_memref4_f32 *mask,
-                  const kiln_memref4_f32 &out, float scale, bool causal,
-                  MatmulIsa isa, const KvAppend *append) {
-  Problem p;
+// The sizes of an attention over keys k and values v (f32 or bf16), checked
+// against each other; false, reported under `name`, when they do not fit.
+template <class KV>
+bool describe(Problem &p, const kiln_memref4_f32 &q, const KV &k, const KV &v,
+              const kiln_memref4_f32 *mask, const kiln_memref4_f32 &out,
+              const char *name) {
   p.batch = q.sizes[0];
   p.heads = q.sizes[1];
   p.sq = q.sizes[2];
@@ -207,63 +334,65 @@ void attentionF32(const kiln_memref4_f32 &q, const kiln_memref4_f32 &k,
   if (ok && mask)
     for (int i = 0; i < 4; ++i)
       ok = ok && (mask->sizes[i] == 1 || mask->sizes[i] == scores[i]);
-  if (!ok) {
-    char message[320];
-    snprintf(
-        message, sizeof(message),
-        "attention_f32: q [%lld, %lld, %lld, %lld], k [%lld, %lld, %lld, "
-        "%lld], v [%lld, %lld, %lld, %lld] and out [%lld, %lld, %lld, "
-        "%lld] do not fit together%s",
-        (long long)q.sizes[0], (long long)q.sizes[1], (long long)q.sizes[2],
-        (long long)q.sizes[3], (long long)k.sizes[0], (long long)k.sizes[1],
-        (long long)k.sizes[2], (long long)k.sizes[3], (long long)v.sizes[0],
-        (long long)v.sizes[1], (long long)v.sizes[2], (long long)v.sizes[3],
-        (long long)out.sizes[0], (long long)out.sizes[1],
-        (long long)out.sizes[2], (long long)out.sizes[3],
-        mask ? " (or the mask does not broadcast to the scores)" : "");
-    reportError(message);
-    return;
-  }
-  if (ok && append) {
-    const int64_t past = append->pastK.sizes[2];
-    const int64_t fresh = append->newK.sizes[2];
-    ok = past >= 0 && fresh >= 0 && past + fresh == k.sizes[2] &&
-         fits(append->pastK, k, past) && fits(append->newK, k, fresh) &&
-         fits(append->pastV, v, past) && fits(append->newV, v, fresh);
-    if (!ok) {
-      char message[320];
-      snprintf(
-          message, sizeof(message),
-          "attention_append_f32: past k [%lld, %lld, %lld, %lld] and "
-          "new k [%lld, %lld, %lld, %lld] do not make present k [%lld, "
-          "%lld, %lld, %lld] (or the values do not)",
-          (long long)append->pastK.sizes[0], (long long)append->pastK.sizes[1],
-          (long long)append->pastK.sizes[2], (long long)append->pastK.sizes[3],
-          (long long)append->newK.sizes[0], (long long)append->newK.sizes[1],
-          (long long)append->newK.sizes[2], (long long)append->newK.sizes[3],
-          (long long)k.sizes[0], (long long)k.sizes[1], (long long)k.sizes[2],
-          (long long)k.sizes[3]);
-      reportError(message);
-      return;
-    }
-  }
-  if (append && (p.batch == 0 || p.heads == 0 || p.sq == 0 || p.dv == 0)) {
-    // No attention to compute, and the present cache is an output still.
-    Appending{append, &k, &v}.copyAll();
-    return;
-  }
-  if (p.batch == 0 || p.heads == 0 || p.sq == 0 || p.dv == 0)
-    return;
+  if (ok)
+    return true;
+  char message[320];
+  snprintf(message, sizeof(message),
+           "%s: q [%lld, %lld, %lld, %lld], k [%lld, %lld, %lld, "
+           "%lld], v [%lld, %lld, %lld, %lld] and out [%lld, %lld, %lld, "
+           "%lld] do not fit together%s",
+           name, (long long)q.sizes[0], (long long)q.sizes[1],
+           (long long)q.sizes[2], (long long)q.sizes[3], (long long)k.sizes[0],
+           (long long)k.sizes[1], (long long)k.sizes[2], (long long)k.sizes[3],
+           (long long)v.sizes[0], (long long)v.sizes[1], (long long)v.sizes[2],
+           (long long)v.sizes[3], (long long)out.sizes[0],
+           (long long)out.sizes[1], (long long)out.sizes[2],
+           (long long)out.sizes[3],
+           mask ? " (or the mask does not broadcast to the scores)" : "");
+  reportError(message);
+  return false;
+}
+
+// Whether past and new make the present, for keys and for values; reported
+// under `name` when they do not.
+template <class Append, class KV>
+bool appendFits(const Append &append, const KV &k, const KV &v,
+                const char *name) {
+  const int64_t past = append.pastK.sizes[2];
+  const int64_t fresh = append.newK.sizes[2];
+  if (past >= 0 && fresh >= 0 && past + fresh == k.sizes[2] &&
+      fits(append.pastK, k, past) && fits(append.newK, k, fresh) &&
+      fits(append.pastV, v, past) && fits(append.newV, v, fresh))
+    return true;
+  char message[320];
+  snprintf(message, sizeof(message),
+           "%s: past k [%lld, %lld, %lld, %lld] and "
+           "new k [%lld, %lld, %lld, %lld] do not make present k [%lld, "
+           "%lld, %lld, %lld] (or the values do not)",
+           name, (long long)append.pastK.sizes[0],
+           (long long)append.pastK.sizes[1], (long long)append.pastK.sizes[2],
+           (long long)append.pastK.sizes[3], (long long)append.newK.sizes[0],
+           (long long)append.newK.sizes[1], (long long)append.newK.sizes[2],
+           (long long)append.newK.sizes[3], (long long)k.sizes[0],
+           (long long)k.sizes[1], (long long)k.sizes[2], (long long)k.sizes[3]);
+  reportError(message);
+  return false;
+}
+
+bool nothingToCompute(const Problem &p) {
+  return p.batch == 0 || p.heads == 0 || p.sq == 0 || p.dv == 0;
+}
+
+// The rest of `p` after describe and the key and value pointers: q, out
+// and mask, the item layout and the scratch.
+void finish(Problem &p, const kiln_memref4_f32 &q, const kiln_memref4_f32 *mask,
+            const kiln_memref4_f32 &out, float scale, bool causal) {
   p.group = p.heads / p.kvHeads;
   p.q = q.aligned + q.offset;
-  p.k = k.aligned + k.offset;
-  p.v = v.aligned + v.offset;
   p.out = out.aligned + out.offset;
   p.mask = mask ? mask->aligned + mask->offset : nullptr;
   for (int i = 0; i < 4; ++i) {
     p.qs[i] = q.strides[i];
-    p.ks[i] = k.strides[i];
-    p.vs[i] = v.strides[i];
     p.os[i] = out.strides[i];
     // A broadcast mask extent reads its one element at every index.
     p.ms[i] = mask && mask->sizes[i] != 1 ? mask->strides[i] : 0;
@@ -280,27 +409,26 @@ void attentionF32(const kiln_memref4_f32 &q, const kiln_memref4_f32 &k,
   p.queryBlocks = (p.sq + p.queriesPerItem - 1) / p.queriesPerItem;
   p.maxRows = p.group * p.queriesPerItem;
   layoutScratch(p);
+}
 
-  ItemFn fn = itemsGeneric;
+ItemFn itemFnFor(MatmulIsa isa) {
 #if defined(__x86_64__)
   if (isa == MatmulIsa::Avx512)
-    fn = itemsAvx512;
-  else if (isa == MatmulIsa::Avx2)
-    fn = itemsAvx2;
+    return itemsAvx512;
+  if (isa == MatmulIsa::Avx2)
+    return itemsAvx2;
 #elif defined(__aarch64__)
   if (isa == MatmulIsa::Neon)
-    fn = itemsNeon;
+    return itemsNeon;
 #endif
   (void)isa;
+  return itemsGeneric;
+}
 
-  int64_t items = p.batch * p.kvHeads * p.queryBlocks;
-  Appending appendingStorage{append, &k, &v};
-  const Appending *appending = append ? &appendingStorage : nullptr;
-  if (appending && p.queryBlocks > 1) {
-    // Several items read each head: fill the whole cache first.
-    appending->copyAll();
-    appending = nullptr;
-  }
+// Every item of `p`, on the session's pool when there is work enough.
+void runAll(const Problem &p, ItemFn fn, const ItemSource &source,
+            const char *name) {
+  const int64_t items = p.batch * p.kvHeads * p.queryBlocks;
   int64_t macs = 0;
   kiln_rt_context *ctx = kiln_rt_current_context();
   bool parallel = ctx && ctx->num_threads > 1 && items > 1 &&
@@ -308,13 +436,13 @@ void attentionF32(const kiln_memref4_f32 &q, const kiln_memref4_f32 &k,
                                           p.sk * (p.d + p.dv), &macs) &&
                   macs >= kParallelMacs;
   if (parallel) {
-    ParallelArgs args{&p, fn, appending, ctx, false};
+    ParallelArgs args{&p, fn, source, ctx, false};
     ctx->parallel_for(ctx, 0, items, 1, runItems, &args);
     if (!__atomic_load_n(&args.outOfMemory, __ATOMIC_RELAXED))
       return;
     // Some items may not have run: redo all of them on this thread.
   }
-  size_t bytes = size_t(p.scratchFloats) * sizeof(float);
+  size_t bytes = size_t(scratchFloats(p, source)) * sizeof(float);
   void *owned = nullptr;
   float *scratch = nullptr;
   if (ctx)
@@ -322,11 +450,71 @@ void attentionF32(const kiln_memref4_f32 &q, const kiln_memref4_f32 &k,
   if (!scratch && posix_memalign(&owned, 64, bytes) == 0)
     scratch = static_cast<float *>(owned);
   if (!scratch) {
-    reportError("attention_f32: out of memory for scratch");
+    char message[96];
+    snprintf(message, sizeof(message), "%s: out of memory for scratch", name);
+    reportError(message);
     return;
   }
-  runRange(p, fn, appending, 0, items, scratch);
+  runRange(p, fn, source, 0, items, scratch);
   free(owned);
+}
+
+} // namespace
+
+void attentionF32(const kiln_memref4_f32 &q, const kiln_memref4_f32 &k,
+                  const kiln_memref4_f32 &v, const kiln_memref4_f32 *mask,
+                  const kiln_memref4_f32 &out, float scale, bool causal,
+                  MatmulIsa isa, const KvAppend *append) {
+  Problem p;
+  if (!describe(p, q, k, v, mask, out, "attention_f32") ||
+      (append && !appendFits(*append, k, v, "attention_append_f32")))
+    return;
+  Appending appending{append, &k, &v};
+  if (append && nothingToCompute(p)) {
+    // No attention to compute, and the present cache is an output still.
+    appending.copyAll();
+    return;
+  }
+  if (nothingToCompute(p))
+    return;
+  p.k = k.aligned + k.offset;
+  p.v = v.aligned + v.offset;
+  for (int i = 0; i < 4; ++i) {
+    p.ks[i] = k.strides[i];
+    p.vs[i] = v.strides[i];
+  }
+  finish(p, q, mask, out, scale, causal);
+  ItemSource source;
+  if (append && p.queryBlocks > 1)
+    appending.copyAll(); // several items read each head: fill it first
+  else if (append)
+    source.f32 = &appending;
+  runAll(p, itemFnFor(isa), source, "attention_f32");
+}
+
+void attentionAppendBf16(const kiln_memref4_f32 &q, const kiln_memref4_bf16 &k,
+                         const kiln_memref4_bf16 &v,
+                         const kiln_memref4_f32 *mask,
+                         const kiln_memref4_f32 &out, float scale, bool causal,
+                         MatmulIsa isa, const KvAppendBf16 &append) {
+  Problem p;
+  if (!describe(p, q, k, v, mask, out, "attention_append_bf16") ||
+      !appendFits(append, k, v, "attention_append_bf16"))
+    return;
+  Bf16Cache cache{&append, &k, &v, true};
+  if (nothingToCompute(p)) {
+    cache.copyAll();
+    return;
+  }
+  p.k = p.v = nullptr; // each item's, widened (Bf16Cache::prepare)
+  finish(p, q, mask, out, scale, causal);
+  if (p.queryBlocks > 1) {
+    cache.copyAll();
+    cache.fill = false;
+  }
+  ItemSource source;
+  source.bf16 = &cache;
+  runAll(p, itemFnFor(isa), source, "attention_append_bf16");
 }
 
 } // namespace kiln
@@ -368,4 +556,21 @@ extern "C" void _mlir_ciface_kiln_rt_attention_append_f32(
   kiln::KvAppend append{*pastK, *newK, *pastV, *newV};
   kiln::attentionF32(*q, *presentK, *presentV, masked ? mask : nullptr, *out,
                      scale, causal != 0, kiln::bestMatmulIsa(), &append);
+}
+
+extern "C" void _mlir_ciface_kiln_rt_attention_append_bf16(
+    kiln_memref4_f32 *q, kiln_memref4_bf16 *pastK, kiln_memref4_f32 *newK,
+    kiln_memref4_bf16 *pastV, kiln_memref4_f32 *newV,
+    kiln_memref4_bf16 *presentK, kiln_memref4_bf16 *presentV,
+    kiln_memref4_f32 *mask, kiln_memref4_f32 *out, float scale, int32_t causal,
+    int32_t masked) {
+  if (!q || !pastK || !newK || !pastV || !newV || !presentK || !presentV ||
+      !mask || !out) {
+    kiln::reportError("attention_append_bf16: NULL memref descriptor");
+    return;
+  }
+  kiln::KvAppendBf16 append{*pastK, *newK, *pastV, *newV};
+  kiln::attentionAppendBf16(*q, *presentK, *presentV, masked ? mask : nullptr,
+                            *out, scale, causal != 0, kiln::bestMatmulIsa(),
+                            append);
 }

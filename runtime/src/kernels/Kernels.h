@@ -92,6 +92,14 @@ void _mlir_ciface_kiln_rt_matmul_packed_epilogue_f32(kiln_memref2_f32 *a,
                                                      kiln_memref2_f32 *c,
                                                      int32_t activation);
 
+typedef struct kiln_memref4_bf16 {
+  uint16_t *allocated; // bf16 bit patterns
+  uint16_t *aligned;
+  int64_t offset;
+  int64_t sizes[4];
+  int64_t strides[4];
+} kiln_memref4_bf16;
+
 typedef struct kiln_memref2_bf16 {
   uint16_t *allocated; // bf16 bit patterns
   uint16_t *aligned;
@@ -232,6 +240,16 @@ void _mlir_ciface_kiln_rt_attention_append_f32(
     kiln_memref4_f32 *pastV, kiln_memref4_f32 *newV, kiln_memref4_f32 *presentK,
     kiln_memref4_f32 *presentV, kiln_memref4_f32 *mask, kiln_memref4_f32 *out,
     float scale, int32_t causal, int32_t masked);
+// The same with a bf16 cache (kilnc --kv-cache-type=bf16): past and present
+// hold bf16, new f32 rounded to nearest even as it is written. Each work item
+// widens its head's keys and values into its scratch and runs the f32 item
+// on them, so the cache crosses memory at half the bytes.
+void _mlir_ciface_kiln_rt_attention_append_bf16(
+    kiln_memref4_f32 *q, kiln_memref4_bf16 *pastK, kiln_memref4_f32 *newK,
+    kiln_memref4_bf16 *pastV, kiln_memref4_f32 *newV,
+    kiln_memref4_bf16 *presentK, kiln_memref4_bf16 *presentV,
+    kiln_memref4_f32 *mask, kiln_memref4_f32 *out, float scale, int32_t causal,
+    int32_t masked);
 
 // kiln.layer_norm (KILN_RT_NORM_LAYER) and kiln.rms_norm (KILN_RT_NORM_RMS)
 // over each row of x [R, C] into out [R, C], any strides: LayerNorm

@@ -1,0 +1,219 @@
+//===- AttentionBf16CacheTest.cpp - Attention over a bf16 KV cache --------===//
+//
+// kiln_rt_attention_append_bf16 (kilnc --kv-cache-type=bf16): the present
+// cache holds the past's bf16 bits and the new f32 rows rounded to nearest
+// even, and the output is the float64 attention over the cache's values.
+
+#include "AttentionReference.h"
+#include "IsaParam.h"
+#include "PoolContext.h"
+#include "kernels/Attention.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+namespace {
+
+using kiln::MatmulIsa;
+using kiln::test::Tensor4;
+
+float widen(uint16_t bits) {
+  uint32_t x = uint32_t(bits) << 16;
+  float f;
+  std::memcpy(&f, &x, sizeof(f));
+  return f;
+}
+
+// The bf16 nearest to x, ties to the even one: of the two neighbours that
+// truncation and the next value up give, as a reference independent of the
+// kernel's bit trick.
+uint16_t nearestBf16(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, sizeof(bits));
+  uint16_t down = uint16_t(bits >> 16), up = uint16_t(down + 1);
+  double dDown = std::fabs(double(x) - widen(down));
+  double dUp = std::fabs(double(x) - widen(up));
+  if (dDown != dUp)
+    return dDown < dUp ? down : up;
+  return (down & 1) ? up : down;
+}
+
+// A bf16 view with the layout of an f32 Tensor4 (offset, padding rows,
+// strides), over its own storage, holding that tensor's values rounded.
+struct Bf16Tensor4 {
+  std::vector<uint16_t> storage;
+  kiln_memref4_bf16 ref;
+
+  explicit Bf16Tensor4(const Tensor4 &t)
+      : storage(t.storage.size(), uint16_t(0x7fc0)) { // NaN outside the view
+    ref = {storage.data(), storage.data(), t.ref.offset, {}, {}};
+    for (int i = 0; i < 4; ++i) {
+      ref.sizes[i] = t.ref.sizes[i];
+      ref.strides[i] = t.ref.strides[i];
+    }
+    for (size_t i = 0; i < storage.size(); ++i)
+      if (!std::isnan(t.storage[i]))
+        storage[i] = nearestBf16(t.storage[i]);
+  }
+
+  uint16_t &at(int64_t a, int64_t b, int64_t c, int64_t d) {
+    return ref.aligned[ref.offset + a * ref.strides[0] + b * ref.strides[1] +
+                       c * ref.strides[2] + d * ref.strides[3]];
+  }
+};
+
+struct CacheCase {
+  int64_t batch, heads, kvHeads, sq, past, fresh, d;
+  bool inPlace; // past is the prefix of present (kiln_session_run_cached)
+  bool causal;
+};
+
+const CacheCase kCases[] = {
+    {2, 8, 2, 1, 37, 1, 64, false, true},   // a GQA decode step
+    {3, 4, 4, 1, 20, 1, 16, true, true},    // in place
+    {1, 4, 2, 40, 10, 40, 32, false, true}, // prefill after a past: blocks
+    {2, 2, 2, 1, 0, 1, 8, false, true},     // an empty past
+    {2, 3, 3, 1, 130, 1, 64, false, false}, // several key blocks
+    {1, 2, 2, 1, 200, 1, 48, true, true},
+    {2, 12, 12, 1, 63, 1, 64, true, true}, // GPT-2's heads, served
+};
+
+void checkCache(const CacheCase &c, MatmulIsa isa) {
+  std::mt19937 rng(unsigned(c.sq * 17 + c.past * 5 + c.fresh + c.d));
+  const int64_t sk = c.past + c.fresh;
+  Tensor4 q({c.batch, c.heads, c.sq, c.d}, rng, -2, 2, true);
+  Tensor4 newK({c.batch, c.kvHeads, c.fresh, c.d}, rng, -2, 2, true);
+  Tensor4 newV({c.batch, c.kvHeads, c.fresh, c.d}, rng, -1, 1, true);
+  // A cache longer than its valid part, NaN past the rows.
+  Tensor4 layout({c.batch, c.kvHeads, sk, c.d}, rng, -2, 2, false, 5);
+  Bf16Tensor4 presK(layout), presV(layout);
+  Tensor4 pastKf({c.batch, c.kvHeads, c.past, c.d}, rng, -2, 2);
+  Tensor4 pastVf({c.batch, c.kvHeads, c.past, c.d}, rng, -1, 1);
+  Bf16Tensor4 pastK(pastKf), pastV(pastVf);
+  for (uint16_t &x : presK.storage)
+    x = 0x7fc0;
+  for (uint16_t &x : presV.storage)
+    x = 0x7fc0;
+  kiln::KvAppendBf16 append{pastK.ref, newK.ref, pastV.ref, newV.ref};
+  if (c.inPlace) { // past as present's first rows, holding the same bits
+    for (int64_t b = 0; b < c.batch; ++b)
+      for (int64_t h = 0; h < c.kvHeads; ++h)
+        for (int64_t j = 0; j < c.past; ++j)
+          for (int64_t e = 0; e < c.d; ++e) {
+            presK.at(b, h, j, e) = pastK.at(b, h, j, e);
+            presV.at(b, h, j, e) = pastV.at(b, h, j, e);
+          }
+    append.pastK = presK.ref;
+    append.pastK.sizes[2] = c.past;
+    append.pastV = presV.ref;
+    append.pastV.sizes[2] = c.past;
+  }
+  Tensor4 out({c.batch, c.heads, c.sq, c.d}, rng, 100, 200);
+  const float scale = 0.125f;
+  kiln::attentionAppendBf16(q.ref, presK.ref, presV.ref, nullptr, out.ref,
+                            scale, c.causal, isa, append);
+  // The cache's rows, and their values as f32 for the reference.
+  Tensor4 k({c.batch, c.kvHeads, sk, c.d}, rng),
+      v({c.batch, c.kvHeads, sk, c.d}, rng);
+  for (int64_t b = 0; b < c.batch; ++b)
+    for (int64_t h = 0; h < c.kvHeads; ++h)
+      for (int64_t j = 0; j < sk; ++j)
+        for (int64_t e = 0; e < c.d; ++e) {
+          bool old = j < c.past;
+          uint16_t wantK = old ? pastK.at(b, h, j, e)
+                               : nearestBf16(newK.at(b, h, j - c.past, e));
+          uint16_t wantV = old ? pastV.at(b, h, j, e)
+                               : nearestBf16(newV.at(b, h, j - c.past, e));
+          ASSERT_EQ(presK.at(b, h, j, e), wantK) << "present key row " << j;
+          ASSERT_EQ(presV.at(b, h, j, e), wantV) << "present value row " << j;
+          k.at(b, h, j, e) = widen(wantK);
+          v.at(b, h, j, e) = widen(wantV);
+        }
+  const std::vector<double> want =
+      kiln::test::referenceAttention(q, k, v, nullptr, scale, c.causal);
+  for (int64_t b = 0; b < c.batch; ++b)
+    for (int64_t h = 0; h < c.heads; ++h)
+      for (int64_t i = 0; i < c.sq; ++i)
+        for (int64_t e = 0; e < c.d; ++e)
+          ASSERT_NEAR(out.at(b, h, i, e),
+                      want[size_t(((b * c.heads + h) * c.sq + i) * c.d + e)],
+                      2e-5)
+              << "sq " << c.sq << " past " << c.past << " at b " << b << " h "
+              << h << " i " << i;
+}
+
+class AttentionBf16CacheTest : public ::testing::TestWithParam<MatmulIsa> {
+protected:
+  void SetUp() override {
+    if (!kiln::cpuSupports(GetParam()))
+      GTEST_SKIP() << "this CPU lacks the ISA";
+  }
+};
+
+TEST_P(AttentionBf16CacheTest, FillsTheCacheAndMatchesReference) {
+  for (const CacheCase &c : kCases) {
+    checkCache(c, GetParam());
+    if (HasFatalFailure())
+      return;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Isas, AttentionBf16CacheTest, kiln::test::allIsas(),
+                         kiln::test::isaName);
+
+TEST(AttentionBf16CacheParallel, FillsTheCacheOnThePool) {
+  kiln::test::PoolContext context(3);
+  for (const CacheCase &c : kCases) {
+    checkCache(c, kiln::bestMatmulIsa());
+    if (HasFatalFailure())
+      return;
+  }
+  EXPECT_EQ(context.error, "");
+}
+
+TEST(AttentionBf16CacheRounding, TiesGoToEvenAndNaNsStayNaN) {
+  kiln::test::PoolContext context(1);
+  std::mt19937 rng(3);
+  Tensor4 q({1, 1, 1, 4}, rng), newK({1, 1, 1, 4}, rng),
+      newV({1, 1, 1, 4}, rng);
+  // 1 + 2^-8 lies halfway between 1 and 1 + 2^-7: even is 1. 1 + 3 * 2^-8
+  // lies halfway between 1 + 2^-7 and 1 + 2^-6: even is 1 + 2^-6.
+  const float ties[4] = {1.0f + 0x1p-8f, 1.0f + 3 * 0x1p-8f, -0.0f, NAN};
+  for (int e = 0; e < 4; ++e)
+    newK.at(0, 0, 0, e) = ties[e];
+  Tensor4 layout({1, 1, 1, 4}, rng);
+  Bf16Tensor4 presK(layout), presV(layout), pastK(layout), pastV(layout);
+  kiln::KvAppendBf16 append{pastK.ref, newK.ref, pastV.ref, newV.ref};
+  append.pastK.sizes[2] = append.pastV.sizes[2] = 0;
+  Tensor4 out({1, 1, 1, 4}, rng);
+  kiln::attentionAppendBf16(q.ref, presK.ref, presV.ref, nullptr, out.ref, 1.0f,
+                            false, kiln::bestMatmulIsa(), append);
+  EXPECT_EQ(presK.at(0, 0, 0, 0), 0x3f80);
+  EXPECT_EQ(presK.at(0, 0, 0, 1), 0x3f82);
+  EXPECT_EQ(presK.at(0, 0, 0, 2), 0x8000);
+  EXPECT_TRUE(std::isnan(widen(presK.at(0, 0, 0, 3))));
+}
+
+TEST(AttentionBf16CacheEntryPoint, ReportsAPresentThatIsNotTheConcat) {
+  kiln::test::PoolContext context(1);
+  std::mt19937 rng(5);
+  Tensor4 q({1, 2, 1, 8}, rng), nk({1, 2, 1, 8}, rng), nv({1, 2, 1, 8}, rng);
+  Tensor4 pastLayout({1, 2, 4, 8}, rng), presentLayout({1, 2, 6, 8}, rng);
+  Bf16Tensor4 pk(pastLayout), pv(pastLayout);
+  Bf16Tensor4 presK(presentLayout), presV(presentLayout);
+  Tensor4 out({1, 2, 1, 8}, rng);
+  const float before = out.at(0, 0, 0, 0);
+  _mlir_ciface_kiln_rt_attention_append_bf16(&q.ref, &pk.ref, &nk.ref, &pv.ref,
+                                             &nv.ref, &presK.ref, &presV.ref,
+                                             &q.ref, &out.ref, 1.0f, 1, 0);
+  EXPECT_EQ(context.error,
+            "attention_append_bf16: past k [1, 2, 4, 8] and new k [1, 2, 1, "
+            "8] do not make present k [1, 2, 6, 8] (or the values do not)");
+  EXPECT_EQ(out.at(0, 0, 0, 0), before);
+}
+
+} // namespace
