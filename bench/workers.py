@@ -35,6 +35,7 @@ import time
 import traceback
 from pathlib import Path
 
+import ml_dtypes
 import numpy as np
 
 
@@ -131,7 +132,7 @@ class KvLoop:
 
 KILN_DTYPES = {1: np.float32, 2: np.uint8, 3: np.int8, 4: np.uint16, 5: np.int16, 6: np.int32,
                7: np.int64, 9: np.bool_, 10: np.float16, 11: np.float64, 12: np.uint32,
-               13: np.uint64}
+               13: np.uint64, 16: ml_dtypes.bfloat16}
 
 
 class KilnTensor(ctypes.Structure):

@@ -12,6 +12,32 @@
 
 using namespace mlir;
 
+namespace {
+/// The store of kiln.cast(present) to bf16 into an output argument, when
+/// that cast is the only reader of `present` besides `op` and dims, and the
+/// store the cast's only one.
+bufferization::MaterializeInDestinationOp narrowedStore(kiln::AttentionOp op,
+                                                        Value present) {
+  kiln::CastOp narrow;
+  for (Operation *user : present.getUsers()) {
+    if (user == op || isa<tensor::DimOp>(user))
+      continue;
+    auto c = dyn_cast<kiln::CastOp>(user);
+    if (!c || narrow ||
+        !cast<ShapedType>(c.getType()).getElementType().isBF16())
+      return {};
+    narrow = c;
+  }
+  if (!narrow || !narrow->hasOneUse())
+    return {};
+  auto store = dyn_cast<bufferization::MaterializeInDestinationOp>(
+      *narrow->user_begin());
+  if (!store || !isa<BlockArgument>(store.getDest()))
+    return {};
+  return store;
+}
+} // namespace
+
 Value kiln::buildAttentionKernelCall(OpBuilder &b, AttentionOp op,
                                      AttentionKernel kernel,
                                      const AttentionAppend *append) {
@@ -32,10 +58,21 @@ Value kiln::buildAttentionKernelCall(OpBuilder &b, AttentionOp op,
       return nullptr;
   }
   Location loc = op.getLoc();
+  // A bf16 cache is read and written where both presents are stored into
+  // outputs as bf16 and nothing else reads them.
+  bufferization::MaterializeInDestinationOp keyStore, valueStore;
+  if (append && append->narrowPastKey && append->narrowPastValue) {
+    keyStore = narrowedStore(op, op.getKey());
+    valueStore = narrowedStore(op, op.getValue());
+  }
+  const bool narrowCache = keyStore && valueStore;
   SmallVector<int64_t> dynamic(4, ShapedType::kDynamic);
   auto anyLayout = StridedLayoutAttr::get(ctx, ShapedType::kDynamic, dynamic);
   // One declaration serves every shape and layout.
-  auto argType = MemRefType::get(dynamic, f32, anyLayout);
+  auto argTypeOf = [&](Type element) {
+    return MemRefType::get(dynamic, element, anyLayout);
+  };
+  auto argType = argTypeOf(f32);
   // [B, S, H, D] and [B, H, S, D], each the other's view: the CPU kernel
   // takes any strides, so heads split or merged by a transpose are read or
   // written in place instead of copied.
@@ -59,7 +96,7 @@ Value kiln::buildAttentionKernelCall(OpBuilder &b, AttentionOp op,
       groups.push_back(first);
       for (int64_t d = lead + 1; d < 4; ++d)
         groups.push_back({d});
-      tt = RankedTensorType::get(shape, f32);
+      tt = RankedTensorType::get(shape, tt.getElementType());
       t = tensor::ExpandShapeOp::create(b, loc, tt, t, groups);
     }
     // Heads split off by a transpose are read through a transposed view.
@@ -70,10 +107,11 @@ Value kiln::buildAttentionKernelCall(OpBuilder &b, AttentionOp op,
       t = transpose.getInput();
       tt = cast<RankedTensorType>(t.getType());
     }
-    auto bufferType = MemRefType::get(tt.getShape(), f32, anyLayout);
+    Type element = tt.getElementType();
+    auto bufferType = MemRefType::get(tt.getShape(), element, anyLayout);
     Value buffer = bufferization::ToBufferOp::create(b, loc, bufferType, t,
                                                      /*read_only=*/true);
-    return memref::CastOp::create(b, loc, argType,
+    return memref::CastOp::create(b, loc, argTypeOf(element),
                                   split ? swapped(buffer) : buffer);
   };
   // The present cache's buffer: the output argument it is stored into when
@@ -104,8 +142,20 @@ Value kiln::buildAttentionKernelCall(OpBuilder &b, AttentionOp op,
     replaced.push_back({present, buffer});
     return memref::CastOp::create(b, loc, argType, buffer);
   };
+  auto narrowPresent = [&](bufferization::MaterializeInDestinationOp store) {
+    stores.push_back(store);
+    return memref::CastOp::create(b, loc, argTypeOf(b.getBF16Type()),
+                                  store.getDest());
+  };
   SmallVector<Value> args{bufferOf(op.getQuery())};
-  if (append) {
+  if (narrowCache) {
+    args.append({bufferOf(append->narrowPastKey), bufferOf(append->newKey),
+                 bufferOf(append->narrowPastValue),
+                 bufferOf(append->newValue)});
+    args.push_back(narrowPresent(keyStore));
+    args.push_back(narrowPresent(valueStore));
+    args.push_back(op.getMask() ? bufferOf(op.getMask()) : args.front());
+  } else if (append) {
     args.append({bufferOf(append->pastKey), bufferOf(append->newKey),
                  bufferOf(append->pastValue), bufferOf(append->newValue)});
     args.push_back(presentBuffer(op.getKey()));
@@ -152,7 +202,9 @@ Value kiln::buildAttentionKernelCall(OpBuilder &b, AttentionOp op,
         b, loc, b.getI32IntegerAttr(op.getMask() ? 1 : 0)));
 
   StringRef name;
-  if (append)
+  if (narrowCache)
+    name = "kiln_rt_attention_append_bf16";
+  else if (append)
     name = "kiln_rt_attention_append_f32";
   else if (kernel == AttentionKernel::Cpu)
     name =

@@ -19,9 +19,12 @@ enum class AttentionKernel {
 };
 
 /// Keys and values that are each Concat(past, new) along the sequence (a
-/// decode graph's present cache), as tensors before the concat.
+/// decode graph's present cache), as tensors before the concat. With a bf16
+/// cache (kiln-kv-cache-type), the pasts are casts of the bf16 inputs
+/// `narrowPastKey` and `narrowPastValue`.
 struct AttentionAppend {
   Value pastKey, newKey, pastValue, newValue;
+  Value narrowPastKey, narrowPastValue;
 };
 
 /// The result of `op` computed by `kernel`: its tensor operands are read
@@ -31,6 +34,10 @@ struct AttentionAppend {
 /// With `append` (CPU only), the call fills the concatenated keys and
 /// values itself (kiln_rt_attention_append_f32): into the output argument
 /// that is their only other use, or into fresh buffers that replace them.
+/// With a bf16 cache whose presents are each only cast to bf16 and stored
+/// into an output argument, the call reads the bf16 pasts and writes those
+/// outputs (kiln_rt_attention_append_bf16); the f32 concats and casts are
+/// then dead.
 Value buildAttentionKernelCall(OpBuilder &b, AttentionOp op,
                                AttentionKernel kernel,
                                const AttentionAppend *append = nullptr);

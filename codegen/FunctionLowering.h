@@ -109,6 +109,10 @@ private:
   /// Rank-4 Concat(past, new) results along dim 2, by result: the parts a
   /// CPU attention over them fills the cache from (AttentionAppend).
   DenseMap<Value, std::pair<Value, Value>> sequenceConcats;
+  /// f32 tensors cast from a bf16 input (a bf16 KV cache's past), by
+  /// result: the input, which the attention over a sequence concat reads
+  /// instead (kiln_rt_attention_append_bf16).
+  DenseMap<Value, Value> widenedInputs;
   /// What kiln.linear's epilogue generic may apply; empty: everything.
   ArrayRef<std::string> epilogueActivations;
   /// Give KV-cache inputs and outputs strided memref types.

@@ -219,8 +219,12 @@ LogicalResult FunctionLowering::lowerAttention(AttentionOp op) {
   auto value = sequenceConcats.find(op.getValue());
   if (attentionKernel == AttentionKernel::Cpu && key != sequenceConcats.end() &&
       value != sequenceConcats.end())
-    append = AttentionAppend{key->second.first, key->second.second,
-                             value->second.first, value->second.second};
+    append = AttentionAppend{key->second.first,
+                             key->second.second,
+                             value->second.first,
+                             value->second.second,
+                             widenedInputs.lookup(key->second.first),
+                             widenedInputs.lookup(value->second.first)};
   if (attentionKernel)
     if (Value call = buildAttentionKernelCall(b, op, *attentionKernel,
                                               append ? &*append : nullptr)) {

@@ -2,6 +2,7 @@
 #include "codegen/FunctionLowering.h"
 #include "codegen/LoweringUtils.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -303,11 +304,17 @@ LogicalResult FunctionLowering::lowerConstant(ConstantOp c) {
 LogicalResult FunctionLowering::lowerCast(CastOp c) {
   Type to = c.getType().getElementType();
   bool fromUnsigned = isUnsignedIn(c), toUnsigned = unsignedResult.contains(c);
-  b.replaceOp(c, elementwise(c.getLoc(), c.getType(), c.getInput(),
+  Value input = c.getInput();
+  Value result = elementwise(c.getLoc(), c.getType(), input,
                              [&](OpBuilder &nb, Location nl, ValueRange a) {
                                return castScalar(nb, nl, a[0], to, fromUnsigned,
                                                  toUnsigned);
-                             }));
+                             });
+  auto read = input.getDefiningOp<bufferization::ToTensorOp>();
+  if (read && isa<BlockArgument>(read.getBuffer()) && to.isF32() &&
+      tensorTy(input).getElementType().isBF16())
+    widenedInputs[result] = input;
+  b.replaceOp(c, result);
   return success();
 }
 

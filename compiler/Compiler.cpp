@@ -7,6 +7,7 @@
 #include "compiler/Registration.h"
 #include "compiler/TargetRegistry.h"
 #include "compiler/onnx/ModelImporter.h"
+#include "dialects/kiln/KvCachePairs.h"
 #include "passes/Passes.h"
 #include "passes/Pipelines.h"
 
@@ -230,10 +231,39 @@ LogicalResult Compilation::importModel() {
   return success();
 }
 
+LogicalResult Compilation::setKvCacheType() {
+  const std::string &type = options.kvCacheType;
+  const OptionNames &names = options.optionNames;
+  if (type.empty() || type == "f32")
+    return success();
+  if (type != "bf16")
+    return optionError(names.kvCacheType + "=" + type +
+                       " is not one of f32, bf16");
+  if (!llvm::StringRef(options.target).starts_with("cpu"))
+    return optionError(names.kvCacheType + "=" + type +
+                       " needs the cpu target; " + options.target +
+                       " has no attention kernel over a bf16 cache");
+  auto entry = module().lookupSymbol<func::FuncOp>("main");
+  if (!entry || findKvCachePairs(entry).empty()) {
+    emitWarning(UnknownLoc::get(&ctx))
+        << names.kvCacheType << "=" << type
+        << ": the model has no KV cache (an output present = Concat(past, "
+           "new) of an input past), so nothing changes";
+    return success();
+  }
+  PassManager pm(&ctx, func::FuncOp::getOperationName());
+  KilnKvCacheTypeOptions kvOptions;
+  kvOptions.elementType = type;
+  pm.addPass(createKilnKvCacheType(kvOptions));
+  return pm.run(entry);
+}
+
 LogicalResult Compilation::raise() {
   ModuleOp m = module();
   const OptionNames &names = options.optionNames;
   name = modelName();
+  if (failed(setKvCacheType()))
+    return failure();
   FailureOr<ModelSignature> captured = captureSignature(m, name);
   if (failed(captured))
     return failure();

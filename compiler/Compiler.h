@@ -86,6 +86,11 @@ struct CompileOptions {
   /// e.g. {"logits"} for a decoder whose callers read the next token's
   /// logits alone (compiler/onnx/LastPosition.h).
   std::vector<std::string> lastPositionOutputs;
+  /// Element type of a decode graph's KV cache (its past inputs and present
+  /// outputs, kiln-kv-cache-type): empty or "f32" as exported, or "bf16",
+  /// which halves the cache's memory and the bytes a decode step reads. The
+  /// cpu target only.
+  std::string kvCacheType;
   /// Refuse models whose weights exceed this many bytes.
   uint64_t maxWeightBytes = uint64_t(64) << 30;
   /// Refuse models whose peak arena at the maxShapes bounds exceeds this
@@ -177,6 +182,9 @@ public:
   LogicalResult checkOptions();
   /// Reads and imports the model into the Kiln dialect.
   LogicalResult importModel();
+  /// Gives the KV cache kvCacheType (kiln-kv-cache-type), before the
+  /// signature is captured.
+  LogicalResult setKvCacheType();
   /// Captures the signature (with maxShapes), makes the target, and runs
   /// the raising passes.
   LogicalResult raise();

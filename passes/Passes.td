@@ -265,6 +265,43 @@ def KilnMixedPrecision : Pass<"kiln-mixed-precision", "::mlir::ModuleOp"> {
   ];
 }
 
+def KilnKvCacheType : Pass<"kiln-kv-cache-type", "::mlir::func::FuncOp"> {
+  let summary = "Keep a decode graph's KV cache in bf16";
+  let description = [{
+    Every f32 KV-cache pair of the function (an output present = Concat(past,
+    new) of an input past along one axis, as decode graphs with past inputs
+    write it) becomes a bf16 input and a bf16 output, with casts where the
+    f32 values were read and written:
+
+    ```
+    func @main(%past: tensor<?x12x?x64xf32>, ...) -> tensor<?x12x?x64xf32>
+      %present = kiln.concat %past, %new {axis = 2}
+      => func @main(%past: tensor<?x12x?x64xbf16>, ...) -> tensor<?x12x?x64xbf16>
+         %wide = kiln.cast %past : ... xbf16 -> ... xf32
+         %present = kiln.concat %wide, %new {axis = 2}
+         %narrow = kiln.cast %present : ... xf32 -> ... xbf16
+    ```
+
+    The cache then takes half the memory, and a decode step reads half the
+    bytes where attention over it is the fused CPU kernel: that lowering
+    (kiln_rt_attention_append_bf16) reads the bf16 past and writes the bf16
+    present in place, rounding the new rows to nearest even, and widens the
+    keys and values to f32 in each work item; everything else stays f32.
+    Elsewhere the casts lower as elementwise ops. Run before the model's
+    signature is captured, so that the artifact's past inputs and present
+    outputs are bf16 (kilnc --kv-cache-type=bf16). Pairs of other element
+    types are left as they are.
+  }];
+  let options = [
+    Option<"elementType", "type", "std::string", /*default=*/"\"bf16\"",
+           "Element type of the cache: bf16">
+  ];
+  let dependentDialects = ["::mlir::kiln::KilnDialect"];
+  let statistics = [
+    Statistic<"numPairs", "pairs", "KV-cache pairs given the cache's type">
+  ];
+}
+
 def KilnExpandQuantized
     : Pass<"kiln-expand-quantized", "::mlir::func::FuncOp"> {
   let summary = "kiln.qlinear, kiln.qlinear_int4 and kiln.dynamic_quantize "

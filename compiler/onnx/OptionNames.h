@@ -21,6 +21,7 @@ struct OptionNames {
   std::string quantize = "quantize";
   std::string quantizeExclude = "quantizeExclude";
   std::string lastPosition = "lastPositionOutputs";
+  std::string kvCacheType = "kvCacheType";
   std::string emit = "emit";
   std::string target = "target";
   std::string cpu = "targetOptions.cpu";

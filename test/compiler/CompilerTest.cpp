@@ -164,6 +164,30 @@ TEST(CompileModel, CutsOutputsToTheLastPosition) {
   llvm::sys::fs::remove_directories(dir);
 }
 
+TEST(CompileModel, GivesTheKvCacheItsType) {
+  std::string dir = tempDir();
+  CompileOptions options;
+  options.inputPath = model("gpt2_tiny_decode.onnx");
+  options.outputPath = dir + "/gpt2.mlir";
+  options.emit = EmitStage::Raised;
+  options.kvCacheType = "bf16";
+  CompileResult result = compileModel(options);
+  ASSERT_TRUE(result.succeeded());
+  auto text = llvm::MemoryBuffer::getFile(options.outputPath);
+  ASSERT_TRUE(bool(text));
+  // The pasts are bf16 inputs, widened where the f32 graph read them.
+  EXPECT_NE((*text)->getBuffer().find("xbf16> -> tensor<"),
+            llvm::StringRef::npos);
+
+  options.kvCacheType = "fp8";
+  result = compileModel(options);
+  EXPECT_EQ(result.status, CompileStatus::InvalidOptions);
+  ASSERT_EQ(result.diagnostics.size(), 1u);
+  EXPECT_EQ(result.diagnostics[0].message,
+            "kvCacheType=fp8 is not one of f32, bf16");
+  llvm::sys::fs::remove_directories(dir);
+}
+
 /// The steps one at a time, on a model already in memory, as the fuzzer
 /// runs them: the signature and the KV-cache pairs come out of the library.
 TEST(Compilation, StepsOnAModelInMemory) {

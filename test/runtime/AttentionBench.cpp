@@ -1,11 +1,13 @@
 //===- AttentionBench.cpp - Decode-step attention over a KV cache ---------===//
 //
-// usage: kiln_attention_bench [batch [past [threads [queries]]]]
+// usage: kiln_attention_bench [batch [past [threads [queries [f32|bf16]]]]]
 // Times the attention of one GPT-2-small step: 12 layers, each `queries`
 // (default 1: a decode step) per sequence and 12 heads of 64 over its own
 // in-place cache ([batch, 12, 1024, 64], `past` + `queries` keys in use), so
-// the keys and values come from memory as in a long generation. Prints the
-// cache stream in GB/s and GFLOP/s.
+// the keys and values come from memory as in a long generation. Each call
+// appends the new rows as kiln_session_run_cached's steps do, into an f32
+// cache or a bf16 one (kilnc --kv-cache-type=bf16). Prints the cache stream
+// in GB/s and GFLOP/s.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,6 +18,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 using namespace kiln;
@@ -25,68 +28,103 @@ int main(int argc, char **argv) {
   const int64_t past = argc > 2 ? atoll(argv[2]) : 160;
   const int32_t threads = argc > 3 ? atoi(argv[3]) : 2;
   const int64_t queries = argc > 4 ? atoll(argv[4]) : 1;
+  const bool bf16 = argc > 5 && strcmp(argv[5], "bf16") == 0;
   const int64_t layers = 12, heads = 12, d = 64, maxLen = 1024;
   const int64_t keys = past + queries;
-  if (batch < 1 || past < 0 || queries < 1 || keys > maxLen || threads < 1) {
+  if (batch < 1 || past < 0 || queries < 1 || keys > maxLen || threads < 1 ||
+      (argc > 5 && !bf16 && strcmp(argv[5], "f32") != 0)) {
     fprintf(stderr, "usage: kiln_attention_bench [batch [past [threads "
-                    "[queries]]]], past + queries <= 1024\n");
+                    "[queries [f32|bf16]]]]], past + queries <= 1024\n");
     return 2;
   }
   const int64_t cacheFloats = batch * heads * maxLen * d;
   std::vector<std::vector<float>> kCache(layers), vCache(layers);
+  std::vector<std::vector<uint16_t>> kCache16(layers), vCache16(layers);
   for (int64_t l = 0; l < layers; ++l) {
+    if (bf16) {
+      kCache16[l].assign(cacheFloats, 0x3c24); // 0.010009765625
+      vCache16[l].assign(cacheFloats, 0x3ca4); // 0.02001953125
+      continue;
+    }
     kCache[l].assign(cacheFloats, 0.01f);
     vCache[l].assign(cacheFloats, 0.02f);
   }
   std::vector<float> q(batch * heads * queries * d, 0.1f),
       out(batch * heads * queries * d);
+  std::vector<float> newK(batch * heads * queries * d, 0.01f),
+      newV(batch * heads * queries * d, 0.02f);
   std::vector<float> mask(batch * keys, 0.0f);
   kiln::test::PoolContext context(threads);
 
   auto step = [&] {
+    const int64_t cs[4] = {heads * maxLen * d, maxLen * d, d, 1};
+    const int64_t rs[4] = {heads * queries * d, queries * d, d, 1};
     for (int64_t l = 0; l < layers; ++l) {
       kiln_memref4_f32 qm{q.data(),
                           q.data(),
                           0,
                           {batch, heads, queries, d},
-                          {heads * queries * d, queries * d, d, 1}};
-      const int64_t cs[4] = {heads * maxLen * d, maxLen * d, d, 1};
-      kiln_memref4_f32 km{kCache[l].data(),
-                          kCache[l].data(),
+                          {rs[0], rs[1], rs[2], 1}};
+      kiln_memref4_f32 nk{newK.data(),
+                          newK.data(),
                           0,
-                          {batch, heads, keys, d},
-                          {cs[0], cs[1], cs[2], 1}};
-      kiln_memref4_f32 vm{vCache[l].data(),
-                          vCache[l].data(),
-                          0,
-                          {batch, heads, keys, d},
-                          {cs[0], cs[1], cs[2], 1}};
+                          {batch, heads, queries, d},
+                          {rs[0], rs[1], rs[2], 1}};
+      kiln_memref4_f32 nv = nk;
+      nv.allocated = nv.aligned = newV.data();
       kiln_memref4_f32 mm{
           mask.data(), mask.data(), 0, {batch, 1, 1, keys}, {keys, 0, 0, 1}};
       kiln_memref4_f32 om{out.data(),
                           out.data(),
                           0,
                           {batch, heads, queries, d},
-                          {heads * queries * d, queries * d, d, 1}};
-      attentionF32(qm, km, vm, &mm, om, 0.125f, true, bestMatmulIsa());
+                          {rs[0], rs[1], rs[2], 1}};
+      if (bf16) {
+        kiln_memref4_bf16 km{kCache16[l].data(),
+                             kCache16[l].data(),
+                             0,
+                             {batch, heads, keys, d},
+                             {cs[0], cs[1], cs[2], 1}};
+        kiln_memref4_bf16 vm = km;
+        vm.allocated = vm.aligned = vCache16[l].data();
+        KvAppendBf16 append{km, nk, vm, nv};
+        append.pastK.sizes[2] = append.pastV.sizes[2] = past;
+        attentionAppendBf16(qm, km, vm, &mm, om, 0.125f, true, bestMatmulIsa(),
+                            append);
+        continue;
+      }
+      kiln_memref4_f32 km{kCache[l].data(),
+                          kCache[l].data(),
+                          0,
+                          {batch, heads, keys, d},
+                          {cs[0], cs[1], cs[2], 1}};
+      kiln_memref4_f32 vm = km;
+      vm.allocated = vm.aligned = vCache[l].data();
+      KvAppend append{km, nk, vm, nv};
+      append.pastK.sizes[2] = append.pastV.sizes[2] = past;
+      attentionF32(qm, km, vm, &mm, om, 0.125f, true, bestMatmulIsa(), &append);
     }
   };
   step();
-  if (!context.error.empty() || std::fabs(out[0] - 0.02f) > 1e-6f) {
-    fprintf(stderr, "attention failed: %s (out[0] = %g, want 0.02)\n",
-            context.error.c_str(), out[0]);
+  // Every value is 0.02, or its bf16 rounding.
+  const float want = bf16 ? 0.02001953125f : 0.02f;
+  if (!context.error.empty() || std::fabs(out[0] - want) > 1e-6f) {
+    fprintf(stderr, "attention failed: %s (out[0] = %g, want %g)\n",
+            context.error.c_str(), out[0], want);
     return 1;
   }
   kiln::test::Timing t = kiln::test::timeCalls(step, 30);
   double median = t.medianSeconds;
-  double bytes = 2.0 * layers * batch * heads * keys * d * sizeof(float);
+  double bytes = 2.0 * layers * batch * heads * keys * d *
+                 (bf16 ? sizeof(uint16_t) : sizeof(float));
   // Causal: query i sees past + i + 1 keys.
   double pairs = queries * past + queries * (queries + 1) / 2.0;
   double flops = 4.0 * layers * batch * heads * d * pairs;
-  printf("attention batch %lld queries %lld keys %lld threads %d: %.3f ms "
-         "median (best %.3f), %.1f GB/s of keys and values, %.1f GFLOP/s\n",
-         (long long)batch, (long long)queries, (long long)keys, threads,
-         median * 1e3, t.bestSeconds * 1e3, bytes / median * 1e-9,
-         flops / median * 1e-9);
+  printf("attention %s cache, batch %lld queries %lld keys %lld threads %d: "
+         "%.3f ms median (best %.3f), %.1f GB/s of keys and values, %.1f "
+         "GFLOP/s\n",
+         bf16 ? "bf16" : "f32", (long long)batch, (long long)queries,
+         (long long)keys, threads, median * 1e3, t.bestSeconds * 1e3,
+         bytes / median * 1e-9, flops / median * 1e-9);
   return 0;
 }

@@ -211,7 +211,11 @@ INSTANTIATE_TEST_SUITE_P(
         // vocab] logits.
         Served{"gpt2_optimum_last_position", KILN_SERVE_GPT2_OPTIMUM_LAST, "",
                "continuous", "gpt2_optimum"},
-        Served{"llama_optimum", KILN_SERVE_LLAMA_OPTIMUM, "", "continuous"}),
+        Served{"llama_optimum", KILN_SERVE_LLAMA_OPTIMUM, "", "continuous"},
+        // kilnc --kv-cache-type=bf16: the same greedy tokens from a bf16
+        // cache.
+        Served{"llama_optimum_bf16_cache", KILN_SERVE_LLAMA_OPTIMUM_BF16_CACHE,
+               "", "continuous", "llama_optimum"}),
     [](const auto &info) { return std::string(info.param.name); });
 
 TEST(EncoderEngineTest, BatchedEqualsSingleAndOnnxRuntime) {

@@ -113,6 +113,15 @@ static cl::list<std::string> lastPosition(
              "generation (and kiln-serve) reads, and the LM head multiplies "
              "one row per sequence instead of one per position"),
     cl::value_desc("output,..."), cl::CommaSeparated, cl::cat(kilncCat));
+static cl::opt<std::string> kvCacheType(
+    "kv-cache-type",
+    cl::desc("Element type of a decode graph's KV cache, its past inputs "
+             "and present outputs: f32 (default, as exported) or bf16, "
+             "which halves the cache's memory and the bytes each decode "
+             "step reads; the new keys and values are rounded to nearest "
+             "even as they are stored, attention computes in fp32. cpu "
+             "target only"),
+    cl::value_desc("type"), cl::cat(kilncCat));
 static cl::opt<std::string> accuracyReport(
     "accuracy-report",
     cl::desc("With --quantize or --precision: also compile the fp32 "
@@ -278,6 +287,7 @@ int main(int argc, char **argv) {
   options.quantizeExclude.assign(quantizeExclude.begin(),
                                  quantizeExclude.end());
   options.lastPositionOutputs.assign(lastPosition.begin(), lastPosition.end());
+  options.kvCacheType = kvCacheType;
   options.maxWeightBytes = maxWeightBytes;
   options.maxModelBytes = maxModelBytes;
   if (maxArenaBytes.getNumOccurrences())
@@ -295,6 +305,7 @@ int main(int argc, char **argv) {
   names.quantize = "--quantize";
   names.quantizeExclude = "--quantize-exclude";
   names.lastPosition = "--last-position";
+  names.kvCacheType = "--kv-cache-type";
   names.emit = "--emit";
   names.target = "--target";
   names.cpu = "--cpu";

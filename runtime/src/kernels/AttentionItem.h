@@ -45,12 +45,16 @@ struct Item {
 
 // Runs items [begin, end) with `scratch` of p.scratchFloats floats.
 using ItemFn = void (*)(const Problem &, int64_t, int64_t, float *);
+// dst[i] = the float of the bf16 bits src[i], i < n (a bf16 KV cache's rows).
+using WidenFn = void (*)(const uint16_t *src, int64_t n, float *dst);
 #if defined(__x86_64__)
 // Hidden like their definitions (x86/): called directly, not through the
 // GOT.
 #pragma GCC visibility push(hidden)
 void itemsAvx2(const Problem &p, int64_t begin, int64_t end, float *scratch);
 void itemsAvx512(const Problem &p, int64_t begin, int64_t end, float *scratch);
+void widenBf16Avx2(const uint16_t *src, int64_t n, float *dst);
+void widenBf16Avx512(const uint16_t *src, int64_t n, float *dst);
 #pragma GCC visibility pop
 #endif
 #if defined(__aarch64__)
@@ -82,6 +86,12 @@ __attribute__((always_inline)) inline float expNonPositive(float x) {
   int32_t bits = ((int32_t)n + 127) << 23;
   float result = y * __builtin_bit_cast(float, bits);
   return x < lo ? 0.0f : result;
+}
+
+// WidenFn's loop, which the compiler vectorizes for the file's ISA.
+inline void widenBf16Portable(const uint16_t *src, int64_t n, float *dst) {
+  for (int64_t i = 0; i < n; ++i)
+    dst[i] = __builtin_bit_cast(float, uint32_t(src[i]) << 16);
 }
 
 Item itemOf(const Problem &p, int64_t index) {

@@ -594,4 +594,14 @@ void itemsAvx512(const Problem &p, int64_t begin, int64_t end, float *scratch) {
   }
 }
 
+void widenBf16Avx512(const uint16_t *src, int64_t n, float *dst) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(src + i));
+    _mm512_storeu_si512(dst + i,
+                        _mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  }
+  widenBf16Portable(src + i, n - i, dst + i);
+}
+
 } // namespace kiln::attention
