@@ -219,9 +219,8 @@ struct Bf16Cache {
   }
 
   // The f32 problem of item `it`, whose keys and values are widened into
-  // `scratch`; `next` is the item the caller runs after it, if any.
-  Problem prepare(const Problem &p, const Item &it, const Item *next,
-                  float *scratch) const {
+  // `scratch`.
+  Problem prepare(const Problem &p, const Item &it, float *scratch) const {
     if (fill)
       copyHead(it.b, it.hkv);
     const int64_t keys = keyEndOf(p, it);
@@ -270,9 +269,7 @@ void runRange(const Problem &p, ItemFn fn, const ItemSource &src, int64_t begin,
   for (int64_t i = begin; i < end; ++i) {
     const Item it = itemOf(p, i);
     if (src.bf16) {
-      const Item next = itemOf(p, i + 1 < end ? i + 1 : i);
-      const Problem local =
-          src.bf16->prepare(p, it, i + 1 < end ? &next : nullptr, scratch);
+      const Problem local = src.bf16->prepare(p, it, scratch);
       fn(local, i, i + 1, scratch);
       continue;
     }
