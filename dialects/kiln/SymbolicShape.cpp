@@ -102,24 +102,66 @@ AffineExpr fromPoly(const Poly &p, MLIRContext *ctx) {
   return sum;
 }
 
-/// a / b when b is a single term dividing every term of a.
-std::optional<Poly> exactDiv(const Poly &a, const Poly &b) {
-  if (b.size() != 1)
+/// c * (m / d): the monomial m without the symbols of d, and c, when d's
+/// symbols are all in m and cd divides cm.
+std::optional<std::pair<Monomial, int64_t>>
+divideTerm(const Monomial &m, int64_t cm, const Monomial &d, int64_t cd) {
+  if (!canDivide(cm, cd) || cm % cd != 0)
     return std::nullopt;
-  auto &[mb, cb] = *b.begin();
+  Monomial rest = m;
+  for (unsigned s : d) {
+    auto it = llvm::find(rest, s);
+    if (it == rest.end())
+      return std::nullopt;
+    rest.erase(it);
+  }
+  return std::make_pair(rest, cm / cd);
+}
+
+/// The term of highest degree, the last of them in the map's order.
+const std::pair<const Monomial, int64_t> &leadingTerm(const Poly &p) {
+  auto best = p.begin();
+  for (auto it = p.begin(); it != p.end(); ++it)
+    if (it->first.size() >= best->first.size())
+      best = it;
+  return *best;
+}
+
+/// a / b when b divides a exactly. A single term divides term by term. A
+/// sum divides by long division on leading terms, which either ends with
+/// nothing left, so that a = q * b exactly, or gives up: a reshape's
+/// inferred extent, (64 s0 s1 + 64 s0 s3) / (16 s1 + 16 s3) = 4 s0, reads
+/// as the extent it is.
+std::optional<Poly> exactDiv(const Poly &a, const Poly &b) {
+  if (b.empty())
+    return std::nullopt;
   Poly q;
-  for (auto &[ma, ca] : a) {
-    if (!canDivide(ca, cb) || ca % cb != 0)
-      return std::nullopt;
-    Monomial rest = ma;
-    for (unsigned s : mb) {
-      auto it = llvm::find(rest, s);
-      if (it == rest.end())
+  if (b.size() == 1) {
+    auto &[mb, cb] = *b.begin();
+    for (auto &[ma, ca] : a) {
+      auto t = divideTerm(ma, ca, mb, cb);
+      if (!t || !addTerm(q, t->first, t->second))
         return std::nullopt;
-      rest.erase(it);
     }
-    if (!addTerm(q, rest, ca / cb))
+    return q;
+  }
+  const auto &[mb, cb] = leadingTerm(b);
+  Poly r = a;
+  // Each step takes away r's leading term; a bound on them keeps a
+  // divisor whose leading terms do not line up from looping.
+  for (size_t steps = 0; !r.empty(); ++steps) {
+    if (steps > 4 * a.size() + 8)
       return std::nullopt;
+    const auto &[mr, cr] = leadingTerm(r);
+    auto t = divideTerm(mr, cr, mb, cb);
+    if (!t || !addTerm(q, t->first, t->second))
+      return std::nullopt;
+    auto tb = polyMul(Poly{{t->first, t->second}}, b);
+    if (!tb)
+      return std::nullopt;
+    for (auto &[m, c] : *tb)
+      if (c == INT64_MIN || !addTerm(r, m, -c))
+        return std::nullopt;
   }
   return q;
 }

@@ -1,0 +1,42 @@
+//===- SymbolicShapeTest.cpp - Exact division of symbolic extents ---------===//
+
+#include "dialects/kiln/SymbolicShape.h"
+
+#include "mlir/IR/MLIRContext.h"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using namespace mlir;
+using namespace mlir::kiln;
+
+class SymbolicShape : public ::testing::Test {
+protected:
+  MLIRContext ctx;
+  AffineExpr s(unsigned i) { return getAffineSymbolExpr(i, &ctx); }
+  AffineExpr c(int64_t v) { return getAffineConstantExpr(v, &ctx); }
+};
+
+// A reshape's inferred extent: the input's elements over the other target
+// extents, a sum when a sequence is past + new.
+TEST_F(SymbolicShape, DividesBySumsExactly) {
+  AffineExpr total = s(0) * 64 * (s(1) + s(3));
+  AffineExpr known = (s(1) + s(3)) * 16;
+  EXPECT_TRUE(symEqual(symFloorDiv(total, known), s(0) * 4));
+  EXPECT_TRUE(symEqual(symMod(total, known), c(0)));
+  AffineExpr wide = (s(0) + 1) * (s(1) + s(2) + 2);
+  EXPECT_TRUE(symEqual(symFloorDiv(wide, s(1) + s(2) + 2), s(0) + 1));
+  EXPECT_TRUE(symEqual(symFloorDiv(s(0) * 6, c(3)), s(0) * 2));
+}
+
+TEST_F(SymbolicShape, KeepsAFloorDivThatIsNotExact) {
+  AffineExpr q = symFloorDiv(s(0) * s(1) + 1, s(1) + 1);
+  EXPECT_EQ(q.getKind(), AffineExprKind::FloorDiv);
+  q = symFloorDiv(s(0) * 3 + s(1) * 2, s(0) + s(1));
+  EXPECT_EQ(q.getKind(), AffineExprKind::FloorDiv);
+  EXPECT_NE(symMod(s(0) * 3 + s(1) * 2, s(0) + s(1)).getKind(),
+            AffineExprKind::Constant);
+}
+
+} // namespace
