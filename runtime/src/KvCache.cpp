@@ -97,6 +97,32 @@ void freeCache(kiln_kv_cache *c) {
 // cache's dims except along the pair's axis, where all hold one length (at
 // most max_length), and except dim 0 when `rows` >= 0, where they hold
 // `rows`. Sets *length on success; the session's error otherwise.
+// Whether presents of dtype `given` may fill a cache of dtype `cache`: f32
+// ones into a bf16 cache (kilnc --kv-cache-type=bf16) whose prefill graph
+// was compiled without it, rounded as they are copied.
+bool widerForm(int32_t given, int32_t cache) {
+  return given == KILN_DTYPE_F32 && cache == KILN_DTYPE_BF16;
+}
+
+// `positions` positions of `positionBytes` cache bytes each from `src` (of
+// dtype `given`) to `dst`: a copy, or f32 rounded to bf16 (nearest even,
+// NaNs kept) where the cache is bf16.
+void copyPositions(char *dst, const char *src, size_t cacheBytes, int32_t given,
+                   int32_t cache) {
+  if (!widerForm(given, cache)) {
+    memcpy(dst, src, cacheBytes);
+    return;
+  }
+  for (size_t i = 0; i < cacheBytes / 2; ++i) {
+    uint32_t x;
+    memcpy(&x, src + 4 * i, 4);
+    uint16_t h = (x & 0x7fffffffu) > 0x7f800000u
+                     ? uint16_t((x >> 16) | 0x40u)
+                     : uint16_t((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
+    memcpy(dst + 2 * i, &h, 2);
+  }
+}
+
 kiln_status checkPast(kiln_kv_cache *c, const kiln_tensor *past,
                       size_t num_past, int64_t rows, int64_t *length) {
   kiln_session *s = c->session;
@@ -111,10 +137,11 @@ kiln_status checkPast(kiln_kv_cache *c, const kiln_tensor *past,
     const kiln_abi_tensor &sig = m.inputs[p.pair->input];
     const kiln_tensor &t = past[k];
     int32_t axis = p.pair->axis;
-    if (t.dtype != sig.dtype)
+    if (t.dtype != sig.dtype && !widerForm(t.dtype, sig.dtype))
       return setError(s, KILN_ERROR_DTYPE_MISMATCH,
-                      "past '%s': got dtype %s, expected %s", sig.name,
-                      kiln_dtype_name(t.dtype), kiln_dtype_name(sig.dtype));
+                      "past '%s': got dtype %s, expected %s%s", sig.name,
+                      kiln_dtype_name(t.dtype), kiln_dtype_name(sig.dtype),
+                      sig.dtype == KILN_DTYPE_BF16 ? " or f32" : "");
     if (t.rank != sig.rank || !t.dims)
       return setError(s, KILN_ERROR_RANK_MISMATCH,
                       "past '%s': got rank %d, expected %d", sig.name, t.rank,
@@ -137,7 +164,7 @@ kiln_status checkPast(kiln_kv_cache *c, const kiln_tensor *past,
                       "past '%s' holds %lld positions, the cache %lld",
                       sig.name, (long long)*length, (long long)c->maxLength);
     size_t bytes;
-    if (!denseBytes(t.dims, t.rank, kiln_dtype_size(sig.dtype), &bytes) ||
+    if (!denseBytes(t.dims, t.rank, kiln_dtype_size(t.dtype), &bytes) ||
         t.size_bytes < bytes || (bytes && !t.data))
       return setError(s, KILN_ERROR_BUFFER_TOO_SMALL,
                       "past '%s': buffer has %zu bytes, needs %zu for %s",
@@ -166,6 +193,11 @@ PairLayout layoutOf(const kiln_kv_cache *c, const CachePair &p) {
     inner *= p.dims[d];
   size_t position = (size_t)inner * kiln_dtype_size(sig.dtype);
   return {perRow, position, (size_t)c->maxLength * position};
+}
+
+// The cache's element type for pair `p` (its past input's).
+int32_t dtypeOf(const kiln_kv_cache *c, const CachePair &p) {
+  return c->session->model->inputs[p.pair->input].dtype;
 }
 
 // Batch rows of pair `p`: dim 0, or one when it is the cached axis.
@@ -307,9 +339,12 @@ kiln_status kiln_kv_cache_set(kiln_kv_cache *c, const kiln_tensor *past,
     PairLayout l = layoutOf(c, p);
     // Each block takes `length` of the cache's max_length positions.
     size_t span = (size_t)length * l.positionBytes;
+    size_t given =
+        span / kiln_dtype_size(dtypeOf(c, p)) * kiln_dtype_size(past[k].dtype);
     for (int64_t i = 0; i < batchRows(p) * l.perRow; ++i)
-      memcpy(static_cast<char *>(p.data) + i * l.blockBytes,
-             static_cast<const char *>(past[k].data) + i * span, span);
+      copyPositions(static_cast<char *>(p.data) + i * l.blockBytes,
+                    static_cast<const char *>(past[k].data) + i * given, span,
+                    past[k].dtype, dtypeOf(c, p));
   }
   c->length = length;
   return KILN_OK;
@@ -346,12 +381,15 @@ kiln_status kiln_kv_cache_write_row(kiln_kv_cache *c, int64_t row,
     const CachePair &p = c->pairs[k];
     PairLayout l = layoutOf(c, p);
     size_t span = (size_t)length * l.positionBytes;
+    size_t given =
+        span / kiln_dtype_size(dtypeOf(c, p)) * kiln_dtype_size(past[k].dtype);
     char *base = static_cast<char *>(p.data) +
                  (size_t)(row * l.perRow) * l.blockBytes +
                  (size_t)offset * l.positionBytes;
     for (int64_t i = 0; i < l.perRow; ++i)
-      memcpy(base + i * l.blockBytes,
-             static_cast<const char *>(past[k].data) + i * span, span);
+      copyPositions(base + i * l.blockBytes,
+                    static_cast<const char *>(past[k].data) + i * given, span,
+                    past[k].dtype, dtypeOf(c, p));
   }
   return KILN_OK;
 }

@@ -206,6 +206,10 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         Served{"gpt2_tiny", KILN_SERVE_GPT2_PREFILL, KILN_SERVE_GPT2_DECODE,
                "per-sequence"},
+        // The decode graph alone with --kv-cache-type=bf16: the f32
+        // prefill's presents go into its bf16 cache.
+        Served{"gpt2_tiny_bf16_cache", KILN_SERVE_GPT2_PREFILL,
+               KILN_SERVE_GPT2_DECODE_BF16_CACHE, "per-sequence", "gpt2_tiny"},
         Served{"gpt2_optimum", KILN_SERVE_GPT2_OPTIMUM, "", "continuous"},
         // kilnc --last-position=logits: the same tokens from [batch, 1,
         // vocab] logits.
