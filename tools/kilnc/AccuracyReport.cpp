@@ -40,6 +40,7 @@ int mlir::kiln::writeAccuracyReport(const CompileOptions &variant,
   fp32.quantize.clear();
   fp32.quantizeExclude.clear();
   fp32.targetOptions.precision.clear();
+  fp32.kvCacheType.clear();
   fp32.outputPath = (dir + "/libreference.so").str();
   fp32.modelName.clear();
   llvm::errs() << "kilnc: compiling the fp32 reference for the accuracy "

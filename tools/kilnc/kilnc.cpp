@@ -124,7 +124,8 @@ static cl::opt<std::string> kvCacheType(
     cl::value_desc("type"), cl::cat(kilncCat));
 static cl::opt<std::string> accuracyReport(
     "accuracy-report",
-    cl::desc("With --quantize or --precision: also compile the fp32 "
+    cl::desc("With --quantize, --precision or --kv-cache-type: also "
+             "compile the fp32 "
              "artifact, run both on the inputs in DIR (as kiln-run --inputs "
              "reads them) or, without DIR, on random token ids with every "
              "symbolic dim 16, print per output the max and mean abs error, "
@@ -315,9 +316,11 @@ int main(int argc, char **argv) {
 
   if (accuracyReport.getNumOccurrences() &&
       (emit != EmitStage::Library ||
-       (quantize.empty() && (precision.empty() || precision == "fp32")))) {
+       (quantize.empty() && (precision.empty() || precision == "fp32") &&
+        (kvCacheType.empty() || kvCacheType == "f32")))) {
     llvm::errs() << "kilnc: error: --accuracy-report compares a library "
-                    "compiled with --quantize or --precision against fp32\n";
+                    "compiled with --quantize, --precision or --kv-cache-type "
+                    "against fp32\n";
     return 2;
   }
   kiln::ConsoleReporter reporter("kilnc", quiet, verbose);
