@@ -218,6 +218,8 @@ struct Bf16Cache {
   const kiln_memref4_bf16 *presentK, *presentV;
   bool fill;
   WidenFn widen;
+  // Runs items over the bf16 rows where they lie (bf16DirectFits), or null.
+  ItemFn direct;
 
   void copyHead(int64_t b, int64_t h) const {
     const int64_t past = append->pastK.sizes[2];
@@ -233,11 +235,25 @@ struct Bf16Cache {
     return roundUp16(p.sk * p.d) + roundUp16(p.sk * p.dv);
   }
 
-  // The f32 problem of item `it`, whose keys and values are widened into
-  // `scratch`.
-  Problem prepare(const Problem &p, const Item &it, float *scratch) const {
+  // The problem of item `it` and the function that runs it (`fn`, or
+  // `direct`): over the cache itself, or over its keys and values widened
+  // into `scratch`.
+  Problem prepare(const Problem &p, const Item &it, float *scratch,
+                  ItemFn &fn) const {
     if (fill)
       copyHead(it.b, it.hkv);
+    if (direct && bf16DirectFits(p, it.rows, presentK->strides[3],
+                                 presentV->strides[3])) {
+      Problem local = p;
+      local.k16 = presentK->aligned + presentK->offset;
+      local.v16 = presentV->aligned + presentV->offset;
+      for (int i = 0; i < 4; ++i) {
+        local.ks[i] = presentK->strides[i];
+        local.vs[i] = presentV->strides[i];
+      }
+      fn = direct;
+      return local;
+    }
     const int64_t keys = keyEndOf(p, it);
     float *k = scratch + p.scratchFloats;
     float *v = k + roundUp16(p.sk * p.d);
@@ -284,8 +300,9 @@ void runRange(const Problem &p, ItemFn fn, const ItemSource &src, int64_t begin,
   for (int64_t i = begin; i < end; ++i) {
     const Item it = itemOf(p, i);
     if (src.bf16) {
-      const Problem local = src.bf16->prepare(p, it, scratch);
-      fn(local, i, i + 1, scratch);
+      ItemFn itemFn = fn;
+      const Problem local = src.bf16->prepare(p, it, scratch, itemFn);
+      itemFn(local, i, i + 1, scratch);
       continue;
     }
     src.f32->copyHead(it.b, it.hkv);
@@ -547,7 +564,12 @@ void attentionAppendBf16(const kiln_memref4_f32 &q, const kiln_memref4_bf16 &k,
   if (!describe(p, q, k, v, mask, out, "attention_append_bf16") ||
       !appendFits(append, k, v, "attention_append_bf16"))
     return;
-  Bf16Cache cache{&append, &k, &v, true, widenFnFor(isa)};
+  ItemFn direct = nullptr;
+#if defined(__x86_64__)
+  if (isa == MatmulIsa::Avx512)
+    direct = itemsAvx512Bf16;
+#endif
+  Bf16Cache cache{&append, &k, &v, true, widenFnFor(isa), direct};
   if (nothingToCompute(p)) {
     cache.copyAll();
     return;

@@ -27,6 +27,10 @@ constexpr int64_t kLaneKeyBlock = 128;
 
 struct Problem {
   const float *q, *k, *v, *mask;
+  // Keys and values of a bf16 cache read where they lie (the items of
+  // itemsAvx512Bf16), in place of k and v; ks and vs are then in its
+  // elements.
+  const uint16_t *k16 = nullptr, *v16 = nullptr;
   float *out;
   int64_t batch, heads, kvHeads, group, sq, sk, d, dv;
   int64_t qs[4], ks[4], vs[4], ms[4], os[4];
@@ -55,6 +59,10 @@ void itemsAvx2(const Problem &p, int64_t begin, int64_t end, float *scratch);
 void itemsAvx512(const Problem &p, int64_t begin, int64_t end, float *scratch);
 void widenBf16Avx2(const uint16_t *src, int64_t n, float *dst);
 void widenBf16Avx512(const uint16_t *src, int64_t n, float *dst);
+// Items of fewer than 4 rows over p.k16 and p.v16 with head dims d % 16 == 0
+// and dv % 64 == 0, both of unit inner stride (bf16DirectFits).
+void itemsAvx512Bf16(const Problem &p, int64_t begin, int64_t end,
+                     float *scratch);
 #pragma GCC visibility pop
 #endif
 #if defined(__aarch64__)
@@ -92,6 +100,28 @@ __attribute__((always_inline)) inline float expNonPositive(float x) {
 inline void widenBf16Portable(const uint16_t *src, int64_t n, float *dst) {
   for (int64_t i = 0; i < n; ++i)
     dst[i] = __builtin_bit_cast(float, uint32_t(src[i]) << 16);
+}
+
+// Whether itemsAvx512Bf16 takes items of `rows` rows of `p`.
+inline bool bf16DirectFits(const Problem &p, int64_t rows, int64_t kInner,
+                           int64_t vInner) {
+  return rows < 4 && p.d % 16 == 0 && p.dv % 64 == 0 && kInner == 1 &&
+         vInner == 1;
+}
+
+// Where item (b, hkv)'s keys and values start: p.k and p.v, or p.k16 and
+// p.v16 for a bf16 cache read in place.
+template <class Elem> const Elem *keysOf(const Problem &p);
+template <> inline const float *keysOf<float>(const Problem &p) { return p.k; }
+template <> inline const uint16_t *keysOf<uint16_t>(const Problem &p) {
+  return p.k16;
+}
+template <class Elem> const Elem *valuesOf(const Problem &p);
+template <> inline const float *valuesOf<float>(const Problem &p) {
+  return p.v;
+}
+template <> inline const uint16_t *valuesOf<uint16_t>(const Problem &p) {
+  return p.v16;
 }
 
 Item itemOf(const Problem &p, int64_t index) {
@@ -243,7 +273,7 @@ struct PortableBlocks {
 // One work item
 //===----------------------------------------------------------------------===//
 
-template <class Blocks>
+template <class Blocks, class Elem = float>
 __attribute__((always_inline)) inline void
 runItem(const Problem &p, int64_t index, float *scratch) {
   const Item it = itemOf(p, index);
@@ -265,8 +295,8 @@ runItem(const Problem &p, int64_t index, float *scratch) {
   }
 
   const int64_t keyEnd = keyEndOf(p, it);
-  const float *keys = p.k + it.b * p.ks[0] + it.hkv * p.ks[1];
-  const float *values = p.v + it.b * p.vs[0] + it.hkv * p.vs[1];
+  const Elem *keys = keysOf<Elem>(p) + it.b * p.ks[0] + it.hkv * p.ks[1];
+  const Elem *values = valuesOf<Elem>(p) + it.b * p.vs[0] + it.hkv * p.vs[1];
   for (int64_t j0 = 0; j0 < keyEnd; j0 += kKeyBlock) {
     int64_t bk = keyEnd - j0 < kKeyBlock ? keyEnd - j0 : kKeyBlock;
     Blocks::scores(p, rows, qp, keys + j0 * p.ks[2], bk, kt, s);
