@@ -59,8 +59,9 @@ void itemsAvx2(const Problem &p, int64_t begin, int64_t end, float *scratch);
 void itemsAvx512(const Problem &p, int64_t begin, int64_t end, float *scratch);
 void widenBf16Avx2(const uint16_t *src, int64_t n, float *dst);
 void widenBf16Avx512(const uint16_t *src, int64_t n, float *dst);
-// Items of fewer than 4 rows over p.k16 and p.v16 with head dims d % 16 == 0
-// and dv % 64 == 0, both of unit inner stride (bf16DirectFits).
+// Items of fewer than 16 rows (decode steps, grouped queries among them)
+// over p.k16 and p.v16 with head dims d % 16 == 0 and dv % 64 == 0, both of
+// unit inner stride (bf16DirectFits).
 void itemsAvx512Bf16(const Problem &p, int64_t begin, int64_t end,
                      float *scratch);
 #pragma GCC visibility pop
@@ -105,7 +106,7 @@ inline void widenBf16Portable(const uint16_t *src, int64_t n, float *dst) {
 // Whether itemsAvx512Bf16 takes items of `rows` rows of `p`.
 inline bool bf16DirectFits(const Problem &p, int64_t rows, int64_t kInner,
                            int64_t vInner) {
-  return rows < 4 && p.d % 16 == 0 && p.dv % 64 == 0 && kInner == 1 &&
+  return rows < 16 && p.d % 16 == 0 && p.dv % 64 == 0 && kInner == 1 &&
          vInner == 1;
 }
 

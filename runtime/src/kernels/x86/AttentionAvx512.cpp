@@ -335,6 +335,22 @@ void scoresDotBf16Avx512(const Problem &p, int64_t rows, const float *qp,
   }
 }
 
+// packKeysAvx512 over bf16 keys of unit inner stride and d % 16 == 0.
+void packKeysBf16Avx512(const Problem &p, const uint16_t *keys, int64_t bk,
+                        float *kt) {
+  const int64_t ldk = p.ks[2];
+  for (int64_t j0 = 0; j0 < kKeyBlock; j0 += 16)
+    for (int64_t d0 = 0; d0 < p.d; d0 += 16) {
+      __m512 r[16], t[16];
+      for (int64_t j = 0; j < 16; ++j)
+        r[j] = j0 + j < bk ? loadBf16(keys + (j0 + j) * ldk + d0)
+                           : _mm512_setzero_ps();
+      transpose16(r, t);
+      for (int c = 0; c < 16; ++c)
+        _mm512_store_ps(kt + (d0 + c) * kKeyBlock + j0, t[c]);
+    }
+}
+
 // acc[r][n0..n0+64) += sum_j s[r][j] * v[j][n0..n0+64) over bf16 values,
 // Rows rows, dv % 64 == 0; the value rows are fetched 16 keys ahead.
 template <int Rows>
@@ -374,26 +390,52 @@ struct Avx512Bf16Blocks {
                                                      int64_t bk) {
     return rowSumAvx512(sr, bk);
   }
+  // Fewer than 4 rows: dot products; more (grouped queries): the keys
+  // packed as f32, as scoresAvx512 does.
   __attribute__((always_inline)) static void
   scores(const Problem &p, int64_t rows, const float *qp, const uint16_t *keys,
-         int64_t bk, float *, float *s) {
-    scoresDotBf16Avx512(p, rows, qp, keys, bk, s);
+         int64_t bk, float *kt, float *s) {
+    if (rows < 4)
+      return scoresDotBf16Avx512(p, rows, qp, keys, bk, s);
+    packKeysBf16Avx512(p, keys, bk, kt);
+    int64_t r = 0;
+    for (; r + 4 <= rows; r += 4)
+      scoresTileAvx512<4>(qp + r * p.d, p.d, kt, s + r * kKeyBlock);
+    switch (rows - r) {
+    case 3:
+      return scoresTileAvx512<3>(qp + r * p.d, p.d, kt, s + r * kKeyBlock);
+    case 2:
+      return scoresTileAvx512<2>(qp + r * p.d, p.d, kt, s + r * kKeyBlock);
+    case 1:
+      return scoresTileAvx512<1>(qp + r * p.d, p.d, kt, s + r * kKeyBlock);
+    default:
+      return;
+    }
   }
   __attribute__((always_inline)) static void
   accumulate(const Problem &p, int64_t rows, const float *s,
              const uint16_t *values, int64_t bk, float *acc, float *) {
-    for (int64_t n0 = 0; n0 < p.dv; n0 += 64)
-      switch (rows) {
+    for (int64_t n0 = 0; n0 < p.dv; n0 += 64) {
+      int64_t r = 0;
+      for (; r + 4 <= rows; r += 4)
+        accumulateTileBf16<4>(s + r * kKeyBlock, values, p.vs[2], bk,
+                              acc + r * p.dv, p.dv, n0);
+      const float *sr = s + r * kKeyBlock;
+      float *ar = acc + r * p.dv;
+      switch (rows - r) {
       case 3:
-        accumulateTileBf16<3>(s, values, p.vs[2], bk, acc, p.dv, n0);
+        accumulateTileBf16<3>(sr, values, p.vs[2], bk, ar, p.dv, n0);
         break;
       case 2:
-        accumulateTileBf16<2>(s, values, p.vs[2], bk, acc, p.dv, n0);
+        accumulateTileBf16<2>(sr, values, p.vs[2], bk, ar, p.dv, n0);
+        break;
+      case 1:
+        accumulateTileBf16<1>(sr, values, p.vs[2], bk, ar, p.dv, n0);
         break;
       default:
-        accumulateTileBf16<1>(s, values, p.vs[2], bk, acc, p.dv, n0);
         break;
       }
+    }
   }
 };
 
