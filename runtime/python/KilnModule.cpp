@@ -601,8 +601,17 @@ public:
         throw py::value_error(std::string(what) + ": no array for KV pair " +
                               std::to_string(p) + " ('" + present + "' or '" +
                               past.name + "')");
-      bound.push_back(
-          bindArray(value, past, std::string(what) + " '" + past.name + "'"));
+      // A bf16 cache also takes float32 pasts (an f32 prefill's presents),
+      // which the runtime rounds as it copies them.
+      TensorSpec accepted = past;
+      py::object given = numpy().attr("asarray")(value).attr("dtype");
+      if (past.dtype == KILN_DTYPE_BF16 &&
+          given.equal(numpyDtype(KILN_DTYPE_F32))) {
+        accepted.dtype = KILN_DTYPE_F32;
+        accepted.numpyType = numpyDtype(KILN_DTYPE_F32);
+      }
+      bound.push_back(bindArray(value, accepted,
+                                std::string(what) + " '" + past.name + "'"));
     }
     return bound;
   }
