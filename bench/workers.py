@@ -251,6 +251,8 @@ class KilnEngine:
             src = np.ctypeslib.as_array(ctypes.cast(t.data, ctypes.POINTER(ctypes.c_byte)),
                                         (count * np.dtype(dt).itemsize,))
             value = src.view(dt).reshape(shape).copy()
+            if value.dtype == ml_dtypes.bfloat16:  # as kiln-run saves it: exact
+                value = value.astype(np.float32)
             np.save(outputs_dir / f"{name.replace('/', '_')}.npy", value)
             self.outputs.append(np.empty(shape, dt))
         out_tensors = kiln_tensors(self.outputs, self._keep)
