@@ -82,6 +82,22 @@ TEST_P(DecoderEngineTest, AloneMatchesOnnxRuntime) {
   EXPECT_EQ(e->inFlight(), 0);
 }
 
+TEST_P(DecoderEngineTest, DescribesItsCache) {
+  auto e = engine(4, 64);
+  std::string text = e->cacheDescription();
+  bool bf16 = std::string(GetParam().name).find("bf16") != std::string::npos;
+  EXPECT_NE(text.find(bf16 ? ", bf16, " : ", f32, "), std::string::npos)
+      << text;
+  EXPECT_NE(text.find(std::string(GetParam().mode) == "continuous"
+                          ? "KV cache: 4 rows x 64 positions"
+                          : "one per sequence of 64 positions"),
+            std::string::npos)
+      << text;
+  if (std::string(GetParam().name) == "llama_optimum_bf16_cache")
+    // 2 layers x (key, value) x 4 rows x 2 heads x 64 positions x 16 x 2 B.
+    EXPECT_NE(text.find("0.1 MB"), std::string::npos) << text;
+}
+
 TEST_P(DecoderEngineTest, BatchedAndJoiningMidwayMatchAlone) {
   auto e = engine(4);
   std::vector<Case> all = cases(GetParam().refsName());

@@ -99,6 +99,7 @@ public:
   int64_t maxLength() const override { return 64; }
   const char *batchingMode() const override { return "continuous"; }
   std::string modelName() const override { return "fake-decoder"; }
+  std::string cacheDescription() const override { return "no KV cache"; }
 
   Admission submit(std::shared_ptr<CompletionJob> job) override {
     return admit([this, job] { run(*job); });

@@ -25,6 +25,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <optional>
@@ -65,6 +66,7 @@ public:
     return continuous ? "continuous" : "per-sequence";
   }
   std::string modelName() const override { return prefill->name(); }
+  std::string cacheDescription() const override;
 
   Admission submit(std::shared_ptr<CompletionJob> job) override;
   void drain() override { queue.draining = true; }
@@ -220,6 +222,35 @@ void DecoderEngineImpl::checkSignature() {
                                        capacity, &shared),
                   "creating the KV cache");
   }
+}
+
+std::string DecoderEngineImpl::cacheDescription() const {
+  const kiln_abi_model &dm = decode->model();
+  const int64_t rows = continuous ? options.maxBatch : 1;
+  double bytes = 0;
+  std::string dtype;
+  for (int32_t k = 0; k < dm.num_kv_pairs; ++k) {
+    const kiln_abi_tensor &t = decode->input(dm.kv_pairs[k].input);
+    double n = (double)kiln_dtype_size(static_cast<kiln_dtype>(t.dtype));
+    for (int32_t d = 0; d < t.rank; ++d)
+      n *= d == dm.kv_pairs[k].axis ? capacity : d == 0 ? rows : t.dims[d];
+    bytes += n;
+    std::string name = kiln_dtype_name(static_cast<kiln_dtype>(t.dtype));
+    if (dtype.empty())
+      dtype = name;
+    else if (dtype != name)
+      dtype = "mixed";
+  }
+  char text[160];
+  if (continuous)
+    snprintf(text, sizeof(text),
+             "KV cache: %lld rows x %lld positions, %s, %.1f MB",
+             (long long)rows, (long long)capacity, dtype.c_str(), bytes / 1e6);
+  else
+    snprintf(text, sizeof(text),
+             "KV caches: one per sequence of %lld positions, %s, %.1f MB each",
+             (long long)capacity, dtype.c_str(), bytes / 1e6);
+  return text;
 }
 
 Admission DecoderEngineImpl::submit(std::shared_ptr<CompletionJob> job) {

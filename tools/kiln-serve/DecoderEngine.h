@@ -41,6 +41,10 @@ public:
   // "continuous" (slots share one call per step) or "per-sequence".
   virtual const char *batchingMode() const = 0;
   virtual std::string modelName() const = 0;
+  // The KV cache the engine holds, for the startup log: "KV cache: 16 rows
+  // x 512 positions, bf16, 302.0 MB" (continuous), or the size of each
+  // sequence's cache (per-sequence).
+  virtual std::string cacheDescription() const = 0;
 
   virtual Admission submit(std::shared_ptr<CompletionJob> job) = 0;
   // Stops admitting; jobs already accepted keep running.

@@ -199,6 +199,10 @@ int serve(int argc, char **argv, const sigset_t &stopSignals) {
     return 1;
   }
 
+  if (decoder)
+    fprintf(stderr, "kiln-serve: %s (%s batching), %s\n",
+            decoder->modelName().c_str(), decoder->batchingMode(),
+            decoder->cacheDescription().c_str());
   HttpServer server(decoder.get(), encoder.get(), metrics, httpOptions);
   int port = server.start();
   std::string host = httpOptions.host.find(':') == std::string::npos
