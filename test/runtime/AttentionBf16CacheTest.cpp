@@ -175,28 +175,50 @@ TEST(AttentionBf16CacheParallel, FillsTheCacheOnThePool) {
   EXPECT_EQ(context.error, "");
 }
 
-TEST(AttentionBf16CacheRounding, TiesGoToEvenAndNaNsStayNaN) {
+// On every ISA, in a vector's lanes (the first 16) and in the tail after.
+class AttentionBf16CacheRounding : public ::testing::TestWithParam<MatmulIsa> {
+protected:
+  void SetUp() override {
+    if (!kiln::cpuSupports(GetParam()))
+      GTEST_SKIP() << "this CPU lacks the ISA";
+  }
+};
+
+TEST_P(AttentionBf16CacheRounding, TiesGoToEvenAndNaNsStayNaN) {
   kiln::test::PoolContext context(1);
   std::mt19937 rng(3);
-  Tensor4 q({1, 1, 1, 4}, rng), newK({1, 1, 1, 4}, rng),
-      newV({1, 1, 1, 4}, rng);
+  constexpr int64_t kD = 20;
+  Tensor4 q({1, 1, 1, kD}, rng), newK({1, 1, 1, kD}, rng),
+      newV({1, 1, 1, kD}, rng);
   // 1 + 2^-8 lies halfway between 1 and 1 + 2^-7: even is 1. 1 + 3 * 2^-8
   // lies halfway between 1 + 2^-7 and 1 + 2^-6: even is 1 + 2^-6.
-  const float ties[4] = {1.0f + 0x1p-8f, 1.0f + 3 * 0x1p-8f, -0.0f, NAN};
-  for (int e = 0; e < 4; ++e)
-    newK.at(0, 0, 0, e) = ties[e];
-  Tensor4 layout({1, 1, 1, 4}, rng);
+  // A NaN with only its lowest mantissa bit set would round to inf.
+  const float ties[4] = {1.0f + 0x1p-8f, 1.0f + 3 * 0x1p-8f, -0.0f,
+                         __builtin_bit_cast(float, 0x7f800001u)};
+  for (int64_t at : {0, 16})
+    for (int e = 0; e < 4; ++e)
+      newK.at(0, 0, 0, at + e) = ties[e];
+  newK.at(0, 0, 0, 4) = NAN;
+  Tensor4 layout({1, 1, 1, kD}, rng);
   Bf16Tensor4 presK(layout), presV(layout), pastK(layout), pastV(layout);
   kiln::KvAppendBf16 append{pastK.ref, newK.ref, pastV.ref, newV.ref};
   append.pastK.sizes[2] = append.pastV.sizes[2] = 0;
-  Tensor4 out({1, 1, 1, 4}, rng);
+  Tensor4 out({1, 1, 1, kD}, rng);
   kiln::attentionAppendBf16(q.ref, presK.ref, presV.ref, nullptr, out.ref, 1.0f,
-                            false, kiln::bestMatmulIsa(), append);
-  EXPECT_EQ(presK.at(0, 0, 0, 0), 0x3f80);
-  EXPECT_EQ(presK.at(0, 0, 0, 1), 0x3f82);
-  EXPECT_EQ(presK.at(0, 0, 0, 2), 0x8000);
-  EXPECT_TRUE(std::isnan(widen(presK.at(0, 0, 0, 3))));
+                            false, GetParam(), append);
+  for (int64_t at : {0, 16}) {
+    EXPECT_EQ(presK.at(0, 0, 0, at), 0x3f80) << at;
+    EXPECT_EQ(presK.at(0, 0, 0, at + 1), 0x3f82) << at;
+    EXPECT_EQ(presK.at(0, 0, 0, at + 2), 0x8000) << at;
+    EXPECT_TRUE(std::isnan(widen(presK.at(0, 0, 0, at + 3)))) << at;
+  }
+  EXPECT_TRUE(std::isnan(widen(presK.at(0, 0, 0, 4))));
+  for (int64_t e = 5; e < 16; ++e)
+    EXPECT_EQ(presK.at(0, 0, 0, e), nearestBf16(newK.at(0, 0, 0, e))) << e;
 }
+
+INSTANTIATE_TEST_SUITE_P(Isas, AttentionBf16CacheRounding,
+                         kiln::test::allIsas(), kiln::test::isaName);
 
 TEST(AttentionBf16CacheEntryPoint, ReportsAPresentThatIsNotTheConcat) {
   kiln::test::PoolContext context(1);

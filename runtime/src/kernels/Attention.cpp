@@ -113,17 +113,6 @@ struct Appending {
   void copyAll() const;
 };
 
-// f32 -> bf16 bits, round to nearest even; NaNs stay (quiet) NaNs, as the
-// generated code's truncf does.
-uint16_t roundToBf16(float f) {
-  uint32_t x;
-  memcpy(&x, &f, sizeof(x));
-  if ((x & 0x7fffffffu) > 0x7f800000u)
-    return uint16_t((x >> 16) | 0x40u);
-  x += 0x7fffu + ((x >> 16) & 1u);
-  return uint16_t(x >> 16);
-}
-
 // Rows [0, n) of head (b, h) of a bf16 `from` into rows [at, at + n) of
 // `to`; rows that already lie there (an in-place cache) are skipped.
 void copyRowsBf16(const kiln_memref4_bf16 &from, const kiln_memref4_bf16 &to,
@@ -148,16 +137,21 @@ void copyRowsBf16(const kiln_memref4_bf16 &from, const kiln_memref4_bf16 &to,
 
 // The new f32 rows of head (b, h), rounded, into rows [at, ...) of `to`.
 void roundRows(const kiln_memref4_f32 &from, const kiln_memref4_bf16 &to,
-               int64_t b, int64_t h, int64_t at) {
+               int64_t b, int64_t h, int64_t at, NarrowFn narrow) {
   const int64_t n = from.sizes[2], d = from.sizes[3];
   const float *src =
       from.aligned + from.offset + b * from.strides[0] + h * from.strides[1];
   uint16_t *dst = to.aligned + to.offset + b * to.strides[0] +
                   h * to.strides[1] + at * to.strides[2];
-  for (int64_t j = 0; j < n; ++j)
+  for (int64_t j = 0; j < n; ++j) {
+    if (from.strides[3] == 1 && to.strides[3] == 1) {
+      narrow(src + j * from.strides[2], d, dst + j * to.strides[2]);
+      continue;
+    }
     for (int64_t e = 0; e < d; ++e)
       dst[j * to.strides[2] + e * to.strides[3]] =
-          roundToBf16(src[j * from.strides[2] + e * from.strides[3]]);
+          narrowBf16(src[j * from.strides[2] + e * from.strides[3]]);
+  }
 }
 
 // Rows [j, j + n) of head (b, h) of `from`, widened into `to` [n][d]: in
@@ -218,15 +212,16 @@ struct Bf16Cache {
   const kiln_memref4_bf16 *presentK, *presentV;
   bool fill;
   WidenFn widen;
+  NarrowFn narrow;
   // Runs items over the bf16 rows where they lie (bf16DirectFits), or null.
   ItemFn direct;
 
   void copyHead(int64_t b, int64_t h) const {
     const int64_t past = append->pastK.sizes[2];
     copyRowsBf16(append->pastK, *presentK, b, h, 0);
-    roundRows(append->newK, *presentK, b, h, past);
+    roundRows(append->newK, *presentK, b, h, past, narrow);
     copyRowsBf16(append->pastV, *presentV, b, h, 0);
-    roundRows(append->newV, *presentV, b, h, past);
+    roundRows(append->newV, *presentV, b, h, past, narrow);
   }
 
   void copyAll() const;
@@ -463,6 +458,15 @@ void finish(Problem &p, const kiln_memref4_f32 &q, const kiln_memref4_f32 *mask,
   layoutScratch(p);
 }
 
+NarrowFn narrowFnFor(MatmulIsa isa) {
+#if defined(__x86_64__)
+  if (isa == MatmulIsa::Avx512)
+    return narrowBf16Avx512;
+#endif
+  (void)isa;
+  return narrowBf16Portable;
+}
+
 WidenFn widenFnFor(MatmulIsa isa) {
 #if defined(__x86_64__)
   if (isa == MatmulIsa::Avx512)
@@ -569,7 +573,8 @@ void attentionAppendBf16(const kiln_memref4_f32 &q, const kiln_memref4_bf16 &k,
   if (isa == MatmulIsa::Avx512)
     direct = itemsAvx512Bf16;
 #endif
-  Bf16Cache cache{&append, &k, &v, true, widenFnFor(isa), direct};
+  Bf16Cache cache{&append,          &k,    &v, true, widenFnFor(isa),
+                  narrowFnFor(isa), direct};
   if (nothingToCompute(p)) {
     cache.copyAll();
     return;

@@ -51,6 +51,9 @@ struct Item {
 using ItemFn = void (*)(const Problem &, int64_t, int64_t, float *);
 // dst[i] = the float of the bf16 bits src[i], i < n (a bf16 KV cache's rows).
 using WidenFn = void (*)(const uint16_t *src, int64_t n, float *dst);
+// dst[i] = src[i] rounded to the nearest bf16, ties to even; NaNs stay
+// (quiet) NaNs, as the generated code's truncf does.
+using NarrowFn = void (*)(const float *src, int64_t n, uint16_t *dst);
 #if defined(__x86_64__)
 // Hidden like their definitions (x86/): called directly, not through the
 // GOT.
@@ -59,6 +62,7 @@ void itemsAvx2(const Problem &p, int64_t begin, int64_t end, float *scratch);
 void itemsAvx512(const Problem &p, int64_t begin, int64_t end, float *scratch);
 void widenBf16Avx2(const uint16_t *src, int64_t n, float *dst);
 void widenBf16Avx512(const uint16_t *src, int64_t n, float *dst);
+void narrowBf16Avx512(const float *src, int64_t n, uint16_t *dst);
 // Items of fewer than 16 rows (decode steps, grouped queries among them)
 // over p.k16 and p.v16 with head dims d % 16 == 0 and dv % 64 == 0, both of
 // unit inner stride (bf16DirectFits).
@@ -101,6 +105,20 @@ __attribute__((always_inline)) inline float expNonPositive(float x) {
 inline void widenBf16Portable(const uint16_t *src, int64_t n, float *dst) {
   for (int64_t i = 0; i < n; ++i)
     dst[i] = __builtin_bit_cast(float, uint32_t(src[i]) << 16);
+}
+
+// NarrowFn's rounding of one value.
+inline uint16_t narrowBf16(float f) {
+  uint32_t x = __builtin_bit_cast(uint32_t, f);
+  if ((x & 0x7fffffffu) > 0x7f800000u)
+    return uint16_t((x >> 16) | 0x40u);
+  x += 0x7fffu + ((x >> 16) & 1u);
+  return uint16_t(x >> 16);
+}
+
+inline void narrowBf16Portable(const float *src, int64_t n, uint16_t *dst) {
+  for (int64_t i = 0; i < n; ++i)
+    dst[i] = narrowBf16(src[i]);
 }
 
 // Whether itemsAvx512Bf16 takes items of `rows` rows of `p`.

@@ -747,6 +747,25 @@ void itemsAvx512Bf16(const Problem &p, int64_t begin, int64_t end,
     runItem<Avx512Bf16Blocks, uint16_t>(p, i, scratch);
 }
 
+void narrowBf16Avx512(const float *src, int64_t n, uint16_t *dst) {
+  const __m512i one = _mm512_set1_epi32(1), half = _mm512_set1_epi32(0x7fff);
+  const __m512i magnitude = _mm512_set1_epi32(0x7fffffff);
+  const __m512i inf = _mm512_set1_epi32(0x7f800000);
+  const __m512i quiet = _mm512_set1_epi32(0x400000);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512i x = _mm512_castps_si512(_mm512_loadu_ps(src + i));
+    __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(x, 16), one);
+    __m512i r = _mm512_add_epi32(x, _mm512_add_epi32(half, lsb));
+    __mmask16 nan =
+        _mm512_cmpgt_epu32_mask(_mm512_and_si512(x, magnitude), inf);
+    r = _mm512_mask_mov_epi32(r, nan, _mm512_or_si512(x, quiet));
+    _mm256_storeu_si256(reinterpret_cast<__m256i *>(dst + i),
+                        _mm512_cvtepi32_epi16(_mm512_srli_epi32(r, 16)));
+  }
+  narrowBf16Portable(src + i, n - i, dst + i);
+}
+
 void widenBf16Avx512(const uint16_t *src, int64_t n, float *dst) {
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
