@@ -207,8 +207,12 @@ TEST_P(DecoderEngineTest, FullQueueRefuses) {
   Case c = cases(GetParam().refsName())[0];
   int refused = 0;
   std::vector<std::shared_ptr<CompletionJob>> jobs;
+  // Jobs that fill the cache, so that one finishes only after dozens of
+  // steps: under TSan on a loaded machine, jobs of 12 tokens sometimes all
+  // finished between this thread's submissions.
+  const int64_t tokens = 63 - (int64_t)c.prompt.size();
   for (int i = 0; i < 8; ++i) {
-    jobs.push_back(greedyJob(c.prompt, 12));
+    jobs.push_back(greedyJob(c.prompt, tokens));
     if (e->submit(jobs.back()) == Admission::QueueFull)
       ++refused;
   }
