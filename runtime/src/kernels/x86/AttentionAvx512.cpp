@@ -25,6 +25,27 @@ __attribute__((always_inline)) inline __mmask16 lanesBelow(int64_t n0,
   return (__mmask16)((1u << left) - 1);
 }
 
+// Sixteen keys or values from lanes [0, 16) of `p` under `m`, as floats: f32
+// as they are, bf16 widened (a bf16 cache read in place, whose rows are
+// whole vectors, so that m is full; lane by lane otherwise, never reading
+// past m).
+__attribute__((always_inline)) inline __m512 loadLanes(__mmask16 m,
+                                                       const float *p) {
+  return _mm512_maskz_loadu_ps(m, p);
+}
+__attribute__((always_inline)) inline __m512 loadLanes(__mmask16 m,
+                                                       const uint16_t *p) {
+  if (__builtin_expect(m == 0xFFFF, 1)) {
+    __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  }
+  alignas(64) uint32_t bits[16] = {};
+  for (int i = 0; i < 16; ++i)
+    if ((m >> i) & 1)
+      bits[i] = uint32_t(p[i]) << 16;
+  return _mm512_castsi512_ps(_mm512_load_si512(bits));
+}
+
 // Rows x 64 scores from a packed key block: 4 accumulators per row.
 template <int Rows>
 __attribute__((always_inline)) inline void
@@ -70,8 +91,9 @@ __attribute__((always_inline)) inline __m512 sumLanes16(const __m512 (&c)[16]) {
 
 // Dot products of `rows` (< 4) query rows with key rows of unit inner
 // stride, sixteen keys at a time, then four.
+template <class Elem>
 void scoresDotAvx512(const Problem &p, int64_t rows, const float *qp,
-                     const float *keys, int64_t bk, float *s) {
+                     const Elem *keys, int64_t bk, float *s) {
   const int64_t d = p.d, ldk = p.ks[2];
   for (int64_t r = 0; r < rows; ++r) {
     const float *qr = qp + r * d;
@@ -80,13 +102,21 @@ void scoresDotAvx512(const Problem &p, int64_t rows, const float *qp,
       __m512 c[16];
       for (int t = 0; t < 16; ++t)
         c[t] = _mm512_setzero_ps();
+      // A bf16 cache's next sixteen keys (kiln_attention_bench, batch 16,
+      // 801 keys: 23.2 -> 17.9 ms; 32 or 64 keys ahead no better). f32 keys
+      // gained nothing measurable so.
+      if constexpr (sizeof(Elem) == 2)
+        for (int t = 0; t < 16 && r == 0; ++t)
+          for (int64_t at = 0; at < d; at += 32)
+            _mm_prefetch(
+                reinterpret_cast<const char *>(keys + (j + 16 + t) * ldk + at),
+                _MM_HINT_T0);
       for (int64_t dd = 0; dd < d; dd += 16) {
         __mmask16 m = lanesBelow(dd, d);
         __m512 a = _mm512_maskz_loadu_ps(m, qr + dd);
-        const float *kj = keys + j * ldk + dd;
+        const Elem *kj = keys + j * ldk + dd;
         for (int t = 0; t < 16; ++t)
-          c[t] =
-              _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m, kj + t * ldk), c[t]);
+          c[t] = _mm512_fmadd_ps(a, loadLanes(m, kj + t * ldk), c[t]);
       }
       _mm512_storeu_ps(s + r * kKeyBlock + j, sumLanes16(c));
     }
@@ -95,11 +125,11 @@ void scoresDotAvx512(const Problem &p, int64_t rows, const float *qp,
       for (int64_t dd = 0; dd < d; dd += 16) {
         __mmask16 m = lanesBelow(dd, d);
         __m512 a = _mm512_maskz_loadu_ps(m, qr + dd);
-        const float *kj = keys + j * ldk + dd;
-        c0 = _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m, kj), c0);
-        c1 = _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m, kj + ldk), c1);
-        c2 = _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m, kj + 2 * ldk), c2);
-        c3 = _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m, kj + 3 * ldk), c3);
+        const Elem *kj = keys + j * ldk + dd;
+        c0 = _mm512_fmadd_ps(a, loadLanes(m, kj), c0);
+        c1 = _mm512_fmadd_ps(a, loadLanes(m, kj + ldk), c1);
+        c2 = _mm512_fmadd_ps(a, loadLanes(m, kj + 2 * ldk), c2);
+        c3 = _mm512_fmadd_ps(a, loadLanes(m, kj + 3 * ldk), c3);
       }
       float *sr = s + r * kKeyBlock + j;
       sr[0] = _mm512_reduce_add_ps(c0);
@@ -112,7 +142,7 @@ void scoresDotAvx512(const Problem &p, int64_t rows, const float *qp,
       for (int64_t dd = 0; dd < d; dd += 16) {
         __mmask16 m = lanesBelow(dd, d);
         c0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, qr + dd),
-                             _mm512_maskz_loadu_ps(m, keys + j * ldk + dd), c0);
+                             loadLanes(m, keys + j * ldk + dd), c0);
       }
       s[r * kKeyBlock + j] = _mm512_reduce_add_ps(c0);
     }
@@ -148,17 +178,16 @@ __attribute__((always_inline)) inline void transpose16(const __m512 (&r)[16],
 
 // packKeys for keys of unit inner stride, by 16 x 16 blocks in registers
 // (the compiler makes packKeys' transpose a scatter per element).
-void packKeysAvx512(const Problem &p, const float *keys, int64_t bk,
-                    float *kt) {
+template <class Elem>
+void packKeysAvx512(const Problem &p, const Elem *keys, int64_t bk, float *kt) {
   const int64_t ldk = p.ks[2];
   for (int64_t j0 = 0; j0 < kKeyBlock; j0 += 16)
     for (int64_t d0 = 0; d0 < p.d; d0 += 16) {
       __mmask16 m = lanesBelow(d0, p.d);
       __m512 r[16], t[16];
       for (int64_t j = 0; j < 16; ++j)
-        r[j] = j0 + j < bk
-                   ? _mm512_maskz_loadu_ps(m, keys + (j0 + j) * ldk + d0)
-                   : _mm512_setzero_ps();
+        r[j] = j0 + j < bk ? loadLanes(m, keys + (j0 + j) * ldk + d0)
+                           : _mm512_setzero_ps();
       transpose16(r, t);
       int64_t dims = p.d - d0 < 16 ? p.d - d0 : 16;
       for (int64_t c = 0; c < dims; ++c)
@@ -166,14 +195,9 @@ void packKeysAvx512(const Problem &p, const float *keys, int64_t bk,
     }
 }
 
-void scoresAvx512(const Problem &p, int64_t rows, const float *qp,
-                  const float *keys, int64_t bk, float *kt, float *s) {
-  if (rows < 4 && p.ks[3] == 1)
-    return scoresDotAvx512(p, rows, qp, keys, bk, s);
-  if (p.ks[3] == 1)
-    packKeysAvx512(p, keys, bk, kt);
-  else
-    packKeys(p, keys, bk, kt);
+// The scores of `rows` query rows against a packed key block.
+void scoresPacked(const Problem &p, int64_t rows, const float *qp,
+                  const float *kt, float *s) {
   int64_t r = 0;
   for (; r + 4 <= rows; r += 4)
     scoresTileAvx512<4>(qp + r * p.d, p.d, kt, s + r * kKeyBlock);
@@ -189,12 +213,26 @@ void scoresAvx512(const Problem &p, int64_t rows, const float *qp,
   }
 }
 
+// Keys of a bf16 cache read in place always have a unit inner stride
+// (bf16DirectFits).
+template <class Elem>
+void scoresAvx512(const Problem &p, int64_t rows, const float *qp,
+                  const Elem *keys, int64_t bk, float *kt, float *s) {
+  if (rows < 4 && p.ks[3] == 1)
+    return scoresDotAvx512(p, rows, qp, keys, bk, s);
+  if (p.ks[3] == 1)
+    packKeysAvx512(p, keys, bk, kt);
+  else if constexpr (sizeof(Elem) == 4)
+    packKeys(p, keys, bk, kt);
+  scoresPacked(p, rows, qp, kt, s);
+}
+
 // acc[r][n0..n0+64) += sum_j s[r * sRow + j * sKey] * v[j][n0..n0+64) for
 // Rows rows. The first row group over these columns (`fetchAhead`) fetches
 // value rows 16 keys ahead; the later groups find them in cache.
-template <int Rows>
+template <int Rows, class Elem>
 __attribute__((always_inline)) inline void
-accumulateTileAvx512(const float *s, int64_t sRow, int64_t sKey, const float *v,
+accumulateTileAvx512(const float *s, int64_t sRow, int64_t sKey, const Elem *v,
                      int64_t ldv, int64_t bk, float *acc, int64_t ldacc,
                      int64_t n0, int64_t n, bool fetchAhead) {
   __mmask16 m[4];
@@ -205,15 +243,13 @@ accumulateTileAvx512(const float *s, int64_t sRow, int64_t sKey, const float *v,
     for (int i = 0; i < 4; ++i)
       c[r][i] = _mm512_maskz_loadu_ps(m[i], acc + r * ldacc + n0 + 16 * i);
   for (int64_t j = 0; j < bk; ++j) {
-    const float *vr = v + j * ldv + n0;
+    const Elem *vr = v + j * ldv + n0;
     if (fetchAhead)
-      for (int i = 0; i < 4; ++i)
-        _mm_prefetch(reinterpret_cast<const char *>(vr + 16 * ldv + 16 * i),
+      for (size_t at = 0; at < 64 * sizeof(Elem); at += 64)
+        _mm_prefetch(reinterpret_cast<const char *>(vr + 16 * ldv) + at,
                      _MM_HINT_T0);
-    __m512 v0 = _mm512_maskz_loadu_ps(m[0], vr);
-    __m512 v1 = _mm512_maskz_loadu_ps(m[1], vr + 16);
-    __m512 v2 = _mm512_maskz_loadu_ps(m[2], vr + 32);
-    __m512 v3 = _mm512_maskz_loadu_ps(m[3], vr + 48);
+    __m512 v0 = loadLanes(m[0], vr), v1 = loadLanes(m[1], vr + 16);
+    __m512 v2 = loadLanes(m[2], vr + 32), v3 = loadLanes(m[3], vr + 48);
     for (int r = 0; r < Rows; ++r) {
       __m512 a = _mm512_set1_ps(s[r * sRow + j * sKey]);
       c[r][0] = _mm512_fmadd_ps(a, v0, c[r][0]);
@@ -229,8 +265,9 @@ accumulateTileAvx512(const float *s, int64_t sRow, int64_t sKey, const float *v,
 
 // acc[r][n] += sum_j s[r * sRow + j * sKey] * v[j][n] for r < rows, j < bk,
 // with v of unit inner stride and ldv between keys.
+template <class Elem>
 void accumulateRowsAvx512(int64_t rows, const float *s, int64_t sRow,
-                          int64_t sKey, const float *v, int64_t ldv, int64_t bk,
+                          int64_t sKey, const Elem *v, int64_t ldv, int64_t bk,
                           float *acc, int64_t dv) {
   for (int64_t n0 = 0; n0 < dv; n0 += 64) {
     int64_t r = 0;
@@ -292,153 +329,6 @@ float rowSumAvx512(const float *sr, int64_t bk) {
   return _mm512_reduce_add_ps(sum);
 }
 
-// Sixteen bf16 values as floats.
-__attribute__((always_inline)) inline __m512 loadBf16(const uint16_t *p) {
-  __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p));
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-}
-
-// scoresDotAvx512 over bf16 keys of unit inner stride and d % 16 == 0.
-void scoresDotBf16Avx512(const Problem &p, int64_t rows, const float *qp,
-                         const uint16_t *keys, int64_t bk, float *s) {
-  const int64_t d = p.d, ldk = p.ks[2];
-  for (int64_t r = 0; r < rows; ++r) {
-    const float *qr = qp + r * d;
-    int64_t j = 0;
-    for (; j + 16 <= bk; j += 16) {
-      __m512 c[16];
-      for (int t = 0; t < 16; ++t)
-        c[t] = _mm512_setzero_ps();
-      // The next sixteen keys (kiln_attention_bench, batch 16, 801 keys:
-      // 23.2 -> 17.9 ms; 32 or 64 keys ahead no better).
-      if (r == 0)
-        for (int t = 0; t < 16; ++t)
-          for (int64_t at = 0; at < d; at += 32)
-            _mm_prefetch(
-                reinterpret_cast<const char *>(keys + (j + 16 + t) * ldk + at),
-                _MM_HINT_T0);
-      for (int64_t dd = 0; dd < d; dd += 16) {
-        __m512 a = _mm512_loadu_ps(qr + dd);
-        const uint16_t *kj = keys + j * ldk + dd;
-        for (int t = 0; t < 16; ++t)
-          c[t] = _mm512_fmadd_ps(a, loadBf16(kj + t * ldk), c[t]);
-      }
-      _mm512_storeu_ps(s + r * kKeyBlock + j, sumLanes16(c));
-    }
-    for (; j < bk; ++j) {
-      __m512 c0 = _mm512_setzero_ps();
-      for (int64_t dd = 0; dd < d; dd += 16)
-        c0 = _mm512_fmadd_ps(_mm512_loadu_ps(qr + dd),
-                             loadBf16(keys + j * ldk + dd), c0);
-      s[r * kKeyBlock + j] = _mm512_reduce_add_ps(c0);
-    }
-  }
-}
-
-// packKeysAvx512 over bf16 keys of unit inner stride and d % 16 == 0.
-void packKeysBf16Avx512(const Problem &p, const uint16_t *keys, int64_t bk,
-                        float *kt) {
-  const int64_t ldk = p.ks[2];
-  for (int64_t j0 = 0; j0 < kKeyBlock; j0 += 16)
-    for (int64_t d0 = 0; d0 < p.d; d0 += 16) {
-      __m512 r[16], t[16];
-      for (int64_t j = 0; j < 16; ++j)
-        r[j] = j0 + j < bk ? loadBf16(keys + (j0 + j) * ldk + d0)
-                           : _mm512_setzero_ps();
-      transpose16(r, t);
-      for (int c = 0; c < 16; ++c)
-        _mm512_store_ps(kt + (d0 + c) * kKeyBlock + j0, t[c]);
-    }
-}
-
-// acc[r][n0..n0+64) += sum_j s[r][j] * v[j][n0..n0+64) over bf16 values,
-// Rows rows, dv % 64 == 0; the value rows are fetched 16 keys ahead.
-template <int Rows>
-__attribute__((always_inline)) inline void
-accumulateTileBf16(const float *s, const uint16_t *v, int64_t ldv, int64_t bk,
-                   float *acc, int64_t ldacc, int64_t n0) {
-  __m512 c[Rows][4];
-  for (int r = 0; r < Rows; ++r)
-    for (int i = 0; i < 4; ++i)
-      c[r][i] = _mm512_loadu_ps(acc + r * ldacc + n0 + 16 * i);
-  for (int64_t j = 0; j < bk; ++j) {
-    const uint16_t *vr = v + j * ldv + n0;
-    _mm_prefetch(reinterpret_cast<const char *>(vr + 16 * ldv), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char *>(vr + 16 * ldv + 32),
-                 _MM_HINT_T0);
-    __m512 v0 = loadBf16(vr), v1 = loadBf16(vr + 16);
-    __m512 v2 = loadBf16(vr + 32), v3 = loadBf16(vr + 48);
-    for (int r = 0; r < Rows; ++r) {
-      __m512 a = _mm512_set1_ps(s[r * kKeyBlock + j]);
-      c[r][0] = _mm512_fmadd_ps(a, v0, c[r][0]);
-      c[r][1] = _mm512_fmadd_ps(a, v1, c[r][1]);
-      c[r][2] = _mm512_fmadd_ps(a, v2, c[r][2]);
-      c[r][3] = _mm512_fmadd_ps(a, v3, c[r][3]);
-    }
-  }
-  for (int r = 0; r < Rows; ++r)
-    for (int i = 0; i < 4; ++i)
-      _mm512_storeu_ps(acc + r * ldacc + n0 + 16 * i, c[r][i]);
-}
-
-struct Avx512Bf16Blocks {
-  __attribute__((always_inline)) static float rowMax(const float *sr,
-                                                     int64_t bk) {
-    return rowMaxAvx512(sr, bk);
-  }
-  __attribute__((always_inline)) static float rowSum(const float *sr,
-                                                     int64_t bk) {
-    return rowSumAvx512(sr, bk);
-  }
-  // Fewer than 4 rows: dot products; more (grouped queries): the keys
-  // packed as f32, as scoresAvx512 does.
-  __attribute__((always_inline)) static void
-  scores(const Problem &p, int64_t rows, const float *qp, const uint16_t *keys,
-         int64_t bk, float *kt, float *s) {
-    if (rows < 4)
-      return scoresDotBf16Avx512(p, rows, qp, keys, bk, s);
-    packKeysBf16Avx512(p, keys, bk, kt);
-    int64_t r = 0;
-    for (; r + 4 <= rows; r += 4)
-      scoresTileAvx512<4>(qp + r * p.d, p.d, kt, s + r * kKeyBlock);
-    switch (rows - r) {
-    case 3:
-      return scoresTileAvx512<3>(qp + r * p.d, p.d, kt, s + r * kKeyBlock);
-    case 2:
-      return scoresTileAvx512<2>(qp + r * p.d, p.d, kt, s + r * kKeyBlock);
-    case 1:
-      return scoresTileAvx512<1>(qp + r * p.d, p.d, kt, s + r * kKeyBlock);
-    default:
-      return;
-    }
-  }
-  __attribute__((always_inline)) static void
-  accumulate(const Problem &p, int64_t rows, const float *s,
-             const uint16_t *values, int64_t bk, float *acc, float *) {
-    for (int64_t n0 = 0; n0 < p.dv; n0 += 64) {
-      int64_t r = 0;
-      for (; r + 4 <= rows; r += 4)
-        accumulateTileBf16<4>(s + r * kKeyBlock, values, p.vs[2], bk,
-                              acc + r * p.dv, p.dv, n0);
-      const float *sr = s + r * kKeyBlock;
-      float *ar = acc + r * p.dv;
-      switch (rows - r) {
-      case 3:
-        accumulateTileBf16<3>(sr, values, p.vs[2], bk, ar, p.dv, n0);
-        break;
-      case 2:
-        accumulateTileBf16<2>(sr, values, p.vs[2], bk, ar, p.dv, n0);
-        break;
-      case 1:
-        accumulateTileBf16<1>(sr, values, p.vs[2], bk, ar, p.dv, n0);
-        break;
-      default:
-        break;
-      }
-    }
-  }
-};
-
 struct Avx512Blocks {
   __attribute__((always_inline)) static float rowMax(const float *sr,
                                                      int64_t bk) {
@@ -457,6 +347,21 @@ struct Avx512Blocks {
   accumulate(const Problem &p, int64_t rows, const float *s,
              const float *values, int64_t bk, float *acc, float *vpack) {
     accumulateAvx512(p, rows, s, values, bk, acc, vpack);
+  }
+};
+
+// The same over a bf16 cache read in place (itemsAvx512Bf16), whose keys and
+// values have a unit inner stride.
+struct Avx512Bf16Blocks : Avx512Blocks {
+  __attribute__((always_inline)) static void
+  scores(const Problem &p, int64_t rows, const float *qp, const uint16_t *keys,
+         int64_t bk, float *kt, float *s) {
+    scoresAvx512(p, rows, qp, keys, bk, kt, s);
+  }
+  __attribute__((always_inline)) static void
+  accumulate(const Problem &p, int64_t rows, const float *s,
+             const uint16_t *values, int64_t bk, float *acc, float *) {
+    accumulateRowsAvx512(rows, s, kKeyBlock, 1, values, p.vs[2], bk, acc, p.dv);
   }
 };
 
