@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Run.h"
+#include "kernels/Bf16Bits.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -114,11 +115,9 @@ void copyPositions(char *dst, const char *src, size_t cacheBytes, int32_t given,
     return;
   }
   for (size_t i = 0; i < cacheBytes / 2; ++i) {
-    uint32_t x;
+    float x;
     memcpy(&x, src + 4 * i, 4);
-    uint16_t h = (x & 0x7fffffffu) > 0x7f800000u
-                     ? uint16_t((x >> 16) | 0x40u)
-                     : uint16_t((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
+    uint16_t h = f32ToBf16(x);
     memcpy(dst + 2 * i, &h, 2);
   }
 }

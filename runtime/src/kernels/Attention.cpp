@@ -28,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <type_traits>
+
 namespace kiln {
 
 using namespace attention;
@@ -68,29 +70,32 @@ void itemsGeneric(const Problem &p, int64_t begin, int64_t end,
     runItem<PortableBlocks>(p, i, scratch);
 }
 
-// Rows [0, n) of head (b, h) of `from` into rows [at, at + n) of `to`.
-void copyRows(const kiln_memref4_f32 &from, const kiln_memref4_f32 &to,
-              int64_t b, int64_t h, int64_t at) {
+// Rows [0, n) of head (b, h) of `from` into rows [at, at + n) of `to`, both
+// f32 or both bf16 (kiln_memref4_f32 or kiln_memref4_bf16).
+template <class Memref>
+void copyRows(const Memref &from, const Memref &to, int64_t b, int64_t h,
+              int64_t at) {
+  using Elem = std::remove_pointer_t<decltype(from.aligned)>;
   const int64_t n = from.sizes[2], d = from.sizes[3];
-  const float *src =
+  const Elem *src =
       from.aligned + from.offset + b * from.strides[0] + h * from.strides[1];
-  float *dst = to.aligned + to.offset + b * to.strides[0] + h * to.strides[1] +
-               at * to.strides[2];
+  Elem *dst = to.aligned + to.offset + b * to.strides[0] + h * to.strides[1] +
+              at * to.strides[2];
   if (src == dst && from.strides[2] == to.strides[2] &&
       from.strides[3] == to.strides[3])
     return; // an in-place cache: past is present's prefix
-  if (n > 0 && src != dst && from.strides[3] == 1 && to.strides[3] == 1 &&
+  if (n > 0 && from.strides[3] == 1 && to.strides[3] == 1 &&
       from.strides[2] == d && to.strides[2] == d) {
-    memmove(dst, src, size_t(n * d) * sizeof(float)); // rows back to back
+    memmove(dst, src, size_t(n * d) * sizeof(Elem)); // rows back to back
     return;
   }
   for (int64_t j = 0; j < n; ++j) {
-    const float *s = src + j * from.strides[2];
-    float *t = dst + j * to.strides[2];
+    const Elem *s = src + j * from.strides[2];
+    Elem *t = dst + j * to.strides[2];
     if (s == t && from.strides[3] == to.strides[3])
       continue; // an in-place cache: past is present's prefix
     if (from.strides[3] == 1 && to.strides[3] == 1) {
-      memcpy(t, s, size_t(d) * sizeof(float));
+      memcpy(t, s, size_t(d) * sizeof(Elem));
       continue;
     }
     for (int64_t e = 0; e < d; ++e)
@@ -113,28 +118,6 @@ struct Appending {
   void copyAll() const;
 };
 
-// Rows [0, n) of head (b, h) of a bf16 `from` into rows [at, at + n) of
-// `to`; rows that already lie there (an in-place cache) are skipped.
-void copyRowsBf16(const kiln_memref4_bf16 &from, const kiln_memref4_bf16 &to,
-                  int64_t b, int64_t h, int64_t at) {
-  const int64_t n = from.sizes[2], d = from.sizes[3];
-  const uint16_t *src =
-      from.aligned + from.offset + b * from.strides[0] + h * from.strides[1];
-  uint16_t *dst = to.aligned + to.offset + b * to.strides[0] +
-                  h * to.strides[1] + at * to.strides[2];
-  if (src == dst && from.strides[2] == to.strides[2] &&
-      from.strides[3] == to.strides[3])
-    return; // an in-place cache
-  for (int64_t j = 0; j < n; ++j) {
-    const uint16_t *s = src + j * from.strides[2];
-    uint16_t *t = dst + j * to.strides[2];
-    if (s == t && from.strides[3] == to.strides[3])
-      continue;
-    for (int64_t e = 0; e < d; ++e)
-      t[e * to.strides[3]] = s[e * from.strides[3]];
-  }
-}
-
 // The new f32 rows of head (b, h), rounded, into rows [at, ...) of `to`.
 void roundRows(const kiln_memref4_f32 &from, const kiln_memref4_bf16 &to,
                int64_t b, int64_t h, int64_t at, NarrowFn narrow) {
@@ -150,7 +133,7 @@ void roundRows(const kiln_memref4_f32 &from, const kiln_memref4_bf16 &to,
     }
     for (int64_t e = 0; e < d; ++e)
       dst[j * to.strides[2] + e * to.strides[3]] =
-          narrowBf16(src[j * from.strides[2] + e * from.strides[3]]);
+          f32ToBf16(src[j * from.strides[2] + e * from.strides[3]]);
   }
 }
 
@@ -175,8 +158,7 @@ inline void widenRows(const kiln_memref4_bf16 &from, int64_t b, int64_t h,
   }
   for (int64_t r = 0; r < n; ++r)
     for (int64_t e = 0; e < d; ++e)
-      to[r * d + e] = __builtin_bit_cast(
-          float, uint32_t(s[r * from.strides[2] + e * from.strides[3]]) << 16);
+      to[r * d + e] = bf16ToF32(s[r * from.strides[2] + e * from.strides[3]]);
 }
 
 // Rows [0, n) of head (b, h) of the keys and the values, widened into dense
@@ -218,9 +200,9 @@ struct Bf16Cache {
 
   void copyHead(int64_t b, int64_t h) const {
     const int64_t past = append->pastK.sizes[2];
-    copyRowsBf16(append->pastK, *presentK, b, h, 0);
+    copyRows(append->pastK, *presentK, b, h, 0);
     roundRows(append->newK, *presentK, b, h, past, narrow);
-    copyRowsBf16(append->pastV, *presentV, b, h, 0);
+    copyRows(append->pastV, *presentV, b, h, 0);
     roundRows(append->newV, *presentV, b, h, past, narrow);
   }
 

@@ -16,6 +16,8 @@
 #ifndef KILN_RUNTIME_KERNELS_ATTENTIONITEM_H
 #define KILN_RUNTIME_KERNELS_ATTENTIONITEM_H
 
+#include "kernels/Bf16Bits.h"
+
 #include <math.h>
 #include <stdint.h>
 
@@ -101,24 +103,16 @@ __attribute__((always_inline)) inline float expNonPositive(float x) {
   return x < lo ? 0.0f : result;
 }
 
-// WidenFn's loop, which the compiler vectorizes for the file's ISA.
+// WidenFn's and NarrowFn's loops, which the compiler vectorizes for the
+// file's ISA.
 inline void widenBf16Portable(const uint16_t *src, int64_t n, float *dst) {
   for (int64_t i = 0; i < n; ++i)
-    dst[i] = __builtin_bit_cast(float, uint32_t(src[i]) << 16);
-}
-
-// NarrowFn's rounding of one value.
-inline uint16_t narrowBf16(float f) {
-  uint32_t x = __builtin_bit_cast(uint32_t, f);
-  if ((x & 0x7fffffffu) > 0x7f800000u)
-    return uint16_t((x >> 16) | 0x40u);
-  x += 0x7fffu + ((x >> 16) & 1u);
-  return uint16_t(x >> 16);
+    dst[i] = bf16ToF32(src[i]);
 }
 
 inline void narrowBf16Portable(const float *src, int64_t n, uint16_t *dst) {
   for (int64_t i = 0; i < n; ++i)
-    dst[i] = narrowBf16(src[i]);
+    dst[i] = f32ToBf16(src[i]);
 }
 
 // Whether itemsAvx512Bf16 takes items of `rows` rows of `p`.

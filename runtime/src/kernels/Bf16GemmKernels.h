@@ -14,6 +14,7 @@
 #ifndef KILN_RUNTIME_KERNELS_BF16GEMMKERNELS_H
 #define KILN_RUNTIME_KERNELS_BF16GEMMKERNELS_H
 
+#include "kernels/Bf16Bits.h"
 #include "kernels/GemmEpilogue.h"
 
 #include <string.h>
@@ -73,18 +74,6 @@ void gemmNeonBf16(const Bf16Problem &p, int64_t m0, int64_t rows, int64_t first,
                   int64_t last);
 #pragma GCC visibility pop
 #endif
-
-namespace {
-
-/// A bf16 value's f32, exactly: its bits are the f32's upper half.
-inline float bf16ToF32(uint16_t bits) {
-  uint32_t wide = uint32_t(bits) << 16;
-  float f;
-  memcpy(&f, &wide, 4);
-  return f;
-}
-
-} // namespace
 
 } // namespace kiln::bf16
 
