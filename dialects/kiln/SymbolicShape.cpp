@@ -127,24 +127,15 @@ const std::pair<const Monomial, int64_t> &leadingTerm(const Poly &p) {
   return *best;
 }
 
-/// a / b when b divides a exactly. A single term divides term by term. A
-/// sum divides by long division on leading terms, which either ends with
-/// nothing left, so that a = q * b exactly, or gives up: a reshape's
-/// inferred extent, (64 s0 s1 + 64 s0 s3) / (16 s1 + 16 s3) = 4 s0, reads
-/// as the extent it is.
+/// a / b when b divides a exactly, by long division on leading terms, which
+/// either ends with nothing left, so that a = q * b exactly, or gives up. A
+/// single term divides term by term so; a sum too: a reshape's inferred
+/// extent, (64 s0 s1 + 64 s0 s3) / (16 s1 + 16 s3) = 4 s0, reads as the
+/// extent it is.
 std::optional<Poly> exactDiv(const Poly &a, const Poly &b) {
   if (b.empty())
     return std::nullopt;
   Poly q;
-  if (b.size() == 1) {
-    auto &[mb, cb] = *b.begin();
-    for (auto &[ma, ca] : a) {
-      auto t = divideTerm(ma, ca, mb, cb);
-      if (!t || !addTerm(q, t->first, t->second))
-        return std::nullopt;
-    }
-    return q;
-  }
   const auto &[mb, cb] = leadingTerm(b);
   Poly r = a;
   // Each step takes away r's leading term; a bound on them keeps a

@@ -8,13 +8,13 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ArtifactSession.h"
 #include "kiln/runtime.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
-#include <dlfcn.h>
 #include <random>
 #include <string>
 #include <vector>
@@ -24,28 +24,11 @@ namespace {
 constexpr int64_t kBatch = 2, kHeads = 4, kHeadDim = 16, kVocab = 1000;
 constexpr int64_t kPast = 3, kSteps = 3, kMaxLength = 8;
 
+using kiln::test::Session;
+using kiln::test::tensor;
+
 const kiln_abi_model *decodeModel() {
-  static void *handle =
-      dlopen(KILN_GPT2_DECODE_BF16_ARTIFACT, RTLD_NOW | RTLD_LOCAL);
-  return handle ? static_cast<const kiln_abi_model *>(
-                      dlsym(handle, "kiln_model_descriptor"))
-                : nullptr;
-}
-
-struct Session {
-  kiln_session *s = nullptr;
-  explicit Session(const kiln_abi_model *m) {
-    kiln_session_options opts;
-    kiln_session_options_init(&opts);
-    opts.num_threads = 2;
-    EXPECT_EQ(kiln_session_create(m, &opts, &s), KILN_OK);
-  }
-  ~Session() { kiln_session_destroy(s); }
-};
-
-kiln_tensor tensor(kiln_dtype dtype, std::vector<int64_t> &dims, void *data,
-                   size_t bytes) {
-  return {dtype, (int32_t)dims.size(), dims.data(), data, bytes};
+  return kiln::test::artifactModel(KILN_GPT2_DECODE_BF16_ARTIFACT);
 }
 
 // The nearest bf16, ties to even (no NaNs here).
