@@ -3,6 +3,7 @@
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/STLExtras.h"
+#include <algorithm>
 #include <map>
 #include <vector>
 
@@ -156,6 +157,17 @@ std::optional<Poly> exactDiv(const Poly &a, const Poly &b) {
   }
   return q;
 }
+/// One more than the highest symbol position in e: MLIR's simplifier must
+/// be told of every symbol, or it writes past its coefficient rows (and the
+/// symbol's term is lost).
+unsigned numSymbolsIn(AffineExpr e) {
+  unsigned n = 0;
+  e.walk([&](AffineExpr sub) {
+    if (auto sym = dyn_cast<AffineSymbolExpr>(sub))
+      n = std::max(n, sym.getPosition() + 1);
+  });
+  return n;
+}
 } // namespace
 
 AffineExpr mlir::kiln::simplifySym(AffineExpr e) {
@@ -164,8 +176,10 @@ AffineExpr mlir::kiln::simplifySym(AffineExpr e) {
   if (auto bin = dyn_cast<AffineBinaryOpExpr>(e)) {
     AffineExpr l = simplifySym(bin.getLHS()), r = simplifySym(bin.getRHS());
     switch (e.getKind()) {
-    case AffineExprKind::Add:
-      return simplifyAffineExpr(l + r, 0, 64);
+    case AffineExprKind::Add: {
+      AffineExpr sum = l + r;
+      return simplifyAffineExpr(sum, 0, numSymbolsIn(sum));
+    }
     case AffineExprKind::Mul:
       return l * r;
     case AffineExprKind::FloorDiv:
