@@ -259,7 +259,7 @@ AffineMap NodeContext::shapeMap(ArrayRef<AffineExpr> dims) {
 }
 FailureOr<int64_t> NodeContext::normalizeAxis(int64_t axis, int64_t rank,
                                               StringRef what) {
-  if (axis < -rank || axis >= std::max<int64_t>(rank, 1))
+  if (axis < -rank || axis >= rank)
     return error() << what << " " << axis << " is out of range for rank "
                    << rank;
   return axis < 0 ? axis + rank : axis;

@@ -5,13 +5,16 @@
 // Measures, in the same run as the timings it judges (a shared VM drifts):
 //   the VNNI peak: every thread running independent vpdpbusd chains on
 //   registers only, in GOP/s (one vpdpbusd is 64 multiply-adds, 128 ops);
+//   the AMX peak, where the int8 GEMM uses AMX: every thread running four
+//   independent tdpbusd chains on tiles loaded once, in GOP/s;
 //   the memory read bandwidth: every thread summing its part of a 2 GiB
 //   buffer with AVX-512 loads (kiln_machine_limits reads 512 MiB, which
 //   this VM's 480 MiB L3 partly holds).
 // Then times kiln_rt_qlinear_s8_f32 (the best variant this CPU has, on a
-// pool of `threads`) for BERT-base's linear layers at 128 tokens and for
-// GPT-2 decode steps of 1, 8 and 16 rows, with each layer's bias and
-// activation, in each quantization mode, and kiln_rt_qlinear_s4_f32
+// pool of `threads`) for BERT-base's linear layers at 128 tokens, for
+// GPT-2 small's prefill of 16 prompts of 32 tokens (512 rows) and for its
+// decode steps of 1, 8 and 16 rows, with each layer's bias and activation,
+// in each quantization mode, and kiln_rt_qlinear_s4_f32
 // (kiln.qlinear_int4, the best variant) at groups of 32 and 128 and with zero
 // points, and kiln_rt_qlinear_s4_q8_f32 (int8 activations, "q8"), beside the
 // fp32 packed GEMM on the same shape. Decode steps run twice: "hot", the same
@@ -87,6 +90,67 @@ double measureVnniPeak(int threads) {
     double seconds =
         together(threads, [&](int) { sink.fetch_add(vnniChains(iterations)); });
     double ops = 2.0 * 64 * kChains * iterations * threads;
+    best = ops / seconds > best ? ops / seconds : best;
+  }
+  if (sink.load() == 12345)
+    printf(" ");
+  return best * 1e-9;
+#else
+  (void)threads;
+  return 0;
+#endif
+}
+
+#if defined(__x86_64__)
+// ldtilecfg's operand: palette 1, 8 tiles of 16 rows x 64 bytes.
+struct alignas(64) AmxConfig {
+  uint8_t palette = 1, startRow = 0, reserved[14] = {};
+  uint16_t bytesPerRow[16] = {64, 64, 64, 64, 64, 64, 64, 64};
+  uint8_t rows[16] = {16, 16, 16, 16, 16, 16, 16, 16};
+};
+
+// Four independent accumulators, as the GEMM's 2 x 2 blocks keep, fed by
+// tiles loaded once: tdpbusd's throughput with nothing else in the way.
+__attribute__((target("amx-tile,amx-int8"))) int64_t
+amxChains(int64_t iterations) {
+  const AmxConfig config;
+  alignas(64) int8_t data[1024];
+  memset(data, 1, sizeof(data));
+  _tile_loadconfig(&config);
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  _tile_loadd(4, data, 64);
+  _tile_loadd(5, data, 64);
+  _tile_loadd(6, data, 64);
+  _tile_loadd(7, data, 64);
+  for (int64_t it = 0; it < iterations; ++it) {
+    _tile_dpbusd(0, 4, 6);
+    _tile_dpbusd(1, 4, 7);
+    _tile_dpbusd(2, 5, 6);
+    _tile_dpbusd(3, 5, 7);
+  }
+  alignas(64) int32_t out[256];
+  _tile_stored(0, out, 64);
+  _tile_release();
+  return out[0];
+}
+#endif
+
+// GOP/s of tdpbusd on all threads (one is 16 x 16 x 64 multiply-adds), best
+// of 4 trials; 0 where the int8 GEMM does not use AMX.
+double measureAmxPeak(int threads) {
+#if defined(__x86_64__)
+  if (bestInt8Isa() != Int8Isa::Amx)
+    return 0;
+  const int64_t iterations = 2'000'000;
+  std::atomic<int64_t> sink{0};
+  double best = 0;
+  for (int trial = 0; trial < 4; ++trial) {
+    double seconds =
+        together(threads, [&](int) { sink.fetch_add(amxChains(iterations)); });
+    double ops = 2.0 * 16 * 16 * 64 * 4 * iterations * threads;
     best = ops / seconds > best ? ops / seconds : best;
   }
   if (sink.load() == 12345)
@@ -226,17 +290,24 @@ int run(int threads, const char *only) {
          : bestMatmulIsa() == MatmulIsa::Avx2 ? "avx2"
                                               : "generic");
   double peak = measureVnniPeak(threads);
+  double amxPeak = measureAmxPeak(threads);
   double read = measureReadBandwidth(threads);
-  printf("VNNI peak %.0f GOP/s (vpdpbusd on registers), memory read %.1f "
-         "GB/s\n\n",
-         peak, read);
+  printf("VNNI peak %.0f GOP/s (vpdpbusd on registers), AMX peak %.0f GOP/s "
+         "(tdpbusd on tiles), memory read %.1f GB/s\n\n",
+         peak, amxPeak, read);
 
   // BERT-base at 128 tokens (GELU after the FFN's first layer), GPT-2
-  // small's decode step (tanh GELU there) for 1, 8 and 16 sequences.
+  // small's prefill of 16 prompts of 32 tokens (kiln-serve's batched
+  // prefill) and its decode step (tanh GELU there) for 1, 8 and 16
+  // sequences.
   const Shape shapes[] = {
       {"bert qkv/out", 128, 768, 768, KILN_RT_ACT_NONE},
       {"bert ffn up", 128, 768, 3072, KILN_RT_ACT_GELU},
       {"bert ffn down", 128, 3072, 768, KILN_RT_ACT_NONE},
+      {"prefill qkv", 512, 768, 2304, KILN_RT_ACT_NONE},
+      {"prefill out", 512, 768, 768, KILN_RT_ACT_NONE},
+      {"prefill ffn up", 512, 768, 3072, KILN_RT_ACT_GELU_TANH},
+      {"prefill ffn dn", 512, 3072, 768, KILN_RT_ACT_NONE},
       {"decode ffn up", 1, 768, 3072, KILN_RT_ACT_GELU_TANH},
       {"decode out", 1, 768, 768, KILN_RT_ACT_NONE},
       {"decode qkv", 1, 768, 2304, KILN_RT_ACT_NONE},
@@ -252,8 +323,9 @@ int run(int threads, const char *only) {
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> value(-1, 1);
   std::uniform_int_distribution<int> weight(-127, 127);
-  printf("%-14s %4s %5s %5s  %-11s %9s %8s %7s %9s %7s\n", "shape", "M", "K",
-         "N", "kernel", "time(us)", "GOP/s", "%VNNI", "GB/s", "%read");
+  printf("%-14s %4s %5s %5s  %-11s %9s %8s %7s %6s %9s %7s\n", "shape", "M",
+         "K", "N", "kernel", "time(us)", "GOP/s", "%VNNI", "%AMX", "GB/s",
+         "%read");
   for (const Shape &s : shapes) {
     if (only &&
         !strstr((std::string(s.name) + " " + std::to_string(s.m)).c_str(),
@@ -294,10 +366,11 @@ int run(int threads, const char *only) {
       makeCopies(fpCopies, fpPacked.data(), fpPacked.size() * sizeof(float),
                  copiesFor(fpPacked.size() * sizeof(float)));
       auto report = [&](const char *kernel, double seconds, double bytes) {
-        printf("%-14s %4lld %5lld %5lld  %-11s %9.1f %8.1f %6.1f%%", s.name,
-               (long long)s.m, (long long)s.k, (long long)s.n, kernel,
+        printf("%-14s %4lld %5lld %5lld  %-11s %9.1f %8.1f %6.1f%% %5.1f%%",
+               s.name, (long long)s.m, (long long)s.k, (long long)s.n, kernel,
                seconds * 1e6, ops / seconds * 1e-9,
-               peak > 0 ? 100 * ops / seconds * 1e-9 / peak : 0.0);
+               peak > 0 ? 100 * ops / seconds * 1e-9 / peak : 0.0,
+               amxPeak > 0 ? 100 * ops / seconds * 1e-9 / amxPeak : 0.0);
         if (decode)
           printf(" %9.1f %6.1f%%  %s", bytes / seconds * 1e-9,
                  100 * bytes / seconds * 1e-9 / read, cold ? "cold" : "hot");

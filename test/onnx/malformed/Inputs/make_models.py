@@ -200,6 +200,11 @@ def op_cases():
         "attribute-wrong-type": model([helper.make_node("Softmax", ["x"], ["y"], name="sm", axis=1.5)]),
         "attribute-missing": model([helper.make_node("Cast", ["x"], ["y"], name="cast")]),
         "axis-out-of-range": model([helper.make_node("Softmax", ["x"], ["y"], name="sm", axis=100)]),
+        # A scalar has no axis 0: the fuzzer's Split of one read past its dims.
+        "split-scalar": model(
+            [helper.make_node("Split", ["x"], ["a", "b"], name="split")],
+            inputs=[helper.make_tensor_value_info("x", F32, [])],
+            outputs=[helper.make_tensor_value_info(n, F32, None) for n in "ab"]),
         "perm-not-permutation": model(
             [helper.make_node("Transpose", ["x"], ["y"], name="tr", perm=[0, 0])],
             inputs=[helper.make_tensor_value_info("x", F32, [2, 3])]),
