@@ -94,11 +94,12 @@ public:
   FunctionLowering(func::FuncOp func,
                    std::optional<AttentionKernel> attentionKernel,
                    ArrayRef<std::string> epilogueActivations, bool kvCacheViews,
-                   bool gatherReshapes, bool qlinearKernel, bool normKernel)
+                   bool gatherReshapes, bool qlinearKernel, bool normKernel,
+                   bool indexChecks)
       : func(func), b(func.getContext()), attentionKernel(attentionKernel),
         epilogueActivations(epilogueActivations), kvCacheViews(kvCacheViews),
         gatherReshapes(gatherReshapes), qlinearKernel(qlinearKernel),
-        normKernel(normKernel) {}
+        normKernel(normKernel), indexChecks(indexChecks) {}
 
   LogicalResult run();
 
@@ -184,6 +185,9 @@ private:
   /// kiln.layer_norm and kiln.rms_norm as calls of kiln_rt_norm_f32
   /// (normKernel).
   bool normKernel;
+  /// Check gather indices that are not constants at run time
+  /// (checkIndices).
+  bool indexChecks;
   /// `op`'s result as the runtime's normalization of x's rows [axis, rank)
   /// with `scale` and `bias` (may be null) covering them; null, and nothing
   /// built, where the kernel does not apply.
@@ -204,6 +208,12 @@ private:
   /// The index value `raw` (i32 or i64) read for a dim of extent `extent`:
   /// negative counts from the end, out of range clamps.
   Value clampedIndex(OpBuilder &nb, Location nl, Value raw, Value extent);
+  /// With indexChecks, a call of kiln_rt_check_indices_* on `indices` (i32
+  /// or i64, not a constant) for an axis of `extent`, before `op` clamps
+  /// them: an index out of range fails the run, naming op's ONNX node and
+  /// its op type `onnxOp`.
+  void checkIndices(Operation *op, StringRef onnxOp, Value indices,
+                    Value extent);
   LogicalResult lowerConcat(ConcatOp op);
   LogicalResult lowerSlice(SliceOp op);
   LogicalResult lowerTranspose(TransposeOp op);

@@ -1,11 +1,14 @@
 //===- LowerDataMovement.cpp - Gather, slice, reshape, pad and friends ----===//
 #include "codegen/FunctionLowering.h"
 #include "codegen/LoweringUtils.h"
+#include "codegen/RuntimeCalls.h"
+#include "dialects/kiln/NodeName.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/IndexingUtils.h"
+#include "mlir/IR/Matchers.h"
 
 using namespace mlir;
 using namespace mlir::kiln;
@@ -31,27 +34,16 @@ LogicalResult FunctionLowering::lowerGather(GatherOp op) {
   SmallVector<AffineMap> maps{AffineMap::get(rank, 0, idxExprs, b.getContext()),
                               b.getMultiDimIdentityMap(rank)};
   Value axisExtent = getValueOrCreateConstantIndexOp(b, loc, ds[axis]);
+  checkIndices(op, "Gather", indices, axisExtent);
   Value r =
       linalg::GenericOp::create(
           b, loc, TypeRange{rt}, ValueRange{indices}, ValueRange{init}, maps,
           SmallVector<IteratorType>(rank, IteratorType::parallel),
           [&](OpBuilder &nb, Location nl, ValueRange a) {
-            Value i =
-                arith::IndexCastOp::create(nb, nl, nb.getIndexType(), a[0]);
-            Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
-            Value neg = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt,
-                                              i, zero);
-            i = arith::SelectOp::create(
-                nb, nl, neg, arith::AddIOp::create(nb, nl, i, axisExtent), i);
-            // Out-of-range indices clamp instead of reading out of bounds.
-            Value last = arith::SubIOp::create(
-                nb, nl, axisExtent, arith::ConstantIndexOp::create(nb, nl, 1));
-            i = arith::MaxSIOp::create(nb, nl, i, zero);
-            i = arith::MinSIOp::create(nb, nl, i, last);
             SmallVector<Value> coords;
             for (int64_t d = 0; d < axis; ++d)
               coords.push_back(linalg::IndexOp::create(nb, nl, d));
-            coords.push_back(i);
+            coords.push_back(clampedIndex(nb, nl, a[0], axisExtent));
             for (int64_t d = axis + 1; d < dataRank; ++d)
               coords.push_back(
                   linalg::IndexOp::create(nb, nl, d - 1 + idxRank));
@@ -61,6 +53,37 @@ LogicalResult FunctionLowering::lowerGather(GatherOp op) {
           .getResult(0);
   b.replaceOp(op, r);
   return success();
+}
+
+void FunctionLowering::checkIndices(Operation *op, StringRef onnxOp,
+                                    Value indices, Value extent) {
+  Type elem = tensorTy(indices).getElementType();
+  if (!indexChecks || matchPattern(indices, m_Constant()) ||
+      !(elem.isInteger(64) || elem.isInteger(32)))
+    return;
+  Location loc = op->getLoc();
+  SmallVector<OpFoldResult> flat{productOf(b, loc, sizesOf(indices))};
+  Value list = quantizedGemmOperand(
+      loc, reshape(loc, indices, tensorTypeOf(flat, elem), flat));
+  std::string name = nodeName(loc);
+  std::string what = "node '" + (name.empty() ? std::string("?") : name) +
+                     "' (" + onnxOp.str() + ")";
+  auto whatType = RankedTensorType::get({int64_t(what.size())}, b.getI8Type());
+  Value whatTensor = arith::ConstantOp::create(
+      b, loc, whatType,
+      DenseElementsAttr::get(
+          whatType,
+          ArrayRef<int8_t>(reinterpret_cast<const int8_t *>(what.data()),
+                           what.size())));
+  SmallVector<Value> args{
+      list, arith::IndexCastOp::create(b, loc, b.getI64Type(), extent),
+      quantizedGemmOperand(loc, whatTensor)};
+  func::FuncOp callee =
+      declareRuntimeFunction(op->getParentOfType<ModuleOp>(),
+                             elem.isInteger(64) ? "kiln_rt_check_indices_i64"
+                                                : "kiln_rt_check_indices_i32",
+                             ValueRange(args).getTypes());
+  func::CallOp::create(b, loc, callee, args);
 }
 
 Value FunctionLowering::clampedIndex(OpBuilder &nb, Location nl, Value raw,
@@ -84,6 +107,7 @@ LogicalResult FunctionLowering::lowerGatherElements(GatherElementsOp op) {
   int64_t axis = op.getAxis(), rank = rt.getRank();
   Value init = empty(loc, sizesOf(indices), rt.getElementType());
   Value extent = tensor::DimOp::create(b, loc, data, axis);
+  checkIndices(op, "GatherElements", indices, extent);
   SmallVector<AffineMap> maps(2, b.getMultiDimIdentityMap(rank));
   Value r =
       linalg::GenericOp::create(

@@ -560,7 +560,7 @@ struct KilnLowerToLinalgPass
         continue;
       FunctionLowering lowering(func, kernel, *epilogueActivations,
                                 kvCacheViews, gatherReshapes, qlinearKernel,
-                                normKernel);
+                                normKernel, indexChecks);
       if (failed(lowering.run()))
         return signalPassFailure();
     }

@@ -102,6 +102,13 @@ def KilnLowerToLinalg : Pass<"kiln-lower-to-linalg", "::mlir::ModuleOp"> {
            "bias cover the normalized dims to calls of the runtime's row "
            "kernel (kiln_rt_norm_f32, host memory) instead of linalg "
            "reductions, which stay scalar loops">,
+    Option<"indexChecks", "index-checks", "bool", "false",
+           "Check the indices of kiln.gather and kiln.gather_elements that "
+           "are not constants with a call of the runtime "
+           "(kiln_rt_check_indices_*, host memory) before the gather, "
+           "which clamps them: an index out of range then fails the run "
+           "with KILN_ERROR_INVALID_ARGUMENT instead of reading a clamped "
+           "row">,
     Option<"gatherReshapes", "gather-reshapes", "bool", "false",
            "Lower every reshape as an element gather instead of "
            "collapse/expand views, to bisect a view-related problem">

@@ -27,6 +27,8 @@ LogicalResult kiln::lowerToLinalg(ModuleOp module, const Target &target,
     options += " qlinear-kernel=1";
   if (target.hasNormKernel())
     options += " norm-kernel=1";
+  if (target.checksIndices())
+    options += " index-checks=1";
   if (target.kvCacheViews())
     options += " kv-cache-views=1";
   return runPassPipeline(module,

@@ -78,6 +78,9 @@ public:
   virtual bool hasInt8GemmKernel() const { return false; }
   /// Whether the runtime's LayerNorm/RMSNorm row kernel serves host memory.
   virtual bool hasNormKernel() const { return false; }
+  /// Whether generated code may call the runtime to check a gather's
+  /// indices (kiln_rt_check_indices_*, host memory) before it clamps them.
+  virtual bool checksIndices() const { return false; }
   /// Whether KV-cache inputs and outputs take strided views (an in-place
   /// cache through kiln_session_run_cached).
   virtual bool kvCacheViews() const { return false; }

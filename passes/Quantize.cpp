@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 #include "dialects/kiln/ConstantData.h"
 #include "dialects/kiln/KilnOps.h"
+#include "dialects/kiln/NodeName.h"
 #include "passes/Passes.h"
 
 #include "mlir/IR/AsmState.h"
@@ -30,17 +31,6 @@ using namespace mlir;
 using namespace mlir::kiln;
 
 namespace {
-
-/// The ONNX node name an op was imported from (its NameLoc), or "".
-std::string nodeName(Location loc) {
-  if (auto name = dyn_cast<NameLoc>(loc))
-    return name.getName().str();
-  if (auto fused = dyn_cast<FusedLoc>(loc))
-    for (Location l : fused.getLocations())
-      if (std::string n = nodeName(l); !n.empty())
-        return n;
-  return "";
-}
 
 /// The int8 or int4 weight (one value a byte) and scales of a [k, n] f32
 /// weight.

@@ -19,6 +19,7 @@ public:
   llvm::StringRef attentionKernel() const override { return "cpu"; }
   bool hasInt8GemmKernel() const override { return true; }
   bool hasNormKernel() const override { return true; }
+  bool checksIndices() const override { return true; }
   bool kvCacheViews() const override { return true; }
   llvm::StringRef gemmOperandType() const override {
     return gemmOperandTypeFor(options_.precision);

@@ -23,7 +23,7 @@
 extern "C" {
 #endif
 
-#define KILN_RT_CONTEXT_VERSION 3u
+#define KILN_RT_CONTEXT_VERSION 4u
 
 // Runs items [begin, end) of a parallel loop on worker `worker`.
 typedef void (*kiln_rt_task_fn)(void *arg, int64_t begin, int64_t end,
@@ -59,6 +59,11 @@ typedef struct kiln_rt_context {
   char *user_arena;
   uint64_t user_arena_bytes;
   uint64_t user_arena_top;
+  // The run's inputs hold a value the model cannot take (an index past its
+  // axis): records the message and unwinds the run, which then fails with
+  // KILN_ERROR_INVALID_ARGUMENT; inside parallel_for, where no unwind is
+  // safe, it records the message as report_error does and returns.
+  void (*reject_input)(struct kiln_rt_context *ctx, const char *message);
 } kiln_rt_context;
 
 // Frees the buffers of the current run that are still live (after an

@@ -67,10 +67,12 @@ static kiln_status callGenerated(kiln_session *s, uint64_t arenaUsed,
   if (int refused = setjmp(s->unwind)) {
     *slot = saved;
     kiln_rt_end_run_buffers(&ctx, /*release=*/1);
-    return setError(
-        s, refused == 2 ? KILN_ERROR_OUT_OF_MEMORY : KILN_ERROR_LIMIT_EXCEEDED,
-        "model '%s': %s", s->model->name ? s->model->name : "?",
-        s->kernelError);
+    kiln_status status =
+        refused == kiln::kUnwindOutOfMemory     ? KILN_ERROR_OUT_OF_MEMORY
+        : refused == kiln::kUnwindRejectedInput ? KILN_ERROR_INVALID_ARGUMENT
+                                                : KILN_ERROR_LIMIT_EXCEEDED;
+    return setError(s, status, "model '%s': %s",
+                    s->model->name ? s->model->name : "?", s->kernelError);
   }
   call();
   *slot = saved;

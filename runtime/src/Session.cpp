@@ -88,7 +88,7 @@ void contextRefuseAllocation(kiln_rt_context *ctx, size_t bytes,
              bytes, (unsigned long long)(ctx->arena_used + bytes),
              (unsigned long long)ctx->arena_limit);
   if (ctx->parallel_depth == 0)
-    longjmp(s->unwind, mallocFailed ? 2 : 1);
+    longjmp(s->unwind, mallocFailed ? kUnwindOutOfMemory : kUnwindArenaLimit);
 }
 
 void *contextScratch(kiln_rt_context *ctx, int32_t worker, size_t bytes) {
@@ -104,6 +104,16 @@ void contextReportError(kiln_rt_context *ctx, const char *message) {
   // First report wins; later ones may race from other workers.
   if (!s->kernelFailed.exchange(true))
     snprintf(s->kernelError, sizeof(s->kernelError), "%s", message);
+}
+
+void contextRejectInput(kiln_rt_context *ctx, const char *message) {
+  auto *s = static_cast<kiln_session *>(ctx->impl);
+  if (ctx->parallel_depth != 0) {
+    contextReportError(ctx, message);
+    return;
+  }
+  snprintf(s->kernelError, sizeof(s->kernelError), "%s", message);
+  longjmp(s->unwind, kUnwindRejectedInput);
 }
 
 template <typename T> bool allocArray(T *&out, int64_t count) {
@@ -230,6 +240,7 @@ kiln_status kiln_session_create(const kiln_abi_model *model,
   s->context.scratch = contextScratch;
   s->context.report_error = contextReportError;
   s->context.refuse_allocation = contextRefuseAllocation;
+  s->context.reject_input = contextRejectInput;
   s->context.impl = s;
   *out = s;
   return KILN_OK;

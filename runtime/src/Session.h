@@ -23,6 +23,13 @@ struct ScratchBuffer {
   size_t size;
 };
 
+// The codes a run unwinds with (kiln_session::unwind).
+enum UnwindCode : int {
+  kUnwindArenaLimit = 1,
+  kUnwindOutOfMemory = 2,
+  kUnwindRejectedInput = 3,
+};
+
 } // namespace kiln
 
 struct kiln_session {
@@ -35,9 +42,10 @@ struct kiln_session {
 
   std::atomic<bool> running;
   std::atomic<bool> kernelFailed;
-  char kernelError[256];
+  char kernelError[512];
   char lastError[1024];
-  // Where a refused allocation unwinds to while the model runs (Run.cpp).
+  // Where a refused allocation or a rejected input unwinds to while the
+  // model runs (Run.cpp), with one of the codes below.
   jmp_buf unwind;
 
   // Per-run state, sized from the descriptor.

@@ -561,3 +561,35 @@ func.func @attention_append_shared(
   %o = kiln.attention %q, %k, %v {scale = 0.5 : f32, causal} : tensor<1x4x1x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32> -> tensor<1x4x1x8xf32>
   return %o, %k, %k, %v : tensor<1x4x1x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>
 }
+
+// RUN: kiln-opt %s -kiln-lower-to-linalg='index-checks=1' | FileCheck %s --check-prefix=IDX
+
+// With index-checks (CPU targets), a gather whose indices are not constants
+// first calls kiln_rt_check_indices_* on them, flattened, with the axis'
+// extent and the node's description as bytes; constant indices get no call.
+// Without the option no gather calls anything (CHECK-NOT below).
+// IDX-DAG: func.func private @kiln_rt_check_indices_i64(memref<?xi64, strided<[?], offset: ?>>, i64, memref<?xi8, strided<[?], offset: ?>>) attributes {llvm.emit_c_interface}
+// IDX-DAG: func.func private @kiln_rt_check_indices_i32(memref<?xi32, strided<[?], offset: ?>>, i64, memref<?xi8, strided<[?], offset: ?>>) attributes {llvm.emit_c_interface}
+// IDX-LABEL: func.func @gather_checked
+// IDX: tensor.collapse_shape %{{.*}} {{\[\[}}0, 1]] : tensor<?x?xi64> into tensor<?xi64>
+// IDX: %[[N:.*]] = arith.index_cast %c50 : index to i64
+// IDX: call @kiln_rt_check_indices_i64(%{{.*}}, %[[N]], %{{.*}})
+// IDX: linalg.generic
+// IDX: call @kiln_rt_check_indices_i32(
+// IDX: linalg.generic
+// IDX-NOT: call @kiln_rt_check_indices
+// IDX: return
+// CHECK-NOT: kiln_rt_check_indices
+func.func @gather_checked(%table: tensor<50x8xf32> {kiln.dims = affine_map<()[s0, s1] -> (50, 8)>, kiln.name = "table"},
+                          %ids: tensor<?x?xi64> {kiln.dims = affine_map<()[s0, s1] -> (s0, s1)>, kiln.name = "ids"},
+                          %pos: tensor<?x8xi32> {kiln.dims = affine_map<()[s0, s1] -> (s0, 8)>, kiln.name = "pos"})
+    -> (tensor<?x?x8xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, s1, 8)>, kiln.name = "y"},
+        tensor<?x8xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, 8)>, kiln.name = "z"},
+        tensor<2x8xf32> {kiln.dims = affine_map<()[s0, s1] -> (2, 8)>, kiln.name = "w"})
+    attributes {kiln.symbols = ["batch", "seq"]} {
+  %0 = kiln.gather %table[%ids] {axis = 0 : i64} : tensor<50x8xf32>, tensor<?x?xi64> -> tensor<?x?x8xf32>
+  %1 = kiln.gather_elements %table[%pos] {axis = 0 : i64} : tensor<50x8xf32>, tensor<?x8xi32> -> tensor<?x8xf32>
+  %c = arith.constant dense<[3, -1]> : tensor<2xi64>
+  %2 = kiln.gather %table[%c] {axis = 0 : i64} : tensor<50x8xf32>, tensor<2xi64> -> tensor<2x8xf32>
+  return %0, %1, %2 : tensor<?x?x8xf32>, tensor<?x8xf32>, tensor<2x8xf32>
+}

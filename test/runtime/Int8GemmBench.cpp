@@ -78,23 +78,30 @@ vnniChains(int64_t iterations) {
 }
 #endif
 
-// GOP/s of vpdpbusd on all threads, best of 4 trials; 0 without VNNI.
-double measureVnniPeak(int threads) {
-#if defined(__x86_64__)
-  if (!cpuSupports(Int8Isa::Avx512Vnni))
-    return 0;
-  const int64_t iterations = 20'000'000;
+// GOP/s of `chains(iterations)` on all threads, `opsPerIteration` each,
+// best of 4 trials.
+template <typename Chains>
+double bestGops(int threads, int64_t iterations, double opsPerIteration,
+                Chains chains) {
   std::atomic<int64_t> sink{0};
   double best = 0;
   for (int trial = 0; trial < 4; ++trial) {
     double seconds =
-        together(threads, [&](int) { sink.fetch_add(vnniChains(iterations)); });
-    double ops = 2.0 * 64 * kChains * iterations * threads;
+        together(threads, [&](int) { sink.fetch_add(chains(iterations)); });
+    double ops = opsPerIteration * iterations * threads;
     best = ops / seconds > best ? ops / seconds : best;
   }
   if (sink.load() == 12345)
     printf(" ");
   return best * 1e-9;
+}
+
+// GOP/s of vpdpbusd on all threads; 0 without VNNI.
+double measureVnniPeak(int threads) {
+#if defined(__x86_64__)
+  if (!cpuSupports(Int8Isa::Avx512Vnni))
+    return 0;
+  return bestGops(threads, 20'000'000, 2.0 * 64 * kChains, vnniChains);
 #else
   (void)threads;
   return 0;
@@ -138,24 +145,13 @@ amxChains(int64_t iterations) {
 }
 #endif
 
-// GOP/s of tdpbusd on all threads (one is 16 x 16 x 64 multiply-adds), best
-// of 4 trials; 0 where the int8 GEMM does not use AMX.
+// GOP/s of tdpbusd on all threads (one is 16 x 16 x 64 multiply-adds); 0
+// where the int8 GEMM does not use AMX.
 double measureAmxPeak(int threads) {
 #if defined(__x86_64__)
   if (bestInt8Isa() != Int8Isa::Amx)
     return 0;
-  const int64_t iterations = 2'000'000;
-  std::atomic<int64_t> sink{0};
-  double best = 0;
-  for (int trial = 0; trial < 4; ++trial) {
-    double seconds =
-        together(threads, [&](int) { sink.fetch_add(amxChains(iterations)); });
-    double ops = 2.0 * 16 * 16 * 64 * 4 * iterations * threads;
-    best = ops / seconds > best ? ops / seconds : best;
-  }
-  if (sink.load() == 12345)
-    printf(" ");
-  return best * 1e-9;
+  return bestGops(threads, 2'000'000, 2.0 * 16 * 16 * 64 * 4, amxChains);
 #else
   (void)threads;
   return 0;

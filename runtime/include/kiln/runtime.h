@@ -260,7 +260,10 @@ typedef struct kiln_tensor {
  * model writes outputs while it still reads inputs.
  * Thread-safety: one call at a time per session (a concurrent call on the
  * same session fails with INVALID_ARGUMENT and leaves last_error alone).
- * Errors: INVALID_ARGUMENT (NULL pointers, wrong counts), DTYPE_MISMATCH,
+ * Errors: INVALID_ARGUMENT (NULL pointers, wrong counts; on the CPU also a
+ * Gather or GatherElements index read from the inputs that is out of range
+ * for its axis, e.g. a token id past the vocabulary: the message names the
+ * node, the index and the extent, and the run stops there), DTYPE_MISMATCH,
  * RANK_MISMATCH, SHAPE_MISMATCH (static dim, symbol disagreement or < 1,
  * or a shape read from the inputs' data that its node rejects: the message
  * names the node),

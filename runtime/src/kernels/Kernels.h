@@ -148,6 +148,33 @@ typedef struct kiln_memref1_i8 {
   int64_t strides[1];
 } kiln_memref1_i8;
 
+typedef struct kiln_memref1_i64 {
+  int64_t *allocated;
+  int64_t *aligned;
+  int64_t offset;
+  int64_t sizes[1];
+  int64_t strides[1];
+} kiln_memref1_i64;
+
+typedef struct kiln_memref1_i32 {
+  int32_t *allocated;
+  int32_t *aligned;
+  int64_t offset;
+  int64_t sizes[1];
+  int64_t strides[1];
+} kiln_memref1_i32;
+
+// Fails the run with KILN_ERROR_INVALID_ARGUMENT (kiln_rt_context's
+// reject_input) if an index is outside [-extent, extent), naming it and the
+// message `what` (the node, not NUL-terminated), before a gather that would
+// clamp it. Without a context it does nothing.
+void _mlir_ciface_kiln_rt_check_indices_i64(kiln_memref1_i64 *indices,
+                                            int64_t extent,
+                                            kiln_memref1_i8 *what);
+void _mlir_ciface_kiln_rt_check_indices_i32(kiln_memref1_i32 *indices,
+                                            int64_t extent,
+                                            kiln_memref1_i8 *what);
+
 // How kiln_rt_qlinear_s8_f32 quantizes its activations a, per call.
 #define KILN_RT_QUANT_ROW 0       // per row, symmetric int8: max|a| / 127
 #define KILN_RT_QUANT_TENSOR_U8 1 // whole a, ONNX DynamicQuantizeLinear
