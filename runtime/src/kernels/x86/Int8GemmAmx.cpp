@@ -42,59 +42,142 @@ __mmask16 columnMask(int64_t cols) {
                            : __mmask16((1u << (cols > 0 ? cols : 0)) - 1);
 }
 
-// Accumulator tile T, rows m .. m + 16 of c and columns n0 .. n0 + 16:
+// What the epilogue of one accumulator tile needs: rows cRow .. cRow + 16
+// of c (qRow .. of the quantized rows), columns n0 .. n0 + 16:
 // c = act((acc - zp * colsum) * (sa * sw) + bias), the product as the VNNI
 // kernel computes it, so both give the same floats before the activation.
-template <int T, int32_t Act>
-__attribute__((always_inline)) inline void
-storeTile(const QLinearProblem &p, const QuantizedRows &q, int64_t row0,
-          int64_t m, int64_t n0) {
-  alignas(64) int32_t acc[kTileRows * kTileCols];
-  _tile_stored(T, acc, kTileCols * int64_t(sizeof(int32_t)));
-  const int64_t cols = p.n - n0 < kTileCols ? p.n - n0 : kTileCols;
-  const __mmask16 mask = columnMask(cols);
-  const __m512i sums = _mm512_loadu_si512(p.colSums + 4 * n0);
-  const __m512 scale = _mm512_maskz_loadu_ps(mask, p.scales + n0);
-  const __m512 bias =
-      p.bias ? _mm512_maskz_loadu_ps(mask, p.bias + n0) : _mm512_setzero_ps();
+struct TileEpilogue {
+  __m512i sums, zpSums;
+  __m512 scale, bias;
+  int64_t qRow, cRow, n0, cols;
+  int32_t zero;
+  __mmask16 mask;
+};
+
+__attribute__((always_inline)) inline TileEpilogue
+tileEpilogue(const QLinearProblem &p, const QuantizedRows &q, int64_t qRow,
+             int64_t cRow, int64_t n0) {
+  TileEpilogue t;
+  t.qRow = qRow;
+  t.cRow = cRow;
+  t.n0 = n0;
+  t.cols = p.n - n0 < kTileCols ? p.n - n0 : kTileCols;
+  t.mask = columnMask(t.cols);
+  t.sums = _mm512_loadu_si512(p.colSums + 4 * n0);
+  t.scale = _mm512_maskz_loadu_ps(t.mask, p.scales + n0);
+  t.bias =
+      p.bias ? _mm512_maskz_loadu_ps(t.mask, p.bias + n0) : _mm512_setzero_ps();
   // Every row of a call has the same zero point (128 per row, or the
   // tensor's), so zp * colsum is computed again only when it changes.
-  int32_t zero = q.zero[row0];
-  __m512i zpSums = _mm512_mullo_epi32(_mm512_set1_epi32(zero), sums);
-  for (int r = 0; r < kTileRows; ++r) {
-    if (q.zero[row0 + r] != zero) {
-      zero = q.zero[row0 + r];
-      zpSums = _mm512_mullo_epi32(_mm512_set1_epi32(zero), sums);
+  t.zero = q.zero[qRow];
+  t.zpSums = _mm512_mullo_epi32(_mm512_set1_epi32(t.zero), t.sums);
+  return t;
+}
+
+// Rows r0 .. r1 of a tile's stored accumulators `acc` into c.
+template <int32_t Act>
+__attribute__((always_inline)) inline void
+finishTileRows(const QLinearProblem &p, const QuantizedRows &q, TileEpilogue &t,
+               const int32_t *acc, int r0, int r1) {
+  for (int r = r0; r < r1; ++r) {
+    if (q.zero[t.qRow + r] != t.zero) {
+      t.zero = q.zero[t.qRow + r];
+      t.zpSums = _mm512_mullo_epi32(_mm512_set1_epi32(t.zero), t.sums);
     }
-    __m512 sa = _mm512_set1_ps(q.scale[row0 + r]);
+    __m512 sa = _mm512_set1_ps(q.scale[t.qRow + r]);
     __m512i exact =
-        _mm512_sub_epi32(_mm512_load_si512(acc + r * kTileCols), zpSums);
+        _mm512_sub_epi32(_mm512_load_si512(acc + r * kTileCols), t.zpSums);
     __m512 v =
-        _mm512_mul_ps(_mm512_cvtepi32_ps(exact), _mm512_mul_ps(sa, scale));
+        _mm512_mul_ps(_mm512_cvtepi32_ps(exact), _mm512_mul_ps(sa, t.scale));
     if (p.bias)
-      v = _mm512_add_ps(v, bias);
+      v = _mm512_add_ps(v, t.bias);
     v = avx512::activateLanes<Act>(v);
-    float *row = p.c + (m + r) * p.scm + n0 * p.scn;
+    float *row = p.c + (t.cRow + r) * p.scm + t.n0 * p.scn;
     if (p.scn == 1) {
-      _mm512_mask_storeu_ps(row, mask, v);
+      _mm512_mask_storeu_ps(row, t.mask, v);
       continue;
     }
     alignas(64) float tmp[kTileCols];
     _mm512_store_ps(tmp, v);
-    for (int64_t j = 0; j < cols; ++j)
+    for (int64_t j = 0; j < t.cols; ++j)
       row[j * p.scn] = tmp[j];
   }
 }
 
+// Accumulator tile T's epilogue, right after its products.
+template <int T, int32_t Act>
+__attribute__((always_inline)) inline void
+storeTile(const QLinearProblem &p, const QuantizedRows &q, int64_t qRow,
+          int64_t cRow, int64_t n0) {
+  alignas(64) int32_t acc[kTileRows * kTileCols];
+  _tile_stored(T, acc, kTileCols * int64_t(sizeof(int32_t)));
+  TileEpilogue t = tileEpilogue(p, q, qRow, cRow, n0);
+  finishTileRows<Act>(p, q, t, acc, 0, kTileRows);
+}
+
+// With a costly activation, a block's epilogue runs a few rows at a time
+// between the next block's K steps: the vector units then finish one block
+// while the tile unit multiplies the next. A 32 x 32 block's GELU-tanh
+// takes longer than its products at K = 768 (kiln_int8_gemm_bench, GPT-2's
+// 512 x 768 x 3072: 1070 -> 800 us). Without an activation, or with ReLU,
+// the rows between the tile instructions cost more than they hide, and
+// each block finishes its own epilogue (storeTile).
+template <int32_t Act>
+constexpr bool kPipelinedEpilogue =
+    Act == KILN_RT_ACT_GELU || Act == KILN_RT_ACT_GELU_TANH ||
+    Act == KILN_RT_ACT_SILU;
+
+struct PendingTile {
+  alignas(64) int32_t acc[kTileRows * kTileCols];
+  TileEpilogue epilogue;
+};
+
+// The tiles of the last block whose epilogue is not finished.
+struct PendingBlock {
+  PendingTile tiles[4];
+  int count = 0; // tiles pending
+  int next = 0;  // rows of them finished, tile by tile
+};
+
+template <int T>
+__attribute__((always_inline)) inline void
+pendTile(const QLinearProblem &p, const QuantizedRows &q, PendingBlock &pd,
+         int64_t qRow, int64_t cRow, int64_t n0) {
+  PendingTile &t = pd.tiles[pd.count++];
+  _tile_stored(T, t.acc, kTileCols * int64_t(sizeof(int32_t)));
+  t.epilogue = tileEpilogue(p, q, qRow, cRow, n0);
+}
+
+// Finishes up to `rows` more rows of the pending tiles.
+template <int32_t Act>
+__attribute__((always_inline)) inline void
+finishRows(const QLinearProblem &p, const QuantizedRows &q, PendingBlock &pd,
+           int rows) {
+  const int end = pd.next + rows < pd.count * kTileRows ? pd.next + rows
+                                                        : pd.count * kTileRows;
+  while (pd.next < end) {
+    PendingTile &t = pd.tiles[pd.next / kTileRows];
+    const int r0 = pd.next % kTileRows;
+    const int r1 =
+        r0 + (end - pd.next) < kTileRows ? r0 + (end - pd.next) : kTileRows;
+    finishTileRows<Act>(p, q, t.epilogue, t.acc, r0, r1);
+    pd.next += r1 - r0;
+  }
+}
+
 // RowTiles * 16 rows (q's rows from row0, c's from m) x ColTiles panels from
-// `panel`, activated in registers (ActivationAvx512.h).
+// `panel`, activated in registers (ActivationAvx512.h). With a costly
+// activation, the pending block's epilogue is finished between the K steps
+// and this block's tiles are left pending in its place.
 // Tiles: 0-3 accumulators (row tile r, column tile c: 2r + c), 4-5 A, 6-7 B.
 template <int RowTiles, int ColTiles, int32_t Act>
 void blockAmx(const QLinearProblem &p, const QuantizedRows &q, int64_t row0,
-              int64_t m, int64_t panel) {
+              int64_t m, int64_t panel, PendingBlock &pd) {
   amx::zeroAccumulators<RowTiles, ColTiles>();
   const uint8_t *a = q.data + row0 * q.lda;
   const int8_t *b = p.panels + panel * p.panelStride;
+  const int64_t steps = p.kp / kTileK;
+  const int perStep = int((pd.count * kTileRows - pd.next + steps - 1) / steps);
   for (int64_t k0 = 0; k0 < p.kp; k0 += kTileK) {
     // Group k0 / 4 of a panel starts at byte (k0 / 4) * 64.
     // The first row block under a panel pair reads it from memory; a tile
@@ -120,30 +203,48 @@ void blockAmx(const QLinearProblem &p, const QuantizedRows &q, int64_t row0,
       if constexpr (ColTiles == 2)
         _tile_dpbusd(3, 5, 7);
     }
+    if constexpr (kPipelinedEpilogue<Act>)
+      finishRows<Act>(p, q, pd, perStep);
   }
   const int64_t n0 = panel * kInt8Panel;
-  storeTile<0, Act>(p, q, row0, m, n0);
-  if constexpr (ColTiles == 2)
-    storeTile<1, Act>(p, q, row0, m, n0 + kTileCols);
-  if constexpr (RowTiles == 2) {
-    storeTile<2, Act>(p, q, row0 + kTileRows, m + kTileRows, n0);
+  if constexpr (!kPipelinedEpilogue<Act>) {
+    storeTile<0, Act>(p, q, row0, m, n0);
     if constexpr (ColTiles == 2)
-      storeTile<3, Act>(p, q, row0 + kTileRows, m + kTileRows, n0 + kTileCols);
+      storeTile<1, Act>(p, q, row0, m, n0 + kTileCols);
+    if constexpr (RowTiles == 2) {
+      storeTile<2, Act>(p, q, row0 + kTileRows, m + kTileRows, n0);
+      if constexpr (ColTiles == 2)
+        storeTile<3, Act>(p, q, row0 + kTileRows, m + kTileRows,
+                          n0 + kTileCols);
+    }
+    return;
+  }
+  finishRows<Act>(p, q, pd, 4 * kTileRows);
+  pd.count = pd.next = 0;
+  pendTile<0>(p, q, pd, row0, m, n0);
+  if constexpr (ColTiles == 2)
+    pendTile<1>(p, q, pd, row0, m, n0 + kTileCols);
+  if constexpr (RowTiles == 2) {
+    pendTile<2>(p, q, pd, row0 + kTileRows, m + kTileRows, n0);
+    if constexpr (ColTiles == 2)
+      pendTile<3>(p, q, pd, row0 + kTileRows, m + kTileRows, n0 + kTileCols);
   }
 }
 
 template <int32_t Act>
 void blocksAmx(const QLinearProblem &p, const QuantizedRows &q, int64_t m0,
                int64_t full, int64_t first, int64_t last) {
+  PendingBlock pd;
   int64_t i = 0;
   for (; i + 2 * kTileRows <= full; i += 2 * kTileRows)
     for (int64_t panel = first; panel < last; panel += 2)
-      last - panel >= 2 ? blockAmx<2, 2, Act>(p, q, i, m0 + i, panel)
-                        : blockAmx<2, 1, Act>(p, q, i, m0 + i, panel);
+      last - panel >= 2 ? blockAmx<2, 2, Act>(p, q, i, m0 + i, panel, pd)
+                        : blockAmx<2, 1, Act>(p, q, i, m0 + i, panel, pd);
   if (i < full)
     for (int64_t panel = first; panel < last; panel += 2)
-      last - panel >= 2 ? blockAmx<1, 2, Act>(p, q, i, m0 + i, panel)
-                        : blockAmx<1, 1, Act>(p, q, i, m0 + i, panel);
+      last - panel >= 2 ? blockAmx<1, 2, Act>(p, q, i, m0 + i, panel, pd)
+                        : blockAmx<1, 1, Act>(p, q, i, m0 + i, panel, pd);
+  finishRows<Act>(p, q, pd, 4 * kTileRows);
 }
 
 } // namespace
