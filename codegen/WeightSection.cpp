@@ -23,6 +23,16 @@ namespace ELF = llvm::ELF;
 
 static constexpr const char *kSectionName = ".kiln_weights";
 
+uint64_t mlir::kiln::weightBytesInModule(ModuleOp module) {
+  uint64_t bytes = 0;
+  for (auto global : module.getOps<LLVM::GlobalOp>())
+    if (auto res = dyn_cast_or_null<DenseResourceElementsAttr>(
+            global.getValueOrNull()))
+      if (AsmResourceBlob *blob = res.getRawHandle().getBlob())
+        bytes += blob->getData().size();
+  return bytes;
+}
+
 LogicalResult mlir::kiln::externalizeWeights(ModuleOp module,
                                              WeightFiles &files) {
   std::error_code ec;
@@ -78,6 +88,8 @@ LogicalResult mlir::kiln::externalizeWeights(ModuleOp module,
                        kSectionName + ")) }\n} INSERT AFTER .bss;\n";
   for (auto [path, text] :
        {std::pair(&files.asm_, &asmText), std::pair(&files.script, &script)}) {
+    if (path->empty())
+      continue;
     llvm::raw_fd_ostream os(*path, ec);
     if (ec)
       return module.emitError()

@@ -47,9 +47,13 @@ struct WeightFiles {
 /// Moves every LLVM global initialized from a `dense_resource` blob out of
 /// the module: the global becomes a hidden external declaration, its bytes
 /// are recorded as a chunk (64-byte aligned), and `files.asm_` /
-/// `files.script` define the symbols at the same offsets. LLVM never holds
-/// a copy.
+/// `files.script` define the symbols at the same offsets (each written
+/// where its path is not empty). LLVM never holds a copy.
 LogicalResult externalizeWeights(ModuleOp module, WeightFiles &files);
+
+/// The bytes of the weights `module` holds as LLVM globals initialized from
+/// `dense_resource` blobs: what externalizeWeights would move out.
+uint64_t weightBytesInModule(ModuleOp module);
 
 /// Writes the section's bytes (the chunks at their offsets) to
 /// `files.binary`, for the assembler of a static archive's weight object.

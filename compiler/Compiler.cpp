@@ -4,6 +4,7 @@
 #include "codegen/ArtifactSources.h"
 #include "codegen/CIdentifier.h"
 #include "codegen/RuntimeDir.h"
+#include "codegen/WeightSection.h"
 #include "compiler/Registration.h"
 #include "compiler/TargetRegistry.h"
 #include "compiler/onnx/ModelImporter.h"
@@ -18,6 +19,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
@@ -453,8 +455,28 @@ LogicalResult Compilation::lowerToLLVMDialect() {
   return target->lowerToLLVMDialect(module());
 }
 
+/// Text is read, not linked: a real model's weights written as constants
+/// make gigabytes of it, and LLVM takes minutes over them (GPT-2 small's
+/// 652 MB: over 5 minutes for --emit=llvm, against 3 s for a library).
+constexpr uint64_t kMaxWeightBytesInText = 16 << 20;
+
 LogicalResult Compilation::emitObject(const std::string &path,
                                       HostCodeFile file) {
+  if (file != HostCodeFile::Object) {
+    uint64_t bytes = weightBytesInModule(module());
+    if (bytes > kMaxWeightBytesInText) {
+      WeightFiles unused;
+      if (failed(externalizeWeights(module(), unused)))
+        return failure();
+      emitWarning(UnknownLoc::get(&ctx))
+          << "the model's " << llvm::formatv("{0:f1}", bytes / 1e6).str()
+          << " MB of weights are declared, not defined, in the "
+          << (file == HostCodeFile::LLVMIR ? "LLVM IR" : "assembly")
+          << " (as external globals kiln_weight_N): text holds up to "
+          << (kMaxWeightBytesInText >> 20)
+          << " MiB of them; --emit=obj and the libraries define them";
+    }
+  }
   return target->emitObject(module(), path, file);
 }
 

@@ -196,6 +196,8 @@ public:
   /// linalg on tensors -> the LLVM dialect.
   LogicalResult lowerToLLVMDialect();
   /// The LLVM dialect -> an object file, assembly or LLVM IR text at `path`.
+  /// Text (LLVM IR, assembly) declares the weights instead of defining them
+  /// once they pass kMaxWeightBytesInText, with a warning.
   LogicalResult emitObject(const std::string &path, HostCodeFile file);
   /// The LLVM dialect -> the shared library `output` and its C header.
   LogicalResult writeLibrary(const std::string &output);

@@ -41,9 +41,13 @@ static cl::opt<EmitStage> emit(
                    "device targets: kernels outlined in the gpu "
                    "dialect, host code calling them"),
         clEnumValN(EmitStage::Ptx, "ptx", "device targets: kernels' PTX"),
-        clEnumValN(EmitStage::LLVM, "llvm", "optimized LLVM IR (host)"),
+        clEnumValN(EmitStage::LLVM, "llvm",
+                   "optimized LLVM IR (host); past 16 MiB the weights are "
+                   "declared, not defined"),
         clEnumValN(EmitStage::Object, "obj", "the model's object file alone"),
-        clEnumValN(EmitStage::Asm, "asm", "the model's assembly (host)"),
+        clEnumValN(EmitStage::Asm, "asm",
+                   "the model's assembly (host); past 16 MiB the weights "
+                   "are declared, not defined"),
         clEnumValN(EmitStage::Library, "lib",
                    "shared library + C header (default)"),
         clEnumValN(EmitStage::Static, "static",
