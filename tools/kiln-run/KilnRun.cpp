@@ -51,7 +51,9 @@ Inputs:
                        model allows it (an empty past: a prefill through a
                        decoder with past inputs).
   --default-dim N      value of the symbolic dims --shape leaves out
-                       (default 1).
+                       (default 1); a dim named as a sum of other symbols
+                       (Optimum's "past_sequence_length + sequence_length")
+                       is their sum instead.
   --save-inputs DIR    write the inputs used as DIR/<name>.npy.
 
 Outputs:
@@ -276,8 +278,39 @@ std::vector<HostTensor> loadInputs(Session &s, const std::string &dir) {
   return inputs;
 }
 
+/// A symbolic dim's value for random inputs: --shape's, else, for a name
+/// that is a sum of the model's other symbols and constants (Optimum's
+/// "past_sequence_length + sequence_length"), the sum of theirs, else
+/// --default-dim.
+int64_t symbolValue(const std::string &name, const Options &o,
+                    const std::vector<std::string> &symbols, int depth = 0) {
+  if (auto it = o.shapes.find(name); it != o.shapes.end())
+    return it->second;
+  if (name.find('+') == std::string::npos || depth > 8)
+    return o.defaultDim;
+  int64_t sum = 0;
+  size_t start = 0;
+  for (;;) {
+    size_t plus = name.find('+', start);
+    std::string part = name.substr(
+        start, plus == std::string::npos ? std::string::npos : plus - start);
+    part.erase(0, part.find_first_not_of(' '));
+    part.erase(part.find_last_not_of(' ') + 1);
+    if (!part.empty() &&
+        part.find_first_not_of("0123456789") == std::string::npos &&
+        part.size() < 18)
+      sum += std::stoll(part);
+    else if (std::find(symbols.begin(), symbols.end(), part) != symbols.end())
+      sum += symbolValue(part, o, symbols, depth + 1);
+    else
+      return o.defaultDim;
+    if (plus == std::string::npos)
+      return sum;
+    start = plus + 1;
+  }
+}
+
 std::vector<HostTensor> randomInputs(Session &s, const Options &o) {
-  std::map<std::string, int64_t> values;
   std::vector<std::string> symbols;
   for (int32_t k = 0; k < s.numSymbols(); ++k)
     symbols.push_back(s.symbolName(k));
@@ -299,8 +332,7 @@ std::vector<HostTensor> randomInputs(Session &s, const Options &o) {
         continue;
       }
       const char *symbol = s.inputDimSymbol(i, d);
-      auto it = symbol ? o.shapes.find(symbol) : o.shapes.end();
-      t.dims.push_back(it == o.shapes.end() ? o.defaultDim : it->second);
+      t.dims.push_back(symbol ? symbolValue(symbol, o, symbols) : o.defaultDim);
     }
     fillRandom(t, rng);
     inputs.push_back(std::move(t));
