@@ -178,9 +178,10 @@ private:
   LogicalResult callQuantizedGemm(
       Operation *op, Value input, Value bias, int64_t n, StringRef name,
       function_ref<SmallVector<Value>(Value a, Value bias, Value c)> arguments);
-  /// Tensor `t` as a read-only memref of any strides, as the quantized
-  /// GEMMs take their operands.
-  Value quantizedGemmOperand(Location loc, Value t);
+  /// Tensor `t` as a read-only memref of any strides, as the runtime's
+  /// kernels (the quantized GEMMs, the norm, the index check) take their
+  /// operands.
+  Value runtimeOperand(Location loc, Value t);
   LogicalResult lowerSoftmax(SoftmaxOp op);
   /// kiln.layer_norm and kiln.rms_norm as calls of kiln_rt_norm_f32
   /// (normKernel).

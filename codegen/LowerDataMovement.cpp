@@ -63,7 +63,7 @@ void FunctionLowering::checkIndices(Operation *op, StringRef onnxOp,
     return;
   Location loc = op->getLoc();
   SmallVector<OpFoldResult> flat{productOf(b, loc, sizesOf(indices))};
-  Value list = quantizedGemmOperand(
+  Value list = runtimeOperand(
       loc, reshape(loc, indices, tensorTypeOf(flat, elem), flat));
   std::string name = nodeName(loc);
   std::string what = "node '" + (name.empty() ? std::string("?") : name) +
@@ -77,7 +77,7 @@ void FunctionLowering::checkIndices(Operation *op, StringRef onnxOp,
                            what.size())));
   SmallVector<Value> args{
       list, arith::IndexCastOp::create(b, loc, b.getI64Type(), extent),
-      quantizedGemmOperand(loc, whatTensor)};
+      runtimeOperand(loc, whatTensor)};
   func::FuncOp callee =
       declareRuntimeFunction(op->getParentOfType<ModuleOp>(),
                              elem.isInteger(64) ? "kiln_rt_check_indices_i64"

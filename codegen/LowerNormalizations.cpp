@@ -43,9 +43,9 @@ Value FunctionLowering::callNormKernel(Operation *op, Value x, Value scale,
       SmallVector<OpFoldResult> flat{cols};
       t = reshape(loc, t, tensorTypeOf(flat, f32), flat);
     }
-    return quantizedGemmOperand(loc, t);
+    return runtimeOperand(loc, t);
   };
-  Value x2 = quantizedGemmOperand(loc, reshape(loc, x, type2, sizes2));
+  Value x2 = runtimeOperand(loc, reshape(loc, x, type2, sizes2));
   Value biasBuffer = bias ? operand(bias) : emptyRuntimeOperand(b, loc, f32);
   SmallVector<Value> dynamicSizes;
   for (auto [d, size] : llvm::enumerate(sizes2))

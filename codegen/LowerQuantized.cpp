@@ -61,9 +61,9 @@ LogicalResult FunctionLowering::callQuantizedGemm(
       memref::AllocOp::create(b, loc, MemRefType::get(outType.getShape(), f32),
                               dynamicSizes, b.getI64IntegerAttr(64));
   Value biasBuffer =
-      bias ? quantizedGemmOperand(loc, bias) : emptyRuntimeOperand(b, loc, f32);
+      bias ? runtimeOperand(loc, bias) : emptyRuntimeOperand(b, loc, f32);
   SmallVector<Value> args =
-      arguments(quantizedGemmOperand(loc, a), biasBuffer,
+      arguments(runtimeOperand(loc, a), biasBuffer,
                 memref::CastOp::create(b, loc, arg2, out));
 
   func::FuncOp callee = declareRuntimeFunction(
@@ -80,7 +80,7 @@ LogicalResult FunctionLowering::callQuantizedGemm(
   return success();
 }
 
-Value FunctionLowering::quantizedGemmOperand(Location loc, Value t) {
+Value FunctionLowering::runtimeOperand(Location loc, Value t) {
   MLIRContext *ctx = b.getContext();
   auto tt = tensorTy(t);
   SmallVector<int64_t> dynamic(tt.getRank(), ShapedType::kDynamic);
@@ -133,8 +133,8 @@ LogicalResult FunctionLowering::lowerQLinear(QLinearOp op) {
       [&](Value a, Value bias, Value c) -> SmallVector<Value> {
         SmallVector<Value> args{
             a,
-            quantizedGemmOperand(loc, packed),
-            quantizedGemmOperand(loc, op.getScales()),
+            runtimeOperand(loc, packed),
+            runtimeOperand(loc, op.getScales()),
             bias,
             c,
             arith::ConstantIntOp::create(
@@ -202,7 +202,7 @@ LogicalResult FunctionLowering::lowerQLinearInt4(QLinearInt4Op op) {
                              : "kiln_rt_qlinear_s4_f32",
       [&](Value a, Value bias, Value c) -> SmallVector<Value> {
         return {a,
-                quantizedGemmOperand(loc, packed),
+                runtimeOperand(loc, packed),
                 bias,
                 c,
                 arith::ConstantIntOp::create(
