@@ -119,9 +119,12 @@ storeTile(const QLinearProblem &p, const QuantizedRows &q, int64_t qRow,
 // between the next block's K steps: the vector units then finish one block
 // while the tile unit multiplies the next. A 32 x 32 block's GELU-tanh
 // takes longer than its products at K = 768 (kiln_int8_gemm_bench, GPT-2's
-// 512 x 768 x 3072: 1070 -> 800 us). Without an activation, or with ReLU,
-// the rows between the tile instructions cost more than they hide, and
-// each block finishes its own epilogue (storeTile).
+// 512 x 768 x 3072: 1070 -> 770-800 us). Without an activation, or with
+// ReLU, the rows between the tile instructions cost more than they hide,
+// and each block finishes its own epilogue tile by tile (storeTile):
+// storing all four tiles first and finishing them from PendingBlock was
+// 3-15% slower there (512 x 768 x 2304 and x 768, three interleaved
+// rounds).
 template <int32_t Act>
 constexpr bool kPipelinedEpilogue =
     Act == KILN_RT_ACT_GELU || Act == KILN_RT_ACT_GELU_TANH ||
