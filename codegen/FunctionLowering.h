@@ -212,9 +212,13 @@ private:
   /// With indexChecks, a call of kiln_rt_check_indices_* on `indices` (i32
   /// or i64, not a constant) for an axis of `extent`, before `op` clamps
   /// them: an index out of range fails the run, naming op's ONNX node and
-  /// its op type `onnxOp`.
+  /// its op type `onnxOp` (and `part`, which says which indices these are).
   void checkIndices(Operation *op, StringRef onnxOp, Value indices,
-                    Value extent);
+                    Value extent, StringRef part = "");
+  /// The same for GatherND's and ScatterND's index tuples (indices [..., K]),
+  /// entry t of each against extents[t].
+  void checkIndexTuples(Operation *op, StringRef onnxOp, Value indices,
+                        ArrayRef<Value> extents);
   LogicalResult lowerConcat(ConcatOp op);
   LogicalResult lowerSlice(SliceOp op);
   LogicalResult lowerTranspose(TransposeOp op);

@@ -56,7 +56,8 @@ LogicalResult FunctionLowering::lowerGather(GatherOp op) {
 }
 
 void FunctionLowering::checkIndices(Operation *op, StringRef onnxOp,
-                                    Value indices, Value extent) {
+                                    Value indices, Value extent,
+                                    StringRef part) {
   Type elem = tensorTy(indices).getElementType();
   if (!indexChecks || matchPattern(indices, m_Constant()) ||
       !(elem.isInteger(64) || elem.isInteger(32)))
@@ -67,7 +68,7 @@ void FunctionLowering::checkIndices(Operation *op, StringRef onnxOp,
       loc, reshape(loc, indices, tensorTypeOf(flat, elem), flat));
   std::string name = nodeName(loc);
   std::string what = "node '" + (name.empty() ? std::string("?") : name) +
-                     "' (" + onnxOp.str() + ")";
+                     "' (" + onnxOp.str() + part.str() + ")";
   auto whatType = RankedTensorType::get({int64_t(what.size())}, b.getI8Type());
   Value whatTensor = arith::ConstantOp::create(
       b, loc, whatType,
@@ -84,6 +85,26 @@ void FunctionLowering::checkIndices(Operation *op, StringRef onnxOp,
                                                 : "kiln_rt_check_indices_i32",
                              ValueRange(args).getTypes());
   func::CallOp::create(b, loc, callee, args);
+}
+
+void FunctionLowering::checkIndexTuples(Operation *op, StringRef onnxOp,
+                                        Value indices,
+                                        ArrayRef<Value> extents) {
+  if (!indexChecks || matchPattern(indices, m_Constant()))
+    return;
+  Location loc = op->getLoc();
+  int64_t q = tensorTy(indices).getRank(), k = extents.size();
+  SmallVector<OpFoldResult> offsets(q, b.getIndexAttr(0)),
+      sizes = sizesOf(indices), strides(q, b.getIndexAttr(1));
+  sizes.back() = b.getIndexAttr(1);
+  for (int64_t t = 0; t < k; ++t) {
+    offsets.back() = b.getIndexAttr(t);
+    Value column = tensor::ExtractSliceOp::create(b, loc, indices, offsets,
+                                                  sizes, strides);
+    std::string part = ", entry " + std::to_string(t) + " of each index tuple";
+    checkIndices(op, onnxOp, k == 1 ? indices : copyOf(loc, column), extents[t],
+                 part);
+  }
 }
 
 Value FunctionLowering::clampedIndex(OpBuilder &nb, Location nl, Value raw,
@@ -143,6 +164,7 @@ LogicalResult FunctionLowering::lowerGatherND(GatherNDOp op) {
   SmallVector<Value> extents;
   for (int64_t t = 0; t < k; ++t)
     extents.push_back(tensor::DimOp::create(b, loc, data, batch + t));
+  checkIndexTuples(op, "GatherND", indices, extents);
   Value r =
       linalg::GenericOp::create(
           b, loc, TypeRange{rt}, ValueRange{}, ValueRange{init},

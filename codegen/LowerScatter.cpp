@@ -122,6 +122,7 @@ LogicalResult FunctionLowering::lowerScatterND(ScatterNDOp op) {
   SmallVector<Value> extents;
   for (int64_t t = 0; t < k; ++t)
     extents.push_back(tensor::DimOp::create(b, loc, data, t));
+  checkIndexTuples(op, "ScatterND", indices, extents);
   auto outer = scf::buildLoopNest(
       b, loc, lbs, ubs, steps, ValueRange{copyOf(loc, data)},
       [&](OpBuilder &ob, Location ol, ValueRange u, ValueRange acc) {
@@ -175,6 +176,7 @@ LogicalResult FunctionLowering::lowerScatterElements(ScatterElementsOp op) {
   SmallVector<Value> lbs, ubs, steps;
   appendBounds(b, loc, indices, 0, rank, lbs, ubs, steps);
   Value extent = tensor::DimOp::create(b, loc, data, axis);
+  checkIndices(op, "ScatterElements", indices, extent);
   auto nest = scf::buildLoopNest(
       b, loc, lbs, ubs, steps, ValueRange{copyOf(loc, data)},
       [&](OpBuilder &ob, Location ol, ValueRange u, ValueRange acc) {

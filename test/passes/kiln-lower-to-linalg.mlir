@@ -593,3 +593,37 @@ func.func @gather_checked(%table: tensor<50x8xf32> {kiln.dims = affine_map<()[s0
   %2 = kiln.gather %table[%c] {axis = 0 : i64} : tensor<50x8xf32>, tensor<2xi64> -> tensor<2x8xf32>
   return %0, %1, %2 : tensor<?x?x8xf32>, tensor<?x8xf32>, tensor<2x8xf32>
 }
+
+// GatherND and ScatterND check each entry of their index tuples against its
+// data dim (one column of the indices, copied out, per entry; a tuple of one
+// entry is the indices themselves), ScatterElements its indices as a whole;
+// the node's description names the entry.
+// IDX-LABEL: func.func @nd_checked
+// IDX: %[[C0:.*]] = tensor.extract_slice %{{.*}}[0, 0, 0] [%{{.*}}, %{{.*}}, 1] [1, 1, 1] : tensor<?x?x2xi64> to tensor<?x?x1xi64>
+// IDX: linalg.copy ins(%[[C0]]
+// "node '?' (GatherND, entry 0 of each index tuple)":
+// IDX: arith.constant dense<[110, 111, 100, 101, 32, 39, 63, 39, 32, 40, 71, 97, 116, 104, 101, 114, 78, 68, 44, 32, 101, 110, 116, 114, 121, 32, 48, 32, {{.*}}]> : tensor<48xi8>
+// IDX: call @kiln_rt_check_indices_i64(
+// IDX: tensor.extract_slice %{{.*}}[0, 0, 1] [%{{.*}}, %{{.*}}, 1] [1, 1, 1]
+// IDX: call @kiln_rt_check_indices_i64(
+// IDX: linalg.generic
+// IDX-NOT: tensor.extract_slice
+// IDX: call @kiln_rt_check_indices_i32(
+// IDX: scf.for
+// IDX: call @kiln_rt_check_indices_i64(
+// IDX: scf.for
+// IDX: return
+func.func @nd_checked(%x: tensor<?x8xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, 8)>, kiln.name = "x"},
+                      %i: tensor<?x?x2xi64> {kiln.dims = affine_map<()[s0, s1] -> (s0, s1, 2)>, kiln.name = "i"},
+                      %j: tensor<?x1xi32> {kiln.dims = affine_map<()[s0, s1] -> (s1, 1)>, kiln.name = "j"},
+                      %e: tensor<?x8xi64> {kiln.dims = affine_map<()[s0, s1] -> (s1, 8)>, kiln.name = "e"})
+    -> (tensor<?x?xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, s1)>, kiln.name = "y"},
+        tensor<?x8xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, 8)>, kiln.name = "z"},
+        tensor<?x8xf32> {kiln.dims = affine_map<()[s0, s1] -> (s0, 8)>, kiln.name = "w"})
+    attributes {kiln.symbols = ["batch", "n"]} {
+  %0 = kiln.gather_nd %x[%i] {batch_dims = 0 : i64} : tensor<?x8xf32>, tensor<?x?x2xi64> -> tensor<?x?xf32>
+  %u = kiln.gather_nd %x[%j] {batch_dims = 0 : i64} : tensor<?x8xf32>, tensor<?x1xi32> -> tensor<?x8xf32>
+  %1 = kiln.scatter_nd %x[%j], %u {reduction = "none"} : tensor<?x8xf32>, tensor<?x1xi32>, tensor<?x8xf32>
+  %2 = kiln.scatter_elements %x[%e], %u {axis = 0 : i64, reduction = "add"} : tensor<?x8xf32>, tensor<?x8xi64>, tensor<?x8xf32>
+  return %0, %1, %2 : tensor<?x?xf32>, tensor<?x8xf32>, tensor<?x8xf32>
+}
