@@ -132,7 +132,7 @@ class KvLoop:
 
 KILN_DTYPES = {1: np.float32, 2: np.uint8, 3: np.int8, 4: np.uint16, 5: np.int16, 6: np.int32,
                7: np.int64, 9: np.bool_, 10: np.float16, 11: np.float64, 12: np.uint32,
-               13: np.uint64, 16: ml_dtypes.bfloat16}
+               13: np.uint64, 16: ml_dtypes.bfloat16, 17: ml_dtypes.float8_e4m3fn}
 
 
 class KilnTensor(ctypes.Structure):
@@ -251,7 +251,7 @@ class KilnEngine:
             src = np.ctypeslib.as_array(ctypes.cast(t.data, ctypes.POINTER(ctypes.c_byte)),
                                         (count * np.dtype(dt).itemsize,))
             value = src.view(dt).reshape(shape).copy()
-            if value.dtype == ml_dtypes.bfloat16:  # as kiln-run saves it: exact
+            if value.dtype in (ml_dtypes.bfloat16, ml_dtypes.float8_e4m3fn):  # as kiln-run saves them: exact
                 value = value.astype(np.float32)
             np.save(outputs_dir / f"{name.replace('/', '_')}.npy", value)
             self.outputs.append(np.empty(shape, dt))

@@ -23,8 +23,8 @@ bufferization::MaterializeInDestinationOp narrowedStore(kiln::AttentionOp op,
     if (user == op || isa<tensor::DimOp>(user))
       continue;
     auto c = dyn_cast<kiln::CastOp>(user);
-    if (!c || narrow ||
-        !cast<ShapedType>(c.getType()).getElementType().isBF16())
+    Type element = c ? cast<ShapedType>(c.getType()).getElementType() : Type();
+    if (!c || narrow || !(element.isBF16() || isa<Float8E4M3FNType>(element)))
       return {};
     narrow = c;
   }
@@ -65,7 +65,19 @@ Value kiln::buildAttentionKernelCall(OpBuilder &b, AttentionOp op,
     keyStore = narrowedStore(op, op.getKey());
     valueStore = narrowedStore(op, op.getValue());
   }
-  const bool narrowCache = keyStore && valueStore;
+  // bf16 or f8E4M3FN, one type for both (kiln-kv-cache-type gives them one).
+  Type narrowType =
+      keyStore
+          ? cast<ShapedType>(keyStore.getSource().getType()).getElementType()
+          : Type();
+  const bool narrowCache =
+      keyStore && valueStore &&
+      cast<ShapedType>(valueStore.getSource().getType()).getElementType() ==
+          narrowType &&
+      cast<ShapedType>(append->narrowPastKey.getType()).getElementType() ==
+          narrowType &&
+      cast<ShapedType>(append->narrowPastValue.getType()).getElementType() ==
+          narrowType;
   SmallVector<int64_t> dynamic(4, ShapedType::kDynamic);
   auto anyLayout = StridedLayoutAttr::get(ctx, ShapedType::kDynamic, dynamic);
   // One declaration serves every shape and layout.
@@ -144,7 +156,7 @@ Value kiln::buildAttentionKernelCall(OpBuilder &b, AttentionOp op,
   };
   auto narrowPresent = [&](bufferization::MaterializeInDestinationOp store) {
     stores.push_back(store);
-    return memref::CastOp::create(b, loc, argTypeOf(b.getBF16Type()),
+    return memref::CastOp::create(b, loc, argTypeOf(narrowType),
                                   store.getDest());
   };
   SmallVector<Value> args{bufferOf(op.getQuery())};
@@ -203,7 +215,8 @@ Value kiln::buildAttentionKernelCall(OpBuilder &b, AttentionOp op,
 
   StringRef name;
   if (narrowCache)
-    name = "kiln_rt_attention_append_bf16";
+    name = narrowType.isBF16() ? "kiln_rt_attention_append_bf16"
+                               : "kiln_rt_attention_append_f8";
   else if (append)
     name = "kiln_rt_attention_append_f32";
   else if (kernel == AttentionKernel::Cpu)

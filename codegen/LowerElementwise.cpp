@@ -232,11 +232,95 @@ Value linalg_lowering::unaryBody(OpBuilder &b, Location loc, Operation *op,
 
 /// ONNX Cast semantics between scalar types; the flags say whether the
 /// (signless) integer types stand for unsigned ones.
+namespace {
+
+Value i32Constant(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(int32_t(v)));
+}
+
+/// The f32 of an f8E4M3FN value, exactly, in integer steps (LLVM has no
+/// such type): the runtime's f8e4m3ToF32 (runtime/src/kernels/F8Bits.h).
+Value widenF8(OpBuilder &b, Location loc, Value x) {
+  Type i32 = b.getI32Type(), f32 = b.getF32Type();
+  auto c = [&](int64_t v) { return i32Constant(b, loc, v); };
+  Value w = arith::ExtUIOp::create(
+      b, loc, i32, arith::BitcastOp::create(b, loc, b.getI8Type(), x));
+  Value mag = arith::AndIOp::create(b, loc, w, c(0x7f));
+  Value normal = arith::BitcastOp::create(
+      b, loc, f32,
+      arith::AddIOp::create(b, loc, arith::ShLIOp::create(b, loc, mag, c(20)),
+                            c(120 << 23)));
+  Value sub = arith::MulFOp::create(
+      b, loc,
+      arith::UIToFPOp::create(b, loc, f32,
+                              arith::AndIOp::create(b, loc, mag, c(7))),
+      arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0x1p-9f)));
+  Value v = arith::SelectOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, mag, c(8)), sub,
+      normal);
+  Value bits = arith::SelectOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, mag, c(0x7f)),
+      c(0x7fc00000), arith::BitcastOp::create(b, loc, i32, v));
+  Value sign = arith::ShLIOp::create(
+      b, loc, arith::AndIOp::create(b, loc, w, c(0x80)), c(24));
+  return arith::BitcastOp::create(b, loc, f32,
+                                  arith::OrIOp::create(b, loc, bits, sign));
+}
+
+/// The f8E4M3FN nearest to the f32 x, ties to even, saturating at +-448,
+/// NaN kept: the runtime's f32ToF8e4m3.
+Value narrowF8(OpBuilder &b, Location loc, Value x, Type to) {
+  Type i32 = b.getI32Type(), f32 = b.getF32Type();
+  auto c = [&](int64_t v) { return i32Constant(b, loc, v); };
+  auto f = [&](float v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  };
+  auto cmp = [&](arith::CmpIPredicate p, Value l, int64_t r) {
+    return arith::CmpIOp::create(b, loc, p, l, c(r));
+  };
+  Value u = arith::BitcastOp::create(b, loc, i32, x);
+  Value a = arith::AndIOp::create(b, loc, u, c(0x7fffffff));
+  Value lsb = arith::AndIOp::create(
+      b, loc, arith::ShRUIOp::create(b, loc, a, c(20)), c(1));
+  Value r = arith::AddIOp::create(
+      b, loc, a, arith::AddIOp::create(b, loc, lsb, c(0x7ffff)));
+  Value code = arith::SubIOp::create(
+      b, loc, arith::ShRUIOp::create(b, loc, r, c(20)), c(120 << 3));
+  // Below 2^-6 the code is a * 2^9 rounded to an integer, ties to even:
+  // adding and taking away 2^23 rounds so.
+  Value scaled = arith::MulFOp::create(
+      b, loc, arith::BitcastOp::create(b, loc, f32, a), f(0x1p9f));
+  Value rounded = arith::SubFOp::create(
+      b, loc, arith::AddFOp::create(b, loc, scaled, f(0x1p23f)), f(0x1p23f));
+  Value sub = arith::FPToSIOp::create(b, loc, i32, rounded);
+  code = arith::SelectOp::create(
+      b, loc, cmp(arith::CmpIPredicate::ult, a, 0x3c800000), sub, code);
+  code = arith::SelectOp::create(
+      b, loc, cmp(arith::CmpIPredicate::uge, a, 0x43e00000), c(0x7e), code);
+  code = arith::SelectOp::create(
+      b, loc, cmp(arith::CmpIPredicate::ugt, a, 0x7f800000), c(0x7f), code);
+  Value sign = arith::AndIOp::create(
+      b, loc, arith::ShRUIOp::create(b, loc, u, c(24)), c(0x80));
+  Value byte = arith::TruncIOp::create(
+      b, loc, b.getI8Type(), arith::OrIOp::create(b, loc, code, sign));
+  return arith::BitcastOp::create(b, loc, to, byte);
+}
+
+} // namespace
+
 Value linalg_lowering::castScalar(OpBuilder &b, Location loc, Value x, Type to,
                                   bool fromUnsigned, bool toUnsigned) {
   Type from = x.getType();
   if (from == to)
     return x;
+  // f8E4M3FN (a KV cache's, kiln-kv-cache-type) goes through f32.
+  if (isa<Float8E4M3FNType>(from))
+    return castScalar(b, loc, widenF8(b, loc, x), to, false, toUnsigned);
+  if (isa<Float8E4M3FNType>(to))
+    return narrowF8(b, loc, castScalar(b, loc, x, b.getF32Type(), fromUnsigned),
+                    to);
   if (to.isInteger(1)) {
     if (isa<FloatType>(from))
       return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, x,
@@ -311,8 +395,9 @@ LogicalResult FunctionLowering::lowerCast(CastOp c) {
                                                  toUnsigned);
                              });
   auto read = input.getDefiningOp<bufferization::ToTensorOp>();
+  Type narrow = tensorTy(input).getElementType();
   if (read && isa<BlockArgument>(read.getBuffer()) && to.isF32() &&
-      tensorTy(input).getElementType().isBF16())
+      (narrow.isBF16() || isa<Float8E4M3FNType>(narrow)))
     widenedInputs[result] = input;
   b.replaceOp(c, result);
   return success();

@@ -238,13 +238,13 @@ LogicalResult Compilation::setKvCacheType() {
   const OptionNames &names = options.optionNames;
   if (type.empty() || type == "f32")
     return success();
-  if (type != "bf16")
+  if (type != "bf16" && type != "f8e4m3fn")
     return optionError(names.kvCacheType + "=" + type +
-                       " is not one of f32, bf16");
+                       " is not one of f32, bf16, f8e4m3fn");
   if (!llvm::StringRef(options.target).starts_with("cpu"))
     return optionError(names.kvCacheType + "=" + type +
                        " needs the cpu target; " + options.target +
-                       " has no attention kernel over a bf16 cache");
+                       " has no attention kernel over a " + type + " cache");
   auto entry = module().lookupSymbol<func::FuncOp>("main");
   if (!entry || findKvCachePairs(entry).empty()) {
     emitWarning(UnknownLoc::get(&ctx))

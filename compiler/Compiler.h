@@ -87,9 +87,10 @@ struct CompileOptions {
   /// logits alone (compiler/onnx/LastPosition.h).
   std::vector<std::string> lastPositionOutputs;
   /// Element type of a decode graph's KV cache (its past inputs and present
-  /// outputs, kiln-kv-cache-type): empty or "f32" as exported, or "bf16",
-  /// which halves the cache's memory and the bytes a decode step reads. The
-  /// cpu target only.
+  /// outputs, kiln-kv-cache-type): empty or "f32" as exported, "bf16",
+  /// which halves the cache's memory and the bytes a decode step reads, or
+  /// "f8e4m3fn", which quarters them (3 mantissa bits: a 6% rounding step).
+  /// The cpu target only.
   std::string kvCacheType;
   /// Refuse models whose weights exceed this many bytes.
   uint64_t maxWeightBytes = uint64_t(64) << 30;

@@ -1,4 +1,4 @@
-//===- KvCacheType.cpp - A decode graph's KV cache in bf16 ----------------===//
+//===- KvCacheType.cpp - A decode graph's KV cache in bf16 or f8 ---------===//
 #include "dialects/kiln/KilnOps.h"
 #include "dialects/kiln/KvCachePairs.h"
 #include "passes/Passes.h"
@@ -22,15 +22,20 @@ struct KilnKvCacheTypePass
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     MLIRContext *ctx = &getContext();
-    if (elementType != "bf16") {
+    Type narrow;
+    if (elementType == "bf16")
+      narrow = BFloat16Type::get(ctx);
+    else if (elementType == "f8e4m3fn")
+      narrow = Float8E4M3FNType::get(ctx);
+    else {
       func.emitError() << "kiln-kv-cache-type: type '" << elementType
-                       << "' is not supported (bf16 is)";
+                       << "' is not supported (bf16 and f8e4m3fn are)";
       return signalPassFailure();
     }
     SmallVector<KvCachePair> pairs = findKvCachePairs(func);
     if (pairs.empty())
       return;
-    Type narrow = BFloat16Type::get(ctx), wide = Float32Type::get(ctx);
+    Type wide = Float32Type::get(ctx);
     Block &entry = func.getBody().front();
     auto ret = cast<func::ReturnOp>(entry.getTerminator());
     SmallVector<Type> inputs(func.getArgumentTypes());

@@ -266,7 +266,7 @@ def KilnMixedPrecision : Pass<"kiln-mixed-precision", "::mlir::ModuleOp"> {
 }
 
 def KilnKvCacheType : Pass<"kiln-kv-cache-type", "::mlir::func::FuncOp"> {
-  let summary = "Keep a decode graph's KV cache in bf16";
+  let summary = "Keep a decode graph's KV cache in bf16 or f8E4M3FN";
   let description = [{
     Every f32 KV-cache pair of the function (an output present = Concat(past,
     new) of an input past along one axis, as decode graphs with past inputs
@@ -289,12 +289,14 @@ def KilnKvCacheType : Pass<"kiln-kv-cache-type", "::mlir::func::FuncOp"> {
     keys and values to f32 in each work item; everything else stays f32.
     Elsewhere the casts lower as elementwise ops. Run before the model's
     signature is captured, so that the artifact's past inputs and present
-    outputs are bf16 (kilnc --kv-cache-type=bf16). Pairs of other element
-    types are left as they are.
+    outputs are bf16 (kilnc --kv-cache-type=bf16). With type=f8e4m3fn the
+    cache is 8-bit floats (a quarter of f32's bytes; the new rows rounded
+    to nearest even and saturated at +-448, kiln_rt_attention_append_f8).
+    Pairs of other element types are left as they are.
   }];
   let options = [
     Option<"elementType", "type", "std::string", /*default=*/"\"bf16\"",
-           "Element type of the cache: bf16">
+           "Element type of the cache: bf16 or f8e4m3fn">
   ];
   let dependentDialects = ["::mlir::kiln::KilnDialect"];
   let statistics = [

@@ -314,7 +314,11 @@ kiln::onnx_import::staticNumElements(ArrayRef<AffineExpr> dims) {
 //===----------------------------------------------------------------------===//
 
 Type kiln::onnx_import::elementTypeFromOnnx(MLIRContext *ctx, int32_t dtype) {
-  // ONNX's TensorProto.DataType numbering is the C API's.
+  // ONNX's TensorProto.DataType numbering is the C API's. f8E4M3FN (17,
+  // past this onnx.proto's types) is there for a KV cache kilnc narrows
+  // (--kv-cache-type), not taken from models.
+  if (dtype == 17)
+    return {};
   return elementTypeForDtype(ctx, dtype);
 }
 

@@ -19,6 +19,8 @@ Type kiln::elementTypeForDtype(MLIRContext *ctx, int32_t dtype) {
     return b.getF16Type();
   case KILN_DTYPE_BF16:
     return b.getBF16Type();
+  case KILN_DTYPE_F8E4M3FN:
+    return b.getType<Float8E4M3FNType>();
   case KILN_DTYPE_I64:
     return b.getI64Type();
   case KILN_DTYPE_I32:

@@ -157,7 +157,8 @@ void *dataOf(const py::object &array) {
 }
 
 /// The NumPy dtype of a kiln_dtype. bf16 is ml_dtypes.bfloat16 when that
-/// package is installed, else uint16 (the raw bits).
+/// package is installed, else uint16 (the raw bits); f8e4m3fn likewise
+/// ml_dtypes.float8_e4m3fn, else uint8.
 py::object numpyDtype(int32_t dtype) {
   const char *name = nullptr;
   switch (dtype) {
@@ -203,6 +204,14 @@ py::object numpyDtype(int32_t dtype) {
           py::module_::import("ml_dtypes").attr("bfloat16"));
     } catch (py::error_already_set &) {
       name = "uint16";
+    }
+    break;
+  case KILN_DTYPE_F8E4M3FN:
+    try {
+      return numpy().attr("dtype")(
+          py::module_::import("ml_dtypes").attr("float8_e4m3fn"));
+    } catch (py::error_already_set &) {
+      name = "uint8";
     }
     break;
   default:
@@ -601,11 +610,12 @@ public:
         throw py::value_error(std::string(what) + ": no array for KV pair " +
                               std::to_string(p) + " ('" + present + "' or '" +
                               past.name + "')");
-      // A bf16 cache also takes float32 pasts (an f32 prefill's presents),
-      // which the runtime rounds as it copies them.
+      // A bf16 or f8e4m3fn cache also takes float32 pasts (an f32
+      // prefill's presents), which the runtime rounds as it copies them.
       TensorSpec accepted = past;
       py::object given = numpy().attr("asarray")(value).attr("dtype");
-      if (past.dtype == KILN_DTYPE_BF16 &&
+      if ((past.dtype == KILN_DTYPE_BF16 ||
+           past.dtype == KILN_DTYPE_F8E4M3FN) &&
           given.equal(numpyDtype(KILN_DTYPE_F32))) {
         accepted.dtype = KILN_DTYPE_F32;
         accepted.numpyType = numpyDtype(KILN_DTYPE_F32);

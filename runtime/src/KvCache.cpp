@@ -9,6 +9,7 @@
 
 #include "Run.h"
 #include "kernels/Bf16Bits.h"
+#include "kernels/F8Bits.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -99,19 +100,30 @@ void freeCache(kiln_kv_cache *c) {
 // most max_length), and except dim 0 when `rows` >= 0, where they hold
 // `rows`. Sets *length on success; the session's error otherwise.
 // Whether presents of dtype `given` may fill a cache of dtype `cache`: f32
-// ones into a bf16 cache (kilnc --kv-cache-type=bf16) whose prefill graph
-// was compiled without it, rounded as they are copied.
+// ones into a bf16 or f8E4M3FN cache (kilnc --kv-cache-type) whose prefill
+// graph was compiled without it, rounded as they are copied.
+bool narrowCache(int32_t cache) {
+  return cache == KILN_DTYPE_BF16 || cache == KILN_DTYPE_F8E4M3FN;
+}
 bool widerForm(int32_t given, int32_t cache) {
-  return given == KILN_DTYPE_F32 && cache == KILN_DTYPE_BF16;
+  return given == KILN_DTYPE_F32 && narrowCache(cache);
 }
 
 // `positions` positions of `positionBytes` cache bytes each from `src` (of
-// dtype `given`) to `dst`: a copy, or f32 rounded to bf16 (nearest even,
-// NaNs kept) where the cache is bf16.
+// dtype `given`) to `dst`: a copy, or f32 rounded to the cache's bf16 or
+// f8E4M3FN (nearest even, NaNs kept, f8 saturating) where it is narrower.
 void copyPositions(char *dst, const char *src, size_t cacheBytes, int32_t given,
                    int32_t cache) {
   if (!widerForm(given, cache)) {
     memcpy(dst, src, cacheBytes);
+    return;
+  }
+  if (cache == KILN_DTYPE_F8E4M3FN) {
+    for (size_t i = 0; i < cacheBytes; ++i) {
+      float x;
+      memcpy(&x, src + 4 * i, 4);
+      dst[i] = char(f32ToF8e4m3(x));
+    }
     return;
   }
   for (size_t i = 0; i < cacheBytes / 2; ++i) {
@@ -140,7 +152,7 @@ kiln_status checkPast(kiln_kv_cache *c, const kiln_tensor *past,
       return setError(s, KILN_ERROR_DTYPE_MISMATCH,
                       "past '%s': got dtype %s, expected %s%s", sig.name,
                       kiln_dtype_name(t.dtype), kiln_dtype_name(sig.dtype),
-                      sig.dtype == KILN_DTYPE_BF16 ? " or f32" : "");
+                      narrowCache(sig.dtype) ? " or f32" : "");
     if (t.rank != sig.rank || !t.dims)
       return setError(s, KILN_ERROR_RANK_MISMATCH,
                       "past '%s': got rank %d, expected %d", sig.name, t.rank,

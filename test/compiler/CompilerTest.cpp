@@ -179,12 +179,20 @@ TEST(CompileModel, GivesTheKvCacheItsType) {
   EXPECT_NE((*text)->getBuffer().find("xbf16> -> tensor<"),
             llvm::StringRef::npos);
 
+  options.kvCacheType = "f8e4m3fn";
+  result = compileModel(options);
+  ASSERT_TRUE(result.succeeded());
+  text = llvm::MemoryBuffer::getFile(options.outputPath);
+  ASSERT_TRUE(bool(text));
+  EXPECT_NE((*text)->getBuffer().find("xf8E4M3FN> -> tensor<"),
+            llvm::StringRef::npos);
+
   options.kvCacheType = "fp8";
   result = compileModel(options);
   EXPECT_EQ(result.status, CompileStatus::InvalidOptions);
   ASSERT_EQ(result.diagnostics.size(), 1u);
   EXPECT_EQ(result.diagnostics[0].message,
-            "kvCacheType=fp8 is not one of f32, bf16");
+            "kvCacheType=fp8 is not one of f32, bf16, f8e4m3fn");
   llvm::sys::fs::remove_directories(dir);
 }
 

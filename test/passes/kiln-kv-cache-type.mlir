@@ -1,8 +1,26 @@
 // RUN: kiln-opt %s -kiln-kv-cache-type | FileCheck %s
 // RUN: kiln-opt %s -kiln-kv-cache-type -kiln-lower-to-linalg='attention-kernel=cpu kv-cache-views=1' -canonicalize | FileCheck %s --check-prefix=CALL
 // RUN: not kiln-opt %s -kiln-kv-cache-type='type=f16' 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: kiln-opt %s -kiln-kv-cache-type='type=f8e4m3fn' -kiln-lower-to-linalg='attention-kernel=cpu kv-cache-views=1' -canonicalize | FileCheck %s --check-prefix=F8
 
-// BAD: kiln-kv-cache-type: type 'f16' is not supported (bf16 is)
+// BAD: kiln-kv-cache-type: type 'f16' is not supported (bf16 and f8e4m3fn are)
+
+// type=f8e4m3fn: the same with 8-bit floats, read and written by
+// kiln_rt_attention_append_f8; where the f32 kernel stays, the casts lower
+// as integer steps (LLVM has no such type): widening through i8 -> i32 bits,
+// narrowing with its rounding and saturation (0x7e, 448) to an i8.
+// F8-LABEL: func.func @decode(
+// F8-SAME: memref<1x2x?x8xf8E4M3FN, strided<[?, ?, 8, 1]>> {{{.*}}kiln.name = "past_k"}
+// F8: call @kiln_rt_attention_append_f8(
+// F8-NOT: linalg.generic
+// F8: return
+// F8-LABEL: func.func @present_read_twice(
+// F8: arith.bitcast %{{.*}} : f8E4M3FN to i8
+// F8: call @kiln_rt_attention_append_f32
+// F8: linalg.generic
+// F8: arith.select %{{.*}}, %c126_i32
+// F8: arith.bitcast %{{.*}} : i8 to f8E4M3FN
+// F8: return
 
 // A decode step's pasts become bf16 inputs and its presents bf16 outputs;
 // the f32 values are casts of them.

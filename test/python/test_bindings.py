@@ -287,29 +287,36 @@ class KvCache(unittest.TestCase):
         both = cache.run({"input_ids": np.array([[5], [5]], np.int64)})["logits"]
         np.testing.assert_allclose(both[1], want[0], atol=1e-5, rtol=1e-5)
 
-    def test_bf16_cache_takes_f32_presents(self):
-        """kilnc --kv-cache-type=bf16 on the decode graph alone: the f32
-        prefill's presents fill its cache as their bf16 rounding would."""
-        out = Path(WORK.name) / "libgpt2_tiny_decode_bf16_cache.so"
+    def check_narrow_cache_takes_f32_presents(self, kind, dtype, atol):
+        """kilnc --kv-cache-type=KIND on the decode graph alone: the f32
+        prefill's presents fill its cache as their rounding to DTYPE would,
+        and the logits stay within ATOL of the f32 cache's."""
+        out = Path(WORK.name) / f"libgpt2_tiny_decode_{kind}_cache.so"
         kiln.compile(MODELS / "gpt2_tiny_decode.onnx", out, kilnc=KILNC,
-                     kv_cache_type="bf16")
+                     kv_cache_type=kind)
         decode = kiln.Session(str(out), threads=2)
         past = decode.kv_pairs[0][0]
         self.assertEqual(next(t.dtype for t in decode.inputs if t.name == past),
-                         np.dtype(ml_dtypes.bfloat16))
+                         np.dtype(dtype))
         ids = self.prefilled["logits"][:, -1:].argmax(-1).astype(np.int64)
         from_f32 = decode.kv_cache(batch=2, max_length=16)
         from_f32.set(self.prefilled)
-        rounded = {o: self.prefilled[o].astype(ml_dtypes.bfloat16) for _, o, _ in self.pairs}
-        from_bf16 = decode.kv_cache(batch=2, max_length=16)
-        from_bf16.set(rounded)
+        rounded = {o: self.prefilled[o].astype(dtype) for _, o, _ in self.pairs}
+        from_narrow = decode.kv_cache(batch=2, max_length=16)
+        from_narrow.set(rounded)
         got = from_f32.run({"input_ids": ids})["logits"]
-        np.testing.assert_array_equal(got, from_bf16.run({"input_ids": ids})["logits"])
+        np.testing.assert_array_equal(got, from_narrow.run({"input_ids": ids})["logits"])
         f32 = self.decode.kv_cache(batch=2, max_length=16)
         f32.set(self.prefilled)
-        np.testing.assert_allclose(got, f32.run({"input_ids": ids})["logits"], atol=2e-2)
-        with self.assertRaisesRegex(TypeError, r"expected dtype bfloat16, got float64"):
+        np.testing.assert_allclose(got, f32.run({"input_ids": ids})["logits"], atol=atol)
+        with self.assertRaisesRegex(TypeError, rf"expected dtype {np.dtype(dtype).name}, got float64"):
             from_f32.set([self.prefilled[o].astype(np.float64) for _, o, _ in self.pairs])
+
+    def test_bf16_cache_takes_f32_presents(self):
+        self.check_narrow_cache_takes_f32_presents("bf16", ml_dtypes.bfloat16, 2e-2)
+
+    def test_f8_cache_takes_f32_presents(self):
+        self.check_narrow_cache_takes_f32_presents("f8e4m3fn", ml_dtypes.float8_e4m3fn, 0.1)
 
     def test_cache_errors(self):
         cache = self.decode.kv_cache(batch=2, max_length=8)

@@ -1,12 +1,13 @@
 //===- AttentionBench.cpp - Decode-step attention over a KV cache ---------===//
 //
-// usage: kiln_attention_bench [batch [past [threads [queries [f32|bf16]]]]]
+// usage: kiln_attention_bench [batch [past [threads [queries [f32|bf16|f8]]]]]
 // Times the attention of one GPT-2-small step: 12 layers, each `queries`
 // (default 1: a decode step) per sequence and 12 heads of 64 over its own
 // in-place cache ([batch, 12, 1024, 64], `past` + `queries` keys in use), so
 // the keys and values come from memory as in a long generation. Each call
 // appends the new rows as kiln_session_run_cached's steps do, into an f32
-// cache or a bf16 one (kilnc --kv-cache-type=bf16). Prints the cache stream
+// cache, a bf16 one (kilnc --kv-cache-type=bf16) or an 8-bit float one
+// (--kv-cache-type=f8e4m3fn). Prints the cache stream
 // in GB/s and GFLOP/s.
 //
 //===----------------------------------------------------------------------===//
@@ -29,18 +30,25 @@ int main(int argc, char **argv) {
   const int32_t threads = argc > 3 ? atoi(argv[3]) : 2;
   const int64_t queries = argc > 4 ? atoll(argv[4]) : 1;
   const bool bf16 = argc > 5 && strcmp(argv[5], "bf16") == 0;
+  const bool f8 = argc > 5 && strcmp(argv[5], "f8") == 0;
   const int64_t layers = 12, heads = 12, d = 64, maxLen = 1024;
   const int64_t keys = past + queries;
   if (batch < 1 || past < 0 || queries < 1 || keys > maxLen || threads < 1 ||
-      (argc > 5 && !bf16 && strcmp(argv[5], "f32") != 0)) {
+      (argc > 5 && !bf16 && !f8 && strcmp(argv[5], "f32") != 0)) {
     fprintf(stderr, "usage: kiln_attention_bench [batch [past [threads "
-                    "[queries [f32|bf16]]]]], past + queries <= 1024\n");
+                    "[queries [f32|bf16|f8]]]]], past + queries <= 1024\n");
     return 2;
   }
   const int64_t cacheFloats = batch * heads * maxLen * d;
   std::vector<std::vector<float>> kCache(layers), vCache(layers);
   std::vector<std::vector<uint16_t>> kCache16(layers), vCache16(layers);
+  std::vector<std::vector<uint8_t>> kCache8(layers), vCache8(layers);
   for (int64_t l = 0; l < layers; ++l) {
+    if (f8) {
+      kCache8[l].assign(cacheFloats, 0x05); // 5 * 2^-9 = 0.009765625
+      vCache8[l].assign(cacheFloats, 0x0a); // 1.25 * 2^-6 = 0.01953125
+      continue;
+    }
     if (bf16) {
       kCache16[l].assign(cacheFloats, 0x3c24); // 0.010009765625
       vCache16[l].assign(cacheFloats, 0x3ca4); // 0.02001953125
@@ -79,6 +87,20 @@ int main(int argc, char **argv) {
                           0,
                           {batch, heads, queries, d},
                           {rs[0], rs[1], rs[2], 1}};
+      if (f8) {
+        kiln_memref4_f8 km{kCache8[l].data(),
+                           kCache8[l].data(),
+                           0,
+                           {batch, heads, keys, d},
+                           {cs[0], cs[1], cs[2], 1}};
+        kiln_memref4_f8 vm = km;
+        vm.allocated = vm.aligned = vCache8[l].data();
+        KvAppendF8 append{km, nk, vm, nv};
+        append.pastK.sizes[2] = append.pastV.sizes[2] = past;
+        attentionAppendF8(qm, km, vm, &mm, om, 0.125f, true, bestMatmulIsa(),
+                          append);
+        continue;
+      }
       if (bf16) {
         kiln_memref4_bf16 km{kCache16[l].data(),
                              kCache16[l].data(),
@@ -106,8 +128,8 @@ int main(int argc, char **argv) {
     }
   };
   step();
-  // Every value is 0.02, or its bf16 rounding.
-  const float want = bf16 ? 0.02001953125f : 0.02f;
+  // Every value is 0.02, or its bf16 or f8 rounding.
+  const float want = bf16 ? 0.02001953125f : f8 ? 0.01953125f : 0.02f;
   if (!context.error.empty() || std::fabs(out[0] - want) > 1e-6f) {
     fprintf(stderr, "attention failed: %s (out[0] = %g, want %g)\n",
             context.error.c_str(), out[0], want);
@@ -116,15 +138,20 @@ int main(int argc, char **argv) {
   kiln::test::Timing t = kiln::test::timeCalls(step, 30);
   double median = t.medianSeconds;
   double bytes = 2.0 * layers * batch * heads * keys * d *
-                 (bf16 ? sizeof(uint16_t) : sizeof(float));
+                 (bf16 ? sizeof(uint16_t)
+                  : f8 ? 1
+                       : sizeof(float));
   // Causal: query i sees past + i + 1 keys.
   double pairs = queries * past + queries * (queries + 1) / 2.0;
   double flops = 4.0 * layers * batch * heads * d * pairs;
   printf("attention %s cache, batch %lld queries %lld keys %lld threads %d: "
          "%.3f ms median (best %.3f), %.1f GB/s of keys and values, %.1f "
          "GFLOP/s\n",
-         bf16 ? "bf16" : "f32", (long long)batch, (long long)queries,
-         (long long)keys, threads, median * 1e3, t.bestSeconds * 1e3,
-         bytes / median * 1e-9, flops / median * 1e-9);
+         bf16 ? "bf16"
+         : f8 ? "f8"
+              : "f32",
+         (long long)batch, (long long)queries, (long long)keys, threads,
+         median * 1e3, t.bestSeconds * 1e3, bytes / median * 1e-9,
+         flops / median * 1e-9);
   return 0;
 }

@@ -153,6 +153,12 @@ std::string serializeNpy(const HostTensor &input, bool bf16AsFloat32) {
     widened = convertTensor(input, KILN_DTYPE_F32, "bf16 output");
     t = &widened;
   }
+  // numpy has no 8-bit float: f8e4m3fn tensors are written as float32,
+  // exactly.
+  if (input.dtype == KILN_DTYPE_F8E4M3FN) {
+    widened = convertTensor(input, KILN_DTYPE_F32, "f8e4m3fn output");
+    t = &widened;
+  }
   const char *descr = nullptr;
   for (const Descr &d : kDescrs)
     if (d.dtype == t->dtype && !descr)

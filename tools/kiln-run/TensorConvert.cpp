@@ -2,6 +2,8 @@
 
 #include "TensorConvert.h"
 
+#include "kernels/F8Bits.h"
+
 #include <cmath>
 #include <cstring>
 
@@ -71,7 +73,8 @@ uint16_t floatToBf16(float value) {
 
 bool isFloatDtype(int32_t dtype) {
   return dtype == KILN_DTYPE_F16 || dtype == KILN_DTYPE_BF16 ||
-         dtype == KILN_DTYPE_F32 || dtype == KILN_DTYPE_F64;
+         dtype == KILN_DTYPE_F8E4M3FN || dtype == KILN_DTYPE_F32 ||
+         dtype == KILN_DTYPE_F64;
 }
 
 namespace {
@@ -103,6 +106,8 @@ Scalar loadScalar(const HostTensor &t, int64_t i) {
     return {true, halfToFloat(load<uint16_t>(t, i)), 0};
   case KILN_DTYPE_BF16:
     return {true, bf16ToFloat(load<uint16_t>(t, i)), 0};
+  case KILN_DTYPE_F8E4M3FN:
+    return {true, f8e4m3ToF32(load<uint8_t>(t, i)), 0};
   case KILN_DTYPE_I8:
     return {false, 0, load<int8_t>(t, i)};
   case KILN_DTYPE_I16:
@@ -178,6 +183,11 @@ bool storeExact(HostTensor &t, int64_t i, const Scalar &v) {
       uint16_t h = floatToHalf((float)x);
       store<uint16_t>(t, i, h);
       return sameFloat(halfToFloat(h), x);
+    }
+    case KILN_DTYPE_F8E4M3FN: {
+      uint8_t h = f32ToF8e4m3((float)x);
+      store<uint8_t>(t, i, h);
+      return sameFloat(f8e4m3ToF32(h), x);
     }
     default: {
       uint16_t h = floatToBf16((float)x);
@@ -278,6 +288,8 @@ void fillRandom(HostTensor &t, std::mt19937_64 &rng) {
         f = halfToFloat(floatToHalf(f));
       else if (t.dtype == KILN_DTYPE_BF16)
         f = bf16ToFloat(floatToBf16(f));
+      else if (t.dtype == KILN_DTYPE_F8E4M3FN)
+        f = f8e4m3ToF32(f32ToF8e4m3(f));
       v.f = f;
     } else {
       v.i = t.dtype == KILN_DTYPE_BOOL ? boolean(rng) : integer(rng);

@@ -120,10 +120,12 @@ static cl::list<std::string> lastPosition(
 static cl::opt<std::string> kvCacheType(
     "kv-cache-type",
     cl::desc("Element type of a decode graph's KV cache, its past inputs "
-             "and present outputs: f32 (default, as exported) or bf16, "
+             "and present outputs: f32 (default, as exported), bf16, "
              "which halves the cache's memory and the bytes each decode "
-             "step reads; the new keys and values are rounded to nearest "
-             "even as they are stored, attention computes in fp32. cpu "
+             "step reads, or f8e4m3fn (8-bit float, 3 mantissa bits, "
+             "+-448 at most), which quarters them; the new keys and "
+             "values are rounded to nearest even as they are stored "
+             "(f8e4m3fn saturating), attention computes in fp32. cpu "
              "target only"),
     cl::value_desc("type"), cl::cat(kilncCat));
 static cl::opt<std::string> accuracyReport(

@@ -49,7 +49,8 @@ typedef enum kiln_dtype KILN_ENUM_INT32 {
   KILN_DTYPE_F64 = 11,
   KILN_DTYPE_U32 = 12,
   KILN_DTYPE_U64 = 13,
-  KILN_DTYPE_BF16 = 16
+  KILN_DTYPE_BF16 = 16,
+  KILN_DTYPE_F8E4M3FN = 17
 } kiln_dtype;
 
 /* Every kiln_dtype once: X(SUFFIX, name, size, ctype) for KILN_DTYPE_SUFFIX,
@@ -70,7 +71,8 @@ typedef enum kiln_dtype KILN_ENUM_INT32 {
   X(F64, "f64", 8, double)                                                     \
   X(U32, "u32", 4, uint32_t)                                                   \
   X(U64, "u64", 8, uint64_t)                                                   \
-  X(BF16, "bf16", 2, uint16_t)
+  X(BF16, "bf16", 2, uint16_t)                                                 \
+  X(F8E4M3FN, "f8e4m3fn", 1, uint8_t)
 
 /* Bytes per element of `dtype`, 0 for a value outside the table (the
  * runtime's kiln_dtype_size and the compiler share it). */

@@ -356,8 +356,9 @@ KILN_API int64_t kiln_kv_cache_length(const kiln_kv_cache *cache);
  * order of kv pairs (the past inputs' order), all of one length along the
  * axis (a prefill graph's present outputs); with num_past 0 the cache
  * becomes empty. The tensors have the past inputs' dtype, or f32 for a bf16
- * cache (kilnc --kv-cache-type=bf16 on the decode graph alone), rounded to
- * nearest even as they are copied. Errors: INVALID_ARGUMENT (count, NULL,
+ * or f8e4m3fn cache (kilnc --kv-cache-type on the decode graph alone),
+ * rounded to nearest even as they are copied (f8e4m3fn saturating at
+ * +-448). Errors: INVALID_ARGUMENT (count, NULL,
  * lengths differ),
  * DTYPE_MISMATCH, RANK_MISMATCH, SHAPE_MISMATCH, BUFFER_TOO_SMALL,
  * LIMIT_EXCEEDED (longer than the cache). */

@@ -118,22 +118,24 @@ struct Appending {
   void copyAll() const;
 };
 
-// The new f32 rows of head (b, h), rounded, into rows [at, ...) of `to`.
-void roundRows(const kiln_memref4_f32 &from, const kiln_memref4_bf16 &to,
-               int64_t b, int64_t h, int64_t at, NarrowFn narrow) {
+// The new f32 rows of head (b, h), rounded, into rows [at, ...) of `to`
+// (a bf16 or f8 cache).
+template <class Memref, class Elem>
+void roundRows(const kiln_memref4_f32 &from, const Memref &to, int64_t b,
+               int64_t h, int64_t at, NarrowOf<Elem> narrow) {
   const int64_t n = from.sizes[2], d = from.sizes[3];
   const float *src =
       from.aligned + from.offset + b * from.strides[0] + h * from.strides[1];
-  uint16_t *dst = to.aligned + to.offset + b * to.strides[0] +
-                  h * to.strides[1] + at * to.strides[2];
+  Elem *dst = to.aligned + to.offset + b * to.strides[0] + h * to.strides[1] +
+              at * to.strides[2];
   for (int64_t j = 0; j < n; ++j) {
     if (from.strides[3] == 1 && to.strides[3] == 1) {
       narrow(src + j * from.strides[2], d, dst + j * to.strides[2]);
       continue;
     }
     for (int64_t e = 0; e < d; ++e)
-      dst[j * to.strides[2] + e * to.strides[3]] =
-          f32ToBf16(src[j * from.strides[2] + e * from.strides[3]]);
+      narrowOne(src[j * from.strides[2] + e * from.strides[3]],
+                dst[j * to.strides[2] + e * to.strides[3]]);
   }
 }
 
@@ -141,24 +143,25 @@ void roundRows(const kiln_memref4_f32 &from, const kiln_memref4_bf16 &to,
 // one call where the rows lie back to back, with the bytes kWidenAhead
 // further on (before `limit`, a row index) fetched into L1 as they go.
 constexpr int64_t kWidenAhead = 2048;
-inline void widenRows(const kiln_memref4_bf16 &from, int64_t b, int64_t h,
-                      int64_t j, int64_t n, int64_t limit, float *to,
-                      WidenFn widen) {
+template <class Memref, class Elem>
+inline void widenRows(const Memref &from, int64_t b, int64_t h, int64_t j,
+                      int64_t n, int64_t limit, float *to,
+                      WidenOf<Elem> widen) {
   const int64_t d = from.sizes[3];
-  const uint16_t *s = from.aligned + from.offset + b * from.strides[0] +
-                      h * from.strides[1] + j * from.strides[2];
+  const Elem *s = from.aligned + from.offset + b * from.strides[0] +
+                  h * from.strides[1] + j * from.strides[2];
   if (from.strides[3] == 1 && from.strides[2] == d) {
     const char *ahead = reinterpret_cast<const char *>(s) + kWidenAhead;
     const char *end =
         reinterpret_cast<const char *>(s + (limit - j) * from.strides[2]);
-    for (int64_t at = 0; at < n * d * int64_t(sizeof(uint16_t)); at += 64)
+    for (int64_t at = 0; at < n * d * int64_t(sizeof(Elem)); at += 64)
       if (ahead + at < end)
         __builtin_prefetch(ahead + at, 0, 3);
     return widen(s, n * d, to);
   }
   for (int64_t r = 0; r < n; ++r)
     for (int64_t e = 0; e < d; ++e)
-      to[r * d + e] = bf16ToF32(s[r * from.strides[2] + e * from.strides[3]]);
+      to[r * d + e] = widenOne(s[r * from.strides[2] + e * from.strides[3]]);
 }
 
 // Rows [0, n) of head (b, h) of the keys and the values, widened into dense
@@ -167,9 +170,9 @@ inline void widenRows(const kiln_memref4_bf16 &from, int64_t b, int64_t h,
 // that the hardware prefetchers take up late (kiln_attention_bench, batch
 // 16, 801 keys: the keys then the values, 32.3 ms; four streams of 16 rows,
 // 31.9; of 1 row, 28.0-28.7; of 4 rows, 25.6-25.9; the f32 cache 33.7).
-void widenHead(const kiln_memref4_bf16 &keys, const kiln_memref4_bf16 &values,
-               int64_t b, int64_t h, int64_t n, float *k, float *v,
-               WidenFn widen) {
+template <class Memref, class Elem>
+void widenHead(const Memref &keys, const Memref &values, int64_t b, int64_t h,
+               int64_t n, float *k, float *v, WidenOf<Elem> widen) {
   constexpr int64_t kChunk = 4;
   const int64_t dk = keys.sizes[3], dv = values.sizes[3];
   const int64_t half = (n + 1) / 2;
@@ -181,29 +184,43 @@ void widenHead(const kiln_memref4_bf16 &keys, const kiln_memref4_bf16 &values,
       const int64_t rows = limit - at < kChunk ? limit - at : kChunk;
       if (rows <= 0)
         continue;
-      widenRows(keys, b, h, at, rows, limit, k + at * dk, widen);
-      widenRows(values, b, h, at, rows, limit, v + at * dv, widen);
+      widenRows<Memref, Elem>(keys, b, h, at, rows, limit, k + at * dk, widen);
+      widenRows<Memref, Elem>(values, b, h, at, rows, limit, v + at * dv,
+                              widen);
     }
 }
 
-// A bf16 cache: an item fills its head's present rows (`append`, unless the
-// whole cache was filled first), then widens the keys it sees into the f32
-// rows after its scratch and runs on them.
-struct Bf16Cache {
-  const KvAppendBf16 *append;
-  const kiln_memref4_bf16 *presentK, *presentV;
+// A narrow cache's present and append types by element: bf16 bits in
+// uint16_t, f8E4M3FN in uint8_t.
+template <class Elem> struct NarrowTypes;
+template <> struct NarrowTypes<uint16_t> {
+  using Memref = kiln_memref4_bf16;
+  using Append = KvAppendBf16;
+};
+template <> struct NarrowTypes<uint8_t> {
+  using Memref = kiln_memref4_f8;
+  using Append = KvAppendF8;
+};
+
+// A bf16 or f8 cache: an item fills its head's present rows (`append`,
+// unless the whole cache was filled first), then widens the keys it sees
+// into the f32 rows after its scratch and runs on them.
+template <class Elem> struct NarrowCache {
+  using Memref = typename NarrowTypes<Elem>::Memref;
+  const typename NarrowTypes<Elem>::Append *append;
+  const Memref *presentK, *presentV;
   bool fill;
-  WidenFn widen;
-  NarrowFn narrow;
+  WidenOf<Elem> widen;
+  NarrowOf<Elem> narrow;
   // Runs items over the bf16 rows where they lie (bf16DirectFits), or null.
   ItemFn direct;
 
   void copyHead(int64_t b, int64_t h) const {
     const int64_t past = append->pastK.sizes[2];
     copyRows(append->pastK, *presentK, b, h, 0);
-    roundRows(append->newK, *presentK, b, h, past, narrow);
+    roundRows<Memref, Elem>(append->newK, *presentK, b, h, past, narrow);
     copyRows(append->pastV, *presentV, b, h, 0);
-    roundRows(append->newV, *presentV, b, h, past, narrow);
+    roundRows<Memref, Elem>(append->newV, *presentV, b, h, past, narrow);
   }
 
   void copyAll() const;
@@ -222,8 +239,13 @@ struct Bf16Cache {
     if (direct && bf16DirectFits(p, it.rows, presentK->strides[3],
                                  presentV->strides[3])) {
       Problem local = p;
-      local.k16 = presentK->aligned + presentK->offset;
-      local.v16 = presentV->aligned + presentV->offset;
+      if constexpr (sizeof(Elem) == 2) {
+        local.k16 = presentK->aligned + presentK->offset;
+        local.v16 = presentV->aligned + presentV->offset;
+      } else {
+        local.k8 = presentK->aligned + presentK->offset;
+        local.v8 = presentV->aligned + presentV->offset;
+      }
       for (int i = 0; i < 4; ++i) {
         local.ks[i] = presentK->strides[i];
         local.vs[i] = presentV->strides[i];
@@ -234,7 +256,8 @@ struct Bf16Cache {
     const int64_t keys = keyEndOf(p, it);
     float *k = scratch + p.scratchFloats;
     float *v = k + roundUp16(p.sk * p.d);
-    widenHead(*presentK, *presentV, it.b, it.hkv, keys, k, v, widen);
+    widenHead<Memref, Elem>(*presentK, *presentV, it.b, it.hkv, keys, k, v,
+                            widen);
     Problem local = p;
     local.k = k;
     local.v = v;
@@ -260,25 +283,31 @@ template <class Cache> void copyEveryHead(const Cache &cache) {
 }
 
 void Appending::copyAll() const { copyEveryHead(*this); }
-void Bf16Cache::copyAll() const { copyEveryHead(*this); }
+template <class Elem> void NarrowCache<Elem>::copyAll() const {
+  copyEveryHead(*this);
+}
+using Bf16Cache = NarrowCache<uint16_t>;
+using F8Cache = NarrowCache<uint8_t>;
 
 // Where an item's keys and values come from besides p.k and p.v: an f32
-// present it fills first, or a bf16 cache it widens.
+// present it fills first, or a bf16 or f8 cache it widens.
 struct ItemSource {
   const Appending *f32 = nullptr;
   const Bf16Cache *bf16 = nullptr;
+  const F8Cache *f8 = nullptr;
 };
 
 // Items [begin, end) with `scratch` of scratchFloats(p, src) floats.
 void runRange(const Problem &p, ItemFn fn, const ItemSource &src, int64_t begin,
               int64_t end, float *scratch) {
-  if (!src.f32 && !src.bf16)
+  if (!src.f32 && !src.bf16 && !src.f8)
     return fn(p, begin, end, scratch);
   for (int64_t i = begin; i < end; ++i) {
     const Item it = itemOf(p, i);
-    if (src.bf16) {
+    if (src.bf16 || src.f8) {
       ItemFn itemFn = fn;
-      const Problem local = src.bf16->prepare(p, it, scratch, itemFn);
+      const Problem local = src.bf16 ? src.bf16->prepare(p, it, scratch, itemFn)
+                                     : src.f8->prepare(p, it, scratch, itemFn);
       itemFn(local, i, i + 1, scratch);
       continue;
     }
@@ -288,7 +317,8 @@ void runRange(const Problem &p, ItemFn fn, const ItemSource &src, int64_t begin,
 }
 
 int64_t scratchFloats(const Problem &p, const ItemSource &src) {
-  return p.scratchFloats + (src.bf16 ? Bf16Cache::widenedFloats(p) : 0);
+  return p.scratchFloats +
+         (src.bf16 || src.f8 ? Bf16Cache::widenedFloats(p) : 0);
 }
 
 struct ParallelArgs {
@@ -508,6 +538,24 @@ void runAll(const Problem &p, ItemFn fn, const ItemSource &source,
   free(owned);
 }
 
+NarrowOf<uint8_t> narrowF8For(MatmulIsa isa) {
+#if defined(__x86_64__)
+  if (isa == MatmulIsa::Avx512)
+    return narrowF8Avx512;
+#endif
+  (void)isa;
+  return narrowF8Portable;
+}
+
+WidenOf<uint8_t> widenF8For(MatmulIsa isa) {
+#if defined(__x86_64__)
+  if (isa == MatmulIsa::Avx512)
+    return widenF8Avx512;
+#endif
+  (void)isa;
+  return widenF8Portable;
+}
+
 } // namespace
 
 void attentionF32(const kiln_memref4_f32 &q, const kiln_memref4_f32 &k,
@@ -572,6 +620,36 @@ void attentionAppendBf16(const kiln_memref4_f32 &q, const kiln_memref4_bf16 &k,
   runAll(p, itemFnFor(isa), source, "attention_append_bf16");
 }
 
+void attentionAppendF8(const kiln_memref4_f32 &q, const kiln_memref4_f8 &k,
+                       const kiln_memref4_f8 &v, const kiln_memref4_f32 *mask,
+                       const kiln_memref4_f32 &out, float scale, bool causal,
+                       MatmulIsa isa, const KvAppendF8 &append) {
+  Problem p;
+  if (!describe(p, q, k, v, mask, out, "attention_append_f8") ||
+      !appendFits(append, k, v, "attention_append_f8"))
+    return;
+  ItemFn direct = nullptr;
+#if defined(__x86_64__)
+  if (isa == MatmulIsa::Avx512)
+    direct = itemsAvx512F8;
+#endif
+  F8Cache cache{&append,          &k,    &v, true, widenF8For(isa),
+                narrowF8For(isa), direct};
+  if (nothingToCompute(p)) {
+    cache.copyAll();
+    return;
+  }
+  p.k = p.v = nullptr; // each item's, widened (NarrowCache::prepare)
+  finish(p, q, mask, out, scale, causal);
+  if (p.queryBlocks > 1) {
+    cache.copyAll();
+    cache.fill = false;
+  }
+  ItemSource source;
+  source.f8 = &cache;
+  runAll(p, itemFnFor(isa), source, "attention_append_f8");
+}
+
 } // namespace kiln
 
 extern "C" void
@@ -628,4 +706,20 @@ extern "C" void _mlir_ciface_kiln_rt_attention_append_bf16(
   kiln::attentionAppendBf16(*q, *presentK, *presentV, masked ? mask : nullptr,
                             *out, scale, causal != 0, kiln::bestMatmulIsa(),
                             append);
+}
+
+extern "C" void _mlir_ciface_kiln_rt_attention_append_f8(
+    kiln_memref4_f32 *q, kiln_memref4_f8 *pastK, kiln_memref4_f32 *newK,
+    kiln_memref4_f8 *pastV, kiln_memref4_f32 *newV, kiln_memref4_f8 *presentK,
+    kiln_memref4_f8 *presentV, kiln_memref4_f32 *mask, kiln_memref4_f32 *out,
+    float scale, int32_t causal, int32_t masked) {
+  if (!q || !pastK || !newK || !pastV || !newV || !presentK || !presentV ||
+      !mask || !out) {
+    kiln::reportError("attention_append_f8: NULL memref descriptor");
+    return;
+  }
+  kiln::KvAppendF8 append{*pastK, *newK, *pastV, *newV};
+  kiln::attentionAppendF8(*q, *presentK, *presentV, masked ? mask : nullptr,
+                          *out, scale, causal != 0, kiln::bestMatmulIsa(),
+                          append);
 }

@@ -26,6 +26,14 @@ struct KvAppendBf16 {
   kiln_memref4_f32 newV;
 };
 
+// The same with an f8E4M3FN cache.
+struct KvAppendF8 {
+  kiln_memref4_f8 pastK;
+  kiln_memref4_f32 newK;
+  kiln_memref4_f8 pastV;
+  kiln_memref4_f32 newV;
+};
+
 // The kernel behind _mlir_ciface_kiln_rt_attention{,_masked,_append}_f32
 // with the ISA forced, so tests can cover every variant on one machine.
 // `mask` and `append` may be null.
@@ -43,6 +51,13 @@ void attentionAppendBf16(const kiln_memref4_f32 &q, const kiln_memref4_bf16 &k,
                          const kiln_memref4_f32 *mask,
                          const kiln_memref4_f32 &out, float scale, bool causal,
                          MatmulIsa isa, const KvAppendBf16 &append);
+
+// The kernel behind _mlir_ciface_kiln_rt_attention_append_f8, as
+// attentionAppendBf16 with f8E4M3FN keys and values.
+void attentionAppendF8(const kiln_memref4_f32 &q, const kiln_memref4_f8 &k,
+                       const kiln_memref4_f8 &v, const kiln_memref4_f32 *mask,
+                       const kiln_memref4_f32 &out, float scale, bool causal,
+                       MatmulIsa isa, const KvAppendF8 &append);
 
 } // namespace kiln
 

@@ -17,6 +17,7 @@
 #define KILN_RUNTIME_KERNELS_ATTENTIONITEM_H
 
 #include "kernels/Bf16Bits.h"
+#include "kernels/F8Bits.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -33,6 +34,8 @@ struct Problem {
   // itemsAvx512Bf16), in place of k and v; ks and vs are then in its
   // elements.
   const uint16_t *k16 = nullptr, *v16 = nullptr;
+  // The same for an f8E4M3FN cache (itemsAvx512F8).
+  const uint8_t *k8 = nullptr, *v8 = nullptr;
   float *out;
   int64_t batch, heads, kvHeads, group, sq, sk, d, dv;
   int64_t qs[4], ks[4], vs[4], ms[4], os[4];
@@ -51,11 +54,17 @@ struct Item {
 
 // Runs items [begin, end) with `scratch` of p.scratchFloats floats.
 using ItemFn = void (*)(const Problem &, int64_t, int64_t, float *);
-// dst[i] = the float of the bf16 bits src[i], i < n (a bf16 KV cache's rows).
-using WidenFn = void (*)(const uint16_t *src, int64_t n, float *dst);
-// dst[i] = src[i] rounded to the nearest bf16, ties to even; NaNs stay
-// (quiet) NaNs, as the generated code's truncf does.
-using NarrowFn = void (*)(const float *src, int64_t n, uint16_t *dst);
+// dst[i] = the float of the bits src[i], i < n (a narrow KV cache's rows:
+// bf16 in uint16_t, f8E4M3FN in uint8_t).
+template <class Elem>
+using WidenOf = void (*)(const Elem *src, int64_t n, float *dst);
+// dst[i] = src[i] rounded to the nearest bf16 or f8E4M3FN, ties to even;
+// NaNs stay (quiet) NaNs, as the generated code's truncf does (f8E4M3FN
+// saturates at +-448, F8Bits.h).
+template <class Elem>
+using NarrowOf = void (*)(const float *src, int64_t n, Elem *dst);
+using WidenFn = WidenOf<uint16_t>;
+using NarrowFn = NarrowOf<uint16_t>;
 #if defined(__x86_64__)
 // Hidden like their definitions (x86/): called directly, not through the
 // GOT.
@@ -65,11 +74,16 @@ void itemsAvx512(const Problem &p, int64_t begin, int64_t end, float *scratch);
 void widenBf16Avx2(const uint16_t *src, int64_t n, float *dst);
 void widenBf16Avx512(const uint16_t *src, int64_t n, float *dst);
 void narrowBf16Avx512(const float *src, int64_t n, uint16_t *dst);
+void widenF8Avx512(const uint8_t *src, int64_t n, float *dst);
+void narrowF8Avx512(const float *src, int64_t n, uint8_t *dst);
 // Items of fewer than 16 rows (decode steps, grouped queries among them)
 // over p.k16 and p.v16 with head dims d % 16 == 0 and dv % 64 == 0, both of
 // unit inner stride (bf16DirectFits).
 void itemsAvx512Bf16(const Problem &p, int64_t begin, int64_t end,
                      float *scratch);
+// The same over p.k8 and p.v8, an f8E4M3FN cache.
+void itemsAvx512F8(const Problem &p, int64_t begin, int64_t end,
+                   float *scratch);
 #pragma GCC visibility pop
 #endif
 #if defined(__aarch64__)
@@ -115,6 +129,22 @@ inline void narrowBf16Portable(const float *src, int64_t n, uint16_t *dst) {
     dst[i] = f32ToBf16(src[i]);
 }
 
+inline void widenF8Portable(const uint8_t *src, int64_t n, float *dst) {
+  for (int64_t i = 0; i < n; ++i)
+    dst[i] = f8e4m3ToF32(src[i]);
+}
+
+inline void narrowF8Portable(const float *src, int64_t n, uint8_t *dst) {
+  for (int64_t i = 0; i < n; ++i)
+    dst[i] = f32ToF8e4m3(src[i]);
+}
+
+// One element of a narrow cache, scalar (strided rows).
+inline float widenOne(uint16_t bits) { return bf16ToF32(bits); }
+inline float widenOne(uint8_t bits) { return f8e4m3ToF32(bits); }
+inline void narrowOne(float f, uint16_t &to) { to = f32ToBf16(f); }
+inline void narrowOne(float f, uint8_t &to) { to = f32ToF8e4m3(f); }
+
 // Whether itemsAvx512Bf16 takes items of `rows` rows of `p`.
 inline bool bf16DirectFits(const Problem &p, int64_t rows, int64_t kInner,
                            int64_t vInner) {
@@ -135,6 +165,12 @@ template <> inline const float *valuesOf<float>(const Problem &p) {
 }
 template <> inline const uint16_t *valuesOf<uint16_t>(const Problem &p) {
   return p.v16;
+}
+template <> inline const uint8_t *keysOf<uint8_t>(const Problem &p) {
+  return p.k8;
+}
+template <> inline const uint8_t *valuesOf<uint8_t>(const Problem &p) {
+  return p.v8;
 }
 
 Item itemOf(const Problem &p, int64_t index) {

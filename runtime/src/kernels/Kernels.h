@@ -100,6 +100,14 @@ typedef struct kiln_memref4_bf16 {
   int64_t strides[4];
 } kiln_memref4_bf16;
 
+typedef struct kiln_memref4_f8 {
+  uint8_t *allocated; // f8E4M3FN bit patterns
+  uint8_t *aligned;
+  int64_t offset;
+  int64_t sizes[4];
+  int64_t strides[4];
+} kiln_memref4_f8;
+
 typedef struct kiln_memref2_bf16 {
   uint16_t *allocated; // bf16 bit patterns
   uint16_t *aligned;
@@ -277,6 +285,14 @@ void _mlir_ciface_kiln_rt_attention_append_bf16(
     kiln_memref4_bf16 *presentK, kiln_memref4_bf16 *presentV,
     kiln_memref4_f32 *mask, kiln_memref4_f32 *out, float scale, int32_t causal,
     int32_t masked);
+// The same with an 8-bit float cache (kilnc --kv-cache-type=f8e4m3fn): the
+// new rows rounded to the nearest f8E4M3FN, ties to even, saturating at
+// +-448.
+void _mlir_ciface_kiln_rt_attention_append_f8(
+    kiln_memref4_f32 *q, kiln_memref4_f8 *pastK, kiln_memref4_f32 *newK,
+    kiln_memref4_f8 *pastV, kiln_memref4_f32 *newV, kiln_memref4_f8 *presentK,
+    kiln_memref4_f8 *presentV, kiln_memref4_f32 *mask, kiln_memref4_f32 *out,
+    float scale, int32_t causal, int32_t masked);
 
 // kiln.layer_norm (KILN_RT_NORM_LAYER) and kiln.rms_norm (KILN_RT_NORM_RMS)
 // over each row of x [R, C] into out [R, C], any strides: LayerNorm

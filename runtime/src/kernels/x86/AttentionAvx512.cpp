@@ -25,10 +25,25 @@ __attribute__((always_inline)) inline __mmask16 lanesBelow(int64_t n0,
   return (__mmask16)((1u << left) - 1);
 }
 
+// f8e4m3ToF32 (F8Bits.h) of 16 codes, one per lane. A code's bits shifted
+// into an f16's place give its value times 2^-8 for every code, subnormals
+// among them (f16 has 5 exponent bits to f8's 4): sign-extended to 16 bits
+// and shifted left by 7, the exponent and mantissa land in bits 7-13 and the
+// sign in 15 (and 14, cleared). The only code past 448, S.1111.111, is NaN.
+__attribute__((always_inline)) inline __m512 widenF8Lanes(__m128i bytes) {
+  __m256i h =
+      _mm256_and_si256(_mm256_slli_epi16(_mm256_cvtepi8_epi16(bytes), 7),
+                       _mm256_set1_epi16(int16_t(0xbf80)));
+  __m512 v = _mm512_mul_ps(_mm512_cvtph_ps(h), _mm512_set1_ps(0x1p8f));
+  __mmask16 nan =
+      _mm512_cmp_ps_mask(_mm512_abs_ps(v), _mm512_set1_ps(480.0f), _CMP_EQ_OQ);
+  return _mm512_mask_mov_ps(v, nan, _mm512_set1_ps(__builtin_nanf("")));
+}
+
 // Sixteen keys or values from lanes [0, 16) of `p` under `m`, as floats: f32
-// as they are, bf16 widened (a bf16 cache read in place, whose rows are
-// whole vectors, so that m is full; lane by lane otherwise, never reading
-// past m).
+// as they are, bf16 or f8 widened (a narrow cache read in place, whose rows
+// are whole vectors, so that m is full; lane by lane otherwise, never
+// reading past m).
 __attribute__((always_inline)) inline __m512 loadLanes(__mmask16 m,
                                                        const float *p) {
   return _mm512_maskz_loadu_ps(m, p);
@@ -44,6 +59,16 @@ __attribute__((always_inline)) inline __m512 loadLanes(__mmask16 m,
     if ((m >> i) & 1)
       bits[i] = uint32_t(p[i]) << 16;
   return _mm512_castsi512_ps(_mm512_load_si512(bits));
+}
+__attribute__((always_inline)) inline __m512 loadLanes(__mmask16 m,
+                                                       const uint8_t *p) {
+  if (__builtin_expect(m == 0xFFFF, 1))
+    return widenF8Lanes(_mm_loadu_si128(reinterpret_cast<const __m128i *>(p)));
+  alignas(64) float lanes[16] = {};
+  for (int i = 0; i < 16; ++i)
+    if ((m >> i) & 1)
+      lanes[i] = f8e4m3ToF32(p[i]);
+  return _mm512_load_ps(lanes);
 }
 
 // Rows x 64 scores from a packed key block: 4 accumulators per row.
@@ -105,9 +130,9 @@ void scoresDotAvx512(const Problem &p, int64_t rows, const float *qp,
       // A bf16 cache's next sixteen keys (kiln_attention_bench, batch 16,
       // 801 keys: 23.2 -> 17.9 ms; 32 or 64 keys ahead no better). f32 keys
       // gained nothing measurable so.
-      if constexpr (sizeof(Elem) == 2)
+      if constexpr (sizeof(Elem) < 4)
         for (int t = 0; t < 16 && r == 0; ++t)
-          for (int64_t at = 0; at < d; at += 32)
+          for (int64_t at = 0; at < d; at += 64 / int64_t(sizeof(Elem)))
             _mm_prefetch(
                 reinterpret_cast<const char *>(keys + (j + 16 + t) * ldk + at),
                 _MM_HINT_T0);
@@ -361,6 +386,20 @@ struct Avx512Bf16Blocks : Avx512Blocks {
   __attribute__((always_inline)) static void
   accumulate(const Problem &p, int64_t rows, const float *s,
              const uint16_t *values, int64_t bk, float *acc, float *) {
+    accumulateRowsAvx512(rows, s, kKeyBlock, 1, values, p.vs[2], bk, acc, p.dv);
+  }
+};
+
+// The same over an f8E4M3FN cache read in place (itemsAvx512F8).
+struct Avx512F8Blocks : Avx512Blocks {
+  __attribute__((always_inline)) static void
+  scores(const Problem &p, int64_t rows, const float *qp, const uint8_t *keys,
+         int64_t bk, float *kt, float *s) {
+    scoresAvx512(p, rows, qp, keys, bk, kt, s);
+  }
+  __attribute__((always_inline)) static void
+  accumulate(const Problem &p, int64_t rows, const float *s,
+             const uint8_t *values, int64_t bk, float *acc, float *) {
     accumulateRowsAvx512(rows, s, kKeyBlock, 1, values, p.vs[2], bk, acc, p.dv);
   }
 };
@@ -652,6 +691,12 @@ void itemsAvx512Bf16(const Problem &p, int64_t begin, int64_t end,
     runItem<Avx512Bf16Blocks, uint16_t>(p, i, scratch);
 }
 
+void itemsAvx512F8(const Problem &p, int64_t begin, int64_t end,
+                   float *scratch) {
+  for (int64_t i = begin; i < end; ++i)
+    runItem<Avx512F8Blocks, uint8_t>(p, i, scratch);
+}
+
 void narrowBf16Avx512(const float *src, int64_t n, uint16_t *dst) {
   const __m512i one = _mm512_set1_epi32(1), half = _mm512_set1_epi32(0x7fff);
   const __m512i magnitude = _mm512_set1_epi32(0x7fffffff);
@@ -679,6 +724,45 @@ void widenBf16Avx512(const uint16_t *src, int64_t n, float *dst) {
                         _mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
   }
   widenBf16Portable(src + i, n - i, dst + i);
+}
+
+// f8e4m3ToF32 and f32ToF8e4m3 (F8Bits.h) in 16 lanes.
+void widenF8Avx512(const uint8_t *src, int64_t n, float *dst) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    _mm512_storeu_ps(dst + i, widenF8Lanes(_mm_loadu_si128(
+                                  reinterpret_cast<const __m128i *>(src + i))));
+  widenF8Portable(src + i, n - i, dst + i);
+}
+
+void narrowF8Avx512(const float *src, int64_t n, uint8_t *dst) {
+  const __m512i one = _mm512_set1_epi32(1), half = _mm512_set1_epi32(0x7ffff);
+  const __m512i magnitude = _mm512_set1_epi32(0x7fffffff);
+  const __m512i inf = _mm512_set1_epi32(0x7f800000);
+  const __m512i largest = _mm512_set1_epi32(0x43e00000); // 448
+  const __m512i normal = _mm512_set1_epi32(0x3c800000);  // 2^-6
+  const __m512i rebias = _mm512_set1_epi32(120 << 3);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512i x = _mm512_castps_si512(_mm512_loadu_ps(src + i));
+    __m512i a = _mm512_and_si512(x, magnitude);
+    __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(a, 20), one);
+    __m512i r = _mm512_add_epi32(a, _mm512_add_epi32(half, lsb));
+    __m512i code = _mm512_sub_epi32(_mm512_srli_epi32(r, 20), rebias);
+    __m512i sub = _mm512_cvt_roundps_epi32(
+        _mm512_mul_ps(_mm512_castsi512_ps(a), _mm512_set1_ps(0x1p9f)),
+        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    code = _mm512_mask_mov_epi32(code, _mm512_cmplt_epu32_mask(a, normal), sub);
+    code = _mm512_mask_mov_epi32(code, _mm512_cmpge_epu32_mask(a, largest),
+                                 _mm512_set1_epi32(0x7e));
+    code = _mm512_mask_mov_epi32(code, _mm512_cmpgt_epu32_mask(a, inf),
+                                 _mm512_set1_epi32(0x7f));
+    __m512i sign =
+        _mm512_and_si512(_mm512_srli_epi32(x, 24), _mm512_set1_epi32(0x80));
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(dst + i),
+                     _mm512_cvtepi32_epi8(_mm512_or_si512(code, sign)));
+  }
+  narrowF8Portable(src + i, n - i, dst + i);
 }
 
 } // namespace kiln::attention
