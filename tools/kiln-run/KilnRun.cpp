@@ -50,6 +50,12 @@ Inputs:
                        --default-dim); repeatable. 0 is allowed where the
                        model allows it (an empty past: a prefill through a
                        decoder with past inputs).
+  --past-length N      for random inputs of a decoder with past inputs (KV
+                       pairs), the value of the symbol of each past's
+                       length, unless --shape sets it: 0 gives an empty past,
+                       which every export's other inputs agree with at any
+                       --default-dim (a legacy export's own total-length
+                       symbol cannot be derived from the past and new ones)
   --default-dim N      value of the symbolic dims --shape leaves out
                        (default 1); a dim named as a sum of other symbols
                        (Optimum's "past_sequence_length + sequence_length")
@@ -122,6 +128,8 @@ struct Options {
   uint64_t seed = 0;
   std::map<std::string, int64_t> shapes;
   int64_t defaultDim = 1;
+  /// --past-length: the pasts' length symbol for random inputs (-1: unset).
+  int64_t pastLength = -1;
   std::string reference, report, referenceName;
   /// bf16 tensors written as float32 (default) or as bf16 bit patterns.
   bool bf16AsFloat32 = true;
@@ -199,6 +207,8 @@ Options parseOptions(int argc, char **argv) {
       o.arenaBytes = (uint64_t)parseInt(arg, value, 1);
     else if (arg == "--default-dim")
       o.defaultDim = parseInt(arg, value, 0);
+    else if (arg == "--past-length")
+      o.pastLength = parseInt(arg, value, 0);
     else if (arg == "--reference")
       o.reference = value;
     else if (arg == "--report")
@@ -310,7 +320,8 @@ int64_t symbolValue(const std::string &name, const Options &o,
   }
 }
 
-std::vector<HostTensor> randomInputs(Session &s, const Options &o) {
+std::vector<HostTensor> randomInputs(Session &s, const kiln_abi_model &model,
+                                     Options o) {
   std::vector<std::string> symbols;
   for (int32_t k = 0; k < s.numSymbols(); ++k)
     symbols.push_back(s.symbolName(k));
@@ -319,6 +330,11 @@ std::vector<HostTensor> randomInputs(Session &s, const Options &o) {
       throw UsageError("--shape " + name + ": the model has no symbol '" +
                        name + "' (symbols: " +
                        (symbols.empty() ? "none" : joinNames(symbols)) + ")");
+  if (o.pastLength >= 0)
+    for (int32_t k = 0; k < model.num_kv_pairs; ++k)
+      if (const char *past =
+              s.inputDimSymbol(model.kv_pairs[k].input, model.kv_pairs[k].axis))
+        o.shapes.emplace(past, o.pastLength); // --shape's value stays
   std::mt19937_64 rng(o.seed);
   std::vector<HostTensor> inputs;
   for (int32_t i = 0; i < s.numInputs(); ++i) {
@@ -577,9 +593,9 @@ int runTool(int argc, char **argv) {
   if (!o.onnxTestDir.empty())
     return runOnnxTestDir(session, o);
 
-  std::vector<HostTensor> inputs = o.inputsDir.empty()
-                                       ? randomInputs(session, o)
-                                       : loadInputs(session, o.inputsDir);
+  std::vector<HostTensor> inputs =
+      o.inputsDir.empty() ? randomInputs(session, *library.model(), o)
+                          : loadInputs(session, o.inputsDir);
   if (!o.saveInputsDir.empty())
     writeTensors(o.saveInputsDir, inputs, o.bf16AsFloat32);
   std::vector<HostTensor> outputs = runOnce(session, inputs);

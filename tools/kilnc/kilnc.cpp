@@ -134,7 +134,8 @@ static cl::opt<std::string> accuracyReport(
              "compile the fp32 "
              "artifact, run both on the inputs in DIR (as kiln-run --inputs "
              "reads them) or, without DIR, on random token ids with every "
-             "symbolic dim 16, print per output the max and mean abs error, "
+             "symbolic dim 16 (a decoder's past empty), print per output "
+             "the max and mean abs error, "
              "cosine similarity and, for logits, top-1 agreement, and write "
              "them to <library>.accuracy.json"),
     cl::value_desc("DIR"), cl::ValueOptional, cl::cat(kilncCat));
