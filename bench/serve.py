@@ -17,7 +17,7 @@
 # and, for the encoder, the server again with --max-batch 1 (unbatched).
 #
 #   .venv/bin/python bench/serve.py [--decoder LIB.so] [--encoder LIB.so]
-#       [--clients 1,4,16] [--requests 4] [--prompt 32] [--new 32]
+#       [--clients 1,4,16] [--requests 4] [--prompt 32] [--new 32] [--rounds N]
 #
 # Defaults are the Optimum exports bench/run.sh --exporter optimum compiles
 # (GPT-2 small with past, BERT-base). Every engine first does one untimed
@@ -320,6 +320,11 @@ def main():
                          "enough that the clients' start does not weigh in (default 12)")
     ap.add_argument("--single-requests", type=int, default=8,
                     help="requests of the one-client row (its TTFT is compared with the C API's)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="with 1 among --clients: run one client then the most clients this many "
+                         "times in all on the same server, and print each round's ratio and the "
+                         "median (the host drifts between phases; a pair run back to back "
+                         "shares one)")
     ap.add_argument("--prompt", type=int, default=32)
     ap.add_argument("--new", type=int, default=32)
     ap.add_argument("--lengths", default="8,128", help="encoder input lengths")
@@ -348,6 +353,19 @@ def main():
                 rows.append(load_decoder(server, c, requests, args.prompt, args.new,
                                          args.vocab, seed=c))
                 print(f"served  {c:>3} clients: {rows[-1]['tokens_per_s']:8.1f} tok/s", flush=True)
+            ratios = []
+            if 1 in clients and args.rounds > 1:
+                by_clients = {r["clients"]: r["tokens_per_s"] for r in rows}
+                ratios.append(by_clients[max(clients)] / by_clients[1])
+                for rnd in range(1, args.rounds):
+                    one_row = load_decoder(server, 1, args.single_requests, args.prompt, args.new,
+                                           args.vocab, seed=1000 + rnd)
+                    many_row = load_decoder(server, max(clients), args.requests, args.prompt,
+                                            args.new, args.vocab, seed=2000 + rnd)
+                    ratios.append(many_row["tokens_per_s"] / one_row["tokens_per_s"])
+                    print(f"round {rnd + 1}: 1 client {one_row['tokens_per_s']:8.1f} tok/s, "
+                          f"{max(clients)} clients {many_row['tokens_per_s']:8.1f} tok/s, "
+                          f"{ratios[-1]:.2f}x", flush=True)
         finally:
             server.stop()
         for row in rows:
@@ -372,6 +390,13 @@ def main():
                   f"{r['ttft_p50_ms']:>9.1f} {r['ttft_p99_ms']:>8.1f} {r['direct_ttft_p50_ms']:>8.1f} "
                   f"{r['token_p50_ms']:>9.1f} {r['token_p99_ms']:>8.1f}")
         results["decoder"] = {"model": Path(args.decoder).name, "rows": rows}
+        if ratios:
+            median = sorted(ratios)[len(ratios) // 2] if len(ratios) % 2 else \
+                sum(sorted(ratios)[len(ratios) // 2 - 1:len(ratios) // 2 + 1]) / 2
+            print(f"\n{max(clients)} clients x one client, {len(ratios)} rounds on one server: "
+                  + ", ".join(f"{r:.2f}" for r in ratios) + f"; median {median:.2f}")
+            results["decoder"]["round_ratios"] = ratios
+            results["decoder"]["median_ratio"] = median
 
     if not args.skip_encoder:
         rows = []
