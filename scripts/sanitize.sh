@@ -70,6 +70,10 @@ for config in "${configs[@]}"; do
         --kv-cache-type=bf16 -o "$serve/libllama_optimum_sdpa_decode_bf16_cache.so"
       build/tools/kilnc/kilnc test/models/gpt2_tiny_decode.onnx -q \
         --kv-cache-type=bf16 -o "$serve/libgpt2_tiny_decode_bf16_cache.so"
+      build/tools/kilnc/kilnc test/models/zoo/llama_optimum_sdpa_decode.onnx -q \
+        --kv-cache-type=f8e4m3fn -o "$serve/libllama_optimum_sdpa_decode_f8_cache.so"
+      build/tools/kilnc/kilnc test/models/gpt2_tiny_decode.onnx -q \
+        --kv-cache-type=f8e4m3fn -o "$serve/libgpt2_tiny_decode_f8_cache.so"
       KILN_BUILD_DIR=build-tsan \
       KILN_CMAKE_ARGS="-DKILN_SANITIZE=thread -DKILN_ENABLE_COMPILER=OFF -DKILN_TEST_GPT2_ARTIFACT=$artifact -DKILN_TEST_SERVE_ARTIFACTS=$serve" \
         bash scripts/build.sh || { status=1; continue; }
