@@ -212,7 +212,8 @@ template <class Elem> struct NarrowCache {
   bool fill;
   WidenOf<Elem> widen;
   NarrowOf<Elem> narrow;
-  // Runs items over the bf16 rows where they lie (bf16DirectFits), or null.
+  // Runs items over the cache's rows where they lie (bf16DirectFits, which
+  // itemsAvx512F8 shares), or null.
   ItemFn direct;
 
   void copyHead(int64_t b, int64_t h) const {

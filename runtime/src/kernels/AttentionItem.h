@@ -145,7 +145,8 @@ inline float widenOne(uint8_t bits) { return f8e4m3ToF32(bits); }
 inline void narrowOne(float f, uint16_t &to) { to = f32ToBf16(f); }
 inline void narrowOne(float f, uint8_t &to) { to = f32ToF8e4m3(f); }
 
-// Whether itemsAvx512Bf16 takes items of `rows` rows of `p`.
+// Whether itemsAvx512Bf16 (and itemsAvx512F8) take items of `rows` rows of
+// `p`.
 inline bool bf16DirectFits(const Problem &p, int64_t rows, int64_t kInner,
                            int64_t vInner) {
   return rows < 16 && p.d % 16 == 0 && p.dv % 64 == 0 && kInner == 1 &&
