@@ -109,6 +109,18 @@ bool widerForm(int32_t given, int32_t cache) {
   return given == KILN_DTYPE_F32 && narrowCache(cache);
 }
 
+// `count` f32 values from `src` rounded by `round` into `dst`; either may
+// be unaligned.
+template <class Elem, Elem (*round)(float)>
+void roundFloats(char *dst, const char *src, size_t count) {
+  for (size_t i = 0; i < count; ++i) {
+    float x;
+    memcpy(&x, src + 4 * i, 4);
+    Elem e = round(x);
+    memcpy(dst + sizeof(Elem) * i, &e, sizeof(Elem));
+  }
+}
+
 // `positions` positions of `positionBytes` cache bytes each from `src` (of
 // dtype `given`) to `dst`: a copy, or f32 rounded to the cache's bf16 or
 // f8E4M3FN (nearest even, NaNs kept, f8 saturating) where it is narrower.
@@ -118,20 +130,9 @@ void copyPositions(char *dst, const char *src, size_t cacheBytes, int32_t given,
     memcpy(dst, src, cacheBytes);
     return;
   }
-  if (cache == KILN_DTYPE_F8E4M3FN) {
-    for (size_t i = 0; i < cacheBytes; ++i) {
-      float x;
-      memcpy(&x, src + 4 * i, 4);
-      dst[i] = char(f32ToF8e4m3(x));
-    }
-    return;
-  }
-  for (size_t i = 0; i < cacheBytes / 2; ++i) {
-    float x;
-    memcpy(&x, src + 4 * i, 4);
-    uint16_t h = f32ToBf16(x);
-    memcpy(dst + 2 * i, &h, 2);
-  }
+  if (cache == KILN_DTYPE_F8E4M3FN)
+    return roundFloats<uint8_t, f32ToF8e4m3>(dst, src, cacheBytes);
+  roundFloats<uint16_t, f32ToBf16>(dst, src, cacheBytes / 2);
 }
 
 kiln_status checkPast(kiln_kv_cache *c, const kiln_tensor *past,

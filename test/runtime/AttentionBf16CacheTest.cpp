@@ -313,11 +313,10 @@ TEST(AttentionF8Conversions, AllCodesAndTiesOnEveryVariant) {
   for (float x : {464.0f, 479.0f, 500.0f, 1e30f, INFINITY, -INFINITY, NAN,
                   0x1p-10f, 0x1p-11f, 3 * 0x1p-11f, 1e-30f, -0.0f})
     values.push_back(x);
-  using kiln::attention::narrowF8Portable;
-  using kiln::attention::widenF8Portable;
   std::vector<std::pair<kiln::attention::WidenOf<uint8_t>,
                         kiln::attention::NarrowOf<uint8_t>>>
-      variants{{widenF8Portable, narrowF8Portable}};
+      variants{{kiln::attention::widenPortable<uint8_t>,
+                kiln::attention::narrowPortable<uint8_t>}};
 #if defined(__x86_64__)
   if (kiln::cpuSupports(MatmulIsa::Avx512))
     variants.push_back(

@@ -297,6 +297,8 @@ struct ItemSource {
   const Bf16Cache *bf16 = nullptr;
   const F8Cache *f8 = nullptr;
 };
+void setCache(ItemSource &src, const Bf16Cache *c) { src.bf16 = c; }
+void setCache(ItemSource &src, const F8Cache *c) { src.f8 = c; }
 
 // Items [begin, end) with `scratch` of scratchFloats(p, src) floats.
 void runRange(const Problem &p, ItemFn fn, const ItemSource &src, int64_t begin,
@@ -477,7 +479,7 @@ NarrowFn narrowFnFor(MatmulIsa isa) {
     return narrowBf16Avx512;
 #endif
   (void)isa;
-  return narrowBf16Portable;
+  return narrowPortable<uint16_t>;
 }
 
 WidenFn widenFnFor(MatmulIsa isa) {
@@ -488,7 +490,7 @@ WidenFn widenFnFor(MatmulIsa isa) {
     return widenBf16Avx2;
 #endif
   (void)isa;
-  return widenBf16Portable;
+  return widenPortable<uint16_t>;
 }
 
 ItemFn itemFnFor(MatmulIsa isa) {
@@ -545,7 +547,7 @@ NarrowOf<uint8_t> narrowF8For(MatmulIsa isa) {
     return narrowF8Avx512;
 #endif
   (void)isa;
-  return narrowF8Portable;
+  return narrowPortable<uint8_t>;
 }
 
 WidenOf<uint8_t> widenF8For(MatmulIsa isa) {
@@ -554,7 +556,35 @@ WidenOf<uint8_t> widenF8For(MatmulIsa isa) {
     return widenF8Avx512;
 #endif
   (void)isa;
-  return widenF8Portable;
+  return widenPortable<uint8_t>;
+}
+
+// attentionAppendBf16 and attentionAppendF8: `direct` runs decode items over
+// the cache where it lies (AVX-512), `widen` and `narrow` convert its rows.
+template <class Elem>
+void attentionAppendNarrow(
+    const kiln_memref4_f32 &q, const typename NarrowTypes<Elem>::Memref &k,
+    const typename NarrowTypes<Elem>::Memref &v, const kiln_memref4_f32 *mask,
+    const kiln_memref4_f32 &out, float scale, bool causal, MatmulIsa isa,
+    const typename NarrowTypes<Elem>::Append &append, const char *name,
+    ItemFn direct, WidenOf<Elem> widen, NarrowOf<Elem> narrow) {
+  Problem p;
+  if (!describe(p, q, k, v, mask, out, name) || !appendFits(append, k, v, name))
+    return;
+  NarrowCache<Elem> cache{&append, &k, &v, true, widen, narrow, direct};
+  if (nothingToCompute(p)) {
+    cache.copyAll();
+    return;
+  }
+  p.k = p.v = nullptr; // each item's, widened (NarrowCache::prepare)
+  finish(p, q, mask, out, scale, causal);
+  if (p.queryBlocks > 1) {
+    cache.copyAll();
+    cache.fill = false;
+  }
+  ItemSource source;
+  setCache(source, &cache);
+  runAll(p, itemFnFor(isa), source, name);
 }
 
 } // namespace
@@ -595,60 +625,28 @@ void attentionAppendBf16(const kiln_memref4_f32 &q, const kiln_memref4_bf16 &k,
                          const kiln_memref4_f32 *mask,
                          const kiln_memref4_f32 &out, float scale, bool causal,
                          MatmulIsa isa, const KvAppendBf16 &append) {
-  Problem p;
-  if (!describe(p, q, k, v, mask, out, "attention_append_bf16") ||
-      !appendFits(append, k, v, "attention_append_bf16"))
-    return;
   ItemFn direct = nullptr;
 #if defined(__x86_64__)
   if (isa == MatmulIsa::Avx512)
     direct = itemsAvx512Bf16;
 #endif
-  Bf16Cache cache{&append,          &k,    &v, true, widenFnFor(isa),
-                  narrowFnFor(isa), direct};
-  if (nothingToCompute(p)) {
-    cache.copyAll();
-    return;
-  }
-  p.k = p.v = nullptr; // each item's, widened (Bf16Cache::prepare)
-  finish(p, q, mask, out, scale, causal);
-  if (p.queryBlocks > 1) {
-    cache.copyAll();
-    cache.fill = false;
-  }
-  ItemSource source;
-  source.bf16 = &cache;
-  runAll(p, itemFnFor(isa), source, "attention_append_bf16");
+  attentionAppendNarrow<uint16_t>(q, k, v, mask, out, scale, causal, isa,
+                                  append, "attention_append_bf16", direct,
+                                  widenFnFor(isa), narrowFnFor(isa));
 }
 
 void attentionAppendF8(const kiln_memref4_f32 &q, const kiln_memref4_f8 &k,
                        const kiln_memref4_f8 &v, const kiln_memref4_f32 *mask,
                        const kiln_memref4_f32 &out, float scale, bool causal,
                        MatmulIsa isa, const KvAppendF8 &append) {
-  Problem p;
-  if (!describe(p, q, k, v, mask, out, "attention_append_f8") ||
-      !appendFits(append, k, v, "attention_append_f8"))
-    return;
   ItemFn direct = nullptr;
 #if defined(__x86_64__)
   if (isa == MatmulIsa::Avx512)
     direct = itemsAvx512F8;
 #endif
-  F8Cache cache{&append,          &k,    &v, true, widenF8For(isa),
-                narrowF8For(isa), direct};
-  if (nothingToCompute(p)) {
-    cache.copyAll();
-    return;
-  }
-  p.k = p.v = nullptr; // each item's, widened (NarrowCache::prepare)
-  finish(p, q, mask, out, scale, causal);
-  if (p.queryBlocks > 1) {
-    cache.copyAll();
-    cache.fill = false;
-  }
-  ItemSource source;
-  source.f8 = &cache;
-  runAll(p, itemFnFor(isa), source, "attention_append_f8");
+  attentionAppendNarrow<uint8_t>(q, k, v, mask, out, scale, causal, isa, append,
+                                 "attention_append_f8", direct, widenF8For(isa),
+                                 narrowF8For(isa));
 }
 
 } // namespace kiln
@@ -692,21 +690,39 @@ extern "C" void _mlir_ciface_kiln_rt_attention_append_f32(
                      scale, causal != 0, kiln::bestMatmulIsa(), &append);
 }
 
+namespace {
+
+// The checks and the call of both narrow-cache entry points.
+template <class Memref, class Append, class Kernel>
+void appendNarrowEntry(const char *name, kiln_memref4_f32 *q, Memref *pastK,
+                       kiln_memref4_f32 *newK, Memref *pastV,
+                       kiln_memref4_f32 *newV, Memref *presentK,
+                       Memref *presentV, kiln_memref4_f32 *mask,
+                       kiln_memref4_f32 *out, float scale, int32_t causal,
+                       int32_t masked, Kernel kernel) {
+  if (!q || !pastK || !newK || !pastV || !newV || !presentK || !presentV ||
+      !mask || !out) {
+    char message[96];
+    snprintf(message, sizeof(message), "%s: NULL memref descriptor", name);
+    kiln::reportError(message);
+    return;
+  }
+  Append append{*pastK, *newK, *pastV, *newV};
+  kernel(*q, *presentK, *presentV, masked ? mask : nullptr, *out, scale,
+         causal != 0, kiln::bestMatmulIsa(), append);
+}
+
+} // namespace
+
 extern "C" void _mlir_ciface_kiln_rt_attention_append_bf16(
     kiln_memref4_f32 *q, kiln_memref4_bf16 *pastK, kiln_memref4_f32 *newK,
     kiln_memref4_bf16 *pastV, kiln_memref4_f32 *newV,
     kiln_memref4_bf16 *presentK, kiln_memref4_bf16 *presentV,
     kiln_memref4_f32 *mask, kiln_memref4_f32 *out, float scale, int32_t causal,
     int32_t masked) {
-  if (!q || !pastK || !newK || !pastV || !newV || !presentK || !presentV ||
-      !mask || !out) {
-    kiln::reportError("attention_append_bf16: NULL memref descriptor");
-    return;
-  }
-  kiln::KvAppendBf16 append{*pastK, *newK, *pastV, *newV};
-  kiln::attentionAppendBf16(*q, *presentK, *presentV, masked ? mask : nullptr,
-                            *out, scale, causal != 0, kiln::bestMatmulIsa(),
-                            append);
+  appendNarrowEntry<kiln_memref4_bf16, kiln::KvAppendBf16>(
+      "attention_append_bf16", q, pastK, newK, pastV, newV, presentK, presentV,
+      mask, out, scale, causal, masked, kiln::attentionAppendBf16);
 }
 
 extern "C" void _mlir_ciface_kiln_rt_attention_append_f8(
@@ -714,13 +730,7 @@ extern "C" void _mlir_ciface_kiln_rt_attention_append_f8(
     kiln_memref4_f8 *pastV, kiln_memref4_f32 *newV, kiln_memref4_f8 *presentK,
     kiln_memref4_f8 *presentV, kiln_memref4_f32 *mask, kiln_memref4_f32 *out,
     float scale, int32_t causal, int32_t masked) {
-  if (!q || !pastK || !newK || !pastV || !newV || !presentK || !presentV ||
-      !mask || !out) {
-    kiln::reportError("attention_append_f8: NULL memref descriptor");
-    return;
-  }
-  kiln::KvAppendF8 append{*pastK, *newK, *pastV, *newV};
-  kiln::attentionAppendF8(*q, *presentK, *presentV, masked ? mask : nullptr,
-                          *out, scale, causal != 0, kiln::bestMatmulIsa(),
-                          append);
+  appendNarrowEntry<kiln_memref4_f8, kiln::KvAppendF8>(
+      "attention_append_f8", q, pastK, newK, pastV, newV, presentK, presentV,
+      mask, out, scale, causal, masked, kiln::attentionAppendF8);
 }

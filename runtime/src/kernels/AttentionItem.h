@@ -117,33 +117,25 @@ __attribute__((always_inline)) inline float expNonPositive(float x) {
   return x < lo ? 0.0f : result;
 }
 
-// WidenFn's and NarrowFn's loops, which the compiler vectorizes for the
-// file's ISA.
-inline void widenBf16Portable(const uint16_t *src, int64_t n, float *dst) {
-  for (int64_t i = 0; i < n; ++i)
-    dst[i] = bf16ToF32(src[i]);
-}
-
-inline void narrowBf16Portable(const float *src, int64_t n, uint16_t *dst) {
-  for (int64_t i = 0; i < n; ++i)
-    dst[i] = f32ToBf16(src[i]);
-}
-
-inline void widenF8Portable(const uint8_t *src, int64_t n, float *dst) {
-  for (int64_t i = 0; i < n; ++i)
-    dst[i] = f8e4m3ToF32(src[i]);
-}
-
-inline void narrowF8Portable(const float *src, int64_t n, uint8_t *dst) {
-  for (int64_t i = 0; i < n; ++i)
-    dst[i] = f32ToF8e4m3(src[i]);
-}
-
-// One element of a narrow cache, scalar (strided rows).
+// One element of a narrow cache: bf16 bits in uint16_t, f8E4M3FN in uint8_t.
 inline float widenOne(uint16_t bits) { return bf16ToF32(bits); }
 inline float widenOne(uint8_t bits) { return f8e4m3ToF32(bits); }
 inline void narrowOne(float f, uint16_t &to) { to = f32ToBf16(f); }
 inline void narrowOne(float f, uint8_t &to) { to = f32ToF8e4m3(f); }
+
+// WidenOf's and NarrowOf's loops, which the compiler vectorizes for the
+// file's ISA.
+template <class Elem>
+inline void widenPortable(const Elem *src, int64_t n, float *dst) {
+  for (int64_t i = 0; i < n; ++i)
+    dst[i] = widenOne(src[i]);
+}
+
+template <class Elem>
+inline void narrowPortable(const float *src, int64_t n, Elem *dst) {
+  for (int64_t i = 0; i < n; ++i)
+    narrowOne(src[i], dst[i]);
+}
 
 // Whether itemsAvx512Bf16 (and itemsAvx512F8) take items of `rows` rows of
 // `p`.

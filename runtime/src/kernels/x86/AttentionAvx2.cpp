@@ -15,7 +15,7 @@ void itemsAvx2(const Problem &p, int64_t begin, int64_t end, float *scratch) {
 }
 
 void widenBf16Avx2(const uint16_t *src, int64_t n, float *dst) {
-  widenBf16Portable(src, n, dst);
+  widenPortable<uint16_t>(src, n, dst);
 }
 
 } // namespace kiln::attention

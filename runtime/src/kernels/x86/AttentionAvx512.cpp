@@ -375,34 +375,27 @@ struct Avx512Blocks {
   }
 };
 
-// The same over a bf16 cache read in place (itemsAvx512Bf16), whose keys and
-// values have a unit inner stride.
-struct Avx512Bf16Blocks : Avx512Blocks {
+// The same over a bf16 (uint16_t) or f8E4M3FN (uint8_t) cache read in place
+// (itemsAvx512Bf16, itemsAvx512F8), whose keys and values have a unit inner
+// stride.
+template <class Elem> struct Avx512NarrowBlocks : Avx512Blocks {
   __attribute__((always_inline)) static void
-  scores(const Problem &p, int64_t rows, const float *qp, const uint16_t *keys,
+  scores(const Problem &p, int64_t rows, const float *qp, const Elem *keys,
          int64_t bk, float *kt, float *s) {
     scoresAvx512(p, rows, qp, keys, bk, kt, s);
   }
   __attribute__((always_inline)) static void
-  accumulate(const Problem &p, int64_t rows, const float *s,
-             const uint16_t *values, int64_t bk, float *acc, float *) {
+  accumulate(const Problem &p, int64_t rows, const float *s, const Elem *values,
+             int64_t bk, float *acc, float *) {
     accumulateRowsAvx512(rows, s, kKeyBlock, 1, values, p.vs[2], bk, acc, p.dv);
   }
 };
 
-// The same over an f8E4M3FN cache read in place (itemsAvx512F8).
-struct Avx512F8Blocks : Avx512Blocks {
-  __attribute__((always_inline)) static void
-  scores(const Problem &p, int64_t rows, const float *qp, const uint8_t *keys,
-         int64_t bk, float *kt, float *s) {
-    scoresAvx512(p, rows, qp, keys, bk, kt, s);
-  }
-  __attribute__((always_inline)) static void
-  accumulate(const Problem &p, int64_t rows, const float *s,
-             const uint8_t *values, int64_t bk, float *acc, float *) {
-    accumulateRowsAvx512(rows, s, kKeyBlock, 1, values, p.vs[2], bk, acc, p.dv);
-  }
-};
+template <class Elem>
+void narrowItems(const Problem &p, int64_t begin, int64_t end, float *scratch) {
+  for (int64_t i = begin; i < end; ++i)
+    runItem<Avx512NarrowBlocks<Elem>, Elem>(p, i, scratch);
+}
 
 //===----------------------------------------------------------------------===//
 // Rows in lanes
@@ -687,14 +680,12 @@ void itemsAvx512(const Problem &p, int64_t begin, int64_t end, float *scratch) {
 
 void itemsAvx512Bf16(const Problem &p, int64_t begin, int64_t end,
                      float *scratch) {
-  for (int64_t i = begin; i < end; ++i)
-    runItem<Avx512Bf16Blocks, uint16_t>(p, i, scratch);
+  narrowItems<uint16_t>(p, begin, end, scratch);
 }
 
 void itemsAvx512F8(const Problem &p, int64_t begin, int64_t end,
                    float *scratch) {
-  for (int64_t i = begin; i < end; ++i)
-    runItem<Avx512F8Blocks, uint8_t>(p, i, scratch);
+  narrowItems<uint8_t>(p, begin, end, scratch);
 }
 
 void narrowBf16Avx512(const float *src, int64_t n, uint16_t *dst) {
@@ -713,7 +704,7 @@ void narrowBf16Avx512(const float *src, int64_t n, uint16_t *dst) {
     _mm256_storeu_si256(reinterpret_cast<__m256i *>(dst + i),
                         _mm512_cvtepi32_epi16(_mm512_srli_epi32(r, 16)));
   }
-  narrowBf16Portable(src + i, n - i, dst + i);
+  narrowPortable<uint16_t>(src + i, n - i, dst + i);
 }
 
 void widenBf16Avx512(const uint16_t *src, int64_t n, float *dst) {
@@ -723,7 +714,7 @@ void widenBf16Avx512(const uint16_t *src, int64_t n, float *dst) {
     _mm512_storeu_si512(dst + i,
                         _mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
   }
-  widenBf16Portable(src + i, n - i, dst + i);
+  widenPortable<uint16_t>(src + i, n - i, dst + i);
 }
 
 // f8e4m3ToF32 and f32ToF8e4m3 (F8Bits.h) in 16 lanes.
@@ -732,7 +723,7 @@ void widenF8Avx512(const uint8_t *src, int64_t n, float *dst) {
   for (; i + 16 <= n; i += 16)
     _mm512_storeu_ps(dst + i, widenF8Lanes(_mm_loadu_si128(
                                   reinterpret_cast<const __m128i *>(src + i))));
-  widenF8Portable(src + i, n - i, dst + i);
+  widenPortable<uint8_t>(src + i, n - i, dst + i);
 }
 
 void narrowF8Avx512(const float *src, int64_t n, uint8_t *dst) {
@@ -762,7 +753,7 @@ void narrowF8Avx512(const float *src, int64_t n, uint8_t *dst) {
     _mm_storeu_si128(reinterpret_cast<__m128i *>(dst + i),
                      _mm512_cvtepi32_epi8(_mm512_or_si512(code, sign)));
   }
-  narrowF8Portable(src + i, n - i, dst + i);
+  narrowPortable<uint8_t>(src + i, n - i, dst + i);
 }
 
 } // namespace kiln::attention
