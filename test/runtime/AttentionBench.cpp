@@ -24,6 +24,26 @@
 
 using namespace kiln;
 
+// One layer's attention over its cache of `Memref` elements (keys k, values
+// v, `sizes` and `strides`), the first `past` positions the past and the new
+// rows nk and nv appended: `kernel(keys, values, append)`.
+template <class Append, class Memref, class Elem, class Kernel>
+void appendLayer(Elem *k, Elem *v, const int64_t (&sizes)[4],
+                 const int64_t (&strides)[4], int64_t past,
+                 const kiln_memref4_f32 &nk, const kiln_memref4_f32 &nv,
+                 Kernel kernel) {
+  Memref km{k, k, 0, {}, {}};
+  for (int i = 0; i < 4; ++i) {
+    km.sizes[i] = sizes[i];
+    km.strides[i] = strides[i];
+  }
+  Memref vm = km;
+  vm.allocated = vm.aligned = v;
+  Append append{km, nk, vm, nv};
+  append.pastK.sizes[2] = append.pastV.sizes[2] = past;
+  kernel(km, vm, append);
+}
+
 int main(int argc, char **argv) {
   const int64_t batch = argc > 1 ? atoll(argv[1]) : 8;
   const int64_t past = argc > 2 ? atoll(argv[2]) : 160;
@@ -87,44 +107,28 @@ int main(int argc, char **argv) {
                           0,
                           {batch, heads, queries, d},
                           {rs[0], rs[1], rs[2], 1}};
-      if (f8) {
-        kiln_memref4_f8 km{kCache8[l].data(),
-                           kCache8[l].data(),
-                           0,
-                           {batch, heads, keys, d},
-                           {cs[0], cs[1], cs[2], 1}};
-        kiln_memref4_f8 vm = km;
-        vm.allocated = vm.aligned = vCache8[l].data();
-        KvAppendF8 append{km, nk, vm, nv};
-        append.pastK.sizes[2] = append.pastV.sizes[2] = past;
-        attentionAppendF8(qm, km, vm, &mm, om, 0.125f, true, bestMatmulIsa(),
-                          append);
-        continue;
-      }
-      if (bf16) {
-        kiln_memref4_bf16 km{kCache16[l].data(),
-                             kCache16[l].data(),
-                             0,
-                             {batch, heads, keys, d},
-                             {cs[0], cs[1], cs[2], 1}};
-        kiln_memref4_bf16 vm = km;
-        vm.allocated = vm.aligned = vCache16[l].data();
-        KvAppendBf16 append{km, nk, vm, nv};
-        append.pastK.sizes[2] = append.pastV.sizes[2] = past;
-        attentionAppendBf16(qm, km, vm, &mm, om, 0.125f, true, bestMatmulIsa(),
-                            append);
-        continue;
-      }
-      kiln_memref4_f32 km{kCache[l].data(),
-                          kCache[l].data(),
-                          0,
-                          {batch, heads, keys, d},
-                          {cs[0], cs[1], cs[2], 1}};
-      kiln_memref4_f32 vm = km;
-      vm.allocated = vm.aligned = vCache[l].data();
-      KvAppend append{km, nk, vm, nv};
-      append.pastK.sizes[2] = append.pastV.sizes[2] = past;
-      attentionF32(qm, km, vm, &mm, om, 0.125f, true, bestMatmulIsa(), &append);
+      const int64_t cacheSizes[4] = {batch, heads, keys, d};
+      if (f8)
+        appendLayer<KvAppendF8, kiln_memref4_f8>(
+            kCache8[l].data(), vCache8[l].data(), cacheSizes, cs, past, nk, nv,
+            [&](auto &km, auto &vm, auto &append) {
+              attentionAppendF8(qm, km, vm, &mm, om, 0.125f, true,
+                                bestMatmulIsa(), append);
+            });
+      else if (bf16)
+        appendLayer<KvAppendBf16, kiln_memref4_bf16>(
+            kCache16[l].data(), vCache16[l].data(), cacheSizes, cs, past, nk,
+            nv, [&](auto &km, auto &vm, auto &append) {
+              attentionAppendBf16(qm, km, vm, &mm, om, 0.125f, true,
+                                  bestMatmulIsa(), append);
+            });
+      else
+        appendLayer<KvAppend, kiln_memref4_f32>(
+            kCache[l].data(), vCache[l].data(), cacheSizes, cs, past, nk, nv,
+            [&](auto &km, auto &vm, auto &append) {
+              attentionF32(qm, km, vm, &mm, om, 0.125f, true, bestMatmulIsa(),
+                           &append);
+            });
     }
   };
   step();
