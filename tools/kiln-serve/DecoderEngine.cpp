@@ -81,11 +81,11 @@ private:
   void stepContinuous();
   void stepPerSequence();
   // One step of ids.size() sequences through `cache`: ids and positions one
-  // per row, the attention mask row after row; `logits` gets [rows, vocab].
+  // per row, the attention mask row after row; stepLogits gets
+  // [rows, vocab].
   kiln_status runStep(kiln_kv_cache *cache, const std::vector<int64_t> &ids,
                       const std::vector<int64_t> &positions,
-                      const std::vector<int64_t> &mask,
-                      std::vector<float> &logits);
+                      const std::vector<int64_t> &mask);
 
   // One prefilled prompt: its last logits and its presents (batch 1, one
   // per KV pair, only the prompt's own positions): views of the prefill's
@@ -127,6 +127,7 @@ private:
   int32_t decodeIds = -1, decodeMask = -1, decodePositions = -1;
   int32_t logitsOutput = -1, decodeLogits = -1;
   std::vector<int32_t> presentOutputs; // prefill output of each KV pair
+  std::vector<float> stepLogits;       // runStep's, [rows, vocab]
 
   kiln_kv_cache *shared = nullptr; // continuous mode
   std::vector<Slot> slots;         // continuous: slot i is cache row i
@@ -563,10 +564,9 @@ void DecoderEngineImpl::stepContinuous() {
     for (int64_t j = length - slots[r].length; j <= length; ++j)
       mask[r * (length + 1) + j] = 1;
   }
-  std::vector<float> logits;
   kiln_status st = kiln_kv_cache_use_rows(shared, rows);
   if (st == KILN_OK)
-    st = runStep(shared, ids, positions, mask, logits);
+    st = runStep(shared, ids, positions, mask);
   if (st != KILN_OK) {
     failAll(std::string("decode step: ") + kiln_status_string(st) + ": " +
             kiln_session_last_error(decode->session()));
@@ -575,7 +575,7 @@ void DecoderEngineImpl::stepContinuous() {
   metrics.batchSize.observe((double)rows);
   for (int64_t r = rows; r-- > 0;) {
     ++slots[r].length;
-    if (auto end = advance(slots[r], logits.data() + r * vocab))
+    if (auto end = advance(slots[r], stepLogits.data() + r * vocab))
       retire(r, *end);
   }
 }
@@ -583,8 +583,7 @@ void DecoderEngineImpl::stepContinuous() {
 kiln_status DecoderEngineImpl::runStep(kiln_kv_cache *cache,
                                        const std::vector<int64_t> &ids,
                                        const std::vector<int64_t> &positions,
-                                       const std::vector<int64_t> &mask,
-                                       std::vector<float> &logits) {
+                                       const std::vector<int64_t> &mask) {
   int64_t rows = (int64_t)ids.size();
   std::vector<OwnedTensor> owned;
   for (int32_t i = 0; i < decode->numInputs(); ++i) {
@@ -600,10 +599,13 @@ kiln_status DecoderEngineImpl::runStep(kiln_kv_cache *cache,
   std::vector<kiln_tensor> inputs;
   for (OwnedTensor &t : owned)
     inputs.push_back(t.view());
-  logits.assign(rows * vocab, 0.0f);
+  // Kept from step to step: a fresh 16-row GPT-2 buffer is 3.2 MB to map,
+  // fault in and clear every step.
+  if ((int64_t)stepLogits.size() < rows * vocab)
+    stepLogits.resize(rows * vocab);
   std::vector<int64_t> logitDims = {rows, 1, vocab};
-  kiln_tensor out = {KILN_DTYPE_F32, 3, logitDims.data(), logits.data(),
-                     logits.size() * sizeof(float)};
+  kiln_tensor out = {KILN_DTYPE_F32, 3, logitDims.data(), stepLogits.data(),
+                     size_t(rows * vocab) * sizeof(float)};
   return kiln_session_run_cached(decode->session(), cache, inputs.data(),
                                  inputs.size(), &out, 1);
 }
@@ -611,9 +613,8 @@ kiln_status DecoderEngineImpl::runStep(kiln_kv_cache *cache,
 void DecoderEngineImpl::stepPerSequence() {
   for (size_t r = slots.size(); r-- > 0;) {
     Slot &slot = slots[r];
-    std::vector<float> logits;
     kiln_status st = runStep(slot.cache, {slot.lastToken}, {slot.length},
-                             std::vector<int64_t>(slot.length + 1, 1), logits);
+                             std::vector<int64_t>(slot.length + 1, 1));
     if (st != KILN_OK) {
       retire(r, FinishReason::Error,
              std::string("decode step: ") + kiln_status_string(st) + ": " +
@@ -622,7 +623,7 @@ void DecoderEngineImpl::stepPerSequence() {
     }
     metrics.batchSize.observe(1);
     ++slot.length;
-    if (auto end = advance(slot, logits.data()))
+    if (auto end = advance(slot, stepLogits.data()))
       retire(r, *end);
   }
 }

@@ -10,6 +10,10 @@
 
 namespace kiln::serve {
 
+// The lowest id among the largest logits; NaN never wins, and where no
+// logit is above -inf, id 0.
+int64_t greedyToken(const float *logits, int64_t vocab);
+
 // Greedy at temperature 0 (the lowest id among equal maxima); otherwise
 // softmax(logits / temperature) cut to the top_k largest, then to the
 // smallest set whose mass reaches top_p, and drawn from a generator seeded
