@@ -13,7 +13,8 @@
 #         The compiler is left out: it runs single-threaded in tests, and
 #         Debian's uninstrumented libMLIR would hide its synchronization from
 #         TSan. The concurrency tests' gpt2_tiny_prefill artifact, and
-#         kiln-serve's test models (engine and end-to-end tests), are
+#         kiln-serve's test models (engine and end-to-end tests; the list in
+#         test/serve/artifacts.txt, which the build reads as well), are
 #         compiled by build/'s kilnc (built first if needed) and run by the
 #         instrumented runtime of the test binary. TSan ignores the accesses
 #         of uninstrumented libraries (ignore_noninstrumented_modules):
@@ -59,21 +60,12 @@ for config in "${configs[@]}"; do
       build/tools/kilnc/kilnc test/models/gpt2_tiny_prefill.onnx -q -o "$artifact"
       serve="$ROOT/build-tsan/artifacts/serve"
       mkdir -p "$serve"
-      for model in gpt2_tiny_prefill gpt2_tiny_decode bert_tiny_encoder \
-        zoo/gpt2_optimum_sdpa_decode zoo/llama_optimum_sdpa_decode; do
-        build/tools/kilnc/kilnc "test/models/$model.onnx" -q \
-          -o "$serve/lib$(basename "$model").so"
-      done
-      build/tools/kilnc/kilnc test/models/zoo/gpt2_optimum_sdpa_decode.onnx -q \
-        --last-position=logits -o "$serve/libgpt2_optimum_sdpa_decode_last.so"
-      build/tools/kilnc/kilnc test/models/zoo/llama_optimum_sdpa_decode.onnx -q \
-        --kv-cache-type=bf16 -o "$serve/libllama_optimum_sdpa_decode_bf16_cache.so"
-      build/tools/kilnc/kilnc test/models/gpt2_tiny_decode.onnx -q \
-        --kv-cache-type=bf16 -o "$serve/libgpt2_tiny_decode_bf16_cache.so"
-      build/tools/kilnc/kilnc test/models/zoo/llama_optimum_sdpa_decode.onnx -q \
-        --kv-cache-type=f8e4m3fn -o "$serve/libllama_optimum_sdpa_decode_f8_cache.so"
-      build/tools/kilnc/kilnc test/models/gpt2_tiny_decode.onnx -q \
-        --kv-cache-type=f8e4m3fn -o "$serve/libgpt2_tiny_decode_f8_cache.so"
+      while IFS='|' read -r name model flag; do
+        [[ -z "$name" || "$name" == \#* ]] && continue
+        # shellcheck disable=SC2086 # no flag, or one
+        build/tools/kilnc/kilnc "test/models/$model.onnx" -q $flag \
+          -o "$serve/lib$name.so" || status=1
+      done < test/serve/artifacts.txt
       KILN_BUILD_DIR=build-tsan \
       KILN_CMAKE_ARGS="-DKILN_SANITIZE=thread -DKILN_ENABLE_COMPILER=OFF -DKILN_TEST_GPT2_ARTIFACT=$artifact -DKILN_TEST_SERVE_ARTIFACTS=$serve" \
         bash scripts/build.sh || { status=1; continue; }
