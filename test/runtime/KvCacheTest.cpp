@@ -259,9 +259,10 @@ TEST_F(KvCacheTest, RowsWrittenAndRealignedMatchASetCache) {
   kiln_kv_cache_destroy(rows);
 }
 
-// A cache of 1 MiB or more per pair is an anonymous mapping (its pages
-// touched only as steps write them): the same steps on one give the same
-// logits as on a small, heap-allocated one, realigned rows included.
+// A cache of 1 MiB or more, all pairs together, is one anonymous mapping
+// that asks for 2 MiB pages (its pages touched only as steps write them):
+// the same steps on one give the same logits as on a small, heap-allocated
+// one, realigned rows included.
 TEST_F(KvCacheTest, AMappedCacheStepsAsASmallOne) {
   Session s(model);
   // 2 rows x 4 heads x 16 floats a position: 512 bytes, so 4096 positions
