@@ -97,6 +97,8 @@ LogicalResult mlir::kiln::writeHostArtifact(
   weights.asm_ = base + "_weights.S";
   weights.script = base + "_weights.ld";
   weights.external = options.externalWeights;
+  weights.copied = options.copyWeights && !options.externalWeights &&
+                   !options.staticArchive && target == "cpu";
   if (options.staticArchive)
     weights.binary = base + "_weights.bin";
   // Weights leave the LLVM module before translation and join the library
@@ -113,10 +115,12 @@ LogicalResult mlir::kiln::writeHostArtifact(
     if (ec)
       return module.emitError()
              << "cannot write " << desc << ": " << ec.message();
-    std::optional<ExternalWeightsRef> external;
+    std::optional<WeightsRef> ref;
     if (weights.external && weights.bytes)
-      external = ExternalWeightsRef{weights.bytes, hashWeights(weights)};
-    os << descriptorSource(sig, entry, target, external ? &*external : nullptr);
+      ref = WeightsRef{weights.bytes, hashWeights(weights), true};
+    else if (weights.copied && weights.bytes)
+      ref = WeightsRef{weights.bytes, {}, false};
+    os << descriptorSource(sig, entry, target, ref ? &*ref : nullptr);
   }
   std::vector<std::string> inputs = {obj, desc};
   if (options.staticArchive) {

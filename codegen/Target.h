@@ -40,6 +40,11 @@ struct TargetOptions {
   /// kilnc --weights=external: the weights go to "<library>.weights"
   /// (codegen/WeightsFile.h), mapped at load; the library holds only code.
   bool externalWeights = false;
+  /// kilnc --weights=embedded (the default): a cpu shared library's first
+  /// session copies its weights onto anonymous memory the kernel may back
+  /// with 2 MiB pages (runtime/src/WeightPages.cpp); false (--weights=mapped)
+  /// reads them where the loader mapped the library.
+  bool copyWeights = true;
   /// kilnc --emit=static: the artifact is a static archive holding the
   /// model's object and the runtime's (codegen/StaticArchive.h).
   bool staticArchive = false;

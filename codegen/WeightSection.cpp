@@ -22,6 +22,10 @@ using namespace mlir::kiln;
 namespace ELF = llvm::ELF;
 
 static constexpr const char *kSectionName = ".kiln_weights";
+// A huge page of x86-64 and of aarch64 with 4 KiB pages: the loader aligns
+// the library to its segments' largest alignment, so the weights' copy
+// starts on one and every 2 MiB of it can be one page.
+static constexpr uint64_t kCopiedAlignment = uint64_t(2) << 20;
 
 uint64_t mlir::kiln::weightBytesInModule(ModuleOp module) {
   uint64_t bytes = 0;
@@ -40,7 +44,7 @@ LogicalResult mlir::kiln::externalizeWeights(ModuleOp module,
   std::string asmText =
       inlined ? std::string("\t.section .rodata.kiln_weights,\"a\",@progbits\n")
               : std::string("\t.section ") + kSectionName + ",\"a\",@nobits\n";
-  if (files.external)
+  if (files.external || files.copied)
     asmText += "\t.globl kiln_weights_base\n\t.hidden kiln_weights_base\n"
                "kiln_weights_base:\n";
   uint64_t offset = 0;
@@ -82,7 +86,8 @@ LogicalResult mlir::kiln::externalizeWeights(ModuleOp module,
   // segment of its own that fillWeightSection can give file contents.
   std::string align = files.external
                           ? std::to_string(externalWeightsAlignment())
-                          : std::string("4096");
+                      : files.copied ? std::to_string(kCopiedAlignment)
+                                     : std::string("4096");
   std::string script = std::string("SECTIONS {\n  ") + kSectionName +
                        " (NOLOAD) : ALIGN(" + align + ") { KEEP(*(" +
                        kSectionName + ")) }\n} INSERT AFTER .bss;\n";

@@ -37,6 +37,11 @@ struct WeightFiles {
   /// symbol `kiln_weights_base`, aligned for the runtime to map a file over
   /// it (WeightsFile.h), and stays without file bytes.
   bool external = false;
+  /// Set by the caller for --weights=embedded in a shared library: the
+  /// section starts at `kiln_weights_base` too, aligned to 2 MiB, and the
+  /// first session copies it onto memory the kernel may back with 2 MiB
+  /// pages (runtime/src/WeightPages.cpp).
+  bool copied = false;
   /// Set by the caller for a static archive (kilnc --emit=static): the
   /// section is ordinary read-only data whose bytes the assembler reads from
   /// this file (.incbin), written by writeWeightsBinary; an archive has no

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 namespace {
 
@@ -170,10 +171,11 @@ extern "C" kiln_status kiln_model_validate(const kiln_abi_model *m,
                     "not match the tensors",
                     name, k, in.name, out.name, p.axis);
   }
+  const long page = sysconf(_SC_PAGESIZE);
   if (const kiln_abi_weights *w = m->weights)
     if (!w->map || !w->base || w->bytes == 0 ||
-        (uintptr_t)w->base % KILN_WEIGHTS_FILE_DATA_OFFSET != 0)
+        (uintptr_t)w->base % (page > 0 ? (uintptr_t)page : 4096) != 0)
       return r.fail(KILN_ERROR_INVALID_ARGUMENT,
-                    "model '%s' has a malformed external weights table", name);
+                    "model '%s' has a malformed weights table", name);
   return KILN_OK;
 }

@@ -17,10 +17,14 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <link.h>
 #include <string>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 #if defined(__has_feature)
@@ -230,6 +234,71 @@ TEST_F(ArtifactConcurrency, ReferencesAreDeterministic) {
     EXPECT_TRUE(got == references[k]) << "shape " << k;
   }
   kiln_session_destroy(s);
+}
+
+// The file offset of the loaded segment that starts at `address`, or -1.
+int64_t segmentFileOffset(const void *address) {
+  struct Query {
+    uintptr_t address;
+    int64_t offset = -1;
+  } q{reinterpret_cast<uintptr_t>(address)};
+  dl_iterate_phdr(
+      [](dl_phdr_info *info, size_t, void *raw) {
+        auto &q = *static_cast<Query *>(raw);
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const ElfW(Phdr) &ph = info->dlpi_phdr[i];
+          if (ph.p_type == PT_LOAD && info->dlpi_addr + ph.p_vaddr == q.address)
+            q.offset = (int64_t)ph.p_offset;
+        }
+        return 0;
+      },
+      &q);
+  return q.offset;
+}
+
+// The mapping of /proc/self/maps that holds `address`: "" where it has no
+// file (anonymous memory), else the file's path; "?" where none does.
+std::string mappingPathOf(const void *address) {
+  FILE *maps = fopen("/proc/self/maps", "r");
+  if (!maps)
+    return "?";
+  std::string path = "?";
+  char line[4096];
+  const auto at = reinterpret_cast<uintptr_t>(address);
+  while (fgets(line, sizeof(line), maps)) {
+    unsigned long lo = 0, hi = 0;
+    int consumed = 0;
+    if (sscanf(line, "%lx-%lx %*s %*s %*s %*s%n", &lo, &hi, &consumed) < 2 ||
+        at < lo || at >= hi)
+      continue;
+    std::string rest = line + consumed;
+    size_t first = rest.find_first_not_of(" \t\n");
+    path = first == std::string::npos ? "" : rest.substr(first);
+    if (!path.empty() && path.back() == '\n')
+      path.pop_back();
+    break;
+  }
+  fclose(maps);
+  return path;
+}
+
+// kilnc's default (--weights=embedded): the first session copied the
+// weights onto anonymous memory at the same address (the runs above read
+// them there), byte for byte the library file's.
+TEST_F(ArtifactConcurrency, WeightsAreCopiedOntoAnonymousMemory) {
+  const kiln_abi_weights *w = artifact().model->weights;
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(w->mapped, 1);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(w->base) % 4096, 0u);
+  EXPECT_EQ(mappingPathOf(w->base), "");
+  int64_t offset = segmentFileOffset(w->base);
+  ASSERT_GE(offset, 0);
+  int fd = open(KILN_GPT2_ARTIFACT, O_RDONLY);
+  ASSERT_GE(fd, 0);
+  std::vector<char> file(w->bytes);
+  EXPECT_EQ(pread(fd, file.data(), file.size(), offset), (ssize_t)file.size());
+  close(fd);
+  EXPECT_EQ(memcmp(file.data(), w->base, file.size()), 0);
 }
 
 TEST_F(ArtifactConcurrency, EightThreadsEachWithASession) {

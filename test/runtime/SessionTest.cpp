@@ -170,7 +170,7 @@ TEST(SessionCreate, MapsExternalWeightsFirst) {
   weights.base = range + 1;
   EXPECT_EQ(kiln_model_validate(&model, message, sizeof(message)),
             KILN_ERROR_INVALID_ARGUMENT);
-  EXPECT_STREQ(message, "model 'fake' has a malformed external weights table");
+  EXPECT_STREQ(message, "model 'fake' has a malformed weights table");
 }
 
 TEST(SessionCreate, ValidatesDescriptor) {

@@ -155,12 +155,15 @@ typedef struct kiln_weights_file_header {
 } kiln_weights_file_header;
 
 /* Weights kept in "<library>.weights" beside the library rather than in it
- * (kilnc --weights=external). The library reserves the address range its
+ * (kilnc --weights=external): the library reserves the address range its
  * code reads them at, and `map` maps the file over it before the first
- * session of the process runs. */
+ * session of the process runs. Or weights in the library that `map` copies
+ * onto anonymous memory at the same address, which the kernel may back with
+ * huge pages (kilnc --weights=embedded); that `map` always returns 0 and
+ * leaves them in place where it cannot copy them. */
 typedef struct kiln_abi_weights {
-  /* The reserved range: aligned to KILN_WEIGHTS_FILE_DATA_OFFSET, `bytes`
-   * long and reserved up to the end of its last page. */
+  /* The range: page-aligned (the library aligns it to 64 KiB or 2 MiB),
+   * `bytes` long and reserved up to the end of its last page. */
   void *base;
   uint64_t bytes;
   /* What the file's header must hold: the library's weights, not another
@@ -227,8 +230,9 @@ typedef struct kiln_abi_model {
   /* One message per check, naming the node: "node 'r' (Reshape, ai.onnx
    * opset 18): the shape read at run time from 'shape' does not fit ...". */
   const char *const *symbol_checks;
-  /* NULL when the weights are in the library (the default); otherwise
-   * sessions map them first (kiln_session_create). */
+  /* NULL when the weights are in the library and read where they lie
+   * (kilnc --weights=mapped, or a static archive); otherwise sessions map or
+   * copy them first (kiln_session_create). */
   kiln_abi_weights *weights;
 } kiln_abi_model;
 
