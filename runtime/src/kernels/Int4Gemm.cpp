@@ -268,7 +268,10 @@ void run(const Int4Problem &p, Int4GemmFn gemm, const Int4Q8Kernels *q8,
     s.layout = layout;
     s.scratchBytes = scratchBytes;
     s.outOfMemory = &outOfMemory;
-    runGemmItems(ctx, parallel, s.items.items, runItems, &s);
+    if (q8)
+      runGemmRanges(ctx, parallel, s.items, threads, runItems, &s);
+    else
+      runGemmItems(ctx, parallel, s.items.items, runItems, &s);
   }
   free(owned);
   if (outOfMemory.load(std::memory_order_relaxed)) {

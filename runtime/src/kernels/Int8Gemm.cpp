@@ -299,7 +299,10 @@ void qlinearS8F32(const kiln_memref2_f32 &a, const int8_t *packed,
     blk.lda = lda;
     blk.vecsBytes = vecsBytes;
     blk.outOfMemory = &outOfMemory;
-    runGemmItems(ctx, parallel, blk.items.items, runItems, &blk);
+    if (quant != KILN_RT_QUANT_NONE)
+      runGemmRanges(ctx, parallel, blk.items, threads, runItems, &blk);
+    else
+      runGemmItems(ctx, parallel, blk.items.items, runItems, &blk);
   }
   free(owned);
   if (outOfMemory.load(std::memory_order_relaxed)) {
