@@ -193,11 +193,15 @@ void blockAmx(const QLinearProblem &p, const QuantizedRows &q, int64_t row0,
           _mm_prefetch(next + p.panelStride + 64 * l, _MM_HINT_T0);
       }
     }
+    // B with the streaming hint: each B tile serves one block's products,
+    // and a panel pair's 24 KB (K = 768) would push the row block's A out
+    // of L1 (kiln_int8_gemm_bench 2 prefill: 512 x 768 x 2304 454-458 ->
+    // 441-447 us).
     _tile_loadd(4, a + k0, q.lda);
-    _tile_loadd(6, b + k0 * 16, 64);
+    _tile_stream_loadd(6, b + k0 * 16, 64);
     _tile_dpbusd(0, 4, 6);
     if constexpr (ColTiles == 2) {
-      _tile_loadd(7, b + p.panelStride + k0 * 16, 64);
+      _tile_stream_loadd(7, b + p.panelStride + k0 * 16, 64);
       _tile_dpbusd(1, 4, 7);
     }
     if constexpr (RowTiles == 2) {
