@@ -122,15 +122,27 @@ TEST_P(DecoderEngineTest, BatchedAndJoiningMidwayMatchAlone) {
   }
   EXPECT_EQ(e->inFlight(), 0);
   std::string text = metrics.render();
-  if (std::string(GetParam().mode) == "continuous") {
+  auto count = [&](const std::string &series) {
+    size_t at = text.find(series);
+    return at == std::string::npos
+               ? -1
+               : std::stoll(text.substr(at + series.size()));
+  };
+  if (std::string(GetParam().mode) == "continuous")
     // Some step decoded more than one sequence.
-    auto count = [&](const std::string &series) {
-      size_t at = text.find(series);
-      return std::stoll(text.substr(at + series.size()));
-    };
     EXPECT_LT(count("kiln_batch_size_bucket{le=\"1\"} "),
               count("kiln_batch_size_count "));
-  }
+  // Every prompt was prefilled once, each call timed; every token after a
+  // prefill's came from a timed decode step.
+  int64_t prompts = (int64_t)all.size(), tokens = 0;
+  for (const Case &c : all)
+    tokens += (int64_t)c.tokens.size();
+  EXPECT_EQ(count("kiln_prefill_prompts_sum "), prompts) << text;
+  EXPECT_GE(count("kiln_prefill_prompts_count "), 1);
+  EXPECT_EQ(count("kiln_prefill_seconds_count "),
+            count("kiln_prefill_prompts_count "));
+  EXPECT_GE(count("kiln_decode_step_seconds_count "), 1);
+  EXPECT_LE(count("kiln_decode_step_seconds_count "), tokens - prompts);
 }
 
 TEST_P(DecoderEngineTest, StopTokenLengthCapAndCancel) {

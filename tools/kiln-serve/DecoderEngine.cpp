@@ -371,9 +371,12 @@ std::vector<DecoderEngineImpl::Prefilled> DecoderEngineImpl::runPrefill(
   }
   kiln_tensor *outputs = nullptr;
   size_t numOutputs = 0;
+  const Clock::time_point start = Clock::now();
   prefill->check(kiln_session_run_alloc(prefill->session(), inputs.data(),
                                         inputs.size(), &outputs, &numOutputs),
                  "prefill");
+  metrics.prefillSeconds.observe(secondsSince(start));
+  metrics.prefillPrompts.observe((double)rows);
   metrics.batchSize.observe((double)rows);
   const kiln_abi_model &dm = decode->model();
   std::vector<Prefilled> result(rows);
@@ -564,9 +567,11 @@ void DecoderEngineImpl::stepContinuous() {
     for (int64_t j = length - slots[r].length; j <= length; ++j)
       mask[r * (length + 1) + j] = 1;
   }
+  const Clock::time_point start = Clock::now();
   kiln_status st = kiln_kv_cache_use_rows(shared, rows);
   if (st == KILN_OK)
     st = runStep(shared, ids, positions, mask);
+  metrics.decodeStepSeconds.observe(secondsSince(start));
   if (st != KILN_OK) {
     failAll(std::string("decode step: ") + kiln_status_string(st) + ": " +
             kiln_session_last_error(decode->session()));
@@ -613,8 +618,10 @@ kiln_status DecoderEngineImpl::runStep(kiln_kv_cache *cache,
 void DecoderEngineImpl::stepPerSequence() {
   for (size_t r = slots.size(); r-- > 0;) {
     Slot &slot = slots[r];
+    const Clock::time_point start = Clock::now();
     kiln_status st = runStep(slot.cache, {slot.lastToken}, {slot.length},
                              std::vector<int64_t>(slot.length + 1, 1));
+    metrics.decodeStepSeconds.observe(secondsSince(start));
     if (st != KILN_OK) {
       retire(r, FinishReason::Error,
              std::string("decode step: ") + kiln_status_string(st) + ": " +

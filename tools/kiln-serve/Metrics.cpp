@@ -53,6 +53,8 @@ Metrics::Metrics()
     : batchSize({1, 2, 4, 8, 16, 32, 64, 128}),
       timeToFirstToken(latencyBounds()), interTokenLatency(latencyBounds()),
       requestDuration(latencyBounds()),
+      prefillPrompts({1, 2, 4, 8, 16, 32, 64, 128}),
+      prefillSeconds(latencyBounds()), decodeStepSeconds(latencyBounds()),
       start(std::chrono::steady_clock::now()) {}
 
 void Metrics::requestDone(const std::string &endpoint, int status) {
@@ -109,6 +111,12 @@ std::string Metrics::render() const {
                            "Time between consecutive tokens of a sequence.");
   requestDuration.render(out, "kiln_request_duration_seconds",
                          "Time to answer a request.");
+  prefillPrompts.render(out, "kiln_prefill_prompts",
+                        "Prompts per decoder prefill call.");
+  prefillSeconds.render(out, "kiln_prefill_seconds",
+                        "Time of a decoder prefill call, all its prompts.");
+  decodeStepSeconds.render(out, "kiln_decode_step_seconds",
+                           "Time of a decode step, all its rows.");
   return out;
 }
 

@@ -51,6 +51,9 @@ public:
   Histogram timeToFirstToken;  // seconds, submit to first token
   Histogram interTokenLatency; // seconds between a sequence's tokens
   Histogram requestDuration;   // seconds, whole request
+  Histogram prefillPrompts;    // prompts per decoder prefill call
+  Histogram prefillSeconds;    // seconds per decoder prefill call
+  Histogram decodeStepSeconds; // seconds per decoder step (all its rows)
 
   std::string render() const;
 
