@@ -368,7 +368,12 @@ runItem(const Problem &p, int64_t index, float *scratch) {
           sr[j] = 0.0f;
         continue;
       }
-      float rescale = expNonPositive(rowMax[r] - newMax);
+      // A row's first block has nothing to rescale: e^-inf is 0, and its
+      // branch-free steps would end in a subnormal, a microcode assist in
+      // each item of a decode step.
+      float rescale = rowMax[r] == -INFINITY
+                          ? 0.0f
+                          : expNonPositive(rowMax[r] - newMax);
       // Without the sum in it, this loop vectorizes.
       for (int64_t j = 0; j < bk; ++j)
         sr[j] = expNonPositive(sr[j] - newMax);
