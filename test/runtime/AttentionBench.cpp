@@ -1,14 +1,16 @@
 //===- AttentionBench.cpp - Decode-step attention over a KV cache ---------===//
 //
-// usage: kiln_attention_bench [batch [past [threads [queries [f32|bf16|f8]]]]]
+// usage: kiln_attention_bench [batch [past [threads [queries [f32|bf16|f8
+//                              [padded]]]]]]
 // Times the attention of one GPT-2-small step: 12 layers, each `queries`
 // (default 1: a decode step) per sequence and 12 heads of 64 over its own
 // in-place cache ([batch, 12, 1024, 64], `past` + `queries` keys in use), so
 // the keys and values come from memory as in a long generation. Each call
 // appends the new rows as kiln_session_run_cached's steps do, into an f32
 // cache, a bf16 one (kilnc --kv-cache-type=bf16) or an 8-bit float one
-// (--kv-cache-type=f8e4m3fn). Prints the cache stream
-// in GB/s and GFLOP/s.
+// (--kv-cache-type=f8e4m3fn). `padded` leading keys of every row are
+// masked as a left-padded row's are (-3.4e38 added, as Hugging Face's
+// masks do). Prints the cache stream in GB/s and GFLOP/s.
 //
 //===----------------------------------------------------------------------===//
 
@@ -51,12 +53,15 @@ int main(int argc, char **argv) {
   const int64_t queries = argc > 4 ? atoll(argv[4]) : 1;
   const bool bf16 = argc > 5 && strcmp(argv[5], "bf16") == 0;
   const bool f8 = argc > 5 && strcmp(argv[5], "f8") == 0;
+  const int64_t padded = argc > 6 ? atoll(argv[6]) : 0;
   const int64_t layers = 12, heads = 12, d = 64, maxLen = 1024;
   const int64_t keys = past + queries;
   if (batch < 1 || past < 0 || queries < 1 || keys > maxLen || threads < 1 ||
-      (argc > 5 && !bf16 && !f8 && strcmp(argv[5], "f32") != 0)) {
+      (argc > 5 && !bf16 && !f8 && strcmp(argv[5], "f32") != 0) || padded < 0 ||
+      padded > past) {
     fprintf(stderr, "usage: kiln_attention_bench [batch [past [threads "
-                    "[queries [f32|bf16|f8]]]]], past + queries <= 1024\n");
+                    "[queries [f32|bf16|f8 [padded]]]]]], past + queries <= "
+                    "1024, padded <= past\n");
     return 2;
   }
   const int64_t cacheFloats = batch * heads * maxLen * d;
@@ -82,6 +87,9 @@ int main(int argc, char **argv) {
   std::vector<float> newK(batch * heads * queries * d, 0.01f),
       newV(batch * heads * queries * d, 0.02f);
   std::vector<float> mask(batch * keys, 0.0f);
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t j = 0; j < padded; ++j)
+      mask[b * keys + j] = -3.4028234663852886e38f;
   kiln::test::PoolContext context(threads);
 
   auto step = [&] {

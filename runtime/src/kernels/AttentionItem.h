@@ -95,13 +95,21 @@ void itemsNeon(const Problem &p, int64_t begin, int64_t end, float *scratch);
 
 namespace {
 
+// Where expNonPositive's steps clamp their argument, a little above expf's
+// normal range (-87.3365): at its bottom the steps' product is subnormal,
+// and every masked score (and a vector's worth of them) took a microcode
+// assist on its way to 0.
+constexpr float kExpFloor = -87.33653f;
+
 // exp(x) for x <= 0 (every argument here is a difference from a running
 // max): Cephes' expf polynomial on x - n ln 2, scaled by 2^n through the
 // exponent bits. Branch-free, so the loops around it vectorize; within 2
-// ulp, and exactly 0 below expf's normal range, as for masked scores.
+// ulp (but e^kExpFloor between the bottom of expf's normal range and
+// kExpFloor, 2e-5 wide), and exactly 0 below that range, as for masked
+// scores.
 __attribute__((always_inline)) inline float expNonPositive(float x) {
   const float lo = -87.3365447505531f;
-  float xc = x < lo ? lo : (x > 0.0f ? 0.0f : x);
+  float xc = x < kExpFloor ? kExpFloor : (x > 0.0f ? 0.0f : x);
   float n = __builtin_floorf(xc * 1.44269504088896341f + 0.5f);
   float r = xc - n * 0.693359375f;
   r = r - n * -2.12194440e-4f;
@@ -371,9 +379,8 @@ runItem(const Problem &p, int64_t index, float *scratch) {
       // A row's first block has nothing to rescale: e^-inf is 0, and its
       // branch-free steps would end in a subnormal, a microcode assist in
       // each item of a decode step.
-      float rescale = rowMax[r] == -INFINITY
-                          ? 0.0f
-                          : expNonPositive(rowMax[r] - newMax);
+      float rescale =
+          rowMax[r] == -INFINITY ? 0.0f : expNonPositive(rowMax[r] - newMax);
       // Without the sum in it, this loop vectorizes.
       for (int64_t j = 0; j < bk; ++j)
         sr[j] = expNonPositive(sr[j] - newMax);

@@ -416,7 +416,8 @@ constexpr int64_t kMinLaneRows = 16, kMaxLaneRows = 128;
 // exp(x) for x <= 0 in 16 lanes: expNonPositive's steps.
 __attribute__((always_inline)) inline __m512 expNonPositive16(__m512 x) {
   const __m512 lo = _mm512_set1_ps(-87.3365447505531f);
-  __m512 xc = _mm512_min_ps(_mm512_max_ps(x, lo), _mm512_setzero_ps());
+  __m512 xc = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(kExpFloor)),
+                            _mm512_setzero_ps());
   // max/min return their second operand on NaN: keep NaN in xc.
   xc = _mm512_mask_mov_ps(xc, _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), x);
   __m512 n = _mm512_roundscale_ps(
