@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "HugePages.h"
 #include "Run.h"
 #include "kernels/Bf16Bits.h"
 #include "kernels/F8Bits.h"
@@ -64,41 +65,31 @@ CachePair *pairOfOutput(kiln_kv_cache *c, int32_t o) {
 // pages are only touched, and counted in the process's memory, as steps
 // write them (a server's cache for --max-batch rows of --kv-capacity
 // positions is mostly never used: 1.2 GB for GPT-2 small at 16 x 1024).
+// It asks for 2 MiB pages (HugePages.h): a batch-16 decode step's attention
+// reads every row's keys and values (GPT-2 small int8 at batch 16, 32-63
+// positions: 5.07-5.23 -> 4.91-5.03 ms a step). A sequence then touches its
+// rows 2 MiB at a time.
 constexpr size_t kMappedBytes = size_t(1) << 20;
-// The mapping starts on a 2 MiB boundary and asks for huge pages: a batch-16
-// decode step's attention reads every row's keys and values, which 4 KiB
-// pages spread over thousands of TLB entries (GPT-2 small int8 at batch 16,
-// 32-63 positions: 5.07-5.23 -> 4.91-5.03 ms a step). A sequence then
-// touches its rows 2 MiB at a time.
-constexpr size_t kHugePage = size_t(2) << 20;
 
 size_t roundUpTo(size_t x, size_t to) { return (x + to - 1) / to * to; }
 
 // Zeroed, 64-byte aligned data for every pair of `c` (bytes set); false
 // when out of memory.
 bool allocatePairs(kiln_kv_cache *c) {
+  const long pageSize = sysconf(_SC_PAGESIZE);
+  const size_t page = pageSize > 0 ? size_t(pageSize) : 4096;
   size_t total = 0;
   for (int32_t k = 0; k < c->numPairs; ++k)
-    total += roundUpTo(c->pairs[k].bytes, 4096);
+    total += roundUpTo(c->pairs[k].bytes, page);
   if (total >= kMappedBytes) {
-    void *raw = mmap(nullptr, total + kHugePage, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (raw == MAP_FAILED)
+    if (!(c->mapping = kiln::mapHugePages(total)))
       return false;
-    // Trimmed to start on a huge page.
-    uintptr_t at = roundUpTo(reinterpret_cast<uintptr_t>(raw), kHugePage);
-    size_t head = at - reinterpret_cast<uintptr_t>(raw);
-    if (head)
-      munmap(raw, head);
-    munmap(reinterpret_cast<char *>(at) + total, kHugePage - head);
-    c->mapping = reinterpret_cast<void *>(at);
     c->mappingBytes = total;
-    madvise(c->mapping, total, MADV_HUGEPAGE);
     char *next = static_cast<char *>(c->mapping);
     for (int32_t k = 0; k < c->numPairs; ++k) {
       c->pairs[k].data = next;
       c->pairs[k].mapped = true;
-      next += roundUpTo(c->pairs[k].bytes, 4096);
+      next += roundUpTo(c->pairs[k].bytes, page);
     }
     return true;
   }

@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "HugePages.h"
 #include "kiln/model_abi.h"
 
 #include <pthread.h>
@@ -25,33 +26,17 @@ namespace {
 
 pthread_mutex_t copyLock = PTHREAD_MUTEX_INITIALIZER;
 
-constexpr uintptr_t kHugePage = uintptr_t(2) << 20;
-
 void copyLocked(kiln_abi_weights *w) {
   const long page = sysconf(_SC_PAGESIZE);
   const uintptr_t base = reinterpret_cast<uintptr_t>(w->base);
   if (page <= 0 || base % page != 0)
     return;
   const size_t length = (w->bytes + page - 1) / page * page;
-  // A fresh range congruent to the weights modulo 2 MiB, so that moving it
-  // over them keeps its huge pages whole.
-  void *raw = mmap(nullptr, length + kHugePage, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (raw == MAP_FAILED)
+  // Congruent to the weights modulo 2 MiB, so that moving it over them
+  // keeps its huge pages whole.
+  void *fresh = kiln::mapHugePages(length, base);
+  if (!fresh)
     return;
-  const uintptr_t rawAt = reinterpret_cast<uintptr_t>(raw);
-  const uintptr_t at =
-      rawAt +
-      ((base % kHugePage) - (rawAt % kHugePage) + kHugePage) % kHugePage;
-  if (at > rawAt)
-    munmap(raw, at - rawAt);
-  if (rawAt + length + kHugePage > at + length)
-    munmap(reinterpret_cast<void *>(at + length),
-           rawAt + length + kHugePage - (at + length));
-  void *fresh = reinterpret_cast<void *>(at);
-  // Where the kernel has no transparent huge pages this fails, and the copy
-  // still saves nothing but costs nothing either.
-  madvise(fresh, length, MADV_HUGEPAGE);
   memcpy(fresh, w->base, length);
   if (mprotect(fresh, length, PROT_READ) != 0 ||
       mremap(fresh, length, length, MREMAP_MAYMOVE | MREMAP_FIXED, w->base) ==
