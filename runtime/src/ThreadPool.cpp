@@ -23,14 +23,6 @@ thread_local int32_t currentWorker = 0;
 // loops and far shorter than the gaps between runs.
 constexpr int kSpinIterations = 3000;
 
-inline void cpuRelax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield");
-#endif
-}
-
 // Returns once `waiting()` is false: polls first, then sleeps on `cond`
 // under `mutex`, counted in `sleepers` so that the notifier knows to signal.
 template <typename Pred>

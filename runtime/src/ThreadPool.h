@@ -16,6 +16,16 @@
 
 namespace kiln {
 
+// One step of a spin-wait: tells the core (and its sibling thread) that
+// this one is polling.
+inline void cpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
 class ThreadPool {
 public:
   using TaskFn = void (*)(void *arg, int64_t begin, int64_t end,

@@ -26,6 +26,7 @@
 #include "kernels/Int8Gemm.h"
 
 #include "ExecutionContext.h"
+#include "ThreadPool.h"
 #include "kernels/GemmItems.h"
 #include "kernels/Int8GemmKernels.h"
 #include "kernels/Int8Packing.h"
@@ -170,13 +171,6 @@ const Int8Kernels &kernelsFor(Int8Isa isa) {
 // leaves its share to the others. GPT-2 small int8 at batch 16 spent 7% of
 // a step quantizing each row twice.
 constexpr int64_t kSharedRows = 2;
-inline void cpuRelax() {
-#if defined(__x86_64__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield");
-#endif
-}
 constexpr int64_t kSharedMinRows = 4;
 struct SharedRows {
   uint8_t *scratch; // laid out as a worker's
