@@ -156,6 +156,16 @@ void *dataOf(const py::object &array) {
   return reinterpret_cast<void *>(data[0].cast<uintptr_t>());
 }
 
+/// ml_dtypes' type `name` as a NumPy dtype, or the dtype `bits` (the raw
+/// bits) without that package.
+py::object mlDtypeOr(const char *name, const char *bits) {
+  try {
+    return numpy().attr("dtype")(py::module_::import("ml_dtypes").attr(name));
+  } catch (py::error_already_set &) {
+    return numpy().attr("dtype")(bits);
+  }
+}
+
 /// The NumPy dtype of a kiln_dtype. bf16 is ml_dtypes.bfloat16 when that
 /// package is installed, else uint16 (the raw bits); f8e4m3fn likewise
 /// ml_dtypes.float8_e4m3fn, else uint8.
@@ -199,21 +209,9 @@ py::object numpyDtype(int32_t dtype) {
     name = "bool";
     break;
   case KILN_DTYPE_BF16:
-    try {
-      return numpy().attr("dtype")(
-          py::module_::import("ml_dtypes").attr("bfloat16"));
-    } catch (py::error_already_set &) {
-      name = "uint16";
-    }
-    break;
+    return mlDtypeOr("bfloat16", "uint16");
   case KILN_DTYPE_F8E4M3FN:
-    try {
-      return numpy().attr("dtype")(
-          py::module_::import("ml_dtypes").attr("float8_e4m3fn"));
-    } catch (py::error_already_set &) {
-      name = "uint8";
-    }
-    break;
+    return mlDtypeOr("float8_e4m3fn", "uint8");
   default:
     throw KilnError("the model uses an unknown element type (kiln_dtype " +
                     std::to_string(dtype) + ")");
